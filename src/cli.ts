@@ -1,0 +1,137 @@
+/**
+ * The command line: commander parses, the core loads and analyses, a renderer prints.
+ * Exit codes: 0 analysed, 1 `--fail-on` threshold met, 2 bad input or usage.
+ */
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { ScopeError, isScopeError } from './errors.js';
+import { listChanges, listFiles, mustResolve, streamContent } from './fs/index.js';
+import { type ImageModel, loadImage } from './load.js';
+import { renderChanges, renderFiles, renderInspect } from './render/text.js';
+import { buildReport } from './report/index.js';
+
+interface CommonOpts {
+  tag?: string;
+  platform?: string;
+  verify: boolean;
+  json?: boolean;
+}
+
+function out(s: string): Promise<void> {
+  return new Promise((resolve) => {
+    if (process.stdout.write(s)) resolve();
+    else process.stdout.once('drain', resolve);
+  });
+}
+
+/** Writes a JSON array element by element so a big tree never becomes one huge string. */
+async function outJsonArray(items: unknown[]): Promise<void> {
+  if (items.length === 0) return out('[]\n');
+  let buf = '[\n';
+  for (let i = 0; i < items.length; i++) {
+    buf += '  ' + JSON.stringify(items[i]) + (i + 1 < items.length ? ',\n' : '\n');
+    if (buf.length > 1 << 16) {
+      await out(buf);
+      buf = '';
+    }
+  }
+  await out(buf + ']\n');
+}
+
+async function withImage<T>(ref: string, o: CommonOpts, fn: (m: ImageModel) => Promise<T>): Promise<T> {
+  const model = await loadImage(ref, { tag: o.tag, platform: o.platform, verify: o.verify });
+  try {
+    return await fn(model);
+  } finally {
+    await model.close();
+  }
+}
+
+function layerNumber(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('a layer index (0, 1, …)');
+  return n;
+}
+
+function addCommon(c: Command): Command {
+  return c
+    .option('--tag <name>', 'pick one image from an archive that holds several')
+    .option('--platform <os/arch>', 'pick one platform of a multi-platform image, e.g. linux/arm64')
+    .option('--no-verify', 'skip hashing uncompressed layers against their digests (faster)');
+}
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('scratchscope')
+    .description('Will this container image start? Reads any image, walks its layers and files, and explains why not.')
+    .version('0.1.0')
+    .showHelpAfterError()
+    .exitOverride();
+
+  addCommon(program.command('inspect').argument('<image>', 'docker save tar, OCI archive or folder, root filesystem, or an image name').description('summary of config, layers and sizes'))
+    .option('--json', 'print the report as JSON')
+    .action(async (image: string, o: CommonOpts) => {
+      await withImage(image, o, async (m) => {
+        const report = buildReport(m);
+        await out(o.json ? JSON.stringify(report, null, 2) + '\n' : renderInspect(report));
+      });
+    });
+
+  addCommon(program.command('files').argument('<image>').description('the merged file tree, or one layer\'s changes'))
+    .option('--layer <n>', 'show what this layer added (A), modified (M) and removed (D)', layerNumber)
+    .option('--json', 'print JSON')
+    .action(async (image: string, o: CommonOpts & { layer?: number }) => {
+      await withImage(image, o, async (m) => {
+        if (o.layer !== undefined) {
+          if (o.layer >= m.layers.length) throw new ScopeError('usage', `the image has ${m.layers.length} layers (0-${m.layers.length - 1}); there is no layer ${o.layer}`);
+          const changes = listChanges(m.tree, o.layer);
+          await (o.json ? outJsonArray(changes) : out(renderChanges(changes)));
+          return;
+        }
+        const files = listFiles(m.tree);
+        await (o.json ? outJsonArray(files) : out(renderFiles(files)));
+      });
+    });
+
+  addCommon(program.command('cat').argument('<image>').argument('<path>', 'absolute path inside the image').description("write one file's content to stdout (symlinks followed inside the image)"))
+    .action(async (image: string, path: string, o: CommonOpts) => {
+      await withImage(image, o, async (m) => {
+        const r = mustResolve(m.tree, path.startsWith('/') ? path : '/' + path);
+        if (r.node.type === 'dir') throw new ScopeError('usage', `${path}: is a directory`);
+        if (!r.node.content) throw new ScopeError('usage', `${path}: is a ${r.node.type}, not a regular file`);
+        await streamContent(m.opened.layers, r.node.content, (c) => out(c as unknown as string));
+      });
+    });
+
+  return program;
+}
+
+function fail(message: string): never {
+  process.stderr.write(`scratchscope: ${message}\n`);
+  process.exit(2);
+}
+
+function report(e: unknown): never {
+  if (isScopeError(e)) fail(e.message);
+  if (process.env.SCRATCHSCOPE_DEBUG) console.error(e);
+  fail(`internal error: ${(e as Error)?.message ?? String(e)} (please report it; SCRATCHSCOPE_DEBUG=1 shows details)`);
+}
+
+export async function main(argv: string[]): Promise<void> {
+  process.on('unhandledRejection', report);
+  process.on('uncaughtException', report);
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    report(e);
+  });
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') process.exit(0);
+      process.exit(2);
+    }
+    report(e);
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * Reading a file's bytes out of the image. Bodies in uncompressed layers and folders are
+ * read in place; a body inside a compressed layer is found again by walking that layer.
+ */
+import { closeSync, openSync, readSync } from 'node:fs';
+import { ScopeError, fsError } from '../errors.js';
+import { openBlob } from '../layers/decompress.js';
+import type { ContentRef } from '../layers/index.js';
+import { readBody, walkTar } from '../layers/walk.js';
+import type { LayerSource } from '../source/types.js';
+
+const CHUNK = 1 << 20;
+
+/** Streams [start, start+length) of a file to `sink`, chunk by chunk. */
+export async function streamContent(
+  layers: LayerSource[],
+  ref: ContentRef,
+  sink: (chunk: Buffer) => void | Promise<void>,
+  start = 0,
+  length = ref.size - start,
+): Promise<void> {
+  const end = Math.min(ref.size, start + length);
+  if (ref.file) {
+    let fd: number;
+    try {
+      fd = openSync(ref.file, 'r');
+    } catch (e) {
+      throw fsError(e, ref.file);
+    }
+    try {
+      const buf = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(1, end - start)));
+      for (let pos = start; pos < end; ) {
+        const n = readSync(fd, buf, 0, Math.min(buf.length, end - pos), ref.offset + pos);
+        if (n === 0) throw new ScopeError('truncated', `${ref.file}: ends inside a file body`);
+        await sink(Buffer.from(buf.subarray(0, n)));
+        pos += n;
+      }
+    } finally {
+      closeSync(fd);
+    }
+    return;
+  }
+  const layer = layers[ref.layer];
+  if (!layer?.blob) throw new ScopeError('missing-blob', `layer ${ref.layer} is not available`);
+  const { reader } = openBlob(layer.blob);
+  try {
+    let ordinal = 0;
+    for await (const e of walkTar(reader)) {
+      if (ordinal++ !== ref.ordinal) continue;
+      if (start > 0) await reader.skip(start);
+      for (let pos = start; pos < end; ) {
+        const chunk = await readBody(reader, e, Math.min(CHUNK, end - pos));
+        await sink(chunk);
+        pos += chunk.length;
+      }
+      return;
+    }
+    throw new ScopeError('corrupt', `layer ${ref.layer} changed while reading it`);
+  } finally {
+    reader.close();
+  }
+}
+
+/** The first `length` bytes at `start`, for headers and small files. */
+export async function readContent(layers: LayerSource[], ref: ContentRef, start = 0, length = ref.size): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  await streamContent(layers, ref, (c) => void parts.push(c), start, length);
+  return Buffer.concat(parts);
+}

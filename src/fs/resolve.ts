@@ -1,0 +1,94 @@
+/**
+ * Path lookup inside the image root, as the kernel does it in a container: symlinks are
+ * followed, an absolute target starts again at the image root, ".." never climbs above
+ * "/", and more than 40 links in one lookup is a loop (ELOOP).
+ */
+import { ScopeError } from '../errors.js';
+import { type MergedTree, type Node, joinPath } from './tree.js';
+
+const MAX_LINKS = 40; // Linux MAXSYMLINKS
+
+export interface Resolved {
+  /** The path with every symlink replaced by its target. */
+  path: string;
+  node: Node;
+  /** Symlinks met on the way, in order, as "link -> target". */
+  links: string[];
+}
+
+export type ResolveFailure =
+  | { reason: 'missing'; at: string; links: string[] }
+  | { reason: 'not-a-directory'; at: string; links: string[] }
+  | { reason: 'loop'; at: string; links: string[] };
+
+export type ResolveResult = ({ ok: true } & Resolved) | ({ ok: false } & ResolveFailure);
+
+function parentOf(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i <= 0 ? '/' : path.slice(0, i);
+}
+
+/**
+ * Resolves `path` (absolute, or relative to `cwd`). With followLast false the final
+ * component is not followed if it is a symlink (like lstat).
+ */
+export function resolvePath(tree: MergedTree, path: string, opts: { cwd?: string; followLast?: boolean } = {}): ResolveResult {
+  const followLast = opts.followLast ?? true;
+  const start = path.startsWith('/') ? '/' : (opts.cwd ?? '/');
+  const links: string[] = [];
+  let budget = MAX_LINKS;
+  // pending components, processed left to right
+  let queue = path.split('/').filter((p) => p !== '' && p !== '.');
+  let cur = start === '/' ? '/' : cleanAbs(start);
+  let node: Node | null = tree.get(cur);
+  if (!node) return { ok: false, reason: 'missing', at: cur, links };
+  while (queue.length) {
+    const part = queue.shift()!;
+    if (part === '..') {
+      cur = parentOf(cur);
+      node = tree.get(cur)!;
+      continue;
+    }
+    if (!node!.children) return { ok: false, reason: 'not-a-directory', at: cur, links };
+    const next: Node | undefined = node!.children.get(part);
+    const nextPath = joinPath(cur, part);
+    if (!next) return { ok: false, reason: 'missing', at: nextPath, links };
+    if (next.type === 'symlink' && (queue.length > 0 || followLast)) {
+      if (--budget < 0) return { ok: false, reason: 'loop', at: nextPath, links };
+      const target = next.linkTarget ?? '';
+      links.push(`${nextPath} -> ${target}`);
+      const rest = target.split('/').filter((p) => p !== '' && p !== '.');
+      queue = [...rest, ...queue];
+      if (target.startsWith('/')) cur = '/';
+      node = tree.get(cur)!;
+      continue;
+    }
+    cur = nextPath;
+    node = next;
+  }
+  return { ok: true, path: cur, node: node!, links };
+}
+
+function cleanAbs(p: string): string {
+  const out: string[] = [];
+  for (const part of p.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') out.pop();
+    else out.push(part);
+  }
+  return '/' + out.join('/');
+}
+
+/** Resolves or throws a ScopeError that says which component failed. */
+export function mustResolve(tree: MergedTree, path: string, opts: { cwd?: string; followLast?: boolean } = {}): Resolved {
+  const r = resolvePath(tree, path, opts);
+  if (r.ok) return r;
+  switch (r.reason) {
+    case 'missing':
+      throw new ScopeError('path-not-found', `${path}: not in the image (${r.at} does not exist)`);
+    case 'not-a-directory':
+      throw new ScopeError('path-not-found', `${path}: ${r.at} is not a directory`);
+    case 'loop':
+      throw new ScopeError('symlink-loop', `${path}: too many levels of symbolic links at ${r.at}`);
+  }
+}

@@ -1,0 +1,250 @@
+/**
+ * The merged filesystem a container sees, built by applying layers in order with the OCI
+ * whiteout rules, plus each layer's changes and the space wasted by files that a later
+ * layer overwrote or deleted.
+ *
+ * Per layer the order is: opaque whiteouts, then plain whiteouts (both hide lower layers
+ * only), then the layer's own entries in tar order. So a whiteout and a new file of the
+ * same name in one layer leave the new file, and an opaque directory keeps what the same
+ * layer puts in it.
+ */
+import type { ContentRef, EntryType, LayerEntry } from '../layers/index.js';
+
+export interface Node {
+  type: EntryType;
+  mode: number;
+  uid: number;
+  gid: number;
+  /** Bytes of a regular file (a hard link: its target's). */
+  size: number;
+  mtime: number;
+  /** Symlink target as written, or the absolute path a hard link points at. */
+  linkTarget: string | null;
+  /** Index of the layer that last wrote this path. */
+  layer: number;
+  content: ContentRef | null;
+  children: Map<string, Node> | null;
+}
+
+export type ChangeKind = 'added' | 'modified' | 'removed';
+
+export interface Change {
+  path: string;
+  kind: ChangeKind;
+  type: EntryType;
+  /** For removals: bytes of regular files hidden; else the entry's size. */
+  size: number;
+  /** The entry's attributes (null for removals). */
+  mode: number | null;
+  uid: number | null;
+  gid: number | null;
+  linkTarget: string | null;
+}
+
+export interface LayerChanges {
+  index: number;
+  changes: Change[];
+  /** Entries in the layer tar (whiteouts included). */
+  entryCount: number;
+  /** Bytes of regular-file bodies the layer carries. */
+  contentBytes: number;
+  /** Problems with the layer that a runtime would stumble on or silently skip. */
+  problems: string[];
+}
+
+export interface WastedPath {
+  path: string;
+  /** Bytes of versions of this path that no longer show in the merged tree. */
+  size: number;
+  /** How many versions were dropped. */
+  count: number;
+}
+
+const OPAQUE = '.wh..wh..opq';
+const WH = '.wh.';
+
+function newDir(layer: number, mode = 0o755): Node {
+  return { type: 'dir', mode, uid: 0, gid: 0, size: 0, mtime: 0, linkTarget: null, layer, content: null, children: new Map() };
+}
+
+function split(path: string): string[] {
+  return path === '/' ? [] : path.slice(1).split('/');
+}
+
+export function joinPath(dir: string, name: string): string {
+  return dir === '/' ? `/${name}` : `${dir}/${name}`;
+}
+
+export class MergedTree {
+  readonly root: Node = newDir(-1);
+  readonly layers: LayerChanges[] = [];
+  private readonly waste = new Map<string, WastedPath>();
+  wastedBytes = 0;
+
+  /** Looks a path up literally: no symlink is followed. */
+  get(path: string): Node | null {
+    let node: Node | undefined = this.root;
+    for (const part of split(path)) {
+      node = node.children?.get(part);
+      if (!node) return null;
+    }
+    return node;
+  }
+
+  apply(index: number, entries: LayerEntry[]): LayerChanges {
+    const result: LayerChanges = { index, changes: [], entryCount: entries.length, contentBytes: 0, problems: [] };
+    const own: LayerEntry[] = [];
+    const whiteouts: LayerEntry[] = [];
+    for (const e of entries) {
+      const parts = split(e.path);
+      const base = parts[parts.length - 1] ?? '';
+      if (base === OPAQUE) this.opaque(e.path.slice(0, e.path.length - OPAQUE.length - 1) || '/', result);
+      else if (parts.some((p) => p.startsWith(WH + WH))) continue; // aufs metadata (.wh..wh.plnk and friends)
+      else if (base.startsWith(WH)) whiteouts.push(e);
+      else own.push(e);
+    }
+    for (const e of whiteouts) this.whiteout(e, result);
+    for (const e of own) this.add(index, e, result);
+    this.layers.push(result);
+    return result;
+  }
+
+  private opaque(dir: string, result: LayerChanges): void {
+    const node = this.get(dir);
+    if (!node?.children) return;
+    for (const [name, child] of [...node.children]) {
+      const path = joinPath(dir, name);
+      result.changes.push(removal(path, child.type, this.drop(path, child)));
+      node.children.delete(name);
+    }
+  }
+
+  private whiteout(e: LayerEntry, result: LayerChanges): void {
+    const slash = e.path.lastIndexOf('/');
+    const dir = e.path.slice(0, slash) || '/';
+    const name = e.path.slice(slash + 1 + WH.length);
+    if (name === '' || name === '.' || name === '..') {
+      result.problems.push(`whiteout ${e.rawName} names no file; ignored`);
+      return;
+    }
+    const parent = this.get(dir);
+    const victim = parent?.children?.get(name);
+    if (!parent?.children || !victim) return; // hiding nothing is allowed
+    const path = joinPath(dir, name);
+    result.changes.push(removal(path, victim.type, this.drop(path, victim)));
+    parent.children.delete(name);
+  }
+
+  /** Counts a node (and its subtree) that stops being visible as waste; returns its file bytes. */
+  private drop(path: string, node: Node): number {
+    let bytes = 0;
+    if (node.type === 'file' && node.size > 0) {
+      bytes = node.size;
+      const w = this.waste.get(path);
+      if (w) {
+        w.size += bytes;
+        w.count++;
+      } else this.waste.set(path, { path, size: bytes, count: 1 });
+      this.wastedBytes += bytes;
+    }
+    if (node.children) for (const [name, child] of node.children) bytes += this.drop(joinPath(path, name), child);
+    return bytes;
+  }
+
+  /** The directory that will hold `parts`, creating missing or non-directory parents as a layer apply does. */
+  private parentFor(index: number, parts: string[], result: LayerChanges): Node {
+    let node = this.root;
+    let path = '/';
+    for (let i = 0; i < parts.length - 1; i++) {
+      path = joinPath(path, parts[i]);
+      let next = node.children!.get(parts[i]);
+      if (!next || !next.children) {
+        const replaced = next !== undefined;
+        if (next) this.drop(path, next);
+        next = newDir(index);
+        result.changes.push(change(path, replaced ? 'modified' : 'added', next));
+        node.children!.set(parts[i], next);
+      }
+      node = next;
+    }
+    return node;
+  }
+
+  private add(index: number, e: LayerEntry, result: LayerChanges): void {
+    const parts = split(e.path);
+    if (parts.length === 0) {
+      if (e.type !== 'dir') result.problems.push(`entry ${e.rawName} would replace the root with a ${e.type}; ignored`);
+      else Object.assign(this.root, { mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime, layer: index });
+      return;
+    }
+    const parent = this.parentFor(index, parts, result);
+    const name = parts[parts.length - 1];
+    const old = parent.children!.get(name);
+    let size = e.size;
+    let content = e.content;
+    if (e.type === 'file') result.contentBytes += e.size;
+    if (e.type === 'hardlink') {
+      const target = this.get(e.linkname);
+      if (target && (target.type === 'file' || target.type === 'hardlink')) {
+        size = target.size;
+        content = target.content;
+      } else {
+        result.problems.push(`hard link ${e.path} points at ${e.linkname}, which ${target ? 'is not a file' : 'does not exist'}`);
+        size = 0;
+        content = null;
+      }
+    }
+    if (old && old.type === 'dir' && e.type === 'dir') {
+      // A directory over a directory keeps its children and takes the new attributes.
+      const changed = old.mode !== e.mode || old.uid !== e.uid || old.gid !== e.gid;
+      Object.assign(old, { mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime, layer: index });
+      if (changed) result.changes.push(change(e.path, 'modified', old));
+      return;
+    }
+    if (old) this.drop(e.path, old);
+    const node: Node = {
+      type: e.type,
+      mode: e.mode,
+      uid: e.uid,
+      gid: e.gid,
+      size,
+      mtime: e.mtime,
+      linkTarget: e.type === 'symlink' || e.type === 'hardlink' ? e.linkname : null,
+      layer: index,
+      content,
+      children: e.type === 'dir' ? new Map() : null,
+    };
+    parent.children!.set(name, node);
+    result.changes.push(change(e.path, old ? 'modified' : 'added', node));
+  }
+
+  /** Every path in the merged tree, depth first, names in byte order. */
+  *walk(): Generator<[string, Node]> {
+    const stack: [string, Node][] = [['/', this.root]];
+    while (stack.length) {
+      const [path, node] = stack.pop()!;
+      if (path !== '/') yield [path, node];
+      if (node.children) {
+        const names = [...node.children.keys()].sort(byteOrder);
+        for (let i = names.length - 1; i >= 0; i--) stack.push([joinPath(path, names[i]), node.children.get(names[i])!]);
+      }
+    }
+  }
+
+  /** Paths whose dropped versions cost the most, largest first. */
+  wasted(limit = Infinity): WastedPath[] {
+    return [...this.waste.values()].sort((a, b) => b.size - a.size || byteOrder(a.path, b.path)).slice(0, limit);
+  }
+}
+
+function change(path: string, kind: ChangeKind, n: Node): Change {
+  return { path, kind, type: n.type, size: n.size, mode: n.mode, uid: n.uid, gid: n.gid, linkTarget: n.linkTarget };
+}
+
+function removal(path: string, type: EntryType, size: number): Change {
+  return { path, kind: 'removed', type, size, mode: null, uid: null, gid: null, linkTarget: null };
+}
+
+export function byteOrder(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

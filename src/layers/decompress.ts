@@ -1,0 +1,117 @@
+/**
+ * Opens a blob for the tar walker. Compression is sniffed from magic bytes, never from a
+ * name or media type. Uncompressed blobs get a seeking reader; compressed ones are
+ * inflated as a stream (zlib runs off the main thread) with the stored bytes hashed as
+ * they pass, so the blob digest is checked without a second read.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, openSync, readSync, closeSync } from 'node:fs';
+import { Transform } from 'node:stream';
+import * as zlib from 'node:zlib';
+import { Decompress as ZstdDecompress } from 'fzstd';
+import { ScopeError, fsError } from '../errors.js';
+import type { BlobRef } from '../source/types.js';
+import { type ByteReader, FileRangeReader, StreamReader } from './reader.js';
+
+export type Compression = 'none' | 'gzip' | 'zstd';
+
+export function sniffCompression(head: Buffer): Compression {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
+  return 'none';
+}
+
+export function readHead(file: string, offset: number, n: number): Buffer {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (e) {
+    throw fsError(e, file);
+  }
+  try {
+    const buf = Buffer.alloc(n);
+    const got = readSync(fd, buf, 0, n, offset);
+    return buf.subarray(0, got);
+  } catch (e) {
+    throw fsError(e, file);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export interface OpenedBlob {
+  reader: ByteReader;
+  compression: Compression;
+  /** sha256 of the stored bytes, once all were read (streamed blobs only). */
+  storedDigest: (() => string) | null;
+}
+
+/** zstd inflater: Node's own where it has one (>= 22.15), else fzstd. */
+function zstdStream(): Transform {
+  const native = (zlib as unknown as { createZstdDecompress?: () => Transform }).createZstdDecompress;
+  if (native) return native();
+  let push: ((c: Uint8Array) => void) | null = null;
+  const z = new ZstdDecompress((chunk) => push?.(chunk));
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      push = (c) => this.push(Buffer.from(c.buffer, c.byteOffset, c.byteLength));
+      try {
+        z.push(chunk);
+        cb();
+      } catch (e) {
+        cb(e as Error);
+      }
+    },
+    flush(cb) {
+      push = (c) => this.push(Buffer.from(c.buffer, c.byteOffset, c.byteLength));
+      try {
+        z.push(new Uint8Array(0), true);
+        cb();
+      } catch (e) {
+        cb(e as Error);
+      }
+    },
+  });
+}
+
+/** A Transform that inflates the given compression. */
+export function inflater(c: Exclude<Compression, 'none'>): Transform {
+  return c === 'gzip' ? zlib.createGunzip({ chunkSize: 256 * 1024 }) : zstdStream();
+}
+
+const READ_CHUNK = 1 << 20;
+
+export function openBlob(blob: BlobRef): OpenedBlob {
+  const head = readHead(blob.file, blob.offset, Math.min(4, blob.size));
+  const compression = sniffCompression(head);
+  if (compression === 'none') {
+    return { reader: new FileRangeReader(blob.file, blob.offset, blob.size), compression, storedDigest: null };
+  }
+  if (blob.size === 0) throw new ScopeError('truncated', 'empty blob');
+  const raw = createReadStream(blob.file, { start: blob.offset, end: blob.offset + blob.size - 1, highWaterMark: READ_CHUNK });
+  const hash = createHash('sha256');
+  raw.on('data', (c) => hash.update(c as Buffer));
+  const inflate = inflater(compression);
+  raw.on('error', (e) => inflate.destroy(e));
+  raw.pipe(inflate);
+  const reader = new StreamReader(describeErrors(inflate, compression), () => {
+    raw.destroy();
+    inflate.destroy();
+  });
+  return { reader, compression, storedDigest: () => 'sha256:' + hash.digest('hex') };
+}
+
+/** Re-throws stream errors as ScopeErrors a person can read. */
+async function* describeErrors(stream: AsyncIterable<Buffer>, compression: Compression): AsyncGenerator<Buffer> {
+  try {
+    for await (const chunk of stream) yield chunk as Buffer;
+  } catch (e) {
+    if (e instanceof ScopeError) throw e;
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'Z_BUF_ERROR' || /unexpected end/i.test(err.message)) {
+      throw new ScopeError('truncated', `${compression} stream ends early (truncated)`);
+    }
+    if (err.code && !err.code.startsWith('Z_') && err.syscall) throw fsError(e, err.path ?? 'blob');
+    throw new ScopeError('corrupt', `corrupt ${compression} data (${err.message})`);
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * Loads an image into the model every other stage reads: source -> layers -> merged tree.
+ * Layers are read concurrently (inflating compressed ones on the thread pool) and applied
+ * strictly in order.
+ */
+import { historyForLayers } from './source/config.js';
+import { openImage } from './source/index.js';
+import type { HistoryEntry, ImageConfig, OpenOptions, OpenedImage, SourceInfo } from './source/types.js';
+import { type LayerRead, readLayer } from './layers/index.js';
+import { type LayerChanges, MergedTree } from './fs/tree.js';
+
+export interface LayerInfo {
+  index: number;
+  digest: string | null;
+  diffId: string | null;
+  mediaType: string | null;
+  compression: LayerRead['compression'];
+  /** Bytes as stored (compressed size for compressed layers). */
+  storedSize: number;
+  /** Bytes of the uncompressed tar. */
+  tarSize: number;
+  verified: boolean;
+  history: HistoryEntry | null;
+  changes: LayerChanges;
+}
+
+export interface ImageModel {
+  source: SourceInfo;
+  config: ImageConfig | null;
+  history: HistoryEntry[];
+  layers: LayerInfo[];
+  tree: MergedTree;
+  opened: OpenedImage;
+  close(): Promise<void>;
+}
+
+export interface LoadProgress {
+  layersDone: number;
+  layersTotal: number;
+  bytesDone: number;
+  bytesTotal: number;
+}
+
+export interface LoadOptions extends OpenOptions {
+  verify?: boolean;
+  onProgress?: (p: LoadProgress) => void;
+  /** How many layers may be read at once. */
+  concurrency?: number;
+}
+
+export async function loadImage(reference: string, opts: LoadOptions = {}): Promise<ImageModel> {
+  const opened = await openImage(reference, opts);
+  try {
+    return await loadOpened(opened, opts);
+  } catch (e) {
+    await opened.close();
+    throw e;
+  }
+}
+
+export async function loadOpened(opened: OpenedImage, opts: LoadOptions = {}): Promise<ImageModel> {
+  const { layers } = opened;
+  const verify = opts.verify ?? true;
+  const concurrency = Math.max(1, opts.concurrency ?? 3);
+  const bytesTotal = layers.reduce((n, l) => n + (l.blob?.size ?? 0), 0);
+  const progress: LoadProgress = { layersDone: 0, layersTotal: layers.length, bytesDone: 0, bytesTotal };
+  const reads: Promise<LayerRead>[] = new Array(layers.length);
+  let next = 0;
+  const start = () => {
+    if (next >= layers.length) return;
+    const l = layers[next++];
+    reads[l.index] = readLayer(l, { verify }).then((r) => {
+      progress.layersDone++;
+      progress.bytesDone += l.blob?.size ?? 0;
+      opts.onProgress?.({ ...progress });
+      return r;
+    });
+    reads[l.index].catch(() => {}); // awaited in order below
+  };
+  for (let i = 0; i < concurrency; i++) start();
+  const tree = new MergedTree();
+  const history = historyForLayers(opened.history, layers.length);
+  const infos: LayerInfo[] = [];
+  for (const l of layers) {
+    const read = await reads[l.index];
+    start();
+    const changes = tree.apply(l.index, read.entries);
+    infos.push({
+      index: l.index,
+      digest: l.digest,
+      diffId: l.diffId,
+      mediaType: l.mediaType,
+      compression: read.compression,
+      storedSize: l.blob?.size ?? 0,
+      tarSize: read.tarSize,
+      verified: read.verified,
+      history: history[l.index],
+      changes,
+    });
+  }
+  return { source: opened.source, config: opened.config, history: opened.history, layers: infos, tree, opened, close: () => opened.close() };
+}

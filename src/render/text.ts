@@ -1,0 +1,86 @@
+/** Plain-text renderings of the report and listings, for people and for grep. */
+import type { ChangeRecord, FileRecord } from '../fs/index.js';
+import type { Report } from '../report/index.js';
+import { formatBytes, formatMode, printable, table } from './format.js';
+
+const json = (v: unknown) => (v === null || v === undefined ? '-' : JSON.stringify(v));
+
+export function renderInspect(r: Report): string {
+  const out: string[] = [];
+  const s = r.source;
+  out.push(`Image      ${s.image ?? '(unnamed)'}  [${s.kind}] ${printable(s.location)}`);
+  if (s.platform) out.push(`Platform   ${s.platform}`);
+  if (r.image) {
+    const c = r.image;
+    out.push(`Entrypoint ${json(c.entrypoint)}`);
+    out.push(`Cmd        ${json(c.cmd)}`);
+    out.push(`User       ${c.user || '(root)'}`);
+    out.push(`WorkingDir ${c.workingDir || '/'}`);
+    for (const e of c.env) out.push(`Env        ${printable(e)}`);
+    if (c.exposedPorts.length) out.push(`Ports      ${c.exposedPorts.join(' ')}`);
+    for (const [k, v] of Object.entries(c.labels)) out.push(`Label      ${printable(k)}=${printable(v)}`);
+    if (c.stopSignal) out.push(`StopSignal ${c.stopSignal}`);
+  } else {
+    out.push('Config     none (a plain root filesystem: no command, user or environment)');
+  }
+  out.push('');
+  out.push('Layers');
+  const rows = [['#', 'size', 'stored', '+', '~', '-', 'created by']];
+  for (const l of r.layers) {
+    rows.push([
+      String(l.index),
+      formatBytes(l.contentBytes),
+      `${formatBytes(l.storedSize)}${l.compression === 'none' || l.compression === 'dir' ? '' : ' ' + l.compression}`,
+      String(l.added),
+      String(l.modified),
+      String(l.removed),
+      printable(shortCreatedBy(l.createdBy)),
+    ]);
+  }
+  out.push(indent(table(rows, new Set([0, 1, 2, 3, 4, 5]))));
+  for (const l of r.layers) for (const p of l.problems) out.push(`  layer ${l.index}: ${printable(p)}`);
+  out.push('');
+  out.push(`Files      ${r.files.regularFiles} files, ${formatBytes(r.files.bytes)} (${r.files.entries} entries)`);
+  out.push(`Wasted     ${formatBytes(r.wasted.bytes)}${r.wasted.bytes ? ' in files a later layer overwrote or deleted' : ''}`);
+  for (const w of r.wasted.top.slice(0, 5)) out.push(`           ${formatBytes(w.size).padStart(8)}  ${printable(w.path)}${w.count > 1 ? ` (${w.count} versions)` : ''}`);
+  return out.join('\n') + '\n';
+}
+
+function indent(s: string): string {
+  return s
+    .split('\n')
+    .map((l) => '  ' + l)
+    .join('\n');
+}
+
+/** "/bin/sh -c #(nop) COPY file:abc in /" reads better as "COPY file:abc in /". */
+export function shortCreatedBy(s: string | null): string {
+  if (!s) return '';
+  return s
+    .replace(/^\/bin\/sh -c #\(nop\)\s*/, '')
+    .replace(/^\/bin\/sh -c /, 'RUN ')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+function linkSuffix(type: string, target: string | null): string {
+  if (!target) return '';
+  return type === 'hardlink' ? ` link to ${printable(target)}` : ` -> ${printable(target)}`;
+}
+
+export function renderFiles(files: FileRecord[]): string {
+  const rows = files.map((f) => [formatMode(f.type, f.mode), `${f.uid}:${f.gid}`, String(f.size), `L${f.layer}`, printable(f.path) + linkSuffix(f.type, f.linkTarget)]);
+  return rows.length ? table(rows, new Set([2])) + '\n' : '';
+}
+
+const LETTER = { added: 'A', modified: 'M', removed: 'D' } as const;
+
+export function renderChanges(changes: ChangeRecord[]): string {
+  const rows = changes.map((c) => [
+    LETTER[c.change],
+    c.mode === null ? '-' : formatMode(c.type, c.mode),
+    String(c.size),
+    printable(c.path) + linkSuffix(c.type, c.linkTarget),
+  ]);
+  return rows.length ? table(rows, new Set([2])) + '\n' : '';
+}

@@ -1,0 +1,74 @@
+/**
+ * The report: one plain object that every renderer reads (text, JSON, TUI). Its JSON form
+ * is a versioned contract documented in docs/report.schema.json.
+ */
+import { treeTotals } from '../fs/index.js';
+import type { ImageModel } from '../load.js';
+import type { ImageConfig, SourceInfo } from '../source/types.js';
+
+export const SCHEMA_VERSION = 1;
+
+export interface LayerReport {
+  index: number;
+  digest: string | null;
+  diffId: string | null;
+  mediaType: string | null;
+  compression: string;
+  storedSize: number;
+  tarSize: number;
+  verified: boolean;
+  createdBy: string | null;
+  created: string | null;
+  comment: string | null;
+  entries: number;
+  contentBytes: number;
+  added: number;
+  modified: number;
+  removed: number;
+  problems: string[];
+}
+
+export interface Report {
+  schemaVersion: number;
+  source: SourceInfo;
+  image: ImageConfig | null;
+  /** Build steps, empty layers included, as the config's history has them. */
+  history: { createdBy: string; created: string | null; emptyLayer: boolean }[];
+  layers: LayerReport[];
+  files: { entries: number; regularFiles: number; bytes: number };
+  wasted: { bytes: number; top: { path: string; size: number; count: number }[] };
+}
+
+export function buildReport(model: ImageModel): Report {
+  const totals = treeTotals(model.tree);
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    source: model.source,
+    image: model.config,
+    history: model.history.map((h) => ({ createdBy: h.createdBy, created: h.created, emptyLayer: h.emptyLayer })),
+    layers: model.layers.map((l) => {
+      const count = (k: string) => l.changes.changes.filter((c) => c.kind === k).length;
+      return {
+        index: l.index,
+        digest: l.digest,
+        diffId: l.diffId,
+        mediaType: l.mediaType,
+        compression: l.compression,
+        storedSize: l.storedSize,
+        tarSize: l.tarSize,
+        verified: l.verified,
+        createdBy: l.history?.createdBy ?? null,
+        created: l.history?.created ?? null,
+        comment: l.history?.comment ?? null,
+        entries: l.changes.entryCount,
+        contentBytes: l.changes.contentBytes,
+        added: count('added'),
+        modified: count('modified'),
+        removed: count('removed'),
+        problems: l.changes.problems,
+      };
+    }),
+    files: { entries: totals.entries, regularFiles: totals.files, bytes: totals.bytes },
+    wasted: { bytes: model.tree.wastedBytes, top: model.tree.wasted(20) },
+  };
+}

@@ -1,0 +1,148 @@
+/**
+ * A bundle is the set of named files an image format is made of (manifest.json, index.json,
+ * blobs/…), found either inside an outer tar or in a folder. Blobs are handed out as byte
+ * ranges so layers are read in place, never copied.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, lstatSync, realpathSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import { ScopeError, fsError } from '../errors.js';
+import { FileRangeReader } from '../layers/reader.js';
+import { cleanPath, walkTar } from '../layers/walk.js';
+import type { BlobRef } from './types.js';
+
+const JSON_LIMIT = 64 << 20; // a manifest or config larger than this is not an image
+
+export interface Bundle {
+  readonly location: string;
+  has(path: string): boolean;
+  blob(path: string): BlobRef;
+  list(): string[];
+}
+
+interface Member {
+  type: 'file' | 'dir' | 'symlink' | 'hardlink' | 'other';
+  offset: number;
+  size: number;
+  linkname: string;
+}
+
+/** The members of an uncompressed outer tar, indexed by seeking over their bodies. */
+export class TarBundle implements Bundle {
+  readonly location: string;
+  private readonly members = new Map<string, Member>();
+
+  private constructor(file: string) {
+    this.location = file;
+  }
+
+  static async open(file: string): Promise<TarBundle> {
+    const b = new TarBundle(file);
+    const size = statSize(file);
+    const reader = new FileRangeReader(file, 0, size);
+    try {
+      for await (const e of walkTar(reader)) {
+        const type = e.type === 'file' || e.type === 'dir' || e.type === 'symlink' || e.type === 'hardlink' ? e.type : 'other';
+        b.members.set(e.path, { type, offset: e.dataPos, size: e.size, linkname: e.linkname });
+        if (e.dataPos + e.size > size) throw new ScopeError('truncated', `${file}: truncated inside ${e.rawName}`);
+      }
+    } catch (e) {
+      if (e instanceof ScopeError && !e.message.startsWith(file)) throw new ScopeError(e.code, `${file}: ${e.message}`);
+      throw e;
+    } finally {
+      reader.close();
+    }
+    return b;
+  }
+
+  private resolve(path: string, depth = 0): Member | null {
+    const m = this.members.get(cleanPath(path));
+    if (!m) return null;
+    if (depth > 40) throw new ScopeError('symlink-loop', `${this.location}: link loop at ${path}`);
+    if (m.type === 'symlink') {
+      const base = cleanPath(path).split('/').slice(0, -1).join('/');
+      return this.resolve(m.linkname.startsWith('/') ? m.linkname : `${base}/${m.linkname}`, depth + 1);
+    }
+    if (m.type === 'hardlink') return this.resolve(m.linkname, depth + 1);
+    return m;
+  }
+
+  has(path: string): boolean {
+    return this.resolve(path)?.type === 'file';
+  }
+
+  blob(path: string): BlobRef {
+    const m = this.resolve(path);
+    if (!m || m.type !== 'file') throw new ScopeError('missing-blob', `${this.location}: ${path} is missing from the archive`);
+    return { file: this.location, offset: m.offset, size: m.size };
+  }
+
+  list(): string[] {
+    return [...this.members.keys()];
+  }
+}
+
+/** The same view of a folder (an OCI layout, or an unpacked `docker save`). */
+export class DirBundle implements Bundle {
+  readonly location: string;
+  constructor(dir: string) {
+    this.location = dir;
+  }
+
+  private real(path: string): string | null {
+    const full = join(this.location, cleanPath(path));
+    if (!existsSync(full)) return null;
+    // A blob that is a symlink must still point inside the folder.
+    const real = realpathSync(full);
+    const rel = relative(realpathSync(this.location), real);
+    if (rel.startsWith('..' + sep) || rel === '..') return null;
+    return real;
+  }
+
+  has(path: string): boolean {
+    const r = this.real(path);
+    return r !== null && lstatSync(r).isFile();
+  }
+
+  blob(path: string): BlobRef {
+    const r = this.real(path);
+    if (!r || !lstatSync(r).isFile()) throw new ScopeError('missing-blob', `${this.location}: ${path} is missing`);
+    return { file: r, offset: 0, size: lstatSync(r).size };
+  }
+
+  list(): string[] {
+    return [];
+  }
+}
+
+function statSize(file: string): number {
+  try {
+    return lstatSync(file).size;
+  } catch (e) {
+    throw fsError(e, file);
+  }
+}
+
+/** Reads and parses a small JSON member; with `digest`, its bytes must hash to it. */
+export function readJson(bundle: Bundle, path: string, digest?: string): unknown {
+  const ref = bundle.blob(path);
+  if (ref.size > JSON_LIMIT) throw new ScopeError('too-large', `${bundle.location}: ${path} is ${ref.size} bytes, too large for image metadata`);
+  const reader = new FileRangeReader(ref.file, ref.offset, ref.size);
+  let bytes: Buffer;
+  try {
+    bytes = reader.readNow(ref.size);
+  } finally {
+    reader.close();
+  }
+  if (digest?.startsWith('sha256:')) {
+    const actual = 'sha256:' + createHash('sha256').update(bytes).digest('hex');
+    if (actual !== digest) throw new ScopeError('digest-mismatch', `${bundle.location}: ${path} does not match its digest (got ${actual})`);
+  }
+  const text = bytes.toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ScopeError('corrupt', `${bundle.location}: ${path} is not valid JSON`);
+  }
+}
+

@@ -1,0 +1,56 @@
+/** Image config JSON (OCI and Docker spell it the same) into our ImageConfig, defensively. */
+import { ScopeError } from '../errors.js';
+import type { HistoryEntry, ImageConfig } from './types.js';
+
+type Json = Record<string, unknown>;
+
+const obj = (v: unknown): Json => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {});
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+const strList = (v: unknown): string[] | null => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : null);
+
+export interface ParsedConfig {
+  config: ImageConfig;
+  history: HistoryEntry[];
+  diffIds: string[];
+}
+
+export function parseConfig(raw: unknown, where: string): ParsedConfig {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new ScopeError('corrupt', `${where}: image config is not a JSON object`);
+  const top = raw as Json;
+  const c = obj(top.config ?? top.Config);
+  const labels: Record<string, string> = {};
+  for (const [k, v] of Object.entries(obj(c.Labels))) if (typeof v === 'string') labels[k] = v;
+  const config: ImageConfig = {
+    os: str(top.os),
+    architecture: str(top.architecture),
+    variant: str(top.variant),
+    entrypoint: strList(c.Entrypoint),
+    cmd: strList(c.Cmd),
+    env: strList(c.Env) ?? [],
+    workingDir: str(c.WorkingDir) ?? '',
+    user: str(c.User) ?? '',
+    exposedPorts: Object.keys(obj(c.ExposedPorts)),
+    labels,
+    stopSignal: str(c.StopSignal),
+  };
+  const history: HistoryEntry[] = (Array.isArray(top.history) ? top.history : []).map((h) => {
+    const o = obj(h);
+    return {
+      created: str(o.created),
+      createdBy: str(o.created_by) ?? '',
+      comment: str(o.comment),
+      emptyLayer: o.empty_layer === true,
+    };
+  });
+  const diffIds = strList(obj(top.rootfs).diff_ids) ?? [];
+  return { config, history, diffIds };
+}
+
+/** Matches non-empty history entries to layers in order; empty ones stay in the history only. */
+export function historyForLayers(history: HistoryEntry[], layerCount: number): (HistoryEntry | null)[] {
+  const out: (HistoryEntry | null)[] = [];
+  for (const h of history) if (!h.emptyLayer) out.push(h);
+  // Histories that do not match the layer count (hand-made images) are not guessed at.
+  if (out.length !== layerCount) return Array.from({ length: layerCount }, () => null);
+  return out;
+}

@@ -1,0 +1,75 @@
+/**
+ * `docker save` manifest.json: [{Config, RepoTags, Layers}]. Used for archives without an
+ * OCI index (Docker before 25, podman's docker-archive); layer paths may be symlinks to
+ * another layer's tar, which the bundle resolves.
+ */
+import { ScopeError } from '../errors.js';
+import { type Bundle, readJson } from './bundle.js';
+import type { Picked } from './oci.js';
+import { parsePlatform, platformMatches } from './platform.js';
+import { sameImage, shortName } from './reference.js';
+
+interface ManifestEntry {
+  Config: string;
+  RepoTags: string[];
+  Layers: string[];
+}
+
+export function readManifestJson(bundle: Bundle): ManifestEntry[] {
+  const raw = readJson(bundle, 'manifest.json');
+  if (!Array.isArray(raw)) throw new ScopeError('corrupt', `${bundle.location}: manifest.json is not a list`);
+  return raw.map((e, i) => {
+    const o = (e ?? {}) as Record<string, unknown>;
+    if (typeof o.Config !== 'string' || !Array.isArray(o.Layers) || !o.Layers.every((l) => typeof l === 'string')) {
+      throw new ScopeError('corrupt', `${bundle.location}: manifest.json entry ${i} has no Config or Layers`);
+    }
+    const tags = Array.isArray(o.RepoTags) ? o.RepoTags.filter((t): t is string => typeof t === 'string') : [];
+    return { Config: o.Config, RepoTags: tags, Layers: o.Layers as string[] };
+  });
+}
+
+/** Config digest -> tags, so an OCI index without names can still be picked by tag. */
+export function tagsByConfig(entries: ManifestEntry[]): Map<string, string[]> {
+  const m = new Map<string, string[]>();
+  for (const e of entries) m.set(digestOfPath(e.Config) ?? e.Config, e.RepoTags);
+  return m;
+}
+
+function digestOfPath(p: string): string | null {
+  const m = /(?:^|\/)blobs\/([a-z0-9]+)\/([a-f0-9]{32,})$/.exec(p) ?? /^([a-f0-9]{64})\.json$/.exec(p);
+  if (!m) return null;
+  return m.length === 3 ? `${m[1]}:${m[2]}` : `sha256:${m[1]}`;
+}
+
+export function pickFromManifestJson(bundle: Bundle, opts: { tag?: string; platform?: string }): Picked {
+  const entries = readManifestJson(bundle);
+  if (entries.length === 0) throw new ScopeError('not-an-image', `${bundle.location}: manifest.json lists no images`);
+  let chosen: ManifestEntry;
+  let name: string | null = null;
+  const all = () => entries.map((e) => (e.RepoTags.length ? e.RepoTags.map(shortName).join(' ') : e.Config.slice(0, 19))).join(', ');
+  if (opts.tag) {
+    const hit = entries.find((e) => e.RepoTags.some((t) => sameImage(t, opts.tag!)));
+    if (!hit) throw new ScopeError('not-found', `${bundle.location}: no image tagged ${opts.tag}; it holds ${all()}`);
+    chosen = hit;
+    name = shortName(hit.RepoTags.find((t) => sameImage(t, opts.tag!))!);
+  } else {
+    if (entries.length > 1) throw new ScopeError('ambiguous-image', `${bundle.location} holds several images; pick one with --tag: ${all()}`);
+    chosen = entries[0];
+    name = chosen.RepoTags[0] ? shortName(chosen.RepoTags[0]) : null;
+  }
+  const configRaw = readJson(bundle, chosen.Config, digestOfPath(chosen.Config) ?? undefined) as Record<string, unknown>;
+  if (opts.platform && configRaw && typeof configRaw.architecture === 'string') {
+    const have = { os: String(configRaw.os ?? 'linux'), architecture: configRaw.architecture, variant: typeof configRaw.variant === 'string' ? configRaw.variant : undefined };
+    if (!platformMatches(have, parsePlatform(opts.platform))) {
+      throw new ScopeError('unknown-platform', `${bundle.location}: the image is ${have.os}/${have.architecture}, not ${opts.platform}`);
+    }
+  }
+  return {
+    name,
+    platform: configRaw && typeof configRaw.architecture === 'string' ? `${configRaw.os ?? 'linux'}/${configRaw.architecture}` : null,
+    manifestDigest: null,
+    configDigest: digestOfPath(chosen.Config),
+    configRaw,
+    layers: chosen.Layers.map((p) => ({ digest: digestOfPath(p), mediaType: null, blob: bundle.blob(p) })),
+  };
+}

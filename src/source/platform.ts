@@ -1,0 +1,29 @@
+/** os/arch[/variant] strings and the host's own. */
+export interface Platform {
+  os: string;
+  architecture: string;
+  variant?: string;
+}
+
+export function formatPlatform(p: Platform): string {
+  return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
+}
+
+export function parsePlatform(s: string): Platform {
+  const [os, architecture, variant] = s.split('/');
+  return { os: os || 'linux', architecture: architecture ?? '', variant };
+}
+
+const NODE_TO_OCI: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
+
+export function hostPlatform(): Platform {
+  return { os: 'linux', architecture: NODE_TO_OCI[process.arch] ?? process.arch };
+}
+
+/** Does an image's platform satisfy a wanted one? A wanted platform without a variant takes any. */
+export function platformMatches(have: Platform, want: Platform): boolean {
+  if (have.os !== want.os || have.architecture !== want.architecture) return false;
+  if (!want.variant) return true;
+  const v = have.variant ?? (have.architecture === 'arm64' ? 'v8' : undefined);
+  return v === want.variant;
+}

@@ -1,0 +1,74 @@
+/** What every source produces: a config and an ordered list of layers, each a blob on disk or a folder. */
+
+/** A byte range of a file that holds one blob (a layer tar, compressed or not). */
+export interface BlobRef {
+  file: string;
+  offset: number;
+  size: number;
+}
+
+export interface LayerSource {
+  index: number;
+  /** Digest of the blob as stored (compressed for compressed layers), when the format names one. */
+  digest: string | null;
+  /** Digest of the uncompressed tar, from the config's rootfs.diff_ids. */
+  diffId: string | null;
+  mediaType: string | null;
+  /** The layer's bytes, or a folder for a plain root filesystem. */
+  blob: BlobRef | null;
+  dir: string | null;
+}
+
+export interface ImageConfig {
+  os: string | null;
+  architecture: string | null;
+  variant: string | null;
+  entrypoint: string[] | null;
+  cmd: string[] | null;
+  env: string[];
+  workingDir: string;
+  user: string;
+  exposedPorts: string[];
+  labels: Record<string, string>;
+  stopSignal: string | null;
+}
+
+export interface HistoryEntry {
+  created: string | null;
+  createdBy: string;
+  comment: string | null;
+  emptyLayer: boolean;
+}
+
+export type SourceKind = 'docker-archive' | 'oci-archive' | 'oci-layout' | 'rootfs-dir' | 'rootfs-tar' | 'docker-daemon';
+
+export interface SourceInfo {
+  kind: SourceKind;
+  /** What the user typed. */
+  reference: string;
+  /** The file or folder read (for the daemon: the engine address). */
+  location: string;
+  /** The image picked inside the source (tag or name), when there was a choice. */
+  image: string | null;
+  /** os/arch[/variant] of the picked manifest. */
+  platform: string | null;
+  manifestDigest: string | null;
+  configDigest: string | null;
+}
+
+export interface OpenedImage {
+  source: SourceInfo;
+  /** null when the source has no config (a plain root filesystem). */
+  config: ImageConfig | null;
+  history: HistoryEntry[];
+  layers: LayerSource[];
+  /** Removes anything the source wrote to its temp folder. */
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** Pick one image of an archive holding several (`docker save a b`). */
+  tag?: string;
+  /** os/arch[/variant], e.g. linux/arm64. */
+  platform?: string;
+}

@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { listChanges, listFiles, resolvePath } from '../src/fs/index.js';
+import { loadImage } from '../src/load.js';
+import { makeTar, tempDir, writeOciLayout } from './helpers/build.js';
+
+const tmp = tempDir();
+after(tmp.cleanup);
+let n = 0;
+
+async function load(layers: Parameters<typeof makeTar>[0][], gzip = false) {
+  const dir = writeOciLayout(`${tmp.dir}/img${n++}`, { layers: await Promise.all(layers.map(makeTar)), gzip });
+  return loadImage(dir);
+}
+
+const paths = (m: Awaited<ReturnType<typeof load>>) => listFiles(m.tree).map((f) => f.path);
+
+describe('whiteouts, as the OCI layer spec says', () => {
+  it('.wh.NAME hides NAME from lower layers', async () => {
+    const m = await load([[{ name: 'a/' }, { name: 'a/x', body: 'x' }, { name: 'a/y', body: 'yy' }], [{ name: 'a/.wh.x' }]]);
+    assert.deepEqual(paths(m), ['/a', '/a/y']);
+    assert.deepEqual(listChanges(m.tree, 1).map((c) => [c.change, c.path]), [['removed', '/a/x']]);
+    await m.close();
+  });
+
+  it('a whiteout and a new file of the same name in one layer: the new file stays', async () => {
+    const m = await load([[{ name: 'f', body: 'old' }], [{ name: 'f', body: 'new!' }, { name: '.wh.f' }]]);
+    const f = listFiles(m.tree).find((x) => x.path === '/f')!;
+    assert.equal(f.size, 4);
+    assert.equal(f.layer, 1);
+    assert.equal(m.tree.wastedBytes, 3);
+    await m.close();
+  });
+
+  it('an opaque whiteout hides lower children but keeps the same layer\'s, whatever their order', async () => {
+    const m = await load([
+      [{ name: 'd/' }, { name: 'd/lower1', body: '1' }, { name: 'd/sub/' }, { name: 'd/sub/lower2', body: '22' }],
+      [{ name: 'd/' }, { name: 'd/mine-before', body: 'a' }, { name: 'd/.wh..wh..opq' }, { name: 'd/mine-after', body: 'b' }],
+    ]);
+    assert.deepEqual(paths(m), ['/d', '/d/mine-after', '/d/mine-before']);
+    assert.equal(m.tree.wastedBytes, 3);
+    await m.close();
+  });
+
+  it('a directory deleted and recreated keeps only the new children', async () => {
+    const m = await load([
+      [{ name: 'keep/' }, { name: 'keep/old', body: 'old' }],
+      [{ name: '.wh.keep' }, { name: 'keep/', mode: 0o700 }, { name: 'keep/new', body: 'n' }],
+    ]);
+    assert.deepEqual(paths(m), ['/keep', '/keep/new']);
+    assert.equal(listFiles(m.tree)[0].mode, 0o700);
+    await m.close();
+  });
+
+  it('aufs metadata (.wh..wh.*) is skipped, and whiteouts of nothing change nothing', async () => {
+    const m = await load([[{ name: 'a', body: 'a' }], [{ name: '.wh..wh.plnk/' }, { name: '.wh..wh.plnk/123.456', body: 'x' }, { name: '.wh.missing' }]]);
+    assert.deepEqual(paths(m), ['/a']);
+    await m.close();
+  });
+
+  it('a file over a directory replaces the whole subtree and counts it as waste', async () => {
+    const m = await load([[{ name: 'x/' }, { name: 'x/big', body: Buffer.alloc(1000) }], [{ name: 'x', body: 'file' }]]);
+    assert.deepEqual(listFiles(m.tree).map((f) => [f.path, f.type]), [['/x', 'file']]);
+    assert.equal(m.tree.wastedBytes, 1000);
+    await m.close();
+  });
+
+  it('wasted space counts only versions that no longer show', async () => {
+    const m = await load([[{ name: 'a', body: 'aaaa' }, { name: 'keep', body: 'kk' }], [{ name: 'a', body: 'aaaaaa' }], [{ name: 'a', body: 'a' }]]);
+    assert.equal(m.tree.wastedBytes, 10);
+    assert.deepEqual(m.tree.wasted(), [{ path: '/a', size: 10, count: 2 }]);
+    await m.close();
+  });
+
+  it('implicit parents are created as directories', async () => {
+    const m = await load([[{ name: 'usr/local/bin/tool', body: 't', mode: 0o755 }]]);
+    assert.deepEqual(listFiles(m.tree).map((f) => [f.path, f.type]), [
+      ['/usr', 'dir'],
+      ['/usr/local', 'dir'],
+      ['/usr/local/bin', 'dir'],
+      ['/usr/local/bin/tool', 'file'],
+    ]);
+    await m.close();
+  });
+});
+
+describe('links', () => {
+  it('a hard link takes its target\'s size and content; a missing target is a layer problem', async () => {
+    const m = await load([[{ name: 'bin/' }, { name: 'bin/a', body: 'abc' }, { name: 'bin/b', type: 'link', linkname: 'bin/a' }, { name: 'bin/c', type: 'link', linkname: 'nope' }]]);
+    const b = listFiles(m.tree).find((f) => f.path === '/bin/b')!;
+    assert.deepEqual([b.type, b.size, b.linkTarget], ['hardlink', 3, '/bin/a']);
+    assert.match(m.layers[0].changes.problems[0], /\/bin\/c points at \/nope, which does not exist/);
+    await m.close();
+  });
+
+  it('symlinks resolve inside the image root only', async () => {
+    const m = await load([
+      [
+        { name: 'lib/' },
+        { name: 'lib/libc.so', body: 'libc' },
+        { name: 'lib64', type: 'symlink', linkname: 'lib' },
+        { name: 'abs', type: 'symlink', linkname: '/lib/libc.so' },
+        { name: 'escape', type: 'symlink', linkname: '../../../../lib/libc.so' },
+        { name: 'loop1', type: 'symlink', linkname: 'loop2' },
+        { name: 'loop2', type: 'symlink', linkname: '/loop1' },
+        { name: 'dangling', type: 'symlink', linkname: '/nowhere' },
+      ],
+    ]);
+    const ok = (p: string) => {
+      const r = resolvePath(m.tree, p);
+      assert.ok(r.ok, p);
+      return r.path;
+    };
+    assert.equal(ok('/lib64/libc.so'), '/lib/libc.so');
+    assert.equal(ok('/abs'), '/lib/libc.so');
+    assert.equal(ok('/escape'), '/lib/libc.so');
+    assert.equal(ok('/../../lib64/../lib/libc.so'), '/lib/libc.so');
+    const loop = resolvePath(m.tree, '/loop1');
+    assert.equal(!loop.ok && loop.reason, 'loop');
+    const dangling = resolvePath(m.tree, '/dangling');
+    assert.deepEqual(!dangling.ok && [dangling.reason, dangling.at], ['missing', '/nowhere']);
+    const noFollow = resolvePath(m.tree, '/dangling', { followLast: false });
+    assert.ok(noFollow.ok && noFollow.node.type === 'symlink');
+    const notDir = resolvePath(m.tree, '/abs/x');
+    assert.equal(!notDir.ok && notDir.reason, 'not-a-directory');
+    await m.close();
+  });
+});
+
+describe('hostile names', () => {
+  it('../ and absolute names stay inside the root', async () => {
+    const m = await load([[{ name: '../../etc/evil', body: 'e' }, { name: '/abs/file', body: 'a' }, { name: './dot/./x', body: 'd' }]], true);
+    assert.deepEqual(paths(m), ['/abs', '/abs/file', '/dot', '/dot/x', '/etc', '/etc/evil']);
+    await m.close();
+  });
+});
