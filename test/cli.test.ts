@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { after, describe, it } from 'node:test';
+import { cli, oneLineError } from './helpers/cli.js';
+import { tempDir } from './helpers/build.js';
+import { TarBundle, readJson } from '../src/source/bundle.js';
+import { blobPath } from '../src/source/oci.js';
+
+const FX = new URL('../fixtures/images/', import.meta.url).pathname;
+const tmp = tempDir();
+after(tmp.cleanup);
+
+describe('files', () => {
+  it('--json prints the merged tree with the documented fields', () => {
+    const r = cli(['files', FX + 'layers.docker.tar', '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const files = JSON.parse(r.stdout);
+    const hello = files.find((f: { path: string }) => f.path === '/usr/bin/hello');
+    assert.deepEqual(hello, { path: '/usr/bin/hello', type: 'file', mode: 0o4755, uid: 0, gid: 0, size: 17808, linkTarget: null, layer: 6 });
+    const link = files.find((f: { path: string }) => f.path === '/etc/alink');
+    assert.deepEqual([link.type, link.linkTarget], ['symlink', '../data/a.txt']);
+    assert.ok(!files.some((f: { path: string }) => f.path.startsWith('/gone') || f.path === '/data/b.bin'));
+    for (const f of files) assert.deepEqual(Object.keys(f), ['path', 'type', 'mode', 'uid', 'gid', 'size', 'linkTarget', 'layer']);
+  });
+
+  it('--layer N lists that layer\'s changes with a letter each', () => {
+    const r = cli(['files', FX + 'layers.docker.tar', '--layer', '4']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^D .*\/keep\/old\.txt$/m);
+    assert.match(r.stdout, /^A .*\/keep\/new\.txt$/m);
+    const j = JSON.parse(cli(['files', FX + 'layers.docker.tar', '--layer', '3', '--json']).stdout);
+    assert.deepEqual(j.map((c: { change: string; path: string }) => [c.change, c.path]), [['removed', '/data/b.bin']]);
+  });
+
+  it('a layer that does not exist is a usage error', () => {
+    assert.match(oneLineError(cli(['files', FX + 'hello.docker.tar', '--layer', '9'])), /has 1 layers .* no layer 9/);
+  });
+});
+
+describe('cat', () => {
+  it('writes a file, following symlinks inside the image, from plain and compressed layers', () => {
+    for (const img of ['layers.docker.tar', 'layers.oci-zstd.tar', 'layers.containerd.tar']) {
+      const r = cli(['cat', FX + img, '/etc/alink']);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout, 'second version, longer than the first');
+    }
+    const bin = cli(['cat', FX + 'layers.oci-gzip.tar', '/usr/bin/hello']);
+    assert.equal(bin.stdout.length > 0 && bin.stdout.startsWith('\x7fELF'), true);
+  });
+
+  it('a symlink loop, a missing path and a directory are one-line errors', () => {
+    assert.match(oneLineError(cli(['cat', FX + 'layers.docker.tar', '/etc/loop1'])), /too many levels of symbolic links/);
+    assert.match(oneLineError(cli(['cat', FX + 'layers.docker.tar', '/gone/deep/d.txt'])), /not in the image/);
+    assert.match(oneLineError(cli(['cat', FX + 'layers.docker.tar', '/data'])), /is a directory/);
+  });
+});
+
+describe('inspect', () => {
+  it('prints config, layers, sizes and waste', () => {
+    const r = cli(['inspect', FX + 'layers.docker.tar']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /Entrypoint \["\/usr\/bin\/hello"\]/);
+    assert.match(r.stdout, /Wasted +118 kB/);
+    assert.match(r.stdout, /100 kB +\/data\/b\.bin/);
+  });
+
+  it('--json is one object with the schema version', () => {
+    const j = JSON.parse(cli(['inspect', FX + 'layers.oci-gzip.tar', '--json']).stdout);
+    assert.equal(j.schemaVersion, 1);
+    assert.equal(j.layers.length, 8);
+    assert.equal(j.wasted.bytes, 100000 + 17808 + 14 + 5 + 4 + 4);
+  });
+});
+
+describe('bad input ends in one line and exit 2', () => {
+  it('a file that is not an image', () => {
+    writeFileSync(`${tmp.dir}/notes.txt`, 'hello\n'.repeat(200));
+    assert.match(oneLineError(cli(['inspect', `${tmp.dir}/notes.txt`])), /not an image/);
+    writeFileSync(`${tmp.dir}/empty`, '');
+    assert.match(oneLineError(cli(['inspect', `${tmp.dir}/empty`])), /not an image/);
+  });
+
+  it('a path that does not exist', () => {
+    assert.match(oneLineError(cli(['inspect', './nope/image.tar'])), /nope\/image\.tar: no such file/);
+  });
+
+  it('a truncated docker save', () => {
+    const full = readFileSync(FX + 'layers.docker.tar');
+    for (const cut of [100, 3000, Math.floor(full.length / 2), full.length - 3000]) {
+      writeFileSync(`${tmp.dir}/cut.tar`, full.subarray(0, cut));
+      oneLineError(cli(['files', `${tmp.dir}/cut.tar`]));
+    }
+  });
+
+  it('a layer whose bytes changed is named, unless verification is off', () => {
+    const buf = Buffer.from(readFileSync(FX + 'layers.docker.tar'));
+    const at = buf.indexOf('second version');
+    buf[at] = 'S'.charCodeAt(0);
+    writeFileSync(`${tmp.dir}/tampered.tar`, buf);
+    const line = oneLineError(cli(['files', `${tmp.dir}/tampered.tar`]));
+    const m = /layer (\d): content digest sha256:[0-9a-f]+ does not match sha256:/.exec(line);
+    assert.ok(m, line);
+    // layer 5 wrote /data/a.txt, layer 6 copied it to /data/a-hard
+    const path = m[1] === '5' ? '/data/a.txt' : '/data/a-hard';
+    const r = cli(['cat', `${tmp.dir}/tampered.tar`, path, '--no-verify']);
+    assert.equal(r.stdout, 'Second version, longer than the first');
+  });
+
+  it('corrupt gzip and zstd layers', async () => {
+    for (const name of ['layers.oci-gzip.tar', 'layers.oci-zstd.tar']) {
+      const bundle = await TarBundle.open(FX + name);
+      const index = readJson(bundle, 'index.json') as { manifests: { digest: string }[] };
+      const manifest = readJson(bundle, blobPath(index.manifests[0].digest)) as { layers: { digest: string }[] };
+      const blob = bundle.blob(blobPath(manifest.layers[0].digest));
+      const buf = Buffer.from(readFileSync(FX + name));
+      for (let i = blob.offset + 200; i < blob.offset + 400; i++) buf[i] ^= 0x5a;
+      writeFileSync(`${tmp.dir}/${name}`, buf);
+      assert.match(oneLineError(cli(['files', `${tmp.dir}/${name}`])), /layer 0 \(sha256:[0-9a-f]+\): (corrupt|content digest|unexpected end|.*truncated)/);
+      // cut inside the same blob
+      writeFileSync(`${tmp.dir}/${name}`, Buffer.from(readFileSync(FX + name)).subarray(0, blob.offset + 1000));
+      oneLineError(cli(['files', `${tmp.dir}/${name}`]));
+    }
+  });
+
+  it('a missing blob in an OCI layout', () => {
+    const dir = `${tmp.dir}/oci-missing`;
+    copyDir(FX + 'layers.oci', dir);
+    const manifest = JSON.parse(readFileSync(`${dir}/index.json`, 'utf8')).manifests[0].digest.slice(7);
+    const layer = JSON.parse(readFileSync(`${dir}/blobs/sha256/${manifest}`, 'utf8')).layers[2].digest.slice(7);
+    rmSync(`${dir}/blobs/sha256/${layer}`);
+    assert.match(oneLineError(cli(['inspect', dir])), /layer 2 blob sha256:[0-9a-f]+ is missing/);
+  });
+
+  it('no engine to talk to', () => {
+    const line = oneLineError(cli(['inspect', 'docker-daemon:some/image:1'], { DOCKER_HOST: `unix://${tmp.dir}/no.sock` }));
+    assert.match(line, /cannot reach a container engine at unix:\/\/.*no\.sock \(is it running\?\)/);
+  });
+
+  it('a registry reference and an unknown option', () => {
+    assert.match(oneLineError(cli(['inspect', 'docker://alpine'])), /registries are not read/);
+    const r = cli(['inspect', '--bogus', 'x']);
+    assert.equal(r.status, 2);
+  });
+});
+
+function copyDir(from: string, to: string) {
+  cpSync(from, to, { recursive: true });
+}

@@ -1,0 +1,24 @@
+/** Runs the real command line (the built bin) and captures what a user would see. */
+import { spawnSync } from 'node:child_process';
+
+const BIN = new URL('../../bin/scratchscope.js', import.meta.url).pathname;
+
+export interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function cli(args: string[], env: Record<string, string | undefined> = {}): Run {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000, maxBuffer: 256 << 20 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The failure contract: exit 2 and exactly one line on stderr, no stack trace. */
+export function oneLineError(r: Run): string {
+  const lines = r.stderr.split('\n').filter(Boolean);
+  if (r.status !== 2 || lines.length !== 1 || !lines[0].startsWith('scratchscope: ') || /\bat .*:\d+:\d+/.test(r.stderr)) {
+    throw new Error(`expected exit 2 with one error line, got ${r.status}:\n${r.stderr}\n${r.stdout.slice(0, 500)}`);
+  }
+  return lines[0];
+}

@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { after, describe, it } from 'node:test';
+import { ScopeError } from '../src/errors.js';
+import { listFiles } from '../src/fs/index.js';
+import { loadImage } from '../src/load.js';
+import { comparable } from './helpers/compare.js';
+import { makeDockerArchive, makeTar, tempDir, writeOciLayout } from './helpers/build.js';
+
+const FX = new URL('../fixtures/images/', import.meta.url).pathname;
+const tmp = tempDir();
+after(tmp.cleanup);
+
+async function tree(ref: string, opts = {}) {
+  const m = await loadImage(ref, opts);
+  try {
+    return { files: listFiles(m.tree), source: m.source, config: m.config, layers: m.layers };
+  } finally {
+    await m.close();
+  }
+}
+
+async function rejects(p: Promise<unknown>, code: string, re: RegExp) {
+  await assert.rejects(p, (e: unknown) => {
+    assert.ok(e instanceof ScopeError, String(e));
+    assert.equal(e.code, code, e.message);
+    assert.match(e.message, re);
+    assert.ok(!e.message.includes('\n'), 'one line');
+    return true;
+  });
+}
+
+describe('every format of the same image gives the same merged tree', async () => {
+  const reference = await tree(FX + 'layers.docker.tar');
+
+  it('docker save (pre-25) is read with verified layers and its config', () => {
+    assert.equal(reference.source.kind, 'docker-archive');
+    assert.equal(reference.source.image, 'scratchscope-fixture/layers:latest');
+    assert.deepEqual(reference.config?.entrypoint, ['/usr/bin/hello']);
+    assert.equal(reference.config?.user, '1000:1000');
+    assert.equal(reference.config?.workingDir, '/data');
+    assert.equal(reference.layers.length, 8);
+    assert.ok(reference.layers.every((l) => l.verified && l.compression === 'none'));
+    assert.match(reference.layers[3].history?.createdBy ?? '', /fsop rm \/data\/b.bin/);
+  });
+
+  const variants: [string, string, string][] = [
+    ['Docker 25+ (OCI layout inside)', 'layers.docker25.tar', 'none'],
+    ['containerd store (gzip + zstd, nested index, attestation, absent arm64)', 'layers.containerd.tar', 'gzip'],
+    ['podman docker-archive (layer symlinks)', 'layers.podman.tar', 'none'],
+    ['OCI archive, gzip', 'oci-archive:' + FX + 'layers.oci-gzip.tar', 'gzip'],
+    ['OCI archive, zstd', FX + 'layers.oci-zstd.tar', 'zstd'],
+    ['OCI layout folder', 'oci:' + FX + 'layers.oci:latest', 'gzip'],
+    ['a multi-image docker save, by tag', 'multi.docker.tar', 'none'],
+  ];
+  for (const [label, file, compression] of variants) {
+    it(label, async () => {
+      const ref = file.includes(':') || file.startsWith('/') ? file : FX + file;
+      const t = await tree(ref, { tag: file.startsWith('multi') ? 'scratchscope-fixture/layers' : undefined });
+      assert.deepEqual(t.files, reference.files);
+      assert.deepEqual(t.config, reference.config);
+      assert.equal(t.layers[0].compression, compression);
+      assert.ok(t.layers.every((l) => l.verified), 'every layer digest checked');
+    });
+  }
+
+  it('the containerd variant mixes compressions per layer', async () => {
+    const t = await tree(FX + 'layers.containerd.tar');
+    assert.deepEqual(t.layers.map((l) => l.compression), ['gzip', 'zstd', 'gzip', 'gzip', 'gzip', 'gzip', 'gzip', 'gzip']);
+    assert.equal(t.source.platform, 'linux/amd64');
+  });
+
+  it('equals, path by path, what docker export of a container gives (runtime paths aside)', async () => {
+    const exported = await tree(FX + 'layers.export.tar');
+    assert.equal(exported.source.kind, 'rootfs-tar');
+    assert.deepEqual(comparable(reference.files), comparable(exported.files, true));
+  });
+
+  it('a root filesystem folder reads like the same tar', async () => {
+    const dir = `${tmp.dir}/rootfs`;
+    mkdirSync(dir);
+    execFileSync('tar', ['-xf', FX + 'layers.export.tar', '-C', dir, '--no-same-owner']);
+    const t = await tree(dir);
+    assert.equal(t.source.kind, 'rootfs-dir');
+    const names = (fs: typeof t.files) => fs.map((f) => `${f.path} ${f.type === 'hardlink' ? 'file' : f.type} ${f.type === 'symlink' ? f.linkTarget : ''}`);
+    assert.deepEqual(names(t.files).filter((s) => !s.startsWith('/dev/')), names((await tree(FX + 'layers.export.tar')).files).filter((s) => !s.startsWith('/dev/')));
+  });
+});
+
+describe('picking an image', () => {
+  it('an archive of several images without --tag lists them', async () => {
+    await rejects(loadImage(FX + 'multi.docker.tar'), 'ambiguous-image', /pick one with --tag: .*scratchscope-fixture\/layers:latest.*scratchscope-fixture\/hello:latest|hello.*layers/);
+  });
+
+  it('an unknown tag names what is there', async () => {
+    await rejects(loadImage(FX + 'multi.docker.tar', { tag: 'nope' }), 'not-found', /no image tagged nope; it holds/);
+  });
+
+  it('a platform whose blobs were never pulled is a clear error, an unknown one lists the choices', async () => {
+    await rejects(loadImage(FX + 'layers.containerd.tar', { platform: 'linux/arm64' }), 'missing-blob', /linux\/arm64 is listed but its blobs are not in the archive/);
+    await rejects(loadImage(FX + 'layers.containerd.tar', { platform: 'linux/s390x' }), 'unknown-platform', /available: linux\/amd64, linux\/arm64\/v8 \(blobs absent\)/);
+    const t = await tree(FX + 'layers.containerd.tar', { platform: 'linux/amd64' });
+    assert.equal(t.source.platform, 'linux/amd64');
+  });
+
+  it('a multi-platform layout picks the only present one, else the host\'s, else asks', async () => {
+    const layer = await makeTar([{ name: 'x', body: 'x' }]);
+    const dir = writeOciLayout(`${tmp.dir}/mp`, { layers: [layer], architecture: 'arm64' });
+    // a second manifest for another platform
+    const idx = JSON.parse(execFileSync('cat', [`${dir}/index.json`]).toString());
+    const arm = idx.manifests[0];
+    idx.manifests.push({ ...arm, platform: { os: 'linux', architecture: 's390x' } });
+    writeFileSync(`${dir}/index.json`, JSON.stringify(idx));
+    await rejects(loadImage(dir), 'unknown-platform', /several platforms, pick one with --platform: linux\/arm64, linux\/s390x/);
+    assert.equal((await tree(dir, { platform: 'linux/s390x' })).source.platform, 'linux/s390x');
+  });
+
+  it('a docker archive of another platform refuses --platform', async () => {
+    await rejects(loadImage(FX + 'hello.docker.tar', { platform: 'linux/arm64' }), 'unknown-platform', /is linux\/amd64, not linux\/arm64/);
+  });
+});
+
+describe('archives made by hand', () => {
+  it('a pre-25 docker archive with a layer symlinked to another layer\'s tar', async () => {
+    const l0 = await makeTar([{ name: 'a', body: 'a' }]);
+    const buf = await makeDockerArchive({ layers: [l0] });
+    writeFileSync(`${tmp.dir}/one.tar`, buf);
+    const t = await tree(`${tmp.dir}/one.tar`);
+    assert.deepEqual(t.files.map((f) => f.path), ['/a']);
+  });
+
+  it('docker save | gzip is read too', async () => {
+    execFileSync('sh', ['-c', `gzip -c '${FX}hello.docker.tar' > '${tmp.dir}/hello.tar.gz'`]);
+    const t = await tree(`${tmp.dir}/hello.tar.gz`);
+    assert.deepEqual(t.files.map((f) => f.path), ['/hello']);
+  });
+});
