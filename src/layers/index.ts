@@ -71,8 +71,9 @@ async function readLayerInner(layer: LayerSource, opts: ReadOptions): Promise<La
   const entries: LayerEntry[] = [];
   try {
     for await (const e of walkTar(reader)) {
-      const content = e.type === 'file' ? { file: reader.file, offset: reader.base + e.dataPos, size: e.size, layer: layer.index, ordinal: entries.length } : null;
-      entries.push({ ...e, content });
+      const entry = e as LayerEntry;
+      entry.content = e.type === 'file' ? { file: reader.file, offset: reader.base + e.dataPos, size: e.size, layer: layer.index, ordinal: entries.length } : null;
+      entries.push(entry);
     }
     if (storedDigest) {
       // Read to the end so every stored byte went through the hash (tar padding, gzip trailer).

@@ -13,13 +13,18 @@ export interface ByteReader {
   /** Where the body at the current position lives on disk, when the reader can say. */
   readonly file: string | null;
   readonly base: number;
-  /** Reads up to n bytes; fewer only at the end of input. */
+  /**
+   * Reads up to n bytes; fewer only at the end of input. The buffer may be a view of the
+   * reader's own memory, valid until the next call: copy what must outlive it.
+   */
   read(n: number): Promise<Buffer>;
   skip(n: number): Promise<void>;
   close(): void;
 }
 
-const READAHEAD = 64 * 1024;
+// Small enough that skipping a large body does not drag its bytes through memory, large
+// enough that runs of small files (headers and bodies side by side) take one read.
+const READAHEAD = 4 * 1024;
 
 export class FileRangeReader implements ByteReader {
   readonly file: string;
@@ -62,7 +67,7 @@ export class FileRangeReader implements ByteReader {
     if (abs >= this.bufStart && abs + want <= this.bufStart + this.bufLen) {
       const off = abs - this.bufStart;
       this.pos += want;
-      return Buffer.from(this.buf.subarray(off, off + want));
+      return this.buf.subarray(off, off + want);
     }
     if (want <= READAHEAD) {
       const len = Math.min(READAHEAD, this.end - abs);
@@ -71,7 +76,7 @@ export class FileRangeReader implements ByteReader {
       this.bufLen = got;
       const take = Math.min(want, got);
       this.pos += take;
-      return Buffer.from(this.buf.subarray(0, take));
+      return this.buf.subarray(0, take);
     }
     const out = Buffer.allocUnsafe(want);
     const got = this.pread(out, 0, want, abs);

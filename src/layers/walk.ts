@@ -42,7 +42,7 @@ export async function readBody(reader: ByteReader, entry: TarEntry, n: number): 
   const want = Math.max(0, Math.min(n, entry.size - consumed));
   const buf = await reader.read(want);
   if (buf.length < want) throw new ScopeError('truncated', `unexpected end of data inside ${entry.rawName}`);
-  return buf;
+  return Buffer.from(buf); // the reader's buffer is only valid until its next read
 }
 
 async function readMeta(reader: ByteReader, size: number, what: string): Promise<Buffer> {

@@ -9,24 +9,30 @@ import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { ScopeError } from '../errors.js';
 
 export interface Engine {
   /** unix:///path or tcp://host:port, for messages. */
   address: string;
-  client: Docker;
+  options: Docker.DockerOptions;
+}
+
+/** dockerode (and its ssh and grpc dependencies) load only when an engine is used. */
+async function connect(engine: Engine): Promise<Docker> {
+  const { default: DockerClient } = await import('dockerode');
+  return new DockerClient(engine.options);
 }
 
 function fromHost(host: string): Engine {
   if (host.startsWith('unix://')) {
     const socketPath = host.slice('unix://'.length);
-    return { address: host, client: new Docker({ socketPath }) };
+    return { address: host, options: { socketPath } };
   }
   const m = /^(tcp|http|https):\/\/([^:/]+)(?::(\d+))?/.exec(host);
   if (m) {
     const https = m[1] === 'https';
-    return { address: host, client: new Docker({ host: m[2], port: Number(m[3] ?? (https ? 2376 : 2375)), protocol: https ? 'https' : 'http' }) };
+    return { address: host, options: { host: m[2], port: Number(m[3] ?? (https ? 2376 : 2375)), protocol: https ? 'https' : 'http' } };
   }
   throw new ScopeError('usage', `unsupported engine address ${host} (use unix:// or tcp://)`);
 }
@@ -79,14 +85,15 @@ function engineError(e: unknown, engine: Engine): ScopeError {
 
 /** Saves the image into `file` and returns what the engine calls it. */
 export async function saveImage(name: string, file: string, engine = findEngine()): Promise<{ engine: string; id: string }> {
+  const client = await connect(engine);
   try {
-    await engine.client.ping();
+    await client.ping();
   } catch (e) {
     throw engineError(e, engine);
   }
   let id: string;
   try {
-    id = (await engine.client.getImage(name).inspect()).Id;
+    id = (await client.getImage(name).inspect()).Id;
   } catch (e) {
     if ((e as { statusCode?: number }).statusCode === 404) {
       throw new ScopeError('image-not-found', `image ${name} not found in the engine at ${engine.address}`);
@@ -94,7 +101,7 @@ export async function saveImage(name: string, file: string, engine = findEngine(
     throw engineError(e, engine);
   }
   try {
-    const stream = await engine.client.getImage(name).get();
+    const stream = await client.getImage(name).get();
     await pipeline(stream, createWriteStream(file));
   } catch (e) {
     throw engineError(e, engine);

@@ -1,0 +1,100 @@
+/**
+ * npm run bench: times scratchscope against baselines measured in the same run, on the
+ * same layers, and prints ratios. Not a test: numbers vary by machine; ratios less so.
+ *   docker save (uncompressed): `scratchscope files` vs `tar -tvf` over each layer tar
+ *   gzip OCI archive:           `scratchscope files` vs inflating each layer (zlib, in order)
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { Writable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { makeBenchImage } from './make-image.js';
+
+const BIN = new URL('../bin/scratchscope.js', import.meta.url).pathname;
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+
+interface Sample {
+  seconds: number;
+  peakMB: number | null;
+}
+
+/** Runs a command with stdout discarded; peak RSS from /proc while it runs (VmHWM). */
+function run(cmd: string, args: string[]): Promise<Sample> {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let peak = 0;
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    const poll = setInterval(() => {
+      try {
+        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+        if (m) peak = Math.max(peak, Number(m[1]) / 1024);
+      } catch {
+        /* exited */
+      }
+    }, 5);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearInterval(poll);
+      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      if (code !== 0) reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err}`));
+      else resolve({ seconds, peakMB: peak || null });
+    });
+  });
+}
+
+async function best(f: () => Promise<Sample>): Promise<Sample> {
+  let b: Sample | null = null;
+  for (let i = 0; i < RUNS; i++) {
+    const s = await f();
+    if (!b || s.seconds < b.seconds) b = { seconds: s.seconds, peakMB: Math.max(s.peakMB ?? 0, b?.peakMB ?? 0) || null };
+  }
+  return b!;
+}
+
+async function inflateAll(files: string[]): Promise<Sample> {
+  const t0 = process.hrtime.bigint();
+  for (const f of files) await pipeline(createReadStream(f, { highWaterMark: 1 << 20 }), createGunzip(), new Writable({ write: (_c, _e, cb) => cb() }));
+  return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, peakMB: null };
+}
+
+async function seq(cmds: [string, string[]][]): Promise<Sample> {
+  let seconds = 0;
+  for (const [c, a] of cmds) seconds += (await run(c, a)).seconds;
+  return { seconds, peakMB: null };
+}
+
+const fmt = (s: Sample) => `${s.seconds.toFixed(2)} s${s.peakMB ? `, peak ${s.peakMB.toFixed(0)} MB` : ''}`;
+
+async function main() {
+  if (!existsSync(BIN.replace('bin/scratchscope.js', 'dist/cli.js'))) spawnSync('npx', ['tsc', '-p', '.'], { stdio: 'inherit' });
+  const img = await makeBenchImage();
+  const total = img.layerTars.reduce((n, f) => n + statSync(f).size, 0);
+  const count = spawnSync('sh', ['-c', `for f in ${img.layerTars.join(' ')}; do tar -tf "$f"; done | wc -l`], { encoding: 'utf8' }).stdout.trim();
+  console.log(`image: ${(total / 1e9).toFixed(2)} GB uncompressed, ${count} entries in ${img.layerTars.length} layers; gzip blobs ${(img.gzLayers.reduce((n, f) => n + statSync(f).size, 0) / 1e9).toFixed(2)} GB`);
+  console.log(`best of ${RUNS} runs each\n`);
+
+  // warm the page cache so every contender reads from memory
+  for (const f of [img.dockerTar, img.ociGzip]) await pipeline(createReadStream(f), new Writable({ write: (_c, _e, cb) => cb() }));
+
+  const tarList = await best(() => seq(img.layerTars.map((f) => ['tar', ['-tvf', f]] as [string, string[]])));
+  const filesNoVerify = await best(() => run(process.execPath, [BIN, 'files', '--no-verify', img.dockerTar]));
+  const filesVerify = await best(() => run(process.execPath, [BIN, 'files', img.dockerTar]));
+  console.log('docker save tar (uncompressed layers)');
+  console.log(`  tar -tvf over the layer tars        ${fmt(tarList)}`);
+  console.log(`  scratchscope files --no-verify      ${fmt(filesNoVerify)}   ratio ${(filesNoVerify.seconds / tarList.seconds).toFixed(2)}x (target < 1)`);
+  console.log(`  scratchscope files (sha256 checked) ${fmt(filesVerify)}   ratio ${(filesVerify.seconds / tarList.seconds).toFixed(2)}x`);
+
+  const inflate = await best(() => inflateAll(img.gzLayers));
+  const filesGzip = await best(() => run(process.execPath, [BIN, 'files', img.ociGzip]));
+  console.log('\ngzip OCI archive');
+  console.log(`  gzip inflate of the layers (zlib)   ${fmt(inflate)}`);
+  console.log(`  scratchscope files (digests checked) ${fmt(filesGzip)}  ratio ${(filesGzip.seconds / inflate.seconds).toFixed(2)}x (target <= 1.3)`);
+}
+
+main().catch((e) => {
+  console.error('bench:', e.message);
+  process.exit(1);
+});
