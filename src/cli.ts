@@ -8,6 +8,10 @@ import { listChanges, listFiles, mustResolve, streamContent } from './fs/index.j
 import { type ImageModel, loadImage } from './load.js';
 import { renderChanges, renderFiles, renderInspect } from './render/text.js';
 import { buildReport } from './report/index.js';
+import { BinaryCatalog } from './elf/catalog.js';
+import { resolveProgram } from './loader/index.js';
+import { loaderContext } from './report/binaries.js';
+import { renderLdd } from './render/ldd.js';
 
 interface CommonOpts {
   tag?: string;
@@ -37,8 +41,8 @@ async function outJsonArray(items: unknown[]): Promise<void> {
   await out(buf + ']\n');
 }
 
-async function withImage<T>(ref: string, o: CommonOpts, fn: (m: ImageModel) => Promise<T>): Promise<T> {
-  const model = await loadImage(ref, { tag: o.tag, platform: o.platform, verify: o.verify });
+async function withImage<T>(ref: string, o: CommonOpts, fn: (m: ImageModel) => Promise<T>, analysis = false): Promise<T> {
+  const model = await loadImage(ref, { tag: o.tag, platform: o.platform, verify: o.verify, analysis });
   try {
     return await fn(model);
   } finally {
@@ -71,10 +75,35 @@ export function buildProgram(): Command {
   addCommon(program.command('inspect').argument('<image>', 'docker save tar, OCI archive or folder, root filesystem, or an image name').description('summary of config, layers and sizes'))
     .option('--json', 'print the report as JSON')
     .action(async (image: string, o: CommonOpts) => {
-      await withImage(image, o, async (m) => {
-        const report = buildReport(m);
-        await out(o.json ? JSON.stringify(report, null, 2) + '\n' : renderInspect(report));
-      });
+      await withImage(
+        image,
+        o,
+        async (m) => {
+          const report = buildReport(m);
+          await out(o.json ? JSON.stringify(report, null, 2) + '\n' : renderInspect(report));
+        },
+        true,
+      );
+    });
+
+  addCommon(program.command('ldd').argument('<image>').argument('<path>', 'the program or library inside the image').description('the libraries a binary loads inside the image, where each is found and why, and what is missing'))
+    .option('--json', 'print JSON')
+    .action(async (image: string, path: string, o: CommonOpts) => {
+      await withImage(
+        image,
+        o,
+        async (m) => {
+          const abs = path.startsWith('/') ? path : '/' + path;
+          const r = mustResolve(m.tree, abs);
+          const catalog = new BinaryCatalog(m.tree);
+          const d = catalog.of(r.node);
+          if (!d) throw new ScopeError('usage', `${path}: not an ELF file`);
+          if (!d.ok) throw new ScopeError('corrupt', `${path}: ${d.error}`);
+          const load = resolveProgram(loaderContext(m, catalog), abs, d.info);
+          await out(o.json ? JSON.stringify({ path: abs, realPath: r.path, elf: d.info, ...load }, null, 2) + '\n' : renderLdd(abs, d.info, load));
+        },
+        true,
+      );
     });
 
   addCommon(program.command('files').argument('<image>').description('the merged file tree, or one layer\'s changes'))

@@ -5,6 +5,7 @@
  */
 import { historyForLayers } from './source/config.js';
 import { openImage } from './source/index.js';
+import { makeTempDir, removeTempDir } from './source/tempdir.js';
 import type { HistoryEntry, ImageConfig, OpenOptions, OpenedImage, SourceInfo } from './source/types.js';
 import { type LayerRead, readLayer } from './layers/index.js';
 import { type LayerChanges, MergedTree } from './fs/tree.js';
@@ -43,6 +44,11 @@ export interface LoadProgress {
 
 export interface LoadOptions extends OpenOptions {
   verify?: boolean;
+  /**
+   * Prepare for binary analysis: tell ELF files and scripts apart, and keep the bodies
+   * later stages read by position (copied out of compressed layers into a temp folder).
+   */
+  analysis?: boolean;
   onProgress?: (p: LoadProgress) => void;
   /** How many layers may be read at once. */
   concurrency?: number;
@@ -64,12 +70,17 @@ export async function loadOpened(opened: OpenedImage, opts: LoadOptions = {}): P
   const concurrency = Math.max(1, opts.concurrency ?? 3);
   const bytesTotal = layers.reduce((n, l) => n + (l.blob?.size ?? 0), 0);
   const progress: LoadProgress = { layersDone: 0, layersTotal: layers.length, bytesDone: 0, bytesTotal };
+  const spoolDir = opts.analysis && layers.some((l) => l.blob) ? makeTempDir() : null;
+  const close = async () => {
+    if (spoolDir) removeTempDir(spoolDir);
+    await opened.close();
+  };
   const reads: Promise<LayerRead>[] = new Array(layers.length);
   let next = 0;
   const start = () => {
     if (next >= layers.length) return;
     const l = layers[next++];
-    reads[l.index] = readLayer(l, { verify }).then((r) => {
+    reads[l.index] = readLayer(l, { verify, sniff: opts.analysis, spoolDir }).then((r) => {
       progress.layersDone++;
       progress.bytesDone += l.blob?.size ?? 0;
       opts.onProgress?.({ ...progress });
@@ -82,7 +93,13 @@ export async function loadOpened(opened: OpenedImage, opts: LoadOptions = {}): P
   const history = historyForLayers(opened.history, layers.length);
   const infos: LayerInfo[] = [];
   for (const l of layers) {
-    const read = await reads[l.index];
+    let read: LayerRead;
+    try {
+      read = await reads[l.index];
+    } catch (e) {
+      if (spoolDir) removeTempDir(spoolDir);
+      throw e;
+    }
     start();
     const changes = tree.apply(l.index, read.entries);
     infos.push({
@@ -98,5 +115,5 @@ export async function loadOpened(opened: OpenedImage, opts: LoadOptions = {}): P
       changes,
     });
   }
-  return { source: opened.source, config: opened.config, history: opened.history, layers: infos, tree, opened, close: () => opened.close() };
+  return { source: opened.source, config: opened.config, history: opened.history, layers: infos, tree, opened, close };
 }

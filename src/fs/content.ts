@@ -8,6 +8,7 @@ import { openBlob } from '../layers/decompress.js';
 import type { ContentRef } from '../layers/index.js';
 import { readBody, walkTar } from '../layers/walk.js';
 import type { LayerSource } from '../source/types.js';
+import { type Bytes, FileBytes } from './bytes.js';
 
 const CHUNK = 1 << 20;
 
@@ -66,4 +67,24 @@ export async function readContent(layers: LayerSource[], ref: ContentRef, start 
   const parts: Buffer[] = [];
   await streamContent(layers, ref, (c) => void parts.push(c), start, length);
   return Buffer.concat(parts);
+}
+
+/**
+ * Positioned access to a file's bytes. Bodies inside compressed layers are only
+ * reachable this way once spooled (analysis spools every ELF and script it meets).
+ */
+export function openBytes(ref: ContentRef, head: Buffer | null = null): Bytes {
+  if (!ref.file) throw new ScopeError('unsupported', `layer ${ref.layer}: content not spooled for positioned reads`);
+  return new FileBytes(ref.file, ref.offset, ref.size, head);
+}
+
+/** A small file's bytes by positioned read (null when absent, not a file, larger than `limit`, or not spooled). */
+export function readSmallFile(ref: ContentRef | null, limit = 16 << 20): Buffer | null {
+  if (!ref || !ref.file || ref.size > limit) return null;
+  const b = openBytes(ref);
+  try {
+    return Buffer.from(b.read(0, ref.size));
+  } finally {
+    b.close();
+  }
 }

@@ -8,7 +8,7 @@
  * same name in one layer leave the new file, and an opaque directory keeps what the same
  * layer puts in it.
  */
-import type { ContentRef, EntryType, LayerEntry } from '../layers/index.js';
+import type { ContentRef, EntryType, LayerEntry, Magic } from '../layers/index.js';
 
 export interface Node {
   type: EntryType;
@@ -23,6 +23,8 @@ export interface Node {
   /** Index of the layer that last wrote this path. */
   layer: number;
   content: ContentRef | null;
+  /** ELF, script or other, for regular files of layers read with sniffing. */
+  magic: Magic | null;
   children: Map<string, Node> | null;
 }
 
@@ -64,7 +66,7 @@ const OPAQUE = '.wh..wh..opq';
 const WH = '.wh.';
 
 function newDir(layer: number, mode = 0o755): Node {
-  return { type: 'dir', mode, uid: 0, gid: 0, size: 0, mtime: 0, linkTarget: null, layer, content: null, children: new Map() };
+  return { type: 'dir', mode, uid: 0, gid: 0, size: 0, mtime: 0, linkTarget: null, layer, content: null, magic: null, children: new Map() };
 }
 
 function split(path: string): string[] {
@@ -182,12 +184,14 @@ export class MergedTree {
     const old = parent.children!.get(name);
     let size = e.size;
     let content = e.content;
+    let magic = e.magic;
     if (e.type === 'file') result.contentBytes += e.size;
     if (e.type === 'hardlink') {
       const target = this.get(e.linkname);
       if (target && (target.type === 'file' || target.type === 'hardlink')) {
         size = target.size;
         content = target.content;
+        magic = target.magic;
       } else {
         result.problems.push(`hard link ${e.path} points at ${e.linkname}, which ${target ? 'is not a file' : 'does not exist'}`);
         size = 0;
@@ -212,6 +216,7 @@ export class MergedTree {
       linkTarget: e.type === 'symlink' || e.type === 'hardlink' ? e.linkname : null,
       layer: index,
       content,
+      magic,
       children: e.type === 'dir' ? new Map() : null,
     };
     parent.children!.set(name, node);

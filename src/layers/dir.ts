@@ -3,7 +3,8 @@ import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fsError } from '../errors.js';
 import type { EntryType } from './tar.js';
-import type { LayerEntry } from './index.js';
+import type { LayerEntry, Magic } from './index.js';
+import { closeSync, openSync, readSync } from 'node:fs';
 
 function typeOf(st: import('node:fs').Stats): EntryType | null {
   if (st.isFile()) return 'file';
@@ -58,10 +59,29 @@ export function walkDir(root: string, layer = 0): LayerEntry[] {
         linkname,
         dataPos: 0,
         content: type === 'file' ? { file: full, offset: 0, size: st.size, layer, ordinal: out.length } : null,
+        magic: type === 'file' ? sniffFile(full) : null,
       });
       if (type === 'dir') visit(full, p);
     }
   };
   visit(root, '/');
   return out;
+}
+
+function sniffFile(path: string): Magic {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return 'other'; // unreadable: the walk itself reports what matters
+  }
+  try {
+    const b = Buffer.alloc(4);
+    const n = readSync(fd, b, 0, 4, 0);
+    if (n === 4 && b[0] === 0x7f && b.toString('latin1', 1, 4) === 'ELF') return 'elf';
+    if (n >= 2 && b[0] === 0x23 && b[1] === 0x21) return 'script';
+    return 'other';
+  } finally {
+    closeSync(fd);
+  }
 }

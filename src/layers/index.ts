@@ -7,7 +7,9 @@ import type { LayerSource } from '../source/types.js';
 import { type Compression, openBlob } from './decompress.js';
 import { walkDir } from './dir.js';
 import { hashRange } from './hash.js';
-import { type TarEntry, walkTar } from './walk.js';
+import { type TarEntry, readBody, walkTar } from './walk.js';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import type { ByteReader } from './reader.js';
 
 export type { TarEntry } from './walk.js';
 export type { EntryType } from './tar.js';
@@ -27,9 +29,14 @@ export interface ContentRef {
   ordinal: number;
 }
 
+/** What a regular file's first bytes say it is. */
+export type Magic = 'elf' | 'script' | 'other';
+
 export interface LayerEntry extends TarEntry {
   /** Set for regular files. */
   content: ContentRef | null;
+  /** Set for regular files when the layer was read with `sniff`. */
+  magic: Magic | null;
 }
 
 export interface LayerRead {
@@ -43,6 +50,22 @@ export interface LayerRead {
 export interface ReadOptions {
   /** Hash layers that are otherwise read by seeking (costs a full read of each). */
   verify: boolean;
+  /** Look at the first bytes of every regular file to tell ELF files and scripts. */
+  sniff?: boolean;
+  /**
+   * Where to copy, from compressed layers, the bodies later stages read by position:
+   * ELF files, scripts, and the small config files the loader and runtime read.
+   */
+  spoolDir?: string | null;
+}
+
+/** Small files a launch depends on, kept from compressed layers so they can be read later. */
+const SPOOL_PATHS = /^\/etc\/(passwd|group|ld\.so\.cache|ld\.so\.conf|ld-musl-[^/]+\.path|nsswitch\.conf|os-release)$|^\/usr\/lib\/os-release$/;
+
+function magicOf(head: Buffer): Magic {
+  if (head.length >= 4 && head[0] === 0x7f && head[1] === 0x45 && head[2] === 0x4c && head[3] === 0x46) return 'elf';
+  if (head.length >= 2 && head[0] === 0x23 && head[1] === 0x21) return 'script';
+  return 'other';
 }
 
 function describe(layer: LayerSource): string {
@@ -69,10 +92,23 @@ async function readLayerInner(layer: LayerSource, opts: ReadOptions): Promise<La
   const hashing = compression === 'none' && expected && opts.verify ? hashRange(blob.file, blob.offset, blob.size) : null;
   hashing?.catch(() => {}); // awaited below; keeps an early walk failure from leaving it unhandled
   const entries: LayerEntry[] = [];
+  const sniff = opts.sniff ?? false;
+  const spoolDir = reader.file ? null : (opts.spoolDir ?? null);
   try {
     for await (const e of walkTar(reader)) {
       const entry = e as LayerEntry;
-      entry.content = e.type === 'file' ? { file: reader.file, offset: reader.base + e.dataPos, size: e.size, layer: layer.index, ordinal: entries.length } : null;
+      entry.magic = null;
+      if (e.type === 'file') {
+        entry.content = { file: reader.file, offset: reader.base + e.dataPos, size: e.size, layer: layer.index, ordinal: entries.length };
+        if (sniff || spoolDir) {
+          // A seeking reader serves these bytes from the read-ahead that fetched the header.
+          const head = e.size > 0 ? await readBody(reader, e, 4) : Buffer.alloc(0);
+          entry.magic = magicOf(head);
+          if (spoolDir && (entry.magic !== 'other' || SPOOL_PATHS.test(e.path))) {
+            entry.content = await spool(reader, e, head, `${spoolDir}/${layer.index}-${entries.length}`, entry.content);
+          }
+        }
+      } else entry.content = null;
       entries.push(entry);
     }
     if (storedDigest) {
@@ -97,3 +133,19 @@ async function readLayerInner(layer: LayerSource, opts: ReadOptions): Promise<La
   return { entries, compression, tarSize: compression === 'none' ? blob.size : reader.position, verified };
 }
 
+
+/** Copies the rest of an entry's body from a stream into `file`; returns where it now is. */
+async function spool(reader: ByteReader, e: TarEntry, head: Buffer, file: string, ref: ContentRef): Promise<ContentRef> {
+  const fd = openSync(file, 'w', 0o600);
+  try {
+    writeSync(fd, head);
+    for (let done = head.length; done < e.size; ) {
+      const chunk = await readBody(reader, e, Math.min(1 << 20, e.size - done));
+      writeSync(fd, chunk);
+      done += chunk.length;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return { ...ref, file, offset: 0 };
+}

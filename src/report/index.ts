@@ -5,6 +5,7 @@
 import { treeTotals } from '../fs/index.js';
 import type { ImageModel } from '../load.js';
 import type { ImageConfig, SourceInfo } from '../source/types.js';
+import { type BinaryReport, analyzeBinaries } from './binaries.js';
 
 export const SCHEMA_VERSION = 1;
 
@@ -37,6 +38,8 @@ export interface Report {
   layers: LayerReport[];
   files: { entries: number; regularFiles: number; bytes: number };
   wasted: { bytes: number; top: { path: string; size: number; count: number }[] };
+  /** Every ELF file (present when the image was loaded for analysis). */
+  binaries: BinaryReport[];
 }
 
 export function buildReport(model: ImageModel): Report {
@@ -70,5 +73,6 @@ export function buildReport(model: ImageModel): Report {
     }),
     files: { entries: totals.entries, regularFiles: totals.files, bytes: totals.bytes },
     wasted: { bytes: model.tree.wastedBytes, top: model.tree.wasted(20) },
+    binaries: analyzeBinaries(model),
   };
 }

@@ -1,0 +1,57 @@
+/**
+ * Every ELF file of the merged tree, decoded on first use and remembered. Hard links and
+ * files that share a body are decoded once.
+ */
+import { ScopeError } from '../errors.js';
+import { type MergedTree, type Node, openBytes } from '../fs/index.js';
+import { decodeElf } from './decode.js';
+import { ElfDamage } from './reader.js';
+import type { ElfInfo } from './types.js';
+
+export type Decoded = { ok: true; info: ElfInfo } | { ok: false; error: string };
+
+export class BinaryCatalog {
+  private readonly cache = new Map<string, Decoded>();
+  constructor(readonly tree: MergedTree) {}
+
+  /** Decodes the regular file (or hard link) at `path`, taken literally; null when it is not ELF. */
+  at(path: string): Decoded | null {
+    const node = this.tree.get(path);
+    return node ? this.of(node) : null;
+  }
+
+  of(node: Node): Decoded | null {
+    if ((node.type !== 'file' && node.type !== 'hardlink') || !node.content) return null;
+    if (node.magic !== null && node.magic !== 'elf') return null;
+    const ref = node.content;
+    const key = `${ref.file}:${ref.offset}:${ref.layer}:${ref.ordinal}`;
+    const hit = this.cache.get(key);
+    if (hit) return hit;
+    let d: Decoded | null;
+    let bytes;
+    try {
+      bytes = openBytes(ref);
+      if (node.magic === null) {
+        const head = bytes.read(0, 4);
+        if (head.length < 4 || head.toString('latin1') !== '\x7fELF') return null;
+      }
+      d = { ok: true, info: decodeElf(bytes) };
+    } catch (e) {
+      if (e instanceof ElfDamage || e instanceof ScopeError) d = { ok: false, error: e.message };
+      else throw e;
+    } finally {
+      bytes?.close();
+    }
+    this.cache.set(key, d);
+    return d;
+  }
+
+  /** Every ELF file in the tree, in path order. */
+  *all(): Generator<[string, Decoded]> {
+    for (const [path, node] of this.tree.walk()) {
+      if (node.magic !== 'elf' && node.magic !== null) continue;
+      const d = this.of(node);
+      if (d) yield [path, d];
+    }
+  }
+}

@@ -1,0 +1,65 @@
+/** What scratchscope knows about one ELF file. The shape `inspect --json` prints under `elf`. */
+
+export type ElfType = 'executable' | 'pie-executable' | 'static-pie' | 'shared-object' | 'relocatable' | 'core' | 'unknown';
+export type Libc = 'glibc' | 'musl' | 'none' | 'unknown';
+
+export interface VersionNeed {
+  /** The soname the versions are required from (vn_file). */
+  file: string;
+  versions: string[];
+  /** Those of `versions` marked weak: a missing one is only a warning. */
+  weak: string[];
+}
+
+export interface GoInfo {
+  version: string;
+  /** Main package path. */
+  path: string | null;
+  mainModule: { path: string; version: string } | null;
+  /** `build` lines: CGO_ENABLED, GOOS, GOARCH, -ldflags, … */
+  settings: Record<string, string>;
+  dependencies: { path: string; version: string }[];
+  /** From CGO_ENABLED; null when the build info does not say. */
+  cgo: boolean | null;
+}
+
+export interface Hardening {
+  pie: boolean;
+  relro: 'none' | 'partial' | 'full';
+  nx: boolean;
+  /** null when the symbols that tell were stripped. */
+  canary: boolean | null;
+}
+
+export interface ElfInfo {
+  class: 32 | 64;
+  endian: 'little' | 'big';
+  osabi: string;
+  /** e_machine as a name: x86_64, aarch64, arm, i386, ppc64le, s390x, riscv64, … */
+  machine: string;
+  /** The OCI architecture this machine runs as (amd64, arm64, …), when there is one. */
+  architecture: string | null;
+  type: ElfType;
+  interpreter: string | null;
+  needed: string[];
+  soname: string | null;
+  /** As written in the file (colon-separated, with $ORIGIN and friends unexpanded). */
+  rpath: string | null;
+  runpath: string | null;
+  flags: { bindNow: boolean; pie: boolean; nodeflib: boolean };
+  versionNeeds: VersionNeed[];
+  /** Versions this object defines (a libc's GLIBC_2.x), its own base name excluded. */
+  versionDefs: string[];
+  /** No program interpreter: the kernel runs it directly. */
+  static: boolean;
+  libc: Libc;
+  buildId: string | null;
+  /** The GNU ABI tag note: the oldest kernel a glibc binary supports. */
+  abiTag: string | null;
+  /** `.note.package` JSON (distribution packaging metadata). */
+  package: Record<string, unknown> | null;
+  go: GoInfo | null;
+  hardening: Hardening;
+  /** Damage found while decoding; what could still be read is above. */
+  problems: string[];
+}

@@ -1,0 +1,63 @@
+/** What the emulated dynamic loader found for one program. */
+
+/** The rule that found a library, in the loader's own terms. */
+export type Via =
+  | 'path' // the needed name has a slash
+  | 'loaded' // an object already loaded answers to the name (soname or path)
+  | 'rpath'
+  | 'LD_LIBRARY_PATH'
+  | 'runpath'
+  | 'ld.so.cache'
+  | 'default' // the loader's built-in directories
+  | 'musl-libc' // musl serves libc, libm, libpthread, … itself
+  | 'ld-musl.path'; // /etc/ld-musl-ARCH.path
+
+export interface Skipped {
+  path: string;
+  reason: string;
+}
+
+export interface Dependency {
+  /** The name as written in DT_NEEDED. */
+  name: string;
+  /** Path of the object whose DT_NEEDED names it. */
+  requiredBy: string;
+  /** Absolute path inside the image where the loader opens it, or null when missing. */
+  resolved: string | null;
+  /** `resolved` with every symlink followed. */
+  realPath: string | null;
+  via: Via | null;
+  /** A glibc-hwcaps subdirectory it was found in: used only on CPUs that support that level. */
+  hwcaps: string | null;
+  /** Candidate paths tried, in the loader's order. */
+  searched: string[];
+  /** Candidates that exist but were passed over (wrong class or machine). */
+  skipped: Skipped[];
+  /** Why loading stops here, in the loader's words ("cannot open shared object file", …). */
+  error: string | null;
+  /** 1 for the program's own needs, 2 for theirs, … */
+  depth: number;
+}
+
+export interface VersionProblem {
+  /** The library that lacks the version, as loaded. */
+  library: string;
+  version: string;
+  requiredBy: string;
+  /** A weak requirement: the loader only warns. */
+  weak: boolean;
+}
+
+export type LoaderKind = 'glibc' | 'musl' | 'static' | 'unknown';
+
+export interface LoadResult {
+  program: string;
+  loader: LoaderKind;
+  interpreter: { path: string; resolved: string | null; error: string | null } | null;
+  /** Every DT_NEEDED entry met, breadth first, as ld.so meets them. */
+  dependencies: Dependency[];
+  versionProblems: VersionProblem[];
+  /** The loader's default directories, as this image's layout has them. */
+  defaultDirs: string[];
+  notes: string[];
+}

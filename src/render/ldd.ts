@@ -1,0 +1,66 @@
+/** lddtree-style text for one program: interpreter, each library, where and why, what is missing. */
+import type { ElfInfo } from '../elf/types.js';
+import type { Dependency, LoadResult } from '../loader/index.js';
+import { printable } from './format.js';
+
+const VIA_TEXT: Record<string, string> = {
+  path: 'path',
+  loaded: 'already loaded',
+  rpath: 'DT_RPATH',
+  LD_LIBRARY_PATH: 'LD_LIBRARY_PATH',
+  runpath: 'DT_RUNPATH',
+  'ld.so.cache': 'ld.so.cache',
+  default: 'default path',
+  'musl-libc': 'musl libc itself',
+  'ld-musl.path': 'ld-musl path file',
+};
+
+export function describeElf(info: ElfInfo): string {
+  const parts = [`ELF ${info.class}-bit ${info.endian === 'big' ? 'MSB ' : ''}${info.machine}`, info.type];
+  if (info.libc !== 'unknown') parts.push(info.libc === 'none' ? 'no libc' : info.libc);
+  if (info.static) parts.push('static');
+  if (info.go) parts.push(`Go ${info.go.version}${info.go.cgo ? ' (cgo)' : ''}`);
+  return parts.join(', ');
+}
+
+export function renderLdd(path: string, info: ElfInfo, r: LoadResult): string {
+  const out: string[] = [`${printable(path)}: ${describeElf(info)}`];
+  if (r.interpreter) {
+    const i = r.interpreter;
+    out.push(`  interpreter ${printable(i.path)} => ${i.error ? `MISSING (${i.error})` : printable(i.resolved ?? '')}`);
+  } else if (r.loader === 'static') {
+    out.push('  statically linked: the kernel runs it directly, no loader or libraries');
+  }
+  const byParent = new Map<string, Dependency[]>();
+  for (const d of r.dependencies) {
+    const list = byParent.get(d.requiredBy) ?? [];
+    list.push(d);
+    byParent.set(d.requiredBy, list);
+  }
+  const shown = new Set<string>();
+  const walk = (parent: string, depth: number) => {
+    for (const d of byParent.get(parent) ?? []) {
+      const pad = '  '.repeat(depth + 1);
+      if (d.error) {
+        out.push(`${pad}${printable(d.name)} => not found (${d.error})`);
+        if (d.searched.length) out.push(`${pad}    searched: ${d.searched.map(printable).join(', ')}`);
+        for (const s of d.skipped) out.push(`${pad}    skipped ${printable(s.path)}: ${s.reason}`);
+        continue;
+      }
+      const where = d.resolved ? printable(d.resolved) : '?';
+      const via = d.via ? VIA_TEXT[d.via] + (d.hwcaps ? `, glibc-hwcaps ${d.hwcaps} (only on CPUs that support it)` : '') : '';
+      const again = d.via === 'loaded' || (d.resolved !== null && shown.has(d.resolved));
+      out.push(`${pad}${printable(d.name)} => ${where}${via ? ` [${via}]` : ''}`);
+      if (!again && d.resolved) {
+        shown.add(d.resolved);
+        walk(d.resolved, depth + 1);
+      }
+    }
+  };
+  walk(r.program, 0);
+  for (const v of r.versionProblems) {
+    out.push(`  version ${v.version} not found in ${printable(v.library)} (required by ${printable(v.requiredBy)})${v.weak ? ' [weak: warning only]' : ''}`);
+  }
+  for (const n of r.notes) out.push(`  note: ${printable(n)}`);
+  return out.join('\n') + '\n';
+}
