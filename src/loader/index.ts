@@ -119,7 +119,6 @@ export function resolveProgram(ctx: LoaderContext, programPath: string, program:
   }
   const search = musl ? new MuslSearch(ctx, program, interpReal) : new GlibcSearch(ctx, program, interpReal);
   result.defaultDirs = search.defaultDirs;
-  result.notes.push(...search.notes);
 
   // Breadth first, as ld.so maps dependencies: each object's needs in order, then theirs.
   for (let i = 0; i < loaded.length; i++) {
@@ -148,6 +147,7 @@ export function resolveProgram(ctx: LoaderContext, programPath: string, program:
     }
   }
   if (!musl) result.versionProblems = checkVersions(loaded);
+  result.notes.push(...search.notes);
   return result;
 }
 
@@ -430,7 +430,8 @@ class MuslSearch extends Search {
     }
     d = done(this.inDirs(this.systemPath(), name, dep), this.sysPath === MUSL_DEFAULT ? 'default' : 'ld-musl.path');
     if (d !== undefined) return d;
-    dep.error = 'No such file or directory';
+    // musl reports errno: with nowhere to look, nothing set it.
+    dep.error = dep.searched.length ? 'No such file or directory' : 'No error information';
     return null;
   }
 }

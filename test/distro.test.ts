@@ -1,0 +1,69 @@
+/**
+ * A real distribution root (Debian bookworm, debootstrap minbase), read as a `docker
+ * export`-style tar: every ELF decodes as readelf prints it, and every program's and
+ * library's libraries resolve as that root's own ld.so lists them in a chroot.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { BinaryCatalog } from '../src/elf/catalog.js';
+import type { ImageModel } from '../src/load.js';
+import { loadImage } from '../src/load.js';
+import { resolveProgram } from '../src/loader/index.js';
+import { loaderContext } from '../src/report/binaries.js';
+import { tempDir } from './helpers/build.js';
+import { available, ourList, realList, sh } from './helpers/roots.js';
+
+const REPO = new URL('..', import.meta.url).pathname;
+const isRoot = process.getuid?.() === 0;
+const skip = !isRoot ? 'needs root for debootstrap and chroot' : !available('readelf') ? 'needs readelf' : false;
+if (skip && process.env.CI === 'true') throw new Error(`distribution tests cannot run under CI: ${skip}`);
+
+describe('a real Debian root', { skip, timeout: 900_000 }, () => {
+  const tmp = tempDir();
+  after(tmp.cleanup);
+  let root = '';
+  let model: ImageModel;
+  let catalog: BinaryCatalog;
+
+  before(async () => {
+    const r = spawnSync('bash', [REPO + 'fixtures/debian-root.sh'], { encoding: 'utf8', timeout: 840_000 });
+    assert.equal(r.status, 0, `debootstrap failed: ${r.stderr}`);
+    root = r.stdout.trim();
+    sh('tar', ['-C', root, '--exclude=./proc/*', '--exclude=./sys/*', '--exclude=./dev/*', '-cf', `${tmp.dir}/debian.tar`, '.']);
+    model = await loadImage(`${tmp.dir}/debian.tar`, { analysis: true });
+    catalog = new BinaryCatalog(model.tree);
+  });
+  after(async () => model?.close());
+
+  it('every ELF file decodes as readelf prints it', () => {
+    let n = 0;
+    for (const [path, d] of catalog.all()) {
+      assert.ok(d.ok, `${path}: ${!d.ok && d.error}`);
+      const out = sh('readelf', ['-W', '-d', '-l', root + path]);
+      const want = {
+        interpreter: /Requesting program interpreter: (.*)\]/.exec(out)?.[1] ?? null,
+        needed: [...out.matchAll(/\(NEEDED\)\s+Shared library: \[(.*)\]/g)].map((m) => m[1]),
+        soname: /\(SONAME\)\s+Library soname: \[(.*)\]/.exec(out)?.[1] ?? null,
+        rpath: /\(RPATH\)\s+Library rpath: \[(.*)\]/.exec(out)?.[1] ?? null,
+        runpath: /\(RUNPATH\)\s+Library runpath: \[(.*)\]/.exec(out)?.[1] ?? null,
+      };
+      const i = d.info;
+      assert.deepEqual({ interpreter: i.interpreter, needed: i.needed, soname: i.soname, rpath: i.rpath, runpath: i.runpath }, want, path);
+      n++;
+    }
+    assert.ok(n > 300, `only ${n} ELF files`);
+  });
+
+  it('every dynamic object resolves to what the root\'s own ld.so lists', () => {
+    let n = 0;
+    for (const [path, d] of catalog.all()) {
+      if (!d.ok || d.info.needed.length === 0 || /\/ld-linux/.test(path)) continue;
+      const ours = ourList(resolveProgram(loaderContext(model, catalog), path, d.info));
+      const real = realList(root, '/lib64/ld-linux-x86-64.so.2', path);
+      assert.deepEqual({ error: ours.error, list: [...ours.list].sort() }, { error: real.error, list: [...real.list].sort() }, path);
+      n++;
+    }
+    assert.ok(n > 300, `only ${n} dynamic objects`);
+  });
+});

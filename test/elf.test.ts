@@ -1,0 +1,157 @@
+/**
+ * ELF decoding of real gcc / musl-gcc output, each field checked against readelf.
+ */
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { decodeElf } from '../src/elf/index.js';
+import { ElfDamage } from '../src/elf/reader.js';
+import { BufferBytes, FileBytes } from '../src/fs/index.js';
+import { tempDir } from './helpers/build.js';
+import { available, sh } from './helpers/roots.js';
+
+const SRC = new URL('../fixtures/src/', import.meta.url).pathname;
+const needs = ['gcc', 'musl-gcc', 'readelf'].filter((c) => !available(c));
+const skip = needs.length ? `needs ${needs.join(', ')}` : false;
+if (skip && process.env.CI === 'true') throw new Error(`ELF tests cannot run under CI: ${skip}`);
+
+function decode(path: string) {
+  const b = new FileBytes(path, 0, statSync(path).size);
+  try {
+    return decodeElf(b);
+  } finally {
+    b.close();
+  }
+}
+
+/** What readelf prints for the fields scratchscope decodes. */
+function readelf(path: string) {
+  const dl = sh('readelf', ['-W', '-d', '-l', path]);
+  const notes = sh('readelf', ['-W', '-n', path]);
+  const versions = sh('readelf', ['-W', '-V', path]);
+  const needs: Record<string, string[]> = {};
+  let file = '';
+  for (const line of versions.split('\n')) {
+    const f = /Version: \d+\s+File: (\S+)\s+Cnt: \d+/.exec(line);
+    if (f) {
+      file = f[1];
+      needs[file] = [];
+    }
+    const v = /Name: (\S+)\s+Flags: \S+\s+Version: \d+/.exec(line);
+    if (v && file && /Version needs section/.test(versions)) needs[file]?.push(v[1]);
+  }
+  return {
+    interpreter: /Requesting program interpreter: (.*)\]/.exec(dl)?.[1] ?? null,
+    needed: [...dl.matchAll(/\(NEEDED\)\s+Shared library: \[(.*)\]/g)].map((m) => m[1]),
+    soname: /\(SONAME\)\s+Library soname: \[(.*)\]/.exec(dl)?.[1] ?? null,
+    rpath: /\(RPATH\)\s+Library rpath: \[(.*)\]/.exec(dl)?.[1] ?? null,
+    runpath: /\(RUNPATH\)\s+Library runpath: \[(.*)\]/.exec(dl)?.[1] ?? null,
+    buildId: /Build ID: ([0-9a-f]+)/.exec(notes)?.[1] ?? null,
+    abiTag: /OS: (\S+), ABI: (\S+)/.exec(notes)?.slice(1).join(' ') ?? null,
+    versionNeeds: needs,
+    relro: /GNU_RELRO/.test(dl),
+    bindNow: /\(BIND_NOW\)|\(FLAGS\).*BIND_NOW|\(FLAGS_1\).*NOW/.test(dl),
+    execStack: /GNU_STACK.*RWE/.test(dl),
+  };
+}
+
+describe('decoding real binaries', { skip }, () => {
+  const tmp = tempDir();
+  const b = tmp.dir;
+  after(tmp.cleanup);
+  const builds: Record<string, string[]> = {
+    'pie-default': ['gcc', '-O1'],
+    'no-pie': ['gcc', '-O1', '-no-pie', '-fno-pie'],
+    'full-relro-canary': ['gcc', '-O1', '-Wl,-z,relro,-z,now', '-fstack-protector-all'],
+    'no-canary-execstack': ['gcc', '-O1', '-fno-stack-protector', '-Wl,-z,execstack', '-Wl,-z,norelro'],
+    rpath: ['gcc', '-O1', '-Wl,--disable-new-dtags,-rpath,/opt/a:$ORIGIN/../lib'],
+    runpath: ['gcc', '-O1', '-Wl,--enable-new-dtags,-rpath,$ORIGIN/lib'],
+    'static-glibc-nss': ['gcc', '-O1', '-static', '-DUSE_NSS'],
+    'static-pie': ['gcc', '-O1', '-static-pie'],
+    'musl-dynamic': ['musl-gcc', '-O1'],
+    'musl-static': ['musl-gcc', '-O1', '-static'],
+    'i386': ['gcc', '-O1', '-m32'],
+    'shared': ['gcc', '-O1', '-shared', '-fPIC', '-Wl,-soname,libhello.so.3'],
+  };
+  before(() => {
+    for (const [name, [cc, ...args]] of Object.entries(builds)) {
+      sh(cc, [...args, '-o', `${b}/${name}`, SRC + 'elf/hello.c'], { cwd: b });
+    }
+  });
+
+  it('interpreter, needed, soname, rpath, runpath, build-id, ABI tag and version needs equal readelf', () => {
+    for (const name of Object.keys(builds)) {
+      const path = `${b}/${name}`;
+      const info = decode(path);
+      const want = readelf(path);
+      assert.deepEqual(info.problems, [], name);
+      assert.deepEqual(
+        { interpreter: info.interpreter, needed: info.needed, soname: info.soname, rpath: info.rpath, runpath: info.runpath, buildId: info.buildId },
+        { interpreter: want.interpreter, needed: want.needed, soname: want.soname, rpath: want.rpath, runpath: want.runpath, buildId: want.buildId },
+        name,
+      );
+      assert.equal(info.abiTag?.replace(/^Linux /, 'Linux ') ?? null, want.abiTag, name);
+      assert.deepEqual(Object.fromEntries(info.versionNeeds.map((v) => [v.file, v.versions])), want.versionNeeds, name);
+      assert.equal(info.hardening.relro !== 'none', want.relro, `${name} relro`);
+      assert.equal(info.hardening.relro === 'full', want.relro && want.bindNow, `${name} full relro`);
+      assert.equal(info.hardening.nx, !want.execStack, `${name} nx`);
+    }
+  });
+
+  it('type, linkage, libc, machine and class', () => {
+    const t = (name: string) => {
+      const i = decode(`${b}/${name}`);
+      return [i.type, i.static, i.libc, i.machine, i.class];
+    };
+    assert.deepEqual(t('pie-default'), ['pie-executable', false, 'glibc', 'x86_64', 64]);
+    assert.deepEqual(t('no-pie'), ['executable', false, 'glibc', 'x86_64', 64]);
+    assert.deepEqual(t('static-glibc-nss'), ['executable', true, 'glibc', 'x86_64', 64]);
+    assert.deepEqual(t('static-pie'), ['static-pie', true, 'glibc', 'x86_64', 64]);
+    assert.deepEqual(t('musl-dynamic'), ['pie-executable', false, 'musl', 'x86_64', 64]);
+    assert.deepEqual(t('musl-static').slice(0, 2), ['executable', true]);
+    assert.notEqual(decode(`${b}/musl-static`).libc, 'glibc');
+    assert.deepEqual(t('i386'), ['pie-executable', false, 'glibc', 'i386', 32]);
+    assert.deepEqual(t('shared'), ['shared-object', false, 'glibc', 'x86_64', 64]);
+    assert.equal(decode(`${b}/i386`).architecture, '386');
+  });
+
+  it('hardening like checksec', () => {
+    assert.deepEqual(decode(`${b}/full-relro-canary`).hardening, { pie: true, relro: 'full', nx: true, canary: true });
+    assert.deepEqual(decode(`${b}/no-canary-execstack`).hardening, { pie: true, relro: 'none', nx: false, canary: false });
+    assert.equal(decode(`${b}/no-pie`).hardening.pie, false);
+  });
+
+  it('damage is reported for that file, and what can be read still is', () => {
+    const full = readFileSync(`${b}/pie-default`);
+    // cut inside the section headers: interpreter and dynamic section still decode
+    const cut = decodeElf(new BufferBytes(full.subarray(0, full.length - 200)));
+    assert.equal(cut.interpreter, '/lib64/ld-linux-x86-64.so.2');
+    assert.deepEqual(cut.needed, ['libc.so.6']);
+    assert.match(cut.problems.join('\n'), /section header table lies outside the file/);
+    // an ELF header only
+    assert.throws(() => decodeElf(new BufferBytes(full.subarray(0, 40))), ElfDamage);
+    // program headers pointing past the end
+    const bad = Buffer.from(full);
+    bad.writeBigUInt64LE(BigInt(full.length + 10_000), 32); // e_phoff
+    const r = decodeElf(new BufferBytes(bad));
+    assert.match(r.problems[0], /program header table lies outside the file/);
+    // a dynamic string table entry without a terminator
+    const noNul = Buffer.from(full);
+    const at = noNul.indexOf('libc.so.6\0');
+    noNul.fill(0x41, at, at + 600);
+    const u = decodeElf(new BufferBytes(noNul));
+    assert.match(u.problems.join('\n'), /needed entry 0: .*(not terminated|outside its string table)/);
+  });
+
+  it('reads only the pieces it needs of a large binary', () => {
+    const big = `${b}/big`;
+    copyFileSync(`${b}/pie-default`, big);
+    writeFileSync(big, Buffer.alloc(200 << 20), { flag: 'a' }); // 200 MB of padding after the ELF
+    let read = 0;
+    const inner = new FileBytes(big, 0, statSync(big).size);
+    const counting = { size: inner.size, read: (o: number, l: number) => { const x = inner.read(o, l); read += x.length; return x; }, close: () => inner.close() };
+    const info = decodeElf(counting);
+    assert.deepEqual(info.needed, ['libc.so.6']);
+    assert.ok(read < 1 << 20, `read ${read} bytes`);
+  });
+});

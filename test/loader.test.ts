@@ -1,0 +1,235 @@
+/**
+ * Every loader rule, each on a root built from real gcc / musl-gcc output, checked
+ * against what the real loader prints for the same root in a chroot.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { tempDir } from './helpers/build.js';
+import { type Listing, available, glibcRoot, link, muslRoot, ourList, put, realList, realRun, resolveIn, sh, write } from './helpers/roots.js';
+
+const SRC = new URL('../fixtures/src/loader/', import.meta.url).pathname;
+const isRoot = process.getuid?.() === 0;
+const needs = ['gcc', 'musl-gcc', 'chroot', 'ldconfig', 'unshare'].filter((c) => !available(c));
+const skip = needs.length ? `needs ${needs.join(', ')}` : !isRoot ? 'needs root for chroot' : false;
+if (skip && process.env.CI === 'true') throw new Error(`loader tests cannot run under CI: ${skip}`);
+
+const GLIBC_LD = '/lib64/ld-linux-x86-64.so.2';
+
+function same(ours: Listing, real: Listing, prog: string) {
+  assert.deepEqual({ error: ours.error, list: [...ours.list].sort() }, { error: real.error, list: [...real.list].sort() }, `${prog}: scratchscope and the real loader disagree`);
+}
+const MUSL_LD = '/lib/ld-musl-x86_64.so.1';
+
+describe('glibc loader rules, checked against ld.so itself', { skip }, () => {
+  const tmp = tempDir();
+  const b = `${tmp.dir}/build`;
+  after(tmp.cleanup);
+
+  before(() => {
+    mkdirSync(b);
+    const cc = (...args: string[]) => sh('gcc', ['-O1', ...args], { cwd: b });
+    cc('-shared', '-fPIC', '-Wl,-soname,libfoo.so.1', '-o', 'libfoo.so.1', SRC + 'foo.c');
+    cc('-shared', '-fPIC', '-Wl,-soname,libbar.so.1', '-o', 'libbar.so.1', SRC + 'bar.c', '-L.', '-l:libfoo.so.1');
+    cc('-o', 'app-plain', SRC + 'app.c', '-L.', '-l:libfoo.so.1');
+    cc('-o', 'app-rpath', SRC + 'app.c', '-L.', '-l:libfoo.so.1', '-Wl,--disable-new-dtags,-rpath,/opt/rp');
+    cc('-o', 'app-runpath', SRC + 'app.c', '-L.', '-l:libfoo.so.1', '-Wl,--enable-new-dtags,-rpath,/opt/rn');
+    cc('-o', 'app-origin', SRC + 'app.c', '-L.', '-l:libfoo.so.1', '-Wl,--enable-new-dtags,-rpath,$ORIGIN/../lib');
+    cc('-DUSE_BAR', '-o', 'app-bar-rpath', SRC + 'app.c', '-L.', '-l:libbar.so.1', '-Wl,-rpath-link,.', '-Wl,--disable-new-dtags,-rpath,/opt/chain');
+    cc('-DUSE_BAR', '-o', 'app-bar-runpath', SRC + 'app.c', '-L.', '-l:libbar.so.1', '-Wl,-rpath-link,.', '-Wl,--enable-new-dtags,-rpath,/opt/chain');
+    cc('-shared', '-fPIC', '-Wl,-soname,libver.so.1', '-Wl,--version-script=' + SRC + 'ver1.map', '-o', 'libver-v1.so', SRC + 'ver.c');
+    cc('-DWITH_V2', '-shared', '-fPIC', '-Wl,-soname,libver.so.1', '-Wl,--version-script=' + SRC + 'ver2.map', '-o', 'libver-v2.so', SRC + 'ver.c');
+    cc('-o', 'app-ver', SRC + 'verapp.c', 'libver-v2.so');
+    cc('-m32', '-shared', '-fPIC', '-Wl,-soname,libfoo.so.1', '-o', 'libfoo32.so.1', SRC + 'foo.c');
+  });
+
+  let n = 0;
+  /** Builds a root, asks both loaders, compares, and returns ours for further checks. */
+  async function both(setup: (root: string) => void, prog: string, libraryPath?: string) {
+    const root = `${tmp.dir}/root${n++}`;
+    glibcRoot(root);
+    setup(root);
+    const ours = await resolveIn(root, prog, libraryPath ? [`LD_LIBRARY_PATH=${libraryPath}`] : []);
+    same(ourList(ours), realList(root, GLIBC_LD, prog, libraryPath), prog);
+    return ours;
+  }
+  const via = (r: Awaited<ReturnType<typeof both>>, name: string) => r.dependencies.find((d) => d.name === name)!;
+
+  it('finds nothing where nothing is, and says where it looked', async () => {
+    const r = await both((root) => put(root, '/app', `${b}/app-plain`), '/app');
+    const d = via(r, 'libfoo.so.1');
+    assert.equal(d.error, 'cannot open shared object file: No such file or directory');
+    assert.deepEqual(d.searched, ['/lib/x86_64-linux-gnu/libfoo.so.1', '/usr/lib/x86_64-linux-gnu/libfoo.so.1', '/lib/libfoo.so.1', '/usr/lib/libfoo.so.1']);
+  });
+
+  it('DT_RPATH', async () => {
+    const r = await both((root) => {
+      put(root, '/app', `${b}/app-rpath`);
+      put(root, '/opt/rp/libfoo.so.1', `${b}/libfoo.so.1`);
+    }, '/app');
+    assert.equal(via(r, 'libfoo.so.1').via, 'rpath');
+  });
+
+  it('DT_RUNPATH, and $ORIGIN', async () => {
+    let r = await both((root) => {
+      put(root, '/app', `${b}/app-runpath`);
+      put(root, '/opt/rn/libfoo.so.1', `${b}/libfoo.so.1`);
+    }, '/app');
+    assert.equal(via(r, 'libfoo.so.1').via, 'runpath');
+    const origin = (root: string) => {
+      put(root, '/srv/bin/app', `${b}/app-origin`);
+      put(root, '/srv/lib/libfoo.so.1', `${b}/libfoo.so.1`);
+      link(root, '/usr/local/bin/app', '/srv/bin/app');
+    };
+    r = await both(origin, '/srv/bin/app');
+    assert.deepEqual([via(r, 'libfoo.so.1').via, via(r, 'libfoo.so.1').resolved], ['runpath', '/srv/bin/../lib/libfoo.so.1']);
+    // Started through a symlink, $ORIGIN is still the program's real folder (the kernel
+    // execs it, ld.so reads /proc/self/exe); `ld.so --list` would not show that, a run does.
+    const root = `${tmp.dir}/origin-link`;
+    glibcRoot(root);
+    origin(root);
+    r = await resolveIn(root, '/usr/local/bin/app');
+    assert.equal(via(r, 'libfoo.so.1').resolved, '/srv/bin/../lib/libfoo.so.1');
+    assert.deepEqual(realRun(root, '/usr/local/bin/app'), { status: 0, stderr: '' });
+  });
+
+  it('DT_RPATH is inherited by dependencies; DT_RUNPATH is not', async () => {
+    const setup = (app: string) => (root: string) => {
+      put(root, '/app', `${b}/${app}`);
+      put(root, '/opt/chain/libbar.so.1', `${b}/libbar.so.1`);
+      put(root, '/opt/chain/libfoo.so.1', `${b}/libfoo.so.1`);
+    };
+    const r1 = await both(setup('app-bar-rpath'), '/app');
+    assert.equal(via(r1, 'libfoo.so.1').via, 'rpath');
+    const r2 = await both(setup('app-bar-runpath'), '/app');
+    assert.equal(via(r2, 'libbar.so.1').via, 'runpath');
+    assert.ok(via(r2, 'libfoo.so.1').error, 'libbar cannot use the program\'s RUNPATH');
+  });
+
+  it('LD_LIBRARY_PATH comes before DT_RUNPATH', async () => {
+    const r = await both((root) => {
+      put(root, '/app', `${b}/app-runpath`);
+      put(root, '/opt/rn/libfoo.so.1', `${b}/libfoo.so.1`);
+      put(root, '/opt/ld/libfoo.so.1', `${b}/libfoo.so.1`);
+    }, '/app', '/opt/ld');
+    assert.deepEqual([via(r, 'libfoo.so.1').via, via(r, 'libfoo.so.1').resolved], ['LD_LIBRARY_PATH', '/opt/ld/libfoo.so.1']);
+  });
+
+  it('/etc/ld.so.cache built by ldconfig -r; a ld.so.conf without a cache does nothing', async () => {
+    const setup = (cache: boolean) => (root: string) => {
+      put(root, '/app', `${b}/app-plain`);
+      put(root, '/opt/cached/libfoo.so.1', `${b}/libfoo.so.1`);
+      write(root, '/etc/ld.so.conf', '/opt/cached\n');
+      if (cache) sh('ldconfig', ['-r', root]);
+    };
+    const r = await both(setup(true), '/app');
+    assert.deepEqual([via(r, 'libfoo.so.1').via, via(r, 'libfoo.so.1').resolved], ['ld.so.cache', '/opt/cached/libfoo.so.1']);
+    const r2 = await both(setup(false), '/app');
+    assert.ok(via(r2, 'libfoo.so.1').error);
+    assert.ok(r2.notes.some((x) => /ld\.so\.conf has no effect/.test(x)));
+  });
+
+  it('a library of the wrong class is skipped, and named when nothing else fits', async () => {
+    const r = await both((root) => {
+      put(root, '/app', `${b}/app-rpath`);
+      put(root, '/opt/rp/libfoo.so.1', `${b}/libfoo32.so.1`);
+      put(root, '/usr/lib/libfoo.so.1', `${b}/libfoo.so.1`);
+    }, '/app');
+    const d = via(r, 'libfoo.so.1');
+    assert.deepEqual([d.via, d.resolved], ['default', '/usr/lib/libfoo.so.1']);
+    assert.deepEqual(d.skipped, [{ path: '/opt/rp/libfoo.so.1', reason: 'wrong ELF class: ELFCLASS32' }]);
+    const r2 = await both((root) => {
+      put(root, '/app', `${b}/app-rpath`);
+      put(root, '/opt/rp/libfoo.so.1', `${b}/libfoo32.so.1`);
+    }, '/app');
+    assert.equal(via(r2, 'libfoo.so.1').error, 'wrong ELF class: ELFCLASS32');
+  });
+
+  it('a missing symbol version is found as ld.so reports it', async () => {
+    const root = `${tmp.dir}/ver`;
+    glibcRoot(root);
+    put(root, '/app', `${b}/app-ver`);
+    put(root, '/usr/lib/libver.so.1', `${b}/libver-v1.so`);
+    const r = await resolveIn(root, '/app');
+    assert.deepEqual(r.versionProblems, [{ library: '/usr/lib/libver.so.1', version: 'VER_2', requiredBy: '/app', weak: false }]);
+    const real = sh('sh', ['-c', `chroot ${root} /app 2>&1; true`]);
+    assert.match(real, /\/app: \/usr\/lib\/libver\.so\.1: version `VER_2' not found \(required by \/app\)/);
+    put(root, '/usr/lib/libver.so.1', `${b}/libver-v2.so`);
+    assert.deepEqual((await resolveIn(root, '/app')).versionProblems, []);
+  });
+
+  it('GLIBC_x.y needs are checked against the libc in the image', async () => {
+    const root = `${tmp.dir}/glibcver`;
+    glibcRoot(root);
+    put(root, '/app', `${b}/app-plain`);
+    put(root, '/usr/lib/libfoo.so.1', `${b}/libfoo.so.1`);
+    const r = await resolveIn(root, '/app');
+    assert.deepEqual(r.versionProblems, []);
+    assert.equal(r.dependencies.find((d) => d.name === 'libc.so.6')?.via, 'default');
+  });
+});
+
+describe('musl loader rules, checked against ld-musl itself', { skip }, () => {
+  const tmp = tempDir();
+  const b = `${tmp.dir}/build`;
+  after(tmp.cleanup);
+
+  before(() => {
+    mkdirSync(b);
+    const cc = (...args: string[]) => sh('musl-gcc', ['-O1', ...args], { cwd: b });
+    cc('-shared', '-fPIC', '-Wl,-soname,libfoo.so.1', '-o', 'libfoo.so.1', SRC + 'foo.c');
+    cc('-shared', '-fPIC', '-Wl,-soname,libbar.so.1', '-o', 'libbar.so.1', SRC + 'bar.c', '-L.', '-l:libfoo.so.1');
+    cc('-o', 'app-plain', SRC + 'app.c', '-L.', '-l:libfoo.so.1');
+    cc('-DUSE_BAR', '-o', 'app-bar-runpath', SRC + 'app.c', '-L.', '-l:libbar.so.1', '-Wl,-rpath-link,.', '-Wl,--enable-new-dtags,-rpath,/opt/chain');
+  });
+
+  let n = 0;
+  async function both(setup: (root: string) => void, prog: string, libraryPath?: string) {
+    const root = `${tmp.dir}/root${n++}`;
+    muslRoot(root);
+    setup(root);
+    const ours = await resolveIn(root, prog, libraryPath ? [`LD_LIBRARY_PATH=${libraryPath}`] : []);
+    same(ourList(ours), realList(root, MUSL_LD, prog, libraryPath), prog);
+    return ours;
+  }
+  const via = (r: Awaited<ReturnType<typeof both>>, name: string) => r.dependencies.find((d) => d.name === name)!;
+
+  it('libc is the loader itself; the default path is /lib:/usr/local/lib:/usr/lib', async () => {
+    const r = await both((root) => {
+      put(root, '/app', `${b}/app-plain`);
+      put(root, '/usr/local/lib/libfoo.so.1', `${b}/libfoo.so.1`);
+    }, '/app');
+    assert.equal(via(r, 'libc.so').via, 'musl-libc');
+    assert.deepEqual([via(r, 'libfoo.so.1').via, via(r, 'libfoo.so.1').resolved], ['default', '/usr/local/lib/libfoo.so.1']);
+  });
+
+  it('a path file replaces the default path, and an empty one empties it', async () => {
+    const r = await both((root) => {
+      put(root, '/app', `${b}/app-plain`);
+      put(root, '/opt/m/libfoo.so.1', `${b}/libfoo.so.1`);
+      write(root, '/etc/ld-musl-x86_64.path', '/opt/m\n');
+    }, '/app');
+    assert.equal(via(r, 'libfoo.so.1').via, 'ld-musl.path');
+    const r2 = await both((root) => {
+      put(root, '/app', `${b}/app-plain`);
+      put(root, '/lib/libfoo.so.1', `${b}/libfoo.so.1`);
+      write(root, '/etc/ld-musl-x86_64.path', '');
+    }, '/app');
+    assert.equal(via(r2, 'libfoo.so.1').error, 'No error information');
+  });
+
+  it('rpath and runpath are searched up the chain of needing objects; LD_LIBRARY_PATH first', async () => {
+    const r = await both((root) => {
+      put(root, '/app', `${b}/app-bar-runpath`);
+      put(root, '/opt/chain/libbar.so.1', `${b}/libbar.so.1`);
+      put(root, '/opt/chain/libfoo.so.1', `${b}/libfoo.so.1`);
+    }, '/app');
+    assert.equal(via(r, 'libfoo.so.1').via, 'runpath');
+    const r2 = await both((root) => {
+      put(root, '/app', `${b}/app-plain`);
+      put(root, '/opt/ld/libfoo.so.1', `${b}/libfoo.so.1`);
+      put(root, '/lib/libfoo.so.1', `${b}/libfoo.so.1`);
+    }, '/app', '/opt/ld');
+    assert.equal(via(r2, 'libfoo.so.1').via, 'LD_LIBRARY_PATH');
+  });
+});
