@@ -9,6 +9,7 @@ import { makeTempDir, removeTempDir } from './source/tempdir.js';
 import type { HistoryEntry, ImageConfig, OpenOptions, OpenedImage, SourceInfo } from './source/types.js';
 import { type LayerRead, readLayer } from './layers/index.js';
 import { type LayerChanges, MergedTree } from './fs/tree.js';
+import { closeSharedFiles } from './fs/bytes.js';
 
 export interface LayerInfo {
   index: number;
@@ -72,6 +73,7 @@ export async function loadOpened(opened: OpenedImage, opts: LoadOptions = {}): P
   const progress: LoadProgress = { layersDone: 0, layersTotal: layers.length, bytesDone: 0, bytesTotal };
   const spoolDir = opts.analysis && layers.some((l) => l.blob) ? makeTempDir() : null;
   const close = async () => {
+    closeSharedFiles();
     if (spoolDir) removeTempDir(spoolDir);
     await opened.close();
   };

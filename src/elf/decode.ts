@@ -8,6 +8,7 @@ import type { Bytes } from '../fs/bytes.js';
 import { readGoBuildInfo } from './goinfo.js';
 import {
   PF_X,
+  PT_LOAD,
   PT_DYNAMIC,
   PT_GNU_RELRO,
   PT_GNU_STACK,
@@ -133,6 +134,7 @@ function tableHas(table: Buffer, needle: string): boolean {
 }
 
 const SYMTAB_LIMIT = 32 << 20;
+const DYNSTR_LIMIT = 8 << 20;
 
 function detectCanary(r: FieldReader, sections: Section[]): boolean | null {
   // The symbol tables' string tables say whether __stack_chk_fail is referenced.
@@ -176,7 +178,14 @@ export function decodeElf(bytes: Bytes): ElfInfo {
   };
   const { machine, architecture } = machineName(h.eMachine, h.is64, h.little);
   const segments = attempt('program headers', () => readSegments(r, h), [] as Segment[]);
-  const sections = attempt('section headers', () => readSections(r, h), [] as Section[]);
+  // A cut file shows in the header fields alone: what they place past the end is missing.
+  if (h.shoff > 0 && h.shoff + h.shnum * h.shentsize > bytes.size) problems.push('truncated: the section header table lies outside the file');
+  const cutSeg = segments.find((s) => s.type === PT_LOAD && s.offset + s.filesz > bytes.size);
+  if (cutSeg) problems.push(`truncated: a loadable segment ends at ${cutSeg.offset + cutSeg.filesz}, past the end of the file (${bytes.size} bytes)`);
+  // Section headers sit at the end of the file: read them only when the program headers
+  // cannot answer (static files, Go build info, files without note segments).
+  let sectionCache: Section[] | null = null;
+  const sections = () => (sectionCache ??= attempt('section headers', () => readSections(r, h), [] as Section[]));
 
   const interpSeg = segments.find((s) => s.type === PT_INTERP);
   const interpreter = interpSeg
@@ -196,6 +205,7 @@ export function decodeElf(bytes: Bytes): ElfInfo {
   let flags = 0;
   let flags1 = 0;
   let bindNowTag = false;
+  let dynstr: Buffer | null = null;
   const dynSeg = segments.find((s) => s.type === PT_DYNAMIC);
   if (dynSeg) {
     attempt('dynamic section', () => {
@@ -211,9 +221,16 @@ export function decodeElf(bytes: Bytes): ElfInfo {
       const strOff = vaddrToOffset(segments, strAddr) ?? (h.eType === 1 ? strAddr : null);
       if (strOff === null) throw new ElfDamage('string table address is not in any loaded segment');
       const strSize = dyn.tags.get(DT.STRSZ) ?? bytes.size - strOff;
+      // One read of the whole table serves every name and the canary check; a huge one
+      // (some C++ libraries) is read a string at a time instead.
+      if (strSize <= DYNSTR_LIMIT) dynstr = r.need(strOff, strSize, 'dynamic string table');
+      const table = dynstr;
       const str = (o: number, what: string) => {
         if (o >= strSize) throw new ElfDamage(`${what} lies outside its string table`);
-        return r.cstr(strOff + o, strOff + strSize, what);
+        if (!table) return r.cstr(strOff + o, strOff + strSize, what);
+        const end = table.indexOf(0, o);
+        if (end === -1) throw new ElfDamage(`${what} is not terminated`);
+        return table.toString('utf8', o, end);
       };
       needed = dyn.needed.map((o, i) => attempt(`needed entry ${i}`, () => str(o, 'needed name'), '')).filter(Boolean);
       const soOff = dyn.tags.get(DT.SONAME);
@@ -237,8 +254,10 @@ export function decodeElf(bytes: Bytes): ElfInfo {
     }, undefined);
   }
 
-  const notes = attempt('notes', () => readNotes(r, segments.filter((s) => s.type === PT_NOTE), sections), { buildId: null, abiTag: null, package: null });
-  const go = attempt('Go build info', () => readGoBuildInfo(r, segments, sections), null);
+  const noteSegs = segments.filter((s) => s.type === PT_NOTE);
+  const notes = attempt('notes', () => readNotes(r, noteSegs, noteSegs.length ? [] : sections()), { buildId: null, abiTag: null, package: null, goBuildId: null });
+  // Go writes a "Go" build-id note; a static file may be Go without one (stripped notes).
+  const go = notes.goBuildId !== null || !dynSeg ? attempt('Go build info', () => readGoBuildInfo(r, segments, sections()), null) : null;
 
   const pieFlag = (flags1 & DF_1_PIE) !== 0;
   let type: ElfType;
@@ -267,7 +286,7 @@ export function decodeElf(bytes: Bytes): ElfInfo {
   const relro = segments.some((s) => s.type === PT_GNU_RELRO);
   const bindNow = bindNowTag || (flags & DF_BIND_NOW) !== 0 || (flags1 & DF_1_NOW) !== 0;
   const stack = segments.find((s) => s.type === PT_GNU_STACK);
-  const canary = attempt('symbols', () => detectCanary(r, sections), null);
+  const canary = dynstr ? tableHas(dynstr, '__stack_chk_fail') || tableHas(dynstr, '__stack_chk_guard') : attempt('symbols', () => detectCanary(r, sections()), null);
 
   return {
     class: h.is64 ? 64 : 32,

@@ -30,6 +30,8 @@ export function readGoBuildInfo(r: FieldReader, segments: Segment[], sections: S
     offset = sect.offset;
     area = r.need(sect.offset, Math.min(sect.size, SEARCH), 'Go build info');
     if (!area.subarray(0, MAGIC.length).equals(MAGIC)) return null;
+  } else if (sections.length > 0) {
+    return null; // the Go linker always writes .go.buildinfo; only a file stripped of section headers needs the search
   } else {
     const data = segments.find((s) => s.type === PT_LOAD && (s.flags & (PF_X | PF_W)) === PF_W);
     if (!data) return null;

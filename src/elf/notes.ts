@@ -5,16 +5,19 @@ import type { FieldReader } from './reader.js';
 const NT_GNU_ABI_TAG = 1;
 const NT_GNU_BUILD_ID = 3;
 const NT_FDO_PACKAGING_METADATA = 0xcafe1a7e;
+const NT_GO_BUILD_ID = 4;
 const ABI_OS = ['Linux', 'Hurd', 'Solaris', 'FreeBSD', 'NetBSD', 'Syllable', 'NaCl'];
 
 export interface Notes {
   buildId: string | null;
   abiTag: string | null;
   package: Record<string, unknown> | null;
+  /** The Go toolchain's own build ID note: marks a Go binary. */
+  goBuildId: string | null;
 }
 
 export function readNotes(r: FieldReader, noteSegments: Segment[], sections: Section[]): Notes {
-  const out: Notes = { buildId: null, abiTag: null, package: null };
+  const out: Notes = { buildId: null, abiTag: null, package: null, goBuildId: null };
   // Segments when there are any (executables, libraries); note sections for the rest.
   const areas = noteSegments.length
     ? noteSegments.map((s) => ({ offset: s.offset, size: s.filesz, align: s.align }))
@@ -35,6 +38,7 @@ export function readNotes(r: FieldReader, noteSegments: Segment[], sections: Sec
       const name = buf.toString('latin1', nameStart, nameStart + Math.max(0, namesz - 1));
       const desc = buf.subarray(descStart, descStart + descsz);
       if (name === 'GNU' && type === NT_GNU_BUILD_ID) out.buildId = desc.toString('hex');
+      else if (name === 'Go' && type === NT_GO_BUILD_ID) out.goBuildId = desc.toString('utf8').replace(/\0.*$/s, '');
       else if (name === 'GNU' && type === NT_GNU_ABI_TAG && descsz >= 16) {
         out.abiTag = `${ABI_OS[r.u32(desc, 0)] ?? 'os-' + r.u32(desc, 0)} ${r.u32(desc, 4)}.${r.u32(desc, 8)}.${r.u32(desc, 12)}`;
       } else if (name === 'FDO' && type === NT_FDO_PACKAGING_METADATA) {

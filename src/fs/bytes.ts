@@ -12,40 +12,86 @@ export interface Bytes {
   close(): void;
 }
 
+// Decoders make many small reads close together (headers, string tables, notes): serve
+// them from a few windows so a binary costs a handful of reads, not dozens.
+const HEAD = 16 * 1024;
+const WINDOW = 16 * 1024;
+
+/**
+ * Open descriptors shared by every FileBytes of the same file: an image's bodies mostly
+ * live in a few layer files, and an open and a close per binary would cost more than
+ * decoding it. Closed together by closeSharedFiles().
+ */
+const shared = new Map<string, number>();
+
+function sharedFd(file: string): number {
+  let fd = shared.get(file);
+  if (fd === undefined) {
+    try {
+      fd = openSync(file, 'r');
+    } catch (e) {
+      throw fsError(e, file);
+    }
+    if (shared.size >= 64) closeSharedFiles(); // many spooled files: keep the set bounded
+    shared.set(file, fd);
+  }
+  return fd;
+}
+
+export function closeSharedFiles(): void {
+  for (const fd of shared.values()) closeSync(fd);
+  shared.clear();
+}
+
 /** A byte range of a file on disk (a body inside an uncompressed layer, or a spooled copy). */
 export class FileBytes implements Bytes {
-  private fd: number | null = null;
+  private head: Buffer | null;
+  private window: Buffer | null = null;
+  private windowAt = 0;
+
   constructor(
     private readonly file: string,
     private readonly base: number,
     readonly size: number,
-    private readonly head: Buffer | null = null,
-  ) {}
+    head: Buffer | null = null,
+  ) {
+    this.head = head;
+  }
 
   read(off: number, len: number): Buffer {
     if (off < 0 || off >= this.size || len <= 0) return Buffer.alloc(0);
     const n = Math.min(len, this.size - off);
-    if (this.head && off + n <= this.head.length) return this.head.subarray(off, off + n);
-    if (this.fd === null) {
-      try {
-        this.fd = openSync(this.file, 'r');
-      } catch (e) {
-        throw fsError(e, this.file);
-      }
+    if (off + n <= HEAD) {
+      if (!this.head || this.head.length < Math.min(HEAD, this.size)) this.head = this.pread(0, Math.min(HEAD, this.size));
+      return this.head.subarray(off, off + n);
     }
+    const w = this.window;
+    if (w && off >= this.windowAt && off + n <= this.windowAt + w.length) return w.subarray(off - this.windowAt, off - this.windowAt + n);
+    if (n <= WINDOW) {
+      // A fresh buffer each time: views handed out earlier stay valid.
+      this.window = this.pread(off, Math.min(WINDOW, this.size - off));
+      this.windowAt = off;
+      return this.window.subarray(0, n);
+    }
+    return this.pread(off, n);
+  }
+
+  private pread(off: number, n: number): Buffer {
+    const fd = sharedFd(this.file);
     const buf = Buffer.allocUnsafe(n);
     let done = 0;
     while (done < n) {
-      const got = readSync(this.fd, buf, done, n - done, this.base + off + done);
+      const got = readSync(fd, buf, done, n - done, this.base + off + done);
       if (got === 0) throw new ScopeError('truncated', `${this.file}: ends inside a file body`);
       done += got;
     }
     return buf;
   }
 
+  /** The descriptor is shared; see closeSharedFiles. */
   close(): void {
-    if (this.fd !== null) closeSync(this.fd);
-    this.fd = null;
+    this.head = null;
+    this.window = null;
   }
 }
 
