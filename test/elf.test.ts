@@ -11,6 +11,7 @@ import { tempDir } from './helpers/build.js';
 import { available, sh } from './helpers/roots.js';
 
 const SRC = new URL('../fixtures/src/', import.meta.url).pathname;
+const FOREIGN = new URL('../fixtures/foreign/', import.meta.url).pathname;
 const needs = ['gcc', 'musl-gcc', 'readelf'].filter((c) => !available(c));
 const skip = needs.length ? `needs ${needs.join(', ')}` : false;
 if (skip && process.env.CI === 'true') throw new Error(`ELF tests cannot run under CI: ${skip}`);
@@ -113,6 +114,33 @@ describe('decoding real binaries', { skip }, () => {
     assert.deepEqual(t('i386'), ['pie-executable', false, 'glibc', 'i386', 32]);
     assert.deepEqual(t('shared'), ['shared-object', false, 'glibc', 'x86_64', 64]);
     assert.equal(decode(`${b}/i386`).architecture, '386');
+  });
+
+  it('foreign machines and byte orders (Debian\'s hello for arm64, armhf, ppc64el, s390x) equal readelf', () => {
+    const expect: Record<string, [string, string | null, 32 | 64, 'little' | 'big']> = {
+      arm64: ['aarch64', 'arm64', 64, 'little'],
+      armhf: ['arm', 'arm', 32, 'little'],
+      ppc64el: ['ppc64le', 'ppc64le', 64, 'little'],
+      s390x: ['s390x', 's390x', 64, 'big'],
+    };
+    for (const [arch, [machine, architecture, cls, endian]] of Object.entries(expect)) {
+      const path = `${FOREIGN}hello-${arch}`;
+      const info = decode(path);
+      const want = readelf(path);
+      assert.deepEqual([info.machine, info.architecture, info.class, info.endian, info.type, info.libc], [machine, architecture, cls, endian, 'pie-executable', 'glibc'], arch);
+      assert.deepEqual(
+        { interpreter: info.interpreter, needed: info.needed, buildId: info.buildId, versionNeeds: Object.fromEntries(info.versionNeeds.map((v) => [v.file, v.versions])) },
+        { interpreter: want.interpreter, needed: want.needed, buildId: want.buildId, versionNeeds: want.versionNeeds },
+        arch,
+      );
+      assert.deepEqual(info.problems, [], arch);
+    }
+  });
+
+  it('a static glibc program that resolves names still needs NSS modules', () => {
+    assert.equal(decode(`${b}/static-glibc-nss`).staticNss, true);
+    assert.equal(decode(`${b}/static-pie`).staticNss, false);
+    assert.equal(decode(`${b}/pie-default`).staticNss, null);
   });
 
   it('hardening like checksec', () => {

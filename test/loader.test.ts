@@ -233,3 +233,30 @@ describe('musl loader rules, checked against ld-musl itself', { skip }, () => {
     assert.equal(via(r2, 'libfoo.so.1').via, 'LD_LIBRARY_PATH');
   });
 });
+
+describe('a foreign program (Debian\'s hello for arm64)', () => {
+  const tmp = tempDir();
+  after(tmp.cleanup);
+  const HELLO = new URL('../fixtures/foreign/hello-arm64', import.meta.url).pathname;
+
+  it('searches that machine\'s multiarch folders and passes over libraries of another machine', async () => {
+    const root = `${tmp.dir}/arm`;
+    put(root, '/usr/bin/hello', HELLO);
+    put(root, '/lib/aarch64-linux-gnu/ld-linux-aarch64.so.1', HELLO); // stands in: any aarch64 ELF
+    link(root, '/lib/ld-linux-aarch64.so.1', 'aarch64-linux-gnu/ld-linux-aarch64.so.1');
+    put(root, '/lib/aarch64-linux-gnu/libc.so.6', '/lib/x86_64-linux-gnu/libc.so.6'); // the wrong machine
+    const r = await resolveIn(root, '/usr/bin/hello');
+    assert.equal(r.interpreter?.resolved, '/lib/aarch64-linux-gnu/ld-linux-aarch64.so.1');
+    assert.deepEqual(r.defaultDirs, ['/lib/aarch64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/lib', '/usr/lib']);
+    const libc = r.dependencies.find((d) => d.name === 'libc.so.6')!;
+    assert.equal(libc.error, 'cannot open shared object file: No such file or directory');
+    assert.deepEqual(libc.skipped, [{ path: '/lib/aarch64-linux-gnu/libc.so.6', reason: 'wrong machine: x86_64' }]);
+  });
+
+  it('without its interpreter, says so', async () => {
+    const root = `${tmp.dir}/arm2`;
+    put(root, '/usr/bin/hello', HELLO);
+    const r = await resolveIn(root, '/usr/bin/hello');
+    assert.deepEqual(r.interpreter, { path: '/lib/ld-linux-aarch64.so.1', resolved: null, error: 'No such file or directory' });
+  });
+});

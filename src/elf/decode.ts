@@ -23,6 +23,7 @@ import {
   vaddrToOffset,
 } from './layout.js';
 import { readNotes } from './notes.js';
+import { scanFor } from './scan.js';
 import { ElfDamage, FieldReader } from './reader.js';
 import type { ElfInfo, ElfType, Libc, VersionNeed } from './types.js';
 
@@ -288,6 +289,10 @@ export function decodeElf(bytes: Bytes): ElfInfo {
   const stack = segments.find((s) => s.type === PT_GNU_STACK);
   const canary = dynstr ? tableHas(dynstr, '__stack_chk_fail') || tableHas(dynstr, '__stack_chk_guard') : attempt('symbols', () => detectCanary(r, sections()), null);
 
+  const libc = libcOf(interpreter, needed, versionNeeds, notes.abiTag, go !== null);
+  const isStatic = executableType && !interpreter;
+  // Static glibc still dlopens libnss_*.so for name lookups: its NSS code names them.
+  const staticNss = isStatic && libc === 'glibc' ? scanFor(bytes, ['libnss_', 'nsswitch.conf']).size > 0 : null;
   return {
     class: h.is64 ? 64 : 32,
     endian: h.little ? 'little' : 'big',
@@ -303,8 +308,8 @@ export function decodeElf(bytes: Bytes): ElfInfo {
     flags: { bindNow, pie: pieFlag, nodeflib: (flags1 & DF_1_NODEFLIB) !== 0 },
     versionNeeds,
     versionDefs,
-    static: executableType && !interpreter,
-    libc: libcOf(interpreter, needed, versionNeeds, notes.abiTag, go !== null),
+    static: isStatic,
+    libc,
     buildId: notes.buildId,
     abiTag: notes.abiTag,
     package: notes.package,
@@ -315,6 +320,7 @@ export function decodeElf(bytes: Bytes): ElfInfo {
       nx: stack ? (stack.flags & PF_X) === 0 : false,
       canary,
     },
+    staticNss,
     problems,
   };
 }

@@ -60,6 +60,11 @@ export interface ElfInfo {
   package: Record<string, unknown> | null;
   go: GoInfo | null;
   hardening: Hardening;
+  /**
+   * A static glibc program that still loads NSS modules (libnss_*.so) at run time, for
+   * getaddrinfo, getpwnam and friends; null when the question does not apply.
+   */
+  staticNss: boolean | null;
   /** Damage found while decoding; what could still be read is above. */
   problems: string[];
 }

@@ -19,6 +19,7 @@ export interface BinaryElf {
   hardening: ElfInfo['hardening'];
   buildId: string | null;
   versionNeeds: ElfInfo['versionNeeds'];
+  staticNss: boolean | null;
 }
 
 export interface BinaryReport {
@@ -41,8 +42,8 @@ export function loaderContext(model: ImageModel, catalog: BinaryCatalog): Loader
 }
 
 export function elfSummary(info: ElfInfo): BinaryElf {
-  const { class: cls, machine, type, interpreter, needed, rpath, runpath, soname, static: st, libc, go, hardening, buildId, versionNeeds } = info;
-  return { class: cls, machine, type, interpreter, needed, rpath, runpath, soname, static: st, libc, go, hardening, buildId, versionNeeds };
+  const { class: cls, machine, type, interpreter, needed, rpath, runpath, soname, static: st, libc, go, hardening, buildId, versionNeeds, staticNss } = info;
+  return { class: cls, machine, type, interpreter, needed, rpath, runpath, soname, static: st, libc, go, hardening, buildId, versionNeeds, staticNss };
 }
 
 export function analyzeBinaries(model: ImageModel, catalog = new BinaryCatalog(model.tree)): BinaryReport[] {
