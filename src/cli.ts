@@ -7,7 +7,8 @@ import { ScopeError, isScopeError } from './errors.js';
 import { listChanges, listFiles, mustResolve, streamContent } from './fs/index.js';
 import { type ImageModel, loadImage } from './load.js';
 import { renderChanges, renderFiles, renderInspect } from './render/text.js';
-import { buildReport } from './report/index.js';
+import { type Report, buildReport } from './report/index.js';
+import { EXPLAIN } from './diagnose/explain.js';
 import { BinaryCatalog } from './elf/catalog.js';
 import { resolveProgram } from './loader/index.js';
 import { loaderContext } from './report/binaries.js';
@@ -18,6 +19,38 @@ interface CommonOpts {
   platform?: string;
   verify: boolean;
   json?: boolean;
+}
+
+interface InspectOpts extends CommonOpts {
+  entrypoint?: string;
+  cmd?: string;
+  failOn?: 'error' | 'warning';
+}
+
+/** A command as docker takes it: a JSON array, or words split on spaces. */
+function words(v: string): string[] {
+  const t = v.trim();
+  if (t.startsWith('[')) {
+    try {
+      const a = JSON.parse(t);
+      if (Array.isArray(a) && a.every((x) => typeof x === 'string')) return a;
+    } catch {
+      /* fall through to the error */
+    }
+    throw new ScopeError('usage', `${v}: not a JSON array of strings`);
+  }
+  return t.split(/\s+/).filter(Boolean);
+}
+
+function failOn(v: string): 'error' | 'warning' {
+  if (v !== 'error' && v !== 'warning') throw new InvalidArgumentError('error or warning');
+  return v;
+}
+
+/** Exit 1 when a diagnostic at or above the threshold exists; for CI pipelines. */
+function thresholdMet(report: Report, level: 'error' | 'warning' | undefined): boolean {
+  if (!level) return false;
+  return report.diagnostics.some((d) => d.severity === 'error' || (level === 'warning' && d.severity === 'warning'));
 }
 
 function out(s: string): Promise<void> {
@@ -72,18 +105,33 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
 
-  addCommon(program.command('inspect').argument('<image>', 'docker save tar, OCI archive or folder, root filesystem, or an image name').description('summary of config, layers and sizes'))
-    .option('--json', 'print the report as JSON')
-    .action(async (image: string, o: CommonOpts) => {
-      await withImage(
+  addCommon(program.command('inspect').argument('<image>', 'docker save tar, OCI archive or folder, root filesystem, or an image name').description('will it start? the verdict, every diagnostic with its fix, then config, layers and sizes'))
+    .option('--json', 'print the report as JSON (schema: docs/report.schema.json)')
+    .option('--entrypoint <cmd>', 'check this entrypoint instead of the image\'s (like docker run --entrypoint; drops the image\'s CMD)')
+    .option('--cmd <cmd>', 'check these arguments instead of the image\'s CMD (a JSON array, or words)')
+    .option('--fail-on <level>', 'exit 1 when a diagnostic of this severity or worse exists: error or warning', failOn)
+    .action(async (image: string, o: InspectOpts) => {
+      const report = await withImage(
         image,
         o,
         async (m) => {
-          const report = buildReport(m);
-          await out(o.json ? JSON.stringify(report, null, 2) + '\n' : renderInspect(report));
+          const r = buildReport(m, { entrypoint: o.entrypoint !== undefined ? words(o.entrypoint) : undefined, cmd: o.cmd !== undefined ? words(o.cmd) : undefined });
+          await out(o.json ? JSON.stringify(r, null, 2) + '\n' : renderInspect(r));
+          return r;
         },
         true,
       );
+      if (thresholdMet(report, o.failOn)) process.exitCode = 1;
+    });
+
+  program
+    .command('explain')
+    .argument('<code>', 'a diagnostic code, e.g. interpreter-missing')
+    .description('the story behind a diagnostic code')
+    .action(async (code: string) => {
+      const text = (EXPLAIN as Record<string, string>)[code];
+      if (!text) throw new ScopeError('usage', `no diagnostic code ${code}; codes: ${Object.keys(EXPLAIN).join(', ')}`);
+      await out(`${code}\n\n${text}\n`);
     });
 
   addCommon(program.command('ldd').argument('<image>').argument('<path>', 'the program or library inside the image').description('the libraries a binary loads inside the image, where each is found and why, and what is missing'))

@@ -35,7 +35,7 @@ export function readNotes(r: FieldReader, noteSegments: Segment[], sections: Sec
       const descStart = nameStart + pad(namesz);
       const end = descStart + pad(descsz);
       if (namesz > buf.length || descsz > buf.length || descStart + descsz > buf.length) break;
-      const name = buf.toString('latin1', nameStart, nameStart + Math.max(0, namesz - 1));
+      const name = buf.toString('latin1', nameStart, nameStart + namesz).replace(/\0+$/, '');
       const desc = buf.subarray(descStart, descStart + descsz);
       if (name === 'GNU' && type === NT_GNU_BUILD_ID) out.buildId = desc.toString('hex');
       else if (name === 'Go' && type === NT_GO_BUILD_ID) out.goBuildId = desc.toString('utf8').replace(/\0.*$/s, '');

@@ -5,8 +5,34 @@ import { formatBytes, formatMode, printable, table } from './format.js';
 
 const json = (v: unknown) => (v === null || v === undefined ? '-' : JSON.stringify(v));
 
-export function renderInspect(r: Report): string {
+export function renderVerdict(r: Report): string {
   const out: string[] = [];
+  const errors = r.diagnostics.filter((d) => d.severity === 'error');
+  if (r.verdict === 'starts') out.push(`✔ will start: ${JSON.stringify(r.launch.argv)}`);
+  else {
+    const first = errors[0];
+    out.push(`✘ will fail: ${printable(first.message)}`);
+    if (first.runtimeError) out.push(`  the runtime says: ${printable(first.runtimeError)}`);
+    out.push(`  fix: ${printable(first.fix)}`);
+  }
+  out.push('');
+  out.push('Launch');
+  for (const s of r.launch.steps) out.push(`  ${s.ok ? '✔' : '✘'} ${s.step.padEnd(7)} ${printable(s.detail)}`);
+  const rest = r.diagnostics.slice(r.verdict === 'fails' ? 1 : 0);
+  if (rest.length) {
+    out.push('');
+    out.push('Diagnostics');
+    for (const d of rest) {
+      out.push(`  ${d.severity === 'error' ? 'error' : d.severity === 'warning' ? 'warn ' : 'info '} [${d.code}] ${printable(d.message)}`);
+      if (d.runtimeError) out.push(`        the runtime says: ${printable(d.runtimeError)}`);
+      out.push(`        fix: ${printable(d.fix)}`);
+    }
+  }
+  return out.join('\n') + '\n';
+}
+
+export function renderInspect(r: Report): string {
+  const out: string[] = [renderVerdict(r)];
   const s = r.source;
   out.push(`Image      ${s.image ?? '(unnamed)'}  [${s.kind}] ${printable(s.location)}`);
   if (s.platform) out.push(`Platform   ${s.platform}`);

@@ -6,8 +6,12 @@ import { treeTotals } from '../fs/index.js';
 import type { ImageModel } from '../load.js';
 import type { ImageConfig, SourceInfo } from '../source/types.js';
 import { type BinaryReport, analyzeBinaries } from './binaries.js';
+import { BinaryCatalog } from '../elf/catalog.js';
+import { type DiagnoseOptions, type Diagnostic, type Launch, type Verdict, diagnose } from '../diagnose/index.js';
 
 export const SCHEMA_VERSION = 1;
+
+export interface ReportOptions extends DiagnoseOptions {}
 
 export interface LayerReport {
   index: number;
@@ -38,12 +42,19 @@ export interface Report {
   layers: LayerReport[];
   files: { entries: number; regularFiles: number; bytes: number };
   wasted: { bytes: number; top: { path: string; size: number; count: number }[] };
-  /** Every ELF file (present when the image was loaded for analysis). */
+  /** How the runtime would start the command, step by step. */
+  launch: Launch;
+  verdict: Verdict;
+  /** Errors first, in the order the runtime meets them; then warnings. */
+  diagnostics: Diagnostic[];
+  /** Every ELF file in the image. */
   binaries: BinaryReport[];
 }
 
-export function buildReport(model: ImageModel): Report {
+export function buildReport(model: ImageModel, opts: ReportOptions = {}): Report {
   const totals = treeTotals(model.tree);
+  const catalog = new BinaryCatalog(model.tree);
+  const diagnosis = diagnose(model, catalog, opts);
   return {
     schemaVersion: SCHEMA_VERSION,
     source: model.source,
@@ -73,6 +84,9 @@ export function buildReport(model: ImageModel): Report {
     }),
     files: { entries: totals.entries, regularFiles: totals.files, bytes: totals.bytes },
     wasted: { bytes: model.tree.wastedBytes, top: model.tree.wasted(20) },
-    binaries: analyzeBinaries(model),
+    launch: diagnosis.launch,
+    verdict: diagnosis.verdict,
+    diagnostics: diagnosis.diagnostics,
+    binaries: analyzeBinaries(model, catalog),
   };
 }

@@ -1,0 +1,246 @@
+/**
+ * execve as the kernel does it: an ELF must be of a machine the host runs and its
+ * PT_INTERP must exist; a "#!" script names an interpreter that is checked the same way
+ * (up to 4 levels, as binfmt_script allows); anything else is ENOEXEC. runc reports a
+ * failure as "exec PATH: <errno text>".
+ */
+import type { BinaryCatalog } from '../elf/catalog.js';
+import type { ElfInfo } from '../elf/types.js';
+import { type MergedTree, type Node, openBytes, resolvePath } from '../fs/index.js';
+import type { Code } from './types.js';
+import { containerPath, lookPath } from './lookup.js';
+
+/** Machines a kernel of one architecture runs besides its own (compat modes). */
+const ALSO_RUNS: Record<string, string[]> = { amd64: ['386'], arm64: ['arm'], s390x: ['s390'], ppc64le: [] };
+
+export function hostRuns(host: string, binary: string | null): boolean {
+  if (!binary) return false;
+  return binary === host || (ALSO_RUNS[host] ?? []).includes(binary);
+}
+
+export interface ExecFailure {
+  code: Code;
+  runtimeError: string;
+  message: string;
+  /** The file at fault (the script's interpreter, say), and the layer that wrote it. */
+  path: string;
+  node: Node | null;
+  fix: string;
+  evidence: string[];
+}
+
+export interface ExecResult {
+  /** The ELF program the loader then runs, with the argv[0] it sees. */
+  program: { path: string; argv0: string; info: ElfInfo; node: Node } | null;
+  failure: ExecFailure | null;
+  /** One line per hop: "/app: #!/bin/sh", "/bin/sh -> /bin/busybox: ELF …". */
+  trace: string[];
+  /** Scripts met on the way (for CRLF and env checks). */
+  scripts: string[];
+}
+
+export interface ExecContext {
+  tree: MergedTree;
+  catalog: BinaryCatalog;
+  env: string[];
+  cwd: string;
+  /** The architecture of the machine the container runs on (the image's, normally). */
+  hostArch: string;
+}
+
+interface Shebang {
+  interpreter: string;
+  arg: string | null;
+  raw: string;
+}
+
+/** The kernel reads the first line of at most 256 bytes; the interpreter ends at a space or tab. */
+export function parseShebang(head: Buffer): Shebang | null {
+  if (head.length < 2 || head[0] !== 0x23 || head[1] !== 0x21) return null;
+  let end = head.indexOf(0x0a);
+  if (end === -1) end = Math.min(head.length, 256);
+  const line = head.toString('latin1', 2, end);
+  const trimmed = line.replace(/^[ \t]+/, '').replace(/[ \t]+$/, '');
+  const m = /^([^ \t]*)(?:[ \t]+(.*))?$/.exec(trimmed)!;
+  return { interpreter: m[1], arg: m[2] ?? null, raw: line };
+}
+
+/** The first bytes, when they can be read by position (bodies of other files in compressed layers cannot: their magic says enough). */
+function readHead(node: Node, n = 256): Buffer {
+  if (!node.content || !node.content.file) return Buffer.alloc(0);
+  const b = openBytes(node.content);
+  try {
+    return Buffer.from(b.read(0, Math.min(n, node.size)));
+  } finally {
+    b.close();
+  }
+}
+
+const shown = (s: string) => JSON.stringify(s).slice(1, -1); // makes a stray \r visible
+
+export function emulateExec(ctx: ExecContext, execPath: string, argv0: string): ExecResult {
+  const result: ExecResult = { program: null, failure: null, trace: [], scripts: [] };
+  const fail = (f: ExecFailure) => {
+    result.failure = f;
+    return result;
+  };
+  let path = execPath;
+  let curArgv0 = argv0;
+  for (let depth = 0; ; depth++) {
+    const r = resolvePath(ctx.tree, path, { cwd: ctx.cwd });
+    if (!r.ok) throw new Error(`internal: ${path} vanished between lookup and exec`);
+    const node = r.node;
+    const head = readHead(node);
+    const decoded = ctx.catalog.of(node);
+    if (decoded) {
+      if (!decoded.ok) {
+        return fail({
+          code: 'exec-format',
+          runtimeError: `exec ${execPath}: exec format error`,
+          message: `${r.path} looks like an ELF file but cannot be decoded: ${decoded.error}`,
+          path: r.path,
+          node,
+          fix: `Copy an intact build of ${r.path} into the image (the file is damaged or truncated).`,
+          evidence: [decoded.error],
+        });
+      }
+      const info = decoded.info;
+      result.trace.push(`${path}${r.path !== path ? ` -> ${r.path}` : ''}: ELF ${info.class}-bit ${info.machine} ${info.type}${info.interpreter ? `, interpreter ${info.interpreter}` : ', static'}`);
+      if (info.type === 'shared-object' || info.type === 'relocatable' || info.type === 'core') {
+        if (!(info.type === 'shared-object' && info.interpreter)) {
+          return fail({
+            code: 'exec-format',
+            runtimeError: `exec ${execPath}: exec format error`,
+            message: `${r.path} is a ${info.type}, not a program`,
+            path: r.path,
+            node,
+            fix: 'Point ENTRYPOINT at the program, not at a library or object file.',
+            evidence: [`ELF type ${info.type}`],
+          });
+        }
+      }
+      if (!hostRuns(ctx.hostArch, info.architecture)) {
+        return fail({
+          code: 'exec-format',
+          runtimeError: `exec ${execPath}: exec format error`,
+          message: `${r.path} is built for ${info.machine} (${info.class}-bit) but the container runs on ${ctx.hostArch}`,
+          path: r.path,
+          node,
+          fix: `Build it for ${ctx.hostArch} (e.g. GOARCH=${ctx.hostArch} for Go, or a ${ctx.hostArch} cross compiler), or build the image for ${info.architecture ?? info.machine} with --platform linux/${info.architecture ?? info.machine}.`,
+          evidence: [`ELF machine ${info.machine}, class ${info.class}`, `container architecture ${ctx.hostArch}`],
+        });
+      }
+      if (info.interpreter) {
+        const ir = resolvePath(ctx.tree, info.interpreter);
+        if (!ir.ok || ir.node.type === 'dir') {
+          const musl = /ld-musl-/.test(info.interpreter);
+          return fail({
+            code: 'interpreter-missing',
+            runtimeError: `exec ${execPath}: no such file or directory`,
+            message: `${r.path} is dynamically linked and needs the loader ${info.interpreter}, which is not in the image${ir.ok ? '' : ` (${ir.at} does not exist)`}. The file is there; its loader is not.`,
+            path: r.path,
+            node,
+            fix: musl
+              ? `Link it statically (musl-gcc -static, or CGO_ENABLED=0 for Go), or start FROM alpine so ${info.interpreter} exists.`
+              : `Link it statically (gcc -static, or CGO_ENABLED=0 for Go), or copy the loader and libraries from the build stage: COPY --from=build ${info.interpreter} ${info.interpreter} (and the libraries ldd lists), or start FROM a distroless/base or debian-slim image.`,
+            evidence: [`PT_INTERP ${info.interpreter}`, ...(ir.ok ? [] : [`${ir.at} does not exist`])],
+          });
+        }
+      }
+      result.program = { path: r.path, argv0: curArgv0, info, node };
+      return result;
+    }
+    const sb = parseShebang(head);
+    if (!sb) {
+      result.trace.push(`${path}: neither ELF nor a #! script`);
+      return fail({
+        code: 'exec-format',
+        runtimeError: `exec ${execPath}: exec format error`,
+        message: node.size === 0 ? `${r.path} is empty` : `${r.path} is neither an ELF program nor a script starting with #!`,
+        path: r.path,
+        node,
+        fix: node.size === 0 ? `Copy the real program into the image; ${r.path} is an empty file.` : `Add a #! line naming its interpreter (e.g. #!/bin/sh) as the first line, or run it through one: ENTRYPOINT ["/bin/sh", "${r.path}"].`,
+        evidence: head.length ? [`first bytes: ${shown(head.subarray(0, 16).toString('latin1'))}`] : ['no ELF header and no #! line'],
+      });
+    }
+    result.scripts.push(r.path);
+    result.trace.push(`${path}: #!${shown(sb.raw)}`);
+    if (depth >= 4) {
+      return fail({
+        code: 'exec-format',
+        runtimeError: `exec ${execPath}: too many levels of symbolic links`,
+        message: `scripts name scripts as their interpreters more than 4 times, which the kernel refuses`,
+        path: r.path,
+        node,
+        fix: 'Point the #! line at a real program.',
+        evidence: result.trace.slice(),
+      });
+    }
+    const interp = sb.interpreter;
+    const crlf = interp.endsWith('\r') || (sb.arg ?? '').endsWith('\r');
+    const ir = resolvePath(ctx.tree, interp, { cwd: ctx.cwd });
+    if (!ir.ok || interp === '') {
+      return fail({
+        code: 'shebang-interpreter-missing',
+        runtimeError: `exec ${execPath}: no such file or directory`,
+        message: crlf
+          ? `${r.path} has Windows line ends: its first line asks for the interpreter "${shown(interp)}" (with a carriage return), which cannot exist`
+          : `${r.path} starts with #!${sb.raw.trim()}, but ${interp || '(nothing)'} is not in the image`,
+        path: r.path,
+        node,
+        fix: crlf
+          ? `Convert ${r.path} to Unix line ends (dos2unix, or git config core.autocrlf input) before COPY.`
+          : interpreterFix(interp),
+        evidence: [`#!${shown(sb.raw)}`, ...(ir.ok ? [] : [`${ir.at} does not exist`])],
+      });
+    }
+    if (ir.node.type === 'dir' || (ir.node.mode & 0o111) === 0) {
+      return fail({
+        code: 'not-executable',
+        runtimeError: `exec ${execPath}: permission denied`,
+        message: `the interpreter ${interp} of ${r.path} ${ir.node.type === 'dir' ? 'is a directory' : 'has no execute bit'}`,
+        path: ir.path,
+        node: ir.node,
+        fix: ir.node.type === 'dir' ? `Fix the #! line of ${r.path}.` : `RUN chmod +x ${ir.path} (or COPY --chmod=755).`,
+        evidence: [`#!${shown(sb.raw)}`, `${ir.path} mode ${ir.node.mode.toString(8)}`],
+      });
+    }
+    // /usr/bin/env NAME: env then looks NAME up in PATH itself.
+    const base = interp.slice(interp.lastIndexOf('/') + 1);
+    if (base === 'env' && sb.arg) {
+      const words = sb.arg.split(/[ \t]+/).filter((w) => w && w !== '-S' && !/^-/.test(w) && !w.includes('='));
+      const prog = words[0];
+      if (prog) {
+        // Follow env first, so a broken env itself is reported before what it would run.
+        const envResult = emulateExec(ctx, ir.path, interp);
+        if (envResult.failure) return { ...envResult, trace: [...result.trace, ...envResult.trace], scripts: [...result.scripts, ...envResult.scripts] };
+        const found = lookPath(ctx.tree, prog, ctx.env, ctx.cwd);
+        if (!found.ok) {
+          const busybox = /busybox/.test(ir.path) || /busybox/.test(envResult.program?.path ?? '');
+          return fail({
+            code: 'shebang-interpreter-missing',
+            runtimeError: busybox ? `env: can't execute '${prog}': No such file or directory` : `${interp}: '${prog}': No such file or directory`,
+            message: `${r.path} runs "${prog}" through ${interp}, and ${prog} is in none of PATH=${containerPath(ctx.env)}`,
+            path: r.path,
+            node,
+            fix: interpreterFix(prog),
+            evidence: [`#!${shown(sb.raw)}`, found.detail],
+          });
+        }
+        result.trace.push(`${interp} runs ${prog}: found ${found.real}`);
+        path = found.real;
+        curArgv0 = prog;
+        continue;
+      }
+    }
+    path = ir.path;
+    curArgv0 = interp;
+  }
+}
+
+function interpreterFix(interp: string): string {
+  const base = interp.slice(interp.lastIndexOf('/') + 1);
+  if (/^(sh|bash|ash|dash)$/.test(base)) return `A FROM scratch image has no shell: rewrite the script as a program, or COPY a static shell (e.g. busybox) into the image, or start FROM alpine / debian-slim.`;
+  if (/^python/.test(base)) return `Install ${base} in the image (FROM python:*-slim), or ship the program as a single static binary.`;
+  return `Install ${interp} in the image, or change the #! line to an interpreter the image has.`;
+}

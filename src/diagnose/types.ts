@@ -1,0 +1,68 @@
+/** Diagnostics: what will go wrong (or may), in the runtime's words, with the fix. */
+
+export type Severity = 'error' | 'warning' | 'info';
+
+export const ERROR_CODES = [
+  'user-missing',
+  'no-command',
+  'shell-missing',
+  'exec-not-found',
+  'exec-not-in-path',
+  'not-executable',
+  'exec-format',
+  'interpreter-missing',
+  'shebang-interpreter-missing',
+  'library-missing',
+  'symbol-version-missing',
+] as const;
+
+export const WARNING_CODES = [
+  'static-glibc-nss',
+  'ca-certificates-missing',
+  'tmp-missing',
+  'zoneinfo-missing',
+  'go-cgo-enabled',
+  'arch-mismatch',
+  'shell-form-signals',
+  'symbol-version-weak',
+  'elf-damaged',
+  'layer-problem',
+] as const;
+
+export type Code = (typeof ERROR_CODES)[number] | (typeof WARNING_CODES)[number];
+
+export interface Diagnostic {
+  code: Code;
+  severity: Severity;
+  /** What is wrong, in plain words. */
+  message: string;
+  /** The file involved, and the layer that last wrote it. */
+  path: string | null;
+  layer: number | null;
+  /** For errors: the line the runtime (runc >= 1.1, Docker >= 20.10) or the loader prints. */
+  runtimeError: string | null;
+  /** A concrete change that fixes it. */
+  fix: string;
+  /** What scratchscope saw that led here. */
+  evidence: string[];
+}
+
+export type StepKind = 'user' | 'command' | 'lookup' | 'exec' | 'loader';
+
+export interface LaunchStep {
+  step: StepKind;
+  ok: boolean;
+  /** What happened at this step, e.g. "found /usr/bin/app (through /bin -> usr/bin)". */
+  detail: string;
+}
+
+export interface Launch {
+  /** The process arguments: Entrypoint + Cmd, after overrides. */
+  argv: string[];
+  /** The file execve runs, when the lookup found one. */
+  executable: string | null;
+  /** The launch as the runtime takes it, up to the first step that fails. */
+  steps: LaunchStep[];
+}
+
+export type Verdict = 'starts' | 'fails';

@@ -1,0 +1,169 @@
+/**
+ * Things that let the container start but make it misbehave: a static glibc program
+ * without its NSS modules, TLS without CA certificates, no /tmp, no time zone data, a
+ * cgo build, a binary of another architecture, and a shell-form command that hides the
+ * program from `docker stop`.
+ */
+import { scanFor } from '../elf/scan.js';
+import type { ElfInfo } from '../elf/types.js';
+import { type MergedTree, type Node, openBytes, resolvePath } from '../fs/index.js';
+import type { LoadResult } from '../loader/index.js';
+import type { Diagnostic } from './types.js';
+
+/** Where distributions and language runtimes look for CA certificates. */
+export const CA_FILES = [
+  '/etc/ssl/certs/ca-certificates.crt',
+  '/etc/pki/tls/certs/ca-bundle.crt',
+  '/etc/ssl/ca-bundle.pem',
+  '/etc/pki/tls/cacert.pem',
+  '/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem',
+  '/etc/ssl/cert.pem',
+];
+const CA_DIRS = ['/etc/ssl/certs', '/etc/pki/tls/certs', '/system/etc/security/cacerts'];
+
+const TLS_LIBS = /^lib(ssl|crypto|gnutls|nss3|mbedtls|wolfssl|curl|boringssl)[.-]/;
+/** Strings a program that does TLS carries: Go's crypto/tls, OpenSSL, rustls, mbed TLS. */
+const TLS_MARKERS = ['crypto/tls.(*Conn)', 'crypto/x509.SystemCertPool', 'OpenSSL 1.', 'OpenSSL 3.', 'rustls', 'mbedtls', 'wolfSSL', 'BoringSSL'];
+const ZONE_MARKERS = ['time.LoadLocation', 'time/tzdata', '/usr/share/zoneinfo'];
+/**
+ * Functions that create temporary files: Go's and libc's. Every libc names /tmp somewhere,
+ * so the path alone says nothing; a static C program only carries these names when it
+ * links (and did not strip) them, a dynamic one imports them by name.
+ */
+const TMP_MARKERS = ['os.CreateTemp', 'os.MkdirTemp', 'ioutil.TempFile', 'ioutil.TempDir', 'mkstemp', 'mkdtemp', 'tmpfile'];
+
+export interface ProgramFacts {
+  path: string;
+  node: Node;
+  info: ElfInfo;
+  load: LoadResult | null;
+}
+
+function exists(tree: MergedTree, path: string, wantDir = false): boolean {
+  const r = resolvePath(tree, path);
+  if (!r.ok) return false;
+  if (wantDir) return r.node.type === 'dir' && (r.node.children?.size ?? 0) > 0;
+  return r.node.type === 'file' || r.node.type === 'hardlink';
+}
+
+function env(envs: string[], key: string): string | null {
+  let v: string | null = null;
+  for (const e of envs) if (e.startsWith(key + '=')) v = e.slice(key.length + 1);
+  return v;
+}
+
+function scan(node: Node, needles: string[]): Set<string> {
+  if (!node.content) return new Set();
+  const b = openBytes(node.content);
+  try {
+    return scanFor(b, needles);
+  } finally {
+    b.close();
+  }
+}
+
+const base = (d: Partial<Diagnostic> & Pick<Diagnostic, 'code' | 'message' | 'fix'>): Diagnostic => ({
+  severity: 'warning',
+  path: null,
+  layer: null,
+  runtimeError: null,
+  evidence: [],
+  ...d,
+});
+
+export function programWarnings(tree: MergedTree, envs: string[], p: ProgramFacts): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const { info, node } = p;
+  const at = { path: p.path, layer: node.layer };
+  const strings = scan(node, [...TLS_MARKERS, ...ZONE_MARKERS, ...TMP_MARKERS]);
+
+  if (info.staticNss) {
+    const conf = exists(tree, '/etc/nsswitch.conf');
+    out.push(
+      base({
+        code: 'static-glibc-nss',
+        ...at,
+        message: `${p.path} is statically linked with glibc but resolves names (users, hosts) through NSS: at run time glibc still tries to load libnss_*.so.2 of its own version, which a static image does not have, so lookups like getaddrinfo or getpwnam can fail or behave differently${conf ? '' : ', and there is no /etc/nsswitch.conf'}`,
+        fix: 'Build it against musl (musl-gcc -static) or, for Go, with CGO_ENABLED=0 (the pure-Go resolver); or COPY /etc/nsswitch.conf and the matching libnss_files.so.2 / libnss_dns.so.2 from the build stage.',
+        evidence: ['static, glibc (ABI tag note), mentions libnss_ / nsswitch.conf', conf ? '/etc/nsswitch.conf present' : '/etc/nsswitch.conf missing'],
+      }),
+    );
+  }
+
+  const libs = (p.load?.dependencies ?? []).map((d) => d.name);
+  const tlsLib = libs.find((l) => TLS_LIBS.test(l));
+  const tlsString = TLS_MARKERS.find((m) => strings.has(m));
+  if (tlsLib || tlsString) {
+    const certFile = env(envs, 'SSL_CERT_FILE');
+    const certDir = env(envs, 'SSL_CERT_DIR');
+    const have =
+      CA_FILES.some((f) => exists(tree, f)) ||
+      CA_DIRS.some((d) => exists(tree, d, true)) ||
+      (certFile !== null && exists(tree, certFile)) ||
+      (certDir !== null && certDir.split(':').some((d) => exists(tree, d, true)));
+    if (!have) {
+      out.push(
+        base({
+          code: 'ca-certificates-missing',
+          ...at,
+          message: `${p.path} does TLS (${tlsLib ? `links ${tlsLib}` : `contains ${tlsString}`}) but the image has no CA certificates, so every HTTPS connection will fail with "x509: certificate signed by unknown authority" or "unable to get local issuer certificate"`,
+          fix: 'COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ (install ca-certificates in the build stage first), or set SSL_CERT_FILE to a bundle you copy in.',
+          evidence: [tlsLib ? `needs ${tlsLib}` : `contains "${tlsString}"`, `none of ${CA_FILES.slice(0, 2).join(', ')}, … exists`],
+        }),
+      );
+    }
+  }
+
+  const tmpUse = TMP_MARKERS.find((m) => strings.has(m));
+  if (tmpUse && !exists(tree, '/tmp') && !env(envs, 'TMPDIR')) {
+    out.push(
+      base({
+        code: 'tmp-missing',
+        ...at,
+        message: `${p.path} creates temporary files (${tmpUse}) and the image has no /tmp, so that fails with "no such file or directory"`,
+        fix: 'Create it in the image: COPY --from=build --chmod=1777 /tmp /tmp (a FROM scratch image cannot RUN mkdir), or mount one: docker run --tmpfs /tmp.',
+        evidence: [`uses ${tmpUse}`, '/tmp does not exist'],
+      }),
+    );
+  }
+
+  const tz = env(envs, 'TZ');
+  const loadsZones = strings.has('time.LoadLocation') || (tz !== null && tz !== '' && !tz.startsWith(':') && !/^[A-Z]{3,}[+-]?\d/.test(tz));
+  const embedded = strings.has('time/tzdata');
+  if (loadsZones && !embedded && !exists(tree, '/usr/share/zoneinfo', true)) {
+    out.push(
+      base({
+        code: 'zoneinfo-missing',
+        ...at,
+        message: `${p.path} loads time zones${tz ? ` (TZ=${tz})` : ' (time.LoadLocation)'} but the image has no /usr/share/zoneinfo: named zones fail to load (Go: "unknown time zone") or silently fall back to UTC`,
+        fix: info.go ? 'Embed the zone database: import _ "time/tzdata" (or build with -tags timetzdata), or COPY --from=build /usr/share/zoneinfo /usr/share/zoneinfo.' : 'COPY --from=build /usr/share/zoneinfo /usr/share/zoneinfo (install tzdata in the build stage).',
+        evidence: [strings.has('time.LoadLocation') ? 'contains time.LoadLocation' : `TZ=${tz}`, '/usr/share/zoneinfo does not exist'],
+      }),
+    );
+  }
+
+  if (info.go?.cgo) {
+    out.push(
+      base({
+        code: 'go-cgo-enabled',
+        ...at,
+        message: `${p.path} is a Go ${info.go.version} program built with CGO_ENABLED=1: ${info.static ? 'it is static, but its C parts (net, os/user) still follow glibc rules such as NSS' : `it needs a C library and its loader (${info.interpreter}) at run time`}`,
+        fix: 'Build with CGO_ENABLED=0 go build … for a FROM scratch image (the net and os/user packages have pure-Go versions).',
+        evidence: ['Go build info: CGO_ENABLED=1'],
+      }),
+    );
+  }
+  return out;
+}
+
+export function archWarning(p: ProgramFacts, configArch: string | null): Diagnostic | null {
+  if (!configArch || !p.info.architecture || p.info.architecture === configArch) return null;
+  return base({
+    code: 'arch-mismatch',
+    path: p.path,
+    layer: p.node.layer,
+    message: `the image says it is for ${configArch} but ${p.path} is built for ${p.info.machine} (${p.info.architecture})`,
+    fix: `Build the binary for ${configArch} (GOARCH=${configArch}, or the matching cross compiler), or build the image with --platform linux/${p.info.architecture}.`,
+    evidence: [`config architecture ${configArch}`, `ELF machine ${p.info.machine}`],
+  });
+}
