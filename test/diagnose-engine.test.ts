@@ -12,6 +12,8 @@ import { after, before, describe, it } from 'node:test';
 import { loadImage } from '../src/load.js';
 import { buildReport } from '../src/report/index.js';
 import { tempDir } from './helpers/build.js';
+import { comparable, exportComparable } from './helpers/compare.js';
+import { listFiles } from '../src/fs/index.js';
 import { docker, engineAvailable } from './helpers/engine.js';
 
 const REPO = new URL('..', import.meta.url).pathname;
@@ -68,7 +70,15 @@ describe('verdicts against docker run', { skip, timeout: 1_500_000 }, () => {
     for (const c of CASES) {
       const r = docker(['run', '--rm', '--network', 'none', `scratchscope-case/${c}`]);
       real.set(c, { started: r.stdout.includes('scratchscope-started'), stderr: r.stderr, status: r.status });
-      assert.equal(docker(['save', `scratchscope-case/${c}`, '-o', `${tmp.dir}/${c}.tar`]).status, 0);
+      const saved = docker(['save', `scratchscope-case/${c}`, '-o', `${tmp.dir}/${c}.tar`]);
+      assert.equal(saved.status, 0, `${c}: ${saved.stderr}`);
+      // a placeholder command, so an image without one can still be created (and exported)
+      const created = docker(['create', `scratchscope-case/${c}`, 'placeholder']);
+      assert.equal(created.status, 0, `${c}: ${created.stderr}`);
+      const cid = created.stdout.trim();
+      const exported = docker(['export', cid, '-o', `${tmp.dir}/${c}.export.tar`]);
+      assert.equal(exported.status, 0, `${c}: ${exported.stderr}`);
+      docker(['rm', cid]);
       for (const [fmt, extra] of [['gzip', []], ['zstd', ['--dest-compress-format', 'zstd']]] as const) {
         const s = spawnSync('skopeo', ['copy', '-q', ...extra, `docker-archive:${tmp.dir}/${c}.tar`, `oci-archive:${tmp.dir}/${c}.oci-${fmt}.tar`], { encoding: 'utf8' });
         assert.equal(s.status, 0, s.stderr);
@@ -78,6 +88,22 @@ describe('verdicts against docker run', { skip, timeout: 1_500_000 }, () => {
 
   it('every case has an expectation, and every code is covered', () => {
     assert.deepEqual(CASES, Object.keys(EXPECT).sort());
+  });
+
+  it('the merged tree of every image equals docker export of a container made from it', async () => {
+    let multi = 0;
+    for (const c of CASES) {
+      const img = await loadImage(`${tmp.dir}/${c}.tar`);
+      const exp = await loadImage(`${tmp.dir}/${c}.export.tar`);
+      try {
+        if (img.layers.length > 1) multi++;
+        assert.deepEqual(comparable(listFiles(img.tree)), exportComparable(listFiles(exp.tree), listFiles(img.tree)), c);
+      } finally {
+        await img.close();
+        await exp.close();
+      }
+    }
+    assert.ok(multi >= 10, `${multi} multi-layer images`);
   });
 
   for (const c of CASES) {

@@ -13,3 +13,12 @@ export function comparable(files: FileRecord[], dropRuntime = false): string[] {
       return `${f.path} ${type} ${f.mode.toString(8)} ${type === 'file' ? f.size : 0} ${f.type === 'symlink' ? f.linkTarget : ''}`;
     });
 }
+
+/**
+ * docker export of a container, less what the runtime added: its files (RUNTIME_PATHS)
+ * and /etc itself when the image has no /etc (the runtime makes it for hosts and resolv.conf).
+ */
+export function exportComparable(exported: FileRecord[], image: FileRecord[]): string[] {
+  const imageHasEtc = image.some((f) => f.path === '/etc');
+  return comparable(exported, true).filter((line) => imageHasEtc || !line.startsWith('/etc '));
+}

@@ -1,0 +1,143 @@
+/**
+ * Diagnosis on hand-made images (no engine needed): the schema of the JSON report,
+ * overrides, exit codes, and the cases the engine suite cannot vary cheaply.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, describe, it } from 'node:test';
+import Ajv2020 from 'ajv/dist/2020.js';
+import { loadImage } from '../src/load.js';
+import { mustResolve, readContent } from '../src/fs/index.js';
+import { buildReport } from '../src/report/index.js';
+import { EXPLAIN } from '../src/diagnose/explain.js';
+import { ERROR_CODES, WARNING_CODES } from '../src/diagnose/index.js';
+import { type Entry, makeTar, tempDir, writeOciLayout } from './helpers/build.js';
+import { cli } from './helpers/cli.js';
+
+const FX = new URL('../fixtures/images/', import.meta.url).pathname;
+const SCHEMA = JSON.parse(readFileSync(new URL('../docs/report.schema.json', import.meta.url), 'utf8'));
+const tmp = tempDir();
+after(tmp.cleanup);
+const HELLO = readFileSync(new URL('../fixtures/foreign/hello-arm64', import.meta.url)); // any ELF will do where only headers matter
+let n = 0;
+
+/** The static x86_64 hello of the fixture image, read out with scratchscope itself. */
+async function staticHello(): Promise<Buffer> {
+  const m = await loadImage(FX + 'layers.docker.tar');
+  try {
+    return await readContent(m.opened.layers, mustResolve(m.tree, '/usr/bin/hello').node.content!);
+  } finally {
+    await m.close();
+  }
+}
+
+async function image(entries: Entry[], config: Record<string, unknown>, arch = 'arm64') {
+  const dir = writeOciLayout(`${tmp.dir}/i${n++}`, { layers: [await makeTar(entries)], config, architecture: arch, gzip: n % 2 === 0 });
+  return dir;
+}
+
+async function report(dir: string, opts = {}) {
+  const m = await loadImage(dir, { analysis: true });
+  try {
+    return buildReport(m, opts);
+  } finally {
+    await m.close();
+  }
+}
+
+describe('the JSON report', () => {
+  const validate = new (Ajv2020 as unknown as typeof Ajv2020.default)({ allErrors: true, strict: true }).compile(SCHEMA);
+
+  it('validates against docs/report.schema.json, for images that start and that fail', () => {
+    for (const img of ['layers.docker.tar', 'layers.containerd.tar', 'hello.docker.tar', 'layers.export.tar']) {
+      const r = cli(['inspect', '--json', FX + img]);
+      assert.equal(r.status, 0, r.stderr);
+      const j = JSON.parse(r.stdout);
+      assert.ok(validate(j), `${img}: ${JSON.stringify(validate.errors?.slice(0, 3))}`);
+    }
+  });
+
+  it('fails validation when a field drifts (the schema is strict)', () => {
+    const j = JSON.parse(cli(['inspect', '--json', FX + 'hello.docker.tar']).stdout);
+    j.verdict = 'maybe';
+    assert.equal(validate(j), false);
+  });
+
+  it('every code has a story, and the schema lists every code', () => {
+    const codes = [...ERROR_CODES, ...WARNING_CODES];
+    assert.deepEqual(Object.keys(EXPLAIN).sort(), [...codes].sort());
+    assert.deepEqual(SCHEMA.properties.diagnostics.items.properties.code.enum.sort(), [...codes].sort());
+    const r = cli(['explain', 'interpreter-missing']);
+    assert.equal(r.status, 0);
+    assert.match(r.stdout, /PT_INTERP/);
+    assert.equal(cli(['explain', 'nope']).status, 2);
+  });
+});
+
+describe('launch steps', () => {
+  it('a plain root filesystem has no command', async () => {
+    const r = await report(FX + 'layers.export.tar');
+    assert.equal(r.verdict, 'fails');
+    assert.equal(r.diagnostics[0].code, 'no-command');
+  });
+
+  it('a named group missing from /etc/group', async () => {
+    const dir = await image([{ name: 'etc/passwd', body: 'app:x:10:10::/:/app\n' }, { name: 'app', body: HELLO, mode: 0o755 }], { User: 'app:staff', Entrypoint: ['/app'] });
+    const r = await report(dir);
+    assert.equal(r.diagnostics[0].code, 'user-missing');
+    assert.equal(r.diagnostics[0].runtimeError, 'unable to find group staff: no matching entries in group file');
+    const ok = await image([{ name: 'etc/passwd', body: 'app:x:10:10::/:/app\n' }, { name: 'app', body: HELLO, mode: 0o755 }], { User: 'app', Entrypoint: ['/app'] });
+    assert.match((await report(ok)).launch.steps[0].detail, /runs as 10:10/);
+  });
+
+  it('--entrypoint and --cmd replace the image\'s command as docker run does', async () => {
+    const dir = await image([{ name: 'bin/tool', body: HELLO, mode: 0o755 }], { Entrypoint: ['/nope'], Cmd: ['--flag'] });
+    assert.equal((await report(dir)).diagnostics[0].code, 'exec-not-found');
+    const r = await report(dir, { entrypoint: ['/bin/tool'] });
+    assert.deepEqual(r.launch.argv, ['/bin/tool']);
+    assert.equal(r.diagnostics.filter((d) => d.severity === 'error')[0]?.code, 'interpreter-missing');
+    assert.deepEqual((await report(dir, { entrypoint: ['/bin/tool'], cmd: ['a', 'b'] })).launch.argv, ['/bin/tool', 'a', 'b']);
+  });
+
+  it('an ELF of another machine is exec format error, and the config\'s architecture is compared', async () => {
+    const dir = await image([{ name: 'app', body: HELLO, mode: 0o755 }], { Entrypoint: ['/app'] }, 'amd64');
+    const r = await report(dir);
+    assert.deepEqual(r.diagnostics.map((d) => d.code), ['exec-format', 'arch-mismatch']);
+    assert.equal(r.diagnostics[0].runtimeError, 'exec /app: exec format error');
+  });
+
+  it('scripts: CRLF, env through busybox, and chains of scripts', async () => {
+    const sh = { name: 'bin/sh', body: '#!/bin/real-sh\n', mode: 0o755 };
+    const crlf = await image([sh, { name: 'app', body: '#!/bin/sh\r\necho\r\n', mode: 0o755 }], { Entrypoint: ['/app'] });
+    const r1 = await report(crlf);
+    assert.equal(r1.diagnostics[0].code, 'shebang-interpreter-missing');
+    assert.match(r1.diagnostics[0].message, /Windows line ends/);
+    assert.match(r1.diagnostics[0].fix, /dos2unix/);
+    const env = await image(
+      [
+        { name: 'bin/busybox', body: await staticHello(), mode: 0o755 },
+        { name: 'usr/bin/env', type: 'symlink', linkname: '/bin/busybox' },
+        { name: 'app', body: '#!/usr/bin/env python3\n', mode: 0o755 },
+      ],
+      { Entrypoint: ['/app'] },
+      'amd64',
+    );
+    const r2 = await report(env);
+    assert.equal(r2.diagnostics[0].runtimeError, "env: can't execute 'python3': No such file or directory");
+    const chain = await image([sh, { name: 'app', body: '#!/bin/sh\n', mode: 0o755 }], { Entrypoint: ['/app'] });
+    const r3 = await report(chain);
+    assert.equal(r3.diagnostics[0].code, 'shebang-interpreter-missing');
+    assert.match(r3.diagnostics[0].message, /\/bin\/real-sh is not in the image/);
+  });
+
+  it('--fail-on sets the exit code for pipelines', async () => {
+    const bad = await image([{ name: 'app', body: 'plain text', mode: 0o755 }], { Entrypoint: ['/app'] });
+    assert.equal(cli(['inspect', bad]).status, 0);
+    assert.equal(cli(['inspect', '--fail-on', 'error', bad]).status, 1);
+    assert.equal(cli(['inspect', '--fail-on', 'error', FX + 'hello.docker.tar']).status, 0);
+    assert.equal(cli(['inspect', '--fail-on', 'bogus', FX + 'hello.docker.tar']).status, 2);
+    const out = cli(['inspect', bad]).stdout;
+    assert.match(out.split('\n')[0], /^✘ will fail: \/app is neither an ELF program nor a script/);
+    assert.match(out, /the runtime says: exec \/app: exec format error/);
+  });
+});
