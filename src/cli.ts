@@ -105,6 +105,31 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
 
+  // scratchscope IMAGE: the explorer on a terminal, else the inspect report.
+  addCommon(program.argument('[image]', 'image to open in the explorer (see inspect for what an image can be)'))
+    .option('--json', 'print the inspect report as JSON instead of opening the explorer')
+    .action(async (image: string | undefined, o: CommonOpts) => {
+      if (!image) {
+        program.help();
+        return;
+      }
+      if (!o.json && process.stdout.isTTY && process.stdin.isTTY) {
+        const { runTui } = await import('./tui/index.js');
+        const error = await runTui(image, { tag: o.tag, platform: o.platform, verify: o.verify });
+        if (error) throw new ScopeError('usage', error);
+        return;
+      }
+      await withImage(
+        image,
+        o,
+        async (m) => {
+          const r = buildReport(m);
+          await out(o.json ? JSON.stringify(r, null, 2) + '\n' : renderInspect(r));
+        },
+        true,
+      );
+    });
+
   addCommon(program.command('inspect').argument('<image>', 'docker save tar, OCI archive or folder, root filesystem, or an image name').description('will it start? the verdict, every diagnostic with its fix, then config, layers and sizes'))
     .option('--json', 'print the report as JSON (schema: docs/report.schema.json)')
     .option('--entrypoint <cmd>', 'check this entrypoint instead of the image\'s (like docker run --entrypoint; drops the image\'s CMD)')

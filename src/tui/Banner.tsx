@@ -1,0 +1,43 @@
+/** The verdict: "will start" in green, or "will fail" in red with the runtime's line and the fix. */
+import { Box, Text } from 'ink';
+import type { Report } from '../report/index.js';
+import { c } from './theme.js';
+
+export function bannerHeight(report: Report | null): number {
+  return report?.verdict === 'fails' ? 3 : 1;
+}
+
+export function Banner({ report, width }: { report: Report | null; width: number }) {
+  if (!report) return <Text dimColor>… decoding binaries and walking the launch</Text>;
+  if (report.verdict === 'starts') {
+    const warnings = report.diagnostics.filter((d) => d.severity === 'warning').length;
+    return (
+      <Text wrap="truncate-end">
+        <Text color={c('green')} bold>
+          ✔ WILL START
+        </Text>{' '}
+        {JSON.stringify(report.launch.argv)}
+        {warnings ? <Text color={c('yellow')}> ({warnings} warning{warnings > 1 ? 's' : ''})</Text> : null}
+      </Text>
+    );
+  }
+  const first = report.diagnostics.find((d) => d.severity === 'error')!;
+  return (
+    <Box flexDirection="column" width={width}>
+      <Text wrap="truncate-end">
+        <Text color={c('red')} bold>
+          ✘ WILL FAIL
+        </Text>{' '}
+        {first.runtimeError ?? first.message}
+      </Text>
+      <Text wrap="truncate-end" dimColor>
+        {'  '}
+        {first.message}
+      </Text>
+      <Text wrap="truncate-end">
+        {'  '}
+        <Text color={c('cyan')}>fix:</Text> {first.fix}
+      </Text>
+    </Box>
+  );
+}
