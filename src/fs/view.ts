@@ -82,11 +82,14 @@ export class TreeView {
     for (const c of this.tree.layers[index]?.changes ?? []) {
       const parts = c.path.split('/').filter(Boolean);
       let cur = root;
+      let path = '';
       for (let i = 0; i < parts.length; i++) {
         const last = i === parts.length - 1;
+        path += '/' + parts[i];
         let next = cur.children!.get(parts[i]);
         if (!next) {
-          next = { type: 'dir', size: 0, mark: null, node: null, linkTarget: null, children: new Map() };
+          // a folder that only holds changes: show it as the final image has it
+          next = { type: 'dir', size: 0, mark: null, node: this.tree.get(path), linkTarget: null, children: new Map() };
           cur.children!.set(parts[i], next);
         }
         if (last) {
@@ -95,7 +98,8 @@ export class TreeView {
           next.size = c.size;
           next.linkTarget = c.linkTarget;
           next.node = c.kind === 'removed' ? null : this.tree.get(c.path);
-          if (c.type !== 'dir' && next.children?.size === 0) next.children = null;
+          // a removed folder is one entry: nothing to open
+          if ((c.type !== 'dir' || c.kind === 'removed') && next.children?.size === 0) next.children = null;
         }
         cur = next;
       }
