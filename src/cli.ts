@@ -103,6 +103,8 @@ export function buildProgram(): Command {
     .description('Will this container image start? Reads any image, walks its layers and files, and explains why not.')
     .version('0.1.0')
     .showHelpAfterError()
+    // the explorer's own options (scratchscope IMAGE --json) must not swallow a subcommand's
+    .enablePositionalOptions()
     .exitOverride();
 
   // scratchscope IMAGE: the explorer on a terminal, else the inspect report.

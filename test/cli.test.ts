@@ -72,6 +72,22 @@ describe('inspect', () => {
   });
 });
 
+describe('scratchscope IMAGE', () => {
+  it('without a terminal prints the report (the explorer needs one), and --json the JSON', () => {
+    const r = cli([FX + 'broken.docker.tar']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout.split('\n')[0], /^✘ will fail: \/hello is dynamically linked/);
+    assert.match(r.stdout, /the runtime says: exec \/hello: no such file or directory/);
+    const j = JSON.parse(cli([FX + 'broken.docker.tar', '--json']).stdout);
+    assert.equal(j.verdict, 'fails');
+    assert.equal(j.diagnostics[0].code, 'interpreter-missing');
+  });
+
+  it('subcommands keep their own --json', () => {
+    assert.ok(Array.isArray(JSON.parse(cli(['files', FX + 'hello.docker.tar', '--json']).stdout)));
+  });
+});
+
 describe('bad input ends in one line and exit 2', () => {
   it('a file that is not an image', () => {
     writeFileSync(`${tmp.dir}/notes.txt`, 'hello\n'.repeat(200));
