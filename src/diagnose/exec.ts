@@ -78,7 +78,7 @@ function readHead(node: Node, n = 256): Buffer {
 
 const shown = (s: string) => JSON.stringify(s).slice(1, -1); // makes a stray \r visible
 
-export function emulateExec(ctx: ExecContext, execPath: string, argv0: string): ExecResult {
+export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, startDepth = 0): ExecResult {
   const result: ExecResult = { program: null, failure: null, trace: [], scripts: [] };
   const fail = (f: ExecFailure) => {
     result.failure = f;
@@ -86,7 +86,7 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string): 
   };
   let path = execPath;
   let curArgv0 = argv0;
-  for (let depth = 0; ; depth++) {
+  for (let depth = startDepth; ; depth++) {
     const r = resolvePath(ctx.tree, path, { cwd: ctx.cwd });
     if (!r.ok) throw new Error(`internal: ${path} vanished between lookup and exec`);
     const node = r.node;
@@ -212,7 +212,7 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string): 
       const prog = words[0];
       if (prog) {
         // Follow env first, so a broken env itself is reported before what it would run.
-        const envResult = emulateExec(ctx, ir.path, interp);
+        const envResult = emulateExec(ctx, ir.path, interp, depth + 1);
         if (envResult.failure) return { ...envResult, trace: [...result.trace, ...envResult.trace], scripts: [...result.scripts, ...envResult.scripts] };
         const found = lookPath(ctx.tree, prog, ctx.env, ctx.cwd);
         if (!found.ok) {

@@ -140,16 +140,21 @@ export class MergedTree {
   /** Counts a node (and its subtree) that stops being visible as waste; returns its file bytes. */
   private drop(path: string, node: Node): number {
     let bytes = 0;
-    if (node.type === 'file' && node.size > 0) {
-      bytes = node.size;
-      const w = this.waste.get(path);
-      if (w) {
-        w.size += bytes;
-        w.count++;
-      } else this.waste.set(path, { path, size: bytes, count: 1 });
-      this.wastedBytes += bytes;
+    // iterative: a hostile image can nest folders deeper than the call stack
+    const stack: [string, Node][] = [[path, node]];
+    while (stack.length) {
+      const [p, n] = stack.pop()!;
+      if (n.type === 'file' && n.size > 0) {
+        bytes += n.size;
+        const w = this.waste.get(p);
+        if (w) {
+          w.size += n.size;
+          w.count++;
+        } else this.waste.set(p, { path: p, size: n.size, count: 1 });
+        this.wastedBytes += n.size;
+      }
+      if (n.children) for (const [name, child] of n.children) stack.push([joinPath(p, name), child]);
     }
-    if (node.children) for (const [name, child] of node.children) bytes += this.drop(joinPath(path, name), child);
     return bytes;
   }
 

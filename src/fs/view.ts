@@ -57,21 +57,25 @@ export class TreeView {
 
   private fromMerged(): VNode {
     if (this.merged) return this.merged;
-    const convert = (n: Node): VNode => {
-      const v: VNode = { type: n.type, size: n.size, mark: null, node: n, linkTarget: n.linkTarget, children: null };
-      if (n.children) {
-        v.children = new Map();
-        let total = 0;
-        for (const [name, c] of n.children) {
-          const cv = convert(c);
-          v.children.set(name, cv);
-          total += cv.type === 'file' || cv.children ? cv.size : 0;
-        }
-        v.size = total;
+    // Built without recursion (hostile images nest deeper than the stack), then folder sizes bottom-up.
+    const make = (n: Node): VNode => ({ type: n.type, size: n.children ? 0 : n.size, mark: null, node: n, linkTarget: n.linkTarget, children: n.children ? new Map() : null });
+    const root = make(this.tree.root);
+    const order: VNode[] = [];
+    const stack: [Node, VNode][] = [[this.tree.root, root]];
+    while (stack.length) {
+      const [n, v] = stack.pop()!;
+      order.push(v);
+      for (const [name, c] of n.children ?? []) {
+        const cv = make(c);
+        v.children!.set(name, cv);
+        stack.push([c, cv]);
       }
-      return v;
-    };
-    this.merged = convert(this.tree.root);
+    }
+    for (let i = order.length - 1; i >= 0; i--) {
+      const v = order[i];
+      if (v.children) for (const c of v.children.values()) v.size += c.type === 'file' || c.children ? c.size : 0;
+    }
+    this.merged = root;
     return this.merged;
   }
 
@@ -104,14 +108,24 @@ export class TreeView {
         cur = next;
       }
     }
-    const sizes = (v: VNode): number => {
-      if (!v.children) return v.type === 'file' || v.mark === 'D' ? v.size : 0;
+    // folder sizes bottom-up, without recursion
+    const order: VNode[] = [];
+    const stack: VNode[] = [root];
+    while (stack.length) {
+      const v = stack.pop()!;
+      order.push(v);
+      for (const c of v.children?.values() ?? []) stack.push(c);
+    }
+    for (let i = order.length - 1; i >= 0; i--) {
+      const v = order[i];
+      if (!v.children) {
+        if (v.type !== 'file' && v.mark !== 'D') v.size = 0;
+        continue;
+      }
       let t = v.mark === 'D' ? v.size : 0;
-      for (const c of v.children.values()) t += sizes(c);
+      for (const c of v.children.values()) t += c.size;
       v.size = t;
-      return t;
-    };
-    sizes(root);
+    }
     this.layerTrees.set(index, root);
     return root;
   }
@@ -122,31 +136,46 @@ export class TreeView {
     const filter = opts.filter.toLowerCase();
     const hidden = (v: VNode) => (v.mark === 'A' && !opts.show.added) || (v.mark === 'M' && !opts.show.modified) || (v.mark === 'D' && !opts.show.removed);
     // With a filter, a folder shows when anything under it matches; matches show their ancestors.
-    const matchCache = new Map<VNode, boolean>();
-    const matches = (v: VNode, path: string): boolean => {
-      const hit = matchCache.get(v);
-      if (hit !== undefined) return hit;
-      let m = path.toLowerCase().includes(filter) && !hidden(v);
-      if (!m && v.children) for (const [name, c] of v.children) if (matches(c, joinPath(path, name))) m = true;
-      matchCache.set(v, m);
-      return m;
-    };
+    const matching = new Set<VNode>();
+    if (filter) {
+      const order: [VNode, string, VNode | null][] = [];
+      const stack: [VNode, string, VNode | null][] = [[root, '/', null]];
+      while (stack.length) {
+        const item = stack.pop()!;
+        order.push(item);
+        for (const [name, c] of item[0].children ?? []) stack.push([c, joinPath(item[1], name), item[0]]);
+      }
+      for (let i = order.length - 1; i >= 0; i--) {
+        const [v, path, parent] = order[i];
+        if (matching.has(v) || (path.toLowerCase().includes(filter) && !hidden(v))) {
+          matching.add(v);
+          if (parent) matching.add(parent);
+        }
+      }
+    }
     const out: TreeRow[] = [];
-    const visit = (v: VNode, path: string, depth: number) => {
-      if (!v.children) return;
-      const names = [...v.children.keys()];
+    const sorted = (v: VNode) => {
+      const names = [...v.children!.keys()];
       if (opts.sortBySize) names.sort((a, b) => v.children!.get(b)!.size - v.children!.get(a)!.size || byteOrder(a, b));
       else names.sort(byteOrder);
-      for (const name of names) {
-        const c = v.children.get(name)!;
-        const p = joinPath(path, name);
-        if (filter ? !matches(c, p) : hidden(c) && !c.children) continue;
-        const expanded = c.children !== null && (filter !== '' || opts.expanded.has(p) !== (opts.expandAll ?? false));
-        out.push({ path: p, name, depth, type: c.type, size: c.size, isDir: c.children !== null, expanded, mark: c.mark, node: c.node, linkTarget: c.linkTarget });
-        if (expanded) visit(c, p, depth + 1);
-      }
+      return names;
     };
-    visit(root, '/', 0);
+    // depth first, without recursion: a stack of (folder, its sorted names, next index)
+    const stack: { v: VNode; path: string; depth: number; names: string[]; i: number }[] = [{ v: root, path: '/', depth: 0, names: sorted(root), i: 0 }];
+    while (stack.length) {
+      const top = stack[stack.length - 1];
+      if (top.i >= top.names.length) {
+        stack.pop();
+        continue;
+      }
+      const name = top.names[top.i++];
+      const c = top.v.children!.get(name)!;
+      const p = joinPath(top.path, name);
+      if (filter ? !matching.has(c) : hidden(c) && !c.children) continue;
+      const expanded = c.children !== null && (filter !== '' || opts.expanded.has(p) !== (opts.expandAll ?? false));
+      out.push({ path: p, name, depth: top.depth, type: c.type, size: c.size, isDir: c.children !== null, expanded, mark: c.mark, node: c.node, linkTarget: c.linkTarget });
+      if (expanded) stack.push({ v: c, path: p, depth: top.depth + 1, names: sorted(c), i: 0 });
+    }
     return out;
   }
 

@@ -90,15 +90,38 @@ export function openBlob(blob: BlobRef): OpenedBlob {
   if (blob.size === 0) throw new ScopeError('truncated', 'empty blob');
   const raw = createReadStream(blob.file, { start: blob.offset, end: blob.offset + blob.size - 1, highWaterMark: READ_CHUNK });
   const hash = createHash('sha256');
-  raw.on('data', (c) => hash.update(c as Buffer));
+  const counts = { stored: 0 };
+  raw.on('data', (c) => {
+    hash.update(c as Buffer);
+    counts.stored += (c as Buffer).length;
+  });
   const inflate = inflater(compression);
   raw.on('error', (e) => inflate.destroy(e));
   raw.pipe(inflate);
-  const reader = new StreamReader(describeErrors(inflate, compression), () => {
+  const reader = new StreamReader(guardBombs(describeErrors(inflate, compression), counts, compression), () => {
     raw.destroy();
     inflate.destroy();
   });
   return { reader, compression, storedDigest: () => 'sha256:' + hash.digest('hex') };
+}
+
+/**
+ * Past 1 GiB of output, a stream that inflates more than 1000-fold is a decompression
+ * bomb (deflate's own limit is about 1032:1, so only data made to be one gets there):
+ * stop rather than spend minutes inflating zeros.
+ */
+export const BOMB_RATIO = 1000;
+export const BOMB_FLOOR = 1 << 30;
+
+export async function* guardBombs(stream: AsyncIterable<Buffer>, counts: { stored: number }, compression: Compression): AsyncGenerator<Buffer> {
+  let out = 0;
+  for await (const chunk of stream) {
+    out += chunk.length;
+    if (out > BOMB_FLOOR && out > BOMB_RATIO * Math.max(1, counts.stored)) {
+      throw new ScopeError('too-large', `${compression} data inflates more than ${BOMB_RATIO}-fold (${counts.stored} bytes to over ${out}): refusing a likely decompression bomb`);
+    }
+    yield chunk;
+  }
 }
 
 /** Re-throws stream errors as ScopeErrors a person can read. */

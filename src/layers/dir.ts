@@ -1,10 +1,9 @@
 /** Walks a plain root filesystem folder as if it were one layer tar. Links are never followed. */
-import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { closeSync, lstatSync, openSync, readSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fsError } from '../errors.js';
 import type { EntryType } from './tar.js';
 import type { LayerEntry, Magic } from './index.js';
-import { closeSync, openSync, readSync } from 'node:fs';
 
 function typeOf(st: import('node:fs').Stats): EntryType | null {
   if (st.isFile()) return 'file';
@@ -19,7 +18,15 @@ function typeOf(st: import('node:fs').Stats): EntryType | null {
 export function walkDir(root: string, layer = 0): LayerEntry[] {
   const out: LayerEntry[] = [];
   const inodes = new Map<string, string>(); // dev:ino -> first path, to spot hard links
-  const visit = (real: string, path: string): void => {
+  // folders to read, depth first (an explicit stack: a hostile folder can nest deeper than the call stack)
+  const pending: [string, string][] = [[root, '/']];
+  while (pending.length) {
+    const [real, path] = pending.pop()!;
+    visit(real, path, (full, p) => pending.push([full, p]));
+  }
+  return out;
+
+  function visit(real: string, path: string, later: (full: string, p: string) => void): void {
     let names: string[];
     try {
       names = readdirSync(real).sort();
@@ -61,11 +68,9 @@ export function walkDir(root: string, layer = 0): LayerEntry[] {
         content: type === 'file' ? { file: full, offset: 0, size: st.size, layer, ordinal: out.length } : null,
         magic: type === 'file' ? sniffFile(full) : null,
       });
-      if (type === 'dir') visit(full, p);
+      if (type === 'dir') later(full, p);
     }
-  };
-  visit(root, '/');
-  return out;
+  }
 }
 
 function sniffFile(path: string): Magic {

@@ -11,6 +11,8 @@ export type HeaderKind = EntryType | 'pax' | 'pax-global' | 'gnu-longname' | 'gn
 
 export interface RawHeader {
   kind: HeaderKind;
+  /** Data blocks follow (regular-file and unknown typeflags), whatever the name says. */
+  hasBody: boolean;
   name: string;
   linkname: string;
   mode: number;
@@ -118,6 +120,7 @@ export function decodeHeader(block: Buffer): RawHeader {
   if (kind === 'file' && flag !== '7' && name.endsWith('/')) kind = 'dir';
   return {
     kind,
+    hasBody: kind === 'other' || flag === '0' || flag === '\0' || flag === '7',
     name,
     linkname: decodeName(field(block, 157, 100)),
     mode: decodeNumber(block, 100, 8) & 0o7777,

@@ -25,6 +25,8 @@ export interface TarEntry {
 }
 
 const META_LIMIT = 1 << 20; // pax headers and GNU long names larger than this are hostile
+/** More entries than any real layer has (the largest images hold a few hundred thousand files). */
+export const ENTRY_LIMIT = 4_000_000;
 
 /** Cleans a tar name into an absolute path, confined to the root like a runtime does ("/../x" is "/x"). */
 export function cleanPath(name: string): string {
@@ -58,6 +60,7 @@ export async function* walkTar(reader: ByteReader): AsyncGenerator<TarEntry> {
   let pax: Map<string, string> | null = null;
   let longName: string | null = null;
   let longLink: string | null = null;
+  let count = 0;
   for (;;) {
     const block = await reader.read(BLOCK);
     if (block.length === 0) return; // end of input without end-of-archive blocks: accepted, as tar does
@@ -86,9 +89,11 @@ export async function* walkTar(reader: ByteReader): AsyncGenerator<TarEntry> {
     longName = null;
     longLink = null;
     // Only regular files (and unknown kinds) carry a body; a link's size field is ignored as tar does.
-    const bodySize = h.kind === 'file' || h.kind === 'other' ? size : 0;
+    // An old-style directory (a regular-file entry named "x/") still has its declared blocks.
+    const bodySize = h.hasBody ? size : 0;
     const dataPos = reader.position;
     if (h.kind !== 'other') {
+      if (++count > ENTRY_LIMIT) throw new ScopeError('too-large', `more than ${ENTRY_LIMIT} entries in one tar`);
       yield {
         path: cleanPath(name),
         rawName: name,
@@ -96,7 +101,7 @@ export async function* walkTar(reader: ByteReader): AsyncGenerator<TarEntry> {
         mode: h.mode,
         uid: numberOr(ext.get('uid'), h.uid),
         gid: numberOr(ext.get('gid'), h.gid),
-        size: bodySize,
+        size: h.kind === 'file' ? bodySize : 0,
         mtime: h.mtime,
         linkname: h.kind === 'hardlink' ? cleanPath(link) : link,
         dataPos,

@@ -8,7 +8,7 @@ import { createReadStream, createWriteStream, existsSync, statSync } from 'node:
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ScopeError, fsError } from '../errors.js';
-import { type Compression, inflater, readHead, sniffCompression } from '../layers/decompress.js';
+import { type Compression, guardBombs, inflater, readHead, sniffCompression } from '../layers/decompress.js';
 import { type Bundle, DirBundle, TarBundle } from './bundle.js';
 import { parseConfig } from './config.js';
 import { saveImage } from './daemon.js';
@@ -170,9 +170,13 @@ function looksLikeTar(file: string): boolean {
 
 async function inflateFile(from: string, to: string, compression: Exclude<Compression, 'none'>): Promise<void> {
   const inflate = inflater(compression);
+  const counts = { stored: 0 };
+  const raw = createReadStream(from);
+  raw.on('data', (c) => (counts.stored += (c as Buffer).length));
   try {
-    await pipeline(createReadStream(from), inflate, createWriteStream(to));
+    await pipeline(raw, inflate, (s: AsyncIterable<Buffer>) => guardBombs(s, counts, compression), createWriteStream(to));
   } catch (e) {
+    if (e instanceof ScopeError) throw new ScopeError(e.code, `${from}: ${e.message}`);
     throw new ScopeError('corrupt', `${from}: corrupt ${compression} data (${(e as Error).message})`);
   }
 }

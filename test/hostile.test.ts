@@ -1,0 +1,274 @@
+/**
+ * Images from strangers: every named hostile case ends in bounded time with a correct
+ * analysis (damage reported on the file it hurts) or exit 2 and one line; never a stack
+ * trace, never a write outside a temp folder that is gone afterwards.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { createGzip } from 'node:zlib';
+import { after, describe, it } from 'node:test';
+import { ScopeError } from '../src/errors.js';
+import { TreeView, listFiles, resolvePath } from '../src/fs/index.js';
+import { loadImage } from '../src/load.js';
+import { buildReport } from '../src/report/index.js';
+import { makeTar, sha256, tempDir, writeOciLayout } from './helpers/build.js';
+import { cli, oneLineError } from './helpers/cli.js';
+import { rawTar } from './helpers/rawtar.js';
+
+const FX = new URL('../fixtures/images/', import.meta.url).pathname;
+const tmp = tempDir();
+after(tmp.cleanup);
+let n = 0;
+const dir = () => `${tmp.dir}/h${n++}`;
+
+/** Loads (with analysis) and builds the report; returns it, or the ScopeError. Anything else fails the test. */
+async function analyse(ref: string): Promise<ReturnType<typeof buildReport> | ScopeError> {
+  let m;
+  try {
+    m = await loadImage(ref, { analysis: true });
+  } catch (e) {
+    if (e instanceof ScopeError) return e;
+    throw e;
+  }
+  try {
+    return buildReport(m);
+  } finally {
+    await m.close();
+  }
+}
+
+describe('truncated archives', () => {
+  it('a docker save cut at every 512-byte boundary: a result or one clear error', async () => {
+    const full = readFileSync(FX + 'layers.docker.tar');
+    const file = `${tmp.dir}/cut.tar`;
+    let errors = 0;
+    for (let cut = 0; cut < full.length; cut += 512) {
+      writeFileSync(file, full.subarray(0, cut));
+      const r = await analyse(file);
+      if (r instanceof ScopeError) {
+        errors++;
+        assert.ok(!r.message.includes('\n'));
+      }
+    }
+    assert.ok(errors > full.length / 512 / 2, `only ${errors} cuts were refused`);
+  });
+
+  it('an OCI gzip archive and a zstd one cut at every 512-byte boundary', async () => {
+    for (const name of ['layers.oci-gzip.tar', 'layers.oci-zstd.tar']) {
+      const full = readFileSync(FX + name);
+      const file = `${tmp.dir}/cut-${name}`;
+      for (let cut = 0; cut < full.length; cut += 512) {
+        writeFileSync(file, full.subarray(0, cut));
+        await analyse(file);
+      }
+    }
+  });
+});
+
+describe('hostile layer entries', () => {
+  async function layout(layers: Buffer[], config: Record<string, unknown> = { Entrypoint: ['/app'] }) {
+    return writeOciLayout(dir(), { layers, config });
+  }
+
+  it('../, absolute names and NUL bytes in names stay inside the root', async () => {
+    const layer = rawTar([
+      { name: '../../../escape', body: Buffer.from('x') },
+      { name: '/abs/file', body: Buffer.from('y') },
+      { name: 'x', pax: { path: Buffer.from('nul\0inside') }, body: Buffer.from('z') },
+    ]);
+    const m = await loadImage(await layout([layer]));
+    const paths = listFiles(m.tree).map((f) => f.path);
+    await m.close();
+    assert.deepEqual(paths.sort(), ['/abs', '/abs/file', '/escape', '/nul\0inside'].sort());
+  });
+
+  it('symlinks out of the root resolve inside it; loops end in an error', async () => {
+    const layer = await makeTar([
+      { name: 'etc/' },
+      { name: 'etc/passwd', body: 'in-image\n' },
+      { name: 'escape', type: 'symlink', linkname: '../../../../../../etc/passwd' },
+      { name: 'abs', type: 'symlink', linkname: '/etc/passwd' },
+      { name: 'a', type: 'symlink', linkname: 'b' },
+      { name: 'b', type: 'symlink', linkname: 'a' },
+      { name: 'app', type: 'symlink', linkname: 'a' },
+    ]);
+    const d = await layout([layer]);
+    assert.equal(cli(['cat', d, '/escape']).stdout, 'in-image\n');
+    assert.equal(cli(['cat', d, '/abs']).stdout, 'in-image\n');
+    assert.match(oneLineError(cli(['cat', d, '/a'])), /too many levels of symbolic links/);
+    const r = await analyse(d);
+    assert.ok(!(r instanceof ScopeError));
+    assert.equal(r.diagnostics[0].code, 'exec-not-found');
+    assert.match(r.diagnostics[0].runtimeError!, /too many levels of symbolic links/);
+  });
+
+  it('hard links to missing targets, a whiteout of /, and an entry replacing the root are reported, not fatal', async () => {
+    const layer = rawTar([
+      { name: 'link', type: '1', linkname: 'missing' },
+      { name: '.wh.', body: Buffer.alloc(0) },
+      { name: 'd/.wh..', body: Buffer.alloc(0) },
+      { name: './', type: '0', body: Buffer.from('old-style dir with a body') },
+      { name: '.', type: '2', linkname: '/elsewhere' },
+    ]);
+    const r = await analyse(await layout([layer]));
+    assert.ok(!(r instanceof ScopeError));
+    const problems = r.layers[0].problems.join('\n');
+    assert.match(problems, /hard link \/link points at \/missing, which does not exist/);
+    assert.match(problems, /whiteout \.wh\. names no file/);
+    assert.match(problems, /would replace the root/);
+    assert.ok(r.diagnostics.some((d) => d.code === 'layer-problem'));
+  });
+
+  it('huge declared sizes are truncation, found at once', async () => {
+    const lie = rawTar([{ name: 'big', size: 2 ** 40, body: Buffer.from('tiny') }], false);
+    const t0 = Date.now();
+    for (const gzip of [false, true]) {
+      const r = await analyse(writeOciLayout(dir(), { layers: [lie], gzip }));
+      assert.ok(r instanceof ScopeError, String(r));
+      assert.equal(r.code, 'truncated');
+    }
+    assert.ok(Date.now() - t0 < 5000);
+  });
+
+  it('a gzip bomb is refused in bounded time and memory', async () => {
+    const d = dir();
+    mkdirSync(`${d}/blobs/sha256`, { recursive: true });
+    // a file that claims 100 GB of zeros: 1.2 GB of them is enough to trip the guard
+    const chunks: Buffer[] = [];
+    const gz = createGzip({ level: 9 });
+    gz.on('data', (c: Buffer) => chunks.push(c));
+    const done = new Promise((r) => gz.on('end', r));
+    gz.write(rawTar([{ name: 'zeros', size: 100 * 2 ** 30 }], false));
+    const zeros = Buffer.alloc(1 << 24);
+    for (let i = 0; i < 72; i++) {
+      if (!gz.write(zeros)) await new Promise((r) => gz.once('drain', r));
+    }
+    gz.end();
+    await done;
+    const blob = Buffer.concat(chunks);
+    const digest = sha256(blob);
+    writeFileSync(`${d}/blobs/sha256/${digest.slice(7)}`, blob);
+    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [] } }));
+    writeFileSync(`${d}/blobs/sha256/${sha256(config).slice(7)}`, config);
+    const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, config: { digest: sha256(config), size: config.length }, layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest, size: blob.length }] }));
+    writeFileSync(`${d}/blobs/sha256/${sha256(manifest).slice(7)}`, manifest);
+    writeFileSync(`${d}/oci-layout`, '{"imageLayoutVersion":"1.0.0"}');
+    writeFileSync(`${d}/index.json`, JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(manifest), size: manifest.length }] }));
+    const t0 = Date.now();
+    const r = cli(['files', d]);
+    assert.match(oneLineError(r), /inflates more than 1000-fold .* decompression bomb/);
+    assert.ok(Date.now() - t0 < 60_000);
+  });
+
+  it('a layer referenced twice, and a manifest of a thousand layers', async () => {
+    const one = await makeTar([{ name: 'f', body: 'same' }]);
+    const twice = await analyse(await layout([one, one]));
+    assert.ok(!(twice instanceof ScopeError));
+    assert.equal(twice.layers.length, 2);
+    const many = await Promise.all(Array.from({ length: 1000 }, (_, i) => makeTar([{ name: `f${i}`, body: String(i) }])));
+    const t0 = Date.now();
+    const r = await analyse(await layout(many));
+    assert.ok(!(r instanceof ScopeError));
+    assert.equal(r.layers.length, 1000);
+    assert.equal(r.files.regularFiles, 1000);
+    assert.ok(Date.now() - t0 < 30_000);
+  });
+
+  it('directories nested 20,000 deep (deeper than any call stack would go)', async () => {
+    const deep = Array.from({ length: 20_000 }, () => 'd').join('/');
+    const layer = rawTar([{ name: 'x', pax: { path: `${deep}/leaf` }, body: Buffer.from('leaf') }]);
+    const removal = rawTar([{ name: '.wh.d' }]);
+    const m = await loadImage(await layout([layer, removal]));
+    try {
+      assert.equal(m.tree.wastedBytes, 4);
+      assert.deepEqual(listFiles(m.tree), []);
+    } finally {
+      await m.close();
+    }
+    const m2 = await loadImage(await layout([layer]));
+    try {
+      assert.equal(listFiles(m2.tree).length, 20_001);
+      const view = new TreeView(m2.tree);
+      assert.equal(view.rows({ layer: null, expanded: new Set(), filter: 'leaf', show: { added: true, modified: true, removed: true }, sortBySize: true }).length, 20_001);
+      assert.ok(resolvePath(m2.tree, `/${deep}/leaf`).ok);
+    } finally {
+      await m2.close();
+    }
+  });
+
+  it('names that are not UTF-8 stay distinct and print', async () => {
+    const layer = rawTar([
+      { name: Buffer.from([0x66, 0xff, 0x01]), body: Buffer.from('1') },
+      { name: Buffer.from([0x66, 0xfe, 0x01]), body: Buffer.from('2') },
+    ]);
+    const d = await layout([layer]);
+    const files = JSON.parse(cli(['files', '--json', d]).stdout);
+    assert.equal(files.length, 2);
+    assert.notEqual(files[0].path, files[1].path);
+    const text = cli(['files', d]).stdout;
+    assert.match(text, /\\x01/, 'control characters are shown escaped, not sent to the terminal');
+  });
+
+  it('garbage where the loader and runtime read config: ld.so.cache, passwd, ld-musl path', async () => {
+    const noise = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) & 0xff));
+    const layer = await makeTar([
+      { name: 'etc/ld.so.cache', body: Buffer.concat([Buffer.from('glibc-ld.so.cache1.1'), noise]) },
+      { name: 'etc/passwd', body: noise },
+      { name: 'etc/ld-musl-x86_64.path', body: noise },
+    ]);
+    const r = await analyse(await layout([layer], { User: 'app', Entrypoint: ['/app'] }));
+    assert.ok(!(r instanceof ScopeError));
+    assert.equal(r.diagnostics[0].code, 'user-missing');
+  });
+});
+
+describe('damaged ELF files', () => {
+  const elf = readFileSync(new URL('../fixtures/foreign/hello-arm64', import.meta.url));
+  const variants: [string, (b: Buffer) => void][] = [
+    ['program headers past the end', (b) => b.writeBigUInt64LE(BigInt(b.length + 4096), 32)],
+    ['section headers past the end', (b) => b.writeBigUInt64LE(BigInt(b.length * 4), 40)],
+    ['a huge program header count', (b) => b.writeUInt16LE(0xffff, 56)],
+    ['cut in half', () => {}],
+    ['dynamic strings unterminated', (b) => b.fill(0x41, b.indexOf('libc.so.6'), b.indexOf('libc.so.6') + 400)],
+    ['version needs pointing at themselves', (b) => {
+      // vn_next of the first Verneed entry -> 0 offset loop is refused; point vn_aux back at itself
+      const at = b.indexOf(Buffer.from('GLIBC_2.17'));
+      if (at > 0) b.fill(0xff, at - 64, at - 32);
+    }],
+  ];
+  for (const [label, damage] of variants) {
+    it(label, async () => {
+      let b = Buffer.from(elf);
+      damage(b);
+      if (label === 'cut in half') b = b.subarray(0, b.length >> 1);
+      const d = writeOciLayout(dir(), { layers: [await makeTar([{ name: 'app', body: b, mode: 0o755 }])], config: { Entrypoint: ['/app'] }, architecture: 'arm64' });
+      const r = await analyse(d);
+      assert.ok(!(r instanceof ScopeError), String(r));
+      assert.equal(r.verdict, 'fails');
+      const bin = r.binaries.find((x) => x.path === '/app');
+      assert.ok(bin, 'the file is still listed');
+      assert.ok(bin.error !== null || bin.problems.length > 0 || r.diagnostics.some((x) => x.code === 'elf-damaged' || x.code === 'exec-format' || x.code === 'interpreter-missing'));
+    });
+  }
+});
+
+describe('writes', () => {
+  it('nothing outside a temp folder, and the temp folder is gone afterwards, on success and on failure', () => {
+    const own = `${tmp.dir}/own-tmp`;
+    mkdirSync(own);
+    const env = { TMPDIR: own };
+    const gz = `${tmp.dir}/hello.tar.gz`;
+    writeFileSync(gz, readFileSync(FX + 'hello.docker.tar')); // not compressed: still sniffed right
+    const runs = [
+      ['inspect', FX + 'layers.oci-zstd.tar'],
+      ['inspect', FX + 'layers.containerd.tar'],
+      ['files', gz],
+      ['inspect', `${tmp.dir}/does-not-exist.tar`],
+      ['cat', FX + 'layers.oci-gzip.tar', '/nope'],
+    ];
+    for (const args of runs) {
+      cli(args, env);
+      assert.deepEqual(readdirSync(own), [], `${args.join(' ')} left files behind`);
+    }
+  });
+});
