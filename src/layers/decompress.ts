@@ -131,10 +131,12 @@ async function* describeErrors(stream: AsyncIterable<Buffer>, compression: Compr
   } catch (e) {
     if (e instanceof ScopeError) throw e;
     const err = e as NodeJS.ErrnoException;
-    if (err.code === 'Z_BUF_ERROR' || /unexpected end/i.test(err.message)) {
+    // zlib's codes are strings (Z_BUF_ERROR); fzstd's are numbers (5: unexpected EOF)
+    const code = typeof err?.code === 'string' ? err.code : null;
+    if (code === 'Z_BUF_ERROR' || (compression === 'zstd' && (err as { code?: unknown })?.code === 5) || /unexpected end|unexpected eof/i.test(String(err?.message))) {
       throw new ScopeError('truncated', `${compression} stream ends early (truncated)`);
     }
-    if (err.code && !err.code.startsWith('Z_') && err.syscall) throw fsError(e, err.path ?? 'blob');
-    throw new ScopeError('corrupt', `corrupt ${compression} data (${err.message})`);
+    if (code && !code.startsWith('Z_') && err.syscall) throw fsError(e, err.path ?? 'blob');
+    throw new ScopeError('corrupt', `corrupt ${compression} data (${err?.message ?? String(e)})`);
   }
 }
