@@ -4,6 +4,7 @@
  * "/", and more than 40 links in one lookup is a loop (ELOOP).
  */
 import { ScopeError } from '../errors.js';
+import { cleanPath } from '../layers/walk.js';
 import { type MergedTree, type Node, joinPath } from './tree.js';
 
 const MAX_LINKS = 40; // Linux MAXSYMLINKS
@@ -39,7 +40,7 @@ export function resolvePath(tree: MergedTree, path: string, opts: { cwd?: string
   let budget = MAX_LINKS;
   // pending components, processed left to right
   let queue = path.split('/').filter((p) => p !== '' && p !== '.');
-  let cur = start === '/' ? '/' : cleanAbs(start);
+  let cur = start === '/' ? '/' : cleanPath(start);
   let node: Node | null = tree.get(cur);
   if (!node) return { ok: false, reason: 'missing', at: cur, links };
   while (queue.length) {
@@ -67,16 +68,6 @@ export function resolvePath(tree: MergedTree, path: string, opts: { cwd?: string
     node = next;
   }
   return { ok: true, path: cur, node: node!, links };
-}
-
-function cleanAbs(p: string): string {
-  const out: string[] = [];
-  for (const part of p.split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') out.pop();
-    else out.push(part);
-  }
-  return '/' + out.join('/');
 }
 
 /** Resolves or throws a ScopeError that says which component failed. */

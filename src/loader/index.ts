@@ -209,6 +209,17 @@ abstract class Search {
     return { path, real: r.path, info: d.info };
   }
 
+  /** A search step's outcome: undefined to go on searching, null when loading stops here, else the object. */
+  protected settle(r: Found | 'absent' | { error: string }, via: Via, dep: Dependency): Found | null | undefined {
+    if (r === 'absent') return undefined;
+    if ('error' in r) {
+      dep.error = r.error;
+      return null;
+    }
+    Object.assign(dep, { resolved: r.path, realPath: r.real, via });
+    return r;
+  }
+
   protected mismatch(lib: ElfInfo): string | null {
     if (lib.class !== this.program.class) return `wrong ELF class: ELFCLASS${lib.class}`;
     if (lib.machine !== this.program.machine) return `wrong machine: ${lib.machine}`;
@@ -292,15 +303,7 @@ class GlibcSearch extends Search {
   }
 
   find(name: string, requester: Loaded, loaded: Loaded[], dep: Dependency): Found | null {
-    const done = (r: Found | 'absent' | { error: string }, via: Via): Found | null | undefined => {
-      if (r === 'absent') return undefined;
-      if ('error' in r) {
-        dep.error = r.error;
-        return null;
-      }
-      Object.assign(dep, { resolved: r.path, realPath: r.real, via });
-      return r;
-    };
+    const done = (r: Found | 'absent' | { error: string }, via: Via) => this.settle(r, via, dep);
     if (name.includes('/')) {
       const [p] = this.expand(name, requester);
       const r = p ? this.try(p, dep) : 'absent';
@@ -395,21 +398,8 @@ class MuslSearch extends Search {
     return 'absent';
   }
 
-  protected mismatch(lib: ElfInfo): string | null {
-    // musl maps whatever it opens; a foreign object fails as it is mapped.
-    return super.mismatch(lib);
-  }
-
   find(name: string, requester: Loaded, _loaded: Loaded[], dep: Dependency): Found | null {
-    const done = (r: Found | 'absent' | { error: string }, via: Via): Found | null | undefined => {
-      if (r === 'absent') return undefined;
-      if ('error' in r) {
-        dep.error = r.error;
-        return null;
-      }
-      Object.assign(dep, { resolved: r.path, realPath: r.real, via });
-      return r;
-    };
+    const done = (r: Found | 'absent' | { error: string }, via: Via) => this.settle(r, via, dep);
     if (!name.includes('/') && MUSL_RESERVED.test(name)) {
       Object.assign(dep, { resolved: this.program.interpreter, realPath: this.interpReal, via: 'musl-libc' as Via });
       return null; // served by the loader itself, never a separate object
