@@ -110,7 +110,9 @@ export function buildProgram(): Command {
   // scratchscope IMAGE: the explorer on a terminal, else the inspect report.
   addCommon(program.argument('[image]', 'image to open in the explorer (see inspect for what an image can be)'))
     .option('--json', 'print the inspect report as JSON instead of opening the explorer')
-    .action(async (image: string | undefined, o: CommonOpts) => {
+    .option('--explain <code>', 'tell the story behind a diagnostic code (same as: explain CODE)')
+    .action(async (image: string | undefined, o: CommonOpts & { explain?: string }) => {
+      if (o.explain) return explain(o.explain);
       if (!image) {
         program.help();
         return;
@@ -155,11 +157,7 @@ export function buildProgram(): Command {
     .command('explain')
     .argument('<code>', 'a diagnostic code, e.g. interpreter-missing')
     .description('the story behind a diagnostic code')
-    .action(async (code: string) => {
-      const text = (EXPLAIN as Record<string, string>)[code];
-      if (!text) throw new ScopeError('usage', `no diagnostic code ${code}; codes: ${Object.keys(EXPLAIN).join(', ')}`);
-      await out(`${code}\n\n${text}\n`);
-    });
+    .action(explain);
 
   addCommon(program.command('ldd').argument('<image>').argument('<path>', 'the program or library inside the image').description('the libraries a binary loads inside the image, where each is found and why, and what is missing'))
     .option('--json', 'print JSON')
@@ -208,6 +206,12 @@ export function buildProgram(): Command {
     });
 
   return program;
+}
+
+async function explain(code: string): Promise<void> {
+  const text = (EXPLAIN as Record<string, string>)[code];
+  if (!text) throw new ScopeError('usage', `no diagnostic code ${code}; codes: ${Object.keys(EXPLAIN).join(', ')}`);
+  await out(`${code}\n\n${text}\n`);
 }
 
 function fail(message: string): never {

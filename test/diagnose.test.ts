@@ -71,6 +71,7 @@ describe('the JSON report', () => {
     assert.equal(r.status, 0);
     assert.match(r.stdout, /PT_INTERP/);
     assert.equal(cli(['explain', 'nope']).status, 2);
+    assert.equal(cli(['--explain', 'shell-missing']).stdout, cli(['explain', 'shell-missing']).stdout);
   });
 });
 

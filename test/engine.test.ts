@@ -42,6 +42,16 @@ describe('against a real engine', { skip }, () => {
     }
   });
 
+  it('the engine loads the Docker 25+ and containerd-store layouts the fixture script assembles', async () => {
+    for (const f of ['layers.docker25.tar', 'layers.containerd.tar']) {
+      const loaded = docker(['load', '-i', `${tmp.dir}/${f}`]);
+      assert.equal(loaded.status, 0, `${f}: ${loaded.stderr}`);
+      const saved = docker(['save', 'scratchscope-fixture/layers:latest', '-o', `${tmp.dir}/reloaded.tar`]);
+      assert.equal(saved.status, 0, saved.stderr);
+      assert.deepEqual(await files(`${tmp.dir}/reloaded.tar`), await files(`${tmp.dir}/${f}`), f);
+    }
+  });
+
   it('reads a local image through the Engine API', async () => {
     const viaApi = await files('docker-daemon:scratchscope-fixture/layers:latest');
     assert.deepEqual(viaApi, await files(`${tmp.dir}/layers.docker.tar`));

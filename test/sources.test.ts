@@ -121,6 +121,34 @@ describe('picking an image', () => {
   });
 });
 
+describe('finding the engine', () => {
+  it('DOCKER_HOST first, then the current docker context, then the default socket', async () => {
+    const { findEngine } = await import('../src/source/daemon.js');
+    const { createHash } = await import('node:crypto');
+    const saved = { host: process.env.DOCKER_HOST, config: process.env.DOCKER_CONFIG, ctx: process.env.DOCKER_CONTEXT };
+    try {
+      const cfg = `${tmp.dir}/docker-config`;
+      const id = createHash('sha256').update('remote').digest('hex');
+      mkdirSync(`${cfg}/contexts/meta/${id}`, { recursive: true });
+      writeFileSync(`${cfg}/config.json`, JSON.stringify({ currentContext: 'remote' }));
+      writeFileSync(`${cfg}/contexts/meta/${id}/meta.json`, JSON.stringify({ Name: 'remote', Endpoints: { docker: { Host: 'unix:///run/remote.sock' } } }));
+      process.env.DOCKER_CONFIG = cfg;
+      delete process.env.DOCKER_CONTEXT;
+      process.env.DOCKER_HOST = 'tcp://10.9.8.7:2375';
+      assert.equal(findEngine().address, 'tcp://10.9.8.7:2375');
+      delete process.env.DOCKER_HOST;
+      assert.equal(findEngine().address, 'unix:///run/remote.sock');
+      process.env.DOCKER_CONTEXT = 'default';
+      assert.match(findEngine().address, /^unix:\/\/.*(docker|podman)\.sock$/);
+    } finally {
+      for (const [k, v] of [['DOCKER_HOST', saved.host], ['DOCKER_CONFIG', saved.config], ['DOCKER_CONTEXT', saved.ctx]] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  });
+});
+
 describe('archives made by hand', () => {
   it('a pre-25 docker archive with a layer symlinked to another layer\'s tar', async () => {
     const l0 = await makeTar([{ name: 'a', body: 'a' }]);
