@@ -168,7 +168,7 @@ export function buildProgram(): Command {
         async (m) => {
           const abs = path.startsWith('/') ? path : '/' + path;
           const r = mustResolve(m.tree, abs);
-          const catalog = new BinaryCatalog(m.tree);
+          const catalog = new BinaryCatalog(m.tree, m.decoded);
           const d = catalog.of(r.node);
           if (!d) throw new ScopeError('usage', `${path}: not an ELF file`);
           if (!d.ok) throw new ScopeError('corrupt', `${path}: ${d.error}`);

@@ -10,6 +10,8 @@ import type { HistoryEntry, ImageConfig, OpenOptions, OpenedImage, SourceInfo } 
 import { type LayerRead, readLayer } from './layers/index.js';
 import { type LayerChanges, MergedTree } from './fs/tree.js';
 import { closeSharedFiles } from './fs/bytes.js';
+import { DecodePool } from './elf/pool.js';
+import type { Decoded } from './elf/catalog.js';
 
 export interface LayerInfo {
   index: number;
@@ -27,6 +29,10 @@ export interface LayerInfo {
 }
 
 export interface ImageModel {
+  /** ELF files decoded while layers were read (analysis only), keyed by content. */
+  decoded: Map<string, Decoded>;
+  /** Settles when the decoding thread has caught up. */
+  decodedReady: Promise<void>;
   source: SourceInfo;
   config: ImageConfig | null;
   history: HistoryEntry[];
@@ -53,19 +59,29 @@ export interface LoadOptions extends OpenOptions {
   onProgress?: (p: LoadProgress) => void;
   /** How many layers may be read at once. */
   concurrency?: number;
+  /** With analysis: return as soon as the tree is built, decoding on (see decodedReady). */
+  decodeInBackground?: boolean;
 }
 
 export async function loadImage(reference: string, opts: LoadOptions = {}): Promise<ImageModel> {
-  const opened = await openImage(reference, opts);
+  // the decoding thread starts while the archive is being opened
+  const pool = opts.analysis ? new DecodePool() : null;
+  let opened: OpenedImage;
   try {
-    return await loadOpened(opened, opts);
+    opened = await openImage(reference, opts);
+  } catch (e) {
+    pool?.close();
+    throw e;
+  }
+  try {
+    return await loadOpened(opened, opts, pool);
   } catch (e) {
     await opened.close();
     throw e;
   }
 }
 
-export async function loadOpened(opened: OpenedImage, opts: LoadOptions = {}): Promise<ImageModel> {
+export async function loadOpened(opened: OpenedImage, opts: LoadOptions = {}, pool: DecodePool | null = opts.analysis ? new DecodePool() : null): Promise<ImageModel> {
   const { layers } = opened;
   const verify = opts.verify ?? true;
   const concurrency = Math.max(1, opts.concurrency ?? 3);
@@ -73,6 +89,7 @@ export async function loadOpened(opened: OpenedImage, opts: LoadOptions = {}): P
   const progress: LoadProgress = { layersDone: 0, layersTotal: layers.length, bytesDone: 0, bytesTotal };
   const spoolDir = opts.analysis && layers.some((l) => l.blob) ? makeTempDir() : null;
   const close = async () => {
+    pool?.close();
     closeSharedFiles();
     if (spoolDir) removeTempDir(spoolDir);
     await opened.close();
@@ -82,7 +99,7 @@ export async function loadOpened(opened: OpenedImage, opts: LoadOptions = {}): P
   const start = () => {
     if (next >= layers.length) return;
     const l = layers[next++];
-    reads[l.index] = readLayer(l, { verify, sniff: opts.analysis, spoolDir }).then((r) => {
+    reads[l.index] = readLayer(l, { verify, sniff: opts.analysis, spoolDir, onElf: pool ? (ref) => pool.add(ref) : undefined }).then((r) => {
       progress.layersDone++;
       progress.bytesDone += l.blob?.size ?? 0;
       opts.onProgress?.({ ...progress });
@@ -99,6 +116,7 @@ export async function loadOpened(opened: OpenedImage, opts: LoadOptions = {}): P
     try {
       read = await reads[l.index];
     } catch (e) {
+      pool?.close();
       if (spoolDir) removeTempDir(spoolDir);
       throw e;
     }
@@ -117,5 +135,7 @@ export async function loadOpened(opened: OpenedImage, opts: LoadOptions = {}): P
       changes,
     });
   }
-  return { source: opened.source, config: opened.config, history: opened.history, layers: infos, tree, opened, close };
+  const decodedReady = pool ? pool.drain() : Promise.resolve();
+  if (!opts.decodeInBackground) await decodedReady;
+  return { decoded: pool?.results ?? new Map(), decodedReady, source: opened.source, config: opened.config, history: opened.history, layers: infos, tree, opened, close };
 }

@@ -32,7 +32,7 @@ describe('a real Debian root', { skip, timeout: 900_000 }, () => {
     root = r.stdout.trim();
     sh('tar', ['-C', root, '--exclude=./proc/*', '--exclude=./sys/*', '--exclude=./dev/*', '-cf', `${tmp.dir}/debian.tar`, '.']);
     model = await loadImage(`${tmp.dir}/debian.tar`, { analysis: true });
-    catalog = new BinaryCatalog(model.tree);
+    catalog = new BinaryCatalog(model.tree, model.decoded);
   });
   after(async () => model?.close());
 

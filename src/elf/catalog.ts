@@ -7,12 +7,19 @@ import { type MergedTree, type Node, openBytes } from '../fs/index.js';
 import { decodeElf } from './decode.js';
 import { ElfDamage } from './reader.js';
 import type { ElfInfo } from './types.js';
+import { contentKey } from './pool.js';
 
 export type Decoded = { ok: true; info: ElfInfo } | { ok: false; error: string };
 
 export class BinaryCatalog {
-  private readonly cache = new Map<string, Decoded>();
-  constructor(readonly tree: MergedTree) {}
+  private readonly cache: Map<string, Decoded>;
+  /** `decoded`: results already made (by the decoding thread), shared and added to. */
+  constructor(
+    readonly tree: MergedTree,
+    decoded?: Map<string, Decoded>,
+  ) {
+    this.cache = decoded ?? new Map();
+  }
 
   /** Decodes the regular file (or hard link) at `path`, taken literally; null when it is not ELF. */
   at(path: string): Decoded | null {
@@ -24,7 +31,7 @@ export class BinaryCatalog {
     if ((node.type !== 'file' && node.type !== 'hardlink') || !node.content) return null;
     if (node.magic !== null && node.magic !== 'elf') return null;
     const ref = node.content;
-    const key = `${ref.file}:${ref.offset}:${ref.layer}:${ref.ordinal}`;
+    const key = contentKey(ref);
     const hit = this.cache.get(key);
     if (hit) return hit;
     let d: Decoded | null;

@@ -57,6 +57,8 @@ export interface ReadOptions {
    * ELF files, scripts, and the small config files the loader and runtime read.
    */
   spoolDir?: string | null;
+  /** Called for each ELF file as soon as its bytes can be read by position. */
+  onElf?: (ref: ContentRef) => void;
 }
 
 /** Small files a launch depends on, kept from compressed layers so they can be read later. */
@@ -107,6 +109,7 @@ async function readLayerInner(layer: LayerSource, opts: ReadOptions): Promise<La
           if (spoolDir && (entry.magic !== 'other' || SPOOL_PATHS.test(e.path))) {
             entry.content = await spool(reader, e, head, `${spoolDir}/${layer.index}-${entries.length}`, entry.content);
           }
+          if (entry.magic === 'elf' && entry.content.file) opts.onElf?.(entry.content);
         }
       } else entry.content = null;
       entries.push(entry);

@@ -46,7 +46,7 @@ export function elfSummary(info: ElfInfo): BinaryElf {
   return { class: cls, machine, type, interpreter, needed, rpath, runpath, soname, static: st, libc, go, hardening, buildId, versionNeeds, staticNss };
 }
 
-export function analyzeBinaries(model: ImageModel, catalog = new BinaryCatalog(model.tree)): BinaryReport[] {
+export function analyzeBinaries(model: ImageModel, catalog = new BinaryCatalog(model.tree, model.decoded)): BinaryReport[] {
   const ctx = loaderContext(model, catalog);
   const out: BinaryReport[] = [];
   for (const [path, d] of catalog.all()) {

@@ -53,7 +53,7 @@ export interface Report {
 
 export function buildReport(model: ImageModel, opts: ReportOptions = {}): Report {
   const totals = treeTotals(model.tree);
-  const catalog = new BinaryCatalog(model.tree);
+  const catalog = new BinaryCatalog(model.tree, model.decoded);
   const diagnosis = diagnose(model, catalog, opts);
   return {
     schemaVersion: SCHEMA_VERSION,

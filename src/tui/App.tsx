@@ -32,7 +32,7 @@ export interface AppProps {
 export function App({ model, report, width, height }: AppProps) {
   const { exit } = useApp();
   const view = useMemo(() => new TreeView(model.tree), [model]);
-  const catalog = useMemo(() => new BinaryCatalog(model.tree), [model]);
+  const catalog = useMemo(() => new BinaryCatalog(model.tree, model.decoded), [model]);
   const [focus, setFocus] = useState<Focus>('tree');
   const [help, setHelp] = useState(false);
   const [layerCursor, setLayerCursor] = useState(0);

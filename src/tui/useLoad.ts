@@ -25,6 +25,7 @@ export function useLoad(reference: string, opts: LoadOptions & ReportOptions): L
     loadImage(reference, {
       ...opts,
       analysis: true,
+      decodeInBackground: true,
       onProgress: (p) => {
         if (cancelled) return;
         const secs = Math.max(0.001, (Date.now() - started.current) / 1000);
@@ -35,8 +36,8 @@ export function useLoad(reference: string, opts: LoadOptions & ReportOptions): L
         model = m;
         if (cancelled) return;
         setState((s) => ({ ...s, model: m }));
-        // Decoding every binary takes a moment on big images: let the tree show first.
-        setTimeout(() => {
+        // The tree shows now; the verdict once the decoding thread has caught up.
+        void m.decodedReady.then(() => {
           if (cancelled) return;
           try {
             const report = buildReport(m, opts);
@@ -44,7 +45,7 @@ export function useLoad(reference: string, opts: LoadOptions & ReportOptions): L
           } catch (e) {
             setState((s) => ({ ...s, error: (e as Error).message }));
           }
-        }, 10);
+        });
       })
       .catch((e: Error) => !cancelled && setState((s) => ({ ...s, error: e.message })));
     return () => {

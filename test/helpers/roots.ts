@@ -100,7 +100,7 @@ export function ourList(r: LoadResult): Listing {
 export async function resolveIn(root: string, prog: string, env: string[] = []): Promise<LoadResult> {
   const m = await loadImage(root, { analysis: true });
   try {
-    const catalog = new BinaryCatalog(m.tree);
+    const catalog = new BinaryCatalog(m.tree, m.decoded);
     const r = resolvePath(m.tree, prog);
     const d = r.ok ? catalog.of(r.node) : null;
     if (!d || !d.ok) throw new Error(`${prog}: ${d ? d.error : 'not ELF'}`);
