@@ -19,7 +19,12 @@ export interface LoaderContext {
   env: string[];
   /** Working directory, for relative paths. */
   cwd: string;
+  /** What each candidate path turned out to be, shared by every program resolved in one image. */
+  probes?: Map<string, Probe>;
 }
+
+/** A candidate path looked at once: nothing there, not loadable, or a decoded ELF at a real path. */
+type Probe = { kind: 'absent' } | { kind: 'error'; error: string } | { kind: 'elf'; real: string; info: ElfInfo };
 
 /** A loaded object: the program, the interpreter, or a library. */
 interface Loaded {
@@ -193,20 +198,35 @@ abstract class Search {
    * Tries one candidate path. Returns the object when it fits, 'skip' when the loader
    * passes it over, 'absent' when there is nothing to open, or an error that stops loading.
    */
+  private probe(path: string): Probe {
+    const key = path.startsWith('/') ? path : `${this.ctx.cwd}\0${path}`;
+    const hit = this.ctx.probes?.get(key);
+    if (hit) return hit;
+    let p: Probe;
+    const r = resolvePath(this.ctx.tree, path, { cwd: this.ctx.cwd });
+    if (!r.ok || r.node.type === 'dir') p = { kind: 'absent' };
+    else {
+      const d = this.ctx.catalog.of(r.node);
+      if (!d) p = { kind: 'error', error: r.node.type === 'file' || r.node.type === 'hardlink' ? 'invalid ELF header' : 'cannot open shared object file' };
+      else if (!d.ok) p = { kind: 'error', error: d.error };
+      else p = { kind: 'elf', real: r.path, info: d.info };
+    }
+    this.ctx.probes?.set(key, p);
+    return p;
+  }
+
   protected try(path: string, dep: Dependency, hwcaps: string | null = null): Found | 'absent' | 'skip' | { error: string } {
     dep.searched.push(path);
-    const r = resolvePath(this.ctx.tree, path, { cwd: this.ctx.cwd });
-    if (!r.ok || r.node.type === 'dir') return 'absent';
-    const d = this.ctx.catalog.of(r.node);
-    if (!d) return { error: r.node.type === 'file' || r.node.type === 'hardlink' ? 'invalid ELF header' : 'cannot open shared object file' };
-    if (!d.ok) return { error: d.error };
-    const why = this.mismatch(d.info);
+    const p = this.probe(path);
+    if (p.kind === 'absent') return 'absent';
+    if (p.kind === 'error') return { error: p.error };
+    const why = this.mismatch(p.info);
     if (why) {
       dep.skipped.push({ path, reason: why } satisfies Skipped);
       return 'skip';
     }
     if (hwcaps) dep.hwcaps = hwcaps;
-    return { path, real: r.path, info: d.info };
+    return { path, real: p.real, info: p.info };
   }
 
   /** A search step's outcome: undefined to go on searching, null when loading stops here, else the object. */

@@ -38,7 +38,7 @@ export interface BinaryReport {
 }
 
 export function loaderContext(model: ImageModel, catalog: BinaryCatalog): LoaderContext {
-  return { tree: model.tree, catalog, env: model.config?.env ?? [], cwd: model.config?.workingDir || '/' };
+  return { tree: model.tree, catalog, env: model.config?.env ?? [], cwd: model.config?.workingDir || '/', probes: new Map() };
 }
 
 export function elfSummary(info: ElfInfo): BinaryElf {
