@@ -98,6 +98,7 @@ describe('bad input ends in one line and exit 2', () => {
 
   it('a path that does not exist', () => {
     assert.match(oneLineError(cli(['inspect', './nope/image.tar'])), /nope\/image\.tar: no such file/);
+    assert.match(oneLineError(cli(['inspect', 'typo.tar'])), /typo\.tar: no such file or directory/);
   });
 
   it('a truncated docker save', () => {

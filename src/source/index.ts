@@ -12,7 +12,7 @@ import { type Compression, guardBombs, inflater, readHead, sniffCompression } fr
 import { type Bundle, DirBundle, TarBundle } from './bundle.js';
 import { parseConfig } from './config.js';
 import { saveImage } from './daemon.js';
-import { pickFromManifestJson, tagsByConfig, readManifestJson } from './docker-archive.js';
+import { pickFromManifestJson, readManifestJson, tagsByConfig } from './docker-archive.js';
 import { type Picked, pickFromIndex } from './oci.js';
 import { makeTempDir, removeTempDir } from './tempdir.js';
 import type { LayerSource, OpenOptions, OpenedImage, SourceInfo, SourceKind } from './types.js';
@@ -45,7 +45,8 @@ export async function openImage(reference: string, opts: OpenOptions = {}): Prom
 
 async function openWith(reference: string, transport: Transport, rest: string, opts: OpenOptions, temps: string[], close: () => Promise<void>): Promise<OpenedImage> {
   if (transport === 'docker-daemon' || (transport === 'auto' && !existsSync(rest))) {
-    if (transport === 'auto' && (rest.includes('/') && (rest.startsWith('.') || rest.startsWith('/')))) {
+    // What reads as a path (./x, /x, image.tar) is a missing file, not an image name.
+    if (transport === 'auto' && (rest.startsWith('.') || rest.startsWith('/') || /\.(tar|tgz|tar\.gz|tar\.zst|oci)$/i.test(rest))) {
       throw fsError(Object.assign(new Error(), { code: 'ENOENT' }), rest);
     }
     const tmp = makeTempDir();
@@ -53,7 +54,8 @@ async function openWith(reference: string, transport: Transport, rest: string, o
     const file = join(tmp, 'image.tar');
     const saved = await saveImage(rest, file);
     const bundle = await TarBundle.open(file);
-    const picked = pickFromManifestJson(bundle, {});
+    // newer engines save an OCI index too (platforms); the archive holds just this image
+    const picked = pickImage(bundle, { platform: opts.platform });
     return build(reference, 'docker-daemon', saved.engine, picked, close, rest);
   }
   let path = rest;
