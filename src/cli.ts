@@ -118,6 +118,10 @@ export function buildProgram(): Command {
         return;
       }
       if (!o.json && process.stdout.isTTY && process.stdin.isTTY) {
+        // A person at a terminal: ink must draw live even where CI=… is set in the
+        // environment (it reads that once, when it is first imported, and then draws
+        // only a final frame).
+        for (const k of ['CI', 'CONTINUOUS_INTEGRATION']) if (k in process.env) process.env[k] = 'false';
         const { runTui } = await import('./tui/index.js');
         const error = await runTui(image, { tag: o.tag, platform: o.platform, verify: o.verify });
         if (error) throw new ScopeError('usage', error);
