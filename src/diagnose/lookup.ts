@@ -5,6 +5,7 @@
  * be a directory, and must have an execute bit.
  */
 import { type MergedTree, type Node, resolvePath } from '../fs/index.js';
+import { envValue } from '../source/config.js';
 
 /** The PATH Docker gives a container whose image sets none. */
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -12,12 +13,6 @@ export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/
 export type Lookup =
   | { ok: true; path: string; real: string; node: Node; links: string[] }
   | { ok: false; reason: 'missing' | 'not-in-path' | 'directory' | 'not-executable'; path: string; runtimeError: string; detail: string; node: Node | null };
-
-function envValue(env: string[], key: string): string | null {
-  let v: string | null = null;
-  for (const e of env) if (e.startsWith(key + '=')) v = e.slice(key.length + 1);
-  return v;
-}
 
 export function containerPath(env: string[]): string {
   return envValue(env, 'PATH') ?? DEFAULT_PATH;

@@ -9,6 +9,7 @@ import type { ElfInfo } from '../elf/types.js';
 import { type MergedTree, type Node, openBytes, resolvePath } from '../fs/index.js';
 import type { LoadResult } from '../loader/index.js';
 import type { Diagnostic } from './types.js';
+import { envValue } from '../source/config.js';
 
 /** Where distributions and language runtimes look for CA certificates. */
 export const CA_FILES = [
@@ -44,12 +45,6 @@ function exists(tree: MergedTree, path: string, wantDir = false): boolean {
   if (!r.ok) return false;
   if (wantDir) return r.node.type === 'dir' && (r.node.children?.size ?? 0) > 0;
   return r.node.type === 'file' || r.node.type === 'hardlink';
-}
-
-function env(envs: string[], key: string): string | null {
-  let v: string | null = null;
-  for (const e of envs) if (e.startsWith(key + '=')) v = e.slice(key.length + 1);
-  return v;
 }
 
 function scan(node: Node, needles: string[]): Set<string> {
@@ -94,8 +89,8 @@ export function programWarnings(tree: MergedTree, envs: string[], p: ProgramFact
   const tlsLib = libs.find((l) => TLS_LIBS.test(l));
   const tlsString = TLS_MARKERS.find((m) => strings.has(m));
   if (tlsLib || tlsString) {
-    const certFile = env(envs, 'SSL_CERT_FILE');
-    const certDir = env(envs, 'SSL_CERT_DIR');
+    const certFile = envValue(envs, 'SSL_CERT_FILE');
+    const certDir = envValue(envs, 'SSL_CERT_DIR');
     const have =
       CA_FILES.some((f) => exists(tree, f)) ||
       CA_DIRS.some((d) => exists(tree, d, true)) ||
@@ -115,7 +110,7 @@ export function programWarnings(tree: MergedTree, envs: string[], p: ProgramFact
   }
 
   const tmpUse = TMP_MARKERS.find((m) => strings.has(m));
-  if (tmpUse && !exists(tree, '/tmp') && !env(envs, 'TMPDIR')) {
+  if (tmpUse && !exists(tree, '/tmp') && !envValue(envs, 'TMPDIR')) {
     out.push(
       base({
         code: 'tmp-missing',
@@ -127,7 +122,7 @@ export function programWarnings(tree: MergedTree, envs: string[], p: ProgramFact
     );
   }
 
-  const tz = env(envs, 'TZ');
+  const tz = envValue(envs, 'TZ');
   const loadsZones = strings.has('time.LoadLocation') || (tz !== null && tz !== '' && !tz.startsWith(':') && !/^[A-Z]{3,}[+-]?\d/.test(tz));
   const embedded = strings.has('time/tzdata');
   if (loadsZones && !embedded && !exists(tree, '/usr/share/zoneinfo', true)) {

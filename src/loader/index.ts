@@ -8,6 +8,7 @@ import type { BinaryCatalog } from '../elf/catalog.js';
 import type { ElfInfo } from '../elf/types.js';
 import { type MergedTree, readSmallFile, resolvePath } from '../fs/index.js';
 import { parseLdCache, type CacheEntry } from './ldcache.js';
+import { envValue } from '../source/config.js';
 import type { Dependency, LoadResult, Skipped, Via, VersionProblem } from './types.js';
 
 export type * from './types.js';
@@ -62,12 +63,6 @@ function dirname(p: string): string {
 
 function join(dir: string, name: string): string {
   return dir.endsWith('/') ? dir + name : `${dir}/${name}`;
-}
-
-function envValue(env: string[], key: string): string | null {
-  let v: string | null = null;
-  for (const e of env) if (e.startsWith(key + '=')) v = e.slice(key.length + 1);
-  return v;
 }
 
 /** The program interpreter each glibc port links into its executables. */

@@ -54,3 +54,10 @@ export function historyForLayers(history: HistoryEntry[], layerCount: number): (
   if (out.length !== layerCount) return Array.from({ length: layerCount }, () => null);
   return out;
 }
+
+/** A variable of an image's Env (KEY=VALUE list); the last definition wins, as in a process. */
+export function envValue(env: string[], key: string): string | null {
+  let v: string | null = null;
+  for (const e of env) if (e.startsWith(key + '=')) v = e.slice(key.length + 1);
+  return v;
+}
