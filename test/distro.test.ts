@@ -13,11 +13,16 @@ import { resolveProgram } from '../src/loader/index.js';
 import { loaderContext } from '../src/report/binaries.js';
 import { tempDir } from './helpers/build.js';
 import { available, ourList, realList, sh } from './helpers/roots.js';
+import { buildReport } from '../src/report/index.js';
+import { docker, engineAvailable } from './helpers/engine.js';
 
 const REPO = new URL('..', import.meta.url).pathname;
 const isRoot = process.getuid?.() === 0;
 const skip = !isRoot ? 'needs root for debootstrap and chroot' : !available('readelf') ? 'needs readelf' : false;
 if (skip && process.env.CI === 'true') throw new Error(`distribution tests cannot run under CI: ${skip}`);
+
+const engine = skip ? false : engineAvailable();
+const engineSkip = engine === true ? false : engine || 'no engine';
 
 describe('a real Debian root', { skip, timeout: 900_000 }, () => {
   const tmp = tempDir();
@@ -53,6 +58,32 @@ describe('a real Debian root', { skip, timeout: 900_000 }, () => {
       n++;
     }
     assert.ok(n > 300, `only ${n} ELF files`);
+  });
+
+  it('commands of the real distribution: every verdict equals docker run of the imported root', { skip: engineSkip }, async () => {
+    const imported = docker(['import', '-c', 'CMD ["/bin/bash"]', `${tmp.dir}/debian.tar`, 'scratchscope-real/debian:bookworm']);
+    assert.equal(imported.status, 0, imported.stderr);
+    const commands = [
+      ['/bin/bash', '-c', 'echo hi'],
+      ['ls', '/'],
+      ['apt-get', '--version'],
+      ['perl', '-e', '1'],
+      ['python3'],
+      ['/etc/passwd'],
+      ['/etc'],
+      ['/usr/lib/x86_64-linux-gnu/libc.so.6'],
+      ['/lib64/ld-linux-x86-64.so.2', '--version'],
+      ['nonexistent'],
+      ['./bin/true'],
+    ];
+    for (const argv of commands) {
+      const real = docker(['run', '--rm', '--network', 'none', '--entrypoint', argv[0], 'scratchscope-real/debian:bookworm', ...argv.slice(1)]);
+      const realFailed = real.status !== 0 && /OCI runtime|exec |error while loading|No command/.test(real.stderr);
+      const report = buildReport(model, { entrypoint: [argv[0]], cmd: argv.slice(1) });
+      assert.equal(report.verdict, realFailed ? 'fails' : 'starts', `${JSON.stringify(argv)}: docker run said ${real.status} ${real.stderr}`);
+      const first = report.diagnostics.find((d) => d.severity === 'error');
+      if (first) assert.ok(real.stderr.includes(first.runtimeError!), `${JSON.stringify(argv)}: ${real.stderr} lacks ${first.runtimeError}`);
+    }
   });
 
   it('every dynamic object resolves to what the root\'s own ld.so lists', () => {

@@ -106,18 +106,18 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
       }
       const info = decoded.info;
       result.trace.push(`${path}${r.path !== path ? ` -> ${r.path}` : ''}: ELF ${info.class}-bit ${info.machine} ${info.type}${info.interpreter ? `, interpreter ${info.interpreter}` : ', static'}`);
-      if (info.type === 'shared-object' || info.type === 'relocatable' || info.type === 'core') {
-        if (!(info.type === 'shared-object' && info.interpreter)) {
-          return fail({
-            code: 'exec-format',
-            runtimeError: `exec ${execPath}: exec format error`,
-            message: `${r.path} is a ${info.type}, not a program`,
-            path: r.path,
-            node,
-            fix: 'Point ENTRYPOINT at the program, not at a library or object file.',
-            evidence: [`ELF type ${info.type}`],
-          });
-        }
+      // The kernel runs ET_EXEC and ET_DYN files (a libc, or ld.so itself, can be run);
+      // object files and core dumps it refuses.
+      if (info.type === 'relocatable' || info.type === 'core' || info.type === 'unknown') {
+        return fail({
+          code: 'exec-format',
+          runtimeError: `exec ${execPath}: exec format error`,
+          message: `${r.path} is ${info.type === 'relocatable' ? 'an object file (.o)' : `a ${info.type} ELF file`}, not a program`,
+          path: r.path,
+          node,
+          fix: 'Link the object files into a program, and point ENTRYPOINT at that.',
+          evidence: [`ELF type ${info.type}`],
+        });
       }
       if (!hostRuns(ctx.hostArch, info.architecture)) {
         return fail({

@@ -239,11 +239,13 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
 
 function finish(launch: Launch, diagnostics: Diagnostic[], model: ImageModel, shellForm = false): Diagnosis {
   const verdict: Verdict = diagnostics.some((d) => d.severity === 'error') ? 'fails' : 'starts';
-  if (verdict === 'starts' && shellForm) {
+  // "exec prog" hands PID 1 to the program; anything else keeps the shell in between.
+  if (verdict === 'starts' && shellForm && !/^\s*exec\s/.test(launch.argv[2])) {
+    const simple = !/[;&|<>()`$\n]/.test(launch.argv[2]);
     diagnostics.push({
       code: 'shell-form-signals',
       severity: 'warning',
-      message: `the command is in shell form: ${launch.argv[0]} runs as PID 1 and starts "${launch.argv[2]}" as its child, which never sees the SIGTERM of docker stop; the container is killed after the 10 s grace period`,
+      message: `the command runs under a shell: ${launch.argv[0]} is PID 1 and starts "${launch.argv[2]}" as its child, which does not get the SIGTERM of docker stop${simple ? ' (unless the shell hands PID 1 over, as some do for a single simple command)' : ''}; the container is then killed after the 10 s grace period`,
       path: launch.argv[0],
       layer: null,
       runtimeError: null,

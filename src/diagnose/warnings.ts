@@ -40,11 +40,12 @@ export interface ProgramFacts {
   load: LoadResult | null;
 }
 
-function exists(tree: MergedTree, path: string, wantDir = false): boolean {
+/** Is there a file, a folder, or a folder with something in it, at `path` (links followed)? */
+function exists(tree: MergedTree, path: string, want: 'file' | 'dir' | 'filled-dir' = 'file'): boolean {
   const r = resolvePath(tree, path);
   if (!r.ok) return false;
-  if (wantDir) return r.node.type === 'dir' && (r.node.children?.size ?? 0) > 0;
-  return r.node.type === 'file' || r.node.type === 'hardlink';
+  if (want === 'file') return r.node.type === 'file' || r.node.type === 'hardlink';
+  return r.node.type === 'dir' && (want === 'dir' || (r.node.children?.size ?? 0) > 0);
 }
 
 function scan(node: Node, needles: string[]): Set<string> {
@@ -93,9 +94,9 @@ export function programWarnings(tree: MergedTree, envs: string[], p: ProgramFact
     const certDir = envValue(envs, 'SSL_CERT_DIR');
     const have =
       CA_FILES.some((f) => exists(tree, f)) ||
-      CA_DIRS.some((d) => exists(tree, d, true)) ||
+      CA_DIRS.some((d) => exists(tree, d, 'filled-dir')) ||
       (certFile !== null && exists(tree, certFile)) ||
-      (certDir !== null && certDir.split(':').some((d) => exists(tree, d, true)));
+      (certDir !== null && certDir.split(':').some((d) => exists(tree, d, 'filled-dir')));
     if (!have) {
       out.push(
         base({
@@ -110,7 +111,7 @@ export function programWarnings(tree: MergedTree, envs: string[], p: ProgramFact
   }
 
   const tmpUse = TMP_MARKERS.find((m) => strings.has(m));
-  if (tmpUse && !exists(tree, '/tmp') && !envValue(envs, 'TMPDIR')) {
+  if (tmpUse && !exists(tree, '/tmp', 'dir') && !envValue(envs, 'TMPDIR')) {
     out.push(
       base({
         code: 'tmp-missing',
@@ -125,7 +126,7 @@ export function programWarnings(tree: MergedTree, envs: string[], p: ProgramFact
   const tz = envValue(envs, 'TZ');
   const loadsZones = strings.has('time.LoadLocation') || (tz !== null && tz !== '' && !tz.startsWith(':') && !/^[A-Z]{3,}[+-]?\d/.test(tz));
   const embedded = strings.has('time/tzdata');
-  if (loadsZones && !embedded && !exists(tree, '/usr/share/zoneinfo', true)) {
+  if (loadsZones && !embedded && !exists(tree, '/usr/share/zoneinfo', 'filled-dir')) {
     out.push(
       base({
         code: 'zoneinfo-missing',
