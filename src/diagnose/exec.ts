@@ -106,6 +106,19 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
       }
       const info = decoded.info;
       result.trace.push(`${path}${r.path !== path ? ` -> ${r.path}` : ''}: ELF ${info.class}-bit ${info.machine} ${info.type}${info.interpreter ? `, interpreter ${info.interpreter}` : ', static'}`);
+      // Without readable program headers the kernel has nothing to map (ENOEXEC).
+      const phdrs = info.problems.find((p) => p.startsWith('program headers'));
+      if (phdrs) {
+        return fail({
+          code: 'exec-format',
+          runtimeError: `exec ${execPath}: exec format error`,
+          message: `${r.path} is a damaged ELF file: ${phdrs}`,
+          path: r.path,
+          node,
+          fix: `Copy an intact build of ${r.path} into the image (the file is damaged or truncated).`,
+          evidence: info.problems,
+        });
+      }
       // The kernel runs ET_EXEC and ET_DYN files (a libc, or ld.so itself, can be run);
       // object files and core dumps it refuses.
       if (info.type === 'relocatable' || info.type === 'core' || info.type === 'unknown') {
