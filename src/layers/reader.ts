@@ -22,9 +22,11 @@ export interface ByteReader {
   close(): void;
 }
 
-// Small enough that skipping a large body does not drag its bytes through memory, large
-// enough that runs of small files (headers and bodies side by side) take one read.
+// A miss right after the buffer's end means small files packed together: read far ahead so
+// the next headers come in the same read. A miss far away means a large body was skipped:
+// read a little, so its bytes are not dragged through memory.
 const READAHEAD = 4 * 1024;
+const READAHEAD_DENSE = 64 * 1024;
 
 export class FileRangeReader implements ByteReader {
   readonly file: string;
@@ -32,7 +34,7 @@ export class FileRangeReader implements ByteReader {
   private readonly end: number;
   private fd: number;
   private pos = 0;
-  private buf = Buffer.allocUnsafe(READAHEAD);
+  private buf = Buffer.allocUnsafe(READAHEAD_DENSE);
   private bufStart = -1; // absolute offset of buf[0]
   private bufLen = 0;
 
@@ -70,7 +72,8 @@ export class FileRangeReader implements ByteReader {
       return this.buf.subarray(off, off + want);
     }
     if (want <= READAHEAD) {
-      const len = Math.min(READAHEAD, this.end - abs);
+      const dense = this.bufLen > 0 && abs - (this.bufStart + this.bufLen) < READAHEAD_DENSE;
+      const len = Math.min(dense ? READAHEAD_DENSE : READAHEAD, this.end - abs);
       const got = this.pread(this.buf, 0, len, abs);
       this.bufStart = abs;
       this.bufLen = got;
