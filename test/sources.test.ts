@@ -116,6 +116,12 @@ describe('picking an image', () => {
     assert.equal((await tree(dir, { platform: 'linux/s390x' })).source.platform, 'linux/s390x');
   });
 
+  it('an index without platforms (skopeo writes none) is matched through the config', async () => {
+    const t = await tree(FX + 'layers.oci-gzip.tar', { platform: 'linux/amd64' });
+    assert.equal(t.source.platform, 'linux/amd64');
+    await rejects(loadImage(FX + 'layers.oci-gzip.tar', { platform: 'linux/arm64' }), 'unknown-platform', /no image for linux\/arm64; available: linux\/amd64/);
+  });
+
   it('a docker archive of another platform refuses --platform', async () => {
     await rejects(loadImage(FX + 'hello.docker.tar', { platform: 'linux/arm64' }), 'unknown-platform', /is linux\/amd64, not linux\/arm64/);
   });

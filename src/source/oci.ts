@@ -112,6 +112,8 @@ export function pickFromIndex(bundle: Bundle, opts: { tag?: string; platform?: s
       throw new ScopeError('ambiguous-image', `${bundle.location} holds several images; pick one with --tag: ${listNames(all)}`);
     }
   }
+  // Many layouts (skopeo's, for one) put no platform in the index: the config has it.
+  for (const c of pool) if (!c.desc.platform && c.available) c.desc.platform = platformFromConfig(bundle, c.desc);
   const chosen = pickPlatform(pool, opts.platform, bundle.location);
   const manifestPath = blobPath(chosen.desc.digest);
   const manifest = readJson(bundle, manifestPath, chosen.desc.digest) as Json;
@@ -136,6 +138,15 @@ export function pickFromIndex(bundle: Bundle, opts: { tag?: string; platform?: s
     configRaw: readJson(bundle, configPath, config.digest),
     layers,
   };
+}
+
+function platformFromConfig(bundle: Bundle, d: Descriptor): Platform | null {
+  const manifest = readJson(bundle, blobPath(d.digest), d.digest) as Json;
+  const cfg = manifest?.config as Json | undefined;
+  if (!cfg || typeof cfg.digest !== 'string' || !bundle.has(blobPath(cfg.digest))) return null;
+  const config = readJson(bundle, blobPath(cfg.digest), cfg.digest) as Json;
+  if (!config || typeof config.architecture !== 'string') return null;
+  return { os: typeof config.os === 'string' ? config.os : 'linux', architecture: config.architecture, variant: typeof config.variant === 'string' ? config.variant : undefined };
 }
 
 function listNames(all: Candidate[]): string {
