@@ -131,6 +131,29 @@ describe('launch steps', () => {
     assert.match(r3.diagnostics[0].message, /\/bin\/real-sh is not in the image/);
   });
 
+  it('a glibc program in a musl image is named as such', async () => {
+    const dir = await image([{ name: 'app', body: HELLO, mode: 0o755 }, { name: 'lib/ld-musl-aarch64.so.1', body: HELLO, mode: 0o755 }], { Entrypoint: ['/app'] });
+    const d = (await report(dir)).diagnostics[0];
+    assert.equal(d.code, 'interpreter-missing');
+    assert.match(d.message, /The image has \/lib\/ld-musl-aarch64\.so\.1, the loader of musl: the program was built against glibc, the image is musl-based/);
+    assert.match(d.fix, /alpine \(musl\) stage/);
+  });
+
+  it('a library that is in the image but where the loader does not look', async () => {
+    const dir = await image(
+      [
+        { name: 'app', body: HELLO, mode: 0o755 },
+        { name: 'lib/ld-linux-aarch64.so.1', body: HELLO, mode: 0o755 },
+        { name: 'opt/libs/libc.so.6', body: HELLO },
+      ],
+      { Entrypoint: ['/app'] },
+    );
+    const d = (await report(dir)).diagnostics[0];
+    assert.equal(d.code, 'library-missing');
+    assert.equal(d.runtimeError, '/app: error while loading shared libraries: libc.so.6: cannot open shared object file: No such file or directory');
+    assert.match(d.fix, /The image has \/opt\/libs\/libc\.so\.6, in a folder the loader does not search: add ENV LD_LIBRARY_PATH=\/opt\/libs/);
+  });
+
   it('--fail-on sets the exit code for pipelines', async () => {
     const bad = await image([{ name: 'app', body: 'plain text', mode: 0o755 }], { Entrypoint: ['/app'] });
     assert.equal(cli(['inspect', bad]).status, 0);

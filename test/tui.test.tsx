@@ -16,7 +16,8 @@ import { makeTar, tempDir, writeOciLayout } from './helpers/build.js';
 
 const FX = new URL('../fixtures/images/', import.meta.url).pathname;
 const KEY = { down: '\u001B[B', up: '\u001B[A', right: '\u001B[C', left: '\u001B[D', tab: '\t', shiftTab: '\u001B[Z', enter: '\r', esc: '\u001B' };
-const tick = () => new Promise((r) => setTimeout(r, 30));
+// ink draws at most every ~32 ms; leave it room even on a busy machine
+const tick = (ms = 100) => new Promise((r) => setTimeout(r, ms));
 
 /** The rows of the Files pane (left column, below its title). */
 function filesPane(frame: string): string[] {
@@ -212,7 +213,7 @@ describe('the explorer', () => {
     await press(stdin, KEY.enter);
     const t0 = performance.now();
     for (let i = 0; i < 20; i++) stdin.write('j');
-    await tick();
+    await tick(500);
     const ms = performance.now() - t0;
     const f = lastFrame()!;
     assert.ok(f.split('\n').length <= 24);

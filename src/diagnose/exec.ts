@@ -105,7 +105,8 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
         });
       }
       const info = decoded.info;
-      result.trace.push(`${path}${r.path !== path ? ` -> ${r.path}` : ''}: ELF ${info.class}-bit ${info.machine} ${info.type}${info.interpreter ? `, interpreter ${info.interpreter}` : ', static'}`);
+      const lang = info.go ? `, Go ${info.go.version}${info.go.cgo ? ' with cgo' : ''}` : info.libc === 'glibc' || info.libc === 'musl' ? `, ${info.libc}` : '';
+      result.trace.push(`${path}${r.path !== path ? ` -> ${r.path}` : ''}: ELF ${info.class}-bit ${info.machine} ${info.type}${info.interpreter ? `, interpreter ${info.interpreter}` : ', static'}${lang}`);
       // Without readable program headers the kernel has nothing to map (ENOEXEC).
       const phdrs = info.problems.find((p) => p.startsWith('program headers'));
       if (phdrs) {
@@ -147,16 +148,24 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
         const ir = resolvePath(ctx.tree, info.interpreter);
         if (!ir.ok || ir.node.type === 'dir') {
           const musl = /ld-musl-/.test(info.interpreter);
+          // The other C library's loader in the image: built on Debian, run on Alpine (or back).
+          const other = otherLoader(ctx.tree, musl);
           return fail({
             code: 'interpreter-missing',
             runtimeError: `exec ${execPath}: no such file or directory`,
-            message: `${r.path} is dynamically linked and needs the loader ${info.interpreter}, which is not in the image${ir.ok ? '' : ` (${ir.at} does not exist)`}. The file is there; its loader is not.`,
+            message:
+              `${r.path} is dynamically linked and needs the loader ${info.interpreter}, which is not in the image${ir.ok ? '' : ` (${ir.at} does not exist)`}. The file is there; its loader is not.` +
+              (other ? ` The image has ${other}, the loader of ${musl ? 'glibc' : 'musl'}: the program was built against ${musl ? 'musl' : 'glibc'}, the image is ${musl ? 'glibc' : 'musl'}-based.` : ''),
             path: r.path,
             node,
-            fix: musl
-              ? `Link it statically (musl-gcc -static, or CGO_ENABLED=0 for Go), or start FROM alpine so ${info.interpreter} exists.`
-              : `Link it statically (gcc -static, or CGO_ENABLED=0 for Go), or copy the loader and libraries from the build stage: COPY --from=build ${info.interpreter} ${info.interpreter} (and the libraries ldd lists), or start FROM a distroless/base or debian-slim image.`,
-            evidence: [`PT_INTERP ${info.interpreter}`, ...(ir.ok ? [] : [`${ir.at} does not exist`])],
+            fix: other
+              ? musl
+                ? 'Build the program where it will run (a glibc stage, e.g. FROM golang:*-bookworm or debian), link it statically, or run it FROM alpine.'
+                : 'Build the program in an alpine (musl) stage, link it statically (CGO_ENABLED=0 for Go, gcc -static), or run it FROM a glibc image (debian:bookworm-slim, distroless/base).'
+              : musl
+                ? `Link it statically (musl-gcc -static, or CGO_ENABLED=0 for Go), or start FROM alpine so ${info.interpreter} exists.`
+                : `Link it statically (gcc -static, or CGO_ENABLED=0 for Go), or copy the loader and libraries from the build stage: COPY --from=build ${info.interpreter} ${info.interpreter} (and the libraries ldd lists), or start FROM a distroless/base or debian-slim image.`,
+            evidence: [`PT_INTERP ${info.interpreter}`, ...(ir.ok ? [] : [`${ir.at} does not exist`]), ...(other ? [`${other} exists`] : [])],
           });
         }
       }
@@ -249,6 +258,18 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
     path = ir.path;
     curArgv0 = interp;
   }
+}
+
+/** A loader of the other C library, if the image has one. */
+function otherLoader(tree: MergedTree, wantedMusl: boolean): string | null {
+  for (const dir of ['/lib', '/lib64', '/lib/x86_64-linux-gnu', '/lib/aarch64-linux-gnu']) {
+    const r = resolvePath(tree, dir);
+    if (!r.ok || !r.node.children) continue;
+    for (const name of r.node.children.keys()) {
+      if (wantedMusl ? /^ld-linux.*\.so\.\d$|^ld64\.so\.\d$/.test(name) : /^ld-musl-.*\.so\.1$/.test(name)) return `${r.path}/${name}`;
+    }
+  }
+  return null;
 }
 
 function interpreterFix(interp: string): string {

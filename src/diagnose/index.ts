@@ -201,7 +201,7 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
         path: d.requiredBy === prog.path ? prog.path : d.requiredBy,
         layer: nodeLayer(d.requiredBy === prog.path ? prog.path : d.requiredBy),
         runtimeError: musl ? `Error loading shared library ${d.name}: ${d.error} (needed by ${d.requiredBy === prog.path ? found.path : by})` : `${prog.argv0}: error while loading shared libraries: ${d.name}: ${d.error}`,
-        fix: libraryFix(d.name, prog.info.go?.cgo ?? false, musl),
+        fix: libraryFix(d.name, prog.info.go?.cgo ?? false, musl, findByName(model, d.name)),
         evidence: [`searched: ${d.searched.join(', ') || '(nowhere)'}`, ...d.skipped.map((s) => `skipped ${s.path}: ${s.reason}`)],
       });
     }
@@ -268,7 +268,11 @@ function splitWords(s: string): string[] {
   return s.trim().split(/\s+/).filter(Boolean);
 }
 
-function libraryFix(name: string, cgo: boolean, musl: boolean): string {
+function libraryFix(name: string, cgo: boolean, musl: boolean, elsewhere: string[]): string {
+  if (elsewhere.length) {
+    const dir = elsewhere[0].slice(0, elsewhere[0].lastIndexOf('/')) || '/';
+    return `The image has ${elsewhere[0]}, in a folder the loader does not search: add ENV LD_LIBRARY_PATH=${dir}, or move it to /usr/lib${musl ? ` (or list ${dir} in /etc/ld-musl-ARCH.path)` : `, or add ${dir} to /etc/ld.so.conf and run ldconfig`}.`;
+  }
   if (cgo) return `Build the Go program with CGO_ENABLED=0 so it needs no C library, or copy ${name} and its dependencies from the build stage.`;
   if (/^lib(c|m|pthread|dl|rt)\.so/.test(name) || name.startsWith('ld-')) {
     return musl ? 'Link statically with musl-gcc -static, or start FROM alpine.' : 'Link statically (gcc -static), or start FROM a glibc base (debian:bookworm-slim, gcr.io/distroless/base), or COPY --from=build the loader and libc.';
