@@ -10,6 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { ScopeError, fsError } from '../errors.js';
 import { type Compression, guardBombs, inflater, readHead, sniffCompression } from '../layers/decompress.js';
 import { type Bundle, DirBundle, TarBundle } from './bundle.js';
+import { BLOCK, decodeHeader } from '../layers/tar.js';
 import { parseConfig } from './config.js';
 import { saveImage } from './daemon.js';
 import { pickFromManifestJson, readManifestJson, tagsByConfig } from './docker-archive.js';
@@ -158,16 +159,16 @@ function build(reference: string, kind: SourceKind, location: string, picked: Pi
   return { source: info(reference, kind, location, picked, image), config, history, layers, close };
 }
 
+/** A first block that decodes as a tar header (its checksum holds) starts a tar. */
 function looksLikeTar(file: string): boolean {
-  const head = readHead(file, 0, 512);
-  if (head.length < 512) return false;
-  const magic = head.toString('latin1', 257, 262);
-  if (magic === 'ustar') return true;
-  // pre-POSIX tars: trust the header checksum
-  let sum = 0;
-  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 0x20 : head[i];
-  const stored = parseInt(head.toString('latin1', 148, 156).replace(/\0/g, ' ').trim(), 8);
-  return stored === sum;
+  const head = readHead(file, 0, BLOCK);
+  if (head.length < BLOCK) return false;
+  try {
+    decodeHeader(head);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function inflateFile(from: string, to: string, compression: Exclude<Compression, 'none'>): Promise<void> {
