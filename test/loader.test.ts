@@ -19,6 +19,22 @@ const GLIBC_LD = '/lib64/ld-linux-x86-64.so.2';
 function same(ours: Listing, real: Listing, prog: string) {
   assert.deepEqual({ error: ours.error, list: [...ours.list].sort() }, { error: real.error, list: [...real.list].sort() }, `${prog}: scratchscope and the real loader disagree`);
 }
+
+/**
+ * A checker for one loader: builds a root (its loader, then `setup`), asks scratchscope and
+ * the real loader in a chroot, compares, and returns scratchscope's answer for further checks.
+ */
+function comparer(dir: () => string, makeRoot: (root: string) => void, loader: string) {
+  let n = 0;
+  return async (setup: (root: string) => void, prog: string, libraryPath?: string) => {
+    const root = `${dir()}/root${n++}`;
+    makeRoot(root);
+    setup(root);
+    const ours = await resolveIn(root, prog, libraryPath ? [`LD_LIBRARY_PATH=${libraryPath}`] : []);
+    same(ourList(ours), realList(root, loader, prog, libraryPath), prog);
+    return ours;
+  };
+}
 const MUSL_LD = '/lib/ld-musl-x86_64.so.1';
 
 describe('glibc loader rules, checked against ld.so itself', { skip }, () => {
@@ -43,16 +59,7 @@ describe('glibc loader rules, checked against ld.so itself', { skip }, () => {
     cc('-m32', '-shared', '-fPIC', '-Wl,-soname,libfoo.so.1', '-o', 'libfoo32.so.1', SRC + 'foo.c');
   });
 
-  let n = 0;
-  /** Builds a root, asks both loaders, compares, and returns ours for further checks. */
-  async function both(setup: (root: string) => void, prog: string, libraryPath?: string) {
-    const root = `${tmp.dir}/root${n++}`;
-    glibcRoot(root);
-    setup(root);
-    const ours = await resolveIn(root, prog, libraryPath ? [`LD_LIBRARY_PATH=${libraryPath}`] : []);
-    same(ourList(ours), realList(root, GLIBC_LD, prog, libraryPath), prog);
-    return ours;
-  }
+  const both = comparer(() => tmp.dir, glibcRoot, GLIBC_LD);
   const via = (r: Awaited<ReturnType<typeof both>>, name: string) => r.dependencies.find((d) => d.name === name)!;
 
   it('finds nothing where nothing is, and says where it looked', async () => {
@@ -183,15 +190,7 @@ describe('musl loader rules, checked against ld-musl itself', { skip }, () => {
     cc('-DUSE_BAR', '-o', 'app-bar-runpath', SRC + 'app.c', '-L.', '-l:libbar.so.1', '-Wl,-rpath-link,.', '-Wl,--enable-new-dtags,-rpath,/opt/chain');
   });
 
-  let n = 0;
-  async function both(setup: (root: string) => void, prog: string, libraryPath?: string) {
-    const root = `${tmp.dir}/root${n++}`;
-    muslRoot(root);
-    setup(root);
-    const ours = await resolveIn(root, prog, libraryPath ? [`LD_LIBRARY_PATH=${libraryPath}`] : []);
-    same(ourList(ours), realList(root, MUSL_LD, prog, libraryPath), prog);
-    return ours;
-  }
+  const both = comparer(() => tmp.dir, muslRoot, MUSL_LD);
   const via = (r: Awaited<ReturnType<typeof both>>, name: string) => r.dependencies.find((d) => d.name === name)!;
 
   it('libc is the loader itself; the default path is /lib:/usr/local/lib:/usr/lib', async () => {
