@@ -7,12 +7,16 @@ import { ScopeError, isScopeError } from './errors.js';
 import { listChanges, listFiles, mustResolve, streamContent } from './fs/index.js';
 import { type ImageModel, loadImage } from './load.js';
 import { renderChanges, renderFiles, renderInspect } from './render/text.js';
-import { type Report, buildReport } from './report/index.js';
-import { EXPLAIN } from './diagnose/explain.js';
-import { BinaryCatalog } from './elf/catalog.js';
-import { resolveProgram } from './loader/index.js';
-import { loaderContext } from './report/binaries.js';
-import { renderLdd } from './render/ldd.js';
+import type { Report } from './report/index.js';
+
+// The analysis stages load only for the commands that use them: files and cat start faster.
+const analysis = async () => ({
+  ...(await import('./report/index.js')),
+  ...(await import('./report/binaries.js')),
+  ...(await import('./elf/catalog.js')),
+  ...(await import('./loader/index.js')),
+  ...(await import('./render/ldd.js')),
+});
 
 interface CommonOpts {
   tag?: string;
@@ -131,6 +135,7 @@ export function buildProgram(): Command {
         image,
         o,
         async (m) => {
+          const { buildReport } = await analysis();
           const r = buildReport(m);
           await out(o.json ? JSON.stringify(r, null, 2) + '\n' : renderInspect(r));
         },
@@ -148,6 +153,7 @@ export function buildProgram(): Command {
         image,
         o,
         async (m) => {
+          const { buildReport } = await analysis();
           const r = buildReport(m, { entrypoint: o.entrypoint !== undefined ? words(o.entrypoint) : undefined, cmd: o.cmd !== undefined ? words(o.cmd) : undefined });
           await out(o.json ? JSON.stringify(r, null, 2) + '\n' : renderInspect(r));
           return r;
@@ -170,6 +176,7 @@ export function buildProgram(): Command {
         image,
         o,
         async (m) => {
+          const { BinaryCatalog, resolveProgram, loaderContext, renderLdd } = await analysis();
           const abs = path.startsWith('/') ? path : '/' + path;
           const r = mustResolve(m.tree, abs);
           const catalog = new BinaryCatalog(m.tree, m.decoded);
@@ -213,6 +220,7 @@ export function buildProgram(): Command {
 }
 
 async function explain(code: string): Promise<void> {
+  const { EXPLAIN } = await import('./diagnose/explain.js');
   const text = (EXPLAIN as Record<string, string>)[code];
   if (!text) throw new ScopeError('usage', `no diagnostic code ${code}; codes: ${Object.keys(EXPLAIN).join(', ')}`);
   await out(`${code}\n\n${text}\n`);
