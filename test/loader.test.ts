@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { tempDir } from './helpers/build.js';
+import { closure } from '../src/report/binaries.js';
 import { type Listing, available, glibcRoot, link, muslRoot, ourList, put, realList, realRun, resolveIn, sh, write } from './helpers/roots.js';
 
 const SRC = new URL('../fixtures/src/loader/', import.meta.url).pathname;
@@ -165,6 +166,57 @@ describe('glibc loader rules, checked against ld.so itself', { skip }, () => {
     assert.deepEqual((await resolveIn(root, '/app')).versionProblems, []);
   });
 
+  it('the system search path is the loader\'s own, read from the file PT_INTERP leads to, whatever the links', async () => {
+    const HOST_LD = '/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2';
+    const base = (root: string) => {
+      put(root, '/app', `${b}/app-plain`);
+      put(root, '/lib/x86_64-linux-gnu/libc.so.6', '/lib/x86_64-linux-gnu/libc.so.6');
+      put(root, '/usr/lib/x86_64-linux-gnu/libfoo.so.1', `${b}/libfoo.so.1`);
+    };
+    const shapes: [string, (root: string) => void, string][] = [
+      // cp -L of what ldd lists: the loader as a regular file in /lib64
+      ['a regular file', (root) => put(root, GLIBC_LD, HOST_LD), GLIBC_LD],
+      ['an absolute link', (root) => (put(root, '/opt/ld/ld.so', HOST_LD), link(root, GLIBC_LD, '/opt/ld/ld.so')), '/opt/ld/ld.so'],
+      ['a relative link', (root) => (put(root, HOST_LD, HOST_LD), link(root, GLIBC_LD, '../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2')), HOST_LD],
+      ['a chain through /lib64 -> usr/lib64', (root) => {
+        put(root, `/usr${HOST_LD}`, HOST_LD);
+        link(root, '/lib64', 'usr/lib64');
+        link(root, '/usr/lib64/ld-linux-x86-64.so.2', '../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2');
+      }, `/usr${HOST_LD}`],
+    ];
+    const bare = comparer(() => `${tmp.dir}/shapes`, () => {}, GLIBC_LD);
+    for (const [what, place, real] of shapes) {
+      const r = await bare((root) => (base(root), place(root)), '/app').catch((e: Error) => assert.fail(`${what}: ${e.message}`));
+      assert.equal(r.defaultDirsFrom, `read from ${real}`, what);
+      assert.deepEqual(r.defaultDirs, ['/lib/x86_64-linux-gnu', '/usr/lib/x86_64-linux-gnu', '/lib', '/usr/lib'], what);
+      assert.deepEqual([via(r, 'libfoo.so.1').via, via(r, 'libfoo.so.1').resolved], ['default', '/usr/lib/x86_64-linux-gnu/libfoo.so.1'], what);
+    }
+  });
+
+  it('without a loader to read, the defaults are assumed, and said to be', async () => {
+    const root = `${tmp.dir}/noloader`;
+    put(root, '/app', `${b}/app-plain`);
+    put(root, '/lib/x86_64-linux-gnu/libfoo.so.1', `${b}/libfoo.so.1`);
+    const r = await resolveIn(root, '/app');
+    assert.match(r.defaultDirsFrom, /^assumed \(the loader is not in the image\): Debian's multiarch layout/);
+    assert.equal(via(r, 'libfoo.so.1').via, 'default-assumed');
+  });
+
+  it('inspect lists the whole set a binary loads, not only its own needs', async () => {
+    const root = `${tmp.dir}/closure`;
+    glibcRoot(root);
+    put(root, '/app', `${b}/app-bar-rpath`);
+    put(root, '/opt/chain/libbar.so.1', `${b}/libbar.so.1`);
+    put(root, '/opt/chain/libfoo.so.1', `${b}/libfoo.so.1`);
+    const deps = closure(await resolveIn(root, '/app'));
+    assert.deepEqual(deps.map((d) => [d.name, d.requiredBy, d.depth, d.resolved, d.via]), [
+      ['libbar.so.1', '/app', 1, '/opt/chain/libbar.so.1', 'rpath'],
+      ['libc.so.6', '/app', 1, '/lib/x86_64-linux-gnu/libc.so.6', 'default'],
+      ['libfoo.so.1', '/opt/chain/libbar.so.1', 2, '/opt/chain/libfoo.so.1', 'rpath'],
+    ]);
+    assert.deepEqual(deps[0].searched, ['/opt/chain/libbar.so.1']);
+  });
+
   it('GLIBC_x.y needs are checked against the libc in the image', async () => {
     const root = `${tmp.dir}/glibcver`;
     glibcRoot(root);
@@ -200,6 +252,26 @@ describe('musl loader rules, checked against ld-musl itself', { skip }, () => {
     }, '/app');
     assert.equal(via(r, 'libc.so').via, 'musl-libc');
     assert.deepEqual([via(r, 'libfoo.so.1').via, via(r, 'libfoo.so.1').resolved], ['default', '/usr/local/lib/libfoo.so.1']);
+  });
+
+  it('every name musl serves itself is never missing: lib + c|pthread|rt|m|dl|util|xnet + ".", any suffix, every arch', async () => {
+    const archs = ['x86_64', 'i386', 'x32', 'aarch64', 'aarch64_be', 'arm', 'armhf', 'armeb', 'armebhf', 'mips', 'mipsel', 'mips-sf', 'mips64', 'mips64el', 'mipsn32', 'powerpc', 'powerpc-sf', 'powerpc64', 'powerpc64le', 'riscv32', 'riscv64', 's390x', 'sh', 'microblaze', 'or1k', 'loongarch64'];
+    const names = [...archs.map((a) => `libc.musl-${a}.so.1`), 'libc.so.6', 'libm.so.6', 'libpthread.so.0', 'librt.so.1', 'libdl.so.2', 'libutil.so.1', 'libxnet.so.1'];
+    const stubs = `${b}/stubs`;
+    mkdirSync(stubs, { recursive: true });
+    for (const n of names) sh('musl-gcc', ['-shared', '-fPIC', `-Wl,-soname,${n}`, '-o', `${stubs}/${n}`, SRC + 'foo.c']);
+    sh('musl-gcc', ['-o', `${b}/app-names`, SRC + 'app.c', '-L.', '-l:libfoo.so.1', ...names.map((n) => `${stubs}/${n}`)], { cwd: b });
+    const root = `${tmp.dir}/names`;
+    muslRoot(root);
+    put(root, '/app', `${b}/app-names`);
+    put(root, '/lib/libfoo.so.1', `${b}/libfoo.so.1`);
+    const r = await resolveIn(root, '/app');
+    for (const n of names) assert.deepEqual([via(r, n).via, via(r, n).error], ['musl-libc', null], n);
+    // ld-musl --list names each of its own names only once; what it lists, we list alike.
+    const real = realList(root, MUSL_LD, '/app');
+    assert.equal(real.error, null);
+    const ours = ourList(r);
+    for (const [n, p] of real.list) assert.equal(ours.list.get(n), p, n);
   });
 
   it('a path file replaces the default path, and an empty one empties it', async () => {
