@@ -3,10 +3,14 @@
  * against what the real loader prints for the same root in a chroot.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { loadImage } from '../src/load.js';
+import { LIMITS } from '../src/loader/index.js';
+import { tinyElf } from './helpers/tinyelf.js';
 import { after, before, describe, it } from 'node:test';
 import { tempDir } from './helpers/build.js';
-import { closure } from '../src/report/binaries.js';
+import { analyzeBinaries, closure } from '../src/report/binaries.js';
 import { type Listing, available, glibcRoot, link, muslRoot, ourList, put, realList, realRun, resolveIn, sh, write } from './helpers/roots.js';
 
 const SRC = new URL('../fixtures/src/loader/', import.meta.url).pathname;
@@ -329,5 +333,139 @@ describe('a foreign program (Debian\'s hello for arm64)', () => {
     put(root, '/usr/bin/hello', HELLO);
     const r = await resolveIn(root, '/usr/bin/hello');
     assert.deepEqual(r.interpreter, { path: '/lib/ld-linux-aarch64.so.1', resolved: null, error: 'No such file or directory' });
+  });
+});
+
+/**
+ * Hostile library sets (issue 13): each must end with the right answer or a "too many …"
+ * finding, never a hang. Bounded by counting the loader's work, not by the clock.
+ */
+describe('bounded work on hostile library sets', () => {
+  const tmp = tempDir();
+  after(tmp.cleanup);
+  let n = 0;
+  const image = (files: Record<string, Buffer>) => {
+    const root = `${tmp.dir}/img${n++}`;
+    for (const [p, b] of Object.entries(files)) {
+      mkdirSync(dirname(join(root, p)), { recursive: true });
+      writeFileSync(join(root, p), b, { mode: 0o755 });
+    }
+    return root;
+  };
+  const lib = (i: number) => `lib${String(i).padStart(6, '0')}.so.1`;
+
+  it('a chain of 1500 libraries, each with an rpath the next must walk back through', async () => {
+    const files: Record<string, Buffer> = {};
+    const N = 1500;
+    for (let i = 0; i < N; i++) files[`/usr/lib/${lib(i)}`] = tinyElf({ soname: lib(i), needed: i + 1 < N ? [lib(i + 1)] : [], rpath: `/rp/${i}` });
+    const root = image(files);
+    const r = await resolveIn(root, `/usr/lib/${lib(0)}`);
+    const deps = closure(r);
+    assert.equal(deps.length, N - 1);
+    assert.ok(deps.every((d) => d.error === null && d.via === 'default-assumed'));
+    assert.deepEqual(r.limits, []);
+    // every binary of the image: the work over all of them is capped, and says so
+    const m = await loadImage(root, { analysis: true });
+    try {
+      const bins = analyzeBinaries(m);
+      assert.equal(bins.length, N);
+      assert.equal(bins.find((x) => x.path === `/usr/lib/${lib(0)}`)!.dependencies.length, N - 1);
+      assert.ok(bins.every((x) => (x.loader?.limits.length ?? 0) > 0 || x.dependencies.every((d) => d.error === null)));
+      assert.ok(bins.some((x) => /^too many libraries to follow in this image/.test(x.loader?.limits[0] ?? '')));
+    } finally {
+      await m.close();
+    }
+  });
+
+  it('a mesh of 120 libraries, each needing all the others', async () => {
+    const N = 120;
+    const all = Array.from({ length: N }, (_, i) => lib(i));
+    const files: Record<string, Buffer> = {};
+    for (let i = 0; i < N; i++) files[`/usr/lib/${lib(i)}`] = tinyElf({ soname: lib(i), needed: all.filter((x) => x !== lib(i)) });
+    files['/app'] = tinyElf({ needed: all, interpreter: '/lib64/ld-linux-x86-64.so.2' });
+    const root = image(files);
+    const r = await resolveIn(root, '/app');
+    assert.equal(r.dependencies.length, N * N);
+    assert.equal(closure(r).length, N);
+    const m = await loadImage(root, { analysis: true });
+    try {
+      const bins = analyzeBinaries(m);
+      assert.equal(bins.length, N + 1);
+      assert.ok(bins.every((b) => b.dependencies.length >= N - 1 || (b.loader?.limits.length ?? 0) > 0));
+    } finally {
+      await m.close();
+    }
+  });
+
+  it('more DT_NEEDED entries than the emulation follows: a "too many" finding, not a hang', async () => {
+    const N = 200; // 200 × 199 = 39800 entries, past LIMITS.steps only with the search work
+    const all = Array.from({ length: N }, (_, i) => lib(i));
+    const files: Record<string, Buffer> = {};
+    // each library also has 60 rpath folders that do not exist, walked for every need that is not loaded yet
+    const rp = Array.from({ length: 60 }, (_, k) => `/nowhere/${k}`).join(':');
+    for (let i = 0; i < N; i++) files[`/usr/lib/${lib(i)}`] = tinyElf({ soname: lib(i), needed: all.filter((x) => x !== lib(i)), rpath: rp });
+    files['/app'] = tinyElf({ needed: all, interpreter: '/lib64/ld-linux-x86-64.so.2' });
+    const r = await resolveIn(`${image(files)}`, '/app');
+    assert.equal(closure(r).length, N);
+    const saved = LIMITS.steps;
+    LIMITS.steps = 10_000;
+    try {
+      const cut = await resolveIn(`${tmp.dir}/img${n - 1}`, '/app');
+      assert.match(cut.limits[0], /^too many places to look/);
+      assert.ok(cut.dependencies.length < N * N);
+    } finally {
+      LIMITS.steps = saved;
+    }
+  });
+
+  it('an LD_LIBRARY_PATH of 100k folders: each missing folder is tried once, as ld.so does', async () => {
+    const N = 20;
+    const files: Record<string, Buffer> = {};
+    for (let i = 0; i < N; i++) files[`/usr/lib/${lib(i)}`] = tinyElf({ soname: lib(i) });
+    files['/app'] = tinyElf({ needed: Array.from({ length: N }, (_, i) => lib(i)), interpreter: '/lib64/ld-linux-x86-64.so.2' });
+    const root = image(files);
+    const dirs = Array.from({ length: 100_000 }, (_, i) => `/d${i}`);
+    const r = await resolveIn(root, '/app', [`LD_LIBRARY_PATH=${dirs.join(':')}`]);
+    assert.ok(r.dependencies.every((d) => d.resolved === `/usr/lib/${d.name}`));
+    const first = r.dependencies[0];
+    assert.equal(first.searched.length, LIMITS.searched);
+    // the 100k folders, then /lib (missing) and /usr/lib
+    assert.equal(first.searched.length + first.searchedOmitted, 100_000 + 2);
+    // every folder found missing is skipped from then on, /lib included
+    assert.deepEqual(r.dependencies[1].searched, [`/usr/lib/${lib(1)}`]);
+    assert.ok(r.notes.some((x) => /LD_LIBRARY_PATH is \d+ bytes long: the kernel passes no environment string over 131072 bytes/.test(x)));
+  });
+
+  it('an ld.so.cache of 300k entries is searched, not unpacked', async () => {
+    const N = 300_000;
+    // glibc-ld.so.cache1.1: header, entries sorted as ldconfig sorts (descending), strings
+    const names = Array.from({ length: N }, (_, i) => `libc${String(i).padStart(6, '0')}.so.1`).sort().reverse();
+    const strings: Buffer[] = [];
+    let strOff = 48 + N * 24;
+    const table = Buffer.alloc(48 + N * 24);
+    table.write('glibc-ld.so.cache1.1', 0, 'latin1');
+    table.writeUInt32LE(N, 20);
+    table[32] = 2; // little endian
+    names.forEach((name, i) => {
+      const o = 48 + i * 24;
+      table.writeUInt32LE(0x0303, o);
+      table.writeUInt32LE(strOff, o + 4);
+      const k = Buffer.from(`${name}\0/cached/${name}\0`);
+      table.writeUInt32LE(strOff + name.length + 1, o + 8);
+      strings.push(k);
+      strOff += k.length;
+    });
+    const want = 'libc123456.so.1';
+    const root = image({
+      '/etc/ld.so.cache': Buffer.concat([table, ...strings]),
+      [`/cached/${want}`]: tinyElf({ soname: want }),
+      '/app': tinyElf({ needed: [want, 'libc000001.so.1'], interpreter: '/lib64/ld-linux-x86-64.so.2' }),
+    });
+    const r = await resolveIn(root, '/app');
+    const d = r.dependencies.find((x) => x.name === want)!;
+    assert.deepEqual([d.via, d.resolved], ['ld.so.cache', `/cached/${want}`]);
+    const gone = r.dependencies.find((x) => x.name === 'libc000001.so.1')!;
+    assert.equal(gone.searched[0], '/cached/libc000001.so.1');
+    assert.ok(gone.error);
   });
 });

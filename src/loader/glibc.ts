@@ -24,6 +24,13 @@ const HWCAPS: Record<string, string[]> = { x86_64: ['x86-64-v4', 'x86-64-v3', 'x
 /** ld.so maps the cache whatever its size; past this it is not read here, and that is said. */
 const CACHE_LIMIT = 128 << 20;
 
+/** The kernel's MAX_ARG_STRLEN: execve refuses a longer environment string (E2BIG). */
+export const ARG_STRLEN_MAX = 32 * 4096;
+
+export function tooLongEnv(length: number): string {
+  return `LD_LIBRARY_PATH is ${length} bytes long: the kernel passes no environment string over ${ARG_STRLEN_MAX} bytes, so execve refuses to start the program (E2BIG, "argument list too long")`;
+}
+
 /** A directory as ld.so keeps it: trailing slashes dropped (except for "/"). */
 function trimDir(d: string): string {
   let e = d.length;
@@ -66,6 +73,7 @@ export class GlibcSearch extends Search {
     this.lib = this.defaultDirs[0]?.replace(/^\/+/, '') || 'lib';
     this.hwcaps = HWCAPS[program.machine] ?? [];
     const v = envValue(ctx.env, 'LD_LIBRARY_PATH');
+    if (v !== null && v.length + 'LD_LIBRARY_PATH='.length + 1 > ARG_STRLEN_MAX) this.notes.push(tooLongEnv(v.length));
     // An empty element means the working directory, as for PATH.
     this.libraryPath = v === null || v === '' ? [] : unique(v.split(/[:;]/).map((d) => (d === '' ? ctx.cwd : d)));
   }
@@ -105,8 +113,19 @@ export class GlibcSearch extends Search {
     return this.cache;
   }
 
-  /** $ORIGIN, $LIB and $PLATFORM; an element with another token is dropped, as ld.so does. */
+  /** Each object's rpath or runpath expanded once (ld.so keeps them decomposed per object too). */
+  private readonly expanded = new Map<Loaded, Map<string, string[]>>();
+
   private expand(paths: string, obj: Loaded): string[] {
+    let per = this.expanded.get(obj);
+    if (!per) this.expanded.set(obj, (per = new Map()));
+    let dirs = per.get(paths);
+    if (!dirs) per.set(paths, (dirs = this.expandNow(paths, obj)));
+    return dirs;
+  }
+
+  /** $ORIGIN, $LIB and $PLATFORM; an element with another token is dropped, as ld.so does. */
+  private expandNow(paths: string, obj: Loaded): string[] {
     const origin = dirname(obj.depth === 0 ? obj.real : obj.path);
     const out: string[] = [];
     for (const raw of paths.split(':')) {
@@ -139,6 +158,11 @@ export class GlibcSearch extends Search {
   private inDirs(dirs: string[], name: string, dep: Dependency): Attempt {
     for (const dir of dirs) {
       if (this.missingDirs.has(dir)) continue;
+      if (!this.exists(dir)) {
+        // ld.so opens the candidate before it learns the folder is missing.
+        this.try(join(dir, name), dep);
+        continue;
+      }
       for (const level of this.hwcaps) {
         const sub = join(dir, `glibc-hwcaps/${level}`);
         if (this.missingDirs.has(sub)) continue;
@@ -166,6 +190,7 @@ export class GlibcSearch extends Search {
     }
     if (!requester.info.runpath) {
       for (let l: Loaded | null = requester; l; l = l.loader) {
+        this.spend();
         if (l.info.rpath && !l.info.runpath) {
           const d = done(this.inDirs(this.expand(l.info.rpath, l), name, dep), 'rpath');
           if (d !== undefined) return d;

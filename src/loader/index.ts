@@ -9,7 +9,7 @@ import type { ElfInfo } from '../elf/types.js';
 import { resolvePath } from '../fs/index.js';
 import { GlibcSearch } from './glibc.js';
 import { MuslSearch } from './musl.js';
-import { LIMITS, type Loaded, type LoaderContext } from './search.js';
+import { LIMITS, type Loaded, type LoaderContext, TooMuchWork } from './search.js';
 import type { Dependency, LoadResult, Via, VersionProblem } from './types.js';
 
 export type * from './types.js';
@@ -102,14 +102,22 @@ export function resolveProgram(ctx: LoaderContext, programPath: string, program:
 
   // Breadth first, as ld.so maps dependencies: each object's needs in order, then theirs.
   let edges = 0;
+  try {
+    walkNeeds();
+  } catch (e) {
+    if (!(e instanceof TooMuchWork)) throw e;
+    result.limits.push(e.message);
+  }
+  function walkNeeds(): void {
   walk: for (let i = 0; i < loaded.list.length; i++) {
     const obj = loaded.list[i];
     if (obj.depth === 0 && obj !== main) continue; // the interpreter's own needs are its business
     for (const name of obj.info.needed) {
       if (++edges > LIMITS.needed) {
-        result.limits.push(`too many libraries: the program and its libraries name more than ${LIMITS.needed} DT_NEEDED entries among them; those after the first ${LIMITS.needed} were not followed`);
+        result.limits.push(`too many libraries needing each other: the program and its libraries name more than ${LIMITS.needed} DT_NEEDED entries among them; those after the first ${LIMITS.needed} were not followed`);
         break walk;
       }
+      search.spend();
       const dep: Dependency = { name, requiredBy: obj.path, resolved: null, realPath: null, via: null, hwcaps: null, searched: [], searchedOmitted: 0, skipped: [], error: null, depth: obj.depth + 1 };
       result.dependencies.push(dep);
       const key = musl ? name.slice(name.lastIndexOf('/') + 1) : name;
@@ -129,6 +137,7 @@ export function resolveProgram(ctx: LoaderContext, programPath: string, program:
       if (!musl && found.info.soname) names.push(found.info.soname);
       loaded.add({ ...found, loader: obj, depth: obj.depth + 1 }, names);
     }
+  }
   }
   if (!musl) result.versionProblems = checkVersions(loaded);
   result.limits.push(...search.limits);

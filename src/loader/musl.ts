@@ -6,6 +6,7 @@
 import type { ElfInfo } from '../elf/types.js';
 import { readSmallFile, resolvePath } from '../fs/index.js';
 import { envValue } from '../source/config.js';
+import { ARG_STRLEN_MAX, tooLongEnv } from './glibc.js';
 import { type Attempt, type Found, type Loaded, type LoaderContext, Search, dirname } from './search.js';
 import type { Dependency, Via } from './types.js';
 
@@ -40,6 +41,7 @@ export class MuslSearch extends Search {
     super(ctx, program);
     this.arch = /ld-musl-([^/.]+)\.so/.exec(program.interpreter ?? '')?.[1] ?? program.machine;
     const v = envValue(ctx.env, 'LD_LIBRARY_PATH');
+    if (v !== null && v.length + 'LD_LIBRARY_PATH='.length + 1 > ARG_STRLEN_MAX) this.notes.push(tooLongEnv(v.length));
     this.libraryPath = v ? elements(v) : [];
     this.defaultDirs = this.systemPath();
   }
@@ -108,6 +110,7 @@ export class MuslSearch extends Search {
     let d = done(this.inDirs(this.libraryPath, name, dep), 'LD_LIBRARY_PATH');
     if (d !== undefined) return d;
     for (let l: Loaded | null = requester; l; l = l.loader) {
+      this.spend();
       const rp = l.info.runpath ?? l.info.rpath;
       if (!rp) continue;
       d = done(this.inDirs(this.expand(rp, l), name, dep), l.info.runpath ? 'runpath' : 'rpath');

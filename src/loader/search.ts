@@ -13,6 +13,8 @@ export interface LoaderContext {
   cwd: string;
   /** What each candidate path turned out to be, shared by every program resolved in one image. */
   probes?: Map<string, Probe>;
+  /** Loader steps that may still be taken, shared by every program resolved with this context. */
+  budget?: { steps: number };
 }
 
 /**
@@ -23,7 +25,11 @@ export interface LoaderContext {
  */
 export const LIMITS = {
   /** DT_NEEDED entries followed for one program. */
-  needed: 50_000,
+  needed: 20_000,
+  /** Search steps (candidate paths, rpath lists walked) for one program. */
+  steps: 2_000_000,
+  /** DT_NEEDED entries and search steps for all the binaries of one image together (inspect). */
+  imageSteps: 4_000_000,
   /** Candidate paths listed per dependency. */
   searched: 256,
 };
@@ -55,7 +61,11 @@ export function dirname(p: string): string {
   return i <= 0 ? '/' : p.slice(0, i);
 }
 
+/** Thrown when a program's or the image's step budget is spent; resolveProgram reports it. */
+export class TooMuchWork extends Error {}
+
 export abstract class Search {
+  private steps = LIMITS.steps;
   defaultDirs: string[] = [];
   defaultDirsFrom = '';
   notes: string[] = [];
@@ -64,6 +74,15 @@ export abstract class Search {
     protected readonly ctx: LoaderContext,
     protected readonly program: ElfInfo,
   ) {}
+
+  /** One unit of the loader's work; stops the search when the budget is spent. */
+  spend(n = 1): void {
+    this.steps -= n;
+    const image = this.ctx.budget;
+    if (image) image.steps -= n;
+    if (this.steps < 0) throw new TooMuchWork(`too many places to look: scratchscope stopped after ${LIMITS.steps} steps of the loader's search for this program; the libraries after that point were not checked`);
+    if (image && image.steps < 0) throw new TooMuchWork(`too many libraries to follow in this image: after ${LIMITS.imageSteps} steps of the loader's search over all its binaries, the rest were not checked`);
+  }
 
   abstract find(name: string, requester: Loaded, main: Loaded, dep: Dependency): Found | null;
 
@@ -106,6 +125,7 @@ export abstract class Search {
    * passes it over, 'absent' when there is nothing to open, or an error that stops loading.
    */
   protected try(path: string, dep: Dependency, hwcaps: string | null = null, listed = true): Found | 'absent' | 'skip' | { error: string } {
+    this.spend();
     const p = this.probe(path);
     if (listed || p.kind !== 'absent') this.note(dep, path);
     if (p.kind === 'absent') return 'absent';

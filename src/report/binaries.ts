@@ -2,7 +2,7 @@
 import { BinaryCatalog } from '../elf/catalog.js';
 import type { ElfInfo } from '../elf/types.js';
 import type { ImageModel } from '../load.js';
-import { type LoadResult, type LoaderContext, resolveProgram } from '../loader/index.js';
+import { LIMITS, type LoadResult, type LoaderContext, resolveProgram } from '../loader/index.js';
 
 export interface BinaryElf {
   class: 32 | 64;
@@ -66,7 +66,7 @@ export interface BinaryReport {
 }
 
 export function loaderContext(model: ImageModel, catalog: BinaryCatalog): LoaderContext {
-  return { tree: model.tree, catalog, env: model.config?.env ?? [], cwd: model.config?.workingDir || '/', probes: new Map() };
+  return { tree: model.tree, catalog, env: model.config?.env ?? [], cwd: model.config?.workingDir || '/', probes: new Map(), budget: { steps: LIMITS.imageSteps } };
 }
 
 export function elfSummary(info: ElfInfo): BinaryElf {
