@@ -1,0 +1,362 @@
+/**
+ * The dynamic symbol table, as the loader sees it: found through the dynamic section
+ * (DT_SYMTAB, DT_STRTAB, DT_STRSZ), counted through DT_GNU_HASH or DT_HASH (section
+ * headers only when neither is there), each symbol's version through DT_VERSYM with
+ * DT_VERNEED / DT_VERDEF. Relocations are decoded separately and only on demand, to
+ * tell a reference bound at load (data, copy, GOT) from a lazily bound function (PLT).
+ * Decoded apart from decodeElf and only for the objects of a closure being checked:
+ * most binaries of an image never need it.
+ */
+import type { Bytes } from '../fs/bytes.js';
+import { PT_DYNAMIC, type Segment, readHeader, readSections, readSegments, vaddrToOffset } from './layout.js';
+import { ElfDamage, FieldReader } from './reader.js';
+
+const DT = {
+  NULL: 0,
+  PLTRELSZ: 2,
+  HASH: 4,
+  STRTAB: 5,
+  SYMTAB: 6,
+  RELA: 7,
+  RELASZ: 8,
+  STRSZ: 10,
+  SYMENT: 11,
+  REL: 17,
+  RELSZ: 18,
+  PLTREL: 20,
+  JMPREL: 23,
+  BIND_NOW: 24,
+  FLAGS: 30,
+  GNU_HASH: 0x6ffffef5,
+  VERSYM: 0x6ffffff0,
+  FLAGS_1: 0x6ffffffb,
+  VERDEF: 0x6ffffffc,
+  VERDEFNUM: 0x6ffffffd,
+  VERNEED: 0x6ffffffe,
+  VERNEEDNUM: 0x6fffffff,
+} as const;
+const DF_BIND_NOW = 0x8;
+const DF_1_NOW = 0x1;
+const SHN_UNDEF = 0;
+const SHN_ABS = 0xfff1;
+const STB_GNU_UNIQUE = 10;
+const STT_TLS = 6;
+/** NOTYPE, OBJECT, FUNC, COMMON, TLS, GNU_IFUNC: the types both loaders accept as definitions. */
+const DEFINING_TYPES = new Set([0, 1, 2, 5, 6, 10]);
+const TYPE_NAMES: Record<number, string> = { 0: 'notype', 1: 'object', 2: 'function', 5: 'common', 6: 'tls', 10: 'ifunc' };
+/** Copy relocation types per e_machine: looked up past the executable, as both loaders do. */
+const R_COPY: Record<number, number> = { 3: 5, 62: 5, 183: 1024, 40: 20, 20: 19, 21: 19, 22: 9, 243: 4, 258: 4 };
+
+/** Bounds that keep a hostile file from making us read or keep gigabytes. */
+const MAX_SYMBOLS = 4 << 20;
+const MAX_TABLE = 256 << 20;
+
+export interface UndefinedSymbol {
+  /** Index in .dynsym, which relocations name. */
+  index: number;
+  name: string;
+  bind: 'global' | 'weak' | 'other';
+  /** function, object, tls, notype, … */
+  type: string;
+  /** The version this reference asks for (from DT_VERNEED), and the file it expects it in. */
+  version: string | null;
+  versionFile: string | null;
+  /** The version index has the hidden bit: only an exact version match will do. */
+  hiddenVersion: boolean;
+}
+
+export interface DefinedSymbol {
+  /** The version it is defined with; null when unnamed or the object has no DT_VERSYM. */
+  version: string | null;
+  /** Its DT_VERSYM index without the hidden bit (0, 1: no named version); null without DT_VERSYM. */
+  versionIndex: number | null;
+  /** A non-default version (foo@V, not foo@@V): only a reference to exactly V binds to it. */
+  hidden: boolean;
+  /** An undefined symbol with a value (a non-PIC program's canonical PLT entry): no match for PLT lookups. */
+  pltOnly: boolean;
+}
+
+export interface DynamicSymbols {
+  /** DT_BIND_NOW, DF_BIND_NOW or DF_1_NOW: this object's functions are bound at load. */
+  bindNow: boolean;
+  undefined: UndefinedSymbol[];
+  /** Definitions by name (an object may define one name in several versions). */
+  defined: Map<string, DefinedSymbol[]>;
+  /** Where the relocation tables are, for readRelocations. */
+  relocTables: RelocTables;
+  problems: string[];
+}
+
+interface Table {
+  offset: number;
+  size: number;
+  rela: boolean;
+}
+
+export interface RelocTables {
+  /** DT_RELA / DT_REL (bound at load), without the part that is the PLT table. */
+  rel: Table | null;
+  rela: Table | null;
+  /** DT_JMPREL: the PLT, bound lazily unless BIND_NOW. */
+  jmprel: Table | null;
+  copyType: number | null;
+  machine: number;
+}
+
+export interface SymbolRelocation {
+  /** .dynsym index of the symbol it needs. */
+  symbol: number;
+  table: 'jmprel' | 'rel' | 'rela';
+  copy: boolean;
+}
+
+interface Layout {
+  r: FieldReader;
+  segments: Segment[];
+  tags: Map<number, number>;
+  machine: number;
+}
+
+function readDynamicTags(r: FieldReader, seg: Segment): Map<number, number> {
+  const entSize = r.is64 ? 16 : 8;
+  const count = Math.min(Math.floor(seg.filesz / entSize), 8192);
+  const buf = r.need(seg.offset, count * entSize, 'dynamic section');
+  const tags = new Map<number, number>();
+  for (let i = 0; i < count; i++) {
+    const tag = r.word(buf, i * entSize);
+    if (tag === DT.NULL) break;
+    if (!tags.has(tag)) tags.set(tag, r.word(buf, i * entSize + r.wordSize));
+  }
+  return tags;
+}
+
+function open(bytes: Bytes): Layout | null {
+  const h = readHeader(bytes);
+  const r = new FieldReader(bytes, h.little, h.is64);
+  const segments = readSegments(r, h);
+  const dyn = segments.find((s) => s.type === PT_DYNAMIC);
+  if (!dyn) return null;
+  return { r, segments, tags: readDynamicTags(r, dyn), machine: h.eMachine };
+}
+
+/** File offset of a DT_* address, or ElfDamage. */
+function at(l: Layout, addr: number, what: string): number {
+  const off = vaddrToOffset(l.segments, addr);
+  if (off === null) throw new ElfDamage(`${what}: address ${addr} is not in any loaded segment`);
+  return off;
+}
+
+/** How many .dynsym entries there are: DT_GNU_HASH, then DT_HASH, then the section headers. */
+function symbolCount(l: Layout, bytes: Bytes, entSize: number): number {
+  const { r, tags } = l;
+  const gnu = tags.get(DT.GNU_HASH);
+  if (gnu !== undefined) {
+    const off = at(l, gnu, 'GNU hash table');
+    const head = r.need(off, 16, 'GNU hash table');
+    const nbuckets = r.u32(head, 0);
+    const symoffset = r.u32(head, 4);
+    const bloomSize = r.u32(head, 8);
+    if (nbuckets > MAX_SYMBOLS || bloomSize > MAX_SYMBOLS) throw new ElfDamage('GNU hash table is implausibly large');
+    const bucketsAt = off + 16 + bloomSize * r.wordSize;
+    const buckets = r.need(bucketsAt, nbuckets * 4, 'GNU hash buckets');
+    let last = 0;
+    for (let i = 0; i < nbuckets; i++) last = Math.max(last, r.u32(buckets, i * 4));
+    if (last < symoffset) return symoffset;
+    // The last chain ends with an entry whose low bit is set.
+    const chainAt = bucketsAt + nbuckets * 4;
+    for (let i = last; i < MAX_SYMBOLS; ) {
+      const pos = chainAt + (i - symoffset) * 4;
+      const chunk = r.need(pos, Math.max(4, Math.min(1024, (bytes.size - pos) & ~3)), 'GNU hash chain');
+      for (let j = 0; j + 4 <= chunk.length; j += 4, i++) if (r.u32(chunk, j) & 1) return i + 1;
+    }
+    throw new ElfDamage('GNU hash chain does not end');
+  }
+  const sysv = tags.get(DT.HASH);
+  if (sysv !== undefined) {
+    // s390x keeps 8-byte hash entries in ELF64; everyone else 4.
+    const wide = l.machine === 22 && r.is64;
+    const b = r.need(at(l, sysv, 'hash table'), wide ? 16 : 8, 'hash table');
+    return wide ? r.u64(b, 8) : r.u32(b, 4);
+  }
+  const h = readHeader(bytes);
+  const dynsym = readSections(r, h).find((s) => s.type === 11);
+  if (!dynsym) throw new ElfDamage('no hash table and no .dynsym section to count the symbols');
+  return Math.floor(dynsym.size / entSize);
+}
+
+/** Version index -> name, from the version definitions and needs. */
+function versionNames(l: Layout, str: (o: number) => string): { defs: Map<number, string>; needs: Map<number, { name: string; file: string }> } {
+  const { r, tags } = l;
+  const defs = new Map<number, string>();
+  const needs = new Map<number, { name: string; file: string }>();
+  const vd = tags.get(DT.VERDEF);
+  if (vd !== undefined) {
+    let off = at(l, vd, 'version definitions');
+    const seen = new Set<number>();
+    for (let i = 0; i < Math.min(tags.get(DT.VERDEFNUM) ?? 4096, 4096) && !seen.has(off); i++) {
+      seen.add(off);
+      const d = r.need(off, 20, 'version definition');
+      if (r.u16(d, 6) > 0) {
+        const a = r.need(off + r.u32(d, 12), 8, 'version definition aux entry');
+        defs.set(r.u16(d, 4), str(r.u32(a, 0)));
+      }
+      const next = r.u32(d, 16);
+      if (next === 0) break;
+      off += next;
+    }
+  }
+  const vn = tags.get(DT.VERNEED);
+  if (vn !== undefined) {
+    let off = at(l, vn, 'version needs');
+    const seen = new Set<number>();
+    for (let i = 0; i < Math.min(tags.get(DT.VERNEEDNUM) ?? 1024, 1024) && !seen.has(off); i++) {
+      seen.add(off);
+      const n = r.need(off, 16, 'version need');
+      const file = str(r.u32(n, 4));
+      let aux = off + r.u32(n, 8);
+      const seenAux = new Set<number>();
+      for (let j = 0; j < Math.min(r.u16(n, 2), 1024) && !seenAux.has(aux); j++) {
+        seenAux.add(aux);
+        const a = r.need(aux, 16, 'version need aux entry');
+        needs.set(r.u16(a, 6) & 0x7fff, { name: str(r.u32(a, 8)), file });
+        const next = r.u32(a, 12);
+        if (next === 0) break;
+        aux += next;
+      }
+      const next = r.u32(n, 12);
+      if (next === 0) break;
+      off += next;
+    }
+  }
+  return { defs, needs };
+}
+
+function tablesOf(l: Layout): RelocTables {
+  const { tags } = l;
+  const table = (addrTag: number, sizeTag: number, rela: boolean): Table | null => {
+    const addr = tags.get(addrTag);
+    const size = tags.get(sizeTag) ?? 0;
+    if (addr === undefined || size === 0) return null;
+    const off = vaddrToOffset(l.segments, addr);
+    return off === null ? null : { offset: off, size, rela };
+  };
+  const jmprel = table(DT.JMPREL, DT.PLTRELSZ, tags.get(DT.PLTREL) === DT.RELA);
+  // Some linkers count the PLT relocations in DT_RELASZ too: keep them in one table only.
+  const trim = (t: Table | null): Table | null => {
+    if (!t || !jmprel) return t;
+    if (t.offset + t.size === jmprel.offset + jmprel.size && jmprel.offset >= t.offset) return t.size - jmprel.size > 0 ? { ...t, size: t.size - jmprel.size } : null;
+    return t;
+  };
+  return { rel: trim(table(DT.REL, DT.RELSZ, false)), rela: trim(table(DT.RELA, DT.RELASZ, true)), jmprel, copyType: R_COPY[l.machine] ?? null, machine: l.machine };
+}
+
+/**
+ * The dynamic symbols of one ELF file, or null when it has no dynamic section (a static
+ * program needs nothing from anyone). Throws ElfDamage when the tables cannot be read.
+ */
+export function readDynamicSymbols(bytes: Bytes): DynamicSymbols | null {
+  const l = open(bytes);
+  if (!l) return null;
+  const { r, tags } = l;
+  const problems: string[] = [];
+  const flags = tags.get(DT.FLAGS) ?? 0;
+  const flags1 = tags.get(DT.FLAGS_1) ?? 0;
+  const bindNow = tags.has(DT.BIND_NOW) || (flags & DF_BIND_NOW) !== 0 || (flags1 & DF_1_NOW) !== 0;
+  const symAddr = tags.get(DT.SYMTAB);
+  const strAddr = tags.get(DT.STRTAB);
+  const out: DynamicSymbols = { bindNow, undefined: [], defined: new Map(), relocTables: tablesOf(l), problems };
+  if (symAddr === undefined || strAddr === undefined) return out;
+  const entSize = tags.get(DT.SYMENT) ?? (r.is64 ? 24 : 16);
+  if (entSize < (r.is64 ? 24 : 16)) throw new ElfDamage(`symbol entries are ${entSize} bytes`);
+  const count = symbolCount(l, bytes, entSize);
+  if (count > MAX_SYMBOLS || count * entSize > MAX_TABLE) throw new ElfDamage(`${count} dynamic symbols is more than any real object has`);
+  const strOff = at(l, strAddr, 'dynamic string table');
+  const strSize = Math.min(tags.get(DT.STRSZ) ?? bytes.size - strOff, bytes.size - strOff);
+  if (strSize > MAX_TABLE) throw new ElfDamage('dynamic string table is implausibly large');
+  const strtab = r.need(strOff, strSize, 'dynamic string table');
+  const str = (o: number): string => {
+    if (o >= strtab.length) throw new ElfDamage('a symbol name lies outside the string table');
+    const end = strtab.indexOf(0, o);
+    return strtab.toString('latin1', o, end === -1 ? strtab.length : end);
+  };
+  const syms = r.need(at(l, symAddr, 'dynamic symbol table'), count * entSize, 'dynamic symbol table');
+  const versymAddr = tags.get(DT.VERSYM);
+  const versym = versymAddr !== undefined ? r.need(at(l, versymAddr, 'symbol versions'), count * 2, 'symbol versions') : null;
+  const versions = versym ? versionNames(l, str) : null;
+
+  for (let i = 1; i < count; i++) {
+    const o = i * entSize;
+    const nameOff = r.u32(syms, o);
+    const info = r.is64 ? syms[o + 4] : syms[o + 12];
+    const shndx = r.is64 ? r.u16(syms, o + 6) : r.u16(syms, o + 14);
+    const value = r.is64 ? r.u64(syms, o + 8) : r.u32(syms, o + 4);
+    const bind = info >> 4;
+    const type = info & 0xf;
+    if (bind === 0 || nameOff === 0) continue; // locals bind nothing across objects
+    const name = str(nameOff);
+    const vs = versym ? r.u16(versym, i * 2) : null;
+    if (shndx === SHN_UNDEF && (value === 0 || type === STT_TLS)) {
+      const need = vs !== null && (vs & 0x7fff) > 1 ? versions!.needs.get(vs & 0x7fff) : undefined;
+      out.undefined.push({
+        index: i,
+        name,
+        bind: bind === 1 ? 'global' : bind === 2 ? 'weak' : 'other',
+        type: TYPE_NAMES[type] ?? `type-${type}`,
+        version: need?.name ?? null,
+        versionFile: need?.file ?? null,
+        hiddenVersion: vs !== null && (vs & 0x8000) !== 0,
+      });
+      continue;
+    }
+    if (!(bind === 1 || bind === 2 || bind === STB_GNU_UNIQUE) || !DEFINING_TYPES.has(type)) continue;
+    if (value === 0 && shndx !== SHN_ABS && type !== STT_TLS) continue;
+    const ndx = vs === null ? null : vs & 0x7fff;
+    const def: DefinedSymbol = {
+      version: ndx === null || ndx <= 1 ? null : (versions!.defs.get(ndx) ?? versions!.needs.get(ndx)?.name ?? null),
+      versionIndex: ndx,
+      hidden: vs !== null && (vs & 0x8000) !== 0,
+      pltOnly: shndx === SHN_UNDEF,
+    };
+    const list = out.defined.get(name);
+    if (list) list.push(def);
+    else out.defined.set(name, [def]);
+  }
+  return out;
+}
+
+/**
+ * The relocations that name a symbol, in the order a loader meets them in each table
+ * (the caller orders the tables as its loader does). Read only for objects with a
+ * reference that nothing defines.
+ */
+export function readRelocations(bytes: Bytes, tables: RelocTables): SymbolRelocation[] {
+  const h = readHeader(bytes);
+  const r = new FieldReader(bytes, h.little, h.is64);
+  if (tables.machine === 8) throw new ElfDamage('MIPS relocations are not decoded');
+  const out: SymbolRelocation[] = [];
+  const read = (t: Table | null, which: SymbolRelocation['table']) => {
+    if (!t) return;
+    const ent = (r.is64 ? 8 : 4) * (t.rela ? 3 : 2);
+    if (t.size > MAX_TABLE) throw new ElfDamage(`${which} relocations are implausibly large`);
+    const buf = r.need(t.offset, Math.floor(t.size / ent) * ent, `${which} relocations`);
+    for (let o = 0; o + ent <= buf.length; o += ent) {
+      let sym: number;
+      let type: number;
+      if (r.is64) {
+        const hi = h.little ? buf.readUInt32LE(o + 12) : buf.readUInt32BE(o + 8);
+        const lo = h.little ? buf.readUInt32LE(o + 8) : buf.readUInt32BE(o + 12);
+        sym = hi;
+        type = lo;
+      } else {
+        const info = r.u32(buf, o + 4);
+        sym = info >>> 8;
+        type = info & 0xff;
+      }
+      if (sym !== 0 && type !== 0) out.push({ symbol: sym, table: which, copy: type === tables.copyType });
+    }
+  };
+  read(tables.jmprel, 'jmprel');
+  read(tables.rel, 'rel');
+  read(tables.rela, 'rela');
+  return out;
+}
