@@ -71,7 +71,7 @@ export function symbolDiagnostics(check: SymbolCheck | null, f: LoaderFacts): Di
     const what = `${p.symbol}${p.version ? ` (version ${p.version})` : ''}`;
     const other = builtFor(p, check, f);
     const evidence = [
-      `${p.requiredBy} needs the ${p.kind} ${what}`,
+      `${p.requiredBy} needs the ${p.kind === 'data' ? 'variable' : 'function'} ${what}`,
       `looked up in ${check.scope.map((s) => s || f.argv0).join(', ')}`,
       ...p.near.map((n) => `defined only as ${n}`),
       `bound ${p.when === 'load' ? 'at load' : 'at first call'}: ${p.reason}`,
@@ -91,7 +91,7 @@ export function symbolDiagnostics(check: SymbolCheck | null, f: LoaderFacts): Di
     return {
       code: 'symbol-missing',
       severity: 'error',
-      message: `${p.requiredBy} needs the ${p.kind} ${what}, which no loaded object defines${other ? ` (it was built against ${other})` : ''}; ${check.loader === 'musl' ? 'musl binds every symbol at load' : p.reason === 'BIND_NOW' ? 'it is linked with BIND_NOW (-z now), so glibc binds it at load' : p.reason === 'LD_BIND_NOW' ? 'LD_BIND_NOW is set, so glibc binds it at load' : `a ${p.reason} is bound at load`}, and the start fails`,
+      message: `${p.requiredBy} needs the ${p.kind === 'data' ? 'variable' : 'function'} ${what}, which no loaded object defines${other ? ` (it was built against ${other})` : ''}; ${check.loader === 'musl' ? 'musl binds every symbol at load' : p.reason === 'BIND_NOW' ? 'it is linked with BIND_NOW (-z now), so glibc binds it at load' : p.reason === 'LD_BIND_NOW' ? 'LD_BIND_NOW is set, so glibc binds it at load' : `a ${p.reason} is bound at load`}, and the start fails`,
       path: p.requiredBy,
       layer: f.layerOf(p.requiredBy),
       runtimeError: p.runtimeError,

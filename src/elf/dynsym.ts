@@ -66,12 +66,17 @@ export interface UndefinedSymbol {
 }
 
 export interface DefinedSymbol {
+  /** Index in .dynsym: a copy relocation names a program's own copy of a library variable by it. */
+  index: number;
+  type: string;
   /** The version it is defined with; null when unnamed or the object has no DT_VERSYM. */
   version: string | null;
   /** Its DT_VERSYM index without the hidden bit (0, 1: no named version); null without DT_VERSYM. */
   versionIndex: number | null;
   /** A non-default version (foo@V, not foo@@V): only a reference to exactly V binds to it. */
   hidden: boolean;
+  /** The version is one this object needs (DT_VERNEED), not one it defines: a program's copy of a library variable. */
+  copied: boolean;
   /** An undefined symbol with a value (a non-PIC program's canonical PLT entry): no match for PLT lookups. */
   pltOnly: boolean;
 }
@@ -161,15 +166,17 @@ function symbolCount(l: Layout, bytes: Bytes, entSize: number): number {
     const buckets = r.need(bucketsAt, nbuckets * 4, 'GNU hash buckets');
     let last = 0;
     for (let i = 0; i < nbuckets; i++) last = Math.max(last, r.u32(buckets, i * 4));
-    if (last < symoffset) return symoffset;
-    // The last chain ends with an entry whose low bit is set.
-    const chainAt = bucketsAt + nbuckets * 4;
-    for (let i = last; i < MAX_SYMBOLS; ) {
-      const pos = chainAt + (i - symoffset) * 4;
-      const chunk = r.need(pos, Math.max(4, Math.min(1024, (bytes.size - pos) & ~3)), 'GNU hash chain');
-      for (let j = 0; j + 4 <= chunk.length; j += 4, i++) if (r.u32(chunk, j) & 1) return i + 1;
+    // Undefined symbols come first and are not hashed: with nothing hashed, the table does not tell.
+    if (last >= symoffset) {
+      // The last chain ends with an entry whose low bit is set.
+      const chainAt = bucketsAt + nbuckets * 4;
+      for (let i = last; i < MAX_SYMBOLS; ) {
+        const pos = chainAt + (i - symoffset) * 4;
+        const chunk = r.need(pos, Math.max(4, Math.min(1024, (bytes.size - pos) & ~3)), 'GNU hash chain');
+        for (let j = 0; j + 4 <= chunk.length; j += 4, i++) if (r.u32(chunk, j) & 1) return i + 1;
+      }
+      throw new ElfDamage('GNU hash chain does not end');
     }
-    throw new ElfDamage('GNU hash chain does not end');
   }
   const sysv = tags.get(DT.HASH);
   if (sysv !== undefined) {
@@ -180,8 +187,12 @@ function symbolCount(l: Layout, bytes: Bytes, entSize: number): number {
   }
   const h = readHeader(bytes);
   const dynsym = readSections(r, h).find((s) => s.type === 11);
-  if (!dynsym) throw new ElfDamage('no hash table and no .dynsym section to count the symbols');
-  return Math.floor(dynsym.size / entSize);
+  if (dynsym) return Math.floor(dynsym.size / entSize);
+  // No section headers either: linkers put the string table right after the symbols.
+  const sym = tags.get(DT.SYMTAB)!;
+  const str = tags.get(DT.STRTAB)!;
+  if (str > sym) return Math.floor((str - sym) / entSize);
+  throw new ElfDamage('nothing tells how many dynamic symbols there are');
 }
 
 /** Version index -> name, from the version definitions and needs. */
@@ -312,7 +323,10 @@ export function readDynamicSymbols(bytes: Bytes): DynamicSymbols | null {
     if (value === 0 && shndx !== SHN_ABS && type !== STT_TLS) continue;
     const ndx = vs === null ? null : vs & 0x7fff;
     const def: DefinedSymbol = {
+      index: i,
+      type: TYPE_NAMES[type] ?? `type-${type}`,
       version: ndx === null || ndx <= 1 ? null : (versions!.defs.get(ndx) ?? versions!.needs.get(ndx)?.name ?? null),
+      copied: ndx !== null && ndx > 1 && !versions!.defs.has(ndx) && versions!.needs.has(ndx),
       versionIndex: ndx,
       hidden: vs !== null && (vs & 0x8000) !== 0,
       pltOnly: shndx === SHN_UNDEF,

@@ -139,20 +139,32 @@ export function checkSymbols(ctx: SymbolContext, load: LoadResult, names: StartN
   const result: SymbolCheck = { loader: load.loader, problems: [], scope: scope.map((o) => o.path), unreadable: [] };
   for (const o of scope) if (!o.table.ok) result.unreadable.push(o.table.error);
   if (result.unreadable.length) return result;
-  const interp = load.interpreter?.resolved ?? null;
-  const muslLibc = musl && interp !== null && scope.some((o) => o.path === load.interpreter?.path);
+  const muslLibc = musl && !!load.interpreter?.resolved;
   const bindNowEnv = !musl && (envValue(ctx.env, 'LD_BIND_NOW') ?? '') !== '';
 
-  // The references nothing defines, per object.
-  const misses = new Map<ScopeObject, { refs: Map<number, UndefinedSymbol>; near: Map<number, string[]> }>();
+  // The references nothing defines, per object. A program's copies of library variables
+  // (copy relocations) look defined in the program itself: they count only if a copy
+  // relocation names them, and are looked up past the program.
+  const misses = new Map<ScopeObject, { refs: Map<number, UndefinedSymbol>; near: Map<number, string[]>; copyOnly: Set<number> }>();
   for (const o of scope) {
     const syms = (o.table as { symbols: DynamicSymbols | null }).symbols;
     if (!syms) continue;
-    for (const ref of syms.undefined) {
+    const copies: UndefinedSymbol[] = [];
+    if (o.main) {
+      for (const [name, defs] of syms.defined) {
+        for (const d of defs) {
+          if (d.type === 'object' && !d.pltOnly) copies.push({ index: d.index, name, bind: 'global', type: 'object', version: d.version, versionFile: null, hiddenVersion: false });
+        }
+      }
+    }
+    const copyIndexes = new Set(copies.map((c) => c.index));
+    for (const ref of [...syms.undefined, ...copies]) {
       if (ref.bind === 'weak') continue;
+      const copy = copyIndexes.has(ref.index);
       let found = false;
       const near: string[] = [];
       for (const d of scope) {
+        if (copy && d === o) continue;
         const defs = (d.table as { symbols: DynamicSymbols | null }).symbols?.defined.get(ref.name);
         if (!defs) continue;
         if (defs.some((def) => binds(musl, ref, def, d === o))) {
@@ -164,8 +176,9 @@ export function checkSymbols(ctx: SymbolContext, load: LoadResult, names: StartN
       if (!found && muslLibc && ref.name.endsWith('64') && LFS64.has(ref.name.slice(0, -2))) found = true;
       if (found) continue;
       let m = misses.get(o);
-      if (!m) misses.set(o, (m = { refs: new Map(), near: new Map() }));
+      if (!m) misses.set(o, (m = { refs: new Map(), near: new Map(), copyOnly: new Set() }));
       m.refs.set(ref.index, ref);
+      if (copy) m.copyOnly.add(ref.index);
       m.near.set(ref.index, near);
     }
   }
@@ -199,7 +212,7 @@ export function checkSymbols(ctx: SymbolContext, load: LoadResult, names: StartN
     const seen = new Map<number, SymbolProblem>();
     for (const rel of relocs) {
       const ref = m.refs.get(rel.symbol);
-      if (!ref) continue;
+      if (!ref || (m.copyOnly.has(rel.symbol) && !rel.copy)) continue;
       const plt = rel.table === 'jmprel';
       const atLoad = musl || !plt || syms.bindNow || bindNowEnv;
       const prev = seen.get(rel.symbol);
