@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { readDynamicSymbols, readRelocations } from '../src/elf/dynsym.js';
+import { readDynamicSymbols, readRelocations, symbolKey } from '../src/elf/dynsym.js';
 import { FileBytes } from '../src/fs/bytes.js';
 import { loadImage } from '../src/load.js';
 import { buildReport } from '../src/report/index.js';
@@ -39,8 +39,9 @@ function readelfSymbols(file: string): { undefined: string[]; defined: string[] 
     const [, value, type, bind, ndx, name] = m;
     if (bind === 'LOCAL' || name === '') continue;
     const zero = /^0+$/.test(value);
-    if (ndx === 'UND' && (zero || type === 'TLS')) undef.push(name);
-    else if (['GLOBAL', 'WEAK', 'UNIQUE'].includes(bind) && ['NOTYPE', 'OBJECT', 'FUNC', 'COMMON', 'TLS', 'IFUNC'].includes(type) && (!zero || ndx === 'ABS' || type === 'TLS')) {
+    if (ndx === 'UND') undef.push(name);
+    if (ndx === 'UND' && (zero || type === 'TLS')) continue;
+    if (['GLOBAL', 'WEAK', 'UNIQUE'].includes(bind) && ['NOTYPE', 'OBJECT', 'FUNC', 'COMMON', 'TLS', 'IFUNC'].includes(type) && (!zero || ndx === 'ABS' || type === 'TLS')) {
       defined.push(name);
     }
   }
@@ -54,7 +55,7 @@ function ours(file: string) {
     assert.ok(d, `${file}: no dynamic symbols`);
     const undef = d.undefined.map((u) => (u.version ? `${u.name}@${u.version}` : u.name)).sort();
     // readelf leaves the version off a version's own name symbol (VER_1@@VER_1 shows as VER_1)
-    const defined = [...d.defined].flatMap(([name, defs]) => defs.filter((x) => !x.pltOnly).map((x) => (x.version && x.version !== name ? `${name}${x.hidden || x.copied ? '@' : '@@'}${x.version}` : name))).sort();
+    const defined = [...d.definitions()].flatMap(([name, defs]) => defs.filter((x) => !x.pltOnly).map((x) => (x.version && x.version !== name ? `${name}${x.hidden || x.copied ? '@' : '@@'}${x.version}` : name))).sort();
     return { sym: { undefined: undef, defined }, d, relocs: readRelocations(bytes, d.relocTables) };
   } finally {
     bytes.close();
@@ -83,6 +84,17 @@ describe('dynamic symbols decoded as readelf shows them', () => {
     }
   });
 
+  it('lookups through the hash table find what a walk of the whole table finds', () => {
+    for (const f of files) {
+      const { d } = ours(f);
+      const all = d.definitions();
+      assert.ok(all.size > 0 || f.includes('hello-'), f);
+      for (const [name, defs] of all) assert.deepEqual(d.lookup(symbolKey(name)), defs, `${f}: ${name}`);
+      for (const u of d.undefined) assert.deepEqual(d.lookup(symbolKey(u.name)), all.get(u.name) ?? [], `${f}: ${u.name}`);
+      assert.deepEqual(d.lookup(symbolKey('scratchscope_no_such_symbol')), [], f);
+    }
+  });
+
   it('BIND_NOW from DT_FLAGS / DF_1_NOW, as readelf -d shows it', () => {
     for (const f of files) {
       const dyn = sh('readelf', ['-d', '-W', f]);
@@ -99,7 +111,7 @@ describe('dynamic symbols decoded as readelf shows them', () => {
       const rows = rel.split('\n').filter((l) => /^\s*[0-9a-f]{8,16}\s+[0-9a-f]{8,16}\s+R_\S+\s+[0-9a-f]+\s+\S/.test(l));
       assert.equal(relocs.length, rows.length, `${f}: ${relocs.length} symbol relocations, readelf lists ${rows.length}`);
       assert.equal(relocs.filter((r) => r.copy).length, rows.filter((l) => /_COPY\s/.test(l)).length, f);
-      assert.ok(relocs.every((r) => r.symbol > 0 && r.symbol <= d.undefined.length + [...d.defined.values()].flat().length + 64), f);
+      assert.ok(relocs.every((r) => r.symbol > 0 && r.symbol <= d.undefined.length + [...d.definitions().values()].flat().length + 64), f);
     }
     const copy = ours(`${tmp.dir}/app-copy`);
     assert.ok(copy.relocs.some((r) => r.copy), 'a -no-pie program reading a library variable has a copy relocation');

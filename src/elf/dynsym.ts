@@ -81,12 +81,38 @@ export interface DefinedSymbol {
   pltOnly: boolean;
 }
 
+/** A name prepared once for lookups in every object of a scope: its bytes and both ELF hashes. */
+export interface SymbolKey {
+  name: string;
+  bytes: Buffer;
+  gnu: number;
+  sysv: number;
+}
+
+export function symbolKey(name: string): SymbolKey {
+  const bytes = Buffer.from(name, 'latin1');
+  let gnu = 5381;
+  let sysv = 0;
+  for (const c of bytes) {
+    gnu = (Math.imul(gnu, 33) + c) >>> 0;
+    sysv = ((sysv << 4) + c) >>> 0;
+    const g = sysv & 0xf0000000;
+    if (g) sysv ^= g >>> 24;
+    sysv = (sysv & ~g) >>> 0;
+  }
+  return { name, bytes, gnu, sysv };
+}
+
 export interface DynamicSymbols {
   /** DT_BIND_NOW, DF_BIND_NOW or DF_1_NOW: this object's functions are bound at load. */
   bindNow: boolean;
   undefined: UndefinedSymbol[];
-  /** Definitions by name (an object may define one name in several versions). */
-  defined: Map<string, DefinedSymbol[]>;
+  /** The definitions of one name (several versions are possible), found through the hash table as the loader finds them. */
+  lookup(key: SymbolKey): DefinedSymbol[];
+  /** Every definition by name: decodes the whole table (tests, and objects without a hash table). */
+  definitions(): Map<string, DefinedSymbol[]>;
+  /** Defined variables (.dynsym indexes): a program may hold copies of library variables there. */
+  variables: { index: number; name: string; def: DefinedSymbol }[];
   /** Where the relocation tables are, for readRelocations. */
   relocTables: RelocTables;
   problems: string[];
@@ -275,7 +301,7 @@ export function readDynamicSymbols(bytes: Bytes): DynamicSymbols | null {
   const bindNow = tags.has(DT.BIND_NOW) || (flags & DF_BIND_NOW) !== 0 || (flags1 & DF_1_NOW) !== 0;
   const symAddr = tags.get(DT.SYMTAB);
   const strAddr = tags.get(DT.STRTAB);
-  const out: DynamicSymbols = { bindNow, undefined: [], defined: new Map(), relocTables: tablesOf(l), problems };
+  const out: DynamicSymbols = { bindNow, undefined: [], lookup: () => [], definitions: () => new Map(), variables: [], relocTables: tablesOf(l), problems };
   if (symAddr === undefined || strAddr === undefined) return out;
   const entSize = tags.get(DT.SYMENT) ?? (r.is64 ? 24 : 16);
   if (entSize < (r.is64 ? 24 : 16)) throw new ElfDamage(`symbol entries are ${entSize} bytes`);
@@ -294,48 +320,149 @@ export function readDynamicSymbols(bytes: Bytes): DynamicSymbols | null {
   const versymAddr = tags.get(DT.VERSYM);
   const versym = versymAddr !== undefined ? r.need(at(l, versymAddr, 'symbol versions'), count * 2, 'symbol versions') : null;
   const versions = versym ? versionNames(l, str) : null;
-
-  for (let i = 1; i < count; i++) {
+  const field = (i: number) => {
     const o = i * entSize;
-    const nameOff = r.u32(syms, o);
-    const info = r.is64 ? syms[o + 4] : syms[o + 12];
-    const shndx = r.is64 ? r.u16(syms, o + 6) : r.u16(syms, o + 14);
-    const value = r.is64 ? r.u64(syms, o + 8) : r.u32(syms, o + 4);
-    const bind = info >> 4;
-    const type = info & 0xf;
-    if (bind === 0 || nameOff === 0) continue; // locals bind nothing across objects
-    const name = str(nameOff);
+    return {
+      nameOff: r.u32(syms, o),
+      info: r.is64 ? syms[o + 4] : syms[o + 12],
+      shndx: r.is64 ? r.u16(syms, o + 6) : r.u16(syms, o + 14),
+      value: r.is64 ? r.u64(syms, o + 8) : r.u32(syms, o + 4),
+    };
+  };
+  /** The definition at index i, or null when the loader would not bind to it. */
+  const definition = (i: number, f = field(i)): DefinedSymbol | null => {
+    const bind = f.info >> 4;
+    const type = f.info & 0xf;
+    if (!(bind === 1 || bind === 2 || bind === STB_GNU_UNIQUE) || !DEFINING_TYPES.has(type) || f.nameOff === 0) return null;
+    if (f.value === 0 && f.shndx !== SHN_ABS && type !== STT_TLS) return null;
     const vs = versym ? r.u16(versym, i * 2) : null;
-    if (shndx === SHN_UNDEF && (value === 0 || type === STT_TLS)) {
-      const need = vs !== null && (vs & 0x7fff) > 1 ? versions!.needs.get(vs & 0x7fff) : undefined;
-      out.undefined.push({
-        index: i,
-        name,
-        bind: bind === 1 ? 'global' : bind === 2 ? 'weak' : 'other',
-        type: TYPE_NAMES[type] ?? `type-${type}`,
-        version: need?.name ?? null,
-        versionFile: need?.file ?? null,
-        hiddenVersion: vs !== null && (vs & 0x8000) !== 0,
-      });
-      continue;
-    }
-    if (!(bind === 1 || bind === 2 || bind === STB_GNU_UNIQUE) || !DEFINING_TYPES.has(type)) continue;
-    if (value === 0 && shndx !== SHN_ABS && type !== STT_TLS) continue;
     const ndx = vs === null ? null : vs & 0x7fff;
-    const def: DefinedSymbol = {
+    return {
       index: i,
       type: TYPE_NAMES[type] ?? `type-${type}`,
       version: ndx === null || ndx <= 1 ? null : (versions!.defs.get(ndx) ?? versions!.needs.get(ndx)?.name ?? null),
       copied: ndx !== null && ndx > 1 && !versions!.defs.has(ndx) && versions!.needs.has(ndx),
       versionIndex: ndx,
       hidden: vs !== null && (vs & 0x8000) !== 0,
-      pltOnly: shndx === SHN_UNDEF,
+      pltOnly: f.shndx === SHN_UNDEF,
     };
-    const list = out.defined.get(name);
-    if (list) list.push(def);
-    else out.defined.set(name, [def]);
+  };
+
+  // One pass over the raw entries; names are decoded only for references and variables.
+  for (let i = 1; i < count; i++) {
+    const f = field(i);
+    const bind = f.info >> 4;
+    const type = f.info & 0xf;
+    if (bind === 0 || f.nameOff === 0) continue; // locals bind nothing across objects
+    if (f.shndx === SHN_UNDEF) {
+      const vs = versym ? r.u16(versym, i * 2) : null;
+      const need = vs !== null && (vs & 0x7fff) > 1 ? versions!.needs.get(vs & 0x7fff) : undefined;
+      out.undefined.push({
+        index: i,
+        name: str(f.nameOff),
+        bind: bind === 1 ? 'global' : bind === 2 ? 'weak' : 'other',
+        type: TYPE_NAMES[type] ?? `type-${type}`,
+        version: need?.name ?? null,
+        versionFile: need?.file ?? null,
+        hiddenVersion: vs !== null && (vs & 0x8000) !== 0,
+      });
+    }
+    if (type === 1 && f.shndx !== SHN_UNDEF) {
+      const def = definition(i, f);
+      if (def) out.variables.push({ index: i, name: str(f.nameOff), def });
+    }
   }
+
+  let all: Map<string, DefinedSymbol[]> | null = null;
+  out.definitions = () => {
+    if (all) return all;
+    all = new Map();
+    for (let i = 1; i < count; i++) {
+      const def = definition(i);
+      if (!def) continue;
+      const name = str(field(i).nameOff);
+      const list = all.get(name);
+      if (list) list.push(def);
+      else all.set(name, [def]);
+    }
+    return all;
+  };
+  const nameIs = (i: number, name: Buffer) => {
+    const o = field(i).nameOff;
+    return o + name.length < strtab.length && strtab[o + name.length] === 0 && strtab.compare(name, 0, name.length, o, o + name.length) === 0;
+  };
+  const hashed = hashLookup(l, count, nameIs);
+  out.lookup = (key) => {
+    if (!hashed) return out.definitions().get(key.name) ?? [];
+    const found: DefinedSymbol[] = [];
+    for (const i of hashed(key)) {
+      const def = definition(i);
+      if (def) found.push(def);
+    }
+    return found;
+  };
   return out;
+}
+
+/**
+ * Lookup by name through DT_GNU_HASH or DT_HASH, reading only the buckets and chains:
+ * the indexes of the entries with that name. Null when the object has neither table.
+ */
+function hashLookup(l: Layout, count: number, nameIs: (i: number, name: Buffer) => boolean): ((key: SymbolKey) => number[]) | null {
+  const { r, tags } = l;
+  const gnu = tags.get(DT.GNU_HASH);
+  if (gnu !== undefined) {
+    const off = at(l, gnu, 'GNU hash table');
+    const head = r.need(off, 16, 'GNU hash table');
+    const nbuckets = r.u32(head, 0);
+    const symoffset = r.u32(head, 4);
+    const bloomSize = r.u32(head, 8);
+    const shift = r.u32(head, 12);
+    if (nbuckets === 0 || bloomSize === 0) return () => [];
+    const bloom = r.need(off + 16, bloomSize * r.wordSize, 'GNU hash bloom filter');
+    const bucketsAt = off + 16 + bloomSize * r.wordSize;
+    const buckets = r.need(bucketsAt, nbuckets * 4, 'GNU hash buckets');
+    const chains = r.need(bucketsAt + nbuckets * 4, Math.max(0, count - symoffset) * 4, 'GNU hash chains');
+    const bits = r.wordSize * 8;
+    /** Bit n of bloom word w, reading a 64-bit word as two 32-bit halves in the file's byte order. */
+    const bit = (w: number, n: number) => {
+      const half = r.is64 ? (n >= 32) !== !r.little ? 4 : 0 : 0;
+      return (r.u32(bloom, w * r.wordSize + half) >>> n % 32) & 1;
+    };
+    return ({ bytes, gnu: h }) => {
+      // The bloom filter rules out most names without touching the chains, as ld.so does.
+      const w = Math.floor(h / bits) % bloomSize;
+      if (!bit(w, h % bits) || !bit(w, (h >>> shift) % bits)) return [];
+      const out: number[] = [];
+      for (let i = r.u32(buckets, (h % nbuckets) * 4); i >= symoffset && i < count; i++) {
+        const ch = r.u32(chains, (i - symoffset) * 4);
+        if ((ch | 1) === (h | 1) && nameIs(i, bytes)) out.push(i);
+        if (ch & 1) break;
+      }
+      return out;
+    };
+  }
+  const sysv = tags.get(DT.HASH);
+  if (sysv === undefined) return null;
+  const wide = l.machine === 22 && r.is64;
+  const ent = wide ? 8 : 4;
+  const off = at(l, sysv, 'hash table');
+  const head = r.need(off, ent * 2, 'hash table');
+  const nbucket = wide ? r.u64(head, 0) : r.u32(head, 0);
+  const nchain = wide ? r.u64(head, 8) : r.u32(head, 4);
+  if (nbucket === 0) return () => [];
+  if (nbucket + nchain > MAX_SYMBOLS * 2) throw new ElfDamage('hash table is implausibly large');
+  const table = r.need(off + ent * 2, (nbucket + nchain) * ent, 'hash table');
+  const word = (k: number) => (wide ? r.u64(table, k * ent) : r.u32(table, k * ent));
+  return ({ bytes: b, sysv: h }) => {
+    const out: number[] = [];
+    const seen = new Set<number>();
+    for (let i = word(h % nbucket); i !== 0 && i < count && i < nchain && !seen.has(i); i = word(nbucket + i)) {
+      seen.add(i);
+      if (nameIs(i, b)) out.push(i);
+    }
+    return out;
+  };
 }
 
 /**

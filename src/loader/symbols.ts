@@ -15,7 +15,7 @@
  * Weak undefined symbols never fail. Objects whose symbols cannot be read make the
  * check inconclusive rather than wrong.
  */
-import { type DefinedSymbol, type DynamicSymbols, type SymbolRelocation, type UndefinedSymbol, readDynamicSymbols, readRelocations } from '../elf/dynsym.js';
+import { type DefinedSymbol, type DynamicSymbols, type SymbolRelocation, type SymbolKey, type UndefinedSymbol, readDynamicSymbols, readRelocations, symbolKey } from '../elf/dynsym.js';
 import { ElfDamage } from '../elf/reader.js';
 import { contentKey } from '../elf/pool.js';
 import { ScopeError } from '../errors.js';
@@ -145,19 +145,21 @@ export function checkSymbols(ctx: SymbolContext, load: LoadResult, names: StartN
   // The references nothing defines, per object. A program's copies of library variables
   // (copy relocations) look defined in the program itself: they count only if a copy
   // relocation names them, and are looked up past the program.
+  const keys = new Map<string, SymbolKey>();
   const misses = new Map<ScopeObject, { refs: Map<number, UndefinedSymbol>; near: Map<number, string[]>; copyOnly: Set<number> }>();
   for (const o of scope) {
     const syms = (o.table as { symbols: DynamicSymbols | null }).symbols;
     if (!syms) continue;
     const copies: UndefinedSymbol[] = [];
     if (o.main) {
-      for (const [name, defs] of syms.defined) {
-        for (const d of defs) {
-          if (d.type === 'object' && !d.pltOnly) copies.push({ index: d.index, name, bind: 'global', type: 'object', version: d.version, versionFile: null, hiddenVersion: false });
-        }
-      }
+      for (const { index, name, def } of syms.variables) copies.push({ index, name, bind: 'global', type: 'object', version: def.version, versionFile: null, hiddenVersion: false });
     }
     const copyIndexes = new Set(copies.map((c) => c.index));
+    const keyOf = (name: string) => {
+      let k = keys.get(name);
+      if (!k) keys.set(name, (k = symbolKey(name)));
+      return k;
+    };
     for (const ref of [...syms.undefined, ...copies]) {
       if (ref.bind === 'weak') continue;
       const copy = copyIndexes.has(ref.index);
@@ -165,8 +167,8 @@ export function checkSymbols(ctx: SymbolContext, load: LoadResult, names: StartN
       const near: string[] = [];
       for (const d of scope) {
         if (copy && d === o) continue;
-        const defs = (d.table as { symbols: DynamicSymbols | null }).symbols?.defined.get(ref.name);
-        if (!defs) continue;
+        const defs = (d.table as { symbols: DynamicSymbols | null }).symbols?.lookup(keyOf(ref.name));
+        if (!defs?.length) continue;
         if (defs.some((def) => binds(musl, ref, def, d === o))) {
           found = true;
           break;
