@@ -126,7 +126,7 @@ async function openWith(reference: string, transport: Transport, rest: string, o
   const bundle = await TarBundle.open(file);
   const format = formatOf(bundle);
   if (format) {
-    const kind: SourceKind = format === 'oci' ? 'oci-archive' : 'docker-archive';
+    const kind: SourceKind = format === 'oci' && !bundle.has('manifest.json') ? 'oci-archive' : 'docker-archive';
     if (transport === 'oci-archive' && format !== 'oci') throw new ScopeError('not-an-image', `${path}: not an OCI archive (no index.json)`);
     return build(reference, kind, path, pickImage(bundle, opts, format), close);
   }
