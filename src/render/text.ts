@@ -39,7 +39,9 @@ export function renderInspect(r: Report): string {
   const s = r.source;
   out.push(`Image      ${s.image ?? '(unnamed)'}  [${s.kind}] ${printable(s.location)}`);
   if (s.platform) out.push(`Platform   ${s.platform}`);
-  if (r.image) {
+  if (r.image && isEmptyConfig(r.image)) {
+    out.push('Config     empty: the image sets no command, user, environment or working directory (docker import without --change makes such images)');
+  } else if (r.image) {
     const c = r.image;
     out.push(`Entrypoint ${json(c.entrypoint)}`);
     out.push(`Cmd        ${json(c.cmd)}`);
@@ -73,6 +75,11 @@ export function renderInspect(r: Report): string {
   out.push(`Wasted     ${formatBytes(r.wasted.bytes)}${r.wasted.bytes ? ' in files a later layer overwrote or deleted' : ''}`);
   for (const w of r.wasted.top.slice(0, 5)) out.push(`           ${formatBytes(w.size).padStart(8)}  ${printable(w.path)}${w.count > 1 ? ` (${w.count} versions)` : ''}`);
   return out.join('\n') + '\n';
+}
+
+/** A config that sets nothing a container would run with. */
+function isEmptyConfig(c: NonNullable<Report['image']>): boolean {
+  return !c.entrypoint?.length && !c.cmd?.length && c.env.length === 0 && !c.user && !c.workingDir && c.exposedPorts.length === 0 && Object.keys(c.labels).length === 0 && !c.stopSignal;
 }
 
 function indent(s: string): string {

@@ -71,4 +71,8 @@ export interface OpenOptions {
   tag?: string;
   /** os/arch[/variant], e.g. linux/arm64. */
   platform?: string;
+  /** false: do not check metadata files against the digests their names or descriptors give. */
+  verify?: boolean;
+  /** skopeo's docker-archive:PATH:@N: the Nth entry of manifest.json, from 0. */
+  sourceIndex?: number;
 }
