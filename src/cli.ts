@@ -7,6 +7,7 @@ import { ScopeError, isScopeError } from './errors.js';
 import { listChanges, listFiles, mustResolve, streamContent } from './fs/index.js';
 import { type ImageModel, loadImage } from './load.js';
 import { renderChanges, renderFiles, renderInspect } from './render/text.js';
+import { printable } from './render/format.js';
 import type { Report } from './report/index.js';
 
 // The analysis stages load only for the commands that use them: files and cat start faster.
@@ -16,6 +17,13 @@ const analysis = async () => ({
   ...(await import('./elf/catalog.js')),
   ...(await import('./loader/index.js')),
   ...(await import('./render/ldd.js')),
+});
+
+const closureStage = async () => ({
+  ...(await import('./closure/index.js')),
+  ...(await import('./closure/dockerfile.js')),
+  ...(await import('./closure/donor.js')),
+  ...(await import('./render/closure.js')),
 });
 
 interface CommonOpts {
@@ -185,6 +193,41 @@ export function buildProgram(): Command {
           if (!d.ok) throw new ScopeError('corrupt', `${path}: ${d.error}`);
           const load = resolveProgram(loaderContext(m, catalog), abs, d.info);
           await out(o.json ? JSON.stringify({ path: abs, realPath: r.path, elf: d.info, ...load }, null, 2) + '\n' : renderLdd(abs, d.info, load));
+        },
+        true,
+      );
+    });
+
+  addCommon(program.command('closure').argument('<image>').argument('[path]', 'a program inside the image (default: the image\'s command)').description('every file a program needs to start and to run, and the COPY lines that supply them'))
+    .option('--json', 'print JSON')
+    .option('--entrypoint <cmd>', 'the closure of this entrypoint instead of the image\'s')
+    .option('--dockerfile', 'print COPY --from lines that supply what is missing (with --all: the whole closure, for a FROM scratch stage)')
+    .option('--from <stage>', 'the build stage (or image) the COPY lines take files from', 'build')
+    .option('--all', 'with --dockerfile: copy the whole closure, not only what is missing')
+    .option('--from-image <image>', 'check that this image (the build stage\'s, or any source) has every file, and a glibc new enough')
+    .action(async (image: string, path: string | undefined, o: CommonOpts & { entrypoint?: string; dockerfile?: boolean; from: string; all?: boolean; fromImage?: string }) => {
+      const { analyseClosure, closureCopies, copyLines, checkDonor, renderClosure } = await closureStage();
+      await withImage(
+        image,
+        o,
+        async (m) => {
+          const a = analyseClosure(m, { path, entrypoint: o.entrypoint !== undefined ? words(o.entrypoint) : undefined });
+          if (!o.dockerfile) {
+            await out(o.json ? JSON.stringify(a.closure, null, 2) + '\n' : renderClosure(a.closure));
+            return;
+          }
+          let items = closureCopies(a.closure, o.all ?? false);
+          const notes: string[] = [];
+          if (o.fromImage) {
+            const checked = await withImage(o.fromImage, o, async (donor) => checkDonor(a, items, donor), true);
+            items = checked.items;
+            notes.push(...checked.warnings.map((w) => `# warning: ${w}`), ...checked.lacking.map((l) => `# ${o.fromImage} has no ${l}`));
+            if (checked.lacking.length) process.exitCode = 1;
+          }
+          const lines = copyLines(o.from, items);
+          if (o.json) return out(JSON.stringify({ stage: o.from, copies: items, lines, notes }, null, 2) + '\n');
+          if (!lines.length && !notes.length) return out(`# nothing is missing: ${a.closure.program} has every file it needs to start\n`);
+          await out([...notes, ...lines].map(printable).join('\n') + '\n');
         },
         true,
       );
