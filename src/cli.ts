@@ -54,6 +54,11 @@ function words(v: string): string[] {
   return t.split(/\s+/).filter(Boolean);
 }
 
+function imageFormat(v: string): 'docker-archive' | 'oci-archive' | 'oci' {
+  if (v !== 'docker-archive' && v !== 'oci-archive' && v !== 'oci') throw new InvalidArgumentError('docker-archive, oci-archive or oci');
+  return v;
+}
+
 function failOn(v: string): 'error' | 'warning' {
   if (v !== 'error' && v !== 'warning') throw new InvalidArgumentError('error or warning');
   return v;
@@ -229,6 +234,46 @@ export function buildProgram(): Command {
           if (!lines.length && !notes.length) return out(`# nothing is missing: ${a.closure.program} has every file it needs to start\n`);
           await out([...notes, ...lines].map(printable).join('\n') + '\n');
         },
+        true,
+      );
+    });
+
+  addCommon(program.command('repair').argument('<image>', 'the image that fails to start').description('write a new image that starts: the original layers plus one with the files it lacks, taken from a donor'))
+    .requiredOption('--from <donor>', 'where the files come from: an image (any source form) or a root folder, e.g. the build stage')
+    .requiredOption('-o, --output <path>', 'where to write the repaired image')
+    .option('--format <format>', 'docker-archive (for docker load), oci-archive, or oci (a layout folder)', imageFormat, 'docker-archive')
+    .option('--name <ref>', 'the name the repaired image gets (default: the original name with tag "repaired")')
+    .option('--json', 'print what was done as JSON')
+    .action(async (image: string, o: CommonOpts & { from: string; output: string; format: 'docker-archive' | 'oci-archive' | 'oci'; name?: string }) => {
+      const { repairImage } = await import('./repair/index.js');
+      const { makeTempDir, removeTempDir } = await import('./source/tempdir.js');
+      await withImage(
+        image,
+        o,
+        async (m) =>
+          withImage(
+            o.from,
+            { ...o, tag: undefined, platform: m.config?.architecture ? `${m.config.os ?? 'linux'}/${m.config.architecture}` : o.platform },
+            async (donor) => {
+              const tempDir = makeTempDir();
+              try {
+                const name = o.name ?? (m.source.image ? `${m.source.image.replace(/:[^:/]*$/, '')}:repaired` : null);
+                const r = await repairImage(m, donor, { format: o.format, out: o.output, name, donorName: o.from, tempDir });
+                if (o.json) return out(JSON.stringify(r, null, 2) + '\n');
+                const lines = [
+                  `repaired: wrote ${o.output} (${o.format}${name ? `, ${name}` : ''}); it starts (checked as inspect checks it)`,
+                  `fixed: ${r.fixed.map((f) => `[${f.code}] ${f.message}`).join('\n       ')}`,
+                  `added in a new layer, from ${o.from}:`,
+                  ...r.added.filter((e) => e.type !== 'dir').map((e) => `  ${e.path}${e.type === 'symlink' ? ` -> ${e.linkTarget}` : `  (${e.from})`}: ${e.why}`),
+                  o.format === 'docker-archive' ? `load it: docker load -i ${o.output}` : `copy it: skopeo copy ${o.format}:${o.output} docker-daemon:${name ?? 'IMAGE:TAG'}`,
+                ];
+                await out(lines.map(printable).join('\n') + '\n');
+              } finally {
+                removeTempDir(tempDir);
+              }
+            },
+            true,
+          ),
         true,
       );
     });
