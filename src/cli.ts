@@ -278,6 +278,40 @@ export function buildProgram(): Command {
       );
     });
 
+  addCommon(program.command('slim').argument('<image>', 'an image that starts').description('write a FROM scratch image holding only what the program needs (its closure), and say what it saves'))
+    .requiredOption('-o, --output <path>', 'where to write the slim image')
+    .option('--format <format>', 'docker-archive (for docker load), oci-archive, or oci (a layout folder)', imageFormat, 'docker-archive')
+    .option('--name <ref>', 'the name the slim image gets (default: the original name with tag "slim")')
+    .option('--keep <path>', 'also keep this file or folder (repeatable); needed for interpreters', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--json', 'print what was done as JSON')
+    .action(async (image: string, o: CommonOpts & { output: string; format: 'docker-archive' | 'oci-archive' | 'oci'; name?: string; keep: string[] }) => {
+      const { slimImage } = await import('./repair/slim.js');
+      const { makeTempDir, removeTempDir } = await import('./source/tempdir.js');
+      const { formatBytes } = await import('./render/format.js');
+      await withImage(
+        image,
+        o,
+        async (m) => {
+          const tempDir = makeTempDir();
+          try {
+            const name = o.name ?? (m.source.image ? `${m.source.image.replace(/:[^:/]*$/, '')}:slim` : null);
+            const r = await slimImage(m, { format: o.format, out: o.output, name, keep: o.keep, tempDir });
+            if (o.json) return out(JSON.stringify({ out: r.out, format: o.format, name, files: r.files, bytes: r.bytes, originalBytes: r.originalBytes, closure: r.closure }, null, 2) + '\n');
+            const saved = r.originalBytes - r.bytes;
+            await out(
+              printable(
+                `slim: wrote ${o.output} (${o.format}${name ? `, ${name}` : ''}): ${r.files} files, ${formatBytes(r.bytes)} instead of ${formatBytes(r.originalBytes)}, ` +
+                  `${formatBytes(Math.max(0, saved))} saved (${r.originalBytes ? ((100 * Math.max(0, saved)) / r.originalBytes).toFixed(1) : '0'}%); it starts (checked as inspect checks it)`,
+              ) + '\n',
+            );
+          } finally {
+            removeTempDir(tempDir);
+          }
+        },
+        true,
+      );
+    });
+
   addCommon(program.command('files').argument('<image>').description('the merged file tree, or one layer\'s changes'))
     .option('--layer <n>', 'show what this layer added (A), modified (M) and removed (D)', layerNumber)
     .option('--json', 'print JSON')
