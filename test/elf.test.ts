@@ -183,3 +183,43 @@ describe('decoding real binaries', { skip }, () => {
     assert.ok(read < 1 << 20, `read ${read} bytes`);
   });
 });
+
+describe('the system search path compiled into glibc\'s loader', () => {
+  const tmp = tempDir();
+  after(tmp.cleanup);
+  // This machine's loaders: Debian's multiarch x86-64, and the lib32 / libx32 builds of gcc-multilib.
+  const loaders = ['/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2', '/usr/lib32/ld-linux.so.2', '/libx32/ld-linux-x32.so.2'].filter((p) => {
+    try {
+      return statSync(p).isFile();
+    } catch {
+      return false;
+    }
+  });
+
+  /** What the loader itself says its system search path is. */
+  const own = (ld: string) => [...sh(ld, ['--help']).matchAll(/^\s+(\S+) \(system search path\)$/gm)].map((m) => `${m[1]}/`);
+
+  it('is read as the loader prints it with --help', { skip: loaders.length ? false : 'no glibc loader here' }, () => {
+    for (const ld of loaders) {
+      let want: string[];
+      try {
+        want = own(ld);
+      } catch {
+        continue; // an x32 loader on a kernel without x32 cannot run: nothing to compare with
+      }
+      assert.deepEqual(decode(ld).systemDirs, want, ld);
+    }
+  });
+
+  it('is found without section headers too (a stripped loader), and is null for other files', { skip: loaders.length ? false : 'no glibc loader here' }, () => {
+    const ld = loaders[0];
+    const copy = `${tmp.dir}/ld-nosections.so`;
+    const b = readFileSync(ld);
+    b.writeBigUInt64LE(0n, 40); // e_shoff
+    b.writeUInt16LE(0, 60); // e_shnum
+    b.writeUInt16LE(0, 62); // e_shstrndx
+    writeFileSync(copy, b);
+    assert.deepEqual(decode(copy).systemDirs, own(ld));
+    assert.equal(decode('/lib/x86_64-linux-gnu/libc.so.6').systemDirs, null);
+  });
+});
