@@ -229,6 +229,7 @@ export function buildProgram(): Command {
             notes.push(...checked.warnings.map((w) => `# warning: ${w}`), ...checked.lacking.map((l) => `# ${o.fromImage} has no ${l}`));
             if (checked.lacking.length) process.exitCode = 1;
           }
+          if (a.closure.stageLibDir && !o.fromImage) notes.push(`# the loader is missing too, and the one copied decides where libraries are searched: these paths are Debian's (${a.closure.stageLibDir}); check them against the stage with --from-image`);
           const lines = copyLines(o.from, items);
           if (o.json) return out(JSON.stringify({ stage: o.from, copies: items, lines, notes }, null, 2) + '\n');
           if (!lines.length && !notes.length) return out(`# nothing is missing: ${a.closure.program} has every file it needs to start\n`);

@@ -10,7 +10,7 @@ import type { ElfInfo } from '../elf/types.js';
 import { ScopeError } from '../errors.js';
 import { type MergedTree, type Node, openBytes, resolvePath } from '../fs/index.js';
 import type { ImageModel } from '../load.js';
-import { type LoadResult, type LoaderKind, resolveProgram } from '../loader/index.js';
+import { type LoadResult, type LoaderKind, TRIPLETS, resolveProgram } from '../loader/index.js';
 import { loaderContext } from '../report/binaries.js';
 import { parseShebang } from '../diagnose/exec.js';
 import { lookPath } from '../diagnose/lookup.js';
@@ -55,6 +55,11 @@ export interface Closure {
   missingLibraries: { name: string; neededBy: string; searched: string[] }[];
   /** The loader's own folders (read from the image's ld.so, or its documented defaults). */
   searchDirs: string[];
+  /**
+   * Where a build stage keeps libraries when the loader must be copied too (its folders
+   * then decide): Debian's multiarch folder, the usual build stage's; null for musl.
+   */
+  stageLibDir: string | null;
 }
 
 export interface ClosureOptions extends DiagnoseOptions {
@@ -231,7 +236,10 @@ export function analyseClosure(model: ImageModel, opts: ClosureOptions = {}): Cl
   for (const f of files) if (f.present && !f.probable && f.type !== 'symlink') bytes += f.size;
   let imageBytes = 0;
   for (const [, n] of tree.walk()) if (n.type === 'file') imageBytes += n.size;
-  const closure: Closure = { program: program?.path ?? start, libc, files, bytes, imageBytes, missingLibraries, searchDirs: load?.defaultDirs ?? [] };
+  const loaderMissing = files.some((f) => f.role === 'loader' && !f.present);
+  const triplet = program && libc === 'glibc' ? TRIPLETS[program.info.machine] : undefined;
+  const stageLibDir = loaderMissing && triplet ? `/lib/${triplet}` : null;
+  const closure: Closure = { program: program?.path ?? start, libc, files, bytes, imageBytes, missingLibraries, searchDirs: load?.defaultDirs ?? [], stageLibDir };
   return { closure, program: program ? { path: program.path, info: program.info } : null };
 }
 
@@ -248,7 +256,7 @@ export function closureCopies(c: Closure, all: boolean): CopyItem[] {
     for (const n of f.openedAs.length ? f.openedAs : [f.path]) items.push({ from: n, to: n, dir: f.type === 'dir' });
   }
   for (const m of c.missingLibraries) {
-    const at = m.searched.find((p) => c.searchDirs.some((d) => p === `${d.replace(/\/$/, '')}/${m.name}`)) ?? m.searched[0] ?? `${(c.searchDirs[0] ?? '/usr/lib').replace(/\/$/, '')}/${m.name}`;
+    const at = c.stageLibDir ? `${c.stageLibDir}/${m.name}` : m.searched.find((p) => c.searchDirs.some((d) => p === `${d.replace(/\/$/, '')}/${m.name}`)) ?? m.searched[0] ?? `${(c.searchDirs[0] ?? '/usr/lib').replace(/\/$/, '')}/${m.name}`;
     if (!items.some((i) => i.to === at)) items.push({ from: at, to: at, dir: false });
   }
   return items;
