@@ -14,6 +14,7 @@ export function renderVerdict(r: Report): string {
     out.push(`✘ will fail: ${printable(first.message)}`);
     if (first.runtimeError) out.push(`  the runtime says: ${printable(first.runtimeError)}`);
     out.push(`  fix: ${printable(first.fix)}`);
+    if (first.dockerfile) out.push('  in the Dockerfile, after a build stage named build (scratchscope closure IMAGE --dockerfile):', ...first.dockerfile.map((l) => `    ${printable(l)}`));
   }
   out.push('');
   out.push('Launch');
@@ -26,6 +27,7 @@ export function renderVerdict(r: Report): string {
       out.push(`  ${d.severity === 'error' ? 'error' : d.severity === 'warning' ? 'warn ' : 'info '} [${d.code}] ${printable(d.message)}`);
       if (d.runtimeError) out.push(`        the runtime says: ${printable(d.runtimeError)}`);
       out.push(`        fix: ${printable(d.fix)}`);
+      if (d.dockerfile) out.push(...d.dockerfile.map((l) => `          ${printable(l)}`));
     }
   }
   return out.join('\n') + '\n';
