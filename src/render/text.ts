@@ -14,7 +14,7 @@ export function renderVerdict(r: Report): string {
     out.push(`✘ will fail: ${printable(first.message)}`);
     if (first.runtimeError) out.push(`  the runtime says: ${printable(first.runtimeError)}`);
     out.push(`  fix: ${printable(first.fix)}`);
-    if (first.dockerfile) out.push('  in the Dockerfile, after a build stage named build (scratchscope closure IMAGE --dockerfile):', ...first.dockerfile.map((l) => `    ${printable(l)}`));
+    if (first.dockerfile) out.push('  Dockerfile lines:', ...first.dockerfile.map((l) => `    ${printable(l)}`));
   }
   out.push('');
   out.push('Launch');
