@@ -7,6 +7,7 @@ import { ScopeError, isScopeError } from './errors.js';
 import { listChanges, listFiles, mustResolve, streamContent } from './fs/index.js';
 import { type ImageModel, loadImage } from './load.js';
 import { renderChanges, renderFiles, renderInspect } from './render/text.js';
+import { printable } from './render/format.js';
 import type { Report } from './report/index.js';
 
 // The analysis stages load only for the commands that use them: files and cat start faster.
@@ -16,6 +17,13 @@ const analysis = async () => ({
   ...(await import('./elf/catalog.js')),
   ...(await import('./loader/index.js')),
   ...(await import('./render/ldd.js')),
+});
+
+const closureStage = async () => ({
+  ...(await import('./closure/index.js')),
+  ...(await import('./closure/dockerfile.js')),
+  ...(await import('./closure/donor.js')),
+  ...(await import('./render/closure.js')),
 });
 
 interface CommonOpts {
@@ -44,6 +52,11 @@ function words(v: string): string[] {
     throw new ScopeError('usage', `${v}: not a JSON array of strings`);
   }
   return t.split(/\s+/).filter(Boolean);
+}
+
+function imageFormat(v: string): 'docker-archive' | 'oci-archive' | 'oci' {
+  if (v !== 'docker-archive' && v !== 'oci-archive' && v !== 'oci') throw new InvalidArgumentError('docker-archive, oci-archive or oci');
+  return v;
 }
 
 function failOn(v: string): 'error' | 'warning' {
@@ -185,6 +198,116 @@ export function buildProgram(): Command {
           if (!d.ok) throw new ScopeError('corrupt', `${path}: ${d.error}`);
           const load = resolveProgram(loaderContext(m, catalog), abs, d.info);
           await out(o.json ? JSON.stringify({ path: abs, realPath: r.path, elf: d.info, ...load }, null, 2) + '\n' : renderLdd(abs, d.info, load));
+        },
+        true,
+      );
+    });
+
+  addCommon(program.command('closure').argument('<image>').argument('[path]', 'a program inside the image (default: the image\'s command)').description('every file a program needs to start and to run, and the COPY lines that supply them'))
+    .option('--json', 'print JSON')
+    .option('--entrypoint <cmd>', 'the closure of this entrypoint instead of the image\'s')
+    .option('--dockerfile', 'print COPY --from lines that supply what is missing (with --all: the whole closure, for a FROM scratch stage)')
+    .option('--from <stage>', 'the build stage (or image) the COPY lines take files from', 'build')
+    .option('--all', 'with --dockerfile: copy the whole closure, not only what is missing')
+    .option('--from-image <image>', 'check that this image (the build stage\'s, or any source) has every file, and a glibc new enough')
+    .action(async (image: string, path: string | undefined, o: CommonOpts & { entrypoint?: string; dockerfile?: boolean; from: string; all?: boolean; fromImage?: string }) => {
+      const { analyseClosure, closureCopies, copyLines, checkDonor, renderClosure } = await closureStage();
+      await withImage(
+        image,
+        o,
+        async (m) => {
+          const a = analyseClosure(m, { path, entrypoint: o.entrypoint !== undefined ? words(o.entrypoint) : undefined });
+          if (!o.dockerfile) {
+            await out(o.json ? JSON.stringify(a.closure, null, 2) + '\n' : renderClosure(a.closure));
+            return;
+          }
+          let items = closureCopies(a.closure, o.all ?? false);
+          const notes: string[] = [];
+          if (o.fromImage) {
+            const checked = await withImage(o.fromImage, o, async (donor) => checkDonor(a, items, donor), true);
+            items = checked.items;
+            notes.push(...checked.warnings.map((w) => `# warning: ${w}`), ...checked.lacking.map((l) => `# ${o.fromImage} has no ${l}`));
+            if (checked.lacking.length) process.exitCode = 1;
+          }
+          if (a.closure.stageLibDir && !o.fromImage) notes.push(`# the loader is missing too, and the one copied decides where libraries are searched: these paths are Debian's (${a.closure.stageLibDir}); check them against the stage with --from-image`);
+          const lines = copyLines(o.from, items);
+          if (o.json) return out(JSON.stringify({ stage: o.from, copies: items, lines, notes }, null, 2) + '\n');
+          if (!lines.length && !notes.length) return out(`# nothing is missing: ${a.closure.program} has every file it needs to start\n`);
+          await out([...notes, ...lines].map(printable).join('\n') + '\n');
+        },
+        true,
+      );
+    });
+
+  addCommon(program.command('repair').argument('<image>', 'the image that fails to start').description('write a new image that starts: the original layers plus one with the files it lacks, taken from a donor'))
+    .requiredOption('--from <donor>', 'where the files come from: an image (any source form) or a root folder, e.g. the build stage')
+    .requiredOption('-o, --output <path>', 'where to write the repaired image')
+    .option('--format <format>', 'docker-archive (for docker load), oci-archive, or oci (a layout folder)', imageFormat, 'docker-archive')
+    .option('--name <ref>', 'the name the repaired image gets (default: the original name with tag "repaired")')
+    .option('--json', 'print what was done as JSON')
+    .action(async (image: string, o: CommonOpts & { from: string; output: string; format: 'docker-archive' | 'oci-archive' | 'oci'; name?: string }) => {
+      const { repairImage } = await import('./repair/index.js');
+      const { makeTempDir, removeTempDir } = await import('./source/tempdir.js');
+      await withImage(
+        image,
+        o,
+        async (m) =>
+          withImage(
+            o.from,
+            { ...o, tag: undefined, platform: m.config?.architecture ? `${m.config.os ?? 'linux'}/${m.config.architecture}` : o.platform },
+            async (donor) => {
+              const tempDir = makeTempDir();
+              try {
+                const name = o.name ?? (m.source.image ? `${m.source.image.replace(/:[^:/]*$/, '')}:repaired` : null);
+                const r = await repairImage(m, donor, { format: o.format, out: o.output, name, donorName: o.from, tempDir });
+                if (o.json) return out(JSON.stringify(r, null, 2) + '\n');
+                const lines = [
+                  `repaired: wrote ${o.output} (${o.format}${name ? `, ${name}` : ''}); it starts (checked as inspect checks it)`,
+                  `fixed: ${r.fixed.map((f) => `[${f.code}] ${f.message}`).join('\n       ')}`,
+                  `added in a new layer, from ${o.from}:`,
+                  ...r.added.filter((e) => e.type !== 'dir').map((e) => `  ${e.path}${e.type === 'symlink' ? ` -> ${e.linkTarget}` : `  (${e.from})`}: ${e.why}`),
+                  o.format === 'docker-archive' ? `load it: docker load -i ${o.output}` : `copy it: skopeo copy ${o.format}:${o.output} docker-daemon:${name ?? 'IMAGE:TAG'}`,
+                ];
+                await out(lines.map(printable).join('\n') + '\n');
+              } finally {
+                removeTempDir(tempDir);
+              }
+            },
+            true,
+          ),
+        true,
+      );
+    });
+
+  addCommon(program.command('slim').argument('<image>', 'an image that starts').description('write a FROM scratch image holding only what the program needs (its closure), and say what it saves'))
+    .requiredOption('-o, --output <path>', 'where to write the slim image')
+    .option('--format <format>', 'docker-archive (for docker load), oci-archive, or oci (a layout folder)', imageFormat, 'docker-archive')
+    .option('--name <ref>', 'the name the slim image gets (default: the original name with tag "slim")')
+    .option('--keep <path>', 'also keep this file or folder (repeatable); needed for interpreters', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--json', 'print what was done as JSON')
+    .action(async (image: string, o: CommonOpts & { output: string; format: 'docker-archive' | 'oci-archive' | 'oci'; name?: string; keep: string[] }) => {
+      const { slimImage } = await import('./repair/slim.js');
+      const { makeTempDir, removeTempDir } = await import('./source/tempdir.js');
+      const { formatBytes } = await import('./render/format.js');
+      await withImage(
+        image,
+        o,
+        async (m) => {
+          const tempDir = makeTempDir();
+          try {
+            const name = o.name ?? (m.source.image ? `${m.source.image.replace(/:[^:/]*$/, '')}:slim` : null);
+            const r = await slimImage(m, { format: o.format, out: o.output, name, keep: o.keep, tempDir });
+            if (o.json) return out(JSON.stringify({ out: r.out, format: o.format, name, files: r.files, bytes: r.bytes, originalBytes: r.originalBytes, closure: r.closure }, null, 2) + '\n');
+            const saved = r.originalBytes - r.bytes;
+            await out(
+              printable(
+                `slim: wrote ${o.output} (${o.format}${name ? `, ${name}` : ''}): ${r.files} files, ${formatBytes(r.bytes)} instead of ${formatBytes(r.originalBytes)}, ` +
+                  `${formatBytes(Math.max(0, saved))} saved (${r.originalBytes ? ((100 * Math.max(0, saved)) / r.originalBytes).toFixed(1) : '0'}%); it starts (checked as inspect checks it)`,
+              ) + '\n',
+            );
+          } finally {
+            removeTempDir(tempDir);
+          }
         },
         true,
       );

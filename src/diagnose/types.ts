@@ -46,6 +46,11 @@ export interface Diagnostic {
   runtimeError: string | null;
   /** A concrete change that fixes it. */
   fix: string;
+  /**
+   * For failures files cure: the exact Dockerfile lines that supply them from a build
+   * stage named `build` (as `scratchscope closure --dockerfile` prints them).
+   */
+  dockerfile?: string[];
   /** What scratchscope saw that led here. */
   evidence: string[];
 }

@@ -22,10 +22,10 @@ export const CA_FILES = [
 ];
 const CA_DIRS = ['/etc/ssl/certs', '/etc/pki/tls/certs', '/system/etc/security/cacerts'];
 
-const TLS_LIBS = /^lib(ssl|crypto|gnutls|nss3|mbedtls|wolfssl|curl|boringssl)[.-]/;
+export const TLS_LIBS = /^lib(ssl|crypto|gnutls|nss3|mbedtls|wolfssl|curl|boringssl)[.-]/;
 /** Strings a program that does TLS carries: Go's crypto/tls, OpenSSL, rustls, mbed TLS. */
-const TLS_MARKERS = ['crypto/tls.(*Conn)', 'crypto/x509.SystemCertPool', 'OpenSSL 1.', 'OpenSSL 3.', 'rustls', 'mbedtls', 'wolfSSL', 'BoringSSL'];
-const ZONE_MARKERS = ['time.LoadLocation', 'time/tzdata', '/usr/share/zoneinfo'];
+export const TLS_MARKERS = ['crypto/tls.(*Conn)', 'crypto/x509.SystemCertPool', 'OpenSSL 1.', 'OpenSSL 3.', 'rustls', 'mbedtls', 'wolfSSL', 'BoringSSL'];
+export const ZONE_MARKERS = ['time.LoadLocation', 'time/tzdata', '/usr/share/zoneinfo'];
 /**
  * Functions that create temporary files: Go's and libc's. Every libc names /tmp somewhere,
  * so the path alone says nothing; a static C program only carries these names when it

@@ -9,7 +9,8 @@ import { LdCache } from './ldcache.js';
 import { type Attempt, type Found, type Loaded, type LoaderContext, Search, dirname } from './search.js';
 import type { Dependency, Via } from './types.js';
 
-const TRIPLETS: Record<string, string> = {
+/** Debian's multiarch tuple per machine (/lib/x86_64-linux-gnu). */
+export const TRIPLETS: Record<string, string> = {
   x86_64: 'x86_64-linux-gnu',
   i386: 'i386-linux-gnu',
   aarch64: 'aarch64-linux-gnu',

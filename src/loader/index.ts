@@ -16,6 +16,7 @@ export type * from './types.js';
 export type { LoaderContext } from './search.js';
 export { LIMITS } from './search.js';
 export { MUSL_RESERVED } from './musl.js';
+export { TRIPLETS } from './glibc.js';
 
 /** The program interpreter each glibc port links into its executables. */
 export const GLIBC_INTERP: Record<string, string> = {

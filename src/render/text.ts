@@ -17,6 +17,7 @@ export function renderVerdict(r: Report): string {
     out.push(`✘ will fail: ${printable(first.message)}`);
     if (first.runtimeError) out.push(`  the runtime says: ${runtimeLines(first.runtimeError, '                    ')}`);
     out.push(`  fix: ${printable(first.fix)}`);
+    if (first.dockerfile) out.push('  Dockerfile lines:', ...first.dockerfile.map((l) => `    ${printable(l)}`));
   }
   out.push('');
   out.push('Launch');
@@ -29,6 +30,7 @@ export function renderVerdict(r: Report): string {
       out.push(`  ${d.severity === 'error' ? 'error' : d.severity === 'warning' ? 'warn ' : 'info '} [${d.code}] ${printable(d.message)}`);
       if (d.runtimeError) out.push(`        the runtime says: ${runtimeLines(d.runtimeError, '                          ')}`);
       out.push(`        fix: ${printable(d.fix)}`);
+      if (d.dockerfile) out.push(...d.dockerfile.map((l) => `          ${printable(l)}`));
     }
   }
   return out.join('\n') + '\n';

@@ -7,6 +7,7 @@ import type { ImageModel } from '../load.js';
 import type { ImageConfig, SourceInfo } from '../source/types.js';
 import { type BinaryReport, analyzeBinaries } from './binaries.js';
 import { BinaryCatalog } from '../elf/catalog.js';
+import { attachCopyLines } from '../closure/fixes.js';
 import { type DiagnoseOptions, type Diagnostic, type Launch, type Verdict, diagnose } from '../diagnose/index.js';
 
 export const SCHEMA_VERSION = 1;
@@ -55,6 +56,7 @@ export function buildReport(model: ImageModel, opts: ReportOptions = {}): Report
   const totals = treeTotals(model.tree);
   const catalog = new BinaryCatalog(model.tree, model.decoded);
   const diagnosis = diagnose(model, catalog, opts);
+  attachCopyLines(model, diagnosis.diagnostics, opts);
   return {
     schemaVersion: SCHEMA_VERSION,
     source: model.source,

@@ -209,7 +209,7 @@ function build(reference: string, kind: SourceKind, location: string, picked: Pi
     dir: null,
   }));
   if (!picked.platform && config.architecture) picked.platform = `${config.os ?? 'linux'}/${config.architecture}${config.variant ? '/' + config.variant : ''}`;
-  return { source: info(reference, kind, location, picked, image), config, history, layers, close };
+  return { source: info(reference, kind, location, picked, image), config, configRaw: picked.configRaw, history, layers, close };
 }
 
 /** A first block that decodes as a tar header (its checksum holds) starts a tar. */

@@ -60,6 +60,8 @@ export interface OpenedImage {
   source: SourceInfo;
   /** null when the source has no config (a plain root filesystem). */
   config: ImageConfig | null;
+  /** The config JSON as the source holds it (what an image written from this one keeps). */
+  configRaw?: unknown;
   history: HistoryEntry[];
   layers: LayerSource[];
   /** Removes anything the source wrote to its temp folder. */

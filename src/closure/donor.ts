@@ -1,0 +1,79 @@
+/**
+ * Checks a donor (the build stage's image, or any image or root folder) against the COPY
+ * lines: it must have each file, of the program's libc and machine, and a glibc no older
+ * than the program needs.
+ */
+import { BinaryCatalog } from '../elf/catalog.js';
+import type { ElfInfo } from '../elf/types.js';
+import { resolvePath } from '../fs/index.js';
+import type { ImageModel } from '../load.js';
+import { resolveProgram } from '../loader/index.js';
+import { loaderContext } from '../report/binaries.js';
+import type { ClosureAnalysis } from './index.js';
+import type { CopyItem } from './dockerfile.js';
+
+export interface DonorCheck {
+  /** The COPY items with sources as the donor has them. */
+  items: CopyItem[];
+  /** Files the donor cannot supply. */
+  lacking: string[];
+  warnings: string[];
+}
+
+/** GLIBC_2.34 -> [2, 34], for ordering. */
+function glibcVersion(v: string): number[] | null {
+  const m = /^GLIBC_(\d+(?:\.\d+)*)$/.exec(v);
+  return m ? m[1].split('.').map(Number) : null;
+}
+
+function newer(a: number[], b: number[]): boolean {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) > (b[i] ?? 0);
+  return false;
+}
+
+export function newestGlibc(versions: Iterable<string>): string | null {
+  let best: number[] | null = null;
+  let name: string | null = null;
+  for (const v of versions) {
+    const n = glibcVersion(v);
+    if (n && (!best || newer(n, best))) [best, name] = [n, v];
+  }
+  return name;
+}
+
+export function checkDonor(a: ClosureAnalysis, items: CopyItem[], donor: ImageModel): DonorCheck {
+  const out: DonorCheck = { items: [], lacking: [], warnings: [] };
+  const catalog = new BinaryCatalog(donor.tree, donor.decoded);
+  const prog = a.program;
+  // The program as if it ran in the donor: where its loader finds each library there.
+  const there = prog ? resolveProgram(loaderContext(donor, catalog), prog.path, prog.info) : null;
+  const byName = new Map<string, string>();
+  for (const d of there?.dependencies ?? []) if (d.resolved && !byName.has(d.name)) byName.set(d.name, d.resolved);
+  for (const it of items) {
+    if (resolvePath(donor.tree, it.from).ok) {
+      out.items.push(it);
+      continue;
+    }
+    const at = byName.get(it.to.slice(it.to.lastIndexOf('/') + 1));
+    if (at) out.items.push({ ...it, from: at });
+    else out.lacking.push(it.from);
+  }
+  if (prog) out.warnings.push(...libcWarnings(prog.info, there, catalog));
+  return out;
+}
+
+function libcWarnings(info: ElfInfo, there: ReturnType<typeof resolveProgram> | null, catalog: BinaryCatalog): string[] {
+  const warnings: string[] = [];
+  const libc = there?.dependencies.find((d) => /^libc\.so/.test(d.name) && d.realPath);
+  const donorLibc = libc?.realPath ? catalog.at(libc.realPath) : null;
+  if (info.libc === 'glibc' && there?.loader === 'musl') warnings.push('the program is built against glibc, the donor is musl-based: its files will not serve');
+  if (info.libc === 'musl' && there?.loader === 'glibc') warnings.push('the program is built against musl, the donor is glibc-based: its files will not serve');
+  const needs = new Set(info.versionNeeds.flatMap((v) => v.versions));
+  const want = newestGlibc(needs);
+  if (want && donorLibc?.ok) {
+    const has = newestGlibc(donorLibc.info.versionDefs);
+    if (!donorLibc.info.versionDefs.includes(want)) warnings.push(`the program needs ${want}, and the donor's glibc is older (newest version ${has ?? 'unknown'}): build on the donor's release, or take a newer donor`);
+  }
+  for (const v of there?.versionProblems ?? []) if (!v.weak) warnings.push(`in the donor, ${v.requiredBy} needs ${v.version}, which ${v.library} lacks`);
+  return [...new Set(warnings)];
+}

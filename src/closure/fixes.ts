@@ -1,0 +1,56 @@
+/**
+ * The fix of the failures that files cure (no loader, a missing library, a glibc too old,
+ * no user database) cites the exact COPY lines, as `closure --dockerfile` prints them,
+ * instead of a general hint.
+ */
+import type { Diagnostic } from '../diagnose/index.js';
+import type { ImageModel } from '../load.js';
+import type { DiagnoseOptions } from '../diagnose/index.js';
+import { analyseClosure, closureCopies } from './index.js';
+import { type CopyItem, copyLines } from './dockerfile.js';
+
+/** The build stage the lines copy from: the name most multi-stage Dockerfiles use. */
+export const FIX_STAGE = 'build';
+const CURED = new Set(['interpreter-missing', 'library-missing', 'symbol-version-missing', 'user-missing']);
+const GLIBC_FAMILY = /^(libc|libm|libmvec|libpthread|libdl|librt|libresolv|libutil|libanl)\.so\.\d/;
+
+export function attachCopyLines(model: ImageModel, diagnostics: Diagnostic[], opts: DiagnoseOptions = {}): void {
+  const cured = diagnostics.filter((d) => CURED.has(d.code) && d.severity === 'error');
+  if (!cured.length) return;
+  let a;
+  try {
+    a = analyseClosure(model, opts);
+  } catch {
+    return; // no program to speak of: the general fix stands
+  }
+  const missing = closureCopies(a.closure, false);
+  const isUserDb = (i: CopyItem) => i.to === '/etc/passwd' || i.to === '/etc/group';
+  for (const d of cured) {
+    let items: CopyItem[];
+    if (d.code === 'user-missing') items = missing.filter(isUserDb);
+    else if (d.code === 'symbol-version-missing') {
+      // A newer glibc is all of it at once: its libraries the program loads and its loader.
+      items = a.closure.files
+        .filter((f) => f.present && !f.probable && f.type === 'file' && (f.role === 'loader' || (f.role === 'library' && (f.openedAs.length ? f.openedAs : [f.path]).some((n) => GLIBC_FAMILY.test(n.slice(n.lastIndexOf('/') + 1))))))
+        .flatMap((f) => (f.openedAs.length ? f.openedAs : [f.path]).map((n) => ({ from: n, to: n, dir: false })));
+    } else items = missing.filter((i) => !isUserDb(i));
+    if (!items.length) continue;
+    d.dockerfile = copyLines(FIX_STAGE, items);
+    d.fix = fixWithLines(d);
+  }
+}
+
+/** The general hint becomes a pointer at the lines; specific advice (a search path, cgo, the other libc) stays. */
+function fixWithLines(d: Diagnostic): string {
+  const lines = 'the Dockerfile lines below (after a build stage named build)';
+  switch (d.code) {
+    case 'interpreter-missing':
+      return /the other C library|alpine \(musl\) stage|a glibc stage/.test(d.fix) ? d.fix : `Link it statically (gcc -static, or CGO_ENABLED=0 for Go), or copy the loader and every library it loads from the build stage: ${lines}.`;
+    case 'library-missing':
+      return /ldd in the build stage/.test(d.fix) ? `Copy what the loader cannot find from the build stage, into the folders it searches: ${lines}; or link statically.` : d.fix;
+    case 'symbol-version-missing':
+      return `${d.fix} Or replace the image's glibc, all of it with its loader, by the build stage's: ${lines}.`;
+    default:
+      return `${d.fix} Or copy the build stage's user database: ${lines}.`;
+  }
+}

@@ -1,0 +1,263 @@
+/**
+ * The closure of a program: every file it needs to start (the executable and the links to
+ * it, its #! interpreters, the loader, every library the loader opens, with the symlinks it
+ * follows on the way) and what it is likely to need once running (NSS modules, CA
+ * certificates, time zones, gconv modules, libgcc_s, libraries it names for dlopen), each
+ * with the reason and the evidence. What a FROM scratch image of just this program holds.
+ */
+import { BinaryCatalog } from '../elf/catalog.js';
+import type { ElfInfo } from '../elf/types.js';
+import { ScopeError } from '../errors.js';
+import { type MergedTree, type Node, openBytes, resolvePath } from '../fs/index.js';
+import type { ImageModel } from '../load.js';
+import { type LoadResult, type LoaderKind, TRIPLETS, resolveProgram } from '../loader/index.js';
+import { loaderContext } from '../report/binaries.js';
+import { parseShebang } from '../diagnose/exec.js';
+import { lookPath } from '../diagnose/lookup.js';
+import { diagnose, type DiagnoseOptions } from '../diagnose/index.js';
+import { runtimeNeeds } from './runtime.js';
+import type { CopyItem } from './dockerfile.js';
+
+export type ClosureRole = 'executable' | 'script-interpreter' | 'loader' | 'library' | 'user-database' | 'nss' | 'ca-certificates' | 'zoneinfo' | 'gconv' | 'unwinder' | 'dlopen';
+
+export interface ClosureFile {
+  /** Where the file really is (a symlink met on the way is an entry of its own). */
+  path: string;
+  /** The paths the kernel or the loader opens that lead here, when they differ from `path`. */
+  openedAs: string[];
+  type: 'file' | 'symlink' | 'dir';
+  linkTarget: string | null;
+  /** Bytes of a file; of a folder, every file under it. */
+  size: number;
+  /** The layer that last wrote it, or null when it is missing. */
+  layer: number | null;
+  present: boolean;
+  role: ClosureRole;
+  /** 'start': needed for the program to start at all; 'runtime': likely needed once it runs. */
+  when: 'start' | 'runtime';
+  /** A guess from the program's strings (dlopen): listed, never counted in or copied. */
+  probable: boolean;
+  /** Objects or facts that need it. */
+  neededBy: string[];
+  why: string;
+}
+
+export interface Closure {
+  /** The program the closure is of (after #! scripts: the scripts are in `files` too). */
+  program: string;
+  libc: LoaderKind;
+  files: ClosureFile[];
+  /** Bytes of the present files the closure counts (start + runtime, not the probable ones). */
+  bytes: number;
+  /** Bytes of every regular file of the image. */
+  imageBytes: number;
+  /** Names the loader needs and cannot find, with where it looked. */
+  missingLibraries: { name: string; neededBy: string; searched: string[] }[];
+  /** The loader's own folders (read from the image's ld.so, or its documented defaults). */
+  searchDirs: string[];
+  /**
+   * Where a build stage keeps libraries when the loader must be copied too (its folders
+   * then decide): Debian's multiarch folder, the usual build stage's; null for musl.
+   */
+  stageLibDir: string | null;
+}
+
+export interface ClosureOptions extends DiagnoseOptions {
+  /** A program inside the image; default: the image's command, as the runtime finds it. */
+  path?: string;
+}
+
+/** Collects closure files, once each; a second need only adds to `neededBy`. */
+class Collector {
+  readonly files = new Map<string, ClosureFile>();
+  constructor(private readonly tree: MergedTree) {}
+
+  add(f: Omit<ClosureFile, 'neededBy' | 'openedAs'> & { neededBy: string | null; openedAs?: string }): ClosureFile {
+    const had = this.files.get(f.path);
+    if (had) {
+      if (f.openedAs && !had.openedAs.includes(f.openedAs)) had.openedAs.push(f.openedAs);
+      if (f.neededBy && !had.neededBy.includes(f.neededBy)) had.neededBy.push(f.neededBy);
+      // a start need outranks a runtime one, a certain one a probable one
+      if (f.when === 'start') had.when = 'start';
+      if (!f.probable) had.probable = false;
+      return had;
+    }
+    const { openedAs, ...rest } = f;
+    const file: ClosureFile = { ...rest, openedAs: openedAs ? [openedAs] : [], neededBy: f.neededBy ? [f.neededBy] : [] };
+    this.files.set(f.path, file);
+    return file;
+  }
+
+  /**
+   * Adds `path` as the kernel or loader opens it: each symlink met on the way (links in
+   * folders too, such as /lib64 -> usr/lib64), then what it resolves to. Returns the node,
+   * or null when the path does not resolve (it is then listed as missing).
+   */
+  addPath(path: string, role: ClosureRole, when: ClosureFile['when'], neededBy: string | null, why: string, probable = false): Node | null {
+    const r = resolvePath(this.tree, path);
+    const links = r.links;
+    for (const l of links) {
+      const at = l.slice(0, l.indexOf(' -> '));
+      const link = this.tree.get(at);
+      this.add({ path: at, type: 'symlink', linkTarget: link?.linkTarget ?? l.slice(at.length + 4), size: 0, layer: link?.layer ?? null, present: true, role, when, probable, neededBy, why: `a link on the way to ${path}` });
+    }
+    if (!r.ok) {
+      this.add({ path, type: 'file', linkTarget: null, size: 0, layer: null, present: false, role, when, probable, neededBy, why });
+      return null;
+    }
+    const n = r.node;
+    const type = n.type === 'dir' ? 'dir' : 'file';
+    const openedAs = r.path !== path ? path : undefined;
+    this.add({ path: r.path, openedAs, type, linkTarget: null, size: type === 'dir' ? dirBytes(n) : n.size, layer: n.layer, present: true, role, when, probable, neededBy, why });
+    return n;
+  }
+}
+
+function dirBytes(n: Node): number {
+  let total = 0;
+  const stack = [n];
+  while (stack.length) {
+    const d = stack.pop()!;
+    for (const c of d.children?.values() ?? []) {
+      if (c.type === 'dir') stack.push(c);
+      else if (c.type === 'file') total += c.size;
+    }
+  }
+  return total;
+}
+
+function readHead(node: Node, n: number): Buffer {
+  if (!node.content || node.size === 0) return Buffer.alloc(0);
+  const b = openBytes(node.content);
+  try {
+    return Buffer.from(b.read(0, Math.min(n, node.size)));
+  } finally {
+    b.close();
+  }
+}
+
+const MAX_SCRIPT_DEPTH = 5; // binfmt_script: the kernel gives up after 4 interpreters
+
+export function computeClosure(model: ImageModel, opts: ClosureOptions = {}): Closure {
+  return analyseClosure(model, opts).closure;
+}
+
+/** The closure, and the decoded program it is of (for the donor checks). */
+export interface ClosureAnalysis {
+  closure: Closure;
+  program: { path: string; info: ElfInfo } | null;
+}
+
+export function analyseClosure(model: ImageModel, opts: ClosureOptions = {}): ClosureAnalysis {
+  const tree = model.tree;
+  const catalog = new BinaryCatalog(tree, model.decoded);
+  const env = model.config?.env ?? [];
+  const cwd = model.config?.workingDir || '/';
+  const c = new Collector(tree);
+
+  let start: string;
+  if (opts.path) {
+    start = opts.path.startsWith('/') ? opts.path : `/${opts.path}`;
+    if (!resolvePath(tree, start).ok) throw new ScopeError('path-not-found', `${opts.path}: not in the image`);
+  } else {
+    const d = diagnose(model, catalog, opts);
+    if (!d.launch.executable) {
+      const why = d.diagnostics.find((x) => x.severity === 'error');
+      throw new ScopeError('usage', `the image's command cannot be found${why ? ` (${why.message})` : ''}: name the program, e.g. scratchscope closure IMAGE /app`);
+    }
+    start = d.launch.executable;
+  }
+  const user = model.config?.user ?? '';
+  const name = user.split(':')[0];
+  if (name && !/^\d+$/.test(name)) {
+    // runc reads the user database to turn a name into ids before it starts anything
+    c.addPath('/etc/passwd', 'user-database', 'start', `USER ${user}`, `USER ${user} is a name: the runtime looks it up in /etc/passwd`);
+    const group = user.split(':')[1];
+    if (group === undefined || !/^\d+$/.test(group)) c.addPath('/etc/group', 'user-database', 'start', `USER ${user}`, 'the runtime reads the supplementary groups of the user from /etc/group');
+  }
+
+  // The executable, then each #! interpreter (the kernel's chain), down to an ELF program.
+  let path = start;
+  let role: ClosureRole = 'executable';
+  let by: string | null = null;
+  let program: { path: string; info: ElfInfo; node: Node } | null = null;
+  for (let depth = 0; depth < MAX_SCRIPT_DEPTH; depth++) {
+    const node = c.addPath(path, role, 'start', by, role === 'executable' ? 'the command the runtime executes' : `the #! interpreter of ${by}`);
+    if (!node) break;
+    const real = resolvePath(tree, path);
+    const realPath = real.ok ? real.path : path;
+    const d = catalog.of(node);
+    if (d) {
+      if (d.ok) program = { path: realPath, info: d.info, node };
+      break;
+    }
+    const sb = parseShebang(readHead(node, 256));
+    if (!sb || !sb.interpreter) break;
+    const base = sb.interpreter.slice(sb.interpreter.lastIndexOf('/') + 1);
+    by = realPath;
+    if (base === 'env' && sb.arg) {
+      c.addPath(sb.interpreter, 'script-interpreter', 'start', by, `the #! interpreter of ${by}`);
+      const prog = sb.arg.split(/[ \t]+/).find((w) => w && !w.startsWith('-') && !w.includes('='));
+      if (!prog) break;
+      const found = lookPath(tree, prog, env, cwd);
+      if (!found.ok) {
+        c.add({ path: prog, type: 'file', linkTarget: null, size: 0, layer: null, present: false, role: 'script-interpreter', when: 'start', probable: false, neededBy: by, why: `${sb.interpreter} runs ${prog}, found through PATH` });
+        break;
+      }
+      path = found.path;
+    } else path = sb.interpreter;
+    role = 'script-interpreter';
+  }
+
+  let libc: LoaderKind = 'unknown';
+  const missingLibraries: Closure['missingLibraries'] = [];
+  let load: LoadResult | null = null;
+  if (program) {
+    libc = program.info.static ? 'static' : program.info.libc === 'musl' ? 'musl' : program.info.libc === 'glibc' ? 'glibc' : 'unknown';
+    if (program.info.interpreter) {
+      c.addPath(program.info.interpreter, 'loader', 'start', program.path, `PT_INTERP of ${program.path}: the kernel maps this loader`);
+      load = resolveProgram(loaderContext(model, catalog), program.path, program.info);
+      libc = load.loader;
+      for (const dep of load.dependencies) {
+        if (dep.via === 'musl-libc' || dep.via === 'loaded') continue;
+        if (dep.resolved) c.addPath(dep.resolved, 'library', 'start', dep.requiredBy, `DT_NEEDED ${dep.name} of ${dep.requiredBy}, found through ${dep.via}`);
+        else missingLibraries.push({ name: dep.name, neededBy: dep.requiredBy, searched: dep.searched });
+      }
+    }
+    for (const need of runtimeNeeds({ tree, catalog, env, model, program, load, libc })) {
+      c.addPath(need.path, need.role, 'runtime', need.neededBy, need.why, need.probable);
+    }
+  }
+
+  const files = [...c.files.values()];
+  const rank = (f: ClosureFile) => (f.when === 'start' ? 0 : f.probable ? 2 : 1);
+  files.sort((a, b) => rank(a) - rank(b));
+  let bytes = 0;
+  for (const f of files) if (f.present && !f.probable && f.type !== 'symlink') bytes += f.size;
+  let imageBytes = 0;
+  for (const [, n] of tree.walk()) if (n.type === 'file') imageBytes += n.size;
+  const loaderMissing = files.some((f) => f.role === 'loader' && !f.present);
+  const triplet = program && libc === 'glibc' ? TRIPLETS[program.info.machine] : undefined;
+  const stageLibDir = loaderMissing && triplet ? `/lib/${triplet}` : null;
+  const closure: Closure = { program: program?.path ?? start, libc, files, bytes, imageBytes, missingLibraries, searchDirs: load?.defaultDirs ?? [], stageLibDir };
+  return { closure, program: program ? { path: program.path, info: program.info } : null };
+}
+
+/**
+ * What to copy for a Dockerfile: with `all` (a FROM scratch stage) every file the closure
+ * counts, under each name it is opened by; else only what is missing, where this image's
+ * loader will look for it (the first folder it searched).
+ */
+export function closureCopies(c: Closure, all: boolean): CopyItem[] {
+  const items: CopyItem[] = [];
+  for (const f of c.files) {
+    if (f.probable || f.type === 'symlink') continue;
+    if (all ? !f.present : f.present) continue;
+    for (const n of f.openedAs.length ? f.openedAs : [f.path]) items.push({ from: n, to: n, dir: f.type === 'dir' });
+  }
+  for (const m of c.missingLibraries) {
+    const at = c.stageLibDir ? `${c.stageLibDir}/${m.name}` : m.searched.find((p) => c.searchDirs.some((d) => p === `${d.replace(/\/$/, '')}/${m.name}`)) ?? m.searched[0] ?? `${(c.searchDirs[0] ?? '/usr/lib').replace(/\/$/, '')}/${m.name}`;
+    if (!items.some((i) => i.to === at)) items.push({ from: at, to: at, dir: false });
+  }
+  return items;
+}
