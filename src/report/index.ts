@@ -51,10 +51,23 @@ export interface Report {
   binaries: BinaryReport[];
 }
 
+/** What the report says before any binary is decoded: source, config, layers, sizes. */
+export type ReportHead = Omit<Report, 'launch' | 'verdict' | 'diagnostics' | 'binaries'>;
+
 export function buildReport(model: ImageModel, opts: ReportOptions = {}): Report {
-  const totals = treeTotals(model.tree);
   const catalog = new BinaryCatalog(model.tree, model.decoded);
   const diagnosis = diagnose(model, catalog, opts);
+  return {
+    ...reportHead(model),
+    launch: diagnosis.launch,
+    verdict: diagnosis.verdict,
+    diagnostics: diagnosis.diagnostics,
+    binaries: analyzeBinaries(model, catalog),
+  };
+}
+
+export function reportHead(model: ImageModel): ReportHead {
+  const totals = treeTotals(model.tree);
   return {
     schemaVersion: SCHEMA_VERSION,
     source: model.source,
@@ -84,9 +97,5 @@ export function buildReport(model: ImageModel, opts: ReportOptions = {}): Report
     }),
     files: { entries: totals.entries, regularFiles: totals.files, bytes: totals.bytes },
     wasted: { bytes: model.tree.wastedBytes, top: model.tree.wasted(20) },
-    launch: diagnosis.launch,
-    verdict: diagnosis.verdict,
-    diagnostics: diagnosis.diagnostics,
-    binaries: analyzeBinaries(model, catalog),
   };
 }

@@ -1,19 +1,190 @@
-/** Starts the terminal UI on the alternate screen and restores the terminal when it ends. */
-import { render } from 'ink';
-import type { LoadOptions } from '../load.js';
-import type { ReportOptions } from '../report/index.js';
-import { Root } from './Root.js';
+/**
+ * The explorer's shell: owns the terminal (alternate screen, raw keys, bracketed paste),
+ * loads the image while the progress screen answers keys, feeds every key of every input
+ * chunk to the reducer, and carries out its effects. The terminal is restored however the
+ * program ends: q, ctrl-c, a signal, an error; ctrl-z suspends and `fg` redraws.
+ */
+import { writeSync } from 'node:fs';
+import { render, useStdout } from 'ink';
+import { useSyncExternalStore } from 'react';
+import type { ImageModel, LoadOptions, LoadProgress } from '../load.js';
+import { loadImage } from '../load.js';
+import { type ReportOptions, buildReport, reportHead } from '../report/index.js';
+import { FileTree } from '../report/tree.js';
+import { App } from './App.js';
+import { type Bindings, type Key, loadBindings, parseKeys } from './keys.js';
+import type { LoadView } from './Progress.js';
+import { type Effect, type Env, type State, initialState, reduce, resize } from './state.js';
 
-export async function runTui(reference: string, options: LoadOptions & ReportOptions): Promise<string | null> {
-  let error: string | null = null;
-  const out = process.stdout;
-  out.write('\x1b[?1049h\x1b[H'); // alternate screen: the shell's screen comes back untouched
-  try {
-    const app = render(<Root reference={reference} options={options} onError={(m) => (error = m)} />, { exitOnCtrlC: false, patchConsole: false });
-    await app.waitUntilExit();
-    app.cleanup();
-  } finally {
-    out.write('\x1b[?1049l');
+const ENTER = '\x1b[?1049h\x1b[H\x1b[2J\x1b[?2004h'; // alternate screen, bracketed paste on
+const LEAVE = '\x1b[?2004l\x1b[?25h\x1b[?1049l'; // paste off, cursor shown, main screen back
+
+interface Snapshot {
+  s: State;
+  env: Env;
+  load: LoadView;
+}
+
+/** The state and what it is drawn from; one notification per input chunk. */
+export class Store {
+  snap: Snapshot;
+  private readonly listeners = new Set<() => void>();
+
+  constructor(
+    s: State,
+    env: Env,
+    load: LoadView,
+    private readonly onEffect: (e: Effect) => void,
+  ) {
+    this.snap = { s, env, load };
   }
-  return error;
+
+  subscribe = (f: () => void): (() => void) => {
+    this.listeners.add(f);
+    return () => this.listeners.delete(f);
+  };
+
+  get = (): Snapshot => this.snap;
+
+  update(patch: Partial<Snapshot>): void {
+    this.snap = { ...this.snap, ...patch };
+    for (const f of this.listeners) f();
+  }
+
+  keys(keys: Key[]): void {
+    let s = this.snap.s;
+    for (const k of keys) s = reduce(s, k, this.snap.env);
+    const effects = s.effects;
+    if (effects.length) s = { ...s, effects: [] };
+    this.update({ s });
+    for (const e of effects) this.onEffect(e);
+  }
+
+  say(status: string): void {
+    this.update({ s: { ...this.snap.s, status } });
+  }
+}
+
+function Root({ store, onRedraw }: { store: Store; onRedraw: (f: () => void) => void }) {
+  const snap = useSyncExternalStore(store.subscribe, store.get);
+  const { write } = useStdout();
+  onRedraw(() => write(''));
+  return <App s={snap.s} env={snap.env} load={snap.load} />;
+}
+
+/** Runs the explorer; resolves with the error that ended it, or null when the user quit. */
+export async function runTui(reference: string, options: LoadOptions & ReportOptions, bindings: Bindings = loadBindings()): Promise<Error | null> {
+  const stdin = process.stdin;
+  const stdout = process.stdout;
+  const started = Date.now();
+  let onScreen = false;
+  const enter = () => {
+    onScreen = true;
+    stdout.write(ENTER);
+    stdin.setRawMode?.(true);
+  };
+  const leave = () => {
+    if (!onScreen) return;
+    onScreen = false;
+    try {
+      stdin.setRawMode?.(false);
+    } catch {
+      // stdin already gone
+    }
+    try {
+      writeSync(stdout.fd, LEAVE);
+    } catch {
+      // the terminal is gone: nothing to restore
+    }
+  };
+  const size = () => [stdout.columns || 80, Math.max(10, (stdout.rows || 24) - 1)] as const;
+
+  let model: ImageModel | null = null;
+  let loading = true;
+  let finish: (e: Error | null) => void = () => {};
+  const done = new Promise<Error | null>((r) => (finish = r));
+  let redraw = () => {};
+
+  const store = new Store(initialState(...size()), { head: null, report: null, files: null, bindings }, { reference, progress: null, elapsed: 0 }, (e) => {
+    switch (e.kind) {
+      case 'quit':
+        return finish(null);
+      case 'suspend':
+        return suspend();
+      case 'copy':
+        // OSC 52: the terminal puts the text on its clipboard (where it allows that)
+        stdout.write(`\x1b]52;c;${Buffer.from(e.text).toString('base64')}\x07`);
+        return;
+      case 'export':
+        store
+          .get()
+          .env.files?.exportFile(e.path, e.dest)
+          .then(
+            (r) => store.say(`wrote ${r.bytes} bytes to ${r.written}`),
+            (err: Error) => store.say(`export failed: ${err.message}`),
+          );
+    }
+  });
+
+  const suspend = () => {
+    leave();
+    process.once('SIGCONT', () => {
+      enter();
+      store.update({ s: resize(store.get().s, ...size()) });
+      redraw();
+    });
+    process.kill(process.pid, 'SIGTSTP');
+  };
+
+  const onData = (chunk: string) => store.keys(parseKeys(chunk));
+  const onResize = () => store.update({ s: resize(store.get().s, ...size()) });
+  const onSignal = (sig: NodeJS.Signals) => {
+    leave();
+    process.exit(sig === 'SIGINT' ? 130 : sig === 'SIGHUP' ? 129 : 143);
+  };
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+  enter();
+  process.on('exit', leave);
+  for (const sig of signals) process.on(sig, onSignal);
+  stdin.setEncoding('utf8');
+  stdin.on('data', onData);
+  stdin.resume();
+  stdout.on('resize', onResize);
+  const app = render(<Root store={store} onRedraw={(f) => (redraw = f)} />, { exitOnCtrlC: false, patchConsole: false });
+
+  const ticker = setInterval(() => store.update({ load: { ...store.get().load, elapsed: Date.now() - started } }), 100);
+  const onProgress = (progress: LoadProgress) => store.update({ load: { reference, progress, elapsed: Date.now() - started } });
+  loadImage(reference, { ...options, analysis: true, decodeInBackground: true, onProgress })
+    .then((m) => {
+      model = m;
+      loading = false;
+      clearInterval(ticker);
+      store.update({ env: { ...store.get().env, head: reportHead(m), files: new FileTree(m) } });
+      // the tree is usable now; the verdict follows once the decoding thread has caught up
+      return m.decodedReady.then(
+        () =>
+          new Promise<void>((r) =>
+            setImmediate(() => {
+              store.update({ env: { ...store.get().env, report: buildReport(m, options) } });
+              r();
+            }),
+          ),
+      );
+    })
+    .catch((e: Error) => finish(e));
+
+  const result = await done;
+  clearInterval(ticker);
+  app.unmount();
+  stdin.off('data', onData);
+  stdin.pause();
+  stdout.off('resize', onResize);
+  leave();
+  for (const sig of signals) process.off(sig, onSignal);
+  process.off('exit', leave);
+  // Quit while the image still loads: nothing is waited for (the temp folder goes on exit).
+  if (loading && !result) process.exit(0);
+  await (model as ImageModel | null)?.close();
+  return result;
 }

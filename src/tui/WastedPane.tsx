@@ -1,0 +1,28 @@
+/** The wasted files: each version a later layer overwrote or removed; enter shows it in its layer. */
+import { Text } from 'ink';
+import { printable } from '../render/format.js';
+import type { ReportHead } from '../report/index.js';
+import type { WastedFile } from '../report/tree.js';
+import { wastedHeader, wastedText } from './content.js';
+import { Pane, position } from './Pane.js';
+import { windowOf } from './text.js';
+import { c } from './theme.js';
+
+export function WastedPane({ head, list, cursor, focused, width, height }: { head: ReportHead; list: WastedFile[]; cursor: number; focused: boolean; width: number; height: number }) {
+  const room = Math.max(1, height - 4);
+  const [from, to] = windowOf(list.length, cursor, room);
+  return (
+    <Pane title={`Wasted${position(from, room, list.length)}`} focused={focused} width={width} height={height}>
+      <Text color={c('yellow')} wrap="truncate-end">
+        {wastedHeader(head, list)}
+      </Text>
+      {list.length === 0 ? <Text color={c('green')}>nothing: no layer overwrites or removes a file</Text> : null}
+      {list.slice(from, to).map((w, i) => (
+        <Text key={`${w.path}@${w.writtenIn}.${from + i}`} inverse={focused && from + i === cursor} wrap="truncate-end">
+          {from + i === cursor ? '›' : ' '}
+          {printable(wastedText(w))}
+        </Text>
+      ))}
+    </Pane>
+  );
+}
