@@ -11,7 +11,10 @@ import { type DiagnoseOptions, type Diagnostic, type Launch, type Verdict, diagn
 
 export const SCHEMA_VERSION = 1;
 
-export interface ReportOptions extends DiagnoseOptions {}
+export interface ReportOptions extends DiagnoseOptions {
+  /** false: leave `binaries` empty (the explorer works out one file's details when asked). */
+  binaries?: boolean;
+}
 
 export interface LayerReport {
   index: number;
@@ -62,7 +65,7 @@ export function buildReport(model: ImageModel, opts: ReportOptions = {}): Report
     launch: diagnosis.launch,
     verdict: diagnosis.verdict,
     diagnostics: diagnosis.diagnostics,
-    binaries: analyzeBinaries(model, catalog),
+    binaries: opts.binaries === false ? [] : analyzeBinaries(model, catalog),
   };
 }
 

@@ -193,34 +193,75 @@ export class FileTree {
     return this.merged.layers.length;
   }
 
-  /** The tree of a view, built on first use (a few of them are kept). */
-  view(key: TreeViewKey): Tree {
-    const last = this.layerCount - 1;
-    const k = key.layer === null || (key.layer >= last && !key.changesOnly) ? 'final' : `${key.layer}:${key.changesOnly ? 'changes' : 'as-of'}`;
-    const hit = this.cache.get(k);
-    if (hit) return hit;
-    let t: Tree;
-    if (key.layer !== null && key.changesOnly) t = changesTree(this.merged, key.layer);
-    else {
-      const upTo = key.layer ?? last;
-      const r = new Replay();
-      for (let i = 0; i <= upTo; i++) for (const c of this.merged.layers[i]!.changes) r.apply(i, c, key.layer !== null && i === upTo);
-      t = r.finish();
-    }
-    if (this.cache.size >= 6) for (const old of this.cache.keys()) if (old !== 'final') {
-      this.cache.delete(old);
-      break;
-    }
-    this.cache.set(k, t);
-    return t;
+  private static cacheKey(key: TreeViewKey, last: number): string {
+    return key.layer === null || (key.layer >= last && !key.changesOnly) ? 'final' : `${key.layer}:${key.changesOnly ? 'changes' : 'as-of'}`;
   }
 
-  /** Every dropped file version, largest first. Their sum is the merged tree's wasted bytes. */
-  wasted(): WastedFile[] {
+  /** The tree of a view when it is built (see `build`), else null. */
+  view(key: TreeViewKey): Tree | null {
+    return this.cache.get(FileTree.cacheKey(key, this.layerCount - 1)) ?? null;
+  }
+
+  private readonly building = new Map<string, Promise<Tree>>();
+
+  /**
+   * Builds a view's tree in slices of a few milliseconds, so a front end stays responsive
+   * while 100,000 changes replay. A few trees are kept.
+   */
+  build(key: TreeViewKey): Promise<Tree> {
+    const last = this.layerCount - 1;
+    const k = FileTree.cacheKey(key, last);
+    const hit = this.cache.get(k);
+    if (hit) return Promise.resolve(hit);
+    const pending = this.building.get(k);
+    if (pending) return pending;
+    const p = (async () => {
+      let t: Tree;
+      if (key.layer !== null && key.changesOnly) t = changesTree(this.merged, key.layer);
+      else {
+        const upTo = key.layer ?? last;
+        const r = new Replay();
+        await this.replay(upTo, (i, c) => r.apply(i, c, key.layer !== null && i === upTo));
+        t = r.finish();
+      }
+      if (this.cache.size >= 6) for (const old of this.cache.keys()) if (old !== 'final') {
+        this.cache.delete(old);
+        break;
+      }
+      this.cache.set(k, t);
+      this.building.delete(k);
+      return t;
+    })();
+    this.building.set(k, p);
+    return p;
+  }
+
+  /** Every change of layers 0..upTo in order, yielding to the event loop every few ms. */
+  private async replay(upTo: number, each: (layer: number, c: Change) => void): Promise<void> {
+    let t0 = performance.now();
+    for (let i = 0; i <= upTo; i++) {
+      const changes = this.merged.layers[i]?.changes ?? [];
+      for (let j = 0; j < changes.length; j++) {
+        each(i, changes[j]!);
+        if ((j & 255) === 255 && performance.now() - t0 > 8) {
+          await new Promise((r) => setImmediate(r));
+          t0 = performance.now();
+        }
+      }
+    }
+  }
+
+  /** Every dropped file version, largest first, once `buildWasted` is done (else null). */
+  wasted(): WastedFile[] | null {
+    return this.wastedList;
+  }
+
+  /** Works out the wasted list (in slices). Its sum is the merged tree's wasted bytes. */
+  async buildWasted(): Promise<WastedFile[]> {
     if (this.wastedList) return this.wastedList;
     const out: WastedFile[] = [];
     const r = new Replay((e, layer, how) => out.push({ path: e.path, size: e.size, writtenIn: e.layer ?? 0, droppedIn: layer, how }));
-    this.merged.layers.forEach((l, i) => l.changes.forEach((c) => r.apply(i, c, false)));
+    await this.replay(this.layerCount - 1, (i, c) => r.apply(i, c, false));
     out.sort((a, b) => b.size - a.size || byteOrder(a.path, b.path) || a.writtenIn - b.writtenIn);
     this.wastedList = out;
     return out;

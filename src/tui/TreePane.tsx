@@ -16,13 +16,13 @@ export function treeTitle(s: State, count: number, from: number, room: number, e
   return `Files (${flags.join(', ')})${filter}${position(from, room, count)}`;
 }
 
-export function TreePane({ s, rows, error, focused, width, height }: { s: State; rows: Row[]; error: string | null; focused: boolean; width: number; height: number }) {
+export function TreePane({ s, rows, error, building, focused, width, height }: { s: State; rows: Row[]; error: string | null; building: boolean; focused: boolean; width: number; height: number }) {
   const room = Math.max(1, height - 3);
   const cursor = Math.min(s.cursor, rows.length - 1);
   const [from, to] = windowOf(rows.length, cursor, room);
   return (
     <Pane title={treeTitle(s, rows.length, from, room, error)} focused={focused} width={width} height={height}>
-      {rows.length === 0 ? <Text dimColor>{s.filter.text ? 'nothing matches' : 'no files'}</Text> : null}
+      {rows.length === 0 ? <Text dimColor>{building ? 'building the tree…' : s.filter.text ? 'nothing matches' : 'no files'}</Text> : null}
       {rows.slice(from, to).map((r, i) => {
         const e = r.e;
         const sel = from + i === cursor;

@@ -16,7 +16,7 @@ export function WastedPane({ head, list, cursor, focused, width, height }: { hea
       <Text color={c('yellow')} wrap="truncate-end">
         {wastedHeader(head, list)}
       </Text>
-      {list.length === 0 ? <Text color={c('green')}>nothing: no layer overwrites or removes a file</Text> : null}
+      {list.length === 0 ? <Text color={c('green')}>{head.wasted.bytes > 0 ? 'working out the list…' : 'nothing: no layer overwrites or removes a file'}</Text> : null}
       {list.slice(from, to).map((w, i) => (
         <Text key={`${w.path}@${w.writtenIn}.${from + i}`} inverse={focused && from + i === cursor} wrap="truncate-end">
           {from + i === cursor ? '›' : ' '}

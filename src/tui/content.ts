@@ -114,7 +114,7 @@ export function efficiency(head: ReportHead): number {
   return written > 0 ? Math.max(0, 1 - head.wasted.bytes / written) : 1;
 }
 
-export function imageLines(head: ReportHead, wastedCount: number): Line[] {
+export function imageLines(head: ReportHead, wastedCount: number | null): Line[] {
   const s = head.source;
   const cfg = head.image;
   const lines: Line[] = [{ text: `${s.image ?? s.location}  [${s.kind}]`, bold: true }];
@@ -132,7 +132,7 @@ export function imageLines(head: ReportHead, wastedCount: number): Line[] {
   lines.push({ text: `files      ${plural(head.files.regularFiles, 'file')}, ${formatBytes(head.files.bytes)}` });
   const empty = head.history.filter((h) => h.emptyLayer).length;
   lines.push({ text: `layers     ${head.layers.length}${empty ? ` (and ${plural(empty, 'build step')} without one)` : ''}` });
-  lines.push({ text: `wasted     ${formatBytes(head.wasted.bytes)} in ${plural(wastedCount, 'file version')}; efficiency ${(efficiency(head) * 100).toFixed(1)}%` });
+  lines.push({ text: `wasted     ${formatBytes(head.wasted.bytes)}${wastedCount === null ? '' : ` in ${plural(wastedCount, 'file version')}`}; efficiency ${(efficiency(head) * 100).toFixed(1)}% (w lists them)` });
   return lines;
 }
 

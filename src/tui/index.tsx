@@ -14,7 +14,7 @@ import { FileTree } from '../report/tree.js';
 import { App } from './App.js';
 import { type Bindings, type Key, loadBindings, parseKeys } from './keys.js';
 import type { LoadView } from './Progress.js';
-import { type Effect, type Env, type State, initialState, reduce, resize } from './state.js';
+import { type Effect, type Env, type State, initialState, needs, reduce, resize, settle } from './state.js';
 
 const ENTER = '\x1b[?1049h\x1b[H\x1b[2J\x1b[?2004h'; // alternate screen, bracketed paste on
 const LEAVE = '\x1b[?2004l\x1b[?25h\x1b[?1049l'; // paste off, cursor shown, main screen back
@@ -46,9 +46,13 @@ export class Store {
 
   get = (): Snapshot => this.snap;
 
+  /** Heard after every change: starts what the new state needs built. */
+  onUpdate: () => void = () => {};
+
   update(patch: Partial<Snapshot>): void {
     this.snap = { ...this.snap, ...patch };
     for (const f of this.listeners) f();
+    this.onUpdate();
   }
 
   keys(keys: Key[]): void {
@@ -126,6 +130,14 @@ export async function runTui(reference: string, options: LoadOptions & ReportOpt
     }
   });
 
+  // views of a big tree build in slices; the screen follows when they are ready
+  store.onUpdate = () => {
+    const { s, env } = store.get();
+    const n = needs(s, env);
+    if (n.view) void env.files!.build(n.view).then(() => store.update({ s: settle(store.get().s, store.get().env) }));
+    if (n.wasted) void env.files!.buildWasted().then(() => store.update({}));
+  };
+
   const suspend = () => {
     leave();
     process.once('SIGCONT', () => {
@@ -166,7 +178,7 @@ export async function runTui(reference: string, options: LoadOptions & ReportOpt
         () =>
           new Promise<void>((r) =>
             setImmediate(() => {
-              store.update({ env: { ...store.get().env, report: buildReport(m, options) } });
+              store.update({ env: { ...store.get().env, report: buildReport(m, { ...options, binaries: false }) } });
               r();
             }),
           ),

@@ -48,6 +48,8 @@ export interface State {
   wastedCursor: number;
   /** Asking where to export a file. */
   prompt: { path: string; text: string } | null;
+  /** A path to show once its view's tree is built. */
+  pending: { path: string; layerCursor: number; status: string | null } | null;
   status: string | null;
   effects: Effect[];
 }
@@ -71,6 +73,7 @@ export function initialState(width = 80, height = 24): State {
     scroll: { details: 0, diagnostics: 0, image: 0, help: 0 },
     wastedCursor: 0,
     prompt: null,
+    pending: null,
     status: null,
     effects: [],
   };
@@ -92,7 +95,7 @@ export function layoutOf(s: State, env: Env): Layout {
   const mainH = Math.max(8, s.height - bannerH - 3); // the info line, the status line, the footer
   const leftW = Math.min(s.width - 24, Math.max(44, Math.floor(s.width * 0.58)));
   const layers = env.head?.layers.length ?? 0;
-  const layersH = Math.min(layers + 4, Math.max(5, Math.floor(mainH / 3)));
+  const layersH = Math.min(layers + 4, Math.max(6, Math.floor(mainH / 3)));
   return { bannerH, mainH, leftW, rightW: s.width - leftW, layersH, treeH: mainH - layersH };
 }
 
@@ -139,6 +142,21 @@ export function wastedOf(env: Env): WastedFile[] {
   return env.files?.wasted() ?? [];
 }
 
+/** What the shell must build (in slices) before the screen can show it. */
+export function needs(s: State, env: Env): { view: TreeViewKey | null; wasted: boolean } {
+  if (!env.files) return { view: null, wasted: false };
+  const key = s.pending ? viewKey({ ...s, layerCursor: s.pending.layerCursor, changesOnly: false }) : viewKey(s);
+  return { view: env.files.view(key) ? null : key, wasted: (s.focus === 'wasted' || s.focus === 'image') && !env.files.wasted() };
+}
+
+/** Finishes what waited for a tree (a jump to a path), once it is built. */
+export function settle(s: State, env: Env): State {
+  const p = s.pending;
+  if (!p || !env.files?.view(viewKey({ ...s, layerCursor: p.layerCursor, changesOnly: false }))) return s;
+  const r = reveal({ ...s, pending: null }, env, p.path, p.layerCursor);
+  return p.status && r.focus === 'tree' && !r.status ? { ...r, status: p.status } : r;
+}
+
 /** A text pane's lines, escaped and wrapped to the width they are drawn at. */
 export function textOf(pane: TextPane, s: State, env: Env): Line[] {
   const L = layoutOf(s, env);
@@ -146,7 +164,7 @@ export function textOf(pane: TextPane, s: State, env: Env): Line[] {
   if (pane === 'help') return layout(helpLines(env.bindings), width);
   if (!env.head || !env.files) return [];
   if (pane === 'diagnostics') return layout(diagnosticLines(env.report), width);
-  if (pane === 'image') return layout(imageLines(env.head, wastedOf(env).length), width);
+  if (pane === 'image') return layout(imageLines(env.head, env.files.wasted()?.length ?? null), width);
   if (s.focus === 'layers') return layout(layerLines(env.head, s.layerCursor), width);
   const row = currentRow(s, env);
   return layout(fileLines(row?.e ?? null, viewKey(s).layer, env.files), width);
@@ -195,10 +213,10 @@ function pageOf(s: State, env: Env): number {
 }
 
 /** Shows `path` in the Files pane: that view (the final image unless a layer is named), its folders open, the cursor on it. */
-export function reveal(s: State, env: Env, path: string, layerCursor = 0): State {
+export function reveal(s: State, env: Env, path: string, layerCursor = 0, status: string | null = null): State {
   let next: State = { ...s, layerCursor, changesOnly: false, filter: { ...s.filter, text: '' }, editing: false, focus: 'tree', fold: layerCursor === s.layerCursor && !s.changesOnly ? s.fold : AUTO };
   const tree = treeOf(next, env);
-  if (!tree) return s;
+  if (!tree) return { ...next, pending: { path, layerCursor, status }, status: 'building the tree…' };
   const q = queryOf(next);
   const flipped = new Set(next.fold.flipped);
   for (let p = path.lastIndexOf('/'); p > 0; p = path.lastIndexOf('/', p - 1)) {
@@ -211,7 +229,7 @@ export function reveal(s: State, env: Env, path: string, layerCursor = 0): State
   next = { ...next, fold: { base: next.fold.base, flipped } };
   const at = rowsOf(next, env).rows.findIndex((r) => r.e.path === path);
   if (at < 0) return say(s, `${path} is not in the image`);
-  return { ...next, cursor: at, scroll: { ...next.scroll, details: 0 } };
+  return { ...next, cursor: at, scroll: { ...next.scroll, details: 0 }, status };
 }
 
 function toggleFold(s: State, e: FileEntry): State {
@@ -406,8 +424,7 @@ function openKey(s: State, env: Env, action: 'left' | 'right' | 'open', row: Row
       if (action === 'left') return s;
       const w = wastedOf(env)[s.wastedCursor];
       if (!w) return s;
-      const r = reveal(s, env, w.path, w.writtenIn + 1);
-      return r.focus === 'tree' ? { ...r, status: `${w.path} as of layer ${w.writtenIn}; layer ${w.droppedIn} ${w.how === 'removed' ? 'removes' : 'overwrites'} it` } : r;
+      return reveal(s, env, w.path, w.writtenIn + 1, `${w.path} as of layer ${w.writtenIn}; layer ${w.droppedIn} ${w.how === 'removed' ? 'removes' : 'overwrites'} it`);
     }
   }
   return s;
@@ -421,9 +438,7 @@ function entrypoint(s: State, env: Env): State {
   if (!exe) return say(s, `${r.launch.argv[0]} is not in the image (see Diagnostics)`);
   const f = env.files!.follow(exe, env.head?.image?.workingDir || '/');
   if (!f) return say(s, `${exe} is not in the image`);
-  const next = reveal(s, env, f.target);
-  if (next.focus !== 'tree') return next;
-  return { ...next, status: f.named !== f.target ? `entrypoint ${f.named} is a link to ${f.target}: showing the file it runs` : `entrypoint ${f.target}` };
+  return reveal(s, env, f.target, 0, f.named !== f.target ? `entrypoint ${f.named} is a link to ${f.target}: showing the file it runs` : `entrypoint ${f.target}`);
 }
 
 /** New terminal size: everything that scrolls stays in bounds. */
