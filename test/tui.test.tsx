@@ -175,6 +175,7 @@ describe('the explorer', () => {
     s = await press(s, G, '/hello');
     assert.ok(names(s, G).some((n) => n.trim() === 'hello'));
     s = await press(s, G, K.enter, K.home, K.enter); // collapse a folder inside the filter
+    assert.ok(!names(s, G).some((n) => n.trim() === 'hello'), 'folding works while filtering');
     s = await press(s, G, K.esc);
     assert.equal(s.filter.text, '');
     assert.deepEqual(names(s, G), before);
