@@ -17,7 +17,7 @@ import { FileTree } from '../src/report/tree.js';
 import { App } from '../src/tui/App.js';
 import { imageLines, layerStep } from '../src/tui/content.js';
 import { keysFile, loadBindings, makeBindings, parseKeys } from '../src/tui/keys.js';
-import { progressText } from '../src/tui/Progress.js';
+import { progressText } from '../src/tui/content.js';
 import { type Env, type State, currentRow, initialState, layoutOf, needs, reduce, rowsOf, settle, textOf } from '../src/tui/state.js';
 import { makeTar, tempDir, writeOciLayout } from './helpers/build.js';
 

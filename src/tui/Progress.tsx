@@ -1,32 +1,10 @@
 /** The loading screen: bytes read of the total with a bar, the rate, the time left, and how to quit. */
 import { Box, Text } from 'ink';
-import type { LoadProgress } from '../load.js';
-import { formatBytes, printable } from '../render/format.js';
+import { printable } from '../render/format.js';
+import { type LoadView, progressText } from './content.js';
 import { c } from './theme.js';
 
-export interface LoadView {
-  reference: string;
-  progress: LoadProgress | null;
-  /** Milliseconds since loading started. */
-  elapsed: number;
-}
-
-function duration(secs: number): string {
-  if (secs < 1) return 'under a second';
-  if (secs < 90) return `${Math.round(secs)} s`;
-  return `${Math.round(secs / 60)} min`;
-}
-
-export function progressText(p: LoadProgress | null, elapsed: number): string {
-  if (!p || p.bytesTotal === 0) return 'opening…';
-  const secs = Math.max(0.05, elapsed / 1000);
-  const rate = p.bytesDone / secs;
-  const left = rate > 0 ? (p.bytesTotal - p.bytesDone) / rate : null;
-  const parts = [`${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)}`, `${formatBytes(Math.round(rate))}/s`];
-  if (left !== null && p.bytesDone > 0 && p.bytesDone < p.bytesTotal) parts.push(`about ${duration(left)} left`);
-  parts.push(`layer ${Math.min(p.layersTotal, p.layersDone + 1)} of ${p.layersTotal}`);
-  return parts.join(' · ');
-}
+export type { LoadView };
 
 export function Progress({ load, width }: { load: LoadView; width: number }) {
   const p = load.progress;

@@ -4,6 +4,7 @@
  * text.ts escapes and wraps them.
  */
 import type { Diagnostic } from '../diagnose/index.js';
+import type { LoadProgress } from '../load.js';
 import { formatBytes, formatMode } from '../render/format.js';
 import { describeElf } from '../render/ldd.js';
 import { shortCreatedBy } from '../render/text.js';
@@ -156,3 +157,29 @@ export function helpLines(b: Bindings): Line[] {
   lines.push({ text: 'Remap keys in $XDG_CONFIG_HOME/scratchscope/keys.json (default ~/.config), e.g. {"down": ["j", "n"]}.', color: 'gray' });
   return lines;
 }
+
+/** The loading screen's facts. */
+export interface LoadView {
+  reference: string;
+  progress: LoadProgress | null;
+  /** Milliseconds since loading started. */
+  elapsed: number;
+}
+
+function duration(secs: number): string {
+  if (secs < 1) return 'under a second';
+  if (secs < 90) return `${Math.round(secs)} s`;
+  return `${Math.round(secs / 60)} min`;
+}
+
+export function progressText(p: LoadProgress | null, elapsed: number): string {
+  if (!p || p.bytesTotal === 0) return 'opening…';
+  const secs = Math.max(0.05, elapsed / 1000);
+  const rate = p.bytesDone / secs;
+  const left = rate > 0 ? (p.bytesTotal - p.bytesDone) / rate : null;
+  const parts = [`${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)}`, `${formatBytes(Math.round(rate))}/s`];
+  if (left !== null && p.bytesDone > 0 && p.bytesDone < p.bytesTotal) parts.push(`about ${duration(left)} left`);
+  parts.push(`layer ${Math.min(p.layersTotal, p.layersDone + 1)} of ${p.layersTotal}`);
+  return parts.join(' · ');
+}
+

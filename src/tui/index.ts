@@ -5,76 +5,18 @@
  * program ends: q, ctrl-c, a signal, an error; ctrl-z suspends and `fg` redraws.
  */
 import { writeSync } from 'node:fs';
-import { render, useStdout } from 'ink';
-import { useSyncExternalStore } from 'react';
 import type { ImageModel, LoadOptions, LoadProgress } from '../load.js';
 import { loadImage } from '../load.js';
+import { printable } from '../render/format.js';
 import { type ReportOptions, buildReport, reportHead } from '../report/index.js';
 import { FileTree } from '../report/tree.js';
-import { App } from './App.js';
-import { type Bindings, type Key, loadBindings, parseKeys } from './keys.js';
-import type { LoadView } from './Progress.js';
-import { type Effect, type Env, type State, initialState, needs, reduce, resize, settle } from './state.js';
+import { progressText } from './content.js';
+import { type Bindings, loadBindings, parseKeys } from './keys.js';
+import { initialState, needs, resize, settle } from './state.js';
+import { Store } from './store.js';
 
 const ENTER = '\x1b[?1049h\x1b[H\x1b[2J\x1b[?2004h'; // alternate screen, bracketed paste on
 const LEAVE = '\x1b[?2004l\x1b[?25h\x1b[?1049l'; // paste off, cursor shown, main screen back
-
-interface Snapshot {
-  s: State;
-  env: Env;
-  load: LoadView;
-}
-
-/** The state and what it is drawn from; one notification per input chunk. */
-export class Store {
-  snap: Snapshot;
-  private readonly listeners = new Set<() => void>();
-
-  constructor(
-    s: State,
-    env: Env,
-    load: LoadView,
-    private readonly onEffect: (e: Effect) => void,
-  ) {
-    this.snap = { s, env, load };
-  }
-
-  subscribe = (f: () => void): (() => void) => {
-    this.listeners.add(f);
-    return () => this.listeners.delete(f);
-  };
-
-  get = (): Snapshot => this.snap;
-
-  /** Heard after every change: starts what the new state needs built. */
-  onUpdate: () => void = () => {};
-
-  update(patch: Partial<Snapshot>): void {
-    this.snap = { ...this.snap, ...patch };
-    for (const f of this.listeners) f();
-    this.onUpdate();
-  }
-
-  keys(keys: Key[]): void {
-    let s = this.snap.s;
-    for (const k of keys) s = reduce(s, k, this.snap.env);
-    const effects = s.effects;
-    if (effects.length) s = { ...s, effects: [] };
-    this.update({ s });
-    for (const e of effects) this.onEffect(e);
-  }
-
-  say(status: string): void {
-    this.update({ s: { ...this.snap.s, status } });
-  }
-}
-
-function Root({ store, onRedraw }: { store: Store; onRedraw: (f: () => void) => void }) {
-  const snap = useSyncExternalStore(store.subscribe, store.get);
-  const { write } = useStdout();
-  onRedraw(() => write(''));
-  return <App s={snap.s} env={snap.env} load={snap.load} />;
-}
 
 /** Runs the explorer; resolves with the error that ended it, or null when the user quit. */
 export async function runTui(reference: string, options: LoadOptions & ReportOptions, bindings: Bindings = loadBindings()): Promise<Error | null> {
@@ -107,7 +49,9 @@ export async function runTui(reference: string, options: LoadOptions & ReportOpt
   let loading = true;
   let finish: (e: Error | null) => void = () => {};
   const done = new Promise<Error | null>((r) => (finish = r));
-  let redraw = () => {};
+  type Screen = { redraw: () => void; unmount: () => void };
+  let screen = null as Screen | null;
+  const redraw = () => screen?.redraw();
 
   const store = new Store(initialState(...size()), { head: null, report: null, files: null, bindings }, { reference, progress: null, elapsed: 0 }, (e) => {
     switch (e.kind) {
@@ -163,7 +107,19 @@ export async function runTui(reference: string, options: LoadOptions & ReportOpt
   stdin.on('data', onData);
   stdin.resume();
   stdout.on('resize', onResize);
-  const app = render(<Root store={store} onRedraw={(f) => (redraw = f)} />, { exitOnCtrlC: false, patchConsole: false });
+  // The first frame, in plain text, before ink (and its layout engine) has loaded.
+  const plain = () => {
+    if (screen || !onScreen) return;
+    const { load } = store.get();
+    stdout.write(`\x1b[H\x1b[2K Reading ${printable(reference)}\r\n\x1b[2K ${progressText(load.progress, load.elapsed)}\r\n\x1b[2K q or ctrl-c quits`);
+  };
+  plain();
+  store.subscribe(plain);
+  void import('./mount.js').then((m) => {
+    if (!onScreen) return;
+    stdout.write('\x1b[H\x1b[2J');
+    screen = m.mount(store);
+  }, finish);
 
   const ticker = setInterval(() => store.update({ load: { ...store.get().load, elapsed: Date.now() - started } }), 100);
   const onProgress = (progress: LoadProgress) => store.update({ load: { reference, progress, elapsed: Date.now() - started } });
@@ -188,7 +144,7 @@ export async function runTui(reference: string, options: LoadOptions & ReportOpt
 
   const result = await done;
   clearInterval(ticker);
-  app.unmount();
+  screen?.unmount();
   stdin.off('data', onData);
   stdin.pause();
   stdout.off('resize', onResize);
