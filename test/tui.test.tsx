@@ -51,7 +51,8 @@ const names = (s: State, env: Env) => rowsOf(s, env).rows.map((r) => `${'  '.rep
 const marked = (s: State, env: Env) => rowsOf(s, env).rows.map((r) => `${r.e.mark ?? ' '} ${r.e.name}`);
 const frame = (s: State, env: Env) => {
   const r = render(<App s={s} env={env} load={{ reference: 'x', progress: null, elapsed: 0 }} />);
-  const f = r.lastFrame()!;
+  // eslint-disable-next-line no-control-regex
+  const f = r.lastFrame()!.replace(/\x1b\[[0-9;]*m/g, '');
   r.unmount();
   return f;
 };

@@ -1,12 +1,11 @@
 /** Layers: row 0 is the final image, then each layer with its size, its changes and its build step. */
-import { Text } from 'ink';
 import { memo } from 'react';
 import { formatBytes, printable } from '../render/format.js';
 import type { ReportHead } from '../report/index.js';
 import { layerStep } from './content.js';
-import { Pane } from './Pane.js';
+import { Body, Pane } from './Pane.js';
 import { windowOf } from './text.js';
-import { c } from './theme.js';
+import { styled } from './theme.js';
 
 export const LayersPane = memo(function LayersPane({ head, cursor, focused, width, height }: { head: ReportHead; cursor: number; focused: boolean; width: number; height: number }) {
   const rows = [
@@ -22,15 +21,10 @@ export const LayersPane = memo(function LayersPane({ head, cursor, focused, widt
   const more = [from > 0 ? `↑${from}` : '', to < rows.length ? `↓${rows.length - to}` : ''].filter(Boolean).join(' ');
   return (
     <Pane title={`Layers (${head.layers.length})${more ? `  ${more} more` : ''}`} focused={focused} width={width} height={height}>
-      {rows.slice(from, to).map((r, i) => {
+      <Body lines={rows.slice(from, to).map((r, i) => {
         const sel = from + i === cursor;
-        return (
-          <Text key={r.key} inverse={sel && focused} color={sel && !focused ? c('cyan') : undefined} wrap="truncate-end">
-            {sel ? '›' : ' '}
-            {r.text}
-          </Text>
-        );
-      })}
+        return styled([[`${sel ? '›' : ' '}${r.text}`, { inverse: sel && focused, color: sel && !focused ? 'cyan' : undefined }]], width - 2);
+      })} />
     </Pane>
   );
 });

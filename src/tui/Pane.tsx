@@ -15,6 +15,11 @@ export function Pane({ title, focused, width, height, children }: { title: strin
   );
 }
 
+/** Lines already styled and cut to the pane's width, drawn as one text. */
+export function Body({ lines }: { lines: string[] }) {
+  return <Text wrap="truncate-end">{lines.join('\n')}</Text>;
+}
+
 /** "3–20 of 45" when not everything fits, else nothing. */
 export function position(from: number, shown: number, count: number): string {
   return count > shown ? ` ${from + 1}–${Math.min(count, from + shown)} of ${count}` : '';

@@ -3,9 +3,9 @@ import { Text } from 'ink';
 import { formatBytes, formatMode, printable } from '../render/format.js';
 import type { Row } from './rows.js';
 import type { State } from './state.js';
-import { Pane, position } from './Pane.js';
+import { Body, Pane, position } from './Pane.js';
 import { windowOf } from './text.js';
-import { MARK_COLOR, c } from './theme.js';
+import { MARK_COLOR, styled } from './theme.js';
 
 export function treeTitle(s: State, count: number, from: number, room: number, error: string | null): string {
   const layer = s.layerCursor - 1;
@@ -20,30 +20,28 @@ export function TreePane({ s, rows, error, building, focused, width, height }: {
   const room = Math.max(1, height - 3);
   const cursor = Math.min(s.cursor, rows.length - 1);
   const [from, to] = windowOf(rows.length, cursor, room);
+  const body = rows.slice(from, to).map((r, i) => {
+    const e = r.e;
+    const sel = from + i === cursor;
+    const inv = sel && focused;
+    const icon = e.children ? (r.open ? '▾' : '▸') : ' ';
+    const mode = e.mode !== null ? formatMode(e.type, e.mode) : e.mark === 'D' ? '-'.repeat(10) : ' '.repeat(10);
+    const owner = s.attrs === 'all' ? `${e.uid ?? '-'}:${e.gid ?? '-'}`.padEnd(9) + ' ' : '';
+    const attrs = s.attrs === 'none' ? '' : `${mode} ${owner}${formatBytes(e.size).padStart(8)} `;
+    return styled(
+      [
+        [sel ? '›' : ' ', { inverse: inv }],
+        [e.mark ?? ' ', { color: e.mark ? MARK_COLOR[e.mark] : undefined, inverse: inv }],
+        [` ${attrs}${'  '.repeat(r.depth)}${icon}`, { inverse: inv }],
+        [printable(e.name), { color: e.children ? 'blue' : e.type === 'symlink' ? 'cyan' : undefined, strike: e.mark === 'D', inverse: inv }],
+        [e.linkTarget ? ` → ${printable(e.linkTarget)}` : '', { inverse: inv }],
+      ],
+      width - 2,
+    );
+  });
   return (
     <Pane title={treeTitle(s, rows.length, from, room, error)} focused={focused} width={width} height={height}>
-      {rows.length === 0 ? <Text dimColor>{building ? 'building the tree…' : s.filter.text ? 'nothing matches' : 'no files'}</Text> : null}
-      {rows.slice(from, to).map((r, i) => {
-        const e = r.e;
-        const sel = from + i === cursor;
-        const icon = e.children ? (r.open ? '▾' : '▸') : ' ';
-        const mode = e.mode !== null ? formatMode(e.type, e.mode) : e.mark === 'D' ? '-'.repeat(10) : ' '.repeat(10);
-        const owner = s.attrs === 'all' ? `${e.uid ?? '-'}:${e.gid ?? '-'}`.padEnd(9) + ' ' : '';
-        const attrs = s.attrs === 'none' ? '' : `${mode} ${owner}${formatBytes(e.size).padStart(8)} `;
-        const link = e.linkTarget ? ` → ${printable(e.linkTarget)}` : '';
-        return (
-          <Text key={e.path} inverse={sel && focused} wrap="truncate-end">
-            {sel ? '›' : ' '}
-            {e.mark ? <Text color={c(MARK_COLOR[e.mark])}>{e.mark}</Text> : ' '} {attrs}
-            {'  '.repeat(r.depth)}
-            {icon}
-            <Text color={e.children ? c('blue') : e.type === 'symlink' ? c('cyan') : undefined} strikethrough={e.mark === 'D'}>
-              {printable(e.name)}
-            </Text>
-            {link}
-          </Text>
-        );
-      })}
+      {rows.length === 0 ? <Text dimColor>{building ? 'building the tree…' : s.filter.text ? 'nothing matches' : 'no files'}</Text> : <Body lines={body} />}
     </Pane>
   );
 }

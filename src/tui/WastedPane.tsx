@@ -4,9 +4,9 @@ import { printable } from '../render/format.js';
 import type { ReportHead } from '../report/index.js';
 import type { WastedFile } from '../report/tree.js';
 import { wastedHeader, wastedText } from './content.js';
-import { Pane, position } from './Pane.js';
+import { Body, Pane, position } from './Pane.js';
 import { windowOf } from './text.js';
-import { c } from './theme.js';
+import { c, styled } from './theme.js';
 
 export function WastedPane({ head, list, cursor, focused, width, height }: { head: ReportHead; list: WastedFile[]; cursor: number; focused: boolean; width: number; height: number }) {
   const room = Math.max(1, height - 4);
@@ -17,12 +17,7 @@ export function WastedPane({ head, list, cursor, focused, width, height }: { hea
         {wastedHeader(head, list)}
       </Text>
       {list.length === 0 ? <Text color={c('green')}>{head.wasted.bytes > 0 ? 'working out the list…' : 'nothing: no layer overwrites or removes a file'}</Text> : null}
-      {list.slice(from, to).map((w, i) => (
-        <Text key={`${w.path}@${w.writtenIn}.${from + i}`} inverse={focused && from + i === cursor} wrap="truncate-end">
-          {from + i === cursor ? '›' : ' '}
-          {printable(wastedText(w))}
-        </Text>
-      ))}
+      <Body lines={list.slice(from, to).map((w, i) => styled([[`${from + i === cursor ? '›' : ' '}${printable(wastedText(w))}`, { inverse: focused && from + i === cursor }]], width - 2))} />
     </Pane>
   );
 }

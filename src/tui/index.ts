@@ -115,6 +115,8 @@ export async function runTui(reference: string, options: LoadOptions & ReportOpt
   };
   plain();
   store.subscribe(plain);
+  // React's development build checks every render and costs a keystroke twice the time
+  process.env.NODE_ENV ??= 'production';
   void import('./mount.js').then((m) => {
     if (!onScreen) return;
     stdout.write('\x1b[H\x1b[2J');
