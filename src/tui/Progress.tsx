@@ -1,7 +1,7 @@
 /** The loading screen: bytes read of the total with a bar, the rate, the time left, and how to quit. */
 import { Box, Text } from 'ink';
 import { printable } from '../render/format.js';
-import { type LoadView, progressText } from './content.js';
+import { type LoadView, progressBar, progressText } from './content.js';
 import { c } from './theme.js';
 
 export type { LoadView };
@@ -10,19 +10,13 @@ export function Progress({ load, width }: { load: LoadView; width: number }) {
   const p = load.progress;
   const frac = p && p.bytesTotal > 0 ? Math.min(1, p.bytesDone / p.bytesTotal) : 0;
   const barWidth = Math.max(10, Math.min(60, width - 12));
-  // eighths of a cell, so the bar moves smoothly
-  const eighths = Math.round(frac * barWidth * 8);
-  const full = Math.floor(eighths / 8);
-  const part = eighths % 8 ? '▏▎▍▌▋▊▉'[(eighths % 8) - 1] : '';
+  const bar = progressBar(frac, barWidth);
   return (
     <Box flexDirection="column" paddingX={1}>
       <Text wrap="truncate-end">Reading {printable(load.reference)}</Text>
       <Text>
-        <Text color={c('cyan')}>
-          {'█'.repeat(full)}
-          {part}
-        </Text>
-        {' '.repeat(Math.max(0, barWidth - full - (part ? 1 : 0)))}▏{Math.floor(frac * 100)}%
+        <Text color={c('cyan')}>{bar.full}</Text>
+        {bar.empty}▏{Math.floor(frac * 100)}%
       </Text>
       <Text dimColor wrap="truncate-end">
         {progressText(p, load.elapsed)}

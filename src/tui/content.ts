@@ -183,3 +183,11 @@ export function progressText(p: LoadProgress | null, elapsed: number): string {
   return parts.join(' · ');
 }
 
+
+/** A bar of `width` cells filled to `frac`, in eighths of a cell so it moves smoothly. */
+export function progressBar(frac: number, width: number): { full: string; empty: string } {
+  const eighths = Math.round(Math.min(1, Math.max(0, frac)) * width * 8);
+  const full = Math.floor(eighths / 8);
+  const part = eighths % 8 ? '▏▎▍▌▋▊▉'[(eighths % 8) - 1]! : '';
+  return { full: '█'.repeat(full) + part, empty: ' '.repeat(Math.max(0, width - full - (part ? 1 : 0))) };
+}

@@ -10,7 +10,7 @@ import { loadImage } from '../load.js';
 import { printable } from '../render/format.js';
 import { type ReportOptions, buildReport, reportHead } from '../report/index.js';
 import { FileTree } from '../report/tree.js';
-import { progressText } from './content.js';
+import { progressBar, progressText } from './content.js';
 import { type Bindings, loadBindings, parseKeys } from './keys.js';
 import { initialState, needs, resize, settle } from './state.js';
 import { Store } from './store.js';
@@ -111,7 +111,9 @@ export async function runTui(reference: string, options: LoadOptions & ReportOpt
   const plain = () => {
     if (screen || !onScreen) return;
     const { load } = store.get();
-    stdout.write(`\x1b[H\x1b[2K Reading ${printable(reference)}\r\n\x1b[2K ${progressText(load.progress, load.elapsed)}\r\n\x1b[2K q or ctrl-c quits`);
+    const p = load.progress;
+    const bar = progressBar(p && p.bytesTotal ? p.bytesDone / p.bytesTotal : 0, Math.max(10, Math.min(60, size()[0] - 12)));
+    stdout.write(`\x1b[H\x1b[2K Reading ${printable(reference)}\r\n\x1b[2K ${bar.full}${bar.empty}▏\r\n\x1b[2K ${progressText(p, load.elapsed)}\r\n\x1b[2K q or ctrl-c quits`);
   };
   plain();
   store.subscribe(plain);
