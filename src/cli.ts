@@ -141,7 +141,7 @@ export function buildProgram(): Command {
         for (const k of ['CI', 'CONTINUOUS_INTEGRATION']) if (k in process.env) process.env[k] = 'false';
         const { runTui } = await import('./tui/index.js');
         const error = await runTui(image, { tag: o.tag, platform: o.platform, verify: o.verify });
-        if (error) throw new ScopeError('usage', error);
+        if (error) throw error; // the real error and its exit code, as the other commands give it
         return;
       }
       await withImage(

@@ -44,6 +44,8 @@ export interface OpenedBlob {
   compression: Compression;
   /** sha256 of the stored bytes, once all were read (streamed blobs only). */
   storedDigest: (() => string) | null;
+  /** Stored bytes read so far, for progress. */
+  stored: () => number;
 }
 
 /** zstd inflater: Node's own where it has one (>= 22.15), else fzstd. */
@@ -85,7 +87,8 @@ export function openBlob(blob: BlobRef): OpenedBlob {
   const head = readHead(blob.file, blob.offset, Math.min(4, blob.size));
   const compression = sniffCompression(head);
   if (compression === 'none') {
-    return { reader: new FileRangeReader(blob.file, blob.offset, blob.size), compression, storedDigest: null };
+    const reader = new FileRangeReader(blob.file, blob.offset, blob.size);
+    return { reader, compression, storedDigest: null, stored: () => reader.position };
   }
   if (blob.size === 0) throw new ScopeError('truncated', 'empty blob');
   const raw = createReadStream(blob.file, { start: blob.offset, end: blob.offset + blob.size - 1, highWaterMark: READ_CHUNK });
@@ -102,7 +105,7 @@ export function openBlob(blob: BlobRef): OpenedBlob {
     raw.destroy();
     inflate.destroy();
   });
-  return { reader, compression, storedDigest: () => 'sha256:' + hash.digest('hex') };
+  return { reader, compression, storedDigest: () => 'sha256:' + hash.digest('hex'), stored: () => counts.stored };
 }
 
 /**
