@@ -8,6 +8,7 @@ import { listChanges, listFiles, mustResolve, streamContent } from './fs/index.j
 import { type ImageModel, loadImage } from './load.js';
 import { renderChanges, renderFiles, renderInspect } from './render/text.js';
 import type { Report } from './report/index.js';
+import { setEngineTimeout } from './source/engine/client.js';
 
 // The analysis stages load only for the commands that use them: files and cat start faster.
 const analysis = async () => ({
@@ -23,6 +24,7 @@ interface CommonOpts {
   platform?: string;
   verify: boolean;
   json?: boolean;
+  timeout?: number;
 }
 
 interface InspectOpts extends CommonOpts {
@@ -87,6 +89,12 @@ async function withImage<T>(ref: string, o: CommonOpts, fn: (m: ImageModel) => P
   }
 }
 
+function seconds(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('a number of seconds, e.g. 30 or 0.5');
+  return n;
+}
+
 function layerNumber(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('a layer index (0, 1, …)');
@@ -97,7 +105,12 @@ function addCommon(c: Command): Command {
   return c
     .option('--tag <name>', 'pick one image from an archive that holds several')
     .option('--platform <os/arch>', 'pick one platform of a multi-platform image, e.g. linux/arm64')
-    .option('--no-verify', 'skip hashing uncompressed layers against their digests (faster)');
+    .option('--no-verify', 'skip hashing uncompressed layers against their digests (faster)')
+    .option('--timeout <seconds>', 'how long the container engine may stay silent before scratchscope gives up (default 30)', seconds)
+    .hook('preAction', (_cmd, action) => {
+      const t = action.opts().timeout;
+      if (t !== undefined) setEngineTimeout(t);
+    });
 }
 
 export function buildProgram(): Command {
