@@ -54,7 +54,7 @@ function failOn(v: string): 'error' | 'warning' {
 }
 
 /** Exit 1 when a diagnostic at or above the threshold exists; for CI pipelines. */
-function thresholdMet(report: Report, level: 'error' | 'warning' | undefined): boolean {
+function thresholdMet(report: Pick<Report, 'diagnostics'>, level: 'error' | 'warning' | undefined): boolean {
   if (!level) return false;
   return report.diagnostics.some((d) => d.severity === 'error' || (level === 'warning' && d.severity === 'warning'));
 }
@@ -174,6 +174,17 @@ export function buildProgram(): Command {
         true,
       );
       if (thresholdMet(report, o.failOn)) process.exitCode = 1;
+    });
+
+  addCommon(program.command('container').argument('<container>', 'a container\'s name or ID, as docker ps -a lists them').description('why a container failed to start: its image with everything docker run changed, and the runtime\'s recorded message beside the prediction'))
+    .option('--json', 'print the container report as JSON')
+    .option('--fail-on <level>', 'exit 1 when a diagnostic of this severity or worse exists: error or warning', failOn)
+    .action(async (ref: string, o: CommonOpts & { failOn?: 'error' | 'warning' }) => {
+      const { analyseContainer } = await import('./container/index.js');
+      const { renderContainer } = await import('./container/render.js');
+      const r = await analyseContainer(ref, { verify: o.verify });
+      await out(o.json ? JSON.stringify(r, null, 2) + '\n' : renderContainer(r));
+      if (thresholdMet(r, o.failOn)) process.exitCode = 1;
     });
 
   program

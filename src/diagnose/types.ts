@@ -14,6 +14,7 @@ export const ERROR_CODES = [
   'shebang-interpreter-missing',
   'library-missing',
   'symbol-version-missing',
+  'hidden-by-mount',
 ] as const;
 
 export const WARNING_CODES = [
@@ -27,6 +28,7 @@ export const WARNING_CODES = [
   'symbol-version-weak',
   'elf-damaged',
   'layer-problem',
+  'read-only-tmp',
 ] as const;
 
 export type Code = (typeof ERROR_CODES)[number] | (typeof WARNING_CODES)[number];
