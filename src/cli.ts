@@ -9,6 +9,7 @@ import { type ImageModel, loadImage } from './load.js';
 import { renderChanges, renderFiles, renderInspect } from './render/text.js';
 import { printable } from './render/format.js';
 import type { Report } from './report/index.js';
+import { setEngineTimeout } from './source/engine/client.js';
 
 // The analysis stages load only for the commands that use them: files and cat start faster.
 const analysis = async () => ({
@@ -31,6 +32,7 @@ interface CommonOpts {
   platform?: string;
   verify: boolean;
   json?: boolean;
+  timeout?: number;
 }
 
 interface InspectOpts extends CommonOpts {
@@ -65,7 +67,7 @@ function failOn(v: string): 'error' | 'warning' {
 }
 
 /** Exit 1 when a diagnostic at or above the threshold exists; for CI pipelines. */
-function thresholdMet(report: Report, level: 'error' | 'warning' | undefined): boolean {
+function thresholdMet(report: Pick<Report, 'diagnostics'>, level: 'error' | 'warning' | undefined): boolean {
   if (!level) return false;
   return report.diagnostics.some((d) => d.severity === 'error' || (level === 'warning' && d.severity === 'warning'));
 }
@@ -100,6 +102,12 @@ async function withImage<T>(ref: string, o: CommonOpts, fn: (m: ImageModel) => P
   }
 }
 
+function seconds(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('a number of seconds, e.g. 30 or 0.5');
+  return n;
+}
+
 function layerNumber(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('a layer index (0, 1, …)');
@@ -110,7 +118,12 @@ function addCommon(c: Command): Command {
   return c
     .option('--tag <name>', 'pick one image from an archive that holds several')
     .option('--platform <os/arch>', 'pick one platform of a multi-platform image, e.g. linux/arm64')
-    .option('--no-verify', 'skip hashing uncompressed layers against their digests (faster)');
+    .option('--no-verify', 'skip hashing uncompressed layers against their digests (faster)')
+    .option('--timeout <seconds>', 'how long the container engine may stay silent before scratchscope gives up (default 30)', seconds)
+    .hook('preAction', (_cmd, action) => {
+      const t = action.opts().timeout;
+      if (t !== undefined) setEngineTimeout(t);
+    });
 }
 
 export function buildProgram(): Command {
@@ -174,6 +187,17 @@ export function buildProgram(): Command {
         true,
       );
       if (thresholdMet(report, o.failOn)) process.exitCode = 1;
+    });
+
+  addCommon(program.command('container').argument('<container>', 'a container\'s name or ID, as docker ps -a lists them').description('why a container failed to start: its image with everything docker run changed, and the runtime\'s recorded message beside the prediction'))
+    .option('--json', 'print the container report as JSON')
+    .option('--fail-on <level>', 'exit 1 when a diagnostic of this severity or worse exists: error or warning', failOn)
+    .action(async (ref: string, o: CommonOpts & { failOn?: 'error' | 'warning' }) => {
+      const { analyseContainer } = await import('./container/index.js');
+      const { renderContainer } = await import('./container/render.js');
+      const r = await analyseContainer(ref, { verify: o.verify });
+      await out(o.json ? JSON.stringify(r, null, 2) + '\n' : renderContainer(r));
+      if (thresholdMet(r, o.failOn)) process.exitCode = 1;
     });
 
   program

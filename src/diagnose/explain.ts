@@ -78,4 +78,12 @@ period: no clean shutdown. Use the exec form, or exec in the command.`,
 corrupt, and may fail in ways that depend on what is missing.`,
   'layer-problem': `A layer tar is inconsistent, e.g. a hard link to a file that is not there: a runtime applying the
 layer would fail or skip the entry.`,
+  'hidden-by-mount': `Only for a container (scratchscope container): a mount covers the folder of the program. A tmpfs
+is empty, a bind mount shows the host folder, a named volume shows what it holds (Docker copies the
+image's folder into an empty volume the first time, unless nocopy; a Kubernetes volume never does).
+The image has the program, the container does not: exec: "/app/server": stat /app/server: no such
+file or directory. Mount data somewhere else, or keep the program out of the mounted folder.`,
+  'read-only-tmp': `Only for a container: --read-only (Kubernetes: readOnlyRootFilesystem) makes the whole image
+read-only, /tmp included. A program that creates temporary files then fails with "Read-only file
+system" although it started. Mount a tmpfs at /tmp (docker run --read-only --tmpfs /tmp).`,
 };

@@ -15,6 +15,7 @@ export const ERROR_CODES = [
   'library-missing',
   'symbol-version-missing',
   'symbol-missing',
+  'hidden-by-mount',
 ] as const;
 
 export const WARNING_CODES = [
@@ -30,6 +31,7 @@ export const WARNING_CODES = [
   'elf-damaged',
   'layer-problem',
   'loader-limit',
+  'read-only-tmp',
 ] as const;
 
 export type Code = (typeof ERROR_CODES)[number] | (typeof WARNING_CODES)[number];
