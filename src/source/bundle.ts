@@ -9,14 +9,14 @@ import { join, relative, sep } from 'node:path';
 import { ScopeError, fsError } from '../errors.js';
 import { FileRangeReader } from '../layers/reader.js';
 import { cleanPath, walkTar } from '../layers/walk.js';
-import type { BlobRef } from './types.js';
+import type { FileBlob } from './types.js';
 
 const JSON_LIMIT = 64 << 20; // a manifest or config larger than this is not an image
 
 export interface Bundle {
   readonly location: string;
   has(path: string): boolean;
-  blob(path: string): BlobRef;
+  blob(path: string): FileBlob;
   list(): string[];
 }
 
@@ -71,7 +71,7 @@ export class TarBundle implements Bundle {
     return this.resolve(path)?.type === 'file';
   }
 
-  blob(path: string): BlobRef {
+  blob(path: string): FileBlob {
     const m = this.resolve(path);
     if (!m || m.type !== 'file') throw new ScopeError('missing-blob', `${this.location}: ${path} is missing from the archive`);
     return { file: this.location, offset: m.offset, size: m.size };
@@ -104,7 +104,7 @@ export class DirBundle implements Bundle {
     return r !== null && lstatSync(r).isFile();
   }
 
-  blob(path: string): BlobRef {
+  blob(path: string): FileBlob {
     const r = this.real(path);
     if (!r || !lstatSync(r).isFile()) throw new ScopeError('missing-blob', `${this.location}: ${path} is missing`);
     return { file: r, offset: 0, size: lstatSync(r).size };

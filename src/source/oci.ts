@@ -12,7 +12,7 @@ import type { BlobRef } from './types.js';
 
 type Json = Record<string, unknown>;
 
-const INDEX_TYPES = new Set(['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json']);
+export const INDEX_TYPES = new Set(['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json']);
 
 export interface Descriptor {
   mediaType: string | null;
@@ -31,7 +31,7 @@ export interface Picked {
   layers: { digest: string | null; mediaType: string | null; blob: BlobRef }[];
 }
 
-function descriptor(v: unknown, where: string): Descriptor {
+export function descriptor(v: unknown, where: string): Descriptor {
   const o = (v && typeof v === 'object' ? v : {}) as Json;
   if (typeof o.digest !== 'string' || !/^[a-z0-9]+:[a-f0-9]+$/.test(o.digest)) throw new ScopeError('corrupt', `${where}: descriptor without a valid digest`);
   const p = o.platform as Json | undefined;
@@ -55,14 +55,14 @@ function nameOf(d: Descriptor, inherited: string | null): string | null {
   return d.annotations['io.containerd.image.name'] ?? inherited ?? d.annotations['org.opencontainers.image.ref.name'] ?? null;
 }
 
-interface Candidate {
+export interface Candidate {
   name: string | null;
   refName: string | null;
   desc: Descriptor;
   available: boolean;
 }
 
-function isAttestation(d: Descriptor): boolean {
+export function isAttestation(d: Descriptor): boolean {
   return d.annotations['vnd.docker.reference.type'] === 'attestation-manifest' || (d.platform?.os === 'unknown' && d.platform.architecture === 'unknown');
 }
 
@@ -154,7 +154,7 @@ function listNames(all: Candidate[]): string {
   return names.join(', ');
 }
 
-function pickPlatform(pool: Candidate[], wanted: string | undefined, where: string): Candidate {
+export function pickPlatform(pool: Candidate[], wanted: string | undefined, where: string): Candidate {
   const label = (c: Candidate) => (c.desc.platform ? formatPlatform(c.desc.platform) : 'unknown platform') + (c.available ? '' : ' (blobs absent)');
   if (wanted) {
     const want = parsePlatform(wanted);
