@@ -9,22 +9,12 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSy
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { after, before, describe, it } from 'node:test';
-import { type Registry, type TokenServer, type Tls, forward, makeTls, push, run, startProxy, startRegistry, startTokenServer } from './helpers/registry.js';
+import { type Registry, type TokenServer, type Tls, forward, makeTls, portable, push, run, startProxy, startRegistry, startTokenServer } from './helpers/registry.js';
 
 const FX = new URL('../fixtures/images/', import.meta.url).pathname;
 const IMAGES = ['hello', 'broken', 'layers'];
 const USER = 'scratch';
 const PASSWORD = 'pw-7f3a9c1e-secret';
-
-/** The parts of a report a transport cannot change (blob digests and compression may). */
-export function portable(report: Record<string, unknown>): unknown {
-  const layers = (report.layers as Record<string, unknown>[]).map((l) => {
-    const { digest: _d, mediaType: _m, compression: _c, storedSize: _s, verified: _v, ...rest } = l;
-    return rest;
-  });
-  const { source: _src, schemaVersion: _sv, ...rest } = report;
-  return { ...rest, layers };
-}
 
 async function inspect(ref: string, args: string[] = [], env: Record<string, string> = {}, input?: string): Promise<Record<string, unknown>> {
   const r = await run(['inspect', '--json', ref, ...args], env, input);

@@ -248,3 +248,13 @@ export function fetchUpstream(upstream: number, req: http.IncomingMessage): Prom
     up.end();
   });
 }
+
+/** The parts of a report a transport cannot change (blob digests and compression may). */
+export function portable(report: Record<string, unknown>): unknown {
+  const layers = (report.layers as Record<string, unknown>[]).map((l) => {
+    const { digest: _d, mediaType: _m, compression: _c, storedSize: _s, verified: _v, ...rest } = l;
+    return rest;
+  });
+  const { source: _src, schemaVersion: _sv, ...rest } = report;
+  return { ...rest, layers };
+}
