@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { after, before, describe, it } from 'node:test';
-import { type Registry, close, fetchUpstream, listen, portable, push, run, startProxy, startRegistry, waitFor } from './helpers/registry.js';
+import { NO_REGISTRY, type Registry, close, fetchUpstream, listen, portable, push, run, startProxy, startRegistry, waitFor } from './helpers/registry.js';
 
 const FX = new URL('../fixtures/images/', import.meta.url).pathname;
 
@@ -22,24 +22,24 @@ async function inspect(ref: string, args: string[] = []) {
   return run(['inspect', '--json', ref, ...args], env);
 }
 
-before(async () => {
-  tmp = mkdtempSync(`${tmpdir()}/scratchscope-registry-faults-`);
-  mkdirSync(`${tmp}/home`);
-  env = { HOME: `${tmp}/home`, DOCKER_CONFIG: `${tmp}/home/.docker`, XDG_RUNTIME_DIR: `${tmp}/home/run` };
-  delete process.env.REGISTRY_AUTH_FILE;
-  reg = await startRegistry(`${tmp}/reg`);
-  await push(`docker-archive:${FX}layers.docker.tar`, `docker://${reg.host}/layers:1`);
-  const local = await run(['inspect', '--json', `${FX}layers.docker.tar`]);
-  want = portable(JSON.parse(local.stdout));
-});
-after(async () => {
-  await reg.stop();
-  rmSync(tmp, { recursive: true, force: true });
-});
-
 const isLayerGet = (req: { method?: string; url?: string }) => req.method === 'GET' && /\/blobs\/sha256:/.test(req.url ?? '');
 
-describe('registry faults', () => {
+describe('registry faults', { skip: NO_REGISTRY }, () => {
+  before(async () => {
+    tmp = mkdtempSync(`${tmpdir()}/scratchscope-registry-faults-`);
+    mkdirSync(`${tmp}/home`);
+    env = { HOME: `${tmp}/home`, DOCKER_CONFIG: `${tmp}/home/.docker`, XDG_RUNTIME_DIR: `${tmp}/home/run` };
+    delete process.env.REGISTRY_AUTH_FILE;
+    reg = await startRegistry(`${tmp}/reg`);
+    await push(`docker-archive:${FX}layers.docker.tar`, `docker://${reg.host}/layers:1`);
+    const local = await run(['inspect', '--json', `${FX}layers.docker.tar`]);
+    want = portable(JSON.parse(local.stdout));
+  });
+  after(async () => {
+    await reg.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
   it('429 with Retry-After is waited out and retried', async () => {
     let manifests = 0;
     const p = await startProxy(reg.port, (req, res) => {

@@ -9,12 +9,13 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSy
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { after, before, describe, it } from 'node:test';
-import { type Registry, type TokenServer, type Tls, forward, makeTls, portable, push, run, startProxy, startRegistry, startTokenServer } from './helpers/registry.js';
+import { NO_REGISTRY, type Registry, type TokenServer, type Tls, forward, makeTls, portable, push, run, startProxy, startRegistry, startTokenServer } from './helpers/registry.js';
 
 const FX = new URL('../fixtures/images/', import.meta.url).pathname;
 const IMAGES = ['hello', 'broken', 'layers'];
 const USER = 'scratch';
 const PASSWORD = 'pw-7f3a9c1e-secret';
+const REFRESH = 'refresh-0d9e2b7a-identity';
 
 async function inspect(ref: string, args: string[] = [], env: Record<string, string> = {}, input?: string): Promise<Record<string, unknown>> {
   const r = await run(['inspect', '--json', ref, ...args], env, input);
@@ -57,7 +58,7 @@ before(() => {
 });
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-describe('anonymous registry', () => {
+describe('anonymous registry', { skip: NO_REGISTRY }, () => {
   let reg: Registry;
   before(async () => {
     reg = await startRegistry(`${tmp}/anon`);
@@ -97,7 +98,7 @@ describe('anonymous registry', () => {
   });
 });
 
-describe('multi-platform: OCI index and Docker manifest list', () => {
+describe('multi-platform: OCI index and Docker manifest list', { skip: NO_REGISTRY }, () => {
   let reg: Registry;
   const digests: Record<string, Record<string, string>> = { oci: {}, v2s2: {} };
   const layouts: Record<string, string> = {};
@@ -169,7 +170,7 @@ describe('multi-platform: OCI index and Docker manifest list', () => {
   }
 });
 
-describe('htpasswd (basic auth), and a blob store it redirects to', () => {
+describe('htpasswd (basic auth), and a blob store it redirects to', { skip: NO_REGISTRY }, () => {
   let reg: Registry;
   before(async () => {
     reg = await startRegistry(`${tmp}/basic`, { htpasswd: { user: USER, password: PASSWORD } });
@@ -237,11 +238,11 @@ describe('htpasswd (basic auth), and a blob store it redirects to', () => {
   });
 });
 
-describe('token auth (bearer), with a token server of the test', () => {
+describe('token auth (bearer), with a token server of the test', { skip: NO_REGISTRY }, () => {
   let tokens: TokenServer;
   let reg: Registry;
   before(async () => {
-    tokens = await startTokenServer(`${tmp}/tokens`, USER, PASSWORD);
+    tokens = await startTokenServer(`${tmp}/tokens`, USER, PASSWORD, REFRESH);
     reg = await startRegistry(`${tmp}/token`, { token: tokens });
     await push(`docker-archive:${FX}layers.docker.tar`, `docker://${reg.host}/team/layers:1`, ['--dest-creds', `${USER}:${PASSWORD}`]);
   });
@@ -258,6 +259,16 @@ describe('token auth (bearer), with a token server of the test', () => {
     const mine = tokens.issued.slice(before);
     assert.ok(mine.length >= 1);
     for (const t of mine) assert.ok(!(r.stdout + r.stderr).includes(t.split('.')[2]));
+  });
+
+  it('an identitytoken from config.json is exchanged for a token (OAuth2 refresh grant)', async () => {
+    const cfg = `${tmp}/identitycfg`;
+    mkdirSync(cfg, { recursive: true });
+    writeFileSync(`${cfg}/config.json`, JSON.stringify({ auths: { [reg.host]: { auth: Buffer.from('<token>:').toString('base64'), identitytoken: REFRESH } } }));
+    const r = await run(['inspect', '--json', `docker://${reg.host}/team/layers:1`], { ...cleanEnv, DOCKER_CONFIG: cfg });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(portable(JSON.parse(r.stdout)), (await local('layers')).report);
+    assert.ok(!(r.stdout + r.stderr).includes(REFRESH));
   });
 
   it('wrong password at the token server', async () => {
@@ -286,7 +297,7 @@ describe('token auth (bearer), with a token server of the test', () => {
   });
 });
 
-describe('TLS with a CA found through certs.d', () => {
+describe('TLS with a CA found through certs.d', { skip: NO_REGISTRY }, () => {
   let tls: Tls;
   let reg: Registry;
   before(async () => {

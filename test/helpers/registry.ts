@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createSign, randomBytes, X509Certificate } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
@@ -36,6 +36,9 @@ export function run(args: string[], env: Record<string, string | undefined> = {}
     child.stdin.end(input ?? '');
   });
 }
+
+/** docker-registry is needed; only outside CI may its absence skip the suite. */
+export const NO_REGISTRY = !existsSync('/usr/bin/docker-registry') && process.env.CI !== 'true' ? 'docker-registry is not installed (apt-get install docker-registry)' : false;
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -162,8 +165,8 @@ export interface TokenServer {
   stop(): Promise<void>;
 }
 
-/** The bearer token flow (docker's token spec): Basic credentials in, a signed JWT out. */
-export async function startTokenServer(dir: string, user: string, password: string): Promise<TokenServer> {
+/** The bearer token flow (docker's token spec): Basic credentials (or a refresh token) in, a signed JWT out. */
+export async function startTokenServer(dir: string, user: string, password: string, refreshToken: string): Promise<TokenServer> {
   mkdirSync(dir, { recursive: true });
   await exec('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'token.key', '-out', 'token.crt', '-days', '2', '-subj', '/CN=scratchscope token issuer'], { cwd: dir });
   const key = readFileSync(`${dir}/token.key`, 'utf8');
@@ -171,21 +174,29 @@ export async function startTokenServer(dir: string, user: string, password: stri
   const service = 'scratchscope-test';
   const issuer = 'scratchscope-token-issuer';
   const issued: string[] = [];
-  const server = http.createServer((req, res) => {
+  const server = http.createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
-    const expected = 'Basic ' + Buffer.from(`${user}:${password}`).toString('base64');
-    if (req.headers.authorization !== expected) {
+    let params = url.searchParams;
+    let ok = req.headers.authorization === 'Basic ' + Buffer.from(`${user}:${password}`).toString('base64');
+    if (req.method === 'POST') {
+      // OAuth2 refresh-token grant: docker's identity tokens
+      let body = '';
+      for await (const c of req) body += c;
+      params = new URLSearchParams(body);
+      ok = params.get('grant_type') === 'refresh_token' && params.get('refresh_token') === refreshToken;
+    }
+    if (!ok) {
       res.writeHead(401, { 'content-type': 'application/json' }).end('{"details":"bad credentials"}');
       return;
     }
-    const access = url.searchParams.getAll('scope').map((s) => {
+    const access = params.getAll('scope').map((s) => {
       const [type, name, actions] = s.split(':');
       return { type, name, actions: actions.split(',') };
     });
     const now = Math.floor(Date.now() / 1000);
     const token = jwt({ iss: issuer, sub: user, aud: service, exp: now + 300, nbf: now - 10, iat: now, jti: randomBytes(8).toString('hex'), access }, key, cert);
     issued.push(token);
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token, expires_in: 300 }));
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(req.method === 'POST' ? { access_token: token, expires_in: 300 } : { token, expires_in: 300 }));
   });
   const port = await listen(server);
   return { port, realm: `http://127.0.0.1:${port}/token`, service, issuer, certFile: `${dir}/token.crt`, issued, stop: () => close(server) };
