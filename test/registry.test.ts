@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSy
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { after, before, describe, it } from 'node:test';
+import { parseRegistryRef } from '../src/source/registry/reference.js';
 import { NO_REGISTRY, type Registry, type TokenServer, type Tls, forward, makeTls, portable, push, run, startProxy, startRegistry, startTokenServer } from './helpers/registry.js';
 
 const FX = new URL('../fixtures/images/', import.meta.url).pathname;
@@ -45,6 +46,26 @@ async function assertSame(name: string, ref: string, args: string[] = [], env: R
   assert.deepEqual(portable(report), (await local(name)).report);
   return report;
 }
+
+describe('references, as the distribution reference grammar reads them', () => {
+  const ok: [string, string, string, string | null, string | null][] = [
+    ['busybox', 'docker.io', 'library/busybox', 'latest', null],
+    ['library/busybox:1.36', 'docker.io', 'library/busybox', '1.36', null],
+    ['index.docker.io/user/app', 'docker.io', 'user/app', 'latest', null],
+    ['localhost/app:v1', 'localhost', 'app', 'v1', null],
+    ['localhost:5000/a/b/c', 'localhost:5000', 'a/b/c', 'latest', null],
+    ['registry.example.com:8443/team/app_x.y-z', 'registry.example.com:8443', 'team/app_x.y-z', 'latest', null],
+    [`app:${'t'.repeat(128)}`, 'docker.io', 'library/app', 't'.repeat(128), null],
+    [`127.0.0.1:5000/a@sha256:${'a'.repeat(64)}`, '127.0.0.1:5000', 'a', null, `sha256:${'a'.repeat(64)}`],
+    [`ghcr.io/o/r:v1@sha256:${'b'.repeat(64)}`, 'ghcr.io', 'o/r', 'v1', `sha256:${'b'.repeat(64)}`],
+  ];
+  for (const [text, registry, repository, tag, digest] of ok) {
+    it(`${text.slice(0, 50)} is ${registry}/${repository}`, () => assert.deepEqual(parseRegistryRef(text), { registry, repository, tag, digest }));
+  }
+  for (const bad of ['Busybox', 'user/App', `app:${'t'.repeat(129)}`, 'app@sha256:abc', 'a..b', '-a', 'app:', 'host:/app', '']) {
+    it(`${JSON.stringify(bad.slice(0, 40))} is refused`, () => assert.throws(() => parseRegistryRef(bad), /not an image reference/));
+  }
+});
 
 let tmp: string;
 /** A clean HOME and DOCKER_CONFIG for every run: no credentials or certificates of the machine. */

@@ -185,7 +185,8 @@ export class RegistryClient {
     }
     const challenge = res.statusCode === 401 ? parseChallenge(res.headers['www-authenticate']) : null;
     await res.body.dump().catch(() => {});
-    if (challenge) await this.authenticate(challenge);
+    // Without credentials a Basic challenge on /v2/ may still allow anonymous pulls: the manifest answer decides.
+    if (challenge && (challenge.scheme === 'bearer' || this.opts.creds)) await this.authenticate(challenge);
     else if (res.statusCode >= 400 && res.statusCode !== 404) throw await this.statusError(res, 'the registry API (/v2/)');
   }
 
