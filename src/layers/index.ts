@@ -91,9 +91,9 @@ async function readLayerInner(layer: LayerSource, opts: ReadOptions): Promise<La
   if (layer.dir) return { entries: walkDir(layer.dir, layer.index), compression: 'dir', tarSize: 0, verified: false };
   if (!layer.blob) throw new ScopeError('missing-blob', 'no data');
   const blob = layer.blob;
-  const { reader, compression, storedDigest, stored } = openBlob(blob);
+  const { reader, compression, storedDigest, stored } = await openBlob(blob);
   const expected = layer.digest ?? (compression === 'none' ? layer.diffId : null);
-  const hashing = compression === 'none' && expected && opts.verify ? hashRange(blob.file, blob.offset, blob.size) : null;
+  const hashing = compression === 'none' && expected && opts.verify && blob.file !== null ? hashRange(blob.file, blob.offset, blob.size) : null;
   hashing?.catch(() => {}); // awaited below; keeps an early walk failure from leaving it unhandled
   const entries: LayerEntry[] = [];
   const sniff = opts.sniff ?? false;

@@ -9,7 +9,7 @@ import { join, relative, sep } from 'node:path';
 import { ScopeError, fsError } from '../errors.js';
 import { FileRangeReader } from '../layers/reader.js';
 import { cleanPath, walkTar } from '../layers/walk.js';
-import type { BlobRef } from './types.js';
+import type { FileBlob } from './types.js';
 
 /**
  * Image metadata (index, manifest, config, manifest.json) larger than this is refused, as
@@ -22,7 +22,7 @@ export const JSON_DEPTH_LIMIT = 64;
 export interface Bundle {
   readonly location: string;
   has(path: string): boolean;
-  blob(path: string): BlobRef;
+  blob(path: string): FileBlob;
   list(): string[];
   /** Names directly inside a folder of the bundle ('' for its top). */
   children(dir: string): string[];
@@ -79,7 +79,7 @@ export class TarBundle implements Bundle {
     return this.resolve(path)?.type === 'file';
   }
 
-  blob(path: string): BlobRef {
+  blob(path: string): FileBlob {
     const m = this.resolve(path);
     if (!m || m.type !== 'file') throw new ScopeError('missing-blob', `${this.location}: ${path} is missing from the archive`);
     return { file: this.location, offset: m.offset, size: m.size };
@@ -122,7 +122,7 @@ export class DirBundle implements Bundle {
     return r !== null && lstatSync(r).isFile();
   }
 
-  blob(path: string): BlobRef {
+  blob(path: string): FileBlob {
     const r = this.real(path);
     if (!r || !lstatSync(r).isFile()) throw new ScopeError('missing-blob', `${this.location}: ${path} is missing`);
     return { file: r, offset: 0, size: lstatSync(r).size };

@@ -17,18 +17,19 @@ import { saveImage } from './daemon.js';
 import { pickFromManifestJson, readManifestJson, tagsByConfig } from './docker-archive.js';
 import { isLegacySave, pickLegacy } from './legacy.js';
 import { type Picked, indexIsEmpty, pickFromIndex } from './oci.js';
+import { openRegistry, parseRegistryRef } from './registry/index.js';
 import { makeTempDir, removeTempDir } from './tempdir.js';
 import type { LayerSource, OpenOptions, OpenedImage, SourceInfo, SourceKind } from './types.js';
 
 export type * from './types.js';
 export { findEngine } from './daemon.js';
 
-type Transport = 'docker-archive' | 'oci-archive' | 'oci' | 'docker-daemon' | 'auto';
+type Transport = 'docker-archive' | 'oci-archive' | 'oci' | 'docker-daemon' | 'registry' | 'auto';
 
 function splitTransport(ref: string): { transport: Transport; rest: string } {
-  const m = /^(docker-archive|oci-archive|oci|docker-daemon):(.*)$/.exec(ref);
+  const m = /^(docker-archive|oci-archive|oci|docker-daemon|registry):(.*)$/.exec(ref);
   if (m) return { transport: m[1] as Transport, rest: m[2] };
-  if (/^docker:\/\//.test(ref)) throw new ScopeError('unsupported', `${ref}: registries are not read; pull the image and use its name, or docker save it`);
+  if (ref.startsWith('docker://')) return { transport: 'registry', rest: ref.slice('docker://'.length) };
   return { transport: 'auto', rest: ref };
 }
 
@@ -53,6 +54,20 @@ function withRef(transport: Transport, ref: string | null, opts: OpenOptions): O
   return { ...opts, tag: ref };
 }
 
+async function fromRegistry(reference: string, rest: string, opts: OpenOptions, close: () => Promise<void>): Promise<OpenedImage> {
+  const r = await openRegistry(rest, opts.platform, opts.registry);
+  const closeAll = async () => {
+    await r.close();
+    await close();
+  };
+  try {
+    return build(reference, 'registry', r.location, r.picked, closeAll);
+  } catch (e) {
+    await r.close();
+    throw e;
+  }
+}
+
 export async function openImage(reference: string, opts: OpenOptions = {}): Promise<OpenedImage> {
   const { transport, rest } = splitTransport(reference);
   const temps: string[] = [];
@@ -68,6 +83,7 @@ export async function openImage(reference: string, opts: OpenOptions = {}): Prom
 }
 
 async function openWith(reference: string, transport: Transport, rest: string, opts: OpenOptions, temps: string[], close: () => Promise<void>): Promise<OpenedImage> {
+  if (transport === 'registry') return fromRegistry(reference, rest, opts, close);
   if (transport === 'docker-daemon' || (transport === 'auto' && !existsSync(rest))) {
     // What reads as a path (./x, /x, image.tar) is a missing file, not an image name.
     if (transport === 'auto' && (rest.startsWith('.') || rest.startsWith('/') || /\.(tar|tgz|tar\.gz|tar\.zst|oci)$/i.test(rest))) {
@@ -76,7 +92,20 @@ async function openWith(reference: string, transport: Transport, rest: string, o
     const tmp = makeTempDir();
     temps.push(tmp);
     const file = join(tmp, 'image.tar');
-    const saved = await saveImage(rest, file);
+    let saved;
+    try {
+      saved = await saveImage(rest, file);
+    } catch (e) {
+      // A bare name the engine lacks (or no engine at all) is read from its registry.
+      const absent = e instanceof ScopeError && (e.code === 'image-not-found' || e.code === 'daemon-unavailable');
+      if (transport !== 'auto' || !absent || !isImageReference(rest)) throw e;
+      try {
+        return await fromRegistry(reference, rest, opts, close);
+      } catch (e2) {
+        if (e2 instanceof ScopeError) throw new ScopeError(e2.code, `${e2.message} (${rest} is not in the local engine either)`);
+        throw e2;
+      }
+    }
     const bundle = await TarBundle.open(file);
     // newer engines save an OCI index too (platforms); the archive holds just this image
     const picked = pickImage(bundle, { platform: opts.platform }, formatOf(bundle) ?? 'docker');
@@ -237,3 +266,11 @@ async function inflateFile(from: string, to: string, compression: Exclude<Compre
   }
 }
 
+function isImageReference(text: string): boolean {
+  try {
+    parseRegistryRef(text);
+    return true;
+  } catch {
+    return false;
+  }
+}

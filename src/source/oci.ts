@@ -12,7 +12,7 @@ import type { BlobRef } from './types.js';
 
 type Json = Record<string, unknown>;
 
-const INDEX_TYPES = new Set(['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json']);
+export const INDEX_TYPES = new Set(['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json']);
 
 export interface Descriptor {
   mediaType: string | null;
@@ -31,7 +31,7 @@ export interface Picked {
   layers: { digest: string | null; mediaType: string | null; blob: BlobRef }[];
 }
 
-function descriptor(v: unknown, where: string): Descriptor {
+export function descriptor(v: unknown, where: string): Descriptor {
   const o = (v && typeof v === 'object' ? v : {}) as Json;
   if (typeof o.digest !== 'string' || !/^[a-z0-9]+:[a-f0-9]+$/.test(o.digest)) throw new ScopeError('corrupt', `${where}: descriptor without a valid digest`);
   const p = o.platform as Json | undefined;
@@ -68,7 +68,7 @@ export interface PickOptions {
   verify?: boolean;
 }
 
-interface Candidate {
+export interface Candidate {
   /** Full image names (io.containerd.image.name, or a name inherited from a parent index). */
   names: string[];
   /** org.opencontainers.image.ref.name values: a tag or a full name. */
@@ -88,7 +88,7 @@ interface Walk {
   nested: Map<string, string[]>;
 }
 
-function isAttestation(d: Descriptor): boolean {
+export function isAttestation(d: Descriptor): boolean {
   return d.annotations['vnd.docker.reference.type'] === 'attestation-manifest' || (d.platform?.os === 'unknown' && d.platform.architecture === 'unknown');
 }
 
@@ -266,7 +266,7 @@ function listNames(all: Candidate[]): string {
   return [...new Set(all.map(label))].join(', ');
 }
 
-function pickPlatform(pool: Candidate[], wanted: string | undefined, where: string): Candidate {
+export function pickPlatform(pool: Candidate[], wanted: string | undefined, where: string): Candidate {
   const label = (c: Candidate) => (c.desc.platform ? formatPlatform(c.desc.platform) : 'unknown platform') + (c.available ? '' : ' (blobs absent)');
   if (wanted) {
     const want = parsePlatform(wanted);
