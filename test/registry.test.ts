@@ -218,6 +218,12 @@ describe('htpasswd (basic auth), and a blob store it redirects to', { skip: NO_R
     mkdirSync(helperCfg, { recursive: true });
     writeFileSync(`${helperCfg}/config.json`, JSON.stringify({ credHelpers: { [reg.host]: 'scratchtest' } }));
     await assertSame('layers', ref, [], { ...cleanEnv, DOCKER_CONFIG: helperCfg, PATH: `${bin}:${process.env.PATH}` });
+    writeFileSync(`${helperCfg}/config.json`, JSON.stringify({ credsStore: 'scratchtest', auths: { [reg.host]: {} } }));
+    await assertSame('layers', ref, [], { ...cleanEnv, DOCKER_CONFIG: helperCfg, PATH: `${bin}:${process.env.PATH}` });
+    // podman's default place when REGISTRY_AUTH_FILE is unset
+    mkdirSync(`${tmp}/xdg/containers`, { recursive: true });
+    copyFileSync(`${tmp}/auth.json`, `${tmp}/xdg/containers/auth.json`);
+    await assertSame('layers', ref, [], { ...cleanEnv, XDG_RUNTIME_DIR: `${tmp}/xdg` });
   });
 
   it('no credentials, and a wrong password: one line, no secret', async () => {
