@@ -218,6 +218,12 @@ describe('htpasswd (basic auth), and a blob store it redirects to', { skip: NO_R
     mkdirSync(helperCfg, { recursive: true });
     writeFileSync(`${helperCfg}/config.json`, JSON.stringify({ credHelpers: { [reg.host]: 'scratchtest' } }));
     await assertSame('layers', ref, [], { ...cleanEnv, DOCKER_CONFIG: helperCfg, PATH: `${bin}:${process.env.PATH}` });
+    writeFileSync(`${helperCfg}/config.json`, JSON.stringify({ credsStore: 'scratchtest', auths: { [reg.host]: {} } }));
+    await assertSame('layers', ref, [], { ...cleanEnv, DOCKER_CONFIG: helperCfg, PATH: `${bin}:${process.env.PATH}` });
+    // podman's default place when REGISTRY_AUTH_FILE is unset
+    mkdirSync(`${tmp}/xdg/containers`, { recursive: true });
+    copyFileSync(`${tmp}/auth.json`, `${tmp}/xdg/containers/auth.json`);
+    await assertSame('layers', ref, [], { ...cleanEnv, XDG_RUNTIME_DIR: `${tmp}/xdg` });
   });
 
   it('no credentials, and a wrong password: one line, no secret', async () => {
@@ -339,5 +345,29 @@ describe('TLS with a CA found through certs.d', { skip: NO_REGISTRY }, () => {
     mkdirSync(`${home}/.config/containers/certs.d/${reg.host}`, { recursive: true });
     copyFileSync(tls.caFile, `${home}/.config/containers/certs.d/${reg.host}/ca.crt`);
     await assertSame('layers', ref, [], { ...cleanEnv, HOME: home });
+  });
+
+  it('a registry that asks for a client certificate gets the one in certs.d', async () => {
+    const mtls = await startRegistry(`${tmp}/mtlsreg`, { tls, clientCerts: true });
+    try {
+      const certDir = `${tmp}/pushcerts`;
+      mkdirSync(certDir, { recursive: true });
+      copyFileSync(tls.clientCertFile, `${certDir}/client.cert`);
+      copyFileSync(tls.clientKeyFile, `${certDir}/client.key`);
+      await push(`docker-archive:${FX}layers.docker.tar`, `docker://${mtls.host}/layers:1`, ['--dest-cert-dir', certDir]);
+      const ref = `docker://${mtls.host}/layers:1`;
+      const home = `${tmp}/mtlshome`;
+      const dir = `${home}/.config/containers/certs.d/${mtls.host}`;
+      mkdirSync(dir, { recursive: true });
+      copyFileSync(tls.caFile, `${dir}/ca.crt`);
+      const without = await run(['inspect', ref, '--timeout', '5'], { ...cleanEnv, HOME: home });
+      assert.equal(without.status, 2);
+      assert.match(without.stderr, /^scratchscope: 127\.0\.0\.1:\d+: the registry closed the TLS connection \(\w+\); if it asks for a client certificate, put client\.cert and client\.key in \/etc\/docker\/certs\.d\/127\.0\.0\.1:\d+\/\n$/);
+      copyFileSync(tls.clientCertFile, `${dir}/client.cert`);
+      copyFileSync(tls.clientKeyFile, `${dir}/client.key`);
+      await assertSame('layers', ref, [], { ...cleanEnv, HOME: home });
+    } finally {
+      await mtls.stop();
+    }
   });
 });

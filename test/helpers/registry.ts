@@ -65,6 +65,9 @@ export interface Tls {
   caFile: string;
   certFile: string;
   keyFile: string;
+  /** A client certificate signed by the same CA, for registries that ask for one. */
+  clientCertFile: string;
+  clientKeyFile: string;
 }
 
 /** A CA and a server certificate for 127.0.0.1 and localhost, signed by it. */
@@ -75,13 +78,18 @@ export async function makeTls(dir: string): Promise<Tls> {
   await o('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1');
   writeFileSync(`${dir}/ext.cnf`, 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
   await o('x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'ext.cnf');
-  return { caFile: `${dir}/ca.crt`, certFile: `${dir}/server.crt`, keyFile: `${dir}/server.key` };
+  await o('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'client.key', '-out', 'client.csr', '-subj', '/CN=scratchscope test client');
+  writeFileSync(`${dir}/client.cnf`, 'extendedKeyUsage=clientAuth\n');
+  await o('x509', '-req', '-in', 'client.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'client.cert', '-days', '2', '-extfile', 'client.cnf');
+  return { caFile: `${dir}/ca.crt`, certFile: `${dir}/server.crt`, keyFile: `${dir}/server.key`, clientCertFile: `${dir}/client.cert`, clientKeyFile: `${dir}/client.key` };
 }
 
 export interface RegistryOptions {
   htpasswd?: { user: string; password: string };
   token?: { realm: string; service: string; issuer: string; certFile: string };
   tls?: Tls;
+  /** Ask every client for a certificate signed by the CA of `tls`. */
+  clientCerts?: boolean;
 }
 
 export interface Registry {
@@ -95,6 +103,7 @@ export async function startRegistry(dir: string, o: RegistryOptions = {}): Promi
   const port = await freePort();
   const lines = ['version: 0.1', 'log:', '  level: error', '  accesslog:', '    disabled: true', 'storage:', '  filesystem:', `    rootdirectory: ${dir}/data`, 'http:', `  addr: 127.0.0.1:${port}`];
   if (o.tls) lines.push('  tls:', `    certificate: ${o.tls.certFile}`, `    key: ${o.tls.keyFile}`);
+  if (o.tls && o.clientCerts) lines.push('    clientcas:', `      - ${o.tls.caFile}`);
   if (o.htpasswd) {
     writeFileSync(`${dir}/htpasswd`, `${o.htpasswd.user}:${bcrypt.hashSync(o.htpasswd.password, 5)}\n`);
     lines.push('auth:', '  htpasswd:', '    realm: scratchscope-test', `    path: ${dir}/htpasswd`);
@@ -107,9 +116,9 @@ export async function startRegistry(dir: string, o: RegistryOptions = {}): Promi
   let log = '';
   child.stderr!.on('data', (d) => (log += d));
   const scheme = o.tls ? 'https' : 'http';
-  const ca = o.tls ? readFileSync(o.tls.caFile) : undefined;
+  const tlsOpts = o.tls ? { ca: readFileSync(o.tls.caFile), ...(o.clientCerts ? { cert: readFileSync(o.tls.clientCertFile), key: readFileSync(o.tls.clientKeyFile) } : {}) } : {};
   try {
-    await waitFor(`docker-registry on ${port}`, () => statusOf(`${scheme}://127.0.0.1:${port}/v2/`, ca).then((s) => s > 0));
+    await waitFor(`docker-registry on ${port}`, () => statusOf(`${scheme}://127.0.0.1:${port}/v2/`, tlsOpts).then((s) => s > 0));
   } catch (e) {
     child.kill();
     throw new Error(`${(e as Error).message}: ${log}`);
@@ -126,10 +135,10 @@ export async function startRegistry(dir: string, o: RegistryOptions = {}): Promi
   };
 }
 
-function statusOf(url: string, ca?: Buffer): Promise<number> {
+function statusOf(url: string, tls: https.RequestOptions): Promise<number> {
   return new Promise((resolve, reject) => {
     const mod = url.startsWith('https') ? https : http;
-    const req = mod.get(url, { ca }, (res) => {
+    const req = mod.get(url, tls, (res) => {
       res.resume();
       resolve(res.statusCode ?? 0);
     });

@@ -178,8 +178,13 @@ export class RegistryClient {
       const plain = new URL(`http://${this.host}/v2/`);
       try {
         res = await this.send(plain, {});
-      } catch (e2) {
-        throw this.describe(e2, plain);
+      } catch {
+        throw this.describe(e, secure); // neither: the https failure says more
+      }
+      if (res.statusCode === 400) {
+        // Go's "client sent an HTTP request to an HTTPS server": https is there but hung up on us
+        await res.body.dump().catch(() => {});
+        throw new ScopeError('io', `${this.host}: the registry closed the TLS connection (${errorCode(e)}); if it asks for a client certificate, put client.cert and client.key in /etc/docker/certs.d/${this.host}/`);
       }
       this.base = plain.origin;
     }
