@@ -38,7 +38,11 @@ export function fileLines(e: FileEntry | null, layer: number | null, files: File
     lines.push({ text: final ? `a later layer (${final.layer}) replaces this version` : 'a later layer removes this path', color: 'yellow' });
     return lines;
   }
-  const d = files.details(e.path);
+  const d = files.detailsIfReady(e.path);
+  if (!d) {
+    lines.push({ text: 'working out what it needs…', color: 'gray' });
+    return lines;
+  }
   if (d.elfError) lines.push({ text: `ELF damaged: ${d.elfError}`, color: 'red' });
   const elf = d.elf;
   if (!elf) return lines;
