@@ -360,6 +360,8 @@ describe('the explorer', () => {
       assert.ok(lines.length <= h, `${lines.length} lines in ${h}`);
       assert.ok(lines.every((l) => [...l].length <= w), `a line wider than ${w}`);
       if (w === 200) assert.ok(layoutOf(s, B).leftW > 100);
+      const help = frame({ ...s, help: true }, B).split('\n');
+      assert.ok(help.length <= h && help.every((l) => [...l].length <= w), 'the help screen fits too');
     }
   });
 
