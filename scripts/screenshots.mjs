@@ -16,25 +16,32 @@ const ROWS = 32;
 const tmux = (...args) => spawnSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// Each shot: keys sent one at a time, each followed by a wait for the screen to show its
+// effect (never a fixed sleep).
 const SHOTS = [
-  { name: 'broken', image: 'fixtures/images/broken.docker.tar', keys: ['Tab', 'Tab'], wait: /WILL FAIL/ },
-  { name: 'working', image: 'fixtures/images/layers.docker.tar', keys: ['e'], wait: /WILL START/ },
-  { name: 'layer', image: 'fixtures/images/layers.docker.tar', keys: ['BTab', 'j', 'j', 'j', 'j', 'j'], wait: /WILL START/ },
+  { name: 'broken', image: 'fixtures/images/broken.docker.tar', ready: /WILL FAIL/, steps: [['Tab', /Details/], ['Tab', /Diagnostics \(\d+\)/]] },
+  { name: 'working', image: 'fixtures/images/layers.docker.tar', ready: /WILL START/, steps: [['e', /ELF 64-bit/]] },
+  { name: 'layer', image: 'fixtures/images/layers.docker.tar', ready: /WILL START/, steps: [['BTab', /Layer\b/], ['j', /layer 0 of/], ['j', /layer 1 of/], ['j', /layer 2 of/], ['j', /layer 3 of/], ['j', /as of layer 4/], ['Tab', /Details/], ['j', /›.*etc/], ['j', /›.*fsop/], ['j', /›.*gone/], ['j', /›.*keep/], ['j', /›.*new\.txt/]] },
+  { name: 'wasted', image: 'fixtures/images/layers.docker.tar', ready: /WILL START/, steps: [['w', /wasted in \d+ file versions/]] },
 ];
+
+async function until(pred, what) {
+  for (let i = 0; i < 1200; i++) {
+    if (pred.test(tmux('capture-pane', '-p', '-t', 'shot').stdout)) return;
+    await sleep(50);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
 
 async function capture(shot) {
   tmux('kill-session', '-t', 'shot');
   const cmd = `cd '${repo}' && TERM=xterm-256color node bin/scratchscope.js ${shot.image}; sleep 30`;
   tmux('new-session', '-d', '-s', 'shot', '-x', String(COLS), '-y', String(ROWS), 'sh', '-c', cmd);
-  for (let i = 0; i < 200; i++) {
-    if (shot.wait.test(tmux('capture-pane', '-p', '-t', 'shot').stdout)) break;
-    await sleep(100);
-  }
-  for (const k of shot.keys) {
+  await until(shot.ready, `${shot.name}: the explorer`);
+  for (const [k, wait] of shot.steps) {
     tmux('send-keys', '-t', 'shot', k);
-    await sleep(200);
+    await until(wait, `${shot.name}: ${k}`);
   }
-  await sleep(300);
   const screen = tmux('capture-pane', '-e', '-p', '-t', 'shot').stdout;
   tmux('send-keys', '-t', 'shot', 'q');
   return screen;

@@ -283,12 +283,37 @@ export class FileTree {
     return { named: named.path, target: target.path, links: target.links };
   }
 
+  /** A final-image file's details when worked out already (see `prepareDetails`), else null. */
+  detailsIfReady(path: string): FileDetails | null {
+    return this.detailCache.get(path) ?? null;
+  }
+
+  /** Works a file's details out off the current turn of the event loop, so a key is answered first. */
+  prepareDetails(path: string): Promise<FileDetails> {
+    return new Promise((resolve, reject) =>
+      setImmediate(() => {
+        try {
+          resolve(this.details(path));
+        } catch (e) {
+          reject(e as Error);
+        }
+      }),
+    );
+  }
+
   /** A final-image file's details (ELF, loader), worked out once per path. */
   details(path: string): FileDetails {
     const hit = this.detailCache.get(path);
     if (hit) return hit;
     this.catalog ??= new BinaryCatalog(this.merged, this.model.decoded);
-    const d = fileDetails(this.model, this.catalog, path, this.merged.get(path));
+    const node = this.merged.get(path);
+    let d: FileDetails;
+    try {
+      d = fileDetails(this.model, this.catalog, path, node);
+    } catch (e) {
+      // what cannot be worked out is said in its place, and not tried again
+      d = { path, node, elf: null, elfError: (e as Error).message, load: null };
+    }
     if (this.detailCache.size > 200) this.detailCache.clear();
     this.detailCache.set(path, d);
     return d;

@@ -9,7 +9,7 @@ import { Banner } from './Banner.js';
 import { Footer, StatusLine } from './Footer.js';
 import { LayersPane } from './LayersPane.js';
 import { type LoadView, Progress } from './Progress.js';
-import { type Env, type State, layoutOf, rightPane, rowsOf, textOf, textRoom, treeOf, wastedOf } from './state.js';
+import { type Env, type State, layoutOf, rightPane, rowsOf, textOf, textRoom, treeOf } from './state.js';
 import { TextPane } from './TextPane.js';
 import { TreePane } from './TreePane.js';
 import { WastedPane } from './WastedPane.js';
@@ -56,7 +56,7 @@ export function App({ s, env, load }: { s: State; env: Env; load: LoadView }) {
           <TreePane s={s} rows={rows} error={error} building={!treeOf(s, env)} focused={s.focus === 'tree'} width={L.leftW} height={L.treeH} />
         </Box>
         {right === 'wasted' ? (
-          <WastedPane head={head} list={wastedOf(env)} cursor={s.wastedCursor} focused width={L.rightW} height={L.mainH} />
+          <WastedPane head={head} list={env.files?.wasted() ?? null} cursor={s.wastedCursor} focused width={L.rightW} height={L.mainH} />
         ) : (
           <TextPane title={title} lines={lines} scroll={scroll} current={current} focused={s.focus === right} width={L.rightW} height={L.mainH} />
         )}

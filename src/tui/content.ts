@@ -38,7 +38,11 @@ export function fileLines(e: FileEntry | null, layer: number | null, files: File
     lines.push({ text: final ? `a later layer (${final.layer}) replaces this version` : 'a later layer removes this path', color: 'yellow' });
     return lines;
   }
-  const d = files.details(e.path);
+  const d = files.detailsIfReady(e.path);
+  if (!d) {
+    lines.push({ text: 'working out what it needs…', color: 'gray' });
+    return lines;
+  }
   if (d.elfError) lines.push({ text: `ELF damaged: ${d.elfError}`, color: 'red' });
   const elf = d.elf;
   if (!elf) return lines;
@@ -139,12 +143,15 @@ export function imageLines(head: ReportHead, wastedCount: number | null): Line[]
   return lines;
 }
 
-export function wastedHeader(head: ReportHead, list: WastedFile[]): string {
-  return `${formatBytes(head.wasted.bytes)} wasted in ${plural(list.length, 'file version')} · efficiency ${(efficiency(head) * 100).toFixed(1)}%`;
+export function wastedHeader(head: ReportHead, list: WastedFile[] | null): string[] {
+  return [
+    `${formatBytes(head.wasted.bytes)} wasted${list ? ` in ${plural(list.length, 'file version')}` : ''}`,
+    `efficiency ${(efficiency(head) * 100).toFixed(1)}% · L written → L that dropped it`,
+  ];
 }
 
 export function wastedText(w: WastedFile): string {
-  return `${formatBytes(w.size).padStart(8)}  ${w.path}  (layer ${w.writtenIn}, ${w.how} in ${w.droppedIn})`;
+  return `${formatBytes(w.size).padStart(8)}  L${w.writtenIn}→L${w.droppedIn}${w.how === 'removed' ? ' rm' : '   '}  ${w.path}`;
 }
 
 export function helpLines(b: Bindings): Line[] {

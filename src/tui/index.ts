@@ -80,6 +80,7 @@ export async function runTui(reference: string, options: LoadOptions & ReportOpt
     const n = needs(s, env);
     if (n.view) void env.files!.build(n.view).then(() => store.update({ s: settle(store.get().s, store.get().env) }));
     if (n.wasted) void env.files!.buildWasted().then(() => store.update({}));
+    if (n.details) void env.files!.prepareDetails(n.details).then(() => store.update({}), finish);
   };
 
   const suspend = () => {
@@ -138,7 +139,11 @@ export async function runTui(reference: string, options: LoadOptions & ReportOpt
         () =>
           new Promise<void>((r) =>
             setImmediate(() => {
-              store.update({ env: { ...store.get().env, report: buildReport(m, { ...options, binaries: false }) } });
+              try {
+                store.update({ env: { ...store.get().env, report: buildReport(m, { ...options, binaries: false }) } });
+              } catch (e) {
+                finish(e as Error);
+              }
               r();
             }),
           ),

@@ -143,10 +143,14 @@ export function wastedOf(env: Env): WastedFile[] {
 }
 
 /** What the shell must build (in slices) before the screen can show it. */
-export function needs(s: State, env: Env): { view: TreeViewKey | null; wasted: boolean } {
-  if (!env.files) return { view: null, wasted: false };
+export function needs(s: State, env: Env): { view: TreeViewKey | null; wasted: boolean; details: string | null } {
+  if (!env.files) return { view: null, wasted: false, details: null };
   const key = s.pending ? viewKey({ ...s, layerCursor: s.pending.layerCursor, changesOnly: false }) : viewKey(s);
-  return { view: env.files.view(key) ? null : key, wasted: (s.focus === 'wasted' || s.focus === 'image') && !env.files.wasted() };
+  const e = rightPane(s) === 'details' && s.focus !== 'layers' && !s.help ? currentRow(s, env)?.e : undefined;
+  // a final-image file (a folder or a replaced version has no more to say)
+  const final = e && !e.children && e.mark !== 'D' ? env.files.node(e.path) : null;
+  const details = final && final.layer === e!.layer && !env.files.detailsIfReady(e!.path) ? e!.path : null;
+  return { view: env.files.view(key) ? null : key, wasted: (s.focus === 'wasted' || s.focus === 'image') && !env.files.wasted(), details };
 }
 
 /** Finishes what waited for a tree (a jump to a path), once it is built. */
