@@ -5,10 +5,12 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { ScopeError, isScopeError } from './errors.js';
 import { listChanges, listFiles, mustResolve, streamContent } from './fs/index.js';
-import { type ImageModel, loadImage } from './load.js';
+import { readFileSync } from 'node:fs';
+import { type ImageModel, type LoadOptions, loadImage } from './load.js';
 import { renderChanges, renderFiles, renderInspect } from './render/text.js';
 import { printable } from './render/format.js';
 import type { Report } from './report/index.js';
+import { setEngineTimeout } from './source/engine/client.js';
 
 // The analysis stages load only for the commands that use them: files and cat start faster.
 const analysis = async () => ({
@@ -31,6 +33,41 @@ interface CommonOpts {
   platform?: string;
   verify: boolean;
   json?: boolean;
+  creds?: string;
+  credsStdin?: boolean;
+  tlsVerify?: boolean;
+  insecure?: boolean;
+  timeout?: number;
+  maxConcurrent?: number;
+}
+
+/** What loadImage needs from the common options, registry access included. */
+function loadOptions(o: CommonOpts): LoadOptions {
+  let creds = o.creds;
+  if (o.credsStdin) {
+    if (creds !== undefined) throw new ScopeError('usage', '--creds and --creds-stdin are exclusive');
+    creds = readFileSync(0, 'utf8').split('\n')[0];
+  }
+  return {
+    tag: o.tag,
+    platform: o.platform,
+    verify: o.verify,
+    concurrency: o.maxConcurrent,
+    registry: { creds, credsSource: o.credsStdin ? '--creds-stdin' : '--creds', tlsVerify: o.insecure ? false : (o.tlsVerify ?? true), timeout: o.timeout },
+  };
+}
+
+function positive(what: string, integer: boolean) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!(n > 0) || (integer && !Number.isInteger(n))) throw new InvalidArgumentError(what);
+    return n;
+  };
+}
+
+function bool(v: string): boolean {
+  if (v === 'true' || v === 'false') return v === 'true';
+  throw new InvalidArgumentError('true or false');
 }
 
 interface InspectOpts extends CommonOpts {
@@ -65,7 +102,7 @@ function failOn(v: string): 'error' | 'warning' {
 }
 
 /** Exit 1 when a diagnostic at or above the threshold exists; for CI pipelines. */
-function thresholdMet(report: Report, level: 'error' | 'warning' | undefined): boolean {
+function thresholdMet(report: Pick<Report, 'diagnostics'>, level: 'error' | 'warning' | undefined): boolean {
   if (!level) return false;
   return report.diagnostics.some((d) => d.severity === 'error' || (level === 'warning' && d.severity === 'warning'));
 }
@@ -92,12 +129,18 @@ async function outJsonArray(items: unknown[]): Promise<void> {
 }
 
 async function withImage<T>(ref: string, o: CommonOpts, fn: (m: ImageModel) => Promise<T>, analysis = false): Promise<T> {
-  const model = await loadImage(ref, { tag: o.tag, platform: o.platform, verify: o.verify, analysis });
+  const model = await loadImage(ref, { ...loadOptions(o), analysis });
   try {
     return await fn(model);
   } finally {
     await model.close();
   }
+}
+
+function seconds(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('a number of seconds, e.g. 30 or 0.5');
+  return n;
 }
 
 function layerNumber(v: string): number {
@@ -110,7 +153,17 @@ function addCommon(c: Command): Command {
   return c
     .option('--tag <name>', 'pick one image from an archive that holds several')
     .option('--platform <os/arch>', 'pick one platform of a multi-platform image, e.g. linux/arm64')
-    .option('--no-verify', 'skip hashing uncompressed layers against their digests (faster)');
+    .option('--no-verify', 'skip hashing uncompressed layers against their digests (faster)')
+    .option('--creds <user:password>', 'registry credentials (prefer --creds-stdin: arguments are visible to other users)')
+    .option('--creds-stdin', 'read registry credentials (user:password) from the first line of stdin')
+    .option('--tls-verify <bool>', 'verify registry TLS certificates (default true); false also allows plain http', bool)
+    .option('--insecure', 'same as --tls-verify=false')
+    .option('--timeout <seconds>', 'how long the container engine or a registry may stay silent before scratchscope gives up (default 30)', seconds)
+    .option('--max-concurrent <n>', 'layers downloaded and read at once (default 3)', positive('a positive integer', true))
+    .hook('preAction', (_cmd, action) => {
+      const t = action.opts().timeout;
+      if (t !== undefined) setEngineTimeout(t);
+    });
 }
 
 export function buildProgram(): Command {
@@ -140,8 +193,8 @@ export function buildProgram(): Command {
         // only a final frame).
         for (const k of ['CI', 'CONTINUOUS_INTEGRATION']) if (k in process.env) process.env[k] = 'false';
         const { runTui } = await import('./tui/index.js');
-        const error = await runTui(image, { tag: o.tag, platform: o.platform, verify: o.verify });
-        if (error) throw new ScopeError('usage', error);
+        const error = await runTui(image, loadOptions(o));
+        if (error) throw error; // the real error and its exit code, as the other commands give it
         return;
       }
       await withImage(
@@ -156,7 +209,7 @@ export function buildProgram(): Command {
       );
     });
 
-  addCommon(program.command('inspect').argument('<image>', 'docker save tar, OCI archive or folder, root filesystem, or an image name').description('will it start? the verdict, every diagnostic with its fix, then config, layers and sizes'))
+  addCommon(program.command('inspect').argument('<image>', 'docker save tar, OCI archive or folder, root filesystem, image name, or docker://REF').description('will it start? the verdict, every diagnostic with its fix, then config, layers and sizes'))
     .option('--json', 'print the report as JSON (schema: docs/report.schema.json)')
     .option('--entrypoint <cmd>', 'check this entrypoint instead of the image\'s (like docker run --entrypoint; drops the image\'s CMD)')
     .option('--cmd <cmd>', 'check these arguments instead of the image\'s CMD (a JSON array, or words)')
@@ -174,6 +227,17 @@ export function buildProgram(): Command {
         true,
       );
       if (thresholdMet(report, o.failOn)) process.exitCode = 1;
+    });
+
+  addCommon(program.command('container').argument('<container>', 'a container\'s name or ID, as docker ps -a lists them').description('why a container failed to start: its image with everything docker run changed, and the runtime\'s recorded message beside the prediction'))
+    .option('--json', 'print the container report as JSON')
+    .option('--fail-on <level>', 'exit 1 when a diagnostic of this severity or worse exists: error or warning', failOn)
+    .action(async (ref: string, o: CommonOpts & { failOn?: 'error' | 'warning' }) => {
+      const { analyseContainer } = await import('./container/index.js');
+      const { renderContainer } = await import('./container/render.js');
+      const r = await analyseContainer(ref, { verify: o.verify });
+      await out(o.json ? JSON.stringify(r, null, 2) + '\n' : renderContainer(r));
+      if (thresholdMet(r, o.failOn)) process.exitCode = 1;
     });
 
   program
@@ -361,6 +425,8 @@ function report(e: unknown): never {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // Overwrites the command line others see in ps, where --creds would show.
+  process.title = 'scratchscope';
   process.on('unhandledRejection', report);
   process.on('uncaughtException', report);
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {

@@ -95,19 +95,35 @@ export async function loadOpened(opened: OpenedImage, opts: LoadOptions = {}, po
     await opened.close();
   };
   const reads: Promise<LayerRead>[] = new Array(layers.length);
+  // stored bytes read of the layers under way, so progress moves within a layer (at most every 50 ms)
+  const partial = new Map<number, number>();
+  let told = 0;
+  const tell = (force: boolean) => {
+    if (!opts.onProgress || (!force && Date.now() - told < 50)) return;
+    told = Date.now();
+    let inFlight = 0;
+    for (const n of partial.values()) inFlight += n;
+    opts.onProgress({ ...progress, bytesDone: Math.min(bytesTotal, progress.bytesDone + inFlight) });
+  };
   let next = 0;
   const start = () => {
     if (next >= layers.length) return;
     const l = layers[next++];
-    reads[l.index] = readLayer(l, { verify, sniff: opts.analysis, spoolDir, onElf: pool ? (ref) => pool.add(ref) : undefined }).then((r) => {
+    const onStored = (n: number) => {
+      partial.set(l.index, Math.min(n, l.blob?.size ?? 0));
+      tell(false);
+    };
+    reads[l.index] = readLayer(l, { verify, sniff: opts.analysis, spoolDir, onElf: pool ? (ref) => pool.add(ref) : undefined, onStored }).then((r) => {
+      partial.delete(l.index);
       progress.layersDone++;
       progress.bytesDone += l.blob?.size ?? 0;
-      opts.onProgress?.({ ...progress });
+      tell(true);
       return r;
     });
     reads[l.index].catch(() => {}); // awaited in order below
   };
   for (let i = 0; i < concurrency; i++) start();
+  tell(true);
   const tree = new MergedTree();
   const history = historyForLayers(opened.history, layers.length);
   const infos: LayerInfo[] = [];

@@ -154,7 +154,7 @@ describe('bad input ends in one line and exit 2', () => {
   });
 
   it('a registry reference and an unknown option', () => {
-    assert.match(oneLineError(cli(['inspect', 'docker://alpine'])), /registries are not read/);
+    assert.match(oneLineError(cli(['inspect', 'docker://Alpine'])), /Alpine: not an image reference \(invalid reference format: repository name must be lowercase\)/);
     const r = cli(['inspect', '--bogus', 'x']);
     assert.equal(r.status, 2);
   });

@@ -1,225 +1,371 @@
 /** @jsxRuntime automatic */
 /** @jsxImportSource react */
 /**
- * The explorer, driven key by key with ink-testing-library; each test asserts on the
- * rendered frames.
+ * The explorer without a terminal: the reducer key by key (every defect of issue #15 and
+ * every dive-like feature), the key parser and key map, the file-tree view against the
+ * merged tree, and the screen drawn from a state with ink-testing-library.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { render } from 'ink-testing-library';
 import type { ImageModel } from '../src/load.js';
 import { loadImage } from '../src/load.js';
-import { type Report, buildReport } from '../src/report/index.js';
+import { buildReport, reportHead } from '../src/report/index.js';
+import { FileTree } from '../src/report/tree.js';
 import { App } from '../src/tui/App.js';
+import { imageLines, layerStep } from '../src/tui/content.js';
+import { keysFile, loadBindings, makeBindings, parseKeys } from '../src/tui/keys.js';
+import { progressText } from '../src/tui/content.js';
+import { type Env, type State, currentRow, initialState, layoutOf, needs, reduce, rowsOf, settle, textOf } from '../src/tui/state.js';
 import { makeTar, tempDir, writeOciLayout } from './helpers/build.js';
 
 const FX = new URL('../fixtures/images/', import.meta.url).pathname;
-const KEY = { down: '\u001B[B', up: '\u001B[A', right: '\u001B[C', left: '\u001B[D', tab: '\t', shiftTab: '\u001B[Z', enter: '\r', esc: '\u001B' };
-// ink draws at most every ~32 ms; leave it room even on a busy machine
-const tick = (ms = 100) => new Promise((r) => setTimeout(r, ms));
+const HELLO_ARM = readFileSync(new URL('../fixtures/foreign/hello-arm64', import.meta.url));
 
-/** The rows of the Files pane (left column, below its title). */
-function filesPane(frame: string): string[] {
-  const lines = frame.split('\n');
-  const at = lines.findIndex((l) => /│(▶ )?Files \(/.test(l));
-  const out: string[] = [];
-  for (const l of lines.slice(at + 1)) {
-    if (l.startsWith('╰')) break;
-    out.push(l.slice(0, l.indexOf('│', 1) + 1));
+async function envOf(model: ImageModel | null, withReport = true): Promise<Env> {
+  if (!model) return { head: null, report: null, files: null, bindings: makeBindings() };
+  const files = new FileTree(model);
+  await files.build({ layer: null, changesOnly: false });
+  return { head: reportHead(model), report: withReport ? buildReport(model, { binaries: false }) : null, files, bindings: makeBindings() };
+}
+
+/** Feeds keys (a string is parsed as one input chunk) and builds what the state asks for, as the shell does. */
+async function press(s: State, env: Env, ...chunks: string[]): Promise<State> {
+  for (const chunk of chunks) {
+    for (const k of parseKeys(chunk)) {
+      s = reduce(s, k, env);
+      for (let n = needs(s, env); n.view || n.wasted; n = needs(s, env)) {
+        if (n.view) await env.files!.build(n.view);
+        if (n.wasted) await env.files!.buildWasted();
+        s = settle(s, env);
+      }
+    }
   }
-  return out;
+  return s;
 }
 
-async function open(ref: string): Promise<{ model: ImageModel; report: Report }> {
-  const model = await loadImage(ref, { analysis: true });
-  return { model, report: buildReport(model) };
-}
+const K = { down: '\x1b[B', up: '\x1b[A', right: '\x1b[C', left: '\x1b[D', tab: '\t', shiftTab: '\x1b[Z', enter: '\r', esc: '\x1b', home: '\x1b[H', end: '\x1b[F', pgup: '\x1b[5~', pgdn: '\x1b[6~', ctrlC: '\x03', ctrlZ: '\x1a', ctrlR: '\x12', ctrlU: '\x15' };
+const names = (s: State, env: Env) => rowsOf(s, env).rows.map((r) => `${'  '.repeat(r.depth)}${r.e.name}${r.e.children ? (r.open ? '/' : '/…') : ''}`);
+const marked = (s: State, env: Env) => rowsOf(s, env).rows.map((r) => `${r.e.mark ?? ' '} ${r.e.name}`);
+const frame = (s: State, env: Env) => {
+  const r = render(<App s={s} env={env} load={{ reference: 'x', progress: null, elapsed: 0 }} />);
+  // eslint-disable-next-line no-control-regex
+  const f = r.lastFrame()!.replace(/\x1b\[[0-9;]*m/g, '');
+  r.unmount();
+  return f;
+};
 
-async function press(stdin: { write: (s: string) => void }, ...keys: string[]) {
-  for (const k of keys) {
-    stdin.write(k);
-    await tick();
-  }
-}
+describe('keys', () => {
+  it('splits a chunk into every key it holds: letters, arrows, ctrl keys, a bracketed paste', () => {
+    assert.deepEqual(parseKeys('jjk').map((k) => k.id), ['j', 'j', 'k']);
+    assert.deepEqual(parseKeys('\x1b[A\x1b[B\x1bOC\x1b[5~\x1b[6~\x1b[1~\x1b[4~\x1b[H\x1b[F\x1b[Z').map((k) => k.id), ['up', 'down', 'right', 'pageup', 'pagedown', 'home', 'end', 'home', 'end', 'shift-tab']);
+    assert.deepEqual(parseKeys('\r\t\x7f\x03\x1a\x1b').map((k) => k.id), ['enter', 'tab', 'backspace', 'ctrl-c', 'ctrl-z', 'escape']);
+    assert.deepEqual(parseKeys('\x1b[200~q/\x1b[201~j').map((k) => [k.id, k.text]), [['paste', 'q'], ['paste', '/'], ['j', 'j']]);
+  });
+
+  it('remaps from keys.json under XDG_CONFIG_HOME, and refuses unknown actions, bad keys and clashes with one line', () => {
+    const t = tempDir();
+    try {
+      const file = keysFile({ XDG_CONFIG_HOME: t.dir });
+      assert.equal(file, join(t.dir, 'scratchscope', 'keys.json'));
+      assert.equal(loadBindings(file).get('j'), 'down', 'no file: the defaults');
+      mkdirSync(join(t.dir, 'scratchscope'));
+      writeFileSync(file, JSON.stringify({ down: ['n', 'down'], quit: ['Q'] }));
+      const b = loadBindings(file);
+      assert.equal(b.get('n'), 'down');
+      assert.equal(b.get('j'), undefined);
+      assert.equal(b.get('Q'), 'quit');
+      assert.equal(b.get('ctrl-c'), 'quit', 'ctrl-c always quits');
+      writeFileSync(file, JSON.stringify({ dwn: ['n'] }));
+      assert.throws(() => loadBindings(file), /no action "dwn"/);
+      writeFileSync(file, JSON.stringify({ down: ['e'] }));
+      assert.throws(() => loadBindings(file), /"e" is bound to both/);
+      writeFileSync(file, JSON.stringify({ down: ['ctrl-shift-x'] }));
+      assert.throws(() => loadBindings(file), /is not a key/);
+      writeFileSync(file, '{');
+      assert.throws(() => loadBindings(file), /not JSON/);
+    } finally {
+      t.cleanup();
+    }
+  });
+});
 
 describe('the explorer', () => {
   const tmp = tempDir();
-  let good: { model: ImageModel; report: Report };
-  let bad: { model: ImageModel; report: Report };
+  let good: ImageModel;
+  let bad: ImageModel;
+  let linked: ImageModel;
+  let bare: ImageModel;
+  let G: Env;
+  let B: Env;
   before(async () => {
-    good = await open(FX + 'layers.docker.tar');
-    const hello = readFileSync(new URL('../fixtures/foreign/hello-arm64', import.meta.url));
-    const dir = writeOciLayout(`${tmp.dir}/bad`, { layers: [await makeTar([{ name: 'app', body: hello, mode: 0o755 }])], config: { Entrypoint: ['/app'] }, architecture: 'arm64' });
-    bad = await open(dir);
+    good = await loadImage(FX + 'layers.docker.tar', { analysis: true });
+    const app = { name: 'app', body: HELLO_ARM, mode: 0o755 };
+    bad = await loadImage(writeOciLayout(`${tmp.dir}/bad`, { layers: [await makeTar([app])], config: { Entrypoint: ['/app'] }, architecture: 'arm64' }), { analysis: true });
+    const hello = readFileSync(FX + 'hello.docker.tar'); // any bytes: only the link matters here
+    linked = await loadImage(
+      writeOciLayout(`${tmp.dir}/linked`, {
+        layers: [await makeTar([{ name: 'bin/' }, { name: 'bin/real', body: hello.subarray(0, 64), mode: 0o755 }, { name: 'app', type: 'symlink', linkname: 'bin/real' }])],
+        config: { Entrypoint: ['/app'] },
+      }),
+      { analysis: true },
+    );
+    bare = await loadImage(writeOciLayout(`${tmp.dir}/bare`, { layers: [await makeTar([{ name: 'etc/' }, { name: 'etc/x', body: 'x' }, { name: 'we\x1b]0;pwned\x07ird', body: 'y' }])], config: {} }), { analysis: true });
+    G = await envOf(good);
+    B = await envOf(bad);
   });
   after(async () => {
-    await good.model.close();
-    await bad.model.close();
+    for (const m of [good, bad, linked, bare]) await m?.close();
     tmp.cleanup();
   });
 
-  const mount = (s: { model: ImageModel; report: Report | null }, width = 100, height = 30) => render(<App model={s.model} report={s.report} width={width} height={height} />);
-
-  it('shows the verdict banner, layers, the merged tree and the footer', () => {
-    const { lastFrame, unmount } = mount(good);
-    const f = lastFrame()!;
-    assert.match(f, /✔ WILL START \["\/usr\/bin\/hello"\]/);
-    assert.match(f, /Layers \(8\)/);
-    assert.match(f, /COPY file:/);
-    assert.match(f, /Files \(merged\)/);
-    assert.match(f, /▸data/);
-    assert.match(f, /q quit/);
-    unmount();
+  it('every key of one chunk acts (a paste, key repeat)', async () => {
+    const one = await press(initialState(), G, 'jjj');
+    assert.equal(one.cursor, 3);
+    const typed = await press(initialState(), G, '/hello\r');
+    assert.equal(typed.filter.text, 'hello');
+    assert.equal(typed.editing, false);
   });
 
-  it('a failing image shows the runtime\'s line and the fix in red', () => {
-    const { lastFrame, unmount } = mount(bad);
-    const f = lastFrame()!;
-    assert.match(f, /✘ WILL FAIL exec \/app: no such file or directory/);
-    assert.match(f, /fix: Link it statically/);
-    unmount();
+  it('q and ctrl-c quit at any moment: while the image loads, in help, while typing a filter', async () => {
+    const loading = await envOf(null);
+    assert.deepEqual(reduce(initialState(), parseKeys('q')[0]!, loading).effects, [{ kind: 'quit' }]);
+    assert.deepEqual(reduce(initialState(), parseKeys(K.ctrlC)[0]!, loading).effects, [{ kind: 'quit' }]);
+    const filtering = await press(initialState(), G, '/he');
+    assert.equal(filtering.editing, true);
+    assert.deepEqual(reduce(filtering, parseKeys(K.ctrlC)[0]!, G).effects, [{ kind: 'quit' }]);
+    assert.equal(reduce(filtering, parseKeys('q')[0]!, G).filter.text, 'heq', 'q types while filtering');
+    const help = await press(initialState(), G, '?');
+    assert.deepEqual(reduce(help, parseKeys('q')[0]!, G).effects, [{ kind: 'quit' }]);
+    assert.deepEqual(reduce(initialState(), parseKeys(K.ctrlZ)[0]!, G).effects, [{ kind: 'suspend' }]);
+    assert.match((await press(initialState(), loading, 'j')).status!, /still reading the image: q quits/);
   });
 
-  it('arrows and hjkl move, enter and l/h expand and collapse', async () => {
-    const { lastFrame, stdin, unmount } = mount(good);
-    await press(stdin, KEY.enter);
-    assert.match(lastFrame()!, /▾data/);
-    assert.match(lastFrame()!, /a\.txt/);
-    await press(stdin, 'j', KEY.down);
-    assert.match(lastFrame()!, /›.*a\.txt/);
-    await press(stdin, 'h');
-    assert.match(lastFrame()!, /›.*▾data/, 'h on a file goes to its folder');
-    await press(stdin, 'h');
-    assert.match(lastFrame()!, /›.*▸data/, 'h on an open folder closes it');
-    await press(stdin, 'l');
-    assert.match(lastFrame()!, /▾data/);
-    unmount();
+  it('at 80x24 the whole diagnostic wraps and scrolls: G brings the end of the fix into view', async () => {
+    let s = await press(initialState(80, 23), B, K.tab, K.tab);
+    assert.equal(s.focus, 'diagnostics');
+    const lines = textOf('diagnostics', s, B);
+    const last = lines[lines.length - 1]!.text;
+    assert.ok(lines.length > 15, 'long enough to need scrolling');
+    assert.ok(!frame(s, B).includes(last.trim()));
+    s = await press(s, B, 'G');
+    const f = frame(s, B);
+    assert.ok(f.includes(last.trim()), `the fix's last line shows:\n${f}`);
+    assert.match(f, /Diagnostics \(\d+\) \d+–\d+ of \d+/);
+    assert.ok(f.split('\n').every((l) => [...l].length <= 80));
+    s = await press(s, B, 'g');
+    assert.equal(s.scroll.diagnostics, 0);
   });
 
-  it('details of a file, and of an ELF file with its loader and hardening', async () => {
-    const { lastFrame, stdin, unmount } = mount(good);
-    await press(stdin, 'e');
-    const f = lastFrame()!;
-    assert.match(f, /Details/);
-    assert.match(f, /\/usr\/bin\/hello/);
-    assert.match(f, /-rwsr-xr-x \(4755\)/);
-    assert.match(f, /ELF 64-bit x86_64, executable/);
-    assert.match(f, /harden PIE no, RELRO partial/);
-    unmount();
+  it('the Layers pane says how many rows it hides, and scrolls', async () => {
+    let s = initialState(80, 23);
+    assert.match(frame(s, G), /Layers \(8\)  ↓\d+ more/);
+    s = await press(s, G, K.shiftTab, 'G');
+    assert.equal(s.layerCursor, 8);
+    const f = frame(s, G);
+    assert.match(f, /Layers \(8\)  ↑\d+ more/);
+    assert.match(f, /› +7 /);
   });
 
-  it('a layer shows its changes, each with a letter; a, m and r hide them', async () => {
-    const { lastFrame, stdin, unmount } = mount(good);
-    await press(stdin, KEY.shiftTab); // focus Layers
-    await press(stdin, 'j', 'j', 'j', 'j', 'j'); // layer 4: rmrf /keep, mkdir, write
-    let f = lastFrame()!;
-    assert.match(f, /Files \(layer 4, AMD\)/);
-    assert.match(f, /D .*old\.txt/);
-    assert.match(f, /A .*new\.txt/);
-    await press(stdin, 'r');
-    f = lastFrame()!;
-    assert.doesNotMatch(f, /old\.txt/);
-    assert.match(f, /Files \(layer 4, AM\)/);
-    await press(stdin, 'a');
-    assert.doesNotMatch(lastFrame()!, /new\.txt/);
-    unmount();
+  it('filtering keeps folding: after clearing it, the tree is as it was', async () => {
+    let s = await press(initialState(), G, K.enter); // open /data
+    const before = names(s, G);
+    assert.ok(before.includes('  a.txt'));
+    s = await press(s, G, '/hello');
+    assert.ok(names(s, G).some((n) => n.trim() === 'hello'));
+    s = await press(s, G, K.enter, K.home, K.enter); // collapse a folder inside the filter
+    assert.ok(!names(s, G).some((n) => n.trim() === 'hello'), 'folding works while filtering');
+    s = await press(s, G, K.esc);
+    assert.equal(s.filter.text, '');
+    assert.deepEqual(names(s, G), before);
   });
 
-  it('/ filters the tree by path; escape clears it', async () => {
-    const { lastFrame, stdin, unmount } = mount(good);
-    await press(stdin, '/', 'h', 'e', 'l', 'l', 'o', KEY.enter);
-    assert.match(lastFrame()!, /Files \(merged\)  \/hello/);
-    let rows = filesPane(lastFrame()!).join('\n');
-    assert.match(rows, /▾usr/);
-    assert.match(rows, /hello/);
-    assert.doesNotMatch(rows, /fsop/);
-    await press(stdin, KEY.esc);
-    rows = filesPane(lastFrame()!).join('\n');
-    assert.match(rows, /fsop/);
-    unmount();
+  it('regex filters, and a bad regex says so', async () => {
+    let s = await press(initialState(), G, '/', K.ctrlR, '^/usr/bin/h.l+o$', K.enter);
+    assert.deepEqual(names(s, G), ['usr/', '  bin/', '    hello']);
+    s = await press(s, G, '/', K.ctrlU, '([');
+    assert.ok(rowsOf(s, G).error);
+    assert.match(frame(s, G), /bad regex/);
   });
 
-  it('s sorts by size, largest first', async () => {
-    const { lastFrame, stdin, unmount } = mount(good);
-    await press(stdin, 's');
-    const rows = filesPane(lastFrame()!).filter((l) => /[-dlh][-r][-w]/.test(l));
-    assert.match(rows[0], /fsop/);
-    assert.match(lastFrame()!, /by size/);
-    unmount();
+  it('e goes to the file the entrypoint\'s link leads to and says both; e and d say when there is nothing', async () => {
+    const L = await envOf(linked);
+    const s = await press(initialState(), L, 'e');
+    assert.equal(currentRow(s, L)!.e.path, '/bin/real');
+    assert.match(s.status!, /entrypoint \/app is a link to \/bin\/real/);
+    const N = await envOf(bare);
+    assert.match((await press(initialState(), N, 'e')).status!, /no entrypoint or command/);
+    assert.match((await press(initialState(), G, 'd')).status!, /no diagnostics/);
+    assert.match((await press(initialState(), await envOf(good, false), 'e')).status!, /once the launch is worked out/);
+    const d = await press(initialState(), B, 'd');
+    assert.equal(currentRow(d, B)!.e.path, '/app');
   });
 
-  it('tab moves between panes; diagnostics open to message, runtime line and fix; d jumps to the file', async () => {
-    const { lastFrame, stdin, unmount } = mount(bad);
-    await press(stdin, KEY.tab, KEY.tab); // tree -> details -> diagnostics
-    let f = lastFrame()!;
-    assert.match(f, /Diagnostics \(\d+\)/);
-    assert.match(f, /interpreter-missing/);
-    assert.match(f, /runtime: exec \/app: no such file or/);
-    assert.match(f, /fix: Link it statically/);
-    await press(stdin, 'd');
-    f = lastFrame()!;
-    assert.match(f, /Details/);
-    assert.match(f, /interp \/lib\/ld-linux-aarch64\.so\.1 MISSING/);
-    unmount();
+  it('progress: bytes of the total, a rounded rate and the time left', () => {
+    const t = progressText({ bytesDone: 512_000_000, bytesTotal: 1_600_000_000, layersDone: 1, layersTotal: 5 }, 1000);
+    assert.equal(t, '512 MB of 1.6 GB · 512 MB/s · about 2 s left · layer 2 of 5');
+    assert.equal(progressText(null, 50), 'opening…');
   });
 
-  it('the Image pane shows the config and sizes', async () => {
-    const { lastFrame, stdin, unmount } = mount(good);
-    await press(stdin, KEY.tab, KEY.tab, KEY.tab);
-    const f = lastFrame()!;
-    assert.match(f, /Image/);
-    assert.match(f, /entrypoint \["\/usr\/bin\/hello"\]/);
-    assert.match(f, /env +GREETING=hi/);
-    assert.match(f, /wasted +118 kB/);
-    unmount();
+  it("a layer's changes add up to its header; a, m and r say what they need in the final image", async () => {
+    let s = await press(initialState(), G, K.shiftTab, 'jjj', 'u'); // layer 2, only its changes
+    const tree = G.files!.view({ layer: 2, changesOnly: true })!;
+    assert.equal(tree.root.size, G.head!.layers[2]!.contentBytes);
+    assert.match(frame(s, G), /Files \(layer 2's changes\)/);
+    s = await press(initialState(), G, 'a');
+    assert.match(s.status!, /pick a layer/);
+    assert.equal(s.show.A, true);
   });
 
-  it('? shows every key; escape closes it', async () => {
-    const { lastFrame, stdin, unmount } = mount(good);
-    await press(stdin, '?');
-    assert.match(lastFrame()!, /scratchscope keys/);
-    assert.match(lastFrame()!, /shift-tab/);
-    await press(stdin, KEY.esc);
-    assert.doesNotMatch(lastFrame()!, /scratchscope keys/);
-    unmount();
+  it('the image as of a layer marks its changes; u shows only them; a, m, r hide each kind', async () => {
+    let s = await press(initialState(), G, K.shiftTab, 'jjjjj'); // layer 4: rmrf /keep, mkdir, write
+    assert.equal(s.layerCursor, 5);
+    let rows = marked(s, G);
+    assert.ok(rows.includes('D old.txt'), rows.join('\n'));
+    assert.ok(rows.includes('A new.txt'));
+    assert.ok(rows.includes('  fsop'), 'unchanged files show too');
+    s = await press(s, G, 'u');
+    rows = marked(s, G);
+    assert.ok(!rows.some((r) => /fsop/.test(r)), 'only the changes');
+    s = await press(s, G, 'r');
+    assert.ok(!names(s, G).some((r) => /old\.txt/.test(r)));
+    s = await press(s, G, 'a');
+    assert.ok(!names(s, G).some((r) => /new\.txt/.test(r)));
+    assert.match(frame(s, G), /hiding AD/);
   });
 
-  it('fits an 80x24 terminal, and uses the room of a larger one', () => {
+  it('imported layers, plurals, and nothing printed for what is absent', () => {
+    assert.equal(layerStep(null), 'imported (no build step recorded)');
+    const head = { ...G.head!, image: { ...G.head!.image!, cmd: null }, layers: G.head!.layers.slice(0, 1) };
+    const text = imageLines(head, 1).map((l) => l.text).join('\n');
+    assert.doesNotMatch(text, /cmd|null/);
+    assert.match(text, /layers +1\b/);
+    assert.match(text, /in 1 file version;/);
+  });
+
+  it('home/end, g/G, page up/down move in every pane', async () => {
+    let s = await press(initialState(80, 23), G, '+'); // everything open
+    const n = rowsOf(s, G).rows.length;
+    s = await press(s, G, 'G');
+    assert.equal(s.cursor, n - 1);
+    s = await press(s, G, K.home);
+    assert.equal(s.cursor, 0);
+    s = await press(s, G, K.pgdn);
+    assert.ok(s.cursor > 3);
+    s = await press(s, G, K.pgup);
+    assert.equal(s.cursor, 0);
+    s = await press(s, G, K.end);
+    assert.equal(s.cursor, n - 1);
+  });
+
+  it('collapse all and expand all; sort by name, size, layer; attribute columns', async () => {
+    let s = await press(initialState(), G, '+');
+    assert.ok(names(s, G).includes('  a.txt'));
+    s = await press(s, G, '-');
+    assert.ok(names(s, G).every((r) => !r.startsWith('  ')));
+    s = await press(s, G, 's');
+    assert.equal(s.sort, 'size');
+    assert.equal(names(s, G)[0], 'fsop');
+    s = await press(s, G, 's');
+    assert.equal(s.sort, 'layer');
+    assert.equal(rowsOf(s, G).rows[0]!.e.layer, Math.max(...rowsOf(s, G).rows.map((r) => r.e.layer ?? -1)));
+    assert.match(frame(s, G), /by layer/);
+    assert.match(frame(s, G), /-rwxr-xr-x/);
+    s = await press(s, G, 't');
+    assert.match(frame(s, G), /0:0 /);
+    s = await press(s, G, 't');
+    assert.doesNotMatch(frame(s, G), /-rwxr-xr-x/);
+  });
+
+  it('the wasted list adds up to the wasted bytes and jumps to each file in the layer that wrote it', async () => {
+    let s = await press(initialState(140, 30), G, 'w');
+    const list = G.files!.wasted()!;
+    assert.equal(list.reduce((n, w) => n + w.size, 0), good.tree.wastedBytes);
+    assert.match(frame(s, G), /118 kB wasted in \d+ file versions · efficiency \d+\.\d%/);
+    s = await press(s, G, K.enter);
+    assert.equal(s.focus, 'tree');
+    assert.equal(s.layerCursor, list[0]!.writtenIn + 1);
+    assert.equal(currentRow(s, G)!.e.path, list[0]!.path);
+    assert.match(s.status!, /overwrites|removes/);
+  });
+
+  it('a layer shows its digest, sizes and whole command', async () => {
+    const s = await press(initialState(120, 40), G, K.shiftTab, 'jjjjj');
+    const f = frame(s, G);
+    assert.match(f, /Layer/);
+    assert.match(f, /layer 4 of 8/);
+    assert.match(f, /\/fsop rmrf \/keep mkdir \/keep write/);
+    assert.match(f, /recreated/);
+  });
+
+  it('x exports the file only where asked, never over an existing file; y copies the path', async () => {
+    let s = await press(initialState(), G, 'e', 'x');
+    assert.deepEqual(s.prompt, { path: '/usr/bin/hello', text: './hello' });
+    const dest = join(tmp.dir, 'out-hello');
+    s = await press(s, G, K.ctrlU, dest, K.enter);
+    assert.deepEqual(s.effects, [{ kind: 'export', path: '/usr/bin/hello', dest }]);
+    const r = await G.files!.exportFile('/usr/bin/hello', dest);
+    assert.equal(r.bytes, good.tree.get('/usr/bin/hello')!.size);
+    assert.equal(readFileSync(dest).subarray(0, 4).toString('latin1'), '\x7fELF');
+    await assert.rejects(G.files!.exportFile('/usr/bin/hello', dest), /exists; not overwritten/);
+    await assert.rejects(G.files!.exportFile('/usr/bin/hello', join(tmp.dir, 'no/such/dir/x')), /folder does not exist/);
+    assert.ok(!existsSync(join(tmp.dir, 'no')));
+    s = await press(initialState(), G, 'x');
+    assert.match(s.status!, /is a folder/);
+    s = await press(initialState(), G, 'e', 'x', K.esc);
+    assert.equal(s.prompt, null);
+    assert.deepEqual((await press(initialState(), G, 'e', 'y')).effects, [{ kind: 'copy', text: '/usr/bin/hello' }]);
+  });
+
+  it('? lists the key map in force', async () => {
+    const env = { ...G, bindings: makeBindings({ down: ['n'] }) };
+    const s = await press(initialState(100, 40), env, '?');
+    const f = frame(s, env);
+    assert.match(f, /Keys/);
+    assert.match(f, /n +move down/);
+    assert.equal((await press(s, env, K.esc)).help, false);
+  });
+
+  it('names the image controls are escaped on screen', async () => {
+    const N = await envOf(bare);
+    const f = frame(initialState(140, 30), N);
+    assert.match(f, /we\\x1b\]0;pwned\\x07ird/);
+    assert.ok(!f.includes('\x07'));
+  });
+
+  it('fits 80x24 and uses the room of a larger terminal', () => {
     for (const [w, h] of [
-      [80, 24],
-      [160, 50],
-    ]) {
-      const { lastFrame, unmount } = mount(good, w, h);
-      const lines = lastFrame()!.split('\n');
+      [80, 23],
+      [200, 49],
+    ] as const) {
+      const s = initialState(w, h);
+      const lines = frame(s, B).split('\n');
       assert.ok(lines.length <= h, `${lines.length} lines in ${h}`);
       assert.ok(lines.every((l) => [...l].length <= w), `a line wider than ${w}`);
-      if (w === 160) assert.ok(lines.some((l) => [...l].length > 120));
-      unmount();
+      if (w === 200) assert.ok(layoutOf(s, B).leftW > 100);
     }
   });
 
-  it('the banner says it is still working while binaries are decoded', () => {
-    const { lastFrame, unmount } = mount({ model: good.model, report: null });
-    assert.match(lastFrame()!, /decoding binaries/);
-    unmount();
+  it('the file-tree view replays the layers into the merged tree', async () => {
+    const t = G.files!.view({ layer: null, changesOnly: false })!;
+    const mine = t.all.map((e) => `${e.path} ${e.type} ${e.type === 'file' ? e.size : ''}`).sort();
+    const theirs = [...good.tree.walk()].map(([p, n]) => `${p} ${n.type} ${n.type === 'file' ? n.size : ''}`).sort();
+    assert.deepEqual(mine, theirs);
   });
 
-  it('draws only the visible rows of a 20,000-file tree', async () => {
+  it('filters a 20,000-file tree and draws only the visible rows', async () => {
     const entries = [{ name: 'big/' }, ...Array.from({ length: 20_000 }, (_, i) => ({ name: `big/f${String(i).padStart(5, '0')}`, body: 'x' }))];
-    const dir = writeOciLayout(`${tmp.dir}/big`, { layers: [await makeTar(entries)], config: { Entrypoint: ['/nope'] } });
-    const s = await open(dir);
-    const { lastFrame, stdin, unmount } = mount(s, 80, 24);
-    await press(stdin, KEY.enter);
-    const t0 = performance.now();
-    for (let i = 0; i < 20; i++) stdin.write('j');
-    await tick(500);
-    const ms = performance.now() - t0;
-    const f = lastFrame()!;
-    assert.ok(f.split('\n').length <= 24);
-    assert.match(f, /f00019/);
-    assert.ok(ms < 2000, `20 moves took ${ms} ms`);
-    unmount();
-    await s.model.close();
+    const m = await loadImage(writeOciLayout(`${tmp.dir}/big`, { layers: [await makeTar(entries)], config: { Entrypoint: ['/nope'] } }), { analysis: true });
+    try {
+      const env = await envOf(m);
+      let s = await press(initialState(80, 23), env, K.enter, 'jjjjjjjjjjjjjjjjjjjj');
+      assert.match(frame(s, env), /f00019/);
+      s = await press(s, env, '/f1999');
+      assert.deepEqual(names(s, env).slice(1).map((n) => n.trim()), Array.from({ length: 10 }, (_, i) => `f1999${i}`));
+    } finally {
+      await m.close();
+    }
   });
 });

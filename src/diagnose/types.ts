@@ -14,6 +14,8 @@ export const ERROR_CODES = [
   'shebang-interpreter-missing',
   'library-missing',
   'symbol-version-missing',
+  'symbol-missing',
+  'hidden-by-mount',
 ] as const;
 
 export const WARNING_CODES = [
@@ -25,9 +27,11 @@ export const WARNING_CODES = [
   'arch-mismatch',
   'shell-form-signals',
   'symbol-version-weak',
+  'symbol-missing-lazy',
   'elf-damaged',
   'layer-problem',
   'loader-limit',
+  'read-only-tmp',
 ] as const;
 
 export type Code = (typeof ERROR_CODES)[number] | (typeof WARNING_CODES)[number];

@@ -31,7 +31,7 @@ export const ZONE_MARKERS = ['time.LoadLocation', 'time/tzdata', '/usr/share/zon
  * so the path alone says nothing; a static C program only carries these names when it
  * links (and did not strip) them, a dynamic one imports them by name.
  */
-const TMP_MARKERS = ['os.CreateTemp', 'os.MkdirTemp', 'ioutil.TempFile', 'ioutil.TempDir', 'mkstemp', 'mkdtemp', 'tmpfile'];
+export const TMP_MARKERS = ['os.CreateTemp', 'os.MkdirTemp', 'ioutil.TempFile', 'ioutil.TempDir', 'mkstemp', 'mkdtemp', 'tmpfile'];
 
 export interface ProgramFacts {
   path: string;

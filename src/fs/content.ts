@@ -43,7 +43,7 @@ export async function streamContent(
   }
   const layer = layers[ref.layer];
   if (!layer?.blob) throw new ScopeError('missing-blob', `layer ${ref.layer} is not available`);
-  const { reader } = openBlob(layer.blob);
+  const { reader } = await openBlob(layer.blob);
   try {
     let ordinal = 0;
     for await (const e of walkTar(reader)) {

@@ -6,7 +6,8 @@
  * Per layer the order is: opaque whiteouts, then plain whiteouts (both hide lower layers
  * only), then the layer's own entries in tar order. So a whiteout and a new file of the
  * same name in one layer leave the new file, and an opaque directory keeps what the same
- * layer puts in it.
+ * layer puts in it. A path written twice in one layer ends as its last entry, as tar
+ * extraction (containerd's apply) leaves it, and is one change of that layer.
  */
 import type { ContentRef, EntryType, LayerEntry, Magic } from '../layers/index.js';
 
@@ -81,6 +82,8 @@ export class MergedTree {
   readonly root: Node = newDir(-1);
   readonly layers: LayerChanges[] = [];
   private readonly waste = new Map<string, WastedPath>();
+  /** Where each path's change sits in the layer being applied, so a path is listed once. */
+  private changeAt = new Map<string, number>();
   wastedBytes = 0;
 
   /** Looks a path up literally: no symlink is followed. */
@@ -95,6 +98,7 @@ export class MergedTree {
 
   apply(index: number, entries: LayerEntry[]): LayerChanges {
     const result: LayerChanges = { index, changes: [], entryCount: entries.length, contentBytes: 0, problems: [] };
+    this.changeAt = new Map();
     const own: LayerEntry[] = [];
     const whiteouts: LayerEntry[] = [];
     for (const e of entries) {
@@ -107,8 +111,26 @@ export class MergedTree {
     }
     for (const e of whiteouts) this.whiteout(e, result);
     for (const e of own) this.add(index, e, result);
+    this.changeAt = new Map();
     this.layers.push(result);
     return result;
+  }
+
+  /**
+   * Records a change of the layer being applied; a second change of the same path in the
+   * same layer merges into the first: added then rewritten stays added (with the last
+   * attributes), hidden then written again is modified.
+   */
+  private record(result: LayerChanges, c: Change): void {
+    const at = this.changeAt.get(c.path);
+    if (at === undefined) {
+      this.changeAt.set(c.path, result.changes.length);
+      result.changes.push(c);
+      return;
+    }
+    const prev = result.changes[at];
+    const kind = prev.kind === 'added' ? 'added' : prev.kind === 'removed' && c.kind === 'added' ? 'modified' : c.kind;
+    result.changes[at] = { ...c, kind };
   }
 
   private opaque(dir: string, result: LayerChanges): void {
@@ -116,7 +138,7 @@ export class MergedTree {
     if (!node?.children) return;
     for (const [name, child] of [...node.children]) {
       const path = joinPath(dir, name);
-      result.changes.push(removal(path, child.type, this.drop(path, child)));
+      this.record(result, removal(path, child.type, this.drop(path, child)));
       node.children.delete(name);
     }
   }
@@ -133,7 +155,7 @@ export class MergedTree {
     const victim = parent?.children?.get(name);
     if (!parent?.children || !victim) return; // hiding nothing is allowed
     const path = joinPath(dir, name);
-    result.changes.push(removal(path, victim.type, this.drop(path, victim)));
+    this.record(result, removal(path, victim.type, this.drop(path, victim)));
     parent.children.delete(name);
   }
 
@@ -169,7 +191,7 @@ export class MergedTree {
         const replaced = next !== undefined;
         if (next) this.drop(path, next);
         next = newDir(index);
-        result.changes.push(change(path, replaced ? 'modified' : 'added', next));
+        this.record(result, change(path, replaced ? 'modified' : 'added', next));
         node.children!.set(parts[i], next);
       }
       node = next;
@@ -207,13 +229,14 @@ export class MergedTree {
       // A directory over a directory keeps its children and takes the new attributes.
       const changed = old.mode !== e.mode || old.uid !== e.uid || old.gid !== e.gid;
       Object.assign(old, { mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime, layer: index });
-      if (changed) result.changes.push(change(e.path, 'modified', old));
+      if (changed || this.changeAt.has(e.path)) this.record(result, change(e.path, 'modified', old));
       return;
     }
     if (old) this.drop(e.path, old);
     const node: Node = {
       type: e.type,
-      mode: e.mode,
+      // Linux ignores a symlink's permission bits and always shows lrwxrwxrwx, whatever the tar says
+      mode: e.type === 'symlink' ? 0o777 : e.mode,
       uid: e.uid,
       gid: e.gid,
       size,
@@ -225,7 +248,7 @@ export class MergedTree {
       children: e.type === 'dir' ? new Map() : null,
     };
     parent.children!.set(name, node);
-    result.changes.push(change(e.path, old ? 'modified' : 'added', node));
+    this.record(result, change(e.path, old ? 'modified' : 'added', node));
   }
 
   /** Every path in the merged tree, depth first, names in byte order. */

@@ -6,11 +6,11 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, openSync, readSync, closeSync } from 'node:fs';
-import { Transform } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { Decompress as ZstdDecompress } from 'fzstd';
 import { ScopeError, fsError } from '../errors.js';
-import type { BlobRef } from '../source/types.js';
+import type { BlobRef, StreamBlob } from '../source/types.js';
 import { type ByteReader, FileRangeReader, StreamReader } from './reader.js';
 
 export type Compression = 'none' | 'gzip' | 'zstd';
@@ -44,6 +44,8 @@ export interface OpenedBlob {
   compression: Compression;
   /** sha256 of the stored bytes, once all were read (streamed blobs only). */
   storedDigest: (() => string) | null;
+  /** Stored bytes read so far, for progress. */
+  stored: () => number;
 }
 
 /** zstd inflater: Node's own where it has one (>= 22.15), else fzstd. */
@@ -81,14 +83,20 @@ export function inflater(c: Exclude<Compression, 'none'>): Transform {
 
 const READ_CHUNK = 1 << 20;
 
-export function openBlob(blob: BlobRef): OpenedBlob {
+export async function openBlob(blob: BlobRef): Promise<OpenedBlob> {
+  if (blob.file === null) return openStreamBlob(blob);
   const head = readHead(blob.file, blob.offset, Math.min(4, blob.size));
   const compression = sniffCompression(head);
   if (compression === 'none') {
-    return { reader: new FileRangeReader(blob.file, blob.offset, blob.size), compression, storedDigest: null };
+    const reader = new FileRangeReader(blob.file, blob.offset, blob.size);
+    return { reader, compression, storedDigest: null, stored: () => reader.position };
   }
   if (blob.size === 0) throw new ScopeError('truncated', 'empty blob');
   const raw = createReadStream(blob.file, { start: blob.offset, end: blob.offset + blob.size - 1, highWaterMark: READ_CHUNK });
+  return inflated(raw, compression);
+}
+
+function inflated(raw: Readable, compression: Exclude<Compression, 'none'>): OpenedBlob {
   const hash = createHash('sha256');
   const counts = { stored: 0 };
   raw.on('data', (c) => {
@@ -102,7 +110,45 @@ export function openBlob(blob: BlobRef): OpenedBlob {
     raw.destroy();
     inflate.destroy();
   });
-  return { reader, compression, storedDigest: () => 'sha256:' + hash.digest('hex') };
+  return { reader, compression, storedDigest: () => 'sha256:' + hash.digest('hex'), stored: () => counts.stored };
+}
+
+/**
+ * A blob that arrives as a stream (from a registry): compression is sniffed from its first
+ * bytes, and every stored byte is hashed on its way to the inflater or the tar walker.
+ */
+async function openStreamBlob(blob: StreamBlob): Promise<OpenedBlob> {
+  const it = blob.open()[Symbol.asyncIterator]();
+  const head: Buffer[] = [];
+  let headLen = 0;
+  let ended = false;
+  while (headLen < 4) {
+    const next = await it.next();
+    if (next.done) {
+      ended = true;
+      break;
+    }
+    head.push(next.value);
+    headLen += next.value.length;
+  }
+  const compression = sniffCompression(Buffer.concat(head));
+  async function* chunks(): AsyncGenerator<Buffer> {
+    yield* head;
+    if (ended) return;
+    for (let next = await it.next(); !next.done; next = await it.next()) yield next.value;
+  }
+  if (compression !== 'none') return inflated(Readable.from(chunks(), { objectMode: false }), compression);
+  const hash = createHash('sha256');
+  let stored = 0;
+  async function* hashed(): AsyncGenerator<Buffer> {
+    for await (const c of chunks()) {
+      hash.update(c);
+      stored += c.length;
+      yield c;
+    }
+  }
+  const reader = new StreamReader(hashed(), () => void it.return?.());
+  return { reader, compression, storedDigest: () => 'sha256:' + hash.digest('hex'), stored: () => stored };
 }
 
 /**

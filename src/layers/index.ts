@@ -59,6 +59,8 @@ export interface ReadOptions {
   spoolDir?: string | null;
   /** Called for each ELF file as soon as its bytes can be read by position. */
   onElf?: (ref: ContentRef) => void;
+  /** Hears, entry by entry, how many stored bytes of the layer were read. */
+  onStored?: (bytes: number) => void;
 }
 
 /** Small files a launch depends on, kept from compressed layers so they can be read later. */
@@ -89,9 +91,9 @@ async function readLayerInner(layer: LayerSource, opts: ReadOptions): Promise<La
   if (layer.dir) return { entries: walkDir(layer.dir, layer.index), compression: 'dir', tarSize: 0, verified: false };
   if (!layer.blob) throw new ScopeError('missing-blob', 'no data');
   const blob = layer.blob;
-  const { reader, compression, storedDigest } = openBlob(blob);
+  const { reader, compression, storedDigest, stored } = await openBlob(blob);
   const expected = layer.digest ?? (compression === 'none' ? layer.diffId : null);
-  const hashing = compression === 'none' && expected && opts.verify ? hashRange(blob.file, blob.offset, blob.size) : null;
+  const hashing = compression === 'none' && expected && opts.verify && blob.file !== null ? hashRange(blob.file, blob.offset, blob.size) : null;
   hashing?.catch(() => {}); // awaited below; keeps an early walk failure from leaving it unhandled
   const entries: LayerEntry[] = [];
   const sniff = opts.sniff ?? false;
@@ -113,6 +115,7 @@ async function readLayerInner(layer: LayerSource, opts: ReadOptions): Promise<La
         }
       } else entry.content = null;
       entries.push(entry);
+      opts.onStored?.(stored());
     }
     if (storedDigest) {
       // Read to the end so every stored byte went through the hash (tar padding, gzip trailer).

@@ -3,6 +3,9 @@ import type { ChangeRecord, FileRecord } from '../fs/index.js';
 import type { Report } from '../report/index.js';
 import { formatBytes, formatMode, printable, table } from './format.js';
 
+/** A runtime's output can be several lines (glibc names every missing version): one printed line each, aligned. */
+const runtimeLines = (s: string, indent: string) => s.split('\n').map(printable).join(`\n${indent}`);
+
 const json = (v: unknown) => (v === null || v === undefined ? '-' : JSON.stringify(v));
 
 export function renderVerdict(r: Report): string {
@@ -12,7 +15,7 @@ export function renderVerdict(r: Report): string {
   else {
     const first = errors[0];
     out.push(`✘ will fail: ${printable(first.message)}`);
-    if (first.runtimeError) out.push(`  the runtime says: ${printable(first.runtimeError)}`);
+    if (first.runtimeError) out.push(`  the runtime says: ${runtimeLines(first.runtimeError, '                    ')}`);
     out.push(`  fix: ${printable(first.fix)}`);
     if (first.dockerfile) out.push('  Dockerfile lines:', ...first.dockerfile.map((l) => `    ${printable(l)}`));
   }
@@ -25,7 +28,7 @@ export function renderVerdict(r: Report): string {
     out.push('Diagnostics');
     for (const d of rest) {
       out.push(`  ${d.severity === 'error' ? 'error' : d.severity === 'warning' ? 'warn ' : 'info '} [${d.code}] ${printable(d.message)}`);
-      if (d.runtimeError) out.push(`        the runtime says: ${printable(d.runtimeError)}`);
+      if (d.runtimeError) out.push(`        the runtime says: ${runtimeLines(d.runtimeError, '                          ')}`);
       out.push(`        fix: ${printable(d.fix)}`);
       if (d.dockerfile) out.push(...d.dockerfile.map((l) => `          ${printable(l)}`));
     }
@@ -38,7 +41,9 @@ export function renderInspect(r: Report): string {
   const s = r.source;
   out.push(`Image      ${s.image ?? '(unnamed)'}  [${s.kind}] ${printable(s.location)}`);
   if (s.platform) out.push(`Platform   ${s.platform}`);
-  if (r.image) {
+  if (r.image && isEmptyConfig(r.image)) {
+    out.push('Config     empty: the image sets no command, user, environment or working directory (docker import without --change makes such images)');
+  } else if (r.image) {
     const c = r.image;
     out.push(`Entrypoint ${json(c.entrypoint)}`);
     out.push(`Cmd        ${json(c.cmd)}`);
@@ -72,6 +77,11 @@ export function renderInspect(r: Report): string {
   out.push(`Wasted     ${formatBytes(r.wasted.bytes)}${r.wasted.bytes ? ' in files a later layer overwrote or deleted' : ''}`);
   for (const w of r.wasted.top.slice(0, 5)) out.push(`           ${formatBytes(w.size).padStart(8)}  ${printable(w.path)}${w.count > 1 ? ` (${w.count} versions)` : ''}`);
   return out.join('\n') + '\n';
+}
+
+/** A config that sets nothing a container would run with. */
+function isEmptyConfig(c: NonNullable<Report['image']>): boolean {
+  return !c.entrypoint?.length && !c.cmd?.length && c.env.length === 0 && !c.user && !c.workingDir && c.exposedPorts.length === 0 && Object.keys(c.labels).length === 0 && !c.stopSignal;
 }
 
 function indent(s: string): string {

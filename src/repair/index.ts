@@ -134,6 +134,9 @@ function withLayer(target: ImageModel, layer: NewLayer | null): OpenedImage {
 
 export async function repairImage(target: ImageModel, donor: ImageModel, opts: RepairOptions): Promise<RepairResult> {
   if (!target.opened.configRaw || typeof target.opened.configRaw !== 'object') throw new ScopeError('unsupported', `${target.source.reference} has no image config (a plain root filesystem): there is no command to repair`);
+  if (target.opened.layers.some((l) => l.blob !== null && l.blob.file === null)) {
+    throw new ScopeError('unsupported', `repair writes the original layers byte for byte and reads them from a local copy: save the image first (skopeo copy ${target.source.reference.replace(/^(docker|registry):(\/\/)?/, 'docker://')} docker-archive:image.tar) and repair that`);
+  }
   if (target.layers.some((l) => !target.opened.layers[l.index]?.blob || !l.diffId)) throw new ScopeError('unsupported', 'repair needs every layer as a blob with its diff id');
   const first = diagnose(target, new BinaryCatalog(target.tree, target.decoded));
   const fixed = first.diagnostics.filter((d) => d.severity === 'error');
@@ -170,7 +173,7 @@ export async function repairImage(target: ImageModel, donor: ImageModel, opts: R
   config.history = [...history, { created: new Date().toISOString(), created_by: `scratchscope repair --from ${opts.donorName}: added ${files.join(' ')}`, comment: `fixes: ${fixed.map((f) => f.code).join(', ')}` }];
   const layers: LayerBytes[] = target.layers.map((l) => {
     const blob = target.opened.layers[l.index].blob!;
-    return { file: blob.file, offset: blob.offset, size: blob.size, compression: l.compression === 'gzip' || l.compression === 'zstd' ? l.compression : 'none', diffId: l.diffId! };
+    return { file: blob.file!, offset: blob.offset, size: blob.size, compression: l.compression === 'gzip' || l.compression === 'zstd' ? l.compression : 'none', diffId: l.diffId! };
   });
   layers.push({ file: layer.file, offset: 0, size: layer.size, compression: 'none', diffId: layer.diffId });
   await writeImage({ config, layers, name: opts.name, tempDir: opts.tempDir }, opts.format, opts.out);

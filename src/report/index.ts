@@ -12,7 +12,10 @@ import { type DiagnoseOptions, type Diagnostic, type Launch, type Verdict, diagn
 
 export const SCHEMA_VERSION = 1;
 
-export interface ReportOptions extends DiagnoseOptions {}
+export interface ReportOptions extends DiagnoseOptions {
+  /** false: leave `binaries` empty (the explorer works out one file's details when asked). */
+  binaries?: boolean;
+}
 
 export interface LayerReport {
   index: number;
@@ -52,11 +55,24 @@ export interface Report {
   binaries: BinaryReport[];
 }
 
+/** What the report says before any binary is decoded: source, config, layers, sizes. */
+export type ReportHead = Omit<Report, 'launch' | 'verdict' | 'diagnostics' | 'binaries'>;
+
 export function buildReport(model: ImageModel, opts: ReportOptions = {}): Report {
-  const totals = treeTotals(model.tree);
   const catalog = new BinaryCatalog(model.tree, model.decoded);
   const diagnosis = diagnose(model, catalog, opts);
   attachCopyLines(model, diagnosis.diagnostics, opts);
+  return {
+    ...reportHead(model),
+    launch: diagnosis.launch,
+    verdict: diagnosis.verdict,
+    diagnostics: diagnosis.diagnostics,
+    binaries: opts.binaries === false ? [] : analyzeBinaries(model, catalog),
+  };
+}
+
+export function reportHead(model: ImageModel): ReportHead {
+  const totals = treeTotals(model.tree);
   return {
     schemaVersion: SCHEMA_VERSION,
     source: model.source,
@@ -86,9 +102,5 @@ export function buildReport(model: ImageModel, opts: ReportOptions = {}): Report
     }),
     files: { entries: totals.entries, regularFiles: totals.files, bytes: totals.bytes },
     wasted: { bytes: model.tree.wastedBytes, top: model.tree.wasted(20) },
-    launch: diagnosis.launch,
-    verdict: diagnosis.verdict,
-    diagnostics: diagnosis.diagnostics,
-    binaries: analyzeBinaries(model, catalog),
   };
 }

@@ -4,20 +4,28 @@
  * ranges so layers are read in place, never copied.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, realpathSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { ScopeError, fsError } from '../errors.js';
 import { FileRangeReader } from '../layers/reader.js';
 import { cleanPath, walkTar } from '../layers/walk.js';
-import type { BlobRef } from './types.js';
+import type { FileBlob } from './types.js';
 
-const JSON_LIMIT = 64 << 20; // a manifest or config larger than this is not an image
+/**
+ * Image metadata (index, manifest, config, manifest.json) larger than this is refused, as
+ * skopeo and podman refuse it (containers/image iolimits: 4 MiB for manifests and configs).
+ */
+export const JSON_LIMIT = 4 << 20;
+/** Real image JSON nests a handful of levels (config -> Healthcheck -> Test); deeper is crafted. */
+export const JSON_DEPTH_LIMIT = 64;
 
 export interface Bundle {
   readonly location: string;
   has(path: string): boolean;
-  blob(path: string): BlobRef;
+  blob(path: string): FileBlob;
   list(): string[];
+  /** Names directly inside a folder of the bundle ('' for its top). */
+  children(dir: string): string[];
 }
 
 interface Member {
@@ -71,7 +79,7 @@ export class TarBundle implements Bundle {
     return this.resolve(path)?.type === 'file';
   }
 
-  blob(path: string): BlobRef {
+  blob(path: string): FileBlob {
     const m = this.resolve(path);
     if (!m || m.type !== 'file') throw new ScopeError('missing-blob', `${this.location}: ${path} is missing from the archive`);
     return { file: this.location, offset: m.offset, size: m.size };
@@ -79,6 +87,16 @@ export class TarBundle implements Bundle {
 
   list(): string[] {
     return [...this.members.keys()];
+  }
+
+  children(dir: string): string[] {
+    const prefix = dir === '' ? '/' : cleanPath(dir) + '/';
+    const names = new Set<string>();
+    for (const key of this.members.keys()) {
+      if (!key.startsWith(prefix) || key.length === prefix.length) continue;
+      names.add(key.slice(prefix.length).split('/')[0]);
+    }
+    return [...names];
   }
 }
 
@@ -104,7 +122,7 @@ export class DirBundle implements Bundle {
     return r !== null && lstatSync(r).isFile();
   }
 
-  blob(path: string): BlobRef {
+  blob(path: string): FileBlob {
     const r = this.real(path);
     if (!r || !lstatSync(r).isFile()) throw new ScopeError('missing-blob', `${this.location}: ${path} is missing`);
     return { file: r, offset: 0, size: lstatSync(r).size };
@@ -113,20 +131,36 @@ export class DirBundle implements Bundle {
   list(): string[] {
     return [];
   }
+
+  children(dir: string): string[] {
+    const full = dir === '' ? this.location : this.real(dir);
+    if (!full) return [];
+    try {
+      return readdirSync(full);
+    } catch {
+      return [];
+    }
+  }
 }
 
 function statSize(file: string): number {
   try {
-    return lstatSync(file).size;
+    return statSync(file).size; // follows a symlink: `image.tar -> /elsewhere/save.tar` is the archive
+
   } catch (e) {
     throw fsError(e, file);
   }
 }
 
-/** Reads and parses a small JSON member; with `digest`, its bytes must hash to it. */
-export function readJson(bundle: Bundle, path: string, digest?: string): unknown {
+/**
+ * Reads and parses a small JSON member; with `digest` (and unless `verify` is false), its
+ * bytes must hash to it. Size and nesting are bounded before parsing.
+ */
+export function readJson(bundle: Bundle, path: string, digest?: string | null, verify = true): unknown {
   const ref = bundle.blob(path);
-  if (ref.size > JSON_LIMIT) throw new ScopeError('too-large', `${bundle.location}: ${path} is ${ref.size} bytes, too large for image metadata`);
+  if (ref.size > JSON_LIMIT) {
+    throw new ScopeError('too-large', `${bundle.location}: ${path} is ${ref.size} bytes, more than the ${JSON_LIMIT >> 20} MiB image metadata may have`);
+  }
   const reader = new FileRangeReader(ref.file, ref.offset, ref.size);
   let bytes: Buffer;
   try {
@@ -134,9 +168,14 @@ export function readJson(bundle: Bundle, path: string, digest?: string): unknown
   } finally {
     reader.close();
   }
-  if (digest?.startsWith('sha256:')) {
+  if (verify && digest?.startsWith('sha256:')) {
     const actual = 'sha256:' + createHash('sha256').update(bytes).digest('hex');
-    if (actual !== digest) throw new ScopeError('digest-mismatch', `${bundle.location}: ${path} does not match its digest (got ${actual})`);
+    if (actual !== digest) {
+      throw new ScopeError('digest-mismatch', `${bundle.location}: ${path} does not match its digest ${digest} (its bytes hash to ${actual}); --no-verify reads it anyway`);
+    }
+  }
+  if (nesting(bytes) > JSON_DEPTH_LIMIT) {
+    throw new ScopeError('too-large', `${bundle.location}: ${path} nests more than ${JSON_DEPTH_LIMIT} levels deep, which no image metadata does`);
   }
   const text = bytes.toString('utf8');
   try {
@@ -146,3 +185,21 @@ export function readJson(bundle: Bundle, path: string, digest?: string): unknown
   }
 }
 
+
+/** The deepest nesting of arrays and objects in JSON text (brackets inside strings do not count). */
+function nesting(bytes: Buffer): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (inString) {
+      if (b === 0x5c) i++; // backslash: skip the escaped byte
+      else if (b === 0x22) inString = false;
+    } else if (b === 0x22) inString = true;
+    else if (b === 0x5b || b === 0x7b) {
+      if (++depth > max && (max = depth) > JSON_DEPTH_LIMIT) return max;
+    } else if (b === 0x5d || b === 0x7d) depth--;
+  }
+  return max;
+}

@@ -7,6 +7,8 @@ type Json = Record<string, unknown>;
 const obj = (v: unknown): Json => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {});
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 const strList = (v: unknown): string[] | null => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : null);
+/** Entrypoint and Cmd: Docker reads a lone string as a one-word list (its strslice type), so configs written by hand have them. */
+const command = (v: unknown): string[] | null => (typeof v === 'string' ? [v] : strList(v));
 
 export interface ParsedConfig {
   config: ImageConfig;
@@ -24,8 +26,8 @@ export function parseConfig(raw: unknown, where: string): ParsedConfig {
     os: str(top.os),
     architecture: str(top.architecture),
     variant: str(top.variant),
-    entrypoint: strList(c.Entrypoint),
-    cmd: strList(c.Cmd),
+    entrypoint: command(c.Entrypoint),
+    cmd: command(c.Cmd),
     env: strList(c.Env) ?? [],
     workingDir: str(c.WorkingDir) ?? '',
     user: str(c.User) ?? '',

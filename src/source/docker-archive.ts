@@ -1,7 +1,8 @@
 /**
  * `docker save` manifest.json: [{Config, RepoTags, Layers}]. Used for archives without an
- * OCI index (Docker before 25, podman's docker-archive); layer paths may be symlinks to
- * another layer's tar, which the bundle resolves.
+ * OCI index (Docker before 25, podman's docker-archive) and for Docker 25.0.0 saves whose
+ * index lists nothing; layer paths may be symlinks to another layer's tar, which the
+ * bundle resolves.
  */
 import { ScopeError } from '../errors.js';
 import { type Bundle, readJson } from './bundle.js';
@@ -15,14 +16,27 @@ interface ManifestEntry {
   Layers: string[];
 }
 
-export function readManifestJson(bundle: Bundle): ManifestEntry[] {
-  const raw = readJson(bundle, 'manifest.json');
+export interface ManifestPick {
+  tag?: string;
+  platform?: string;
+  verify?: boolean;
+  /** skopeo's `docker-archive:PATH:@N`: the Nth entry of manifest.json, from 0. */
+  sourceIndex?: number;
+}
+
+/** More images than one save holds in practice; a list this long is refused before it is read further. */
+const ENTRY_LIMIT = 10_000;
+
+export function readManifestJson(bundle: Bundle, verify = true): ManifestEntry[] {
+  const raw = readJson(bundle, 'manifest.json', null, verify);
   if (!Array.isArray(raw)) throw new ScopeError('corrupt', `${bundle.location}: manifest.json is not a list`);
+  if (raw.length > ENTRY_LIMIT) throw new ScopeError('too-large', `${bundle.location}: manifest.json lists ${raw.length} images, more than ${ENTRY_LIMIT}`);
   return raw.map((e, i) => {
     const o = (e ?? {}) as Record<string, unknown>;
     if (typeof o.Config !== 'string' || !Array.isArray(o.Layers) || !o.Layers.every((l) => typeof l === 'string')) {
       throw new ScopeError('corrupt', `${bundle.location}: manifest.json entry ${i} has no Config or Layers`);
     }
+    // RepoTags is null for an image saved by ID or digest
     const tags = Array.isArray(o.RepoTags) ? o.RepoTags.filter((t): t is string => typeof t === 'string') : [];
     return { Config: o.Config, RepoTags: tags, Layers: o.Layers as string[] };
   });
@@ -41,13 +55,35 @@ function digestOfPath(p: string): string | null {
   return m.length === 3 ? `${m[1]}:${m[2]}` : `sha256:${m[1]}`;
 }
 
-export function pickFromManifestJson(bundle: Bundle, opts: { tag?: string; platform?: string }): Picked {
-  const entries = readManifestJson(bundle);
-  if (entries.length === 0) throw new ScopeError('not-an-image', `${bundle.location}: manifest.json lists no images`);
+/** Entries with the same config and layers are one image saved under several names. */
+function mergeSame(entries: ManifestEntry[]): ManifestEntry[] {
+  const byKey = new Map<string, ManifestEntry>();
+  for (const e of entries) {
+    const key = JSON.stringify([e.Config, e.Layers]);
+    const seen = byKey.get(key);
+    if (!seen) byKey.set(key, { ...e, RepoTags: [...e.RepoTags] });
+    else for (const t of e.RepoTags) if (!seen.RepoTags.includes(t)) seen.RepoTags.push(t);
+  }
+  return [...byKey.values()];
+}
+
+export function pickFromManifestJson(bundle: Bundle, opts: ManifestPick): Picked {
+  const verify = opts.verify ?? true;
+  const listed = readManifestJson(bundle, verify);
+  if (listed.length === 0) throw new ScopeError('not-an-image', `${bundle.location}: manifest.json lists no images`);
+  const entries = mergeSame(listed);
   let chosen: ManifestEntry;
   let name: string | null = null;
   const all = () => entries.map((e) => (e.RepoTags.length ? e.RepoTags.map(shortName).join(' ') : e.Config.slice(0, 19))).join(', ');
-  if (opts.tag) {
+  if (opts.sourceIndex !== undefined) {
+    // skopeo counts the entries as written, duplicates included
+    if (opts.sourceIndex >= listed.length) {
+      throw new ScopeError('not-found', `${bundle.location}: no image @${opts.sourceIndex}; manifest.json lists ${listed.length} (@0 to @${listed.length - 1})`);
+    }
+    const at = listed[opts.sourceIndex];
+    chosen = entries.find((e) => e.Config === at.Config && JSON.stringify(e.Layers) === JSON.stringify(at.Layers))!;
+    name = at.RepoTags[0] ? shortName(at.RepoTags[0]) : null;
+  } else if (opts.tag) {
     const hit = entries.find((e) => e.RepoTags.some((t) => sameImage(t, opts.tag!)));
     if (!hit) throw new ScopeError('not-found', `${bundle.location}: no image tagged ${opts.tag}; it holds ${all()}`);
     chosen = hit;
@@ -57,7 +93,8 @@ export function pickFromManifestJson(bundle: Bundle, opts: { tag?: string; platf
     chosen = entries[0];
     name = chosen.RepoTags[0] ? shortName(chosen.RepoTags[0]) : null;
   }
-  const configRaw = readJson(bundle, chosen.Config, digestOfPath(chosen.Config) ?? undefined) as Record<string, unknown>;
+  // Docker reads the config by its path whatever its name; a name that is a digest is checked unless --no-verify.
+  const configRaw = readJson(bundle, chosen.Config, digestOfPath(chosen.Config), verify) as Record<string, unknown>;
   if (opts.platform && configRaw && typeof configRaw.architecture === 'string') {
     const have = { os: String(configRaw.os ?? 'linux'), architecture: configRaw.architecture, variant: typeof configRaw.variant === 'string' ? configRaw.variant : undefined };
     if (!platformMatches(have, parsePlatform(opts.platform))) {

@@ -9,25 +9,63 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ScopeError, fsError } from '../errors.js';
 import { type Compression, guardBombs, inflater, readHead, sniffCompression } from '../layers/decompress.js';
-import { type Bundle, DirBundle, TarBundle } from './bundle.js';
+import { type Bundle, DirBundle, TarBundle, readJson } from './bundle.js';
+import { sameImage } from './reference.js';
 import { BLOCK, decodeHeader } from '../layers/tar.js';
 import { parseConfig } from './config.js';
 import { saveImage } from './daemon.js';
 import { pickFromManifestJson, readManifestJson, tagsByConfig } from './docker-archive.js';
-import { type Picked, pickFromIndex } from './oci.js';
+import { isLegacySave, pickLegacy } from './legacy.js';
+import { type Picked, indexIsEmpty, pickFromIndex } from './oci.js';
+import { openRegistry, parseRegistryRef } from './registry/index.js';
 import { makeTempDir, removeTempDir } from './tempdir.js';
 import type { LayerSource, OpenOptions, OpenedImage, SourceInfo, SourceKind } from './types.js';
 
 export type * from './types.js';
 export { findEngine } from './daemon.js';
 
-type Transport = 'docker-archive' | 'oci-archive' | 'oci' | 'docker-daemon' | 'auto';
+type Transport = 'docker-archive' | 'oci-archive' | 'oci' | 'docker-daemon' | 'registry' | 'auto';
 
 function splitTransport(ref: string): { transport: Transport; rest: string } {
-  const m = /^(docker-archive|oci-archive|oci|docker-daemon):(.*)$/.exec(ref);
+  const m = /^(docker-archive|oci-archive|oci|docker-daemon|registry):(.*)$/.exec(ref);
   if (m) return { transport: m[1] as Transport, rest: m[2] };
-  if (/^docker:\/\//.test(ref)) throw new ScopeError('unsupported', `${ref}: registries are not read; pull the image and use its name, or docker save it`);
+  if (ref.startsWith('docker://')) return { transport: 'registry', rest: ref.slice('docker://'.length) };
   return { transport: 'auto', rest: ref };
+}
+
+/**
+ * skopeo's `docker-archive:PATH[:REF|:@N]`, `oci-archive:PATH[:REF]`, `oci:DIR[:REF]`: the
+ * path ends at the first colon (containers/image cuts there), unless the whole exists.
+ */
+function splitPathAndRef(rest: string): { path: string; ref: string | null } {
+  const colon = rest.indexOf(':');
+  if (existsSync(rest) || colon <= 0) return { path: rest, ref: null };
+  return { path: rest.slice(0, colon), ref: rest.slice(colon + 1) };
+}
+
+/** Folds the REF of a transport into the options: a name is a tag, `@N` an index into manifest.json. */
+function withRef(transport: Transport, ref: string | null, opts: OpenOptions): OpenOptions {
+  if (ref === null) return opts;
+  if (ref.startsWith('@')) {
+    if (transport !== 'docker-archive' || !/^@\d+$/.test(ref)) throw new ScopeError('usage', `${ref}: a source index (@N, a number from 0) is only for docker-archive:PATH:@N`);
+    return { ...opts, sourceIndex: Number(ref.slice(1)) };
+  }
+  if (opts.tag && opts.tag !== ref && !sameImage(opts.tag, ref)) throw new ScopeError('usage', `the reference names ${ref} but --tag ${opts.tag}; give one`);
+  return { ...opts, tag: ref };
+}
+
+async function fromRegistry(reference: string, rest: string, opts: OpenOptions, close: () => Promise<void>): Promise<OpenedImage> {
+  const r = await openRegistry(rest, opts.platform, opts.registry);
+  const closeAll = async () => {
+    await r.close();
+    await close();
+  };
+  try {
+    return build(reference, 'registry', r.location, r.picked, closeAll);
+  } catch (e) {
+    await r.close();
+    throw e;
+  }
 }
 
 export async function openImage(reference: string, opts: OpenOptions = {}): Promise<OpenedImage> {
@@ -45,6 +83,7 @@ export async function openImage(reference: string, opts: OpenOptions = {}): Prom
 }
 
 async function openWith(reference: string, transport: Transport, rest: string, opts: OpenOptions, temps: string[], close: () => Promise<void>): Promise<OpenedImage> {
+  if (transport === 'registry') return fromRegistry(reference, rest, opts, close);
   if (transport === 'docker-daemon' || (transport === 'auto' && !existsSync(rest))) {
     // What reads as a path (./x, /x, image.tar) is a missing file, not an image name.
     if (transport === 'auto' && (rest.startsWith('.') || rest.startsWith('/') || /\.(tar|tgz|tar\.gz|tar\.zst|oci)$/i.test(rest))) {
@@ -53,21 +92,30 @@ async function openWith(reference: string, transport: Transport, rest: string, o
     const tmp = makeTempDir();
     temps.push(tmp);
     const file = join(tmp, 'image.tar');
-    const saved = await saveImage(rest, file);
+    let saved;
+    try {
+      saved = await saveImage(rest, file);
+    } catch (e) {
+      // A bare name the engine lacks (or no engine at all) is read from its registry.
+      const absent = e instanceof ScopeError && (e.code === 'image-not-found' || e.code === 'daemon-unavailable');
+      if (transport !== 'auto' || !absent || !isImageReference(rest)) throw e;
+      try {
+        return await fromRegistry(reference, rest, opts, close);
+      } catch (e2) {
+        if (e2 instanceof ScopeError) throw new ScopeError(e2.code, `${e2.message} (${rest} is not in the local engine either)`);
+        throw e2;
+      }
+    }
     const bundle = await TarBundle.open(file);
     // newer engines save an OCI index too (platforms); the archive holds just this image
-    const picked = pickImage(bundle, { platform: opts.platform });
+    const picked = pickImage(bundle, { platform: opts.platform }, formatOf(bundle) ?? 'docker');
     return build(reference, 'docker-daemon', saved.engine, picked, close, rest);
   }
   let path = rest;
-  let ociTag: string | undefined;
-  if (transport === 'oci') {
-    // oci:DIR[:TAG] — the tag is after the last colon only when DIR itself does not exist
-    const colon = rest.lastIndexOf(':');
-    if (!existsSync(rest) && colon > 0) {
-      path = rest.slice(0, colon);
-      ociTag = rest.slice(colon + 1);
-    }
+  if (transport !== 'auto') {
+    const split = splitPathAndRef(rest);
+    path = split.path;
+    opts = withRef(transport, split.ref, opts);
   }
   let st;
   try {
@@ -77,13 +125,11 @@ async function openWith(reference: string, transport: Transport, rest: string, o
   }
   if (st.isDirectory()) {
     const dir = new DirBundle(path);
-    if (existsSync(join(path, 'oci-layout')) && existsSync(join(path, 'index.json'))) {
-      return build(reference, 'oci-layout', path, pickFromIndex(dir, { ...opts, tag: opts.tag ?? ociTag }), close);
+    const format = formatOf(dir);
+    if (transport === 'oci' && format !== 'oci') {
+      throw new ScopeError('not-an-image', `${path}: not an OCI image layout (no index.json${format ? `; it is a ${format === 'legacy' ? 'pre-1.10 docker save' : 'docker save'} folder` : ''})`);
     }
-    if (transport === 'oci') throw new ScopeError('not-an-image', `${path}: not an OCI image layout (no oci-layout and index.json)`);
-    if (existsSync(join(path, 'manifest.json'))) {
-      return build(reference, 'docker-archive', path, pickImage(dir, opts), close);
-    }
+    if (format) return build(reference, format === 'oci' ? 'oci-layout' : 'docker-archive', path, pickImage(dir, opts, format), close);
     const layer: LayerSource = { index: 0, digest: null, diffId: null, mediaType: null, blob: null, dir: path };
     return {
       source: info(reference, 'rootfs-dir', path, null, null),
@@ -107,25 +153,61 @@ async function openWith(reference: string, transport: Transport, rest: string, o
     throw new ScopeError('not-an-image', `${path}: not an image (neither a tar archive, an OCI layout nor a root filesystem folder)`);
   }
   const bundle = await TarBundle.open(file);
-  const hasIndex = bundle.has('oci-layout') && bundle.has('index.json');
-  const hasManifest = bundle.has('manifest.json');
-  if (hasIndex || hasManifest) {
-    const kind: SourceKind = hasManifest ? 'docker-archive' : 'oci-archive';
-    if (transport === 'oci-archive' && !hasIndex) throw new ScopeError('not-an-image', `${path}: not an OCI archive (no index.json)`);
-    return build(reference, kind, path, pickImage(bundle, opts), close);
+  const format = formatOf(bundle);
+  if (format) {
+    const kind: SourceKind = format === 'oci' && !bundle.has('manifest.json') ? 'oci-archive' : 'docker-archive';
+    if (transport === 'oci-archive' && format !== 'oci') throw new ScopeError('not-an-image', `${path}: not an OCI archive (no index.json)`);
+    return build(reference, kind, path, pickImage(bundle, opts, format), close);
   }
-  if (transport !== 'auto') throw new ScopeError('not-an-image', `${path}: no manifest.json or index.json inside, so not a ${transport}`);
+  if (transport !== 'auto') throw new ScopeError('not-an-image', `${path}: no manifest.json, index.json or repositories inside, so not a ${transport}`);
   // A tar with neither is a root filesystem (docker export): one layer, no config.
   const layer: LayerSource = { index: 0, digest: null, diffId: null, mediaType: null, blob: { file, offset: 0, size: statSync(file).size }, dir: null };
   return { source: info(reference, 'rootfs-tar', path, null, null), config: null, history: [], layers: [layer], close };
 }
 
-/** Prefer the OCI index (platforms, nested indexes); fall back to Docker's manifest.json. */
-function pickImage(bundle: Bundle, opts: OpenOptions): Picked {
-  if (bundle.has('index.json') && bundle.has('oci-layout')) {
-    const names = bundle.has('manifest.json') ? tagsByConfig(readManifestJson(bundle)) : new Map<string, string[]>();
-    return pickFromIndex(bundle, opts, names);
+type Format = 'oci' | 'docker' | 'legacy';
+
+/**
+ * Which image format a bundle holds, by the files that name each. An index.json is OCI with
+ * or without `oci-layout` beside it (skopeo reads such a layout; only the index is needed)
+ * unless it is not an index at all (a root filesystem may hold a file of that name).
+ */
+function formatOf(bundle: Bundle): Format | null {
+  if (bundle.has('index.json') && (bundle.has('oci-layout') || looksLikeIndex(bundle))) return 'oci';
+  if (bundle.has('manifest.json')) return 'docker';
+  if (isLegacySave(bundle)) return 'legacy';
+  return null;
+}
+
+function looksLikeIndex(bundle: Bundle): boolean {
+  if (bundle.children('').includes('blobs')) return true;
+  try {
+    const index = readJson(bundle, 'index.json');
+    return !!index && typeof index === 'object' && 'manifests' in index;
+  } catch {
+    return false;
   }
+}
+
+/**
+ * Prefer the OCI index (platforms, nested indexes); Docker's manifest.json when the index
+ * names nothing (Docker 25.0.0 saved by id or digest wrote `"manifests": null`, moby#47210,
+ * and Docker itself loads such a save through manifest.json) or when `@N` picks an entry of it.
+ */
+function pickImage(bundle: Bundle, opts: OpenOptions, format: Format): Picked {
+  const hasManifestJson = bundle.has('manifest.json');
+  if (opts.sourceIndex !== undefined) {
+    if (!hasManifestJson) throw new ScopeError('usage', `${bundle.location}: @${opts.sourceIndex} counts the entries of a docker save's manifest.json, and it has none`);
+    return pickFromManifestJson(bundle, opts);
+  }
+  if (format === 'oci') {
+    const index = readJson(bundle, 'index.json', null, opts.verify);
+    if (!indexIsEmpty(index) || !hasManifestJson) {
+      const names = hasManifestJson ? tagsByConfig(readManifestJson(bundle, opts.verify)) : new Map<string, string[]>();
+      return pickFromIndex(bundle, opts, names, index);
+    }
+  }
+  if (format === 'legacy') return pickLegacy(bundle, opts);
   return pickFromManifestJson(bundle, opts);
 }
 
@@ -184,3 +266,11 @@ async function inflateFile(from: string, to: string, compression: Exclude<Compre
   }
 }
 
+function isImageReference(text: string): boolean {
+  try {
+    parseRegistryRef(text);
+    return true;
+  } catch {
+    return false;
+  }
+}

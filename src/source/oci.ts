@@ -12,7 +12,7 @@ import type { BlobRef } from './types.js';
 
 type Json = Record<string, unknown>;
 
-const INDEX_TYPES = new Set(['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json']);
+export const INDEX_TYPES = new Set(['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json']);
 
 export interface Descriptor {
   mediaType: string | null;
@@ -31,7 +31,7 @@ export interface Picked {
   layers: { digest: string | null; mediaType: string | null; blob: BlobRef }[];
 }
 
-function descriptor(v: unknown, where: string): Descriptor {
+export function descriptor(v: unknown, where: string): Descriptor {
   const o = (v && typeof v === 'object' ? v : {}) as Json;
   if (typeof o.digest !== 'string' || !/^[a-z0-9]+:[a-f0-9]+$/.test(o.digest)) throw new ScopeError('corrupt', `${where}: descriptor without a valid digest`);
   const p = o.platform as Json | undefined;
@@ -51,75 +51,164 @@ export function blobPath(digest: string): string {
   return `blobs/${alg}/${hex}`;
 }
 
-function nameOf(d: Descriptor, inherited: string | null): string | null {
-  return d.annotations['io.containerd.image.name'] ?? inherited ?? d.annotations['org.opencontainers.image.ref.name'] ?? null;
+/** Media types of an image config; a manifest whose config is anything else is an artifact. */
+const IMAGE_CONFIG_TYPES = new Set(['application/vnd.oci.image.config.v1+json', 'application/vnd.docker.container.image.v1+json']);
+
+/**
+ * More manifests than any real index tree lists (a Docker 25 save of every tag of a
+ * registry mirror stays far below). Counted before a list is followed, so an index whose
+ * children fan out is refused before any work grows with it.
+ */
+export const DESCRIPTOR_LIMIT = 10_000;
+const INDEX_DEPTH_LIMIT = 8;
+
+export interface PickOptions {
+  tag?: string;
+  platform?: string;
+  verify?: boolean;
 }
 
-interface Candidate {
-  name: string | null;
-  refName: string | null;
+export interface Candidate {
+  /** Full image names (io.containerd.image.name, or a name inherited from a parent index). */
+  names: string[];
+  /** org.opencontainers.image.ref.name values: a tag or a full name. */
+  refNames: string[];
   desc: Descriptor;
   available: boolean;
+  /** The artifact type an index entry declares (OCI 1.1 descriptors carry it). */
+  artifactType: string | null;
 }
 
-function isAttestation(d: Descriptor): boolean {
+interface Walk {
+  verify: boolean;
+  listed: number;
+  /** Candidates by manifest digest (and declared platform): an image listed twice (two tags) is one image. */
+  byDigest: Map<string, Candidate>;
+  /** Candidate keys each followed nested index produced, so a repeat only adds names. */
+  nested: Map<string, string[]>;
+}
+
+export function isAttestation(d: Descriptor): boolean {
   return d.annotations['vnd.docker.reference.type'] === 'attestation-manifest' || (d.platform?.os === 'unknown' && d.platform.architecture === 'unknown');
 }
 
-function collect(bundle: Bundle, list: unknown, where: string, inherited: string | null, inheritedRef: string | null, out: Candidate[], depth: number): void {
-  if (depth > 8) throw new ScopeError('corrupt', `${where}: indexes nested too deep`);
-  if (!Array.isArray(list)) throw new ScopeError('corrupt', `${where}: no manifests list`);
+function addNames(c: Candidate, name: string | null, refName: string | null): void {
+  if (name && !c.names.includes(name)) c.names.push(name);
+  if (refName && !c.refNames.includes(refName)) c.refNames.push(refName);
+}
+
+function collect(bundle: Bundle, list: unknown, where: string, inherited: string | null, inheritedRef: string | null, walk: Walk, depth: number): string[] {
+  if (depth > INDEX_DEPTH_LIMIT) throw new ScopeError('too-large', `${bundle.location}: ${where}: indexes nested more than ${INDEX_DEPTH_LIMIT} deep`);
+  if (!Array.isArray(list)) throw new ScopeError('corrupt', `${bundle.location}: ${where} has no manifests list`);
+  walk.listed += list.length;
+  if (walk.listed > DESCRIPTOR_LIMIT) {
+    throw new ScopeError('too-large', `${bundle.location}: the index lists more than ${DESCRIPTOR_LIMIT} manifests (nested indexes that fan out); no real image has that many`);
+  }
+  const produced: string[] = [];
   for (const item of list) {
     const d = descriptor(item, where);
-    const name = nameOf(d, inherited);
+    const name = d.annotations['io.containerd.image.name'] ?? inherited;
     const refName = d.annotations['org.opencontainers.image.ref.name'] ?? inheritedRef;
     const path = blobPath(d.digest);
     const present = bundle.has(path);
     let isIndex = d.mediaType ? INDEX_TYPES.has(d.mediaType) : false;
-    if (!d.mediaType && present) isIndex = Array.isArray((readJson(bundle, path) as Json)?.manifests);
+    let body: Json | null = null;
+    if (!d.mediaType && present) {
+      body = readJson(bundle, path, d.digest, walk.verify) as Json;
+      isIndex = Array.isArray(body?.manifests);
+    }
     if (isIndex) {
       if (!present) continue; // an index of something never pulled
-      collect(bundle, (readJson(bundle, path) as Json).manifests, path, name, refName, out, depth + 1);
+      const seen = walk.nested.get(d.digest);
+      if (seen) {
+        // the same index again (a second tag): its images gain the name, nothing is re-read
+          for (const key of seen) addNames(walk.byDigest.get(key)!, name, refName);
+        produced.push(...seen);
+        continue;
+      }
+      walk.nested.set(d.digest, []);
+      body ??= readJson(bundle, path, d.digest, walk.verify) as Json;
+      const inner = collect(bundle, body?.manifests, path, name, refName, walk, depth + 1);
+      walk.nested.set(d.digest, inner);
+      produced.push(...inner);
     } else if (!isAttestation(d)) {
-      out.push({ name, refName, desc: d, available: present });
+      const key = d.digest + (d.platform ? ' ' + formatPlatform(d.platform) : '');
+      let c = walk.byDigest.get(key);
+      if (!c) {
+        c = { names: [], refNames: [], desc: d, available: present, artifactType: typeof (item as Json).artifactType === 'string' ? ((item as Json).artifactType as string) : null };
+        walk.byDigest.set(key, c);
+      }
+      addNames(c, name, refName);
+      produced.push(key);
     }
   }
+  return produced;
 }
 
-function matchesTag(c: Candidate, tag: string): boolean {
-  if (c.name && sameImage(c.name, tag)) return true;
-  if (c.refName && (c.refName === tag || sameImage(c.refName, tag))) return true;
-  return false;
+function matchesTag(c: Candidate, tag: string): string | null {
+  for (const n of c.names) if (sameImage(n, tag)) return n;
+  for (const r of c.refNames) if (r === tag || sameImage(r, tag)) return r;
+  return null;
 }
 
-export function pickFromIndex(bundle: Bundle, opts: { tag?: string; platform?: string }, extraNames: Map<string, string[]> = new Map()): Picked {
-  const index = readJson(bundle, 'index.json') as Json;
-  const all: Candidate[] = [];
-  collect(bundle, index?.manifests, 'index.json', null, null, all, 0);
-  // Docker's manifest.json knows tags of images whose index entry has none.
-  for (const c of all) if (!c.name && extraNames.has(c.desc.digest)) c.name = extraNames.get(c.desc.digest)![0];
+/** How a candidate reads in lists and errors. */
+function label(c: Candidate): string {
+  if (c.names.length) return c.names.map(shortName).join(' ');
+  if (c.refNames.length) return c.refNames.join(' ');
+  return c.desc.digest.slice(0, 19);
+}
+
+/** An index whose `manifests` is null or empty names no image (Docker 25.0.0 wrote null: moby#47210). */
+export function indexIsEmpty(index: unknown): boolean {
+  const m = (index as Json | null)?.manifests;
+  return m === null || m === undefined || (Array.isArray(m) && m.length === 0);
+}
+
+export function pickFromIndex(bundle: Bundle, opts: PickOptions, extraNames: Map<string, string[]> = new Map(), index: unknown = readJson(bundle, 'index.json')): Picked {
+  const verify = opts.verify ?? true;
+  const walk: Walk = { verify, listed: 0, byDigest: new Map(), nested: new Map() };
+  collect(bundle, (index as Json | null)?.manifests, 'index.json', null, null, walk, 0);
+  let all = [...walk.byDigest.values()];
   if (all.length === 0) throw new ScopeError('not-an-image', `${bundle.location}: the index lists no image manifests`);
+  // Docker's manifest.json knows the tags of images whose index entry has none.
+  if (extraNames.size) {
+    for (const c of all) {
+      if (c.names.length || !c.available) continue;
+      const cfg = (readJson(bundle, blobPath(c.desc.digest), c.desc.digest, verify) as Json)?.config as Json | undefined;
+      for (const t of (typeof cfg?.digest === 'string' && extraNames.get(cfg.digest)) || []) addNames(c, t, null);
+    }
+  }
+  // Signatures and SBOMs kept beside an image are not candidates; an index of nothing else is an artifact.
+  const images = all.filter((c) => !c.artifactType);
+  if (images.length === 0) throw artifactError(bundle, all[0].artifactType!);
+  all = images;
 
   let pool = all;
+  let picked: string | null = null;
   if (opts.tag) {
     pool = all.filter((c) => matchesTag(c, opts.tag!));
     if (pool.length === 0) {
       throw new ScopeError('not-found', `${bundle.location}: no image tagged ${opts.tag}; it holds ${listNames(all)}`);
     }
+    picked = matchesTag(pool[0], opts.tag);
   } else {
-    const names = new Set(all.map((c) => c.name ?? c.desc.digest));
-    if (names.size > 1) {
+    // Entries that share their names are one image (its platforms); different names are different images.
+    const keys = new Set(all.map((c) => (c.names.length || c.refNames.length ? [...c.names].sort().join(' ') + '|' + [...c.refNames].sort().join(' ') : c.desc.digest)));
+    if (keys.size > 1) {
       throw new ScopeError('ambiguous-image', `${bundle.location} holds several images; pick one with --tag: ${listNames(all)}`);
     }
   }
   // Many layouts (skopeo's, for one) put no platform in the index: the config has it.
-  for (const c of pool) if (!c.desc.platform && c.available) c.desc.platform = platformFromConfig(bundle, c.desc);
+  for (const c of pool) if (!c.desc.platform && c.available) c.desc.platform = platformFromConfig(bundle, c.desc, verify);
   const chosen = pickPlatform(pool, opts.platform, bundle.location);
   const manifestPath = blobPath(chosen.desc.digest);
-  const manifest = readJson(bundle, manifestPath, chosen.desc.digest) as Json;
-  if (!manifest || !manifest.config || !Array.isArray(manifest.layers)) {
+  const manifest = readJson(bundle, manifestPath, chosen.desc.digest, verify) as Json;
+  if (!manifest || typeof manifest !== 'object' || !manifest.config) {
     throw new ScopeError('corrupt', `${bundle.location}: ${manifestPath} is not an image manifest`);
   }
+  const artifact = artifactTypeOf(manifest);
+  if (artifact) throw artifactError(bundle, artifact);
+  if (!Array.isArray(manifest.layers)) throw new ScopeError('corrupt', `${bundle.location}: ${manifestPath} is not an image manifest (no layers)`);
   const config = descriptor(manifest.config, manifestPath);
   const configPath = blobPath(config.digest);
   if (!bundle.has(configPath)) throw new ScopeError('missing-blob', `${bundle.location}: config blob ${config.digest} is missing`);
@@ -130,31 +219,54 @@ export function pickFromIndex(bundle: Bundle, opts: { tag?: string; platform?: s
     return { digest: d.digest, mediaType: d.mediaType, blob: bundle.blob(p) };
   });
   const plat = chosen.desc.platform;
+  const name = picked ?? chosen.names[0] ?? chosen.refNames[0] ?? null;
   return {
-    name: chosen.name ? shortName(chosen.name) : chosen.refName,
+    name: name && (chosen.names.includes(name) ? shortName(name) : name),
     platform: plat ? formatPlatform(plat) : null,
     manifestDigest: chosen.desc.digest,
     configDigest: config.digest,
-    configRaw: readJson(bundle, configPath, config.digest),
+    configRaw: readJson(bundle, configPath, config.digest, verify),
     layers,
   };
 }
 
-function platformFromConfig(bundle: Bundle, d: Descriptor): Platform | null {
-  const manifest = readJson(bundle, blobPath(d.digest), d.digest) as Json;
+/**
+ * The artifact type of a manifest that is not a container image, else null: its config
+ * media type is not an image config (a Helm chart, a WASM module, a signature), or it has
+ * an empty config and an `artifactType` (OCI 1.1 artifacts).
+ */
+export function artifactTypeOf(manifest: Json): string | null {
+  const cfg = (manifest.config ?? {}) as Json;
+  const cfgType = typeof cfg.mediaType === 'string' ? cfg.mediaType : null;
+  if (cfgType && IMAGE_CONFIG_TYPES.has(cfgType)) return null;
+  if (typeof manifest.artifactType === 'string') return manifest.artifactType;
+  return cfgType;
+}
+
+function artifactError(bundle: Bundle, type: string): ScopeError {
+  return new ScopeError('not-an-image', `${bundle.location}: this is an OCI artifact (${printableType(type)}), not a container image`);
+}
+
+/** A media type is short ASCII by RFC 6838; anything else is shown cut and escaped by the caller. */
+function printableType(t: string): string {
+  return t.length > 120 ? t.slice(0, 120) + '…' : t;
+}
+
+function platformFromConfig(bundle: Bundle, d: Descriptor, verify: boolean): Platform | null {
+  const manifest = readJson(bundle, blobPath(d.digest), d.digest, verify) as Json;
   const cfg = manifest?.config as Json | undefined;
   if (!cfg || typeof cfg.digest !== 'string' || !bundle.has(blobPath(cfg.digest))) return null;
-  const config = readJson(bundle, blobPath(cfg.digest), cfg.digest) as Json;
+  if (cfg.mediaType !== undefined && !IMAGE_CONFIG_TYPES.has(String(cfg.mediaType))) return null; // an artifact's config says nothing of platforms
+  const config = readJson(bundle, blobPath(cfg.digest), cfg.digest, verify) as Json;
   if (!config || typeof config.architecture !== 'string') return null;
   return { os: typeof config.os === 'string' ? config.os : 'linux', architecture: config.architecture, variant: typeof config.variant === 'string' ? config.variant : undefined };
 }
 
 function listNames(all: Candidate[]): string {
-  const names = [...new Set(all.map((c) => (c.name ? shortName(c.name) : (c.refName ?? c.desc.digest.slice(0, 19)))))];
-  return names.join(', ');
+  return [...new Set(all.map(label))].join(', ');
 }
 
-function pickPlatform(pool: Candidate[], wanted: string | undefined, where: string): Candidate {
+export function pickPlatform(pool: Candidate[], wanted: string | undefined, where: string): Candidate {
   const label = (c: Candidate) => (c.desc.platform ? formatPlatform(c.desc.platform) : 'unknown platform') + (c.available ? '' : ' (blobs absent)');
   if (wanted) {
     const want = parsePlatform(wanted);

@@ -1,11 +1,21 @@
 /** What every source produces: a config and an ordered list of layers, each a blob on disk or a folder. */
 
 /** A byte range of a file that holds one blob (a layer tar, compressed or not). */
-export interface BlobRef {
+export interface FileBlob {
   file: string;
   offset: number;
   size: number;
 }
+
+/** A blob that can only be read front to back, each open() a fresh stream (a registry's). */
+export interface StreamBlob {
+  file: null;
+  offset: 0;
+  size: number;
+  open(): AsyncIterable<Buffer>;
+}
+
+export type BlobRef = FileBlob | StreamBlob;
 
 export interface LayerSource {
   index: number;
@@ -40,7 +50,7 @@ export interface HistoryEntry {
   emptyLayer: boolean;
 }
 
-export type SourceKind = 'docker-archive' | 'oci-archive' | 'oci-layout' | 'rootfs-dir' | 'rootfs-tar' | 'docker-daemon';
+export type SourceKind = 'docker-archive' | 'oci-archive' | 'oci-layout' | 'rootfs-dir' | 'rootfs-tar' | 'docker-daemon' | 'registry';
 
 export interface SourceInfo {
   kind: SourceKind;
@@ -73,4 +83,21 @@ export interface OpenOptions {
   tag?: string;
   /** os/arch[/variant], e.g. linux/arm64. */
   platform?: string;
+  /** false: do not check metadata files against the digests their names or descriptors give. */
+  verify?: boolean;
+  /** skopeo's docker-archive:PATH:@N: the Nth entry of manifest.json, from 0. */
+  sourceIndex?: number;
+  /** How to reach registries (credentials, TLS, timeouts). */
+  registry?: RegistryOptions;
+}
+
+export interface RegistryOptions {
+  /** user:password, from --creds or --creds-stdin. */
+  creds?: string;
+  /** Which of the two, for messages (never the value). */
+  credsSource?: string;
+  /** false: accept any certificate, and plain http where https fails. */
+  tlsVerify?: boolean;
+  /** Seconds one request may wait for headers or between body bytes. */
+  timeout?: number;
 }

@@ -1,11 +1,8 @@
 /** The verdict: "will start" in green, or "will fail" in red with the runtime's line and the fix. */
 import { Box, Text } from 'ink';
+import { printable } from '../render/format.js';
 import type { Report } from '../report/index.js';
 import { c } from './theme.js';
-
-export function bannerHeight(report: Report | null): number {
-  return report?.verdict === 'fails' ? 3 : 1;
-}
 
 export function Banner({ report, width }: { report: Report | null; width: number }) {
   if (!report) return <Text dimColor>… decoding binaries and walking the launch</Text>;
@@ -16,7 +13,7 @@ export function Banner({ report, width }: { report: Report | null; width: number
         <Text color={c('green')} bold>
           ✔ WILL START
         </Text>{' '}
-        {JSON.stringify(report.launch.argv)}
+        {printable(JSON.stringify(report.launch.argv))}
         {warnings ? <Text color={c('yellow')}> ({warnings} warning{warnings > 1 ? 's' : ''})</Text> : null}
       </Text>
     );
@@ -28,15 +25,15 @@ export function Banner({ report, width }: { report: Report | null; width: number
         <Text color={c('red')} bold>
           ✘ WILL FAIL
         </Text>{' '}
-        {first.runtimeError ?? first.message}
+        {printable(first.runtimeError?.split('\n')[0] ?? first.message)}
       </Text>
       <Text wrap="truncate-end" dimColor>
         {'  '}
-        {first.message}
+        {printable(first.message)}
       </Text>
       <Text wrap="truncate-end">
         {'  '}
-        <Text color={c('cyan')}>fix:</Text> {first.fix}
+        <Text color={c('cyan')}>fix:</Text> {printable(first.fix)}
       </Text>
     </Box>
   );

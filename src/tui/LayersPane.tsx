@@ -1,36 +1,30 @@
-/** Layers: index, size, created_by and how many paths each added, modified and removed. Row 0 is the merged view. */
-import { Text } from 'ink';
+/** Layers: row 0 is the final image, then each layer with its size, its changes and its build step. */
 import { memo } from 'react';
-import type { ImageModel } from '../load.js';
-import { treeTotals } from '../fs/index.js';
-import { formatBytes } from '../render/format.js';
-import { shortCreatedBy } from '../render/text.js';
-import { Pane, windowOf } from './Pane.js';
-import { c } from './theme.js';
+import { formatBytes, printable } from '../render/format.js';
+import type { ReportHead } from '../report/index.js';
+import { layerStep } from './content.js';
+import { Body, Pane } from './Pane.js';
+import { windowOf } from './text.js';
+import { styled } from './theme.js';
 
-export const LayersPane = memo(function LayersPane({ model, cursor, focused, width, height }: { model: ImageModel; cursor: number; focused: boolean; width: number; height: number }) {
+export const LayersPane = memo(function LayersPane({ head, cursor, focused, width, height }: { head: ReportHead; cursor: number; focused: boolean; width: number; height: number }) {
   const rows = [
-    { key: 'all', text: `all  ${formatBytes(treeTotals(model.tree).bytes).padStart(8)}  the merged tree` },
-    ...model.layers.map((l) => {
-      const count = (k: string) => l.changes.changes.filter((x) => x.kind === k).length;
-      return {
-        key: String(l.index),
-        text: `${String(l.index).padStart(3)}  ${formatBytes(l.changes.contentBytes).padStart(8)}  +${count('added')} ~${count('modified')} -${count('removed')}  ${shortCreatedBy(l.history?.createdBy ?? null) || '(no history)'}`,
-      };
-    }),
+    { key: 'all', text: `all  ${formatBytes(head.files.bytes).padStart(8)}  the final image` },
+    ...head.layers.map((l) => ({
+      key: String(l.index),
+      text: `${String(l.index).padStart(3)}  ${formatBytes(l.contentBytes).padStart(8)}  +${l.added} ~${l.modified} -${l.removed}  ${printable(layerStep(l.createdBy))}`,
+    })),
   ];
-  const [from, to] = windowOf(rows.length, cursor, Math.max(1, height - 3));
+  const room = Math.max(1, height - 3);
+  const [from, to] = windowOf(rows.length, cursor, room);
+  // what does not fit is said, not hidden
+  const more = [from > 0 ? `↑${from}` : '', to < rows.length ? `↓${rows.length - to}` : ''].filter(Boolean).join(' ');
   return (
-    <Pane title={`Layers (${model.layers.length})`} focused={focused} width={width} height={height}>
-      {rows.slice(from, to).map((r, i) => {
+    <Pane title={`Layers (${head.layers.length})${more ? `  ${more} more` : ''}`} focused={focused} width={width} height={height}>
+      <Body lines={rows.slice(from, to).map((r, i) => {
         const sel = from + i === cursor;
-        return (
-          <Text key={r.key} inverse={sel && focused} color={sel && !focused ? c('cyan') : undefined} wrap="truncate-end">
-            {sel ? '›' : ' '}
-            {r.text}
-          </Text>
-        );
-      })}
+        return styled([[`${sel ? '›' : ' '}${r.text}`, { inverse: sel && focused, color: sel && !focused ? 'cyan' : undefined }]], width - 2);
+      })} />
     </Pane>
   );
 });

@@ -15,9 +15,12 @@ export function Pane({ title, focused, width, height, children }: { title: strin
   );
 }
 
-/** The slice of `count` rows to draw so that `cursor` stays in a window of `size`. */
-export function windowOf(count: number, cursor: number, size: number): [number, number] {
-  if (count <= size) return [0, count];
-  const start = Math.min(Math.max(0, cursor - Math.floor(size / 2)), count - size);
-  return [start, start + size];
+/** Lines already styled and cut to the pane's width, drawn as one text. */
+export function Body({ lines }: { lines: string[] }) {
+  return <Text wrap="truncate-end">{lines.join('\n')}</Text>;
+}
+
+/** "3–20 of 45" when not everything fits, else nothing. */
+export function position(from: number, shown: number, count: number): string {
+  return count > shown ? ` ${from + 1}–${Math.min(count, from + shown)} of ${count}` : '';
 }

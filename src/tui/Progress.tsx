@@ -1,25 +1,27 @@
-/** The loading screen: a bar with bytes and layers done, the total, and the rate. */
+/** The loading screen: bytes read of the total with a bar, the rate, the time left, and how to quit. */
 import { Box, Text } from 'ink';
-import type { LoadProgress } from '../load.js';
-import { formatBytes } from '../render/format.js';
+import { printable } from '../render/format.js';
+import { type LoadView, progressBar, progressText } from './content.js';
 import { c } from './theme.js';
 
-export function Progress({ reference, progress, rate, width }: { reference: string; progress: LoadProgress | null; rate: number; width: number }) {
-  const total = progress?.bytesTotal ?? 0;
-  const done = progress?.bytesDone ?? 0;
-  const frac = total > 0 ? Math.min(1, done / total) : 0;
-  const barWidth = Math.max(10, Math.min(60, width - 30));
-  const filled = Math.round(frac * barWidth);
+export type { LoadView };
+
+export function Progress({ load, width }: { load: LoadView; width: number }) {
+  const p = load.progress;
+  const frac = p && p.bytesTotal > 0 ? Math.min(1, p.bytesDone / p.bytesTotal) : 0;
+  const barWidth = Math.max(10, Math.min(60, width - 12));
+  const bar = progressBar(frac, barWidth);
   return (
     <Box flexDirection="column" paddingX={1}>
-      <Text>Reading {reference}</Text>
+      <Text wrap="truncate-end">Reading {printable(load.reference)}</Text>
       <Text>
-        <Text color={c('cyan')}>{'█'.repeat(filled)}</Text>
-        {'░'.repeat(barWidth - filled)} {Math.round(frac * 100)}%
+        <Text color={c('cyan')}>{bar.full}</Text>
+        {bar.empty}▏{Math.floor(frac * 100)}%
       </Text>
-      <Text dimColor>
-        {progress ? `${formatBytes(done)} of ${formatBytes(total)}, layer ${progress.layersDone}/${progress.layersTotal}, ${formatBytes(rate)}/s` : 'opening…'}
+      <Text dimColor wrap="truncate-end">
+        {progressText(p, load.elapsed)}
       </Text>
+      <Text dimColor>q or ctrl-c quits</Text>
     </Box>
   );
 }

@@ -1,47 +1,47 @@
 /** The file tree: only the visible rows are drawn, so a 20,000-file tree scrolls without flicker. */
 import { Text } from 'ink';
-import type { TreeRow } from '../fs/index.js';
-import { formatBytes, formatMode } from '../render/format.js';
-import { Pane, windowOf } from './Pane.js';
-import { MARK_COLOR, c } from './theme.js';
+import { formatBytes, formatMode, printable } from '../render/format.js';
+import type { Row } from './rows.js';
+import type { State } from './state.js';
+import { Body, Pane, position } from './Pane.js';
+import { windowOf } from './text.js';
+import { MARK_COLOR, styled } from './theme.js';
 
-export interface TreeState {
-  filter: string;
-  editingFilter: boolean;
-  show: { added: boolean; modified: boolean; removed: boolean };
-  sortBySize: boolean;
+export function treeTitle(s: State, count: number, from: number, room: number, error: string | null): string {
+  const layer = s.layerCursor - 1;
+  const view = s.layerCursor === 0 ? 'final image' : s.changesOnly ? `layer ${layer}'s changes` : `as of layer ${layer}`;
+  const hidden = (['A', 'M', 'D'] as const).filter((k) => !s.show[k]);
+  const flags = [view, s.layerCursor !== 0 && hidden.length ? `hiding ${hidden.join('')}` : null, s.sort !== 'name' ? `by ${s.sort}` : null].filter(Boolean);
+  const filter = s.filter.text || s.editing ? `  ${s.filter.regex ? 're' : ''}/${printable(s.filter.text)}${s.editing ? '▏' : ''}${error ? ` (bad regex: ${error})` : ''}` : '';
+  return `Files (${flags.join(', ')})${filter}${position(from, room, count)}`;
 }
 
-export function TreePane(props: { rows: TreeRow[]; cursor: number; focused: boolean; width: number; height: number; layer: number | null; state: TreeState }) {
-  const { rows, cursor, focused, width, height, layer, state } = props;
-  const flags = [
-    layer === null ? 'merged' : `layer ${layer}`,
-    state.sortBySize ? 'by size' : null,
-    layer !== null ? ['A', 'M', 'D'].filter((_, i) => [state.show.added, state.show.modified, state.show.removed][i]).join('') || 'none' : null,
-  ].filter(Boolean);
-  const title = `Files (${flags.join(', ')})${state.filter || state.editingFilter ? `  /${state.filter}${state.editingFilter ? '▏' : ''}` : ''}`;
-  const size = Math.max(1, height - 3);
-  const [from, to] = windowOf(rows.length, cursor, size);
+export function TreePane({ s, rows, error, building, focused, width, height }: { s: State; rows: Row[]; error: string | null; building: boolean; focused: boolean; width: number; height: number }) {
+  const room = Math.max(1, height - 3);
+  const cursor = Math.min(s.cursor, rows.length - 1);
+  const [from, to] = windowOf(rows.length, cursor, room);
+  const body = rows.slice(from, to).map((r, i) => {
+    const e = r.e;
+    const sel = from + i === cursor;
+    const inv = sel && focused;
+    const icon = e.children ? (r.open ? '▾' : '▸') : ' ';
+    const mode = e.mode !== null ? formatMode(e.type, e.mode) : e.mark === 'D' ? '-'.repeat(10) : ' '.repeat(10);
+    const owner = s.attrs === 'all' ? `${e.uid ?? '-'}:${e.gid ?? '-'}`.padEnd(9) + ' ' : '';
+    const attrs = s.attrs === 'none' ? '' : `${mode} ${owner}${formatBytes(e.size).padStart(8)} `;
+    return styled(
+      [
+        [sel ? '›' : ' ', { inverse: inv }],
+        [e.mark ?? ' ', { color: e.mark ? MARK_COLOR[e.mark] : undefined, inverse: inv }],
+        [` ${attrs}${'  '.repeat(r.depth)}${icon}`, { inverse: inv }],
+        [printable(e.name), { color: e.children ? 'blue' : e.type === 'symlink' ? 'cyan' : undefined, strike: e.mark === 'D', inverse: inv }],
+        [e.linkTarget ? ` → ${printable(e.linkTarget)}` : '', { inverse: inv }],
+      ],
+      width - 2,
+    );
+  });
   return (
-    <Pane title={title} focused={focused} width={width} height={height}>
-      {rows.length === 0 ? <Text dimColor>{state.filter ? 'nothing matches' : 'no files'}</Text> : null}
-      {rows.slice(from, to).map((r, i) => {
-        const sel = from + i === cursor;
-        const icon = r.isDir ? (r.expanded ? '▾' : '▸') : ' ';
-        const mode = r.node ? formatMode(r.type, r.node.mode) : r.mark === 'D' ? '-' + '-'.repeat(9) : '          ';
-        const link = r.linkTarget ? ` → ${r.linkTarget}` : '';
-        return (
-          <Text key={r.path} inverse={sel && focused} wrap="truncate-end">
-            {sel ? '›' : ' '}
-            {r.mark ? <Text color={c(MARK_COLOR[r.mark])}>{r.mark}</Text> : ' '} {mode} {formatBytes(r.size).padStart(8)} {'  '.repeat(r.depth)}
-            {icon}
-            <Text color={r.isDir ? c('blue') : r.type === 'symlink' ? c('cyan') : undefined} strikethrough={r.mark === 'D'}>
-              {r.name}
-            </Text>
-            {link}
-          </Text>
-        );
-      })}
+    <Pane title={treeTitle(s, rows.length, from, room, error)} focused={focused} width={width} height={height}>
+      {rows.length === 0 ? <Text dimColor>{building ? 'building the tree…' : s.filter.text ? 'nothing matches' : 'no files'}</Text> : <Body lines={body} />}
     </Pane>
   );
 }

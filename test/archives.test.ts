@@ -1,0 +1,324 @@
+/**
+ * Archives as real tools write them (fixtures/archives.sh makes each with the tool, or lays
+ * it out the way that tool's source says): every one reads as the same image as the
+ * Docker 20.10 save it came from, or fails with the one sentence that says why.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { after, describe, it } from 'node:test';
+import { ScopeError } from '../src/errors.js';
+import { listChanges, listFiles } from '../src/fs/index.js';
+import { loadImage } from '../src/load.js';
+import { formatMode } from '../src/render/format.js';
+import { makeDockerArchive, makeTar, sha256, tempDir } from './helpers/build.js';
+import { cli, oneLineError } from './helpers/cli.js';
+
+const A = new URL('../fixtures/images/archives/', import.meta.url).pathname;
+const tmp = tempDir();
+after(tmp.cleanup);
+
+async function read(ref: string, opts: { tag?: string; verify?: boolean; platform?: string } = {}) {
+  const m = await loadImage(ref, opts);
+  try {
+    return { files: listFiles(m.tree), source: m.source, config: m.config, layers: m.layers, history: m.history, changes: m.layers.map((_, i) => listChanges(m.tree, i)) };
+  } finally {
+    await m.close();
+  }
+}
+
+async function rejects(p: Promise<unknown>, code: string, re: RegExp) {
+  await assert.rejects(p, (e: unknown) => {
+    assert.ok(e instanceof ScopeError, String(e));
+    assert.equal(e.code, code, e.message);
+    assert.match(e.message, re);
+    assert.ok(!e.message.includes('\n'), 'one line');
+    return true;
+  });
+}
+
+/** A tar's members into a folder, for the folder forms and for editing an archive. */
+function untar(file: string, dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  execFileSync('tar', ['-xf', file, '-C', dir]);
+  return dir;
+}
+
+function retar(dir: string, file: string): string {
+  execFileSync('tar', ['--owner=0', '--group=0', '--sort=name', '-cf', file, '-C', dir, '.']);
+  return file;
+}
+
+const reference = await read(A + 'small.docker.tar');
+
+describe('Docker 25.0.0 and pre-1.10 saves read like the save they came from', () => {
+  it('the reference (Docker 20.10 docker save) has what the Dockerfile made', () => {
+    assert.deepEqual(reference.config?.entrypoint, ['/hello']);
+    assert.deepEqual(reference.config?.env, ['PATH=/bin', 'GREETING=hi']);
+    assert.deepEqual(reference.files.map((f) => f.path), ['/bin', '/bin/hello', '/etc', '/etc/passwd', '/hello']);
+  });
+
+  it('Docker 25.0.0 saved by id: index.json "manifests": null, read through manifest.json as Docker loads it', async () => {
+    const raw = execFileSync('tar', ['-xOf', A + 'small.docker25.0.0-by-id.tar', 'index.json']).toString();
+    assert.match(raw, /"manifests":null/);
+    const t = await read(A + 'small.docker25.0.0-by-id.tar');
+    assert.equal(t.source.kind, 'docker-archive');
+    assert.equal(t.source.image, null, 'saved by id: no name');
+    assert.deepEqual(t.files, reference.files);
+    assert.deepEqual(t.config, reference.config);
+    assert.ok(t.layers.every((l) => l.verified), 'blob names are digests: every layer checked');
+  });
+
+  it('pre-1.10: repositories + <id>/json + <id>/layer.tar, layers in parent order, config from the top json', async () => {
+    const t = await read(A + 'small.pre110.tar');
+    assert.equal(t.source.kind, 'docker-archive');
+    assert.equal(t.source.image, 'archives-fixture/legacy:latest');
+    assert.equal(t.source.platform, 'linux/amd64');
+    assert.deepEqual(t.files, reference.files);
+    assert.deepEqual(t.config, reference.config);
+    // one layer per Dockerfile step, metadata steps included (their tars are empty)
+    assert.equal(t.layers.length, 5);
+    assert.deepEqual(t.layers.map((l) => l.changes.entryCount), [1, 4, 0, 0, 0]);
+    assert.deepEqual(t.history.map((h) => h.createdBy), reference.history.map((h) => h.createdBy));
+    assert.ok(t.layers.every((l) => !l.verified), 'the format names no digests');
+  });
+
+  it('pre-1.10, unpacked into a folder, by tag and by the id of its top layer', async () => {
+    const dir = untar(A + 'small.pre110.tar', `${tmp.dir}/pre110`);
+    assert.deepEqual((await read(dir, { tag: 'docker.io/archives-fixture/legacy' })).files, reference.files);
+    const top = (JSON.parse(readFileSync(`${dir}/repositories`, 'utf8')) as Record<string, Record<string, string>>)['archives-fixture/legacy'].latest;
+    rmSync(`${dir}/repositories`);
+    // saved by id: no repositories, the image is the layer no other names as parent
+    const t = await read(dir);
+    assert.equal(t.source.image, null);
+    assert.deepEqual(t.files, reference.files);
+    assert.deepEqual((await read(dir, { tag: top.slice(0, 12) })).files, reference.files);
+  });
+
+  it('pre-1.10 with a layer missing from the chain names it, never a root filesystem', async () => {
+    const dir = untar(A + 'small.pre110.tar', `${tmp.dir}/pre110-broken`);
+    const repos = JSON.parse(readFileSync(`${dir}/repositories`, 'utf8')) as Record<string, Record<string, string>>;
+    const top = repos['archives-fixture/legacy'].latest;
+    const parent = (JSON.parse(readFileSync(`${dir}/${top}/json`, 'utf8')) as { parent: string }).parent;
+    rmSync(`${dir}/${parent}`, { recursive: true });
+    const file = retar(dir, `${tmp.dir}/pre110-broken.tar`);
+    await rejects(loadImage(file), 'missing-blob', new RegExp(`layer ${parent.slice(0, 12)} is missing .*named as parent by ${top.slice(0, 12)}`));
+    await rejects(loadImage(A + 'small.pre110.tar', { tag: 'nope' }), 'not-found', /no image tagged nope; it holds archives-fixture\/legacy:latest/);
+  });
+});
+
+describe('OCI layouts as skopeo reads them', () => {
+  it('a folder with index.json and blobs but no oci-layout is read as OCI (skopeo reads it too)', async () => {
+    const dir = `${tmp.dir}/no-layout`;
+    cpSync(A + 'small.oci-two-refs', dir, { recursive: true });
+    rmSync(`${dir}/oci-layout`);
+    const t = await read(dir, { tag: 'one' });
+    assert.equal(t.source.kind, 'oci-layout');
+    assert.deepEqual(t.files, reference.files);
+    // the same as an archive
+    const t2 = await read(retar(dir, `${tmp.dir}/no-layout.tar`), { tag: 'two' });
+    assert.equal(t2.source.kind, 'oci-archive');
+    assert.deepEqual(t2.files, reference.files);
+  });
+
+  it('an index whose blobs are absent is a clear error, not a root filesystem', async () => {
+    const dir = `${tmp.dir}/index-only`;
+    mkdirSync(dir);
+    cpSync(A + 'small.oci-two-refs/index.json', `${dir}/index.json`);
+    await rejects(loadImage(dir), 'missing-blob', /manifest blobs of .* are missing/);
+  });
+
+  it('two index entries with the same digest are one image (skopeo copy to :one and :two)', async () => {
+    const index = JSON.parse(readFileSync(A + 'small.oci-two-refs/index.json', 'utf8')) as { manifests: { digest: string }[] };
+    assert.equal(index.manifests.length, 2);
+    assert.equal(index.manifests[0].digest, index.manifests[1].digest);
+    const t = await read(A + 'small.oci-two-refs');
+    assert.equal(t.source.image, 'one');
+    assert.deepEqual(t.files, reference.files);
+    assert.equal((await read('oci:' + A + 'small.oci-two-refs:two')).source.image, 'two');
+  });
+
+  it('Docker 25 saving two tags of one image writes two index entries: one image, either name picks it', async () => {
+    const t = await read(A + 'small.docker25-two-tags.tar');
+    assert.equal(t.source.image, 'archives-fixture/small:one');
+    assert.deepEqual(t.files, reference.files);
+    assert.equal((await read(A + 'small.docker25-two-tags.tar', { tag: 'docker.io/archives-fixture/small:two' })).source.image, 'archives-fixture/small:two');
+  });
+});
+
+describe('OCI artifacts are not images', () => {
+  it('a Helm chart (config media type) says so', async () => {
+    await rejects(loadImage(A + 'artifact-helm.oci'), 'not-an-image', /this is an OCI artifact \(application\/vnd\.cncf\.helm\.config\.v1\+json\), not a container image$/);
+  });
+
+  it('an OCI 1.1 artifact (artifactType, empty config) says so, on the command line too', async () => {
+    await rejects(loadImage(A + 'artifact-empty-config.oci'), 'not-an-image', /this is an OCI artifact \(application\/vnd\.example\+type\), not a container image$/);
+    const line = oneLineError(cli(['inspect', A + 'artifact-empty-config.oci']));
+    assert.match(line, /OCI artifact \(application\/vnd\.example\+type\)/);
+  });
+
+  it('an SBOM kept beside the image is skipped: the image is read', async () => {
+    const t = await read(A + 'image-with-sbom.oci');
+    assert.deepEqual(t.files, reference.files);
+    assert.equal(t.source.image, 'latest');
+  });
+});
+
+describe("skopeo's reference forms and Docker's name normalisation", () => {
+  it('docker-archive:PATH:@N picks the Nth entry of manifest.json (podman save -m)', async () => {
+    assert.deepEqual((await read(`docker-archive:${A}multi.podman.tar:@0`)).files, reference.files);
+    assert.deepEqual((await read(`docker-archive:${A}multi.podman.tar:@1`)).files.map((f) => f.path), ['/hello']);
+    await rejects(loadImage(`docker-archive:${A}multi.podman.tar:@2`), 'not-found', /no image @2; manifest.json lists 2 \(@0 to @1\)/);
+    await rejects(loadImage(`docker-archive:${A}multi.podman.tar:@x`), 'usage', /@x: a source index/);
+  });
+
+  it('docker-archive:PATH:REF picks by name, as --tag does; a REF and a different --tag conflict', async () => {
+    const t = await read(`docker-archive:${A}multi.podman.tar:localhost/archives-fixture/small:latest`);
+    assert.deepEqual(t.files, reference.files);
+    assert.equal(t.source.image, 'localhost/archives-fixture/small:latest');
+    await rejects(loadImage(`docker-archive:${A}multi.podman.tar:localhost/archives-fixture/small`, { tag: 'other' }), 'usage', /names localhost\/archives-fixture\/small but --tag other/);
+  });
+
+  it('--tag takes x, x:latest, docker.io/library/x and index.docker.io/library/x for the same image', async () => {
+    // two images in one archive, so the tag must pick: busybox:latest and example.com/busybox:latest
+    const dir = `${tmp.dir}/two-names`;
+    const entries: unknown[] = [];
+    for (const [name, tag] of [['one', 'busybox:latest'], ['two', 'example.com/busybox:latest']]) {
+      writeFileSync(`${dir}-${name}.tar`, await makeDockerArchive({ layers: [await makeTar([{ name, body: name }])] }, tag));
+      untar(`${dir}-${name}.tar`, dir);
+      entries.push(...JSON.parse(readFileSync(`${dir}/manifest.json`, 'utf8')));
+    }
+    writeFileSync(`${dir}/manifest.json`, JSON.stringify(entries));
+    const file = retar(dir, `${dir}.tar`);
+    for (const tag of ['busybox', 'busybox:latest', 'docker.io/library/busybox', 'docker.io/busybox:latest', 'index.docker.io/library/busybox', 'index.docker.io/library/busybox:latest']) {
+      assert.deepEqual((await read(file, { tag })).files.map((f) => f.path), ['/one'], tag);
+    }
+    assert.deepEqual((await read(file, { tag: 'example.com/busybox' })).files.map((f) => f.path), ['/two']);
+    await rejects(loadImage(file, { tag: 'docker.io/library/example.com/busybox' }), 'not-found', /no image tagged/);
+  });
+});
+
+describe('--no-verify reads what Docker reads', () => {
+  it('a config edited after the save (its file name no longer its digest): refused with the way out, read with --no-verify', async () => {
+    const dir = untar(A + 'small.docker.tar', `${tmp.dir}/edited`);
+    const [entry] = JSON.parse(readFileSync(`${dir}/manifest.json`, 'utf8')) as { Config: string }[];
+    const config = JSON.parse(readFileSync(`${dir}/${entry.Config}`, 'utf8'));
+    config.config.Entrypoint = ['/bin/hello'];
+    writeFileSync(`${dir}/${entry.Config}`, JSON.stringify(config));
+    assert.notEqual(sha256(readFileSync(`${dir}/${entry.Config}`)).slice(7) + '.json', entry.Config);
+    const file = retar(dir, `${tmp.dir}/edited.tar`);
+    await rejects(loadImage(file), 'digest-mismatch', /does not match its digest .*; --no-verify reads it anyway/);
+    const t = await read(file, { verify: false });
+    assert.deepEqual(t.config?.entrypoint, ['/bin/hello']);
+    assert.deepEqual(t.files, reference.files);
+  });
+});
+
+describe('layer tars written by GNU tar, as containerd unpacks them', () => {
+  // fixtures/archives.sh: `tar -cf` then `tar -rf` of the same file, a symlink stored as 0755
+  const expected = readFileSync(A + 'dup-layer.containerd.txt', 'utf8').trim().split('\n');
+
+  it('a path written twice: the last entry wins and is listed once; the symlink is lrwxrwxrwx', async () => {
+    const dir = untar(A + 'dup-layer.oci.tar', `${tmp.dir}/dup`);
+    const blob = (d: string) => `${dir}/blobs/sha256/${d.slice(7)}`;
+    const index = JSON.parse(readFileSync(`${dir}/index.json`, 'utf8'));
+    const manifest = JSON.parse(readFileSync(blob(index.manifests[0].digest), 'utf8'));
+    const listing = execFileSync('tar', ['-tvf', blob(manifest.layers[0].digest)]).toString();
+    assert.equal(listing.split('\n').filter((l) => /^-.* app\.conf$/.test(l)).length, 2, 'the layer holds app.conf twice');
+    assert.match(listing, /^lrwxr-xr-x .* conf-link -> app\.conf$/m, 'the header says 0755');
+    const t = await read(A + 'dup-layer.oci.tar');
+    const ours = t.files.map((f) => `${f.path} ${formatMode(f.type, f.mode)} ${f.type === 'symlink' ? f.linkTarget!.length : f.size} ${f.linkTarget ?? ''}`);
+    assert.deepEqual(ours, expected);
+    assert.deepEqual(t.changes[0].map((c) => [c.change, c.path]), [['added', '/app.conf'], ['added', '/conf-link']]);
+    assert.equal(t.changes[0][0].size, 23);
+  });
+
+  it('rewritten in a later layer it is modified, once', async () => {
+    const lower = await makeTar([{ name: 'app.conf', body: 'v0' }]);
+    const upper = await makeTar([{ name: 'app.conf', body: 'v1' }, { name: 'app.conf', body: 'v2!' }, { name: 'l', type: 'symlink', linkname: 'app.conf', mode: 0o644 }]);
+    const file = `${tmp.dir}/dup2.tar`;
+    writeFileSync(file, await makeDockerArchive({ layers: [lower, upper] }));
+    const t = await read(file);
+    assert.deepEqual(t.changes[1].map((c) => [c.change, c.path, c.size]), [['modified', '/app.conf', 3], ['added', '/l', 0]]);
+    assert.equal(t.changes[1][1].mode, 0o777);
+  });
+});
+
+describe('an image config that sets nothing', () => {
+  it('docker import without --change: one sentence in text, valid JSON with empty fields', () => {
+    const r = cli(['inspect', A + 'imported.docker.tar']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^Config {5}empty: the image sets no command, user, environment or working directory/m);
+    assert.doesNotMatch(r.stdout, /^Entrypoint /m);
+    const j = JSON.parse(cli(['inspect', '--json', A + 'imported.docker.tar']).stdout);
+    assert.deepEqual([j.image.entrypoint, j.image.cmd, j.image.env, j.image.user], [null, null, [], '']);
+  });
+
+  it('a config with no "config" at all, or Entrypoint as a lone string (Docker reads both)', async () => {
+    for (const [cfg, entrypoint] of [[undefined, null], [{ Entrypoint: '/one' }, ['/one']]] as const) {
+      const dir = `${tmp.dir}/cfg-${entrypoint ? 'string' : 'none'}`;
+      const layer = await makeTar([{ name: 'one', body: '1' }]);
+      writeFileSync(`${dir}.tar`, await makeDockerArchive({ layers: [layer], config: cfg as Record<string, unknown> | undefined }));
+      untar(`${dir}.tar`, dir);
+      const [entry] = JSON.parse(readFileSync(`${dir}/manifest.json`, 'utf8')) as { Config: string }[];
+      const config = JSON.parse(readFileSync(`${dir}/${entry.Config}`, 'utf8'));
+      if (!cfg) delete config.config;
+      writeFileSync(`${dir}/${entry.Config}`, JSON.stringify(config));
+      const r = cli(['inspect', '--no-verify', retar(dir, `${dir}-edited.tar`)]);
+      assert.equal(r.status, 0, r.stderr);
+      if (entrypoint) assert.match(r.stdout, /^Entrypoint \["\/one"\]$/m);
+      else assert.match(r.stdout, /^Config {5}empty/m);
+    }
+  });
+});
+
+describe('image metadata is bounded before it is followed', () => {
+  function layout(dir: string, index: unknown, blobs: Buffer[] = []): string {
+    mkdirSync(`${dir}/blobs/sha256`, { recursive: true });
+    for (const b of blobs) writeFileSync(`${dir}/blobs/sha256/${sha256(b).slice(7)}`, b);
+    writeFileSync(`${dir}/oci-layout`, '{"imageLayoutVersion":"1.0.0"}');
+    writeFileSync(`${dir}/index.json`, typeof index === 'string' ? index : JSON.stringify(index));
+    return dir;
+  }
+  const desc = (b: Buffer, mediaType = 'application/vnd.oci.image.index.v1+json') => ({ mediaType, digest: sha256(b), size: b.length });
+
+  it('indexes that fan out to more manifests than any image has are refused before they are followed', async () => {
+    // 12 nested indexes of 1000 distinct (absent) manifests each
+    const children = Array.from({ length: 12 }, (_, i) =>
+      Buffer.from(JSON.stringify({ schemaVersion: 2, manifests: Array.from({ length: 1000 }, (_, j) => ({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(`${i}-${j}`), size: 1 })) })),
+    );
+    const dir = layout(`${tmp.dir}/fanout`, { schemaVersion: 2, manifests: children.map((c) => desc(c)) }, children);
+    await rejects(loadImage(dir), 'too-large', /more than 10000 manifests \(nested indexes that fan out\)/);
+  });
+
+  it('the same index listed again and again is followed once (12 x 8 x 8 x 8 references, one image)', async () => {
+    const image = await makeTar([{ name: 'x', body: 'x' }]);
+    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [sha256(image)] } }));
+    const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, config: { ...desc(config, 'application/vnd.oci.image.config.v1+json') }, layers: [desc(image, 'application/vnd.oci.image.layer.v1.tar')] }));
+    let level = Buffer.from(JSON.stringify({ schemaVersion: 2, manifests: [desc(manifest, 'application/vnd.oci.image.manifest.v1+json')] }));
+    const blobs = [image, config, manifest, level];
+    for (const fan of [8, 8, 8]) {
+      level = Buffer.from(JSON.stringify({ schemaVersion: 2, manifests: Array.from({ length: fan }, () => desc(level)) }));
+      blobs.push(level);
+    }
+    const dir = layout(`${tmp.dir}/fan-same`, { schemaVersion: 2, manifests: Array.from({ length: 12 }, () => desc(level)) }, blobs);
+    assert.deepEqual((await read(dir)).files.map((f) => f.path), ['/x']);
+  });
+
+  it('JSON nested deeper than any metadata, or larger than 4 MiB, is refused with one line', async () => {
+    const deep = layout(`${tmp.dir}/deep`, '['.repeat(1 << 20) + ']'.repeat(1 << 20));
+    await rejects(loadImage(deep), 'too-large', /index\.json nests more than 64 levels deep/);
+    const big = layout(`${tmp.dir}/big`, JSON.stringify({ schemaVersion: 2, manifests: [], pad: 'x'.repeat(5 << 20) }));
+    await rejects(loadImage(big), 'too-large', /index\.json is \d+ bytes, more than the 4 MiB image metadata may have/);
+    assert.match(oneLineError(cli(['files', deep])), /nests more than 64 levels/);
+  });
+});
+
+describe('the path given', () => {
+  it('image.tar that is a symlink to the archive is read', async () => {
+    const link = `${tmp.dir}/image.tar`;
+    symlinkSync(A + 'small.docker.tar', link);
+    assert.deepEqual((await read(link)).files, reference.files);
+    assert.deepEqual((await read('docker-archive:' + link)).files, reference.files);
+  });
+});
