@@ -4,12 +4,20 @@
  * (a signal, a crash, the OOM killer), and a fixed budget for the bytes written there.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ScopeError } from '../errors.js';
 
-const live = new Map<string, { end(): void }>();
+interface Watcher {
+  /** Our end of its stdin closes: it removes the folder. */
+  end(): void;
+  /** It goes without removing anything (the folder was never ours). */
+  cancel(): void;
+}
+
+const live = new Map<string, Watcher>();
 let hooked = false;
 
 function removeAll(): void {
@@ -23,16 +31,22 @@ function removeAll(): void {
  * group, so Ctrl-C kills us at once (the default action, even inside a long synchronous
  * loop) and still leaves no files behind.
  */
-function watch(dir: string): { end(): void } {
+function watch(dir: string): Watcher {
   try {
     const child = spawn('/bin/sh', ['-c', 'trap "" INT TERM HUP QUIT; cat >/dev/null; exec rm -rf -- "$0"', dir], { stdio: ['pipe', 'ignore', 'ignore'] });
     child.on('error', () => {}); // no /bin/sh: the exit hook still removes the folder on a normal exit
     child.stdin.on('error', () => {});
     child.unref();
     (child.stdin as unknown as { unref?: () => void }).unref?.();
-    return { end: () => child.stdin.end() };
+    return {
+      end: () => child.stdin.end(),
+      cancel: () => {
+        child.kill('SIGKILL');
+        child.stdin.destroy();
+      },
+    };
   } catch {
-    return { end: () => {} };
+    return { end: () => {}, cancel: () => {} };
   }
 }
 
@@ -63,14 +77,21 @@ export function makeTempDir(): string {
     hooked = true;
     process.on('exit', removeAll);
   }
-  let d: string;
-  try {
-    d = mkdtempSync(join(tmpdir(), 'scratchscope-'));
-  } catch (e) {
-    throw tempError(e);
+  // The watcher is told the name before the folder exists: a kill at any moment after
+  // this finds a watcher in place. mkdir fails on an existing name, as mkdtemp does.
+  for (let attempt = 0; ; attempt++) {
+    const d = join(tmpdir(), `scratchscope-${randomBytes(6).toString('hex')}`);
+    const watcher = watch(d);
+    try {
+      mkdirSync(d, { mode: 0o700 });
+    } catch (e) {
+      watcher.cancel();
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST' && attempt < 10) continue;
+      throw tempError(e);
+    }
+    live.set(d, watcher);
+    return d;
   }
-  live.set(d, watch(d));
-  return d;
 }
 
 export function removeTempDir(d: string): void {
