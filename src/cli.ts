@@ -2,13 +2,14 @@
  * The command line: commander parses, the core loads and analyses, a renderer prints.
  * Exit codes: 0 analysed, 1 `--fail-on` threshold met, 2 bad input or usage.
  */
+import { readFileSync, readlinkSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { ScopeError, isScopeError } from './errors.js';
 import { listChanges, listFiles, mustResolve, streamContent } from './fs/index.js';
-import { readFileSync } from 'node:fs';
 import { type ImageModel, type LoadOptions, loadImage } from './load.js';
-import { renderChanges, renderFiles, renderInspect } from './render/text.js';
 import { printable } from './render/format.js';
+import { renderChanges, renderFiles, renderInspect } from './render/text.js';
+import { relaunchForWasm } from './wasm.js';
 import type { Report } from './report/index.js';
 import { setEngineTimeout } from './source/engine/client.js';
 
@@ -192,6 +193,7 @@ export function buildProgram(): Command {
         // environment (it reads that once, when it is first imported, and then draws
         // only a final frame).
         for (const k of ['CI', 'CONTINUOUS_INTEGRATION']) if (k in process.env) process.env[k] = 'false';
+        if (await relaunchForWasm()) return;
         const { runTui } = await import('./tui/index.js');
         const error = await runTui(image, loadOptions(o));
         if (error) throw error; // the real error and its exit code, as the other commands give it
@@ -413,15 +415,44 @@ async function explain(code: string): Promise<void> {
   await out(`${code}\n\n${text}\n`);
 }
 
+/** One line, escaped: messages name files and fields the image controls. */
 function fail(message: string): never {
-  process.stderr.write(`scratchscope: ${message}\n`);
+  try {
+    process.stderr.write(`scratchscope: ${printable(message)}\n`);
+  } catch {
+    /* stderr is gone too: the exit code is all that is left */
+  }
   process.exit(2);
+}
+
+/** A system error the machine caused (a full disk, a closed stream), not a bug. */
+function systemError(e: unknown): string | null {
+  const err = e as NodeJS.ErrnoException;
+  if (typeof err?.code !== 'string' || !err.syscall) return null;
+  return `${err.path ? err.path + ': ' : ''}${err.syscall} failed: ${err.message.replace(/^\w+: /, '').replace(/, \w+.*$/, '')} (${err.code})`;
 }
 
 function report(e: unknown): never {
   if (isScopeError(e)) fail(e.message);
+  const sys = systemError(e);
+  if (sys) fail(sys);
+  if (e instanceof RangeError && /allocation failed|out of memory/i.test(e.message)) fail(`out of memory (${e.message})`);
   if (process.env.SCRATCHSCOPE_DEBUG) console.error(e);
   fail(`internal error: ${(e as Error)?.message ?? String(e)} (please report it; SCRATCHSCOPE_DEBUG=1 shows details)`);
+}
+
+/**
+ * Node gives a process started with stdout closed a /dev/null opened read-write in its
+ * place; a shell's `>/dev/null` opens it write-only. Linux's fdinfo tells them apart.
+ */
+function stdoutClosedAtStart(): boolean {
+  try {
+    if (readlinkSync('/proc/self/fd/1') !== '/dev/null') return false;
+    const flags = /^flags:\s+(\d+)/m.exec(readFileSync('/proc/self/fdinfo/1', 'utf8'));
+    return flags !== null && (parseInt(flags[1], 8) & 3) === 2; // O_RDWR
+  } catch {
+    return false; // no /proc: nothing to tell by
+  }
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -430,9 +461,11 @@ export async function main(argv: string[]): Promise<void> {
   process.on('unhandledRejection', report);
   process.on('uncaughtException', report);
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(0);
-    report(e);
+    if (e.code === 'EPIPE') process.exit(0); // the reader is gone (| head): nothing is wrong
+    fail(`cannot write to standard output: ${systemError(e) ?? e.message}`);
   });
+  process.stderr.on('error', () => process.exit(2));
+  if (stdoutClosedAtStart()) fail('standard output is closed: nowhere to write the result');
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

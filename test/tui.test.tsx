@@ -217,6 +217,23 @@ describe('the explorer', () => {
     assert.equal(currentRow(d, B)!.e.path, '/app');
   });
 
+  it("the command's closure is marked in the tree, and a file says what needs it", async () => {
+    const hello = await loadImage(FX + 'hello.docker.tar', { analysis: true });
+    try {
+      const H = await envOf(hello);
+      const s = await press(initialState(), H, 'e');
+      assert.equal(currentRow(s, H)!.e.path, '/hello');
+      const details = textOf('details', s, H).map((l) => l.text.trim()).join(' '); // wrapped to the pane: one run of words
+      assert.match(details, /● in the closure of \/hello: executable, needed to start/);
+      assert.match(details, /the command the runtime executes/);
+      assert.match(frame(s, H), /●hello/);
+      // a file outside the closure says nothing of it
+      assert.doesNotMatch(textOf('details', await press(initialState(), G, K.down), G).map((l) => l.text).join('\n'), /in the closure/);
+    } finally {
+      await hello.close();
+    }
+  });
+
   it('progress: bytes of the total, a rounded rate and the time left', () => {
     const t = progressText({ bytesDone: 512_000_000, bytesTotal: 1_600_000_000, layersDone: 1, layersTotal: 5 }, 1000);
     assert.equal(t, '512 MB of 1.6 GB · 512 MB/s · about 2 s left · layer 2 of 5');

@@ -6,7 +6,8 @@
 import type { Diagnostic } from '../diagnose/index.js';
 import type { ImageModel } from '../load.js';
 import type { DiagnoseOptions } from '../diagnose/index.js';
-import { analyseClosure, closureCopies } from './index.js';
+import { type ClosureAnalysis, analyseClosure, closureCopies } from './index.js';
+import { ScopeError } from '../errors.js';
 import { type CopyItem, copyLines } from './dockerfile.js';
 
 /** The build stage the lines copy from: the name most multi-stage Dockerfiles use. */
@@ -14,15 +15,20 @@ export const FIX_STAGE = 'build';
 const CURED = new Set(['interpreter-missing', 'library-missing', 'symbol-version-missing', 'user-missing']);
 const GLIBC_FAMILY = /^(libc|libm|libmvec|libpthread|libdl|librt|libresolv|libutil|libanl)\.so\.\d/;
 
-export function attachCopyLines(model: ImageModel, diagnostics: Diagnostic[], opts: DiagnoseOptions = {}): void {
-  const cured = diagnostics.filter((d) => CURED.has(d.code) && d.severity === 'error');
-  if (!cured.length) return;
-  let a;
+/** The closure of the program the launch found (null when it found none): what the report carries. */
+export function launchClosure(model: ImageModel, executable: string | null, opts: DiagnoseOptions = {}): ClosureAnalysis | null {
+  if (!executable) return null;
   try {
-    a = analyseClosure(model, opts);
-  } catch {
-    return; // no program to speak of: the general fix stands
+    return analyseClosure(model, { ...opts, path: executable });
+  } catch (e) {
+    if (e instanceof ScopeError) return null;
+    throw e;
   }
+}
+
+export function attachCopyLines(a: ClosureAnalysis | null, diagnostics: Diagnostic[]): void {
+  const cured = diagnostics.filter((d) => CURED.has(d.code) && d.severity === 'error');
+  if (!cured.length || !a) return; // no program to speak of: the general fix stands
   const missing = closureCopies(a.closure, false);
   const isUserDb = (i: CopyItem) => i.to === '/etc/passwd' || i.to === '/etc/group';
   for (const d of cured) {

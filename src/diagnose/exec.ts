@@ -52,17 +52,43 @@ interface Shebang {
   interpreter: string;
   arg: string | null;
   raw: string;
+  /** The line did not end within BINPRM_BUF_SIZE bytes: the kernel read only its first 255. */
+  truncated: boolean;
+  /** ...and the interpreter path did not end within them either: the kernel refuses (ENOEXEC). */
+  cutInterpreter: boolean;
 }
 
-/** The kernel reads the first line of at most 256 bytes; the interpreter ends at a space or tab. */
+/** What the kernel reads of a script to find its #! line (include/uapi/linux/binfmts.h, 256 since Linux 5.1). */
+const BINPRM_BUF_SIZE = 256;
+const spaceTab = (c: number) => c === 0x20 || c === 0x09;
+
+/**
+ * The #! line as fs/binfmt_script.c (Linux >= 5.1) reads it: the first line of the first
+ * 256 bytes; the interpreter ends at a space or tab. Without a newline in those bytes the
+ * line is cut at byte 255, which the kernel accepts only if the interpreter path ended
+ * before (a space, tab or NUL follows it): else exec fails with ENOEXEC.
+ */
 export function parseShebang(head: Buffer): Shebang | null {
   if (head.length < 2 || head[0] !== 0x23 || head[1] !== 0x21) return null;
-  let end = head.indexOf(0x0a);
-  if (end === -1) end = Math.min(head.length, 256);
+  const buf = head.subarray(0, BINPRM_BUF_SIZE);
+  let end = buf.indexOf(0x0a);
+  let truncated = false;
+  let cutInterpreter = false;
+  if (end === -1) {
+    end = Math.min(buf.length, BINPRM_BUF_SIZE - 1);
+    if (buf.length === BINPRM_BUF_SIZE) {
+      // a shorter file is NUL-padded, so only a full buffer can cut the line
+      truncated = true;
+      let i = 2;
+      while (i < buf.length && spaceTab(buf[i])) i++;
+      while (i < buf.length && !spaceTab(buf[i]) && buf[i] !== 0) i++;
+      cutInterpreter = i >= buf.length;
+    }
+  }
   const line = head.toString('latin1', 2, end);
   const trimmed = line.replace(/^[ \t]+/, '').replace(/[ \t]+$/, '');
   const m = /^([^ \t]*)(?:[ \t]+(.*))?$/.exec(trimmed)!;
-  return { interpreter: m[1], arg: m[2] ?? null, raw: line };
+  return { interpreter: m[1], arg: m[2] ?? null, raw: line, truncated, cutInterpreter };
 }
 
 /** The first bytes, when they can be read by position (bodies of other files in compressed layers cannot: their magic says enough). */
@@ -90,6 +116,19 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
     const r = resolvePath(ctx.tree, path, { cwd: ctx.cwd });
     if (!r.ok) throw new Error(`internal: ${path} vanished between lookup and exec`);
     const node = r.node;
+    if (node.type === 'fifo' || node.type === 'char' || node.type === 'block') {
+      // execve opens only regular files (EACCES otherwise); runc reports it as is
+      const what = node.type === 'fifo' ? 'a FIFO (named pipe)' : `a ${node.type === 'char' ? 'character' : 'block'} device`;
+      return fail({
+        code: 'not-executable',
+        runtimeError: `exec ${execPath}: permission denied`,
+        message: `${r.path} is ${what}, not a regular file: the kernel executes only regular files`,
+        path: r.path,
+        node,
+        fix: `Point ENTRYPOINT at the program itself; ${r.path} is ${what}.`,
+        evidence: [`${r.path} is ${what}`],
+      });
+    }
     const head = readHead(node);
     const decoded = ctx.catalog.of(node);
     if (decoded) {
@@ -186,7 +225,18 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
       });
     }
     result.scripts.push(r.path);
-    result.trace.push(`${path}: #!${shown(sb.raw)}`);
+    result.trace.push(`${path}: #!${shown(sb.raw)}${sb.truncated ? ` (cut at ${BINPRM_BUF_SIZE - 1} bytes: the line is longer than the kernel reads)` : ''}`);
+    if (sb.cutInterpreter) {
+      return fail({
+        code: 'exec-format',
+        runtimeError: `exec ${execPath}: exec format error`,
+        message: `the #! line of ${r.path} is longer than the ${BINPRM_BUF_SIZE} bytes the kernel reads, and its interpreter path does not end within them: the kernel refuses to run a cut interpreter path`,
+        path: r.path,
+        node,
+        fix: `Shorten the #! line of ${r.path}: the interpreter path and a space must fit in its first ${BINPRM_BUF_SIZE - 1} bytes.`,
+        evidence: [`#!${shown(sb.raw.slice(0, 60))}… (no newline and no space in the first ${BINPRM_BUF_SIZE} bytes)`],
+      });
+    }
     if (depth >= 4) {
       return fail({
         code: 'exec-format',

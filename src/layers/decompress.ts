@@ -48,32 +48,156 @@ export interface OpenedBlob {
   stored: () => number;
 }
 
-/** zstd inflater: Node's own where it has one (>= 22.15), else fzstd. */
+/**
+ * zstd's command line decodes windows up to 2^27 bytes (128 MiB) unless given --long=N or
+ * --memory: larger windows are for archives made with --long, never for image layers. The
+ * same bound here keeps 9 bytes of frame header from costing gigabytes.
+ */
+export const ZSTD_WINDOWLOG_MAX = 27;
+
+/** zstd inflater: Node's own where it has one (>= 22.15; libzstd bounds windowLog at 27 too), else fzstd. */
 function zstdStream(): Transform {
   const native = (zlib as unknown as { createZstdDecompress?: () => Transform }).createZstdDecompress;
   if (native) return native();
-  let push: ((c: Uint8Array) => void) | null = null;
-  const z = new ZstdDecompress((chunk) => push?.(chunk));
-  return new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      push = (c) => this.push(Buffer.from(c.buffer, c.byteOffset, c.byteLength));
-      try {
-        z.push(chunk);
-        cb();
-      } catch (e) {
-        cb(e as Error);
+  return new ZstdFrames();
+}
+
+const ZSTD_MAGIC = 0xfd2fb528;
+
+/**
+ * Walks the frame and block headers of a zstd stream (their sizes are in the clear) and
+ * hands each frame to a fresh fzstd decoder: the window a frame declares is checked before
+ * anything is allocated, and a stream of many frames is decoded in a loop, not by recursion.
+ */
+class ZstdFrames extends Transform {
+  private pending: Buffer = Buffer.alloc(0);
+  /** Bytes of the current frame still to pass through before the next header to parse. */
+  private passing = 0;
+  private state: 'frame' | 'block' | 'checksum' | 'skip' = 'frame';
+  private checksum = false;
+  private last = false;
+  private decoder: ZstdDecompress | null = null;
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
+    try {
+      this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+      this.advance();
+      cb();
+    } catch (e) {
+      cb(e as Error);
+    }
+  }
+
+  override _flush(cb: (e?: Error | null) => void): void {
+    if (this.state !== 'frame' || this.pending.length > 0 || this.passing > 0) {
+      cb(new ScopeError('truncated', 'zstd stream ends early (truncated)'));
+      return;
+    }
+    cb();
+  }
+
+  private feed(bytes: Buffer): void {
+    if (this.state === 'skip') return;
+    this.decoder!.push(bytes);
+  }
+
+  private advance(): void {
+    let buf = this.pending;
+    for (;;) {
+      if (this.passing > 0) {
+        const n = Math.min(this.passing, buf.length);
+        if (n > 0) this.feed(buf.subarray(0, n));
+        buf = buf.subarray(n);
+        this.passing -= n;
+        if (this.passing > 0) break;
+        if (this.state === 'skip') this.state = 'frame';
+        else if (this.last && this.state === 'block') {
+          if (this.checksum) {
+            this.state = 'checksum';
+            this.passing = 4;
+            continue;
+          }
+          this.endFrame();
+        } else if (this.state === 'checksum') this.endFrame();
+        continue;
       }
-    },
-    flush(cb) {
-      push = (c) => this.push(Buffer.from(c.buffer, c.byteOffset, c.byteLength));
-      try {
-        z.push(new Uint8Array(0), true);
-        cb();
-      } catch (e) {
-        cb(e as Error);
+      const used = this.state === 'frame' ? this.frameHeader(buf) : this.blockHeader(buf);
+      if (used === 0) break;
+      buf = buf.subarray(used);
+    }
+    this.pending = buf.length ? Buffer.from(buf) : Buffer.alloc(0);
+  }
+
+  private endFrame(): void {
+    this.decoder!.push(new Uint8Array(0), true);
+    this.decoder = null;
+    this.state = 'frame';
+  }
+
+  /** Parses a frame header at the start of `b`; returns the bytes it took (0: needs more). */
+  private frameHeader(b: Buffer): number {
+    if (b.length < 4) return 0;
+    const magic = b.readUInt32LE(0);
+    if ((magic & 0xfffffff0) === 0x184d2a50) {
+      if (b.length < 8) return 0;
+      this.state = 'skip';
+      this.passing = b.readUInt32LE(4);
+      return 8;
+    }
+    if (magic !== ZSTD_MAGIC) throw new ScopeError('corrupt', 'corrupt zstd data (no frame where one should start)');
+    if (b.length < 5) return 0;
+    const fhd = b[4];
+    const single = (fhd >> 5) & 1;
+    const fcsFlag = fhd >> 6;
+    const dictBytes = [0, 1, 2, 4][fhd & 3];
+    const fcsBytes = fcsFlag ? 1 << fcsFlag : single;
+    const size = 5 + (single ? 0 : 1) + dictBytes + fcsBytes;
+    if (b.length < size) return 0;
+    let window: number;
+    if (single) {
+      let fcs = 0;
+      for (let i = fcsBytes - 1; i >= 0; i--) fcs = fcs * 256 + b[size - fcsBytes + i];
+      window = fcsBytes === 2 ? fcs + 256 : fcs;
+    } else {
+      const wd = b[5];
+      const base = 2 ** (10 + (wd >> 3));
+      window = base + (base / 8) * (wd & 7);
+    }
+    if (window > 2 ** ZSTD_WINDOWLOG_MAX) {
+      throw new ScopeError(
+        'too-large',
+        `zstd frame needs a ${Math.ceil(window / 2 ** 20)} MiB window; like zstd's own command line, scratchscope decodes windows up to ${2 ** (ZSTD_WINDOWLOG_MAX - 20)} MiB (windowLog ${ZSTD_WINDOWLOG_MAX}): recompress the layer without --long`,
+      );
+    }
+    this.checksum = ((fhd >> 2) & 1) === 1;
+    this.last = false;
+    this.state = 'block';
+    this.decoder = new ZstdDecompress((chunk) => {
+      if (chunk.length) this.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    });
+    this.decoder.push(b.subarray(0, size));
+    return size;
+  }
+
+  private blockHeader(b: Buffer): number {
+    if (b.length < 3) return 0;
+    const h = b[0] | (b[1] << 8) | (b[2] << 16);
+    const type = (h >> 1) & 3;
+    if (type === 3) throw new ScopeError('corrupt', 'corrupt zstd data (reserved block type)');
+    this.last = (h & 1) === 1;
+    this.decoder!.push(b.subarray(0, 3));
+    this.passing = type === 1 ? 1 : h >>> 3;
+    if (this.passing === 0) {
+      // an empty block: its frame may end here
+      if (this.last) {
+        if (this.checksum) {
+          this.state = 'checksum';
+          this.passing = 4;
+        } else this.endFrame();
       }
-    },
-  });
+    }
+    return 3;
+  }
 }
 
 /** A Transform that inflates the given compression. */

@@ -8,7 +8,9 @@ import { type Compression, openBlob } from './decompress.js';
 import { walkDir } from './dir.js';
 import { hashRange } from './hash.js';
 import { type TarEntry, readBody, walkTar } from './walk.js';
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { chargeTemp, refundTemp, tempError } from '../source/tempdir.js';
 import type { ByteReader } from './reader.js';
 
 export type { TarEntry } from './walk.js';
@@ -102,7 +104,8 @@ async function readLayerInner(layer: LayerSource, opts: ReadOptions): Promise<La
     for await (const e of walkTar(reader)) {
       const entry = e as LayerEntry;
       entry.magic = null;
-      if (e.type === 'file') {
+      // a sparse file's stored bytes are not its content: it is listed, never read
+      if (e.type === 'file' && !e.sparse) {
         entry.content = { file: reader.file, offset: reader.base + e.dataPos, size: e.size, layer: layer.index, ordinal: entries.length };
         if (sniff || spoolDir) {
           // A seeking reader serves these bytes from the read-ahead that fetched the header.
@@ -140,18 +143,51 @@ async function readLayerInner(layer: LayerSource, opts: ReadOptions): Promise<La
 }
 
 
-/** Copies the rest of an entry's body from a stream into `file`; returns where it now is. */
+/** Spooled bodies by content digest, per spool folder: one copy of each, however often it recurs. */
+const spooled = new Map<string, Map<string, string>>();
+
+/**
+ * Copies the rest of an entry's body from a stream into `file`; returns where it now is.
+ * Every byte counts against the run's temp budget; a body seen before is not kept twice.
+ */
 async function spool(reader: ByteReader, e: TarEntry, head: Buffer, file: string, ref: ContentRef): Promise<ContentRef> {
-  const fd = openSync(file, 'w', 0o600);
+  const dir = file.slice(0, file.lastIndexOf('/'));
+  const what = `layer ${ref.layer}`;
+  const hash = createHash('sha256');
+  let fd: number;
   try {
-    writeSync(fd, head);
+    fd = openSync(file, 'w', 0o600);
+  } catch (err) {
+    throw tempError(err, dir);
+  }
+  const put = (b: Buffer) => {
+    chargeTemp(b.length, what);
+    hash.update(b);
+    try {
+      writeSync(fd, b);
+    } catch (err) {
+      throw tempError(err, dir);
+    }
+  };
+  try {
+    put(head);
     for (let done = head.length; done < e.size; ) {
       const chunk = await readBody(reader, e, Math.min(1 << 20, e.size - done));
-      writeSync(fd, chunk);
+      put(chunk);
       done += chunk.length;
     }
   } finally {
     closeSync(fd);
   }
+  const digest = hash.digest('hex');
+  let seen = spooled.get(dir);
+  if (!seen) spooled.set(dir, (seen = new Map()));
+  const earlier = seen.get(digest);
+  if (earlier) {
+    unlinkSync(file);
+    refundTemp(e.size);
+    return { ...ref, file: earlier, offset: 0 };
+  }
+  seen.set(digest, file);
   return { ...ref, file, offset: 0 };
 }

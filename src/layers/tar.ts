@@ -22,6 +22,14 @@ export interface RawHeader {
   mtime: number;
   devmajor: number;
   devminor: number;
+  /** Old GNU sparse file ('S'): the map in this header, and whether extension blocks follow. */
+  sparse: { realSize: number; map: SparseChunk[]; extended: boolean } | null;
+}
+
+/** A run of data in a sparse file: `length` bytes at `offset` of the real file. */
+export interface SparseChunk {
+  offset: number;
+  length: number;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -41,19 +49,22 @@ function field(block: Buffer, off: number, len: number): Buffer {
   return nul === -1 ? slice : slice.subarray(0, nul);
 }
 
-/** Octal (NUL/space padded) or GNU base-256 (high bit set) number. */
+/**
+ * Octal (NUL/space padded) or GNU base-256: the first byte's top bit flags a big-endian
+ * two's-complement number, negative when the next bit is set too (GNU tar writes those
+ * for dates before 1970). Values beyond 2^53 cannot be real sizes, ids or dates.
+ */
 export function decodeNumber(block: Buffer, off: number, len: number): number {
   const first = block[off];
   if (first & 0x80) {
-    // base-256: big-endian two's complement, first byte's top bit is the flag
-    let value = first & 0x7f;
     const negative = (first & 0x40) !== 0;
-    if (negative) throw new ScopeError('corrupt', 'negative number in tar header');
+    // a negative number is -(1 + the inverted bytes); the flag bit belongs to the sign
+    let value = (negative ? ~first & 0x7f : first & 0x7f);
     for (let i = 1; i < len; i++) {
-      value = value * 256 + block[off + i];
+      value = value * 256 + (negative ? ~block[off + i] & 0xff : block[off + i]);
       if (value > Number.MAX_SAFE_INTEGER) throw new ScopeError('too-large', 'number in tar header is too large');
     }
-    return value;
+    return negative ? -(value + 1) : value;
   }
   let value = 0;
   let seen = false;
@@ -69,6 +80,13 @@ export function decodeNumber(block: Buffer, off: number, len: number): number {
     seen = true;
   }
   return value;
+}
+
+/** A number that cannot be negative (sizes, ids, device numbers). */
+function unsigned(block: Buffer, off: number, len: number, what: string): number {
+  const n = decodeNumber(block, off, len);
+  if (n < 0) throw new ScopeError('corrupt', `negative ${what} in tar header`);
+  return n;
 }
 
 export function isZeroBlock(block: Buffer): boolean {
@@ -102,7 +120,17 @@ const KINDS: Record<string, HeaderKind> = {
   g: 'pax-global',
   L: 'gnu-longname',
   K: 'gnu-longlink',
+  S: 'file',
 };
+
+/** Reads the (offset, length) pairs of an old GNU sparse map until an empty slot. */
+export function sparseEntries(block: Buffer, off: number, count: number, into: SparseChunk[]): void {
+  for (let i = 0; i < count; i++) {
+    const at = off + i * 24;
+    if (block[at] === 0) return;
+    into.push({ offset: unsigned(block, at, 12, 'sparse offset'), length: unsigned(block, at + 12, 12, 'sparse length') });
+  }
+}
 
 /** Decodes one header block. Throws ScopeError('corrupt') on a bad checksum. */
 export function decodeHeader(block: Buffer): RawHeader {
@@ -120,36 +148,59 @@ export function decodeHeader(block: Buffer): RawHeader {
   if (kind === 'file' && flag !== '7' && name.endsWith('/')) kind = 'dir';
   return {
     kind,
-    hasBody: kind === 'other' || flag === '0' || flag === '\0' || flag === '7',
+    hasBody: kind === 'other' || flag === '0' || flag === '\0' || flag === '7' || flag === 'S',
     name,
     linkname: decodeName(field(block, 157, 100)),
     mode: decodeNumber(block, 100, 8) & 0o7777,
-    uid: decodeNumber(block, 108, 8),
-    gid: decodeNumber(block, 116, 8),
-    size: decodeNumber(block, 124, 12),
+    uid: unsigned(block, 108, 8, 'uid'),
+    gid: unsigned(block, 116, 8, 'gid'),
+    size: unsigned(block, 124, 12, 'size'),
     mtime: decodeNumber(block, 136, 12),
-    devmajor: magic.startsWith('ustar') ? decodeNumber(block, 329, 8) : 0,
-    devminor: magic.startsWith('ustar') ? decodeNumber(block, 337, 8) : 0,
+    devmajor: magic.startsWith('ustar') ? unsigned(block, 329, 8, 'device number') : 0,
+    devminor: magic.startsWith('ustar') ? unsigned(block, 337, 8, 'device number') : 0,
+    sparse: flag === 'S' ? oldSparse(block) : null,
   };
 }
 
+// Old GNU header: four map slots at 386, the "extended" flag at 482, the real size at 483.
+function oldSparse(block: Buffer): { realSize: number; map: SparseChunk[]; extended: boolean } {
+  const map: SparseChunk[] = [];
+  sparseEntries(block, 386, 4, map);
+  return { realSize: unsigned(block, 483, 12, 'sparse size'), map, extended: block[482] !== 0 };
+}
+
+/**
+ * The pax keys scratchscope reads; all others are skipped as they are parsed, so a header
+ * of a hundred thousand keys costs one pass and no memory.
+ */
+const PAX_KEYS = new Set(['path', 'linkpath', 'size', 'uid', 'gid', 'GNU.sparse.major', 'GNU.sparse.minor', 'GNU.sparse.name', 'GNU.sparse.realsize', 'GNU.sparse.size', 'GNU.sparse.map']);
+
 /** pax extended header records: "LEN key=value\n". Values are UTF-8 except where binary. */
-export function parsePax(buf: Buffer): Map<string, string> {
-  const out = new Map<string, string>();
+export function parsePax(buf: Buffer, into: Map<string, string> = new Map()): Map<string, string> {
   let pos = 0;
   while (pos < buf.length) {
     const space = buf.indexOf(0x20, pos);
-    if (space === -1) break;
+    if (space === -1 || space - pos > 20) throw new ScopeError('corrupt', 'malformed pax extended header');
     const len = Number(buf.toString('latin1', pos, space));
-    if (!Number.isInteger(len) || len <= 0 || pos + len > buf.length) {
+    if (!Number.isInteger(len) || len <= space - pos || pos + len > buf.length) {
       throw new ScopeError('corrupt', 'malformed pax extended header');
     }
     const record = buf.subarray(space + 1, pos + len - 1); // drop trailing \n
     const eq = record.indexOf(0x3d);
-    if (eq > 0) out.set(record.toString('utf8', 0, eq), decodeName(record.subarray(eq + 1)));
+    if (eq > 0) {
+      const key = record.toString('utf8', 0, eq);
+      // only known keys are kept; an empty value ('') unsets the key (POSIX), see paxValue
+      if (PAX_KEYS.has(key)) into.set(key, decodeName(record.subarray(eq + 1)));
+    }
     pos += len;
   }
-  return out;
+  return into;
+}
+
+/** A pax value: the entry's own record first, then the global one; empty means unset. */
+export function paxValue(pax: Map<string, string> | null, global: Map<string, string>, key: string): string | undefined {
+  const v = pax?.get(key) ?? global.get(key);
+  return v === '' ? undefined : v;
 }
 
 /** Padding after a body of `size` bytes up to the next block boundary. */

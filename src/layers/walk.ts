@@ -5,7 +5,7 @@
  */
 import { ScopeError } from '../errors.js';
 import type { ByteReader } from './reader.js';
-import { BLOCK, type EntryType, decodeHeader, decodeName, isZeroBlock, padding, parsePax } from './tar.js';
+import { BLOCK, type EntryType, type RawHeader, type SparseChunk, decodeHeader, decodeName, isZeroBlock, padding, parsePax, paxValue, sparseEntries } from './tar.js';
 
 export interface TarEntry {
   /** Cleaned absolute path inside the layer ("/" for the root itself). */
@@ -22,9 +22,21 @@ export interface TarEntry {
   linkname: string;
   /** Reader position where the body starts. */
   dataPos: number;
+  /** A GNU sparse file: `size` is its real size, its stored bytes are not readable in place. */
+  sparse?: boolean;
 }
 
-const META_LIMIT = 1 << 20; // pax headers and GNU long names larger than this are hostile
+/** pax headers, GNU long names and sparse maps: 1 MiB, as Go's archive/tar (maxSpecialFileSize). */
+const META_LIMIT = 1 << 20;
+/**
+ * Linux's PATH_MAX, the terminating NUL included: a longer name is refused by every path
+ * system call (ENAMETOOLONG), so no runtime can unpack it and no symlink can hold it.
+ */
+export const PATH_MAX = 4096;
+/** Entries of a sparse map: as many as fit in META_LIMIT of old GNU extension blocks. */
+const SPARSE_LIMIT = Math.floor(META_LIMIT / 24);
+/** Give the event loop a turn (signals, the explorer's drawing) at least this often. */
+const YIELD_MS = 50;
 /** More entries than any real layer has (the largest images hold a few hundred thousand files). */
 export const ENTRY_LIMIT = 4_000_000;
 
@@ -56,12 +68,17 @@ async function readMeta(reader: ByteReader, size: number, what: string): Promise
 }
 
 export async function* walkTar(reader: ByteReader): AsyncGenerator<TarEntry> {
-  let globalPax = new Map<string, string>();
+  const globalPax = new Map<string, string>();
   let pax: Map<string, string> | null = null;
   let longName: string | null = null;
   let longLink: string | null = null;
   let count = 0;
-  for (;;) {
+  let lastYield = Date.now();
+  for (let blocks = 0; ; blocks++) {
+    if ((blocks & 255) === 0 && Date.now() - lastYield > YIELD_MS) {
+      await new Promise((r) => setImmediate(r));
+      lastYield = Date.now();
+    }
     const block = await reader.read(BLOCK);
     if (block.length === 0) return; // end of input without end-of-archive blocks: accepted, as tar does
     if (block.length < BLOCK) throw new ScopeError('truncated', 'unexpected end of data inside a tar header');
@@ -72,7 +89,7 @@ export async function* walkTar(reader: ByteReader): AsyncGenerator<TarEntry> {
         pax = parsePax(await readMeta(reader, h.size, 'pax header'));
         continue;
       case 'pax-global':
-        globalPax = new Map([...globalPax, ...parsePax(await readMeta(reader, h.size, 'pax global header'))]);
+        parsePax(await readMeta(reader, h.size, 'pax global header'), globalPax);
         continue;
       case 'gnu-longname':
         longName = stripNul(await readMeta(reader, h.size, 'GNU long name'));
@@ -81,10 +98,13 @@ export async function* walkTar(reader: ByteReader): AsyncGenerator<TarEntry> {
         longLink = stripNul(await readMeta(reader, h.size, 'GNU long link name'));
         continue;
     }
-    const ext = pax ? new Map([...globalPax, ...pax]) : globalPax;
-    const name = ext.get('path') ?? longName ?? h.name;
-    const link = ext.get('linkpath') ?? longLink ?? h.linkname;
-    const size = numberOr(ext.get('size'), h.size);
+    const ext = (key: string) => paxValue(pax, globalPax, key);
+    const sparse = await sparseOf(reader, h, ext);
+    const name = (sparse && ext('GNU.sparse.name')) ?? ext('path') ?? longName ?? h.name;
+    const link = ext('linkpath') ?? longLink ?? h.linkname;
+    const size = numberOr(ext('size'), h.size);
+    const uid = numberOr(ext('uid'), h.uid);
+    const gid = numberOr(ext('gid'), h.gid);
     pax = null;
     longName = null;
     longLink = null;
@@ -94,22 +114,115 @@ export async function* walkTar(reader: ByteReader): AsyncGenerator<TarEntry> {
     const dataPos = reader.position;
     if (h.kind !== 'other') {
       if (++count > ENTRY_LIMIT) throw new ScopeError('too-large', `more than ${ENTRY_LIMIT} entries in one tar`);
+      checkLength(name, 'entry name');
+      if (h.kind === 'symlink' || h.kind === 'hardlink') checkLength(link, 'link target');
+      if (sparse) checkSparse(sparse, bodySize - (sparse.mapBytes ?? 0), name);
       yield {
         path: cleanPath(name),
         rawName: name,
         type: h.kind,
         mode: h.mode,
-        uid: numberOr(ext.get('uid'), h.uid),
-        gid: numberOr(ext.get('gid'), h.gid),
-        size: h.kind === 'file' ? bodySize : 0,
+        uid,
+        gid,
+        size: sparse ? sparse.realSize : h.kind === 'file' ? bodySize : 0,
         mtime: h.mtime,
         linkname: h.kind === 'hardlink' ? cleanPath(link) : link,
         dataPos,
+        ...(sparse ? { sparse: true } : {}),
       };
     }
-    const consumed = reader.position - dataPos;
+    const consumed = reader.position - dataPos + (sparse?.mapBytes ?? 0);
     await reader.skip(bodySize - consumed + padding(bodySize));
   }
+}
+
+function checkLength(name: string, what: string): void {
+  const bytes = Buffer.byteLength(name);
+  if (bytes >= PATH_MAX) {
+    throw new ScopeError('too-large', `${what} of ${bytes} bytes is longer than Linux allows (PATH_MAX, ${PATH_MAX} bytes with its NUL): no runtime can unpack this layer`);
+  }
+}
+
+interface Sparse {
+  realSize: number;
+  map: SparseChunk[];
+  /** Bytes of the body that hold the map (pax 1.0), already read. */
+  mapBytes?: number;
+}
+
+/**
+ * The sparse map of a GNU sparse file: old GNU ('S' with extension blocks), pax 0.1
+ * (GNU.sparse.map) or pax 1.0 (the map at the start of the body). Null for other files.
+ */
+async function sparseOf(reader: ByteReader, h: RawHeader, ext: (k: string) => string | undefined): Promise<Sparse | null> {
+  if (h.sparse) {
+    const map = [...h.sparse.map];
+    for (let extended = h.sparse.extended; extended; ) {
+      const block = await reader.read(BLOCK);
+      if (block.length < BLOCK) throw new ScopeError('truncated', 'unexpected end of data inside a sparse map');
+      sparseEntries(block, 0, 21, map);
+      extended = block[504] !== 0;
+      if (map.length > SPARSE_LIMIT) throw new ScopeError('too-large', `sparse map of more than ${SPARSE_LIMIT} entries`);
+    }
+    return { realSize: h.sparse.realSize, map };
+  }
+  if (h.kind !== 'file') return null;
+  const major = ext('GNU.sparse.major');
+  const realSize = ext('GNU.sparse.realsize') ?? ext('GNU.sparse.size');
+  if (major === '1') {
+    // "count\n" then "offset\nlength\n" pairs, padded to a block
+    const numbers: number[] = [];
+    let text = '';
+    let mapBytes = 0;
+    while (numbers.length === 0 || numbers.length < 1 + 2 * numbers[0]) {
+      if (mapBytes >= META_LIMIT) throw new ScopeError('too-large', `sparse map of more than ${META_LIMIT} bytes`);
+      const block = await reader.read(BLOCK);
+      if (block.length < BLOCK) throw new ScopeError('truncated', 'unexpected end of data inside a sparse map');
+      mapBytes += BLOCK;
+      text += block.toString('latin1');
+      const lines = text.split('\n');
+      text = lines.pop()!;
+      for (const l of lines) {
+        if (numbers.length > 0 && numbers.length >= 1 + 2 * numbers[0]) break;
+        numbers.push(sparseNumber(l));
+      }
+      if (numbers[0] > SPARSE_LIMIT) throw new ScopeError('too-large', `sparse map of ${numbers[0]} entries`);
+    }
+    return { realSize: sparseNumber(realSize), map: pairs(numbers.slice(1)), mapBytes };
+  }
+  const map = ext('GNU.sparse.map');
+  if (map !== undefined) {
+    const numbers = map.split(',').map(sparseNumber);
+    if (numbers.length % 2 !== 0 || numbers.length / 2 > SPARSE_LIMIT) throw new ScopeError('corrupt', 'malformed GNU.sparse.map');
+    return { realSize: sparseNumber(realSize), map: pairs(numbers) };
+  }
+  return null;
+}
+
+function sparseNumber(s: string | undefined): number {
+  const n = s !== undefined && /^\d{1,16}$/.test(s) ? Number(s) : NaN;
+  if (!Number.isSafeInteger(n)) throw new ScopeError('corrupt', `bad number in a sparse map (${JSON.stringify(String(s).slice(0, 20))})`);
+  return n;
+}
+
+function pairs(numbers: number[]): SparseChunk[] {
+  const out: SparseChunk[] = [];
+  for (let i = 0; i + 1 < numbers.length; i += 2) out.push({ offset: numbers[i], length: numbers[i + 1] });
+  return out;
+}
+
+/** As Go's validateSparseEntries: runs in order, apart, inside the real size; and they hold exactly the stored bytes. */
+function checkSparse(s: Sparse, stored: number, name: string): void {
+  let end = 0;
+  let data = 0;
+  for (const c of s.map) {
+    if (c.offset < end || c.offset + c.length > s.realSize) {
+      throw new ScopeError('corrupt', `sparse map of ${name} is invalid (runs overlap, are out of order, or pass the file's size of ${s.realSize})`);
+    }
+    end = c.offset + c.length;
+    data += c.length;
+  }
+  if (data !== stored) throw new ScopeError('corrupt', `sparse map of ${name} names ${data} bytes of data but ${stored} are stored`);
 }
 
 function stripNul(buf: Buffer): string {

@@ -17,10 +17,10 @@ const VIA_TEXT: Record<string, string> = {
 };
 
 export function describeElf(info: ElfInfo): string {
-  const parts = [`ELF ${info.class}-bit ${info.endian === 'big' ? 'MSB ' : ''}${info.machine}`, info.type];
+  const parts = [`ELF ${info.class}-bit ${info.endian === 'big' ? 'MSB ' : ''}${printable(String(info.machine))}`, info.type];
   if (info.libc !== 'unknown') parts.push(info.libc === 'none' ? 'no libc' : info.libc);
   if (info.static) parts.push('static');
-  if (info.go) parts.push(`Go ${info.go.version}${info.go.cgo ? ' (cgo)' : ''}`);
+  if (info.go) parts.push(`Go ${printable(info.go.version)}${info.go.cgo ? ' (cgo)' : ''}`);
   return parts.join(', ');
 }
 
@@ -28,7 +28,7 @@ export function renderLdd(path: string, info: ElfInfo, r: LoadResult): string {
   const out: string[] = [`${printable(path)}: ${describeElf(info)}`];
   if (r.interpreter) {
     const i = r.interpreter;
-    out.push(`  interpreter ${printable(i.path)} => ${i.error ? `MISSING (${i.error})` : printable(i.resolved ?? '')}`);
+    out.push(`  interpreter ${printable(i.path)} => ${i.error ? `MISSING (${printable(i.error)})` : printable(i.resolved ?? '')}`);
   } else if (r.loader === 'static') {
     out.push('  statically linked: the kernel runs it directly, no loader or libraries');
   }
@@ -43,9 +43,9 @@ export function renderLdd(path: string, info: ElfInfo, r: LoadResult): string {
     for (const d of byParent.get(parent) ?? []) {
       const pad = '  '.repeat(depth + 1);
       if (d.error) {
-        out.push(`${pad}${printable(d.name)} => not found (${d.error})`);
+        out.push(`${pad}${printable(d.name)} => not found (${printable(d.error)})`);
         if (d.searched.length) out.push(`${pad}    searched: ${d.searched.map(printable).join(', ')}${d.searchedOmitted ? ` (and ${d.searchedOmitted} more)` : ''}`);
-        for (const s of d.skipped) out.push(`${pad}    skipped ${printable(s.path)}: ${s.reason}`);
+        for (const s of d.skipped) out.push(`${pad}    skipped ${printable(s.path)}: ${printable(s.reason)}`);
         continue;
       }
       const where = d.resolved ? printable(d.resolved) : '?';
@@ -61,7 +61,7 @@ export function renderLdd(path: string, info: ElfInfo, r: LoadResult): string {
   walk(r.program, 0);
   for (const limit of r.limits) out.push(`  ${printable(limit)}`);
   for (const v of r.versionProblems) {
-    out.push(`  version ${v.version} not found in ${printable(v.library)} (required by ${printable(v.requiredBy)})${v.weak ? ' [weak: warning only]' : ''}`);
+    out.push(`  version ${printable(v.version)} not found in ${printable(v.library)} (required by ${printable(v.requiredBy)})${v.weak ? ' [weak: warning only]' : ''}`);
   }
   for (const n of r.notes) out.push(`  note: ${printable(n)}`);
   return out.join('\n') + '\n';

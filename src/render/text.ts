@@ -11,7 +11,7 @@ const json = (v: unknown) => (v === null || v === undefined ? '-' : JSON.stringi
 export function renderVerdict(r: Report): string {
   const out: string[] = [];
   const errors = r.diagnostics.filter((d) => d.severity === 'error');
-  if (r.verdict === 'starts') out.push(`✔ will start: ${JSON.stringify(r.launch.argv)}`);
+  if (r.verdict === 'starts') out.push(`✔ will start: ${printable(JSON.stringify(r.launch.argv))}`);
   else {
     const first = errors[0];
     out.push(`✘ will fail: ${printable(first.message)}`);
@@ -39,20 +39,20 @@ export function renderVerdict(r: Report): string {
 export function renderInspect(r: Report): string {
   const out: string[] = [renderVerdict(r)];
   const s = r.source;
-  out.push(`Image      ${s.image ?? '(unnamed)'}  [${s.kind}] ${printable(s.location)}`);
-  if (s.platform) out.push(`Platform   ${s.platform}`);
+  out.push(`Image      ${s.image ? printable(s.image) : '(unnamed)'}  [${s.kind}] ${printable(s.location)}`);
+  if (s.platform) out.push(`Platform   ${printable(s.platform)}`);
   if (r.image && isEmptyConfig(r.image)) {
     out.push('Config     empty: the image sets no command, user, environment or working directory (docker import without --change makes such images)');
   } else if (r.image) {
     const c = r.image;
-    out.push(`Entrypoint ${json(c.entrypoint)}`);
-    out.push(`Cmd        ${json(c.cmd)}`);
-    out.push(`User       ${c.user || '(root)'}`);
-    out.push(`WorkingDir ${c.workingDir || '/'}`);
+    out.push(`Entrypoint ${printable(json(c.entrypoint))}`);
+    out.push(`Cmd        ${printable(json(c.cmd))}`);
+    out.push(`User       ${c.user ? printable(c.user) : '(root)'}`);
+    out.push(`WorkingDir ${c.workingDir ? printable(c.workingDir) : '/'}`);
     for (const e of c.env) out.push(`Env        ${printable(e)}`);
-    if (c.exposedPorts.length) out.push(`Ports      ${c.exposedPorts.join(' ')}`);
+    if (c.exposedPorts.length) out.push(`Ports      ${printable(c.exposedPorts.join(' '))}`);
     for (const [k, v] of Object.entries(c.labels)) out.push(`Label      ${printable(k)}=${printable(v)}`);
-    if (c.stopSignal) out.push(`StopSignal ${c.stopSignal}`);
+    if (c.stopSignal) out.push(`StopSignal ${printable(c.stopSignal)}`);
   } else {
     out.push('Config     none (a plain root filesystem: no command, user or environment)');
   }

@@ -7,7 +7,8 @@ import type { ImageModel } from '../load.js';
 import type { ImageConfig, SourceInfo } from '../source/types.js';
 import { type BinaryReport, analyzeBinaries } from './binaries.js';
 import { BinaryCatalog } from '../elf/catalog.js';
-import { attachCopyLines } from '../closure/fixes.js';
+import { attachCopyLines, launchClosure } from '../closure/fixes.js';
+import type { Closure } from '../closure/index.js';
 import { type DiagnoseOptions, type Diagnostic, type Launch, type Verdict, diagnose } from '../diagnose/index.js';
 
 export const SCHEMA_VERSION = 1;
@@ -51,22 +52,26 @@ export interface Report {
   verdict: Verdict;
   /** Errors first, in the order the runtime meets them; then warnings. */
   diagnostics: Diagnostic[];
+  /** What the command's program needs, as `scratchscope closure` lists it; null when the runtime finds no program. */
+  closure: Closure | null;
   /** Every ELF file in the image. */
   binaries: BinaryReport[];
 }
 
 /** What the report says before any binary is decoded: source, config, layers, sizes. */
-export type ReportHead = Omit<Report, 'launch' | 'verdict' | 'diagnostics' | 'binaries'>;
+export type ReportHead = Omit<Report, 'launch' | 'verdict' | 'diagnostics' | 'closure' | 'binaries'>;
 
 export function buildReport(model: ImageModel, opts: ReportOptions = {}): Report {
   const catalog = new BinaryCatalog(model.tree, model.decoded);
   const diagnosis = diagnose(model, catalog, opts);
-  attachCopyLines(model, diagnosis.diagnostics, opts);
+  const closure = launchClosure(model, diagnosis.launch.executable, opts);
+  attachCopyLines(closure, diagnosis.diagnostics);
   return {
     ...reportHead(model),
     launch: diagnosis.launch,
     verdict: diagnosis.verdict,
     diagnostics: diagnosis.diagnostics,
+    closure: closure?.closure ?? null,
     binaries: opts.binaries === false ? [] : analyzeBinaries(model, catalog),
   };
 }

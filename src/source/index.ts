@@ -5,7 +5,7 @@
  * for the local engine. What a file or folder holds is sniffed from its content.
  */
 import { createReadStream, createWriteStream, existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ScopeError, fsError } from '../errors.js';
 import { type Compression, guardBombs, inflater, readHead, sniffCompression } from '../layers/decompress.js';
@@ -18,7 +18,7 @@ import { pickFromManifestJson, readManifestJson, tagsByConfig } from './docker-a
 import { isLegacySave, pickLegacy } from './legacy.js';
 import { type Picked, indexIsEmpty, pickFromIndex } from './oci.js';
 import { openRegistry, parseRegistryRef } from './registry/index.js';
-import { makeTempDir, removeTempDir } from './tempdir.js';
+import { budgeted, makeTempDir, removeTempDir, tempError } from './tempdir.js';
 import type { LayerSource, OpenOptions, OpenedImage, SourceInfo, SourceKind } from './types.js';
 
 export type * from './types.js';
@@ -259,9 +259,11 @@ async function inflateFile(from: string, to: string, compression: Exclude<Compre
   const raw = createReadStream(from);
   raw.on('data', (c) => (counts.stored += (c as Buffer).length));
   try {
-    await pipeline(raw, inflate, (s: AsyncIterable<Buffer>) => guardBombs(s, counts, compression), createWriteStream(to));
+    await pipeline(raw, inflate, (s: AsyncIterable<Buffer>) => budgeted(guardBombs(s, counts, compression), from), createWriteStream(to));
   } catch (e) {
-    if (e instanceof ScopeError) throw new ScopeError(e.code, `${from}: ${e.message}`);
+    if (e instanceof ScopeError) throw e.code === 'too-large' && e.message.startsWith(from) ? e : new ScopeError(e.code, `${from}: ${e.message}`);
+    const err = e as NodeJS.ErrnoException;
+    if (err?.syscall && err.path !== from) throw tempError(e, dirname(to));
     throw new ScopeError('corrupt', `${from}: corrupt ${compression} data (${(e as Error).message})`);
   }
 }

@@ -1,36 +1,148 @@
 /**
  * The one place scratchscope writes to disk: a private temp folder per opened image,
- * removed on close and, as a last resort, when the process exits or is interrupted.
+ * removed on close, at exit, and by a watcher process when this one dies any other way
+ * (a signal, a crash, the OOM killer), and a fixed budget for the bytes written there.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ScopeError } from '../errors.js';
 
-const live = new Set<string>();
+interface Watcher {
+  /** Our end of its stdin closes: it removes the folder. */
+  end(): void;
+  /** It goes without removing anything (the folder was never ours). */
+  cancel(): void;
+}
+
+const live = new Map<string, Watcher>();
 let hooked = false;
 
 function removeAll(): void {
-  for (const d of live) rmSync(d, { recursive: true, force: true });
+  for (const d of live.keys()) rmSync(d, { recursive: true, force: true });
   live.clear();
+}
+
+/**
+ * A shell that waits for our end of its stdin to close (we exited, however we died) and
+ * then removes the folder. It ignores the signals a terminal sends to the whole process
+ * group, so Ctrl-C kills us at once (the default action, even inside a long synchronous
+ * loop) and still leaves no files behind.
+ */
+function watch(dir: string): Watcher {
+  try {
+    const child = spawn('/bin/sh', ['-c', 'trap "" INT TERM HUP QUIT; cat >/dev/null; exec rm -rf -- "$0"', dir], { stdio: ['pipe', 'ignore', 'ignore'] });
+    child.on('error', () => {}); // no /bin/sh: the exit hook still removes the folder on a normal exit
+    child.stdin.on('error', () => {});
+    child.unref();
+    (child.stdin as unknown as { unref?: () => void }).unref?.();
+    return {
+      end: () => child.stdin.end(),
+      cancel: () => {
+        child.kill('SIGKILL');
+        child.stdin.destroy();
+      },
+    };
+  } catch {
+    return { end: () => {}, cancel: () => {} };
+  }
+}
+
+/** The temp folder root, named in errors: $TMPDIR or /tmp. */
+export function tempRoot(): string {
+  return tmpdir();
+}
+
+/** An fs error while writing temp files, as one line naming the cause. */
+export function tempError(e: unknown, path: string = tempRoot()): ScopeError {
+  if (e instanceof ScopeError) return e;
+  const err = e as NodeJS.ErrnoException;
+  const why: Record<string, string> = {
+    ENOENT: 'does not exist',
+    ENOTDIR: 'is not a folder',
+    EACCES: 'is not writable (permission denied)',
+    EPERM: 'is not writable (permission denied)',
+    EROFS: 'is on a read-only file system',
+    ENOSPC: 'is full (no space left on device)',
+    EDQUOT: 'is full (disk quota exceeded)',
+  };
+  const reason = (err?.code && why[err.code]) ?? err?.message ?? String(e);
+  return new ScopeError('io', `temporary folder ${path} ${reason}; set TMPDIR to a writable folder with free space`);
 }
 
 export function makeTempDir(): string {
   if (!hooked) {
     hooked = true;
     process.on('exit', removeAll);
-    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-      process.on(sig, () => {
-        removeAll();
-        process.exit(sig === 'SIGINT' ? 130 : 143);
-      });
-    }
   }
-  const d = mkdtempSync(join(tmpdir(), 'scratchscope-'));
-  live.add(d);
-  return d;
+  // The watcher is told the name before the folder exists: a kill at any moment after
+  // this finds a watcher in place. mkdir fails on an existing name, as mkdtemp does.
+  for (let attempt = 0; ; attempt++) {
+    const d = join(tmpdir(), `scratchscope-${randomBytes(6).toString('hex')}`);
+    const watcher = watch(d);
+    try {
+      mkdirSync(d, { mode: 0o700 });
+    } catch (e) {
+      watcher.cancel();
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST' && attempt < 10) continue;
+      throw tempError(e);
+    }
+    live.set(d, watcher);
+    return d;
+  }
 }
 
 export function removeTempDir(d: string): void {
   rmSync(d, { recursive: true, force: true });
+  live.get(d)?.end();
   live.delete(d);
+}
+
+/**
+ * Bytes one run may write to temp folders (inflated archives and the layer files kept for
+ * positioned reads): 1 GiB, or SCRATCHSCOPE_TMP_BUDGET (bytes, or with a K/M/G suffix).
+ */
+export function tempBudget(): number {
+  const v = process.env.SCRATCHSCOPE_TMP_BUDGET?.trim();
+  const m = v ? /^(\d+)\s*([kmg]i?b?)?$/i.exec(v) : null;
+  if (!m) return 1 << 30;
+  const unit = (m[2] ?? '').toLowerCase()[0];
+  return Number(m[1]) * (unit === 'k' ? 1024 : unit === 'm' ? 1 << 20 : unit === 'g' ? 1 << 30 : 1);
+}
+
+let charged = 0;
+
+/** Counts `n` more temp bytes against the budget; throws one clear line when it is spent. */
+export function chargeTemp(n: number, what: string): void {
+  charged += n;
+  const budget = tempBudget();
+  if (charged > budget) {
+    throw new ScopeError('too-large', `${what} needs more than ${formatBudget(budget)} of temporary files (the budget; set SCRATCHSCOPE_TMP_BUDGET to allow more)`);
+  }
+}
+
+/** Gives back bytes whose temp file was removed or shared. */
+export function refundTemp(n: number): void {
+  charged = Math.max(0, charged - n);
+}
+
+/** Temp bytes written so far and not given back, for the bench. */
+export function tempBytesInUse(): number {
+  return charged;
+}
+
+function formatBudget(n: number): string {
+  if (n % (1 << 30) === 0) return `${n / (1 << 30)} GiB`;
+  if (n % (1 << 20) === 0) return `${n / (1 << 20)} MiB`;
+  return `${n} bytes`;
+}
+
+/** Passes a stream through, charging each chunk against the temp budget. */
+export async function* budgeted(stream: AsyncIterable<Buffer>, what: string): AsyncGenerator<Buffer> {
+  for await (const chunk of stream) {
+    chargeTemp(chunk.length, what);
+    yield chunk;
+  }
 }

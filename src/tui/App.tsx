@@ -53,7 +53,7 @@ export function App({ s, env, load }: { s: State; env: Env; load: LoadView }) {
       <Box flexDirection="row" height={L.mainH}>
         <Box flexDirection="column" width={L.leftW}>
           <LayersPane head={head} cursor={s.layerCursor} focused={s.focus === 'layers'} width={L.leftW} height={L.layersH} />
-          <TreePane s={s} rows={rows} error={error} building={!treeOf(s, env)} focused={s.focus === 'tree'} width={L.leftW} height={L.treeH} />
+          <TreePane s={s} rows={rows} error={error} building={!treeOf(s, env)} focused={s.focus === 'tree'} width={L.leftW} height={L.treeH} closure={env.report?.closure ?? null} />
         </Box>
         {right === 'wasted' ? (
           <WastedPane head={head} list={env.files?.wasted() ?? null} cursor={s.wastedCursor} focused width={L.rightW} height={L.mainH} />

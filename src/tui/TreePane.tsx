@@ -3,6 +3,7 @@ import { Text } from 'ink';
 import { formatBytes, formatMode, printable } from '../render/format.js';
 import type { Row } from './rows.js';
 import type { State } from './state.js';
+import type { Closure } from '../closure/index.js';
 import { Body, Pane, position } from './Pane.js';
 import { windowOf } from './text.js';
 import { MARK_COLOR, styled } from './theme.js';
@@ -16,7 +17,10 @@ export function treeTitle(s: State, count: number, from: number, room: number, e
   return `Files (${flags.join(', ')})${filter}${position(from, room, count)}`;
 }
 
-export function TreePane({ s, rows, error, building, focused, width, height }: { s: State; rows: Row[]; error: string | null; building: boolean; focused: boolean; width: number; height: number }) {
+export function TreePane({ s, rows, error, building, focused, width, height, closure = null }: { s: State; rows: Row[]; error: string | null; building: boolean; focused: boolean; width: number; height: number; closure?: Closure | null }) {
+  // The command's closure, marked ●: what a FROM scratch image of just this program holds.
+  const inClosure = new Set<string>();
+  for (const f of closure?.files ?? []) if (f.present && !f.probable) for (const p of [f.path, ...f.openedAs]) inClosure.add(p);
   const room = Math.max(1, height - 3);
   const cursor = Math.min(s.cursor, rows.length - 1);
   const [from, to] = windowOf(rows.length, cursor, room);
@@ -33,6 +37,7 @@ export function TreePane({ s, rows, error, building, focused, width, height }: {
         [sel ? '›' : ' ', { inverse: inv }],
         [e.mark ?? ' ', { color: e.mark ? MARK_COLOR[e.mark] : undefined, inverse: inv }],
         [` ${attrs}${'  '.repeat(r.depth)}${icon}`, { inverse: inv }],
+        [inClosure.has(e.path) ? '●' : '', { color: 'magenta', inverse: inv }],
         [printable(e.name), { color: e.children ? 'blue' : e.type === 'symlink' ? 'cyan' : undefined, strike: e.mark === 'D', inverse: inv }],
         [e.linkTarget ? ` → ${printable(e.linkTarget)}` : '', { inverse: inv }],
       ],

@@ -9,6 +9,7 @@ import { formatBytes, formatMode } from '../render/format.js';
 import { describeElf } from '../render/ldd.js';
 import { shortCreatedBy } from '../render/text.js';
 import type { Report, ReportHead } from '../report/index.js';
+import type { Closure, ClosureFile } from '../closure/index.js';
 import type { FileEntry, FileTree, WastedFile } from '../report/tree.js';
 import { ACTIONS, type Action, type Bindings, keysFor } from './keys.js';
 import { type Line, plural } from './text.js';
@@ -20,9 +21,25 @@ export function layerStep(createdBy: string | null): string {
   return createdBy ? shortCreatedBy(createdBy) : 'imported (no build step recorded)';
 }
 
-export function fileLines(e: FileEntry | null, layer: number | null, files: FileTree): Line[] {
+/** The closure entry a path is (as the real file, a name it is opened by, or a link on the way). */
+export function closureEntry(closure: Closure | null, path: string): ClosureFile | null {
+  if (!closure) return null;
+  return closure.files.find((f) => f.path === path || f.openedAs.includes(path)) ?? null;
+}
+
+/** Where a file stands in the command's closure: what needs it, and why. */
+function closureLines(f: ClosureFile | null, closure: Closure | null): Line[] {
+  if (!f || !closure) return [];
+  const kind = f.probable ? "probably dlopen'd by" : f.when === 'start' ? 'needed to start' : 'likely needed once running';
+  const lines: Line[] = [{ text: `● in the closure of ${closure.program}: ${f.role}, ${kind}`, color: 'magenta' }];
+  if (f.neededBy.length) lines.push({ text: `  needed by ${f.neededBy.join(', ')}`, color: 'magenta' });
+  lines.push({ text: `  ${f.why}`, color: 'magenta' });
+  return lines;
+}
+
+export function fileLines(e: FileEntry | null, layer: number | null, files: FileTree, closure: Closure | null = null): Line[] {
   if (!e) return [{ text: 'nothing selected' }];
-  const lines: Line[] = [{ text: e.path, bold: true }];
+  const lines: Line[] = [{ text: e.path, bold: true }, ...closureLines(closureEntry(closure, e.path), closure)];
   if (e.linkTarget) lines.push({ text: `${e.type === 'hardlink' ? 'hard link to' : 'link to'} ${e.linkTarget}`, color: 'cyan' });
   if (e.mark && layer !== null) lines.push({ text: `${MARK_SAYS[e.mark]} layer ${layer}`, color: e.mark === 'A' ? 'green' : e.mark === 'M' ? 'yellow' : 'red' });
   if (e.mark === 'D') {

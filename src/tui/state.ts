@@ -171,7 +171,7 @@ export function textOf(pane: TextPane, s: State, env: Env): Line[] {
   if (pane === 'image') return layout(imageLines(env.head, env.files.wasted()?.length ?? null), width);
   if (s.focus === 'layers') return layout(layerLines(env.head, s.layerCursor), width);
   const row = currentRow(s, env);
-  return layout(fileLines(row?.e ?? null, viewKey(s).layer, env.files), width);
+  return layout(fileLines(row?.e ?? null, viewKey(s).layer, env.files, env.report?.closure ?? null), width);
 }
 
 /** How many lines a text pane shows at once. */
