@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { loadImage } from '../src/load.js';
 import { LIMITS } from '../src/loader/index.js';
@@ -159,6 +159,26 @@ describe('glibc loader rules, checked against ld.so itself', { skip }, () => {
     const r2 = await both(setup(false), '/app');
     assert.ok(via(r2, 'libfoo.so.1').error);
     assert.ok(r2.notes.some((x) => /ld\.so\.conf has no effect/.test(x)));
+  });
+
+  it('ld.so.cache: entries of another class are never taken; a stale entry is not made up for by another', async () => {
+    const r = await both((root) => {
+      put(root, '/app', `${b}/app-plain`);
+      put(root, '/opt/c32/libfoo.so.1', `${b}/libfoo32.so.1`);
+      write(root, '/etc/ld.so.conf', '/opt/c32\n');
+      sh('ldconfig', ['-r', root]);
+    }, '/app');
+    assert.equal(via(r, 'libfoo.so.1').error, 'cannot open shared object file: No such file or directory');
+    assert.deepEqual(via(r, 'libfoo.so.1').skipped, []);
+    const stale = await both((root) => {
+      put(root, '/app', `${b}/app-plain`);
+      put(root, '/opt/a/libfoo.so.1', `${b}/libfoo.so.1`);
+      put(root, '/opt/b/libfoo.so.1', `${b}/libfoo.so.1`);
+      write(root, '/etc/ld.so.conf', '/opt/a\n/opt/b\n');
+      sh('ldconfig', ['-r', root]);
+      rmSync(`${root}/opt/a/libfoo.so.1`);
+    }, '/app');
+    assert.ok(via(stale, 'libfoo.so.1').error);
   });
 
   it('a library of the wrong class is skipped, and named when nothing else fits', async () => {

@@ -5,7 +5,7 @@
 import type { ElfInfo } from '../elf/types.js';
 import { readSmallFile, resolvePath } from '../fs/index.js';
 import { envValue } from '../source/config.js';
-import { LdCache } from './ldcache.js';
+import { type CacheEntry, LdCache } from './ldcache.js';
 import { type Attempt, type Found, type Loaded, type LoaderContext, Search, dirname } from './search.js';
 import type { Dependency, Via } from './types.js';
 
@@ -21,6 +21,20 @@ const TRIPLETS: Record<string, string> = {
 };
 const PLATFORM: Record<string, string> = { x86_64: 'x86_64', i386: 'i686', aarch64: 'aarch64', arm: 'v7l', ppc64le: 'power8', s390x: 'z900', riscv64: 'riscv64' };
 const HWCAPS: Record<string, string[]> = { x86_64: ['x86-64-v4', 'x86-64-v3', 'x86-64-v2'], ppc64le: ['power10', 'power9'], s390x: ['z16', 'z15', 'z14', 'z13'] };
+/**
+ * The cache flags each port's ld.so accepts (_dl_cache_check_flags), the first being its
+ * own (_DL_CACHE_DEFAULT_ID): FLAG_ELF_LIBC6 (3) with the port's bits, so a 64-bit loader
+ * never takes an x32 or 32-bit entry. Keyed by machine and class.
+ */
+const CACHE_IDS: Record<string, number[]> = {
+  'x86_64/64': [0x0303],
+  'x86_64/32': [0x0803],
+  'aarch64/64': [0x0a03],
+  'ppc64le/64': [0x0503],
+  's390x/64': [0x0403],
+  'arm/32': [0x0903],
+  'i386/32': [0x0003, 0x0001],
+};
 /** ld.so maps the cache whatever its size; past this it is not read here, and that is said. */
 const CACHE_LIMIT = 128 << 20;
 
@@ -111,6 +125,21 @@ export class GlibcSearch extends Search {
     const conf = resolvePath(this.ctx.tree, '/etc/ld.so.conf');
     if (!r.ok && conf.ok) this.notes.push('/etc/ld.so.conf has no effect: there is no /etc/ld.so.cache built from it (run ldconfig in the image)');
     return this.cache;
+  }
+
+  /**
+   * What ld.so takes from the cache entries of one name (dl-cache.c): only entries with
+   * flags it accepts, the first with its own flags (else the first accepted), after any
+   * glibc-hwcaps entries. One path, opened or not: a stale entry is not made up for by
+   * another entry of the same name. Ports not in the table try every entry.
+   */
+  private cacheChoice(entries: CacheEntry[]): CacheEntry[] {
+    const ids = CACHE_IDS[`${this.program.machine}/${this.program.class}`];
+    if (!ids) return entries;
+    const ok = entries.filter((e) => ids.includes(e.flags));
+    const plain = ok.filter((e) => !e.hwcaps);
+    const best = plain.find((e) => e.flags === ids[0]) ?? plain[0];
+    return [...ok.filter((e) => e.hwcaps), ...(best ? [best] : [])];
   }
 
   /** Each object's rpath or runpath expanded once (ld.so keeps them decomposed per object too). */
@@ -208,7 +237,7 @@ export class GlibcSearch extends Search {
       if (d !== undefined) return d;
     }
     if (!requester.info.flags.nodeflib) {
-      for (const e of this.ldCache()?.lookup(name) ?? []) {
+      for (const e of this.cacheChoice(this.ldCache()?.lookup(name) ?? [])) {
         const r = this.try(e.path, dep, e.hwcaps ? 'glibc-hwcaps' : null);
         if (r === 'skip' || r === 'absent') continue;
         d = done(r, 'ld.so.cache');
