@@ -65,7 +65,8 @@ export class GlibcSearch extends Search {
   private cache: LdCache | null | undefined;
   private readonly lib: string;
   private readonly hwcaps: string[];
-  private readonly libraryPath: string[];
+  private readonly rawLibraryPath: string | null;
+  private libraryPath: string[] | null = null;
   private readonly defaultVia: Via;
   /** Directories (and glibc-hwcaps subdirectories) found not to exist: never tried again (r_search_path_elem status). */
   private readonly missingDirs = new Set<string>();
@@ -88,8 +89,7 @@ export class GlibcSearch extends Search {
     this.hwcaps = HWCAPS[program.machine] ?? [];
     const v = envValue(ctx.env, 'LD_LIBRARY_PATH');
     if (v !== null && v.length + 'LD_LIBRARY_PATH='.length + 1 > ARG_STRLEN_MAX) this.notes.push(tooLongEnv(v.length));
-    // An empty element is the working directory: ld.so opens the bare name there.
-    this.libraryPath = v === null || v === '' ? [] : unique(v.split(/[:;]/));
+    this.rawLibraryPath = v;
   }
 
   /** Without a readable loader: the documented defaults of the layout the image has. */
@@ -153,24 +153,34 @@ export class GlibcSearch extends Search {
     return dirs;
   }
 
-  /** $ORIGIN, $LIB and $PLATFORM; an element with another token is dropped, as ld.so does. */
-  private expandNow(paths: string, obj: Loaded): string[] {
+  /**
+   * A search list as fillin_rpath builds it: elements split at `seps`, $ORIGIN, $LIB and
+   * $PLATFORM expanded (another `$NAME` stays as written), an element that expands to
+   * nothing dropped, an empty one kept as the working folder (the bare name is opened).
+   */
+  private expandNow(paths: string, obj: Loaded, seps = /:/): string[] {
     const origin = dirname(obj.depth === 0 ? obj.real : obj.path);
     const out: string[] = [];
-    for (const raw of paths.split(':')) {
-      if (raw === '') continue;
-      let ok = true;
-      const p = raw.replace(/\$(\{(\w+)\}|(\w+))/g, (_m, _a, braced: string | undefined, bare: string | undefined) => {
+    for (const raw of paths.split(seps)) {
+      if (raw === '') {
+        out.push('');
+        continue;
+      }
+      const p = raw.replace(/\$(?:\{(ORIGIN|LIB|PLATFORM)\}|(ORIGIN|LIB|PLATFORM)(?![A-Za-z0-9_]))/g, (_m, braced: string | undefined, bare: string | undefined) => {
         const token = braced ?? bare;
         if (token === 'ORIGIN') return origin;
         if (token === 'LIB') return this.lib;
-        if (token === 'PLATFORM') return PLATFORM[this.program.machine] ?? this.program.machine;
-        ok = false;
-        return '';
+        return PLATFORM[this.program.machine] ?? this.program.machine;
       });
-      if (ok) out.push(p);
+      if (p !== '') out.push(p);
     }
     return unique(out);
+  }
+
+  /** LD_LIBRARY_PATH, split at ':' and ';', its tokens expanded for the program ($ORIGIN is the program's real folder). */
+  private libraryPathOf(main: Loaded): string[] {
+    if (this.libraryPath === null) this.libraryPath = this.rawLibraryPath === null || this.rawLibraryPath === '' ? [] : this.expandNow(this.rawLibraryPath, main, /[:;]/);
+    return this.libraryPath;
   }
 
   /** Whether `dir` may hold anything; a directory that does not exist is marked and skipped from then on. */
@@ -186,7 +196,11 @@ export class GlibcSearch extends Search {
   /** A directory list, each with its glibc-hwcaps subdirectories first. */
   private inDirs(dirs: string[], name: string, dep: Dependency): Attempt {
     for (const dir of dirs) {
-      if (this.missingDirs.has(dir)) continue;
+      if (this.missingDirs.has(dir)) {
+        // ld.so does not open it again; it is still where the library was looked for
+        this.note(dep, join(dir, name));
+        continue;
+      }
       if (!this.exists(dir)) {
         // ld.so opens the candidate before it learns the folder is missing.
         this.try(join(dir, name), dep);
@@ -230,7 +244,7 @@ export class GlibcSearch extends Search {
         if (d !== undefined) return d;
       }
     }
-    let d = done(this.inDirs(this.libraryPath, name, dep), 'LD_LIBRARY_PATH');
+    let d = done(this.inDirs(this.libraryPathOf(main), name, dep), 'LD_LIBRARY_PATH');
     if (d !== undefined) return d;
     if (requester.info.runpath) {
       d = done(this.inDirs(this.expand(requester.info.runpath, requester), name, dep), 'runpath');
