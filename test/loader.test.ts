@@ -4,7 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { decodeElf } from '../src/elf/index.js';
+import { FileBytes } from '../src/fs/index.js';
+import { renderLdd } from '../src/render/ldd.js';
 import { dirname, join } from 'node:path';
 import { loadImage } from '../src/load.js';
 import { LIMITS } from '../src/loader/index.js';
@@ -258,6 +261,10 @@ describe('glibc loader rules, checked against ld.so itself', { skip }, () => {
     const r = await resolveIn(root, '/app');
     assert.match(r.defaultDirsFrom, /^assumed \(the loader is not in the image\): Debian's multiarch layout/);
     assert.equal(via(r, 'libfoo.so.1').via, 'default-assumed');
+    const bytes = new FileBytes(`${root}/app`, 0, statSync(`${root}/app`).size);
+    const text = renderLdd('/app', decodeElf(bytes), r);
+    bytes.close();
+    assert.match(text, /^  default path \/lib\/x86_64-linux-gnu:\/usr\/lib\/x86_64-linux-gnu:\/lib:\/usr\/lib \(assumed \(the loader is not in the image\)/m);
   });
 
   it('inspect lists the whole set a binary loads, not only its own needs', async () => {
