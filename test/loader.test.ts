@@ -354,6 +354,20 @@ describe('musl loader rules, checked against ld-musl itself', { skip }, () => {
     assert.equal(via(r2, 'libfoo.so.1').error, 'No error information');
   });
 
+  it('the path file is read beside the loader\'s parent folder: /usr/lib/ld-musl-… reads /usr/etc/ld-musl-….path', async () => {
+    sh('musl-gcc', ['-O1', '-o', 'app-usrld', SRC + 'app.c', '-L.', '-l:libfoo.so.1', '-Wl,--dynamic-linker=/usr/lib/ld-musl-x86_64.so.1'], { cwd: b });
+    const usrLoader = comparer(() => `${tmp.dir}/usrld`, (root) => put(root, '/usr/lib/ld-musl-x86_64.so.1', '/lib/x86_64-linux-musl/libc.so'), '/usr/lib/ld-musl-x86_64.so.1');
+    const r = await usrLoader((root) => {
+      put(root, '/app', `${b}/app-usrld`);
+      put(root, '/opt/u/libfoo.so.1', `${b}/libfoo.so.1`);
+      put(root, '/lib/libfoo.so.1', `${b}/libfoo.so.1`);
+      write(root, '/usr/etc/ld-musl-x86_64.path', '/opt/u\n');
+      write(root, '/etc/ld-musl-x86_64.path', '/nowhere\n');
+    }, '/app');
+    assert.equal(r.defaultDirsFrom, 'read from /usr/etc/ld-musl-x86_64.path');
+    assert.deepEqual([via(r, 'libfoo.so.1').via, via(r, 'libfoo.so.1').resolved], ['ld-musl.path', '/opt/u/libfoo.so.1']);
+  });
+
   it('rpath and runpath are searched up the chain of needing objects; LD_LIBRARY_PATH first', async () => {
     const r = await both((root) => {
       put(root, '/app', `${b}/app-bar-runpath`);
