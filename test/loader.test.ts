@@ -282,6 +282,17 @@ describe('glibc loader rules, checked against ld.so itself', { skip }, () => {
     assert.deepEqual(deps[0].searched, ['/opt/chain/libbar.so.1']);
   });
 
+  it('glibc 2.36 still probes the legacy tls and platform subfolders of each folder first', async () => {
+    for (const sub of ['tls', 'x86_64', 'tls/x86_64']) {
+      const r = await both((root) => {
+        put(root, '/app', `${b}/app-plain`);
+        put(root, `/usr/lib/x86_64-linux-gnu/${sub}/libfoo.so.1`, `${b}/libfoo.so.1`);
+        put(root, '/usr/lib/x86_64-linux-gnu/libfoo.so.1', `${b}/libfoo.so.1`);
+      }, '/app');
+      assert.equal(via(r, 'libfoo.so.1').resolved, `/usr/lib/x86_64-linux-gnu/${sub}/libfoo.so.1`, sub);
+    }
+  });
+
   it('GLIBC_x.y needs are checked against the libc in the image', async () => {
     const root = `${tmp.dir}/glibcver`;
     glibcRoot(root);
