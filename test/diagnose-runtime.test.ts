@@ -26,7 +26,9 @@ const RUNS: [string, string[], string][] = [
   ['glibc', ['/usr/bin/app'], '/usr/bin/app: error while loading shared libraries: libfoo.so.1: cannot open shared object file: No such file or directory'],
   ['glibc', ['usr/bin/app'], 'usr/bin/app: error while loading shared libraries: libfoo.so.1: cannot open shared object file: No such file or directory'],
   ['glibc', ['app2', 'x'], 'app2: error while loading shared libraries: libfoo.so.1: cannot open shared object file: No such file or directory'],
+  ['glibc', ['app3'], 'app3: error while loading shared libraries: /usr/lib/x86_64-linux-gnu/libgone.so.1: file too short'],
   ['musl', ['app'], 'Error loading shared library libfoo.so.1: No such file or directory (needed by /usr/bin/app)'],
+  ['musl', ['app3'], 'Error loading shared library libgone.so.1: Exec format error (needed by /usr/bin/app3)'],
   ['musl', ['usr/bin/app'], 'Error loading shared library libfoo.so.1: No such file or directory (needed by usr/bin/app)'],
   ['musl', ['/usr/bin/app2'], 'Error loading shared library libfoo.so.1: No such file or directory (needed by /usr/lib/libbar.so.1)'],
 ];
@@ -46,12 +48,19 @@ describe('the loader\'s line, against docker run', { skip, timeout: 600_000 }, (
       cc('-shared', '-fPIC', '-Wl,-soname,libbar.so.1', '-o', 'libbar.so.1', SRC + 'bar.c', '-L.', '-l:libfoo.so.1');
       cc('-o', 'app', SRC + 'app.c', '-L.', '-l:libfoo.so.1');
       cc('-DUSE_BAR', '-o', 'app2', SRC + 'app.c', '-L.', '-l:libbar.so.1', '-Wl,-rpath-link,.');
+      // app3 needs libgone, whose file in the image is text, not a library
+      cc('-shared', '-fPIC', '-Wl,-soname,libgone.so.1', '-o', 'libgone.so.1', SRC + 'foo.c');
+      cc('-o', 'app3', SRC + 'app.c', '-L.', '-l:libgone.so.1');
       const put = (from: string, to: string) => {
         mkdirSync(dirname(join(ctx, to)), { recursive: true });
         copyFileSync(from, join(ctx, to));
       };
       put(`${b}/app`, 'usr/bin/app');
       put(`${b}/app2`, 'usr/bin/app2');
+      put(`${b}/app3`, 'usr/bin/app3');
+      const gone = libc === 'glibc' ? 'usr/lib/x86_64-linux-gnu/libgone.so.1' : 'usr/lib/libgone.so.1';
+      mkdirSync(dirname(join(ctx, gone)), { recursive: true });
+      writeFileSync(join(ctx, gone), 'not a library\n');
       if (libc === 'glibc') {
         // as users copy what ldd lists: the loader as a regular file into /lib64
         put('/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2', 'lib64/ld-linux-x86-64.so.2');
@@ -82,6 +91,7 @@ describe('the loader\'s line, against docker run', { skip, timeout: 600_000 }, (
         assert.equal(report.verdict, 'fails');
         const first = report.diagnostics.find((d) => d.severity === 'error')!;
         assert.equal(first.code, 'library-missing');
+        assert.ok(real.stderr.startsWith(first.runtimeError!));
         assert.equal(first.runtimeError, line);
       } finally {
         await m.close();

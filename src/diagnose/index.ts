@@ -197,11 +197,15 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
       const by = d.requiredBy === prog.path ? prog.argv0 : d.requiredBy;
       error({
         code: 'library-missing',
-        message: `${d.requiredBy === prog.path ? prog.path : d.requiredBy} needs ${d.name}, and the loader cannot find it${d.skipped.length ? ` (skipped ${d.skipped.map((s) => `${s.path}: ${s.reason}`).join('; ')})` : ''}`,
+        message: d.errorPath
+          ? `${d.requiredBy === prog.path ? prog.path : d.requiredBy} needs ${d.name}, and the first file of that name the loader meets, ${d.errorPath}, is not a library it can load (${d.error}): the search stops there`
+          : `${d.requiredBy === prog.path ? prog.path : d.requiredBy} needs ${d.name}, and the loader cannot find it${d.skipped.length ? ` (skipped ${d.skipped.map((s) => `${s.path}: ${s.reason}`).join('; ')})` : ''}`,
         path: d.requiredBy === prog.path ? prog.path : d.requiredBy,
         layer: nodeLayer(d.requiredBy === prog.path ? prog.path : d.requiredBy),
-        runtimeError: musl ? `Error loading shared library ${d.name}: ${d.error} (needed by ${d.requiredBy === prog.path ? found.path : by})` : `${prog.argv0}: error while loading shared libraries: ${d.name}: ${d.error}`,
-        fix: libraryFix(d.name, prog.info.go?.cgo ?? false, musl, findByName(model, d.name)),
+        runtimeError: musl ? `Error loading shared library ${d.name}: ${d.error} (needed by ${d.requiredBy === prog.path ? found.path : by})` : `${prog.argv0}: error while loading shared libraries: ${d.errorPath ?? d.name}: ${d.error}`,
+        fix: d.errorPath
+          ? `Replace ${d.errorPath} with the real library file (a linker script, a text stub or a cut copy is not one), or remove it so the loader searches on.`
+          : libraryFix(d.name, prog.info.go?.cgo ?? false, musl, findByName(model, d.name)),
         evidence: [`searched: ${d.searched.join(', ') || '(nowhere)'}`, ...d.skipped.map((s) => `skipped ${s.path}: ${s.reason}`)],
       });
     }

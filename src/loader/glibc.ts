@@ -109,6 +109,12 @@ export class GlibcSearch extends Search {
     this.rawLibraryPath = v;
   }
 
+  /** open_verify: fewer bytes than an ELF header is "file too short"; more, but not ELF, "invalid ELF header". */
+  protected fileError(p: { error: string; notElf: boolean; size: number }): string {
+    if (!p.notElf) return p.error;
+    return p.size < (this.program.class === 64 ? 64 : 52) ? 'file too short' : 'invalid ELF header';
+  }
+
   /** Without a readable loader: the documented defaults of the layout the image has. */
   private assumedDirs(interpReal: string | null): string[] {
     const triplet = TRIPLETS[this.program.machine];

@@ -73,6 +73,11 @@ export class MuslSearch extends Search {
     return this.sysPath;
   }
 
+  /** musl maps what it opened and fails with ENOEXEC, whatever is wrong with the file. */
+  protected fileError(): string {
+    return 'Exec format error';
+  }
+
   private expand(paths: string, obj: Loaded): string[] {
     // musl expands $ORIGIN only; a path with any other $ is not used at all.
     if (/\$(?!ORIGIN|\{ORIGIN\})/.test(paths)) return [];

@@ -35,7 +35,7 @@ export const LIMITS = {
 };
 
 /** A candidate path looked at once: nothing there, not loadable, or a decoded ELF at a real path. */
-export type Probe = { kind: 'absent' } | { kind: 'error'; error: string } | { kind: 'elf'; real: string; info: ElfInfo };
+export type Probe = { kind: 'absent' } | { kind: 'error'; error: string; notElf: boolean; size: number } | { kind: 'elf'; real: string; info: ElfInfo };
 
 /** A loaded object: the program, the interpreter, or a library. */
 export interface Loaded {
@@ -54,7 +54,8 @@ export interface Found {
   info: ElfInfo;
 }
 
-export type Attempt = Found | 'absent' | { error: string };
+/** An error names the file it is about when the loader opened one (`path`). */
+export type Attempt = Found | 'absent' | { error: string; path?: string };
 
 export function dirname(p: string): string {
   const i = p.lastIndexOf('/');
@@ -100,8 +101,8 @@ export abstract class Search {
     if (!r.ok || r.node.type === 'dir') p = { kind: 'absent' };
     else {
       const d = this.ctx.catalog.of(r.node);
-      if (!d) p = { kind: 'error', error: r.node.type === 'file' || r.node.type === 'hardlink' ? 'invalid ELF header' : 'cannot open shared object file' };
-      else if (!d.ok) p = { kind: 'error', error: d.error };
+      if (!d) p = { kind: 'error', error: 'invalid ELF header', notElf: true, size: r.node.size };
+      else if (!d.ok) p = { kind: 'error', error: d.error, notElf: false, size: r.node.size };
       else p = { kind: 'elf', real: r.path, info: d.info };
     }
     this.ctx.probes?.set(key, p);
@@ -124,12 +125,15 @@ export abstract class Search {
    * Tries one candidate path. Returns the object when it fits, 'skip' when the loader
    * passes it over, 'absent' when there is nothing to open, or an error that stops loading.
    */
-  protected try(path: string, dep: Dependency, hwcaps: string | null = null, listed = true): Found | 'absent' | 'skip' | { error: string } {
+  /** What the loader says when a candidate it opened is not a library it can load. */
+  protected abstract fileError(p: { error: string; notElf: boolean; size: number }): string;
+
+  protected try(path: string, dep: Dependency, hwcaps: string | null = null, listed = true): Found | 'absent' | 'skip' | { error: string; path: string } {
     this.spend();
     const p = this.probe(path);
     if (listed || p.kind !== 'absent') this.note(dep, path);
     if (p.kind === 'absent') return 'absent';
-    if (p.kind === 'error') return { error: p.error };
+    if (p.kind === 'error') return { error: this.fileError(p), path };
     const why = this.mismatch(p.info);
     if (why) {
       dep.skipped.push({ path, reason: why } satisfies Skipped);
@@ -144,6 +148,7 @@ export abstract class Search {
     if (r === 'absent') return undefined;
     if ('error' in r) {
       dep.error = r.error;
+      dep.errorPath = r.path ?? null;
       return null;
     }
     Object.assign(dep, { resolved: r.path, realPath: r.real, via });
