@@ -171,7 +171,7 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
   steps.push({ step: 'lookup', ok: true, detail: `found ${found.path}${found.real !== found.path ? ` -> ${found.real}` : ''}${found.links.length ? ` (${found.links.join(', ')})` : ''}` });
 
   // 4. execve
-  const ex = emulateExec({ tree, catalog, env, cwd, hostArch }, found.path, name);
+  const ex = emulateExec({ tree, catalog, env, cwd, hostArch, user: user.credentials ?? undefined }, found.path, name);
   if (ex.failure) {
     const f = ex.failure;
     steps.push({ step: 'exec', ok: false, detail: [...ex.trace, f.message].join('; ') });
@@ -190,7 +190,7 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
   // 5. The dynamic loader
   let load: LoadResult | null = null;
   if (prog.info.interpreter) {
-    load = resolveProgram({ tree, catalog, env, cwd }, prog.path, prog.info);
+    load = resolveProgram({ tree, catalog, env, cwd, user: user.credentials ?? undefined }, prog.path, prog.info);
     const musl = load.loader === 'musl';
     const missing = load.dependencies.filter((d) => d.error);
     for (const d of missing) {

@@ -246,12 +246,13 @@ export class GlibcSearch extends Search {
 
   find(name: string, requester: Loaded, main: Loaded, dep: Dependency): Found | null {
     const done = (r: Attempt, via: Via) => this.settle(r, via, dep);
+    this.lastErrno = 'No such file or directory';
     if (name.includes('/')) {
       const [p] = this.expand(name, requester);
       const r = p ? this.try(p, dep) : 'absent';
       const d = done(r === 'skip' ? 'absent' : r, 'path');
       if (d !== undefined) return d;
-      dep.error = 'cannot open shared object file: No such file or directory';
+      dep.error = `cannot open shared object file: ${this.lastErrno}`;
       return null;
     }
     if (!requester.info.runpath) {
@@ -284,7 +285,7 @@ export class GlibcSearch extends Search {
       if (d !== undefined) return d;
     }
     const other = dep.skipped.find((s) => s.reason.startsWith('wrong ELF class'));
-    dep.error = other ? `wrong ELF class: ELFCLASS${this.program.class === 64 ? 32 : 64}` : 'cannot open shared object file: No such file or directory';
+    dep.error = other ? `wrong ELF class: ELFCLASS${this.program.class === 64 ? 32 : 64}` : `cannot open shared object file: ${this.lastErrno}`;
     return null;
   }
 }
