@@ -2,6 +2,7 @@
  * ELF decoding of real gcc / musl-gcc output, each field checked against readelf.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { decodeElf } from '../src/elf/index.js';
@@ -221,5 +222,17 @@ describe('the system search path compiled into glibc\'s loader', () => {
     writeFileSync(copy, b);
     assert.deepEqual(decode(copy).systemDirs, own(ld));
     assert.equal(decode('/lib/x86_64-linux-gnu/libc.so.6').systemDirs, null);
+  });
+});
+
+describe('the system search path of Debian\'s loaders for other machines', { skip: process.getuid?.() === 0 ? false : 'needs root for dpkg --add-architecture', timeout: 600_000 }, () => {
+  it('is /lib/TRIPLET, /usr/lib/TRIPLET, /lib, /usr/lib with dpkg-architecture\'s triplet, in either byte order', () => {
+    const r = spawnSync('bash', [new URL('../fixtures/foreign-loaders.sh', import.meta.url).pathname], { encoding: 'utf8', timeout: 540_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const dir = r.stdout.trim();
+    for (const arch of ['arm64', 'armhf', 's390x', 'ppc64el', 'i386']) {
+      const triplet = readFileSync(`${dir}/${arch}.multiarch`, 'utf8').trim();
+      assert.deepEqual(decode(`${dir}/ld-${arch}.so`).systemDirs, [`/lib/${triplet}/`, `/usr/lib/${triplet}/`, '/lib/', '/usr/lib/'], arch);
+    }
   });
 });

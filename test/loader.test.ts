@@ -4,7 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { decodeElf } from '../src/elf/index.js';
+import { FileBytes } from '../src/fs/index.js';
+import { renderLdd } from '../src/render/ldd.js';
 import { dirname, join } from 'node:path';
 import { loadImage } from '../src/load.js';
 import { LIMITS } from '../src/loader/index.js';
@@ -147,6 +150,20 @@ describe('glibc loader rules, checked against ld.so itself', { skip }, () => {
     assert.match(sh('chroot', [root2, GLIBC_LD, '--library-path', '/x::/y', '--list', '/app']), /^\tlibfoo\.so\.1 \(0x/m);
   });
 
+  it('LD_LIBRARY_PATH expands $ORIGIN (the program\'s folder), $LIB and $PLATFORM; another $NAME stays as written', async () => {
+    const r = await both((root) => {
+      put(root, '/usr/bin/app', `${b}/app-plain`);
+      put(root, '/usr/lib/own/libfoo.so.1', `${b}/libfoo.so.1`);
+    }, '/usr/bin/app', '/x/$FOO:$ORIGIN/../lib/own');
+    assert.deepEqual([via(r, 'libfoo.so.1').via, via(r, 'libfoo.so.1').resolved], ['LD_LIBRARY_PATH', '/usr/bin/../lib/own/libfoo.so.1']);
+    assert.equal(via(r, 'libfoo.so.1').searched[0], '/x/$FOO/libfoo.so.1');
+    const r2 = await both((root) => {
+      put(root, '/usr/bin/app', `${b}/app-plain`);
+      put(root, '/opt/lib/x86_64-linux-gnu/libfoo.so.1', `${b}/libfoo.so.1`);
+    }, '/usr/bin/app', '/opt/${LIB}');
+    assert.equal(via(r2, 'libfoo.so.1').resolved, '/opt/lib/x86_64-linux-gnu/libfoo.so.1');
+  });
+
   it('/etc/ld.so.cache built by ldconfig -r; a ld.so.conf without a cache does nothing', async () => {
     const setup = (cache: boolean) => (root: string) => {
       put(root, '/app', `${b}/app-plain`);
@@ -159,6 +176,26 @@ describe('glibc loader rules, checked against ld.so itself', { skip }, () => {
     const r2 = await both(setup(false), '/app');
     assert.ok(via(r2, 'libfoo.so.1').error);
     assert.ok(r2.notes.some((x) => /ld\.so\.conf has no effect/.test(x)));
+  });
+
+  it('ld.so.cache: entries of another class are never taken; a stale entry is not made up for by another', async () => {
+    const r = await both((root) => {
+      put(root, '/app', `${b}/app-plain`);
+      put(root, '/opt/c32/libfoo.so.1', `${b}/libfoo32.so.1`);
+      write(root, '/etc/ld.so.conf', '/opt/c32\n');
+      sh('ldconfig', ['-r', root]);
+    }, '/app');
+    assert.equal(via(r, 'libfoo.so.1').error, 'cannot open shared object file: No such file or directory');
+    assert.deepEqual(via(r, 'libfoo.so.1').skipped, []);
+    const stale = await both((root) => {
+      put(root, '/app', `${b}/app-plain`);
+      put(root, '/opt/a/libfoo.so.1', `${b}/libfoo.so.1`);
+      put(root, '/opt/b/libfoo.so.1', `${b}/libfoo.so.1`);
+      write(root, '/etc/ld.so.conf', '/opt/a\n/opt/b\n');
+      sh('ldconfig', ['-r', root]);
+      rmSync(`${root}/opt/a/libfoo.so.1`);
+    }, '/app');
+    assert.ok(via(stale, 'libfoo.so.1').error);
   });
 
   it('a library of the wrong class is skipped, and named when nothing else fits', async () => {
@@ -224,6 +261,10 @@ describe('glibc loader rules, checked against ld.so itself', { skip }, () => {
     const r = await resolveIn(root, '/app');
     assert.match(r.defaultDirsFrom, /^assumed \(the loader is not in the image\): Debian's multiarch layout/);
     assert.equal(via(r, 'libfoo.so.1').via, 'default-assumed');
+    const bytes = new FileBytes(`${root}/app`, 0, statSync(`${root}/app`).size);
+    const text = renderLdd('/app', decodeElf(bytes), r);
+    bytes.close();
+    assert.match(text, /^  default path \/lib\/x86_64-linux-gnu:\/usr\/lib\/x86_64-linux-gnu:\/lib:\/usr\/lib \(assumed \(the loader is not in the image\)/m);
   });
 
   it('inspect lists the whole set a binary loads, not only its own needs', async () => {
@@ -239,6 +280,28 @@ describe('glibc loader rules, checked against ld.so itself', { skip }, () => {
       ['libfoo.so.1', '/opt/chain/libbar.so.1', 2, '/opt/chain/libfoo.so.1', 'rpath'],
     ]);
     assert.deepEqual(deps[0].searched, ['/opt/chain/libbar.so.1']);
+  });
+
+  it('glibc 2.36 still probes the legacy tls and platform subfolders of each folder first', async () => {
+    for (const sub of ['tls', 'x86_64', 'tls/x86_64']) {
+      const r = await both((root) => {
+        put(root, '/app', `${b}/app-plain`);
+        put(root, `/usr/lib/x86_64-linux-gnu/${sub}/libfoo.so.1`, `${b}/libfoo.so.1`);
+        put(root, '/usr/lib/x86_64-linux-gnu/libfoo.so.1', `${b}/libfoo.so.1`);
+      }, '/app');
+      assert.equal(via(r, 'libfoo.so.1').resolved, `/usr/lib/x86_64-linux-gnu/${sub}/libfoo.so.1`, sub);
+    }
+  });
+
+  it('a file that is not a library stops the search: ld.so names its path ("file too short", "invalid ELF header")', async () => {
+    for (const [text, message] of [['hello\n', 'file too short'], ['/* GNU ld script */\nINPUT(libfoo.so.2)\n'.padEnd(200, ' '), 'invalid ELF header']]) {
+      const r = await both((root) => {
+        put(root, '/app', `${b}/app-plain`);
+        write(root, '/usr/lib/x86_64-linux-gnu/libfoo.so.1', text);
+        put(root, '/usr/lib/libfoo.so.1', `${b}/libfoo.so.1`);
+      }, '/app');
+      assert.deepEqual([via(r, 'libfoo.so.1').error, via(r, 'libfoo.so.1').errorPath], [message, '/usr/lib/x86_64-linux-gnu/libfoo.so.1']);
+    }
   });
 
   it('GLIBC_x.y needs are checked against the libc in the image', async () => {
@@ -298,6 +361,15 @@ describe('musl loader rules, checked against ld-musl itself', { skip }, () => {
     for (const [n, p] of real.list) assert.equal(ours.list.get(n), p, n);
   });
 
+  it('a file that is not a library stops the search with "Exec format error", naming the needed name', async () => {
+    const r = await both((root) => {
+      put(root, '/app', `${b}/app-plain`);
+      write(root, '/lib/libfoo.so.1', 'hello\n');
+      put(root, '/usr/lib/libfoo.so.1', `${b}/libfoo.so.1`);
+    }, '/app');
+    assert.equal(via(r, 'libfoo.so.1').error, 'Exec format error');
+  });
+
   it('a path file replaces the default path, and an empty one empties it', async () => {
     const r = await both((root) => {
       put(root, '/app', `${b}/app-plain`);
@@ -311,6 +383,20 @@ describe('musl loader rules, checked against ld-musl itself', { skip }, () => {
       write(root, '/etc/ld-musl-x86_64.path', '');
     }, '/app');
     assert.equal(via(r2, 'libfoo.so.1').error, 'No error information');
+  });
+
+  it('the path file is read beside the loader\'s parent folder: /usr/lib/ld-musl-… reads /usr/etc/ld-musl-….path', async () => {
+    sh('musl-gcc', ['-O1', '-o', 'app-usrld', SRC + 'app.c', '-L.', '-l:libfoo.so.1', '-Wl,--dynamic-linker=/usr/lib/ld-musl-x86_64.so.1'], { cwd: b });
+    const usrLoader = comparer(() => `${tmp.dir}/usrld`, (root) => put(root, '/usr/lib/ld-musl-x86_64.so.1', '/lib/x86_64-linux-musl/libc.so'), '/usr/lib/ld-musl-x86_64.so.1');
+    const r = await usrLoader((root) => {
+      put(root, '/app', `${b}/app-usrld`);
+      put(root, '/opt/u/libfoo.so.1', `${b}/libfoo.so.1`);
+      put(root, '/lib/libfoo.so.1', `${b}/libfoo.so.1`);
+      write(root, '/usr/etc/ld-musl-x86_64.path', '/opt/u\n');
+      write(root, '/etc/ld-musl-x86_64.path', '/nowhere\n');
+    }, '/app');
+    assert.equal(r.defaultDirsFrom, 'read from /usr/etc/ld-musl-x86_64.path');
+    assert.deepEqual([via(r, 'libfoo.so.1').via, via(r, 'libfoo.so.1').resolved], ['ld-musl.path', '/opt/u/libfoo.so.1']);
   });
 
   it('rpath and runpath are searched up the chain of needing objects; LD_LIBRARY_PATH first', async () => {
@@ -451,8 +537,15 @@ describe('bounded work on hostile library sets', () => {
     assert.equal(first.searched.length, LIMITS.searched);
     // the 100k folders, then /lib (missing) and /usr/lib
     assert.equal(first.searched.length + first.searchedOmitted, 100_000 + 2);
-    // every folder found missing is skipped from then on, /lib included
-    assert.deepEqual(r.dependencies[1].searched, [`/usr/lib/${lib(1)}`]);
+    // every folder is still listed for every library, but opened only once: far fewer steps than 20 × 100k
+    assert.equal(r.dependencies[1].searched.length + r.dependencies[1].searchedOmitted, 100_000 + 2);
+    const saved = LIMITS.steps;
+    LIMITS.steps = 150_000;
+    try {
+      assert.deepEqual((await resolveIn(root, '/app', [`LD_LIBRARY_PATH=${dirs.join(':')}`])).limits, []);
+    } finally {
+      LIMITS.steps = saved;
+    }
     assert.ok(r.notes.some((x) => /LD_LIBRARY_PATH is \d+ bytes long: the kernel passes no environment string over 131072 bytes/.test(x)));
   });
 

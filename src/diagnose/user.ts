@@ -3,6 +3,7 @@
  * A numeric id needs no entry; a name must be in the image's /etc/passwd (or /etc/group).
  */
 import { type MergedTree, openBytes, resolvePath } from '../fs/index.js';
+import { type Credentials, ROOT } from '../loader/access.js';
 
 export interface UserCheck {
   ok: boolean;
@@ -13,18 +14,19 @@ export interface UserCheck {
   file: string;
   /** The name that was looked up. */
   name: string | null;
+  /** The ids the process runs with, when they could be worked out. */
+  credentials: Credentials | null;
 }
 
 /**
- * The first entry of a passwd-style file whose first field is `name`, read a chunk at a
- * time: a file of any size costs one pass and a bounded buffer. Null when the file is
- * absent or cannot be read by position; undefined when it has no such entry.
+ * Visits each entry (its fields) of a passwd-style file, read a chunk at a time: a file of
+ * any size costs one pass and a bounded buffer; `visit` returns true to stop. False when the
+ * file is absent or cannot be read by position.
  */
-function findEntry(tree: MergedTree, path: string, name: string): string[] | null | undefined {
+function eachEntry(tree: MergedTree, path: string, visit: (fields: string[]) => boolean | void): boolean {
   const r = resolvePath(tree, path);
-  if (!r.ok || (r.node.type !== 'file' && r.node.type !== 'hardlink') || !r.node.content?.file) return null;
+  if (!r.ok || (r.node.type !== 'file' && r.node.type !== 'hardlink') || !r.node.content?.file) return false;
   const b = openBytes(r.node.content);
-  const want = Buffer.from(name + ':');
   try {
     let carry = Buffer.alloc(0);
     for (let off = 0; off < b.size || carry.length > 0; off += CHUNK) {
@@ -32,9 +34,7 @@ function findEntry(tree: MergedTree, path: string, name: string): string[] | nul
       let buf = carry.length ? Buffer.concat([carry, chunk]) : chunk;
       let start = 0;
       for (let nl = buf.indexOf(10); nl !== -1; nl = buf.indexOf(10, start)) {
-        if (buf[start] !== 0x23 && buf.subarray(start, start + want.length).equals(want)) {
-          return buf.toString('utf8', start, nl).split(':');
-        }
+        if (nl > start && buf[start] !== 0x23 && visit(buf.toString('utf8', start, nl).split(':'))) return true;
         start = nl + 1;
       }
       buf = buf.subarray(start);
@@ -42,10 +42,20 @@ function findEntry(tree: MergedTree, path: string, name: string): string[] | nul
       carry = buf.length > LINE_MAX ? Buffer.alloc(0) : Buffer.from(buf);
       if (off >= b.size) break;
     }
-    return undefined;
+    return true;
   } finally {
     b.close();
   }
+}
+
+/** The first entry whose first field is `name`; null when the file is absent, undefined when it has no such entry. */
+function findEntry(tree: MergedTree, path: string, name: string): string[] | null | undefined {
+  let hit: string[] | undefined;
+  const read = eachEntry(tree, path, (f) => {
+    if (f[0] === name) hit = f;
+    return hit !== undefined;
+  });
+  return read ? hit : null;
 }
 
 const CHUNK = 1 << 20;
@@ -54,7 +64,7 @@ const LINE_MAX = 1 << 16;
 const numeric = (s: string) => /^\d+$/.test(s);
 
 export function checkUser(tree: MergedTree, user: string): UserCheck {
-  if (!user) return { ok: true, runtimeError: null, detail: 'no USER: runs as root (0:0)', file: '/etc/passwd', name: null };
+  if (!user) return { ok: true, runtimeError: null, detail: 'no USER: runs as root (0:0)', file: '/etc/passwd', name: null, credentials: ROOT };
   const [name, group] = user.split(':', 2);
   let uidText = name;
   let primaryGid: string | null = null;
@@ -68,6 +78,7 @@ export function checkUser(tree: MergedTree, user: string): UserCheck {
         detail: passwd === undefined ? `USER ${name}: no such entry in /etc/passwd` : `USER ${name}: the image has no /etc/passwd`,
         file: '/etc/passwd',
         name,
+        credentials: null,
       };
     }
     uidText = hit[2] ?? '?';
@@ -86,10 +97,28 @@ export function checkUser(tree: MergedTree, user: string): UserCheck {
           detail: groups === undefined ? `USER ${user}: no group ${group} in /etc/group` : `USER ${user}: the image has no /etc/group`,
           file: '/etc/group',
           name: group,
+          credentials: null,
         };
       }
       gidText = hit[2] ?? '?';
     }
   }
-  return { ok: true, runtimeError: null, detail: `USER ${user}: runs as ${uidText}:${gidText}`, file: '/etc/passwd', name: null };
+  // runc adds the groups of /etc/group that list the user by name.
+  let userName: string | null = numeric(name) ? null : name;
+  if (numeric(name)) {
+    eachEntry(tree, '/etc/passwd', (f) => {
+      if (f[2] !== name) return false;
+      userName = f[0] ?? null;
+      return true;
+    });
+  }
+  const extra: number[] = [];
+  const member = userName;
+  if (member) {
+    eachEntry(tree, '/etc/group', (f) => {
+      if ((f[3] ?? '').split(',').includes(member)) extra.push(Number(f[2]));
+    });
+  }
+  const credentials = numeric(uidText) && numeric(gidText) ? { uid: Number(uidText), gids: [Number(gidText), ...extra.filter((g) => Number.isInteger(g))] } : null;
+  return { ok: true, runtimeError: null, detail: `USER ${user}: runs as ${uidText}:${gidText}`, file: '/etc/passwd', name: null, credentials };
 }

@@ -5,7 +5,7 @@
 import type { ElfInfo } from '../elf/types.js';
 import { readSmallFile, resolvePath } from '../fs/index.js';
 import { envValue } from '../source/config.js';
-import { LdCache } from './ldcache.js';
+import { type CacheEntry, LdCache } from './ldcache.js';
 import { type Attempt, type Found, type Loaded, type LoaderContext, Search, dirname } from './search.js';
 import type { Dependency, Via } from './types.js';
 
@@ -22,6 +22,37 @@ export const TRIPLETS: Record<string, string> = {
 };
 const PLATFORM: Record<string, string> = { x86_64: 'x86_64', i386: 'i686', aarch64: 'aarch64', arm: 'v7l', ppc64le: 'power8', s390x: 'z900', riscv64: 'riscv64' };
 const HWCAPS: Record<string, string[]> = { x86_64: ['x86-64-v4', 'x86-64-v3', 'x86-64-v2'], ppc64le: ['power10', 'power9'], s390x: ['z16', 'z15', 'z14', 'z13'] };
+/**
+ * The subfolders ld.so probes in each search folder before the folder itself, by release:
+ * glibc-hwcaps/LEVEL since 2.33; until 2.36 also the legacy ones, tls and the platform
+ * (on x86-64 as glibc 2.36 probes them on a CPU without AVX-512, which adds avx512_1
+ * variants). A loader that does not say its release is taken as a current one.
+ */
+function subfolders(machine: string, release: string | null): { path: string; level: string | null }[] {
+  const [major, minor] = (release ?? '99.0').split('.').map(Number);
+  const at = (v: number) => major > 2 || (major === 2 && minor >= v);
+  const out: { path: string; level: string | null }[] = at(33) ? (HWCAPS[machine] ?? []).map((l) => ({ path: `glibc-hwcaps/${l}`, level: l })) : [];
+  if (!at(37)) {
+    const p = PLATFORM[machine];
+    const legacy = machine === 'x86_64' ? ['tls/x86_64/x86_64', 'tls/x86_64', 'tls', 'x86_64/x86_64', 'x86_64'] : p ? [`tls/${p}`, 'tls', p] : ['tls'];
+    out.push(...legacy.map((path) => ({ path, level: null })));
+  }
+  return out;
+}
+/**
+ * The cache flags each port's ld.so accepts (_dl_cache_check_flags), the first being its
+ * own (_DL_CACHE_DEFAULT_ID): FLAG_ELF_LIBC6 (3) with the port's bits, so a 64-bit loader
+ * never takes an x32 or 32-bit entry. Keyed by machine and class.
+ */
+const CACHE_IDS: Record<string, number[]> = {
+  'x86_64/64': [0x0303],
+  'x86_64/32': [0x0803],
+  'aarch64/64': [0x0a03],
+  'ppc64le/64': [0x0503],
+  's390x/64': [0x0403],
+  'arm/32': [0x0903],
+  'i386/32': [0x0003, 0x0001],
+};
 /** ld.so maps the cache whatever its size; past this it is not read here, and that is said. */
 const CACHE_LIMIT = 128 << 20;
 
@@ -51,8 +82,9 @@ function unique(dirs: string[]): string[] {
 export class GlibcSearch extends Search {
   private cache: LdCache | null | undefined;
   private readonly lib: string;
-  private readonly hwcaps: string[];
-  private readonly libraryPath: string[];
+  private readonly hwcaps: { path: string; level: string | null }[];
+  private readonly rawLibraryPath: string | null;
+  private libraryPath: string[] | null = null;
   private readonly defaultVia: Via;
   /** Directories (and glibc-hwcaps subdirectories) found not to exist: never tried again (r_search_path_elem status). */
   private readonly missingDirs = new Set<string>();
@@ -72,11 +104,16 @@ export class GlibcSearch extends Search {
     }
     // $LIB is the loader's own library directory: the first of its system directories.
     this.lib = this.defaultDirs[0]?.replace(/^\/+/, '') || 'lib';
-    this.hwcaps = HWCAPS[program.machine] ?? [];
+    this.hwcaps = subfolders(program.machine, interp?.info.loaderRelease ?? null);
     const v = envValue(ctx.env, 'LD_LIBRARY_PATH');
     if (v !== null && v.length + 'LD_LIBRARY_PATH='.length + 1 > ARG_STRLEN_MAX) this.notes.push(tooLongEnv(v.length));
-    // An empty element is the working directory: ld.so opens the bare name there.
-    this.libraryPath = v === null || v === '' ? [] : unique(v.split(/[:;]/));
+    this.rawLibraryPath = v;
+  }
+
+  /** open_verify: fewer bytes than an ELF header is "file too short"; more, but not ELF, "invalid ELF header". */
+  protected fileError(p: { error: string; notElf: boolean; size: number }): string {
+    if (!p.notElf) return p.error;
+    return p.size < (this.program.class === 64 ? 64 : 52) ? 'file too short' : 'invalid ELF header';
   }
 
   /** Without a readable loader: the documented defaults of the layout the image has. */
@@ -114,6 +151,21 @@ export class GlibcSearch extends Search {
     return this.cache;
   }
 
+  /**
+   * What ld.so takes from the cache entries of one name (dl-cache.c): only entries with
+   * flags it accepts, the first with its own flags (else the first accepted), after any
+   * glibc-hwcaps entries. One path, opened or not: a stale entry is not made up for by
+   * another entry of the same name. Ports not in the table try every entry.
+   */
+  private cacheChoice(entries: CacheEntry[]): CacheEntry[] {
+    const ids = CACHE_IDS[`${this.program.machine}/${this.program.class}`];
+    if (!ids) return entries;
+    const ok = entries.filter((e) => ids.includes(e.flags));
+    const plain = ok.filter((e) => !e.hwcaps);
+    const best = plain.find((e) => e.flags === ids[0]) ?? plain[0];
+    return [...ok.filter((e) => e.hwcaps), ...(best ? [best] : [])];
+  }
+
   /** Each object's rpath or runpath expanded once (ld.so keeps them decomposed per object too). */
   private readonly expanded = new Map<Loaded, Map<string, string[]>>();
 
@@ -125,24 +177,34 @@ export class GlibcSearch extends Search {
     return dirs;
   }
 
-  /** $ORIGIN, $LIB and $PLATFORM; an element with another token is dropped, as ld.so does. */
-  private expandNow(paths: string, obj: Loaded): string[] {
+  /**
+   * A search list as fillin_rpath builds it: elements split at `seps`, $ORIGIN, $LIB and
+   * $PLATFORM expanded (another `$NAME` stays as written), an element that expands to
+   * nothing dropped, an empty one kept as the working folder (the bare name is opened).
+   */
+  private expandNow(paths: string, obj: Loaded, seps = /:/): string[] {
     const origin = dirname(obj.depth === 0 ? obj.real : obj.path);
     const out: string[] = [];
-    for (const raw of paths.split(':')) {
-      if (raw === '') continue;
-      let ok = true;
-      const p = raw.replace(/\$(\{(\w+)\}|(\w+))/g, (_m, _a, braced: string | undefined, bare: string | undefined) => {
+    for (const raw of paths.split(seps)) {
+      if (raw === '') {
+        out.push('');
+        continue;
+      }
+      const p = raw.replace(/\$(?:\{(ORIGIN|LIB|PLATFORM)\}|(ORIGIN|LIB|PLATFORM)(?![A-Za-z0-9_]))/g, (_m, braced: string | undefined, bare: string | undefined) => {
         const token = braced ?? bare;
         if (token === 'ORIGIN') return origin;
         if (token === 'LIB') return this.lib;
-        if (token === 'PLATFORM') return PLATFORM[this.program.machine] ?? this.program.machine;
-        ok = false;
-        return '';
+        return PLATFORM[this.program.machine] ?? this.program.machine;
       });
-      if (ok) out.push(p);
+      if (p !== '') out.push(p);
     }
     return unique(out);
+  }
+
+  /** LD_LIBRARY_PATH, split at ':' and ';', its tokens expanded for the program ($ORIGIN is the program's real folder). */
+  private libraryPathOf(main: Loaded): string[] {
+    if (this.libraryPath === null) this.libraryPath = this.rawLibraryPath === null || this.rawLibraryPath === '' ? [] : this.expandNow(this.rawLibraryPath, main, /[:;]/);
+    return this.libraryPath;
   }
 
   /** Whether `dir` may hold anything; a directory that does not exist is marked and skipped from then on. */
@@ -155,19 +217,23 @@ export class GlibcSearch extends Search {
     return false;
   }
 
-  /** A directory list, each with its glibc-hwcaps subdirectories first. */
+  /** A directory list, each with its glibc-hwcaps (and legacy) subdirectories first. */
   private inDirs(dirs: string[], name: string, dep: Dependency): Attempt {
     for (const dir of dirs) {
-      if (this.missingDirs.has(dir)) continue;
+      if (this.missingDirs.has(dir)) {
+        // ld.so does not open it again; it is still where the library was looked for
+        this.note(dep, join(dir, name));
+        continue;
+      }
       if (!this.exists(dir)) {
         // ld.so opens the candidate before it learns the folder is missing.
         this.try(join(dir, name), dep);
         continue;
       }
-      for (const level of this.hwcaps) {
-        const sub = join(dir, `glibc-hwcaps/${level}`);
+      for (const { path, level } of this.hwcaps) {
+        const sub = join(dir, path);
         if (this.missingDirs.has(sub)) continue;
-        // hwcaps probes are listed only when they find something
+        // subfolder probes are listed only when they find something
         const r = this.try(join(sub, name), dep, level, false);
         if (r !== 'absent' && r !== 'skip') return r;
         if (r === 'absent') this.exists(sub);
@@ -181,12 +247,13 @@ export class GlibcSearch extends Search {
 
   find(name: string, requester: Loaded, main: Loaded, dep: Dependency): Found | null {
     const done = (r: Attempt, via: Via) => this.settle(r, via, dep);
+    this.lastErrno = 'No such file or directory';
     if (name.includes('/')) {
       const [p] = this.expand(name, requester);
       const r = p ? this.try(p, dep) : 'absent';
       const d = done(r === 'skip' ? 'absent' : r, 'path');
       if (d !== undefined) return d;
-      dep.error = 'cannot open shared object file: No such file or directory';
+      dep.error = `cannot open shared object file: ${this.lastErrno}`;
       return null;
     }
     if (!requester.info.runpath) {
@@ -202,14 +269,14 @@ export class GlibcSearch extends Search {
         if (d !== undefined) return d;
       }
     }
-    let d = done(this.inDirs(this.libraryPath, name, dep), 'LD_LIBRARY_PATH');
+    let d = done(this.inDirs(this.libraryPathOf(main), name, dep), 'LD_LIBRARY_PATH');
     if (d !== undefined) return d;
     if (requester.info.runpath) {
       d = done(this.inDirs(this.expand(requester.info.runpath, requester), name, dep), 'runpath');
       if (d !== undefined) return d;
     }
     if (!requester.info.flags.nodeflib) {
-      for (const e of this.ldCache()?.lookup(name) ?? []) {
+      for (const e of this.cacheChoice(this.ldCache()?.lookup(name) ?? [])) {
         const r = this.try(e.path, dep, e.hwcaps ? 'glibc-hwcaps' : null);
         if (r === 'skip' || r === 'absent') continue;
         d = done(r, 'ld.so.cache');
@@ -219,7 +286,7 @@ export class GlibcSearch extends Search {
       if (d !== undefined) return d;
     }
     const other = dep.skipped.find((s) => s.reason.startsWith('wrong ELF class'));
-    dep.error = other ? `wrong ELF class: ELFCLASS${this.program.class === 64 ? 32 : 64}` : 'cannot open shared object file: No such file or directory';
+    dep.error = other ? `wrong ELF class: ELFCLASS${this.program.class === 64 ? 32 : 64}` : `cannot open shared object file: ${this.lastErrno}`;
     return null;
   }
 }
