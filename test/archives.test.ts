@@ -104,6 +104,7 @@ describe('Docker 25.0.0 and pre-1.10 saves read like the save they came from', (
     const file = retar(dir, `${tmp.dir}/pre110-broken.tar`);
     await rejects(loadImage(file), 'missing-blob', new RegExp(`layer ${parent.slice(0, 12)} is missing .*named as parent by ${top.slice(0, 12)}`));
     await rejects(loadImage(A + 'small.pre110.tar', { tag: 'nope' }), 'not-found', /no image tagged nope; it holds archives-fixture\/legacy:latest/);
+    await rejects(loadImage(A + 'small.pre110.tar', { platform: 'linux/arm64' }), 'unknown-platform', /is linux\/amd64, not linux\/arm64/);
   });
 });
 

@@ -9,6 +9,7 @@
 import { ScopeError } from '../errors.js';
 import { type Bundle, readJson } from './bundle.js';
 import type { Picked } from './oci.js';
+import { parsePlatform, platformMatches } from './platform.js';
 import { sameImage, shortName } from './reference.js';
 
 type Json = Record<string, unknown>;
@@ -44,7 +45,7 @@ function readRepositories(bundle: Bundle, verify: boolean): Tagged[] {
   return out;
 }
 
-export function pickLegacy(bundle: Bundle, opts: { tag?: string; verify?: boolean }): Picked {
+export function pickLegacy(bundle: Bundle, opts: { tag?: string; platform?: string; verify?: boolean }): Picked {
   const verify = opts.verify ?? true;
   const tagged = readRepositories(bundle, verify);
   const ids = layerIds(bundle);
@@ -67,6 +68,12 @@ export function pickLegacy(bundle: Bundle, opts: { tag?: string; verify?: boolea
   }
   const chain = chainOf(bundle, top, verify);
   const topJson = chain[chain.length - 1].json;
+  if (opts.platform && typeof topJson.architecture === 'string') {
+    const have = { os: typeof topJson.os === 'string' ? topJson.os : 'linux', architecture: topJson.architecture };
+    if (!platformMatches(have, parsePlatform(opts.platform))) {
+      throw new ScopeError('unknown-platform', `${bundle.location}: the image is ${have.os}/${have.architecture}, not ${opts.platform}`);
+    }
+  }
   const history = chain.map(({ json }) => {
     const cmd = obj(json.container_config).Cmd;
     return {
