@@ -3,9 +3,13 @@
  * same layers, and prints ratios. Not a test: numbers vary by machine; ratios less so.
  *   docker save (uncompressed): `scratchscope files` vs `tar -tvf` over each layer tar
  *   gzip OCI archive:           `scratchscope files` vs inflating each layer (zlib, in order)
+ *   hostile corpus:             peak RSS and peak temporary bytes of the largest cases
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { corpus } from '../test/hostile/gen.js';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
@@ -17,15 +21,37 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 interface Sample {
   seconds: number;
   peakMB: number | null;
+  /** Largest size of the run's temp folder seen while it ran. */
+  tempMB?: number;
 }
 
-/** Runs a command with stdout discarded; peak RSS from /proc while it runs (VmHWM). */
-function run(cmd: string, args: string[]): Promise<Sample> {
+/** Bytes under a folder (the run's private TMPDIR). */
+function bytesUnder(dir: string): number {
+  let n = 0;
+  try {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      n += e.isDirectory() ? bytesUnder(p) : statSync(p).size;
+    }
+  } catch {
+    /* removed while we looked */
+  }
+  return n;
+}
+
+/**
+ * Runs a command with stdout discarded; peak RSS from /proc while it runs (VmHWM) and,
+ * with its own TMPDIR, the peak of its temporary bytes. `expect` is the exit code.
+ */
+function run(cmd: string, args: string[], env: Record<string, string> = {}, expect = 0): Promise<Sample> {
   return new Promise((resolve, reject) => {
+    const tmp = mkdtempSync(join(tmpdir(), 'scratchscope-bench-'));
     const t0 = process.hrtime.bigint();
-    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TMPDIR: tmp, ...env } });
     let peak = 0;
+    let temp = 0;
     let err = '';
+    let ticks = 0;
     child.stderr.on('data', (d) => (err += d));
     const poll = setInterval(() => {
       try {
@@ -34,13 +60,15 @@ function run(cmd: string, args: string[]): Promise<Sample> {
       } catch {
         /* exited */
       }
+      if (ticks++ % 4 === 0) temp = Math.max(temp, bytesUnder(tmp) / 1e6);
     }, 5);
     child.on('error', reject);
     child.on('exit', (code) => {
       clearInterval(poll);
+      rmSync(tmp, { recursive: true, force: true });
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-      if (code !== 0) reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err}`));
-      else resolve({ seconds, peakMB: peak || null });
+      if (code !== expect) reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err}`));
+      else resolve({ seconds, peakMB: peak || null, tempMB: temp });
     });
   });
 }
@@ -66,9 +94,21 @@ async function seq(cmds: [string, string[]][]): Promise<Sample> {
   return { seconds, peakMB: null };
 }
 
-const fmt = (s: Sample) => `${s.seconds.toFixed(2)} s${s.peakMB ? `, peak ${s.peakMB.toFixed(0)} MB` : ''}`;
+const fmt = (s: Sample) => `${s.seconds.toFixed(2)} s${s.peakMB ? `, peak ${s.peakMB.toFixed(0)} MB` : ''}${s.tempMB !== undefined ? `, temp ${s.tempMB.toFixed(0)} MB` : ''}`;
+
+/** The largest cases of the hostile corpus: what they cost in memory and temporary disk. */
+async function hostile(): Promise<void> {
+  const { cases } = corpus();
+  console.log('\nhostile corpus (test/hostile/gen.ts): peak RSS and temporary bytes, one run each');
+  for (const name of ['passwd-100mb', 'zstd-300k-frames', 'pax-global-150k-keys', 'one-file-many-layers', 'spool-bomb', 'deep-path-1mib']) {
+    const c = cases.find((x) => x.name === name)!;
+    const s = await run(process.execPath, [BIN, 'inspect', c.args[c.args.length - 1]], c.env, name === 'spool-bomb' || name === 'deep-path-1mib' ? 2 : 0);
+    console.log(`  ${name.padEnd(22)} ${fmt(s)}`);
+  }
+}
 
 async function main() {
+  if (process.argv.includes('--hostile')) return hostile();
   if (!existsSync(BIN.replace('bin/scratchscope.js', 'dist/cli.js'))) spawnSync('npx', ['tsc', '-p', '.'], { stdio: 'inherit' });
   const img = await makeBenchImage();
   const total = img.layerTars.reduce((n, f) => n + statSync(f).size, 0);
@@ -97,6 +137,7 @@ async function main() {
   console.log(`  scratchscope files (digests checked) ${fmt(filesGzip)}  ratio ${(filesGzip.seconds / inflate.seconds).toFixed(2)}x (target <= 1.3)`);
   const gzInspect = await best(() => run(process.execPath, [BIN, 'inspect', '--json', img.ociGzip]));
   console.log(`  scratchscope inspect --json (ELF files spooled, decoded, resolved) ${fmt(gzInspect)}  +${(((gzInspect.seconds - filesGzip.seconds) / filesGzip.seconds) * 100).toFixed(0)}% over files`);
+  await hostile();
 }
 
 main().catch((e) => {

@@ -2,7 +2,6 @@
  * The command line: commander parses, the core loads and analyses, a renderer prints.
  * Exit codes: 0 analysed, 1 `--fail-on` threshold met, 2 bad input or usage.
  */
-import { readFileSync, readlinkSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { ScopeError, isScopeError } from './errors.js';
 import { listChanges, listFiles, mustResolve, streamContent } from './fs/index.js';
@@ -441,20 +440,6 @@ function report(e: unknown): never {
   fail(`internal error: ${(e as Error)?.message ?? String(e)} (please report it; SCRATCHSCOPE_DEBUG=1 shows details)`);
 }
 
-/**
- * Node gives a process started with stdout closed a /dev/null opened read-write in its
- * place; a shell's `>/dev/null` opens it write-only. Linux's fdinfo tells them apart.
- */
-function stdoutClosedAtStart(): boolean {
-  try {
-    if (readlinkSync('/proc/self/fd/1') !== '/dev/null') return false;
-    const flags = /^flags:\s+(\d+)/m.exec(readFileSync('/proc/self/fdinfo/1', 'utf8'));
-    return flags !== null && (parseInt(flags[1], 8) & 3) === 2; // O_RDWR
-  } catch {
-    return false; // no /proc: nothing to tell by
-  }
-}
-
 export async function main(argv: string[]): Promise<void> {
   // Overwrites the command line others see in ps, where --creds would show.
   process.title = 'scratchscope';
@@ -465,7 +450,6 @@ export async function main(argv: string[]): Promise<void> {
     fail(`cannot write to standard output: ${systemError(e) ?? e.message}`);
   });
   process.stderr.on('error', () => process.exit(2));
-  if (stdoutClosedAtStart()) fail('standard output is closed: nowhere to write the result');
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

@@ -3,11 +3,15 @@
  * default, each wasm memory reserves about 10 GB of address space, so under a lower
  * `ulimit -v` it cannot start. Node >= 20.15 takes --disable-wasm-trap-handler (bounds
  * checks in the code instead), but only at start: the explorer relaunches itself with it.
+ * Without guard pages V8 still reserves each memory's declared maximum (yoga's is GBs), so
+ * the relaunch also caps wasm memories at 512 MiB, far more than laying out a screen takes,
+ * leaving room for the decoding workers' own reservations.
  */
 import { spawn } from 'node:child_process';
 import { ScopeError } from './errors.js';
 
 const FLAG = '--disable-wasm-trap-handler';
+const CAP = '--wasm-max-mem-pages=8192'; // 64 KiB pages: 512 MiB
 
 function wasmMemoryAvailable(): boolean {
   try {
@@ -27,7 +31,7 @@ export async function relaunchForWasm(): Promise<boolean> {
       `the explorer's layout engine is WebAssembly and cannot reserve memory under this address-space limit (ulimit -v) on Node ${process.version}${process.execArgv.includes(FLAG) ? '' : ' (Node >= 20.15 can, with bounds checks instead of guard pages)'}; raise the limit or use inspect`,
     );
   }
-  const child = spawn(process.execPath, [...process.execArgv, FLAG, ...process.argv.slice(1)], { stdio: 'inherit' });
+  const child = spawn(process.execPath, [...process.execArgv, FLAG, CAP, ...process.argv.slice(1)], { stdio: 'inherit' });
   // The terminal sends Ctrl-C to both of us; other signals are for the child to act on.
   const relay = (sig: NodeJS.Signals) => () => child.kill(sig);
   process.on('SIGINT', () => {});
