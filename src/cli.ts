@@ -9,6 +9,7 @@ import { type ImageModel, loadImage } from './load.js';
 import { renderChanges, renderFiles, renderInspect } from './render/text.js';
 import type { Report } from './report/index.js';
 import { setEngineTimeout } from './source/engine/client.js';
+import { type RuntimeChoice, parseRuntime } from './diagnose/runtimes.js';
 
 // The analysis stages load only for the commands that use them: files and cat start faster.
 const analysis = async () => ({
@@ -31,6 +32,15 @@ interface InspectOpts extends CommonOpts {
   entrypoint?: string;
   cmd?: string;
   failOn?: 'error' | 'warning';
+  runtime?: RuntimeChoice;
+}
+
+function runtimeOption(v: string): RuntimeChoice {
+  try {
+    return parseRuntime(v);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
 }
 
 /** A command as docker takes it: a JSON array, or words split on spaces. */
@@ -161,13 +171,14 @@ export function buildProgram(): Command {
     .option('--entrypoint <cmd>', 'check this entrypoint instead of the image\'s (like docker run --entrypoint; drops the image\'s CMD)')
     .option('--cmd <cmd>', 'check these arguments instead of the image\'s CMD (a JSON array, or words)')
     .option('--fail-on <level>', 'exit 1 when a diagnostic of this severity or worse exists: error or warning', failOn)
+    .option('--runtime <name[@version]>', 'say the runtime line as this runtime does: runc (default), crun, podman, containerd, cri-o; e.g. crun@1.8', runtimeOption)
     .action(async (image: string, o: InspectOpts) => {
       const report = await withImage(
         image,
         o,
         async (m) => {
           const { buildReport } = await analysis();
-          const r = buildReport(m, { entrypoint: o.entrypoint !== undefined ? words(o.entrypoint) : undefined, cmd: o.cmd !== undefined ? words(o.cmd) : undefined });
+          const r = buildReport(m, { entrypoint: o.entrypoint !== undefined ? words(o.entrypoint) : undefined, cmd: o.cmd !== undefined ? words(o.cmd) : undefined, runtime: o.runtime });
           await out(o.json ? JSON.stringify(r, null, 2) + '\n' : renderInspect(r));
           return r;
         },
@@ -179,10 +190,11 @@ export function buildProgram(): Command {
   addCommon(program.command('container').argument('<container>', 'a container\'s name or ID, as docker ps -a lists them').description('why a container failed to start: its image with everything docker run changed, and the runtime\'s recorded message beside the prediction'))
     .option('--json', 'print the container report as JSON')
     .option('--fail-on <level>', 'exit 1 when a diagnostic of this severity or worse exists: error or warning', failOn)
-    .action(async (ref: string, o: CommonOpts & { failOn?: 'error' | 'warning' }) => {
+    .option('--runtime <name[@version]>', 'say the runtime line as this runtime does (default: the engine\'s default runtime, else runc)', runtimeOption)
+    .action(async (ref: string, o: CommonOpts & { failOn?: 'error' | 'warning'; runtime?: RuntimeChoice }) => {
       const { analyseContainer } = await import('./container/index.js');
       const { renderContainer } = await import('./container/render.js');
-      const r = await analyseContainer(ref, { verify: o.verify });
+      const r = await analyseContainer(ref, { verify: o.verify, runtime: o.runtime });
       await out(o.json ? JSON.stringify(r, null, 2) + '\n' : renderContainer(r));
       if (thresholdMet(r, o.failOn)) process.exitCode = 1;
     });
@@ -247,7 +259,10 @@ async function explain(code: string): Promise<void> {
   const { EXPLAIN } = await import('./diagnose/explain.js');
   const text = (EXPLAIN as Record<string, string>)[code];
   if (!text) throw new ScopeError('usage', `no diagnostic code ${code}; codes: ${Object.keys(EXPLAIN).join(', ')}`);
-  await out(`${code}\n\n${text}\n`);
+  const { exampleLines } = await import('./diagnose/runtimes.js');
+  const lines = exampleLines(code as Parameters<typeof exampleLines>[0]);
+  const words = lines ? `\nIn each runtime's words (for a program /app):\n${Object.entries(lines).map(([k, v]) => `  ${k.padEnd(10)} ${v ?? '(not this runtime\'s to say: the engine decides before it runs)'}`).join('\n')}\n` : '';
+  await out(`${code}\n\n${text}\n${words}`);
 }
 
 function fail(message: string): never {

@@ -6,6 +6,7 @@
  */
 import { BinaryCatalog } from '../elf/catalog.js';
 import { type Diagnostic, type Launch, type StepKind, diagnose } from '../diagnose/index.js';
+import { RUNTIMES, type RuntimeChoice, parseRuntime, withRuntimeLines } from '../diagnose/runtimes.js';
 import { ScopeError } from '../errors.js';
 import { type ImageModel, loadImage } from '../load.js';
 import { connectEngine } from '../source/daemon.js';
@@ -104,9 +105,17 @@ async function imageOf(facts: ContainerFacts, engineJson: (p: string) => Promise
   return now?.Id ? now.Id !== facts.imageId : null;
 }
 
-export async function analyseContainer(ref: string, opts: { verify?: boolean } = {}): Promise<ContainerReport> {
+/** The engine's default OCI runtime (GET /info), when scratchscope knows its words. */
+async function engineRuntime(json: (p: string) => Promise<{ DefaultRuntime?: string } | null>): Promise<RuntimeChoice | undefined> {
+  const info = await json('/info');
+  const name = info?.DefaultRuntime?.replace(/^.*\//, '');
+  return name && (RUNTIMES as readonly string[]).includes(name) ? parseRuntime(name) : undefined;
+}
+
+export async function analyseContainer(ref: string, opts: { verify?: boolean; runtime?: RuntimeChoice } = {}): Promise<ContainerReport> {
   const client = await connectEngine();
   const facts = await readContainer(client, ref);
+  const runtime = opts.runtime ?? (await engineRuntime((p) => client.json(p)));
   const imageMoved = await imageOf(facts, (p) => client.json(p));
   let model: ImageModel;
   try {
@@ -116,13 +125,13 @@ export async function analyseContainer(ref: string, opts: { verify?: boolean } =
     throw e;
   }
   try {
-    return predict(model, facts, imageMoved);
+    return predict(model, facts, imageMoved, runtime);
   } finally {
     await model.close();
   }
 }
 
-export function predict(model: ImageModel, facts: ContainerFacts, imageMoved: boolean | null): ContainerReport {
+export function predict(model: ImageModel, facts: ContainerFacts, imageMoved: boolean | null, runtime?: RuntimeChoice): ContainerReport {
   const config = effectiveConfig(model.config, facts);
   const asRun: ImageModel = { ...model, config };
   const catalog = new BinaryCatalog(model.tree, model.decoded);
@@ -154,6 +163,7 @@ export function predict(model: ImageModel, facts: ContainerFacts, imageMoved: bo
     if (w) diagnostics.push(w);
   }
 
+  diagnostics = withRuntimeLines(diagnostics, launch.argv, launch.executable, runtime);
   const cause = diagnostics.find((x) => x.severity === 'error') ?? null;
   const predicted = cause?.runtimeError ?? null;
   const s = facts.state;

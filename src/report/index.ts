@@ -8,10 +8,14 @@ import type { ImageConfig, SourceInfo } from '../source/types.js';
 import { type BinaryReport, analyzeBinaries } from './binaries.js';
 import { BinaryCatalog } from '../elf/catalog.js';
 import { type DiagnoseOptions, type Diagnostic, type Launch, type Verdict, diagnose } from '../diagnose/index.js';
+import { type RuntimeChoice, withRuntimeLines } from '../diagnose/runtimes.js';
 
 export const SCHEMA_VERSION = 1;
 
-export interface ReportOptions extends DiagnoseOptions {}
+export interface ReportOptions extends DiagnoseOptions {
+  /** Whose words runtimeError is in (default runc's); runtimeErrors has them all. */
+  runtime?: RuntimeChoice;
+}
 
 export interface LayerReport {
   index: number;
@@ -86,7 +90,7 @@ export function buildReport(model: ImageModel, opts: ReportOptions = {}): Report
     wasted: { bytes: model.tree.wastedBytes, top: model.tree.wasted(20) },
     launch: diagnosis.launch,
     verdict: diagnosis.verdict,
-    diagnostics: diagnosis.diagnostics,
+    diagnostics: withRuntimeLines(diagnosis.diagnostics, diagnosis.launch.argv, diagnosis.launch.executable, opts.runtime),
     binaries: analyzeBinaries(model, catalog),
   };
 }
