@@ -58,6 +58,13 @@ function words(v: string): string[] {
   return t.split(/\s+/).filter(Boolean);
 }
 
+type CheckFormat = 'text' | 'json' | 'sarif' | 'junit';
+
+function checkFormat(v: string): CheckFormat {
+  if (v !== 'text' && v !== 'json' && v !== 'sarif' && v !== 'junit') throw new InvalidArgumentError('text, json, sarif or junit');
+  return v;
+}
+
 function failOn(v: string): 'error' | 'warning' {
   if (v !== 'error' && v !== 'warning') throw new InvalidArgumentError('error or warning');
   return v;
@@ -197,6 +204,19 @@ export function buildProgram(): Command {
       const r = await analyseContainer(ref, { verify: o.verify, runtime: o.runtime });
       await out(o.json ? JSON.stringify(r, null, 2) + '\n' : renderContainer(r));
       if (thresholdMet(r, o.failOn)) process.exitCode = 1;
+    });
+
+  addCommon(program.command('check').argument('<images...>', 'images to check (anything inspect reads)').description('a CI gate: exit 0 when every image starts, 1 when one fails, 2 on bad input; text, JSON, SARIF or JUnit'))
+    .option('--format <format>', 'text (default), json, sarif (SARIF 2.1.0, for code scanning) or junit', checkFormat, 'text')
+    .option('--dockerfile <file>', 'place each finding on the Dockerfile instruction responsible (SARIF, GitHub annotations)')
+    .option('--output <file>', 'write the report to this file instead of stdout')
+    .option('--fail-on <level>', 'exit 1 when a diagnostic of this severity or worse exists: error (default) or warning', failOn, 'error')
+    .option('--exit-zero', 'exit 0 even when an image fails (the report still says so)')
+    .option('--runtime <name[@version]>', 'say the runtime line as this runtime does (see inspect)', runtimeOption)
+    .action(async (images: string[], o: CommonOpts & { format: CheckFormat; dockerfile?: string; output?: string; failOn: 'error' | 'warning'; exitZero?: boolean; runtime?: RuntimeChoice }) => {
+      const { runCheck } = await import('./report/check.js');
+      const failed = await runCheck(images, { ...o, load: (ref, fn) => withImage(ref, o, fn, true), out });
+      if (failed && !o.exitZero) process.exitCode = 1;
     });
 
   program
