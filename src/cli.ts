@@ -35,6 +35,12 @@ interface InspectOpts extends CommonOpts {
   runtime?: RuntimeChoice;
 }
 
+function imageSources(v: string, prev?: Map<string, string>): Map<string, string> {
+  const eq = v.indexOf('=');
+  if (eq <= 0 || eq === v.length - 1) throw new InvalidArgumentError('REF=PATH, e.g. registry.example/app:1=app.tar');
+  return new Map([...(prev ?? []), [v.slice(0, eq), v.slice(eq + 1)]]);
+}
+
 function runtimeOption(v: string): RuntimeChoice {
   try {
     return parseRuntime(v);
@@ -217,6 +223,19 @@ export function buildProgram(): Command {
       const { runCheck } = await import('./report/check.js');
       const failed = await runCheck(images, { ...o, load: (ref, fn) => withImage(ref, o, fn, true), out });
       if (failed && !o.exitZero) process.exitCode = 1;
+    });
+
+  addCommon(program.command('pod').argument('<file>', 'kubectl get pod NAME -o json (or a Deployment, Job, … with a pod template); - reads stdin').description('each container of a pod as kubelet starts it: command/args, securityContext, volumes, and the status kubelet recorded beside the prediction'))
+    .option('--json', 'print the pod report as JSON')
+    .option('--image-source <ref=path>', 'read this image reference from a file or folder instead of the local engine (repeatable)', imageSources)
+    .option('--fail-on <level>', 'exit 1 when a diagnostic of this severity or worse exists: error or warning', failOn)
+    .option('--runtime <name[@version]>', 'say the runtime line as this runtime does (default: from each containerID, else containerd)', runtimeOption)
+    .action(async (file: string, o: CommonOpts & { imageSource?: Map<string, string>; failOn?: 'error' | 'warning'; runtime?: RuntimeChoice }) => {
+      const { analysePod, readPodJson } = await import('./container/pod.js');
+      const { renderPod } = await import('./container/render.js');
+      const r = await analysePod(readPodJson(file), { imageSources: o.imageSource ?? new Map(), runtime: o.runtime, verify: o.verify });
+      await out(o.json ? JSON.stringify(r, null, 2) + '\n' : renderPod(r));
+      if (r.containers.some((c) => thresholdMet(c, o.failOn))) process.exitCode = 1;
     });
 
   program

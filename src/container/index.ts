@@ -43,7 +43,7 @@ export interface ContainerReport {
   /** The launch step that fails, as predicted; null when nothing fails. */
   failedStep: StepKind | null;
   /** The runtime's message as the container recorded it (State.Error, or the log for failures runc reports after start). */
-  recorded: { message: string; where: 'State.Error' | 'logs' } | null;
+  recorded: { message: string; where: string } | null;
   /** Our runtime line for the first error. */
   predicted: string | null;
   agreement: 'same' | 'differs' | 'nothing-recorded';
@@ -131,7 +131,11 @@ export async function analyseContainer(ref: string, opts: { verify?: boolean; ru
   }
 }
 
-export function predict(model: ImageModel, facts: ContainerFacts, imageMoved: boolean | null, runtime?: RuntimeChoice): ContainerReport {
+/**
+ * `before`: failures decided before the runtime is asked at all (kubelet's runAsNonRoot
+ * checks); they come first, in front of what the runtime would meet.
+ */
+export function predict(model: ImageModel, facts: ContainerFacts, imageMoved: boolean | null, runtime?: RuntimeChoice, before: Diagnostic[] = []): ContainerReport {
   const config = effectiveConfig(model.config, facts);
   const asRun: ImageModel = { ...model, config };
   const catalog = new BinaryCatalog(model.tree, model.decoded);
@@ -163,12 +167,16 @@ export function predict(model: ImageModel, facts: ContainerFacts, imageMoved: bo
     if (w) diagnostics.push(w);
   }
 
+  if (before.length) {
+    diagnostics = [...before, ...diagnostics];
+    launch.steps.unshift({ step: 'user', ok: false, detail: before[0].message });
+  }
   diagnostics = withRuntimeLines(diagnostics, launch.argv, launch.executable, runtime);
   const cause = diagnostics.find((x) => x.severity === 'error') ?? null;
   const predicted = cause?.runtimeError ?? null;
   const s = facts.state;
   let recorded: ContainerReport['recorded'] = null;
-  if (s.error) recorded = { message: s.error, where: 'State.Error' };
+  if (s.error) recorded = { message: s.error, where: facts.errorSource ?? 'State.Error' };
   else if (predicted && s.started) {
     // runc reports exec and loader failures from inside the started process: they land in the log.
     const line = facts.logTail.find((l) => l.includes(predicted));

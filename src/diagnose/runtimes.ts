@@ -24,6 +24,9 @@
  *   ("container create failed: %s"), internal/factory/container/container.go ("no command
  *   specified"), utils/utils.go GetUserInfo ("get exec user: %w").
  *
+ * - kubelet's runAsNonRoot refusals: kubernetes pkg/kubelet/kuberuntime/
+ *   security_context_others.go verifyRunAsNonRoot (the same under every runtime).
+ *
  * Adding a code is one entry in CRUN (and, for create-time failures, in CREATE_TIME).
  */
 import type { Code, Diagnostic } from './types.js';
@@ -117,7 +120,12 @@ const CRUN: Record<Code, CrunLine | 'loader' | null> = {
   'elf-damaged': null,
   'layer-problem': null,
   'read-only-tmp': null,
+  'non-numeric-user': null,
+  'runs-as-root': null,
 };
+
+/** Refused by kubelet before any runtime runs: its words, whatever the runtime. */
+const KUBELET = new Set<Code>(['non-numeric-user', 'runs-as-root']);
 
 /** Failures the runtime reports while creating the container (not from the started process). */
 const CREATE_TIME = new Set<Code>(['shell-missing', 'exec-not-found', 'hidden-by-mount', 'exec-not-in-path', 'not-executable']);
@@ -131,6 +139,7 @@ function podmanWrap(name: string, msg: string): string {
 
 /** The line `runtime` prints for this failure; null when it has none (warnings, or not its step). */
 export function runtimeLine(f: RuntimeFacts, choice: RuntimeChoice): string | null {
+  if (KUBELET.has(f.code)) return f.runc;
   const entry = CRUN[f.code];
   if (entry === null && f.code !== 'user-missing' && f.code !== 'no-command') return null;
   const crun = (v: string) => (entry === 'loader' ? f.runc : entry ? entry(f, v) : null);

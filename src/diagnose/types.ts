@@ -15,6 +15,8 @@ export const ERROR_CODES = [
   'library-missing',
   'symbol-version-missing',
   'hidden-by-mount',
+  'non-numeric-user',
+  'runs-as-root',
 ] as const;
 
 export const WARNING_CODES = [
