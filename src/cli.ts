@@ -2,6 +2,7 @@
  * The command line: commander parses, the core loads and analyses, a renderer prints.
  * Exit codes: 0 analysed, 1 `--fail-on` threshold met, 2 bad input or usage.
  */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { ScopeError, isScopeError } from './errors.js';
 import { listChanges, listFiles, mustResolve, streamContent } from './fs/index.js';
@@ -11,6 +12,7 @@ import { renderChanges, renderFiles, renderInspect } from './render/text.js';
 import { relaunchForWasm } from './wasm.js';
 import type { Report } from './report/index.js';
 import { setEngineTimeout } from './source/engine/client.js';
+import { type RuntimeChoice, parseRuntime } from './diagnose/runtimes.js';
 
 // The analysis stages load only for the commands that use them: files and cat start faster.
 const analysis = async () => ({
@@ -74,6 +76,21 @@ interface InspectOpts extends CommonOpts {
   entrypoint?: string;
   cmd?: string;
   failOn?: 'error' | 'warning';
+  runtime?: RuntimeChoice;
+}
+
+function imageSources(v: string, prev?: Map<string, string>): Map<string, string> {
+  const eq = v.indexOf('=');
+  if (eq <= 0 || eq === v.length - 1) throw new InvalidArgumentError('REF=PATH, e.g. registry.example/app:1=app.tar');
+  return new Map([...(prev ?? []), [v.slice(0, eq), v.slice(eq + 1)]]);
+}
+
+function runtimeOption(v: string): RuntimeChoice {
+  try {
+    return parseRuntime(v);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
 }
 
 /** A command as docker takes it: a JSON array, or words split on spaces. */
@@ -93,6 +110,13 @@ function words(v: string): string[] {
 
 function imageFormat(v: string): 'docker-archive' | 'oci-archive' | 'oci' {
   if (v !== 'docker-archive' && v !== 'oci-archive' && v !== 'oci') throw new InvalidArgumentError('docker-archive, oci-archive or oci');
+  return v;
+}
+
+type CheckFormat = 'text' | 'json' | 'sarif' | 'junit';
+
+function checkFormat(v: string): CheckFormat {
+  if (v !== 'text' && v !== 'json' && v !== 'sarif' && v !== 'junit') throw new InvalidArgumentError('text, json, sarif or junit');
   return v;
 }
 
@@ -215,13 +239,14 @@ export function buildProgram(): Command {
     .option('--entrypoint <cmd>', 'check this entrypoint instead of the image\'s (like docker run --entrypoint; drops the image\'s CMD)')
     .option('--cmd <cmd>', 'check these arguments instead of the image\'s CMD (a JSON array, or words)')
     .option('--fail-on <level>', 'exit 1 when a diagnostic of this severity or worse exists: error or warning', failOn)
+    .option('--runtime <name[@version]>', 'say the runtime line as this runtime does: runc (default), crun, podman, containerd, cri-o; e.g. crun@1.8', runtimeOption)
     .action(async (image: string, o: InspectOpts) => {
       const report = await withImage(
         image,
         o,
         async (m) => {
           const { buildReport } = await analysis();
-          const r = buildReport(m, { entrypoint: o.entrypoint !== undefined ? words(o.entrypoint) : undefined, cmd: o.cmd !== undefined ? words(o.cmd) : undefined });
+          const r = buildReport(m, { entrypoint: o.entrypoint !== undefined ? words(o.entrypoint) : undefined, cmd: o.cmd !== undefined ? words(o.cmd) : undefined, runtime: o.runtime });
           await out(o.json ? JSON.stringify(r, null, 2) + '\n' : renderInspect(r));
           return r;
         },
@@ -233,12 +258,39 @@ export function buildProgram(): Command {
   addCommon(program.command('container').argument('<container>', 'a container\'s name or ID, as docker ps -a lists them').description('why a container failed to start: its image with everything docker run changed, and the runtime\'s recorded message beside the prediction'))
     .option('--json', 'print the container report as JSON')
     .option('--fail-on <level>', 'exit 1 when a diagnostic of this severity or worse exists: error or warning', failOn)
-    .action(async (ref: string, o: CommonOpts & { failOn?: 'error' | 'warning' }) => {
+    .option('--runtime <name[@version]>', 'say the runtime line as this runtime does (default: the engine\'s default runtime, else runc)', runtimeOption)
+    .action(async (ref: string, o: CommonOpts & { failOn?: 'error' | 'warning'; runtime?: RuntimeChoice }) => {
       const { analyseContainer } = await import('./container/index.js');
       const { renderContainer } = await import('./container/render.js');
-      const r = await analyseContainer(ref, { verify: o.verify });
+      const r = await analyseContainer(ref, { verify: o.verify, runtime: o.runtime });
       await out(o.json ? JSON.stringify(r, null, 2) + '\n' : renderContainer(r));
       if (thresholdMet(r, o.failOn)) process.exitCode = 1;
+    });
+
+  addCommon(program.command('check').argument('<images...>', 'images to check (anything inspect reads)').description('a CI gate: exit 0 when every image starts, 1 when one fails, 2 on bad input; text, JSON, SARIF or JUnit'))
+    .option('--format <format>', 'text (default), json, sarif (SARIF 2.1.0, for code scanning) or junit', checkFormat, 'text')
+    .option('--dockerfile <file>', 'place each finding on the Dockerfile instruction responsible (SARIF, GitHub annotations)')
+    .option('--output <file>', 'write the report to this file instead of stdout')
+    .option('--fail-on <level>', 'exit 1 when a diagnostic of this severity or worse exists: error (default) or warning', failOn, 'error')
+    .option('--exit-zero', 'exit 0 even when an image fails (the report still says so)')
+    .option('--runtime <name[@version]>', 'say the runtime line as this runtime does (see inspect)', runtimeOption)
+    .action(async (images: string[], o: CommonOpts & { format: CheckFormat; dockerfile?: string; output?: string; failOn: 'error' | 'warning'; exitZero?: boolean; runtime?: RuntimeChoice }) => {
+      const { runCheck } = await import('./report/check.js');
+      const failed = await runCheck(images, { ...o, load: (ref, fn) => withImage(ref, o, fn, true), out });
+      if (failed && !o.exitZero) process.exitCode = 1;
+    });
+
+  addCommon(program.command('pod').argument('<file>', 'kubectl get pod NAME -o json (or a Deployment, Job, … with a pod template); - reads stdin').description('each container of a pod as kubelet starts it: command/args, securityContext, volumes, and the status kubelet recorded beside the prediction'))
+    .option('--json', 'print the pod report as JSON')
+    .option('--image-source <ref=path>', 'read this image reference from a file or folder instead of the local engine (repeatable)', imageSources)
+    .option('--fail-on <level>', 'exit 1 when a diagnostic of this severity or worse exists: error or warning', failOn)
+    .option('--runtime <name[@version]>', 'say the runtime line as this runtime does (default: from each containerID, else containerd)', runtimeOption)
+    .action(async (file: string, o: CommonOpts & { imageSource?: Map<string, string>; failOn?: 'error' | 'warning'; runtime?: RuntimeChoice }) => {
+      const { analysePod, readPodJson } = await import('./container/pod.js');
+      const { renderPod } = await import('./container/render.js');
+      const r = await analysePod(readPodJson(file), { imageSources: o.imageSource ?? new Map(), runtime: o.runtime, verify: o.verify });
+      await out(o.json ? JSON.stringify(r, null, 2) + '\n' : renderPod(r));
+      if (r.containers.some((c) => thresholdMet(c, o.failOn))) process.exitCode = 1;
     });
 
   program
@@ -411,7 +463,10 @@ async function explain(code: string): Promise<void> {
   const { EXPLAIN } = await import('./diagnose/explain.js');
   const text = (EXPLAIN as Record<string, string>)[code];
   if (!text) throw new ScopeError('usage', `no diagnostic code ${code}; codes: ${Object.keys(EXPLAIN).join(', ')}`);
-  await out(`${code}\n\n${text}\n`);
+  const { exampleLines } = await import('./diagnose/runtimes.js');
+  const lines = exampleLines(code as Parameters<typeof exampleLines>[0]);
+  const words = lines ? `\nIn each runtime's words (for a program /app):\n${Object.entries(lines).map(([k, v]) => `  ${k.padEnd(10)} ${v ?? '(not this runtime\'s to say: the engine decides before it runs)'}`).join('\n')}\n` : '';
+  await out(`${code}\n\n${text}\n${words}`);
 }
 
 /** One line, escaped: messages name files and fields the image controls. */

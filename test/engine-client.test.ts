@@ -81,7 +81,7 @@ const inspect = (host: string, extra: Record<string, string> = {}, asNobody = fa
 describe('engine faults: one line, exit 2', () => {
   it('no socket at the address', async () => {
     const line = oneLineError(await inspect(`unix://${tmp.dir}/absent.sock`));
-    assert.equal(line, `scratchscope: cannot reach a container engine at unix://${tmp.dir}/absent.sock: no socket there (is it running? DOCKER_HOST names another address)`);
+    assert.equal(line, `scratchscope: cannot reach a container engine at unix://${tmp.dir}/absent.sock (is it running?): no such socket`);
   });
 
   it('connection refused', async () => {
@@ -89,7 +89,7 @@ describe('engine faults: one line, exit 2', () => {
     const port = await new Promise<number>((r) => server.listen(0, '127.0.0.1', () => r((server.address() as AddressInfo).port)));
     await new Promise((r) => server.close(r));
     const line = oneLineError(await inspect(`tcp://127.0.0.1:${port}`));
-    assert.equal(line, `scratchscope: cannot reach a container engine at tcp://127.0.0.1:${port}: connection refused (is it running?)`);
+    assert.equal(line, `scratchscope: cannot reach a container engine at tcp://127.0.0.1:${port} (is it running?): connection refused`);
   });
 
   it('permission denied on the socket', { skip: process.getuid?.() !== 0 ? 'needs root to drop to nobody' : false }, async () => {

@@ -16,6 +16,8 @@ export interface MountFacts {
   readWrite: boolean;
   /** A volume mounted with nocopy: Docker does not copy the image's content into it. */
   noCopy: boolean;
+  /** How to name it when the type alone would mislead (a Kubernetes emptyDir or configMap). */
+  label?: string;
 }
 
 export interface ContainerFacts {
@@ -46,6 +48,8 @@ export interface ContainerFacts {
   };
   /** The last lines the container wrote (stdout and stderr). */
   logTail: string[];
+  /** Where state.error was read (default State.Error; for a pod, kubelet's status field). */
+  errorSource?: string;
 }
 
 interface RawMount {

@@ -6,6 +6,7 @@
  */
 import { BinaryCatalog } from '../elf/catalog.js';
 import { type Diagnostic, type Launch, type StepKind, diagnose } from '../diagnose/index.js';
+import { RUNTIMES, type RuntimeChoice, parseRuntime, withRuntimeLines } from '../diagnose/runtimes.js';
 import { ScopeError } from '../errors.js';
 import { type ImageModel, loadImage } from '../load.js';
 import { connectEngine } from '../source/daemon.js';
@@ -42,7 +43,7 @@ export interface ContainerReport {
   /** The launch step that fails, as predicted; null when nothing fails. */
   failedStep: StepKind | null;
   /** The runtime's message as the container recorded it (State.Error, or the log for failures runc reports after start). */
-  recorded: { message: string; where: 'State.Error' | 'logs' } | null;
+  recorded: { message: string; where: string } | null;
   /** Our runtime line for the first error. */
   predicted: string | null;
   agreement: 'same' | 'differs' | 'nothing-recorded';
@@ -104,9 +105,17 @@ async function imageOf(facts: ContainerFacts, engineJson: (p: string) => Promise
   return now?.Id ? now.Id !== facts.imageId : null;
 }
 
-export async function analyseContainer(ref: string, opts: { verify?: boolean } = {}): Promise<ContainerReport> {
+/** The engine's default OCI runtime (GET /info), when scratchscope knows its words. */
+async function engineRuntime(json: (p: string) => Promise<{ DefaultRuntime?: string } | null>): Promise<RuntimeChoice | undefined> {
+  const info = await json('/info');
+  const name = info?.DefaultRuntime?.replace(/^.*\//, '');
+  return name && (RUNTIMES as readonly string[]).includes(name) ? parseRuntime(name) : undefined;
+}
+
+export async function analyseContainer(ref: string, opts: { verify?: boolean; runtime?: RuntimeChoice } = {}): Promise<ContainerReport> {
   const client = await connectEngine();
   const facts = await readContainer(client, ref);
+  const runtime = opts.runtime ?? (await engineRuntime((p) => client.json(p)));
   const imageMoved = await imageOf(facts, (p) => client.json(p));
   let model: ImageModel;
   try {
@@ -116,13 +125,17 @@ export async function analyseContainer(ref: string, opts: { verify?: boolean } =
     throw e;
   }
   try {
-    return predict(model, facts, imageMoved);
+    return predict(model, facts, imageMoved, runtime);
   } finally {
     await model.close();
   }
 }
 
-export function predict(model: ImageModel, facts: ContainerFacts, imageMoved: boolean | null): ContainerReport {
+/**
+ * `before`: failures decided before the runtime is asked at all (kubelet's runAsNonRoot
+ * checks); they come first, in front of what the runtime would meet.
+ */
+export function predict(model: ImageModel, facts: ContainerFacts, imageMoved: boolean | null, runtime?: RuntimeChoice, before: Diagnostic[] = []): ContainerReport {
   const config = effectiveConfig(model.config, facts);
   const asRun: ImageModel = { ...model, config };
   const catalog = new BinaryCatalog(model.tree, model.decoded);
@@ -154,11 +167,16 @@ export function predict(model: ImageModel, facts: ContainerFacts, imageMoved: bo
     if (w) diagnostics.push(w);
   }
 
+  if (before.length) {
+    diagnostics = [...before, ...diagnostics];
+    launch.steps.unshift({ step: 'user', ok: false, detail: before[0].message });
+  }
+  diagnostics = withRuntimeLines(diagnostics, launch.argv, launch.executable, runtime);
   const cause = diagnostics.find((x) => x.severity === 'error') ?? null;
   const predicted = cause?.runtimeError ?? null;
   const s = facts.state;
   let recorded: ContainerReport['recorded'] = null;
-  if (s.error) recorded = { message: s.error, where: 'State.Error' };
+  if (s.error) recorded = { message: s.error, where: facts.errorSource ?? 'State.Error' };
   else if (predicted && s.started) {
     // runc reports exec and loader failures from inside the started process: they land in the log.
     const line = facts.logTail.find((l) => l.includes(predicted));

@@ -50,6 +50,7 @@ function localHas(m: MountFacts, rel: string): boolean | null {
 }
 
 function what(m: MountFacts): string {
+  if (m.label) return m.label;
   if (m.type === 'tmpfs') return `an empty tmpfs`;
   if (m.type === 'bind') return `the host folder ${m.source}`;
   if (m.type === 'volume') return `volume ${m.name ?? m.source}${m.noCopy ? ' (nocopy)' : ''}`;

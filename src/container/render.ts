@@ -1,13 +1,15 @@
 /** The container report as text: the verdict, the recorded message beside ours, then the details. */
 import { printable } from '../render/format.js';
 import type { ContainerReport } from './index.js';
+import type { PodReport } from './pod.js';
 
 const show = (v: unknown) => printable(typeof v === 'string' ? v : JSON.stringify(v));
 
 export function renderContainer(r: ContainerReport): string {
   const c = r.container;
   const out: string[] = [];
-  out.push(`Container  ${printable(c.name)} (${c.id.slice(0, 12)})  ${c.status}`);
+  const id = c.id.replace(/^[a-z-]+:\/\//, '').slice(0, 12);
+  out.push(`Container  ${printable(c.name)}${id ? ` (${id})` : ''}  ${c.status}`);
   out.push(`Image      ${printable(c.image)} (${c.imageId.replace(/^sha256:/, '').slice(0, 12)})${c.imageMoved ? `  [the name now points at another image]` : ''}`);
   out.push('');
   const cause = r.diagnostics.find((d) => d.severity === 'error');
@@ -47,4 +49,9 @@ export function renderContainer(r: ContainerReport): string {
     }
   }
   return out.join('\n') + '\n';
+}
+
+export function renderPod(p: PodReport): string {
+  const head = `${p.kind} ${printable(p.name)}${p.namespace ? ` (namespace ${printable(p.namespace)})` : ''}: ${p.containers.length} container${p.containers.length === 1 ? '' : 's'}\n`;
+  return head + p.containers.map((c) => `\n── ${c.role === 'init' ? 'init container' : 'container'} ${printable(c.container.name)}, runtime words: ${c.runtime}${c.restartCount ? `, restarted ${c.restartCount} times` : ''}\n` + renderContainer(c)).join('');
 }

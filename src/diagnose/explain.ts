@@ -83,6 +83,14 @@ is empty, a bind mount shows the host folder, a named volume shows what it holds
 image's folder into an empty volume the first time, unless nocopy; a Kubernetes volume never does).
 The image has the program, the container does not: exec: "/app/server": stat /app/server: no such
 file or directory. Mount data somewhere else, or keep the program out of the mounted folder.`,
+  'non-numeric-user': `Only for a pod (scratchscope pod): runAsNonRoot asks kubelet to refuse a container that would run
+as root, and kubelet can only check a number. The image's USER is a name, which only the image's
+/etc/passwd could turn into a uid, so kubelet refuses it before the runtime is asked: "container has
+runAsNonRoot and image has non-numeric user (NAME), cannot verify user is non-root" (status
+CreateContainerConfigError). Use USER 65532 in the image, or runAsUser: 65532 in the pod.`,
+  'runs-as-root': `Only for a pod: runAsNonRoot is set and the container would run as uid 0 (the image has no USER,
+or USER 0, or runAsUser: 0), so kubelet refuses it: "container has runAsNonRoot and image will run as
+root". Set a non-zero runAsUser, or USER 65532 in the image.`,
   'read-only-tmp': `Only for a container: --read-only (Kubernetes: readOnlyRootFilesystem) makes the whole image
 read-only, /tmp included. A program that creates temporary files then fails with "Read-only file
 system" although it started. Mount a tmpfs at /tmp (docker run --read-only --tmpfs /tmp).`,

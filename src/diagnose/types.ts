@@ -16,6 +16,8 @@ export const ERROR_CODES = [
   'symbol-version-missing',
   'symbol-missing',
   'hidden-by-mount',
+  'non-numeric-user',
+  'runs-as-root',
 ] as const;
 
 export const WARNING_CODES = [
@@ -46,6 +48,8 @@ export interface Diagnostic {
   layer: number | null;
   /** For errors: the line the runtime (runc >= 1.1, Docker >= 20.10) or the loader prints. */
   runtimeError: string | null;
+  /** Every runtime's line for it, keyed by runtime (NAME or NAME@VERSION); see runtimes.ts. */
+  runtimeErrors?: Record<string, string | null> | null;
   /** A concrete change that fixes it. */
   fix: string;
   /**

@@ -10,12 +10,15 @@ import { BinaryCatalog } from '../elf/catalog.js';
 import { attachCopyLines, launchClosure } from '../closure/fixes.js';
 import type { Closure } from '../closure/index.js';
 import { type DiagnoseOptions, type Diagnostic, type Launch, type Verdict, diagnose } from '../diagnose/index.js';
+import { type RuntimeChoice, withRuntimeLines } from '../diagnose/runtimes.js';
 
 export const SCHEMA_VERSION = 1;
 
 export interface ReportOptions extends DiagnoseOptions {
   /** false: leave `binaries` empty (the explorer works out one file's details when asked). */
   binaries?: boolean;
+  /** Whose words runtimeError is in (default runc's); runtimeErrors has them all. */
+  runtime?: RuntimeChoice;
 }
 
 export interface LayerReport {
@@ -70,7 +73,7 @@ export function buildReport(model: ImageModel, opts: ReportOptions = {}): Report
     ...reportHead(model),
     launch: diagnosis.launch,
     verdict: diagnosis.verdict,
-    diagnostics: diagnosis.diagnostics,
+    diagnostics: withRuntimeLines(diagnosis.diagnostics, diagnosis.launch.argv, diagnosis.launch.executable, opts.runtime),
     closure: closure?.closure ?? null,
     binaries: opts.binaries === false ? [] : analyzeBinaries(model, catalog),
   };

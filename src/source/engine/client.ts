@@ -194,9 +194,9 @@ export class EngineClient {
       case 'EPERM':
         return new ScopeError('permission-denied', `permission denied on ${at} (join the docker group, or use sudo)`);
       case 'ENOENT':
-        return this.fault(`cannot reach a container engine at ${at}: no socket there (is it running? DOCKER_HOST names another address)`);
+        return this.fault(`cannot reach a container engine at ${at} (is it running?): no such socket`);
       case 'ECONNREFUSED':
-        return this.fault(`cannot reach a container engine at ${at}: connection refused (is it running?)`);
+        return this.fault(`cannot reach a container engine at ${at} (is it running?): connection refused`);
       case 'ENOTFOUND':
       case 'EAI_AGAIN':
         return this.fault(`cannot reach a container engine at ${at}: unknown host`);
