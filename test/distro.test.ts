@@ -14,6 +14,7 @@ import { loaderContext } from '../src/report/binaries.js';
 import { tempDir } from './helpers/build.js';
 import { available, ourList, realList, sh } from './helpers/roots.js';
 import { buildReport } from '../src/report/index.js';
+import type { ElfInfo } from '../src/elf/types.js';
 import { docker, engineAvailable } from './helpers/engine.js';
 
 const REPO = new URL('..', import.meta.url).pathname;
@@ -87,14 +88,90 @@ describe('a real Debian root', { skip, timeout: 900_000 }, () => {
   });
 
   it('every dynamic object resolves to what the root\'s own ld.so lists', () => {
-    let n = 0;
-    for (const [path, d] of catalog.all()) {
-      if (!d.ok || d.info.needed.length === 0 || /\/ld-linux/.test(path)) continue;
-      const ours = ourList(resolveProgram(loaderContext(model, catalog), path, d.info));
-      const real = realList(root, '/lib64/ld-linux-x86-64.so.2', path);
-      assert.deepEqual({ error: ours.error, list: [...ours.list].sort() }, { error: real.error, list: [...real.list].sort() }, path);
-      n++;
-    }
+    const n = compareAll(root, model, catalog, '/lib64/ld-linux-x86-64.so.2');
     assert.ok(n > 300, `only ${n} dynamic objects`);
+  });
+
+  it('the system search path is read from the loader the chain of links leads to', () => {
+    const r = resolveProgram(loaderContext(model, catalog), '/usr/bin/ls', catalog.at('/usr/bin/ls')!.ok ? (catalog.at('/usr/bin/ls') as { ok: true; info: ElfInfo }).info : assert.fail('ls'));
+    assert.deepEqual(r.defaultDirs, ['/lib/x86_64-linux-gnu', '/usr/lib/x86_64-linux-gnu', '/lib', '/usr/lib']);
+    assert.equal(r.defaultDirsFrom, 'read from /usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2');
+  });
+});
+
+/** Loads a root folder as an export-style tar, for the suites below. */
+async function loadRoot(root: string, tar: string): Promise<{ model: ImageModel; catalog: BinaryCatalog }> {
+  sh('tar', ['-C', root, '--exclude=./proc/*', '--exclude=./sys/*', '--exclude=./dev/*', '-cf', tar, '.']);
+  const model = await loadImage(tar, { analysis: true });
+  return { model, catalog: new BinaryCatalog(model.tree, model.decoded) };
+}
+
+/** Every dynamic ELF of the root, ours against the root's own loader in a chroot; returns how many. */
+function compareAll(root: string, model: ImageModel, catalog: BinaryCatalog, loader: string, skipPath = /\/ld-linux|\/ld\.so$/): number {
+  let n = 0;
+  for (const [path, d] of catalog.all()) {
+    if (!d.ok || d.info.needed.length === 0 || skipPath.test(path)) continue;
+    const ours = ourList(resolveProgram(loaderContext(model, catalog), path, d.info));
+    const real = realList(root, loader, path);
+    assert.deepEqual({ error: ours.error, list: [...ours.list].sort() }, { error: real.error, list: [...real.list].sort() }, path);
+    n++;
+  }
+  return n;
+}
+
+describe('the Debian root rearranged into the lib64 layout of Fedora and RHEL', { skip, timeout: 900_000 }, () => {
+  const tmp = tempDir();
+  after(tmp.cleanup);
+  let root = '';
+  let loaded: { model: ImageModel; catalog: BinaryCatalog };
+
+  before(async () => {
+    const r = spawnSync('bash', [REPO + 'fixtures/lib64-root.sh'], { encoding: 'utf8', timeout: 840_000 });
+    assert.equal(r.status, 0, `building the lib64 root failed: ${r.stderr}`);
+    root = r.stdout.trim();
+    loaded = await loadRoot(root, `${tmp.dir}/lib64.tar`);
+  });
+  after(async () => loaded?.model.close());
+
+  it('every dynamic object resolves to what that root\'s own ld.so lists', () => {
+    const n = compareAll(root, loaded.model, loaded.catalog, '/lib64/ld-linux-x86-64.so.2');
+    assert.ok(n > 300, `only ${n} dynamic objects`);
+  });
+
+  it('its loader says /lib64 and /usr/lib64, and that is what is searched', () => {
+    const d = loaded.catalog.at('/usr/bin/ls')!;
+    assert.ok(d.ok);
+    const r = resolveProgram(loaderContext(loaded.model, loaded.catalog), '/usr/bin/ls', d.info);
+    const help = sh('chroot', [root, '/lib64/ld-linux-x86-64.so.2', '--help']);
+    const real = [...help.matchAll(/^\s+(\S+) \(system search path\)$/gm)].map((m) => m[1]);
+    assert.deepEqual(r.defaultDirs, real);
+    assert.deepEqual(real.slice(0, 2), ['/lib64', '/usr/lib64']);
+    assert.equal(r.defaultDirsFrom, 'read from /usr/lib64/ld.so');
+    assert.equal(r.dependencies.find((x) => x.name === 'libc.so.6')?.via, 'default');
+  });
+});
+
+describe('a musl root: Debian\'s musl and programs built with musl-gcc', { skip: skip || (!available('musl-gcc') && process.env.CI !== 'true' ? 'needs musl-gcc' : false), timeout: 600_000 }, () => {
+  const tmp = tempDir();
+  after(tmp.cleanup);
+  let root = '';
+  let loaded: { model: ImageModel; catalog: BinaryCatalog };
+
+  before(async () => {
+    const r = spawnSync('bash', [REPO + 'fixtures/musl-root.sh'], { encoding: 'utf8', timeout: 540_000 });
+    assert.equal(r.status, 0, `building the musl root failed: ${r.stderr}`);
+    root = r.stdout.trim();
+    loaded = await loadRoot(root, `${tmp.dir}/musl.tar`);
+  });
+  after(async () => loaded?.model.close());
+
+  it('every dynamic object resolves to what ld-musl lists, missing libraries included', () => {
+    const n = compareAll(root, loaded.model, loaded.catalog, '/lib/ld-musl-x86_64.so.1', /\/ld-musl-|\/libc\.so$/);
+    assert.ok(n >= 6, `only ${n} dynamic objects`);
+    const d = loaded.catalog.at('/usr/bin/app-missing')!;
+    assert.ok(d.ok);
+    const r = resolveProgram(loaderContext(loaded.model, loaded.catalog), '/usr/bin/app-missing', d.info);
+    assert.equal(r.defaultDirsFrom, 'read from /etc/ld-musl-x86_64.path');
+    assert.deepEqual(r.dependencies.find((x) => x.name === 'libgone.so.1')?.searched, ['/lib/x86_64-linux-musl/libgone.so.1', '/usr/lib/x86_64-linux-musl/libgone.so.1']);
   });
 });

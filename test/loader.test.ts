@@ -3,9 +3,14 @@
  * against what the real loader prints for the same root in a chroot.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { loadImage } from '../src/load.js';
+import { LIMITS } from '../src/loader/index.js';
+import { tinyElf } from './helpers/tinyelf.js';
 import { after, before, describe, it } from 'node:test';
 import { tempDir } from './helpers/build.js';
+import { analyzeBinaries, closure } from '../src/report/binaries.js';
 import { type Listing, available, glibcRoot, link, muslRoot, ourList, put, realList, realRun, resolveIn, sh, write } from './helpers/roots.js';
 
 const SRC = new URL('../fixtures/src/loader/', import.meta.url).pathname;
@@ -165,6 +170,57 @@ describe('glibc loader rules, checked against ld.so itself', { skip }, () => {
     assert.deepEqual((await resolveIn(root, '/app')).versionProblems, []);
   });
 
+  it('the system search path is the loader\'s own, read from the file PT_INTERP leads to, whatever the links', async () => {
+    const HOST_LD = '/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2';
+    const base = (root: string) => {
+      put(root, '/app', `${b}/app-plain`);
+      put(root, '/lib/x86_64-linux-gnu/libc.so.6', '/lib/x86_64-linux-gnu/libc.so.6');
+      put(root, '/usr/lib/x86_64-linux-gnu/libfoo.so.1', `${b}/libfoo.so.1`);
+    };
+    const shapes: [string, (root: string) => void, string][] = [
+      // cp -L of what ldd lists: the loader as a regular file in /lib64
+      ['a regular file', (root) => put(root, GLIBC_LD, HOST_LD), GLIBC_LD],
+      ['an absolute link', (root) => (put(root, '/opt/ld/ld.so', HOST_LD), link(root, GLIBC_LD, '/opt/ld/ld.so')), '/opt/ld/ld.so'],
+      ['a relative link', (root) => (put(root, HOST_LD, HOST_LD), link(root, GLIBC_LD, '../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2')), HOST_LD],
+      ['a chain through /lib64 -> usr/lib64', (root) => {
+        put(root, `/usr${HOST_LD}`, HOST_LD);
+        link(root, '/lib64', 'usr/lib64');
+        link(root, '/usr/lib64/ld-linux-x86-64.so.2', '../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2');
+      }, `/usr${HOST_LD}`],
+    ];
+    const bare = comparer(() => `${tmp.dir}/shapes`, () => {}, GLIBC_LD);
+    for (const [what, place, real] of shapes) {
+      const r = await bare((root) => (base(root), place(root)), '/app').catch((e: Error) => assert.fail(`${what}: ${e.message}`));
+      assert.equal(r.defaultDirsFrom, `read from ${real}`, what);
+      assert.deepEqual(r.defaultDirs, ['/lib/x86_64-linux-gnu', '/usr/lib/x86_64-linux-gnu', '/lib', '/usr/lib'], what);
+      assert.deepEqual([via(r, 'libfoo.so.1').via, via(r, 'libfoo.so.1').resolved], ['default', '/usr/lib/x86_64-linux-gnu/libfoo.so.1'], what);
+    }
+  });
+
+  it('without a loader to read, the defaults are assumed, and said to be', async () => {
+    const root = `${tmp.dir}/noloader`;
+    put(root, '/app', `${b}/app-plain`);
+    put(root, '/lib/x86_64-linux-gnu/libfoo.so.1', `${b}/libfoo.so.1`);
+    const r = await resolveIn(root, '/app');
+    assert.match(r.defaultDirsFrom, /^assumed \(the loader is not in the image\): Debian's multiarch layout/);
+    assert.equal(via(r, 'libfoo.so.1').via, 'default-assumed');
+  });
+
+  it('inspect lists the whole set a binary loads, not only its own needs', async () => {
+    const root = `${tmp.dir}/closure`;
+    glibcRoot(root);
+    put(root, '/app', `${b}/app-bar-rpath`);
+    put(root, '/opt/chain/libbar.so.1', `${b}/libbar.so.1`);
+    put(root, '/opt/chain/libfoo.so.1', `${b}/libfoo.so.1`);
+    const deps = closure(await resolveIn(root, '/app'));
+    assert.deepEqual(deps.map((d) => [d.name, d.requiredBy, d.depth, d.resolved, d.via]), [
+      ['libbar.so.1', '/app', 1, '/opt/chain/libbar.so.1', 'rpath'],
+      ['libc.so.6', '/app', 1, '/lib/x86_64-linux-gnu/libc.so.6', 'default'],
+      ['libfoo.so.1', '/opt/chain/libbar.so.1', 2, '/opt/chain/libfoo.so.1', 'rpath'],
+    ]);
+    assert.deepEqual(deps[0].searched, ['/opt/chain/libbar.so.1']);
+  });
+
   it('GLIBC_x.y needs are checked against the libc in the image', async () => {
     const root = `${tmp.dir}/glibcver`;
     glibcRoot(root);
@@ -200,6 +256,26 @@ describe('musl loader rules, checked against ld-musl itself', { skip }, () => {
     }, '/app');
     assert.equal(via(r, 'libc.so').via, 'musl-libc');
     assert.deepEqual([via(r, 'libfoo.so.1').via, via(r, 'libfoo.so.1').resolved], ['default', '/usr/local/lib/libfoo.so.1']);
+  });
+
+  it('every name musl serves itself is never missing: lib + c|pthread|rt|m|dl|util|xnet + ".", any suffix, every arch', async () => {
+    const archs = ['x86_64', 'i386', 'x32', 'aarch64', 'aarch64_be', 'arm', 'armhf', 'armeb', 'armebhf', 'mips', 'mipsel', 'mips-sf', 'mips64', 'mips64el', 'mipsn32', 'powerpc', 'powerpc-sf', 'powerpc64', 'powerpc64le', 'riscv32', 'riscv64', 's390x', 'sh', 'microblaze', 'or1k', 'loongarch64'];
+    const names = [...archs.map((a) => `libc.musl-${a}.so.1`), 'libc.so.6', 'libm.so.6', 'libpthread.so.0', 'librt.so.1', 'libdl.so.2', 'libutil.so.1', 'libxnet.so.1'];
+    const stubs = `${b}/stubs`;
+    mkdirSync(stubs, { recursive: true });
+    for (const n of names) sh('musl-gcc', ['-shared', '-fPIC', `-Wl,-soname,${n}`, '-o', `${stubs}/${n}`, SRC + 'foo.c']);
+    sh('musl-gcc', ['-o', `${b}/app-names`, SRC + 'app.c', '-L.', '-l:libfoo.so.1', ...names.map((n) => `${stubs}/${n}`)], { cwd: b });
+    const root = `${tmp.dir}/names`;
+    muslRoot(root);
+    put(root, '/app', `${b}/app-names`);
+    put(root, '/lib/libfoo.so.1', `${b}/libfoo.so.1`);
+    const r = await resolveIn(root, '/app');
+    for (const n of names) assert.deepEqual([via(r, n).via, via(r, n).error], ['musl-libc', null], n);
+    // ld-musl --list names each of its own names only once; what it lists, we list alike.
+    const real = realList(root, MUSL_LD, '/app');
+    assert.equal(real.error, null);
+    const ours = ourList(r);
+    for (const [n, p] of real.list) assert.equal(ours.list.get(n), p, n);
   });
 
   it('a path file replaces the default path, and an empty one empties it', async () => {
@@ -257,5 +333,139 @@ describe('a foreign program (Debian\'s hello for arm64)', () => {
     put(root, '/usr/bin/hello', HELLO);
     const r = await resolveIn(root, '/usr/bin/hello');
     assert.deepEqual(r.interpreter, { path: '/lib/ld-linux-aarch64.so.1', resolved: null, error: 'No such file or directory' });
+  });
+});
+
+/**
+ * Hostile library sets (issue 13): each must end with the right answer or a "too many …"
+ * finding, never a hang. Bounded by counting the loader's work, not by the clock.
+ */
+describe('bounded work on hostile library sets', () => {
+  const tmp = tempDir();
+  after(tmp.cleanup);
+  let n = 0;
+  const image = (files: Record<string, Buffer>) => {
+    const root = `${tmp.dir}/img${n++}`;
+    for (const [p, b] of Object.entries(files)) {
+      mkdirSync(dirname(join(root, p)), { recursive: true });
+      writeFileSync(join(root, p), b, { mode: 0o755 });
+    }
+    return root;
+  };
+  const lib = (i: number) => `lib${String(i).padStart(6, '0')}.so.1`;
+
+  it('a chain of 1500 libraries, each with an rpath the next must walk back through', async () => {
+    const files: Record<string, Buffer> = {};
+    const N = 1500;
+    for (let i = 0; i < N; i++) files[`/usr/lib/${lib(i)}`] = tinyElf({ soname: lib(i), needed: i + 1 < N ? [lib(i + 1)] : [], rpath: `/rp/${i}` });
+    const root = image(files);
+    const r = await resolveIn(root, `/usr/lib/${lib(0)}`);
+    const deps = closure(r);
+    assert.equal(deps.length, N - 1);
+    assert.ok(deps.every((d) => d.error === null && d.via === 'default-assumed'));
+    assert.deepEqual(r.limits, []);
+    // every binary of the image: the work over all of them is capped, and says so
+    const m = await loadImage(root, { analysis: true });
+    try {
+      const bins = analyzeBinaries(m);
+      assert.equal(bins.length, N);
+      assert.equal(bins.find((x) => x.path === `/usr/lib/${lib(0)}`)!.dependencies.length, N - 1);
+      assert.ok(bins.every((x) => (x.loader?.limits.length ?? 0) > 0 || x.dependencies.every((d) => d.error === null)));
+      assert.ok(bins.some((x) => /^too many libraries to follow in this image/.test(x.loader?.limits[0] ?? '')));
+    } finally {
+      await m.close();
+    }
+  });
+
+  it('a mesh of 120 libraries, each needing all the others', async () => {
+    const N = 120;
+    const all = Array.from({ length: N }, (_, i) => lib(i));
+    const files: Record<string, Buffer> = {};
+    for (let i = 0; i < N; i++) files[`/usr/lib/${lib(i)}`] = tinyElf({ soname: lib(i), needed: all.filter((x) => x !== lib(i)) });
+    files['/app'] = tinyElf({ needed: all, interpreter: '/lib64/ld-linux-x86-64.so.2' });
+    const root = image(files);
+    const r = await resolveIn(root, '/app');
+    assert.equal(r.dependencies.length, N * N);
+    assert.equal(closure(r).length, N);
+    const m = await loadImage(root, { analysis: true });
+    try {
+      const bins = analyzeBinaries(m);
+      assert.equal(bins.length, N + 1);
+      assert.ok(bins.every((b) => b.dependencies.length >= N - 1 || (b.loader?.limits.length ?? 0) > 0));
+    } finally {
+      await m.close();
+    }
+  });
+
+  it('more DT_NEEDED entries than the emulation follows: a "too many" finding, not a hang', async () => {
+    const N = 200; // 200 × 199 = 39800 entries, past LIMITS.steps only with the search work
+    const all = Array.from({ length: N }, (_, i) => lib(i));
+    const files: Record<string, Buffer> = {};
+    // each library also has 60 rpath folders that do not exist, walked for every need that is not loaded yet
+    const rp = Array.from({ length: 60 }, (_, k) => `/nowhere/${k}`).join(':');
+    for (let i = 0; i < N; i++) files[`/usr/lib/${lib(i)}`] = tinyElf({ soname: lib(i), needed: all.filter((x) => x !== lib(i)), rpath: rp });
+    files['/app'] = tinyElf({ needed: all, interpreter: '/lib64/ld-linux-x86-64.so.2' });
+    const r = await resolveIn(`${image(files)}`, '/app');
+    assert.equal(closure(r).length, N);
+    const saved = LIMITS.steps;
+    LIMITS.steps = 10_000;
+    try {
+      const cut = await resolveIn(`${tmp.dir}/img${n - 1}`, '/app');
+      assert.match(cut.limits[0], /^too many places to look/);
+      assert.ok(cut.dependencies.length < N * N);
+    } finally {
+      LIMITS.steps = saved;
+    }
+  });
+
+  it('an LD_LIBRARY_PATH of 100k folders: each missing folder is tried once, as ld.so does', async () => {
+    const N = 20;
+    const files: Record<string, Buffer> = {};
+    for (let i = 0; i < N; i++) files[`/usr/lib/${lib(i)}`] = tinyElf({ soname: lib(i) });
+    files['/app'] = tinyElf({ needed: Array.from({ length: N }, (_, i) => lib(i)), interpreter: '/lib64/ld-linux-x86-64.so.2' });
+    const root = image(files);
+    const dirs = Array.from({ length: 100_000 }, (_, i) => `/d${i}`);
+    const r = await resolveIn(root, '/app', [`LD_LIBRARY_PATH=${dirs.join(':')}`]);
+    assert.ok(r.dependencies.every((d) => d.resolved === `/usr/lib/${d.name}`));
+    const first = r.dependencies[0];
+    assert.equal(first.searched.length, LIMITS.searched);
+    // the 100k folders, then /lib (missing) and /usr/lib
+    assert.equal(first.searched.length + first.searchedOmitted, 100_000 + 2);
+    // every folder found missing is skipped from then on, /lib included
+    assert.deepEqual(r.dependencies[1].searched, [`/usr/lib/${lib(1)}`]);
+    assert.ok(r.notes.some((x) => /LD_LIBRARY_PATH is \d+ bytes long: the kernel passes no environment string over 131072 bytes/.test(x)));
+  });
+
+  it('an ld.so.cache of 300k entries is searched, not unpacked', async () => {
+    const N = 300_000;
+    // glibc-ld.so.cache1.1: header, entries sorted as ldconfig sorts (descending), strings
+    const names = Array.from({ length: N }, (_, i) => `libc${String(i).padStart(6, '0')}.so.1`).sort().reverse();
+    const strings: Buffer[] = [];
+    let strOff = 48 + N * 24;
+    const table = Buffer.alloc(48 + N * 24);
+    table.write('glibc-ld.so.cache1.1', 0, 'latin1');
+    table.writeUInt32LE(N, 20);
+    table[32] = 2; // little endian
+    names.forEach((name, i) => {
+      const o = 48 + i * 24;
+      table.writeUInt32LE(0x0303, o);
+      table.writeUInt32LE(strOff, o + 4);
+      const k = Buffer.from(`${name}\0/cached/${name}\0`);
+      table.writeUInt32LE(strOff + name.length + 1, o + 8);
+      strings.push(k);
+      strOff += k.length;
+    });
+    const want = 'libc123456.so.1';
+    const root = image({
+      '/etc/ld.so.cache': Buffer.concat([table, ...strings]),
+      [`/cached/${want}`]: tinyElf({ soname: want }),
+      '/app': tinyElf({ needed: [want, 'libc000001.so.1'], interpreter: '/lib64/ld-linux-x86-64.so.2' }),
+    });
+    const r = await resolveIn(root, '/app');
+    const d = r.dependencies.find((x) => x.name === want)!;
+    assert.deepEqual([d.via, d.resolved], ['ld.so.cache', `/cached/${want}`]);
+    const gone = r.dependencies.find((x) => x.name === 'libc000001.so.1')!;
+    assert.equal(gone.searched[0], '/cached/libc000001.so.1');
+    assert.ok(gone.error);
   });
 });

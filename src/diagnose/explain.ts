@@ -38,6 +38,10 @@ shared object file". Copy the library from the build stage or link statically.`,
 (GLIBC_2.34, say) that the image's library does not define. Build on the same (or an older)
 distribution as the one you run on, or link statically.`,
   'symbol-version-weak': `A symbol version the program asks for weakly is missing; the loader only warns.`,
+  'loader-limit': `The program's libraries go past what scratchscope follows (thousands of libraries needing each
+other, a search path of tens of thousands of folders, a gigantic ld.so.cache): it stopped there
+rather than hang, so the libraries after that point are not checked. Real programs stay far below
+these limits; an image that reaches them was most likely made to.`,
   'static-glibc-nss': `glibc cannot be fully static: getaddrinfo, getpwnam and friends load libnss_*.so.2 modules at run
 time, and the linker warns about it ("Using 'getaddrinfo' in statically linked applications requires
 at runtime the shared libraries from the glibc version used for linking"). In a FROM scratch image

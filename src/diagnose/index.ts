@@ -220,6 +220,9 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
         evidence: [`${v.requiredBy} needs ${v.version}`, `${v.library} does not define it`],
       });
     }
+    for (const limit of load.limits) {
+      diagnostics.push({ code: 'loader-limit', severity: 'warning', message: limit, path: prog.path, layer: prog.node.layer, runtimeError: null, fix: 'Check where the libraries come from: no real program needs this many.', evidence: [limit] });
+    }
     const found_ = load.dependencies.filter((d) => !d.error).length;
     steps.push({ step: 'loader', ok: missing.length === 0 && !load.versionProblems.some((v) => !v.weak), detail: `${load.loader} loader ${prog.info.interpreter}: ${found_} of ${load.dependencies.length} needed libraries found${missing.length ? `, missing ${[...new Set(missing.map((m) => m.name))].join(', ')}` : ''}` });
   } else {

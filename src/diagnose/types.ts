@@ -27,6 +27,7 @@ export const WARNING_CODES = [
   'symbol-version-weak',
   'elf-damaged',
   'layer-problem',
+  'loader-limit',
 ] as const;
 
 export type Code = (typeof ERROR_CODES)[number] | (typeof WARNING_CODES)[number];

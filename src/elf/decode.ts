@@ -24,6 +24,7 @@ import {
 } from './layout.js';
 import { readNotes } from './notes.js';
 import { scanFor } from './scan.js';
+import { isGlibcLoaderName, readSystemDirs } from './sysdirs.js';
 import { ElfDamage, FieldReader } from './reader.js';
 import type { ElfInfo, ElfType, Libc, VersionNeed } from './types.js';
 
@@ -293,6 +294,8 @@ export function decodeElf(bytes: Bytes): ElfInfo {
   const isStatic = executableType && !interpreter;
   // Static glibc still dlopens libnss_*.so for name lookups: its NSS code names them.
   const staticNss = isStatic && libc === 'glibc' ? scanFor(bytes, ['libnss_', 'nsswitch.conf']).size > 0 : null;
+  // A glibc loader carries its own search path: read it where it is.
+  const systemDirs = !interpreter && h.eType === 3 && isGlibcLoaderName(soname) ? attempt('system search path', () => readSystemDirs(r, segments, sections()), null) : null;
   return {
     class: h.is64 ? 64 : 32,
     endian: h.little ? 'little' : 'big',
@@ -321,6 +324,7 @@ export function decodeElf(bytes: Bytes): ElfInfo {
       canary,
     },
     staticNss,
+    systemDirs,
     problems,
   };
 }

@@ -65,6 +65,11 @@ export interface ElfInfo {
    * getaddrinfo, getpwnam and friends; null when the question does not apply.
    */
   staticNss: boolean | null;
+  /**
+   * For a glibc dynamic loader (ld-linux-*.so.*, ld64.so.*): the system directories
+   * compiled into it, in its search order, as it writes them (`/lib64/`); null otherwise.
+   */
+  systemDirs: string[] | null;
   /** Damage found while decoding; what could still be read is above. */
   problems: string[];
 }

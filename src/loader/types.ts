@@ -8,7 +8,8 @@ export type Via =
   | 'LD_LIBRARY_PATH'
   | 'runpath'
   | 'ld.so.cache'
-  | 'default' // the loader's built-in directories
+  | 'default' // the loader's built-in directories, as read from the loader file
+  | 'default-assumed' // the usual built-in directories, assumed: the loader file could not be read
   | 'musl-libc' // musl serves libc, libm, libpthread, … itself
   | 'ld-musl.path'; // /etc/ld-musl-ARCH.path
 
@@ -29,8 +30,10 @@ export interface Dependency {
   via: Via | null;
   /** A glibc-hwcaps subdirectory it was found in: used only on CPUs that support that level. */
   hwcaps: string | null;
-  /** Candidate paths tried, in the loader's order. */
+  /** Candidate paths tried, in the loader's order (at most LIMITS.searched of them). */
   searched: string[];
+  /** Candidates tried beyond those listed in `searched`. */
+  searchedOmitted: number;
   /** Candidates that exist but were passed over (wrong class or machine). */
   skipped: Skipped[];
   /** Why loading stops here, in the loader's words ("cannot open shared object file", …). */
@@ -57,7 +60,14 @@ export interface LoadResult {
   /** Every DT_NEEDED entry met, breadth first, as ld.so meets them. */
   dependencies: Dependency[];
   versionProblems: VersionProblem[];
-  /** The loader's default directories, as this image's layout has them. */
+  /** The loader's default directories, in its order. */
   defaultDirs: string[];
+  /**
+   * Where `defaultDirs` come from: "read from PATH" (glibc's compiled-in list, or musl's
+   * path file), "built into musl", or "assumed: …" when the loader could not be read.
+   */
+  defaultDirsFrom: string;
+  /** Work cut short at a limit ("too many …"): what follows it was not examined. */
+  limits: string[];
   notes: string[];
 }

@@ -11,6 +11,7 @@ const VIA_TEXT: Record<string, string> = {
   runpath: 'DT_RUNPATH',
   'ld.so.cache': 'ld.so.cache',
   default: 'default path',
+  'default-assumed': 'default path (assumed: the loader could not be read)',
   'musl-libc': 'musl libc itself',
   'ld-musl.path': 'ld-musl path file',
 };

@@ -1,0 +1,158 @@
+/** What both loaders share: trying a candidate path, and the limits of the emulation. */
+import type { BinaryCatalog } from '../elf/catalog.js';
+import type { ElfInfo } from '../elf/types.js';
+import { type MergedTree, resolvePath } from '../fs/index.js';
+import type { Dependency, Skipped, Via } from './types.js';
+
+export interface LoaderContext {
+  tree: MergedTree;
+  catalog: BinaryCatalog;
+  /** The image's Env (KEY=VALUE), where LD_LIBRARY_PATH comes from. */
+  env: string[];
+  /** Working directory, for relative paths. */
+  cwd: string;
+  /** What each candidate path turned out to be, shared by every program resolved in one image. */
+  probes?: Map<string, Probe>;
+  /** Loader steps that may still be taken, shared by every program resolved with this context. */
+  budget?: { steps: number };
+}
+
+/**
+ * Where the emulation stops instead of growing without bound. Real loaders have no count
+ * limits of their own; these are far beyond any real program (the largest have a few
+ * hundred libraries and a few thousand DT_NEEDED entries among them), and what is cut is
+ * reported as "too many …".
+ */
+export const LIMITS = {
+  /** DT_NEEDED entries followed for one program. */
+  needed: 20_000,
+  /** Search steps (candidate paths, rpath lists walked) for one program. */
+  steps: 2_000_000,
+  /** DT_NEEDED entries and search steps for all the binaries of one image together (inspect). */
+  imageSteps: 4_000_000,
+  /** Candidate paths listed per dependency. */
+  searched: 256,
+};
+
+/** A candidate path looked at once: nothing there, not loadable, or a decoded ELF at a real path. */
+export type Probe = { kind: 'absent' } | { kind: 'error'; error: string } | { kind: 'elf'; real: string; info: ElfInfo };
+
+/** A loaded object: the program, the interpreter, or a library. */
+export interface Loaded {
+  /** The name the loader knows it by: the path it was opened at. */
+  path: string;
+  real: string;
+  info: ElfInfo;
+  /** The object whose DT_NEEDED brought it in (l_loader / needed_by). */
+  loader: Loaded | null;
+  depth: number;
+}
+
+export interface Found {
+  path: string;
+  real: string;
+  info: ElfInfo;
+}
+
+export type Attempt = Found | 'absent' | { error: string };
+
+export function dirname(p: string): string {
+  const i = p.lastIndexOf('/');
+  return i <= 0 ? '/' : p.slice(0, i);
+}
+
+/** Thrown when a program's or the image's step budget is spent; resolveProgram reports it. */
+export class TooMuchWork extends Error {}
+
+export abstract class Search {
+  private steps = LIMITS.steps;
+  defaultDirs: string[] = [];
+  defaultDirsFrom = '';
+  notes: string[] = [];
+  private omittedNoted = false;
+  constructor(
+    protected readonly ctx: LoaderContext,
+    protected readonly program: ElfInfo,
+  ) {}
+
+  /** One unit of the loader's work; stops the search when the budget is spent. */
+  spend(n = 1): void {
+    this.steps -= n;
+    const image = this.ctx.budget;
+    if (image) image.steps -= n;
+    if (this.steps < 0) throw new TooMuchWork(`too many places to look: scratchscope stopped after ${LIMITS.steps} steps of the loader's search for this program; the libraries after that point were not checked`);
+    if (image && image.steps < 0) throw new TooMuchWork(`too many libraries to follow in this image: after ${LIMITS.imageSteps} steps of the loader's search over all its binaries, the rest were not checked`);
+  }
+
+  abstract find(name: string, requester: Loaded, main: Loaded, dep: Dependency): Found | null;
+
+  protected isDir(path: string): boolean {
+    const r = resolvePath(this.ctx.tree, path, { cwd: this.ctx.cwd });
+    return r.ok && r.node.type === 'dir';
+  }
+
+  private probe(path: string): Probe {
+    const key = path.startsWith('/') ? path : `${this.ctx.cwd}\0${path}`;
+    const hit = this.ctx.probes?.get(key);
+    if (hit) return hit;
+    let p: Probe;
+    const r = resolvePath(this.ctx.tree, path, { cwd: this.ctx.cwd });
+    if (!r.ok || r.node.type === 'dir') p = { kind: 'absent' };
+    else {
+      const d = this.ctx.catalog.of(r.node);
+      if (!d) p = { kind: 'error', error: r.node.type === 'file' || r.node.type === 'hardlink' ? 'invalid ELF header' : 'cannot open shared object file' };
+      else if (!d.ok) p = { kind: 'error', error: d.error };
+      else p = { kind: 'elf', real: r.path, info: d.info };
+    }
+    this.ctx.probes?.set(key, p);
+    return p;
+  }
+
+  protected note(dep: Dependency, path: string): void {
+    if (dep.searched.length < LIMITS.searched) {
+      dep.searched.push(path);
+      return;
+    }
+    dep.searchedOmitted++;
+    if (!this.omittedNoted) {
+      this.omittedNoted = true;
+      this.notes.push(`too many candidate paths: only the first ${LIMITS.searched} tried for each library are listed`);
+    }
+  }
+
+  /**
+   * Tries one candidate path. Returns the object when it fits, 'skip' when the loader
+   * passes it over, 'absent' when there is nothing to open, or an error that stops loading.
+   */
+  protected try(path: string, dep: Dependency, hwcaps: string | null = null, listed = true): Found | 'absent' | 'skip' | { error: string } {
+    this.spend();
+    const p = this.probe(path);
+    if (listed || p.kind !== 'absent') this.note(dep, path);
+    if (p.kind === 'absent') return 'absent';
+    if (p.kind === 'error') return { error: p.error };
+    const why = this.mismatch(p.info);
+    if (why) {
+      dep.skipped.push({ path, reason: why } satisfies Skipped);
+      return 'skip';
+    }
+    if (hwcaps) dep.hwcaps = hwcaps;
+    return { path, real: p.real, info: p.info };
+  }
+
+  /** A search step's outcome: undefined to go on searching, null when loading stops here, else the object. */
+  protected settle(r: Attempt, via: Via, dep: Dependency): Found | null | undefined {
+    if (r === 'absent') return undefined;
+    if ('error' in r) {
+      dep.error = r.error;
+      return null;
+    }
+    Object.assign(dep, { resolved: r.path, realPath: r.real, via });
+    return r;
+  }
+
+  protected mismatch(lib: ElfInfo): string | null {
+    if (lib.class !== this.program.class) return `wrong ELF class: ELFCLASS${lib.class}`;
+    if (lib.machine !== this.program.machine) return `wrong machine: ${lib.machine}`;
+    return null;
+  }
+}
