@@ -35,13 +35,25 @@ needs. It searched RPATH, LD_LIBRARY_PATH, RUNPATH, /etc/ld.so.cache and its def
 image, and the container exits with "error while loading shared libraries: libX.so: cannot open
 shared object file". Copy the library from the build stage or link statically.`,
   'symbol-version-missing': `The program was linked against a newer library than the image has: it needs a symbol version
-(GLIBC_2.34, say) that the image's library does not define. Build on the same (or an older)
-distribution as the one you run on, or link statically.`,
+(GLIBC_2.34, say) that the image's library does not define. glibc checks every version before it
+gives up and prints one line per missing version. Build on the same (or an older) distribution as
+the one you run on, or link statically.`,
   'symbol-version-weak': `A symbol version the program asks for weakly is missing; the loader only warns.`,
   'loader-limit': `The program's libraries go past what scratchscope follows (thousands of libraries needing each
 other, a search path of tens of thousands of folders, a gigantic ld.so.cache): it stopped there
 rather than hang, so the libraries after that point are not checked. Real programs stay far below
 these limits; an image that reaches them was most likely made to.`,
+  'symbol-missing': `Every library was found, but one of them (or the program) uses a symbol that no loaded object
+defines: a library from another release that dropped or renamed a function, or one built against the
+other C library (glibc's __printf_chk under musl, musl's strlcpy under an older glibc). musl binds
+every symbol at load and prints "Error relocating /app: sym: symbol not found". glibc binds variables
+(data and copy relocations) at load, and functions too when the object is linked with -z now (BIND_NOW,
+common in hardened builds) or LD_BIND_NOW is set: "/app: symbol lookup error: /app: undefined symbol:
+sym". Weak references never fail. Ship the library release the program was built against, or build
+the program against the libraries the image has.`,
+  'symbol-missing-lazy': `A function the program (or a library) calls is defined by no loaded object, but glibc binds
+functions at their first call (lazy binding, without -z now): the program starts, and dies with
+"symbol lookup error: … undefined symbol: sym" if and when it calls that function.`,
   'static-glibc-nss': `glibc cannot be fully static: getaddrinfo, getpwnam and friends load libnss_*.so.2 modules at run
 time, and the linker warns about it ("Using 'getaddrinfo' in statically linked applications requires
 at runtime the shared libraries from the glibc version used for linking"). In a FROM scratch image

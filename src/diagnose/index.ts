@@ -13,6 +13,8 @@ import { emulateExec } from './exec.js';
 import { containerPath, lookPath } from './lookup.js';
 import type { Diagnostic, Launch, LaunchStep, Verdict } from './types.js';
 import { checkUser } from './user.js';
+import { checkSymbols } from '../loader/symbols.js';
+import { type LoaderFacts, symbolDiagnostics, versionDiagnostics } from './symbols.js';
 import { archWarning, programWarnings } from './warnings.js';
 
 export type * from './types.js';
@@ -205,26 +207,17 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
         evidence: [`searched: ${d.searched.join(', ') || '(nowhere)'}`, ...d.skipped.map((s) => `skipped ${s.path}: ${s.reason}`)],
       });
     }
-    for (const v of load.versionProblems) {
-      const requiredBy = v.requiredBy === prog.path ? prog.argv0 : v.requiredBy;
-      diagnostics.push({
-        code: v.weak ? 'symbol-version-weak' : 'symbol-version-missing',
-        severity: v.weak ? 'warning' : 'error',
-        message: `${v.requiredBy === prog.path ? prog.path : v.requiredBy} was built against a newer ${v.library.slice(v.library.lastIndexOf('/') + 1)} than the image has: it needs ${v.version}, which ${v.library} does not define`,
-        path: v.library,
-        layer: nodeLayer(v.library),
-        runtimeError: v.weak ? null : `${prog.argv0}: ${v.library}: version \`${v.version}' not found (required by ${requiredBy})`,
-        fix: /^GLIBC_/.test(v.version)
-          ? `Build on a system with a glibc no newer than the image's (use the same base image for build and run stages), or link statically.`
-          : `Copy the library version the program was built against into the image.`,
-        evidence: [`${v.requiredBy} needs ${v.version}`, `${v.library} does not define it`],
-      });
-    }
+    // Versions, then the symbols themselves: glibc stops before binding when a library or a version is missing.
+    const facts = loaderFacts(catalog, tree, prog, nodeLayer);
+    diagnostics.push(...versionDiagnostics(load.versionProblems, facts));
+    const glibcStopped = !musl && (missing.length > 0 || load.versionProblems.some((v) => !v.weak));
+    const symbols = glibcStopped ? null : checkSymbols({ tree, env }, load, { argv0: prog.argv0, execPath: found.path });
+    diagnostics.push(...symbolDiagnostics(symbols, facts));
     for (const limit of load.limits) {
       diagnostics.push({ code: 'loader-limit', severity: 'warning', message: limit, path: prog.path, layer: prog.node.layer, runtimeError: null, fix: 'Check where the libraries come from: no real program needs this many.', evidence: [limit] });
     }
     const found_ = load.dependencies.filter((d) => !d.error).length;
-    steps.push({ step: 'loader', ok: missing.length === 0 && !load.versionProblems.some((v) => !v.weak), detail: `${load.loader} loader ${prog.info.interpreter}: ${found_} of ${load.dependencies.length} needed libraries found${missing.length ? `, missing ${[...new Set(missing.map((m) => m.name))].join(', ')}` : ''}` });
+    steps.push({ step: 'loader', ok: missing.length === 0 && !load.versionProblems.some((v) => !v.weak) && !symbols?.problems.some((p) => p.when === 'load'), detail: `${load.loader} loader ${prog.info.interpreter}: ${found_} of ${load.dependencies.length} needed libraries found${missing.length ? `, missing ${[...new Set(missing.map((m) => m.name))].join(', ')}` : ''}` });
   } else {
     steps.push({ step: 'loader', ok: true, detail: 'statically linked: no loader, no libraries' });
   }
@@ -281,4 +274,15 @@ function libraryFix(name: string, cgo: boolean, musl: boolean, elsewhere: string
     return musl ? 'Link statically with musl-gcc -static, or start FROM alpine.' : 'Link statically (gcc -static), or start FROM a glibc base (debian:bookworm-slim, gcr.io/distroless/base), or COPY --from=build the loader and libc.';
   }
   return `COPY --from=build the file that provides ${name} (ldd in the build stage shows its path) into a folder the loader searches, such as /usr/lib, or link it statically.`;
+}
+
+/** What the loader diagnostics need to know about the objects the program loads. */
+function loaderFacts(catalog: BinaryCatalog, tree: ImageModel['tree'], prog: { path: string; argv0: string; info: { libc: string } }, layerOf: (p: string) => number | null): LoaderFacts {
+  const libcOf = (p: string) => {
+    if (p === prog.path) return prog.info.libc;
+    const r = resolvePath(tree, p);
+    const d = r.ok ? catalog.of(r.node) : null;
+    return d?.ok ? d.info.libc : null;
+  };
+  return { programPath: prog.path, argv0: prog.argv0, libcOf, layerOf };
 }

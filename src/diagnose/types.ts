@@ -14,6 +14,7 @@ export const ERROR_CODES = [
   'shebang-interpreter-missing',
   'library-missing',
   'symbol-version-missing',
+  'symbol-missing',
 ] as const;
 
 export const WARNING_CODES = [
@@ -25,6 +26,7 @@ export const WARNING_CODES = [
   'arch-mismatch',
   'shell-form-signals',
   'symbol-version-weak',
+  'symbol-missing-lazy',
   'elf-damaged',
   'layer-problem',
   'loader-limit',

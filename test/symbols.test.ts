@@ -1,0 +1,197 @@
+/**
+ * Symbol binding, tested on real things: the dynamic symbol tables we decode equal what
+ * readelf prints (both classes, both byte orders, glibc and musl, versioned and not), and
+ * for every image of fixtures/src/symbols/build.sh, built and run by a real engine, our
+ * verdict and codes equal what `docker run` did and our runtime lines are exactly what it
+ * printed.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { readDynamicSymbols, readRelocations, symbolKey } from '../src/elf/dynsym.js';
+import { FileBytes } from '../src/fs/bytes.js';
+import { loadImage } from '../src/load.js';
+import { buildReport } from '../src/report/index.js';
+import { tempDir } from './helpers/build.js';
+import { docker, engineAvailable } from './helpers/engine.js';
+
+const REPO = new URL('..', import.meta.url).pathname;
+const SRC = REPO + 'fixtures/src/symbols/';
+
+function sh(cmd: string, args: string[]): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 256 << 20 });
+  assert.equal(r.status, 0, `${cmd} ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** readelf's view of .dynsym, filtered by the rules both loaders use for references and definitions. */
+function readelfSymbols(file: string): { undefined: string[]; defined: string[] } {
+  const undef: string[] = [];
+  const defined: string[] = [];
+  let inDynsym = false;
+  for (const line of sh('readelf', ['--dyn-syms', '-W', file]).split('\n')) {
+    if (line.startsWith("Symbol table '.dynsym'")) inDynsym = true;
+    else if (line.startsWith('Symbol table')) inDynsym = false;
+    // (ppc64 adds "[<localentry>: 8]" after the visibility)
+    const m = /^\s*\d+:\s+([0-9a-f]+)\s+\S+\s+(\w+)\s+(\w+)\s+\w+(?:\s+\[[^\]]*\])?\s+(\S+)\s+(\S+)/.exec(line);
+    if (!inDynsym || !m) continue;
+    const [, value, type, bind, ndx, name] = m;
+    if (bind === 'LOCAL' || name === '') continue;
+    const zero = /^0+$/.test(value);
+    if (ndx === 'UND') undef.push(name);
+    if (ndx === 'UND' && (zero || type === 'TLS')) continue;
+    if (['GLOBAL', 'WEAK', 'UNIQUE'].includes(bind) && ['NOTYPE', 'OBJECT', 'FUNC', 'COMMON', 'TLS', 'IFUNC'].includes(type) && (!zero || ndx === 'ABS' || type === 'TLS')) {
+      defined.push(name);
+    }
+  }
+  return { undefined: undef.sort(), defined: defined.sort() };
+}
+
+function ours(file: string) {
+  const bytes = new FileBytes(file, 0, statSync(file).size);
+  try {
+    const d = readDynamicSymbols(bytes)!;
+    assert.ok(d, `${file}: no dynamic symbols`);
+    const undef = d.undefined.map((u) => (u.version ? `${u.name}@${u.version}` : u.name)).sort();
+    // readelf leaves the version off a version's own name symbol (VER_1@@VER_1 shows as VER_1)
+    const defined = [...d.definitions()].flatMap(([name, defs]) => defs.filter((x) => !x.pltOnly).map((x) => (x.version && x.version !== name ? `${name}${x.hidden || x.copied ? '@' : '@@'}${x.version}` : name))).sort();
+    return { sym: { undefined: undef, defined }, d, relocs: readRelocations(bytes, d.relocTables) };
+  } finally {
+    bytes.close();
+  }
+}
+
+describe('dynamic symbols decoded as readelf shows them', () => {
+  const tmp = tempDir();
+  after(tmp.cleanup);
+  const files: string[] = [];
+
+  before(() => {
+    // Versioned and hidden definitions, BIND_NOW, a copy relocation: built now, with the host's compilers.
+    sh('gcc', ['-O1', '-shared', '-fPIC', '-Wl,-soname,libsym.so.1', `-Wl,--version-script=${SRC}libsym-newer.map`, '-DNEWER', '-o', `${tmp.dir}/libsymv.so`, `${SRC}libsym.c`]);
+    sh('gcc', ['-O1', '-no-pie', '-DUSE_DATA', '-DUSE_WEAK', '-Wl,-z,now', '-o', `${tmp.dir}/app-copy`, `${SRC}app.c`, `${tmp.dir}/libsymv.so`]);
+    sh('musl-gcc', ['-O1', '-shared', '-fPIC', '-o', `${tmp.dir}/libsym-musl.so`, `${SRC}libsym.c`]);
+    sh('gcc', ['-m32', '-O1', '-shared', '-fPIC', `-Wl,--version-script=${SRC}libsym.map`, '-o', `${tmp.dir}/libsym32.so`, `${SRC}libsym.c`]);
+    files.push(`${tmp.dir}/libsymv.so`, `${tmp.dir}/app-copy`, `${tmp.dir}/libsym-musl.so`, `${tmp.dir}/libsym32.so`, '/lib/x86_64-linux-gnu/libc.so.6', '/lib/x86_64-linux-musl/libc.so', '/lib32/libc.so.6');
+    for (const a of ['arm64', 'armhf', 's390x', 'ppc64el']) files.push(`${REPO}fixtures/foreign/hello-${a}`);
+  });
+
+  it('every reference and every definition, with its version', () => {
+    for (const f of files) {
+      assert.ok(existsSync(f), f);
+      assert.deepEqual(ours(f).sym, readelfSymbols(f), f);
+    }
+  });
+
+  it('lookups through the hash table find what a walk of the whole table finds', () => {
+    for (const f of files) {
+      const { d } = ours(f);
+      const all = d.definitions();
+      assert.ok(all.size > 0 || f.includes('hello-'), f);
+      for (const [name, defs] of all) assert.deepEqual(d.lookup(symbolKey(name)), defs, `${f}: ${name}`);
+      for (const u of d.undefined) assert.deepEqual(d.lookup(symbolKey(u.name)), all.get(u.name) ?? [], `${f}: ${u.name}`);
+      assert.deepEqual(d.lookup(symbolKey('scratchscope_no_such_symbol')), [], f);
+    }
+  });
+
+  it('BIND_NOW from DT_FLAGS / DF_1_NOW, as readelf -d shows it', () => {
+    for (const f of files) {
+      const dyn = sh('readelf', ['-d', '-W', f]);
+      const now = /\(BIND_NOW\)|\(FLAGS\)\s+.*\bBIND_NOW\b|\(FLAGS_1\)\s+.*\bNOW\b/.test(dyn);
+      assert.equal(ours(f).d.bindNow, now, f);
+    }
+  });
+
+  it('relocations that name symbols, with the PLT apart and copy relocations marked', () => {
+    for (const f of files) {
+      const { relocs, d } = ours(f);
+      const rel = sh('readelf', ['-r', '-W', f]);
+      // readelf prints one row per relocation; those with a symbol have a name column
+      const rows = rel.split('\n').filter((l) => /^\s*[0-9a-f]{8,16}\s+[0-9a-f]{8,16}\s+R_\S+\s+[0-9a-f]+\s+\S/.test(l));
+      assert.equal(relocs.length, rows.length, `${f}: ${relocs.length} symbol relocations, readelf lists ${rows.length}`);
+      assert.equal(relocs.filter((r) => r.copy).length, rows.filter((l) => /_COPY\s/.test(l)).length, f);
+      assert.ok(relocs.every((r) => r.symbol > 0 && r.symbol <= d.undefined.length + [...d.definitions().values()].flat().length + 64), f);
+    }
+    const copy = ours(`${tmp.dir}/app-copy`);
+    assert.ok(copy.relocs.some((r) => r.copy), 'a -no-pie program reading a library variable has a copy relocation');
+    assert.equal(copy.d.bindNow, true);
+  });
+});
+
+/** What each image is for: the first error's code (none: it starts), and warnings it must get. */
+const CASES: Record<string, { error?: string; warnings?: string[]; quiet?: boolean }> = {
+  'glibc-now': { error: 'symbol-missing' },
+  'glibc-lazy': { warnings: ['symbol-missing-lazy'] },
+  'glibc-lazy-env-bind-now': { error: 'symbol-missing' },
+  'glibc-data': { error: 'symbol-missing', warnings: ['symbol-missing-lazy'] },
+  'glibc-copy-nopie': { error: 'symbol-missing' },
+  'glibc-weak': { quiet: true },
+  'glibc-versioned': { error: 'symbol-missing' },
+  'glibc-versions-missing': { error: 'symbol-version-missing' },
+  'glibc-library-needs': { error: 'symbol-missing' },
+  'glibc-path-argv0': { error: 'symbol-missing' },
+  'glibc-fine': { quiet: true },
+  'i386-now': { error: 'symbol-missing' },
+  'musl-missing': { error: 'symbol-missing' },
+  'musl-data': { error: 'symbol-missing' },
+  'musl-weak': { quiet: true },
+  'musl-library-needs': { error: 'symbol-missing' },
+  'musl-path': { error: 'symbol-missing' },
+  'glibc-library-in-musl': { error: 'symbol-missing' },
+  'musl-library-in-glibc': { error: 'symbol-missing' },
+};
+
+const available = engineAvailable();
+const skip = available === true ? false : available;
+
+describe('symbol verdicts against docker run', { skip, timeout: 1_500_000 }, () => {
+  const tmp = tempDir();
+  after(tmp.cleanup);
+  const real = new Map<string, { started: boolean; stderr: string }>();
+
+  before(() => {
+    const b = spawnSync('bash', [SRC + 'build.sh', `${tmp.dir}/build`], { encoding: 'utf8', timeout: 1_200_000 });
+    assert.equal(b.status, 0, `building the symbol cases failed: ${b.stderr.slice(-2000)}`);
+    for (const c of Object.keys(CASES)) {
+      const r = docker(['run', '--rm', '--network', 'none', `scratchscope-symbols/${c}`]);
+      real.set(c, { started: r.stdout.includes('scratchscope-started'), stderr: r.stderr });
+      const saved = docker(['save', `scratchscope-symbols/${c}`, '-o', `${tmp.dir}/${c}.tar`]);
+      assert.equal(saved.status, 0, `${c}: ${saved.stderr}`);
+    }
+  });
+
+  it('every case the script builds is checked', () => {
+    const listed = sh('bash', ['-c', `grep -o '^  "[a-z0-9-]*|' ${SRC}build.sh | tr -d ' "|'`]).split('\n').filter(Boolean).sort();
+    assert.deepEqual(listed, Object.keys(CASES).sort());
+  });
+
+  for (const [c, want] of Object.entries(CASES)) {
+    it(c, async () => {
+      const truth = real.get(c)!;
+      const m = await loadImage(`${tmp.dir}/${c}.tar`, { analysis: true });
+      let report;
+      try {
+        report = buildReport(m);
+      } finally {
+        await m.close();
+      }
+      assert.equal(report.verdict, truth.started ? 'starts' : 'fails', `${c}: docker run ${truth.started ? 'started it' : `failed: ${truth.stderr}`}`);
+      const errors = report.diagnostics.filter((d) => d.severity === 'error');
+      assert.equal(errors[0]?.code, want.error, `${c}: first error (${errors.map((e) => e.message).join('; ')})`);
+      for (const w of want.warnings ?? []) assert.ok(report.diagnostics.some((d) => d.code === w), `${c}: expected ${w}, got ${report.diagnostics.map((d) => d.code).join(', ')}`);
+      if (want.quiet) assert.deepEqual(report.diagnostics.filter((d) => /^symbol-/.test(d.code)), [], c);
+      if (!want.error) return;
+      const lines = truth.stderr.split('\n').filter(Boolean);
+      const musl = errors.some((e) => e.runtimeError?.startsWith('Error relocating'));
+      if (musl) {
+        // musl names every reference it cannot bind, then exits: every line is one of ours and back
+        const predicted = errors.flatMap((e) => e.runtimeError!.split('\n'));
+        assert.deepEqual(new Set(lines), new Set(predicted), `${c}: musl printed ${JSON.stringify(truth.stderr)}`);
+      } else {
+        // glibc stops at the first failure (every missing version of it, for versions)
+        assert.equal(truth.stderr, errors[0].runtimeError + '\n', `${c}: glibc printed ${JSON.stringify(truth.stderr)}`);
+      }
+    });
+  }
+});
