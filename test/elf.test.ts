@@ -2,6 +2,7 @@
  * ELF decoding of real gcc / musl-gcc output, each field checked against readelf.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { decodeElf } from '../src/elf/index.js';
@@ -181,5 +182,57 @@ describe('decoding real binaries', { skip }, () => {
     const info = decodeElf(counting);
     assert.deepEqual(info.needed, ['libc.so.6']);
     assert.ok(read < 1 << 20, `read ${read} bytes`);
+  });
+});
+
+describe('the system search path compiled into glibc\'s loader', () => {
+  const tmp = tempDir();
+  after(tmp.cleanup);
+  // This machine's loaders: Debian's multiarch x86-64, and the lib32 / libx32 builds of gcc-multilib.
+  const loaders = ['/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2', '/usr/lib32/ld-linux.so.2', '/libx32/ld-linux-x32.so.2'].filter((p) => {
+    try {
+      return statSync(p).isFile();
+    } catch {
+      return false;
+    }
+  });
+
+  /** What the loader itself says its system search path is. */
+  const own = (ld: string) => [...sh(ld, ['--help']).matchAll(/^\s+(\S+) \(system search path\)$/gm)].map((m) => `${m[1]}/`);
+
+  it('is read as the loader prints it with --help', { skip: loaders.length ? false : 'no glibc loader here' }, () => {
+    for (const ld of loaders) {
+      let want: string[];
+      try {
+        want = own(ld);
+      } catch {
+        continue; // an x32 loader on a kernel without x32 cannot run: nothing to compare with
+      }
+      assert.deepEqual(decode(ld).systemDirs, want, ld);
+    }
+  });
+
+  it('is found without section headers too (a stripped loader), and is null for other files', { skip: loaders.length ? false : 'no glibc loader here' }, () => {
+    const ld = loaders[0];
+    const copy = `${tmp.dir}/ld-nosections.so`;
+    const b = readFileSync(ld);
+    b.writeBigUInt64LE(0n, 40); // e_shoff
+    b.writeUInt16LE(0, 60); // e_shnum
+    b.writeUInt16LE(0, 62); // e_shstrndx
+    writeFileSync(copy, b);
+    assert.deepEqual(decode(copy).systemDirs, own(ld));
+    assert.equal(decode('/lib/x86_64-linux-gnu/libc.so.6').systemDirs, null);
+  });
+});
+
+describe('the system search path of Debian\'s loaders for other machines', { skip: process.getuid?.() === 0 ? false : 'needs root for dpkg --add-architecture', timeout: 600_000 }, () => {
+  it('is /lib/TRIPLET, /usr/lib/TRIPLET, /lib, /usr/lib with dpkg-architecture\'s triplet, in either byte order', () => {
+    const r = spawnSync('bash', [new URL('../fixtures/foreign-loaders.sh', import.meta.url).pathname], { encoding: 'utf8', timeout: 540_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const dir = r.stdout.trim();
+    for (const arch of ['arm64', 'armhf', 's390x', 'ppc64el', 'i386']) {
+      const triplet = readFileSync(`${dir}/${arch}.multiarch`, 'utf8').trim();
+      assert.deepEqual(decode(`${dir}/ld-${arch}.so`).systemDirs, [`/lib/${triplet}/`, `/usr/lib/${triplet}/`, '/lib/', '/usr/lib/'], arch);
+    }
   });
 });

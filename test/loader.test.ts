@@ -3,6 +3,7 @@
  * against what the real loader prints for the same root in a chroot.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { loadImage } from '../src/load.js';
@@ -125,6 +126,25 @@ describe('glibc loader rules, checked against ld.so itself', { skip }, () => {
       put(root, '/opt/ld/libfoo.so.1', `${b}/libfoo.so.1`);
     }, '/app', '/opt/ld');
     assert.deepEqual([via(r, 'libfoo.so.1').via, via(r, 'libfoo.so.1').resolved], ['LD_LIBRARY_PATH', '/opt/ld/libfoo.so.1']);
+  });
+
+  it('LD_LIBRARY_PATH: ";" separates too, and an empty element is the working folder, opened by the bare name', async () => {
+    const root = `${tmp.dir}/llp`;
+    glibcRoot(root);
+    put(root, '/app', `${b}/app-plain`);
+    put(root, '/opt/ld/libfoo.so.1', `${b}/libfoo.so.1`);
+    let r = await resolveIn(root, '/app', ['LD_LIBRARY_PATH=/x;/opt/ld']);
+    assert.equal(via(r, 'libfoo.so.1').resolved, '/opt/ld/libfoo.so.1');
+    const run = spawnSync('chroot', [root, '/app'], { env: { ...process.env, LD_LIBRARY_PATH: '/x;/opt/ld' } });
+    assert.equal(run.status, 0, String(run.stderr));
+    const root2 = `${tmp.dir}/llp-empty`;
+    glibcRoot(root2);
+    put(root2, '/app', `${b}/app-plain`);
+    put(root2, '/libfoo.so.1', `${b}/libfoo.so.1`);
+    r = await resolveIn(root2, '/app', ['LD_LIBRARY_PATH=/x::/y']);
+    assert.deepEqual([via(r, 'libfoo.so.1').via, via(r, 'libfoo.so.1').resolved], ['LD_LIBRARY_PATH', 'libfoo.so.1']);
+    // ld.so lists an object whose name is its path without "=>"
+    assert.match(sh('chroot', [root2, GLIBC_LD, '--library-path', '/x::/y', '--list', '/app']), /^\tlibfoo\.so\.1 \(0x/m);
   });
 
   it('/etc/ld.so.cache built by ldconfig -r; a ld.so.conf without a cache does nothing', async () => {

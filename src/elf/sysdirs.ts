@@ -43,13 +43,14 @@ export function readSystemDirs(r: FieldReader, segments: Segment[], sections: Se
   for (const reg of regions(segments, sections)) {
     if (reg.size <= 0 || reg.offset < 0 || reg.offset + reg.size > r.bytes.size) continue;
     const buf = r.need(reg.offset, Math.min(reg.size, REGION_LIMIT), 'read-only data');
-    const text = buf.toString('latin1');
+    // The list may open the region (.rodata often starts with it): its start counts as a NUL.
+    const text = '\0' + buf.toString('latin1');
     // One or more "/dir/\0", started after a NUL and closed by the literal's own NUL.
     const re = /(?<=\0)((?:\/[\x21-\x7e]*\/\0){1,32})\0/g;
     for (let m = re.exec(text); m; m = re.exec(text)) {
       const dirs = m[1].split('\0').slice(0, -1);
       if (dirs.length > MAX_DIRS) continue;
-      if (lengthsBefore(buf, m.index, dirs, r)) return dirs;
+      if (lengthsBefore(buf, m.index - 1, dirs, r)) return dirs;
       if (!fallback && dirs.every((d) => /\/lib[^/]*\//.test(d))) fallback = dirs;
     }
   }

@@ -39,7 +39,7 @@ function trimDir(d: string): string {
 }
 
 function join(dir: string, name: string): string {
-  return dir.endsWith('/') ? dir + name : `${dir}/${name}`;
+  return dir === '' || dir.endsWith('/') ? dir + name : `${dir}/${name}`;
 }
 
 /** Each directory once, in first-seen order, as fillin_rpath builds a search list. */
@@ -74,8 +74,8 @@ export class GlibcSearch extends Search {
     this.hwcaps = HWCAPS[program.machine] ?? [];
     const v = envValue(ctx.env, 'LD_LIBRARY_PATH');
     if (v !== null && v.length + 'LD_LIBRARY_PATH='.length + 1 > ARG_STRLEN_MAX) this.notes.push(tooLongEnv(v.length));
-    // An empty element means the working directory, as for PATH.
-    this.libraryPath = v === null || v === '' ? [] : unique(v.split(/[:;]/).map((d) => (d === '' ? ctx.cwd : d)));
+    // An empty element is the working directory: ld.so opens the bare name there.
+    this.libraryPath = v === null || v === '' ? [] : unique(v.split(/[:;]/));
   }
 
   /** Without a readable loader: the documented defaults of the layout the image has. */

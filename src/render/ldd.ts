@@ -44,7 +44,7 @@ export function renderLdd(path: string, info: ElfInfo, r: LoadResult): string {
       const pad = '  '.repeat(depth + 1);
       if (d.error) {
         out.push(`${pad}${printable(d.name)} => not found (${d.error})`);
-        if (d.searched.length) out.push(`${pad}    searched: ${d.searched.map(printable).join(', ')}`);
+        if (d.searched.length) out.push(`${pad}    searched: ${d.searched.map(printable).join(', ')}${d.searchedOmitted ? ` (and ${d.searchedOmitted} more)` : ''}`);
         for (const s of d.skipped) out.push(`${pad}    skipped ${printable(s.path)}: ${s.reason}`);
         continue;
       }
@@ -59,6 +59,7 @@ export function renderLdd(path: string, info: ElfInfo, r: LoadResult): string {
     }
   };
   walk(r.program, 0);
+  for (const limit of r.limits) out.push(`  ${printable(limit)}`);
   for (const v of r.versionProblems) {
     out.push(`  version ${v.version} not found in ${printable(v.library)} (required by ${printable(v.requiredBy)})${v.weak ? ' [weak: warning only]' : ''}`);
   }
