@@ -58,6 +58,8 @@ function ours(file: string) {
   try {
     const d = readDynamicSymbols(bytes)!;
     assert.ok(d, `${file}: no dynamic symbols`);
+    // a library is scanned only up to its hashed symbols: that must find every reference
+    assert.deepEqual(d.undefined, readDynamicSymbols(bytes, { program: true })!.undefined, `${file}: references past the hashed part`);
     const undef = d.undefined.map((u) => (u.version ? `${u.name}@${u.version}` : u.name)).sort();
     // readelf leaves the version off a version's own name symbol (VER_1@@VER_1 shows as VER_1)
     const defined = [...d.definitions()].flatMap(([name, defs]) => defs.filter((x) => !x.pltOnly).map((x) => (x.version && x.version !== name ? `${name}${x.hidden || x.copied ? '@' : '@@'}${x.version}` : name))).sort();
