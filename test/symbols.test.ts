@@ -1,17 +1,22 @@
 /**
  * Symbol binding, tested on real things: the dynamic symbol tables we decode equal what
- * readelf prints (both classes, both byte orders, glibc and musl, versioned and not), and
- * for every image of fixtures/src/symbols/build.sh, built and run by a real engine, our
+ * readelf prints (both classes, both byte orders, glibc and musl, versioned and not); for
+ * every image of fixtures/src/symbols/build.sh, built and run by a real engine, our
  * verdict and codes equal what `docker run` did and our runtime lines are exactly what it
- * printed.
+ * printed; and for every dynamic ELF of a real Debian root, the symbols we find unbound
+ * are exactly those glibc's own loader lists (`ldd -r`: LD_BIND_NOW, LD_WARN) in a chroot.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { readDynamicSymbols, readRelocations, symbolKey } from '../src/elf/dynsym.js';
+import { BinaryCatalog } from '../src/elf/catalog.js';
 import { FileBytes } from '../src/fs/bytes.js';
 import { loadImage } from '../src/load.js';
+import { resolveProgram } from '../src/loader/index.js';
+import { type SymbolTable, checkSymbols } from '../src/loader/symbols.js';
+import { loaderContext } from '../src/report/binaries.js';
 import { buildReport } from '../src/report/index.js';
 import { tempDir } from './helpers/build.js';
 import { docker, engineAvailable } from './helpers/engine.js';
@@ -53,6 +58,8 @@ function ours(file: string) {
   try {
     const d = readDynamicSymbols(bytes)!;
     assert.ok(d, `${file}: no dynamic symbols`);
+    // a library is scanned only up to its hashed symbols: that must find every reference
+    assert.deepEqual(d.undefined, readDynamicSymbols(bytes, { program: true })!.undefined, `${file}: references past the hashed part`);
     const undef = d.undefined.map((u) => (u.version ? `${u.name}@${u.version}` : u.name)).sort();
     // readelf leaves the version off a version's own name symbol (VER_1@@VER_1 shows as VER_1)
     const defined = [...d.definitions()].flatMap(([name, defs]) => defs.filter((x) => !x.pltOnly).map((x) => (x.version && x.version !== name ? `${name}${x.hidden || x.copied ? '@' : '@@'}${x.version}` : name))).sort();
@@ -130,6 +137,7 @@ const CASES: Record<string, { error?: string; warnings?: string[]; quiet?: boole
   'glibc-versioned': { error: 'symbol-missing' },
   'glibc-versions-missing': { error: 'symbol-version-missing' },
   'glibc-library-needs': { error: 'symbol-missing' },
+  'glibc-library-and-program': { error: 'symbol-missing' },
   'glibc-path-argv0': { error: 'symbol-missing' },
   'glibc-fine': { quiet: true },
   'i386-now': { error: 'symbol-missing' },
@@ -138,6 +146,7 @@ const CASES: Record<string, { error?: string; warnings?: string[]; quiet?: boole
   'musl-weak': { quiet: true },
   'musl-library-needs': { error: 'symbol-missing' },
   'musl-path': { error: 'symbol-missing' },
+  'musl-library-and-symbols-missing': { error: 'library-missing' },
   'glibc-library-in-musl': { error: 'symbol-missing' },
   'musl-library-in-glibc': { error: 'symbol-missing' },
 };
@@ -194,4 +203,52 @@ describe('symbol verdicts against docker run', { skip, timeout: 1_500_000 }, () 
       }
     });
   }
+});
+
+const isRoot = process.getuid?.() === 0;
+const rootSkip = !isRoot ? 'needs root for debootstrap and chroot' : false;
+if (rootSkip && process.env.CI === 'true') throw new Error(`the Debian root test cannot run under CI: ${rootSkip}`);
+
+describe('every dynamic ELF of a real Debian root, against its own ld.so', { skip: rootSkip, timeout: 900_000 }, () => {
+  it('the unbound symbols are those `ldd -r` lists, object by object', async () => {
+    const r = spawnSync('bash', [REPO + 'fixtures/debian-root.sh'], { encoding: 'utf8', timeout: 840_000 });
+    assert.equal(r.status, 0, `debootstrap failed: ${r.stderr}`);
+    const root = r.stdout.trim();
+    const model = await loadImage(root, { analysis: true });
+    try {
+      const catalog = new BinaryCatalog(model.tree, model.decoded);
+      const ctx = loaderContext(model, catalog);
+      const elfs: [string, NonNullable<ReturnType<BinaryCatalog['at']>>][] = [];
+      for (const [p, d] of catalog.all()) if (d.ok && d.info.machine === 'x86_64' && !d.info.static && (d.info.interpreter || d.info.needed.length)) elfs.push([p, d]);
+      assert.ok(elfs.length > 300, `${elfs.length} dynamic ELF files`);
+      // One shell in the chroot runs the loader in trace mode on each: it binds everything and names each miss.
+      const script = elfs.map(([p]) => `echo '== ${p}'; LD_TRACE_LOADED_OBJECTS=1 LD_WARN=yes LD_BIND_NOW=yes /lib64/ld-linux-x86-64.so.2 '${p}' 2>&1`).join('\n');
+      const out = spawnSync('chroot', [root, '/bin/sh', '-c', script], { encoding: 'utf8', maxBuffer: 1 << 28 });
+      assert.equal(out.status, 0, out.stderr);
+      const real = new Map<string, Set<string>>();
+      let cur = new Set<string>();
+      for (const line of out.stdout.split('\n')) {
+        if (line.startsWith('== ')) real.set(line.slice(3), (cur = new Set()));
+        const m = /^undefined symbol: (.*)\t\((.*)\)$/.exec(line);
+        if (m) cur.add(`${m[1]} (${m[2]})`);
+      }
+      const cache = new Map<string, SymbolTable>();
+      let misses = 0;
+      for (const [p, d] of elfs) {
+        if (!d.ok) continue;
+        const load = resolveProgram(ctx, p, d.info);
+        assert.deepEqual(load.dependencies.filter((x) => x.error), [], p);
+        const check = checkSymbols({ tree: model.tree, env: [], cache }, load, { argv0: p, execPath: p })!;
+        assert.deepEqual(check.unreadable, [], p);
+        const ours = new Set(check.problems.map((x) => `${x.symbol}${x.version ? `, version ${x.version}` : ''} (${x.requiredBy})`));
+        assert.deepEqual(ours, real.get(p), p);
+        misses += ours.size;
+        // a program of a consistent distribution binds everything it needs at load
+        if (d.info.type !== 'shared-object') assert.deepEqual(check.problems.filter((x) => x.when === 'load'), [], p);
+      }
+      assert.ok(misses > 50, `plugins (perl's, say) name symbols only their host program defines: ${misses} found`);
+    } finally {
+      await model.close();
+    }
+  });
 });

@@ -216,8 +216,9 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
     for (const limit of load.limits) {
       diagnostics.push({ code: 'loader-limit', severity: 'warning', message: limit, path: prog.path, layer: prog.node.layer, runtimeError: null, fix: 'Check where the libraries come from: no real program needs this many.', evidence: [limit] });
     }
+    const unbound = symbols?.problems.filter((p) => p.when === 'load') ?? [];
     const found_ = load.dependencies.filter((d) => !d.error).length;
-    steps.push({ step: 'loader', ok: missing.length === 0 && !load.versionProblems.some((v) => !v.weak) && !symbols?.problems.some((p) => p.when === 'load'), detail: `${load.loader} loader ${prog.info.interpreter}: ${found_} of ${load.dependencies.length} needed libraries found${missing.length ? `, missing ${[...new Set(missing.map((m) => m.name))].join(', ')}` : ''}` });
+    steps.push({ step: 'loader', ok: missing.length === 0 && !load.versionProblems.some((v) => !v.weak) && unbound.length === 0, detail: `${load.loader} loader ${prog.info.interpreter}: ${found_} of ${load.dependencies.length} needed libraries found${missing.length ? `, missing ${[...new Set(missing.map((m) => m.name))].join(', ')}` : ''}${unbound.length ? `, unbound ${[...new Set(unbound.map((p) => p.symbol))].join(', ')}` : ''}` });
   } else {
     steps.push({ step: 'loader', ok: true, detail: 'statically linked: no loader, no libraries' });
   }

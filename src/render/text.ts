@@ -3,6 +3,9 @@ import type { ChangeRecord, FileRecord } from '../fs/index.js';
 import type { Report } from '../report/index.js';
 import { formatBytes, formatMode, printable, table } from './format.js';
 
+/** A runtime's output can be several lines (glibc names every missing version): one printed line each, aligned. */
+const runtimeLines = (s: string, indent: string) => s.split('\n').map(printable).join(`\n${indent}`);
+
 const json = (v: unknown) => (v === null || v === undefined ? '-' : JSON.stringify(v));
 
 export function renderVerdict(r: Report): string {
@@ -12,7 +15,7 @@ export function renderVerdict(r: Report): string {
   else {
     const first = errors[0];
     out.push(`✘ will fail: ${printable(first.message)}`);
-    if (first.runtimeError) out.push(`  the runtime says: ${printable(first.runtimeError)}`);
+    if (first.runtimeError) out.push(`  the runtime says: ${runtimeLines(first.runtimeError, '                    ')}`);
     out.push(`  fix: ${printable(first.fix)}`);
   }
   out.push('');
@@ -24,7 +27,7 @@ export function renderVerdict(r: Report): string {
     out.push('Diagnostics');
     for (const d of rest) {
       out.push(`  ${d.severity === 'error' ? 'error' : d.severity === 'warning' ? 'warn ' : 'info '} [${d.code}] ${printable(d.message)}`);
-      if (d.runtimeError) out.push(`        the runtime says: ${printable(d.runtimeError)}`);
+      if (d.runtimeError) out.push(`        the runtime says: ${runtimeLines(d.runtimeError, '                          ')}`);
       out.push(`        fix: ${printable(d.fix)}`);
     }
   }

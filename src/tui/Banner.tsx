@@ -28,7 +28,7 @@ export function Banner({ report, width }: { report: Report | null; width: number
         <Text color={c('red')} bold>
           ✘ WILL FAIL
         </Text>{' '}
-        {first.runtimeError ?? first.message}
+        {first.runtimeError?.split('\n')[0] ?? first.message}
       </Text>
       <Text wrap="truncate-end" dimColor>
         {'  '}

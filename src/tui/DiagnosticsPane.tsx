@@ -36,7 +36,8 @@ export function diagnosticLines(list: Diagnostic[], cursor: number, open: boolea
       return;
     }
     add(`${sym} ${d.code}: ${d.message}`, `d${i}`, color, true);
-    if (d.runtimeError) add(`    runtime: ${d.runtimeError}`, `d${i}r`);
+    // glibc can print several lines (one per missing version): one line each
+    d.runtimeError?.split('\n').forEach((l, j) => add(`    runtime: ${l}`, `d${i}r${j}`));
     if (d.path) add(`    file: ${d.path}${d.layer !== null ? ` (layer ${d.layer})` : ''}`, `d${i}p`);
     d.evidence.forEach((e, j) => add(`    seen: ${e}`, `d${i}e${j}`));
     add(`    fix: ${d.fix}`, `d${i}f`, 'cyan');
