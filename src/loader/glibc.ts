@@ -5,7 +5,7 @@
 import type { ElfInfo } from '../elf/types.js';
 import { readSmallFile, resolvePath } from '../fs/index.js';
 import { envValue } from '../source/config.js';
-import { LdCache } from './ldcache.js';
+import { type CacheEntry, LdCache } from './ldcache.js';
 import { type Attempt, type Found, type Loaded, type LoaderContext, Search, dirname } from './search.js';
 import type { Dependency, Via } from './types.js';
 
@@ -21,6 +21,20 @@ const TRIPLETS: Record<string, string> = {
 };
 const PLATFORM: Record<string, string> = { x86_64: 'x86_64', i386: 'i686', aarch64: 'aarch64', arm: 'v7l', ppc64le: 'power8', s390x: 'z900', riscv64: 'riscv64' };
 const HWCAPS: Record<string, string[]> = { x86_64: ['x86-64-v4', 'x86-64-v3', 'x86-64-v2'], ppc64le: ['power10', 'power9'], s390x: ['z16', 'z15', 'z14', 'z13'] };
+/**
+ * The cache flags each port's ld.so accepts (_dl_cache_check_flags), the first being its
+ * own (_DL_CACHE_DEFAULT_ID): FLAG_ELF_LIBC6 (3) with the port's bits, so a 64-bit loader
+ * never takes an x32 or 32-bit entry. Keyed by machine and class.
+ */
+const CACHE_IDS: Record<string, number[]> = {
+  'x86_64/64': [0x0303],
+  'x86_64/32': [0x0803],
+  'aarch64/64': [0x0a03],
+  'ppc64le/64': [0x0503],
+  's390x/64': [0x0403],
+  'arm/32': [0x0903],
+  'i386/32': [0x0003, 0x0001],
+};
 /** ld.so maps the cache whatever its size; past this it is not read here, and that is said. */
 const CACHE_LIMIT = 128 << 20;
 
@@ -51,7 +65,8 @@ export class GlibcSearch extends Search {
   private cache: LdCache | null | undefined;
   private readonly lib: string;
   private readonly hwcaps: string[];
-  private readonly libraryPath: string[];
+  private readonly rawLibraryPath: string | null;
+  private libraryPath: string[] | null = null;
   private readonly defaultVia: Via;
   /** Directories (and glibc-hwcaps subdirectories) found not to exist: never tried again (r_search_path_elem status). */
   private readonly missingDirs = new Set<string>();
@@ -74,8 +89,7 @@ export class GlibcSearch extends Search {
     this.hwcaps = HWCAPS[program.machine] ?? [];
     const v = envValue(ctx.env, 'LD_LIBRARY_PATH');
     if (v !== null && v.length + 'LD_LIBRARY_PATH='.length + 1 > ARG_STRLEN_MAX) this.notes.push(tooLongEnv(v.length));
-    // An empty element is the working directory: ld.so opens the bare name there.
-    this.libraryPath = v === null || v === '' ? [] : unique(v.split(/[:;]/));
+    this.rawLibraryPath = v;
   }
 
   /** Without a readable loader: the documented defaults of the layout the image has. */
@@ -113,6 +127,21 @@ export class GlibcSearch extends Search {
     return this.cache;
   }
 
+  /**
+   * What ld.so takes from the cache entries of one name (dl-cache.c): only entries with
+   * flags it accepts, the first with its own flags (else the first accepted), after any
+   * glibc-hwcaps entries. One path, opened or not: a stale entry is not made up for by
+   * another entry of the same name. Ports not in the table try every entry.
+   */
+  private cacheChoice(entries: CacheEntry[]): CacheEntry[] {
+    const ids = CACHE_IDS[`${this.program.machine}/${this.program.class}`];
+    if (!ids) return entries;
+    const ok = entries.filter((e) => ids.includes(e.flags));
+    const plain = ok.filter((e) => !e.hwcaps);
+    const best = plain.find((e) => e.flags === ids[0]) ?? plain[0];
+    return [...ok.filter((e) => e.hwcaps), ...(best ? [best] : [])];
+  }
+
   /** Each object's rpath or runpath expanded once (ld.so keeps them decomposed per object too). */
   private readonly expanded = new Map<Loaded, Map<string, string[]>>();
 
@@ -124,24 +153,34 @@ export class GlibcSearch extends Search {
     return dirs;
   }
 
-  /** $ORIGIN, $LIB and $PLATFORM; an element with another token is dropped, as ld.so does. */
-  private expandNow(paths: string, obj: Loaded): string[] {
+  /**
+   * A search list as fillin_rpath builds it: elements split at `seps`, $ORIGIN, $LIB and
+   * $PLATFORM expanded (another `$NAME` stays as written), an element that expands to
+   * nothing dropped, an empty one kept as the working folder (the bare name is opened).
+   */
+  private expandNow(paths: string, obj: Loaded, seps = /:/): string[] {
     const origin = dirname(obj.depth === 0 ? obj.real : obj.path);
     const out: string[] = [];
-    for (const raw of paths.split(':')) {
-      if (raw === '') continue;
-      let ok = true;
-      const p = raw.replace(/\$(\{(\w+)\}|(\w+))/g, (_m, _a, braced: string | undefined, bare: string | undefined) => {
+    for (const raw of paths.split(seps)) {
+      if (raw === '') {
+        out.push('');
+        continue;
+      }
+      const p = raw.replace(/\$(?:\{(ORIGIN|LIB|PLATFORM)\}|(ORIGIN|LIB|PLATFORM)(?![A-Za-z0-9_]))/g, (_m, braced: string | undefined, bare: string | undefined) => {
         const token = braced ?? bare;
         if (token === 'ORIGIN') return origin;
         if (token === 'LIB') return this.lib;
-        if (token === 'PLATFORM') return PLATFORM[this.program.machine] ?? this.program.machine;
-        ok = false;
-        return '';
+        return PLATFORM[this.program.machine] ?? this.program.machine;
       });
-      if (ok) out.push(p);
+      if (p !== '') out.push(p);
     }
     return unique(out);
+  }
+
+  /** LD_LIBRARY_PATH, split at ':' and ';', its tokens expanded for the program ($ORIGIN is the program's real folder). */
+  private libraryPathOf(main: Loaded): string[] {
+    if (this.libraryPath === null) this.libraryPath = this.rawLibraryPath === null || this.rawLibraryPath === '' ? [] : this.expandNow(this.rawLibraryPath, main, /[:;]/);
+    return this.libraryPath;
   }
 
   /** Whether `dir` may hold anything; a directory that does not exist is marked and skipped from then on. */
@@ -157,7 +196,11 @@ export class GlibcSearch extends Search {
   /** A directory list, each with its glibc-hwcaps subdirectories first. */
   private inDirs(dirs: string[], name: string, dep: Dependency): Attempt {
     for (const dir of dirs) {
-      if (this.missingDirs.has(dir)) continue;
+      if (this.missingDirs.has(dir)) {
+        // ld.so does not open it again; it is still where the library was looked for
+        this.note(dep, join(dir, name));
+        continue;
+      }
       if (!this.exists(dir)) {
         // ld.so opens the candidate before it learns the folder is missing.
         this.try(join(dir, name), dep);
@@ -201,14 +244,14 @@ export class GlibcSearch extends Search {
         if (d !== undefined) return d;
       }
     }
-    let d = done(this.inDirs(this.libraryPath, name, dep), 'LD_LIBRARY_PATH');
+    let d = done(this.inDirs(this.libraryPathOf(main), name, dep), 'LD_LIBRARY_PATH');
     if (d !== undefined) return d;
     if (requester.info.runpath) {
       d = done(this.inDirs(this.expand(requester.info.runpath, requester), name, dep), 'runpath');
       if (d !== undefined) return d;
     }
     if (!requester.info.flags.nodeflib) {
-      for (const e of this.ldCache()?.lookup(name) ?? []) {
+      for (const e of this.cacheChoice(this.ldCache()?.lookup(name) ?? [])) {
         const r = this.try(e.path, dep, e.hwcaps ? 'glibc-hwcaps' : null);
         if (r === 'skip' || r === 'absent') continue;
         d = done(r, 'ld.so.cache');
