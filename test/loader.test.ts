@@ -4,7 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { decodeElf } from '../src/elf/index.js';
+import { FileBytes } from '../src/fs/index.js';
+import { renderLdd } from '../src/render/ldd.js';
 import { dirname, join } from 'node:path';
 import { loadImage } from '../src/load.js';
 import { LIMITS } from '../src/loader/index.js';
@@ -258,6 +261,10 @@ describe('glibc loader rules, checked against ld.so itself', { skip }, () => {
     const r = await resolveIn(root, '/app');
     assert.match(r.defaultDirsFrom, /^assumed \(the loader is not in the image\): Debian's multiarch layout/);
     assert.equal(via(r, 'libfoo.so.1').via, 'default-assumed');
+    const bytes = new FileBytes(`${root}/app`, 0, statSync(`${root}/app`).size);
+    const text = renderLdd('/app', decodeElf(bytes), r);
+    bytes.close();
+    assert.match(text, /^  default path \/lib\/x86_64-linux-gnu:\/usr\/lib\/x86_64-linux-gnu:\/lib:\/usr\/lib \(assumed \(the loader is not in the image\)/m);
   });
 
   it('inspect lists the whole set a binary loads, not only its own needs', async () => {
@@ -273,6 +280,17 @@ describe('glibc loader rules, checked against ld.so itself', { skip }, () => {
       ['libfoo.so.1', '/opt/chain/libbar.so.1', 2, '/opt/chain/libfoo.so.1', 'rpath'],
     ]);
     assert.deepEqual(deps[0].searched, ['/opt/chain/libbar.so.1']);
+  });
+
+  it('glibc 2.36 still probes the legacy tls and platform subfolders of each folder first', async () => {
+    for (const sub of ['tls', 'x86_64', 'tls/x86_64']) {
+      const r = await both((root) => {
+        put(root, '/app', `${b}/app-plain`);
+        put(root, `/usr/lib/x86_64-linux-gnu/${sub}/libfoo.so.1`, `${b}/libfoo.so.1`);
+        put(root, '/usr/lib/x86_64-linux-gnu/libfoo.so.1', `${b}/libfoo.so.1`);
+      }, '/app');
+      assert.equal(via(r, 'libfoo.so.1').resolved, `/usr/lib/x86_64-linux-gnu/${sub}/libfoo.so.1`, sub);
+    }
   });
 
   it('GLIBC_x.y needs are checked against the libc in the image', async () => {
@@ -345,6 +363,20 @@ describe('musl loader rules, checked against ld-musl itself', { skip }, () => {
       write(root, '/etc/ld-musl-x86_64.path', '');
     }, '/app');
     assert.equal(via(r2, 'libfoo.so.1').error, 'No error information');
+  });
+
+  it('the path file is read beside the loader\'s parent folder: /usr/lib/ld-musl-… reads /usr/etc/ld-musl-….path', async () => {
+    sh('musl-gcc', ['-O1', '-o', 'app-usrld', SRC + 'app.c', '-L.', '-l:libfoo.so.1', '-Wl,--dynamic-linker=/usr/lib/ld-musl-x86_64.so.1'], { cwd: b });
+    const usrLoader = comparer(() => `${tmp.dir}/usrld`, (root) => put(root, '/usr/lib/ld-musl-x86_64.so.1', '/lib/x86_64-linux-musl/libc.so'), '/usr/lib/ld-musl-x86_64.so.1');
+    const r = await usrLoader((root) => {
+      put(root, '/app', `${b}/app-usrld`);
+      put(root, '/opt/u/libfoo.so.1', `${b}/libfoo.so.1`);
+      put(root, '/lib/libfoo.so.1', `${b}/libfoo.so.1`);
+      write(root, '/usr/etc/ld-musl-x86_64.path', '/opt/u\n');
+      write(root, '/etc/ld-musl-x86_64.path', '/nowhere\n');
+    }, '/app');
+    assert.equal(r.defaultDirsFrom, 'read from /usr/etc/ld-musl-x86_64.path');
+    assert.deepEqual([via(r, 'libfoo.so.1').via, via(r, 'libfoo.so.1').resolved], ['ld-musl.path', '/opt/u/libfoo.so.1']);
   });
 
   it('rpath and runpath are searched up the chain of needing objects; LD_LIBRARY_PATH first', async () => {

@@ -24,7 +24,7 @@ import {
 } from './layout.js';
 import { readNotes } from './notes.js';
 import { scanFor } from './scan.js';
-import { isGlibcLoaderName, readSystemDirs } from './sysdirs.js';
+import { isGlibcLoaderName, readLoaderRelease, readSystemDirs } from './sysdirs.js';
 import { ElfDamage, FieldReader } from './reader.js';
 import type { ElfInfo, ElfType, Libc, VersionNeed } from './types.js';
 
@@ -295,7 +295,9 @@ export function decodeElf(bytes: Bytes): ElfInfo {
   // Static glibc still dlopens libnss_*.so for name lookups: its NSS code names them.
   const staticNss = isStatic && libc === 'glibc' ? scanFor(bytes, ['libnss_', 'nsswitch.conf']).size > 0 : null;
   // A glibc loader carries its own search path: read it where it is.
-  const systemDirs = !interpreter && h.eType === 3 && isGlibcLoaderName(soname) ? attempt('system search path', () => readSystemDirs(r, segments, sections()), null) : null;
+  const glibcLoader = !interpreter && h.eType === 3 && isGlibcLoaderName(soname);
+  const systemDirs = glibcLoader ? attempt('system search path', () => readSystemDirs(r, segments, sections()), null) : null;
+  const loaderRelease = glibcLoader ? attempt('loader release', () => readLoaderRelease(r, segments, sections()), null) : null;
   return {
     class: h.is64 ? 64 : 32,
     endian: h.little ? 'little' : 'big',
@@ -325,6 +327,7 @@ export function decodeElf(bytes: Bytes): ElfInfo {
     },
     staticNss,
     systemDirs,
+    loaderRelease,
     problems,
   };
 }

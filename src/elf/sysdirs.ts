@@ -26,6 +26,17 @@ function regions(segments: Segment[], sections: Section[]): { offset: number; si
   return ro.length ? ro.map((s) => ({ offset: s.offset, size: s.filesz })) : segments.filter((s) => s.type === PT_LOAD && (s.flags & PF_W) === 0).map((s) => ({ offset: s.offset, size: s.filesz }));
 }
 
+/** The glibc release a loader says it is ("ld.so (…) stable release version 2.36."), e.g. "2.36". */
+export function readLoaderRelease(r: FieldReader, segments: Segment[], sections: Section[]): string | null {
+  for (const reg of regions(segments, sections)) {
+    if (reg.size <= 0 || reg.offset < 0 || reg.offset + reg.size > r.bytes.size) continue;
+    const text = r.need(reg.offset, Math.min(reg.size, REGION_LIMIT), 'read-only data').toString('latin1');
+    const m = /release version (\d+\.\d+)/.exec(text);
+    if (m) return m[1];
+  }
+  return null;
+}
+
 /** Do the words just before `at` hold the lengths of `dirs` (SYSTEM_DIRS_LEN)? */
 function lengthsBefore(buf: Buffer, at: number, dirs: string[], r: FieldReader): boolean {
   const w = r.wordSize;

@@ -70,6 +70,8 @@ export interface ElfInfo {
    * compiled into it, in its search order, as it writes them (`/lib64/`); null otherwise.
    */
   systemDirs: string[] | null;
+  /** For a glibc dynamic loader: the glibc release it says it is ("2.36"), when it says. */
+  loaderRelease: string | null;
   /** Damage found while decoding; what could still be read is above. */
   problems: string[];
 }

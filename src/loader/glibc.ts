@@ -22,6 +22,23 @@ const TRIPLETS: Record<string, string> = {
 const PLATFORM: Record<string, string> = { x86_64: 'x86_64', i386: 'i686', aarch64: 'aarch64', arm: 'v7l', ppc64le: 'power8', s390x: 'z900', riscv64: 'riscv64' };
 const HWCAPS: Record<string, string[]> = { x86_64: ['x86-64-v4', 'x86-64-v3', 'x86-64-v2'], ppc64le: ['power10', 'power9'], s390x: ['z16', 'z15', 'z14', 'z13'] };
 /**
+ * The subfolders ld.so probes in each search folder before the folder itself, by release:
+ * glibc-hwcaps/LEVEL since 2.33; until 2.36 also the legacy ones, tls and the platform
+ * (on x86-64 as glibc 2.36 probes them on a CPU without AVX-512, which adds avx512_1
+ * variants). A loader that does not say its release is taken as a current one.
+ */
+function subfolders(machine: string, release: string | null): { path: string; level: string | null }[] {
+  const [major, minor] = (release ?? '99.0').split('.').map(Number);
+  const at = (v: number) => major > 2 || (major === 2 && minor >= v);
+  const out: { path: string; level: string | null }[] = at(33) ? (HWCAPS[machine] ?? []).map((l) => ({ path: `glibc-hwcaps/${l}`, level: l })) : [];
+  if (!at(37)) {
+    const p = PLATFORM[machine];
+    const legacy = machine === 'x86_64' ? ['tls/x86_64/x86_64', 'tls/x86_64', 'tls', 'x86_64/x86_64', 'x86_64'] : p ? [`tls/${p}`, 'tls', p] : ['tls'];
+    out.push(...legacy.map((path) => ({ path, level: null })));
+  }
+  return out;
+}
+/**
  * The cache flags each port's ld.so accepts (_dl_cache_check_flags), the first being its
  * own (_DL_CACHE_DEFAULT_ID): FLAG_ELF_LIBC6 (3) with the port's bits, so a 64-bit loader
  * never takes an x32 or 32-bit entry. Keyed by machine and class.
@@ -64,7 +81,7 @@ function unique(dirs: string[]): string[] {
 export class GlibcSearch extends Search {
   private cache: LdCache | null | undefined;
   private readonly lib: string;
-  private readonly hwcaps: string[];
+  private readonly hwcaps: { path: string; level: string | null }[];
   private readonly rawLibraryPath: string | null;
   private libraryPath: string[] | null = null;
   private readonly defaultVia: Via;
@@ -86,7 +103,7 @@ export class GlibcSearch extends Search {
     }
     // $LIB is the loader's own library directory: the first of its system directories.
     this.lib = this.defaultDirs[0]?.replace(/^\/+/, '') || 'lib';
-    this.hwcaps = HWCAPS[program.machine] ?? [];
+    this.hwcaps = subfolders(program.machine, interp?.info.loaderRelease ?? null);
     const v = envValue(ctx.env, 'LD_LIBRARY_PATH');
     if (v !== null && v.length + 'LD_LIBRARY_PATH='.length + 1 > ARG_STRLEN_MAX) this.notes.push(tooLongEnv(v.length));
     this.rawLibraryPath = v;
@@ -193,7 +210,7 @@ export class GlibcSearch extends Search {
     return false;
   }
 
-  /** A directory list, each with its glibc-hwcaps subdirectories first. */
+  /** A directory list, each with its glibc-hwcaps (and legacy) subdirectories first. */
   private inDirs(dirs: string[], name: string, dep: Dependency): Attempt {
     for (const dir of dirs) {
       if (this.missingDirs.has(dir)) {
@@ -206,10 +223,10 @@ export class GlibcSearch extends Search {
         this.try(join(dir, name), dep);
         continue;
       }
-      for (const level of this.hwcaps) {
-        const sub = join(dir, `glibc-hwcaps/${level}`);
+      for (const { path, level } of this.hwcaps) {
+        const sub = join(dir, path);
         if (this.missingDirs.has(sub)) continue;
-        // hwcaps probes are listed only when they find something
+        // subfolder probes are listed only when they find something
         const r = this.try(join(sub, name), dep, level, false);
         if (r !== 'absent' && r !== 'skip') return r;
         if (r === 'absent') this.exists(sub);

@@ -29,6 +29,7 @@ export function renderLdd(path: string, info: ElfInfo, r: LoadResult): string {
   if (r.interpreter) {
     const i = r.interpreter;
     out.push(`  interpreter ${printable(i.path)} => ${i.error ? `MISSING (${i.error})` : printable(i.resolved ?? '')}`);
+    if (r.defaultDirs.length || r.defaultDirsFrom) out.push(`  default path ${r.defaultDirs.map(printable).join(':') || '(empty)'} (${printable(r.defaultDirsFrom)})`);
   } else if (r.loader === 'static') {
     out.push('  statically linked: the kernel runs it directly, no loader or libraries');
   }
