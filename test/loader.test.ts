@@ -293,6 +293,17 @@ describe('glibc loader rules, checked against ld.so itself', { skip }, () => {
     }
   });
 
+  it('a file that is not a library stops the search: ld.so names its path ("file too short", "invalid ELF header")', async () => {
+    for (const [text, message] of [['hello\n', 'file too short'], ['/* GNU ld script */\nINPUT(libfoo.so.2)\n'.padEnd(200, ' '), 'invalid ELF header']]) {
+      const r = await both((root) => {
+        put(root, '/app', `${b}/app-plain`);
+        write(root, '/usr/lib/x86_64-linux-gnu/libfoo.so.1', text);
+        put(root, '/usr/lib/libfoo.so.1', `${b}/libfoo.so.1`);
+      }, '/app');
+      assert.deepEqual([via(r, 'libfoo.so.1').error, via(r, 'libfoo.so.1').errorPath], [message, '/usr/lib/x86_64-linux-gnu/libfoo.so.1']);
+    }
+  });
+
   it('GLIBC_x.y needs are checked against the libc in the image', async () => {
     const root = `${tmp.dir}/glibcver`;
     glibcRoot(root);
@@ -348,6 +359,15 @@ describe('musl loader rules, checked against ld-musl itself', { skip }, () => {
     assert.equal(real.error, null);
     const ours = ourList(r);
     for (const [n, p] of real.list) assert.equal(ours.list.get(n), p, n);
+  });
+
+  it('a file that is not a library stops the search with "Exec format error", naming the needed name', async () => {
+    const r = await both((root) => {
+      put(root, '/app', `${b}/app-plain`);
+      write(root, '/lib/libfoo.so.1', 'hello\n');
+      put(root, '/usr/lib/libfoo.so.1', `${b}/libfoo.so.1`);
+    }, '/app');
+    assert.equal(via(r, 'libfoo.so.1').error, 'Exec format error');
   });
 
   it('a path file replaces the default path, and an empty one empties it', async () => {

@@ -4,6 +4,7 @@
  * (up to 4 levels, as binfmt_script allows); anything else is ENOEXEC. runc reports a
  * failure as "exec PATH: <errno text>".
  */
+import { type Credentials, mayExecute } from '../loader/access.js';
 import type { BinaryCatalog } from '../elf/catalog.js';
 import type { ElfInfo } from '../elf/types.js';
 import { type MergedTree, type Node, openBytes, resolvePath } from '../fs/index.js';
@@ -46,6 +47,8 @@ export interface ExecContext {
   cwd: string;
   /** The architecture of the machine the container runs on (the image's, normally). */
   hostArch: string;
+  /** Who the process runs as (USER); root when absent. */
+  user?: Credentials;
 }
 
 interface Shebang {
@@ -166,6 +169,18 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
                 ? `Link it statically (musl-gcc -static, or CGO_ENABLED=0 for Go), or start FROM alpine so ${info.interpreter} exists.`
                 : `Link it statically (gcc -static, or CGO_ENABLED=0 for Go), or copy the loader and libraries from the build stage: COPY --from=build ${info.interpreter} ${info.interpreter} (and the libraries ldd lists), or start FROM a distroless/base or debian-slim image.`,
             evidence: [`PT_INTERP ${info.interpreter}`, ...(ir.ok ? [] : [`${ir.at} does not exist`]), ...(other ? [`${other} exists`] : [])],
+          });
+        }
+        // The kernel opens the interpreter for execution too: it needs an x bit the process may use.
+        if (!mayExecute(ir.node, ctx.user)) {
+          return fail({
+            code: 'not-executable',
+            runtimeError: `exec ${execPath}: permission denied`,
+            message: `${r.path} needs the loader ${info.interpreter}${ir.path !== info.interpreter ? ` (${ir.path})` : ''}, and the kernel may not execute it: mode ${ir.node.mode.toString(8).padStart(4, '0')}${ctx.user && ctx.user.uid !== 0 ? ` for uid ${ctx.user.uid}` : ''}`,
+            path: ir.path,
+            node: ir.node,
+            fix: `Give the loader its execute bits: COPY --chmod=755 … ${info.interpreter} (a loader copied as data keeps mode 0644).`,
+            evidence: [`PT_INTERP ${info.interpreter}`, `${ir.path} mode ${ir.node.mode.toString(8).padStart(4, '0')}`],
           });
         }
       }

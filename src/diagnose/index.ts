@@ -173,7 +173,7 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
   steps.push({ step: 'lookup', ok: true, detail: `found ${found.path}${found.real !== found.path ? ` -> ${found.real}` : ''}${found.links.length ? ` (${found.links.join(', ')})` : ''}` });
 
   // 4. execve
-  const ex = emulateExec({ tree, catalog, env, cwd, hostArch }, found.path, name);
+  const ex = emulateExec({ tree, catalog, env, cwd, hostArch, user: user.credentials ?? undefined }, found.path, name);
   if (ex.failure) {
     const f = ex.failure;
     steps.push({ step: 'exec', ok: false, detail: [...ex.trace, f.message].join('; ') });
@@ -192,18 +192,22 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
   // 5. The dynamic loader
   let load: LoadResult | null = null;
   if (prog.info.interpreter) {
-    load = resolveProgram({ tree, catalog, env, cwd }, prog.path, prog.info);
+    load = resolveProgram({ tree, catalog, env, cwd, user: user.credentials ?? undefined }, prog.path, prog.info);
     const musl = load.loader === 'musl';
     const missing = load.dependencies.filter((d) => d.error);
     for (const d of missing) {
       const by = d.requiredBy === prog.path ? prog.argv0 : d.requiredBy;
       error({
         code: 'library-missing',
-        message: `${d.requiredBy === prog.path ? prog.path : d.requiredBy} needs ${d.name}, and the loader cannot find it${d.skipped.length ? ` (skipped ${d.skipped.map((s) => `${s.path}: ${s.reason}`).join('; ')})` : ''}`,
+        message: d.errorPath
+          ? `${d.requiredBy === prog.path ? prog.path : d.requiredBy} needs ${d.name}, and the first file of that name the loader meets, ${d.errorPath}, is not a library it can load (${d.error}): the search stops there`
+          : `${d.requiredBy === prog.path ? prog.path : d.requiredBy} needs ${d.name}, and the loader cannot find it${d.skipped.length ? ` (skipped ${d.skipped.map((s) => `${s.path}: ${s.reason}`).join('; ')})` : ''}`,
         path: d.requiredBy === prog.path ? prog.path : d.requiredBy,
         layer: nodeLayer(d.requiredBy === prog.path ? prog.path : d.requiredBy),
-        runtimeError: musl ? `Error loading shared library ${d.name}: ${d.error} (needed by ${d.requiredBy === prog.path ? found.path : by})` : `${prog.argv0}: error while loading shared libraries: ${d.name}: ${d.error}`,
-        fix: libraryFix(d.name, prog.info.go?.cgo ?? false, musl, findByName(model, d.name)),
+        runtimeError: musl ? `Error loading shared library ${d.name}: ${d.error} (needed by ${d.requiredBy === prog.path ? found.path : by})` : `${prog.argv0}: error while loading shared libraries: ${d.errorPath ?? d.name}: ${d.error}`,
+        fix: d.errorPath
+          ? `Replace ${d.errorPath} with the real library file (a linker script, a text stub or a cut copy is not one), or remove it so the loader searches on.`
+          : libraryFix(d.name, prog.info.go?.cgo ?? false, musl, findByName(model, d.name)),
         evidence: [`searched: ${d.searched.join(', ') || '(nowhere)'}`, ...d.skipped.map((s) => `skipped ${s.path}: ${s.reason}`)],
       });
     }

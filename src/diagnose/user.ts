@@ -3,6 +3,7 @@
  * A numeric id needs no entry; a name must be in the image's /etc/passwd (or /etc/group).
  */
 import { type MergedTree, readSmallFile, resolvePath } from '../fs/index.js';
+import { type Credentials, ROOT } from '../loader/access.js';
 
 export interface UserCheck {
   ok: boolean;
@@ -13,6 +14,8 @@ export interface UserCheck {
   file: string;
   /** The name that was looked up. */
   name: string | null;
+  /** The ids the process runs with, when they could be worked out. */
+  credentials: Credentials | null;
 }
 
 function entries(tree: MergedTree, path: string): string[][] | null {
@@ -30,7 +33,7 @@ function entries(tree: MergedTree, path: string): string[][] | null {
 const numeric = (s: string) => /^\d+$/.test(s);
 
 export function checkUser(tree: MergedTree, user: string): UserCheck {
-  if (!user) return { ok: true, runtimeError: null, detail: 'no USER: runs as root (0:0)', file: '/etc/passwd', name: null };
+  if (!user) return { ok: true, runtimeError: null, detail: 'no USER: runs as root (0:0)', file: '/etc/passwd', name: null, credentials: ROOT };
   const [name, group] = user.split(':', 2);
   let uidText = name;
   let primaryGid: string | null = null;
@@ -44,6 +47,7 @@ export function checkUser(tree: MergedTree, user: string): UserCheck {
         detail: passwd ? `USER ${name}: no such entry in /etc/passwd` : `USER ${name}: the image has no /etc/passwd`,
         file: '/etc/passwd',
         name,
+        credentials: null,
       };
     }
     uidText = hit[2] ?? '?';
@@ -62,10 +66,15 @@ export function checkUser(tree: MergedTree, user: string): UserCheck {
           detail: groups ? `USER ${user}: no group ${group} in /etc/group` : `USER ${user}: the image has no /etc/group`,
           file: '/etc/group',
           name: group,
+          credentials: null,
         };
       }
       gidText = hit[2] ?? '?';
     }
   }
-  return { ok: true, runtimeError: null, detail: `USER ${user}: runs as ${uidText}:${gidText}`, file: '/etc/passwd', name: null };
+  // runc adds the groups of /etc/group that list the user by name.
+  const userName = numeric(name) ? (entries(tree, '/etc/passwd')?.find((f) => f[2] === name)?.[0] ?? null) : name;
+  const extra = userName ? (entries(tree, '/etc/group') ?? []).filter((f) => (f[3] ?? '').split(',').includes(userName)).map((f) => Number(f[2])) : [];
+  const credentials = numeric(uidText) && numeric(gidText) ? { uid: Number(uidText), gids: [Number(gidText), ...extra.filter((g) => Number.isInteger(g))] } : null;
+  return { ok: true, runtimeError: null, detail: `USER ${user}: runs as ${uidText}:${gidText}`, file: '/etc/passwd', name: null, credentials };
 }

@@ -109,6 +109,12 @@ export class GlibcSearch extends Search {
     this.rawLibraryPath = v;
   }
 
+  /** open_verify: fewer bytes than an ELF header is "file too short"; more, but not ELF, "invalid ELF header". */
+  protected fileError(p: { error: string; notElf: boolean; size: number }): string {
+    if (!p.notElf) return p.error;
+    return p.size < (this.program.class === 64 ? 64 : 52) ? 'file too short' : 'invalid ELF header';
+  }
+
   /** Without a readable loader: the documented defaults of the layout the image has. */
   private assumedDirs(interpReal: string | null): string[] {
     const triplet = TRIPLETS[this.program.machine];
@@ -240,12 +246,13 @@ export class GlibcSearch extends Search {
 
   find(name: string, requester: Loaded, main: Loaded, dep: Dependency): Found | null {
     const done = (r: Attempt, via: Via) => this.settle(r, via, dep);
+    this.lastErrno = 'No such file or directory';
     if (name.includes('/')) {
       const [p] = this.expand(name, requester);
       const r = p ? this.try(p, dep) : 'absent';
       const d = done(r === 'skip' ? 'absent' : r, 'path');
       if (d !== undefined) return d;
-      dep.error = 'cannot open shared object file: No such file or directory';
+      dep.error = `cannot open shared object file: ${this.lastErrno}`;
       return null;
     }
     if (!requester.info.runpath) {
@@ -278,7 +285,7 @@ export class GlibcSearch extends Search {
       if (d !== undefined) return d;
     }
     const other = dep.skipped.find((s) => s.reason.startsWith('wrong ELF class'));
-    dep.error = other ? `wrong ELF class: ELFCLASS${this.program.class === 64 ? 32 : 64}` : 'cannot open shared object file: No such file or directory';
+    dep.error = other ? `wrong ELF class: ELFCLASS${this.program.class === 64 ? 32 : 64}` : `cannot open shared object file: ${this.lastErrno}`;
     return null;
   }
 }

@@ -118,7 +118,7 @@ export function resolveProgram(ctx: LoaderContext, programPath: string, program:
         break walk;
       }
       search.spend();
-      const dep: Dependency = { name, requiredBy: obj.path, resolved: null, realPath: null, via: null, hwcaps: null, searched: [], searchedOmitted: 0, skipped: [], error: null, depth: obj.depth + 1 };
+      const dep: Dependency = { name, requiredBy: obj.path, resolved: null, realPath: null, via: null, hwcaps: null, searched: [], searchedOmitted: 0, skipped: [], error: null, errorPath: null, depth: obj.depth + 1 };
       result.dependencies.push(dep);
       const key = musl ? name.slice(name.lastIndexOf('/') + 1) : name;
       const already = loaded.named(key);

@@ -73,6 +73,11 @@ export class MuslSearch extends Search {
     return this.sysPath;
   }
 
+  /** musl maps what it opened and fails with ENOEXEC, whatever is wrong with the file. */
+  protected fileError(): string {
+    return 'Exec format error';
+  }
+
   private expand(paths: string, obj: Loaded): string[] {
     // musl expands $ORIGIN only; a path with any other $ is not used at all.
     if (/\$(?!ORIGIN|\{ORIGIN\})/.test(paths)) return [];
@@ -104,7 +109,7 @@ export class MuslSearch extends Search {
       const r = this.try(name, dep);
       const d = done(r === 'skip' ? { error: 'Exec format error' } : r, 'path');
       if (d !== undefined) return d;
-      dep.error = 'No such file or directory';
+      dep.error = this.lastErrno;
       return null;
     }
     let d = done(this.inDirs(this.libraryPath, name, dep), 'LD_LIBRARY_PATH');
@@ -119,7 +124,7 @@ export class MuslSearch extends Search {
     d = done(this.inDirs(this.systemPath(), name, dep), this.sysPath === MUSL_DEFAULT ? 'default' : 'ld-musl.path');
     if (d !== undefined) return d;
     // musl reports errno: with nowhere to look, nothing set it.
-    dep.error = dep.searched.length ? 'No such file or directory' : 'No error information';
+    dep.error = dep.searched.length ? this.lastErrno : 'No error information';
     return null;
   }
 }

@@ -2,6 +2,7 @@
 import type { BinaryCatalog } from '../elf/catalog.js';
 import type { ElfInfo } from '../elf/types.js';
 import { type MergedTree, resolvePath } from '../fs/index.js';
+import { type Credentials, mayRead } from './access.js';
 import type { Dependency, Skipped, Via } from './types.js';
 
 export interface LoaderContext {
@@ -13,6 +14,8 @@ export interface LoaderContext {
   cwd: string;
   /** What each candidate path turned out to be, shared by every program resolved in one image. */
   probes?: Map<string, Probe>;
+  /** Who the process runs as (USER); root when absent. */
+  user?: Credentials;
   /** Loader steps that may still be taken, shared by every program resolved with this context. */
   budget?: { steps: number };
 }
@@ -35,7 +38,12 @@ export const LIMITS = {
 };
 
 /** A candidate path looked at once: nothing there, not loadable, or a decoded ELF at a real path. */
-export type Probe = { kind: 'absent' } | { kind: 'error'; error: string } | { kind: 'elf'; real: string; info: ElfInfo };
+interface Owner {
+  mode: number;
+  uid: number;
+  gid: number;
+}
+export type Probe = { kind: 'absent' } | { kind: 'error'; error: string; notElf: boolean; size: number; owner: Owner } | { kind: 'elf'; real: string; info: ElfInfo; owner: Owner };
 
 /** A loaded object: the program, the interpreter, or a library. */
 export interface Loaded {
@@ -54,7 +62,8 @@ export interface Found {
   info: ElfInfo;
 }
 
-export type Attempt = Found | 'absent' | { error: string };
+/** An error names the file it is about when the loader opened one (`path`). */
+export type Attempt = Found | 'absent' | { error: string; path?: string };
 
 export function dirname(p: string): string {
   const i = p.lastIndexOf('/');
@@ -70,6 +79,8 @@ export abstract class Search {
   defaultDirsFrom = '';
   notes: string[] = [];
   private omittedNoted = false;
+  /** errno of the last candidate that could not be opened: what the loader's line ends with. */
+  protected lastErrno = 'No such file or directory';
   constructor(
     protected readonly ctx: LoaderContext,
     protected readonly program: ElfInfo,
@@ -100,9 +111,10 @@ export abstract class Search {
     if (!r.ok || r.node.type === 'dir') p = { kind: 'absent' };
     else {
       const d = this.ctx.catalog.of(r.node);
-      if (!d) p = { kind: 'error', error: r.node.type === 'file' || r.node.type === 'hardlink' ? 'invalid ELF header' : 'cannot open shared object file' };
-      else if (!d.ok) p = { kind: 'error', error: d.error };
-      else p = { kind: 'elf', real: r.path, info: d.info };
+      const owner = { mode: r.node.mode, uid: r.node.uid, gid: r.node.gid };
+      if (!d) p = { kind: 'error', error: 'invalid ELF header', notElf: true, size: r.node.size, owner };
+      else if (!d.ok) p = { kind: 'error', error: d.error, notElf: false, size: r.node.size, owner };
+      else p = { kind: 'elf', real: r.path, info: d.info, owner };
     }
     this.ctx.probes?.set(key, p);
     return p;
@@ -124,12 +136,24 @@ export abstract class Search {
    * Tries one candidate path. Returns the object when it fits, 'skip' when the loader
    * passes it over, 'absent' when there is nothing to open, or an error that stops loading.
    */
-  protected try(path: string, dep: Dependency, hwcaps: string | null = null, listed = true): Found | 'absent' | 'skip' | { error: string } {
+  /** What the loader says when a candidate it opened is not a library it can load. */
+  protected abstract fileError(p: { error: string; notElf: boolean; size: number }): string;
+
+  protected try(path: string, dep: Dependency, hwcaps: string | null = null, listed = true): Found | 'absent' | 'skip' | { error: string; path: string } {
     this.spend();
     const p = this.probe(path);
     if (listed || p.kind !== 'absent') this.note(dep, path);
-    if (p.kind === 'absent') return 'absent';
-    if (p.kind === 'error') return { error: p.error };
+    if (p.kind === 'absent') {
+      this.lastErrno = 'No such file or directory';
+      return 'absent';
+    }
+    // open() fails with EACCES: both loaders search on, as for a missing file.
+    if (!mayRead(p.owner, this.ctx.user)) {
+      this.lastErrno = 'Permission denied';
+      dep.skipped.push({ path, reason: 'not readable by the container\'s user' });
+      return 'absent';
+    }
+    if (p.kind === 'error') return { error: this.fileError(p), path };
     const why = this.mismatch(p.info);
     if (why) {
       dep.skipped.push({ path, reason: why } satisfies Skipped);
@@ -144,6 +168,7 @@ export abstract class Search {
     if (r === 'absent') return undefined;
     if ('error' in r) {
       dep.error = r.error;
+      dep.errorPath = r.path ?? null;
       return null;
     }
     Object.assign(dep, { resolved: r.path, realPath: r.real, via });

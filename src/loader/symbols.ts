@@ -113,9 +113,10 @@ function globalScope(ctx: SymbolContext, load: LoadResult): ScopeObject[] {
   return out;
 }
 
-/** musl: any definition that is not a hidden version. glibc: the version rules of dl-lookup.c's check_match. */
+/** musl: any definition that is not a hidden version (nor an IFUNC). glibc: the version rules of dl-lookup.c's check_match. */
 function binds(musl: boolean, ref: UndefinedSymbol, def: DefinedSymbol, sameObject: boolean): boolean {
   if (def.pltOnly && sameObject) return false;
+  if (musl && def.type === 'ifunc') return false; // musl has no IFUNC: its find_sym passes them over
   if (musl || def.versionIndex === null) return musl ? !def.hidden : true;
   if (ref.version !== null) {
     if (def.version === ref.version) return true;

@@ -38,6 +38,8 @@ export interface Dependency {
   skipped: Skipped[];
   /** Why loading stops here, in the loader's words ("cannot open shared object file", …). */
   error: string | null;
+  /** The file the error is about, when the loader opened one that it cannot load (glibc names it in its line). */
+  errorPath: string | null;
   /** 1 for the program's own needs, 2 for theirs, … */
   depth: number;
 }

@@ -2,6 +2,7 @@
 import { BinaryCatalog } from '../elf/catalog.js';
 import type { ElfInfo } from '../elf/types.js';
 import type { ImageModel } from '../load.js';
+import { checkUser } from '../diagnose/user.js';
 import { LIMITS, type LoadResult, type LoaderContext, resolveProgram } from '../loader/index.js';
 
 export interface BinaryElf {
@@ -66,7 +67,8 @@ export interface BinaryReport {
 }
 
 export function loaderContext(model: ImageModel, catalog: BinaryCatalog): LoaderContext {
-  return { tree: model.tree, catalog, env: model.config?.env ?? [], cwd: model.config?.workingDir || '/', probes: new Map(), budget: { steps: LIMITS.imageSteps } };
+  const user = checkUser(model.tree, model.config?.user ?? '').credentials ?? undefined;
+  return { tree: model.tree, catalog, env: model.config?.env ?? [], cwd: model.config?.workingDir || '/', user, probes: new Map(), budget: { steps: LIMITS.imageSteps } };
 }
 
 export function elfSummary(info: ElfInfo): BinaryElf {

@@ -87,7 +87,8 @@ export function realRun(root: string, prog: string): { status: number | null; st
 /** The same from scratchscope's loader: the first failure, or the list (the interpreter's own entry left out, as ld.so does). */
 export function ourList(r: LoadResult): Listing {
   const failed = r.dependencies.find((d) => d.error);
-  if (failed) return { list: new Map(), error: { name: failed.name, message: failed.error! } };
+  // glibc names the file when it opened one it cannot load, musl always the needed name
+  if (failed) return { list: new Map(), error: { name: (r.loader === 'glibc' && failed.errorPath) || failed.name, message: failed.error! } };
   const list = new Map<string, string>();
   for (const d of r.dependencies) {
     if (list.has(d.name)) continue;
