@@ -8,11 +8,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { readDynamicSymbols, readRelocations, symbolKey } from '../src/elf/dynsym.js';
 import { BinaryCatalog } from '../src/elf/catalog.js';
-import { FileBytes } from '../src/fs/bytes.js';
+import { BufferBytes, FileBytes } from '../src/fs/bytes.js';
+import { ElfDamage } from '../src/elf/reader.js';
 import { loadImage } from '../src/load.js';
 import { resolveProgram } from '../src/loader/index.js';
 import { type SymbolTable, checkSymbols } from '../src/loader/symbols.js';
@@ -58,6 +59,8 @@ function ours(file: string) {
   try {
     const d = readDynamicSymbols(bytes)!;
     assert.ok(d, `${file}: no dynamic symbols`);
+    // a library is scanned only up to its hashed symbols: that must find every reference
+    assert.deepEqual(d.undefined, readDynamicSymbols(bytes, { program: true })!.undefined, `${file}: references past the hashed part`);
     const undef = d.undefined.map((u) => (u.version ? `${u.name}@${u.version}` : u.name)).sort();
     // readelf leaves the version off a version's own name symbol (VER_1@@VER_1 shows as VER_1)
     const defined = [...d.definitions()].flatMap(([name, defs]) => defs.filter((x) => !x.pltOnly).map((x) => (x.version && x.version !== name ? `${name}${x.hidden || x.copied ? '@' : '@@'}${x.version}` : name))).sort();
@@ -98,6 +101,34 @@ describe('dynamic symbols decoded as readelf shows them', () => {
       for (const u of d.undefined) assert.deepEqual(d.lookup(symbolKey(u.name)), all.get(u.name) ?? [], `${f}: ${u.name}`);
       assert.deepEqual(d.lookup(symbolKey('scratchscope_no_such_symbol')), [], f);
     }
+  });
+
+  it('damaged tables are reported as damage, never a crash (seeded mutations)', () => {
+    let seed = 20261130;
+    const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+    let damaged = 0;
+    for (const f of files.slice(0, 5)) {
+      const orig = readFileSync(f);
+      for (let i = 0; i < 300; i++) {
+        const b = Buffer.from(orig);
+        // most hits where the headers and tables live
+        for (let k = 1 + Math.floor(rnd() * 8); k > 0; k--) b[Math.floor(rnd() * Math.min(b.length, rnd() < 0.7 ? 8192 : b.length))] = Math.floor(rnd() * 256);
+        const bytes = new BufferBytes(rnd() < 0.1 ? b.subarray(0, Math.floor(rnd() * b.length)) : b);
+        try {
+          for (const program of [false, true]) {
+            const d = readDynamicSymbols(bytes, { program });
+            if (!d) continue;
+            for (const u of d.undefined.slice(0, 50)) d.lookup(symbolKey(u.name));
+            d.definitions();
+            readRelocations(bytes, d.relocTables);
+          }
+        } catch (e) {
+          if (!(e instanceof ElfDamage)) throw e;
+          damaged++;
+        }
+      }
+    }
+    assert.ok(damaged > 0, 'some mutations must damage the tables');
   });
 
   it('BIND_NOW from DT_FLAGS / DF_1_NOW, as readelf -d shows it', () => {

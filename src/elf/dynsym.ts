@@ -146,6 +146,8 @@ interface Layout {
   segments: Segment[];
   tags: Map<number, number>;
   machine: number;
+  /** ET_EXEC: a non-PIE program, whose hashed part may hold references too (canonical PLT entries). */
+  fixed: boolean;
 }
 
 function readDynamicTags(r: FieldReader, seg: Segment): Map<number, number> {
@@ -167,7 +169,7 @@ function open(bytes: Bytes): Layout | null {
   const segments = readSegments(r, h);
   const dyn = segments.find((s) => s.type === PT_DYNAMIC);
   if (!dyn) return null;
-  return { r, segments, tags: readDynamicTags(r, dyn), machine: h.eMachine };
+  return { r, segments, tags: readDynamicTags(r, dyn), machine: h.eMachine, fixed: h.eType === 2 };
 }
 
 /** File offset of a DT_* address, or ElfDamage. */
@@ -177,8 +179,12 @@ function at(l: Layout, addr: number, what: string): number {
   return off;
 }
 
-/** How many .dynsym entries there are: DT_GNU_HASH, then DT_HASH, then the section headers. */
-function symbolCount(l: Layout, bytes: Bytes, entSize: number): number {
+/**
+ * How many .dynsym entries there are (DT_GNU_HASH, then DT_HASH, then the section
+ * headers), and where DT_GNU_HASH starts the hashed ones: every entry before that is a
+ * reference or a local (null when no table says so).
+ */
+function symbolCount(l: Layout, bytes: Bytes, entSize: number): { count: number; hashedFrom: number | null } {
   const { r, tags } = l;
   const gnu = tags.get(DT.GNU_HASH);
   if (gnu !== undefined) {
@@ -199,7 +205,7 @@ function symbolCount(l: Layout, bytes: Bytes, entSize: number): number {
       for (let i = last; i < MAX_SYMBOLS; ) {
         const pos = chainAt + (i - symoffset) * 4;
         const chunk = r.need(pos, Math.max(4, Math.min(1024, (bytes.size - pos) & ~3)), 'GNU hash chain');
-        for (let j = 0; j + 4 <= chunk.length; j += 4, i++) if (r.u32(chunk, j) & 1) return i + 1;
+        for (let j = 0; j + 4 <= chunk.length; j += 4, i++) if (r.u32(chunk, j) & 1) return { count: i + 1, hashedFrom: symoffset };
       }
       throw new ElfDamage('GNU hash chain does not end');
     }
@@ -209,15 +215,15 @@ function symbolCount(l: Layout, bytes: Bytes, entSize: number): number {
     // s390x keeps 8-byte hash entries in ELF64; everyone else 4.
     const wide = l.machine === 22 && r.is64;
     const b = r.need(at(l, sysv, 'hash table'), wide ? 16 : 8, 'hash table');
-    return wide ? r.u64(b, 8) : r.u32(b, 4);
+    return { count: wide ? r.u64(b, 8) : r.u32(b, 4), hashedFrom: null };
   }
   const h = readHeader(bytes);
   const dynsym = readSections(r, h).find((s) => s.type === 11);
-  if (dynsym) return Math.floor(dynsym.size / entSize);
+  if (dynsym) return { count: Math.floor(dynsym.size / entSize), hashedFrom: null };
   // No section headers either: linkers put the string table right after the symbols.
   const sym = tags.get(DT.SYMTAB)!;
   const str = tags.get(DT.STRTAB)!;
-  if (str > sym) return Math.floor((str - sym) / entSize);
+  if (str > sym) return { count: Math.floor((str - sym) / entSize), hashedFrom: null };
   throw new ElfDamage('nothing tells how many dynamic symbols there are');
 }
 
@@ -290,8 +296,12 @@ function tablesOf(l: Layout): RelocTables {
 /**
  * The dynamic symbols of one ELF file, or null when it has no dynamic section (a static
  * program needs nothing from anyone). Throws ElfDamage when the tables cannot be read.
+ * `program`: the object is the program itself, whose copies of library variables
+ * (`variables`) are wanted too. A library's references all come before its hashed
+ * symbols (DT_GNU_HASH): only that part of the table is scanned, and the rest is read
+ * when a lookup first needs it.
  */
-export function readDynamicSymbols(bytes: Bytes): DynamicSymbols | null {
+export function readDynamicSymbols(bytes: Bytes, opts: { program?: boolean } = {}): DynamicSymbols | null {
   const l = open(bytes);
   if (!l) return null;
   const { r, tags } = l;
@@ -305,7 +315,7 @@ export function readDynamicSymbols(bytes: Bytes): DynamicSymbols | null {
   if (symAddr === undefined || strAddr === undefined) return out;
   const entSize = tags.get(DT.SYMENT) ?? (r.is64 ? 24 : 16);
   if (entSize < (r.is64 ? 24 : 16)) throw new ElfDamage(`symbol entries are ${entSize} bytes`);
-  const count = symbolCount(l, bytes, entSize);
+  const { count, hashedFrom } = symbolCount(l, bytes, entSize);
   if (count > MAX_SYMBOLS || count * entSize > MAX_TABLE) throw new ElfDamage(`${count} dynamic symbols is more than any real object has`);
   const strOff = at(l, strAddr, 'dynamic string table');
   const strSize = Math.min(tags.get(DT.STRSZ) ?? bytes.size - strOff, bytes.size - strOff);
@@ -316,12 +326,17 @@ export function readDynamicSymbols(bytes: Bytes): DynamicSymbols | null {
     const end = strtab.indexOf(0, o);
     return strtab.toString('latin1', o, end === -1 ? strtab.length : end);
   };
-  const syms = r.need(at(l, symAddr, 'dynamic symbol table'), count * entSize, 'dynamic symbol table');
+  const symOff = at(l, symAddr, 'dynamic symbol table');
+  const scanEnd = !opts.program && !l.fixed && hashedFrom !== null ? Math.min(hashedFrom, count) : count;
+  let whole: Buffer | null = null;
+  const all = () => (whole ??= r.need(symOff, count * entSize, 'dynamic symbol table'));
+  const head = scanEnd < count ? r.need(symOff, scanEnd * entSize, 'dynamic symbol table') : all();
   const versymAddr = tags.get(DT.VERSYM);
   const versym = versymAddr !== undefined ? r.need(at(l, versymAddr, 'symbol versions'), count * 2, 'symbol versions') : null;
   const versions = versym ? versionNames(l, str) : null;
   const field = (i: number) => {
     const o = i * entSize;
+    const syms = i < scanEnd ? head : all();
     return {
       nameOff: r.u32(syms, o),
       info: r.is64 ? syms[o + 4] : syms[o + 12],
@@ -349,7 +364,7 @@ export function readDynamicSymbols(bytes: Bytes): DynamicSymbols | null {
   };
 
   // One pass over the raw entries; names are decoded only for references and variables.
-  for (let i = 1; i < count; i++) {
+  for (let i = 1; i < scanEnd; i++) {
     const f = field(i);
     const bind = f.info >> 4;
     const type = f.info & 0xf;
@@ -367,25 +382,25 @@ export function readDynamicSymbols(bytes: Bytes): DynamicSymbols | null {
         hiddenVersion: vs !== null && (vs & 0x8000) !== 0,
       });
     }
-    if (type === 1 && f.shndx !== SHN_UNDEF) {
+    if (opts.program && type === 1 && f.shndx !== SHN_UNDEF) {
       const def = definition(i, f);
       if (def) out.variables.push({ index: i, name: str(f.nameOff), def });
     }
   }
 
-  let all: Map<string, DefinedSymbol[]> | null = null;
+  let byName: Map<string, DefinedSymbol[]> | null = null;
   out.definitions = () => {
-    if (all) return all;
-    all = new Map();
+    if (byName) return byName;
+    byName = new Map();
     for (let i = 1; i < count; i++) {
       const def = definition(i);
       if (!def) continue;
       const name = str(field(i).nameOff);
-      const list = all.get(name);
+      const list = byName.get(name);
       if (list) list.push(def);
-      else all.set(name, [def]);
+      else byName.set(name, [def]);
     }
-    return all;
+    return byName;
   };
   const nameIs = (i: number, name: Buffer) => {
     const o = field(i).nameOff;

@@ -74,18 +74,18 @@ interface ScopeObject {
   table: SymbolTable;
 }
 
-function tableOf(ctx: SymbolContext, real: string): SymbolTable {
+function tableOf(ctx: SymbolContext, real: string, program: boolean): SymbolTable {
   const r = resolvePath(ctx.tree, real);
   if (!r.ok || !r.node.content) return { ok: false, error: `${real}: not readable in the image` };
   const ref = r.node.content;
-  const key = contentKey(ref);
+  const key = `${contentKey(ref)}${program ? ':program' : ''}`;
   const hit = ctx.cache?.get(key);
   if (hit) return hit;
   let t: SymbolTable;
   let bytes;
   try {
     bytes = openBytes(ref);
-    t = { ok: true, symbols: readDynamicSymbols(bytes), ref };
+    t = { ok: true, symbols: readDynamicSymbols(bytes, { program }), ref };
   } catch (e) {
     if (!(e instanceof ElfDamage || e instanceof ScopeError)) throw e;
     t = { ok: false, error: `${real}: ${e.message}` };
@@ -103,7 +103,7 @@ function globalScope(ctx: SymbolContext, load: LoadResult): ScopeObject[] {
   const add = (path: string, real: string, main = false) => {
     if (seen.has(real)) return;
     seen.add(real);
-    out.push({ path, main, table: tableOf(ctx, real) });
+    out.push({ path, main, table: tableOf(ctx, real, main) });
   };
   const mainReal = resolvePath(ctx.tree, load.program);
   add(load.program, mainReal.ok ? mainReal.path : load.program, true);
@@ -113,9 +113,10 @@ function globalScope(ctx: SymbolContext, load: LoadResult): ScopeObject[] {
   return out;
 }
 
-/** musl: any definition that is not a hidden version. glibc: the version rules of dl-lookup.c's check_match. */
+/** musl: any definition that is not a hidden version (nor an IFUNC). glibc: the version rules of dl-lookup.c's check_match. */
 function binds(musl: boolean, ref: UndefinedSymbol, def: DefinedSymbol, sameObject: boolean): boolean {
   if (def.pltOnly && sameObject) return false;
+  if (musl && def.type === 'ifunc') return false; // musl has no IFUNC: its find_sym passes them over
   if (musl || def.versionIndex === null) return musl ? !def.hidden : true;
   if (ref.version !== null) {
     if (def.version === ref.version) return true;
@@ -146,6 +147,7 @@ export function checkSymbols(ctx: SymbolContext, load: LoadResult, names: StartN
   // (copy relocations) look defined in the program itself: they count only if a copy
   // relocation names them, and are looked up past the program.
   const keys = new Map<string, SymbolKey>();
+  const memo = new Map<string, { found: boolean; near: string[] }>();
   const misses = new Map<ScopeObject, { refs: Map<number, UndefinedSymbol>; near: Map<number, string[]>; copyOnly: Set<number> }>();
   for (const o of scope) {
     const syms = (o.table as { symbols: DynamicSymbols | null }).symbols;
@@ -163,20 +165,27 @@ export function checkSymbols(ctx: SymbolContext, load: LoadResult, names: StartN
     for (const ref of [...syms.undefined, ...copies]) {
       if (ref.bind === 'weak') continue;
       const copy = copyIndexes.has(ref.index);
-      let found = false;
-      const near: string[] = [];
-      for (const d of scope) {
-        if (copy && d === o) continue;
-        const defs = (d.table as { symbols: DynamicSymbols | null }).symbols?.lookup(keyOf(ref.name));
-        if (!defs?.length) continue;
-        if (defs.some((def) => binds(musl, ref, def, d === o))) {
-          found = true;
-          break;
+      // Libraries ask for the same names over and over (memcpy@GLIBC_2.14): the answer
+      // depends only on the name and version, except for the program's own entries.
+      const memoKey = o.main ? null : `${ref.name}\0${ref.version ?? ''}\0${ref.hiddenVersion}`;
+      let answer = memoKey === null ? undefined : memo.get(memoKey);
+      if (!answer) {
+        answer = { found: false, near: [] };
+        for (const d of scope) {
+          if (copy && d === o) continue;
+          const defs = (d.table as { symbols: DynamicSymbols | null }).symbols?.lookup(keyOf(ref.name));
+          if (!defs?.length) continue;
+          if (defs.some((def) => binds(musl, ref, def, d === o))) {
+            answer.found = true;
+            break;
+          }
+          for (const def of defs) if (!def.pltOnly) answer.near.push(`${d.path} (${def.hidden ? 'hidden ' : ''}${def.version ?? 'no version'})`);
         }
-        for (const def of defs) if (!def.pltOnly) near.push(`${d.path || names.argv0} (${def.hidden ? 'hidden ' : ''}${def.version ?? 'no version'})`);
+        if (!answer.found && muslLibc && ref.name.endsWith('64') && LFS64.has(ref.name.slice(0, -2))) answer.found = true;
+        if (memoKey !== null) memo.set(memoKey, answer);
       }
-      if (!found && muslLibc && ref.name.endsWith('64') && LFS64.has(ref.name.slice(0, -2))) found = true;
-      if (found) continue;
+      if (answer.found) continue;
+      const near = answer.near;
       let m = misses.get(o);
       if (!m) misses.set(o, (m = { refs: new Map(), near: new Map(), copyOnly: new Set() }));
       m.refs.set(ref.index, ref);
