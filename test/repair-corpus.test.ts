@@ -1,0 +1,95 @@
+/**
+ * The cure on real programs: every case of the real-program corpus (fixtures/corpus) that
+ * failed in `docker run` for want of files (no loader, a missing library, a glibc too old,
+ * no user database) is repaired with the corpus's staging root as the donor (Debian's
+ * packages, npm's binaries and our builds: the build stage users copy from). The repaired
+ * image must run in a real engine and print what the same program printed where it was
+ * packed right. A refusal passes only where it is listed below with its reason, and the
+ * reason is checked against the donor itself.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { tempDir } from './helpers/build.js';
+import { cli } from './helpers/cli.js';
+import { docker, engineAvailable } from './helpers/engine.js';
+import { CASES } from '../fixtures/corpus/cases.mjs';
+import { cacheRoot, corpusHash } from '../fixtures/corpus/build.mjs';
+
+interface Case {
+  name: string;
+  program: string;
+  code?: string;
+  user?: string;
+}
+interface Recorded {
+  verdict: 'starts' | 'fails';
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+const REPO = new URL('..', import.meta.url).pathname;
+const FIXABLE = new Set(['interpreter-missing', 'library-missing', 'symbol-version-missing', 'user-missing']);
+const cases = (CASES as Case[]).filter((c) => c.code && FIXABLE.has(c.code));
+const available = engineAvailable();
+if (available !== true && process.env.CI === 'true') throw new Error(`corpus repair tests cannot run under CI: ${available}`);
+const skip = available === true ? false : available;
+
+/**
+ * Cases the donor cannot cure, and why: each reason is a fact about the donor that the test
+ * checks, not what scratchscope said.
+ */
+const REFUSED: Record<string, { because: RegExp; check: (donor: string) => boolean }> = {};
+
+describe('repair of the real-program corpus, run by a real engine', { skip, timeout: 2_400_000 }, () => {
+  let dir = join(cacheRoot() as string, `corpus-${corpusHash() as string}`);
+  let real: Record<string, Recorded> = {};
+  const tmp = tempDir();
+  const prefix = `scratchscope-repair-corpus-${process.pid}`;
+
+  before(() => {
+    if (!existsSync(join(dir, '.complete'))) {
+      const b = spawnSync('node', [REPO + 'fixtures/corpus/build.mjs'], { encoding: 'utf8', timeout: 1_500_000, maxBuffer: 64 << 20 });
+      assert.equal(b.status, 0, `building the corpus failed: ${b.stderr.slice(-3000)}`);
+      dir = b.stdout.trim();
+    }
+    real = JSON.parse(readFileSync(join(dir, 'expectations.json'), 'utf8'));
+  });
+  after(() => {
+    spawnSync('sh', ['-c', `docker images --format '{{.Repository}}:{{.Tag}}' | grep '^${prefix}' | xargs -r docker rmi -f`], { encoding: 'utf8' });
+    tmp.cleanup();
+  });
+
+  it('has cases of every kind files cure', () => {
+    for (const code of FIXABLE) assert.ok(cases.some((c) => c.code === code), `no corpus case of ${code}`);
+    assert.ok(cases.length >= 20, `${cases.length} cases`);
+  });
+
+  for (const c of cases) {
+    it(c.name, () => {
+      assert.equal(real[c.name]?.verdict, 'fails', `${c.name} failed in docker run`);
+      const donor = join(dir, 'root');
+      const out = join(tmp.dir, `${c.name}.tar`);
+      const name = `${prefix}/${c.name}:repaired`;
+      const r = cli(['repair', join(dir, 'images', `${c.name}.tar`), '--from', donor, '-o', out, '--name', name]);
+      const refused = REFUSED[c.name];
+      if (refused) {
+        assert.equal(r.status, 2, `${c.name} was expected to be refused: ${r.stdout}`);
+        assert.match(r.stderr, refused.because);
+        assert.ok(refused.check(donor), `${c.name}: the reason for the refusal does not hold in the donor`);
+        assert.equal(existsSync(out), false, 'a refused repair writes nothing');
+        return;
+      }
+      assert.equal(r.status, 0, `repair of ${c.name}: ${r.stderr}`);
+      assert.equal(docker(['load', '-q', '-i', out]).status, 0);
+      const ran = docker(['run', '--rm', '--network', 'none', name]);
+      assert.equal(ran.status, 0, `the repaired ${c.name} failed in docker run: ${ran.stderr}`);
+      // what the same program printed where it was packed right
+      const good = (CASES as Case[]).find((o) => o.program === c.program && real[o.name]?.verdict === 'starts' && !o.user);
+      if (good) assert.equal(ran.stdout, real[good.name]!.stdout, `${c.name} repaired prints what ${good.name} printed`);
+    });
+  }
+});
