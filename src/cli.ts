@@ -196,7 +196,8 @@ export function buildProgram(): Command {
     .name('scratchscope')
     .description('Will this container image start? Reads any image, walks its layers and files, and explains why not.')
     .version('0.1.0')
-    .showHelpAfterError()
+    // a usage error is one line, like every other error; --help has the rest
+    .configureOutput({ outputError: (str, write) => write(`scratchscope: ${printable(str.trim().replace(/^error: /, ''))} (see --help)\n`) })
     // the explorer's own options (scratchscope IMAGE --json) must not swallow a subcommand's
     .enablePositionalOptions()
     .exitOverride();

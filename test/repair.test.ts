@@ -204,6 +204,17 @@ describe('closure and repair, run by a real engine', { skip, timeout: 1_800_000 
     assert.equal(existsSync(`${tmp.dir}/shell-slim.tar`), false);
   });
 
+  it("musl's loader at glibc's PT_INTERP path loads with musl's rules, in musl's words", () => {
+    image('musl-as-glibc', { app: `${tmp.dir}/hello`, 'lib64/ld-linux-x86-64.so.2': '/usr/lib/x86_64-linux-musl/libc.so' }, 'FROM scratch\nCOPY lib64 /lib64\nCOPY app /app\nENTRYPOINT ["/app"]\n');
+    const real = run(`${prefix}/musl-as-glibc`);
+    assert.notEqual(real.status, 0);
+    const r = JSON.parse(ok(cli(['inspect', images['musl-as-glibc'], '--json']), 'inspect'));
+    const first = r.diagnostics.find((d: { severity: string }) => d.severity === 'error');
+    assert.equal(r.verdict, 'fails');
+    assert.match(first.runtimeError, /^Error loading shared library /);
+    assert.ok(real.stderr.includes(first.runtimeError), `real stderr ${JSON.stringify(real.stderr)} lacks ${JSON.stringify(first.runtimeError)}`);
+  });
+
   it('closure lists the loader and every library under the names the loader opens', () => {
     const c = JSON.parse(ok(cli(['closure', images['no-libz'], '--json']), 'closure'));
     assert.equal(c.program, '/app');

@@ -31,7 +31,8 @@ export function copyLines(stage: string, items: CopyItem[]): string[] {
   const byDir = new Map<string, string[]>();
   for (const it of items) {
     const base = it.to.slice(it.to.lastIndexOf('/') + 1);
-    if (it.dir) lines.push(copy(stage, [it.from], it.to));
+    // a folder's contents are copied, so a folder gets its own line and its own destination
+    if (it.dir) lines.push(copy(stage, [it.from], it.to.endsWith('/') ? it.to : `${it.to}/`));
     else if (it.from.slice(it.from.lastIndexOf('/') + 1) !== base) lines.push(copy(stage, [it.from], it.to));
     else {
       const d = dirOf(it.to);

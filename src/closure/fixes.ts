@@ -33,7 +33,8 @@ export function attachCopyLines(a: ClosureAnalysis | null, diagnostics: Diagnost
   const isUserDb = (i: CopyItem) => i.to === '/etc/passwd' || i.to === '/etc/group';
   for (const d of cured) {
     let items: CopyItem[];
-    if (d.code === 'user-missing') items = missing.filter(isUserDb);
+    // the user database whole: an /etc/passwd without the user is as good as none
+    if (d.code === 'user-missing') items = [{ from: '/etc/passwd', to: '/etc/passwd', dir: false }, ...(d.path === '/etc/group' || missing.some((i) => i.to === '/etc/group') ? [{ from: '/etc/group', to: '/etc/group', dir: false }] : [])];
     else if (d.code === 'symbol-version-missing') {
       // A newer glibc is all of it at once: its libraries the program loads and its loader.
       items = a.closure.files

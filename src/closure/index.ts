@@ -102,7 +102,9 @@ class Collector {
       this.add({ path: at, type: 'symlink', linkTarget: link?.linkTarget ?? l.slice(at.length + 4), size: 0, layer: link?.layer ?? null, present: true, role, when, probable, neededBy, why: `a link on the way to ${path}` });
     }
     if (!r.ok) {
-      this.add({ path, type: 'file', linkTarget: null, size: 0, layer: null, present: false, role, when, probable, neededBy, why });
+      // time zones and gconv modules are folders, there or not
+      const type = role === 'zoneinfo' || role === 'gconv' ? 'dir' : 'file';
+      this.add({ path, type, linkTarget: null, size: 0, layer: null, present: false, role, when, probable, neededBy, why });
       return null;
     }
     const n = r.node;
@@ -192,7 +194,10 @@ export function analyseClosure(model: ImageModel, opts: ClosureOptions = {}): Cl
       break;
     }
     const sb = parseShebang(readHead(node, 256));
-    if (!sb || !sb.interpreter) break;
+    if (!sb || !sb.interpreter) {
+      if (depth === 0 && opts.path && node.type !== 'dir') throw new ScopeError('usage', `${opts.path}: not a program (neither an ELF file nor a #! script), so it has no closure`);
+      break;
+    }
     const base = sb.interpreter.slice(sb.interpreter.lastIndexOf('/') + 1);
     by = realPath;
     if (base === 'env' && sb.arg) {
@@ -218,8 +223,11 @@ export function analyseClosure(model: ImageModel, opts: ClosureOptions = {}): Cl
       c.addPath(program.info.interpreter, 'loader', 'start', program.path, `PT_INTERP of ${program.path}: the kernel maps this loader`);
       load = resolveProgram(loaderContext(model, catalog), program.path, program.info);
       libc = load.loader;
+      const loaderName = program.info.interpreter.slice(program.info.interpreter.lastIndexOf('/') + 1);
       for (const dep of load.dependencies) {
         if (dep.via === 'musl-libc' || dep.via === 'loaded') continue;
+        // libc names the loader in DT_NEEDED: the loader the kernel mapped answers it
+        if (dep.name === loaderName) continue;
         if (dep.resolved) c.addPath(dep.resolved, 'library', 'start', dep.requiredBy, `DT_NEEDED ${dep.name} of ${dep.requiredBy}, found through ${dep.via}`);
         else missingLibraries.push({ name: dep.name, neededBy: dep.requiredBy, searched: dep.searched });
       }
@@ -252,7 +260,8 @@ export function closureCopies(c: Closure, all: boolean): CopyItem[] {
   const items: CopyItem[] = [];
   for (const f of c.files) {
     if (f.probable || f.type === 'symlink') continue;
-    if (all ? !f.present : f.present) continue;
+    // a scratch stage takes everything from the build stage, what this image lacks included
+    if (!all && f.present) continue;
     for (const n of f.openedAs.length ? f.openedAs : [f.path]) items.push({ from: n, to: n, dir: f.type === 'dir' });
   }
   for (const m of c.missingLibraries) {

@@ -86,6 +86,8 @@ function sniffFile(path: string): Magic {
     if (n === 4 && b[0] === 0x7f && b.toString('latin1', 1, 4) === 'ELF') return 'elf';
     if (n >= 2 && b[0] === 0x23 && b[1] === 0x21) return 'script';
     return 'other';
+  } catch {
+    return 'other'; // a file that opens but cannot be read (/proc, /sys, a device): not a program
   } finally {
     closeSync(fd);
   }

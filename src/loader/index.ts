@@ -6,7 +6,9 @@
  * is a map access, so the work grows with the DT_NEEDED entries met, and those are capped.
  */
 import type { ElfInfo } from '../elf/types.js';
-import { resolvePath } from '../fs/index.js';
+import { isGlibcLoaderName } from '../elf/sysdirs.js';
+import { openBytes, resolvePath } from '../fs/index.js';
+import { scanFor } from '../elf/scan.js';
 import { GlibcSearch } from './glibc.js';
 import { MuslSearch } from './musl.js';
 import { LIMITS, type Loaded, type LoaderContext, TooMuchWork } from './search.js';
@@ -57,6 +59,13 @@ class LoadedSet {
   }
 }
 
+/** musl's loader is its libc.so; glibc's has its own soname and search path compiled in. */
+function loaderKindOf(info: ElfInfo): 'musl' | 'glibc' | null {
+  if (info.soname === 'libc.so' || info.libc === 'musl') return 'musl';
+  if (isGlibcLoaderName(info.soname) || info.systemDirs) return 'glibc';
+  return null;
+}
+
 export function resolveProgram(ctx: LoaderContext, programPath: string, program: ElfInfo): LoadResult {
   const real = resolvePath(ctx.tree, programPath, { cwd: ctx.cwd });
   const result: LoadResult = { program: programPath, loader: 'unknown', interpreter: null, dependencies: [], versionProblems: [], defaultDirs: [], defaultDirsFrom: '', limits: [], notes: [] };
@@ -72,30 +81,53 @@ export function resolveProgram(ctx: LoaderContext, programPath: string, program:
       result.notes.push(`a library has no interpreter of its own; resolved as ${guess} would load it`);
     }
   }
-  const musl = program.libc === 'musl' || /ld-musl-/.test(program.interpreter ?? '');
+  // The loader file decides whose rules apply, whatever its name: musl's libc copied to
+  // glibc's PT_INTERP path loads as musl (and the other way round).
+  let interpFile: { real: string; info: ElfInfo } | null = null;
+  let interpError: string | null = null;
+  let interpResolved: string | null = null;
+  if (program.interpreter) {
+    const r = resolvePath(ctx.tree, program.interpreter);
+    if (!r.ok) interpError = 'No such file or directory';
+    else {
+      interpResolved = r.path;
+      const d = ctx.catalog.of(r.node);
+      if (!d) interpError = r.node.type === 'dir' ? 'Is a directory' : 'not an ELF file';
+      else if (!d.ok) interpError = d.error;
+      else interpFile = { real: r.path, info: d.info };
+    }
+  }
+  let byFile = interpFile ? loaderKindOf(interpFile.info) : null;
+  if (interpFile && byFile === null && !interpFile.info.soname && interpFile.info.needed.length === 0) {
+    // musl's libc.so has no soname: it names its own path file ("/etc/ld-musl-ARCH.path")
+    const node = ctx.tree.get(interpFile.real);
+    if (node?.content) {
+      const b = openBytes(node.content);
+      try {
+        if (scanFor(b, ['/etc/ld-musl-'], 8 << 20).size) byFile = 'musl';
+      } finally {
+        b.close();
+      }
+    }
+  }
+  const musl = byFile !== null ? byFile === 'musl' : program.libc === 'musl' || /ld-musl-/.test(program.interpreter ?? '');
   result.loader = musl ? 'musl' : 'glibc';
+  if (byFile !== null && (byFile === 'musl') !== (program.libc === 'musl' || /ld-musl-/.test(program.interpreter ?? ''))) {
+    result.notes.push(`${program.interpreter} is ${byFile}'s loader, whatever its name says: its rules apply`);
+  }
   // The program itself answers to no name (its l_name is empty).
   const main: Loaded = { path: programPath, real: real.ok ? real.path : programPath, info: program, loader: null, depth: 0 };
   const loaded = new LoadedSet();
   loaded.add(main, []);
 
-  let interp: { real: string; info: ElfInfo } | null = null;
+  const interp = interpFile;
   if (program.interpreter) {
-    const r = resolvePath(ctx.tree, program.interpreter);
-    let error: string | null = null;
-    if (!r.ok) error = 'No such file or directory';
-    else {
-      const d = ctx.catalog.of(r.node);
-      if (!d) error = r.node.type === 'dir' ? 'Is a directory' : 'not an ELF file';
-      else if (!d.ok) error = d.error;
-      else {
-        interp = { real: r.path, info: d.info };
-        const names = [program.interpreter];
-        if (d.info.soname && !musl) names.push(d.info.soname);
-        loaded.add({ path: program.interpreter, real: r.path, info: d.info, loader: null, depth: 0 }, names);
-      }
+    if (interp) {
+      const names = [program.interpreter];
+      if (interp.info.soname && !musl) names.push(interp.info.soname);
+      loaded.add({ path: program.interpreter, real: interp.real, info: interp.info, loader: null, depth: 0 }, names);
     }
-    result.interpreter = { path: program.interpreter, resolved: r.ok ? r.path : null, error };
+    result.interpreter = { path: program.interpreter, resolved: interpResolved, error: interpError };
   }
   const search = musl ? new MuslSearch(ctx, program, interp?.real ?? null) : new GlibcSearch(ctx, program, interp);
   result.defaultDirs = search.defaultDirs;

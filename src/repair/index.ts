@@ -54,10 +54,27 @@ function programOf(model: ImageModel, catalog: BinaryCatalog, executable: string
   return { path: r.path, info: d.info, load };
 }
 
-/** Where the donor's loader finds `name` for this program. */
-function donorLibrary(donor: ImageModel, dcat: BinaryCatalog, prog: { path: string; info: ElfInfo }, name: string): string | null {
-  const r = resolveProgram(loaderContext(donor, dcat), prog.path, { ...prog.info, needed: [name] });
-  return r.dependencies[0]?.resolved ?? null;
+/**
+ * Where the donor's loader finds `name` for the object that needs it: searched with that
+ * object's own rpath and $ORIGIN (a plugin's libraries sit beside it), then as the program
+ * would search for it.
+ */
+function donorLibrary(donor: ImageModel, dcat: BinaryCatalog, prog: { path: string; info: ElfInfo }, name: string, requester: { path: string; info: ElfInfo } | null = null): string | null {
+  const ctx = loaderContext(donor, dcat);
+  for (const by of requester && requester.path !== prog.path ? [requester, prog] : [prog]) {
+    const info = by === prog ? by.info : { ...by.info, interpreter: by.info.interpreter ?? prog.info.interpreter };
+    const r = resolveProgram(ctx, by.path, { ...info, needed: [name] });
+    const found = r.dependencies[0]?.resolved;
+    if (found) return found;
+  }
+  return null;
+}
+
+/** The decoded object at `path` in the image (a library that needs another), if it is one. */
+function objectAt(model: ImageModel, catalog: BinaryCatalog, path: string): { path: string; info: ElfInfo } | null {
+  const r = resolvePath(model.tree, path);
+  const d = r.ok ? catalog.of(r.node) : null;
+  return d?.ok ? { path, info: d.info } : null;
 }
 
 /** What the next round adds for each error; throws for one files cannot fix. */
@@ -67,7 +84,10 @@ function plan(model: ImageModel, donor: ImageModel, errors: Diagnostic[], execut
   const prog = programOf(model, catalog, executable);
   const adds: Addition[] = [];
   const lacks = (what: string) => new ScopeError('not-found', `${donorName} cannot supply ${what}, so repair cannot fix the image; nothing was written`);
+  // A symbol a missing library would define is no failure of its own yet: look again once it is there.
+  const filesMissing = errors.some((e) => e.code === 'library-missing' || e.code === 'interpreter-missing');
   for (const e of errors) {
+    if (filesMissing && (e.code === 'symbol-missing' || e.code === 'symbol-version-missing')) continue;
     if (!FIXABLE.has(e.code)) throw new ScopeError('unsupported', `repair adds files, and this failure is not one files fix: [${e.code}] ${e.message}; nothing was written`);
     if (e.code === 'user-missing') {
       const user = model.config?.user ?? '';
@@ -88,7 +108,7 @@ function plan(model: ImageModel, donor: ImageModel, errors: Diagnostic[], execut
     if (e.code === 'library-missing') {
       for (const dep of prog.load?.dependencies ?? []) {
         if (!dep.error || adds.some((a) => base(a.to) === dep.name)) continue;
-        const from = donorLibrary(donor, dcat, prog, dep.name);
+        const from = donorLibrary(donor, dcat, prog, dep.name, objectAt(model, catalog, dep.requiredBy));
         if (!from) throw lacks(`${dep.name} (for ${prog.info.machine}, ${prog.info.libc})`);
         const dirs = (prog.load?.defaultDirs ?? []).map((d) => d.replace(/\/$/, ''));
         const to = dep.searched.includes(from) ? from : (dep.searched.find((p) => dirs.some((d) => p === `${d}/${dep.name}`)) ?? `${dirs[0] ?? '/usr/lib'}/${dep.name}`);

@@ -157,6 +157,8 @@ export async function writeImage(img: ImageToWrite, format: ImageFormat, out: st
     throw new ScopeError('usage', `${out}: exists and is not an empty folder; name a new folder for the OCI layout`);
   }
   if (format !== 'oci' && existsSync(out) && statSync(out).isDirectory()) throw new ScopeError('usage', `${out}: is a folder; name a file for the ${format}`);
+  const parentDir = dirname(out);
+  if (!existsSync(parentDir) || !statSync(parentDir).isDirectory()) throw new ScopeError('usage', `${out}: ${parentDir} is not a folder; name a path in an existing folder`);
   const temp = `${out}.scratchscope-${process.pid}`;
   try {
     const sink = format === 'oci' ? dirSink(temp) : tarSink(temp);
