@@ -13,7 +13,7 @@ import { loadImage } from '../src/load.js';
 import { buildReport } from '../src/report/index.js';
 import { makeTar, sha256, tempDir, writeOciLayout } from './helpers/build.js';
 import { cli, oneLineError } from './helpers/cli.js';
-import { rawTar } from './helpers/rawtar.js';
+import { header, rawTar } from './helpers/rawtar.js';
 
 const FX = new URL('../fixtures/images/', import.meta.url).pathname;
 const tmp = tempDir();
@@ -201,6 +201,30 @@ describe('hostile layer entries', () => {
     } finally {
       await m2.close();
     }
+  });
+
+  it('GNU sparse files with an honest map are listed with their real size, and tar numbers in base-256 may be negative', async () => {
+    // old GNU sparse ('S'): 512 bytes of data at offset 8192 of a 16384-byte file
+    const h = header({ name: 'holes', type: 'S', size: 512 });
+    h.write('ustar  \0', 257, 'latin1');
+    h.write('00000020000\0', 386, 'latin1');
+    h.write('00000001000\0', 398, 'latin1');
+    h.write('00000040000\0', 483, 'latin1');
+    h.fill(0xff, 136, 148); // mtime -1: 1969-12-31T23:59:59Z, as GNU tar writes it
+    h[136] = 0xff;
+    h.fill(0x20, 148, 156);
+    let sum = 0;
+    for (const b of h) sum += b;
+    h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1');
+    const layer = Buffer.concat([h, Buffer.alloc(512, 1), rawTar([{ name: 'after', body: Buffer.from('z') }])]);
+    const files = JSON.parse(cli(['files', '--json', await layout([layer])]).stdout) as { path: string; size: number }[];
+    assert.deepEqual(
+      files.map((f) => [f.path, f.size]),
+      [
+        ['/after', 1],
+        ['/holes', 16384],
+      ],
+    );
   });
 
   it('names that are not UTF-8 stay distinct and print', async () => {
