@@ -131,16 +131,24 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
         evidence: [`argv ${JSON.stringify(argv)}`, found.detail],
       });
     } else if (found.reason === 'missing') {
-      const elsewhere = abs ? findByName(model, abs.slice(abs.lastIndexOf('/') + 1)) : [];
+      // the path itself (a dangling or looping link) is no "other place" to point at
+      const elsewhere = abs ? findByName(model, abs.slice(abs.lastIndexOf('/') + 1)).filter((p) => p !== abs) : [];
+      const followed = abs ? resolvePath(tree, abs, { cwd }) : null;
+      const loop = followed !== null && !followed.ok && followed.reason === 'loop';
+      const target = isLink && dangling!.ok ? dangling!.node.linkTarget : null;
       error({
         code: 'exec-not-found',
-        message: `${name} does not exist in the image${isLink ? ` (it is a symlink to ${dangling!.ok ? dangling!.node.linkTarget : '?'}, which does not exist)` : ''}${gone ? `: ${gone}` : ''}`,
+        message: loop
+          ? `${name} is a symlink that never reaches a file: its links lead round in a loop (${[...new Set(followed!.links)].slice(0, 4).join(', ')})`
+          : `${name} does not exist in the image${isLink ? ` (it is a symlink to ${target ?? '?'}, which does not exist)` : ''}${gone ? `: ${gone}` : ''}`,
         path: abs,
         layer: isLink && dangling!.ok ? dangling!.node.layer : null,
         runtimeError: found.runtimeError,
         fix: gone
           ? `Do not delete it in a later step, or copy it again after that step.`
-          : elsewhere.length
+          : loop || isLink
+            ? `Point the link ${abs} at the program's real path (or COPY the program itself to ${abs}).`
+            : elsewhere.length
             ? `The image has ${elsewhere.join(', ')}: point ENTRYPOINT there, or COPY the program to ${abs}.`
             : `COPY the program to ${abs}: COPY --from=build /out/app ${abs} (check the name, its case, and the COPY destination).`,
         evidence: [found.detail, ...(gone ? [gone] : [])],
