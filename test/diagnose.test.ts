@@ -131,6 +131,18 @@ describe('launch steps', () => {
     assert.match(r3.diagnostics[0].message, /\/bin\/real-sh is not in the image/);
   });
 
+  it('a looping or dangling entrypoint link is called what it is, and its fix does not point at itself', async () => {
+    const loop = await report(await image([{ name: 'a', type: 'symlink', linkname: 'b' }, { name: 'b', type: 'symlink', linkname: 'a' }], { Entrypoint: ['/a'] }));
+    const d = loop.diagnostics[0]!;
+    assert.equal(d.code, 'exec-not-found');
+    assert.match(d.message, /links lead round in a loop \(\/a -> b, \/b -> a\)/);
+    assert.equal(d.runtimeError, 'exec: "/a": stat /a: too many levels of symbolic links');
+    assert.doesNotMatch(d.fix, /The image has \/a/);
+    const dangling = await report(await image([{ name: 'app', type: 'symlink', linkname: 'gone' }], { Entrypoint: ['/app'] }));
+    assert.match(dangling.diagnostics[0]!.message, /it is a symlink to gone, which does not exist/);
+    assert.match(dangling.diagnostics[0]!.fix, /^Point the link \/app at the program's real path/);
+  });
+
   it('a glibc program in a musl image is named as such', async () => {
     const dir = await image([{ name: 'app', body: HELLO, mode: 0o755 }, { name: 'lib/ld-musl-aarch64.so.1', body: HELLO, mode: 0o755 }], { Entrypoint: ['/app'] });
     const d = (await report(dir)).diagnostics[0];
