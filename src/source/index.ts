@@ -17,7 +17,7 @@ import { saveImage } from './daemon.js';
 import { pickFromManifestJson, readManifestJson, tagsByConfig } from './docker-archive.js';
 import { isLegacySave, pickLegacy } from './legacy.js';
 import { type Picked, indexIsEmpty, pickFromIndex } from './oci.js';
-import { openRegistry, parseRegistryRef } from './registry/index.js';
+import { parseRegistryRef } from './registry/reference.js';
 import { budgeted, makeTempDir, removeTempDir, tempError } from './tempdir.js';
 import type { LayerSource, OpenOptions, OpenedImage, SourceInfo, SourceKind } from './types.js';
 
@@ -55,6 +55,9 @@ function withRef(transport: Transport, ref: string | null, opts: OpenOptions): O
 }
 
 async function fromRegistry(reference: string, rest: string, opts: OpenOptions, close: () => Promise<void>): Promise<OpenedImage> {
+  // loaded only for a registry: its HTTP client instantiates WebAssembly (llhttp), which a
+  // low `ulimit -v` refuses, and archives never need it
+  const { openRegistry } = await import('./registry/index.js');
   const r = await openRegistry(rest, opts.platform, opts.registry);
   const closeAll = async () => {
     await r.close();
