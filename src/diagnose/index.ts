@@ -127,7 +127,7 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
         path: name,
         layer: null,
         runtimeError: found.runtimeError,
-        fix: `Use the exec form, which needs no shell: ${'CMD'} ${JSON.stringify(splitWords(argv[2]))}`,
+        fix: `Use the exec form, which needs no shell: ${opts.entrypoint ?? config?.entrypoint?.length ? 'ENTRYPOINT' : 'CMD'} ${JSON.stringify(splitWords(argv[2]))}`,
         evidence: [`argv ${JSON.stringify(argv)}`, found.detail],
       });
     } else if (found.reason === 'missing') {

@@ -73,7 +73,8 @@ export function renderInspect(r: Report): string {
   out.push(indent(table(rows, new Set([0, 1, 2, 3, 4, 5]))));
   for (const l of r.layers) for (const p of l.problems) out.push(`  layer ${l.index}: ${printable(p)}`);
   out.push('');
-  out.push(`Files      ${r.files.regularFiles} files, ${formatBytes(r.files.bytes)} (${r.files.entries} entries)`);
+  const n = (count: number, one: string, many: string) => `${count} ${count === 1 ? one : many}`;
+  out.push(`Files      ${n(r.files.regularFiles, 'file', 'files')}, ${formatBytes(r.files.bytes)} (${n(r.files.entries, 'entry', 'entries')})`);
   out.push(`Wasted     ${formatBytes(r.wasted.bytes)}${r.wasted.bytes ? ' in files a later layer overwrote or deleted' : ''}`);
   for (const w of r.wasted.top.slice(0, 5)) out.push(`           ${formatBytes(w.size).padStart(8)}  ${printable(w.path)}${w.count > 1 ? ` (${w.count} versions)` : ''}`);
   return out.join('\n') + '\n';
