@@ -4,13 +4,12 @@
  * none of it is certain until the code path runs.
  */
 import type { BinaryCatalog } from '../elf/catalog.js';
-import { scanFor } from '../elf/scan.js';
 import type { ElfInfo } from '../elf/types.js';
 import { type Bytes, type MergedTree, type Node, openBytes, readSmallFile, resolvePath } from '../fs/index.js';
 import type { ImageModel } from '../load.js';
 import { GLIBC_INTERP, type LoadResult, type LoaderKind, resolveProgram } from '../loader/index.js';
 import { loaderContext } from '../report/binaries.js';
-import { CA_FILES, TLS_LIBS, TLS_MARKERS, ZONE_MARKERS } from '../diagnose/warnings.js';
+import { CA_FILES, TLS_LIBS, TLS_MARKERS, ZONE_MARKERS, scanNode } from '../diagnose/warnings.js';
 import { envValue } from '../source/config.js';
 import type { ClosureRole } from './index.js';
 
@@ -77,15 +76,6 @@ function soNames(bytes: Bytes, limit = 256 << 20): Set<string> {
   return found;
 }
 
-function scanNode(node: Node, needles: string[]): Set<string> {
-  if (!node.content) return new Set();
-  const b = openBytes(node.content);
-  try {
-    return scanFor(b, needles);
-  } finally {
-    b.close();
-  }
-}
 
 export function runtimeNeeds(f: RuntimeFacts): RuntimeNeed[] {
   const out: RuntimeNeed[] = [];

@@ -48,7 +48,8 @@ function exists(tree: MergedTree, path: string, want: 'file' | 'dir' | 'filled-d
   return r.node.type === 'dir' && (want === 'dir' || (r.node.children?.size ?? 0) > 0);
 }
 
-function scan(node: Node, needles: string[]): Set<string> {
+/** The needles a file's bytes contain, read in bounded chunks. */
+export function scanNode(node: Node, needles: string[]): Set<string> {
   if (!node.content) return new Set();
   const b = openBytes(node.content);
   try {
@@ -71,7 +72,7 @@ export function programWarnings(tree: MergedTree, envs: string[], p: ProgramFact
   const out: Diagnostic[] = [];
   const { info, node } = p;
   const at = { path: p.path, layer: node.layer };
-  const strings = scan(node, [...TLS_MARKERS, ...ZONE_MARKERS, ...TMP_MARKERS]);
+  const strings = scanNode(node, [...TLS_MARKERS, ...ZONE_MARKERS, ...TMP_MARKERS]);
 
   if (info.staticNss) {
     const conf = exists(tree, '/etc/nsswitch.conf');

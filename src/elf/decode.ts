@@ -14,6 +14,9 @@ import {
   PT_GNU_STACK,
   PT_INTERP,
   PT_NOTE,
+  DT,
+  DF_BIND_NOW,
+  DF_1_NOW,
   type Segment,
   type Section,
   machineName,
@@ -28,24 +31,6 @@ import { isGlibcLoaderName, readLoaderRelease, readSystemDirs } from './sysdirs.
 import { ElfDamage, FieldReader } from './reader.js';
 import type { ElfInfo, ElfType, Libc, VersionNeed } from './types.js';
 
-const DT = {
-  NULL: 0,
-  NEEDED: 1,
-  STRTAB: 5,
-  STRSZ: 10,
-  SONAME: 14,
-  RPATH: 15,
-  BIND_NOW: 24,
-  RUNPATH: 29,
-  FLAGS: 30,
-  FLAGS_1: 0x6ffffffb,
-  VERDEF: 0x6ffffffc,
-  VERDEFNUM: 0x6ffffffd,
-  VERNEED: 0x6ffffffe,
-  VERNEEDNUM: 0x6fffffff,
-} as const;
-const DF_BIND_NOW = 0x8;
-const DF_1_NOW = 0x1;
 const DF_1_NODEFLIB = 0x800;
 const DF_1_PIE = 0x8000000;
 

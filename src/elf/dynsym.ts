@@ -8,35 +8,9 @@
  * most binaries of an image never need it.
  */
 import type { Bytes } from '../fs/bytes.js';
-import { PT_DYNAMIC, type Segment, readHeader, readSections, readSegments, vaddrToOffset } from './layout.js';
+import { DF_1_NOW, DF_BIND_NOW, DT, PT_DYNAMIC, type Segment, readHeader, readSections, readSegments, vaddrToOffset } from './layout.js';
 import { ElfDamage, FieldReader } from './reader.js';
 
-const DT = {
-  NULL: 0,
-  PLTRELSZ: 2,
-  HASH: 4,
-  STRTAB: 5,
-  SYMTAB: 6,
-  RELA: 7,
-  RELASZ: 8,
-  STRSZ: 10,
-  SYMENT: 11,
-  REL: 17,
-  RELSZ: 18,
-  PLTREL: 20,
-  JMPREL: 23,
-  BIND_NOW: 24,
-  FLAGS: 30,
-  GNU_HASH: 0x6ffffef5,
-  VERSYM: 0x6ffffff0,
-  FLAGS_1: 0x6ffffffb,
-  VERDEF: 0x6ffffffc,
-  VERDEFNUM: 0x6ffffffd,
-  VERNEED: 0x6ffffffe,
-  VERNEEDNUM: 0x6fffffff,
-} as const;
-const DF_BIND_NOW = 0x8;
-const DF_1_NOW = 0x1;
 const SHN_UNDEF = 0;
 const SHN_ABS = 0xfff1;
 const STB_GNU_UNIQUE = 10;

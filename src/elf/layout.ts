@@ -171,3 +171,35 @@ export function vaddrToOffset(segments: Segment[], addr: number): number | null 
   return null;
 }
 
+
+/** Dynamic section tags (d_tag) and flag bits, as elf.h names them. */
+export const DT = {
+  NULL: 0,
+  NEEDED: 1,
+  PLTRELSZ: 2,
+  HASH: 4,
+  STRTAB: 5,
+  SYMTAB: 6,
+  RELA: 7,
+  RELASZ: 8,
+  STRSZ: 10,
+  SYMENT: 11,
+  SONAME: 14,
+  RPATH: 15,
+  REL: 17,
+  RELSZ: 18,
+  PLTREL: 20,
+  JMPREL: 23,
+  BIND_NOW: 24,
+  RUNPATH: 29,
+  FLAGS: 30,
+  GNU_HASH: 0x6ffffef5,
+  VERSYM: 0x6ffffff0,
+  FLAGS_1: 0x6ffffffb,
+  VERDEF: 0x6ffffffc,
+  VERDEFNUM: 0x6ffffffd,
+  VERNEED: 0x6ffffffe,
+  VERNEEDNUM: 0x6fffffff,
+} as const;
+export const DF_BIND_NOW = 0x8;
+export const DF_1_NOW = 0x1;
