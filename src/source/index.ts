@@ -246,7 +246,10 @@ function build(reference: string, kind: SourceKind, location: string, picked: Pi
 
 /** A first block that decodes as a tar header (its checksum holds) starts a tar. */
 function looksLikeTar(file: string): boolean {
-  const head = readHead(file, 0, BLOCK);
+  return isTarHeader(readHead(file, 0, BLOCK));
+}
+
+function isTarHeader(head: Buffer): boolean {
   if (head.length < BLOCK) return false;
   try {
     decodeHeader(head);
@@ -256,13 +259,34 @@ function looksLikeTar(file: string): boolean {
   }
 }
 
+/**
+ * Passes a compressed archive's inflated bytes on once its first block reads as a tar
+ * header: what does not start like a tar is refused at once, not after gigabytes of it
+ * (a gzip of zeros, say) have been inflated to disk.
+ */
+async function* tarOnly(s: AsyncIterable<Buffer>, from: string): AsyncGenerator<Buffer> {
+  let head: Buffer | null = Buffer.alloc(0);
+  for await (const c of s) {
+    if (head === null) {
+      yield c;
+      continue;
+    }
+    head = Buffer.concat([head, c]);
+    if (head.length < BLOCK) continue;
+    if (!isTarHeader(head.subarray(0, BLOCK))) throw new ScopeError('not-an-image', 'not an image (the compressed data does not hold a tar archive)');
+    yield head;
+    head = null;
+  }
+  if (head !== null && head.length) throw new ScopeError('not-an-image', 'not an image (the compressed data does not hold a tar archive)');
+}
+
 async function inflateFile(from: string, to: string, compression: Exclude<Compression, 'none'>): Promise<void> {
   const inflate = inflater(compression);
   const counts = { stored: 0 };
   const raw = createReadStream(from);
   raw.on('data', (c) => (counts.stored += (c as Buffer).length));
   try {
-    await pipeline(raw, inflate, (s: AsyncIterable<Buffer>) => budgeted(guardBombs(s, counts, compression), from), createWriteStream(to));
+    await pipeline(raw, inflate, (s: AsyncIterable<Buffer>) => budgeted(tarOnly(guardBombs(s, counts, compression), from), from), createWriteStream(to));
   } catch (e) {
     if (e instanceof ScopeError) throw e.code === 'too-large' && e.message.startsWith(from) ? e : new ScopeError(e.code, `${from}: ${e.message}`);
     const err = e as NodeJS.ErrnoException;
