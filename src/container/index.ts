@@ -105,11 +105,27 @@ async function imageOf(facts: ContainerFacts, engineJson: (p: string) => Promise
   return now?.Id ? now.Id !== facts.imageId : null;
 }
 
-/** The engine's default OCI runtime (GET /info), when scratchscope knows its words. */
-async function engineRuntime(json: (p: string) => Promise<{ DefaultRuntime?: string } | null>): Promise<RuntimeChoice | undefined> {
+interface EngineInfo {
+  DefaultRuntime?: string;
+  /** podman's own API (/libpod/info) names its runtime's version. */
+  host?: { ociRuntime?: { name?: string; version?: string } };
+}
+
+/** The engine's default OCI runtime (GET /info), in the words of the version it runs when the engine says (podman does). */
+async function engineRuntime(json: (p: string) => Promise<EngineInfo | null>): Promise<RuntimeChoice | undefined> {
   const info = await json('/info');
   const name = info?.DefaultRuntime?.replace(/^.*\//, '');
-  return name && (RUNTIMES as readonly string[]).includes(name) ? parseRuntime(name) : undefined;
+  if (!name || !(RUNTIMES as readonly string[]).includes(name)) return undefined;
+  const own = await json('/v4.0.0/libpod/info').catch(() => null); // podman's own API wants a version prefix; Docker answers 404 (null)
+  const version = own?.host?.ociRuntime?.name === name ? /version (\d+(?:\.\d+)*)/.exec(own.host.ociRuntime.version ?? '')?.[1] : undefined;
+  if (version) {
+    try {
+      return parseRuntime(`${name}@${version}`);
+    } catch {
+      /* older than any wording known: the newest stands */
+    }
+  }
+  return parseRuntime(name);
 }
 
 export async function analyseContainer(ref: string, opts: { verify?: boolean; runtime?: RuntimeChoice } = {}): Promise<ContainerReport> {
