@@ -227,5 +227,10 @@ describe('closure and repair, run by a real engine', { skip, timeout: 1_800_000 
     assert.match(all, /^COPY --from=build \/app \/$/m);
     assert.match(all, /ld-linux-x86-64\.so\.2/);
     assert.match(all, /libz\.so\.1/);
+    // a musl donor for a glibc program is named as such, and lacks the library
+    const musl = cli(['closure', images['no-libz'], '--dockerfile', '--from', 'build', '--from-image', `${tmp.dir}/musl-root`]);
+    assert.equal(musl.status, 1);
+    assert.match(musl.stdout, /^# warning: the donor has no \/lib64\/ld-linux-x86-64\.so\.2, .* it has \/lib\/ld-musl-x86_64\.so\.1: it is musl-based/m);
+    assert.match(musl.stdout, /has no \/lib\/x86_64-linux-gnu\/libz\.so\.1$/m);
   });
 });

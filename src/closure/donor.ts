@@ -59,7 +59,22 @@ export function checkDonor(a: ClosureAnalysis, items: CopyItem[], donor: ImageMo
     else out.lacking.push(it.from);
   }
   if (prog) out.warnings.push(...libcWarnings(prog.info, there, catalog));
+  if (prog?.info.interpreter && there?.interpreter?.error) {
+    // the program's loader is not in the donor: say which C library the donor has instead
+    const other = prog.info.libc === 'musl' ? findLoader(donor, /^ld-linux.*\.so\.\d$|^ld64\.so\.\d$/) : findLoader(donor, /^ld-musl-.*\.so\.1$/);
+    out.warnings.push(`the donor has no ${prog.info.interpreter}, the loader the program needs${other ? `; it has ${other}: it is ${prog.info.libc === 'musl' ? 'glibc' : 'musl'}-based, and its libraries will not serve` : ''}`);
+  }
   return out;
+}
+
+/** A loader file of the given name pattern in the usual folders of a root. */
+function findLoader(model: ImageModel, name: RegExp): string | null {
+  for (const dir of ['/lib', '/lib64', '/usr/lib', '/usr/lib64']) {
+    const r = resolvePath(model.tree, dir);
+    if (!r.ok || !r.node.children) continue;
+    for (const n of r.node.children.keys()) if (name.test(n)) return `${dir}/${n}`;
+  }
+  return null;
 }
 
 function libcWarnings(info: ElfInfo, there: ReturnType<typeof resolveProgram> | null, catalog: BinaryCatalog): string[] {
