@@ -5,7 +5,7 @@
  */
 import { historyForLayers } from './source/config.js';
 import { openImage } from './source/index.js';
-import { makeTempDir, removeTempDir } from './source/tempdir.js';
+import { allowTempFor, makeTempDir, removeTempDir } from './source/tempdir.js';
 import type { HistoryEntry, ImageConfig, OpenOptions, OpenedImage, SourceInfo } from './source/types.js';
 import { type LayerRead, readLayer } from './layers/index.js';
 import { type LayerChanges, MergedTree } from './fs/tree.js';
@@ -86,6 +86,7 @@ export async function loadOpened(opened: OpenedImage, opts: LoadOptions = {}, po
   const verify = opts.verify ?? true;
   const concurrency = Math.max(1, opts.concurrency ?? 3);
   const bytesTotal = layers.reduce((n, l) => n + (l.blob?.size ?? 0), 0);
+  allowTempFor(bytesTotal);
   const progress: LoadProgress = { layersDone: 0, layersTotal: layers.length, bytesDone: 0, bytesTotal };
   const spoolDir = opts.analysis && layers.some((l) => l.blob) ? makeTempDir() : null;
   const close = async () => {

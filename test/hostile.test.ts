@@ -166,6 +166,23 @@ describe('hostile layer entries', () => {
     assert.match(oneLineError(r), /inflates more than 1000-fold .* decompression bomb/);
   });
 
+  it('the temporary-file budget is 1 GiB, or 4 times the compressed bytes given, unless set', async () => {
+    const { allowTempFor, tempBudget } = await import('../src/source/tempdir.js');
+    const saved = process.env.SCRATCHSCOPE_TMP_BUDGET;
+    delete process.env.SCRATCHSCOPE_TMP_BUDGET;
+    try {
+      const base = tempBudget();
+      assert.ok(base >= 1 << 30);
+      allowTempFor(3 << 30); // a 3 GiB image of big libraries
+      assert.equal(tempBudget(), Math.max(base, 4 * (3 << 30)));
+      process.env.SCRATCHSCOPE_TMP_BUDGET = '64M';
+      assert.equal(tempBudget(), 64 << 20);
+    } finally {
+      if (saved === undefined) delete process.env.SCRATCHSCOPE_TMP_BUDGET;
+      else process.env.SCRATCHSCOPE_TMP_BUDGET = saved;
+    }
+  });
+
   it('a compressed "archive" that is no tar is refused at its first block, not after inflating it all', () => {
     // 64 MiB of zeros: a real tar never starts with a zero block, so nothing past the first is needed
     const f = `${dir()}.tar.gz`;

@@ -18,7 +18,7 @@ import { pickFromManifestJson, readManifestJson, tagsByConfig } from './docker-a
 import { isLegacySave, pickLegacy } from './legacy.js';
 import { type Picked, indexIsEmpty, pickFromIndex } from './oci.js';
 import { parseRegistryRef } from './registry/reference.js';
-import { budgeted, makeTempDir, removeTempDir, tempError } from './tempdir.js';
+import { allowTempFor, budgeted, makeTempDir, removeTempDir, tempError } from './tempdir.js';
 import type { LayerSource, OpenOptions, OpenedImage, SourceInfo, SourceKind } from './types.js';
 
 export type * from './types.js';
@@ -150,6 +150,7 @@ async function openWith(reference: string, transport: Transport, rest: string, o
     const tmp = makeTempDir();
     temps.push(tmp);
     file = join(tmp, 'outer.tar');
+    allowTempFor(statSync(path).size);
     await inflateFile(path, file, compression);
   }
   if (!looksLikeTar(file)) {

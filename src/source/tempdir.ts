@@ -100,14 +100,26 @@ export function removeTempDir(d: string): void {
   live.delete(d);
 }
 
+/** Compressed bytes the run was given (layers, outer archives): the default budget grows with them. */
+let given = 0;
+
+/**
+ * Says how many compressed bytes the run reads: a real 5 GB image of big libraries may
+ * keep more than 1 GiB of them, while a small hostile archive still gets no more than 1 GiB.
+ */
+export function allowTempFor(compressedBytes: number): void {
+  given += Math.max(0, compressedBytes);
+}
+
 /**
  * Bytes one run may write to temp folders (inflated archives and the layer files kept for
- * positioned reads): 1 GiB, or SCRATCHSCOPE_TMP_BUDGET (bytes, or with a K/M/G suffix).
+ * positioned reads): 1 GiB or 4 times the compressed bytes it was given, whichever is more,
+ * or SCRATCHSCOPE_TMP_BUDGET (bytes, or with a K/M/G suffix).
  */
 export function tempBudget(): number {
   const v = process.env.SCRATCHSCOPE_TMP_BUDGET?.trim();
   const m = v ? /^(\d+)\s*([kmg]i?b?)?$/i.exec(v) : null;
-  if (!m) return 1 << 30;
+  if (!m) return Math.max(1 << 30, 4 * given);
   const unit = (m[2] ?? '').toLowerCase()[0];
   return Number(m[1]) * (unit === 'k' ? 1024 : unit === 'm' ? 1 << 20 : unit === 'g' ? 1 << 30 : 1);
 }
