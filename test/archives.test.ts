@@ -7,12 +7,12 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
-import { ScopeError } from '../src/errors.js';
 import { listChanges, listFiles } from '../src/fs/index.js';
 import { loadImage } from '../src/load.js';
 import { formatMode } from '../src/render/format.js';
 import { makeDockerArchive, makeTar, sha256, tempDir } from './helpers/build.js';
 import { cli, oneLineError } from './helpers/cli.js';
+import { rejects } from './helpers/assert.js';
 
 const A = new URL('../fixtures/images/archives/', import.meta.url).pathname;
 const tmp = tempDir();
@@ -27,15 +27,6 @@ async function read(ref: string, opts: { tag?: string; verify?: boolean; platfor
   }
 }
 
-async function rejects(p: Promise<unknown>, code: string, re: RegExp) {
-  await assert.rejects(p, (e: unknown) => {
-    assert.ok(e instanceof ScopeError, String(e));
-    assert.equal(e.code, code, e.message);
-    assert.match(e.message, re);
-    assert.ok(!e.message.includes('\n'), 'one line');
-    return true;
-  });
-}
 
 /** A tar's members into a folder, for the folder forms and for editing an archive. */
 function untar(file: string, dir: string): string {

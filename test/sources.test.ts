@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
-import { ScopeError } from '../src/errors.js';
 import { listFiles } from '../src/fs/index.js';
 import { loadImage } from '../src/load.js';
 import { comparable } from './helpers/compare.js';
 import { makeDockerArchive, makeTar, tempDir, writeOciLayout } from './helpers/build.js';
+import { rejects } from './helpers/assert.js';
 
 const FX = new URL('../fixtures/images/', import.meta.url).pathname;
 const tmp = tempDir();
@@ -21,15 +21,6 @@ async function tree(ref: string, opts = {}) {
   }
 }
 
-async function rejects(p: Promise<unknown>, code: string, re: RegExp) {
-  await assert.rejects(p, (e: unknown) => {
-    assert.ok(e instanceof ScopeError, String(e));
-    assert.equal(e.code, code, e.message);
-    assert.match(e.message, re);
-    assert.ok(!e.message.includes('\n'), 'one line');
-    return true;
-  });
-}
 
 describe('every format of the same image gives the same merged tree', async () => {
   const reference = await tree(FX + 'layers.docker.tar');
