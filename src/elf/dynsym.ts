@@ -153,6 +153,17 @@ function at(l: Layout, addr: number, what: string): number {
   return off;
 }
 
+/** DT_GNU_HASH's header: bucket count, first hashed symbol, bloom words and shift; implausible sizes are damage. */
+function gnuHashHeader(l: Layout, gnu: number): { off: number; nbuckets: number; symoffset: number; bloomSize: number; shift: number } {
+  const { r } = l;
+  const off = at(l, gnu, 'GNU hash table');
+  const head = r.need(off, 16, 'GNU hash table');
+  const nbuckets = r.u32(head, 0);
+  const bloomSize = r.u32(head, 8);
+  if (nbuckets > MAX_SYMBOLS || bloomSize > MAX_SYMBOLS) throw new ElfDamage('GNU hash table is implausibly large');
+  return { off, nbuckets, symoffset: r.u32(head, 4), bloomSize, shift: r.u32(head, 12) };
+}
+
 /**
  * How many .dynsym entries there are (DT_GNU_HASH, then DT_HASH, then the section
  * headers), and where DT_GNU_HASH starts the hashed ones: every entry before that is a
@@ -162,12 +173,7 @@ function symbolCount(l: Layout, bytes: Bytes, entSize: number): { count: number;
   const { r, tags } = l;
   const gnu = tags.get(DT.GNU_HASH);
   if (gnu !== undefined) {
-    const off = at(l, gnu, 'GNU hash table');
-    const head = r.need(off, 16, 'GNU hash table');
-    const nbuckets = r.u32(head, 0);
-    const symoffset = r.u32(head, 4);
-    const bloomSize = r.u32(head, 8);
-    if (nbuckets > MAX_SYMBOLS || bloomSize > MAX_SYMBOLS) throw new ElfDamage('GNU hash table is implausibly large');
+    const { off, nbuckets, symoffset, bloomSize } = gnuHashHeader(l, gnu);
     const bucketsAt = off + 16 + bloomSize * r.wordSize;
     const buckets = r.need(bucketsAt, nbuckets * 4, 'GNU hash buckets');
     let last = 0;
@@ -401,12 +407,7 @@ function hashLookup(l: Layout, count: number, nameIs: (i: number, name: Buffer) 
   const { r, tags } = l;
   const gnu = tags.get(DT.GNU_HASH);
   if (gnu !== undefined) {
-    const off = at(l, gnu, 'GNU hash table');
-    const head = r.need(off, 16, 'GNU hash table');
-    const nbuckets = r.u32(head, 0);
-    const symoffset = r.u32(head, 4);
-    const bloomSize = r.u32(head, 8);
-    const shift = r.u32(head, 12);
+    const { off, nbuckets, symoffset, bloomSize, shift } = gnuHashHeader(l, gnu);
     if (nbuckets === 0 || bloomSize === 0) return () => [];
     const bloom = r.need(off + 16, bloomSize * r.wordSize, 'GNU hash bloom filter');
     const bucketsAt = off + 16 + bloomSize * r.wordSize;
