@@ -84,7 +84,8 @@ async function best(f: () => Promise<Sample>): Promise<Sample> {
 
 async function inflateAll(files: string[]): Promise<Sample> {
   const t0 = process.hrtime.bigint();
-  for (const f of files) await pipeline(createReadStream(f, { highWaterMark: 1 << 20 }), createGunzip(), new Writable({ write: (_c, _e, cb) => cb() }));
+  for (const f of files)
+    await pipeline(createReadStream(f, { highWaterMark: 1 << 20 }), createGunzip(), new Writable({ write: (_c, _e, cb) => cb() }));
   return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, peakMB: null };
 }
 
@@ -94,7 +95,8 @@ async function seq(cmds: [string, string[]][]): Promise<Sample> {
   return { seconds, peakMB: null };
 }
 
-const fmt = (s: Sample) => `${s.seconds.toFixed(2)} s${s.peakMB ? `, peak ${s.peakMB.toFixed(0)} MB` : ''}${s.tempMB !== undefined ? `, temp ${s.tempMB.toFixed(0)} MB` : ''}`;
+const fmt = (s: Sample) =>
+  `${s.seconds.toFixed(2)} s${s.peakMB ? `, peak ${s.peakMB.toFixed(0)} MB` : ''}${s.tempMB !== undefined ? `, temp ${s.tempMB.toFixed(0)} MB` : ''}`;
 
 /** The largest cases of the hostile corpus: what they cost in memory and temporary disk. */
 async function hostile(): Promise<void> {
@@ -102,7 +104,12 @@ async function hostile(): Promise<void> {
   console.log('\nhostile corpus (test/hostile/gen.ts): peak RSS and temporary bytes, one run each');
   for (const name of ['passwd-100mb', 'zstd-300k-frames', 'pax-global-150k-keys', 'one-file-many-layers', 'spool-bomb', 'deep-path-1mib']) {
     const c = cases.find((x) => x.name === name)!;
-    const s = await run(process.execPath, [BIN, 'inspect', c.args[c.args.length - 1]], c.env, name === 'spool-bomb' || name === 'deep-path-1mib' ? 2 : 0);
+    const s = await run(
+      process.execPath,
+      [BIN, 'inspect', c.args[c.args.length - 1]],
+      c.env,
+      name === 'spool-bomb' || name === 'deep-path-1mib' ? 2 : 0,
+    );
     console.log(`  ${name.padEnd(22)} ${fmt(s)}`);
   }
 }
@@ -112,8 +119,12 @@ async function main() {
   if (!existsSync(BIN.replace('bin/scratchscope.js', 'dist/cli.js'))) spawnSync('npx', ['tsc', '-p', '.'], { stdio: 'inherit' });
   const img = await makeBenchImage();
   const total = img.layerTars.reduce((n, f) => n + statSync(f).size, 0);
-  const count = spawnSync('sh', ['-c', `for f in ${img.layerTars.join(' ')}; do tar -tf "$f"; done | wc -l`], { encoding: 'utf8' }).stdout.trim();
-  console.log(`image: ${(total / 1e9).toFixed(2)} GB uncompressed, ${count} entries in ${img.layerTars.length} layers; gzip blobs ${(img.gzLayers.reduce((n, f) => n + statSync(f).size, 0) / 1e9).toFixed(2)} GB`);
+  const count = spawnSync('sh', ['-c', `for f in ${img.layerTars.join(' ')}; do tar -tf "$f"; done | wc -l`], {
+    encoding: 'utf8',
+  }).stdout.trim();
+  console.log(
+    `image: ${(total / 1e9).toFixed(2)} GB uncompressed, ${count} entries in ${img.layerTars.length} layers; gzip blobs ${(img.gzLayers.reduce((n, f) => n + statSync(f).size, 0) / 1e9).toFixed(2)} GB`,
+  );
   console.log(`best of ${RUNS} runs each\n`);
 
   // warm the page cache so every contender reads from memory
@@ -124,19 +135,27 @@ async function main() {
   const filesVerify = await best(() => run(process.execPath, [BIN, 'files', img.dockerTar]));
   console.log('docker save tar (uncompressed layers)');
   console.log(`  tar -tvf over the layer tars        ${fmt(tarList)}`);
-  console.log(`  scratchscope files --no-verify      ${fmt(filesNoVerify)}   ratio ${(filesNoVerify.seconds / tarList.seconds).toFixed(2)}x (target < 1)`);
+  console.log(
+    `  scratchscope files --no-verify      ${fmt(filesNoVerify)}   ratio ${(filesNoVerify.seconds / tarList.seconds).toFixed(2)}x (target < 1)`,
+  );
   console.log(`  scratchscope files (sha256 checked) ${fmt(filesVerify)}   ratio ${(filesVerify.seconds / tarList.seconds).toFixed(2)}x`);
   const binaries = await best(() => run(process.execPath, [BIN, 'inspect', '--json', '--no-verify', img.dockerTar]));
   console.log(`  scratchscope inspect --json --no-verify (every ELF decoded and resolved) ${fmt(binaries)}`);
-  console.log(`    against the walk alone (files --no-verify): +${(((binaries.seconds - filesNoVerify.seconds) / filesNoVerify.seconds) * 100).toFixed(0)}% (target <= 20%)`);
+  console.log(
+    `    against the walk alone (files --no-verify): +${(((binaries.seconds - filesNoVerify.seconds) / filesNoVerify.seconds) * 100).toFixed(0)}% (target <= 20%)`,
+  );
 
   const inflate = await best(() => inflateAll(img.gzLayers));
   const filesGzip = await best(() => run(process.execPath, [BIN, 'files', img.ociGzip]));
   console.log('\ngzip OCI archive');
   console.log(`  gzip inflate of the layers (zlib)   ${fmt(inflate)}`);
-  console.log(`  scratchscope files (digests checked) ${fmt(filesGzip)}  ratio ${(filesGzip.seconds / inflate.seconds).toFixed(2)}x (target <= 1.3)`);
+  console.log(
+    `  scratchscope files (digests checked) ${fmt(filesGzip)}  ratio ${(filesGzip.seconds / inflate.seconds).toFixed(2)}x (target <= 1.3)`,
+  );
   const gzInspect = await best(() => run(process.execPath, [BIN, 'inspect', '--json', img.ociGzip]));
-  console.log(`  scratchscope inspect --json (ELF files spooled, decoded, resolved) ${fmt(gzInspect)}  +${(((gzInspect.seconds - filesGzip.seconds) / filesGzip.seconds) * 100).toFixed(0)}% over files`);
+  console.log(
+    `  scratchscope inspect --json (ELF files spooled, decoded, resolved) ${fmt(gzInspect)}  +${(((gzInspect.seconds - filesGzip.seconds) / filesGzip.seconds) * 100).toFixed(0)}% over files`,
+  );
   await hostile();
 }
 

@@ -4,7 +4,19 @@
  * as a pre-25 `docker save` tar and as a gzip OCI archive.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync, renameSync } from 'node:fs';
+import {
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  statSync,
+  writeFileSync,
+  renameSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
@@ -12,7 +24,11 @@ import tar from 'tar-stream';
 
 export const WORK = new URL('./work/', import.meta.url).pathname;
 
-type Item = { name: string; kind: 'real'; from: string } | { name: string; kind: 'bytes'; size: number; seed: number } | { name: string; kind: 'symlink'; target: string } | { name: string; kind: 'dir' };
+type Item =
+  | { name: string; kind: 'real'; from: string }
+  | { name: string; kind: 'bytes'; size: number; seed: number }
+  | { name: string; kind: 'symlink'; target: string }
+  | { name: string; kind: 'dir' };
 
 function realTree(root: string, as: string, out: Item[]): void {
   for (const n of readdirSync(root).sort()) {
@@ -89,7 +105,8 @@ export async function makeBenchImage(): Promise<{ dockerTar: string; ociGzip: st
   layers[2].push({ name: 'srv/', kind: 'dir' });
   for (let d = 0; d < 120; d++) {
     layers[2].push({ name: `srv/d${d}/`, kind: 'dir' });
-    for (let f = 0; f < 100; f++) layers[2].push({ name: `srv/d${d}/f${f}.txt`, kind: 'bytes', size: 1000 + ((d * 100 + f) * 7919) % 19000, seed: d * 100 + f });
+    for (let f = 0; f < 100; f++)
+      layers[2].push({ name: `srv/d${d}/f${f}.txt`, kind: 'bytes', size: 1000 + (((d * 100 + f) * 7919) % 19000), seed: d * 100 + f });
   }
   layers[3].push({ name: 'opt/', kind: 'dir' });
   for (let b = 0; b < 12; b++) layers[3].push({ name: `opt/blob${b}.bin`, kind: 'bytes', size: 30_000_000, seed: 1000 + b });
@@ -98,12 +115,20 @@ export async function makeBenchImage(): Promise<{ dockerTar: string; ociGzip: st
   for (let f = 0; f < 100; f++) layers[4].push({ name: `srv/d0/f${f}.txt`, kind: 'bytes', size: 5000, seed: 99_000 + f });
   layers[4].push({ name: 'srv/d1/.wh..wh..opq', kind: 'bytes', size: 0, seed: 0 });
 
-  await Promise.all(layers.map((items, i) => writeLayer(layerTars[i] + '.tmp', items).then(() => renameSync(layerTars[i] + '.tmp', layerTars[i]))));
+  await Promise.all(
+    layers.map((items, i) => writeLayer(layerTars[i] + '.tmp', items).then(() => renameSync(layerTars[i] + '.tmp', layerTars[i]))),
+  );
   await Promise.all(layerTars.map((f, i) => pipeline(createReadStream(f), createGzip({ level: 1 }), createWriteStream(gzLayers[i]))));
 
   const diffIds = layerTars.map((f) => 'sha256:' + sha256File(f));
   const config = Buffer.from(
-    JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Entrypoint: ['/usr/bin/env'] }, rootfs: { type: 'layers', diff_ids: diffIds }, history: layers.map((_, i) => ({ created_by: `bench layer ${i}` })) }),
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      config: { Entrypoint: ['/usr/bin/env'] },
+      rootfs: { type: 'layers', diff_ids: diffIds },
+      history: layers.map((_, i) => ({ created_by: `bench layer ${i}` })),
+    }),
   );
   const configHex = createHash('sha256').update(config).digest('hex');
 
@@ -116,7 +141,13 @@ export async function makeBenchImage(): Promise<{ dockerTar: string; ociGzip: st
       const id = diffIds[i].slice(7);
       names.push(`${id}/layer.tar`);
       pack.entry({ name: `${id}/`, type: 'directory', mtime: new Date(0) });
-      await new Promise<void>((resolve, reject) => createReadStream(layerTars[i]).pipe(pack.entry({ name: `${id}/layer.tar`, size: statSync(layerTars[i]).size, mtime: new Date(0) }, (e) => (e ? reject(e) : resolve()))));
+      await new Promise<void>((resolve, reject) =>
+        createReadStream(layerTars[i]).pipe(
+          pack.entry({ name: `${id}/layer.tar`, size: statSync(layerTars[i]).size, mtime: new Date(0) }, (e) =>
+            e ? reject(e) : resolve(),
+          ),
+        ),
+      );
     }
     pack.entry({ name: `${configHex}.json` }, config);
     pack.entry({ name: 'manifest.json' }, JSON.stringify([{ Config: `${configHex}.json`, RepoTags: ['bench:latest'], Layers: names }]));
@@ -132,14 +163,31 @@ export async function makeBenchImage(): Promise<{ dockerTar: string; ociGzip: st
     for (const gz of gzLayers) {
       const hex = sha256File(gz);
       layerDescs.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: 'sha256:' + hex, size: statSync(gz).size });
-      await new Promise<void>((resolve, reject) => createReadStream(gz).pipe(pack.entry({ name: `blobs/sha256/${hex}`, size: statSync(gz).size, mtime: new Date(0) }, (e) => (e ? reject(e) : resolve()))));
+      await new Promise<void>((resolve, reject) =>
+        createReadStream(gz).pipe(
+          pack.entry({ name: `blobs/sha256/${hex}`, size: statSync(gz).size, mtime: new Date(0) }, (e) => (e ? reject(e) : resolve())),
+        ),
+      );
     }
     pack.entry({ name: `blobs/sha256/${configHex}` }, config);
-    const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: 'sha256:' + configHex, size: config.length }, layers: layerDescs }));
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: 'sha256:' + configHex, size: config.length },
+        layers: layerDescs,
+      }),
+    );
     const mHex = createHash('sha256').update(manifest).digest('hex');
     pack.entry({ name: `blobs/sha256/${mHex}` }, manifest);
     pack.entry({ name: 'oci-layout' }, '{"imageLayoutVersion":"1.0.0"}');
-    pack.entry({ name: 'index.json' }, JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: 'sha256:' + mHex, size: manifest.length }] }));
+    pack.entry(
+      { name: 'index.json' },
+      JSON.stringify({
+        schemaVersion: 2,
+        manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: 'sha256:' + mHex, size: manifest.length }],
+      }),
+    );
     pack.finalize();
     await done;
     renameSync(ociGzip + '.tmp', ociGzip);

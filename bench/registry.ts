@@ -35,7 +35,9 @@ async function main() {
   try {
     await push(`oci-archive:${img.ociGzip}`, `docker://${reg.host}/bench:1`);
     const ref = `docker://${reg.host}/bench:1`;
-    console.log(`image: gzip OCI archive of ${(statSync(img.ociGzip).size / 1e9).toFixed(2)} GB, ${img.gzLayers.length} layers; registry: docker-registry on ${reg.host}`);
+    console.log(
+      `image: gzip OCI archive of ${(statSync(img.ociGzip).size / 1e9).toFixed(2)} GB, ${img.gzLayers.length} layers; registry: docker-registry on ${reg.host}`,
+    );
     console.log(`best of ${RUNS} interleaved runs\n`);
     const best = { archive: Infinity, registry: Infinity, skopeo: Infinity };
     for (let i = 0; i < RUNS; i++) {
@@ -46,7 +48,9 @@ async function main() {
       rmSync(dir, { recursive: true, force: true });
     }
     console.log(`  scratchscope inspect --json, local OCI archive   ${best.archive.toFixed(2)} s`);
-    console.log(`  scratchscope inspect --json docker://…          ${best.registry.toFixed(2)} s   ratio ${(best.registry / best.archive).toFixed(2)}x (goal <= 1.15)`);
+    console.log(
+      `  scratchscope inspect --json docker://…          ${best.registry.toFixed(2)} s   ratio ${(best.registry / best.archive).toFixed(2)}x (goal <= 1.15)`,
+    );
     console.log(`  skopeo copy docker://… oci:DIR (download only)  ${best.skopeo.toFixed(2)} s`);
   } finally {
     await reg.stop();

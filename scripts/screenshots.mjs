@@ -19,9 +19,35 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // Each shot: keys sent one at a time, each followed by a wait for the screen to show its
 // effect (never a fixed sleep).
 const SHOTS = [
-  { name: 'broken', image: 'fixtures/images/broken.docker.tar', ready: /WILL FAIL/, steps: [['Tab', /Details/], ['Tab', /Diagnostics \(\d+\)/]] },
+  {
+    name: 'broken',
+    image: 'fixtures/images/broken.docker.tar',
+    ready: /WILL FAIL/,
+    steps: [
+      ['Tab', /Details/],
+      ['Tab', /Diagnostics \(\d+\)/],
+    ],
+  },
   { name: 'working', image: 'fixtures/images/layers.docker.tar', ready: /WILL START/, steps: [['e', /ELF 64-bit/]] },
-  { name: 'layer', image: 'fixtures/images/layers.docker.tar', ready: /WILL START/, steps: [['BTab', /Layer\b/], ['j', /layer 0 of/], ['j', /layer 1 of/], ['j', /layer 2 of/], ['j', /layer 3 of/], ['j', /as of layer 4/], ['Tab', /Details/], ['j', /›.*etc/], ['j', /›.*fsop/], ['j', /›.*gone/], ['j', /›.*keep/], ['j', /›.*new\.txt/]] },
+  {
+    name: 'layer',
+    image: 'fixtures/images/layers.docker.tar',
+    ready: /WILL START/,
+    steps: [
+      ['BTab', /Layer\b/],
+      ['j', /layer 0 of/],
+      ['j', /layer 1 of/],
+      ['j', /layer 2 of/],
+      ['j', /layer 3 of/],
+      ['j', /as of layer 4/],
+      ['Tab', /Details/],
+      ['j', /›.*etc/],
+      ['j', /›.*fsop/],
+      ['j', /›.*gone/],
+      ['j', /›.*keep/],
+      ['j', /›.*new\.txt/],
+    ],
+  },
   { name: 'wasted', image: 'fixtures/images/layers.docker.tar', ready: /WILL START/, steps: [['w', /wasted in \d+ file versions/]] },
 ];
 

@@ -55,7 +55,12 @@ function loadOptions(o: CommonOpts): LoadOptions {
     platform: o.platform,
     verify: o.verify,
     concurrency: o.maxConcurrent,
-    registry: { creds, credsSource: o.credsStdin ? '--creds-stdin' : '--creds', tlsVerify: o.insecure ? false : (o.tlsVerify ?? true), timeout: o.timeout },
+    registry: {
+      creds,
+      credsSource: o.credsStdin ? '--creds-stdin' : '--creds',
+      tlsVerify: o.insecure ? false : (o.tlsVerify ?? true),
+      timeout: o.timeout,
+    },
   };
 }
 
@@ -182,7 +187,11 @@ function addCommon(c: Command): Command {
     .option('--creds-stdin', 'read registry credentials (user:password) from the first line of stdin')
     .option('--tls-verify <bool>', 'verify registry TLS certificates (default true); false also allows plain http', bool)
     .option('--insecure', 'same as --tls-verify=false')
-    .option('--timeout <seconds>', 'how long the container engine or a registry may stay silent before scratchscope gives up (default 30)', seconds)
+    .option(
+      '--timeout <seconds>',
+      'how long the container engine or a registry may stay silent before scratchscope gives up (default 30)',
+      seconds,
+    )
     .option('--max-concurrent <n>', 'layers downloaded and read at once (default 3)', positive('a positive integer', true))
     .hook('preAction', (_cmd, action) => {
       const t = action.opts().timeout;
@@ -197,7 +206,9 @@ export function buildProgram(): Command {
     .description('Will this container image start? Reads any image, walks its layers and files, and explains why not.')
     .version('0.1.0')
     // a usage error is one line, like every other error; --help has the rest
-    .configureOutput({ outputError: (str, write) => write(`scratchscope: ${printable(str.trim().replace(/^error: /, ''))} (see --help)\n`) })
+    .configureOutput({
+      outputError: (str, write) => write(`scratchscope: ${printable(str.trim().replace(/^error: /, ''))} (see --help)\n`),
+    })
     // the explorer's own options (scratchscope IMAGE --json) must not swallow a subcommand's
     .enablePositionalOptions()
     .exitOverride();
@@ -235,19 +246,32 @@ export function buildProgram(): Command {
       );
     });
 
-  addCommon(program.command('inspect').argument('<image>', 'docker save tar, OCI archive or folder, root filesystem, image name, or docker://REF').description('will it start? the verdict, every diagnostic with its fix, then config, layers and sizes'))
+  addCommon(
+    program
+      .command('inspect')
+      .argument('<image>', 'docker save tar, OCI archive or folder, root filesystem, image name, or docker://REF')
+      .description('will it start? the verdict, every diagnostic with its fix, then config, layers and sizes'),
+  )
     .option('--json', 'print the report as JSON (schema: docs/report.schema.json)')
-    .option('--entrypoint <cmd>', 'check this entrypoint instead of the image\'s (like docker run --entrypoint; drops the image\'s CMD)')
-    .option('--cmd <cmd>', 'check these arguments instead of the image\'s CMD (a JSON array, or words)')
+    .option('--entrypoint <cmd>', "check this entrypoint instead of the image's (like docker run --entrypoint; drops the image's CMD)")
+    .option('--cmd <cmd>', "check these arguments instead of the image's CMD (a JSON array, or words)")
     .option('--fail-on <level>', 'exit 1 when a diagnostic of this severity or worse exists: error or warning', failOn)
-    .option('--runtime <name[@version]>', 'say the runtime line as this runtime does: runc (default), crun, podman, containerd, cri-o; e.g. crun@1.8', runtimeOption)
+    .option(
+      '--runtime <name[@version]>',
+      'say the runtime line as this runtime does: runc (default), crun, podman, containerd, cri-o; e.g. crun@1.8',
+      runtimeOption,
+    )
     .action(async (image: string, o: InspectOpts) => {
       const report = await withImage(
         image,
         o,
         async (m) => {
           const { buildReport } = await analysis();
-          const r = buildReport(m, { entrypoint: o.entrypoint !== undefined ? words(o.entrypoint) : undefined, cmd: o.cmd !== undefined ? words(o.cmd) : undefined, runtime: o.runtime });
+          const r = buildReport(m, {
+            entrypoint: o.entrypoint !== undefined ? words(o.entrypoint) : undefined,
+            cmd: o.cmd !== undefined ? words(o.cmd) : undefined,
+            runtime: o.runtime,
+          });
           await out(o.json ? JSON.stringify(r, null, 2) + '\n' : renderInspect(r));
           return r;
         },
@@ -256,10 +280,21 @@ export function buildProgram(): Command {
       if (thresholdMet(report, o.failOn)) process.exitCode = 1;
     });
 
-  addCommon(program.command('container').argument('<container>', 'a container\'s name or ID, as docker ps -a lists them').description('why a container failed to start: its image with everything docker run changed, and the runtime\'s recorded message beside the prediction'))
+  addCommon(
+    program
+      .command('container')
+      .argument('<container>', "a container's name or ID, as docker ps -a lists them")
+      .description(
+        "why a container failed to start: its image with everything docker run changed, and the runtime's recorded message beside the prediction",
+      ),
+  )
     .option('--json', 'print the container report as JSON')
     .option('--fail-on <level>', 'exit 1 when a diagnostic of this severity or worse exists: error or warning', failOn)
-    .option('--runtime <name[@version]>', 'say the runtime line as this runtime does (default: the engine\'s default runtime, else runc)', runtimeOption)
+    .option(
+      '--runtime <name[@version]>',
+      "say the runtime line as this runtime does (default: the engine's default runtime, else runc)",
+      runtimeOption,
+    )
     .action(async (ref: string, o: CommonOpts & { failOn?: 'error' | 'warning'; runtime?: RuntimeChoice }) => {
       const { analyseContainer } = await import('./container/index.js');
       const { renderContainer } = await import('./container/render.js');
@@ -268,31 +303,68 @@ export function buildProgram(): Command {
       if (thresholdMet(r, o.failOn)) process.exitCode = 1;
     });
 
-  addCommon(program.command('check').argument('<images...>', 'images to check (anything inspect reads)').description('a CI gate: exit 0 when every image starts, 1 when one fails, 2 on bad input; text, JSON, SARIF or JUnit'))
+  addCommon(
+    program
+      .command('check')
+      .argument('<images...>', 'images to check (anything inspect reads)')
+      .description('a CI gate: exit 0 when every image starts, 1 when one fails, 2 on bad input; text, JSON, SARIF or JUnit'),
+  )
     .option('--format <format>', 'text (default), json, sarif (SARIF 2.1.0, for code scanning) or junit', checkFormat, 'text')
     .option('--dockerfile <file>', 'place each finding on the Dockerfile instruction responsible (SARIF, GitHub annotations)')
     .option('--output <file>', 'write the report to this file instead of stdout')
     .option('--fail-on <level>', 'exit 1 when a diagnostic of this severity or worse exists: error (default) or warning', failOn, 'error')
     .option('--exit-zero', 'exit 0 even when an image fails (the report still says so)')
     .option('--runtime <name[@version]>', 'say the runtime line as this runtime does (see inspect)', runtimeOption)
-    .action(async (images: string[], o: CommonOpts & { format: CheckFormat; dockerfile?: string; output?: string; failOn: 'error' | 'warning'; exitZero?: boolean; runtime?: RuntimeChoice }) => {
-      const { runCheck } = await import('./report/check.js');
-      const failed = await runCheck(images, { ...o, load: (ref, fn) => withImage(ref, o, fn, true), out });
-      if (failed && !o.exitZero) process.exitCode = 1;
-    });
+    .action(
+      async (
+        images: string[],
+        o: CommonOpts & {
+          format: CheckFormat;
+          dockerfile?: string;
+          output?: string;
+          failOn: 'error' | 'warning';
+          exitZero?: boolean;
+          runtime?: RuntimeChoice;
+        },
+      ) => {
+        const { runCheck } = await import('./report/check.js');
+        const failed = await runCheck(images, { ...o, load: (ref, fn) => withImage(ref, o, fn, true), out });
+        if (failed && !o.exitZero) process.exitCode = 1;
+      },
+    );
 
-  addCommon(program.command('pod').argument('<file>', 'kubectl get pod NAME -o json (or a Deployment, Job, … with a pod template); - reads stdin').description('each container of a pod as kubelet starts it: command/args, securityContext, volumes, and the status kubelet recorded beside the prediction'))
+  addCommon(
+    program
+      .command('pod')
+      .argument('<file>', 'kubectl get pod NAME -o json (or a Deployment, Job, … with a pod template); - reads stdin')
+      .description(
+        'each container of a pod as kubelet starts it: command/args, securityContext, volumes, and the status kubelet recorded beside the prediction',
+      ),
+  )
     .option('--json', 'print the pod report as JSON')
-    .option('--image-source <ref=path>', 'read this image reference from a file or folder instead of the local engine (repeatable)', imageSources)
+    .option(
+      '--image-source <ref=path>',
+      'read this image reference from a file or folder instead of the local engine (repeatable)',
+      imageSources,
+    )
     .option('--fail-on <level>', 'exit 1 when a diagnostic of this severity or worse exists: error or warning', failOn)
-    .option('--runtime <name[@version]>', 'say the runtime line as this runtime does (default: from each containerID, else containerd)', runtimeOption)
-    .action(async (file: string, o: CommonOpts & { imageSource?: Map<string, string>; failOn?: 'error' | 'warning'; runtime?: RuntimeChoice }) => {
-      const { analysePod, readPodJson } = await import('./container/pod.js');
-      const { renderPod } = await import('./container/render.js');
-      const r = await analysePod(readPodJson(file), { imageSources: o.imageSource ?? new Map(), runtime: o.runtime, verify: o.verify });
-      await out(o.json ? JSON.stringify(r, null, 2) + '\n' : renderPod(r));
-      if (r.containers.some((c) => thresholdMet(c, o.failOn))) process.exitCode = 1;
-    });
+    .option(
+      '--runtime <name[@version]>',
+      'say the runtime line as this runtime does (default: from each containerID, else containerd)',
+      runtimeOption,
+    )
+    .action(
+      async (
+        file: string,
+        o: CommonOpts & { imageSource?: Map<string, string>; failOn?: 'error' | 'warning'; runtime?: RuntimeChoice },
+      ) => {
+        const { analysePod, readPodJson } = await import('./container/pod.js');
+        const { renderPod } = await import('./container/render.js');
+        const r = await analysePod(readPodJson(file), { imageSources: o.imageSource ?? new Map(), runtime: o.runtime, verify: o.verify });
+        await out(o.json ? JSON.stringify(r, null, 2) + '\n' : renderPod(r));
+        if (r.containers.some((c) => thresholdMet(c, o.failOn))) process.exitCode = 1;
+      },
+    );
 
   program
     .command('explain')
@@ -300,7 +372,13 @@ export function buildProgram(): Command {
     .description('the story behind a diagnostic code')
     .action(explain);
 
-  addCommon(program.command('ldd').argument('<image>').argument('<path>', 'the program or library inside the image').description('the libraries a binary loads inside the image, where each is found and why, and what is missing'))
+  addCommon(
+    program
+      .command('ldd')
+      .argument('<image>')
+      .argument('<path>', 'the program or library inside the image')
+      .description('the libraries a binary loads inside the image, where each is found and why, and what is missing'),
+  )
     .option('--json', 'print JSON')
     .action(async (image: string, path: string, o: CommonOpts) => {
       await withImage(
@@ -315,129 +393,198 @@ export function buildProgram(): Command {
           if (!d) throw new ScopeError('usage', `${path}: not an ELF file`);
           if (!d.ok) throw new ScopeError('corrupt', `${path}: ${d.error}`);
           const load = resolveProgram(loaderContext(m, catalog), abs, d.info);
-          await out(o.json ? JSON.stringify({ path: abs, realPath: r.path, elf: d.info, ...load }, null, 2) + '\n' : renderLdd(abs, d.info, load));
+          await out(
+            o.json ? JSON.stringify({ path: abs, realPath: r.path, elf: d.info, ...load }, null, 2) + '\n' : renderLdd(abs, d.info, load),
+          );
         },
         true,
       );
     });
 
-  addCommon(program.command('closure').argument('<image>').argument('[path]', 'a program inside the image (default: the image\'s command)').description('every file a program needs to start and to run, and the COPY lines that supply them'))
+  addCommon(
+    program
+      .command('closure')
+      .argument('<image>')
+      .argument('[path]', "a program inside the image (default: the image's command)")
+      .description('every file a program needs to start and to run, and the COPY lines that supply them'),
+  )
     .option('--json', 'print JSON')
-    .option('--entrypoint <cmd>', 'the closure of this entrypoint instead of the image\'s')
+    .option('--entrypoint <cmd>', "the closure of this entrypoint instead of the image's")
     .option('--dockerfile', 'print COPY --from lines that supply what is missing (with --all: the whole closure, for a FROM scratch stage)')
     .option('--from <stage>', 'the build stage (or image) the COPY lines take files from', 'build')
     .option('--all', 'with --dockerfile: copy the whole closure, not only what is missing')
-    .option('--from-image <image>', 'check that this image (the build stage\'s, or any source) has every file, and a glibc new enough')
-    .action(async (image: string, path: string | undefined, o: CommonOpts & { entrypoint?: string; dockerfile?: boolean; from: string; all?: boolean; fromImage?: string }) => {
-      const { analyseClosure, closureCopies, copyLines, checkDonor, renderClosure } = await closureStage();
-      await withImage(
-        image,
-        o,
-        async (m) => {
-          const a = analyseClosure(m, { path, entrypoint: o.entrypoint !== undefined ? words(o.entrypoint) : undefined });
-          if (!o.dockerfile) {
-            await out(o.json ? JSON.stringify(a.closure, null, 2) + '\n' : renderClosure(a.closure));
-            return;
-          }
-          let items = closureCopies(a.closure, o.all ?? false);
-          const notes: string[] = [];
-          if (o.fromImage) {
-            const checked = await withImage(o.fromImage, o, async (donor) => checkDonor(a, items, donor), true);
-            items = checked.items;
-            notes.push(...checked.warnings.map((w) => `# warning: ${w}`), ...checked.lacking.map((l) => `# ${o.fromImage} has no ${l}`));
-            if (checked.lacking.length) process.exitCode = 1;
-          }
-          if (a.closure.stageLibDir && !o.fromImage) notes.push(`# the loader is missing too, and the one copied decides where libraries are searched: these paths are Debian's (${a.closure.stageLibDir}); check them against the stage with --from-image`);
-          const lines = copyLines(o.from, items);
-          if (o.json) return out(JSON.stringify({ stage: o.from, copies: items, lines, notes }, null, 2) + '\n');
-          if (!lines.length && !notes.length) return out(`# nothing is missing: ${a.closure.program} has every file it needs to start\n`);
-          await out([...notes, ...lines].map(printable).join('\n') + '\n');
-        },
-        true,
-      );
-    });
+    .option('--from-image <image>', "check that this image (the build stage's, or any source) has every file, and a glibc new enough")
+    .action(
+      async (
+        image: string,
+        path: string | undefined,
+        o: CommonOpts & { entrypoint?: string; dockerfile?: boolean; from: string; all?: boolean; fromImage?: string },
+      ) => {
+        const { analyseClosure, closureCopies, copyLines, checkDonor, renderClosure } = await closureStage();
+        await withImage(
+          image,
+          o,
+          async (m) => {
+            const a = analyseClosure(m, { path, entrypoint: o.entrypoint !== undefined ? words(o.entrypoint) : undefined });
+            if (!o.dockerfile) {
+              await out(o.json ? JSON.stringify(a.closure, null, 2) + '\n' : renderClosure(a.closure));
+              return;
+            }
+            let items = closureCopies(a.closure, o.all ?? false);
+            const notes: string[] = [];
+            if (o.fromImage) {
+              const checked = await withImage(o.fromImage, o, async (donor) => checkDonor(a, items, donor), true);
+              items = checked.items;
+              notes.push(...checked.warnings.map((w) => `# warning: ${w}`), ...checked.lacking.map((l) => `# ${o.fromImage} has no ${l}`));
+              if (checked.lacking.length) process.exitCode = 1;
+            }
+            if (a.closure.stageLibDir && !o.fromImage)
+              notes.push(
+                `# the loader is missing too, and the one copied decides where libraries are searched: these paths are Debian's (${a.closure.stageLibDir}); check them against the stage with --from-image`,
+              );
+            const lines = copyLines(o.from, items);
+            if (o.json) return out(JSON.stringify({ stage: o.from, copies: items, lines, notes }, null, 2) + '\n');
+            if (!lines.length && !notes.length) return out(`# nothing is missing: ${a.closure.program} has every file it needs to start\n`);
+            await out([...notes, ...lines].map(printable).join('\n') + '\n');
+          },
+          true,
+        );
+      },
+    );
 
-  addCommon(program.command('repair').argument('<image>', 'the image that fails to start').description('write a new image that starts: the original layers plus one with the files it lacks, taken from a donor'))
+  addCommon(
+    program
+      .command('repair')
+      .argument('<image>', 'the image that fails to start')
+      .description('write a new image that starts: the original layers plus one with the files it lacks, taken from a donor'),
+  )
     .requiredOption('--from <donor>', 'where the files come from: an image (any source form) or a root folder, e.g. the build stage')
     .requiredOption('-o, --output <path>', 'where to write the repaired image')
     .option('--format <format>', 'docker-archive (for docker load), oci-archive, or oci (a layout folder)', imageFormat, 'docker-archive')
     .option('--name <ref>', 'the name the repaired image gets (default: the original name with tag "repaired")')
     .option('--json', 'print what was done as JSON')
-    .action(async (image: string, o: CommonOpts & { from: string; output: string; format: 'docker-archive' | 'oci-archive' | 'oci'; name?: string }) => {
-      const { repairImage } = await import('./repair/index.js');
-      const { makeTempDir, removeTempDir } = await import('./source/tempdir.js');
-      await withImage(
-        image,
-        o,
-        async (m) =>
-          withImage(
-            o.from,
-            { ...o, tag: undefined, platform: m.config?.architecture ? `${m.config.os ?? 'linux'}/${m.config.architecture}` : o.platform },
-            async (donor) => {
-              const tempDir = makeTempDir();
-              try {
-                const name = o.name ?? (m.source.image ? `${m.source.image.replace(/:[^:/]*$/, '')}:repaired` : null);
-                const r = await repairImage(m, donor, { format: o.format, out: o.output, name, donorName: o.from, tempDir });
-                if (o.json) return out(JSON.stringify(r, null, 2) + '\n');
-                const lines = [
-                  `repaired: wrote ${o.output} (${o.format}${name ? `, ${name}` : ''}); it starts (checked as inspect checks it)`,
-                  `fixed: ${r.fixed.map((f) => `[${f.code}] ${f.message}`).join('\n       ')}`,
-                  `added in a new layer, from ${o.from}:`,
-                  ...r.added.filter((e) => e.type !== 'dir').map((e) => `  ${e.path}${e.type === 'symlink' ? ` -> ${e.linkTarget}` : `  (${e.from})`}: ${e.why}`),
-                  o.format === 'docker-archive' ? `load it: docker load -i ${o.output}` : `copy it: skopeo copy ${o.format}:${o.output} docker-daemon:${name ?? 'IMAGE:TAG'}`,
-                ];
-                await out(lines.map(printable).join('\n') + '\n');
-              } finally {
-                removeTempDir(tempDir);
-              }
-            },
-            true,
-          ),
-        true,
-      );
-    });
+    .action(
+      async (
+        image: string,
+        o: CommonOpts & { from: string; output: string; format: 'docker-archive' | 'oci-archive' | 'oci'; name?: string },
+      ) => {
+        const { repairImage } = await import('./repair/index.js');
+        const { makeTempDir, removeTempDir } = await import('./source/tempdir.js');
+        await withImage(
+          image,
+          o,
+          async (m) =>
+            withImage(
+              o.from,
+              {
+                ...o,
+                tag: undefined,
+                platform: m.config?.architecture ? `${m.config.os ?? 'linux'}/${m.config.architecture}` : o.platform,
+              },
+              async (donor) => {
+                const tempDir = makeTempDir();
+                try {
+                  const name = o.name ?? (m.source.image ? `${m.source.image.replace(/:[^:/]*$/, '')}:repaired` : null);
+                  const r = await repairImage(m, donor, { format: o.format, out: o.output, name, donorName: o.from, tempDir });
+                  if (o.json) return out(JSON.stringify(r, null, 2) + '\n');
+                  const lines = [
+                    `repaired: wrote ${o.output} (${o.format}${name ? `, ${name}` : ''}); it starts (checked as inspect checks it)`,
+                    `fixed: ${r.fixed.map((f) => `[${f.code}] ${f.message}`).join('\n       ')}`,
+                    `added in a new layer, from ${o.from}:`,
+                    ...r.added
+                      .filter((e) => e.type !== 'dir')
+                      .map((e) => `  ${e.path}${e.type === 'symlink' ? ` -> ${e.linkTarget}` : `  (${e.from})`}: ${e.why}`),
+                    o.format === 'docker-archive'
+                      ? `load it: docker load -i ${o.output}`
+                      : `copy it: skopeo copy ${o.format}:${o.output} docker-daemon:${name ?? 'IMAGE:TAG'}`,
+                  ];
+                  await out(lines.map(printable).join('\n') + '\n');
+                } finally {
+                  removeTempDir(tempDir);
+                }
+              },
+              true,
+            ),
+          true,
+        );
+      },
+    );
 
-  addCommon(program.command('slim').argument('<image>', 'an image that starts').description('write a FROM scratch image holding only what the program needs (its closure), and say what it saves'))
+  addCommon(
+    program
+      .command('slim')
+      .argument('<image>', 'an image that starts')
+      .description('write a FROM scratch image holding only what the program needs (its closure), and say what it saves'),
+  )
     .requiredOption('-o, --output <path>', 'where to write the slim image')
     .option('--format <format>', 'docker-archive (for docker load), oci-archive, or oci (a layout folder)', imageFormat, 'docker-archive')
     .option('--name <ref>', 'the name the slim image gets (default: the original name with tag "slim")')
-    .option('--keep <path>', 'also keep this file or folder (repeatable); needed for interpreters', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option(
+      '--keep <path>',
+      'also keep this file or folder (repeatable); needed for interpreters',
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
     .option('--json', 'print what was done as JSON')
-    .action(async (image: string, o: CommonOpts & { output: string; format: 'docker-archive' | 'oci-archive' | 'oci'; name?: string; keep: string[] }) => {
-      const { slimImage } = await import('./repair/slim.js');
-      const { makeTempDir, removeTempDir } = await import('./source/tempdir.js');
-      const { formatBytes } = await import('./render/format.js');
-      await withImage(
-        image,
-        o,
-        async (m) => {
-          const tempDir = makeTempDir();
-          try {
-            const name = o.name ?? (m.source.image ? `${m.source.image.replace(/:[^:/]*$/, '')}:slim` : null);
-            const r = await slimImage(m, { format: o.format, out: o.output, name, keep: o.keep, tempDir });
-            if (o.json) return out(JSON.stringify({ out: r.out, format: o.format, name, files: r.files, bytes: r.bytes, originalBytes: r.originalBytes, closure: r.closure }, null, 2) + '\n');
-            const saved = r.originalBytes - r.bytes;
-            await out(
-              printable(
-                `slim: wrote ${o.output} (${o.format}${name ? `, ${name}` : ''}): ${r.files} files, ${formatBytes(r.bytes)} instead of ${formatBytes(r.originalBytes)}, ` +
-                  `${formatBytes(Math.max(0, saved))} saved (${r.originalBytes ? ((100 * Math.max(0, saved)) / r.originalBytes).toFixed(1) : '0'}%); it starts (checked as inspect checks it)`,
-              ) + '\n',
-            );
-          } finally {
-            removeTempDir(tempDir);
-          }
-        },
-        true,
-      );
-    });
+    .action(
+      async (
+        image: string,
+        o: CommonOpts & { output: string; format: 'docker-archive' | 'oci-archive' | 'oci'; name?: string; keep: string[] },
+      ) => {
+        const { slimImage } = await import('./repair/slim.js');
+        const { makeTempDir, removeTempDir } = await import('./source/tempdir.js');
+        const { formatBytes } = await import('./render/format.js');
+        await withImage(
+          image,
+          o,
+          async (m) => {
+            const tempDir = makeTempDir();
+            try {
+              const name = o.name ?? (m.source.image ? `${m.source.image.replace(/:[^:/]*$/, '')}:slim` : null);
+              const r = await slimImage(m, { format: o.format, out: o.output, name, keep: o.keep, tempDir });
+              if (o.json)
+                return out(
+                  JSON.stringify(
+                    {
+                      out: r.out,
+                      format: o.format,
+                      name,
+                      files: r.files,
+                      bytes: r.bytes,
+                      originalBytes: r.originalBytes,
+                      closure: r.closure,
+                    },
+                    null,
+                    2,
+                  ) + '\n',
+                );
+              const saved = r.originalBytes - r.bytes;
+              await out(
+                printable(
+                  `slim: wrote ${o.output} (${o.format}${name ? `, ${name}` : ''}): ${r.files} files, ${formatBytes(r.bytes)} instead of ${formatBytes(r.originalBytes)}, ` +
+                    `${formatBytes(Math.max(0, saved))} saved (${r.originalBytes ? ((100 * Math.max(0, saved)) / r.originalBytes).toFixed(1) : '0'}%); it starts (checked as inspect checks it)`,
+                ) + '\n',
+              );
+            } finally {
+              removeTempDir(tempDir);
+            }
+          },
+          true,
+        );
+      },
+    );
 
-  addCommon(program.command('files').argument('<image>').description('the merged file tree, or one layer\'s changes'))
+  addCommon(program.command('files').argument('<image>').description("the merged file tree, or one layer's changes"))
     .option('--layer <n>', 'show what this layer added (A), modified (M) and removed (D)', layerNumber)
     .option('--json', 'print JSON')
     .action(async (image: string, o: CommonOpts & { layer?: number }) => {
       await withImage(image, o, async (m) => {
         if (o.layer !== undefined) {
-          if (o.layer >= m.layers.length) throw new ScopeError('usage', `the image has ${m.layers.length} layers (0-${m.layers.length - 1}); there is no layer ${o.layer}`);
+          if (o.layer >= m.layers.length)
+            throw new ScopeError(
+              'usage',
+              `the image has ${m.layers.length} layers (0-${m.layers.length - 1}); there is no layer ${o.layer}`,
+            );
           const changes = listChanges(m.tree, o.layer);
           await (o.json ? outJsonArray(changes) : out(renderChanges(changes)));
           return;
@@ -447,15 +594,20 @@ export function buildProgram(): Command {
       });
     });
 
-  addCommon(program.command('cat').argument('<image>').argument('<path>', 'absolute path inside the image').description("write one file's content to stdout (symlinks followed inside the image)"))
-    .action(async (image: string, path: string, o: CommonOpts) => {
-      await withImage(image, o, async (m) => {
-        const r = mustResolve(m.tree, path.startsWith('/') ? path : '/' + path);
-        if (r.node.type === 'dir') throw new ScopeError('usage', `${path}: is a directory`);
-        if (!r.node.content) throw new ScopeError('usage', `${path}: is a ${r.node.type}, not a regular file`);
-        await streamContent(m.opened.layers, r.node.content, (c) => out(c as unknown as string));
-      });
+  addCommon(
+    program
+      .command('cat')
+      .argument('<image>')
+      .argument('<path>', 'absolute path inside the image')
+      .description("write one file's content to stdout (symlinks followed inside the image)"),
+  ).action(async (image: string, path: string, o: CommonOpts) => {
+    await withImage(image, o, async (m) => {
+      const r = mustResolve(m.tree, path.startsWith('/') ? path : '/' + path);
+      if (r.node.type === 'dir') throw new ScopeError('usage', `${path}: is a directory`);
+      if (!r.node.content) throw new ScopeError('usage', `${path}: is a ${r.node.type}, not a regular file`);
+      await streamContent(m.opened.layers, r.node.content, (c) => out(c as unknown as string));
     });
+  });
 
   return program;
 }
@@ -466,7 +618,11 @@ async function explain(code: string): Promise<void> {
   if (!text) throw new ScopeError('usage', `no diagnostic code ${code}; codes: ${Object.keys(EXPLAIN).join(', ')}`);
   const { exampleLines } = await import('./diagnose/runtimes.js');
   const lines = exampleLines(code as Parameters<typeof exampleLines>[0]);
-  const words = lines ? `\nIn each runtime's words (for a program /app):\n${Object.entries(lines).map(([k, v]) => `  ${k.padEnd(10)} ${v ?? '(not this runtime\'s to say: the engine decides before it runs)'}`).join('\n')}\n` : '';
+  const words = lines
+    ? `\nIn each runtime's words (for a program /app):\n${Object.entries(lines)
+        .map(([k, v]) => `  ${k.padEnd(10)} ${v ?? "(not this runtime's to say: the engine decides before it runs)"}`)
+        .join('\n')}\n`
+    : '';
   await out(`${code}\n\n${text}\n${words}`);
 }
 

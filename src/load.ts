@@ -81,7 +81,11 @@ export async function loadImage(reference: string, opts: LoadOptions = {}): Prom
   }
 }
 
-export async function loadOpened(opened: OpenedImage, opts: LoadOptions = {}, pool: DecodePool | null = opts.analysis ? new DecodePool() : null): Promise<ImageModel> {
+export async function loadOpened(
+  opened: OpenedImage,
+  opts: LoadOptions = {},
+  pool: DecodePool | null = opts.analysis ? new DecodePool() : null,
+): Promise<ImageModel> {
   const { layers } = opened;
   const verify = opts.verify ?? true;
   const concurrency = Math.max(1, opts.concurrency ?? 3);
@@ -114,7 +118,13 @@ export async function loadOpened(opened: OpenedImage, opts: LoadOptions = {}, po
       partial.set(l.index, Math.min(n, l.blob?.size ?? 0));
       tell(false);
     };
-    reads[l.index] = readLayer(l, { verify, sniff: opts.analysis, spoolDir, onElf: pool ? (ref) => pool.add(ref) : undefined, onStored }).then((r) => {
+    reads[l.index] = readLayer(l, {
+      verify,
+      sniff: opts.analysis,
+      spoolDir,
+      onElf: pool ? (ref) => pool.add(ref) : undefined,
+      onStored,
+    }).then((r) => {
       partial.delete(l.index);
       progress.layersDone++;
       progress.bytesDone += l.blob?.size ?? 0;
@@ -154,5 +164,15 @@ export async function loadOpened(opened: OpenedImage, opts: LoadOptions = {}, po
   }
   const decodedReady = pool ? pool.drain() : Promise.resolve();
   if (!opts.decodeInBackground) await decodedReady;
-  return { decoded: pool?.results ?? new Map(), decodedReady, source: opened.source, config: opened.config, history: opened.history, layers: infos, tree, opened, close };
+  return {
+    decoded: pool?.results ?? new Map(),
+    decodedReady,
+    source: opened.source,
+    config: opened.config,
+    history: opened.history,
+    layers: infos,
+    tree,
+    opened,
+    close,
+  };
 }

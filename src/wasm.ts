@@ -37,7 +37,9 @@ export async function relaunchForWasm(): Promise<boolean> {
   process.on('SIGINT', () => {});
   process.on('SIGTERM', relay('SIGTERM'));
   process.on('SIGHUP', relay('SIGHUP'));
-  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (c, s) => resolve([c, s])));
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    child.on('exit', (c, s) => resolve([c, s])),
+  );
   process.exitCode = code ?? (signal === 'SIGINT' ? 130 : signal === 'SIGTERM' ? 143 : 2);
   return true;
 }

@@ -21,12 +21,18 @@ after(tmp.cleanup);
 async function read(ref: string, opts: { tag?: string; verify?: boolean; platform?: string } = {}) {
   const m = await loadImage(ref, opts);
   try {
-    return { files: listFiles(m.tree), source: m.source, config: m.config, layers: m.layers, history: m.history, changes: m.layers.map((_, i) => listChanges(m.tree, i)) };
+    return {
+      files: listFiles(m.tree),
+      source: m.source,
+      config: m.config,
+      layers: m.layers,
+      history: m.history,
+      changes: m.layers.map((_, i) => listChanges(m.tree, i)),
+    };
   } finally {
     await m.close();
   }
 }
-
 
 /** A tar's members into a folder, for the folder forms and for editing an archive. */
 function untar(file: string, dir: string): string {
@@ -46,7 +52,10 @@ describe('Docker 25.0.0 and pre-1.10 saves read like the save they came from', (
   it('the reference (Docker 20.10 docker save) has what the Dockerfile made', () => {
     assert.deepEqual(reference.config?.entrypoint, ['/hello']);
     assert.deepEqual(reference.config?.env, ['PATH=/bin', 'GREETING=hi']);
-    assert.deepEqual(reference.files.map((f) => f.path), ['/bin', '/bin/hello', '/etc', '/etc/passwd', '/hello']);
+    assert.deepEqual(
+      reference.files.map((f) => f.path),
+      ['/bin', '/bin/hello', '/etc', '/etc/passwd', '/hello'],
+    );
   });
 
   it('Docker 25.0.0 saved by id: index.json "manifests": null, read through manifest.json as Docker loads it', async () => {
@@ -57,7 +66,10 @@ describe('Docker 25.0.0 and pre-1.10 saves read like the save they came from', (
     assert.equal(t.source.image, null, 'saved by id: no name');
     assert.deepEqual(t.files, reference.files);
     assert.deepEqual(t.config, reference.config);
-    assert.ok(t.layers.every((l) => l.verified), 'blob names are digests: every layer checked');
+    assert.ok(
+      t.layers.every((l) => l.verified),
+      'blob names are digests: every layer checked',
+    );
   });
 
   it('pre-1.10: repositories + <id>/json + <id>/layer.tar, layers in parent order, config from the top json', async () => {
@@ -69,15 +81,26 @@ describe('Docker 25.0.0 and pre-1.10 saves read like the save they came from', (
     assert.deepEqual(t.config, reference.config);
     // one layer per Dockerfile step, metadata steps included (their tars are empty)
     assert.equal(t.layers.length, 5);
-    assert.deepEqual(t.layers.map((l) => l.changes.entryCount), [1, 4, 0, 0, 0]);
-    assert.deepEqual(t.history.map((h) => h.createdBy), reference.history.map((h) => h.createdBy));
-    assert.ok(t.layers.every((l) => !l.verified), 'the format names no digests');
+    assert.deepEqual(
+      t.layers.map((l) => l.changes.entryCount),
+      [1, 4, 0, 0, 0],
+    );
+    assert.deepEqual(
+      t.history.map((h) => h.createdBy),
+      reference.history.map((h) => h.createdBy),
+    );
+    assert.ok(
+      t.layers.every((l) => !l.verified),
+      'the format names no digests',
+    );
   });
 
   it('pre-1.10, unpacked into a folder, by tag and by the id of its top layer', async () => {
     const dir = untar(A + 'small.pre110.tar', `${tmp.dir}/pre110`);
     assert.deepEqual((await read(dir, { tag: 'docker.io/archives-fixture/legacy' })).files, reference.files);
-    const top = (JSON.parse(readFileSync(`${dir}/repositories`, 'utf8')) as Record<string, Record<string, string>>)['archives-fixture/legacy'].latest;
+    const top = (JSON.parse(readFileSync(`${dir}/repositories`, 'utf8')) as Record<string, Record<string, string>>)[
+      'archives-fixture/legacy'
+    ].latest;
     rmSync(`${dir}/repositories`);
     // saved by id: no repositories, the image is the layer no other names as parent
     const t = await read(dir);
@@ -93,8 +116,16 @@ describe('Docker 25.0.0 and pre-1.10 saves read like the save they came from', (
     const parent = (JSON.parse(readFileSync(`${dir}/${top}/json`, 'utf8')) as { parent: string }).parent;
     rmSync(`${dir}/${parent}`, { recursive: true });
     const file = retar(dir, `${tmp.dir}/pre110-broken.tar`);
-    await rejects(loadImage(file), 'missing-blob', new RegExp(`layer ${parent.slice(0, 12)} is missing .*named as parent by ${top.slice(0, 12)}`));
-    await rejects(loadImage(A + 'small.pre110.tar', { tag: 'nope' }), 'not-found', /no image tagged nope; it holds archives-fixture\/legacy:latest/);
+    await rejects(
+      loadImage(file),
+      'missing-blob',
+      new RegExp(`layer ${parent.slice(0, 12)} is missing .*named as parent by ${top.slice(0, 12)}`),
+    );
+    await rejects(
+      loadImage(A + 'small.pre110.tar', { tag: 'nope' }),
+      'not-found',
+      /no image tagged nope; it holds archives-fixture\/legacy:latest/,
+    );
     await rejects(loadImage(A + 'small.pre110.tar', { platform: 'linux/arm64' }), 'unknown-platform', /is linux\/amd64, not linux\/arm64/);
   });
 });
@@ -134,17 +165,28 @@ describe('OCI layouts as skopeo reads them', () => {
     const t = await read(A + 'small.docker25-two-tags.tar');
     assert.equal(t.source.image, 'archives-fixture/small:one');
     assert.deepEqual(t.files, reference.files);
-    assert.equal((await read(A + 'small.docker25-two-tags.tar', { tag: 'docker.io/archives-fixture/small:two' })).source.image, 'archives-fixture/small:two');
+    assert.equal(
+      (await read(A + 'small.docker25-two-tags.tar', { tag: 'docker.io/archives-fixture/small:two' })).source.image,
+      'archives-fixture/small:two',
+    );
   });
 });
 
 describe('OCI artifacts are not images', () => {
   it('a Helm chart (config media type) says so', async () => {
-    await rejects(loadImage(A + 'artifact-helm.oci'), 'not-an-image', /this is an OCI artifact \(application\/vnd\.cncf\.helm\.config\.v1\+json\), not a container image$/);
+    await rejects(
+      loadImage(A + 'artifact-helm.oci'),
+      'not-an-image',
+      /this is an OCI artifact \(application\/vnd\.cncf\.helm\.config\.v1\+json\), not a container image$/,
+    );
   });
 
   it('an OCI 1.1 artifact (artifactType, empty config) says so, on the command line too', async () => {
-    await rejects(loadImage(A + 'artifact-empty-config.oci'), 'not-an-image', /this is an OCI artifact \(application\/vnd\.example\+type\), not a container image$/);
+    await rejects(
+      loadImage(A + 'artifact-empty-config.oci'),
+      'not-an-image',
+      /this is an OCI artifact \(application\/vnd\.example\+type\), not a container image$/,
+    );
     const line = oneLineError(cli(['inspect', A + 'artifact-empty-config.oci']));
     assert.match(line, /OCI artifact \(application\/vnd\.example\+type\)/);
   });
@@ -159,7 +201,10 @@ describe('OCI artifacts are not images', () => {
 describe("skopeo's reference forms and Docker's name normalisation", () => {
   it('docker-archive:PATH:@N picks the Nth entry of manifest.json (podman save -m)', async () => {
     assert.deepEqual((await read(`docker-archive:${A}multi.podman.tar:@0`)).files, reference.files);
-    assert.deepEqual((await read(`docker-archive:${A}multi.podman.tar:@1`)).files.map((f) => f.path), ['/hello']);
+    assert.deepEqual(
+      (await read(`docker-archive:${A}multi.podman.tar:@1`)).files.map((f) => f.path),
+      ['/hello'],
+    );
     await rejects(loadImage(`docker-archive:${A}multi.podman.tar:@2`), 'not-found', /no image @2; manifest.json lists 2 \(@0 to @1\)/);
     await rejects(loadImage(`docker-archive:${A}multi.podman.tar:@x`), 'usage', /@x: a source index/);
   });
@@ -168,24 +213,45 @@ describe("skopeo's reference forms and Docker's name normalisation", () => {
     const t = await read(`docker-archive:${A}multi.podman.tar:localhost/archives-fixture/small:latest`);
     assert.deepEqual(t.files, reference.files);
     assert.equal(t.source.image, 'localhost/archives-fixture/small:latest');
-    await rejects(loadImage(`docker-archive:${A}multi.podman.tar:localhost/archives-fixture/small`, { tag: 'other' }), 'usage', /names localhost\/archives-fixture\/small but --tag other/);
+    await rejects(
+      loadImage(`docker-archive:${A}multi.podman.tar:localhost/archives-fixture/small`, { tag: 'other' }),
+      'usage',
+      /names localhost\/archives-fixture\/small but --tag other/,
+    );
   });
 
   it('--tag takes x, x:latest, docker.io/library/x and index.docker.io/library/x for the same image', async () => {
     // two images in one archive, so the tag must pick: busybox:latest and example.com/busybox:latest
     const dir = `${tmp.dir}/two-names`;
     const entries: unknown[] = [];
-    for (const [name, tag] of [['one', 'busybox:latest'], ['two', 'example.com/busybox:latest']]) {
+    for (const [name, tag] of [
+      ['one', 'busybox:latest'],
+      ['two', 'example.com/busybox:latest'],
+    ]) {
       writeFileSync(`${dir}-${name}.tar`, await makeDockerArchive({ layers: [await makeTar([{ name, body: name }])] }, tag));
       untar(`${dir}-${name}.tar`, dir);
       entries.push(...JSON.parse(readFileSync(`${dir}/manifest.json`, 'utf8')));
     }
     writeFileSync(`${dir}/manifest.json`, JSON.stringify(entries));
     const file = retar(dir, `${dir}.tar`);
-    for (const tag of ['busybox', 'busybox:latest', 'docker.io/library/busybox', 'docker.io/busybox:latest', 'index.docker.io/library/busybox', 'index.docker.io/library/busybox:latest']) {
-      assert.deepEqual((await read(file, { tag })).files.map((f) => f.path), ['/one'], tag);
+    for (const tag of [
+      'busybox',
+      'busybox:latest',
+      'docker.io/library/busybox',
+      'docker.io/busybox:latest',
+      'index.docker.io/library/busybox',
+      'index.docker.io/library/busybox:latest',
+    ]) {
+      assert.deepEqual(
+        (await read(file, { tag })).files.map((f) => f.path),
+        ['/one'],
+        tag,
+      );
     }
-    assert.deepEqual((await read(file, { tag: 'example.com/busybox' })).files.map((f) => f.path), ['/two']);
+    assert.deepEqual(
+      (await read(file, { tag: 'example.com/busybox' })).files.map((f) => f.path),
+      ['/two'],
+    );
     await rejects(loadImage(file, { tag: 'docker.io/library/example.com/busybox' }), 'not-found', /no image tagged/);
   });
 });
@@ -208,7 +274,9 @@ describe('--no-verify reads what Docker reads', () => {
 
 describe('layer tars written by GNU tar, as containerd unpacks them', () => {
   // fixtures/archives.sh: `tar -cf` then `tar -rf` of the same file, a symlink stored as 0755
-  const expected = readFileSync(A + 'dup-layer.containerd.txt', 'utf8').trim().split('\n');
+  const expected = readFileSync(A + 'dup-layer.containerd.txt', 'utf8')
+    .trim()
+    .split('\n');
 
   it('a path written twice: the last entry wins and is listed once; the symlink is lrwxrwxrwx', async () => {
     const dir = untar(A + 'dup-layer.oci.tar', `${tmp.dir}/dup`);
@@ -219,19 +287,37 @@ describe('layer tars written by GNU tar, as containerd unpacks them', () => {
     assert.equal(listing.split('\n').filter((l) => /^-.* app\.conf$/.test(l)).length, 2, 'the layer holds app.conf twice');
     assert.match(listing, /^lrwxr-xr-x .* conf-link -> app\.conf$/m, 'the header says 0755');
     const t = await read(A + 'dup-layer.oci.tar');
-    const ours = t.files.map((f) => `${f.path} ${formatMode(f.type, f.mode)} ${f.type === 'symlink' ? f.linkTarget!.length : f.size} ${f.linkTarget ?? ''}`);
+    const ours = t.files.map(
+      (f) => `${f.path} ${formatMode(f.type, f.mode)} ${f.type === 'symlink' ? f.linkTarget!.length : f.size} ${f.linkTarget ?? ''}`,
+    );
     assert.deepEqual(ours, expected);
-    assert.deepEqual(t.changes[0].map((c) => [c.change, c.path]), [['added', '/app.conf'], ['added', '/conf-link']]);
+    assert.deepEqual(
+      t.changes[0].map((c) => [c.change, c.path]),
+      [
+        ['added', '/app.conf'],
+        ['added', '/conf-link'],
+      ],
+    );
     assert.equal(t.changes[0][0].size, 23);
   });
 
   it('rewritten in a later layer it is modified, once', async () => {
     const lower = await makeTar([{ name: 'app.conf', body: 'v0' }]);
-    const upper = await makeTar([{ name: 'app.conf', body: 'v1' }, { name: 'app.conf', body: 'v2!' }, { name: 'l', type: 'symlink', linkname: 'app.conf', mode: 0o644 }]);
+    const upper = await makeTar([
+      { name: 'app.conf', body: 'v1' },
+      { name: 'app.conf', body: 'v2!' },
+      { name: 'l', type: 'symlink', linkname: 'app.conf', mode: 0o644 },
+    ]);
     const file = `${tmp.dir}/dup2.tar`;
     writeFileSync(file, await makeDockerArchive({ layers: [lower, upper] }));
     const t = await read(file);
-    assert.deepEqual(t.changes[1].map((c) => [c.change, c.path, c.size]), [['modified', '/app.conf', 3], ['added', '/l', 0]]);
+    assert.deepEqual(
+      t.changes[1].map((c) => [c.change, c.path, c.size]),
+      [
+        ['modified', '/app.conf', 3],
+        ['added', '/l', 0],
+      ],
+    );
     assert.equal(t.changes[1][1].mode, 0o777);
   });
 });
@@ -247,7 +333,10 @@ describe('an image config that sets nothing', () => {
   });
 
   it('a config with no "config" at all, or Entrypoint as a lone string (Docker reads both)', async () => {
-    for (const [cfg, entrypoint] of [[undefined, null], [{ Entrypoint: '/one' }, ['/one']]] as const) {
+    for (const [cfg, entrypoint] of [
+      [undefined, null],
+      [{ Entrypoint: '/one' }, ['/one']],
+    ] as const) {
       const dir = `${tmp.dir}/cfg-${entrypoint ? 'string' : 'none'}`;
       const layer = await makeTar([{ name: 'one', body: '1' }]);
       writeFileSync(`${dir}.tar`, await makeDockerArchive({ layers: [layer], config: cfg as Record<string, unknown> | undefined }));
@@ -277,7 +366,16 @@ describe('image metadata is bounded before it is followed', () => {
   it('indexes that fan out to more manifests than any image has are refused before they are followed', async () => {
     // 12 nested indexes of 1000 distinct (absent) manifests each
     const children = Array.from({ length: 12 }, (_, i) =>
-      Buffer.from(JSON.stringify({ schemaVersion: 2, manifests: Array.from({ length: 1000 }, (_, j) => ({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(`${i}-${j}`), size: 1 })) })),
+      Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          manifests: Array.from({ length: 1000 }, (_, j) => ({
+            mediaType: 'application/vnd.oci.image.manifest.v1+json',
+            digest: sha256(`${i}-${j}`),
+            size: 1,
+          })),
+        }),
+      ),
     );
     const dir = layout(`${tmp.dir}/fanout`, { schemaVersion: 2, manifests: children.map((c) => desc(c)) }, children);
     await rejects(loadImage(dir), 'too-large', /more than 10000 manifests \(nested indexes that fan out\)/);
@@ -285,16 +383,29 @@ describe('image metadata is bounded before it is followed', () => {
 
   it('the same index listed again and again is followed once (12 x 8 x 8 x 8 references, one image)', async () => {
     const image = await makeTar([{ name: 'x', body: 'x' }]);
-    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [sha256(image)] } }));
-    const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, config: { ...desc(config, 'application/vnd.oci.image.config.v1+json') }, layers: [desc(image, 'application/vnd.oci.image.layer.v1.tar')] }));
-    let level = Buffer.from(JSON.stringify({ schemaVersion: 2, manifests: [desc(manifest, 'application/vnd.oci.image.manifest.v1+json')] }));
+    const config = Buffer.from(
+      JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [sha256(image)] } }),
+    );
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        config: { ...desc(config, 'application/vnd.oci.image.config.v1+json') },
+        layers: [desc(image, 'application/vnd.oci.image.layer.v1.tar')],
+      }),
+    );
+    let level = Buffer.from(
+      JSON.stringify({ schemaVersion: 2, manifests: [desc(manifest, 'application/vnd.oci.image.manifest.v1+json')] }),
+    );
     const blobs = [image, config, manifest, level];
     for (const fan of [8, 8, 8]) {
       level = Buffer.from(JSON.stringify({ schemaVersion: 2, manifests: Array.from({ length: fan }, () => desc(level)) }));
       blobs.push(level);
     }
     const dir = layout(`${tmp.dir}/fan-same`, { schemaVersion: 2, manifests: Array.from({ length: 12 }, () => desc(level)) }, blobs);
-    assert.deepEqual((await read(dir)).files.map((f) => f.path), ['/x']);
+    assert.deepEqual(
+      (await read(dir)).files.map((f) => f.path),
+      ['/x'],
+    );
   });
 
   it('JSON nested deeper than any metadata, or larger than 4 MiB, is refused with one line', async () => {

@@ -10,7 +10,13 @@ import { after, describe, it } from 'node:test';
 import { tempDir } from './helpers/build.js';
 
 const REPO = new URL('..', import.meta.url).pathname;
-const npm = (args: string[], cwd: string) => spawnSync('npm', args, { cwd, encoding: 'utf8', timeout: 600_000, env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' } });
+const npm = (args: string[], cwd: string) =>
+  spawnSync('npm', args, {
+    cwd,
+    encoding: 'utf8',
+    timeout: 600_000,
+    env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' },
+  });
 
 describe('npm pack', { timeout: 900_000 }, () => {
   const tmp = tempDir();
@@ -28,7 +34,10 @@ describe('npm pack', { timeout: 900_000 }, () => {
     const pkg = JSON.parse(readFileSync(`${REPO}package.json`, 'utf8'));
     assert.deepEqual(pkg.bin, { scratchscope: 'bin/scratchscope.js' });
     assert.ok(pkg.engines?.node);
-    assert.ok(!Object.keys(pkg.dependencies).some((d) => /^@types\/|^typescript$|^tsx$/.test(d)), 'build tools are not runtime dependencies');
+    assert.ok(
+      !Object.keys(pkg.dependencies).some((d) => /^@types\/|^typescript$|^tsx$/.test(d)),
+      'build tools are not runtime dependencies',
+    );
   });
 
   it('installed from the tarball into an empty project, npx runs it', () => {
@@ -39,10 +48,18 @@ describe('npm pack', { timeout: 900_000 }, () => {
     // the dependencies come from npm's cache when it has them (npm ci filled it), else from the registry
     const installed = npm(['install', '--prefer-offline', '--no-save', tgz], tmp.dir);
     assert.equal(installed.status, 0, installed.stderr);
-    const run = spawnSync('npx', ['--no-install', 'scratchscope', 'check', `${REPO}fixtures/images/hello.docker.tar`], { cwd: tmp.dir, encoding: 'utf8', timeout: 120_000 });
+    const run = spawnSync('npx', ['--no-install', 'scratchscope', 'check', `${REPO}fixtures/images/hello.docker.tar`], {
+      cwd: tmp.dir,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stdout, /✔ will start: \["\/hello"\]/);
-    const broken = spawnSync('npx', ['--no-install', 'scratchscope', 'check', `${REPO}fixtures/images/broken.docker.tar`], { cwd: tmp.dir, encoding: 'utf8', timeout: 120_000 });
+    const broken = spawnSync('npx', ['--no-install', 'scratchscope', 'check', `${REPO}fixtures/images/broken.docker.tar`], {
+      cwd: tmp.dir,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     assert.equal(broken.status, 1, broken.stderr);
   });
 });

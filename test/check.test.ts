@@ -40,9 +40,17 @@ const POINTS_AT: Record<string, { code: string; instruction: string }> = {
 };
 
 const dockerfileOf = (c: string) => `fixtures/diagnose/cases/${c}/Dockerfile`;
-const lineOf = (c: string, instruction: string) => readFileSync(`${REPO}${dockerfileOf(c)}`, 'utf8').split('\n').indexOf(instruction) + 1;
+const lineOf = (c: string, instruction: string) =>
+  readFileSync(`${REPO}${dockerfileOf(c)}`, 'utf8')
+    .split('\n')
+    .indexOf(instruction) + 1;
 const run = (args: string[], env: Record<string, string | undefined> = {}) => {
-  const r = spawnSync(process.execPath, [`${REPO}bin/scratchscope.js`, ...args], { encoding: 'utf8', cwd: REPO, env: { ...process.env, GITHUB_ACTIONS: undefined, GITHUB_STEP_SUMMARY: undefined, ...env }, timeout: 120_000 });
+  const r = spawnSync(process.execPath, [`${REPO}bin/scratchscope.js`, ...args], {
+    encoding: 'utf8',
+    cwd: REPO,
+    env: { ...process.env, GITHUB_ACTIONS: undefined, GITHUB_STEP_SUMMARY: undefined, ...env },
+    timeout: 120_000,
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 };
 
@@ -50,7 +58,10 @@ describe('check on the diagnosis suite', { skip, timeout: 1_200_000 }, () => {
   const tmp = tempDir();
   after(tmp.cleanup);
   before(() => {
-    const b = spawnSync('bash', [REPO + 'fixtures/diagnose/build.sh', `${tmp.dir}/suite`, ...Object.keys(POINTS_AT), 'static'], { encoding: 'utf8', timeout: 900_000 });
+    const b = spawnSync('bash', [REPO + 'fixtures/diagnose/build.sh', `${tmp.dir}/suite`, ...Object.keys(POINTS_AT), 'static'], {
+      encoding: 'utf8',
+      timeout: 900_000,
+    });
     assert.equal(b.status, 0, `building the suite failed: ${b.stderr.slice(-2000)}`);
   });
 
@@ -81,7 +92,13 @@ describe('check on the diagnosis suite', { skip, timeout: 1_200_000 }, () => {
   });
 
   it('JUnit: one test case per image, failed with the runtime line', () => {
-    const r = run(['check', '--format', 'junit', 'docker-daemon:scratchscope-case/static', 'docker-daemon:scratchscope-case/exec-not-found']);
+    const r = run([
+      'check',
+      '--format',
+      'junit',
+      'docker-daemon:scratchscope-case/static',
+      'docker-daemon:scratchscope-case/exec-not-found',
+    ]);
     assert.equal(r.status, 1);
     assert.match(r.stdout, /^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites name="scratchscope" tests="2" failures="1" errors="0">/);
     assert.equal((r.stdout.match(/<testcase /g) ?? []).length, 2);
@@ -92,13 +109,28 @@ describe('check on the diagnosis suite', { skip, timeout: 1_200_000 }, () => {
   it('GitHub Actions: annotations on the Dockerfile line, and a step summary', () => {
     const summary = `${tmp.dir}/summary.md`;
     writeFileSync(summary, '');
-    const r = run(['check', '--dockerfile', dockerfileOf('user-missing'), 'docker-daemon:scratchscope-case/user-missing'], { GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summary });
+    const r = run(['check', '--dockerfile', dockerfileOf('user-missing'), 'docker-daemon:scratchscope-case/user-missing'], {
+      GITHUB_ACTIONS: 'true',
+      GITHUB_STEP_SUMMARY: summary,
+    });
     assert.equal(r.status, 1);
     const line = lineOf('user-missing', 'USER nobody');
-    assert.match(r.stdout, new RegExp(`^::error file=fixtures/diagnose/cases/user-missing/Dockerfile,line=${line},title=scratchscope user-missing%3A docker-daemon%3Ascratchscope-case/user-missing::.*%0Athe runtime says: unable to find user nobody: no matching entries in passwd file%0Afix: `, 'm'));
-    assert.match(readFileSync(summary, 'utf8'), /\| `docker-daemon:scratchscope-case\/user-missing` \| ❌ fails \| `user-missing`: unable to find user nobody/);
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `^::error file=fixtures/diagnose/cases/user-missing/Dockerfile,line=${line},title=scratchscope user-missing%3A docker-daemon%3Ascratchscope-case/user-missing::.*%0Athe runtime says: unable to find user nobody: no matching entries in passwd file%0Afix: `,
+        'm',
+      ),
+    );
+    assert.match(
+      readFileSync(summary, 'utf8'),
+      /\| `docker-daemon:scratchscope-case\/user-missing` \| ❌ fails \| `user-missing`: unable to find user nobody/,
+    );
     // With SARIF on stdout, the annotations go to stderr so the document stays valid.
-    const s = run(['check', '--format', 'sarif', 'docker-daemon:scratchscope-case/user-missing'], { GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summary });
+    const s = run(['check', '--format', 'sarif', 'docker-daemon:scratchscope-case/user-missing'], {
+      GITHUB_ACTIONS: 'true',
+      GITHUB_STEP_SUMMARY: summary,
+    });
     assert.ok(JSON.parse(s.stdout).runs);
     assert.match(s.stderr, /^::error title=/m);
   });
@@ -117,16 +149,27 @@ function assertBalanced(xml: string): void {
 
 describe('check: bad input and Dockerfile parsing', () => {
   it('a missing Dockerfile is one line, exit 2', () => {
-    assert.equal(oneLineError(cli(['check', '--dockerfile', '/nonexistent/Dockerfile', `${REPO}fixtures/images/hello.docker.tar`])), 'scratchscope: /nonexistent/Dockerfile: no such file or directory');
+    assert.equal(
+      oneLineError(cli(['check', '--dockerfile', '/nonexistent/Dockerfile', `${REPO}fixtures/images/hello.docker.tar`])),
+      'scratchscope: /nonexistent/Dockerfile: no such file or directory',
+    );
   });
   it('an unknown format is refused with exit 2', () => {
     assert.equal(cli(['check', '--format', 'xml', `${REPO}fixtures/images/hello.docker.tar`]).status, 2);
   });
   it('continuations, comments and stages: the final stage, each instruction at its first line', () => {
-    const ins = parseInstructions('# syntax\nFROM golang AS build\nRUN go build \\\n  -o /out/app\n\nFROM scratch\n# the program\nCOPY --from=build \\\n   /out/app /app\nENTRYPOINT ["/app"]\n');
+    const ins = parseInstructions(
+      '# syntax\nFROM golang AS build\nRUN go build \\\n  -o /out/app\n\nFROM scratch\n# the program\nCOPY --from=build \\\n   /out/app /app\nENTRYPOINT ["/app"]\n',
+    );
     assert.deepEqual(
       ins.map((i) => [i.keyword, i.line]),
-      [['FROM', 2], ['RUN', 3], ['FROM', 6], ['COPY', 8], ['ENTRYPOINT', 10]],
+      [
+        ['FROM', 2],
+        ['RUN', 3],
+        ['FROM', 6],
+        ['COPY', 8],
+        ['ENTRYPOINT', 10],
+      ],
     );
     assert.equal(ins[3].args, '--from=build /out/app /app');
   });

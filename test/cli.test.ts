@@ -16,20 +16,32 @@ describe('files', () => {
     assert.equal(r.status, 0, r.stderr);
     const files = JSON.parse(r.stdout);
     const hello = files.find((f: { path: string }) => f.path === '/usr/bin/hello');
-    assert.deepEqual(hello, { path: '/usr/bin/hello', type: 'file', mode: 0o4755, uid: 0, gid: 0, size: 17808, linkTarget: null, layer: 6 });
+    assert.deepEqual(hello, {
+      path: '/usr/bin/hello',
+      type: 'file',
+      mode: 0o4755,
+      uid: 0,
+      gid: 0,
+      size: 17808,
+      linkTarget: null,
+      layer: 6,
+    });
     const link = files.find((f: { path: string }) => f.path === '/etc/alink');
     assert.deepEqual([link.type, link.linkTarget], ['symlink', '../data/a.txt']);
     assert.ok(!files.some((f: { path: string }) => f.path.startsWith('/gone') || f.path === '/data/b.bin'));
     for (const f of files) assert.deepEqual(Object.keys(f), ['path', 'type', 'mode', 'uid', 'gid', 'size', 'linkTarget', 'layer']);
   });
 
-  it('--layer N lists that layer\'s changes with a letter each', () => {
+  it("--layer N lists that layer's changes with a letter each", () => {
     const r = cli(['files', FX + 'layers.docker.tar', '--layer', '4']);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^D .*\/keep\/old\.txt$/m);
     assert.match(r.stdout, /^A .*\/keep\/new\.txt$/m);
     const j = JSON.parse(cli(['files', FX + 'layers.docker.tar', '--layer', '3', '--json']).stdout);
-    assert.deepEqual(j.map((c: { change: string; path: string }) => [c.change, c.path]), [['removed', '/data/b.bin']]);
+    assert.deepEqual(
+      j.map((c: { change: string; path: string }) => [c.change, c.path]),
+      [['removed', '/data/b.bin']],
+    );
   });
 
   it('a layer that does not exist is a usage error', () => {
@@ -132,7 +144,10 @@ describe('bad input ends in one line and exit 2', () => {
       const buf = Buffer.from(readFileSync(FX + name));
       for (let i = blob.offset + 200; i < blob.offset + 400; i++) buf[i] ^= 0x5a;
       writeFileSync(`${tmp.dir}/${name}`, buf);
-      assert.match(oneLineError(cli(['files', `${tmp.dir}/${name}`])), /layer 0 \(sha256:[0-9a-f]+\): (corrupt|content digest|unexpected end|.*truncated)/);
+      assert.match(
+        oneLineError(cli(['files', `${tmp.dir}/${name}`])),
+        /layer 0 \(sha256:[0-9a-f]+\): (corrupt|content digest|unexpected end|.*truncated)/,
+      );
       // cut inside the same blob
       writeFileSync(`${tmp.dir}/${name}`, Buffer.from(readFileSync(FX + name)).subarray(0, blob.offset + 1000));
       oneLineError(cli(['files', `${tmp.dir}/${name}`]));
@@ -154,7 +169,10 @@ describe('bad input ends in one line and exit 2', () => {
   });
 
   it('a registry reference and an unknown option', () => {
-    assert.match(oneLineError(cli(['inspect', 'docker://Alpine'])), /Alpine: not an image reference \(invalid reference format: repository name must be lowercase\)/);
+    assert.match(
+      oneLineError(cli(['inspect', 'docker://Alpine'])),
+      /Alpine: not an image reference \(invalid reference format: repository name must be lowercase\)/,
+    );
     const r = cli(['inspect', '--bogus', 'x']);
     assert.equal(r.status, 2);
   });

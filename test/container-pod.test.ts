@@ -28,13 +28,17 @@ describe('pod: kubelet-shaped pod JSON against images the engine built', { skip,
   const tmp = tempDir();
   after(tmp.cleanup);
   before(() => {
-    const b = spawnSync('bash', [REPO + 'fixtures/diagnose/build.sh', `${tmp.dir}/suite`, 'exec-not-found', 'library-missing-glibc', 'user-missing', 'static'], { encoding: 'utf8', timeout: 900_000 });
+    const b = spawnSync(
+      'bash',
+      [REPO + 'fixtures/diagnose/build.sh', `${tmp.dir}/suite`, 'exec-not-found', 'library-missing-glibc', 'user-missing', 'static'],
+      { encoding: 'utf8', timeout: 900_000 },
+    );
     assert.equal(b.status, 0, b.stderr.slice(-2000));
     const c = spawnSync('bash', [REPO + 'fixtures/container/build.sh', `${tmp.dir}/container`], { encoding: 'utf8', timeout: 300_000 });
     assert.equal(c.status, 0, c.stderr.slice(-2000));
   });
 
-  it('RunContainerError with lastState StartError (exit 128): the cause, quoted from the status, in containerd\'s words', () => {
+  it("RunContainerError with lastState StartError (exit 128): the cause, quoted from the status, in containerd's words", () => {
     const c = pod('start-error-containerd').containers[0];
     const status = doc('start-error-containerd').status.containerStatuses[0];
     assert.equal(c.verdict, 'fails');
@@ -53,7 +57,7 @@ describe('pod: kubelet-shaped pod JSON against images the engine built', { skip,
     assert.equal(c.restartCount, 4);
   });
 
-  it('a missing library: the process started, the loader\'s line is the termination message (FallbackToLogsOnError)', () => {
+  it("a missing library: the process started, the loader's line is the termination message (FallbackToLogsOnError)", () => {
     const c = pod('crashloop-library').containers[0];
     assert.equal(c.diagnostics[0].code, 'library-missing');
     assert.equal(c.verdict, 'fails');
@@ -80,11 +84,17 @@ describe('pod: kubelet-shaped pod JSON against images the engine built', { skip,
   it('runAsUser: a number needs no passwd lookup, so the named USER no longer matters', () => {
     const c = pod('nonroot-fixed').containers[0];
     assert.equal(c.verdict, 'started');
-    assert.deepEqual(c.diagnostics.filter((d: { severity: string }) => d.severity === 'error'), []);
-    assert.deepEqual(c.overrides.find((o: { field: string }) => o.field === 'user'), { field: 'user', container: '65532:65532', image: 'nobody' });
+    assert.deepEqual(
+      c.diagnostics.filter((d: { severity: string }) => d.severity === 'error'),
+      [],
+    );
+    assert.deepEqual(
+      c.overrides.find((o: { field: string }) => o.field === 'user'),
+      { field: 'user', container: '65532:65532', image: 'nobody' },
+    );
   });
 
-  it('an emptyDir over the program\'s folder, under CRI-O: hidden-by-mount in crun\'s words', () => {
+  it("an emptyDir over the program's folder, under CRI-O: hidden-by-mount in crun's words", () => {
     const c = pod('emptydir-over-program-crio').containers[0];
     assert.equal(c.diagnostics[0].code, 'hidden-by-mount');
     assert.equal(c.runtime, 'cri-o@1.36');
@@ -99,7 +109,7 @@ describe('pod: kubelet-shaped pod JSON against images the engine built', { skip,
     assert.equal(c.exit.code, 1);
   });
 
-  it('a Deployment\'s template: command replaces Entrypoint and drops Cmd, args replaces Cmd', () => {
+  it("a Deployment's template: command replaces Entrypoint and drops Cmd, args replaces Cmd", () => {
     const r = pod('deployment-command');
     assert.equal(r.kind, 'Deployment');
     const [migrate, app] = r.containers;
@@ -114,7 +124,11 @@ describe('pod: kubelet-shaped pod JSON against images the engine built', { skip,
   it('--image-source reads an image from a file; - reads the pod from stdin', () => {
     const tar = `${tmp.dir}/static.tar`;
     assert.equal(docker(['save', 'scratchscope-case/static', '-o', tar]).status, 0);
-    const r = spawnSync(process.execPath, [`${REPO}bin/scratchscope.js`, 'pod', '-', '--json', '--image-source', `scratchscope-case/static:latest=${tar}`], { input: readFileSync(fixture('nonroot-root')), encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [`${REPO}bin/scratchscope.js`, 'pod', '-', '--json', '--image-source', `scratchscope-case/static:latest=${tar}`],
+      { input: readFileSync(fixture('nonroot-root')), encoding: 'utf8' },
+    );
     assert.equal(r.status, 0, r.stderr);
     const c = JSON.parse(r.stdout).containers[0];
     assert.equal(c.imageSource, tar);
@@ -125,16 +139,31 @@ describe('pod: kubelet-shaped pod JSON against images the engine built', { skip,
     const d = doc('nonroot-root');
     d.spec.containers[0].image = 'registry.example/absent:1';
     const r = spawnSync(process.execPath, [`${REPO}bin/scratchscope.js`, 'pod', '-'], { input: JSON.stringify(d), encoding: 'utf8' });
-    assert.match(oneLineError({ status: r.status, stdout: r.stdout, stderr: r.stderr }), /container app, image registry\.example\/absent:1: .* \(map it to a file with --image-source registry\.example\/absent:1=PATH\)$/);
+    assert.match(
+      oneLineError({ status: r.status, stdout: r.stdout, stderr: r.stderr }),
+      /container app, image registry\.example\/absent:1: .* \(map it to a file with --image-source registry\.example\/absent:1=PATH\)$/,
+    );
   });
 });
 
 describe('pod: bad input', () => {
   it('not JSON, or not a pod: one line, exit 2', () => {
-    const notJson = spawnSync(process.execPath, [`${REPO}bin/scratchscope.js`, 'pod', '-'], { input: 'apiVersion: v1\nkind: Pod\n', encoding: 'utf8' });
-    assert.equal(oneLineError({ status: notJson.status, stdout: notJson.stdout, stderr: notJson.stderr }), 'scratchscope: stdin: not JSON (kubectl get pod NAME -o json)');
-    const svc = spawnSync(process.execPath, [`${REPO}bin/scratchscope.js`, 'pod', '-'], { input: JSON.stringify({ kind: 'Service', spec: { ports: [] } }), encoding: 'utf8' });
-    assert.match(oneLineError({ status: svc.status, stdout: svc.stdout, stderr: svc.stderr }), /not a pod or a workload with a pod template \(kind Service\)/);
+    const notJson = spawnSync(process.execPath, [`${REPO}bin/scratchscope.js`, 'pod', '-'], {
+      input: 'apiVersion: v1\nkind: Pod\n',
+      encoding: 'utf8',
+    });
+    assert.equal(
+      oneLineError({ status: notJson.status, stdout: notJson.stdout, stderr: notJson.stderr }),
+      'scratchscope: stdin: not JSON (kubectl get pod NAME -o json)',
+    );
+    const svc = spawnSync(process.execPath, [`${REPO}bin/scratchscope.js`, 'pod', '-'], {
+      input: JSON.stringify({ kind: 'Service', spec: { ports: [] } }),
+      encoding: 'utf8',
+    });
+    assert.match(
+      oneLineError({ status: svc.status, stdout: svc.stdout, stderr: svc.stderr }),
+      /not a pod or a workload with a pod template \(kind Service\)/,
+    );
     assert.match(oneLineError(cli(['pod', '/nonexistent.json'])), /\/nonexistent\.json: no such file or directory/);
   });
 });

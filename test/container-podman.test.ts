@@ -14,7 +14,8 @@ import { tempDir } from './helpers/build.js';
 import { cli } from './helpers/cli.js';
 
 const FX = new URL('../fixtures/images/', import.meta.url).pathname;
-const why = process.getuid?.() !== 0 ? 'needs root' : spawnSync('podman', ['--version']).status !== 0 ? 'needs podman (Debian package podman)' : null;
+const why =
+  process.getuid?.() !== 0 ? 'needs root' : spawnSync('podman', ['--version']).status !== 0 ? 'needs podman (Debian package podman)' : null;
 if (why && process.env.CI === 'true') throw new Error(`podman tests cannot run under CI: ${why}`);
 
 function ping(socket: string): Promise<boolean> {
@@ -33,7 +34,18 @@ describe('container, with podman and crun', { skip: why ?? false, timeout: 600_0
   const tmp = tempDir();
   const store = `${tmp.dir}/store`;
   const socket = `${store}/podman.sock`;
-  const P = ['--root', `${store}/root`, '--runroot', `${store}/runroot`, '--storage-driver', 'vfs', '--cgroup-manager', 'cgroupfs', '--events-backend', 'file'];
+  const P = [
+    '--root',
+    `${store}/root`,
+    '--runroot',
+    `${store}/runroot`,
+    '--storage-driver',
+    'vfs',
+    '--cgroup-manager',
+    'cgroupfs',
+    '--events-backend',
+    'file',
+  ];
   let service: ChildProcess | null = null;
   /** What `podman run` printed for each container. */
   const said: Record<string, { status: number | null; stderr: string }> = {};
@@ -45,7 +57,31 @@ describe('container, with podman and crun', { skip: why ?? false, timeout: 600_0
   function run(name: string, image: string, args: string[] = []): void {
     const r = spawnSync(
       'unshare',
-      ['-m', '--propagation', 'private', 'bash', '-c', 'if mountpoint -q /sys/fs/cgroup/unified; then umount /sys/fs/cgroup/unified; fi; exec "$@"', 'bash', 'podman', ...P, 'run', '-d', '--name', name, '--cgroups', 'disabled', '--network', 'none', '--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024', ...args, image],
+      [
+        '-m',
+        '--propagation',
+        'private',
+        'bash',
+        '-c',
+        'if mountpoint -q /sys/fs/cgroup/unified; then umount /sys/fs/cgroup/unified; fi; exec "$@"',
+        'bash',
+        'podman',
+        ...P,
+        'run',
+        '-d',
+        '--name',
+        name,
+        '--cgroups',
+        'disabled',
+        '--network',
+        'none',
+        '--ulimit',
+        'nofile=1024:1024',
+        '--ulimit',
+        'nproc=1024:1024',
+        ...args,
+        image,
+      ],
       { encoding: 'utf8', timeout: 120_000 },
     );
     said[name] = { status: r.status, stderr: r.stderr };

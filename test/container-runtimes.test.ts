@@ -67,7 +67,10 @@ describe('podman 4.3 with crun 1.8 (Debian bookworm), per code', { skip, timeout
   let live = false;
 
   before((t) => {
-    const b = spawnSync('bash', [REPO + 'fixtures/diagnose/build.sh', `${tmp.dir}/suite`, ...CASES], { encoding: 'utf8', timeout: 900_000 });
+    const b = spawnSync('bash', [REPO + 'fixtures/diagnose/build.sh', `${tmp.dir}/suite`, ...CASES], {
+      encoding: 'utf8',
+      timeout: 900_000,
+    });
     assert.equal(b.status, 0, `building the suite failed: ${b.stderr.slice(-2000)}`);
     // Can podman run a container on this machine at all? The image that starts tells.
     const probe = podmanRun('static');
@@ -76,7 +79,9 @@ describe('podman 4.3 with crun 1.8 (Debian bookworm), per code', { skip, timeout
       for (const c of CASES) outcomes.set(c, podmanRun(c));
     } else {
       // Not a skip: the recording made on a machine where it ran (fixtures/runtimes/record.sh) stands in.
-      (t as unknown as { diagnostic?: (s: string) => void }).diagnostic?.(`podman cannot run containers here (${probe.stderr.trim().split('\n')[0]}); comparing with ${RECORDED}`);
+      (t as unknown as { diagnostic?: (s: string) => void }).diagnostic?.(
+        `podman cannot run containers here (${probe.stderr.trim().split('\n')[0]}); comparing with ${RECORDED}`,
+      );
       outcomes = parseRecording(readFileSync(RECORDED, 'utf8'));
     }
   });
@@ -84,7 +89,11 @@ describe('podman 4.3 with crun 1.8 (Debian bookworm), per code', { skip, timeout
   function podmanRun(c: string): { status: string; stderr: string } {
     const save = docker(['save', `scratchscope-case/${c}`, '-o', `${tmp.dir}/${c}.tar`]);
     assert.equal(save.status, 0, save.stderr);
-    const r = spawnSync('bash', [REPO + 'fixtures/runtimes/podman-run.sh', `${tmp.dir}/podman`, `${tmp.dir}/${c}.tar`, `scratchscope-case/${c}`], { encoding: 'utf8', timeout: 300_000 });
+    const r = spawnSync(
+      'bash',
+      [REPO + 'fixtures/runtimes/podman-run.sh', `${tmp.dir}/podman`, `${tmp.dir}/${c}.tar`, `scratchscope-case/${c}`],
+      { encoding: 'utf8', timeout: 300_000 },
+    );
     const [status, ...rest] = r.stdout.split('\n');
     return { status, stderr: rest.join('\n') };
   }
@@ -131,7 +140,10 @@ describe('containerd wraps what Docker records (Docker itself runs on containerd
   });
   const CREATE_TIME = ['shell-missing', 'exec-not-found', 'exec-not-in-path', 'not-executable'];
   before(() => {
-    const b = spawnSync('bash', [REPO + 'fixtures/diagnose/build.sh', `${tmp.dir}/suite`, ...CREATE_TIME], { encoding: 'utf8', timeout: 900_000 });
+    const b = spawnSync('bash', [REPO + 'fixtures/diagnose/build.sh', `${tmp.dir}/suite`, ...CREATE_TIME], {
+      encoding: 'utf8',
+      timeout: 900_000,
+    });
     assert.equal(b.status, 0, b.stderr.slice(-2000));
   });
   for (const c of CREATE_TIME) {
@@ -150,16 +162,39 @@ describe('containerd wraps what Docker records (Docker itself runs on containerd
 describe('wordings that cannot run here, against their cited source', () => {
   // crun_make_error (err, errno, fmt, …) prints the formatted message, ": ", strerror(errno).
   const crunError = (fmt: string, args: string[], errno: string) => `${args.reduce((s, a) => s.replace(/%s/, a), fmt)}: ${errno}`;
-  const facts = (code: RuntimeFacts['code'], runc: string, over: Partial<RuntimeFacts> = {}): RuntimeFacts => ({ code, runc, argv0: '/app', executable: '/app', directory: false, noPasswd: false, ...over });
+  const facts = (code: RuntimeFacts['code'], runc: string, over: Partial<RuntimeFacts> = {}): RuntimeFacts => ({
+    code,
+    runc,
+    argv0: '/app',
+    executable: '/app',
+    directory: false,
+    noPasswd: false,
+    ...over,
+  });
 
   it('crun 1.21 (src/libcrun/utils.c find_executable, src/libcrun/container.c)', () => {
     const crun = (f: RuntimeFacts) => allRuntimeLines(f).crun;
-    assert.equal(crun(facts('exec-not-found', 'x')), crunError('executable file `%s` not found%s', ['/app', ''], 'No such file or directory'));
-    assert.equal(crun(facts('exec-not-in-path', 'x', { argv0: 'app' })), crunError('executable file `%s` not found%s', ['app', ' in $PATH'], 'No such file or directory'));
-    assert.equal(crun(facts('not-executable', 'x')), crunError('the path `%s` exists but it is not executable', ['/app'], 'Operation not permitted'));
-    assert.equal(crun(facts('not-executable', 'x', { directory: true })), crunError('the path `%s` is not a regular file', ['/app'], 'Operation not permitted'));
+    assert.equal(
+      crun(facts('exec-not-found', 'x')),
+      crunError('executable file `%s` not found%s', ['/app', ''], 'No such file or directory'),
+    );
+    assert.equal(
+      crun(facts('exec-not-in-path', 'x', { argv0: 'app' })),
+      crunError('executable file `%s` not found%s', ['app', ' in $PATH'], 'No such file or directory'),
+    );
+    assert.equal(
+      crun(facts('not-executable', 'x')),
+      crunError('the path `%s` exists but it is not executable', ['/app'], 'Operation not permitted'),
+    );
+    assert.equal(
+      crun(facts('not-executable', 'x', { directory: true })),
+      crunError('the path `%s` is not a regular file', ['/app'], 'Operation not permitted'),
+    );
     assert.equal(crun(facts('exec-format', 'x')), crunError('exec container process `%s`', ['/app'], 'Exec format error'));
-    assert.equal(crun(facts('interpreter-missing', 'x')), crunError('exec container process (missing dynamic library?) `%s`', ['/app'], 'No such file or directory'));
+    assert.equal(
+      crun(facts('interpreter-missing', 'x')),
+      crunError('exec container process (missing dynamic library?) `%s`', ['/app'], 'No such file or directory'),
+    );
     assert.equal(crun(facts('user-missing', 'x')), null, 'the engine resolves USER before crun runs');
   });
 
@@ -167,14 +202,24 @@ describe('wordings that cannot run here, against their cited source', () => {
     const lines = (f: RuntimeFacts) => allRuntimeLines(f).containerd;
     assert.equal(lines(facts('no-command', 'No command specified')), 'failed to generate spec: no command specified');
     assert.equal(lines(facts('user-missing', 'unable to find user nobody: no matching entries in passwd file')), 'no users found');
-    assert.equal(lines(facts('exec-format', 'exec /app: exec format error')), 'exec /app: exec format error', 'runc reports it from the started process: the container log');
+    assert.equal(
+      lines(facts('exec-format', 'exec /app: exec format error')),
+      'exec /app: exec format error',
+      'runc reports it from the started process: the container log',
+    );
   });
 
   it('CRI-O 1.36 with crun (internal/oci/runtime_oci.go, internal/factory/container/container.go, utils/utils.go)', () => {
     const lines = (f: RuntimeFacts) => allRuntimeLines(f)['cri-o'];
-    assert.equal(lines(facts('exec-not-found', 'x')), `container create failed: ${crunError('executable file `%s` not found%s', ['/app', ''], 'No such file or directory')}`);
+    assert.equal(
+      lines(facts('exec-not-found', 'x')),
+      `container create failed: ${crunError('executable file `%s` not found%s', ['/app', ''], 'No such file or directory')}`,
+    );
     assert.equal(lines(facts('no-command', 'No command specified')), 'no command specified');
-    assert.equal(lines(facts('user-missing', 'unable to find user nobody: no matching entries in passwd file')), 'get exec user: unable to find user nobody: no matching entries in passwd file');
+    assert.equal(
+      lines(facts('user-missing', 'unable to find user nobody: no matching entries in passwd file')),
+      'get exec user: unable to find user nobody: no matching entries in passwd file',
+    );
   });
 
   it('the loader speaks for itself under every runtime', () => {
@@ -193,7 +238,7 @@ describe('wordings that cannot run here, against their cited source', () => {
 
 describe('inspect --runtime', () => {
   const fixture = `${REPO}fixtures/images/broken.docker.tar`;
-  it('puts that runtime\'s line in runtimeError and every line in runtimeErrors', () => {
+  it("puts that runtime's line in runtimeError and every line in runtimeErrors", () => {
     const r = cli(['inspect', fixture, '--json', '--runtime', 'crun@1.8']);
     assert.equal(r.status, 0, r.stderr);
     const d = JSON.parse(r.stdout).diagnostics[0];
@@ -208,4 +253,3 @@ describe('inspect --runtime', () => {
     assert.match(r.stderr, /--runtime/);
   });
 });
-

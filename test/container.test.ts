@@ -67,7 +67,10 @@ function assertQuotesRecorded(name: string, rep: { recorded: { message: string; 
     assert.deepEqual(rep.recorded, { message: state.Error, where: 'State.Error' }, name);
   } else {
     assert.equal(rep.recorded?.where, 'logs', `${name}: ${JSON.stringify(state)}`);
-    assert.ok((logs.stdout + logs.stderr).split('\n').includes(rep.recorded!.message), `${name}: ${rep.recorded!.message} is not a line of docker logs`);
+    assert.ok(
+      (logs.stdout + logs.stderr).split('\n').includes(rep.recorded!.message),
+      `${name}: ${rep.recorded!.message} is not a line of docker logs`,
+    );
   }
   const text = cli(['container', name]);
   assert.equal(text.status, 0, text.stderr);
@@ -84,7 +87,10 @@ describe('container: real containers, docker with runc', { skip, timeout: 1_500_
 
   before(() => {
     const cases = [...Object.keys(CLASSES), 'static', 'shell-form', 'no-command'];
-    const b = spawnSync('bash', [REPO + 'fixtures/diagnose/build.sh', `${tmp.dir}/suite`, ...cases], { encoding: 'utf8', timeout: 900_000 });
+    const b = spawnSync('bash', [REPO + 'fixtures/diagnose/build.sh', `${tmp.dir}/suite`, ...cases], {
+      encoding: 'utf8',
+      timeout: 900_000,
+    });
     assert.equal(b.status, 0, `building the suite failed: ${b.stderr.slice(-2000)}`);
     const c = spawnSync('bash', [REPO + 'fixtures/container/build.sh', `${tmp.dir}/container`], { encoding: 'utf8', timeout: 300_000 });
     assert.equal(c.status, 0, `building the container images failed: ${c.stderr.slice(-2000)}`);
@@ -113,7 +119,10 @@ describe('container: real containers, docker with runc', { skip, timeout: 1_500_
     runContainer('container-t-static', ['scratchscope-case/static']);
     const rep = report('container-t-static');
     assert.equal(rep.verdict, 'started');
-    assert.deepEqual(rep.diagnostics.filter((d: { severity: string }) => d.severity === 'error'), []);
+    assert.deepEqual(
+      rep.diagnostics.filter((d: { severity: string }) => d.severity === 'error'),
+      [],
+    );
     assert.equal(rep.exit.code, 0);
     assert.deepEqual(rep.exit.logTail, ['scratchscope-started']);
     assert.equal(rep.recorded, null);
@@ -121,7 +130,13 @@ describe('container: real containers, docker with runc', { skip, timeout: 1_500_
 
   it('an exit code of 128+signal gets its usual meaning', () => {
     // PID 1 ignores a signal it has no handler for, so a child shell takes the SIGSEGV.
-    runContainer('container-t-segv', ['--entrypoint', '/bin/sh', 'scratchscope-case/shell-form', '-c', 'echo dying; /bin/sh -c \'kill -SEGV $$\'; exit $?']);
+    runContainer('container-t-segv', [
+      '--entrypoint',
+      '/bin/sh',
+      'scratchscope-case/shell-form',
+      '-c',
+      "echo dying; /bin/sh -c 'kill -SEGV $$'; exit $?",
+    ]);
     const rep = report('container-t-segv');
     assert.equal(rep.verdict, 'started');
     assert.equal(rep.exit.code, inspectState('container-t-segv').ExitCode);
@@ -143,7 +158,10 @@ describe('container: real containers, docker with runc', { skip, timeout: 1_500_
     runContainer('container-t-entrypoint', ['--entrypoint', '/nope', 'scratchscope-case/static']);
     const rep = report('container-t-entrypoint');
     assert.equal(rep.diagnostics[0].code, 'exec-not-found');
-    assert.deepEqual(rep.overrides.find((o: { field: string }) => o.field === 'entrypoint'), { field: 'entrypoint', container: ['/nope'], image: ['/app'] });
+    assert.deepEqual(
+      rep.overrides.find((o: { field: string }) => o.field === 'entrypoint'),
+      { field: 'entrypoint', container: ['/nope'], image: ['/app'] },
+    );
     assert.equal(rep.agreement, 'same');
     assertQuotesRecorded('container-t-entrypoint', rep);
   });
@@ -156,7 +174,7 @@ describe('container: real containers, docker with runc', { skip, timeout: 1_500_
     assertQuotesRecorded('container-t-user', rep);
   });
 
-  it('a bind mount of an empty folder over the program\'s folder hides it', () => {
+  it("a bind mount of an empty folder over the program's folder hides it", () => {
     mkdirSync(`${tmp.dir}/empty`);
     runContainer('container-t-bind', ['-v', `${tmp.dir}/empty:/srv/bin`, 'scratchscope-container/nested']);
     const rep = report('container-t-bind');
@@ -166,20 +184,24 @@ describe('container: real containers, docker with runc', { skip, timeout: 1_500_
     assertQuotesRecorded('container-t-bind', rep);
   });
 
-  it('a tmpfs over the program\'s folder hides it', () => {
+  it("a tmpfs over the program's folder hides it", () => {
     runContainer('container-t-tmpfs', ['--tmpfs', '/srv/bin', 'scratchscope-container/nested']);
     const rep = report('container-t-tmpfs');
     assert.equal(rep.diagnostics[0].code, 'hidden-by-mount');
     assertQuotesRecorded('container-t-tmpfs', rep);
   });
 
-  it('a new named volume gets the image\'s folder copied in; with nocopy it stays empty', () => {
-    for (const v of ['container-t-vol', 'container-t-vol-nocopy']) docker(['volume', 'rm', '-f', v]), volumes.push(v);
+  it("a new named volume gets the image's folder copied in; with nocopy it stays empty", () => {
+    for (const v of ['container-t-vol', 'container-t-vol-nocopy']) (docker(['volume', 'rm', '-f', v]), volumes.push(v));
     runContainer('container-t-volume', ['-v', 'container-t-vol:/srv/bin', 'scratchscope-container/nested']);
     const copied = report('container-t-volume');
     assert.equal(copied.verdict, 'started');
     assert.equal(copied.mountFindings[0].effect, 'copied');
-    runContainer('container-t-nocopy', ['--mount', 'type=volume,src=container-t-vol-nocopy,dst=/srv/bin,volume-nocopy', 'scratchscope-container/nested']);
+    runContainer('container-t-nocopy', [
+      '--mount',
+      'type=volume,src=container-t-vol-nocopy,dst=/srv/bin,volume-nocopy',
+      'scratchscope-container/nested',
+    ]);
     const hidden = report('container-t-nocopy');
     assert.equal(hidden.diagnostics[0].code, 'hidden-by-mount');
     assert.equal(hidden.container.mounts[0].noCopy, true);
@@ -192,7 +214,10 @@ describe('container: real containers, docker with runc', { skip, timeout: 1_500_
     assert.equal(rep.verdict, 'started');
     assert.ok(rep.diagnostics.some((d: { code: string }) => d.code === 'read-only-tmp'));
     assert.equal(rep.exit.code, 1);
-    assert.ok(rep.exit.logTail.some((l: string) => l.endsWith('Read-only file system')), rep.exit.logTail.join('\n'));
+    assert.ok(
+      rep.exit.logTail.some((l: string) => l.endsWith('Read-only file system')),
+      rep.exit.logTail.join('\n'),
+    );
     runContainer('container-t-readonly-tmpfs', ['--read-only', '--tmpfs', '/tmp', 'scratchscope-container/tmpwriter']);
     const fixed = report('container-t-readonly-tmpfs');
     assert.equal(fixed.exit.code, 0);
@@ -212,13 +237,23 @@ describe('container: real containers, docker with runc', { skip, timeout: 1_500_
   });
 
   it('a container the engine does not have: one line, exit 2', () => {
-    assert.match(oneLineError(cli(['container', 'container-t-absent'])), /^scratchscope: no container container-t-absent in the engine at unix:\/\//);
+    assert.match(
+      oneLineError(cli(['container', 'container-t-absent'])),
+      /^scratchscope: no container container-t-absent in the engine at unix:\/\//,
+    );
   });
 });
 
 describe('mount content that cannot be seen from here', () => {
   it('is unknown, not guessed', () => {
-    const bind = { type: 'bind' as const, source: '/nonexistent/host/folder', name: null, destination: '/srv', readWrite: true, noCopy: false };
+    const bind = {
+      type: 'bind' as const,
+      source: '/nonexistent/host/folder',
+      name: null,
+      destination: '/srv',
+      readWrite: true,
+      noCopy: false,
+    };
     assert.equal(mountEffect([bind], '/srv/app')?.effect, 'unknown');
     const vol = { ...bind, type: 'volume' as const, name: 'data' };
     assert.match(mountEffect([vol], '/srv/app')!.detail, /if the volume was empty when first mounted, Docker copied/);

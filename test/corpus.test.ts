@@ -19,8 +19,17 @@ import { docker, engineAvailable } from './helpers/engine.js';
 import { CASES, PROGRAMS } from '../fixtures/corpus/cases.mjs';
 import { cacheRoot, corpusHash, imageName } from '../fixtures/corpus/build.mjs';
 
-interface Case { name: string; program: string; code?: string }
-interface Recorded { verdict: 'starts' | 'fails'; exitCode: number; stderr: string; stdout: string }
+interface Case {
+  name: string;
+  program: string;
+  code?: string;
+}
+interface Recorded {
+  verdict: 'starts' | 'fails';
+  exitCode: number;
+  stderr: string;
+  stdout: string;
+}
 
 const REPO = new URL('..', import.meta.url).pathname;
 const cases = CASES as Case[];
@@ -30,7 +39,15 @@ const haveCache = existsSync(join(cached, '.complete'));
 const available = engineAvailable();
 const skip = haveCache || available === true ? false : available;
 /** Read again through the Engine API and from an OCI archive: one of each family. */
-const THROUGH_OTHER_SOURCES = ['jq-ldd', 'jq-missing-lib-path', 'jq-old-glibc', 'lightningcss-musl-missing-libgcc', 'c-musl-ldd', 'glibc-prog-musl-lib', 'esbuild-user-missing'];
+const THROUGH_OTHER_SOURCES = [
+  'jq-ldd',
+  'jq-missing-lib-path',
+  'jq-old-glibc',
+  'lightningcss-musl-missing-libgcc',
+  'c-musl-ldd',
+  'glibc-prog-musl-lib',
+  'esbuild-user-missing',
+];
 
 async function judge(src: string) {
   const m = await loadImage(src, { analysis: true });
@@ -45,10 +62,17 @@ function compare(name: string, where: string, real: Recorded, report: Awaited<Re
   const want = cases.find((c) => c.name === name)!;
   const first = report.diagnostics.find((d) => d.severity === 'error');
   const ours = `ours: ${report.verdict}, ${first?.code ?? 'no error'}, ${JSON.stringify(first?.runtimeError ?? null)}`;
-  assert.equal(report.verdict, real.verdict, `${where}: docker run ${real.verdict === 'starts' ? 'started it' : `failed (${real.exitCode}): ${real.stderr}`}; ${ours}`);
+  assert.equal(
+    report.verdict,
+    real.verdict,
+    `${where}: docker run ${real.verdict === 'starts' ? 'started it' : `failed (${real.exitCode}): ${real.stderr}`}; ${ours}`,
+  );
   assert.equal(first?.code, want.code, `${where}: first error; real stderr ${JSON.stringify(real.stderr)}; ${ours}`);
   if (real.verdict === 'fails') {
-    assert.ok(first?.runtimeError && real.stderr.includes(first.runtimeError), `${where}: real stderr ${JSON.stringify(real.stderr)} does not contain ${JSON.stringify(first?.runtimeError ?? null)}`);
+    assert.ok(
+      first?.runtimeError && real.stderr.includes(first.runtimeError),
+      `${where}: real stderr ${JSON.stringify(real.stderr)} does not contain ${JSON.stringify(first?.runtimeError ?? null)}`,
+    );
   }
 }
 
@@ -77,7 +101,12 @@ describe('real programs against docker run (fixtures/corpus)', { skip, timeout: 
 
   it('every case says in its definition what the real run showed', () => {
     // the written code and the recorded outcome agree: a case that started has no code
-    for (const c of cases) assert.equal(c.code === undefined, real[c.name].verdict === 'starts', `${c.name}: code ${c.code}, real ${real[c.name].verdict}: ${real[c.name].stderr}`);
+    for (const c of cases)
+      assert.equal(
+        c.code === undefined,
+        real[c.name].verdict === 'starts',
+        `${c.name}: code ${c.code}, real ${real[c.name].verdict}: ${real[c.name].stderr}`,
+      );
   });
 
   for (const c of cases) {

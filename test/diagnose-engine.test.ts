@@ -79,8 +79,15 @@ describe('verdicts against docker run', { skip, timeout: 1_500_000 }, () => {
       const exported = docker(['export', cid, '-o', `${tmp.dir}/${c}.export.tar`]);
       assert.equal(exported.status, 0, `${c}: ${exported.stderr}`);
       docker(['rm', cid]);
-      for (const [fmt, extra] of [['gzip', []], ['zstd', ['--dest-compress-format', 'zstd']]] as const) {
-        const s = spawnSync('skopeo', ['copy', '-q', ...extra, `docker-archive:${tmp.dir}/${c}.tar`, `oci-archive:${tmp.dir}/${c}.oci-${fmt}.tar`], { encoding: 'utf8' });
+      for (const [fmt, extra] of [
+        ['gzip', []],
+        ['zstd', ['--dest-compress-format', 'zstd']],
+      ] as const) {
+        const s = spawnSync(
+          'skopeo',
+          ['copy', '-q', ...extra, `docker-archive:${tmp.dir}/${c}.tar`, `oci-archive:${tmp.dir}/${c}.oci-${fmt}.tar`],
+          { encoding: 'utf8' },
+        );
         assert.equal(s.status, 0, s.stderr);
       }
     }
@@ -109,7 +116,12 @@ describe('verdicts against docker run', { skip, timeout: 1_500_000 }, () => {
   for (const c of CASES) {
     it(c, async () => {
       const truth = real.get(c)!;
-      const sources = [`${tmp.dir}/${c}.tar`, `oci-archive:${tmp.dir}/${c}.oci-gzip.tar`, `${tmp.dir}/${c}.oci-zstd.tar`, `docker-daemon:scratchscope-case/${c}:latest`];
+      const sources = [
+        `${tmp.dir}/${c}.tar`,
+        `oci-archive:${tmp.dir}/${c}.oci-gzip.tar`,
+        `${tmp.dir}/${c}.oci-zstd.tar`,
+        `docker-daemon:scratchscope-case/${c}:latest`,
+      ];
       for (const src of sources) {
         const m = await loadImage(src, { analysis: true });
         let report;
@@ -119,14 +131,25 @@ describe('verdicts against docker run', { skip, timeout: 1_500_000 }, () => {
           await m.close();
         }
         const where = `${c} from ${src}`;
-        assert.equal(report.verdict, truth.started ? 'starts' : 'fails', `${where}: docker run ${truth.started ? 'started it' : `failed: ${truth.stderr}`}`);
+        assert.equal(
+          report.verdict,
+          truth.started ? 'starts' : 'fails',
+          `${where}: docker run ${truth.started ? 'started it' : `failed: ${truth.stderr}`}`,
+        );
         const first = report.diagnostics.find((d) => d.severity === 'error');
         const want = EXPECT[c];
         assert.equal(first?.code, want.error, `${where}: first error`);
         if (first) {
-          assert.ok(first.runtimeError && truth.stderr.includes(first.runtimeError), `${where}: real stderr ${JSON.stringify(truth.stderr)} does not contain ${JSON.stringify(first.runtimeError)}`);
+          assert.ok(
+            first.runtimeError && truth.stderr.includes(first.runtimeError),
+            `${where}: real stderr ${JSON.stringify(truth.stderr)} does not contain ${JSON.stringify(first.runtimeError)}`,
+          );
         }
-        for (const w of want.warnings ?? []) assert.ok(report.diagnostics.some((d) => d.code === w), `${where}: expected warning ${w}, got ${report.diagnostics.map((d) => d.code).join(', ')}`);
+        for (const w of want.warnings ?? [])
+          assert.ok(
+            report.diagnostics.some((d) => d.code === w),
+            `${where}: expected warning ${w}, got ${report.diagnostics.map((d) => d.code).join(', ')}`,
+          );
       }
     });
   }

@@ -28,9 +28,21 @@ const RUNS: [string, string[], string][] = [
   // the loader copied as data (0644): execve itself fails
   ['glibc-ld-0644', ['app'], 'exec /usr/bin/app: permission denied'],
   ['glibc', ['app'], 'app: error while loading shared libraries: libfoo.so.1: cannot open shared object file: No such file or directory'],
-  ['glibc', ['/usr/bin/app'], '/usr/bin/app: error while loading shared libraries: libfoo.so.1: cannot open shared object file: No such file or directory'],
-  ['glibc', ['usr/bin/app'], 'usr/bin/app: error while loading shared libraries: libfoo.so.1: cannot open shared object file: No such file or directory'],
-  ['glibc', ['app2', 'x'], 'app2: error while loading shared libraries: libfoo.so.1: cannot open shared object file: No such file or directory'],
+  [
+    'glibc',
+    ['/usr/bin/app'],
+    '/usr/bin/app: error while loading shared libraries: libfoo.so.1: cannot open shared object file: No such file or directory',
+  ],
+  [
+    'glibc',
+    ['usr/bin/app'],
+    'usr/bin/app: error while loading shared libraries: libfoo.so.1: cannot open shared object file: No such file or directory',
+  ],
+  [
+    'glibc',
+    ['app2', 'x'],
+    'app2: error while loading shared libraries: libfoo.so.1: cannot open shared object file: No such file or directory',
+  ],
   ['glibc', ['app3'], 'app3: error while loading shared libraries: /usr/lib/x86_64-linux-gnu/libgone.so.1: file too short'],
   ['musl', ['app'], 'Error loading shared library libfoo.so.1: No such file or directory (needed by /usr/bin/app)'],
   ['musl', ['app3'], 'Error loading shared library libgone.so.1: Exec format error (needed by /usr/bin/app3)'],
@@ -38,7 +50,7 @@ const RUNS: [string, string[], string][] = [
   ['musl', ['/usr/bin/app2'], 'Error loading shared library libfoo.so.1: No such file or directory (needed by /usr/lib/libbar.so.1)'],
 ];
 
-describe('the loader\'s line, against docker run', { skip, timeout: 600_000 }, () => {
+describe("the loader's line, against docker run", { skip, timeout: 600_000 }, () => {
   const tmp = tempDir();
   after(tmp.cleanup);
   const tars = new Map<string, string>();
@@ -78,7 +90,10 @@ describe('the loader\'s line, against docker run', { skip, timeout: 600_000 }, (
         put(`${b}/libbar.so.1`, 'usr/lib/libbar.so.1');
       }
       if (variant.endsWith('-user')) chmodSync(join(ctx, libc === 'glibc' ? 'usr/lib/libbar.so.1' : 'usr/lib/libbar.so.1'), 0o600);
-      writeFileSync(`${ctx}/Dockerfile`, `FROM scratch\nCOPY . /\nWORKDIR /\n${variant.endsWith('-user') ? 'USER 1000\n' : ''}CMD ["app"]\n`);
+      writeFileSync(
+        `${ctx}/Dockerfile`,
+        `FROM scratch\nCOPY . /\nWORKDIR /\n${variant.endsWith('-user') ? 'USER 1000\n' : ''}CMD ["app"]\n`,
+      );
       const tag = `loader-rt/${variant}`;
       const built = docker(['build', '-q', '-t', tag, ctx]);
       assert.equal(built.status, 0, built.stderr);

@@ -83,15 +83,27 @@ describe('launch steps', () => {
   });
 
   it('a named group missing from /etc/group', async () => {
-    const dir = await image([{ name: 'etc/passwd', body: 'app:x:10:10::/:/app\n' }, { name: 'app', body: HELLO, mode: 0o755 }], { User: 'app:staff', Entrypoint: ['/app'] });
+    const dir = await image(
+      [
+        { name: 'etc/passwd', body: 'app:x:10:10::/:/app\n' },
+        { name: 'app', body: HELLO, mode: 0o755 },
+      ],
+      { User: 'app:staff', Entrypoint: ['/app'] },
+    );
     const r = await report(dir);
     assert.equal(r.diagnostics[0].code, 'user-missing');
     assert.equal(r.diagnostics[0].runtimeError, 'unable to find group staff: no matching entries in group file');
-    const ok = await image([{ name: 'etc/passwd', body: 'app:x:10:10::/:/app\n' }, { name: 'app', body: HELLO, mode: 0o755 }], { User: 'app', Entrypoint: ['/app'] });
+    const ok = await image(
+      [
+        { name: 'etc/passwd', body: 'app:x:10:10::/:/app\n' },
+        { name: 'app', body: HELLO, mode: 0o755 },
+      ],
+      { User: 'app', Entrypoint: ['/app'] },
+    );
     assert.match((await report(ok)).launch.steps[0].detail, /runs as 10:10/);
   });
 
-  it('--entrypoint and --cmd replace the image\'s command as docker run does', async () => {
+  it("--entrypoint and --cmd replace the image's command as docker run does", async () => {
     const dir = await image([{ name: 'bin/tool', body: HELLO, mode: 0o755 }], { Entrypoint: ['/nope'], Cmd: ['--flag'] });
     assert.equal((await report(dir)).diagnostics[0].code, 'exec-not-found');
     const r = await report(dir, { entrypoint: ['/bin/tool'] });
@@ -100,10 +112,13 @@ describe('launch steps', () => {
     assert.deepEqual((await report(dir, { entrypoint: ['/bin/tool'], cmd: ['a', 'b'] })).launch.argv, ['/bin/tool', 'a', 'b']);
   });
 
-  it('an ELF of another machine is exec format error, and the config\'s architecture is compared', async () => {
+  it("an ELF of another machine is exec format error, and the config's architecture is compared", async () => {
     const dir = await image([{ name: 'app', body: HELLO, mode: 0o755 }], { Entrypoint: ['/app'] }, 'amd64');
     const r = await report(dir);
-    assert.deepEqual(r.diagnostics.map((d) => d.code), ['exec-format', 'arch-mismatch']);
+    assert.deepEqual(
+      r.diagnostics.map((d) => d.code),
+      ['exec-format', 'arch-mismatch'],
+    );
     assert.equal(r.diagnostics[0].runtimeError, 'exec /app: exec format error');
   });
 
@@ -132,7 +147,15 @@ describe('launch steps', () => {
   });
 
   it('a looping or dangling entrypoint link is called what it is, and its fix does not point at itself', async () => {
-    const loop = await report(await image([{ name: 'a', type: 'symlink', linkname: 'b' }, { name: 'b', type: 'symlink', linkname: 'a' }], { Entrypoint: ['/a'] }));
+    const loop = await report(
+      await image(
+        [
+          { name: 'a', type: 'symlink', linkname: 'b' },
+          { name: 'b', type: 'symlink', linkname: 'a' },
+        ],
+        { Entrypoint: ['/a'] },
+      ),
+    );
     const d = loop.diagnostics[0]!;
     assert.equal(d.code, 'exec-not-found');
     assert.match(d.message, /links lead round in a loop \(\/a -> b, \/b -> a\)/);
@@ -144,10 +167,19 @@ describe('launch steps', () => {
   });
 
   it('a glibc program in a musl image is named as such', async () => {
-    const dir = await image([{ name: 'app', body: HELLO, mode: 0o755 }, { name: 'lib/ld-musl-aarch64.so.1', body: HELLO, mode: 0o755 }], { Entrypoint: ['/app'] });
+    const dir = await image(
+      [
+        { name: 'app', body: HELLO, mode: 0o755 },
+        { name: 'lib/ld-musl-aarch64.so.1', body: HELLO, mode: 0o755 },
+      ],
+      { Entrypoint: ['/app'] },
+    );
     const d = (await report(dir)).diagnostics[0];
     assert.equal(d.code, 'interpreter-missing');
-    assert.match(d.message, /The image has \/lib\/ld-musl-aarch64\.so\.1, the loader of musl: the program was built against glibc, the image is musl-based/);
+    assert.match(
+      d.message,
+      /The image has \/lib\/ld-musl-aarch64\.so\.1, the loader of musl: the program was built against glibc, the image is musl-based/,
+    );
     assert.match(d.fix, /alpine \(musl\) stage/);
   });
 
@@ -162,8 +194,14 @@ describe('launch steps', () => {
     );
     const d = (await report(dir)).diagnostics[0];
     assert.equal(d.code, 'library-missing');
-    assert.equal(d.runtimeError, '/app: error while loading shared libraries: libc.so.6: cannot open shared object file: No such file or directory');
-    assert.match(d.fix, /The image has \/opt\/libs\/libc\.so\.6, in a folder the loader does not search: add ENV LD_LIBRARY_PATH=\/opt\/libs/);
+    assert.equal(
+      d.runtimeError,
+      '/app: error while loading shared libraries: libc.so.6: cannot open shared object file: No such file or directory',
+    );
+    assert.match(
+      d.fix,
+      /The image has \/opt\/libs\/libc\.so\.6, in a folder the loader does not search: add ENV LD_LIBRARY_PATH=\/opt\/libs/,
+    );
   });
 
   it('--fail-on sets the exit code for pipelines', async () => {

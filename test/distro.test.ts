@@ -78,22 +78,40 @@ describe('a real Debian root', { skip, timeout: 900_000 }, () => {
       ['./bin/true'],
     ];
     for (const argv of commands) {
-      const real = docker(['run', '--rm', '--network', 'none', '--entrypoint', argv[0], 'scratchscope-real/debian:bookworm', ...argv.slice(1)]);
+      const real = docker([
+        'run',
+        '--rm',
+        '--network',
+        'none',
+        '--entrypoint',
+        argv[0],
+        'scratchscope-real/debian:bookworm',
+        ...argv.slice(1),
+      ]);
       const realFailed = real.status !== 0 && /OCI runtime|exec |error while loading|No command/.test(real.stderr);
       const report = buildReport(model, { entrypoint: [argv[0]], cmd: argv.slice(1) });
-      assert.equal(report.verdict, realFailed ? 'fails' : 'starts', `${JSON.stringify(argv)}: docker run said ${real.status} ${real.stderr}`);
+      assert.equal(
+        report.verdict,
+        realFailed ? 'fails' : 'starts',
+        `${JSON.stringify(argv)}: docker run said ${real.status} ${real.stderr}`,
+      );
       const first = report.diagnostics.find((d) => d.severity === 'error');
-      if (first) assert.ok(real.stderr.includes(first.runtimeError!), `${JSON.stringify(argv)}: ${real.stderr} lacks ${first.runtimeError}`);
+      if (first)
+        assert.ok(real.stderr.includes(first.runtimeError!), `${JSON.stringify(argv)}: ${real.stderr} lacks ${first.runtimeError}`);
     }
   });
 
-  it('every dynamic object resolves to what the root\'s own ld.so lists', () => {
+  it("every dynamic object resolves to what the root's own ld.so lists", () => {
     const n = compareAll(root, model, catalog, '/lib64/ld-linux-x86-64.so.2');
     assert.ok(n > 300, `only ${n} dynamic objects`);
   });
 
   it('the system search path is read from the loader the chain of links leads to', () => {
-    const r = resolveProgram(loaderContext(model, catalog), '/usr/bin/ls', catalog.at('/usr/bin/ls')!.ok ? (catalog.at('/usr/bin/ls') as { ok: true; info: ElfInfo }).info : assert.fail('ls'));
+    const r = resolveProgram(
+      loaderContext(model, catalog),
+      '/usr/bin/ls',
+      catalog.at('/usr/bin/ls')!.ok ? (catalog.at('/usr/bin/ls') as { ok: true; info: ElfInfo }).info : assert.fail('ls'),
+    );
     assert.deepEqual(r.defaultDirs, ['/lib/x86_64-linux-gnu', '/usr/lib/x86_64-linux-gnu', '/lib', '/usr/lib']);
     assert.equal(r.defaultDirsFrom, 'read from /usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2');
   });
@@ -133,7 +151,7 @@ describe('the Debian root rearranged into the lib64 layout of Fedora and RHEL', 
   });
   after(async () => loaded?.model.close());
 
-  it('every dynamic object resolves to what that root\'s own ld.so lists', () => {
+  it("every dynamic object resolves to what that root's own ld.so lists", () => {
     const n = compareAll(root, loaded.model, loaded.catalog, '/lib64/ld-linux-x86-64.so.2');
     assert.ok(n > 300, `only ${n} dynamic objects`);
   });
@@ -151,27 +169,34 @@ describe('the Debian root rearranged into the lib64 layout of Fedora and RHEL', 
   });
 });
 
-describe('a musl root: Debian\'s musl and programs built with musl-gcc', { skip: skip || (!available('musl-gcc') && process.env.CI !== 'true' ? 'needs musl-gcc' : false), timeout: 600_000 }, () => {
-  const tmp = tempDir();
-  after(tmp.cleanup);
-  let root = '';
-  let loaded: { model: ImageModel; catalog: BinaryCatalog };
+describe(
+  "a musl root: Debian's musl and programs built with musl-gcc",
+  { skip: skip || (!available('musl-gcc') && process.env.CI !== 'true' ? 'needs musl-gcc' : false), timeout: 600_000 },
+  () => {
+    const tmp = tempDir();
+    after(tmp.cleanup);
+    let root = '';
+    let loaded: { model: ImageModel; catalog: BinaryCatalog };
 
-  before(async () => {
-    const r = spawnSync('bash', [REPO + 'fixtures/musl-root.sh'], { encoding: 'utf8', timeout: 540_000 });
-    assert.equal(r.status, 0, `building the musl root failed: ${r.stderr}`);
-    root = r.stdout.trim();
-    loaded = await loadRoot(root, `${tmp.dir}/musl.tar`);
-  });
-  after(async () => loaded?.model.close());
+    before(async () => {
+      const r = spawnSync('bash', [REPO + 'fixtures/musl-root.sh'], { encoding: 'utf8', timeout: 540_000 });
+      assert.equal(r.status, 0, `building the musl root failed: ${r.stderr}`);
+      root = r.stdout.trim();
+      loaded = await loadRoot(root, `${tmp.dir}/musl.tar`);
+    });
+    after(async () => loaded?.model.close());
 
-  it('every dynamic object resolves to what ld-musl lists, missing libraries included', () => {
-    const n = compareAll(root, loaded.model, loaded.catalog, '/lib/ld-musl-x86_64.so.1', /\/ld-musl-|\/libc\.so$/);
-    assert.ok(n >= 6, `only ${n} dynamic objects`);
-    const d = loaded.catalog.at('/usr/bin/app-missing')!;
-    assert.ok(d.ok);
-    const r = resolveProgram(loaderContext(loaded.model, loaded.catalog), '/usr/bin/app-missing', d.info);
-    assert.equal(r.defaultDirsFrom, 'read from /etc/ld-musl-x86_64.path');
-    assert.deepEqual(r.dependencies.find((x) => x.name === 'libgone.so.1')?.searched, ['/lib/x86_64-linux-musl/libgone.so.1', '/usr/lib/x86_64-linux-musl/libgone.so.1']);
-  });
-});
+    it('every dynamic object resolves to what ld-musl lists, missing libraries included', () => {
+      const n = compareAll(root, loaded.model, loaded.catalog, '/lib/ld-musl-x86_64.so.1', /\/ld-musl-|\/libc\.so$/);
+      assert.ok(n >= 6, `only ${n} dynamic objects`);
+      const d = loaded.catalog.at('/usr/bin/app-missing')!;
+      assert.ok(d.ok);
+      const r = resolveProgram(loaderContext(loaded.model, loaded.catalog), '/usr/bin/app-missing', d.info);
+      assert.equal(r.defaultDirsFrom, 'read from /etc/ld-musl-x86_64.path');
+      assert.deepEqual(r.dependencies.find((x) => x.name === 'libgone.so.1')?.searched, [
+        '/lib/x86_64-linux-musl/libgone.so.1',
+        '/usr/lib/x86_64-linux-musl/libgone.so.1',
+      ]);
+    });
+  },
+);

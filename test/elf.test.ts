@@ -72,8 +72,8 @@ describe('decoding real binaries', { skip }, () => {
     'static-pie': ['gcc', '-O1', '-static-pie'],
     'musl-dynamic': ['musl-gcc', '-O1'],
     'musl-static': ['musl-gcc', '-O1', '-static'],
-    'i386': ['gcc', '-O1', '-m32'],
-    'shared': ['gcc', '-O1', '-shared', '-fPIC', '-Wl,-soname,libhello.so.3'],
+    i386: ['gcc', '-O1', '-m32'],
+    shared: ['gcc', '-O1', '-shared', '-fPIC', '-Wl,-soname,libhello.so.3'],
   };
   before(() => {
     for (const [name, [cc, ...args]] of Object.entries(builds)) {
@@ -88,8 +88,22 @@ describe('decoding real binaries', { skip }, () => {
       const want = readelf(path);
       assert.deepEqual(info.problems, [], name);
       assert.deepEqual(
-        { interpreter: info.interpreter, needed: info.needed, soname: info.soname, rpath: info.rpath, runpath: info.runpath, buildId: info.buildId },
-        { interpreter: want.interpreter, needed: want.needed, soname: want.soname, rpath: want.rpath, runpath: want.runpath, buildId: want.buildId },
+        {
+          interpreter: info.interpreter,
+          needed: info.needed,
+          soname: info.soname,
+          rpath: info.rpath,
+          runpath: info.runpath,
+          buildId: info.buildId,
+        },
+        {
+          interpreter: want.interpreter,
+          needed: want.needed,
+          soname: want.soname,
+          rpath: want.rpath,
+          runpath: want.runpath,
+          buildId: want.buildId,
+        },
         name,
       );
       assert.equal(info.abiTag?.replace(/^Linux /, 'Linux ') ?? null, want.abiTag, name);
@@ -117,7 +131,7 @@ describe('decoding real binaries', { skip }, () => {
     assert.equal(decode(`${b}/i386`).architecture, '386');
   });
 
-  it('foreign machines and byte orders (Debian\'s hello for arm64, armhf, ppc64el, s390x) equal readelf', () => {
+  it("foreign machines and byte orders (Debian's hello for arm64, armhf, ppc64el, s390x) equal readelf", () => {
     const expect: Record<string, [string, string | null, 32 | 64, 'little' | 'big']> = {
       arm64: ['aarch64', 'arm64', 64, 'little'],
       armhf: ['arm', 'arm', 32, 'little'],
@@ -128,9 +142,18 @@ describe('decoding real binaries', { skip }, () => {
       const path = `${FOREIGN}hello-${arch}`;
       const info = decode(path);
       const want = readelf(path);
-      assert.deepEqual([info.machine, info.architecture, info.class, info.endian, info.type, info.libc], [machine, architecture, cls, endian, 'pie-executable', 'glibc'], arch);
       assert.deepEqual(
-        { interpreter: info.interpreter, needed: info.needed, buildId: info.buildId, versionNeeds: Object.fromEntries(info.versionNeeds.map((v) => [v.file, v.versions])) },
+        [info.machine, info.architecture, info.class, info.endian, info.type, info.libc],
+        [machine, architecture, cls, endian, 'pie-executable', 'glibc'],
+        arch,
+      );
+      assert.deepEqual(
+        {
+          interpreter: info.interpreter,
+          needed: info.needed,
+          buildId: info.buildId,
+          versionNeeds: Object.fromEntries(info.versionNeeds.map((v) => [v.file, v.versions])),
+        },
         { interpreter: want.interpreter, needed: want.needed, buildId: want.buildId, versionNeeds: want.versionNeeds },
         arch,
       );
@@ -178,14 +201,22 @@ describe('decoding real binaries', { skip }, () => {
     writeFileSync(big, Buffer.alloc(200 << 20), { flag: 'a' }); // 200 MB of padding after the ELF
     let read = 0;
     const inner = new FileBytes(big, 0, statSync(big).size);
-    const counting = { size: inner.size, read: (o: number, l: number) => { const x = inner.read(o, l); read += x.length; return x; }, close: () => inner.close() };
+    const counting = {
+      size: inner.size,
+      read: (o: number, l: number) => {
+        const x = inner.read(o, l);
+        read += x.length;
+        return x;
+      },
+      close: () => inner.close(),
+    };
     const info = decodeElf(counting);
     assert.deepEqual(info.needed, ['libc.so.6']);
     assert.ok(read < 1 << 20, `read ${read} bytes`);
   });
 });
 
-describe('the system search path compiled into glibc\'s loader', () => {
+describe("the system search path compiled into glibc's loader", () => {
   const tmp = tempDir();
   after(tmp.cleanup);
   // This machine's loaders: Debian's multiarch x86-64, and the lib32 / libx32 builds of gcc-multilib.
@@ -212,27 +243,42 @@ describe('the system search path compiled into glibc\'s loader', () => {
     }
   });
 
-  it('is found without section headers too (a stripped loader), and is null for other files', { skip: loaders.length ? false : 'no glibc loader here' }, () => {
-    const ld = loaders[0];
-    const copy = `${tmp.dir}/ld-nosections.so`;
-    const b = readFileSync(ld);
-    b.writeBigUInt64LE(0n, 40); // e_shoff
-    b.writeUInt16LE(0, 60); // e_shnum
-    b.writeUInt16LE(0, 62); // e_shstrndx
-    writeFileSync(copy, b);
-    assert.deepEqual(decode(copy).systemDirs, own(ld));
-    assert.equal(decode('/lib/x86_64-linux-gnu/libc.so.6').systemDirs, null);
-  });
+  it(
+    'is found without section headers too (a stripped loader), and is null for other files',
+    { skip: loaders.length ? false : 'no glibc loader here' },
+    () => {
+      const ld = loaders[0];
+      const copy = `${tmp.dir}/ld-nosections.so`;
+      const b = readFileSync(ld);
+      b.writeBigUInt64LE(0n, 40); // e_shoff
+      b.writeUInt16LE(0, 60); // e_shnum
+      b.writeUInt16LE(0, 62); // e_shstrndx
+      writeFileSync(copy, b);
+      assert.deepEqual(decode(copy).systemDirs, own(ld));
+      assert.equal(decode('/lib/x86_64-linux-gnu/libc.so.6').systemDirs, null);
+    },
+  );
 });
 
-describe('the system search path of Debian\'s loaders for other machines', { skip: process.getuid?.() === 0 ? false : 'needs root for dpkg --add-architecture', timeout: 600_000 }, () => {
-  it('is /lib/TRIPLET, /usr/lib/TRIPLET, /lib, /usr/lib with dpkg-architecture\'s triplet, in either byte order', () => {
-    const r = spawnSync('bash', [new URL('../fixtures/foreign-loaders.sh', import.meta.url).pathname], { encoding: 'utf8', timeout: 540_000 });
-    assert.equal(r.status, 0, r.stderr);
-    const dir = r.stdout.trim();
-    for (const arch of ['arm64', 'armhf', 's390x', 'ppc64el', 'i386']) {
-      const triplet = readFileSync(`${dir}/${arch}.multiarch`, 'utf8').trim();
-      assert.deepEqual(decode(`${dir}/ld-${arch}.so`).systemDirs, [`/lib/${triplet}/`, `/usr/lib/${triplet}/`, '/lib/', '/usr/lib/'], arch);
-    }
-  });
-});
+describe(
+  "the system search path of Debian's loaders for other machines",
+  { skip: process.getuid?.() === 0 ? false : 'needs root for dpkg --add-architecture', timeout: 600_000 },
+  () => {
+    it("is /lib/TRIPLET, /usr/lib/TRIPLET, /lib, /usr/lib with dpkg-architecture's triplet, in either byte order", () => {
+      const r = spawnSync('bash', [new URL('../fixtures/foreign-loaders.sh', import.meta.url).pathname], {
+        encoding: 'utf8',
+        timeout: 540_000,
+      });
+      assert.equal(r.status, 0, r.stderr);
+      const dir = r.stdout.trim();
+      for (const arch of ['arm64', 'armhf', 's390x', 'ppc64el', 'i386']) {
+        const triplet = readFileSync(`${dir}/${arch}.multiarch`, 'utf8').trim();
+        assert.deepEqual(
+          decode(`${dir}/ld-${arch}.so`).systemDirs,
+          [`/lib/${triplet}/`, `/usr/lib/${triplet}/`, '/lib/', '/usr/lib/'],
+          arch,
+        );
+      }
+    });
+  },
+);

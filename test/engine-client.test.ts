@@ -54,7 +54,9 @@ function fakeEngine(handler: Handler, listen: string | 0 = `${tmp.dir}/engine-${
   });
   servers.push(server);
   return new Promise((resolve) =>
-    server.listen(listen, () => resolve(typeof listen === 'string' ? `unix://${listen}` : `tcp://127.0.0.1:${(server.address() as AddressInfo).port}`)),
+    server.listen(listen, () =>
+      resolve(typeof listen === 'string' ? `unix://${listen}` : `tcp://127.0.0.1:${(server.address() as AddressInfo).port}`),
+    ),
   );
 }
 
@@ -76,7 +78,8 @@ function every(ms: number, fn: () => boolean): void {
   const t = setInterval(() => fn() || clearInterval(t), ms);
 }
 
-const inspect = (host: string, extra: Record<string, string> = {}, asNobody = false) => run(['inspect', '--timeout', '0.5', 'docker-daemon:x'], { DOCKER_HOST: host, ...extra }, asNobody);
+const inspect = (host: string, extra: Record<string, string> = {}, asNobody = false) =>
+  run(['inspect', '--timeout', '0.5', 'docker-daemon:x'], { DOCKER_HOST: host, ...extra }, asNobody);
 
 describe('engine faults: one line, exit 2', () => {
   it('no socket at the address', async () => {
@@ -103,7 +106,10 @@ describe('engine faults: one line, exit 2', () => {
   it('accepts the connection and never answers', async () => {
     const host = await fakeEngine(() => {});
     const line = oneLineError(await inspect(host));
-    assert.equal(line, `scratchscope: the engine at ${host} accepted the connection but did not answer GET /_ping within 0.5 s (is it hung? --timeout raises the limit)`);
+    assert.equal(
+      line,
+      `scratchscope: the engine at ${host} accepted the connection but did not answer GET /_ping within 0.5 s (is it hung? --timeout raises the limit)`,
+    );
   });
 
   it('--timeout sets how long the engine may stay silent', async () => {
@@ -113,9 +119,16 @@ describe('engine faults: one line, exit 2', () => {
   });
 
   it('answers /_ping, then stalls the image download', async () => {
-    const host = await fakeEngine(withImage((s) => s.write(`HTTP/1.1 200 OK\r\nContent-Type: application/x-tar\r\nTransfer-Encoding: chunked\r\n\r\n64\r\n${'a'.repeat(100)}\r\n`)));
+    const host = await fakeEngine(
+      withImage((s) =>
+        s.write(`HTTP/1.1 200 OK\r\nContent-Type: application/x-tar\r\nTransfer-Encoding: chunked\r\n\r\n64\r\n${'a'.repeat(100)}\r\n`),
+      ),
+    );
     const line = oneLineError(await inspect(host));
-    assert.equal(line, `scratchscope: the engine at ${host} stopped sending image x (GET /images/x/get) after 100 bytes: nothing for 0.5 s (--timeout raises the limit)`);
+    assert.equal(
+      line,
+      `scratchscope: the engine at ${host} stopped sending image x (GET /images/x/get) after 100 bytes: nothing for 0.5 s (--timeout raises the limit)`,
+    );
   });
 
   it('drips the image one byte at a time', async () => {
@@ -126,7 +139,12 @@ describe('engine faults: one line, exit 2', () => {
       }),
     );
     const line = oneLineError(await inspect(host));
-    assert.match(line, new RegExp(`^scratchscope: the engine at ${host} is sending image x \\(GET /images/x/get\\) too slowly: \\d+ bytes in 0\\.5 s, \\d+ in all \\(--timeout raises the limit\\)$`));
+    assert.match(
+      line,
+      new RegExp(
+        `^scratchscope: the engine at ${host} is sending image x \\(GET /images/x/get\\) too slowly: \\d+ bytes in 0\\.5 s, \\d+ in all \\(--timeout raises the limit\\)$`,
+      ),
+    );
   });
 
   it('drips the answer to /_ping', async () => {
@@ -135,7 +153,10 @@ describe('engine faults: one line, exit 2', () => {
       every(50, () => !s.destroyed && s.write('.'));
     });
     const line = oneLineError(await inspect(host));
-    assert.equal(line, `scratchscope: the engine at ${host} answered GET /_ping but did not finish it within 0.5 s (--timeout raises the limit)`);
+    assert.equal(
+      line,
+      `scratchscope: the engine at ${host} answered GET /_ping but did not finish it within 0.5 s (--timeout raises the limit)`,
+    );
   });
 
   it('closes the connection without answering', async () => {
@@ -145,19 +166,47 @@ describe('engine faults: one line, exit 2', () => {
 
   it('speaks something that is not HTTP', async () => {
     const host = await fakeEngine((s) => s.end('SSH-2.0-OpenSSH_9.2\r\n'));
-    assert.equal(oneLineError(await inspect(host)), `scratchscope: the engine at ${host} answered GET /_ping with something that is not HTTP (is that an Engine API?)`);
+    assert.equal(
+      oneLineError(await inspect(host)),
+      `scratchscope: the engine at ${host} answered GET /_ping with something that is not HTTP (is that an Engine API?)`,
+    );
   });
 
   it('answers the image query with an error of its own, escaped for the terminal', async () => {
-    const host = await fakeEngine((s, req) => (req.startsWith('GET /_ping ') ? answer(s, 200, 'OK') : answer(s, 500, JSON.stringify({ message: 'storage \x1b[31mbroken' }))));
-    assert.equal(oneLineError(await inspect(host)), `scratchscope: the engine at ${host} refused GET /images/x/json: HTTP 500 storage \\x1b[31mbroken`);
+    const host = await fakeEngine((s, req) =>
+      req.startsWith('GET /_ping ') ? answer(s, 200, 'OK') : answer(s, 500, JSON.stringify({ message: 'storage \x1b[31mbroken' })),
+    );
+    assert.equal(
+      oneLineError(await inspect(host)),
+      `scratchscope: the engine at ${host} refused GET /images/x/json: HTTP 500 storage \\x1b[31mbroken`,
+    );
   });
 });
 
 describe('TLS as the docker CLI sets it up (DOCKER_TLS_VERIFY, DOCKER_CERT_PATH)', () => {
   const certs = `${tmp.dir}/certs`;
   mkdirSync(certs);
-  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', `${certs}/key.pem`, '-out', `${certs}/cert.pem`], { encoding: 'utf8' });
+  const made = spawnSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      `${certs}/key.pem`,
+      '-out',
+      `${certs}/cert.pem`,
+    ],
+    { encoding: 'utf8' },
+  );
   spawnSync('cp', [`${certs}/cert.pem`, `${certs}/ca.pem`]);
 
   it('talks to an engine over TLS and verifies it against ca.pem', async () => {
@@ -173,11 +222,33 @@ describe('TLS as the docker CLI sets it up (DOCKER_TLS_VERIFY, DOCKER_CERT_PATH)
     const tls = await inspect(host, { DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: certs });
     assert.equal(oneLineError(tls), `scratchscope: image x not found in the engine at ${host}`);
     const plain = await inspect(host, { DOCKER_TLS_VERIFY: '', DOCKER_CERT_PATH: certs });
-    assert.match(oneLineError(plain), new RegExp(`^scratchscope: the engine at ${host} (closed the connection during GET /_ping|answered GET /_ping with something that is not HTTP)`));
+    assert.match(
+      oneLineError(plain),
+      new RegExp(
+        `^scratchscope: the engine at ${host} (closed the connection during GET /_ping|answered GET /_ping with something that is not HTTP)`,
+      ),
+    );
     const wrongCa = `${tmp.dir}/wrong-ca`;
     mkdirSync(wrongCa);
-    spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=other', '-keyout', `${wrongCa}/key.pem`, '-out', `${wrongCa}/ca.pem`]);
+    spawnSync('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=other',
+      '-keyout',
+      `${wrongCa}/key.pem`,
+      '-out',
+      `${wrongCa}/ca.pem`,
+    ]);
     const untrusted = await inspect(host, { DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: wrongCa });
-    assert.match(oneLineError(untrusted), new RegExp(`^scratchscope: TLS with the engine at ${host} failed: .* \\(check DOCKER_CERT_PATH\\)$`));
+    assert.match(
+      oneLineError(untrusted),
+      new RegExp(`^scratchscope: TLS with the engine at ${host} failed: .* \\(check DOCKER_CERT_PATH\\)$`),
+    );
   });
 });

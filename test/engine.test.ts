@@ -37,7 +37,14 @@ describe('against a real engine', { skip }, () => {
     assert.equal(exp.status, 0, exp.stderr);
     const truth = comparable(await files(`${tmp.dir}/fresh.export.tar`), true);
     assert.ok(truth.length > 10);
-    for (const f of ['layers.docker.tar', 'layers.oci-gzip.tar', 'layers.oci-zstd.tar', 'layers.podman.tar', 'layers.docker25.tar', 'layers.containerd.tar']) {
+    for (const f of [
+      'layers.docker.tar',
+      'layers.oci-gzip.tar',
+      'layers.oci-zstd.tar',
+      'layers.podman.tar',
+      'layers.docker25.tar',
+      'layers.containerd.tar',
+    ]) {
       assert.deepEqual(comparable(await files(`${tmp.dir}/${f}`)), truth, f);
     }
   });
@@ -61,15 +68,30 @@ describe('against a real engine', { skip }, () => {
   });
 
   it('an image the engine does not have', () => {
-    assert.match(oneLineError(cli(['inspect', 'docker-daemon:scratchscope-fixture/absent:1'])), /image scratchscope-fixture\/absent:1 not found in the engine at unix:\/\//);
+    assert.match(
+      oneLineError(cli(['inspect', 'docker-daemon:scratchscope-fixture/absent:1'])),
+      /image scratchscope-fixture\/absent:1 not found in the engine at unix:\/\//,
+    );
   });
 
   it('permission denied on the engine socket', { skip: process.getuid?.() !== 0 ? 'needs root to drop to nobody' : false }, () => {
-    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, REPO + 'bin/scratchscope.js', 'inspect', 'docker-daemon:scratchscope-fixture/hello'], {
-      encoding: 'utf8',
-      env: { ...process.env, HOME: '/nonexistent' },
-      cwd: '/',
-    });
+    const r = spawnSync(
+      'setpriv',
+      [
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        process.execPath,
+        REPO + 'bin/scratchscope.js',
+        'inspect',
+        'docker-daemon:scratchscope-fixture/hello',
+      ],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, HOME: '/nonexistent' },
+        cwd: '/',
+      },
+    );
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, /^scratchscope: permission denied on unix:\/\/.* \(join the docker group, or use sudo\)\n$/);
   });

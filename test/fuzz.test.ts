@@ -100,18 +100,35 @@ describe(`fuzzing (seed ${SEED}, ${ITERATIONS} iterations)`, () => {
 
   it('every mutant ends in an analysis or one clear error', async () => {
     const r = rng(SEED);
-    const images = ['images/layers.docker.tar', 'images/layers.docker25.tar', 'images/layers.containerd.tar', 'images/layers.oci-gzip.tar', 'images/layers.oci-zstd.tar', 'images/broken.docker.tar'];
+    const images = [
+      'images/layers.docker.tar',
+      'images/layers.docker25.tar',
+      'images/layers.containerd.tar',
+      'images/layers.oci-gzip.tar',
+      'images/layers.oci-zstd.tar',
+      'images/broken.docker.tar',
+    ];
     const bytes = new Map(images.map((p) => [p, readFileSync(FX + p)]));
     // where the interesting parts of each archive are: members (JSON, blobs) by name
     const members = new Map<string, { name: string; offset: number; size: number }[]>();
     for (const p of images) {
       const b = await TarBundle.open(FX + p);
-      members.set(p, b.list().filter((n) => b.has(n)).map((n) => ({ name: n, ...b.blob(n) })));
+      members.set(
+        p,
+        b
+          .list()
+          .filter((n) => b.has(n))
+          .map((n) => ({ name: n, ...b.blob(n) })),
+      );
     }
-    const elves = ['foreign/hello-arm64', 'foreign/hello-armhf', 'foreign/hello-ppc64el', 'foreign/hello-s390x'].map((p) => readFileSync(FX + p));
+    const elves = ['foreign/hello-arm64', 'foreign/hello-armhf', 'foreign/hello-ppc64el', 'foreign/hello-s390x'].map((p) =>
+      readFileSync(FX + p),
+    );
     const cache = (() => {
       try {
-        return execFileSync('sh', ['-c', `ldconfig -C ${tmp.dir}/ld.so.cache -f /dev/null 2>/dev/null; cat ${tmp.dir}/ld.so.cache`], { maxBuffer: 1 << 26 });
+        return execFileSync('sh', ['-c', `ldconfig -C ${tmp.dir}/ld.so.cache -f /dev/null 2>/dev/null; cat ${tmp.dir}/ld.so.cache`], {
+          maxBuffer: 1 << 26,
+        });
       } catch {
         return Buffer.from('glibc-ld.so.cache1.1');
       }
@@ -133,7 +150,8 @@ describe(`fuzzing (seed ${SEED}, ${ITERATIONS} iterations)`, () => {
           if (target === 'member') {
             const mem = pick(r, members.get(img)!);
             // JSON members get edits inside them; blobs get edits in their first bytes (headers, compressed frames)
-            const end = mem.name.endsWith('.json') || /index|manifest/.test(mem.name) ? mem.offset + mem.size : mem.offset + Math.min(mem.size, 4096);
+            const end =
+              mem.name.endsWith('.json') || /index|manifest/.test(mem.name) ? mem.offset + mem.size : mem.offset + Math.min(mem.size, 4096);
             m = mutate(r, orig, mem.offset, end);
             what = `${img} member ${mem.name}: ${m.what}`;
           } else {
@@ -146,7 +164,12 @@ describe(`fuzzing (seed ${SEED}, ${ITERATIONS} iterations)`, () => {
         } else if (target === 'elf') {
           const e = pick(r, elves);
           // headers, program headers and the dynamic area are where decoders look
-          const region = pick(r, [[0, 64], [64, 1024], [0, Math.min(e.length, 16384)], [0, e.length]]);
+          const region = pick(r, [
+            [0, 64],
+            [64, 1024],
+            [0, Math.min(e.length, 16384)],
+            [0, e.length],
+          ]);
           const m = mutate(r, e, region[0], Math.min(e.length, region[1]));
           what = `ELF: ${m.what}`;
           try {
@@ -159,7 +182,12 @@ describe(`fuzzing (seed ${SEED}, ${ITERATIONS} iterations)`, () => {
           const m = mutate(r, e, 0, Math.min(e.length, 8192));
           what = `ELF in an image: ${m.what}`;
           const d = writeOciLayout(`${tmp.dir}/e${i}`, {
-            layers: [await makeTar([{ name: 'app', body: m.out, mode: 0o755 }, { name: 'lib/ld-linux-aarch64.so.1', body: e, mode: 0o755 }])],
+            layers: [
+              await makeTar([
+                { name: 'app', body: m.out, mode: 0o755 },
+                { name: 'lib/ld-linux-aarch64.so.1', body: e, mode: 0o755 },
+              ]),
+            ],
             config: { Entrypoint: ['/app'] },
             architecture: 'arm64',
           });
@@ -169,7 +197,13 @@ describe(`fuzzing (seed ${SEED}, ${ITERATIONS} iterations)`, () => {
           what = `ld.so.cache: ${m.what}`;
           parseLdCache(m.out);
           const d = writeOciLayout(`${tmp.dir}/c${i}`, {
-            layers: [await makeTar([{ name: 'etc/ld.so.cache', body: m.out }, { name: 'app', body: elves[0], mode: 0o755 }, { name: 'lib/ld-linux-aarch64.so.1', body: elves[0], mode: 0o755 }])],
+            layers: [
+              await makeTar([
+                { name: 'etc/ld.so.cache', body: m.out },
+                { name: 'app', body: elves[0], mode: 0o755 },
+                { name: 'lib/ld-linux-aarch64.so.1', body: elves[0], mode: 0o755 },
+              ]),
+            ],
             config: { Entrypoint: ['/app'] },
             architecture: 'arm64',
           });
@@ -179,7 +213,13 @@ describe(`fuzzing (seed ${SEED}, ${ITERATIONS} iterations)`, () => {
           const g = mutate(r, group);
           what = `passwd: ${m.what}; group: ${g.what}`;
           const d = writeOciLayout(`${tmp.dir}/p${i}`, {
-            layers: [await makeTar([{ name: 'etc/passwd', body: m.out }, { name: 'etc/group', body: g.out }, { name: 'app', body: 'x', mode: 0o755 }])],
+            layers: [
+              await makeTar([
+                { name: 'etc/passwd', body: m.out },
+                { name: 'etc/group', body: g.out },
+                { name: 'app', body: 'x', mode: 0o755 },
+              ]),
+            ],
             config: { Entrypoint: ['/app'], User: pick(r, ['app', 'app:staff', 'root', '1000:staff', 'nobody']) },
           });
           await survive(d);

@@ -31,7 +31,10 @@ interface Outcome {
 }
 
 /** The command line as a shell runs it: memory-limited, optionally wrapped (unshare, redirections). */
-function launch(c: HostileCase, shell: { before?: string; redirect?: string; tmpdir?: string } = {}): { child: ChildProcess; tmpdir: string; rssFile: string } {
+function launch(
+  c: HostileCase,
+  shell: { before?: string; redirect?: string; tmpdir?: string } = {},
+): { child: ChildProcess; tmpdir: string; rssFile: string } {
   const id = runs++;
   const tmpdir = shell.tmpdir ?? join(tmp.dir, `tmp${id}`);
   if (!shell.tmpdir) mkdirSync(tmpdir);
@@ -49,7 +52,9 @@ async function finish(l: { child: ChildProcess; tmpdir: string; rssFile: string 
   let stderr = '';
   l.child.stdout!.on('data', (d) => (stdout += d));
   l.child.stderr!.on('data', (d) => (stderr += d));
-  const [status, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((r) => l.child.on('close', (code, sig) => r([code, sig])));
+  const [status, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((r) =>
+    l.child.on('close', (code, sig) => r([code, sig])),
+  );
   const rssKb = existsSync(l.rssFile) ? Number(readFileSync(l.rssFile, 'utf8')) : null;
   return { status, signal, stdout, stderr, rssKb, tmpdir: l.tmpdir };
 }
@@ -106,7 +111,11 @@ describe('hostile inputs (generated corpus)', () => {
     assert.equal(text.status, 0);
     // eslint-disable-next-line no-control-regex
     assert.doesNotMatch(text.stdout, /[\x1b\x07\x9b\u202e]/, 'no raw control or bidi characters');
-    assert.match(text.stdout, /f\\x1b\]0;pwned\\x07\\x1b\[2J\\x1b\[31mEVIL\\u202e\\x9b1m\\x0afake line$/m, 'the name, escaped, on one line');
+    assert.match(
+      text.stdout,
+      /f\\x1b\]0;pwned\\x07\\x1b\[2J\\x1b\[31mEVIL\\u202e\\x9b1m\\x0afake line$/m,
+      'the name, escaped, on one line',
+    );
     assert.match(text.stdout, /-> x\\x1b\[2J$/m, 'the link target, escaped');
     const json = await run({ ...c, args: ['files', '--json', ...c.args.slice(1)] });
     const paths = (JSON.parse(json.stdout) as { path: string }[]).map((f) => f.path);
@@ -164,7 +173,16 @@ describe('faults of the environment', () => {
   it('the reader of the pipe gone (| head): a clean exit', async () => {
     const c = byName('pax-global-150k-keys');
     // in a pipeline the shell cannot exec: it reports the producer's status itself
-    const piped = spawn('bash', ['-c', `ulimit -v ${VMEM_KB}; "${process.execPath}" "${BIN}" files "$1" | head -c 10 >/dev/null; echo "status=\${PIPESTATUS[0]}"`, 'bash', c.args[1]], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const piped = spawn(
+      'bash',
+      [
+        '-c',
+        `ulimit -v ${VMEM_KB}; "${process.execPath}" "${BIN}" files "$1" | head -c 10 >/dev/null; echo "status=\${PIPESTATUS[0]}"`,
+        'bash',
+        c.args[1],
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     let err = '';
     piped.stdout.on('data', (d) => (out += d));
@@ -178,19 +196,36 @@ describe('faults of the environment', () => {
   it('TMPDIR read-only: one line naming it, exit 2', async () => {
     const d = join(tmp.dir, 'ro');
     mkdirSync(d);
-    const o = await run(gz, { tmpdir: d, before: `exec unshare -m --propagation private sh -c 'mount -t tmpfs -o ro tmpfs "${d}" && ulimit -v ${VMEM_KB} && exec "${process.execPath}" -r "${PRELOAD}" "${BIN}" "$@"' sh "$@"; ` });
+    const o = await run(gz, {
+      tmpdir: d,
+      before: `exec unshare -m --propagation private sh -c 'mount -t tmpfs -o ro tmpfs "${d}" && ulimit -v ${VMEM_KB} && exec "${process.execPath}" -r "${PRELOAD}" "${BIN}" "$@"' sh "$@"; `,
+    });
     assertOutcome({ ...gz, status: 2, line: new RegExp(`^scratchscope: temporary folder ${d}.* is on a read-only file system`) }, o);
   });
 
   it('TMPDIR full: one line naming it, exit 2', async () => {
     const d = join(tmp.dir, 'full');
     mkdirSync(d);
-    const o = await run(gz, { tmpdir: d, before: `exec unshare -m --propagation private sh -c 'mount -t tmpfs -o size=256k tmpfs "${d}" && ulimit -v ${VMEM_KB} && exec "${process.execPath}" -r "${PRELOAD}" "${BIN}" "$@"' sh "$@"; ` });
-    assertOutcome({ ...gz, status: 2, line: new RegExp(`^scratchscope: (layer 0 \\(sha256:\\w+\\): )?temporary folder ${d}/scratchscope-\\w+ is full \\(no space left on device\\)`) }, o);
+    const o = await run(gz, {
+      tmpdir: d,
+      before: `exec unshare -m --propagation private sh -c 'mount -t tmpfs -o size=256k tmpfs "${d}" && ulimit -v ${VMEM_KB} && exec "${process.execPath}" -r "${PRELOAD}" "${BIN}" "$@"' sh "$@"; `,
+    });
+    assertOutcome(
+      {
+        ...gz,
+        status: 2,
+        line: new RegExp(
+          `^scratchscope: (layer 0 \\(sha256:\\w+\\): )?temporary folder ${d}/scratchscope-\\w+ is full \\(no space left on device\\)`,
+        ),
+      },
+      o,
+    );
   });
 
   it('/proc missing: the analysis still runs', async () => {
-    const o = await run(small, { before: `exec unshare -m --propagation private sh -c 'umount -l /proc && ulimit -v ${VMEM_KB} && exec "${process.execPath}" -r "${PRELOAD}" "${BIN}" "$@"' sh "$@"; ` });
+    const o = await run(small, {
+      before: `exec unshare -m --propagation private sh -c 'umount -l /proc && ulimit -v ${VMEM_KB} && exec "${process.execPath}" -r "${PRELOAD}" "${BIN}" "$@"' sh "$@"; `,
+    });
     assertOutcome(small, o);
   });
   after(() => rmSync(join(tmp.dir, 'ro'), { recursive: true, force: true }));

@@ -30,7 +30,10 @@ async function until(pane: string, pred: (s: string) => boolean, what: string, m
 }
 
 function open(pane: string, cmd: string): void {
-  assert.equal(tmux('new-session', '-d', '-s', pane, '-x', '200', '-y', '50', 'sh', '-c', `${cmd}; echo "exit-code=$?"; sleep 120`).status, 0);
+  assert.equal(
+    tmux('new-session', '-d', '-s', pane, '-x', '200', '-y', '50', 'sh', '-c', `${cmd}; echo "exit-code=$?"; sleep 120`).status,
+    0,
+  );
   tmux('select-pane', '-t', pane, '-T', 'untouched');
 }
 

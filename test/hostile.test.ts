@@ -64,7 +64,11 @@ describe('truncated archives', () => {
         if (r instanceof ScopeError) {
           errors++;
           assert.ok(!r.message.includes('\n'), r.message);
-          assert.match(r.code, /^(truncated|corrupt|not-an-image|missing-blob|digest-mismatch)$/, `${name} cut at ${cut}: ${r.code} ${r.message}`);
+          assert.match(
+            r.code,
+            /^(truncated|corrupt|not-an-image|missing-blob|digest-mismatch)$/,
+            `${name} cut at ${cut}: ${r.code} ${r.message}`,
+          );
         } else assert.ok(r.layers.length > 0);
       }
       // short cuts read as a plain root filesystem tar; most cuts lose a blob the image names
@@ -156,12 +160,26 @@ describe('hostile layer entries', () => {
     const blob = Buffer.concat(chunks);
     const digest = sha256(blob);
     writeFileSync(`${d}/blobs/sha256/${digest.slice(7)}`, blob);
-    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [] } }));
+    const config = Buffer.from(
+      JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [] } }),
+    );
     writeFileSync(`${d}/blobs/sha256/${sha256(config).slice(7)}`, config);
-    const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, config: { digest: sha256(config), size: config.length }, layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest, size: blob.length }] }));
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        config: { digest: sha256(config), size: config.length },
+        layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest, size: blob.length }],
+      }),
+    );
     writeFileSync(`${d}/blobs/sha256/${sha256(manifest).slice(7)}`, manifest);
     writeFileSync(`${d}/oci-layout`, '{"imageLayoutVersion":"1.0.0"}');
-    writeFileSync(`${d}/index.json`, JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(manifest), size: manifest.length }] }));
+    writeFileSync(
+      `${d}/index.json`,
+      JSON.stringify({
+        schemaVersion: 2,
+        manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(manifest), size: manifest.length }],
+      }),
+    );
     const r = cli(['files', d]);
     assert.match(oneLineError(r), /inflates more than 1000-fold .* decompression bomb/);
   });
@@ -218,7 +236,11 @@ describe('hostile layer entries', () => {
     try {
       assert.equal(listFiles(m2.tree).length, 2047);
       const view = new TreeView(m2.tree);
-      assert.equal(view.rows({ layer: null, expanded: new Set(), filter: 'f', show: { added: true, modified: true, removed: true }, sortBySize: true }).length, 2047);
+      assert.equal(
+        view.rows({ layer: null, expanded: new Set(), filter: 'f', show: { added: true, modified: true, removed: true }, sortBySize: true })
+          .length,
+        2047,
+      );
       assert.ok(resolvePath(m2.tree, `/${deep}/f`).ok);
     } finally {
       await m2.close();
@@ -281,11 +303,27 @@ describe('damaged ELF files', () => {
   const VERNEED = 0xbc0;
   /** Each damage, and the finding it must produce on /app (the undamaged file has none). */
   const variants: [string, (b: Buffer) => Buffer, RegExp][] = [
-    ['program headers past the end', (b) => (b.writeBigUInt64LE(BigInt(b.length + 4096), 32), b), /program header table lies outside the file/],
-    ['section headers past the end', (b) => (b.writeBigUInt64LE(BigInt(b.length * 4), 40), b), /section header table lies outside the file/],
-    ['a huge program header count', (b) => (b.writeUInt16LE(0xffff, 56), b), /program header table lies outside the file \(offset 64, 3669960 bytes/],
+    [
+      'program headers past the end',
+      (b) => (b.writeBigUInt64LE(BigInt(b.length + 4096), 32), b),
+      /program header table lies outside the file/,
+    ],
+    [
+      'section headers past the end',
+      (b) => (b.writeBigUInt64LE(BigInt(b.length * 4), 40), b),
+      /section header table lies outside the file/,
+    ],
+    [
+      'a huge program header count',
+      (b) => (b.writeUInt16LE(0xffff, 56), b),
+      /program header table lies outside the file \(offset 64, 3669960 bytes/,
+    ],
     ['cut in half', (b) => b.subarray(0, b.length >> 1), /a loadable segment ends at \d+, past the end of the file/],
-    ['dynamic strings unterminated', (b) => (b.fill(0x41, b.indexOf('libc.so.6'), b.indexOf('libc.so.6') + 400), b), /needed name is not terminated/],
+    [
+      'dynamic strings unterminated',
+      (b) => (b.fill(0x41, b.indexOf('libc.so.6'), b.indexOf('libc.so.6') + 400), b),
+      /needed name is not terminated/,
+    ],
     [
       // 65535 versions, the next one 2^32-16 bytes on: a C reader's 32-bit sum lands on the entry itself
       'a version need that points back at itself (modulo 2^32)',
@@ -299,7 +337,11 @@ describe('damaged ELF files', () => {
     ],
   ];
   async function appOf(b: Buffer) {
-    const d = writeOciLayout(dir(), { layers: [await makeTar([{ name: 'app', body: b, mode: 0o755 }])], config: { Entrypoint: ['/app'] }, architecture: 'arm64' });
+    const d = writeOciLayout(dir(), {
+      layers: [await makeTar([{ name: 'app', body: b, mode: 0o755 }])],
+      config: { Entrypoint: ['/app'] },
+      architecture: 'arm64',
+    });
     const r = await analyse(d);
     assert.ok(!(r instanceof ScopeError), String(r));
     const bin = r.binaries.find((x) => x.path === '/app');

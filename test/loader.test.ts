@@ -15,7 +15,20 @@ import { tinyElf } from './helpers/tinyelf.js';
 import { after, before, describe, it } from 'node:test';
 import { tempDir } from './helpers/build.js';
 import { analyzeBinaries, closure } from '../src/report/binaries.js';
-import { type Listing, available, glibcRoot, link, muslRoot, ourList, put, realList, realRun, resolveIn, sh, write } from './helpers/roots.js';
+import {
+  type Listing,
+  available,
+  glibcRoot,
+  link,
+  muslRoot,
+  ourList,
+  put,
+  realList,
+  realRun,
+  resolveIn,
+  sh,
+  write,
+} from './helpers/roots.js';
 
 const SRC = new URL('../fixtures/src/loader/', import.meta.url).pathname;
 const isRoot = process.getuid?.() === 0;
@@ -26,7 +39,11 @@ if (skip && process.env.CI === 'true') throw new Error(`loader tests cannot run 
 const GLIBC_LD = '/lib64/ld-linux-x86-64.so.2';
 
 function same(ours: Listing, real: Listing, prog: string) {
-  assert.deepEqual({ error: ours.error, list: [...ours.list].sort() }, { error: real.error, list: [...real.list].sort() }, `${prog}: scratchscope and the real loader disagree`);
+  assert.deepEqual(
+    { error: ours.error, list: [...ours.list].sort() },
+    { error: real.error, list: [...real.list].sort() },
+    `${prog}: scratchscope and the real loader disagree`,
+  );
 }
 
 /**
@@ -60,10 +77,37 @@ describe('glibc loader rules, checked against ld.so itself', { skip }, () => {
     cc('-o', 'app-rpath', SRC + 'app.c', '-L.', '-l:libfoo.so.1', '-Wl,--disable-new-dtags,-rpath,/opt/rp');
     cc('-o', 'app-runpath', SRC + 'app.c', '-L.', '-l:libfoo.so.1', '-Wl,--enable-new-dtags,-rpath,/opt/rn');
     cc('-o', 'app-origin', SRC + 'app.c', '-L.', '-l:libfoo.so.1', '-Wl,--enable-new-dtags,-rpath,$ORIGIN/../lib');
-    cc('-DUSE_BAR', '-o', 'app-bar-rpath', SRC + 'app.c', '-L.', '-l:libbar.so.1', '-Wl,-rpath-link,.', '-Wl,--disable-new-dtags,-rpath,/opt/chain');
-    cc('-DUSE_BAR', '-o', 'app-bar-runpath', SRC + 'app.c', '-L.', '-l:libbar.so.1', '-Wl,-rpath-link,.', '-Wl,--enable-new-dtags,-rpath,/opt/chain');
+    cc(
+      '-DUSE_BAR',
+      '-o',
+      'app-bar-rpath',
+      SRC + 'app.c',
+      '-L.',
+      '-l:libbar.so.1',
+      '-Wl,-rpath-link,.',
+      '-Wl,--disable-new-dtags,-rpath,/opt/chain',
+    );
+    cc(
+      '-DUSE_BAR',
+      '-o',
+      'app-bar-runpath',
+      SRC + 'app.c',
+      '-L.',
+      '-l:libbar.so.1',
+      '-Wl,-rpath-link,.',
+      '-Wl,--enable-new-dtags,-rpath,/opt/chain',
+    );
     cc('-shared', '-fPIC', '-Wl,-soname,libver.so.1', '-Wl,--version-script=' + SRC + 'ver1.map', '-o', 'libver-v1.so', SRC + 'ver.c');
-    cc('-DWITH_V2', '-shared', '-fPIC', '-Wl,-soname,libver.so.1', '-Wl,--version-script=' + SRC + 'ver2.map', '-o', 'libver-v2.so', SRC + 'ver.c');
+    cc(
+      '-DWITH_V2',
+      '-shared',
+      '-fPIC',
+      '-Wl,-soname,libver.so.1',
+      '-Wl,--version-script=' + SRC + 'ver2.map',
+      '-o',
+      'libver-v2.so',
+      SRC + 'ver.c',
+    );
     cc('-o', 'app-ver', SRC + 'verapp.c', 'libver-v2.so');
     cc('-m32', '-shared', '-fPIC', '-Wl,-soname,libfoo.so.1', '-o', 'libfoo32.so.1', SRC + 'foo.c');
   });
@@ -75,7 +119,12 @@ describe('glibc loader rules, checked against ld.so itself', { skip }, () => {
     const r = await both((root) => put(root, '/app', `${b}/app-plain`), '/app');
     const d = via(r, 'libfoo.so.1');
     assert.equal(d.error, 'cannot open shared object file: No such file or directory');
-    assert.deepEqual(d.searched, ['/lib/x86_64-linux-gnu/libfoo.so.1', '/usr/lib/x86_64-linux-gnu/libfoo.so.1', '/lib/libfoo.so.1', '/usr/lib/libfoo.so.1']);
+    assert.deepEqual(d.searched, [
+      '/lib/x86_64-linux-gnu/libfoo.so.1',
+      '/usr/lib/x86_64-linux-gnu/libfoo.so.1',
+      '/lib/libfoo.so.1',
+      '/usr/lib/libfoo.so.1',
+    ]);
   });
 
   it('DT_RPATH', async () => {
@@ -119,15 +168,19 @@ describe('glibc loader rules, checked against ld.so itself', { skip }, () => {
     assert.equal(via(r1, 'libfoo.so.1').via, 'rpath');
     const r2 = await both(setup('app-bar-runpath'), '/app');
     assert.equal(via(r2, 'libbar.so.1').via, 'runpath');
-    assert.ok(via(r2, 'libfoo.so.1').error, 'libbar cannot use the program\'s RUNPATH');
+    assert.ok(via(r2, 'libfoo.so.1').error, "libbar cannot use the program's RUNPATH");
   });
 
   it('LD_LIBRARY_PATH comes before DT_RUNPATH', async () => {
-    const r = await both((root) => {
-      put(root, '/app', `${b}/app-runpath`);
-      put(root, '/opt/rn/libfoo.so.1', `${b}/libfoo.so.1`);
-      put(root, '/opt/ld/libfoo.so.1', `${b}/libfoo.so.1`);
-    }, '/app', '/opt/ld');
+    const r = await both(
+      (root) => {
+        put(root, '/app', `${b}/app-runpath`);
+        put(root, '/opt/rn/libfoo.so.1', `${b}/libfoo.so.1`);
+        put(root, '/opt/ld/libfoo.so.1', `${b}/libfoo.so.1`);
+      },
+      '/app',
+      '/opt/ld',
+    );
     assert.deepEqual([via(r, 'libfoo.so.1').via, via(r, 'libfoo.so.1').resolved], ['LD_LIBRARY_PATH', '/opt/ld/libfoo.so.1']);
   });
 
@@ -150,17 +203,25 @@ describe('glibc loader rules, checked against ld.so itself', { skip }, () => {
     assert.match(sh('chroot', [root2, GLIBC_LD, '--library-path', '/x::/y', '--list', '/app']), /^\tlibfoo\.so\.1 \(0x/m);
   });
 
-  it('LD_LIBRARY_PATH expands $ORIGIN (the program\'s folder), $LIB and $PLATFORM; another $NAME stays as written', async () => {
-    const r = await both((root) => {
-      put(root, '/usr/bin/app', `${b}/app-plain`);
-      put(root, '/usr/lib/own/libfoo.so.1', `${b}/libfoo.so.1`);
-    }, '/usr/bin/app', '/x/$FOO:$ORIGIN/../lib/own');
+  it("LD_LIBRARY_PATH expands $ORIGIN (the program's folder), $LIB and $PLATFORM; another $NAME stays as written", async () => {
+    const r = await both(
+      (root) => {
+        put(root, '/usr/bin/app', `${b}/app-plain`);
+        put(root, '/usr/lib/own/libfoo.so.1', `${b}/libfoo.so.1`);
+      },
+      '/usr/bin/app',
+      '/x/$FOO:$ORIGIN/../lib/own',
+    );
     assert.deepEqual([via(r, 'libfoo.so.1').via, via(r, 'libfoo.so.1').resolved], ['LD_LIBRARY_PATH', '/usr/bin/../lib/own/libfoo.so.1']);
     assert.equal(via(r, 'libfoo.so.1').searched[0], '/x/$FOO/libfoo.so.1');
-    const r2 = await both((root) => {
-      put(root, '/usr/bin/app', `${b}/app-plain`);
-      put(root, '/opt/lib/x86_64-linux-gnu/libfoo.so.1', `${b}/libfoo.so.1`);
-    }, '/usr/bin/app', '/opt/${LIB}');
+    const r2 = await both(
+      (root) => {
+        put(root, '/usr/bin/app', `${b}/app-plain`);
+        put(root, '/opt/lib/x86_64-linux-gnu/libfoo.so.1', `${b}/libfoo.so.1`);
+      },
+      '/usr/bin/app',
+      '/opt/${LIB}',
+    );
     assert.equal(via(r2, 'libfoo.so.1').resolved, '/opt/lib/x86_64-linux-gnu/libfoo.so.1');
   });
 
@@ -227,7 +288,7 @@ describe('glibc loader rules, checked against ld.so itself', { skip }, () => {
     assert.deepEqual((await resolveIn(root, '/app')).versionProblems, []);
   });
 
-  it('the system search path is the loader\'s own, read from the file PT_INTERP leads to, whatever the links', async () => {
+  it("the system search path is the loader's own, read from the file PT_INTERP leads to, whatever the links", async () => {
     const HOST_LD = '/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2';
     const base = (root: string) => {
       put(root, '/app', `${b}/app-plain`);
@@ -238,19 +299,35 @@ describe('glibc loader rules, checked against ld.so itself', { skip }, () => {
       // cp -L of what ldd lists: the loader as a regular file in /lib64
       ['a regular file', (root) => put(root, GLIBC_LD, HOST_LD), GLIBC_LD],
       ['an absolute link', (root) => (put(root, '/opt/ld/ld.so', HOST_LD), link(root, GLIBC_LD, '/opt/ld/ld.so')), '/opt/ld/ld.so'],
-      ['a relative link', (root) => (put(root, HOST_LD, HOST_LD), link(root, GLIBC_LD, '../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2')), HOST_LD],
-      ['a chain through /lib64 -> usr/lib64', (root) => {
-        put(root, `/usr${HOST_LD}`, HOST_LD);
-        link(root, '/lib64', 'usr/lib64');
-        link(root, '/usr/lib64/ld-linux-x86-64.so.2', '../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2');
-      }, `/usr${HOST_LD}`],
+      [
+        'a relative link',
+        (root) => (put(root, HOST_LD, HOST_LD), link(root, GLIBC_LD, '../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2')),
+        HOST_LD,
+      ],
+      [
+        'a chain through /lib64 -> usr/lib64',
+        (root) => {
+          put(root, `/usr${HOST_LD}`, HOST_LD);
+          link(root, '/lib64', 'usr/lib64');
+          link(root, '/usr/lib64/ld-linux-x86-64.so.2', '../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2');
+        },
+        `/usr${HOST_LD}`,
+      ],
     ];
-    const bare = comparer(() => `${tmp.dir}/shapes`, () => {}, GLIBC_LD);
+    const bare = comparer(
+      () => `${tmp.dir}/shapes`,
+      () => {},
+      GLIBC_LD,
+    );
     for (const [what, place, real] of shapes) {
       const r = await bare((root) => (base(root), place(root)), '/app').catch((e: Error) => assert.fail(`${what}: ${e.message}`));
       assert.equal(r.defaultDirsFrom, `read from ${real}`, what);
       assert.deepEqual(r.defaultDirs, ['/lib/x86_64-linux-gnu', '/usr/lib/x86_64-linux-gnu', '/lib', '/usr/lib'], what);
-      assert.deepEqual([via(r, 'libfoo.so.1').via, via(r, 'libfoo.so.1').resolved], ['default', '/usr/lib/x86_64-linux-gnu/libfoo.so.1'], what);
+      assert.deepEqual(
+        [via(r, 'libfoo.so.1').via, via(r, 'libfoo.so.1').resolved],
+        ['default', '/usr/lib/x86_64-linux-gnu/libfoo.so.1'],
+        what,
+      );
     }
   });
 
@@ -264,7 +341,10 @@ describe('glibc loader rules, checked against ld.so itself', { skip }, () => {
     const bytes = new FileBytes(`${root}/app`, 0, statSync(`${root}/app`).size);
     const text = renderLdd('/app', decodeElf(bytes), r);
     bytes.close();
-    assert.match(text, /^  default path \/lib\/x86_64-linux-gnu:\/usr\/lib\/x86_64-linux-gnu:\/lib:\/usr\/lib \(assumed \(the loader is not in the image\)/m);
+    assert.match(
+      text,
+      /^  default path \/lib\/x86_64-linux-gnu:\/usr\/lib\/x86_64-linux-gnu:\/lib:\/usr\/lib \(assumed \(the loader is not in the image\)/m,
+    );
   });
 
   it('inspect lists the whole set a binary loads, not only its own needs', async () => {
@@ -274,11 +354,14 @@ describe('glibc loader rules, checked against ld.so itself', { skip }, () => {
     put(root, '/opt/chain/libbar.so.1', `${b}/libbar.so.1`);
     put(root, '/opt/chain/libfoo.so.1', `${b}/libfoo.so.1`);
     const deps = closure(await resolveIn(root, '/app'));
-    assert.deepEqual(deps.map((d) => [d.name, d.requiredBy, d.depth, d.resolved, d.via]), [
-      ['libbar.so.1', '/app', 1, '/opt/chain/libbar.so.1', 'rpath'],
-      ['libc.so.6', '/app', 1, '/lib/x86_64-linux-gnu/libc.so.6', 'default'],
-      ['libfoo.so.1', '/opt/chain/libbar.so.1', 2, '/opt/chain/libfoo.so.1', 'rpath'],
-    ]);
+    assert.deepEqual(
+      deps.map((d) => [d.name, d.requiredBy, d.depth, d.resolved, d.via]),
+      [
+        ['libbar.so.1', '/app', 1, '/opt/chain/libbar.so.1', 'rpath'],
+        ['libc.so.6', '/app', 1, '/lib/x86_64-linux-gnu/libc.so.6', 'default'],
+        ['libfoo.so.1', '/opt/chain/libbar.so.1', 2, '/opt/chain/libfoo.so.1', 'rpath'],
+      ],
+    );
     assert.deepEqual(deps[0].searched, ['/opt/chain/libbar.so.1']);
   });
 
@@ -294,7 +377,10 @@ describe('glibc loader rules, checked against ld.so itself', { skip }, () => {
   });
 
   it('a file that is not a library stops the search: ld.so names its path ("file too short", "invalid ELF header")', async () => {
-    for (const [text, message] of [['hello\n', 'file too short'], ['/* GNU ld script */\nINPUT(libfoo.so.2)\n'.padEnd(200, ' '), 'invalid ELF header']]) {
+    for (const [text, message] of [
+      ['hello\n', 'file too short'],
+      ['/* GNU ld script */\nINPUT(libfoo.so.2)\n'.padEnd(200, ' '), 'invalid ELF header'],
+    ]) {
       const r = await both((root) => {
         put(root, '/app', `${b}/app-plain`);
         write(root, '/usr/lib/x86_64-linux-gnu/libfoo.so.1', text);
@@ -326,7 +412,16 @@ describe('musl loader rules, checked against ld-musl itself', { skip }, () => {
     cc('-shared', '-fPIC', '-Wl,-soname,libfoo.so.1', '-o', 'libfoo.so.1', SRC + 'foo.c');
     cc('-shared', '-fPIC', '-Wl,-soname,libbar.so.1', '-o', 'libbar.so.1', SRC + 'bar.c', '-L.', '-l:libfoo.so.1');
     cc('-o', 'app-plain', SRC + 'app.c', '-L.', '-l:libfoo.so.1');
-    cc('-DUSE_BAR', '-o', 'app-bar-runpath', SRC + 'app.c', '-L.', '-l:libbar.so.1', '-Wl,-rpath-link,.', '-Wl,--enable-new-dtags,-rpath,/opt/chain');
+    cc(
+      '-DUSE_BAR',
+      '-o',
+      'app-bar-runpath',
+      SRC + 'app.c',
+      '-L.',
+      '-l:libbar.so.1',
+      '-Wl,-rpath-link,.',
+      '-Wl,--enable-new-dtags,-rpath,/opt/chain',
+    );
   });
 
   const both = comparer(() => tmp.dir, muslRoot, MUSL_LD);
@@ -342,8 +437,44 @@ describe('musl loader rules, checked against ld-musl itself', { skip }, () => {
   });
 
   it('every name musl serves itself is never missing: lib + c|pthread|rt|m|dl|util|xnet + ".", any suffix, every arch', async () => {
-    const archs = ['x86_64', 'i386', 'x32', 'aarch64', 'aarch64_be', 'arm', 'armhf', 'armeb', 'armebhf', 'mips', 'mipsel', 'mips-sf', 'mips64', 'mips64el', 'mipsn32', 'powerpc', 'powerpc-sf', 'powerpc64', 'powerpc64le', 'riscv32', 'riscv64', 's390x', 'sh', 'microblaze', 'or1k', 'loongarch64'];
-    const names = [...archs.map((a) => `libc.musl-${a}.so.1`), 'libc.so.6', 'libm.so.6', 'libpthread.so.0', 'librt.so.1', 'libdl.so.2', 'libutil.so.1', 'libxnet.so.1'];
+    const archs = [
+      'x86_64',
+      'i386',
+      'x32',
+      'aarch64',
+      'aarch64_be',
+      'arm',
+      'armhf',
+      'armeb',
+      'armebhf',
+      'mips',
+      'mipsel',
+      'mips-sf',
+      'mips64',
+      'mips64el',
+      'mipsn32',
+      'powerpc',
+      'powerpc-sf',
+      'powerpc64',
+      'powerpc64le',
+      'riscv32',
+      'riscv64',
+      's390x',
+      'sh',
+      'microblaze',
+      'or1k',
+      'loongarch64',
+    ];
+    const names = [
+      ...archs.map((a) => `libc.musl-${a}.so.1`),
+      'libc.so.6',
+      'libm.so.6',
+      'libpthread.so.0',
+      'librt.so.1',
+      'libdl.so.2',
+      'libutil.so.1',
+      'libxnet.so.1',
+    ];
     const stubs = `${b}/stubs`;
     mkdirSync(stubs, { recursive: true });
     for (const n of names) sh('musl-gcc', ['-shared', '-fPIC', `-Wl,-soname,${n}`, '-o', `${stubs}/${n}`, SRC + 'foo.c']);
@@ -385,9 +516,17 @@ describe('musl loader rules, checked against ld-musl itself', { skip }, () => {
     assert.equal(via(r2, 'libfoo.so.1').error, 'No error information');
   });
 
-  it('the path file is read beside the loader\'s parent folder: /usr/lib/ld-musl-… reads /usr/etc/ld-musl-….path', async () => {
-    sh('musl-gcc', ['-O1', '-o', 'app-usrld', SRC + 'app.c', '-L.', '-l:libfoo.so.1', '-Wl,--dynamic-linker=/usr/lib/ld-musl-x86_64.so.1'], { cwd: b });
-    const usrLoader = comparer(() => `${tmp.dir}/usrld`, (root) => put(root, '/usr/lib/ld-musl-x86_64.so.1', '/lib/x86_64-linux-musl/libc.so'), '/usr/lib/ld-musl-x86_64.so.1');
+  it("the path file is read beside the loader's parent folder: /usr/lib/ld-musl-… reads /usr/etc/ld-musl-….path", async () => {
+    sh(
+      'musl-gcc',
+      ['-O1', '-o', 'app-usrld', SRC + 'app.c', '-L.', '-l:libfoo.so.1', '-Wl,--dynamic-linker=/usr/lib/ld-musl-x86_64.so.1'],
+      { cwd: b },
+    );
+    const usrLoader = comparer(
+      () => `${tmp.dir}/usrld`,
+      (root) => put(root, '/usr/lib/ld-musl-x86_64.so.1', '/lib/x86_64-linux-musl/libc.so'),
+      '/usr/lib/ld-musl-x86_64.so.1',
+    );
     const r = await usrLoader((root) => {
       put(root, '/app', `${b}/app-usrld`);
       put(root, '/opt/u/libfoo.so.1', `${b}/libfoo.so.1`);
@@ -406,21 +545,25 @@ describe('musl loader rules, checked against ld-musl itself', { skip }, () => {
       put(root, '/opt/chain/libfoo.so.1', `${b}/libfoo.so.1`);
     }, '/app');
     assert.equal(via(r, 'libfoo.so.1').via, 'runpath');
-    const r2 = await both((root) => {
-      put(root, '/app', `${b}/app-plain`);
-      put(root, '/opt/ld/libfoo.so.1', `${b}/libfoo.so.1`);
-      put(root, '/lib/libfoo.so.1', `${b}/libfoo.so.1`);
-    }, '/app', '/opt/ld');
+    const r2 = await both(
+      (root) => {
+        put(root, '/app', `${b}/app-plain`);
+        put(root, '/opt/ld/libfoo.so.1', `${b}/libfoo.so.1`);
+        put(root, '/lib/libfoo.so.1', `${b}/libfoo.so.1`);
+      },
+      '/app',
+      '/opt/ld',
+    );
     assert.equal(via(r2, 'libfoo.so.1').via, 'LD_LIBRARY_PATH');
   });
 });
 
-describe('a foreign program (Debian\'s hello for arm64)', () => {
+describe("a foreign program (Debian's hello for arm64)", () => {
   const tmp = tempDir();
   after(tmp.cleanup);
   const HELLO = new URL('../fixtures/foreign/hello-arm64', import.meta.url).pathname;
 
-  it('searches that machine\'s multiarch folders and passes over libraries of another machine', async () => {
+  it("searches that machine's multiarch folders and passes over libraries of another machine", async () => {
     const root = `${tmp.dir}/arm`;
     put(root, '/usr/bin/hello', HELLO);
     put(root, '/lib/aarch64-linux-gnu/ld-linux-aarch64.so.1', HELLO); // stands in: any aarch64 ELF
@@ -463,7 +606,8 @@ describe('bounded work on hostile library sets', () => {
   it('a chain of 1500 libraries, each with an rpath the next must walk back through', async () => {
     const files: Record<string, Buffer> = {};
     const N = 1500;
-    for (let i = 0; i < N; i++) files[`/usr/lib/${lib(i)}`] = tinyElf({ soname: lib(i), needed: i + 1 < N ? [lib(i + 1)] : [], rpath: `/rp/${i}` });
+    for (let i = 0; i < N; i++)
+      files[`/usr/lib/${lib(i)}`] = tinyElf({ soname: lib(i), needed: i + 1 < N ? [lib(i + 1)] : [], rpath: `/rp/${i}` });
     const root = image(files);
     const r = await resolveIn(root, `/usr/lib/${lib(0)}`);
     const deps = closure(r);
@@ -509,7 +653,8 @@ describe('bounded work on hostile library sets', () => {
     const files: Record<string, Buffer> = {};
     // each library also has 60 rpath folders that do not exist, walked for every need that is not loaded yet
     const rp = Array.from({ length: 60 }, (_, k) => `/nowhere/${k}`).join(':');
-    for (let i = 0; i < N; i++) files[`/usr/lib/${lib(i)}`] = tinyElf({ soname: lib(i), needed: all.filter((x) => x !== lib(i)), rpath: rp });
+    for (let i = 0; i < N; i++)
+      files[`/usr/lib/${lib(i)}`] = tinyElf({ soname: lib(i), needed: all.filter((x) => x !== lib(i)), rpath: rp });
     files['/app'] = tinyElf({ needed: all, interpreter: '/lib64/ld-linux-x86-64.so.2' });
     const r = await resolveIn(`${image(files)}`, '/app');
     assert.equal(closure(r).length, N);
@@ -552,7 +697,9 @@ describe('bounded work on hostile library sets', () => {
   it('an ld.so.cache of 300k entries is searched, not unpacked', async () => {
     const N = 300_000;
     // glibc-ld.so.cache1.1: header, entries sorted as ldconfig sorts (descending), strings
-    const names = Array.from({ length: N }, (_, i) => `libc${String(i).padStart(6, '0')}.so.1`).sort().reverse();
+    const names = Array.from({ length: N }, (_, i) => `libc${String(i).padStart(6, '0')}.so.1`)
+      .sort()
+      .reverse();
     const strings: Buffer[] = [];
     let strOff = 48 + N * 24;
     const table = Buffer.alloc(48 + N * 24);

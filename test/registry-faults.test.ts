@@ -9,7 +9,19 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { after, before, describe, it } from 'node:test';
-import { NO_REGISTRY, type Registry, close, fetchUpstream, listen, portable, push, run, startProxy, startRegistry, waitFor } from './helpers/registry.js';
+import {
+  NO_REGISTRY,
+  type Registry,
+  close,
+  fetchUpstream,
+  listen,
+  portable,
+  push,
+  run,
+  startProxy,
+  startRegistry,
+  waitFor,
+} from './helpers/registry.js';
 
 const FX = new URL('../fixtures/images/', import.meta.url).pathname;
 
@@ -44,7 +56,9 @@ describe('registry faults', { skip: NO_REGISTRY }, () => {
     let manifests = 0;
     const p = await startProxy(reg.port, (req, res) => {
       if (/\/manifests\//.test(req.url ?? '') && ++manifests === 1) {
-        res.writeHead(429, { 'retry-after': '1', 'content-type': 'application/json' }).end('{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}');
+        res
+          .writeHead(429, { 'retry-after': '1', 'content-type': 'application/json' })
+          .end('{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}');
         return true;
       }
       return false;
@@ -98,7 +112,12 @@ describe('registry faults', { skip: NO_REGISTRY }, () => {
     try {
       const byDigest = await inspect(`docker://127.0.0.1:${p.port}/layers@${good}`);
       assert.equal(byDigest.status, 2);
-      assert.match(byDigest.stderr, new RegExp(`^scratchscope: 127\\.0\\.0\\.1:\\d+: the manifest of 127\\.0\\.0\\.1:\\d+/layers@${good} does not match its digest ${good} \\(got sha256:[0-9a-f]{64}\\)\\n$`));
+      assert.match(
+        byDigest.stderr,
+        new RegExp(
+          `^scratchscope: 127\\.0\\.0\\.1:\\d+: the manifest of 127\\.0\\.0\\.1:\\d+/layers@${good} does not match its digest ${good} \\(got sha256:[0-9a-f]{64}\\)\\n$`,
+        ),
+      );
       // by tag, the registry's Docker-Content-Digest is the one to match
       const byTag = await inspect(`docker://127.0.0.1:${p.port}/layers:1`);
       assert.match(byTag.stderr, /^scratchscope: .*: the manifest of .*layers:1 does not match its digest sha256:/);
@@ -110,12 +129,17 @@ describe('registry faults', { skip: NO_REGISTRY }, () => {
   it('a schema 1 manifest is refused clearly', async () => {
     const p = await startProxy(reg.port, (req, res) => {
       if (!/\/manifests\//.test(req.url ?? '')) return false;
-      res.writeHead(200, { 'content-type': 'application/vnd.docker.distribution.manifest.v1+prettyjws' }).end(JSON.stringify({ schemaVersion: 1, name: 'layers', tag: '1', fsLayers: [], history: [] }));
+      res
+        .writeHead(200, { 'content-type': 'application/vnd.docker.distribution.manifest.v1+prettyjws' })
+        .end(JSON.stringify({ schemaVersion: 1, name: 'layers', tag: '1', fsLayers: [], history: [] }));
       return true;
     });
     try {
       const r = await inspect(`docker://127.0.0.1:${p.port}/layers:1`);
-      assert.match(r.stderr, /^scratchscope: 127\.0\.0\.1:\d+: 127\.0\.0\.1:\d+\/layers:1 has only a Docker schema 1 manifest, which is deprecated and not read; push it again with a current docker, podman or skopeo\n$/);
+      assert.match(
+        r.stderr,
+        /^scratchscope: 127\.0\.0\.1:\d+: 127\.0\.0\.1:\d+\/layers:1 has only a Docker schema 1 manifest, which is deprecated and not read; push it again with a current docker, podman or skopeo\n$/,
+      );
     } finally {
       await p.stop();
     }
@@ -128,12 +152,17 @@ describe('registry faults', { skip: NO_REGISTRY }, () => {
     const secret = 'hush-5e1b2c-password';
     let cmdline = '';
     try {
-      const r = await run(['inspect', `docker://127.0.0.1:${port}/x:1`, '--timeout', '0.5', '--creds', `u:${secret}`], env, undefined, (pid) => {
-        void waitFor('the process title', async () => {
-          cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-          return cmdline.startsWith('scratchscope');
-        });
-      });
+      const r = await run(
+        ['inspect', `docker://127.0.0.1:${port}/x:1`, '--timeout', '0.5', '--creds', `u:${secret}`],
+        env,
+        undefined,
+        (pid) => {
+          void waitFor('the process title', async () => {
+            cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+            return cmdline.startsWith('scratchscope');
+          });
+        },
+      );
       assert.equal(r.status, 2);
       assert.match(r.stderr, /^scratchscope: 127\.0\.0\.1:\d+: no answer within 0\.5 s \(--timeout\), after 4 tries\n$/);
       assert.ok(cmdline.startsWith('scratchscope'), `process title: ${cmdline}`);
@@ -145,7 +174,9 @@ describe('registry faults', { skip: NO_REGISTRY }, () => {
   });
 
   it('a layer that stalls mid-body: resumed, then given up after --timeout', async () => {
-    const manifest = await fetch(`http://${reg.host}/v2/layers/manifests/1`, { headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json' } }).then((r) => r.json());
+    const manifest = await fetch(`http://${reg.host}/v2/layers/manifests/1`, {
+      headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json' },
+    }).then((r) => r.json());
     const layers = (manifest.layers as { digest: string }[]).map((l) => l.digest);
     const p = await startProxy(reg.port, async (req, res) => {
       if (!isLayerGet(req) || !layers.some((d) => req.url!.endsWith(d))) return false;
@@ -157,8 +188,14 @@ describe('registry faults', { skip: NO_REGISTRY }, () => {
     try {
       const r = await inspect(`docker://127.0.0.1:${p.port}/layers:1`, ['--timeout', '0.5']);
       assert.equal(r.status, 2);
-      assert.match(r.stderr, /^scratchscope: layer \d \(sha256:[0-9a-f]{12}\): 127\.0\.0\.1:\d+: no answer within 0\.5 s \(--timeout\), after 4 tries\n$/);
-      assert.ok(p.seen.some((s) => s.headers.range), 'never tried to resume');
+      assert.match(
+        r.stderr,
+        /^scratchscope: layer \d \(sha256:[0-9a-f]{12}\): 127\.0\.0\.1:\d+: no answer within 0\.5 s \(--timeout\), after 4 tries\n$/,
+      );
+      assert.ok(
+        p.seen.some((s) => s.headers.range),
+        'never tried to resume',
+      );
     } finally {
       await p.stop();
     }

@@ -10,7 +10,20 @@ import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { parseRegistryRef } from '../src/source/registry/reference.js';
-import { NO_REGISTRY, type Registry, type TokenServer, type Tls, forward, makeTls, portable, push, run, startProxy, startRegistry, startTokenServer } from './helpers/registry.js';
+import {
+  NO_REGISTRY,
+  type Registry,
+  type TokenServer,
+  type Tls,
+  forward,
+  makeTls,
+  portable,
+  push,
+  run,
+  startProxy,
+  startRegistry,
+  startTokenServer,
+} from './helpers/registry.js';
 
 const FX = new URL('../fixtures/images/', import.meta.url).pathname;
 const IMAGES = ['hello', 'broken', 'layers'];
@@ -18,7 +31,12 @@ const USER = 'scratch';
 const PASSWORD = 'pw-7f3a9c1e-secret';
 const REFRESH = 'refresh-0d9e2b7a-identity';
 
-async function inspect(ref: string, args: string[] = [], env: Record<string, string> = {}, input?: string): Promise<Record<string, unknown>> {
+async function inspect(
+  ref: string,
+  args: string[] = [],
+  env: Record<string, string> = {},
+  input?: string,
+): Promise<Record<string, unknown>> {
   const r = await run(['inspect', '--json', ref, ...args], env, input);
   assert.equal(r.status, 0, `inspect ${ref} failed: ${r.stderr}`);
   return JSON.parse(r.stdout) as Record<string, unknown>;
@@ -60,7 +78,8 @@ describe('references, as the distribution reference grammar reads them', () => {
     [`ghcr.io/o/r:v1@sha256:${'b'.repeat(64)}`, 'ghcr.io', 'o/r', 'v1', `sha256:${'b'.repeat(64)}`],
   ];
   for (const [text, registry, repository, tag, digest] of ok) {
-    it(`${text.slice(0, 50)} is ${registry}/${repository}`, () => assert.deepEqual(parseRegistryRef(text), { registry, repository, tag, digest }));
+    it(`${text.slice(0, 50)} is ${registry}/${repository}`, () =>
+      assert.deepEqual(parseRegistryRef(text), { registry, repository, tag, digest }));
   }
   for (const bad of ['Busybox', 'user/App', `app:${'t'.repeat(129)}`, 'app@sha256:abc', 'a..b', '-a', 'app:', 'host:/app', '']) {
     it(`${JSON.stringify(bad.slice(0, 40))} is refused`, () => assert.throws(() => parseRegistryRef(bad), /not an image reference/));
@@ -111,9 +130,15 @@ describe('anonymous registry', { skip: NO_REGISTRY }, () => {
   it('a missing tag and a malformed reference are one clear line', async () => {
     const missing = await run(['inspect', `docker://${reg.host}/hello:nope`], cleanEnv);
     assert.equal(missing.status, 2);
-    assert.match(missing.stderr, /^scratchscope: 127\.0\.0\.1:\d+: manifest 127\.0\.0\.1:\d+\/hello:nope not found \(404\): MANIFEST_UNKNOWN/);
+    assert.match(
+      missing.stderr,
+      /^scratchscope: 127\.0\.0\.1:\d+: manifest 127\.0\.0\.1:\d+\/hello:nope not found \(404\): MANIFEST_UNKNOWN/,
+    );
     const bad = await run(['inspect', `docker://${reg.host}/Hello:1`], cleanEnv);
-    assert.match(bad.stderr, /^scratchscope: 127\.0\.0\.1:\d+\/Hello:1: not an image reference \(invalid reference format: repository name must be lowercase\)\n$/);
+    assert.match(
+      bad.stderr,
+      /^scratchscope: 127\.0\.0\.1:\d+\/Hello:1: not an image reference \(invalid reference format: repository name must be lowercase\)\n$/,
+    );
     const longTag = await run(['inspect', `docker://${reg.host}/hello:${'t'.repeat(129)}`], cleanEnv);
     assert.match(longTag.stderr, /not an image reference \(invalid reference format\)/);
   });
@@ -146,15 +171,23 @@ describe('multi-platform: OCI index and Docker manifest list', { skip: NO_REGIST
     writeFileSync(`${arm}/index.json`, JSON.stringify(index));
     Object.assign(layouts, { amd64: amd, arm64: arm });
     for (const format of ['oci', 'v2s2'] as const) {
-      for (const arch of ['amd64', 'arm64']) digests[format][arch] = await push(`oci:${layouts[arch]}:img`, `docker://${reg.host}/multi:${format}-${arch}`, ['--format', format]);
+      for (const arch of ['amd64', 'arm64'])
+        digests[format][arch] = await push(`oci:${layouts[arch]}:img`, `docker://${reg.host}/multi:${format}-${arch}`, [
+          '--format',
+          format,
+        ]);
       const list = {
         schemaVersion: 2,
-        mediaType: format === 'oci' ? 'application/vnd.oci.image.index.v1+json' : 'application/vnd.docker.distribution.manifest.list.v2+json',
+        mediaType:
+          format === 'oci' ? 'application/vnd.oci.image.index.v1+json' : 'application/vnd.docker.distribution.manifest.list.v2+json',
         manifests: [
           ...(['amd64', 'arm64'] as const).map((arch) => {
-            const raw = readFileSync(`${tmp}/multi/data/docker/registry/v2/blobs/sha256/${digests[format][arch].slice(7, 9)}/${digests[format][arch].slice(7)}/data`);
+            const raw = readFileSync(
+              `${tmp}/multi/data/docker/registry/v2/blobs/sha256/${digests[format][arch].slice(7, 9)}/${digests[format][arch].slice(7)}/data`,
+            );
             return {
-              mediaType: format === 'oci' ? 'application/vnd.oci.image.manifest.v1+json' : 'application/vnd.docker.distribution.manifest.v2+json',
+              mediaType:
+                format === 'oci' ? 'application/vnd.oci.image.manifest.v1+json' : 'application/vnd.docker.distribution.manifest.v2+json',
               digest: digests[format][arch],
               size: raw.length,
               platform: arch === 'arm64' ? { architecture: 'arm64', os: 'linux', variant: 'v8' } : { architecture: 'amd64', os: 'linux' },
@@ -162,11 +195,23 @@ describe('multi-platform: OCI index and Docker manifest list', { skip: NO_REGIST
           }),
           // an attestation, as buildx adds: never a candidate
           ...(format === 'oci'
-            ? [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: digests.oci.amd64, size: 1, platform: { architecture: 'unknown', os: 'unknown' }, annotations: { 'vnd.docker.reference.type': 'attestation-manifest' } }]
+            ? [
+                {
+                  mediaType: 'application/vnd.oci.image.manifest.v1+json',
+                  digest: digests.oci.amd64,
+                  size: 1,
+                  platform: { architecture: 'unknown', os: 'unknown' },
+                  annotations: { 'vnd.docker.reference.type': 'attestation-manifest' },
+                },
+              ]
             : []),
         ],
       };
-      const res = await fetch(`http://${reg.host}/v2/multi/manifests/${format}`, { method: 'PUT', headers: { 'content-type': list.mediaType }, body: JSON.stringify(list) });
+      const res = await fetch(`http://${reg.host}/v2/multi/manifests/${format}`, {
+        method: 'PUT',
+        headers: { 'content-type': list.mediaType },
+        body: JSON.stringify(list),
+      });
       assert.equal(res.status, 201, await res.text());
     }
   });
@@ -186,7 +231,10 @@ describe('multi-platform: OCI index and Docker manifest list', { skip: NO_REGIST
       const host = await inspect(ref, [], cleanEnv);
       assert.equal((host.source as { platform: string }).platform, 'linux/amd64');
       const absent = await run(['inspect', ref, '--platform', 'linux/s390x'], cleanEnv);
-      assert.match(absent.stderr, /^scratchscope: 127\.0\.0\.1:\d+\/multi:\w+: no image for linux\/s390x; available: linux\/amd64, linux\/arm64\/v8\n$/);
+      assert.match(
+        absent.stderr,
+        /^scratchscope: 127\.0\.0\.1:\d+\/multi:\w+: no image for linux\/s390x; available: linux\/amd64, linux\/arm64\/v8\n$/,
+      );
     });
   }
 });
@@ -205,15 +253,25 @@ describe('htpasswd (basic auth), and a blob store it redirects to', { skip: NO_R
     await assertSame('layers', ref, ['--creds-stdin'], cleanEnv, `${USER}:${PASSWORD}\n`);
     const cfg = `${tmp}/dockercfg`;
     mkdirSync(cfg, { recursive: true });
-    writeFileSync(`${cfg}/config.json`, JSON.stringify({ auths: { [`http://${reg.host}`]: { auth: Buffer.from(`${USER}:${PASSWORD}`).toString('base64') } } }));
+    writeFileSync(
+      `${cfg}/config.json`,
+      JSON.stringify({ auths: { [`http://${reg.host}`]: { auth: Buffer.from(`${USER}:${PASSWORD}`).toString('base64') } } }),
+    );
     await assertSame('layers', ref, [], { ...cleanEnv, DOCKER_CONFIG: cfg });
     // podman's auth file comes first
-    writeFileSync(`${tmp}/auth.json`, JSON.stringify({ auths: { [`${reg.host}/layers`]: { auth: Buffer.from(`${USER}:${PASSWORD}`).toString('base64') } } }));
+    writeFileSync(
+      `${tmp}/auth.json`,
+      JSON.stringify({ auths: { [`${reg.host}/layers`]: { auth: Buffer.from(`${USER}:${PASSWORD}`).toString('base64') } } }),
+    );
     await assertSame('layers', ref, [], { ...cleanEnv, REGISTRY_AUTH_FILE: `${tmp}/auth.json` });
     // docker-credential-NAME get: the server on stdin, JSON out
     const bin = `${tmp}/bin`;
     mkdirSync(bin, { recursive: true });
-    writeFileSync(`${bin}/docker-credential-scratchtest`, `#!/bin/sh\nread server\n[ "$1" = get ] && [ "$server" = "${reg.host}" ] || exit 1\necho '{"ServerURL":"${reg.host}","Username":"${USER}","Secret":"${PASSWORD}"}'\n`, { mode: 0o755 });
+    writeFileSync(
+      `${bin}/docker-credential-scratchtest`,
+      `#!/bin/sh\nread server\n[ "$1" = get ] && [ "$server" = "${reg.host}" ] || exit 1\necho '{"ServerURL":"${reg.host}","Username":"${USER}","Secret":"${PASSWORD}"}'\n`,
+      { mode: 0o755 },
+    );
     const helperCfg = `${tmp}/helpercfg`;
     mkdirSync(helperCfg, { recursive: true });
     writeFileSync(`${helperCfg}/config.json`, JSON.stringify({ credHelpers: { [reg.host]: 'scratchtest' } }));
@@ -229,7 +287,10 @@ describe('htpasswd (basic auth), and a blob store it redirects to', { skip: NO_R
   it('no credentials, and a wrong password: one line, no secret', async () => {
     const ref = `docker://${reg.host}/layers:1`;
     const none = await run(['inspect', ref], cleanEnv);
-    assert.match(none.stderr, /^scratchscope: 127\.0\.0\.1:\d+: layers needs credentials: pass --creds USER:PASSWORD or --creds-stdin, or log in with docker login \/ podman login\n$/);
+    assert.match(
+      none.stderr,
+      /^scratchscope: 127\.0\.0\.1:\d+: layers needs credentials: pass --creds USER:PASSWORD or --creds-stdin, or log in with docker login \/ podman login\n$/,
+    );
     const wrong = await run(['inspect', ref, '--creds', `${USER}:wrong-${PASSWORD}`], cleanEnv);
     assert.equal(wrong.status, 2);
     assert.match(wrong.stderr, /^scratchscope: 127\.0\.0\.1:\d+: the registry refused the credentials from --creds\n$/);
@@ -255,9 +316,16 @@ describe('htpasswd (basic auth), and a blob store it redirects to', { skip: NO_R
     try {
       await assertSame('layers', `docker://127.0.0.1:${front.port}/layers:1`, ['--creds', `${USER}:${PASSWORD}`], cleanEnv);
       const blobGets = front.seen.filter((s) => s.path.includes('/blobs/'));
-      assert.ok(blobGets.length >= 2 && blobGets.every((s) => s.headers.authorization?.startsWith('Basic ')), 'the registry itself got the credentials');
+      assert.ok(
+        blobGets.length >= 2 && blobGets.every((s) => s.headers.authorization?.startsWith('Basic ')),
+        'the registry itself got the credentials',
+      );
       assert.ok(storage.seen.length >= blobGets.length);
-      assert.deepEqual(storage.seen.filter((s) => s.headers.authorization), [], 'Authorization forwarded to the blob store');
+      assert.deepEqual(
+        storage.seen.filter((s) => s.headers.authorization),
+        [],
+        'Authorization forwarded to the blob store',
+      );
     } finally {
       await front.stop();
       await storage.stop();
@@ -291,7 +359,10 @@ describe('token auth (bearer), with a token server of the test', { skip: NO_REGI
   it('an identitytoken from config.json is exchanged for a token (OAuth2 refresh grant)', async () => {
     const cfg = `${tmp}/identitycfg`;
     mkdirSync(cfg, { recursive: true });
-    writeFileSync(`${cfg}/config.json`, JSON.stringify({ auths: { [reg.host]: { auth: Buffer.from('<token>:').toString('base64'), identitytoken: REFRESH } } }));
+    writeFileSync(
+      `${cfg}/config.json`,
+      JSON.stringify({ auths: { [reg.host]: { auth: Buffer.from('<token>:').toString('base64'), identitytoken: REFRESH } } }),
+    );
     const r = await run(['inspect', '--json', `docker://${reg.host}/team/layers:1`], { ...cleanEnv, DOCKER_CONFIG: cfg });
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(portable(JSON.parse(r.stdout)), (await local('layers')).report);
@@ -308,7 +379,10 @@ describe('token auth (bearer), with a token server of the test', { skip: NO_REGI
     let blobs = 0;
     const front = await startProxy(reg.port, (req, res) => {
       if (req.method === 'GET' && (req.url ?? '').includes('/blobs/') && ++blobs === 2) {
-        res.writeHead(401, { 'www-authenticate': `Bearer realm="${tokens.realm}",service="${tokens.service}",scope="repository:team/layers:pull",error="invalid_token"`, 'content-type': 'application/json' });
+        res.writeHead(401, {
+          'www-authenticate': `Bearer realm="${tokens.realm}",service="${tokens.service}",scope="repository:team/layers:pull",error="invalid_token"`,
+          'content-type': 'application/json',
+        });
         res.end('{"errors":[{"code":"UNAUTHORIZED","message":"token expired"}]}');
         return true;
       }
@@ -316,7 +390,12 @@ describe('token auth (bearer), with a token server of the test', { skip: NO_REGI
     });
     try {
       const before = tokens.issued.length;
-      await assertSame('layers', `docker://127.0.0.1:${front.port}/team/layers:1`, ['--creds', `${USER}:${PASSWORD}`, '--max-concurrent', '1'], cleanEnv);
+      await assertSame(
+        'layers',
+        `docker://127.0.0.1:${front.port}/team/layers:1`,
+        ['--creds', `${USER}:${PASSWORD}`, '--max-concurrent', '1'],
+        cleanEnv,
+      );
       assert.equal(tokens.issued.length - before, 2, 'one token, then one renewal');
     } finally {
       await front.stop();
@@ -337,7 +416,10 @@ describe('TLS with a CA found through certs.d', { skip: NO_REGISTRY }, () => {
   it('is refused until the CA is in certs.d; --tls-verify=false reads it without', async () => {
     const ref = `docker://${reg.host}/layers:1`;
     const refused = await run(['inspect', ref], cleanEnv);
-    assert.match(refused.stderr, /^scratchscope: 127\.0\.0\.1:\d+: its TLS certificate is not trusted \(\w+\); put the CA in \/etc\/docker\/certs\.d\/127\.0\.0\.1:\d+\/ca\.crt, or pass --tls-verify=false\n$/);
+    assert.match(
+      refused.stderr,
+      /^scratchscope: 127\.0\.0\.1:\d+: its TLS certificate is not trusted \(\w+\); put the CA in \/etc\/docker\/certs\.d\/127\.0\.0\.1:\d+\/ca\.crt, or pass --tls-verify=false\n$/,
+    );
     const r = await assertSame('layers', ref, ['--tls-verify=false'], cleanEnv);
     assert.equal((r.source as { location: string }).location, `https://${reg.host}/v2/layers`);
     // containers-certs.d(5): $HOME/.config/containers/certs.d/HOST:PORT/ca.crt
@@ -362,7 +444,10 @@ describe('TLS with a CA found through certs.d', { skip: NO_REGISTRY }, () => {
       copyFileSync(tls.caFile, `${dir}/ca.crt`);
       const without = await run(['inspect', ref, '--timeout', '5'], { ...cleanEnv, HOME: home });
       assert.equal(without.status, 2);
-      assert.match(without.stderr, /^scratchscope: 127\.0\.0\.1:\d+: the registry closed the TLS connection \(\w+\); if it asks for a client certificate, put client\.cert and client\.key in \/etc\/docker\/certs\.d\/127\.0\.0\.1:\d+\/\n$/);
+      assert.match(
+        without.stderr,
+        /^scratchscope: 127\.0\.0\.1:\d+: the registry closed the TLS connection \(\w+\); if it asks for a client certificate, put client\.cert and client\.key in \/etc\/docker\/certs\.d\/127\.0\.0\.1:\d+\/\n$/,
+      );
       copyFileSync(tls.clientCertFile, `${dir}/client.cert`);
       copyFileSync(tls.clientKeyFile, `${dir}/client.key`);
       await assertSame('layers', ref, [], { ...cleanEnv, HOME: home });

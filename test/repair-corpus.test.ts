@@ -42,17 +42,27 @@ const skip = available === true ? false : available;
  * Cases the donor cannot cure, and why: each reason is a fact about the donor that the test
  * checks, not what scratchscope said.
  */
-const hasUser = (donor: string, user: string) => existsSync(join(donor, 'etc/passwd')) && readFileSync(join(donor, 'etc/passwd'), 'utf8').split('\n').some((l) => l.startsWith(`${user}:`));
+const hasUser = (donor: string, user: string) =>
+  existsSync(join(donor, 'etc/passwd')) &&
+  readFileSync(join(donor, 'etc/passwd'), 'utf8')
+    .split('\n')
+    .some((l) => l.startsWith(`${user}:`));
 /** Is there no `name` in any folder musl's loader searches in the donor (its path file's, else /lib:/usr/local/lib:/usr/lib)? */
 const notForMusl = (donor: string, name: string) => {
   const pathFile = join(donor, 'etc/ld-musl-x86_64.path');
-  const dirs = existsSync(pathFile) ? readFileSync(pathFile, 'utf8').split(/[:\n]/).filter(Boolean) : ['/lib', '/usr/local/lib', '/usr/lib'];
+  const dirs = existsSync(pathFile)
+    ? readFileSync(pathFile, 'utf8').split(/[:\n]/).filter(Boolean)
+    : ['/lib', '/usr/local/lib', '/usr/lib'];
   return dirs.every((d) => !existsSync(join(donor, d, name)));
 };
 /** Is `path` an empty file in the image's layers (read from the docker save with tar)? */
 const emptyInImage = (image: string, path: string) => {
   const layers: string[] = JSON.parse(spawnSync('tar', ['-xOf', image, 'manifest.json'], { encoding: 'utf8' }).stdout)[0].Layers;
-  return layers.some((l) => / 0 \d{4}-\d\d-\d\d /.test(spawnSync('sh', ['-c', `tar -xOf "$0" "$1" | tar -tvf - "$2" 2>/dev/null`, image, l, path], { encoding: 'utf8' }).stdout));
+  return layers.some((l) =>
+    / 0 \d{4}-\d\d-\d\d /.test(
+      spawnSync('sh', ['-c', `tar -xOf "$0" "$1" | tar -tvf - "$2" 2>/dev/null`, image, l, path], { encoding: 'utf8' }).stdout,
+    ),
+  );
 };
 const REFUSED: Record<string, { because: RegExp; check: (donor: string, image: string) => boolean }> = {
   // The staging root holds Debian's packages unpacked: no base-passwd, so no user database.
@@ -60,16 +70,40 @@ const REFUSED: Record<string, { because: RegExp; check: (donor: string, image: s
   'esbuild-user-missing': { because: /cannot supply the user of USER node/, check: (d) => !hasUser(d, 'node') },
   'gofmt-user-missing': { because: /cannot supply the user of USER gopher/, check: (d) => !hasUser(d, 'gopher') },
   // musl programs that need a C++ runtime or libgcc built for musl: the donor has glibc's only, where musl does not look.
-  'lightningcss-musl-missing-libgcc': { because: /cannot supply libgcc_s\.so\.1 \(for x86_64, musl\)/, check: (d) => notForMusl(d, 'libgcc_s.so.1') },
-  'lightningcss-musl-missing-libgcc-path': { because: /cannot supply libgcc_s\.so\.1 \(for x86_64, musl\)/, check: (d) => notForMusl(d, 'libgcc_s.so.1') },
-  'lightningcss-musl-in-glibc': { because: /cannot supply libgcc_s\.so\.1 \(for x86_64, musl\)/, check: (d) => notForMusl(d, 'libgcc_s.so.1') },
-  'vips-musl-missing-libstdcxx': { because: /cannot supply libstdc\+\+\.so\.6 \(for x86_64, musl\)/, check: (d) => notForMusl(d, 'libstdc++.so.6') },
+  'lightningcss-musl-missing-libgcc': {
+    because: /cannot supply libgcc_s\.so\.1 \(for x86_64, musl\)/,
+    check: (d) => notForMusl(d, 'libgcc_s.so.1'),
+  },
+  'lightningcss-musl-missing-libgcc-path': {
+    because: /cannot supply libgcc_s\.so\.1 \(for x86_64, musl\)/,
+    check: (d) => notForMusl(d, 'libgcc_s.so.1'),
+  },
+  'lightningcss-musl-in-glibc': {
+    because: /cannot supply libgcc_s\.so\.1 \(for x86_64, musl\)/,
+    check: (d) => notForMusl(d, 'libgcc_s.so.1'),
+  },
+  'vips-musl-missing-libstdcxx': {
+    because: /cannot supply libstdc\+\+\.so\.6 \(for x86_64, musl\)/,
+    check: (d) => notForMusl(d, 'libstdc++.so.6'),
+  },
   // A library of the other C library: its own libc is what it lacks, and no file of this donor serves that.
-  'vips-musl-glibc-libstdcxx': { because: /cannot supply ld-linux-x86-64\.so\.2 \(for x86_64, musl\)/, check: (d) => notForMusl(d, 'ld-linux-x86-64.so.2') },
-  'vips-gnu-prog-musl-lib': { because: /cannot supply libc\.musl-x86_64\.so\.1 \(for x86_64, glibc\)/, check: (d) => spawnSync('find', [d, '-name', 'libc.musl-x86_64.so.1'], { encoding: 'utf8' }).stdout.trim() === '' },
-  'glibc-prog-musl-lib': { because: /cannot supply libc\.so \(for x86_64, glibc\)/, check: (d) => !existsSync(join(d, 'lib/x86_64-linux-gnu/libc.so')) && !existsSync(join(d, 'usr/lib/x86_64-linux-gnu/libc.so')) },
+  'vips-musl-glibc-libstdcxx': {
+    because: /cannot supply ld-linux-x86-64\.so\.2 \(for x86_64, musl\)/,
+    check: (d) => notForMusl(d, 'ld-linux-x86-64.so.2'),
+  },
+  'vips-gnu-prog-musl-lib': {
+    because: /cannot supply libc\.musl-x86_64\.so\.1 \(for x86_64, glibc\)/,
+    check: (d) => spawnSync('find', [d, '-name', 'libc.musl-x86_64.so.1'], { encoding: 'utf8' }).stdout.trim() === '',
+  },
+  'glibc-prog-musl-lib': {
+    because: /cannot supply libc\.so \(for x86_64, glibc\)/,
+    check: (d) => !existsSync(join(d, 'lib/x86_64-linux-gnu/libc.so')) && !existsSync(join(d, 'usr/lib/x86_64-linux-gnu/libc.so')),
+  },
   // An empty /etc/ld-musl-x86_64.path is an empty search path: no folder a new file could go in is searched.
-  'musl-foo-path-file-empty': { because: /do not make it start: \[library-missing\]/, check: (_d, image) => emptyInImage(image, 'etc/ld-musl-x86_64.path') },
+  'musl-foo-path-file-empty': {
+    because: /do not make it start: \[library-missing\]/,
+    check: (_d, image) => emptyInImage(image, 'etc/ld-musl-x86_64.path'),
+  },
 };
 /** Output that names a random temporary file differs from run to run. */
 const steady = (s: string) => s.replace(/\/tmp\/[\w.-]+/g, '/tmp/…');
@@ -89,12 +123,18 @@ describe('repair of the real-program corpus, run by a real engine', { skip, time
     real = JSON.parse(readFileSync(join(dir, 'expectations.json'), 'utf8'));
   });
   after(() => {
-    spawnSync('sh', ['-c', `docker images --format '{{.Repository}}:{{.Tag}}' | grep '^${prefix}' | xargs -r docker rmi -f`], { encoding: 'utf8' });
+    spawnSync('sh', ['-c', `docker images --format '{{.Repository}}:{{.Tag}}' | grep '^${prefix}' | xargs -r docker rmi -f`], {
+      encoding: 'utf8',
+    });
     tmp.cleanup();
   });
 
   it('has cases of every kind files cure', () => {
-    for (const code of FIXABLE) assert.ok(cases.some((c) => c.code === code), `no corpus case of ${code}`);
+    for (const code of FIXABLE)
+      assert.ok(
+        cases.some((c) => c.code === code),
+        `no corpus case of ${code}`,
+      );
     assert.ok(cases.length >= 20, `${cases.length} cases`);
   });
 

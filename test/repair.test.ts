@@ -71,7 +71,11 @@ describe('closure and repair, run by a real engine', { skip, timeout: 1_800_000 
     // The loader and libc copied as `cp -L` of the ldd list, but not the program's libz.
     image(
       'no-libz',
-      { app: `${tmp.dir}/zlibver`, 'lib64/ld-linux-x86-64.so.2': '/lib64/ld-linux-x86-64.so.2', 'lib/x86_64-linux-gnu/libc.so.6': '/lib/x86_64-linux-gnu/libc.so.6' },
+      {
+        app: `${tmp.dir}/zlibver`,
+        'lib64/ld-linux-x86-64.so.2': '/lib64/ld-linux-x86-64.so.2',
+        'lib/x86_64-linux-gnu/libc.so.6': '/lib/x86_64-linux-gnu/libc.so.6',
+      },
       'FROM scratch\nCOPY lib64 /lib64\nCOPY lib /lib\nCOPY app /app\nENTRYPOINT ["/app"]\n',
     );
     // A named USER and no /etc/passwd.
@@ -83,7 +87,9 @@ describe('closure and repair, run by a real engine', { skip, timeout: 1_800_000 
   });
 
   after(() => {
-    spawnSync('sh', ['-c', `docker images --format '{{.Repository}}:{{.Tag}}' | grep '^${prefix}' | xargs -r docker rmi -f`], { encoding: 'utf8' });
+    spawnSync('sh', ['-c', `docker images --format '{{.Repository}}:{{.Tag}}' | grep '^${prefix}' | xargs -r docker rmi -f`], {
+      encoding: 'utf8',
+    });
     tmp.cleanup();
   });
 
@@ -146,7 +152,10 @@ describe('closure and repair, run by a real engine', { skip, timeout: 1_800_000 
   });
 
   it('the COPY lines of closure --dockerfile, pasted into a real docker build, make it start', () => {
-    sh('sh', ['-c', `tar -C '${debian}' --exclude=./proc/* --exclude=./sys/* --exclude=./dev/* -c . | docker import - ${prefix}/donor:latest`]);
+    sh('sh', [
+      '-c',
+      `tar -C '${debian}' --exclude=./proc/* --exclude=./sys/* --exclude=./dev/* -c . | docker import - ${prefix}/donor:latest`,
+    ]);
     for (const [name, expected] of [
       ['no-loader', 'hello from a repaired image'],
       ['no-libz', 'zlib 1.2.13'],
@@ -167,11 +176,17 @@ describe('closure and repair, run by a real engine', { skip, timeout: 1_800_000 
 
   it('slim keeps only the closure of native programs, and they run with the same output', () => {
     // Programs on a full Debian base, as users ship them: C with zlib, Go with cgo, Rust.
-    writeFileSync(`${tmp.dir}/cgo.go`, 'package main\n\nimport (\n\t"fmt"\n\t"net"\n\t"os/user"\n)\n\nfunc main() {\n\tu, err := user.Current()\n\t_, _, perr := net.ParseCIDR("10.0.0.0/8")\n\tfmt.Println("go", u != nil, err == nil, perr == nil)\n}\n');
+    writeFileSync(
+      `${tmp.dir}/cgo.go`,
+      'package main\n\nimport (\n\t"fmt"\n\t"net"\n\t"os/user"\n)\n\nfunc main() {\n\tu, err := user.Current()\n\t_, _, perr := net.ParseCIDR("10.0.0.0/8")\n\tfmt.Println("go", u != nil, err == nil, perr == nil)\n}\n',
+    );
     sh('go', ['build', '-o', `${tmp.dir}/cgoapp`, `${tmp.dir}/cgo.go`], { cwd: tmp.dir, input: '' });
     writeFileSync(`${tmp.dir}/hello.rs`, 'fn main() { println!("rust {}", std::env::args().count()); }\n');
     sh('rustc', ['-O', '-o', `${tmp.dir}/rustapp`, `${tmp.dir}/hello.rs`]);
-    sh('sh', ['-c', `docker image inspect ${prefix}/donor:latest >/dev/null 2>&1 || tar -C '${debian}' --exclude=./proc/* --exclude=./sys/* --exclude=./dev/* -c . | docker import - ${prefix}/donor:latest`]);
+    sh('sh', [
+      '-c',
+      `docker image inspect ${prefix}/donor:latest >/dev/null 2>&1 || tar -C '${debian}' --exclude=./proc/* --exclude=./sys/* --exclude=./dev/* -c . | docker import - ${prefix}/donor:latest`,
+    ]);
     const cases = [
       ['slim-c', `${tmp.dir}/zlibver`, 'zlib 1.2.13'],
       ['slim-go', `${tmp.dir}/cgoapp`, 'go true true true'],
@@ -191,7 +206,11 @@ describe('closure and repair, run by a real engine', { skip, timeout: 1_800_000 
       assert.equal(slim.stdout, orig.stdout);
     }
     // A musl program on a musl root.
-    image('slim-musl', { app: `${tmp.dir}/hello-musl`, 'lib/ld-musl-x86_64.so.1': '/usr/lib/x86_64-linux-musl/libc.so', 'bin/filler': `${tmp.dir}/zlibver` }, 'FROM scratch\nCOPY lib /lib\nCOPY bin /bin\nCOPY app /app\nENTRYPOINT ["/app"]\n');
+    image(
+      'slim-musl',
+      { app: `${tmp.dir}/hello-musl`, 'lib/ld-musl-x86_64.so.1': '/usr/lib/x86_64-linux-musl/libc.so', 'bin/filler': `${tmp.dir}/zlibver` },
+      'FROM scratch\nCOPY lib /lib\nCOPY bin /bin\nCOPY app /app\nENTRYPOINT ["/app"]\n',
+    );
     const out = `${tmp.dir}/musl-slim.tar`;
     ok(cli(['slim', images['slim-musl'], '-o', out, '--name', `${prefix}/slim-musl:slim`]), 'slim musl');
     ok(docker(['load', '-i', out]), 'docker load');
@@ -210,7 +229,11 @@ describe('closure and repair, run by a real engine', { skip, timeout: 1_800_000 
       ['musl-as-glibc', `${tmp.dir}/hello`],
       ['musl-as-glibc-libz', `${tmp.dir}/zlibver`],
     ] as const) {
-      image(name, { app: program, 'lib64/ld-linux-x86-64.so.2': '/usr/lib/x86_64-linux-musl/libc.so' }, 'FROM scratch\nCOPY lib64 /lib64\nCOPY app /app\nENTRYPOINT ["/app"]\n');
+      image(
+        name,
+        { app: program, 'lib64/ld-linux-x86-64.so.2': '/usr/lib/x86_64-linux-musl/libc.so' },
+        'FROM scratch\nCOPY lib64 /lib64\nCOPY app /app\nENTRYPOINT ["/app"]\n',
+      );
       const real = run(`${prefix}/${name}`);
       if (name === 'musl-as-glibc-libz') assert.notEqual(real.status, 0, 'libz is in no folder musl searches');
       const r = JSON.parse(ok(cli(['inspect', images[name], '--json']), 'inspect'));
@@ -218,7 +241,10 @@ describe('closure and repair, run by a real engine', { skip, timeout: 1_800_000 
       if (real.status !== 0) {
         const first = r.diagnostics.find((d: { severity: string }) => d.severity === 'error');
         assert.equal(first.runtimeError, 'Error loading shared library libz.so.1: No such file or directory (needed by /app)');
-        assert.ok(real.stderr.includes(first.runtimeError), `real stderr ${JSON.stringify(real.stderr)} lacks ${JSON.stringify(first.runtimeError)}`);
+        assert.ok(
+          real.stderr.includes(first.runtimeError),
+          `real stderr ${JSON.stringify(real.stderr)} lacks ${JSON.stringify(first.runtimeError)}`,
+        );
       }
     }
   });
@@ -227,9 +253,18 @@ describe('closure and repair, run by a real engine', { skip, timeout: 1_800_000 
     const c = JSON.parse(ok(cli(['closure', images['no-libz'], '--json']), 'closure'));
     assert.equal(c.program, '/app');
     const byRole = (role: string) => c.files.filter((f: { role: string }) => f.role === role);
-    assert.deepEqual(byRole('executable').map((f: { path: string }) => f.path), ['/app']);
-    assert.deepEqual(byRole('loader').map((f: { path: string; present: boolean }) => [f.path, f.present]), [['/lib64/ld-linux-x86-64.so.2', true]]);
-    assert.deepEqual(c.missingLibraries.map((m: { name: string }) => m.name), ['libz.so.1']);
+    assert.deepEqual(
+      byRole('executable').map((f: { path: string }) => f.path),
+      ['/app'],
+    );
+    assert.deepEqual(
+      byRole('loader').map((f: { path: string; present: boolean }) => [f.path, f.present]),
+      [['/lib64/ld-linux-x86-64.so.2', true]],
+    );
+    assert.deepEqual(
+      c.missingLibraries.map((m: { name: string }) => m.name),
+      ['libz.so.1'],
+    );
     // The whole closure for a scratch stage, from an image where it all exists.
     const all = ok(cli(['closure', `${tmp.dir}/no-libz-repaired.tar`, '--dockerfile', '--all', '--from', 'build']), 'closure --all');
     assert.match(all, /^COPY --from=build \/app \/$/m);
@@ -238,7 +273,10 @@ describe('closure and repair, run by a real engine', { skip, timeout: 1_800_000 
     // a musl donor for a glibc program is named as such, and lacks the library
     const musl = cli(['closure', images['no-libz'], '--dockerfile', '--from', 'build', '--from-image', `${tmp.dir}/musl-root`]);
     assert.equal(musl.status, 1);
-    assert.match(musl.stdout, /^# warning: the donor has no \/lib64\/ld-linux-x86-64\.so\.2, .* it has \/lib\/ld-musl-x86_64\.so\.1: it is musl-based/m);
+    assert.match(
+      musl.stdout,
+      /^# warning: the donor has no \/lib64\/ld-linux-x86-64\.so\.2, .* it has \/lib\/ld-musl-x86_64\.so\.1: it is musl-based/m,
+    );
     assert.match(musl.stdout, /has no \/lib\/x86_64-linux-gnu\/libz\.so\.1$/m);
   });
 });

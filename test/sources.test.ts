@@ -21,7 +21,6 @@ async function tree(ref: string, opts = {}) {
   }
 }
 
-
 describe('every format of the same image gives the same merged tree', async () => {
   const reference = await tree(FX + 'layers.docker.tar');
 
@@ -52,13 +51,19 @@ describe('every format of the same image gives the same merged tree', async () =
       assert.deepEqual(t.files, reference.files);
       assert.deepEqual(t.config, reference.config);
       assert.equal(t.layers[0].compression, compression);
-      assert.ok(t.layers.every((l) => l.verified), 'every layer digest checked');
+      assert.ok(
+        t.layers.every((l) => l.verified),
+        'every layer digest checked',
+      );
     });
   }
 
   it('the containerd variant mixes compressions per layer', async () => {
     const t = await tree(FX + 'layers.containerd.tar');
-    assert.deepEqual(t.layers.map((l) => l.compression), ['gzip', 'zstd', 'gzip', 'gzip', 'gzip', 'gzip', 'gzip', 'gzip']);
+    assert.deepEqual(
+      t.layers.map((l) => l.compression),
+      ['gzip', 'zstd', 'gzip', 'gzip', 'gzip', 'gzip', 'gzip', 'gzip'],
+    );
     assert.equal(t.source.platform, 'linux/amd64');
   });
 
@@ -74,14 +79,22 @@ describe('every format of the same image gives the same merged tree', async () =
     execFileSync('tar', ['-xf', FX + 'layers.export.tar', '-C', dir, '--no-same-owner']);
     const t = await tree(dir);
     assert.equal(t.source.kind, 'rootfs-dir');
-    const names = (fs: typeof t.files) => fs.map((f) => `${f.path} ${f.type === 'hardlink' ? 'file' : f.type} ${f.type === 'symlink' ? f.linkTarget : ''}`);
-    assert.deepEqual(names(t.files).filter((s) => !s.startsWith('/dev/')), names((await tree(FX + 'layers.export.tar')).files).filter((s) => !s.startsWith('/dev/')));
+    const names = (fs: typeof t.files) =>
+      fs.map((f) => `${f.path} ${f.type === 'hardlink' ? 'file' : f.type} ${f.type === 'symlink' ? f.linkTarget : ''}`);
+    assert.deepEqual(
+      names(t.files).filter((s) => !s.startsWith('/dev/')),
+      names((await tree(FX + 'layers.export.tar')).files).filter((s) => !s.startsWith('/dev/')),
+    );
   });
 });
 
 describe('picking an image', () => {
   it('an archive of several images without --tag lists them', async () => {
-    await rejects(loadImage(FX + 'multi.docker.tar'), 'ambiguous-image', /pick one with --tag: .*scratchscope-fixture\/layers:latest.*scratchscope-fixture\/hello:latest|hello.*layers/);
+    await rejects(
+      loadImage(FX + 'multi.docker.tar'),
+      'ambiguous-image',
+      /pick one with --tag: .*scratchscope-fixture\/layers:latest.*scratchscope-fixture\/hello:latest|hello.*layers/,
+    );
   });
 
   it('an unknown tag names what is there', async () => {
@@ -89,13 +102,21 @@ describe('picking an image', () => {
   });
 
   it('a platform whose blobs were never pulled is a clear error, an unknown one lists the choices', async () => {
-    await rejects(loadImage(FX + 'layers.containerd.tar', { platform: 'linux/arm64' }), 'missing-blob', /linux\/arm64 is listed but its blobs are not in the archive/);
-    await rejects(loadImage(FX + 'layers.containerd.tar', { platform: 'linux/s390x' }), 'unknown-platform', /available: linux\/amd64, linux\/arm64\/v8 \(blobs absent\)/);
+    await rejects(
+      loadImage(FX + 'layers.containerd.tar', { platform: 'linux/arm64' }),
+      'missing-blob',
+      /linux\/arm64 is listed but its blobs are not in the archive/,
+    );
+    await rejects(
+      loadImage(FX + 'layers.containerd.tar', { platform: 'linux/s390x' }),
+      'unknown-platform',
+      /available: linux\/amd64, linux\/arm64\/v8 \(blobs absent\)/,
+    );
     const t = await tree(FX + 'layers.containerd.tar', { platform: 'linux/amd64' });
     assert.equal(t.source.platform, 'linux/amd64');
   });
 
-  it('a multi-platform layout picks the only present one, else the host\'s, else asks', async () => {
+  it("a multi-platform layout picks the only present one, else the host's, else asks", async () => {
     const layer = await makeTar([{ name: 'x', body: 'x' }]);
     const dir = writeOciLayout(`${tmp.dir}/mp`, { layers: [layer], architecture: 'arm64' });
     // a second manifest for another platform
@@ -110,7 +131,11 @@ describe('picking an image', () => {
   it('an index without platforms (skopeo writes none) is matched through the config', async () => {
     const t = await tree(FX + 'layers.oci-gzip.tar', { platform: 'linux/amd64' });
     assert.equal(t.source.platform, 'linux/amd64');
-    await rejects(loadImage(FX + 'layers.oci-gzip.tar', { platform: 'linux/arm64' }), 'unknown-platform', /no image for linux\/arm64; available: linux\/amd64/);
+    await rejects(
+      loadImage(FX + 'layers.oci-gzip.tar', { platform: 'linux/arm64' }),
+      'unknown-platform',
+      /no image for linux\/arm64; available: linux\/amd64/,
+    );
   });
 
   it('a docker archive of another platform refuses --platform', async () => {
@@ -128,7 +153,10 @@ describe('finding the engine', () => {
       const id = createHash('sha256').update('remote').digest('hex');
       mkdirSync(`${cfg}/contexts/meta/${id}`, { recursive: true });
       writeFileSync(`${cfg}/config.json`, JSON.stringify({ currentContext: 'remote' }));
-      writeFileSync(`${cfg}/contexts/meta/${id}/meta.json`, JSON.stringify({ Name: 'remote', Endpoints: { docker: { Host: 'unix:///run/remote.sock' } } }));
+      writeFileSync(
+        `${cfg}/contexts/meta/${id}/meta.json`,
+        JSON.stringify({ Name: 'remote', Endpoints: { docker: { Host: 'unix:///run/remote.sock' } } }),
+      );
       process.env.DOCKER_CONFIG = cfg;
       delete process.env.DOCKER_CONTEXT;
       process.env.DOCKER_HOST = 'tcp://10.9.8.7:2375';
@@ -138,7 +166,11 @@ describe('finding the engine', () => {
       process.env.DOCKER_CONTEXT = 'default';
       assert.match(findEngine().address, /^unix:\/\/.*(docker|podman)\.sock$/);
     } finally {
-      for (const [k, v] of [['DOCKER_HOST', saved.host], ['DOCKER_CONFIG', saved.config], ['DOCKER_CONTEXT', saved.ctx]] as const) {
+      for (const [k, v] of [
+        ['DOCKER_HOST', saved.host],
+        ['DOCKER_CONFIG', saved.config],
+        ['DOCKER_CONTEXT', saved.ctx],
+      ] as const) {
         if (v === undefined) delete process.env[k];
         else process.env[k] = v;
       }
@@ -147,17 +179,23 @@ describe('finding the engine', () => {
 });
 
 describe('archives made by hand', () => {
-  it('a pre-25 docker archive with a layer symlinked to another layer\'s tar', async () => {
+  it("a pre-25 docker archive with a layer symlinked to another layer's tar", async () => {
     const l0 = await makeTar([{ name: 'a', body: 'a' }]);
     const buf = await makeDockerArchive({ layers: [l0] });
     writeFileSync(`${tmp.dir}/one.tar`, buf);
     const t = await tree(`${tmp.dir}/one.tar`);
-    assert.deepEqual(t.files.map((f) => f.path), ['/a']);
+    assert.deepEqual(
+      t.files.map((f) => f.path),
+      ['/a'],
+    );
   });
 
   it('docker save | gzip is read too', async () => {
     execFileSync('sh', ['-c', `gzip -c '${FX}hello.docker.tar' > '${tmp.dir}/hello.tar.gz'`]);
     const t = await tree(`${tmp.dir}/hello.tar.gz`);
-    assert.deepEqual(t.files.map((f) => f.path), ['/hello']);
+    assert.deepEqual(
+      t.files.map((f) => f.path),
+      ['/hello'],
+    );
   });
 });

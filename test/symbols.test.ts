@@ -47,7 +47,11 @@ function readelfSymbols(file: string): { undefined: string[]; defined: string[] 
     const zero = /^0+$/.test(value);
     if (ndx === 'UND') undef.push(name);
     if (ndx === 'UND' && (zero || type === 'TLS')) continue;
-    if (['GLOBAL', 'WEAK', 'UNIQUE'].includes(bind) && ['NOTYPE', 'OBJECT', 'FUNC', 'COMMON', 'TLS', 'IFUNC'].includes(type) && (!zero || ndx === 'ABS' || type === 'TLS')) {
+    if (
+      ['GLOBAL', 'WEAK', 'UNIQUE'].includes(bind) &&
+      ['NOTYPE', 'OBJECT', 'FUNC', 'COMMON', 'TLS', 'IFUNC'].includes(type) &&
+      (!zero || ndx === 'ABS' || type === 'TLS')
+    ) {
       defined.push(name);
     }
   }
@@ -63,7 +67,13 @@ function ours(file: string) {
     assert.deepEqual(d.undefined, readDynamicSymbols(bytes, { program: true })!.undefined, `${file}: references past the hashed part`);
     const undef = d.undefined.map((u) => (u.version ? `${u.name}@${u.version}` : u.name)).sort();
     // readelf leaves the version off a version's own name symbol (VER_1@@VER_1 shows as VER_1)
-    const defined = [...d.definitions()].flatMap(([name, defs]) => defs.filter((x) => !x.pltOnly).map((x) => (x.version && x.version !== name ? `${name}${x.hidden || x.copied ? '@' : '@@'}${x.version}` : name))).sort();
+    const defined = [...d.definitions()]
+      .flatMap(([name, defs]) =>
+        defs
+          .filter((x) => !x.pltOnly)
+          .map((x) => (x.version && x.version !== name ? `${name}${x.hidden || x.copied ? '@' : '@@'}${x.version}` : name)),
+      )
+      .sort();
     return { sym: { undefined: undef, defined }, d, relocs: readRelocations(bytes, d.relocTables) };
   } finally {
     bytes.close();
@@ -77,11 +87,48 @@ describe('dynamic symbols decoded as readelf shows them', () => {
 
   before(() => {
     // Versioned and hidden definitions, BIND_NOW, a copy relocation: built now, with the host's compilers.
-    sh('gcc', ['-O1', '-shared', '-fPIC', '-Wl,-soname,libsym.so.1', `-Wl,--version-script=${SRC}libsym-newer.map`, '-DNEWER', '-o', `${tmp.dir}/libsymv.so`, `${SRC}libsym.c`]);
-    sh('gcc', ['-O1', '-no-pie', '-DUSE_DATA', '-DUSE_WEAK', '-Wl,-z,now', '-o', `${tmp.dir}/app-copy`, `${SRC}app.c`, `${tmp.dir}/libsymv.so`]);
+    sh('gcc', [
+      '-O1',
+      '-shared',
+      '-fPIC',
+      '-Wl,-soname,libsym.so.1',
+      `-Wl,--version-script=${SRC}libsym-newer.map`,
+      '-DNEWER',
+      '-o',
+      `${tmp.dir}/libsymv.so`,
+      `${SRC}libsym.c`,
+    ]);
+    sh('gcc', [
+      '-O1',
+      '-no-pie',
+      '-DUSE_DATA',
+      '-DUSE_WEAK',
+      '-Wl,-z,now',
+      '-o',
+      `${tmp.dir}/app-copy`,
+      `${SRC}app.c`,
+      `${tmp.dir}/libsymv.so`,
+    ]);
     sh('musl-gcc', ['-O1', '-shared', '-fPIC', '-o', `${tmp.dir}/libsym-musl.so`, `${SRC}libsym.c`]);
-    sh('gcc', ['-m32', '-O1', '-shared', '-fPIC', `-Wl,--version-script=${SRC}libsym.map`, '-o', `${tmp.dir}/libsym32.so`, `${SRC}libsym.c`]);
-    files.push(`${tmp.dir}/libsymv.so`, `${tmp.dir}/app-copy`, `${tmp.dir}/libsym-musl.so`, `${tmp.dir}/libsym32.so`, '/lib/x86_64-linux-gnu/libc.so.6', '/lib/x86_64-linux-musl/libc.so', '/lib32/libc.so.6');
+    sh('gcc', [
+      '-m32',
+      '-O1',
+      '-shared',
+      '-fPIC',
+      `-Wl,--version-script=${SRC}libsym.map`,
+      '-o',
+      `${tmp.dir}/libsym32.so`,
+      `${SRC}libsym.c`,
+    ]);
+    files.push(
+      `${tmp.dir}/libsymv.so`,
+      `${tmp.dir}/app-copy`,
+      `${tmp.dir}/libsym-musl.so`,
+      `${tmp.dir}/libsym32.so`,
+      '/lib/x86_64-linux-gnu/libc.so.6',
+      '/lib/x86_64-linux-musl/libc.so',
+      '/lib32/libc.so.6',
+    );
     for (const a of ['arm64', 'armhf', 's390x', 'ppc64el']) files.push(`${REPO}fixtures/foreign/hello-${a}`);
   });
 
@@ -112,7 +159,8 @@ describe('dynamic symbols decoded as readelf shows them', () => {
       for (let i = 0; i < 300; i++) {
         const b = Buffer.from(orig);
         // most hits where the headers and tables live
-        for (let k = 1 + Math.floor(rnd() * 8); k > 0; k--) b[Math.floor(rnd() * Math.min(b.length, rnd() < 0.7 ? 8192 : b.length))] = Math.floor(rnd() * 256);
+        for (let k = 1 + Math.floor(rnd() * 8); k > 0; k--)
+          b[Math.floor(rnd() * Math.min(b.length, rnd() < 0.7 ? 8192 : b.length))] = Math.floor(rnd() * 256);
         const bytes = new BufferBytes(rnd() < 0.1 ? b.subarray(0, Math.floor(rnd() * b.length)) : b);
         try {
           for (const program of [false, true]) {
@@ -147,10 +195,16 @@ describe('dynamic symbols decoded as readelf shows them', () => {
       const rows = rel.split('\n').filter((l) => /^\s*[0-9a-f]{8,16}\s+[0-9a-f]{8,16}\s+R_\S+\s+[0-9a-f]+\s+\S/.test(l));
       assert.equal(relocs.length, rows.length, `${f}: ${relocs.length} symbol relocations, readelf lists ${rows.length}`);
       assert.equal(relocs.filter((r) => r.copy).length, rows.filter((l) => /_COPY\s/.test(l)).length, f);
-      assert.ok(relocs.every((r) => r.symbol > 0 && r.symbol <= d.undefined.length + [...d.definitions().values()].flat().length + 64), f);
+      assert.ok(
+        relocs.every((r) => r.symbol > 0 && r.symbol <= d.undefined.length + [...d.definitions().values()].flat().length + 64),
+        f,
+      );
     }
     const copy = ours(`${tmp.dir}/app-copy`);
-    assert.ok(copy.relocs.some((r) => r.copy), 'a -no-pie program reading a library variable has a copy relocation');
+    assert.ok(
+      copy.relocs.some((r) => r.copy),
+      'a -no-pie program reading a library variable has a copy relocation',
+    );
     assert.equal(copy.d.bindNow, true);
   });
 });
@@ -200,7 +254,10 @@ describe('symbol verdicts against docker run', { skip, timeout: 1_500_000 }, () 
   });
 
   it('every case the script builds is checked', () => {
-    const listed = sh('bash', ['-c', `grep -o '^  "[a-z0-9-]*|' ${SRC}build.sh | tr -d ' "|'`]).split('\n').filter(Boolean).sort();
+    const listed = sh('bash', ['-c', `grep -o '^  "[a-z0-9-]*|' ${SRC}build.sh | tr -d ' "|'`])
+      .split('\n')
+      .filter(Boolean)
+      .sort();
     assert.deepEqual(listed, Object.keys(CASES).sort());
   });
 
@@ -214,11 +271,24 @@ describe('symbol verdicts against docker run', { skip, timeout: 1_500_000 }, () 
       } finally {
         await m.close();
       }
-      assert.equal(report.verdict, truth.started ? 'starts' : 'fails', `${c}: docker run ${truth.started ? 'started it' : `failed: ${truth.stderr}`}`);
+      assert.equal(
+        report.verdict,
+        truth.started ? 'starts' : 'fails',
+        `${c}: docker run ${truth.started ? 'started it' : `failed: ${truth.stderr}`}`,
+      );
       const errors = report.diagnostics.filter((d) => d.severity === 'error');
       assert.equal(errors[0]?.code, want.error, `${c}: first error (${errors.map((e) => e.message).join('; ')})`);
-      for (const w of want.warnings ?? []) assert.ok(report.diagnostics.some((d) => d.code === w), `${c}: expected ${w}, got ${report.diagnostics.map((d) => d.code).join(', ')}`);
-      if (want.quiet) assert.deepEqual(report.diagnostics.filter((d) => /^symbol-/.test(d.code)), [], c);
+      for (const w of want.warnings ?? [])
+        assert.ok(
+          report.diagnostics.some((d) => d.code === w),
+          `${c}: expected ${w}, got ${report.diagnostics.map((d) => d.code).join(', ')}`,
+        );
+      if (want.quiet)
+        assert.deepEqual(
+          report.diagnostics.filter((d) => /^symbol-/.test(d.code)),
+          [],
+          c,
+        );
       if (!want.error) return;
       const lines = truth.stderr.split('\n').filter(Boolean);
       const musl = errors.some((e) => e.runtimeError?.startsWith('Error relocating'));
@@ -248,10 +318,13 @@ describe('every dynamic ELF of a real Debian root, against its own ld.so', { ski
       const catalog = new BinaryCatalog(model.tree, model.decoded);
       const ctx = loaderContext(model, catalog);
       const elfs: [string, NonNullable<ReturnType<BinaryCatalog['at']>>][] = [];
-      for (const [p, d] of catalog.all()) if (d.ok && d.info.machine === 'x86_64' && !d.info.static && (d.info.interpreter || d.info.needed.length)) elfs.push([p, d]);
+      for (const [p, d] of catalog.all())
+        if (d.ok && d.info.machine === 'x86_64' && !d.info.static && (d.info.interpreter || d.info.needed.length)) elfs.push([p, d]);
       assert.ok(elfs.length > 300, `${elfs.length} dynamic ELF files`);
       // One shell in the chroot runs the loader in trace mode on each: it binds everything and names each miss.
-      const script = elfs.map(([p]) => `echo '== ${p}'; LD_TRACE_LOADED_OBJECTS=1 LD_WARN=yes LD_BIND_NOW=yes /lib64/ld-linux-x86-64.so.2 '${p}' 2>&1`).join('\n');
+      const script = elfs
+        .map(([p]) => `echo '== ${p}'; LD_TRACE_LOADED_OBJECTS=1 LD_WARN=yes LD_BIND_NOW=yes /lib64/ld-linux-x86-64.so.2 '${p}' 2>&1`)
+        .join('\n');
       const out = spawnSync('chroot', [root, '/bin/sh', '-c', script], { encoding: 'utf8', maxBuffer: 1 << 28 });
       assert.equal(out.status, 0, out.stderr);
       const real = new Map<string, Set<string>>();
@@ -266,14 +339,23 @@ describe('every dynamic ELF of a real Debian root, against its own ld.so', { ski
       for (const [p, d] of elfs) {
         if (!d.ok) continue;
         const load = resolveProgram(ctx, p, d.info);
-        assert.deepEqual(load.dependencies.filter((x) => x.error), [], p);
+        assert.deepEqual(
+          load.dependencies.filter((x) => x.error),
+          [],
+          p,
+        );
         const check = checkSymbols({ tree: model.tree, env: [], cache }, load, { argv0: p, execPath: p })!;
         assert.deepEqual(check.unreadable, [], p);
         const ours = new Set(check.problems.map((x) => `${x.symbol}${x.version ? `, version ${x.version}` : ''} (${x.requiredBy})`));
         assert.deepEqual(ours, real.get(p), p);
         misses += ours.size;
         // a program of a consistent distribution binds everything it needs at load
-        if (d.info.type !== 'shared-object') assert.deepEqual(check.problems.filter((x) => x.when === 'load'), [], p);
+        if (d.info.type !== 'shared-object')
+          assert.deepEqual(
+            check.problems.filter((x) => x.when === 'load'),
+            [],
+            p,
+          );
       }
       assert.ok(misses > 50, `plugins (perl's, say) name symbols only their host program defines: ${misses} found`);
     } finally {

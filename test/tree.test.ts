@@ -19,7 +19,10 @@ describe('whiteouts, as the OCI layer spec says', () => {
   it('.wh.NAME hides NAME from lower layers', async () => {
     const m = await load([[{ name: 'a/' }, { name: 'a/x', body: 'x' }, { name: 'a/y', body: 'yy' }], [{ name: 'a/.wh.x' }]]);
     assert.deepEqual(paths(m), ['/a', '/a/y']);
-    assert.deepEqual(listChanges(m.tree, 1).map((c) => [c.change, c.path]), [['removed', '/a/x']]);
+    assert.deepEqual(
+      listChanges(m.tree, 1).map((c) => [c.change, c.path]),
+      [['removed', '/a/x']],
+    );
     await m.close();
   });
 
@@ -32,7 +35,7 @@ describe('whiteouts, as the OCI layer spec says', () => {
     await m.close();
   });
 
-  it('an opaque whiteout hides lower children but keeps the same layer\'s, whatever their order', async () => {
+  it("an opaque whiteout hides lower children but keeps the same layer's, whatever their order", async () => {
     const m = await load([
       [{ name: 'd/' }, { name: 'd/lower1', body: '1' }, { name: 'd/sub/' }, { name: 'd/sub/lower2', body: '22' }],
       [{ name: 'd/' }, { name: 'd/mine-before', body: 'a' }, { name: 'd/.wh..wh..opq' }, { name: 'd/mine-after', body: 'b' }],
@@ -53,20 +56,33 @@ describe('whiteouts, as the OCI layer spec says', () => {
   });
 
   it('aufs metadata (.wh..wh.*) is skipped, and whiteouts of nothing change nothing', async () => {
-    const m = await load([[{ name: 'a', body: 'a' }], [{ name: '.wh..wh.plnk/' }, { name: '.wh..wh.plnk/123.456', body: 'x' }, { name: '.wh.missing' }]]);
+    const m = await load([
+      [{ name: 'a', body: 'a' }],
+      [{ name: '.wh..wh.plnk/' }, { name: '.wh..wh.plnk/123.456', body: 'x' }, { name: '.wh.missing' }],
+    ]);
     assert.deepEqual(paths(m), ['/a']);
     await m.close();
   });
 
   it('a file over a directory replaces the whole subtree and counts it as waste', async () => {
     const m = await load([[{ name: 'x/' }, { name: 'x/big', body: Buffer.alloc(1000) }], [{ name: 'x', body: 'file' }]]);
-    assert.deepEqual(listFiles(m.tree).map((f) => [f.path, f.type]), [['/x', 'file']]);
+    assert.deepEqual(
+      listFiles(m.tree).map((f) => [f.path, f.type]),
+      [['/x', 'file']],
+    );
     assert.equal(m.tree.wastedBytes, 1000);
     await m.close();
   });
 
   it('wasted space counts only versions that no longer show', async () => {
-    const m = await load([[{ name: 'a', body: 'aaaa' }, { name: 'keep', body: 'kk' }], [{ name: 'a', body: 'aaaaaa' }], [{ name: 'a', body: 'a' }]]);
+    const m = await load([
+      [
+        { name: 'a', body: 'aaaa' },
+        { name: 'keep', body: 'kk' },
+      ],
+      [{ name: 'a', body: 'aaaaaa' }],
+      [{ name: 'a', body: 'a' }],
+    ]);
     assert.equal(m.tree.wastedBytes, 10);
     assert.deepEqual(m.tree.wasted(), [{ path: '/a', size: 10, count: 2 }]);
     await m.close();
@@ -74,19 +90,29 @@ describe('whiteouts, as the OCI layer spec says', () => {
 
   it('implicit parents are created as directories', async () => {
     const m = await load([[{ name: 'usr/local/bin/tool', body: 't', mode: 0o755 }]]);
-    assert.deepEqual(listFiles(m.tree).map((f) => [f.path, f.type]), [
-      ['/usr', 'dir'],
-      ['/usr/local', 'dir'],
-      ['/usr/local/bin', 'dir'],
-      ['/usr/local/bin/tool', 'file'],
-    ]);
+    assert.deepEqual(
+      listFiles(m.tree).map((f) => [f.path, f.type]),
+      [
+        ['/usr', 'dir'],
+        ['/usr/local', 'dir'],
+        ['/usr/local/bin', 'dir'],
+        ['/usr/local/bin/tool', 'file'],
+      ],
+    );
     await m.close();
   });
 });
 
 describe('links', () => {
-  it('a hard link takes its target\'s size and content; a missing target is a layer problem', async () => {
-    const m = await load([[{ name: 'bin/' }, { name: 'bin/a', body: 'abc' }, { name: 'bin/b', type: 'link', linkname: 'bin/a' }, { name: 'bin/c', type: 'link', linkname: 'nope' }]]);
+  it("a hard link takes its target's size and content; a missing target is a layer problem", async () => {
+    const m = await load([
+      [
+        { name: 'bin/' },
+        { name: 'bin/a', body: 'abc' },
+        { name: 'bin/b', type: 'link', linkname: 'bin/a' },
+        { name: 'bin/c', type: 'link', linkname: 'nope' },
+      ],
+    ]);
     const b = listFiles(m.tree).find((f) => f.path === '/bin/b')!;
     assert.deepEqual([b.type, b.size, b.linkTarget], ['hardlink', 3, '/bin/a']);
     assert.match(m.layers[0].changes.problems[0], /\/bin\/c points at \/nope, which does not exist/);
@@ -129,7 +155,16 @@ describe('links', () => {
 
 describe('hostile names', () => {
   it('../ and absolute names stay inside the root', async () => {
-    const m = await load([[{ name: '../../etc/evil', body: 'e' }, { name: '/abs/file', body: 'a' }, { name: './dot/./x', body: 'd' }]], true);
+    const m = await load(
+      [
+        [
+          { name: '../../etc/evil', body: 'e' },
+          { name: '/abs/file', body: 'a' },
+          { name: './dot/./x', body: 'd' },
+        ],
+      ],
+      true,
+    );
     assert.deepEqual(paths(m), ['/abs', '/abs/file', '/dot', '/dot/x', '/etc', '/etc/evil']);
     await m.close();
   });

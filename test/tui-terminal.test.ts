@@ -114,7 +114,10 @@ describe('in a terminal', { skip }, () => {
   });
 
   it('at 80x24, scrolls a long fix into view', async () => {
-    const json = spawnSync('node', ['bin/scratchscope.js', 'inspect', '--json', 'fixtures/images/broken.docker.tar'], { cwd: REPO, encoding: 'utf8' });
+    const json = spawnSync('node', ['bin/scratchscope.js', 'inspect', '--json', 'fixtures/images/broken.docker.tar'], {
+      cwd: REPO,
+      encoding: 'utf8',
+    });
     const fix: string = JSON.parse(json.stdout).diagnostics[0].fix;
     const lastWord = fix.trim().split(/\s+/).pop()!;
     start('fixtures/images/broken.docker.tar');
@@ -124,7 +127,10 @@ describe('in a terminal', { skip }, () => {
     // the position in the title shows only when not everything fits
     send('G');
     s = await until((x) => /Diagnostics \(\d+\) \d+–(\d+) of \1/.test(x), 'the end of the diagnostics');
-    assert.ok(s.split('\n').some((l) => l.slice(46).includes(lastWord)), `the fix's last word ${lastWord} shows:\n${s}`);
+    assert.ok(
+      s.split('\n').some((l) => l.slice(46).includes(lastWord)),
+      `the fix's last word ${lastWord} shows:\n${s}`,
+    );
     assert.ok(s.split('\n').every((l) => [...l].length <= 80));
     send('q');
     await exitsRestored();

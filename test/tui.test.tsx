@@ -48,8 +48,26 @@ async function press(s: State, env: Env, ...chunks: string[]): Promise<State> {
   return s;
 }
 
-const K = { down: '\x1b[B', up: '\x1b[A', right: '\x1b[C', left: '\x1b[D', tab: '\t', shiftTab: '\x1b[Z', enter: '\r', esc: '\x1b', home: '\x1b[H', end: '\x1b[F', pgup: '\x1b[5~', pgdn: '\x1b[6~', ctrlC: '\x03', ctrlZ: '\x1a', ctrlR: '\x12', ctrlU: '\x15' };
-const names = (s: State, env: Env) => rowsOf(s, env).rows.map((r) => `${'  '.repeat(r.depth)}${r.e.name}${r.e.children ? (r.open ? '/' : '/…') : ''}`);
+const K = {
+  down: '\x1b[B',
+  up: '\x1b[A',
+  right: '\x1b[C',
+  left: '\x1b[D',
+  tab: '\t',
+  shiftTab: '\x1b[Z',
+  enter: '\r',
+  esc: '\x1b',
+  home: '\x1b[H',
+  end: '\x1b[F',
+  pgup: '\x1b[5~',
+  pgdn: '\x1b[6~',
+  ctrlC: '\x03',
+  ctrlZ: '\x1a',
+  ctrlR: '\x12',
+  ctrlU: '\x15',
+};
+const names = (s: State, env: Env) =>
+  rowsOf(s, env).rows.map((r) => `${'  '.repeat(r.depth)}${r.e.name}${r.e.children ? (r.open ? '/' : '/…') : ''}`);
 const marked = (s: State, env: Env) => rowsOf(s, env).rows.map((r) => `${r.e.mark ?? ' '} ${r.e.name}`);
 const frame = (s: State, env: Env) => {
   const r = render(<App s={s} env={env} load={{ reference: 'x', progress: null, elapsed: 0 }} />);
@@ -61,10 +79,26 @@ const frame = (s: State, env: Env) => {
 
 describe('keys', () => {
   it('splits a chunk into every key it holds: letters, arrows, ctrl keys, a bracketed paste', () => {
-    assert.deepEqual(parseKeys('jjk').map((k) => k.id), ['j', 'j', 'k']);
-    assert.deepEqual(parseKeys('\x1b[A\x1b[B\x1bOC\x1b[5~\x1b[6~\x1b[1~\x1b[4~\x1b[H\x1b[F\x1b[Z').map((k) => k.id), ['up', 'down', 'right', 'pageup', 'pagedown', 'home', 'end', 'home', 'end', 'shift-tab']);
-    assert.deepEqual(parseKeys('\r\t\x7f\x03\x1a\x1b').map((k) => k.id), ['enter', 'tab', 'backspace', 'ctrl-c', 'ctrl-z', 'escape']);
-    assert.deepEqual(parseKeys('\x1b[200~q/\x1b[201~j').map((k) => [k.id, k.text]), [['paste', 'q'], ['paste', '/'], ['j', 'j']]);
+    assert.deepEqual(
+      parseKeys('jjk').map((k) => k.id),
+      ['j', 'j', 'k'],
+    );
+    assert.deepEqual(
+      parseKeys('\x1b[A\x1b[B\x1bOC\x1b[5~\x1b[6~\x1b[1~\x1b[4~\x1b[H\x1b[F\x1b[Z').map((k) => k.id),
+      ['up', 'down', 'right', 'pageup', 'pagedown', 'home', 'end', 'home', 'end', 'shift-tab'],
+    );
+    assert.deepEqual(
+      parseKeys('\r\t\x7f\x03\x1a\x1b').map((k) => k.id),
+      ['enter', 'tab', 'backspace', 'ctrl-c', 'ctrl-z', 'escape'],
+    );
+    assert.deepEqual(
+      parseKeys('\x1b[200~q/\x1b[201~j').map((k) => [k.id, k.text]),
+      [
+        ['paste', 'q'],
+        ['paste', '/'],
+        ['j', 'j'],
+      ],
+    );
   });
 
   it('remaps from keys.json under XDG_CONFIG_HOME, and refuses unknown actions, bad keys and clashes with one line', () => {
@@ -105,16 +139,31 @@ describe('the explorer', () => {
   before(async () => {
     good = await loadImage(FX + 'layers.docker.tar', { analysis: true });
     const app = { name: 'app', body: HELLO_ARM, mode: 0o755 };
-    bad = await loadImage(writeOciLayout(`${tmp.dir}/bad`, { layers: [await makeTar([app])], config: { Entrypoint: ['/app'] }, architecture: 'arm64' }), { analysis: true });
+    bad = await loadImage(
+      writeOciLayout(`${tmp.dir}/bad`, { layers: [await makeTar([app])], config: { Entrypoint: ['/app'] }, architecture: 'arm64' }),
+      { analysis: true },
+    );
     const hello = readFileSync(FX + 'hello.docker.tar'); // any bytes: only the link matters here
     linked = await loadImage(
       writeOciLayout(`${tmp.dir}/linked`, {
-        layers: [await makeTar([{ name: 'bin/' }, { name: 'bin/real', body: hello.subarray(0, 64), mode: 0o755 }, { name: 'app', type: 'symlink', linkname: 'bin/real' }])],
+        layers: [
+          await makeTar([
+            { name: 'bin/' },
+            { name: 'bin/real', body: hello.subarray(0, 64), mode: 0o755 },
+            { name: 'app', type: 'symlink', linkname: 'bin/real' },
+          ]),
+        ],
         config: { Entrypoint: ['/app'] },
       }),
       { analysis: true },
     );
-    bare = await loadImage(writeOciLayout(`${tmp.dir}/bare`, { layers: [await makeTar([{ name: 'etc/' }, { name: 'etc/x', body: 'x' }, { name: 'we\x1b]0;pwned\x07ird', body: 'y' }])], config: {} }), { analysis: true });
+    bare = await loadImage(
+      writeOciLayout(`${tmp.dir}/bare`, {
+        layers: [await makeTar([{ name: 'etc/' }, { name: 'etc/x', body: 'x' }, { name: 'we\x1b]0;pwned\x07ird', body: 'y' }])],
+        config: {},
+      }),
+      { analysis: true },
+    );
     G = await envOf(good);
     B = await envOf(bad);
   });
@@ -204,7 +253,7 @@ describe('the explorer', () => {
     assert.match(frame(s, G), /bad regex/);
   });
 
-  it('e goes to the file the entrypoint\'s link leads to and says both; e and d say when there is nothing', async () => {
+  it("e goes to the file the entrypoint's link leads to and says both; e and d say when there is nothing", async () => {
     const L = await envOf(linked);
     const s = await press(initialState(), L, 'e');
     assert.equal(currentRow(s, L)!.e.path, '/bin/real');
@@ -223,12 +272,19 @@ describe('the explorer', () => {
       const H = await envOf(hello);
       const s = await press(initialState(), H, 'e');
       assert.equal(currentRow(s, H)!.e.path, '/hello');
-      const details = textOf('details', s, H).map((l) => l.text.trim()).join(' '); // wrapped to the pane: one run of words
+      const details = textOf('details', s, H)
+        .map((l) => l.text.trim())
+        .join(' '); // wrapped to the pane: one run of words
       assert.match(details, /● in the closure of \/hello: executable, needed to start/);
       assert.match(details, /the command the runtime executes/);
       assert.match(frame(s, H), /●hello/);
       // a file outside the closure says nothing of it
-      assert.doesNotMatch(textOf('details', await press(initialState(), G, K.down), G).map((l) => l.text).join('\n'), /in the closure/);
+      assert.doesNotMatch(
+        textOf('details', await press(initialState(), G, K.down), G)
+          .map((l) => l.text)
+          .join('\n'),
+        /in the closure/,
+      );
     } finally {
       await hello.close();
     }
@@ -270,7 +326,9 @@ describe('the explorer', () => {
   it('imported layers, plurals, and nothing printed for what is absent', () => {
     assert.equal(layerStep(null), 'imported (no build step recorded)');
     const head = { ...G.head!, image: { ...G.head!.image!, cmd: null }, layers: G.head!.layers.slice(0, 1) };
-    const text = imageLines(head, 1).map((l) => l.text).join('\n');
+    const text = imageLines(head, 1)
+      .map((l) => l.text)
+      .join('\n');
     assert.doesNotMatch(text, /cmd|null/);
     assert.match(text, /layers +1\b/);
     assert.match(text, /in 1 file version;/);
@@ -313,7 +371,10 @@ describe('the explorer', () => {
   it('the wasted list adds up to the wasted bytes and jumps to each file in the layer that wrote it', async () => {
     let s = await press(initialState(140, 30), G, 'w');
     const list = G.files!.wasted()!;
-    assert.equal(list.reduce((n, w) => n + w.size, 0), good.tree.wastedBytes);
+    assert.equal(
+      list.reduce((n, w) => n + w.size, 0),
+      good.tree.wastedBytes,
+    );
     assert.match(frame(s, G), /118 kB wasted in \d+ file versions/);
     assert.match(frame(s, G), /efficiency \d+\.\d%/);
     s = await press(s, G, K.enter);
@@ -375,7 +436,10 @@ describe('the explorer', () => {
       const s = initialState(w, h);
       const lines = frame(s, B).split('\n');
       assert.ok(lines.length <= h, `${lines.length} lines in ${h}`);
-      assert.ok(lines.every((l) => [...l].length <= w), `a line wider than ${w}`);
+      assert.ok(
+        lines.every((l) => [...l].length <= w),
+        `a line wider than ${w}`,
+      );
       if (w === 200) assert.ok(layoutOf(s, B).leftW > 100);
       const help = frame({ ...s, help: true }, B).split('\n');
       assert.ok(help.length <= h && help.every((l) => [...l].length <= w), 'the help screen fits too');
@@ -390,14 +454,24 @@ describe('the explorer', () => {
   });
 
   it('filters a 20,000-file tree and draws only the visible rows', async () => {
-    const entries = [{ name: 'big/' }, ...Array.from({ length: 20_000 }, (_, i) => ({ name: `big/f${String(i).padStart(5, '0')}`, body: 'x' }))];
-    const m = await loadImage(writeOciLayout(`${tmp.dir}/big`, { layers: [await makeTar(entries)], config: { Entrypoint: ['/nope'] } }), { analysis: true });
+    const entries = [
+      { name: 'big/' },
+      ...Array.from({ length: 20_000 }, (_, i) => ({ name: `big/f${String(i).padStart(5, '0')}`, body: 'x' })),
+    ];
+    const m = await loadImage(writeOciLayout(`${tmp.dir}/big`, { layers: [await makeTar(entries)], config: { Entrypoint: ['/nope'] } }), {
+      analysis: true,
+    });
     try {
       const env = await envOf(m);
       let s = await press(initialState(80, 23), env, K.enter, 'jjjjjjjjjjjjjjjjjjjj');
       assert.match(frame(s, env), /f00019/);
       s = await press(s, env, '/f1999');
-      assert.deepEqual(names(s, env).slice(1).map((n) => n.trim()), Array.from({ length: 10 }, (_, i) => `f1999${i}`));
+      assert.deepEqual(
+        names(s, env)
+          .slice(1)
+          .map((n) => n.trim()),
+        Array.from({ length: 10 }, (_, i) => `f1999${i}`),
+      );
     } finally {
       await m.close();
     }

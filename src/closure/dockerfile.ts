@@ -41,6 +41,7 @@ export function copyLines(stage: string, items: CopyItem[]): string[] {
       byDir.set(d, list);
     }
   }
-  for (const [d, sources] of [...byDir].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) lines.push(copy(stage, sources, d === '/' ? '/' : `${d}/`));
+  for (const [d, sources] of [...byDir].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+    lines.push(copy(stage, sources, d === '/' ? '/' : `${d}/`));
   return lines;
 }

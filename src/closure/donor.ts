@@ -61,8 +61,11 @@ export function checkDonor(a: ClosureAnalysis, items: CopyItem[], donor: ImageMo
   if (prog) out.warnings.push(...libcWarnings(prog.info, there, catalog));
   if (prog?.info.interpreter && there?.interpreter?.error) {
     // the program's loader is not in the donor: say which C library the donor has instead
-    const other = prog.info.libc === 'musl' ? findLoader(donor, /^ld-linux.*\.so\.\d$|^ld64\.so\.\d$/) : findLoader(donor, /^ld-musl-.*\.so\.1$/);
-    out.warnings.push(`the donor has no ${prog.info.interpreter}, the loader the program needs${other ? `; it has ${other}: it is ${prog.info.libc === 'musl' ? 'glibc' : 'musl'}-based, and its libraries will not serve` : ''}`);
+    const other =
+      prog.info.libc === 'musl' ? findLoader(donor, /^ld-linux.*\.so\.\d$|^ld64\.so\.\d$/) : findLoader(donor, /^ld-musl-.*\.so\.1$/);
+    out.warnings.push(
+      `the donor has no ${prog.info.interpreter}, the loader the program needs${other ? `; it has ${other}: it is ${prog.info.libc === 'musl' ? 'glibc' : 'musl'}-based, and its libraries will not serve` : ''}`,
+    );
   }
   return out;
 }
@@ -81,14 +84,20 @@ function libcWarnings(info: ElfInfo, there: ReturnType<typeof resolveProgram> | 
   const warnings: string[] = [];
   const libc = there?.dependencies.find((d) => /^libc\.so/.test(d.name) && d.realPath);
   const donorLibc = libc?.realPath ? catalog.at(libc.realPath) : null;
-  if (info.libc === 'glibc' && there?.loader === 'musl') warnings.push('the program is built against glibc, the donor is musl-based: its files will not serve');
-  if (info.libc === 'musl' && there?.loader === 'glibc') warnings.push('the program is built against musl, the donor is glibc-based: its files will not serve');
+  if (info.libc === 'glibc' && there?.loader === 'musl')
+    warnings.push('the program is built against glibc, the donor is musl-based: its files will not serve');
+  if (info.libc === 'musl' && there?.loader === 'glibc')
+    warnings.push('the program is built against musl, the donor is glibc-based: its files will not serve');
   const needs = new Set(info.versionNeeds.flatMap((v) => v.versions));
   const want = newestGlibc(needs);
   if (want && donorLibc?.ok) {
     const has = newestGlibc(donorLibc.info.versionDefs);
-    if (!donorLibc.info.versionDefs.includes(want)) warnings.push(`the program needs ${want}, and the donor's glibc is older (newest version ${has ?? 'unknown'}): build on the donor's release, or take a newer donor`);
+    if (!donorLibc.info.versionDefs.includes(want))
+      warnings.push(
+        `the program needs ${want}, and the donor's glibc is older (newest version ${has ?? 'unknown'}): build on the donor's release, or take a newer donor`,
+      );
   }
-  for (const v of there?.versionProblems ?? []) if (!v.weak) warnings.push(`in the donor, ${v.requiredBy} needs ${v.version}, which ${v.library} lacks`);
+  for (const v of there?.versionProblems ?? [])
+    if (!v.weak) warnings.push(`in the donor, ${v.requiredBy} needs ${v.version}, which ${v.library} lacks`);
   return [...new Set(warnings)];
 }

@@ -34,11 +34,25 @@ export function attachCopyLines(a: ClosureAnalysis | null, diagnostics: Diagnost
   for (const d of cured) {
     let items: CopyItem[];
     // the user database whole: an /etc/passwd without the user is as good as none
-    if (d.code === 'user-missing') items = [{ from: '/etc/passwd', to: '/etc/passwd', dir: false }, ...(d.path === '/etc/group' || missing.some((i) => i.to === '/etc/group') ? [{ from: '/etc/group', to: '/etc/group', dir: false }] : [])];
+    if (d.code === 'user-missing')
+      items = [
+        { from: '/etc/passwd', to: '/etc/passwd', dir: false },
+        ...(d.path === '/etc/group' || missing.some((i) => i.to === '/etc/group')
+          ? [{ from: '/etc/group', to: '/etc/group', dir: false }]
+          : []),
+      ];
     else if (d.code === 'symbol-version-missing') {
       // A newer glibc is all of it at once: its libraries the program loads and its loader.
       items = a.closure.files
-        .filter((f) => f.present && !f.probable && f.type === 'file' && (f.role === 'loader' || (f.role === 'library' && (f.openedAs.length ? f.openedAs : [f.path]).some((n) => GLIBC_FAMILY.test(n.slice(n.lastIndexOf('/') + 1))))))
+        .filter(
+          (f) =>
+            f.present &&
+            !f.probable &&
+            f.type === 'file' &&
+            (f.role === 'loader' ||
+              (f.role === 'library' &&
+                (f.openedAs.length ? f.openedAs : [f.path]).some((n) => GLIBC_FAMILY.test(n.slice(n.lastIndexOf('/') + 1))))),
+        )
         .flatMap((f) => (f.openedAs.length ? f.openedAs : [f.path]).map((n) => ({ from: n, to: n, dir: false })));
     } else items = missing.filter((i) => !isUserDb(i));
     if (!items.length) continue;
@@ -52,9 +66,13 @@ function fixWithLines(d: Diagnostic): string {
   const lines = 'the Dockerfile lines below (after a build stage named build)';
   switch (d.code) {
     case 'interpreter-missing':
-      return /the other C library|alpine \(musl\) stage|a glibc stage/.test(d.fix) ? d.fix : `Link it statically (gcc -static, or CGO_ENABLED=0 for Go), or copy the loader and every library it loads from the build stage: ${lines}.`;
+      return /the other C library|alpine \(musl\) stage|a glibc stage/.test(d.fix)
+        ? d.fix
+        : `Link it statically (gcc -static, or CGO_ENABLED=0 for Go), or copy the loader and every library it loads from the build stage: ${lines}.`;
     case 'library-missing':
-      return /ldd in the build stage/.test(d.fix) ? `Copy what the loader cannot find from the build stage, into the folders it searches: ${lines}; or link statically.` : d.fix;
+      return /ldd in the build stage/.test(d.fix)
+        ? `Copy what the loader cannot find from the build stage, into the folders it searches: ${lines}; or link statically.`
+        : d.fix;
     case 'symbol-version-missing':
       return `${d.fix} Or replace the image's glibc, all of it with its loader, by the build stage's: ${lines}.`;
     default:

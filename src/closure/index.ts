@@ -18,7 +18,18 @@ import { diagnose, type DiagnoseOptions } from '../diagnose/index.js';
 import { runtimeNeeds } from './runtime.js';
 import type { CopyItem } from './dockerfile.js';
 
-export type ClosureRole = 'executable' | 'script-interpreter' | 'loader' | 'library' | 'user-database' | 'nss' | 'ca-certificates' | 'zoneinfo' | 'gconv' | 'unwinder' | 'dlopen';
+export type ClosureRole =
+  | 'executable'
+  | 'script-interpreter'
+  | 'loader'
+  | 'library'
+  | 'user-database'
+  | 'nss'
+  | 'ca-certificates'
+  | 'zoneinfo'
+  | 'gconv'
+  | 'unwinder'
+  | 'dlopen';
 
 export interface ClosureFile {
   /** Where the file really is (a symlink met on the way is an entry of its own). */
@@ -99,7 +110,19 @@ class Collector {
     for (const l of links) {
       const at = l.slice(0, l.indexOf(' -> '));
       const link = this.tree.get(at);
-      this.add({ path: at, type: 'symlink', linkTarget: link?.linkTarget ?? l.slice(at.length + 4), size: 0, layer: link?.layer ?? null, present: true, role, when, probable, neededBy, why: `a link on the way to ${path}` });
+      this.add({
+        path: at,
+        type: 'symlink',
+        linkTarget: link?.linkTarget ?? l.slice(at.length + 4),
+        size: 0,
+        layer: link?.layer ?? null,
+        present: true,
+        role,
+        when,
+        probable,
+        neededBy,
+        why: `a link on the way to ${path}`,
+      });
     }
     if (!r.ok) {
       // time zones and gconv modules are folders, there or not
@@ -110,7 +133,20 @@ class Collector {
     const n = r.node;
     const type = n.type === 'dir' ? 'dir' : 'file';
     const openedAs = r.path !== path ? path : undefined;
-    this.add({ path: r.path, openedAs, type, linkTarget: null, size: type === 'dir' ? dirBytes(n) : n.size, layer: n.layer, present: true, role, when, probable, neededBy, why });
+    this.add({
+      path: r.path,
+      openedAs,
+      type,
+      linkTarget: null,
+      size: type === 'dir' ? dirBytes(n) : n.size,
+      layer: n.layer,
+      present: true,
+      role,
+      when,
+      probable,
+      neededBy,
+      why,
+    });
     return n;
   }
 }
@@ -165,7 +201,10 @@ export function analyseClosure(model: ImageModel, opts: ClosureOptions = {}): Cl
     const d = diagnose(model, catalog, opts);
     if (!d.launch.executable) {
       const why = d.diagnostics.find((x) => x.severity === 'error');
-      throw new ScopeError('usage', `the image's command cannot be found${why ? ` (${why.message})` : ''}: name the program, e.g. scratchscope closure IMAGE /app`);
+      throw new ScopeError(
+        'usage',
+        `the image's command cannot be found${why ? ` (${why.message})` : ''}: name the program, e.g. scratchscope closure IMAGE /app`,
+      );
     }
     start = d.launch.executable;
   }
@@ -175,7 +214,14 @@ export function analyseClosure(model: ImageModel, opts: ClosureOptions = {}): Cl
     // runc reads the user database to turn a name into ids before it starts anything
     c.addPath('/etc/passwd', 'user-database', 'start', `USER ${user}`, `USER ${user} is a name: the runtime looks it up in /etc/passwd`);
     const group = user.split(':')[1];
-    if (group === undefined || !/^\d+$/.test(group)) c.addPath('/etc/group', 'user-database', 'start', `USER ${user}`, 'the runtime reads the supplementary groups of the user from /etc/group');
+    if (group === undefined || !/^\d+$/.test(group))
+      c.addPath(
+        '/etc/group',
+        'user-database',
+        'start',
+        `USER ${user}`,
+        'the runtime reads the supplementary groups of the user from /etc/group',
+      );
   }
 
   // The executable, then each #! interpreter (the kernel's chain), down to an ELF program.
@@ -184,7 +230,13 @@ export function analyseClosure(model: ImageModel, opts: ClosureOptions = {}): Cl
   let by: string | null = null;
   let program: { path: string; info: ElfInfo; node: Node } | null = null;
   for (let depth = 0; depth < MAX_SCRIPT_DEPTH; depth++) {
-    const node = c.addPath(path, role, 'start', by, role === 'executable' ? 'the command the runtime executes' : `the #! interpreter of ${by}`);
+    const node = c.addPath(
+      path,
+      role,
+      'start',
+      by,
+      role === 'executable' ? 'the command the runtime executes' : `the #! interpreter of ${by}`,
+    );
     if (!node) break;
     const real = resolvePath(tree, path);
     const realPath = real.ok ? real.path : path;
@@ -195,7 +247,8 @@ export function analyseClosure(model: ImageModel, opts: ClosureOptions = {}): Cl
     }
     const sb = parseShebang(readHead(node, 256));
     if (!sb || !sb.interpreter) {
-      if (depth === 0 && opts.path && node.type !== 'dir') throw new ScopeError('usage', `${opts.path}: not a program (neither an ELF file nor a #! script), so it has no closure`);
+      if (depth === 0 && opts.path && node.type !== 'dir')
+        throw new ScopeError('usage', `${opts.path}: not a program (neither an ELF file nor a #! script), so it has no closure`);
       break;
     }
     const base = sb.interpreter.slice(sb.interpreter.lastIndexOf('/') + 1);
@@ -206,7 +259,19 @@ export function analyseClosure(model: ImageModel, opts: ClosureOptions = {}): Cl
       if (!prog) break;
       const found = lookPath(tree, prog, env, cwd);
       if (!found.ok) {
-        c.add({ path: prog, type: 'file', linkTarget: null, size: 0, layer: null, present: false, role: 'script-interpreter', when: 'start', probable: false, neededBy: by, why: `${sb.interpreter} runs ${prog}, found through PATH` });
+        c.add({
+          path: prog,
+          type: 'file',
+          linkTarget: null,
+          size: 0,
+          layer: null,
+          present: false,
+          role: 'script-interpreter',
+          when: 'start',
+          probable: false,
+          neededBy: by,
+          why: `${sb.interpreter} runs ${prog}, found through PATH`,
+        });
         break;
       }
       path = found.path;
@@ -228,7 +293,14 @@ export function analyseClosure(model: ImageModel, opts: ClosureOptions = {}): Cl
         if (dep.via === 'musl-libc' || dep.via === 'loaded') continue;
         // libc names the loader in DT_NEEDED: the loader the kernel mapped answers it
         if (dep.name === loaderName) continue;
-        if (dep.resolved) c.addPath(dep.resolved, 'library', 'start', dep.requiredBy, `DT_NEEDED ${dep.name} of ${dep.requiredBy}, found through ${dep.via}`);
+        if (dep.resolved)
+          c.addPath(
+            dep.resolved,
+            'library',
+            'start',
+            dep.requiredBy,
+            `DT_NEEDED ${dep.name} of ${dep.requiredBy}, found through ${dep.via}`,
+          );
         else missingLibraries.push({ name: dep.name, neededBy: dep.requiredBy, searched: dep.searched });
       }
     }
@@ -247,7 +319,16 @@ export function analyseClosure(model: ImageModel, opts: ClosureOptions = {}): Cl
   const loaderMissing = files.some((f) => f.role === 'loader' && !f.present);
   const triplet = program && libc === 'glibc' ? TRIPLETS[program.info.machine] : undefined;
   const stageLibDir = loaderMissing && triplet ? `/lib/${triplet}` : null;
-  const closure: Closure = { program: program?.path ?? start, libc, files, bytes, imageBytes, missingLibraries, searchDirs: load?.defaultDirs ?? [], stageLibDir };
+  const closure: Closure = {
+    program: program?.path ?? start,
+    libc,
+    files,
+    bytes,
+    imageBytes,
+    missingLibraries,
+    searchDirs: load?.defaultDirs ?? [],
+    stageLibDir,
+  };
   return { closure, program: program ? { path: program.path, info: program.info } : null };
 }
 
@@ -265,7 +346,11 @@ export function closureCopies(c: Closure, all: boolean): CopyItem[] {
     for (const n of f.openedAs.length ? f.openedAs : [f.path]) items.push({ from: n, to: n, dir: f.type === 'dir' });
   }
   for (const m of c.missingLibraries) {
-    const at = c.stageLibDir ? `${c.stageLibDir}/${m.name}` : m.searched.find((p) => c.searchDirs.some((d) => p === `${d.replace(/\/$/, '')}/${m.name}`)) ?? m.searched[0] ?? `${(c.searchDirs[0] ?? '/usr/lib').replace(/\/$/, '')}/${m.name}`;
+    const at = c.stageLibDir
+      ? `${c.stageLibDir}/${m.name}`
+      : (m.searched.find((p) => c.searchDirs.some((d) => p === `${d.replace(/\/$/, '')}/${m.name}`)) ??
+        m.searched[0] ??
+        `${(c.searchDirs[0] ?? '/usr/lib').replace(/\/$/, '')}/${m.name}`);
     if (!items.some((i) => i.to === at)) items.push({ from: at, to: at, dir: false });
   }
   return items;

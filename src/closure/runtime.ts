@@ -32,7 +32,19 @@ export interface RuntimeFacts {
 }
 
 /** libc functions that consult NSS (/etc/nsswitch.conf and the libnss_* modules it names). */
-const NSS_CALLS = ['getpwnam', 'getpwuid', 'getgrnam', 'getgrgid', 'getaddrinfo', 'gethostbyname', 'getservbyname', 'getprotobyname', 'initgroups', 'getgrouplist', 'getspnam'];
+const NSS_CALLS = [
+  'getpwnam',
+  'getpwuid',
+  'getgrnam',
+  'getgrgid',
+  'getaddrinfo',
+  'gethostbyname',
+  'getservbyname',
+  'getprotobyname',
+  'initgroups',
+  'getgrouplist',
+  'getspnam',
+];
 /** glibc dlopens libgcc_s.so.1 to unwind a thread on pthread_cancel and pthread_exit. */
 const UNWIND_CALLS = ['pthread_cancel', 'pthread_exit'];
 const ICONV_CALLS = ['iconv_open'];
@@ -76,7 +88,6 @@ function soNames(bytes: Bytes, limit = 256 << 20): Set<string> {
   return found;
 }
 
-
 export function runtimeNeeds(f: RuntimeFacts): RuntimeNeed[] {
   const out: RuntimeNeed[] = [];
   const { tree, program, load } = f;
@@ -112,38 +123,82 @@ export function runtimeNeeds(f: RuntimeFacts): RuntimeNeed[] {
   if (glibc && nss) {
     const [call, by] = nss;
     const { services, conf } = nssServices(tree);
-    if (conf) out.push({ path: '/etc/nsswitch.conf', role: 'nss', neededBy: by!, why: `${by} calls ${call}, which reads /etc/nsswitch.conf for its sources`, probable: false });
+    if (conf)
+      out.push({
+        path: '/etc/nsswitch.conf',
+        role: 'nss',
+        neededBy: by!,
+        why: `${by} calls ${call}, which reads /etc/nsswitch.conf for its sources`,
+        probable: false,
+      });
     const libc = load?.dependencies.find((d) => /^libc\.so/.test(d.name) && d.realPath);
     const libcInfo = libc?.realPath ? f.catalog.at(libc.realPath) : null;
     const builtin = libcInfo?.ok === true && libcInfo.info.versionDefs.includes('GLIBC_2.34');
     for (const s of services) {
       if (builtin && BUILTIN_NSS.has(s)) continue;
       const name = `libnss_${s}.so.2`;
-      out.push({ path: lookup(name) ?? `${libDir()}/${name}`, role: 'nss', neededBy: by!, why: `${by} calls ${call}; NSS service "${s}"${conf ? ' in /etc/nsswitch.conf' : ' (glibc default)'} loads ${name}`, probable: false });
+      out.push({
+        path: lookup(name) ?? `${libDir()}/${name}`,
+        role: 'nss',
+        neededBy: by!,
+        why: `${by} calls ${call}; NSS service "${s}"${conf ? ' in /etc/nsswitch.conf' : ' (glibc default)'} loads ${name}`,
+        probable: false,
+      });
     }
     for (const db of ['/etc/passwd', '/etc/group', '/etc/hosts']) {
-      if (resolvePath(tree, db).ok && services.has('files')) out.push({ path: db, role: 'nss', neededBy: by!, why: `the "files" service reads ${db}`, probable: false });
+      if (resolvePath(tree, db).ok && services.has('files'))
+        out.push({ path: db, role: 'nss', neededBy: by!, why: `the "files" service reads ${db}`, probable: false });
     }
   }
 
-  const tls = first(TLS_MARKERS) ?? (load?.dependencies.find((d) => TLS_LIBS.test(d.name)) ? ([load!.dependencies.find((d) => TLS_LIBS.test(d.name))!.name, program.path] as const) : undefined);
+  const tls =
+    first(TLS_MARKERS) ??
+    (load?.dependencies.find((d) => TLS_LIBS.test(d.name))
+      ? ([load!.dependencies.find((d) => TLS_LIBS.test(d.name))!.name, program.path] as const)
+      : undefined);
   if (tls) {
     const configured = envValue(f.env, 'SSL_CERT_FILE');
     const bundle = configured ?? CA_FILES.find((p) => resolvePath(tree, p).ok) ?? CA_FILES[0];
-    out.push({ path: bundle, role: 'ca-certificates', neededBy: tls[1]!, why: `${tls[1]} does TLS (${tls[0]}): it verifies peers against the CA bundle ${bundle}`, probable: false });
+    out.push({
+      path: bundle,
+      role: 'ca-certificates',
+      neededBy: tls[1]!,
+      why: `${tls[1]} does TLS (${tls[0]}): it verifies peers against the CA bundle ${bundle}`,
+      probable: false,
+    });
   }
 
   const zone = first(ZONE_MARKERS);
   if (zone && !envValue(f.env, 'ZONEINFO')) {
-    out.push({ path: '/usr/share/zoneinfo', role: 'zoneinfo', neededBy: zone[1]!, why: `${zone[1]} loads time zones (${zone[0]})`, probable: false });
+    out.push({
+      path: '/usr/share/zoneinfo',
+      role: 'zoneinfo',
+      neededBy: zone[1]!,
+      why: `${zone[1]} loads time zones (${zone[0]})`,
+      probable: false,
+    });
   }
 
   if (glibc && !info.static) {
     const iconv = first(ICONV_CALLS);
-    if (iconv) out.push({ path: `${libDir()}/gconv`, role: 'gconv', neededBy: iconv[1]!, why: `${iconv[1]} calls iconv_open, which loads gconv modules for other character sets`, probable: false });
+    if (iconv)
+      out.push({
+        path: `${libDir()}/gconv`,
+        role: 'gconv',
+        neededBy: iconv[1]!,
+        why: `${iconv[1]} calls iconv_open, which loads gconv modules for other character sets`,
+        probable: false,
+      });
     const unwind = first(UNWIND_CALLS);
     const hasGccS = load?.dependencies.some((d) => d.name === 'libgcc_s.so.1' && d.resolved);
-    if (unwind && !hasGccS) out.push({ path: lookup('libgcc_s.so.1') ?? `${libDir()}/libgcc_s.so.1`, role: 'unwinder', neededBy: unwind[1]!, why: `${unwind[1]} calls ${unwind[0]}: glibc loads libgcc_s.so.1 to unwind the thread, and aborts without it`, probable: false });
+    if (unwind && !hasGccS)
+      out.push({
+        path: lookup('libgcc_s.so.1') ?? `${libDir()}/libgcc_s.so.1`,
+        role: 'unwinder',
+        neededBy: unwind[1]!,
+        why: `${unwind[1]} calls ${unwind[0]}: glibc loads libgcc_s.so.1 to unwind the thread, and aborts without it`,
+        probable: false,
+      });
   }
 
   const dl = first(DLOPEN_CALLS);
@@ -154,7 +209,14 @@ export function runtimeNeeds(f: RuntimeFacts): RuntimeNeed[] {
       for (const name of b ? soNames(b) : []) {
         if (known.has(name) || /^(libc|libm|libdl|libpthread|librt|ld-linux.*)\.so/.test(name)) continue;
         const at = lookup(name);
-        if (at) out.push({ path: at, role: 'dlopen', neededBy: program.path, why: `${program.path} calls ${dl[0]} and names ${name}: probably loaded at run time`, probable: true });
+        if (at)
+          out.push({
+            path: at,
+            role: 'dlopen',
+            neededBy: program.path,
+            why: `${program.path} calls ${dl[0]} and names ${name}: probably loaded at run time`,
+            probable: true,
+          });
       }
     } finally {
       b?.close();

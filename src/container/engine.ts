@@ -66,8 +66,21 @@ interface RawContainer {
   Name?: string;
   Image?: string;
   Platform?: string;
-  Config?: { Image?: string; Entrypoint?: string[] | string | null; Cmd?: string[] | string | null; User?: string; WorkingDir?: string; Env?: string[] | null; Tty?: boolean };
-  HostConfig?: { ReadonlyRootfs?: boolean; Init?: boolean | null; Tmpfs?: Record<string, string> | null; Mounts?: { Target?: string; Type?: string; VolumeOptions?: { NoCopy?: boolean } }[] | null };
+  Config?: {
+    Image?: string;
+    Entrypoint?: string[] | string | null;
+    Cmd?: string[] | string | null;
+    User?: string;
+    WorkingDir?: string;
+    Env?: string[] | null;
+    Tty?: boolean;
+  };
+  HostConfig?: {
+    ReadonlyRootfs?: boolean;
+    Init?: boolean | null;
+    Tmpfs?: Record<string, string> | null;
+    Mounts?: { Target?: string; Type?: string; VolumeOptions?: { NoCopy?: boolean } }[] | null;
+  };
   Mounts?: RawMount[] | null;
   State?: { Status?: string; ExitCode?: number; Error?: string; OOMKilled?: boolean; StartedAt?: string; FinishedAt?: string };
 }
@@ -89,7 +102,8 @@ function mountsOf(c: RawContainer): MountFacts[] {
   }));
   // --tmpfs PATH is recorded in HostConfig.Tmpfs only, not in Mounts.
   for (const [dest, opts] of Object.entries(c.HostConfig?.Tmpfs ?? {})) {
-    if (!out.some((m) => m.destination === dest)) out.push({ type: 'tmpfs', source: null, name: null, destination: dest, readWrite: !/(^|,)ro(,|$)/.test(opts), noCopy: false });
+    if (!out.some((m) => m.destination === dest))
+      out.push({ type: 'tmpfs', source: null, name: null, destination: dest, readWrite: !/(^|,)ro(,|$)/.test(opts), noCopy: false });
   }
   return out;
 }
@@ -114,7 +128,13 @@ export async function readContainer(client: EngineClient, ref: string): Promise<
   const cfg = c.Config ?? {};
   const s = c.State ?? {};
   const logs = await client.get(`/containers/${pathPart(c.Id)}/logs?stdout=1&stderr=1&tail=${LOG_LINES}`);
-  const logTail = logs.status === 200 ? demux(logs.body, !!cfg.Tty).split('\n').filter((l, i, a) => l !== '' || i < a.length - 1).slice(-LOG_LINES) : [];
+  const logTail =
+    logs.status === 200
+      ? demux(logs.body, !!cfg.Tty)
+          .split('\n')
+          .filter((l, i, a) => l !== '' || i < a.length - 1)
+          .slice(-LOG_LINES)
+      : [];
   return {
     id: c.Id,
     name: (c.Name ?? '').replace(/^\//, ''),

@@ -89,7 +89,12 @@ function overridesOf(image: ImageConfig | null, c: ContainerFacts): Override[] {
   if (changed.length) out.push({ field: 'env', container: changed, image: null });
   if (c.readOnly) out.push({ field: 'readOnly', container: true, image: null });
   if (c.init) out.push({ field: 'init', container: true, image: null });
-  if (c.mounts.length) out.push({ field: 'mounts', container: c.mounts.map((m) => `${m.type} ${m.type === 'tmpfs' ? '' : `${m.name ?? m.source} `}at ${m.destination}`), image: null });
+  if (c.mounts.length)
+    out.push({
+      field: 'mounts',
+      container: c.mounts.map((m) => `${m.type} ${m.type === 'tmpfs' ? '' : `${m.name ?? m.source} `}at ${m.destination}`),
+      image: null,
+    });
   return out;
 }
 
@@ -137,7 +142,8 @@ export async function analyseContainer(ref: string, opts: { verify?: boolean; ru
   try {
     model = await loadImage(`docker-daemon:${facts.imageId}`, { analysis: true, verify: opts.verify });
   } catch (e) {
-    if (e instanceof ScopeError && e.code === 'image-not-found') throw new ScopeError('image-not-found', `container ${ref} was created from image ${facts.imageId}, which the engine no longer has`);
+    if (e instanceof ScopeError && e.code === 'image-not-found')
+      throw new ScopeError('image-not-found', `container ${ref} was created from image ${facts.imageId}, which the engine no longer has`);
     throw e;
   }
   try {
@@ -151,7 +157,13 @@ export async function analyseContainer(ref: string, opts: { verify?: boolean; ru
  * `before`: failures decided before the runtime is asked at all (kubelet's runAsNonRoot
  * checks); they come first, in front of what the runtime would meet.
  */
-export function predict(model: ImageModel, facts: ContainerFacts, imageMoved: boolean | null, runtime?: RuntimeChoice, before: Diagnostic[] = []): ContainerReport {
+export function predict(
+  model: ImageModel,
+  facts: ContainerFacts,
+  imageMoved: boolean | null,
+  runtime?: RuntimeChoice,
+  before: Diagnostic[] = [],
+): ContainerReport {
   const config = effectiveConfig(model.config, facts);
   const asRun: ImageModel = { ...model, config };
   const catalog = new BinaryCatalog(model.tree, model.decoded);
@@ -216,13 +228,24 @@ export function predict(model: ImageModel, facts: ContainerFacts, imageMoved: bo
     finding = `scratchscope predicts ${cause.code}, but the container started${ended ? ` and exited with ${s.exitCode}` : ''}: the image, the runtime or the host may have changed since it was created`;
   } else {
     agreement = 'nothing-recorded';
-    finding = s.started ? 'the container started; its exit is the program\'s own business' : 'the container has not been started, so the runtime recorded nothing yet';
+    finding = s.started
+      ? "the container started; its exit is the program's own business"
+      : 'the container has not been started, so the runtime recorded nothing yet';
   }
   if (imageMoved) finding += `; note: ${facts.imageRef} now names another image than the one this container was created from`;
 
   return {
     schemaVersion: 1,
-    container: { id: facts.id, name: facts.name, image: facts.imageRef, imageId: facts.imageId, imageMoved, status: s.status, platform: facts.platform, mounts: facts.mounts },
+    container: {
+      id: facts.id,
+      name: facts.name,
+      image: facts.imageRef,
+      imageId: facts.imageId,
+      imageMoved,
+      status: s.status,
+      platform: facts.platform,
+      mounts: facts.mounts,
+    },
     overrides: overridesOf(model.config, facts),
     verdict,
     failedStep: cause ? (launch.steps.find((x) => !x.ok)?.step ?? null) : null,
@@ -230,7 +253,9 @@ export function predict(model: ImageModel, facts: ContainerFacts, imageMoved: bo
     predicted,
     agreement,
     finding,
-    exit: ended ? { code: s.exitCode, meaning: exitMeaning(s.exitCode, s.oomKilled), oomKilled: s.oomKilled, logTail: facts.logTail } : null,
+    exit: ended
+      ? { code: s.exitCode, meaning: exitMeaning(s.exitCode, s.oomKilled), oomKilled: s.oomKilled, logTail: facts.logTail }
+      : null,
     launch,
     diagnostics,
     mountFindings,

@@ -65,10 +65,18 @@ export function mountEffect(mounts: MountFacts[], path: string): MountFinding | 
   const at = `${m.destination} is ${what(m)}`;
   if (m.type === 'tmpfs') return { mount: m, path, effect: 'hides', detail: `${at}, so ${path} is not there` };
   const has = localHas(m, rel);
-  if (has === false) return { mount: m, path, effect: 'hides', detail: `${at}, which has no ${rel.replace(/^\//, '')} (looked in ${m.source})` };
+  if (has === false)
+    return { mount: m, path, effect: 'hides', detail: `${at}, which has no ${rel.replace(/^\//, '')} (looked in ${m.source})` };
   if (has === true) {
     const copied = m.type === 'volume' && !m.noCopy;
-    return { mount: m, path, effect: copied ? 'copied' : 'provides', detail: copied ? `${at}; it holds ${rel.replace(/^\//, '')} (Docker copies the image's ${m.destination} into a new volume)` : `${at}, whose ${rel.replace(/^\//, '')} is what runs, not the image's` };
+    return {
+      mount: m,
+      path,
+      effect: copied ? 'copied' : 'provides',
+      detail: copied
+        ? `${at}; it holds ${rel.replace(/^\//, '')} (Docker copies the image's ${m.destination} into a new volume)`
+        : `${at}, whose ${rel.replace(/^\//, '')} is what runs, not the image's`,
+    };
   }
   const hint =
     m.type === 'volume' && !m.noCopy
@@ -84,10 +92,16 @@ export function hiddenByMount(f: MountFinding, argv0: string): Diagnostic {
   return {
     code: 'hidden-by-mount',
     severity: certain ? 'error' : 'warning',
-    message: certain ? `the image has ${f.path}, but the container mounts over it: ${f.detail}` : `the container mounts over ${f.path}, so what runs depends on the mount's content: ${f.detail}`,
+    message: certain
+      ? `the image has ${f.path}, but the container mounts over it: ${f.detail}`
+      : `the container mounts over ${f.path}, so what runs depends on the mount's content: ${f.detail}`,
     path: f.path,
     layer: null,
-    runtimeError: certain ? (bare ? `exec: "${argv0}": executable file not found in $PATH` : `exec: "${argv0}": stat ${argv0}: no such file or directory`) : null,
+    runtimeError: certain
+      ? bare
+        ? `exec: "${argv0}": executable file not found in $PATH`
+        : `exec: "${argv0}": stat ${argv0}: no such file or directory`
+      : null,
     fix:
       f.mount.type === 'tmpfs'
         ? `Mount the tmpfs somewhere else (a data folder), not over ${f.mount.destination}.`

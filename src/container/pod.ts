@@ -74,7 +74,13 @@ export interface PodReport {
 }
 
 /** The pod (or pod template) inside whatever kubectl printed. */
-function podOf(doc: Record<string, unknown>): { kind: string; name: string; namespace: string | null; spec: PodSpec; statuses: ContainerStatus[] } {
+function podOf(doc: Record<string, unknown>): {
+  kind: string;
+  name: string;
+  namespace: string | null;
+  spec: PodSpec;
+  statuses: ContainerStatus[];
+} {
   const kind = String(doc.kind ?? '');
   const meta = (doc.metadata ?? {}) as { name?: string; namespace?: string };
   const spec = doc.spec as Record<string, unknown> | undefined;
@@ -83,13 +89,22 @@ function podOf(doc: Record<string, unknown>): { kind: string; name: string; name
     const status = (doc.status ?? {}) as { containerStatuses?: ContainerStatus[]; initContainerStatuses?: ContainerStatus[] };
     return { ...base, spec: spec as PodSpec, statuses: [...(status.initContainerStatuses ?? []), ...(status.containerStatuses ?? [])] };
   }
-  const template = kind === 'CronJob' ? (spec?.jobTemplate as { spec?: { template?: { spec?: PodSpec } } })?.spec?.template : (spec?.template as { spec?: PodSpec } | undefined);
-  if (['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'ReplicationController', 'Job', 'CronJob', 'PodTemplate'].includes(kind) || template?.spec) {
+  const template =
+    kind === 'CronJob'
+      ? (spec?.jobTemplate as { spec?: { template?: { spec?: PodSpec } } })?.spec?.template
+      : (spec?.template as { spec?: PodSpec } | undefined);
+  if (
+    ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'ReplicationController', 'Job', 'CronJob', 'PodTemplate'].includes(kind) ||
+    template?.spec
+  ) {
     const podSpec = kind === 'PodTemplate' ? ((doc.template as { spec?: PodSpec })?.spec ?? null) : (template?.spec ?? null);
     if (podSpec) return { ...base, spec: podSpec, statuses: [] };
   }
   if (kind === 'List' && Array.isArray(doc.items) && doc.items.length === 1) return podOf(doc.items[0] as Record<string, unknown>);
-  throw new ScopeError('usage', `not a pod or a workload with a pod template (kind ${kind || 'missing'}); use kubectl get pod NAME -o json`);
+  throw new ScopeError(
+    'usage',
+    `not a pod or a workload with a pod template (kind ${kind || 'missing'}); use kubectl get pod NAME -o json`,
+  );
 }
 
 /** Volumes as mounts: what each holds in place of the image's folder. */
@@ -112,12 +127,27 @@ function stateOf(s: ContainerStatus | undefined): ContainerFacts['state'] & { ta
   const waiting = s?.state?.waiting;
   const term = s?.state?.terminated ?? s?.lastState?.terminated;
   const startError = term?.reason === 'StartError' || term?.reason === 'ContainerCannotRun';
-  const refused = waiting && ['CreateContainerError', 'CreateContainerConfigError', 'RunContainerError'].includes(waiting.reason ?? '') ? waiting.message : undefined;
+  const refused =
+    waiting && ['CreateContainerError', 'CreateContainerConfigError', 'RunContainerError'].includes(waiting.reason ?? '')
+      ? waiting.message
+      : undefined;
   const error = (startError ? term?.message : undefined) ?? refused ?? '';
-  const errorSource = startError ? `${s?.state?.terminated ? 'state' : 'lastState'}.terminated.message` : refused ? 'state.waiting.message' : undefined;
+  const errorSource = startError
+    ? `${s?.state?.terminated ? 'state' : 'lastState'}.terminated.message`
+    : refused
+      ? 'state.waiting.message'
+      : undefined;
   const ran = !!s?.state?.running || (!!term && !startError);
   return {
-    status: s?.state?.running ? 'running' : waiting ? (waiting.reason ?? 'waiting') : s?.state?.terminated ? 'exited' : s ? 'unknown' : 'not started',
+    status: s?.state?.running
+      ? 'running'
+      : waiting
+        ? (waiting.reason ?? 'waiting')
+        : s?.state?.terminated
+          ? 'exited'
+          : s
+            ? 'unknown'
+            : 'not started',
     exitCode: term?.exitCode ?? 0,
     error: error.trim(),
     oomKilled: term?.reason === 'OOMKilled',
@@ -133,17 +163,42 @@ function stateOf(s: ContainerStatus | undefined): ContainerFacts['state'] & { ta
 /** kubelet's runAsNonRoot check (verifyRunAsNonRoot), on the image's USER when runAsUser is unset. */
 function nonRootCheck(sc: SecurityContext, imageUser: string): Diagnostic | null {
   if (!sc.runAsNonRoot) return null;
-  const base = { path: null, layer: null, evidence: [`runAsNonRoot: true`, `image USER ${imageUser ? JSON.stringify(imageUser) : '(none: root)'}`] };
+  const base = {
+    path: null,
+    layer: null,
+    evidence: [`runAsNonRoot: true`, `image USER ${imageUser ? JSON.stringify(imageUser) : '(none: root)'}`],
+  };
   if (sc.runAsUser !== undefined) {
     if (sc.runAsUser !== 0) return null;
-    return { ...base, code: 'runs-as-root', severity: 'error', message: 'runAsNonRoot is set and runAsUser is 0', runtimeError: "container's runAsUser breaks non-root policy", fix: 'Set runAsUser to a non-zero uid, e.g. 65532.' };
+    return {
+      ...base,
+      code: 'runs-as-root',
+      severity: 'error',
+      message: 'runAsNonRoot is set and runAsUser is 0',
+      runtimeError: "container's runAsUser breaks non-root policy",
+      fix: 'Set runAsUser to a non-zero uid, e.g. 65532.',
+    };
   }
   const user = imageUser.split(':')[0];
   if (user && !/^\d+$/.test(user)) {
-    return { ...base, code: 'non-numeric-user', severity: 'error', message: `runAsNonRoot is set and the image's USER is the name ${user}, which kubelet cannot check`, runtimeError: `container has runAsNonRoot and image has non-numeric user (${user}), cannot verify user is non-root`, fix: `Set runAsUser (and runAsGroup) to ${user}'s numeric ids in the pod, or use USER with numbers in the image (USER 65532:65532).` };
+    return {
+      ...base,
+      code: 'non-numeric-user',
+      severity: 'error',
+      message: `runAsNonRoot is set and the image's USER is the name ${user}, which kubelet cannot check`,
+      runtimeError: `container has runAsNonRoot and image has non-numeric user (${user}), cannot verify user is non-root`,
+      fix: `Set runAsUser (and runAsGroup) to ${user}'s numeric ids in the pod, or use USER with numbers in the image (USER 65532:65532).`,
+    };
   }
   if (!user || Number(user) === 0) {
-    return { ...base, code: 'runs-as-root', severity: 'error', message: `runAsNonRoot is set and the image runs as root (${user ? 'USER 0' : 'no USER'})`, runtimeError: 'container has runAsNonRoot and image will run as root', fix: 'Set runAsUser to a non-zero uid in the pod, or add USER 65532:65532 to the image.' };
+    return {
+      ...base,
+      code: 'runs-as-root',
+      severity: 'error',
+      message: `runAsNonRoot is set and the image runs as root (${user ? 'USER 0' : 'no USER'})`,
+      runtimeError: 'container has runAsNonRoot and image will run as root',
+      fix: 'Set runAsUser to a non-zero uid in the pod, or add USER 65532:65532 to the image.',
+    };
   }
   return null;
 }
@@ -170,9 +225,15 @@ export function readPodJson(file: string): Record<string, unknown> {
   throw new ScopeError('usage', `${file === '-' ? 'stdin' : file}: not JSON (kubectl get pod NAME -o json)`);
 }
 
-export async function analysePod(doc: Record<string, unknown>, opts: { imageSources: Map<string, string>; runtime?: RuntimeChoice; verify?: boolean }): Promise<PodReport> {
+export async function analysePod(
+  doc: Record<string, unknown>,
+  opts: { imageSources: Map<string, string>; runtime?: RuntimeChoice; verify?: boolean },
+): Promise<PodReport> {
   const pod = podOf(doc);
-  const containers = [...(pod.spec.initContainers ?? []).map((c) => ({ c, role: 'init' as const })), ...(pod.spec.containers ?? []).map((c) => ({ c, role: 'container' as const }))];
+  const containers = [
+    ...(pod.spec.initContainers ?? []).map((c) => ({ c, role: 'init' as const })),
+    ...(pod.spec.containers ?? []).map((c) => ({ c, role: 'container' as const })),
+  ];
   if (!containers.length) throw new ScopeError('usage', `${pod.kind} ${pod.name} has no containers`);
   const out: PodContainerReport[] = [];
   for (const { c, role } of containers) {
@@ -180,7 +241,11 @@ export async function analysePod(doc: Record<string, unknown>, opts: { imageSour
     const source = opts.imageSources.get(c.image) ?? `docker-daemon:${c.image}`;
     const status = pod.statuses.find((s) => s.name === c.name);
     const model = await loadImage(source, { analysis: true, verify: opts.verify }).catch((e: unknown) => {
-      if (e instanceof ScopeError) throw new ScopeError(e.code, `container ${c.name}, image ${c.image}: ${e.message} (map it to a file with --image-source ${c.image}=PATH)`);
+      if (e instanceof ScopeError)
+        throw new ScopeError(
+          e.code,
+          `container ${c.name}, image ${c.image}: ${e.message} (map it to a file with --image-source ${c.image}=PATH)`,
+        );
       throw e;
     });
     try {
@@ -217,7 +282,13 @@ export async function analysePod(doc: Record<string, unknown>, opts: { imageSour
       const runtime = runtimeOf(status, opts.runtime);
       const refused = nonRootCheck(sc, imageUser);
       const report = predict(model, facts, null, runtime, refused ? [refused] : []);
-      out.push({ ...report, role, imageSource: source, runtime: `${runtime.runtime}@${runtime.version}`, restartCount: status?.restartCount ?? null });
+      out.push({
+        ...report,
+        role,
+        imageSource: source,
+        runtime: `${runtime.runtime}@${runtime.version}`,
+        restartCount: status?.restartCount ?? null,
+      });
     } finally {
       await model.close();
     }

@@ -147,8 +147,14 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
         });
       }
       const info = decoded.info;
-      const lang = info.go ? `, Go ${info.go.version}${info.go.cgo ? ' with cgo' : ''}` : info.libc === 'glibc' || info.libc === 'musl' ? `, ${info.libc}` : '';
-      result.trace.push(`${path}${r.path !== path ? ` -> ${r.path}` : ''}: ELF ${info.class}-bit ${info.machine} ${info.type}${info.interpreter ? `, interpreter ${info.interpreter}` : ', static'}${lang}`);
+      const lang = info.go
+        ? `, Go ${info.go.version}${info.go.cgo ? ' with cgo' : ''}`
+        : info.libc === 'glibc' || info.libc === 'musl'
+          ? `, ${info.libc}`
+          : '';
+      result.trace.push(
+        `${path}${r.path !== path ? ` -> ${r.path}` : ''}: ELF ${info.class}-bit ${info.machine} ${info.type}${info.interpreter ? `, interpreter ${info.interpreter}` : ', static'}${lang}`,
+      );
       // Without readable program headers the kernel has nothing to map (ENOEXEC).
       const phdrs = info.problems.find((p) => p.startsWith('program headers'));
       if (phdrs) {
@@ -197,7 +203,9 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
             runtimeError: `exec ${execPath}: no such file or directory`,
             message:
               `${r.path} is dynamically linked and needs the loader ${info.interpreter}, which is not in the image${ir.ok ? '' : ` (${ir.at} does not exist)`}. The file is there; its loader is not.` +
-              (other ? ` The image has ${other}, the loader of ${musl ? 'glibc' : 'musl'}: the program was built against ${musl ? 'musl' : 'glibc'}, the image is ${musl ? 'glibc' : 'musl'}-based.` : ''),
+              (other
+                ? ` The image has ${other}, the loader of ${musl ? 'glibc' : 'musl'}: the program was built against ${musl ? 'musl' : 'glibc'}, the image is ${musl ? 'glibc' : 'musl'}-based.`
+                : ''),
             path: r.path,
             node,
             fix: other
@@ -207,7 +215,11 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
               : musl
                 ? `Link it statically (musl-gcc -static, or CGO_ENABLED=0 for Go), or start FROM alpine so ${info.interpreter} exists.`
                 : `Link it statically (gcc -static, or CGO_ENABLED=0 for Go), or copy the loader and libraries from the build stage: COPY --from=build ${info.interpreter} ${info.interpreter} (and the libraries ldd lists), or start FROM a distroless/base or debian-slim image.`,
-            evidence: [`PT_INTERP ${info.interpreter}`, ...(ir.ok ? [] : [`${ir.at} does not exist`]), ...(other ? [`${other} exists`] : [])],
+            evidence: [
+              `PT_INTERP ${info.interpreter}`,
+              ...(ir.ok ? [] : [`${ir.at} does not exist`]),
+              ...(other ? [`${other} exists`] : []),
+            ],
           });
         }
         // The kernel opens the interpreter for execution too: it needs an x bit the process may use.
@@ -235,12 +247,17 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
         message: node.size === 0 ? `${r.path} is empty` : `${r.path} is neither an ELF program nor a script starting with #!`,
         path: r.path,
         node,
-        fix: node.size === 0 ? `Copy the real program into the image; ${r.path} is an empty file.` : `Add a #! line naming its interpreter (e.g. #!/bin/sh) as the first line, or run it through one: ENTRYPOINT ["/bin/sh", "${r.path}"].`,
+        fix:
+          node.size === 0
+            ? `Copy the real program into the image; ${r.path} is an empty file.`
+            : `Add a #! line naming its interpreter (e.g. #!/bin/sh) as the first line, or run it through one: ENTRYPOINT ["/bin/sh", "${r.path}"].`,
         evidence: head.length ? [`first bytes: ${shown(head.subarray(0, 16).toString('latin1'))}`] : ['no ELF header and no #! line'],
       });
     }
     result.scripts.push(r.path);
-    result.trace.push(`${path}: #!${shown(sb.raw)}${sb.truncated ? ` (cut at ${BINPRM_BUF_SIZE - 1} bytes: the line is longer than the kernel reads)` : ''}`);
+    result.trace.push(
+      `${path}: #!${shown(sb.raw)}${sb.truncated ? ` (cut at ${BINPRM_BUF_SIZE - 1} bytes: the line is longer than the kernel reads)` : ''}`,
+    );
     if (sb.cutInterpreter) {
       return fail({
         code: 'exec-format',
@@ -300,13 +317,16 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
       if (prog) {
         // Follow env first, so a broken env itself is reported before what it would run.
         const envResult = emulateExec(ctx, ir.path, interp, depth + 1);
-        if (envResult.failure) return { ...envResult, trace: [...result.trace, ...envResult.trace], scripts: [...result.scripts, ...envResult.scripts] };
+        if (envResult.failure)
+          return { ...envResult, trace: [...result.trace, ...envResult.trace], scripts: [...result.scripts, ...envResult.scripts] };
         const found = lookPath(ctx.tree, prog, ctx.env, ctx.cwd);
         if (!found.ok) {
           const busybox = /busybox/.test(ir.path) || /busybox/.test(envResult.program?.path ?? '');
           return fail({
             code: 'shebang-interpreter-missing',
-            runtimeError: busybox ? `env: can't execute '${prog}': No such file or directory` : `${interp}: '${prog}': No such file or directory`,
+            runtimeError: busybox
+              ? `env: can't execute '${prog}': No such file or directory`
+              : `${interp}: '${prog}': No such file or directory`,
             message: `${r.path} runs "${prog}" through ${interp}, and ${prog} is in none of PATH=${containerPath(ctx.env)}`,
             path: r.path,
             node,
@@ -339,7 +359,8 @@ function otherLoader(tree: MergedTree, wantedMusl: boolean): string | null {
 
 function interpreterFix(interp: string): string {
   const base = interp.slice(interp.lastIndexOf('/') + 1);
-  if (/^(sh|bash|ash|dash)$/.test(base)) return `A FROM scratch image has no shell: rewrite the script as a program, or COPY a static shell (e.g. busybox) into the image, or start FROM alpine / debian-slim.`;
+  if (/^(sh|bash|ash|dash)$/.test(base))
+    return `A FROM scratch image has no shell: rewrite the script as a program, or COPY a static shell (e.g. busybox) into the image, or start FROM alpine / debian-slim.`;
   if (/^python/.test(base)) return `Install ${base} in the image (FROM python:*-slim), or ship the program as a single static binary.`;
   return `Install ${interp} in the image, or change the #! line to an interpreter the image has.`;
 }

@@ -46,7 +46,8 @@ function removedBy(model: ImageModel, path: string): string | null {
   for (let i = model.layers.length - 1; i >= 0; i--) {
     const l = model.layers[i];
     const hit = l.changes.changes.find((c) => c.kind === 'removed' && (path === c.path || path.startsWith(c.path + '/')));
-    if (hit) return `layer ${i}${l.history?.createdBy ? ` (${l.history.createdBy.replace(/^\/bin\/sh -c (#\(nop\)\s*)?/, '').trim()})` : ''} deleted ${hit.path}`;
+    if (hit)
+      return `layer ${i}${l.history?.createdBy ? ` (${l.history.createdBy.replace(/^\/bin\/sh -c (#\(nop\)\s*)?/, '').trim()})` : ''} deleted ${hit.path}`;
   }
   return null;
 }
@@ -99,7 +100,9 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
     steps.push({ step: 'command', ok: false, detail: config ? 'no ENTRYPOINT and no CMD' : 'a plain root filesystem has no command' });
     error({
       code: 'no-command',
-      message: config ? 'the image has neither ENTRYPOINT nor CMD, so there is nothing to run' : 'this is a plain root filesystem (no image config): there is no command to run',
+      message: config
+        ? 'the image has neither ENTRYPOINT nor CMD, so there is nothing to run'
+        : 'this is a plain root filesystem (no image config): there is no command to run',
       path: null,
       layer: null,
       runtimeError: 'No command specified',
@@ -109,7 +112,11 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
     return finish(launch, diagnostics, model);
   }
   const shellForm = isShellForm(argv);
-  steps.push({ step: 'command', ok: true, detail: `argv ${JSON.stringify(argv)}${shellForm ? ' (shell form: runs under /bin/sh -c)' : ''}` });
+  steps.push({
+    step: 'command',
+    ok: true,
+    detail: `argv ${JSON.stringify(argv)}${shellForm ? ' (shell form: runs under /bin/sh -c)' : ''}`,
+  });
 
   // 3. Finding the executable
   const name = argv[0];
@@ -127,7 +134,7 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
         path: name,
         layer: null,
         runtimeError: found.runtimeError,
-        fix: `Use the exec form, which needs no shell: ${opts.entrypoint ?? config?.entrypoint?.length ? 'ENTRYPOINT' : 'CMD'} ${JSON.stringify(splitWords(argv[2]))}`,
+        fix: `Use the exec form, which needs no shell: ${(opts.entrypoint ?? config?.entrypoint?.length) ? 'ENTRYPOINT' : 'CMD'} ${JSON.stringify(splitWords(argv[2]))}`,
         evidence: [`argv ${JSON.stringify(argv)}`, found.detail],
       });
     } else if (found.reason === 'missing') {
@@ -149,8 +156,8 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
           : loop || isLink
             ? `Point the link ${abs} at the program's real path (or COPY the program itself to ${abs}).`
             : elsewhere.length
-            ? `The image has ${elsewhere.join(', ')}: point ENTRYPOINT there, or COPY the program to ${abs}.`
-            : `COPY the program to ${abs}: COPY --from=build /out/app ${abs} (check the name, its case, and the COPY destination).`,
+              ? `The image has ${elsewhere.join(', ')}: point ENTRYPOINT there, or COPY the program to ${abs}.`
+              : `COPY the program to ${abs}: COPY --from=build /out/app ${abs} (check the name, its case, and the COPY destination).`,
         evidence: [found.detail, ...(gone ? [gone] : [])],
       });
     } else if (found.reason === 'not-in-path') {
@@ -161,31 +168,51 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
         path: null,
         layer: null,
         runtimeError: found.runtimeError,
-        fix: elsewhere.length ? `Use the full path: ENTRYPOINT ["${elsewhere[0]}"], or add its folder to PATH: ENV PATH=${elsewhere[0].slice(0, elsewhere[0].lastIndexOf('/'))}:$PATH` : `Use the absolute path of the program in ENTRYPOINT, and make sure it is copied into the image.`,
+        fix: elsewhere.length
+          ? `Use the full path: ENTRYPOINT ["${elsewhere[0]}"], or add its folder to PATH: ENV PATH=${elsewhere[0].slice(0, elsewhere[0].lastIndexOf('/'))}:$PATH`
+          : `Use the absolute path of the program in ENTRYPOINT, and make sure it is copied into the image.`,
         evidence: [found.detail, ...(elsewhere.length ? [`found elsewhere: ${elsewhere.join(', ')}`] : [])],
       });
     } else {
       error({
         code: 'not-executable',
-        message: found.reason === 'directory' ? `${found.path} is a directory, not a program` : `${found.path} is not executable (${found.detail.replace(/^.*: /, '')})`,
+        message:
+          found.reason === 'directory'
+            ? `${found.path} is a directory, not a program`
+            : `${found.path} is not executable (${found.detail.replace(/^.*: /, '')})`,
         path: found.path,
         layer: found.node?.layer ?? null,
         runtimeError: found.runtimeError,
-        fix: found.reason === 'directory' ? `Point ENTRYPOINT at the program inside ${found.path}.` : `Give it an execute bit: COPY --chmod=755 … ${found.path} (or chmod +x before COPY; mode bits are copied).`,
+        fix:
+          found.reason === 'directory'
+            ? `Point ENTRYPOINT at the program inside ${found.path}.`
+            : `Give it an execute bit: COPY --chmod=755 … ${found.path} (or chmod +x before COPY; mode bits are copied).`,
         evidence: [found.detail],
       });
     }
     return finish(launch, diagnostics, model);
   }
   launch.executable = found.path;
-  steps.push({ step: 'lookup', ok: true, detail: `found ${found.path}${found.real !== found.path ? ` -> ${found.real}` : ''}${found.links.length ? ` (${found.links.join(', ')})` : ''}` });
+  steps.push({
+    step: 'lookup',
+    ok: true,
+    detail: `found ${found.path}${found.real !== found.path ? ` -> ${found.real}` : ''}${found.links.length ? ` (${found.links.join(', ')})` : ''}`,
+  });
 
   // 4. execve
   const ex = emulateExec({ tree, catalog, env, cwd, hostArch, user: user.credentials ?? undefined }, found.path, name);
   if (ex.failure) {
     const f = ex.failure;
     steps.push({ step: 'exec', ok: false, detail: [...ex.trace, f.message].join('; ') });
-    error({ code: f.code, message: f.message, path: f.path, layer: f.node?.layer ?? null, runtimeError: f.runtimeError, fix: f.fix, evidence: f.evidence });
+    error({
+      code: f.code,
+      message: f.message,
+      path: f.path,
+      layer: f.node?.layer ?? null,
+      runtimeError: f.runtimeError,
+      fix: f.fix,
+      evidence: f.evidence,
+    });
     // An ELF of another machine also gets its own warning, naming both architectures.
     const d = f.code === 'exec-format' && f.node ? catalog.of(f.node) : null;
     if (d?.ok && f.node) {
@@ -212,7 +239,9 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
           : `${d.requiredBy === prog.path ? prog.path : d.requiredBy} needs ${d.name}, and the loader cannot find it${d.skipped.length ? ` (skipped ${d.skipped.map((s) => `${s.path}: ${s.reason}`).join('; ')})` : ''}`,
         path: d.requiredBy === prog.path ? prog.path : d.requiredBy,
         layer: nodeLayer(d.requiredBy === prog.path ? prog.path : d.requiredBy),
-        runtimeError: musl ? `Error loading shared library ${d.name}: ${d.error} (needed by ${d.requiredBy === prog.path ? found.path : by})` : `${prog.argv0}: error while loading shared libraries: ${d.errorPath ?? d.name}: ${d.error}`,
+        runtimeError: musl
+          ? `Error loading shared library ${d.name}: ${d.error} (needed by ${d.requiredBy === prog.path ? found.path : by})`
+          : `${prog.argv0}: error while loading shared libraries: ${d.errorPath ?? d.name}: ${d.error}`,
         fix: d.errorPath
           ? `Replace ${d.errorPath} with the real library file (a linker script, a text stub or a cut copy is not one), or remove it so the loader searches on.`
           : libraryFix(d.name, prog.info.go?.cgo ?? false, musl, findByName(model, d.name)),
@@ -227,10 +256,23 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
     diagnostics.push(...symbolDiagnostics(symbols, facts));
     const unbound = symbols?.problems.filter((p) => p.when === 'load') ?? [];
     for (const limit of load.limits) {
-      diagnostics.push({ code: 'loader-limit', severity: 'warning', message: limit, path: prog.path, layer: prog.node.layer, runtimeError: null, fix: 'Check where the libraries come from: no real program needs this many.', evidence: [limit] });
+      diagnostics.push({
+        code: 'loader-limit',
+        severity: 'warning',
+        message: limit,
+        path: prog.path,
+        layer: prog.node.layer,
+        runtimeError: null,
+        fix: 'Check where the libraries come from: no real program needs this many.',
+        evidence: [limit],
+      });
     }
     const found_ = load.dependencies.filter((d) => !d.error).length;
-    steps.push({ step: 'loader', ok: missing.length === 0 && !load.versionProblems.some((v) => !v.weak) && unbound.length === 0, detail: `${load.loader} loader ${prog.info.interpreter}: ${found_} of ${load.dependencies.length} needed libraries found${missing.length ? `, missing ${[...new Set(missing.map((m) => m.name))].join(', ')}` : ''}${unbound.length ? `, unbound ${[...new Set(unbound.map((p) => p.symbol))].join(', ')}` : ''}` });
+    steps.push({
+      step: 'loader',
+      ok: missing.length === 0 && !load.versionProblems.some((v) => !v.weak) && unbound.length === 0,
+      detail: `${load.loader} loader ${prog.info.interpreter}: ${found_} of ${load.dependencies.length} needed libraries found${missing.length ? `, missing ${[...new Set(missing.map((m) => m.name))].join(', ')}` : ''}${unbound.length ? `, unbound ${[...new Set(unbound.map((p) => p.symbol))].join(', ')}` : ''}`,
+    });
   } else {
     steps.push({ step: 'loader', ok: true, detail: 'statically linked: no loader, no libraries' });
   }
@@ -241,7 +283,16 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
   if (aw) diagnostics.push(aw);
   diagnostics.push(...programWarnings(tree, env, facts));
   if (prog.info.problems.length) {
-    diagnostics.push({ code: 'elf-damaged', severity: 'warning', message: `${prog.path} is damaged: ${prog.info.problems.join('; ')}`, path: prog.path, layer: prog.node.layer, runtimeError: null, fix: 'Copy an intact build of it into the image.', evidence: prog.info.problems });
+    diagnostics.push({
+      code: 'elf-damaged',
+      severity: 'warning',
+      message: `${prog.path} is damaged: ${prog.info.problems.join('; ')}`,
+      path: prog.path,
+      layer: prog.node.layer,
+      runtimeError: null,
+      fix: 'Copy an intact build of it into the image.',
+      evidence: prog.info.problems,
+    });
   }
   return finish(launch, diagnostics, model, shellForm);
 }
@@ -264,7 +315,16 @@ function finish(launch: Launch, diagnostics: Diagnostic[], model: ImageModel, sh
   }
   for (const l of model.layers) {
     for (const p of l.changes.problems) {
-      diagnostics.push({ code: 'layer-problem', severity: 'warning', message: `layer ${l.index}: ${p}`, path: null, layer: l.index, runtimeError: null, fix: 'Rebuild the layer; the archive that made it is inconsistent.', evidence: [] });
+      diagnostics.push({
+        code: 'layer-problem',
+        severity: 'warning',
+        message: `layer ${l.index}: ${p}`,
+        path: null,
+        layer: l.index,
+        runtimeError: null,
+        fix: 'Rebuild the layer; the archive that made it is inconsistent.',
+        evidence: [],
+      });
     }
   }
   // Errors first, in the order the runtime meets them (they were added in that order).
@@ -282,15 +342,23 @@ function libraryFix(name: string, cgo: boolean, musl: boolean, elsewhere: string
     const dir = elsewhere[0].slice(0, elsewhere[0].lastIndexOf('/')) || '/';
     return `The image has ${elsewhere[0]}, in a folder the loader does not search: add ENV LD_LIBRARY_PATH=${dir}, or move it to /usr/lib${musl ? ` (or list ${dir} in /etc/ld-musl-ARCH.path)` : `, or add ${dir} to /etc/ld.so.conf and run ldconfig`}.`;
   }
-  if (cgo) return `Build the Go program with CGO_ENABLED=0 so it needs no C library, or copy ${name} and its dependencies from the build stage.`;
+  if (cgo)
+    return `Build the Go program with CGO_ENABLED=0 so it needs no C library, or copy ${name} and its dependencies from the build stage.`;
   if (/^lib(c|m|pthread|dl|rt)\.so/.test(name) || name.startsWith('ld-')) {
-    return musl ? 'Link statically with musl-gcc -static, or start FROM alpine.' : 'Link statically (gcc -static), or start FROM a glibc base (debian:bookworm-slim, gcr.io/distroless/base), or COPY --from=build the loader and libc.';
+    return musl
+      ? 'Link statically with musl-gcc -static, or start FROM alpine.'
+      : 'Link statically (gcc -static), or start FROM a glibc base (debian:bookworm-slim, gcr.io/distroless/base), or COPY --from=build the loader and libc.';
   }
   return `COPY --from=build the file that provides ${name} (ldd in the build stage shows its path) into a folder the loader searches, such as /usr/lib, or link it statically.`;
 }
 
 /** What the loader diagnostics need to know about the objects the program loads. */
-function loaderFacts(catalog: BinaryCatalog, tree: ImageModel['tree'], prog: { path: string; argv0: string; info: { libc: string } }, layerOf: (p: string) => number | null): LoaderFacts {
+function loaderFacts(
+  catalog: BinaryCatalog,
+  tree: ImageModel['tree'],
+  prog: { path: string; argv0: string; info: { libc: string } },
+  layerOf: (p: string) => number | null,
+): LoaderFacts {
   const libcOf = (p: string) => {
     if (p === prog.path) return prog.info.libc;
     const r = resolvePath(tree, p);

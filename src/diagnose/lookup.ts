@@ -12,7 +12,14 @@ export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/
 
 export type Lookup =
   | { ok: true; path: string; real: string; node: Node; links: string[] }
-  | { ok: false; reason: 'missing' | 'not-in-path' | 'directory' | 'not-executable'; path: string; runtimeError: string; detail: string; node: Node | null };
+  | {
+      ok: false;
+      reason: 'missing' | 'not-in-path' | 'directory' | 'not-executable';
+      path: string;
+      runtimeError: string;
+      detail: string;
+      node: Node | null;
+    };
 
 export function containerPath(env: string[]): string {
   return envValue(env, 'PATH') ?? DEFAULT_PATH;
@@ -22,13 +29,40 @@ export function containerPath(env: string[]): string {
 function check(tree: MergedTree, name: string, path: string, cwd: string): Lookup {
   const r = resolvePath(tree, path, { cwd });
   if (!r.ok) {
-    const why = r.reason === 'loop' ? 'too many levels of symbolic links' : r.reason === 'not-a-directory' ? 'not a directory' : 'no such file or directory';
-    return { ok: false, reason: 'missing', path, runtimeError: `exec: ${JSON.stringify(name)}: stat ${path}: ${why}`, detail: `${path}: ${r.reason === 'missing' ? `${r.at} does not exist` : why}`, node: null };
+    const why =
+      r.reason === 'loop'
+        ? 'too many levels of symbolic links'
+        : r.reason === 'not-a-directory'
+          ? 'not a directory'
+          : 'no such file or directory';
+    return {
+      ok: false,
+      reason: 'missing',
+      path,
+      runtimeError: `exec: ${JSON.stringify(name)}: stat ${path}: ${why}`,
+      detail: `${path}: ${r.reason === 'missing' ? `${r.at} does not exist` : why}`,
+      node: null,
+    };
   }
   // Go before 1.20 (runc 1.1 builds) answers a directory with EACCES, like a file without x bits.
-  if (r.node.type === 'dir') return { ok: false, reason: 'directory', path, runtimeError: `exec: ${JSON.stringify(name)}: permission denied`, detail: `${r.path} is a directory`, node: r.node };
+  if (r.node.type === 'dir')
+    return {
+      ok: false,
+      reason: 'directory',
+      path,
+      runtimeError: `exec: ${JSON.stringify(name)}: permission denied`,
+      detail: `${r.path} is a directory`,
+      node: r.node,
+    };
   if ((r.node.mode & 0o111) === 0) {
-    return { ok: false, reason: 'not-executable', path, runtimeError: `exec: ${JSON.stringify(name)}: permission denied`, detail: `${r.path} has mode ${r.node.mode.toString(8).padStart(4, '0')}: no execute bit`, node: r.node };
+    return {
+      ok: false,
+      reason: 'not-executable',
+      path,
+      runtimeError: `exec: ${JSON.stringify(name)}: permission denied`,
+      detail: `${r.path} has mode ${r.node.mode.toString(8).padStart(4, '0')}: no execute bit`,
+      node: r.node,
+    };
   }
   return { ok: true, path, real: r.path, node: r.node, links: r.links };
 }

@@ -87,8 +87,10 @@ const atLeast = (v: string, min: string) => compare(v, min) >= 0;
 
 /** crun's own line for a failure it reports; null for what the engine decides before crun runs. */
 type CrunLine = (f: RuntimeFacts, version: string) => string | null;
-const notFound: CrunLine = (f, v) => `executable file \`${f.argv0}\` not found${atLeast(v, '1.21') && f.argv0.startsWith('/') ? '' : ' in $PATH'}: No such file or directory`;
-const execFailed = (f: RuntimeFacts, why: string) => `exec container process${why === 'No such file or directory' ? ' (missing dynamic library?)' : ''} \`${f.executable ?? f.argv0}\`: ${why}`;
+const notFound: CrunLine = (f, v) =>
+  `executable file \`${f.argv0}\` not found${atLeast(v, '1.21') && f.argv0.startsWith('/') ? '' : ' in $PATH'}: No such file or directory`;
+const execFailed = (f: RuntimeFacts, why: string) =>
+  `exec container process${why === 'No such file or directory' ? ' (missing dynamic library?)' : ''} \`${f.executable ?? f.argv0}\`: ${why}`;
 
 const CRUN: Record<Code, CrunLine | 'loader' | null> = {
   'user-missing': null,
@@ -136,7 +138,8 @@ const CREATE_TIME = new Set<Code>(['shell-missing', 'exec-not-found', 'hidden-by
 /** podman's wrapping of its OCI runtime's message (getOCIRuntimeError). */
 function podmanWrap(name: string, msg: string): string {
   if (/permission denied|operation not permitted/i.test(msg)) return `Error: ${name}: ${msg}: OCI permission denied`;
-  if (/executable file not found in|no such file or directory/i.test(msg)) return `Error: ${name}: ${msg}: OCI runtime attempted to invoke a command that was not found`;
+  if (/executable file not found in|no such file or directory/i.test(msg))
+    return `Error: ${name}: ${msg}: OCI runtime attempted to invoke a command that was not found`;
   return `Error: ${name}: ${msg}: OCI runtime error`;
 }
 
@@ -161,7 +164,9 @@ export function runtimeLine(f: RuntimeFacts, choice: RuntimeChoice): string | nu
     case 'containerd':
       if (f.code === 'user-missing') return f.noPasswd ? '/etc/passwd: no such file or directory' : 'no users found';
       if (f.code === 'no-command') return 'failed to generate spec: no command specified';
-      return f.runc && created ? `failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: ${f.runc}: unknown` : f.runc;
+      return f.runc && created
+        ? `failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: ${f.runc}: unknown`
+        : f.runc;
     case 'cri-o': {
       if (f.code === 'user-missing') return f.runc && `get exec user: ${f.runc}`;
       if (f.code === 'no-command') return 'no command specified';
@@ -226,5 +231,12 @@ export function exampleLines(code: Code): Record<string, string | null> | null {
   const runc = EXAMPLE_RUNC[code];
   if (!runc) return null;
   const argv0 = code === 'shell-missing' ? '/bin/sh' : code === 'exec-not-in-path' ? 'app' : '/app';
-  return allRuntimeLines({ code, runc, argv0, executable: code === 'shell-missing' ? '/bin/sh' : '/app', directory: false, noPasswd: true });
+  return allRuntimeLines({
+    code,
+    runc,
+    argv0,
+    executable: code === 'shell-missing' ? '/bin/sh' : '/app',
+    directory: false,
+    noPasswd: true,
+  });
 }

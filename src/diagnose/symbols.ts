@@ -58,9 +58,12 @@ function builtFor(p: SymbolProblem, check: SymbolCheck, f: LoaderFacts): string 
 
 function fixFor(p: SymbolProblem, check: SymbolCheck, f: LoaderFacts): string {
   const other = builtFor(p, check, f);
-  if (other === 'glibc') return `${p.requiredBy} was built against glibc, and musl has no ${p.symbol}: build it in a musl stage (FROM alpine), or run the program on a glibc base (debian:bookworm-slim, distroless/base).`;
-  if (other === 'musl') return `${p.requiredBy} was built against musl, and this glibc has no ${p.symbol}: build it against glibc (the same base as the image), or run it FROM alpine.`;
-  if (p.near.length) return `The image has ${p.symbol} only as ${p.near.join(', ')}: copy the library release ${p.requiredBy} was built against into the image, or rebuild ${p.requiredBy} against the one the image has.`;
+  if (other === 'glibc')
+    return `${p.requiredBy} was built against glibc, and musl has no ${p.symbol}: build it in a musl stage (FROM alpine), or run the program on a glibc base (debian:bookworm-slim, distroless/base).`;
+  if (other === 'musl')
+    return `${p.requiredBy} was built against musl, and this glibc has no ${p.symbol}: build it against glibc (the same base as the image), or run it FROM alpine.`;
+  if (p.near.length)
+    return `The image has ${p.symbol} only as ${p.near.join(', ')}: copy the library release ${p.requiredBy} was built against into the image, or rebuild ${p.requiredBy} against the one the image has.`;
   return `No library in the image defines ${p.symbol}: copy the library release ${p.requiredBy} was built against (ldd in the build stage shows it) into the image, or rebuild against the one the image has.`;
 }
 

@@ -64,7 +64,8 @@ const LINE_MAX = 1 << 16;
 const numeric = (s: string) => /^\d+$/.test(s);
 
 export function checkUser(tree: MergedTree, user: string): UserCheck {
-  if (!user) return { ok: true, runtimeError: null, detail: 'no USER: runs as root (0:0)', file: '/etc/passwd', name: null, credentials: ROOT };
+  if (!user)
+    return { ok: true, runtimeError: null, detail: 'no USER: runs as root (0:0)', file: '/etc/passwd', name: null, credentials: ROOT };
   const [name, group] = user.split(':', 2);
   let uidText = name;
   let primaryGid: string | null = null;
@@ -119,6 +120,16 @@ export function checkUser(tree: MergedTree, user: string): UserCheck {
       if ((f[3] ?? '').split(',').includes(member)) extra.push(Number(f[2]));
     });
   }
-  const credentials = numeric(uidText) && numeric(gidText) ? { uid: Number(uidText), gids: [Number(gidText), ...extra.filter((g) => Number.isInteger(g))] } : null;
-  return { ok: true, runtimeError: null, detail: `USER ${user}: runs as ${uidText}:${gidText}`, file: '/etc/passwd', name: null, credentials };
+  const credentials =
+    numeric(uidText) && numeric(gidText)
+      ? { uid: Number(uidText), gids: [Number(gidText), ...extra.filter((g) => Number.isInteger(g))] }
+      : null;
+  return {
+    ok: true,
+    runtimeError: null,
+    detail: `USER ${user}: runs as ${uidText}:${gidText}`,
+    file: '/etc/passwd',
+    name: null,
+    credentials,
+  };
 }

@@ -24,7 +24,16 @@ const CA_DIRS = ['/etc/ssl/certs', '/etc/pki/tls/certs', '/system/etc/security/c
 
 export const TLS_LIBS = /^lib(ssl|crypto|gnutls|nss3|mbedtls|wolfssl|curl|boringssl)[.-]/;
 /** Strings a program that does TLS carries: Go's crypto/tls, OpenSSL, rustls, mbed TLS. */
-export const TLS_MARKERS = ['crypto/tls.(*Conn)', 'crypto/x509.SystemCertPool', 'OpenSSL 1.', 'OpenSSL 3.', 'rustls', 'mbedtls', 'wolfSSL', 'BoringSSL'];
+export const TLS_MARKERS = [
+  'crypto/tls.(*Conn)',
+  'crypto/x509.SystemCertPool',
+  'OpenSSL 1.',
+  'OpenSSL 3.',
+  'rustls',
+  'mbedtls',
+  'wolfSSL',
+  'BoringSSL',
+];
 export const ZONE_MARKERS = ['time.LoadLocation', 'time/tzdata', '/usr/share/zoneinfo'];
 /**
  * Functions that create temporary files: Go's and libc's. Every libc names /tmp somewhere,
@@ -82,7 +91,10 @@ export function programWarnings(tree: MergedTree, envs: string[], p: ProgramFact
         ...at,
         message: `${p.path} is statically linked with glibc but resolves names (users, hosts) through NSS: at run time glibc still tries to load libnss_*.so.2 of its own version, which a static image does not have, so lookups like getaddrinfo or getpwnam can fail or behave differently${conf ? '' : ', and there is no /etc/nsswitch.conf'}`,
         fix: 'Build it against musl (musl-gcc -static) or, for Go, with CGO_ENABLED=0 (the pure-Go resolver); or COPY /etc/nsswitch.conf and the matching libnss_files.so.2 / libnss_dns.so.2 from the build stage.',
-        evidence: ['static, glibc (ABI tag note), mentions libnss_ / nsswitch.conf', conf ? '/etc/nsswitch.conf present' : '/etc/nsswitch.conf missing'],
+        evidence: [
+          'static, glibc (ABI tag note), mentions libnss_ / nsswitch.conf',
+          conf ? '/etc/nsswitch.conf present' : '/etc/nsswitch.conf missing',
+        ],
       }),
     );
   }
@@ -133,7 +145,9 @@ export function programWarnings(tree: MergedTree, envs: string[], p: ProgramFact
         code: 'zoneinfo-missing',
         ...at,
         message: `${p.path} loads time zones${tz ? ` (TZ=${tz})` : ' (time.LoadLocation)'} but the image has no /usr/share/zoneinfo: named zones fail to load (Go: "unknown time zone") or silently fall back to UTC`,
-        fix: info.go ? 'Embed the zone database: import _ "time/tzdata" (or build with -tags timetzdata), or COPY --from=build /usr/share/zoneinfo /usr/share/zoneinfo.' : 'COPY --from=build /usr/share/zoneinfo /usr/share/zoneinfo (install tzdata in the build stage).',
+        fix: info.go
+          ? 'Embed the zone database: import _ "time/tzdata" (or build with -tags timetzdata), or COPY --from=build /usr/share/zoneinfo /usr/share/zoneinfo.'
+          : 'COPY --from=build /usr/share/zoneinfo /usr/share/zoneinfo (install tzdata in the build stage).',
         evidence: [strings.has('time.LoadLocation') ? 'contains time.LoadLocation' : `TZ=${tz}`, '/usr/share/zoneinfo does not exist'],
       }),
     );

@@ -166,9 +166,11 @@ export function decodeElf(bytes: Bytes): ElfInfo {
   const { machine, architecture } = machineName(h.eMachine, h.is64, h.little);
   const segments = attempt('program headers', () => readSegments(r, h), [] as Segment[]);
   // A cut file shows in the header fields alone: what they place past the end is missing.
-  if (h.shoff > 0 && h.shoff + h.shnum * h.shentsize > bytes.size) problems.push('truncated: the section header table lies outside the file');
+  if (h.shoff > 0 && h.shoff + h.shnum * h.shentsize > bytes.size)
+    problems.push('truncated: the section header table lies outside the file');
   const cutSeg = segments.find((s) => s.type === PT_LOAD && s.offset + s.filesz > bytes.size);
-  if (cutSeg) problems.push(`truncated: a loadable segment ends at ${cutSeg.offset + cutSeg.filesz}, past the end of the file (${bytes.size} bytes)`);
+  if (cutSeg)
+    problems.push(`truncated: a loadable segment ends at ${cutSeg.offset + cutSeg.filesz}, past the end of the file (${bytes.size} bytes)`);
   // Section headers sit at the end of the file: read them only when the program headers
   // cannot answer (static files, Go build info, files without note segments).
   let sectionCache: Section[] | null = null;
@@ -176,11 +178,15 @@ export function decodeElf(bytes: Bytes): ElfInfo {
 
   const interpSeg = segments.find((s) => s.type === PT_INTERP);
   const interpreter = interpSeg
-    ? attempt('interpreter', () => {
-        const b = r.need(interpSeg.offset, Math.min(interpSeg.filesz, 4096), 'interpreter path');
-        const nul = b.indexOf(0);
-        return b.toString('utf8', 0, nul === -1 ? b.length : nul);
-      }, null)
+    ? attempt(
+        'interpreter',
+        () => {
+          const b = r.need(interpSeg.offset, Math.min(interpSeg.filesz, 4096), 'interpreter path');
+          const nul = b.indexOf(0);
+          return b.toString('utf8', 0, nul === -1 ? b.length : nul);
+        },
+        null,
+      )
     : null;
 
   let needed: string[] = [];
@@ -195,54 +201,63 @@ export function decodeElf(bytes: Bytes): ElfInfo {
   let dynstr: Buffer | null = null;
   const dynSeg = segments.find((s) => s.type === PT_DYNAMIC);
   if (dynSeg) {
-    attempt('dynamic section', () => {
-      const dyn = readDynamic(r, dynSeg);
-      flags = dyn.tags.get(DT.FLAGS) ?? 0;
-      flags1 = dyn.tags.get(DT.FLAGS_1) ?? 0;
-      bindNowTag = dyn.tags.has(DT.BIND_NOW);
-      const strAddr = dyn.tags.get(DT.STRTAB);
-      if (strAddr === undefined) {
-        if (dyn.needed.length) throw new ElfDamage('no string table for its entries');
-        return;
-      }
-      const strOff = vaddrToOffset(segments, strAddr) ?? (h.eType === 1 ? strAddr : null);
-      if (strOff === null) throw new ElfDamage('string table address is not in any loaded segment');
-      const strSize = dyn.tags.get(DT.STRSZ) ?? bytes.size - strOff;
-      // One read of the whole table serves every name and the canary check; a huge one
-      // (some C++ libraries) is read a string at a time instead.
-      if (strSize <= DYNSTR_LIMIT) dynstr = r.need(strOff, strSize, 'dynamic string table');
-      const table = dynstr;
-      const str = (o: number, what: string) => {
-        if (o >= strSize) throw new ElfDamage(`${what} lies outside its string table`);
-        if (!table) return r.cstr(strOff + o, strOff + strSize, what);
-        const end = table.indexOf(0, o);
-        if (end === -1) throw new ElfDamage(`${what} is not terminated`);
-        return table.toString('utf8', o, end);
-      };
-      needed = dyn.needed.map((o, i) => attempt(`needed entry ${i}`, () => str(o, 'needed name'), '')).filter(Boolean);
-      const soOff = dyn.tags.get(DT.SONAME);
-      if (soOff !== undefined) soname = attempt('soname', () => str(soOff, 'soname'), null);
-      const rp = dyn.tags.get(DT.RPATH);
-      if (rp !== undefined) rpath = attempt('rpath', () => str(rp, 'rpath'), null);
-      const rnp = dyn.tags.get(DT.RUNPATH);
-      if (rnp !== undefined) runpath = attempt('runpath', () => str(rnp, 'runpath'), null);
-      const vn = dyn.tags.get(DT.VERNEED);
-      if (vn !== undefined) {
-        const off = vaddrToOffset(segments, vn);
-        if (off === null) problems.push('version needs: address is not in any loaded segment');
-        else versionNeeds = attempt('version needs', () => readVersionNeeds(r, off, dyn.tags.get(DT.VERNEEDNUM) ?? 1024, str), []);
-      }
-      const vd = dyn.tags.get(DT.VERDEF);
-      if (vd !== undefined) {
-        const off = vaddrToOffset(segments, vd);
-        if (off === null) problems.push('version definitions: address is not in any loaded segment');
-        else versionDefs = attempt('version definitions', () => readVersionDefs(r, off, dyn.tags.get(DT.VERDEFNUM) ?? 4096, str), []);
-      }
-    }, undefined);
+    attempt(
+      'dynamic section',
+      () => {
+        const dyn = readDynamic(r, dynSeg);
+        flags = dyn.tags.get(DT.FLAGS) ?? 0;
+        flags1 = dyn.tags.get(DT.FLAGS_1) ?? 0;
+        bindNowTag = dyn.tags.has(DT.BIND_NOW);
+        const strAddr = dyn.tags.get(DT.STRTAB);
+        if (strAddr === undefined) {
+          if (dyn.needed.length) throw new ElfDamage('no string table for its entries');
+          return;
+        }
+        const strOff = vaddrToOffset(segments, strAddr) ?? (h.eType === 1 ? strAddr : null);
+        if (strOff === null) throw new ElfDamage('string table address is not in any loaded segment');
+        const strSize = dyn.tags.get(DT.STRSZ) ?? bytes.size - strOff;
+        // One read of the whole table serves every name and the canary check; a huge one
+        // (some C++ libraries) is read a string at a time instead.
+        if (strSize <= DYNSTR_LIMIT) dynstr = r.need(strOff, strSize, 'dynamic string table');
+        const table = dynstr;
+        const str = (o: number, what: string) => {
+          if (o >= strSize) throw new ElfDamage(`${what} lies outside its string table`);
+          if (!table) return r.cstr(strOff + o, strOff + strSize, what);
+          const end = table.indexOf(0, o);
+          if (end === -1) throw new ElfDamage(`${what} is not terminated`);
+          return table.toString('utf8', o, end);
+        };
+        needed = dyn.needed.map((o, i) => attempt(`needed entry ${i}`, () => str(o, 'needed name'), '')).filter(Boolean);
+        const soOff = dyn.tags.get(DT.SONAME);
+        if (soOff !== undefined) soname = attempt('soname', () => str(soOff, 'soname'), null);
+        const rp = dyn.tags.get(DT.RPATH);
+        if (rp !== undefined) rpath = attempt('rpath', () => str(rp, 'rpath'), null);
+        const rnp = dyn.tags.get(DT.RUNPATH);
+        if (rnp !== undefined) runpath = attempt('runpath', () => str(rnp, 'runpath'), null);
+        const vn = dyn.tags.get(DT.VERNEED);
+        if (vn !== undefined) {
+          const off = vaddrToOffset(segments, vn);
+          if (off === null) problems.push('version needs: address is not in any loaded segment');
+          else versionNeeds = attempt('version needs', () => readVersionNeeds(r, off, dyn.tags.get(DT.VERNEEDNUM) ?? 1024, str), []);
+        }
+        const vd = dyn.tags.get(DT.VERDEF);
+        if (vd !== undefined) {
+          const off = vaddrToOffset(segments, vd);
+          if (off === null) problems.push('version definitions: address is not in any loaded segment');
+          else versionDefs = attempt('version definitions', () => readVersionDefs(r, off, dyn.tags.get(DT.VERDEFNUM) ?? 4096, str), []);
+        }
+      },
+      undefined,
+    );
   }
 
   const noteSegs = segments.filter((s) => s.type === PT_NOTE);
-  const notes = attempt('notes', () => readNotes(r, noteSegs, noteSegs.length ? [] : sections()), { buildId: null, abiTag: null, package: null, goBuildId: null });
+  const notes = attempt('notes', () => readNotes(r, noteSegs, noteSegs.length ? [] : sections()), {
+    buildId: null,
+    abiTag: null,
+    package: null,
+    goBuildId: null,
+  });
   // Go writes a "Go" build-id note; a static file may be Go without one (stripped notes).
   const go = notes.goBuildId !== null || !dynSeg ? attempt('Go build info', () => readGoBuildInfo(r, segments, sections()), null) : null;
 
@@ -273,7 +288,9 @@ export function decodeElf(bytes: Bytes): ElfInfo {
   const relro = segments.some((s) => s.type === PT_GNU_RELRO);
   const bindNow = bindNowTag || (flags & DF_BIND_NOW) !== 0 || (flags1 & DF_1_NOW) !== 0;
   const stack = segments.find((s) => s.type === PT_GNU_STACK);
-  const canary = dynstr ? tableHas(dynstr, '__stack_chk_fail') || tableHas(dynstr, '__stack_chk_guard') : attempt('symbols', () => detectCanary(r, sections()), null);
+  const canary = dynstr
+    ? tableHas(dynstr, '__stack_chk_fail') || tableHas(dynstr, '__stack_chk_guard')
+    : attempt('symbols', () => detectCanary(r, sections()), null);
 
   const libc = libcOf(interpreter, needed, versionNeeds, notes.abiTag, go !== null);
   const isStatic = executableType && !interpreter;
@@ -316,4 +333,3 @@ export function decodeElf(bytes: Bytes): ElfInfo {
     problems,
   };
 }
-

@@ -182,7 +182,7 @@ function symbolCount(l: Layout, bytes: Bytes, entSize: number): { count: number;
     if (last >= symoffset) {
       // The last chain ends with an entry whose low bit is set.
       const chainAt = bucketsAt + nbuckets * 4;
-      for (let i = last; i < MAX_SYMBOLS; ) {
+      for (let i = last; i < MAX_SYMBOLS;) {
         const pos = chainAt + (i - symoffset) * 4;
         const chunk = r.need(pos, Math.max(4, Math.min(1024, (bytes.size - pos) & ~3)), 'GNU hash chain');
         for (let j = 0; j + 4 <= chunk.length; j += 4, i++) if (r.u32(chunk, j) & 1) return { count: i + 1, hashedFrom: symoffset };
@@ -208,7 +208,10 @@ function symbolCount(l: Layout, bytes: Bytes, entSize: number): { count: number;
 }
 
 /** Version index -> name, from the version definitions and needs. */
-function versionNames(l: Layout, str: (o: number) => string): { defs: Map<number, string>; needs: Map<number, { name: string; file: string }> } {
+function versionNames(
+  l: Layout,
+  str: (o: number) => string,
+): { defs: Map<number, string>; needs: Map<number, { name: string; file: string }> } {
   const { r, tags } = l;
   const defs = new Map<number, string>();
   const needs = new Map<number, { name: string; file: string }>();
@@ -267,10 +270,17 @@ function tablesOf(l: Layout): RelocTables {
   // Some linkers count the PLT relocations in DT_RELASZ too: keep them in one table only.
   const trim = (t: Table | null): Table | null => {
     if (!t || !jmprel) return t;
-    if (t.offset + t.size === jmprel.offset + jmprel.size && jmprel.offset >= t.offset) return t.size - jmprel.size > 0 ? { ...t, size: t.size - jmprel.size } : null;
+    if (t.offset + t.size === jmprel.offset + jmprel.size && jmprel.offset >= t.offset)
+      return t.size - jmprel.size > 0 ? { ...t, size: t.size - jmprel.size } : null;
     return t;
   };
-  return { rel: trim(table(DT.REL, DT.RELSZ, false)), rela: trim(table(DT.RELA, DT.RELASZ, true)), jmprel, copyType: R_COPY[l.machine] ?? null, machine: l.machine };
+  return {
+    rel: trim(table(DT.REL, DT.RELSZ, false)),
+    rela: trim(table(DT.RELA, DT.RELASZ, true)),
+    jmprel,
+    copyType: R_COPY[l.machine] ?? null,
+    machine: l.machine,
+  };
 }
 
 /**
@@ -291,7 +301,15 @@ export function readDynamicSymbols(bytes: Bytes, opts: { program?: boolean } = {
   const bindNow = tags.has(DT.BIND_NOW) || (flags & DF_BIND_NOW) !== 0 || (flags1 & DF_1_NOW) !== 0;
   const symAddr = tags.get(DT.SYMTAB);
   const strAddr = tags.get(DT.STRTAB);
-  const out: DynamicSymbols = { bindNow, undefined: [], lookup: () => [], definitions: () => new Map(), variables: [], relocTables: tablesOf(l), problems };
+  const out: DynamicSymbols = {
+    bindNow,
+    undefined: [],
+    lookup: () => [],
+    definitions: () => new Map(),
+    variables: [],
+    relocTables: tablesOf(l),
+    problems,
+  };
   if (symAddr === undefined || strAddr === undefined) return out;
   const entSize = tags.get(DT.SYMENT) ?? (r.is64 ? 24 : 16);
   if (entSize < (r.is64 ? 24 : 16)) throw new ElfDamage(`symbol entries are ${entSize} bytes`);
@@ -384,7 +402,9 @@ export function readDynamicSymbols(bytes: Bytes, opts: { program?: boolean } = {
   };
   const nameIs = (i: number, name: Buffer) => {
     const o = field(i).nameOff;
-    return o + name.length < strtab.length && strtab[o + name.length] === 0 && strtab.compare(name, 0, name.length, o, o + name.length) === 0;
+    return (
+      o + name.length < strtab.length && strtab[o + name.length] === 0 && strtab.compare(name, 0, name.length, o, o + name.length) === 0
+    );
   };
   const hashed = hashLookup(l, count, nameIs);
   out.lookup = (key) => {
@@ -416,8 +436,8 @@ function hashLookup(l: Layout, count: number, nameIs: (i: number, name: Buffer) 
     const bits = r.wordSize * 8;
     /** Bit n of bloom word w, reading a 64-bit word as two 32-bit halves in the file's byte order. */
     const bit = (w: number, n: number) => {
-      const half = r.is64 ? (n >= 32) !== !r.little ? 4 : 0 : 0;
-      return (r.u32(bloom, w * r.wordSize + half) >>> n % 32) & 1;
+      const half = r.is64 ? (n >= 32 !== !r.little ? 4 : 0) : 0;
+      return (r.u32(bloom, w * r.wordSize + half) >>> (n % 32)) & 1;
     };
     return ({ bytes, gnu: h }) => {
       // The bloom filter rules out most names without touching the chains, as ld.so does.

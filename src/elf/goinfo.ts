@@ -62,7 +62,8 @@ export function readGoBuildInfo(r: FieldReader, segments: Segment[], sections: S
   } else {
     if (ptrSize !== 4 && ptrSize !== 8) throw new ElfDamage(`Go build info pointer size ${ptrSize}`);
     const big = (flags & 1) !== 0;
-    const ptr = (b: Buffer, o: number) => (ptrSize === 8 ? Number(big ? b.readBigUInt64BE(o) : b.readBigUInt64LE(o)) : big ? b.readUInt32BE(o) : b.readUInt32LE(o));
+    const ptr = (b: Buffer, o: number) =>
+      ptrSize === 8 ? Number(big ? b.readBigUInt64BE(o) : b.readBigUInt64LE(o)) : big ? b.readUInt32BE(o) : b.readUInt32LE(o);
     const goString = (addr: number): string => {
       const hdrOff = vaddrToOffset(segments, addr);
       if (hdrOff === null) throw new ElfDamage('Go build info points outside the file');

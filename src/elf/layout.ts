@@ -42,7 +42,10 @@ export function machineName(eMachine: number, is64: boolean, little: boolean): {
     case 243:
       return is64 ? { machine: 'riscv64', architecture: 'riscv64' } : { machine: 'riscv32', architecture: null };
     case 8:
-      return { machine: is64 ? (little ? 'mips64el' : 'mips64') : little ? 'mipsel' : 'mips', architecture: is64 ? (little ? 'mips64le' : 'mips64') : little ? 'mipsle' : 'mips' };
+      return {
+        machine: is64 ? (little ? 'mips64el' : 'mips64') : little ? 'mipsel' : 'mips',
+        architecture: is64 ? (little ? 'mips64le' : 'mips64') : little ? 'mipsle' : 'mips',
+      };
     default:
       return { machine: m[0], architecture: m[1] };
   }
@@ -130,8 +133,24 @@ export function readSegments(r: FieldReader, h: ElfHeader): Segment[] {
     const o = i * h.phentsize;
     out.push(
       h.is64
-        ? { type: r.u32(table, o), flags: r.u32(table, o + 4), offset: r.u64(table, o + 8), vaddr: r.u64(table, o + 16), filesz: r.u64(table, o + 32), memsz: r.u64(table, o + 40), align: r.u64(table, o + 48) }
-        : { type: r.u32(table, o), offset: r.u32(table, o + 4), vaddr: r.u32(table, o + 8), filesz: r.u32(table, o + 16), memsz: r.u32(table, o + 20), flags: r.u32(table, o + 24), align: r.u32(table, o + 28) },
+        ? {
+            type: r.u32(table, o),
+            flags: r.u32(table, o + 4),
+            offset: r.u64(table, o + 8),
+            vaddr: r.u64(table, o + 16),
+            filesz: r.u64(table, o + 32),
+            memsz: r.u64(table, o + 40),
+            align: r.u64(table, o + 48),
+          }
+        : {
+            type: r.u32(table, o),
+            offset: r.u32(table, o + 4),
+            vaddr: r.u32(table, o + 8),
+            filesz: r.u32(table, o + 16),
+            memsz: r.u32(table, o + 20),
+            flags: r.u32(table, o + 24),
+            align: r.u32(table, o + 28),
+          },
     );
   }
   return out;
@@ -147,12 +166,27 @@ export function readSections(r: FieldReader, h: ElfHeader): Section[] {
     const o = i * h.shentsize;
     raw.push(
       h.is64
-        ? { nameOff: r.u32(table, o), type: r.u32(table, o + 4), addr: r.u64(table, o + 16), offset: r.u64(table, o + 24), size: r.u64(table, o + 32), link: r.u32(table, o + 40) }
-        : { nameOff: r.u32(table, o), type: r.u32(table, o + 4), addr: r.u32(table, o + 12), offset: r.u32(table, o + 16), size: r.u32(table, o + 20), link: r.u32(table, o + 24) },
+        ? {
+            nameOff: r.u32(table, o),
+            type: r.u32(table, o + 4),
+            addr: r.u64(table, o + 16),
+            offset: r.u64(table, o + 24),
+            size: r.u64(table, o + 32),
+            link: r.u32(table, o + 40),
+          }
+        : {
+            nameOff: r.u32(table, o),
+            type: r.u32(table, o + 4),
+            addr: r.u32(table, o + 12),
+            offset: r.u32(table, o + 16),
+            size: r.u32(table, o + 20),
+            link: r.u32(table, o + 24),
+          },
     );
   }
   const strs = raw[h.shstrndx];
-  const names = strs && strs.type !== 8 && strs.size > 0 && strs.size <= 1 << 20 ? r.need(strs.offset, strs.size, 'section name table') : null;
+  const names =
+    strs && strs.type !== 8 && strs.size > 0 && strs.size <= 1 << 20 ? r.need(strs.offset, strs.size, 'section name table') : null;
   return raw.map((s) => {
     let name = '';
     if (names && s.nameOff < names.length) {
@@ -170,7 +204,6 @@ export function vaddrToOffset(segments: Segment[], addr: number): number | null 
   }
   return null;
 }
-
 
 /** Dynamic section tags (d_tag) and flag bits, as elf.h names them. */
 export const DT = {

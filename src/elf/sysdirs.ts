@@ -23,7 +23,9 @@ function regions(segments: Segment[], sections: Section[]): { offset: number; si
   const rodata = sections.filter((s) => s.name === '.rodata' && s.type === 1);
   if (rodata.length) return rodata;
   const ro = segments.filter((s) => s.type === PT_LOAD && (s.flags & PF_W) === 0 && (s.flags & PF_X) === 0);
-  return ro.length ? ro.map((s) => ({ offset: s.offset, size: s.filesz })) : segments.filter((s) => s.type === PT_LOAD && (s.flags & PF_W) === 0).map((s) => ({ offset: s.offset, size: s.filesz }));
+  return ro.length
+    ? ro.map((s) => ({ offset: s.offset, size: s.filesz }))
+    : segments.filter((s) => s.type === PT_LOAD && (s.flags & PF_W) === 0).map((s) => ({ offset: s.offset, size: s.filesz }));
 }
 
 /** The glibc release a loader says it is ("ld.so (…) stable release version 2.36."), e.g. "2.36". */

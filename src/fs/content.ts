@@ -30,7 +30,7 @@ export async function streamContent(
     }
     try {
       const buf = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(1, end - start)));
-      for (let pos = start; pos < end; ) {
+      for (let pos = start; pos < end;) {
         const n = readSync(fd, buf, 0, Math.min(buf.length, end - pos), ref.offset + pos);
         if (n === 0) throw new ScopeError('truncated', `${ref.file}: ends inside a file body`);
         await sink(Buffer.from(buf.subarray(0, n)));
@@ -49,7 +49,7 @@ export async function streamContent(
     for await (const e of walkTar(reader)) {
       if (ordinal++ !== ref.ordinal) continue;
       if (start > 0) await reader.skip(start);
-      for (let pos = start; pos < end; ) {
+      for (let pos = start; pos < end;) {
         const chunk = await readBody(reader, e, Math.min(CHUNK, end - pos));
         await sink(chunk);
         pos += chunk.length;

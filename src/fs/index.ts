@@ -44,7 +44,17 @@ export interface ChangeRecord {
 
 export function listChanges(tree: MergedTree, layer: number): ChangeRecord[] {
   const l = tree.layers[layer];
-  return l.changes.map((c) => ({ path: c.path, change: c.kind, type: c.type, mode: c.mode, uid: c.uid, gid: c.gid, size: c.size, linkTarget: c.linkTarget, layer }));
+  return l.changes.map((c) => ({
+    path: c.path,
+    change: c.kind,
+    type: c.type,
+    mode: c.mode,
+    uid: c.uid,
+    gid: c.gid,
+    size: c.size,
+    linkTarget: c.linkTarget,
+    layer,
+  }));
 }
 
 /** Regular files and their bytes in the merged tree. */

@@ -105,7 +105,8 @@ export class MergedTree {
       const parts = split(e.path);
       const base = parts[parts.length - 1] ?? '';
       if (base === OPAQUE) this.opaque(e.path.slice(0, e.path.length - OPAQUE.length - 1) || '/', result);
-      else if (parts.some((p) => p.startsWith(WH + WH))) continue; // aufs metadata (.wh..wh.plnk and friends)
+      else if (parts.some((p) => p.startsWith(WH + WH)))
+        continue; // aufs metadata (.wh..wh.plnk and friends)
       else if (base.startsWith(WH)) whiteouts.push(e);
       else own.push(e);
     }

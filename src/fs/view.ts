@@ -58,7 +58,14 @@ export class TreeView {
   private fromMerged(): VNode {
     if (this.merged) return this.merged;
     // Built without recursion (hostile images nest deeper than the stack), then folder sizes bottom-up.
-    const make = (n: Node): VNode => ({ type: n.type, size: n.children ? 0 : n.size, mark: null, node: n, linkTarget: n.linkTarget, children: n.children ? new Map() : null });
+    const make = (n: Node): VNode => ({
+      type: n.type,
+      size: n.children ? 0 : n.size,
+      mark: null,
+      node: n,
+      linkTarget: n.linkTarget,
+      children: n.children ? new Map() : null,
+    });
     const root = make(this.tree.root);
     const order: VNode[] = [];
     const stack: [Node, VNode][] = [[this.tree.root, root]];
@@ -134,7 +141,8 @@ export class TreeView {
   rows(opts: TreeViewOptions): TreeRow[] {
     const root = opts.layer === null ? this.fromMerged() : this.fromLayer(opts.layer);
     const filter = opts.filter.toLowerCase();
-    const hidden = (v: VNode) => (v.mark === 'A' && !opts.show.added) || (v.mark === 'M' && !opts.show.modified) || (v.mark === 'D' && !opts.show.removed);
+    const hidden = (v: VNode) =>
+      (v.mark === 'A' && !opts.show.added) || (v.mark === 'M' && !opts.show.modified) || (v.mark === 'D' && !opts.show.removed);
     // With a filter, a folder shows when anything under it matches; matches show their ancestors.
     const matching = new Set<VNode>();
     if (filter) {
@@ -161,7 +169,9 @@ export class TreeView {
       return names;
     };
     // depth first, without recursion: a stack of (folder, its sorted names, next index)
-    const stack: { v: VNode; path: string; depth: number; names: string[]; i: number }[] = [{ v: root, path: '/', depth: 0, names: sorted(root), i: 0 }];
+    const stack: { v: VNode; path: string; depth: number; names: string[]; i: number }[] = [
+      { v: root, path: '/', depth: 0, names: sorted(root), i: 0 },
+    ];
     while (stack.length) {
       const top = stack[stack.length - 1];
       if (top.i >= top.names.length) {
@@ -173,7 +183,18 @@ export class TreeView {
       const p = joinPath(top.path, name);
       if (filter ? !matching.has(c) : hidden(c) && !c.children) continue;
       const expanded = c.children !== null && (filter !== '' || opts.expanded.has(p) !== (opts.expandAll ?? false));
-      out.push({ path: p, name, depth: top.depth, type: c.type, size: c.size, isDir: c.children !== null, expanded, mark: c.mark, node: c.node, linkTarget: c.linkTarget });
+      out.push({
+        path: p,
+        name,
+        depth: top.depth,
+        type: c.type,
+        size: c.size,
+        isDir: c.children !== null,
+        expanded,
+        mark: c.mark,
+        node: c.node,
+        linkTarget: c.linkTarget,
+      });
       if (expanded) stack.push({ v: c, path: p, depth: top.depth + 1, names: sorted(c), i: 0 });
     }
     return out;

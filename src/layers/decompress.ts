@@ -283,12 +283,19 @@ async function openStreamBlob(blob: StreamBlob): Promise<OpenedBlob> {
 export const BOMB_RATIO = 1000;
 export const BOMB_FLOOR = 1 << 30;
 
-export async function* guardBombs(stream: AsyncIterable<Buffer>, counts: { stored: number }, compression: Compression): AsyncGenerator<Buffer> {
+export async function* guardBombs(
+  stream: AsyncIterable<Buffer>,
+  counts: { stored: number },
+  compression: Compression,
+): AsyncGenerator<Buffer> {
   let out = 0;
   for await (const chunk of stream) {
     out += chunk.length;
     if (out > BOMB_FLOOR && out > BOMB_RATIO * Math.max(1, counts.stored)) {
-      throw new ScopeError('too-large', `${compression} data inflates more than ${BOMB_RATIO}-fold (${counts.stored} bytes to over ${out}): refusing a likely decompression bomb`);
+      throw new ScopeError(
+        'too-large',
+        `${compression} data inflates more than ${BOMB_RATIO}-fold (${counts.stored} bytes to over ${out}): refusing a likely decompression bomb`,
+      );
     }
     yield chunk;
   }
@@ -303,7 +310,11 @@ async function* describeErrors(stream: AsyncIterable<Buffer>, compression: Compr
     const err = e as NodeJS.ErrnoException;
     // zlib's codes are strings (Z_BUF_ERROR); fzstd's are numbers (5: unexpected EOF)
     const code = typeof err?.code === 'string' ? err.code : null;
-    if (code === 'Z_BUF_ERROR' || (compression === 'zstd' && (err as { code?: unknown })?.code === 5) || /unexpected end|unexpected eof/i.test(String(err?.message))) {
+    if (
+      code === 'Z_BUF_ERROR' ||
+      (compression === 'zstd' && (err as { code?: unknown })?.code === 5) ||
+      /unexpected end|unexpected eof/i.test(String(err?.message))
+    ) {
       throw new ScopeError('truncated', `${compression} stream ends early (truncated)`);
     }
     if (code && !code.startsWith('Z_') && err.syscall) throw fsError(e, err.path ?? 'blob');

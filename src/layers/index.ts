@@ -66,7 +66,8 @@ export interface ReadOptions {
 }
 
 /** Small files a launch depends on, kept from compressed layers so they can be read later. */
-const SPOOL_PATHS = /^\/etc\/(passwd|group|ld\.so\.cache|ld\.so\.conf|ld-musl-[^/]+\.path|nsswitch\.conf|os-release)$|^\/usr\/lib\/os-release$/;
+const SPOOL_PATHS =
+  /^\/etc\/(passwd|group|ld\.so\.cache|ld\.so\.conf|ld-musl-[^/]+\.path|nsswitch\.conf|os-release)$|^\/usr\/lib\/os-release$/;
 
 function magicOf(head: Buffer): Magic {
   if (head.length >= 4 && head[0] === 0x7f && head[1] === 0x45 && head[2] === 0x4c && head[3] === 0x46) return 'elf';
@@ -95,7 +96,8 @@ async function readLayerInner(layer: LayerSource, opts: ReadOptions): Promise<La
   const blob = layer.blob;
   const { reader, compression, storedDigest, stored } = await openBlob(blob);
   const expected = layer.digest ?? (compression === 'none' ? layer.diffId : null);
-  const hashing = compression === 'none' && expected && opts.verify && blob.file !== null ? hashRange(blob.file, blob.offset, blob.size) : null;
+  const hashing =
+    compression === 'none' && expected && opts.verify && blob.file !== null ? hashRange(blob.file, blob.offset, blob.size) : null;
   hashing?.catch(() => {}); // awaited below; keeps an early walk failure from leaving it unhandled
   const entries: LayerEntry[] = [];
   const sniff = opts.sniff ?? false;
@@ -142,7 +144,6 @@ async function readLayerInner(layer: LayerSource, opts: ReadOptions): Promise<La
   return { entries, compression, tarSize: compression === 'none' ? blob.size : reader.position, verified };
 }
 
-
 /** Spooled bodies by content digest, per spool folder: one copy of each, however often it recurs. */
 const spooled = new Map<string, Map<string, string>>();
 
@@ -171,7 +172,7 @@ async function spool(reader: ByteReader, e: TarEntry, head: Buffer, file: string
   };
   try {
     put(head);
-    for (let done = head.length; done < e.size; ) {
+    for (let done = head.length; done < e.size;) {
       const chunk = await readBody(reader, e, Math.min(1 << 20, e.size - done));
       put(chunk);
       done += chunk.length;

@@ -59,7 +59,7 @@ export function decodeNumber(block: Buffer, off: number, len: number): number {
   if (first & 0x80) {
     const negative = (first & 0x40) !== 0;
     // a negative number is -(1 + the inverted bytes); the flag bit belongs to the sign
-    let value = (negative ? ~first & 0x7f : first & 0x7f);
+    let value = negative ? ~first & 0x7f : first & 0x7f;
     for (let i = 1; i < len; i++) {
       value = value * 256 + (negative ? ~block[off + i] & 0xff : block[off + i]);
       if (value > Number.MAX_SAFE_INTEGER) throw new ScopeError('too-large', 'number in tar header is too large');
@@ -173,7 +173,19 @@ function oldSparse(block: Buffer): { realSize: number; map: SparseChunk[]; exten
  * The pax keys scratchscope reads; all others are skipped as they are parsed, so a header
  * of a hundred thousand keys costs one pass and no memory.
  */
-const PAX_KEYS = new Set(['path', 'linkpath', 'size', 'uid', 'gid', 'GNU.sparse.major', 'GNU.sparse.minor', 'GNU.sparse.name', 'GNU.sparse.realsize', 'GNU.sparse.size', 'GNU.sparse.map']);
+const PAX_KEYS = new Set([
+  'path',
+  'linkpath',
+  'size',
+  'uid',
+  'gid',
+  'GNU.sparse.major',
+  'GNU.sparse.minor',
+  'GNU.sparse.name',
+  'GNU.sparse.realsize',
+  'GNU.sparse.size',
+  'GNU.sparse.map',
+]);
 
 /** pax extended header records: "LEN key=value\n". Values are UTF-8 except where binary. */
 export function parsePax(buf: Buffer, into: Map<string, string> = new Map()): Map<string, string> {

@@ -5,7 +5,19 @@
  */
 import { ScopeError } from '../errors.js';
 import type { ByteReader } from './reader.js';
-import { BLOCK, type EntryType, type RawHeader, type SparseChunk, decodeHeader, decodeName, isZeroBlock, padding, parsePax, paxValue, sparseEntries } from './tar.js';
+import {
+  BLOCK,
+  type EntryType,
+  type RawHeader,
+  type SparseChunk,
+  decodeHeader,
+  decodeName,
+  isZeroBlock,
+  padding,
+  parsePax,
+  paxValue,
+  sparseEntries,
+} from './tar.js';
 
 export interface TarEntry {
   /** Cleaned absolute path inside the layer ("/" for the root itself). */
@@ -139,7 +151,10 @@ export async function* walkTar(reader: ByteReader): AsyncGenerator<TarEntry> {
 function checkLength(name: string, what: string): void {
   const bytes = Buffer.byteLength(name);
   if (bytes >= PATH_MAX) {
-    throw new ScopeError('too-large', `${what} of ${bytes} bytes is longer than Linux allows (PATH_MAX, ${PATH_MAX} bytes with its NUL): no runtime can unpack this layer`);
+    throw new ScopeError(
+      'too-large',
+      `${what} of ${bytes} bytes is longer than Linux allows (PATH_MAX, ${PATH_MAX} bytes with its NUL): no runtime can unpack this layer`,
+    );
   }
 }
 
@@ -157,7 +172,7 @@ interface Sparse {
 async function sparseOf(reader: ByteReader, h: RawHeader, ext: (k: string) => string | undefined): Promise<Sparse | null> {
   if (h.sparse) {
     const map = [...h.sparse.map];
-    for (let extended = h.sparse.extended; extended; ) {
+    for (let extended = h.sparse.extended; extended;) {
       const block = await reader.read(BLOCK);
       if (block.length < BLOCK) throw new ScopeError('truncated', 'unexpected end of data inside a sparse map');
       sparseEntries(block, 0, 21, map);
@@ -217,7 +232,10 @@ function checkSparse(s: Sparse, stored: number, name: string): void {
   let data = 0;
   for (const c of s.map) {
     if (c.offset < end || c.offset + c.length > s.realSize) {
-      throw new ScopeError('corrupt', `sparse map of ${name} is invalid (runs overlap, are out of order, or pass the file's size of ${s.realSize})`);
+      throw new ScopeError(
+        'corrupt',
+        `sparse map of ${name} is invalid (runs overlap, are out of order, or pass the file's size of ${s.realSize})`,
+      );
     }
     end = c.offset + c.length;
     data += c.length;

@@ -20,8 +20,20 @@ export const TRIPLETS: Record<string, string> = {
   riscv64: 'riscv64-linux-gnu',
   mips64el: 'mips64el-linux-gnuabi64',
 };
-const PLATFORM: Record<string, string> = { x86_64: 'x86_64', i386: 'i686', aarch64: 'aarch64', arm: 'v7l', ppc64le: 'power8', s390x: 'z900', riscv64: 'riscv64' };
-const HWCAPS: Record<string, string[]> = { x86_64: ['x86-64-v4', 'x86-64-v3', 'x86-64-v2'], ppc64le: ['power10', 'power9'], s390x: ['z16', 'z15', 'z14', 'z13'] };
+const PLATFORM: Record<string, string> = {
+  x86_64: 'x86_64',
+  i386: 'i686',
+  aarch64: 'aarch64',
+  arm: 'v7l',
+  ppc64le: 'power8',
+  s390x: 'z900',
+  riscv64: 'riscv64',
+};
+const HWCAPS: Record<string, string[]> = {
+  x86_64: ['x86-64-v4', 'x86-64-v3', 'x86-64-v2'],
+  ppc64le: ['power10', 'power9'],
+  s390x: ['z16', 'z15', 'z14', 'z13'],
+};
 /**
  * The subfolders ld.so probes in each search folder before the folder itself, by release:
  * glibc-hwcaps/LEVEL since 2.33; until 2.36 also the legacy ones, tls and the platform
@@ -31,10 +43,13 @@ const HWCAPS: Record<string, string[]> = { x86_64: ['x86-64-v4', 'x86-64-v3', 'x
 function subfolders(machine: string, release: string | null): { path: string; level: string | null }[] {
   const [major, minor] = (release ?? '99.0').split('.').map(Number);
   const at = (v: number) => major > 2 || (major === 2 && minor >= v);
-  const out: { path: string; level: string | null }[] = at(33) ? (HWCAPS[machine] ?? []).map((l) => ({ path: `glibc-hwcaps/${l}`, level: l })) : [];
+  const out: { path: string; level: string | null }[] = at(33)
+    ? (HWCAPS[machine] ?? []).map((l) => ({ path: `glibc-hwcaps/${l}`, level: l }))
+    : [];
   if (!at(37)) {
     const p = PLATFORM[machine];
-    const legacy = machine === 'x86_64' ? ['tls/x86_64/x86_64', 'tls/x86_64', 'tls', 'x86_64/x86_64', 'x86_64'] : p ? [`tls/${p}`, 'tls', p] : ['tls'];
+    const legacy =
+      machine === 'x86_64' ? ['tls/x86_64/x86_64', 'tls/x86_64', 'tls', 'x86_64/x86_64', 'x86_64'] : p ? [`tls/${p}`, 'tls', p] : ['tls'];
     out.push(...legacy.map((path) => ({ path, level: null })));
   }
   return out;
@@ -120,7 +135,10 @@ export class GlibcSearch extends Search {
   private assumedDirs(interpReal: string | null): string[] {
     const triplet = TRIPLETS[this.program.machine];
     const multiarch = triplet && ((interpReal && interpReal.includes(`/${triplet}/`)) || (!interpReal && this.isDir(`/lib/${triplet}`)));
-    const lib64 = !multiarch && this.program.class === 64 && ((interpReal && /^\/(usr\/)?lib64\//.test(interpReal)) || (!interpReal && this.isDir('/lib64')));
+    const lib64 =
+      !multiarch &&
+      this.program.class === 64 &&
+      ((interpReal && /^\/(usr\/)?lib64\//.test(interpReal)) || (!interpReal && this.isDir('/lib64')));
     const why = interpReal ? `${interpReal} has no system search path scratchscope can read` : 'the loader is not in the image';
     if (multiarch) {
       this.defaultDirsFrom = `assumed (${why}): Debian's multiarch layout`;
@@ -139,7 +157,9 @@ export class GlibcSearch extends Search {
     const r = resolvePath(this.ctx.tree, '/etc/ld.so.cache');
     const node = r.ok && (r.node.type === 'file' || r.node.type === 'hardlink') ? r.node : null;
     if (node && node.size > CACHE_LIMIT) {
-      this.limits.push(`too large an /etc/ld.so.cache (${node.size} bytes): it was not read, so libraries only it would find are reported missing`);
+      this.limits.push(
+        `too large an /etc/ld.so.cache (${node.size} bytes): it was not read, so libraries only it would find are reported missing`,
+      );
       this.cache = null;
       return null;
     }
@@ -147,7 +167,8 @@ export class GlibcSearch extends Search {
     this.cache = buf ? LdCache.open(buf) : null;
     if (buf && !this.cache) this.notes.push('/etc/ld.so.cache is not a cache ld.so can read; it is ignored');
     const conf = resolvePath(this.ctx.tree, '/etc/ld.so.conf');
-    if (!r.ok && conf.ok) this.notes.push('/etc/ld.so.conf has no effect: there is no /etc/ld.so.cache built from it (run ldconfig in the image)');
+    if (!r.ok && conf.ok)
+      this.notes.push('/etc/ld.so.conf has no effect: there is no /etc/ld.so.cache built from it (run ldconfig in the image)');
     return this.cache;
   }
 
@@ -190,12 +211,15 @@ export class GlibcSearch extends Search {
         out.push('');
         continue;
       }
-      const p = raw.replace(/\$(?:\{(ORIGIN|LIB|PLATFORM)\}|(ORIGIN|LIB|PLATFORM)(?![A-Za-z0-9_]))/g, (_m, braced: string | undefined, bare: string | undefined) => {
-        const token = braced ?? bare;
-        if (token === 'ORIGIN') return origin;
-        if (token === 'LIB') return this.lib;
-        return PLATFORM[this.program.machine] ?? this.program.machine;
-      });
+      const p = raw.replace(
+        /\$(?:\{(ORIGIN|LIB|PLATFORM)\}|(ORIGIN|LIB|PLATFORM)(?![A-Za-z0-9_]))/g,
+        (_m, braced: string | undefined, bare: string | undefined) => {
+          const token = braced ?? bare;
+          if (token === 'ORIGIN') return origin;
+          if (token === 'LIB') return this.lib;
+          return PLATFORM[this.program.machine] ?? this.program.machine;
+        },
+      );
       if (p !== '') out.push(p);
     }
     return unique(out);
@@ -203,7 +227,9 @@ export class GlibcSearch extends Search {
 
   /** LD_LIBRARY_PATH, split at ':' and ';', its tokens expanded for the program ($ORIGIN is the program's real folder). */
   private libraryPathOf(main: Loaded): string[] {
-    if (this.libraryPath === null) this.libraryPath = this.rawLibraryPath === null || this.rawLibraryPath === '' ? [] : this.expandNow(this.rawLibraryPath, main, /[:;]/);
+    if (this.libraryPath === null)
+      this.libraryPath =
+        this.rawLibraryPath === null || this.rawLibraryPath === '' ? [] : this.expandNow(this.rawLibraryPath, main, /[:;]/);
     return this.libraryPath;
   }
 
@@ -286,7 +312,9 @@ export class GlibcSearch extends Search {
       if (d !== undefined) return d;
     }
     const other = dep.skipped.find((s) => s.reason.startsWith('wrong ELF class'));
-    dep.error = other ? `wrong ELF class: ELFCLASS${this.program.class === 64 ? 32 : 64}` : `cannot open shared object file: ${this.lastErrno}`;
+    dep.error = other
+      ? `wrong ELF class: ELFCLASS${this.program.class === 64 ? 32 : 64}`
+      : `cannot open shared object file: ${this.lastErrno}`;
     return null;
   }
 }

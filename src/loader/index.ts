@@ -31,7 +31,15 @@ export const GLIBC_INTERP: Record<string, string> = {
   riscv64: '/lib/ld-linux-riscv64-lp64d.so.1',
 };
 /** musl's ARCH in /lib/ld-musl-ARCH.so.1. */
-export const MUSL_ARCH: Record<string, string> = { x86_64: 'x86_64', aarch64: 'aarch64', arm: 'armhf', i386: 'i386', ppc64le: 'powerpc64le', s390x: 's390x', riscv64: 'riscv64' };
+export const MUSL_ARCH: Record<string, string> = {
+  x86_64: 'x86_64',
+  aarch64: 'aarch64',
+  arm: 'armhf',
+  i386: 'i386',
+  ppc64le: 'powerpc64le',
+  s390x: 's390x',
+  riscv64: 'riscv64',
+};
 
 /** The objects loaded so far, found by the names a later DT_NEEDED may use and by real file. */
 class LoadedSet {
@@ -68,14 +76,25 @@ function loaderKindOf(info: ElfInfo): 'musl' | 'glibc' | null {
 
 export function resolveProgram(ctx: LoaderContext, programPath: string, program: ElfInfo): LoadResult {
   const real = resolvePath(ctx.tree, programPath, { cwd: ctx.cwd });
-  const result: LoadResult = { program: programPath, loader: 'unknown', interpreter: null, dependencies: [], versionProblems: [], defaultDirs: [], defaultDirsFrom: '', limits: [], notes: [] };
+  const result: LoadResult = {
+    program: programPath,
+    loader: 'unknown',
+    interpreter: null,
+    dependencies: [],
+    versionProblems: [],
+    defaultDirs: [],
+    defaultDirsFrom: '',
+    limits: [],
+    notes: [],
+  };
   if (!program.interpreter && program.type !== 'shared-object') {
     result.loader = 'static';
     return result;
   }
   if (!program.interpreter) {
     // A library is loaded by whichever loader runs the program: take this machine's usual one.
-    const guess = program.libc === 'musl' ? `/lib/ld-musl-${MUSL_ARCH[program.machine] ?? program.machine}.so.1` : GLIBC_INTERP[program.machine];
+    const guess =
+      program.libc === 'musl' ? `/lib/ld-musl-${MUSL_ARCH[program.machine] ?? program.machine}.so.1` : GLIBC_INTERP[program.machine];
     if (guess) {
       program = { ...program, interpreter: guess };
       result.notes.push(`a library has no interpreter of its own; resolved as ${guess} would load it`);
@@ -142,35 +161,50 @@ export function resolveProgram(ctx: LoaderContext, programPath: string, program:
     result.limits.push(e.message);
   }
   function walkNeeds(): void {
-  walk: for (let i = 0; i < loaded.list.length; i++) {
-    const obj = loaded.list[i];
-    if (obj.depth === 0 && obj !== main) continue; // the interpreter's own needs are its business
-    for (const name of obj.info.needed) {
-      if (++edges > LIMITS.needed) {
-        result.limits.push(`too many libraries needing each other: the program and its libraries name more than ${LIMITS.needed} DT_NEEDED entries among them; those after the first ${LIMITS.needed} were not followed`);
-        break walk;
+    walk: for (let i = 0; i < loaded.list.length; i++) {
+      const obj = loaded.list[i];
+      if (obj.depth === 0 && obj !== main) continue; // the interpreter's own needs are its business
+      for (const name of obj.info.needed) {
+        if (++edges > LIMITS.needed) {
+          result.limits.push(
+            `too many libraries needing each other: the program and its libraries name more than ${LIMITS.needed} DT_NEEDED entries among them; those after the first ${LIMITS.needed} were not followed`,
+          );
+          break walk;
+        }
+        search.spend();
+        const dep: Dependency = {
+          name,
+          requiredBy: obj.path,
+          resolved: null,
+          realPath: null,
+          via: null,
+          hwcaps: null,
+          searched: [],
+          searchedOmitted: 0,
+          skipped: [],
+          error: null,
+          errorPath: null,
+          depth: obj.depth + 1,
+        };
+        result.dependencies.push(dep);
+        const key = musl ? name.slice(name.lastIndexOf('/') + 1) : name;
+        const already = loaded.named(key);
+        if (already) {
+          Object.assign(dep, { resolved: already.path, realPath: already.real, via: 'loaded' as Via });
+          continue;
+        }
+        const found = search.find(name, obj, main, dep);
+        if (!found) continue;
+        const same = loaded.sameFile(found.real);
+        if (same) {
+          loaded.alias(same, key);
+          continue;
+        }
+        const names = [key];
+        if (!musl && found.info.soname) names.push(found.info.soname);
+        loaded.add({ ...found, loader: obj, depth: obj.depth + 1 }, names);
       }
-      search.spend();
-      const dep: Dependency = { name, requiredBy: obj.path, resolved: null, realPath: null, via: null, hwcaps: null, searched: [], searchedOmitted: 0, skipped: [], error: null, errorPath: null, depth: obj.depth + 1 };
-      result.dependencies.push(dep);
-      const key = musl ? name.slice(name.lastIndexOf('/') + 1) : name;
-      const already = loaded.named(key);
-      if (already) {
-        Object.assign(dep, { resolved: already.path, realPath: already.real, via: 'loaded' as Via });
-        continue;
-      }
-      const found = search.find(name, obj, main, dep);
-      if (!found) continue;
-      const same = loaded.sameFile(found.real);
-      if (same) {
-        loaded.alias(same, key);
-        continue;
-      }
-      const names = [key];
-      if (!musl && found.info.soname) names.push(found.info.soname);
-      loaded.add({ ...found, loader: obj, depth: obj.depth + 1 }, names);
     }
-  }
   }
   if (!musl) result.versionProblems = checkVersions(loaded);
   result.limits.push(...search.limits);

@@ -43,7 +43,10 @@ interface Owner {
   uid: number;
   gid: number;
 }
-export type Probe = { kind: 'absent' } | { kind: 'error'; error: string; notElf: boolean; size: number; owner: Owner } | { kind: 'elf'; real: string; info: ElfInfo; owner: Owner };
+export type Probe =
+  | { kind: 'absent' }
+  | { kind: 'error'; error: string; notElf: boolean; size: number; owner: Owner }
+  | { kind: 'elf'; real: string; info: ElfInfo; owner: Owner };
 
 /** A loaded object: the program, the interpreter, or a library. */
 export interface Loaded {
@@ -91,8 +94,14 @@ export abstract class Search {
     this.steps -= n;
     const image = this.ctx.budget;
     if (image) image.steps -= n;
-    if (this.steps < 0) throw new TooMuchWork(`too many places to look: scratchscope stopped after ${LIMITS.steps} steps of the loader's search for this program; the libraries after that point were not checked`);
-    if (image && image.steps < 0) throw new TooMuchWork(`too many libraries to follow in this image: after ${LIMITS.imageSteps} steps of the loader's search over all its binaries, the rest were not checked`);
+    if (this.steps < 0)
+      throw new TooMuchWork(
+        `too many places to look: scratchscope stopped after ${LIMITS.steps} steps of the loader's search for this program; the libraries after that point were not checked`,
+      );
+    if (image && image.steps < 0)
+      throw new TooMuchWork(
+        `too many libraries to follow in this image: after ${LIMITS.imageSteps} steps of the loader's search over all its binaries, the rest were not checked`,
+      );
   }
 
   abstract find(name: string, requester: Loaded, main: Loaded, dep: Dependency): Found | null;
@@ -139,7 +148,12 @@ export abstract class Search {
   /** What the loader says when a candidate it opened is not a library it can load. */
   protected abstract fileError(p: { error: string; notElf: boolean; size: number }): string;
 
-  protected try(path: string, dep: Dependency, hwcaps: string | null = null, listed = true): Found | 'absent' | 'skip' | { error: string; path: string } {
+  protected try(
+    path: string,
+    dep: Dependency,
+    hwcaps: string | null = null,
+    listed = true,
+  ): Found | 'absent' | 'skip' | { error: string; path: string } {
     this.spend();
     const p = this.probe(path);
     if (listed || p.kind !== 'absent') this.note(dep, path);
@@ -150,7 +164,7 @@ export abstract class Search {
     // open() fails with EACCES: both loaders search on, as for a missing file.
     if (!mayRead(p.owner, this.ctx.user)) {
       this.lastErrno = 'Permission denied';
-      dep.skipped.push({ path, reason: 'not readable by the container\'s user' });
+      dep.skipped.push({ path, reason: "not readable by the container's user" });
       return 'absent';
     }
     if (p.kind === 'error') return { error: this.fileError(p), path };

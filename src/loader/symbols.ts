@@ -15,7 +15,16 @@
  * Weak undefined symbols never fail. Objects whose symbols cannot be read make the
  * check inconclusive rather than wrong.
  */
-import { type DefinedSymbol, type DynamicSymbols, type SymbolRelocation, type SymbolKey, type UndefinedSymbol, readDynamicSymbols, readRelocations, symbolKey } from '../elf/dynsym.js';
+import {
+  type DefinedSymbol,
+  type DynamicSymbols,
+  type SymbolRelocation,
+  type SymbolKey,
+  type UndefinedSymbol,
+  readDynamicSymbols,
+  readRelocations,
+  symbolKey,
+} from '../elf/dynsym.js';
 import { ElfDamage } from '../elf/reader.js';
 import { contentKey } from '../elf/pool.js';
 import { ScopeError } from '../errors.js';
@@ -154,7 +163,8 @@ export function checkSymbols(ctx: SymbolContext, load: LoadResult, names: StartN
     if (!syms) continue;
     const copies: UndefinedSymbol[] = [];
     if (o.main) {
-      for (const { index, name, def } of syms.variables) copies.push({ index, name, bind: 'global', type: 'object', version: def.version, versionFile: null, hiddenVersion: false });
+      for (const { index, name, def } of syms.variables)
+        copies.push({ index, name, bind: 'global', type: 'object', version: def.version, versionFile: null, hiddenVersion: false });
     }
     const copyIndexes = new Set(copies.map((c) => c.index));
     const keyOf = (name: string) => {
@@ -179,7 +189,8 @@ export function checkSymbols(ctx: SymbolContext, load: LoadResult, names: StartN
             answer.found = true;
             break;
           }
-          for (const def of defs) if (!def.pltOnly) answer.near.push(`${d.path} (${def.hidden ? 'hidden ' : ''}${def.version ?? 'no version'})`);
+          for (const def of defs)
+            if (!def.pltOnly) answer.near.push(`${d.path} (${def.hidden ? 'hidden ' : ''}${def.version ?? 'no version'})`);
         }
         if (!answer.found && muslLibc && ref.name.endsWith('64') && LFS64.has(ref.name.slice(0, -2))) answer.found = true;
         if (memoKey !== null) memo.set(memoKey, answer);
@@ -243,7 +254,17 @@ export function checkSymbols(ctx: SymbolContext, load: LoadResult, names: StartN
         requiredBy: o.path,
         kind: plt ? 'function' : 'data',
         when: atLoad ? 'load' : 'lazy',
-        reason: musl ? 'musl binds every symbol at load' : !plt ? (rel.copy ? 'copy relocation' : 'data relocation') : syms.bindNow ? 'BIND_NOW' : bindNowEnv ? 'LD_BIND_NOW' : 'lazy binding',
+        reason: musl
+          ? 'musl binds every symbol at load'
+          : !plt
+            ? rel.copy
+              ? 'copy relocation'
+              : 'data relocation'
+            : syms.bindNow
+              ? 'BIND_NOW'
+              : bindNowEnv
+                ? 'LD_BIND_NOW'
+                : 'lazy binding',
         runtimeError: musl
           ? `Error relocating ${objName}: ${ref.name}: symbol not found`
           : `${names.argv0}: symbol lookup error: ${objName}: undefined symbol: ${ref.name}${ref.version ? `, version ${ref.version}` : ''}`,

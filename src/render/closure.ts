@@ -3,7 +3,8 @@ import type { Closure, ClosureFile } from '../closure/index.js';
 import { formatBytes, printable, table } from './format.js';
 
 function row(f: ClosureFile): string[] {
-  const name = f.type === 'symlink' ? `${f.path} -> ${f.linkTarget ?? '?'}` : f.openedAs.length ? `${f.openedAs.join(', ')} -> ${f.path}` : f.path;
+  const name =
+    f.type === 'symlink' ? `${f.path} -> ${f.linkTarget ?? '?'}` : f.openedAs.length ? `${f.openedAs.join(', ')} -> ${f.path}` : f.path;
   return [
     `  ${printable(name)}`,
     f.present ? (f.type === 'symlink' ? '' : formatBytes(f.size)) : 'MISSING',
@@ -21,7 +22,8 @@ export function renderClosure(c: Closure): string {
   out.push('', `needed to start (${start.length}):`, table(start.map(row), new Set([1])));
   if (c.missingLibraries.length) {
     out.push('', 'libraries the loader cannot find:');
-    for (const m of c.missingLibraries) out.push(`  ${printable(m.name)}, needed by ${printable(m.neededBy)} (searched ${printable(m.searched.join(', ') || 'nowhere')})`);
+    for (const m of c.missingLibraries)
+      out.push(`  ${printable(m.name)}, needed by ${printable(m.neededBy)} (searched ${printable(m.searched.join(', ') || 'nowhere')})`);
   }
   if (later.length) {
     out.push('', `likely needed once running (${later.length}):`, table(later.map(row), new Set([1])));

@@ -29,7 +29,8 @@ export function renderLdd(path: string, info: ElfInfo, r: LoadResult): string {
   if (r.interpreter) {
     const i = r.interpreter;
     out.push(`  interpreter ${printable(i.path)} => ${i.error ? `MISSING (${printable(i.error)})` : printable(i.resolved ?? '')}`);
-    if (r.defaultDirs.length || r.defaultDirsFrom) out.push(`  default path ${r.defaultDirs.map(printable).join(':') || '(empty)'} (${printable(r.defaultDirsFrom)})`);
+    if (r.defaultDirs.length || r.defaultDirsFrom)
+      out.push(`  default path ${r.defaultDirs.map(printable).join(':') || '(empty)'} (${printable(r.defaultDirsFrom)})`);
   } else if (r.loader === 'static') {
     out.push('  statically linked: the kernel runs it directly, no loader or libraries');
   }
@@ -45,7 +46,10 @@ export function renderLdd(path: string, info: ElfInfo, r: LoadResult): string {
       const pad = '  '.repeat(depth + 1);
       if (d.error) {
         out.push(`${pad}${printable(d.name)} => not found (${printable(d.error)})`);
-        if (d.searched.length) out.push(`${pad}    searched: ${d.searched.map(printable).join(', ')}${d.searchedOmitted ? ` (and ${d.searchedOmitted} more)` : ''}`);
+        if (d.searched.length)
+          out.push(
+            `${pad}    searched: ${d.searched.map(printable).join(', ')}${d.searchedOmitted ? ` (and ${d.searchedOmitted} more)` : ''}`,
+          );
         for (const s of d.skipped) out.push(`${pad}    skipped ${printable(s.path)}: ${printable(s.reason)}`);
         continue;
       }
@@ -62,7 +66,9 @@ export function renderLdd(path: string, info: ElfInfo, r: LoadResult): string {
   walk(r.program, 0);
   for (const limit of r.limits) out.push(`  ${printable(limit)}`);
   for (const v of r.versionProblems) {
-    out.push(`  version ${printable(v.version)} not found in ${printable(v.library)} (required by ${printable(v.requiredBy)})${v.weak ? ' [weak: warning only]' : ''}`);
+    out.push(
+      `  version ${printable(v.version)} not found in ${printable(v.library)} (required by ${printable(v.requiredBy)})${v.weak ? ' [weak: warning only]' : ''}`,
+    );
   }
   for (const n of r.notes) out.push(`  note: ${printable(n)}`);
   return out.join('\n') + '\n';

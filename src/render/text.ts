@@ -42,7 +42,9 @@ export function renderInspect(r: Report): string {
   out.push(`Image      ${s.image ? printable(s.image) : '(unnamed)'}  [${s.kind}] ${printable(s.location)}`);
   if (s.platform) out.push(`Platform   ${printable(s.platform)}`);
   if (r.image && isEmptyConfig(r.image)) {
-    out.push('Config     empty: the image sets no command, user, environment or working directory (docker import without --change makes such images)');
+    out.push(
+      'Config     empty: the image sets no command, user, environment or working directory (docker import without --change makes such images)',
+    );
   } else if (r.image) {
     const c = r.image;
     out.push(`Entrypoint ${printable(json(c.entrypoint))}`);
@@ -74,15 +76,27 @@ export function renderInspect(r: Report): string {
   for (const l of r.layers) for (const p of l.problems) out.push(`  layer ${l.index}: ${printable(p)}`);
   out.push('');
   const n = (count: number, one: string, many: string) => `${count} ${count === 1 ? one : many}`;
-  out.push(`Files      ${n(r.files.regularFiles, 'file', 'files')}, ${formatBytes(r.files.bytes)} (${n(r.files.entries, 'entry', 'entries')})`);
+  out.push(
+    `Files      ${n(r.files.regularFiles, 'file', 'files')}, ${formatBytes(r.files.bytes)} (${n(r.files.entries, 'entry', 'entries')})`,
+  );
   out.push(`Wasted     ${formatBytes(r.wasted.bytes)}${r.wasted.bytes ? ' in files a later layer overwrote or deleted' : ''}`);
-  for (const w of r.wasted.top.slice(0, 5)) out.push(`           ${formatBytes(w.size).padStart(8)}  ${printable(w.path)}${w.count > 1 ? ` (${w.count} versions)` : ''}`);
+  for (const w of r.wasted.top.slice(0, 5))
+    out.push(`           ${formatBytes(w.size).padStart(8)}  ${printable(w.path)}${w.count > 1 ? ` (${w.count} versions)` : ''}`);
   return out.join('\n') + '\n';
 }
 
 /** A config that sets nothing a container would run with. */
 function isEmptyConfig(c: NonNullable<Report['image']>): boolean {
-  return !c.entrypoint?.length && !c.cmd?.length && c.env.length === 0 && !c.user && !c.workingDir && c.exposedPorts.length === 0 && Object.keys(c.labels).length === 0 && !c.stopSignal;
+  return (
+    !c.entrypoint?.length &&
+    !c.cmd?.length &&
+    c.env.length === 0 &&
+    !c.user &&
+    !c.workingDir &&
+    c.exposedPorts.length === 0 &&
+    Object.keys(c.labels).length === 0 &&
+    !c.stopSignal
+  );
 }
 
 function indent(s: string): string {
@@ -108,7 +122,13 @@ function linkSuffix(type: string, target: string | null): string {
 }
 
 export function renderFiles(files: FileRecord[]): string {
-  const rows = files.map((f) => [formatMode(f.type, f.mode), `${f.uid}:${f.gid}`, String(f.size), `L${f.layer}`, printable(f.path) + linkSuffix(f.type, f.linkTarget)]);
+  const rows = files.map((f) => [
+    formatMode(f.type, f.mode),
+    `${f.uid}:${f.gid}`,
+    String(f.size),
+    `L${f.layer}`,
+    printable(f.path) + linkSuffix(f.type, f.linkTarget),
+  ]);
   return rows.length ? table(rows, new Set([2])) + '\n' : '';
 }
 

@@ -39,13 +39,18 @@ export interface RepairResult {
 
 const MAX_ROUNDS = 8;
 /** glibc's own libraries: they and its loader must all come from one build. */
-const GLIBC_FAMILY = /^(libc|libm|libmvec|libpthread|libdl|librt|libresolv|libutil|libanl|libnsl|libBrokenLocale|libthread_db|libc_malloc_debug|libnss_[a-z]+)\.so(\.|$)|^ld-linux[-\w]*\.so\.\d$|^ld64\.so\.\d$/;
+const GLIBC_FAMILY =
+  /^(libc|libm|libmvec|libpthread|libdl|librt|libresolv|libutil|libanl|libnsl|libBrokenLocale|libthread_db|libc_malloc_debug|libnss_[a-z]+)\.so(\.|$)|^ld-linux[-\w]*\.so\.\d$|^ld64\.so\.\d$/;
 const FIXABLE = new Set(['interpreter-missing', 'library-missing', 'symbol-version-missing', 'user-missing']);
 
 const base = (p: string) => p.slice(p.lastIndexOf('/') + 1);
 
 /** The program the image's command runs, decoded, and what its loader makes of the image. */
-function programOf(model: ImageModel, catalog: BinaryCatalog, executable: string | null): { path: string; info: ElfInfo; load: LoadResult | null } | null {
+function programOf(
+  model: ImageModel,
+  catalog: BinaryCatalog,
+  executable: string | null,
+): { path: string; info: ElfInfo; load: LoadResult | null } | null {
   if (!executable) return null;
   const r = resolvePath(model.tree, executable);
   const d = r.ok ? catalog.of(r.node) : null;
@@ -59,7 +64,13 @@ function programOf(model: ImageModel, catalog: BinaryCatalog, executable: string
  * object's own rpath and $ORIGIN (a plugin's libraries sit beside it), then as the program
  * would search for it.
  */
-function donorLibrary(donor: ImageModel, dcat: BinaryCatalog, prog: { path: string; info: ElfInfo }, name: string, requester: { path: string; info: ElfInfo } | null = null): string | null {
+function donorLibrary(
+  donor: ImageModel,
+  dcat: BinaryCatalog,
+  prog: { path: string; info: ElfInfo },
+  name: string,
+  requester: { path: string; info: ElfInfo } | null = null,
+): string | null {
   const ctx = loaderContext(donor, dcat);
   for (const by of requester && requester.path !== prog.path ? [requester, prog] : [prog]) {
     const info = by === prog ? by.info : { ...by.info, interpreter: by.info.interpreter ?? prog.info.interpreter };
@@ -83,21 +94,35 @@ function plan(model: ImageModel, donor: ImageModel, errors: Diagnostic[], execut
   const dcat = new BinaryCatalog(donor.tree, donor.decoded);
   const prog = programOf(model, catalog, executable);
   const adds: Addition[] = [];
-  const lacks = (what: string) => new ScopeError('not-found', `${donorName} cannot supply ${what}, so repair cannot fix the image; nothing was written`);
+  const lacks = (what: string) =>
+    new ScopeError('not-found', `${donorName} cannot supply ${what}, so repair cannot fix the image; nothing was written`);
   // A symbol a missing library would define is no failure of its own yet: look again once it is there.
   const filesMissing = errors.some((e) => e.code === 'library-missing' || e.code === 'interpreter-missing');
   for (const e of errors) {
     if (filesMissing && (e.code === 'symbol-missing' || e.code === 'symbol-version-missing')) continue;
-    if (!FIXABLE.has(e.code)) throw new ScopeError('unsupported', `repair adds files, and this failure is not one files fix: [${e.code}] ${e.message}; nothing was written`);
+    if (!FIXABLE.has(e.code))
+      throw new ScopeError(
+        'unsupported',
+        `repair adds files, and this failure is not one files fix: [${e.code}] ${e.message}; nothing was written`,
+      );
     if (e.code === 'user-missing') {
       const user = model.config?.user ?? '';
-      if (resolvePath(model.tree, '/etc/passwd').ok) throw new ScopeError('unsupported', `the image has an /etc/passwd without the user of USER ${user}; repair does not edit files: add the user in the build (or use numeric ids); nothing was written`);
+      if (resolvePath(model.tree, '/etc/passwd').ok)
+        throw new ScopeError(
+          'unsupported',
+          `the image has an /etc/passwd without the user of USER ${user}; repair does not edit files: add the user in the build (or use numeric ids); nothing was written`,
+        );
       if (!checkUser(donor.tree, user).ok) throw lacks(`the user of USER ${user} (its /etc/passwd does not define it)`);
       adds.push({ to: '/etc/passwd', from: '/etc/passwd', why: `USER ${user}: the runtime looks the user up in /etc/passwd` });
-      if (resolvePath(donor.tree, '/etc/group').ok) adds.push({ to: '/etc/group', from: '/etc/group', why: `USER ${user}: the runtime reads the groups from /etc/group` });
+      if (resolvePath(donor.tree, '/etc/group').ok)
+        adds.push({ to: '/etc/group', from: '/etc/group', why: `USER ${user}: the runtime reads the groups from /etc/group` });
       continue;
     }
-    if (!prog) throw new ScopeError('unsupported', `[${e.code}] ${e.message}: the program cannot be decoded, so repair cannot tell what it needs; nothing was written`);
+    if (!prog)
+      throw new ScopeError(
+        'unsupported',
+        `[${e.code}] ${e.message}: the program cannot be decoded, so repair cannot tell what it needs; nothing was written`,
+      );
     const interp = prog.info.interpreter;
     if (e.code === 'interpreter-missing' && interp) {
       const r = resolvePath(donor.tree, interp);
@@ -111,7 +136,9 @@ function plan(model: ImageModel, donor: ImageModel, errors: Diagnostic[], execut
         const from = donorLibrary(donor, dcat, prog, dep.name, objectAt(model, catalog, dep.requiredBy));
         if (!from) throw lacks(`${dep.name} (for ${prog.info.machine}, ${prog.info.libc})`);
         const dirs = (prog.load?.defaultDirs ?? []).map((d) => d.replace(/\/$/, ''));
-        const to = dep.searched.includes(from) ? from : (dep.searched.find((p) => dirs.some((d) => p === `${d}/${dep.name}`)) ?? `${dirs[0] ?? '/usr/lib'}/${dep.name}`);
+        const to = dep.searched.includes(from)
+          ? from
+          : (dep.searched.find((p) => dirs.some((d) => p === `${d}/${dep.name}`)) ?? `${dirs[0] ?? '/usr/lib'}/${dep.name}`);
         adds.push({ to, from, why: `${dep.requiredBy} needs ${dep.name}` });
       }
     }
@@ -128,7 +155,8 @@ function plan(model: ImageModel, donor: ImageModel, errors: Diagnostic[], execut
         }
         const li = resolvePath(donor.tree, interp);
         if (!li.ok) throw lacks(`the loader ${interp} that goes with its glibc`);
-        if (!adds.some((a) => a.to === interp)) adds.push({ to: interp, from: interp, why: `the loader of the newer glibc (it must match libc.so.6)` });
+        if (!adds.some((a) => a.to === interp))
+          adds.push({ to: interp, from: interp, why: `the loader of the newer glibc (it must match libc.so.6)` });
         const donorLibc = donorLibrary(donor, dcat, prog, 'libc.so.6');
         const dl = donorLibc ? resolvePath(donor.tree, donorLibc) : null;
         const di = dl?.ok ? dcat.of(dl.node) : null;
@@ -148,16 +176,32 @@ function plan(model: ImageModel, donor: ImageModel, errors: Diagnostic[], execut
 /** The target's layers, plus one, as an image the loader stages read (no bytes copied). */
 function withLayer(target: ImageModel, layer: NewLayer | null): OpenedImage {
   const layers = [...target.opened.layers];
-  if (layer) layers.push({ index: layers.length, digest: null, diffId: layer.diffId, mediaType: null, blob: { file: layer.file, offset: 0, size: layer.size }, dir: null });
+  if (layer)
+    layers.push({
+      index: layers.length,
+      digest: null,
+      diffId: layer.diffId,
+      mediaType: null,
+      blob: { file: layer.file, offset: 0, size: layer.size },
+      dir: null,
+    });
   return { ...target.opened, layers, close: async () => {} };
 }
 
 export async function repairImage(target: ImageModel, donor: ImageModel, opts: RepairOptions): Promise<RepairResult> {
-  if (!target.opened.configRaw || typeof target.opened.configRaw !== 'object') throw new ScopeError('unsupported', `${target.source.reference} has no image config (a plain root filesystem): there is no command to repair`);
+  if (!target.opened.configRaw || typeof target.opened.configRaw !== 'object')
+    throw new ScopeError(
+      'unsupported',
+      `${target.source.reference} has no image config (a plain root filesystem): there is no command to repair`,
+    );
   if (target.opened.layers.some((l) => l.blob !== null && l.blob.file === null)) {
-    throw new ScopeError('unsupported', `repair writes the original layers byte for byte and reads them from a local copy: save the image first (skopeo copy ${target.source.reference.replace(/^(docker|registry):(\/\/)?/, 'docker://')} docker-archive:image.tar) and repair that`);
+    throw new ScopeError(
+      'unsupported',
+      `repair writes the original layers byte for byte and reads them from a local copy: save the image first (skopeo copy ${target.source.reference.replace(/^(docker|registry):(\/\/)?/, 'docker://')} docker-archive:image.tar) and repair that`,
+    );
   }
-  if (target.layers.some((l) => !target.opened.layers[l.index]?.blob || !l.diffId)) throw new ScopeError('unsupported', 'repair needs every layer as a blob with its diff id');
+  if (target.layers.some((l) => !target.opened.layers[l.index]?.blob || !l.diffId))
+    throw new ScopeError('unsupported', 'repair needs every layer as a blob with its diff id');
   const first = diagnose(target, new BinaryCatalog(target.tree, target.decoded));
   const fixed = first.diagnostics.filter((d) => d.severity === 'error');
   if (!fixed.length) throw new ScopeError('usage', `${target.source.reference} starts already (verdict "starts"): nothing to repair`);
@@ -167,12 +211,20 @@ export async function repairImage(target: ImageModel, donor: ImageModel, opts: R
   let layer: NewLayer | null = null;
   let rounds = 0;
   try {
-    for (let d = first; ; ) {
+    for (let d = first; ;) {
       const errors = d.diagnostics.filter((x) => x.severity === 'error');
       if (!errors.length) break;
-      if (++rounds > MAX_ROUNDS) throw new ScopeError('unsupported', `repair gave up after ${MAX_ROUNDS} rounds; the image still fails: [${errors[0].code}] ${errors[0].message}; nothing was written`);
+      if (++rounds > MAX_ROUNDS)
+        throw new ScopeError(
+          'unsupported',
+          `repair gave up after ${MAX_ROUNDS} rounds; the image still fails: [${errors[0].code}] ${errors[0].message}; nothing was written`,
+        );
       const more = plan(current, donor, errors, d.launch.executable, opts.donorName).filter((a) => !additions.some((b) => b.to === a.to));
-      if (!more.length) throw new ScopeError('unsupported', `the files ${opts.donorName} has do not make it start: [${errors[0].code}] ${errors[0].message}; nothing was written`);
+      if (!more.length)
+        throw new ScopeError(
+          'unsupported',
+          `the files ${opts.donorName} has do not make it start: [${errors[0].code}] ${errors[0].message}; nothing was written`,
+        );
       additions.push(...more);
       layer = await buildLayer(target.tree, donor, additions, join(opts.tempDir, `repair-${rounds}.tar`));
       if (current !== target) await current.close();
@@ -185,15 +237,30 @@ export async function repairImage(target: ImageModel, donor: ImageModel, opts: R
   if (!layer) throw new ScopeError('unsupported', 'nothing to add');
 
   const config = structuredClone(target.opened.configRaw) as Record<string, unknown>;
-  const rootfs = (config.rootfs && typeof config.rootfs === 'object' ? config.rootfs : { type: 'layers', diff_ids: [] }) as { diff_ids?: string[] };
+  const rootfs = (config.rootfs && typeof config.rootfs === 'object' ? config.rootfs : { type: 'layers', diff_ids: [] }) as {
+    diff_ids?: string[];
+  };
   rootfs.diff_ids = [...(Array.isArray(rootfs.diff_ids) ? rootfs.diff_ids : []), layer.diffId];
   config.rootfs = rootfs;
   const files = layer.entries.filter((e) => e.type !== 'dir').map((e) => e.path);
   const history = Array.isArray(config.history) ? config.history : [];
-  config.history = [...history, { created: new Date().toISOString(), created_by: `scratchscope repair --from ${opts.donorName}: added ${files.join(' ')}`, comment: `fixes: ${fixed.map((f) => f.code).join(', ')}` }];
+  config.history = [
+    ...history,
+    {
+      created: new Date().toISOString(),
+      created_by: `scratchscope repair --from ${opts.donorName}: added ${files.join(' ')}`,
+      comment: `fixes: ${fixed.map((f) => f.code).join(', ')}`,
+    },
+  ];
   const layers: LayerBytes[] = target.layers.map((l) => {
     const blob = target.opened.layers[l.index].blob!;
-    return { file: blob.file!, offset: blob.offset, size: blob.size, compression: l.compression === 'gzip' || l.compression === 'zstd' ? l.compression : 'none', diffId: l.diffId! };
+    return {
+      file: blob.file!,
+      offset: blob.offset,
+      size: blob.size,
+      compression: l.compression === 'gzip' || l.compression === 'zstd' ? l.compression : 'none',
+      diffId: l.diffId!,
+    };
   });
   layers.push({ file: layer.file, offset: 0, size: layer.size, compression: 'none', diffId: layer.diffId });
   await writeImage({ config, layers, name: opts.name, tempDir: opts.tempDir }, opts.format, opts.out);

@@ -49,7 +49,8 @@ function realFolder(tree: MergedTree, dir: string, made: Set<string>): { path: s
     const next = cur === '/' ? `/${parts[i]}` : `${cur}/${parts[i]}`;
     const r = resolvePath(tree, next);
     if (r.ok && r.node.type === 'dir') cur = r.path;
-    else if (r.ok || (!r.ok && r.reason !== 'missing')) throw new ScopeError('unsupported', `cannot add files under ${dir}: ${next} is not a folder in the image`);
+    else if (r.ok || (!r.ok && r.reason !== 'missing'))
+      throw new ScopeError('unsupported', `cannot add files under ${dir}: ${next} is not a folder in the image`);
     else {
       cur = next;
       if (!made.has(cur)) create.push(cur);
@@ -90,7 +91,19 @@ export async function buildLayer(target: MergedTree, donor: ImageModel, addition
     let entered!: Promise<void>;
     const w = await new Promise<ReturnType<typeof pack.entry>>((resolve) => {
       entered = new Promise<void>((ok, fail) =>
-        resolve(pack.entry({ name: header(path), size: node.size, mode: node.mode & 0o7777, uid: node.uid, gid: node.gid, mtime: new Date(node.mtime * 1000) }, (e) => (e ? fail(e) : ok()))),
+        resolve(
+          pack.entry(
+            {
+              name: header(path),
+              size: node.size,
+              mode: node.mode & 0o7777,
+              uid: node.uid,
+              gid: node.gid,
+              mtime: new Date(node.mtime * 1000),
+            },
+            (e) => (e ? fail(e) : ok()),
+          ),
+        ),
       );
     });
     await streamContent(donor.opened.layers, node.content, async (c) => {
@@ -103,13 +116,18 @@ export async function buildLayer(target: MergedTree, donor: ImageModel, addition
 
   for (const a of additions) {
     const r = resolvePath(donor.tree, a.from);
-    if (!r.ok || (r.node.type !== 'file' && r.node.type !== 'hardlink')) throw new ScopeError('not-found', `the donor has no file ${a.from}`);
+    if (!r.ok || (r.node.type !== 'file' && r.node.type !== 'hardlink'))
+      throw new ScopeError('not-found', `the donor has no file ${a.from}`);
     const dest = realFolder(target, parent(a.to), made);
     addDirs(dest.create);
     const to = dest.path === '/' ? `/${base(a.to)}` : `${dest.path}/${base(a.to)}`;
     // A soname link beside its file in the donor stays a link beside its file here.
     const lastLink = r.links.length ? r.links[r.links.length - 1] : null;
-    const besideIt = lastLink !== null && parent(r.path) === parent(lastLink.slice(0, lastLink.indexOf(' -> '))) && base(a.to) === base(a.from) && base(r.path) !== base(a.to);
+    const besideIt =
+      lastLink !== null &&
+      parent(r.path) === parent(lastLink.slice(0, lastLink.indexOf(' -> '))) &&
+      base(a.to) === base(a.from) &&
+      base(r.path) !== base(a.to);
     if (besideIt) {
       const real = `${parent(to)}/${base(r.path)}`;
       await addFile(real, r.node, r.path, a.why);

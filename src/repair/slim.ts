@@ -33,7 +33,8 @@ export interface SlimResult {
 }
 
 /** Programs that run code the files do not show: their needs are in scripts, jars, modules. */
-const INTERPRETERS = /^(sh|bash|dash|ash|zsh|busybox|python[\d.]*|node|nodejs|deno|bun|java|ruby[\d.]*|perl[\d.]*|php[\d.]*|lua[\d.]*|pwsh|dotnet|erl|beam\.smp)$/;
+const INTERPRETERS =
+  /^(sh|bash|dash|ash|zsh|busybox|python[\d.]*|node|nodejs|deno|bun|java|ruby[\d.]*|perl[\d.]*|php[\d.]*|lua[\d.]*|pwsh|dotnet|erl|beam\.smp)$/;
 
 /** Every regular file under a folder (links inside it kept as they are met). */
 function filesUnder(node: Node, path: string, out: string[]): void {
@@ -54,15 +55,22 @@ function isFile(model: ImageModel, path: string): boolean {
 }
 
 export async function slimImage(model: ImageModel, opts: SlimOptions): Promise<SlimResult> {
-  if (!model.opened.configRaw || typeof model.opened.configRaw !== 'object') throw new ScopeError('unsupported', `${model.source.reference} has no image config: there is no command to slim to`);
+  if (!model.opened.configRaw || typeof model.opened.configRaw !== 'object')
+    throw new ScopeError('unsupported', `${model.source.reference} has no image config: there is no command to slim to`);
   const d = diagnose(model, new BinaryCatalog(model.tree, model.decoded));
   const err = d.diagnostics.find((x) => x.severity === 'error');
-  if (err) throw new ScopeError('unsupported', `the image does not start ([${err.code}] ${err.message}): repair it first; nothing was written`);
+  if (err)
+    throw new ScopeError('unsupported', `the image does not start ([${err.code}] ${err.message}): repair it first; nothing was written`);
   const { closure } = analyseClosure(model);
-  const chain = closure.files.filter((f) => f.role === 'executable' || f.role === 'script-interpreter').map((f) => f.path.slice(f.path.lastIndexOf('/') + 1));
+  const chain = closure.files
+    .filter((f) => f.role === 'executable' || f.role === 'script-interpreter')
+    .map((f) => f.path.slice(f.path.lastIndexOf('/') + 1));
   const interp = chain.find((b) => INTERPRETERS.test(b));
   if (interp && !opts.keep.length) {
-    throw new ScopeError('unsupported', `the command runs ${interp}, an interpreter: what it loads (scripts, modules, jars) cannot be known from its files; name what it needs with --keep PATH (repeatable); nothing was written`);
+    throw new ScopeError(
+      'unsupported',
+      `the command runs ${interp}, an interpreter: what it loads (scripts, modules, jars) cannot be known from its files; name what it needs with --keep PATH (repeatable); nothing was written`,
+    );
   }
   const additions: Addition[] = [];
   const seen = new Set<string>();
@@ -93,7 +101,13 @@ export async function slimImage(model: ImageModel, opts: SlimOptions): Promise<S
   const layer = await buildLayer(new MergedTree(), model, additions, join(opts.tempDir, 'slim.tar'));
 
   // The slim image as inspect sees it: it must start, or nothing is written.
-  const opened = { ...model.opened, layers: [{ index: 0, digest: null, diffId: layer.diffId, mediaType: null, blob: { file: layer.file, offset: 0, size: layer.size }, dir: null }], close: async () => {} };
+  const opened = {
+    ...model.opened,
+    layers: [
+      { index: 0, digest: null, diffId: layer.diffId, mediaType: null, blob: { file: layer.file, offset: 0, size: layer.size }, dir: null },
+    ],
+    close: async () => {},
+  };
   const slim = await loadOpened(opened, { analysis: true, verify: false });
   try {
     const check = diagnose(slim, new BinaryCatalog(slim.tree, slim.decoded));
@@ -105,8 +119,23 @@ export async function slimImage(model: ImageModel, opts: SlimOptions): Promise<S
 
   const config = structuredClone(model.opened.configRaw) as Record<string, unknown>;
   config.rootfs = { type: 'layers', diff_ids: [layer.diffId] };
-  config.history = [{ created: new Date().toISOString(), created_by: `scratchscope slim: the closure of ${closure.program}${opts.keep.length ? ` and ${opts.keep.join(' ')}` : ''}`, comment: `from ${model.source.reference}` }];
-  await writeImage({ config, layers: [{ file: layer.file, offset: 0, size: layer.size, compression: 'none', diffId: layer.diffId }], name: opts.name, tempDir: opts.tempDir }, opts.format, opts.out);
+  config.history = [
+    {
+      created: new Date().toISOString(),
+      created_by: `scratchscope slim: the closure of ${closure.program}${opts.keep.length ? ` and ${opts.keep.join(' ')}` : ''}`,
+      comment: `from ${model.source.reference}`,
+    },
+  ];
+  await writeImage(
+    {
+      config,
+      layers: [{ file: layer.file, offset: 0, size: layer.size, compression: 'none', diffId: layer.diffId }],
+      name: opts.name,
+      tempDir: opts.tempDir,
+    },
+    opts.format,
+    opts.out,
+  );
   const files = layer.entries.filter((e) => e.type === 'file');
   return { closure, files: files.length, bytes: files.reduce((n, e) => n + e.size, 0), originalBytes: closure.imageBytes, out: opts.out };
 }

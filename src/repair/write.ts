@@ -5,7 +5,17 @@
  * so a failure leaves nothing behind.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
@@ -48,7 +58,11 @@ function sha256(b: Buffer): string {
 /** The sha256 of a file range, read in chunks. */
 async function hashRange(file: string, offset: number, size: number): Promise<string> {
   const h = createHash('sha256');
-  if (size > 0) await pipeline(createReadStream(file, { start: offset, end: offset + size - 1 }), new Writable({ write: (c: Buffer, _e, cb) => (h.update(c), cb()) }));
+  if (size > 0)
+    await pipeline(
+      createReadStream(file, { start: offset, end: offset + size - 1 }),
+      new Writable({ write: (c: Buffer, _e, cb) => (h.update(c), cb()) }),
+    );
   return 'sha256:' + h.digest('hex');
 }
 
@@ -75,7 +89,9 @@ function tarSink(out: string): Sink {
   const member = async (name: string, size: number, body: AsyncIterable<Buffer> | Buffer) => {
     let entered!: Promise<void>;
     const w = await new Promise<ReturnType<typeof pack.entry>>((resolve) => {
-      entered = new Promise<void>((ok, fail) => resolve(pack.entry({ name, size, mode: 0o644, mtime: new Date(0) }, (e) => (e ? fail(e) : ok()))));
+      entered = new Promise<void>((ok, fail) =>
+        resolve(pack.entry({ name, size, mode: 0o644, mtime: new Date(0) }, (e) => (e ? fail(e) : ok()))),
+      );
     });
     if (Buffer.isBuffer(body)) w.end(body);
     else {
@@ -85,7 +101,8 @@ function tarSink(out: string): Sink {
     await entered;
   };
   return {
-    file: (name, file, offset, size) => member(name, size, size > 0 ? createReadStream(file, { start: offset, end: offset + size - 1 }) : Buffer.alloc(0)),
+    file: (name, file, offset, size) =>
+      member(name, size, size > 0 ? createReadStream(file, { start: offset, end: offset + size - 1 }) : Buffer.alloc(0)),
     bytes: (name, data) => member(name, data.length, data),
     async finish() {
       pack.finalize();
@@ -122,7 +139,10 @@ async function writeDocker(img: ImageToWrite, sink: Sink): Promise<void> {
   const config = Buffer.from(JSON.stringify(img.config));
   const configName = `${sha256(config).slice(7)}.json`;
   await sink.bytes(configName, config);
-  await sink.bytes('manifest.json', Buffer.from(JSON.stringify([{ Config: configName, RepoTags: img.name ? [img.name] : [], Layers: paths }])));
+  await sink.bytes(
+    'manifest.json',
+    Buffer.from(JSON.stringify([{ Config: configName, RepoTags: img.name ? [img.name] : [], Layers: paths }])),
+  );
 }
 
 async function writeOci(img: ImageToWrite, sink: Sink): Promise<void> {
@@ -143,12 +163,44 @@ async function writeOci(img: ImageToWrite, sink: Sink): Promise<void> {
   };
   const config = await blob(Buffer.from(JSON.stringify(img.config)));
   const manifest = await blob(
-    Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config }, layers })),
+    Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
+        layers,
+      }),
+    ),
   );
   const c = img.config;
-  const platform = typeof c.architecture === 'string' ? { platform: { os: typeof c.os === 'string' ? c.os : 'linux', architecture: c.architecture, ...(typeof c.variant === 'string' ? { variant: c.variant } : {}) } } : {};
-  const ref = img.name ? { annotations: { 'org.opencontainers.image.ref.name': img.name.slice(img.name.lastIndexOf(':') + 1) || 'latest', 'io.containerd.image.name': img.name } } : {};
-  await sink.bytes('index.json', Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, ...platform, ...ref }] })));
+  const platform =
+    typeof c.architecture === 'string'
+      ? {
+          platform: {
+            os: typeof c.os === 'string' ? c.os : 'linux',
+            architecture: c.architecture,
+            ...(typeof c.variant === 'string' ? { variant: c.variant } : {}),
+          },
+        }
+      : {};
+  const ref = img.name
+    ? {
+        annotations: {
+          'org.opencontainers.image.ref.name': img.name.slice(img.name.lastIndexOf(':') + 1) || 'latest',
+          'io.containerd.image.name': img.name,
+        },
+      }
+    : {};
+  await sink.bytes(
+    'index.json',
+    Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, ...platform, ...ref }],
+      }),
+    ),
+  );
 }
 
 /** Writes the image to `out` in `format`; nothing is left at `out` if it fails. */
@@ -156,9 +208,11 @@ export async function writeImage(img: ImageToWrite, format: ImageFormat, out: st
   if (format === 'oci' && existsSync(out) && (!statSync(out).isDirectory() || readdirSync(out).length > 0)) {
     throw new ScopeError('usage', `${out}: exists and is not an empty folder; name a new folder for the OCI layout`);
   }
-  if (format !== 'oci' && existsSync(out) && statSync(out).isDirectory()) throw new ScopeError('usage', `${out}: is a folder; name a file for the ${format}`);
+  if (format !== 'oci' && existsSync(out) && statSync(out).isDirectory())
+    throw new ScopeError('usage', `${out}: is a folder; name a file for the ${format}`);
   const parentDir = dirname(out);
-  if (!existsSync(parentDir) || !statSync(parentDir).isDirectory()) throw new ScopeError('usage', `${out}: ${parentDir} is not a folder; name a path in an existing folder`);
+  if (!existsSync(parentDir) || !statSync(parentDir).isDirectory())
+    throw new ScopeError('usage', `${out}: ${parentDir} is not a folder; name a path in an existing folder`);
   const temp = `${out}.scratchscope-${process.pid}`;
   try {
     const sink = format === 'oci' ? dirSink(temp) : tarSink(temp);

@@ -68,12 +68,52 @@ export interface BinaryReport {
 
 export function loaderContext(model: ImageModel, catalog: BinaryCatalog): LoaderContext {
   const user = checkUser(model.tree, model.config?.user ?? '').credentials ?? undefined;
-  return { tree: model.tree, catalog, env: model.config?.env ?? [], cwd: model.config?.workingDir || '/', user, probes: new Map(), budget: { steps: LIMITS.imageSteps } };
+  return {
+    tree: model.tree,
+    catalog,
+    env: model.config?.env ?? [],
+    cwd: model.config?.workingDir || '/',
+    user,
+    probes: new Map(),
+    budget: { steps: LIMITS.imageSteps },
+  };
 }
 
 export function elfSummary(info: ElfInfo): BinaryElf {
-  const { class: cls, machine, type, interpreter, needed, rpath, runpath, soname, static: st, libc, go, hardening, buildId, versionNeeds, staticNss } = info;
-  return { class: cls, machine, type, interpreter, needed, rpath, runpath, soname, static: st, libc, go, hardening, buildId, versionNeeds, staticNss };
+  const {
+    class: cls,
+    machine,
+    type,
+    interpreter,
+    needed,
+    rpath,
+    runpath,
+    soname,
+    static: st,
+    libc,
+    go,
+    hardening,
+    buildId,
+    versionNeeds,
+    staticNss,
+  } = info;
+  return {
+    class: cls,
+    machine,
+    type,
+    interpreter,
+    needed,
+    rpath,
+    runpath,
+    soname,
+    static: st,
+    libc,
+    go,
+    hardening,
+    buildId,
+    versionNeeds,
+    staticNss,
+  };
 }
 
 export function analyzeBinaries(model: ImageModel, catalog = new BinaryCatalog(model.tree, model.decoded)): BinaryReport[] {
@@ -92,7 +132,13 @@ export function analyzeBinaries(model: ImageModel, catalog = new BinaryCatalog(m
       elf: elfSummary(d.info),
       error: null,
       problems: d.info.problems,
-      loader: load && { kind: load.loader, interpreter: load.interpreter?.path ?? null, defaultDirs: load.defaultDirs, defaultDirsFrom: load.defaultDirsFrom, limits: load.limits },
+      loader: load && {
+        kind: load.loader,
+        interpreter: load.interpreter?.path ?? null,
+        defaultDirs: load.defaultDirs,
+        defaultDirsFrom: load.defaultDirsFrom,
+        limits: load.limits,
+      },
       dependencies: load ? closure(load) : [],
       missing: [...new Set((load?.dependencies ?? []).filter((x) => x.error).map((x) => x.name))],
       missingVersions: (load?.versionProblems ?? []).filter((v) => !v.weak).map((v) => `${v.version} (${v.library})`),
@@ -110,8 +156,20 @@ export function closure(load: LoadResult): BinaryDependency[] {
     const key = d.error ? `missing\0${d.name}` : (d.realPath ?? d.resolved ?? d.name);
     if (seen.has(key)) continue;
     seen.add(key);
-    const failedVersions = d.resolved ? load.versionProblems.filter((v) => v.library === d.resolved).map(({ version, requiredBy, weak }) => ({ version, requiredBy, weak })) : [];
-    out.push({ name: d.name, requiredBy: d.requiredBy, depth: d.depth, resolved: d.resolved, via: d.via, searched: d.searched, error: d.error, failedVersions, failedSymbols: [] });
+    const failedVersions = d.resolved
+      ? load.versionProblems.filter((v) => v.library === d.resolved).map(({ version, requiredBy, weak }) => ({ version, requiredBy, weak }))
+      : [];
+    out.push({
+      name: d.name,
+      requiredBy: d.requiredBy,
+      depth: d.depth,
+      resolved: d.resolved,
+      via: d.via,
+      searched: d.searched,
+      error: d.error,
+      failedVersions,
+      failedSymbols: [],
+    });
   }
   return out;
 }

@@ -63,5 +63,7 @@ export async function runCheck(images: string[], o: CheckOptions): Promise<boole
     }
   }
   if (!o.output) await o.out(text);
-  return checked.some(({ report }) => report.diagnostics.some((d) => d.severity === 'error' || (o.failOn === 'warning' && d.severity === 'warning')));
+  return checked.some(({ report }) =>
+    report.diagnostics.some((d) => d.severity === 'error' || (o.failOn === 'warning' && d.severity === 'warning')),
+  );
 }

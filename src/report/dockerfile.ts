@@ -92,7 +92,9 @@ function copyOf(df: Dockerfile, path: string): Instruction | null {
     const dest = posix.resolve(workdir, parts[parts.length - 1]);
     const asDir = parts[parts.length - 1].endsWith('/') || parts.length > 2;
     const sources = parts.slice(0, -1);
-    const lands = asDir ? sources.some((s) => path === posix.join(dest, posix.basename(s))) || path.startsWith(dest + '/') : path === dest || path.startsWith(dest + '/');
+    const lands = asDir
+      ? sources.some((s) => path === posix.join(dest, posix.basename(s))) || path.startsWith(dest + '/')
+      : path === dest || path.startsWith(dest + '/');
     if (lands) hit = ins;
   }
   return hit;
@@ -106,7 +108,14 @@ function last(df: Dockerfile, ...keywords: string[]): Instruction | null {
   return null;
 }
 
-const COMMAND_CODES = new Set(['no-command', 'shell-missing', 'exec-not-found', 'exec-not-in-path', 'shell-form-signals', 'hidden-by-mount']);
+const COMMAND_CODES = new Set([
+  'no-command',
+  'shell-missing',
+  'exec-not-found',
+  'exec-not-in-path',
+  'shell-form-signals',
+  'hidden-by-mount',
+]);
 const BASE_CODES = new Set(['ca-certificates-missing', 'tmp-missing', 'zoneinfo-missing', 'layer-problem', 'read-only-tmp']);
 
 /** The instruction responsible for `d`, or the stage's FROM when none is more precise. */

@@ -16,7 +16,10 @@ export function annotations(checked: Checked[], dockerfile: Dockerfile | null): 
     for (const d of report.diagnostics) {
       const kind = d.severity === 'error' ? 'error' : d.severity === 'warning' ? 'warning' : 'notice';
       const ins = dockerfile ? responsible(dockerfile, d, report.launch) : null;
-      const props = [...(ins && dockerfile ? [`file=${prop(dockerfile.path)}`, `line=${ins.line}`] : []), `title=${prop(`scratchscope ${d.code}: ${image}`)}`];
+      const props = [
+        ...(ins && dockerfile ? [`file=${prop(dockerfile.path)}`, `line=${ins.line}`] : []),
+        `title=${prop(`scratchscope ${d.code}: ${image}`)}`,
+      ];
       const text = `${d.message}${d.runtimeError ? `\nthe runtime says: ${d.runtimeError}` : ''}\nfix: ${d.fix}`;
       out.push(`::${kind} ${props.join(',')}::${data(text)}`);
     }

@@ -31,14 +31,18 @@ export function toSarif(checked: Checked[], dockerfile: Dockerfile | null, uriBa
       shortDescription: { text: story.replace(/\n/g, ' ').split(/(?<=\.)\s/)[0] },
       fullDescription: { text: story.replace(/\n/g, ' ') },
       help: { text: `${story}\n\nscratchscope explain ${code}` },
-      defaultConfiguration: { level: checked.flatMap((c) => c.report.diagnostics).find((d) => d.code === code)!.severity === 'error' ? 'error' : 'warning' },
+      defaultConfiguration: {
+        level: checked.flatMap((c) => c.report.diagnostics).find((d) => d.code === code)!.severity === 'error' ? 'error' : 'warning',
+      },
     };
   });
   const where = dockerfile ? artifact(dockerfile.path, uriBase) : null;
   const results = checked.flatMap(({ image, report }) =>
     report.diagnostics.map((d) => {
       const ins = dockerfile ? responsible(dockerfile, d, report.launch) : null;
-      const text = [`${image}: ${d.message}`, d.runtimeError ? `The runtime says: ${d.runtimeError}` : null, `Fix: ${d.fix}`].filter(Boolean).join('\n');
+      const text = [`${image}: ${d.message}`, d.runtimeError ? `The runtime says: ${d.runtimeError}` : null, `Fix: ${d.fix}`]
+        .filter(Boolean)
+        .join('\n');
       return {
         ruleId: d.code,
         ruleIndex: codes.indexOf(d.code),
@@ -46,7 +50,13 @@ export function toSarif(checked: Checked[], dockerfile: Dockerfile | null, uriBa
         message: { text },
         ...(ins && where ? { locations: [{ physicalLocation: { artifactLocation: where, region: { startLine: ins.line } } }] } : {}),
         partialFingerprints: { 'scratchscope/v1': `${image}|${d.code}|${d.path ?? ''}` },
-        properties: { image, path: d.path, layer: d.layer, runtimeError: d.runtimeError, instruction: ins ? `${ins.keyword} ${ins.args}` : null },
+        properties: {
+          image,
+          path: d.path,
+          layer: d.layer,
+          runtimeError: d.runtimeError,
+          instruction: ins ? `${ins.keyword} ${ins.args}` : null,
+        },
       };
     }),
   );

@@ -64,9 +64,31 @@ export interface WastedFile {
 
 const MARKS: Record<Change['kind'], Mark> = { added: 'A', modified: 'M', removed: 'D' };
 
-function entry(name: string, path: string, parent: FileEntry | null, c: Pick<Change, 'type' | 'mode' | 'uid' | 'gid' | 'size' | 'linkTarget'>, layer: number | null): FileEntry {
+function entry(
+  name: string,
+  path: string,
+  parent: FileEntry | null,
+  c: Pick<Change, 'type' | 'mode' | 'uid' | 'gid' | 'size' | 'linkTarget'>,
+  layer: number | null,
+): FileEntry {
   const isDir = c.type === 'dir';
-  return { name, path, lower: path.toLowerCase(), type: c.type, mode: c.mode, uid: c.uid, gid: c.gid, size: c.type === 'file' ? c.size : 0, layer, mark: null, changed: false, linkTarget: c.linkTarget, children: isDir ? new Map() : null, parent, sorted: {} };
+  return {
+    name,
+    path,
+    lower: path.toLowerCase(),
+    type: c.type,
+    mode: c.mode,
+    uid: c.uid,
+    gid: c.gid,
+    size: c.type === 'file' ? c.size : 0,
+    layer,
+    mark: null,
+    changed: false,
+    linkTarget: c.linkTarget,
+    children: isDir ? new Map() : null,
+    parent,
+    sorted: {},
+  };
 }
 
 const ROOT = { type: 'dir' as const, mode: 0o755, uid: 0, gid: 0, size: 0, linkTarget: null };
@@ -129,24 +151,24 @@ class Replay {
 
 /** Folder sizes bottom-up and `changed` flags; the flat list and the path index. */
 function finish(root: FileEntry): Tree {
-    const all: FileEntry[] = [];
-    const stack = [root];
-    while (stack.length) {
-      const e = stack.pop()!;
-      if (e !== root) all.push(e);
-      if (e.children) for (const c of e.children.values()) stack.push(c);
-    }
-    // `all` is parents-before-children, so walking it backwards sums children first
-    for (let i = all.length - 1; i >= 0; i--) {
-      const e = all[i]!;
-      const p = e.parent!;
-      if (e.mark) e.changed = true;
-      if (e.changed) p.changed = true;
-      if (e.mark !== 'D' && (e.type === 'file' || e.children)) p.size += e.size;
-    }
-    const byPath = new Map<string, FileEntry>();
-    for (const e of all) byPath.set(e.path, e);
-    return { root, all, byPath };
+  const all: FileEntry[] = [];
+  const stack = [root];
+  while (stack.length) {
+    const e = stack.pop()!;
+    if (e !== root) all.push(e);
+    if (e.children) for (const c of e.children.values()) stack.push(c);
+  }
+  // `all` is parents-before-children, so walking it backwards sums children first
+  for (let i = all.length - 1; i >= 0; i--) {
+    const e = all[i]!;
+    const p = e.parent!;
+    if (e.mark) e.changed = true;
+    if (e.changed) p.changed = true;
+    if (e.mark !== 'D' && (e.type === 'file' || e.children)) p.size += e.size;
+  }
+  const byPath = new Map<string, FileEntry>();
+  for (const e of all) byPath.set(e.path, e);
+  return { root, all, byPath };
 }
 
 /** Only one layer's changes, each folder on the way shown as the final image has it. */
@@ -167,7 +189,15 @@ function changesTree(tree: MergedTree, layer: number): Tree {
         cur.children.set(name, next);
       }
       if (i === parts.length - 1) {
-        Object.assign(next, { type: c.type, mode: c.mode, uid: c.uid, gid: c.gid, linkTarget: c.linkTarget, layer: c.kind === 'removed' ? next.layer : layer, mark: MARKS[c.kind] });
+        Object.assign(next, {
+          type: c.type,
+          mode: c.mode,
+          uid: c.uid,
+          gid: c.gid,
+          linkTarget: c.linkTarget,
+          layer: c.kind === 'removed' ? next.layer : layer,
+          mark: MARKS[c.kind],
+        });
         next.size = c.type === 'file' || c.kind === 'removed' ? c.size : 0;
         if (c.type !== 'dir' || c.kind === 'removed') next.children = next.children?.size ? next.children : null;
       }
@@ -194,7 +224,9 @@ export class FileTree {
   }
 
   private static cacheKey(key: TreeViewKey, last: number): string {
-    return key.layer === null || (key.layer >= last && !key.changesOnly) ? 'final' : `${key.layer}:${key.changesOnly ? 'changes' : 'as-of'}`;
+    return key.layer === null || (key.layer >= last && !key.changesOnly)
+      ? 'final'
+      : `${key.layer}:${key.changesOnly ? 'changes' : 'as-of'}`;
   }
 
   /** The tree of a view when it is built (see `build`), else null. */
@@ -224,10 +256,12 @@ export class FileTree {
         await this.replay(upTo, (i, c) => r.apply(i, c, key.layer !== null && i === upTo));
         t = r.finish();
       }
-      if (this.cache.size >= 6) for (const old of this.cache.keys()) if (old !== 'final') {
-        this.cache.delete(old);
-        break;
-      }
+      if (this.cache.size >= 6)
+        for (const old of this.cache.keys())
+          if (old !== 'final') {
+            this.cache.delete(old);
+            break;
+          }
       this.cache.set(k, t);
       this.building.delete(k);
       return t;
@@ -333,7 +367,14 @@ export class FileTree {
       fd = openSync(written, 'wx', 0o644);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      throw new ScopeError('usage', code === 'EEXIST' ? `${written} exists; not overwritten` : code === 'ENOENT' ? `${written}: its folder does not exist` : `${written}: ${(e as Error).message}`);
+      throw new ScopeError(
+        'usage',
+        code === 'EEXIST'
+          ? `${written} exists; not overwritten`
+          : code === 'ENOENT'
+            ? `${written}: its folder does not exist`
+            : `${written}: ${(e as Error).message}`,
+      );
     }
     let bytes = 0;
     try {

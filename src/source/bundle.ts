@@ -146,7 +146,6 @@ export class DirBundle implements Bundle {
 function statSize(file: string): number {
   try {
     return statSync(file).size; // follows a symlink: `image.tar -> /elsewhere/save.tar` is the archive
-
   } catch (e) {
     throw fsError(e, file);
   }
@@ -159,7 +158,10 @@ function statSize(file: string): number {
 export function readJson(bundle: Bundle, path: string, digest?: string | null, verify = true): unknown {
   const ref = bundle.blob(path);
   if (ref.size > JSON_LIMIT) {
-    throw new ScopeError('too-large', `${bundle.location}: ${path} is ${ref.size} bytes, more than the ${JSON_LIMIT >> 20} MiB image metadata may have`);
+    throw new ScopeError(
+      'too-large',
+      `${bundle.location}: ${path} is ${ref.size} bytes, more than the ${JSON_LIMIT >> 20} MiB image metadata may have`,
+    );
   }
   const reader = new FileRangeReader(ref.file, ref.offset, ref.size);
   let bytes: Buffer;
@@ -171,11 +173,17 @@ export function readJson(bundle: Bundle, path: string, digest?: string | null, v
   if (verify && digest?.startsWith('sha256:')) {
     const actual = 'sha256:' + createHash('sha256').update(bytes).digest('hex');
     if (actual !== digest) {
-      throw new ScopeError('digest-mismatch', `${bundle.location}: ${path} does not match its digest ${digest} (its bytes hash to ${actual}); --no-verify reads it anyway`);
+      throw new ScopeError(
+        'digest-mismatch',
+        `${bundle.location}: ${path} does not match its digest ${digest} (its bytes hash to ${actual}); --no-verify reads it anyway`,
+      );
     }
   }
   if (nesting(bytes) > JSON_DEPTH_LIMIT) {
-    throw new ScopeError('too-large', `${bundle.location}: ${path} nests more than ${JSON_DEPTH_LIMIT} levels deep, which no image metadata does`);
+    throw new ScopeError(
+      'too-large',
+      `${bundle.location}: ${path} nests more than ${JSON_DEPTH_LIMIT} levels deep, which no image metadata does`,
+    );
   }
   const text = bytes.toString('utf8');
   try {
@@ -185,7 +193,6 @@ export function readJson(bundle: Bundle, path: string, digest?: string | null, v
   }
 }
 
-
 /** The deepest nesting of arrays and objects in JSON text (brackets inside strings do not count). */
 function nesting(bytes: Buffer): number {
   let depth = 0;
@@ -194,7 +201,8 @@ function nesting(bytes: Buffer): number {
   for (let i = 0; i < bytes.length; i++) {
     const b = bytes[i];
     if (inString) {
-      if (b === 0x5c) i++; // backslash: skip the escaped byte
+      if (b === 0x5c)
+        i++; // backslash: skip the escaped byte
       else if (b === 0x22) inString = false;
     } else if (b === 0x22) inString = true;
     else if (b === 0x5b || b === 0x7b) {

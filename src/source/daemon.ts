@@ -16,7 +16,10 @@ export async function connectEngine(engine = findEngine()): Promise<EngineClient
   const client = new EngineClient(engine);
   const ping = await client.get('/_ping');
   if (ping.status !== 200) {
-    throw new ScopeError('daemon-unavailable', `the engine at ${engine.address} answered GET /_ping with HTTP ${ping.status} (is that an Engine API?)`);
+    throw new ScopeError(
+      'daemon-unavailable',
+      `the engine at ${engine.address} answered GET /_ping with HTTP ${ping.status} (is that an Engine API?)`,
+    );
   }
   return client;
 }

@@ -30,7 +30,8 @@ const ENTRY_LIMIT = 10_000;
 export function readManifestJson(bundle: Bundle, verify = true): ManifestEntry[] {
   const raw = readJson(bundle, 'manifest.json', null, verify);
   if (!Array.isArray(raw)) throw new ScopeError('corrupt', `${bundle.location}: manifest.json is not a list`);
-  if (raw.length > ENTRY_LIMIT) throw new ScopeError('too-large', `${bundle.location}: manifest.json lists ${raw.length} images, more than ${ENTRY_LIMIT}`);
+  if (raw.length > ENTRY_LIMIT)
+    throw new ScopeError('too-large', `${bundle.location}: manifest.json lists ${raw.length} images, more than ${ENTRY_LIMIT}`);
   return raw.map((e, i) => {
     const o = (e ?? {}) as Record<string, unknown>;
     if (typeof o.Config !== 'string' || !Array.isArray(o.Layers) || !o.Layers.every((l) => typeof l === 'string')) {
@@ -78,7 +79,10 @@ export function pickFromManifestJson(bundle: Bundle, opts: ManifestPick): Picked
   if (opts.sourceIndex !== undefined) {
     // skopeo counts the entries as written, duplicates included
     if (opts.sourceIndex >= listed.length) {
-      throw new ScopeError('not-found', `${bundle.location}: no image @${opts.sourceIndex}; manifest.json lists ${listed.length} (@0 to @${listed.length - 1})`);
+      throw new ScopeError(
+        'not-found',
+        `${bundle.location}: no image @${opts.sourceIndex}; manifest.json lists ${listed.length} (@0 to @${listed.length - 1})`,
+      );
     }
     const at = listed[opts.sourceIndex];
     chosen = entries.find((e) => e.Config === at.Config && JSON.stringify(e.Layers) === JSON.stringify(at.Layers))!;
@@ -89,14 +93,19 @@ export function pickFromManifestJson(bundle: Bundle, opts: ManifestPick): Picked
     chosen = hit;
     name = shortName(hit.RepoTags.find((t) => sameImage(t, opts.tag!))!);
   } else {
-    if (entries.length > 1) throw new ScopeError('ambiguous-image', `${bundle.location} holds several images; pick one with --tag: ${all()}`);
+    if (entries.length > 1)
+      throw new ScopeError('ambiguous-image', `${bundle.location} holds several images; pick one with --tag: ${all()}`);
     chosen = entries[0];
     name = chosen.RepoTags[0] ? shortName(chosen.RepoTags[0]) : null;
   }
   // Docker reads the config by its path whatever its name; a name that is a digest is checked unless --no-verify.
   const configRaw = readJson(bundle, chosen.Config, digestOfPath(chosen.Config), verify) as Record<string, unknown>;
   if (opts.platform && configRaw && typeof configRaw.architecture === 'string') {
-    const have = { os: String(configRaw.os ?? 'linux'), architecture: configRaw.architecture, variant: typeof configRaw.variant === 'string' ? configRaw.variant : undefined };
+    const have = {
+      os: String(configRaw.os ?? 'linux'),
+      architecture: configRaw.architecture,
+      variant: typeof configRaw.variant === 'string' ? configRaw.variant : undefined,
+    };
     if (!platformMatches(have, parsePlatform(opts.platform))) {
       throw new ScopeError('unknown-platform', `${bundle.location}: the image is ${have.os}/${have.architecture}, not ${opts.platform}`);
     }

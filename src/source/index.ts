@@ -47,10 +47,12 @@ function splitPathAndRef(rest: string): { path: string; ref: string | null } {
 function withRef(transport: Transport, ref: string | null, opts: OpenOptions): OpenOptions {
   if (ref === null) return opts;
   if (ref.startsWith('@')) {
-    if (transport !== 'docker-archive' || !/^@\d+$/.test(ref)) throw new ScopeError('usage', `${ref}: a source index (@N, a number from 0) is only for docker-archive:PATH:@N`);
+    if (transport !== 'docker-archive' || !/^@\d+$/.test(ref))
+      throw new ScopeError('usage', `${ref}: a source index (@N, a number from 0) is only for docker-archive:PATH:@N`);
     return { ...opts, sourceIndex: Number(ref.slice(1)) };
   }
-  if (opts.tag && opts.tag !== ref && !sameImage(opts.tag, ref)) throw new ScopeError('usage', `the reference names ${ref} but --tag ${opts.tag}; give one`);
+  if (opts.tag && opts.tag !== ref && !sameImage(opts.tag, ref))
+    throw new ScopeError('usage', `the reference names ${ref} but --tag ${opts.tag}; give one`);
   return { ...opts, tag: ref };
 }
 
@@ -85,7 +87,14 @@ export async function openImage(reference: string, opts: OpenOptions = {}): Prom
   }
 }
 
-async function openWith(reference: string, transport: Transport, rest: string, opts: OpenOptions, temps: string[], close: () => Promise<void>): Promise<OpenedImage> {
+async function openWith(
+  reference: string,
+  transport: Transport,
+  rest: string,
+  opts: OpenOptions,
+  temps: string[],
+  close: () => Promise<void>,
+): Promise<OpenedImage> {
   if (transport === 'registry') return fromRegistry(reference, rest, opts, close);
   if (transport === 'docker-daemon' || (transport === 'auto' && !existsSync(rest))) {
     // What reads as a path (./x, /x, image.tar) is a missing file, not an image name.
@@ -130,7 +139,10 @@ async function openWith(reference: string, transport: Transport, rest: string, o
     const dir = new DirBundle(path);
     const format = formatOf(dir);
     if (transport === 'oci' && format !== 'oci') {
-      throw new ScopeError('not-an-image', `${path}: not an OCI image layout (no index.json${format ? `; it is a ${format === 'legacy' ? 'pre-1.10 docker save' : 'docker save'} folder` : ''})`);
+      throw new ScopeError(
+        'not-an-image',
+        `${path}: not an OCI image layout (no index.json${format ? `; it is a ${format === 'legacy' ? 'pre-1.10 docker save' : 'docker save'} folder` : ''})`,
+      );
     }
     if (format) return build(reference, format === 'oci' ? 'oci-layout' : 'docker-archive', path, pickImage(dir, opts, format), close);
     const layer: LayerSource = { index: 0, digest: null, diffId: null, mediaType: null, blob: null, dir: path };
@@ -160,12 +172,21 @@ async function openWith(reference: string, transport: Transport, rest: string, o
   const format = formatOf(bundle);
   if (format) {
     const kind: SourceKind = format === 'oci' && !bundle.has('manifest.json') ? 'oci-archive' : 'docker-archive';
-    if (transport === 'oci-archive' && format !== 'oci') throw new ScopeError('not-an-image', `${path}: not an OCI archive (no index.json)`);
+    if (transport === 'oci-archive' && format !== 'oci')
+      throw new ScopeError('not-an-image', `${path}: not an OCI archive (no index.json)`);
     return build(reference, kind, path, pickImage(bundle, opts, format), close);
   }
-  if (transport !== 'auto') throw new ScopeError('not-an-image', `${path}: no manifest.json, index.json or repositories inside, so not a ${transport}`);
+  if (transport !== 'auto')
+    throw new ScopeError('not-an-image', `${path}: no manifest.json, index.json or repositories inside, so not a ${transport}`);
   // A tar with neither is a root filesystem (docker export): one layer, no config.
-  const layer: LayerSource = { index: 0, digest: null, diffId: null, mediaType: null, blob: { file, offset: 0, size: statSync(file).size }, dir: null };
+  const layer: LayerSource = {
+    index: 0,
+    digest: null,
+    diffId: null,
+    mediaType: null,
+    blob: { file, offset: 0, size: statSync(file).size },
+    dir: null,
+  };
   return { source: info(reference, 'rootfs-tar', path, null, null), config: null, history: [], layers: [layer], close };
 }
 
@@ -201,7 +222,11 @@ function looksLikeIndex(bundle: Bundle): boolean {
 function pickImage(bundle: Bundle, opts: OpenOptions, format: Format): Picked {
   const hasManifestJson = bundle.has('manifest.json');
   if (opts.sourceIndex !== undefined) {
-    if (!hasManifestJson) throw new ScopeError('usage', `${bundle.location}: @${opts.sourceIndex} counts the entries of a docker save's manifest.json, and it has none`);
+    if (!hasManifestJson)
+      throw new ScopeError(
+        'usage',
+        `${bundle.location}: @${opts.sourceIndex} counts the entries of a docker save's manifest.json, and it has none`,
+      );
     return pickFromManifestJson(bundle, opts);
   }
   if (format === 'oci') {
@@ -227,7 +252,14 @@ function info(reference: string, kind: SourceKind, location: string, picked: Pic
   };
 }
 
-function build(reference: string, kind: SourceKind, location: string, picked: Picked, close: () => Promise<void>, image: string | null = null): OpenedImage {
+function build(
+  reference: string,
+  kind: SourceKind,
+  location: string,
+  picked: Picked,
+  close: () => Promise<void>,
+  image: string | null = null,
+): OpenedImage {
   const where = `${location}${picked.configDigest ? ` (config ${picked.configDigest.slice(0, 19)})` : ''}`;
   const { config, history, diffIds } = parseConfig(picked.configRaw, where);
   if (diffIds.length && diffIds.length !== picked.layers.length) {
@@ -241,7 +273,8 @@ function build(reference: string, kind: SourceKind, location: string, picked: Pi
     blob: l.blob,
     dir: null,
   }));
-  if (!picked.platform && config.architecture) picked.platform = `${config.os ?? 'linux'}/${config.architecture}${config.variant ? '/' + config.variant : ''}`;
+  if (!picked.platform && config.architecture)
+    picked.platform = `${config.os ?? 'linux'}/${config.architecture}${config.variant ? '/' + config.variant : ''}`;
   return { source: info(reference, kind, location, picked, image), config, configRaw: picked.configRaw, history, layers, close };
 }
 
@@ -274,7 +307,8 @@ async function* tarOnly(s: AsyncIterable<Buffer>, from: string): AsyncGenerator<
     }
     head = Buffer.concat([head, c]);
     if (head.length < BLOCK) continue;
-    if (!isTarHeader(head.subarray(0, BLOCK))) throw new ScopeError('not-an-image', 'not an image (the compressed data does not hold a tar archive)');
+    if (!isTarHeader(head.subarray(0, BLOCK)))
+      throw new ScopeError('not-an-image', 'not an image (the compressed data does not hold a tar archive)');
     yield head;
     head = null;
   }
@@ -287,9 +321,15 @@ async function inflateFile(from: string, to: string, compression: Exclude<Compre
   const raw = createReadStream(from);
   raw.on('data', (c) => (counts.stored += (c as Buffer).length));
   try {
-    await pipeline(raw, inflate, (s: AsyncIterable<Buffer>) => budgeted(tarOnly(guardBombs(s, counts, compression), from), from), createWriteStream(to));
+    await pipeline(
+      raw,
+      inflate,
+      (s: AsyncIterable<Buffer>) => budgeted(tarOnly(guardBombs(s, counts, compression), from), from),
+      createWriteStream(to),
+    );
   } catch (e) {
-    if (e instanceof ScopeError) throw e.code === 'too-large' && e.message.startsWith(from) ? e : new ScopeError(e.code, `${from}: ${e.message}`);
+    if (e instanceof ScopeError)
+      throw e.code === 'too-large' && e.message.startsWith(from) ? e : new ScopeError(e.code, `${from}: ${e.message}`);
     const err = e as NodeJS.ErrnoException;
     if (err?.syscall && err.path !== from) throw tempError(e, dirname(to));
     throw new ScopeError('corrupt', `${from}: corrupt ${compression} data (${(e as Error).message})`);

@@ -40,7 +40,8 @@ function readRepositories(bundle: Bundle, verify: boolean): Tagged[] {
   if (!bundle.has('repositories')) return [];
   const out: Tagged[] = [];
   for (const [repo, tags] of Object.entries(obj(readJson(bundle, 'repositories', null, verify)))) {
-    for (const [tag, id] of Object.entries(obj(tags))) if (typeof id === 'string') out.push({ name: `${repo}:${tag}`, id: id.replace(/^sha256:/, '') });
+    for (const [tag, id] of Object.entries(obj(tags)))
+      if (typeof id === 'string') out.push({ name: `${repo}:${tag}`, id: id.replace(/^sha256:/, '') });
   }
   return out;
 }
@@ -49,19 +50,28 @@ export function pickLegacy(bundle: Bundle, opts: { tag?: string; platform?: stri
   const verify = opts.verify ?? true;
   const tagged = readRepositories(bundle, verify);
   const ids = layerIds(bundle);
-  const list = () => (tagged.length ? [...new Set(tagged.map((t) => shortName(t.name)))].join(', ') : tops(bundle, ids, verify).map((i) => i.slice(0, 12)).join(', '));
+  const list = () =>
+    tagged.length
+      ? [...new Set(tagged.map((t) => shortName(t.name)))].join(', ')
+      : tops(bundle, ids, verify)
+          .map((i) => i.slice(0, 12))
+          .join(', ');
   let top: string;
   let name: string | null = null;
   if (opts.tag) {
-    const hit = tagged.find((t) => sameImage(t.name, opts.tag!)) ?? (ID.test(opts.tag) || /^[a-f0-9]{12,63}$/.test(opts.tag) ? { name: null, id: ids.find((i) => i.startsWith(opts.tag!)) } : null);
+    const hit =
+      tagged.find((t) => sameImage(t.name, opts.tag!)) ??
+      (ID.test(opts.tag) || /^[a-f0-9]{12,63}$/.test(opts.tag) ? { name: null, id: ids.find((i) => i.startsWith(opts.tag!)) } : null);
     if (!hit?.id) throw new ScopeError('not-found', `${bundle.location}: no image tagged ${opts.tag}; it holds ${list()}`);
     top = hit.id;
     name = hit.name ? shortName(hit.name) : null;
   } else {
     // Tags name the images; an archive saved by id has none, and its image is the layer nobody names as parent.
     const candidates = tagged.length ? [...new Set(tagged.map((t) => t.id))] : tops(bundle, ids, verify);
-    if (candidates.length === 0) throw new ScopeError('not-an-image', `${bundle.location}: an old docker save layout, but no layer folder has a json`);
-    if (candidates.length > 1) throw new ScopeError('ambiguous-image', `${bundle.location} holds several images; pick one with --tag: ${list()}`);
+    if (candidates.length === 0)
+      throw new ScopeError('not-an-image', `${bundle.location}: an old docker save layout, but no layer folder has a json`);
+    if (candidates.length > 1)
+      throw new ScopeError('ambiguous-image', `${bundle.location} holds several images; pick one with --tag: ${list()}`);
     top = candidates[0];
     const t = tagged.find((x) => x.id === top);
     name = t ? shortName(t.name) : null;
@@ -85,7 +95,8 @@ export function pickLegacy(bundle: Bundle, opts: { tag?: string; platform?: stri
   });
   return {
     name,
-    platform: typeof topJson.architecture === 'string' ? `${typeof topJson.os === 'string' ? topJson.os : 'linux'}/${topJson.architecture}` : null,
+    platform:
+      typeof topJson.architecture === 'string' ? `${typeof topJson.os === 'string' ? topJson.os : 'linux'}/${topJson.architecture}` : null,
     manifestDigest: null,
     configDigest: null,
     // The layers have no content digests in this format: nothing to check them against.
@@ -108,14 +119,18 @@ function tops(bundle: Bundle, ids: string[], verify: boolean): string[] {
 function chainOf(bundle: Bundle, top: string, verify: boolean): { id: string; json: Json }[] {
   const chain: { id: string; json: Json }[] = [];
   const seen = new Set<string>();
-  for (let id: string | null = top; id; ) {
+  for (let id: string | null = top; id;) {
     if (seen.has(id)) throw new ScopeError('corrupt', `${bundle.location}: layer ${id.slice(0, 12)} is its own ancestor (a parent loop)`);
     if (chain.length >= CHAIN_LIMIT) throw new ScopeError('too-large', `${bundle.location}: more than ${CHAIN_LIMIT} layers in one image`);
     seen.add(id);
     if (!ID.test(id) || !bundle.has(`${id}/json`)) {
-      throw new ScopeError('missing-blob', `${bundle.location}: layer ${id.slice(0, 12)} is missing (no ${id.slice(0, 12)}…/json)${chain.length ? `, named as parent by ${chain[chain.length - 1].id.slice(0, 12)}` : ''}`);
+      throw new ScopeError(
+        'missing-blob',
+        `${bundle.location}: layer ${id.slice(0, 12)} is missing (no ${id.slice(0, 12)}…/json)${chain.length ? `, named as parent by ${chain[chain.length - 1].id.slice(0, 12)}` : ''}`,
+      );
     }
-    if (!bundle.has(`${id}/layer.tar`)) throw new ScopeError('missing-blob', `${bundle.location}: layer ${id.slice(0, 12)} has no layer.tar`);
+    if (!bundle.has(`${id}/layer.tar`))
+      throw new ScopeError('missing-blob', `${bundle.location}: layer ${id.slice(0, 12)} has no layer.tar`);
     const json = obj(readJson(bundle, `${id}/json`, null, verify));
     chain.push({ id, json });
     id = parentOf(json);

@@ -12,7 +12,10 @@ import type { BlobRef } from './types.js';
 
 type Json = Record<string, unknown>;
 
-export const INDEX_TYPES = new Set(['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json']);
+export const INDEX_TYPES = new Set([
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+]);
 
 export interface Descriptor {
   mediaType: string | null;
@@ -33,7 +36,8 @@ export interface Picked {
 
 export function descriptor(v: unknown, where: string): Descriptor {
   const o = (v && typeof v === 'object' ? v : {}) as Json;
-  if (typeof o.digest !== 'string' || !/^[a-z0-9]+:[a-f0-9]+$/.test(o.digest)) throw new ScopeError('corrupt', `${where}: descriptor without a valid digest`);
+  if (typeof o.digest !== 'string' || !/^[a-z0-9]+:[a-f0-9]+$/.test(o.digest))
+    throw new ScopeError('corrupt', `${where}: descriptor without a valid digest`);
   const p = o.platform as Json | undefined;
   const annotations: Record<string, string> = {};
   for (const [k, val] of Object.entries((o.annotations as Json) ?? {})) if (typeof val === 'string') annotations[k] = val;
@@ -41,7 +45,10 @@ export function descriptor(v: unknown, where: string): Descriptor {
     mediaType: typeof o.mediaType === 'string' ? o.mediaType : null,
     digest: o.digest,
     size: typeof o.size === 'number' ? o.size : -1,
-    platform: p && typeof p.architecture === 'string' ? { os: String(p.os ?? 'linux'), architecture: p.architecture, variant: typeof p.variant === 'string' ? p.variant : undefined } : null,
+    platform:
+      p && typeof p.architecture === 'string'
+        ? { os: String(p.os ?? 'linux'), architecture: p.architecture, variant: typeof p.variant === 'string' ? p.variant : undefined }
+        : null,
     annotations,
   };
 }
@@ -89,7 +96,10 @@ interface Walk {
 }
 
 export function isAttestation(d: Descriptor): boolean {
-  return d.annotations['vnd.docker.reference.type'] === 'attestation-manifest' || (d.platform?.os === 'unknown' && d.platform.architecture === 'unknown');
+  return (
+    d.annotations['vnd.docker.reference.type'] === 'attestation-manifest' ||
+    (d.platform?.os === 'unknown' && d.platform.architecture === 'unknown')
+  );
 }
 
 function addNames(c: Candidate, name: string | null, refName: string | null): void {
@@ -97,12 +107,24 @@ function addNames(c: Candidate, name: string | null, refName: string | null): vo
   if (refName && !c.refNames.includes(refName)) c.refNames.push(refName);
 }
 
-function collect(bundle: Bundle, list: unknown, where: string, inherited: string | null, inheritedRef: string | null, walk: Walk, depth: number): string[] {
-  if (depth > INDEX_DEPTH_LIMIT) throw new ScopeError('too-large', `${bundle.location}: ${where}: indexes nested more than ${INDEX_DEPTH_LIMIT} deep`);
+function collect(
+  bundle: Bundle,
+  list: unknown,
+  where: string,
+  inherited: string | null,
+  inheritedRef: string | null,
+  walk: Walk,
+  depth: number,
+): string[] {
+  if (depth > INDEX_DEPTH_LIMIT)
+    throw new ScopeError('too-large', `${bundle.location}: ${where}: indexes nested more than ${INDEX_DEPTH_LIMIT} deep`);
   if (!Array.isArray(list)) throw new ScopeError('corrupt', `${bundle.location}: ${where} has no manifests list`);
   walk.listed += list.length;
   if (walk.listed > DESCRIPTOR_LIMIT) {
-    throw new ScopeError('too-large', `${bundle.location}: the index lists more than ${DESCRIPTOR_LIMIT} manifests (nested indexes that fan out); no real image has that many`);
+    throw new ScopeError(
+      'too-large',
+      `${bundle.location}: the index lists more than ${DESCRIPTOR_LIMIT} manifests (nested indexes that fan out); no real image has that many`,
+    );
   }
   const produced: string[] = [];
   for (const item of list) {
@@ -122,7 +144,7 @@ function collect(bundle: Bundle, list: unknown, where: string, inherited: string
       const seen = walk.nested.get(d.digest);
       if (seen) {
         // the same index again (a second tag): its images gain the name, nothing is re-read
-          for (const key of seen) addNames(walk.byDigest.get(key)!, name, refName);
+        for (const key of seen) addNames(walk.byDigest.get(key)!, name, refName);
         produced.push(...seen);
         continue;
       }
@@ -135,7 +157,13 @@ function collect(bundle: Bundle, list: unknown, where: string, inherited: string
       const key = d.digest + (d.platform ? ' ' + formatPlatform(d.platform) : '');
       let c = walk.byDigest.get(key);
       if (!c) {
-        c = { names: [], refNames: [], desc: d, available: present, artifactType: typeof (item as Json).artifactType === 'string' ? ((item as Json).artifactType as string) : null };
+        c = {
+          names: [],
+          refNames: [],
+          desc: d,
+          available: present,
+          artifactType: typeof (item as Json).artifactType === 'string' ? ((item as Json).artifactType as string) : null,
+        };
         walk.byDigest.set(key, c);
       }
       addNames(c, name, refName);
@@ -164,7 +192,12 @@ export function indexIsEmpty(index: unknown): boolean {
   return m === null || m === undefined || (Array.isArray(m) && m.length === 0);
 }
 
-export function pickFromIndex(bundle: Bundle, opts: PickOptions, extraNames: Map<string, string[]> = new Map(), index: unknown = readJson(bundle, 'index.json')): Picked {
+export function pickFromIndex(
+  bundle: Bundle,
+  opts: PickOptions,
+  extraNames: Map<string, string[]> = new Map(),
+  index: unknown = readJson(bundle, 'index.json'),
+): Picked {
   const verify = opts.verify ?? true;
   const walk: Walk = { verify, listed: 0, byDigest: new Map(), nested: new Map() };
   collect(bundle, (index as Json | null)?.manifests, 'index.json', null, null, walk, 0);
@@ -193,7 +226,11 @@ export function pickFromIndex(bundle: Bundle, opts: PickOptions, extraNames: Map
     picked = matchesTag(pool[0], opts.tag);
   } else {
     // Entries that share their names are one image (its platforms); different names are different images.
-    const keys = new Set(all.map((c) => (c.names.length || c.refNames.length ? [...c.names].sort().join(' ') + '|' + [...c.refNames].sort().join(' ') : c.desc.digest)));
+    const keys = new Set(
+      all.map((c) =>
+        c.names.length || c.refNames.length ? [...c.names].sort().join(' ') + '|' + [...c.refNames].sort().join(' ') : c.desc.digest,
+      ),
+    );
     if (keys.size > 1) {
       throw new ScopeError('ambiguous-image', `${bundle.location} holds several images; pick one with --tag: ${listNames(all)}`);
     }
@@ -208,7 +245,8 @@ export function pickFromIndex(bundle: Bundle, opts: PickOptions, extraNames: Map
   }
   const artifact = artifactTypeOf(manifest);
   if (artifact) throw artifactError(bundle, artifact);
-  if (!Array.isArray(manifest.layers)) throw new ScopeError('corrupt', `${bundle.location}: ${manifestPath} is not an image manifest (no layers)`);
+  if (!Array.isArray(manifest.layers))
+    throw new ScopeError('corrupt', `${bundle.location}: ${manifestPath} is not an image manifest (no layers)`);
   const config = descriptor(manifest.config, manifestPath);
   const configPath = blobPath(config.digest);
   if (!bundle.has(configPath)) throw new ScopeError('missing-blob', `${bundle.location}: config blob ${config.digest} is missing`);
@@ -259,7 +297,11 @@ function platformFromConfig(bundle: Bundle, d: Descriptor, verify: boolean): Pla
   if (cfg.mediaType !== undefined && !IMAGE_CONFIG_TYPES.has(String(cfg.mediaType))) return null; // an artifact's config says nothing of platforms
   const config = readJson(bundle, blobPath(cfg.digest), cfg.digest, verify) as Json;
   if (!config || typeof config.architecture !== 'string') return null;
-  return { os: typeof config.os === 'string' ? config.os : 'linux', architecture: config.architecture, variant: typeof config.variant === 'string' ? config.variant : undefined };
+  return {
+    os: typeof config.os === 'string' ? config.os : 'linux',
+    architecture: config.architecture,
+    variant: typeof config.variant === 'string' ? config.variant : undefined,
+  };
 }
 
 function listNames(all: Candidate[]): string {
@@ -267,7 +309,8 @@ function listNames(all: Candidate[]): string {
 }
 
 export function pickPlatform(pool: Candidate[], wanted: string | undefined, where: string): Candidate {
-  const label = (c: Candidate) => (c.desc.platform ? formatPlatform(c.desc.platform) : 'unknown platform') + (c.available ? '' : ' (blobs absent)');
+  const label = (c: Candidate) =>
+    (c.desc.platform ? formatPlatform(c.desc.platform) : 'unknown platform') + (c.available ? '' : ' (blobs absent)');
   if (wanted) {
     const want = parsePlatform(wanted);
     const hits = pool.filter((c) => c.desc.platform && platformMatches(c.desc.platform, want));
@@ -280,7 +323,8 @@ export function pickPlatform(pool: Candidate[], wanted: string | undefined, wher
   }
   const present = pool.filter((c) => c.available);
   if (present.length === 1) return present[0];
-  if (present.length === 0) throw new ScopeError('missing-blob', `${where}: the manifest blobs of ${pool.map(label).join(', ')} are missing`);
+  if (present.length === 0)
+    throw new ScopeError('missing-blob', `${where}: the manifest blobs of ${pool.map(label).join(', ')} are missing`);
   const host = present.filter((c) => c.desc.platform && platformMatches(c.desc.platform, hostPlatform()));
   if (host.length >= 1) return host[0];
   throw new ScopeError('unknown-platform', `${where}: several platforms, pick one with --platform: ${present.map(label).join(', ')}`);

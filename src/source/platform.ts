@@ -14,7 +14,15 @@ export function parsePlatform(s: string): Platform {
   return { os: os || 'linux', architecture: architecture ?? '', variant };
 }
 
-const NODE_TO_OCI: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
+const NODE_TO_OCI: Record<string, string> = {
+  x64: 'amd64',
+  arm64: 'arm64',
+  arm: 'arm',
+  ia32: '386',
+  ppc64: 'ppc64le',
+  s390x: 's390x',
+  riscv64: 'riscv64',
+};
 
 export function hostPlatform(): Platform {
   return { os: 'linux', architecture: NODE_TO_OCI[process.arch] ?? process.arch };

@@ -23,7 +23,10 @@ export function normalizeName(ref: string): string {
 
 /** The short form people read: "docker.io/library/foo:latest" is "foo:latest". */
 export function shortName(ref: string): string {
-  return ref.replace(/^index\.docker\.io\//, 'docker.io/').replace(/^docker\.io\/library\//, '').replace(/^docker\.io\//, '');
+  return ref
+    .replace(/^index\.docker\.io\//, 'docker.io/')
+    .replace(/^docker\.io\/library\//, '')
+    .replace(/^docker\.io\//, '');
 }
 
 export function sameImage(a: string, b: string): boolean {

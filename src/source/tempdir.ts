@@ -33,7 +33,9 @@ function removeAll(): void {
  */
 function watch(dir: string): Watcher {
   try {
-    const child = spawn('/bin/sh', ['-c', 'trap "" INT TERM HUP QUIT; cat >/dev/null; exec rm -rf -- "$0"', dir], { stdio: ['pipe', 'ignore', 'ignore'] });
+    const child = spawn('/bin/sh', ['-c', 'trap "" INT TERM HUP QUIT; cat >/dev/null; exec rm -rf -- "$0"', dir], {
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
     child.on('error', () => {}); // no /bin/sh: the exit hook still removes the folder on a normal exit
     child.stdin.on('error', () => {});
     child.unref();
@@ -131,7 +133,10 @@ export function chargeTemp(n: number, what: string): void {
   charged += n;
   const budget = tempBudget();
   if (charged > budget) {
-    throw new ScopeError('too-large', `${what} needs more than ${formatBudget(budget)} of temporary files (the budget; set SCRATCHSCOPE_TMP_BUDGET to allow more)`);
+    throw new ScopeError(
+      'too-large',
+      `${what} needs more than ${formatBudget(budget)} of temporary files (the budget; set SCRATCHSCOPE_TMP_BUDGET to allow more)`,
+    );
   }
 }
 

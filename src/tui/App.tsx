@@ -21,7 +21,14 @@ export function App({ s, env, load }: { s: State; env: Env; load: LoadView }) {
     const lines = textOf('help', s, env);
     return (
       <Box flexDirection="column" width={width} height={height}>
-        <TextPane title="Keys (esc closes)" lines={lines} scroll={s.scroll.help} focused width={width} height={textRoom('help', s, env) + 3} />
+        <TextPane
+          title="Keys (esc closes)"
+          lines={lines}
+          scroll={s.scroll.help}
+          focused
+          width={width}
+          height={textRoom('help', s, env) + 3}
+        />
       </Box>
     );
   }
@@ -41,7 +48,14 @@ export function App({ s, env, load }: { s: State; env: Env; load: LoadView }) {
   const lines = textPane ? textOf(textPane, s, env) : [];
   const scroll = textPane ? s.scroll[textPane] : 0;
   const current = textPane === 'diagnostics' ? lines[Math.min(scroll, lines.length - 1)]?.item : undefined;
-  const title = right === 'details' ? (s.focus === 'layers' ? 'Layer' : 'Details') : right === 'diagnostics' ? `Diagnostics (${env.report?.diagnostics.length ?? '…'})` : 'Image';
+  const title =
+    right === 'details'
+      ? s.focus === 'layers'
+        ? 'Layer'
+        : 'Details'
+      : right === 'diagnostics'
+        ? `Diagnostics (${env.report?.diagnostics.length ?? '…'})`
+        : 'Image';
   return (
     <Box flexDirection="column" width={width} height={height}>
       <Banner report={env.report} width={width} />
@@ -53,12 +67,29 @@ export function App({ s, env, load }: { s: State; env: Env; load: LoadView }) {
       <Box flexDirection="row" height={L.mainH}>
         <Box flexDirection="column" width={L.leftW}>
           <LayersPane head={head} cursor={s.layerCursor} focused={s.focus === 'layers'} width={L.leftW} height={L.layersH} />
-          <TreePane s={s} rows={rows} error={error} building={!treeOf(s, env)} focused={s.focus === 'tree'} width={L.leftW} height={L.treeH} closure={env.report?.closure ?? null} />
+          <TreePane
+            s={s}
+            rows={rows}
+            error={error}
+            building={!treeOf(s, env)}
+            focused={s.focus === 'tree'}
+            width={L.leftW}
+            height={L.treeH}
+            closure={env.report?.closure ?? null}
+          />
         </Box>
         {right === 'wasted' ? (
           <WastedPane head={head} list={env.files?.wasted() ?? null} cursor={s.wastedCursor} focused width={L.rightW} height={L.mainH} />
         ) : (
-          <TextPane title={title} lines={lines} scroll={scroll} current={current} focused={s.focus === right} width={L.rightW} height={L.mainH} />
+          <TextPane
+            title={title}
+            lines={lines}
+            scroll={scroll}
+            current={current}
+            focused={s.focus === right}
+            width={L.rightW}
+            height={L.mainH}
+          />
         )}
       </Box>
       <StatusLine s={s} />

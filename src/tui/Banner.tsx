@@ -14,7 +14,12 @@ export function Banner({ report, width }: { report: Report | null; width: number
           ✔ WILL START
         </Text>{' '}
         {printable(JSON.stringify(report.launch.argv))}
-        {warnings ? <Text color={c('yellow')}> ({warnings} warning{warnings > 1 ? 's' : ''})</Text> : null}
+        {warnings ? (
+          <Text color={c('yellow')}>
+            {' '}
+            ({warnings} warning{warnings > 1 ? 's' : ''})
+          </Text>
+        ) : null}
       </Text>
     );
   }

@@ -40,7 +40,13 @@ export function StatusLine({ s }: { s: State }) {
       </Text>
     );
   }
-  if (s.editing) return <Text dimColor wrap="truncate-end">type to filter by {s.filter.regex ? 'regex' : 'substring'} · ctrl-r {s.filter.regex ? 'substring' : 'regex'} · enter keeps · esc clears</Text>;
+  if (s.editing)
+    return (
+      <Text dimColor wrap="truncate-end">
+        type to filter by {s.filter.regex ? 'regex' : 'substring'} · ctrl-r {s.filter.regex ? 'substring' : 'regex'} · enter keeps · esc
+        clears
+      </Text>
+    );
   return (
     <Text color={c('yellow')} wrap="truncate-end">
       {s.status ? printable(s.status) : ' '}

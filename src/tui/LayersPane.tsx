@@ -7,7 +7,19 @@ import { Body, Pane } from './Pane.js';
 import { windowOf } from './text.js';
 import { styled } from './theme.js';
 
-export const LayersPane = memo(function LayersPane({ head, cursor, focused, width, height }: { head: ReportHead; cursor: number; focused: boolean; width: number; height: number }) {
+export const LayersPane = memo(function LayersPane({
+  head,
+  cursor,
+  focused,
+  width,
+  height,
+}: {
+  head: ReportHead;
+  cursor: number;
+  focused: boolean;
+  width: number;
+  height: number;
+}) {
   const rows = [
     { key: 'all', text: `all  ${formatBytes(head.files.bytes).padStart(8)}  the final image` },
     ...head.layers.map((l) => ({
@@ -21,10 +33,15 @@ export const LayersPane = memo(function LayersPane({ head, cursor, focused, widt
   const more = [from > 0 ? `↑${from}` : '', to < rows.length ? `↓${rows.length - to}` : ''].filter(Boolean).join(' ');
   return (
     <Pane title={`Layers (${head.layers.length})${more ? `  ${more} more` : ''}`} focused={focused} width={width} height={height}>
-      <Body lines={rows.slice(from, to).map((r, i) => {
-        const sel = from + i === cursor;
-        return styled([[`${sel ? '›' : ' '}${r.text}`, { inverse: sel && focused, color: sel && !focused ? 'cyan' : undefined }]], width - 2);
-      })} />
+      <Body
+        lines={rows.slice(from, to).map((r, i) => {
+          const sel = from + i === cursor;
+          return styled(
+            [[`${sel ? '›' : ' '}${r.text}`, { inverse: sel && focused, color: sel && !focused ? 'cyan' : undefined }]],
+            width - 2,
+          );
+        })}
+      />
     </Pane>
   );
 });

@@ -3,9 +3,28 @@ import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
 import { c, colorOn } from './theme.js';
 
-export function Pane({ title, focused, width, height, children }: { title: string; focused: boolean; width: number; height: number; children: ReactNode }) {
+export function Pane({
+  title,
+  focused,
+  width,
+  height,
+  children,
+}: {
+  title: string;
+  focused: boolean;
+  width: number;
+  height: number;
+  children: ReactNode;
+}) {
   return (
-    <Box flexDirection="column" borderStyle="round" borderColor={focused ? c('cyan') : c('gray')} width={width} height={height} overflow="hidden">
+    <Box
+      flexDirection="column"
+      borderStyle="round"
+      borderColor={focused ? c('cyan') : c('gray')}
+      width={width}
+      height={height}
+      overflow="hidden"
+    >
       <Text bold={focused} color={focused ? c('cyan') : undefined} wrap="truncate-end">
         {focused && !colorOn() ? '▶ ' : ''}
         {title}

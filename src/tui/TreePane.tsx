@@ -12,12 +12,37 @@ export function treeTitle(s: State, count: number, from: number, room: number, e
   const layer = s.layerCursor - 1;
   const view = s.layerCursor === 0 ? 'final image' : s.changesOnly ? `layer ${layer}'s changes` : `as of layer ${layer}`;
   const hidden = (['A', 'M', 'D'] as const).filter((k) => !s.show[k]);
-  const flags = [view, s.layerCursor !== 0 && hidden.length ? `hiding ${hidden.join('')}` : null, s.sort !== 'name' ? `by ${s.sort}` : null].filter(Boolean);
-  const filter = s.filter.text || s.editing ? `  ${s.filter.regex ? 're' : ''}/${printable(s.filter.text)}${s.editing ? '▏' : ''}${error ? ` (bad regex: ${error})` : ''}` : '';
+  const flags = [
+    view,
+    s.layerCursor !== 0 && hidden.length ? `hiding ${hidden.join('')}` : null,
+    s.sort !== 'name' ? `by ${s.sort}` : null,
+  ].filter(Boolean);
+  const filter =
+    s.filter.text || s.editing
+      ? `  ${s.filter.regex ? 're' : ''}/${printable(s.filter.text)}${s.editing ? '▏' : ''}${error ? ` (bad regex: ${error})` : ''}`
+      : '';
   return `Files (${flags.join(', ')})${filter}${position(from, room, count)}`;
 }
 
-export function TreePane({ s, rows, error, building, focused, width, height, closure = null }: { s: State; rows: Row[]; error: string | null; building: boolean; focused: boolean; width: number; height: number; closure?: Closure | null }) {
+export function TreePane({
+  s,
+  rows,
+  error,
+  building,
+  focused,
+  width,
+  height,
+  closure = null,
+}: {
+  s: State;
+  rows: Row[];
+  error: string | null;
+  building: boolean;
+  focused: boolean;
+  width: number;
+  height: number;
+  closure?: Closure | null;
+}) {
   // The command's closure, marked ●: what a FROM scratch image of just this program holds.
   const inClosure = new Set<string>();
   for (const f of closure?.files ?? []) if (f.present && !f.probable) for (const p of [f.path, ...f.openedAs]) inClosure.add(p);
@@ -38,7 +63,10 @@ export function TreePane({ s, rows, error, building, focused, width, height, clo
         [e.mark ?? ' ', { color: e.mark ? MARK_COLOR[e.mark] : undefined, inverse: inv }],
         [` ${attrs}${'  '.repeat(r.depth)}${icon}`, { inverse: inv }],
         [inClosure.has(e.path) ? '●' : '', { color: 'magenta', inverse: inv }],
-        [printable(e.name), { color: e.children ? 'blue' : e.type === 'symlink' ? 'cyan' : undefined, strike: e.mark === 'D', inverse: inv }],
+        [
+          printable(e.name),
+          { color: e.children ? 'blue' : e.type === 'symlink' ? 'cyan' : undefined, strike: e.mark === 'D', inverse: inv },
+        ],
         [e.linkTarget ? ` → ${printable(e.linkTarget)}` : '', { inverse: inv }],
       ],
       width - 2,
@@ -46,7 +74,11 @@ export function TreePane({ s, rows, error, building, focused, width, height, clo
   });
   return (
     <Pane title={treeTitle(s, rows.length, from, room, error)} focused={focused} width={width} height={height}>
-      {rows.length === 0 ? <Text dimColor>{building ? 'building the tree…' : s.filter.text ? 'nothing matches' : 'no files'}</Text> : <Body lines={body} />}
+      {rows.length === 0 ? (
+        <Text dimColor>{building ? 'building the tree…' : s.filter.text ? 'nothing matches' : 'no files'}</Text>
+      ) : (
+        <Body lines={body} />
+      )}
     </Pane>
   );
 }

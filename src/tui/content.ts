@@ -41,18 +41,25 @@ export function fileLines(e: FileEntry | null, layer: number | null, files: File
   if (!e) return [{ text: 'nothing selected' }];
   const lines: Line[] = [{ text: e.path, bold: true }, ...closureLines(closureEntry(closure, e.path), closure)];
   if (e.linkTarget) lines.push({ text: `${e.type === 'hardlink' ? 'hard link to' : 'link to'} ${e.linkTarget}`, color: 'cyan' });
-  if (e.mark && layer !== null) lines.push({ text: `${MARK_SAYS[e.mark]} layer ${layer}`, color: e.mark === 'A' ? 'green' : e.mark === 'M' ? 'yellow' : 'red' });
+  if (e.mark && layer !== null)
+    lines.push({ text: `${MARK_SAYS[e.mark]} layer ${layer}`, color: e.mark === 'A' ? 'green' : e.mark === 'M' ? 'yellow' : 'red' });
   if (e.mark === 'D') {
-    lines.push({ text: `was ${e.type}${e.type === 'file' || e.children ? `, ${formatBytes(e.size)}` : ''}${e.layer !== null ? `, written in layer ${e.layer}` : ''}` });
+    lines.push({
+      text: `was ${e.type}${e.type === 'file' || e.children ? `, ${formatBytes(e.size)}` : ''}${e.layer !== null ? `, written in layer ${e.layer}` : ''}`,
+    });
     return lines;
   }
-  if (e.mode !== null) lines.push({ text: `mode   ${formatMode(e.type, e.mode)} (${e.mode.toString(8).padStart(4, '0')})  owner ${e.uid}:${e.gid}` });
+  if (e.mode !== null)
+    lines.push({ text: `mode   ${formatMode(e.type, e.mode)} (${e.mode.toString(8).padStart(4, '0')})  owner ${e.uid}:${e.gid}` });
   else lines.push({ text: `type   ${e.type}` });
   lines.push({ text: `size   ${formatBytes(e.size)}${e.children ? ' in all' : ''}${e.layer !== null ? `  layer ${e.layer}` : ''}` });
   if (e.children) return lines;
   const final = files.node(e.path);
   if (!final || final.layer !== e.layer) {
-    lines.push({ text: final ? `a later layer (${final.layer}) replaces this version` : 'a later layer removes this path', color: 'yellow' });
+    lines.push({
+      text: final ? `a later layer (${final.layer}) replaces this version` : 'a later layer removes this path',
+      color: 'yellow',
+    });
     return lines;
   }
   const d = files.detailsIfReady(e.path);
@@ -66,13 +73,21 @@ export function fileLines(e: FileEntry | null, layer: number | null, files: File
   lines.push({ text: describeElf(elf), color: 'cyan' });
   if (elf.interpreter) {
     const i = d.load?.interpreter;
-    lines.push({ text: `interp ${elf.interpreter}${i ? (i.error ? ' MISSING' : ` → ${i.resolved}`) : ''}`, color: i?.error ? 'red' : undefined });
+    lines.push({
+      text: `interp ${elf.interpreter}${i ? (i.error ? ' MISSING' : ` → ${i.resolved}`) : ''}`,
+      color: i?.error ? 'red' : undefined,
+    });
   }
   if (elf.rpath) lines.push({ text: `rpath  ${elf.rpath}` });
   if (elf.runpath) lines.push({ text: `runpath ${elf.runpath}` });
   if (elf.soname) lines.push({ text: `soname ${elf.soname}` });
   for (const dep of d.load?.dependencies ?? []) {
-    if (dep.depth === 1) lines.push(dep.error ? { text: `✘ ${dep.name}: ${dep.error}`, color: 'red' } : { text: `✔ ${dep.name} → ${dep.resolved} [${dep.via}]`, color: 'green' });
+    if (dep.depth === 1)
+      lines.push(
+        dep.error
+          ? { text: `✘ ${dep.name}: ${dep.error}`, color: 'red' }
+          : { text: `✔ ${dep.name} → ${dep.resolved} [${dep.via}]`, color: 'green' },
+      );
     else if (dep.error) lines.push({ text: `✘ ${dep.name} (for ${dep.requiredBy}): ${dep.error}`, color: 'red' });
   }
   for (const v of d.load?.versionProblems ?? []) lines.push({ text: `✘ ${v.version} not in ${v.library}`, color: 'red' });
@@ -82,7 +97,9 @@ export function fileLines(e: FileEntry | null, layer: number | null, files: File
     lines.push({ text: `       CGO_ENABLED=${s.CGO_ENABLED ?? '?'} GOOS=${s.GOOS ?? '?'} GOARCH=${s.GOARCH ?? '?'}` });
   }
   const h = elf.hardening;
-  lines.push({ text: `harden PIE ${h.pie ? 'yes' : 'no'}, RELRO ${h.relro}, NX ${h.nx ? 'yes' : 'no'}, canary ${h.canary === null ? '?' : h.canary ? 'yes' : 'no'}` });
+  lines.push({
+    text: `harden PIE ${h.pie ? 'yes' : 'no'}, RELRO ${h.relro}, NX ${h.nx ? 'yes' : 'no'}, canary ${h.canary === null ? '?' : h.canary ? 'yes' : 'no'}`,
+  });
   if (elf.buildId) lines.push({ text: `build-id ${elf.buildId}` });
   return lines;
 }
@@ -92,7 +109,9 @@ export function layerLines(head: ReportHead, cursor: number): Line[] {
   if (cursor === 0) {
     return [
       { text: 'the final image', bold: true },
-      { text: `${plural(head.files.regularFiles, 'file')}, ${formatBytes(head.files.bytes)}; ${plural(head.files.entries, 'entry', 'entries')}` },
+      {
+        text: `${plural(head.files.regularFiles, 'file')}, ${formatBytes(head.files.bytes)}; ${plural(head.files.entries, 'entry', 'entries')}`,
+      },
       { text: `${plural(head.layers.length, 'layer')}; wasted ${formatBytes(head.wasted.bytes)}` },
       { text: 'Pick a layer for the image as of it, its changes marked.', color: 'gray' },
     ];
@@ -103,8 +122,12 @@ export function layerLines(head: ReportHead, cursor: number): Line[] {
   if (l.digest) lines.push({ text: `digest  ${l.digest}` });
   if (l.diffId && l.diffId !== l.digest) lines.push({ text: `diff id ${l.diffId}` });
   const tar = l.tarSize && l.tarSize !== l.storedSize ? `, ${formatBytes(l.tarSize)} as tar` : '';
-  lines.push({ text: `size    ${formatBytes(l.storedSize)} stored${l.compression !== 'none' && l.compression !== 'dir' ? ` (${l.compression})` : ''}${tar}${l.verified ? ', digest checked' : ''}` });
-  lines.push({ text: `files   +${l.added} ~${l.modified} -${l.removed}; ${formatBytes(l.contentBytes)} written in ${plural(l.entries, 'entry', 'entries')}` });
+  lines.push({
+    text: `size    ${formatBytes(l.storedSize)} stored${l.compression !== 'none' && l.compression !== 'dir' ? ` (${l.compression})` : ''}${tar}${l.verified ? ', digest checked' : ''}`,
+  });
+  lines.push({
+    text: `files   +${l.added} ~${l.modified} -${l.removed}; ${formatBytes(l.contentBytes)} written in ${plural(l.entries, 'entry', 'entries')}`,
+  });
   if (l.created) lines.push({ text: `created ${l.created}` });
   lines.push({ text: 'command', color: 'cyan' });
   lines.push({ text: l.createdBy ? `  ${l.createdBy}` : '  imported (no build step recorded)' });
@@ -156,7 +179,9 @@ export function imageLines(head: ReportHead, wastedCount: number | null): Line[]
   lines.push({ text: `files      ${plural(head.files.regularFiles, 'file')}, ${formatBytes(head.files.bytes)}` });
   const empty = head.history.filter((h) => h.emptyLayer).length;
   lines.push({ text: `layers     ${head.layers.length}${empty ? ` (and ${plural(empty, 'build step')} without one)` : ''}` });
-  lines.push({ text: `wasted     ${formatBytes(head.wasted.bytes)}${wastedCount === null ? '' : ` in ${plural(wastedCount, 'file version')}`}; efficiency ${(efficiency(head) * 100).toFixed(1)}% (w lists them)` });
+  lines.push({
+    text: `wasted     ${formatBytes(head.wasted.bytes)}${wastedCount === null ? '' : ` in ${plural(wastedCount, 'file version')}`}; efficiency ${(efficiency(head) * 100).toFixed(1)}% (w lists them)`,
+  });
   return lines;
 }
 
@@ -178,9 +203,15 @@ export function helpLines(b: Bindings): Line[] {
     lines.push({ text: `${(keys.join(' ') || '(unbound)').padEnd(16)} ${says}` });
   }
   lines.push({ text: '' });
-  lines.push({ text: 'Panes: Layers, Files, Details, Diagnostics, Image, Wasted (tab cycles). In Layers, pick a layer: the image as of it, its changes marked A/M/D; u shows only its changes.', color: 'gray' });
+  lines.push({
+    text: 'Panes: Layers, Files, Details, Diagnostics, Image, Wasted (tab cycles). In Layers, pick a layer: the image as of it, its changes marked A/M/D; u shows only its changes.',
+    color: 'gray',
+  });
   lines.push({ text: 'While filtering: type the text, ctrl-r switches substring/regex, enter keeps it, esc clears it.', color: 'gray' });
-  lines.push({ text: 'Remap keys in $XDG_CONFIG_HOME/scratchscope/keys.json (default ~/.config), e.g. {"down": ["j", "n"]}.', color: 'gray' });
+  lines.push({
+    text: 'Remap keys in $XDG_CONFIG_HOME/scratchscope/keys.json (default ~/.config), e.g. {"down": ["j", "n"]}.',
+    color: 'gray',
+  });
   return lines;
 }
 
@@ -208,7 +239,6 @@ export function progressText(p: LoadProgress | null, elapsed: number): string {
   parts.push(`layer ${Math.min(p.layersTotal, p.layersDone + 1)} of ${p.layersTotal}`);
   return parts.join(' · ');
 }
-
 
 /** A bar of `width` cells filled to `frac`, in eighths of a cell so it moves smoothly. */
 export function progressBar(frac: number, width: number): { full: string; empty: string } {

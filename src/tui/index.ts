@@ -19,7 +19,11 @@ const ENTER = '\x1b[?1049h\x1b[H\x1b[2J\x1b[?2004h'; // alternate screen, bracke
 const LEAVE = '\x1b[?2004l\x1b[?25h\x1b[?1049l'; // paste off, cursor shown, main screen back
 
 /** Runs the explorer; resolves with the error that ended it, or null when the user quit. */
-export async function runTui(reference: string, options: LoadOptions & ReportOptions, bindings: Bindings = loadBindings()): Promise<Error | null> {
+export async function runTui(
+  reference: string,
+  options: LoadOptions & ReportOptions,
+  bindings: Bindings = loadBindings(),
+): Promise<Error | null> {
   const stdin = process.stdin;
   const stdout = process.stdout;
   const started = Date.now();
@@ -53,26 +57,31 @@ export async function runTui(reference: string, options: LoadOptions & ReportOpt
   let screen = null as Screen | null;
   const redraw = () => screen?.redraw();
 
-  const store = new Store(initialState(...size()), { head: null, report: null, files: null, bindings }, { reference, progress: null, elapsed: 0 }, (e) => {
-    switch (e.kind) {
-      case 'quit':
-        return finish(null);
-      case 'suspend':
-        return suspend();
-      case 'copy':
-        // OSC 52: the terminal puts the text on its clipboard (where it allows that)
-        stdout.write(`\x1b]52;c;${Buffer.from(e.text).toString('base64')}\x07`);
-        return;
-      case 'export':
-        store
-          .get()
-          .env.files?.exportFile(e.path, e.dest)
-          .then(
-            (r) => store.say(`wrote ${r.bytes} bytes to ${r.written}`),
-            (err: Error) => store.say(`export failed: ${err.message}`),
-          );
-    }
-  });
+  const store = new Store(
+    initialState(...size()),
+    { head: null, report: null, files: null, bindings },
+    { reference, progress: null, elapsed: 0 },
+    (e) => {
+      switch (e.kind) {
+        case 'quit':
+          return finish(null);
+        case 'suspend':
+          return suspend();
+        case 'copy':
+          // OSC 52: the terminal puts the text on its clipboard (where it allows that)
+          stdout.write(`\x1b]52;c;${Buffer.from(e.text).toString('base64')}\x07`);
+          return;
+        case 'export':
+          store
+            .get()
+            .env.files?.exportFile(e.path, e.dest)
+            .then(
+              (r) => store.say(`wrote ${r.bytes} bytes to ${r.written}`),
+              (err: Error) => store.say(`export failed: ${err.message}`),
+            );
+      }
+    },
+  );
 
   // views of a big tree build in slices; the screen follows when they are ready
   store.onUpdate = () => {
@@ -114,7 +123,9 @@ export async function runTui(reference: string, options: LoadOptions & ReportOpt
     const { load } = store.get();
     const p = load.progress;
     const bar = progressBar(p && p.bytesTotal ? p.bytesDone / p.bytesTotal : 0, Math.max(10, Math.min(60, size()[0] - 12)));
-    stdout.write(`\x1b[H\x1b[2K Reading ${printable(reference)}\r\n\x1b[2K ${bar.full}${bar.empty}▏\r\n\x1b[2K ${progressText(p, load.elapsed)}\r\n\x1b[2K q or ctrl-c quits`);
+    stdout.write(
+      `\x1b[H\x1b[2K Reading ${printable(reference)}\r\n\x1b[2K ${bar.full}${bar.empty}▏\r\n\x1b[2K ${progressText(p, load.elapsed)}\r\n\x1b[2K q or ctrl-c quits`,
+    );
   };
   plain();
   store.subscribe(plain);

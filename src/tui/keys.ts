@@ -15,7 +15,16 @@ export interface Key {
 }
 
 const CSI_FINAL: Record<string, string> = { A: 'up', B: 'down', C: 'right', D: 'left', H: 'home', F: 'end', Z: 'shift-tab', P: 'f1' };
-const CSI_TILDE: Record<string, string> = { '1': 'home', '7': 'home', '4': 'end', '8': 'end', '5': 'pageup', '6': 'pagedown', '3': 'delete', '2': 'insert' };
+const CSI_TILDE: Record<string, string> = {
+  '1': 'home',
+  '7': 'home',
+  '4': 'end',
+  '8': 'end',
+  '5': 'pageup',
+  '6': 'pagedown',
+  '3': 'delete',
+  '2': 'insert',
+};
 const PASTE_START = '\x1b[200~';
 const PASTE_END = '\x1b[201~';
 
@@ -100,7 +109,7 @@ export const ACTIONS = {
   added: [['a'], "show or hide a layer's added files"],
   modified: [['m'], "show or hide a layer's modified files"],
   removed: [['r'], "show or hide a layer's removed files"],
-  'changes-only': [['u', 'ctrl-u'], "a layer: only its changes, or the image as of it"],
+  'changes-only': [['u', 'ctrl-u'], 'a layer: only its changes, or the image as of it'],
   'collapse-all': [['-'], 'close every folder'],
   'expand-all': [['+', '='], 'open every folder'],
   attributes: [['t'], 'show or hide mode, owner and size columns'],
@@ -114,7 +123,26 @@ export type Action = keyof typeof ACTIONS;
 
 export type Bindings = ReadonlyMap<string, Action>;
 
-const NAMED = new Set(['up', 'down', 'left', 'right', 'home', 'end', 'pageup', 'pagedown', 'enter', 'tab', 'shift-tab', 'escape', 'space', 'backspace', 'delete', 'insert', 'f1', 'ctrl-space']);
+const NAMED = new Set([
+  'up',
+  'down',
+  'left',
+  'right',
+  'home',
+  'end',
+  'pageup',
+  'pagedown',
+  'enter',
+  'tab',
+  'shift-tab',
+  'escape',
+  'space',
+  'backspace',
+  'delete',
+  'insert',
+  'f1',
+  'ctrl-space',
+]);
 
 function validKey(id: string): boolean {
   return NAMED.has(id) || /^ctrl-[a-z]$/.test(id) || [...id].length === 1;
@@ -125,8 +153,11 @@ export function makeBindings(overrides: Record<string, unknown> = {}, where = 'k
   const keysOf = new Map<Action, readonly string[]>(Object.entries(ACTIONS).map(([a, [k]]) => [a as Action, k]));
   for (const [action, keys] of Object.entries(overrides)) {
     if (!(action in ACTIONS)) throw new ScopeError('usage', `${where}: no action "${action}"; actions: ${Object.keys(ACTIONS).join(', ')}`);
-    if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) throw new ScopeError('usage', `${where}: "${action}" takes a list of keys, like ["j", "down"]`);
-    for (const k of keys as string[]) if (!validKey(k)) throw new ScopeError('usage', `${where}: "${k}" is not a key (one character, ctrl-a … ctrl-z, or ${[...NAMED].join(', ')})`);
+    if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string'))
+      throw new ScopeError('usage', `${where}: "${action}" takes a list of keys, like ["j", "down"]`);
+    for (const k of keys as string[])
+      if (!validKey(k))
+        throw new ScopeError('usage', `${where}: "${k}" is not a key (one character, ctrl-a … ctrl-z, or ${[...NAMED].join(', ')})`);
     keysOf.set(action as Action, keys as string[]);
   }
   const out = new Map<string, Action>();
@@ -161,7 +192,8 @@ export function loadBindings(file = keysFile()): Bindings {
   } catch (e) {
     throw new ScopeError('usage', `${file}: not JSON (${(e as Error).message})`);
   }
-  if (!json || typeof json !== 'object' || Array.isArray(json)) throw new ScopeError('usage', `${file}: expected an object of action -> keys, like {"down": ["j", "n"]}`);
+  if (!json || typeof json !== 'object' || Array.isArray(json))
+    throw new ScopeError('usage', `${file}: expected an object of action -> keys, like {"down": ["j", "n"]}`);
   return makeBindings(json as Record<string, unknown>, file);
 }
 

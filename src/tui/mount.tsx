@@ -14,6 +14,10 @@ function Root({ store, onRedraw }: { store: Store; onRedraw: (f: () => void) => 
 /** Mounts the explorer; returns how to redraw everything (after `fg`) and how to unmount. */
 export function mount(store: Store): { redraw: () => void; unmount: () => void } {
   let redraw = () => {};
-  const app = render(<Root store={store} onRedraw={(f) => (redraw = f)} />, { exitOnCtrlC: false, patchConsole: false, incrementalRendering: true });
+  const app = render(<Root store={store} onRedraw={(f) => (redraw = f)} />, {
+    exitOnCtrlC: false,
+    patchConsole: false,
+    incrementalRendering: true,
+  });
   return { redraw: () => redraw(), unmount: () => app.unmount() };
 }

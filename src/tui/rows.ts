@@ -90,7 +90,9 @@ export function buildRows(tree: Tree, q: RowQuery): { rows: Row[]; error: string
     }
   }
   const rows: Row[] = [];
-  const stack: { list: FileEntry[]; i: number; depth: number }[] = [{ list: tree.root.children ? sortedChildren(tree.root, q.sort) : [], i: 0, depth: 0 }];
+  const stack: { list: FileEntry[]; i: number; depth: number }[] = [
+    { list: tree.root.children ? sortedChildren(tree.root, q.sort) : [], i: 0, depth: 0 },
+  ];
   while (stack.length) {
     const top = stack[stack.length - 1]!;
     if (top.i >= top.list.length) {

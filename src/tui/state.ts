@@ -15,7 +15,8 @@ export type Pane = 'layers' | 'tree' | 'details' | 'diagnostics' | 'image' | 'wa
 const PANES: Pane[] = ['layers', 'tree', 'details', 'diagnostics', 'image', 'wasted'];
 type TextPane = 'details' | 'diagnostics' | 'image' | 'help';
 
-export type Effect = { kind: 'quit' } | { kind: 'suspend' } | { kind: 'export'; path: string; dest: string } | { kind: 'copy'; text: string };
+export type Effect =
+  { kind: 'quit' } | { kind: 'suspend' } | { kind: 'export'; path: string; dest: string } | { kind: 'copy'; text: string };
 
 export interface Env {
   /** null while the image loads. */
@@ -122,7 +123,18 @@ export function rowsOf(s: State, env: Env): { rows: Row[]; error: string | null 
   if (!tree) return { rows: [], error: null };
   const q = queryOf(s);
   const m = rowMemo;
-  if (m && m.tree === tree && m.q.fold === q.fold && m.q.filter.text === q.filter.text && m.q.filter.regex === q.filter.regex && m.q.show === q.show && m.q.sort === q.sort && m.q.key.layer === q.key.layer && m.q.key.changesOnly === q.key.changesOnly) return m.out;
+  if (
+    m &&
+    m.tree === tree &&
+    m.q.fold === q.fold &&
+    m.q.filter.text === q.filter.text &&
+    m.q.filter.regex === q.filter.regex &&
+    m.q.show === q.show &&
+    m.q.sort === q.sort &&
+    m.q.key.layer === q.key.layer &&
+    m.q.key.changesOnly === q.key.changesOnly
+  )
+    return m.out;
   const out = buildRows(tree, q);
   rowMemo = { tree, q, out };
   return out;
@@ -218,7 +230,15 @@ function pageOf(s: State, env: Env): number {
 
 /** Shows `path` in the Files pane: that view (the final image unless a layer is named), its folders open, the cursor on it. */
 export function reveal(s: State, env: Env, path: string, layerCursor = 0, status: string | null = null): State {
-  let next: State = { ...s, layerCursor, changesOnly: false, filter: { ...s.filter, text: '' }, editing: false, focus: 'tree', fold: layerCursor === s.layerCursor && !s.changesOnly ? s.fold : AUTO };
+  let next: State = {
+    ...s,
+    layerCursor,
+    changesOnly: false,
+    filter: { ...s.filter, text: '' },
+    editing: false,
+    focus: 'tree',
+    fold: layerCursor === s.layerCursor && !s.changesOnly ? s.fold : AUTO,
+  };
   const tree = treeOf(next, env);
   if (!tree) return { ...next, pending: { path, layerCursor, status }, status: 'building the tree…' };
   const q = queryOf(next);
@@ -278,7 +298,12 @@ function promptKey(s: State, key: Key): State {
   switch (key.id) {
     case 'enter':
       if (!p.text.trim()) return { ...s, prompt: null, status: 'export cancelled: no path given' };
-      return { ...s, prompt: null, status: `exporting ${p.path}…`, effects: [...s.effects, { kind: 'export', path: p.path, dest: p.text.trim() }] };
+      return {
+        ...s,
+        prompt: null,
+        status: `exporting ${p.path}…`,
+        effects: [...s.effects, { kind: 'export', path: p.path, dest: p.text.trim() }],
+      };
     case 'escape':
       return { ...s, prompt: null, status: 'export cancelled' };
     case 'backspace':
@@ -324,7 +349,11 @@ export function reduce(s0: State, key: Key, env: Env): State {
     case 'next-pane':
     case 'prev-pane': {
       const i = PANES.indexOf(s.focus);
-      return { ...s, focus: PANES[(i + (action === 'next-pane' ? 1 : PANES.length - 1)) % PANES.length]!, scroll: { ...s.scroll, details: 0 } };
+      return {
+        ...s,
+        focus: PANES[(i + (action === 'next-pane' ? 1 : PANES.length - 1)) % PANES.length]!,
+        scroll: { ...s.scroll, details: 0 },
+      };
     }
     case 'up':
       return move(s, env, -1);
@@ -371,7 +400,13 @@ export function reduce(s0: State, key: Key, env: Env): State {
     }
     case 'changes-only':
       if (!inLayer) return say(s, `u switches between the image as of a layer and ${LAYER_ONLY}`);
-      return { ...s, changesOnly: !s.changesOnly, fold: AUTO, cursor: 0, status: s.changesOnly ? `the image as of layer ${s.layerCursor - 1}` : `only layer ${s.layerCursor - 1}'s changes` };
+      return {
+        ...s,
+        changesOnly: !s.changesOnly,
+        fold: AUTO,
+        cursor: 0,
+        status: s.changesOnly ? `the image as of layer ${s.layerCursor - 1}` : `only layer ${s.layerCursor - 1}'s changes`,
+      };
     case 'collapse-all':
     case 'expand-all': {
       const fold: Fold = { base: action === 'expand-all' ? 'open' : 'closed', flipped: new Set() };
@@ -396,7 +431,11 @@ export function reduce(s0: State, key: Key, env: Env): State {
     }
     case 'copy-path':
       if (!row) return say(s, 'no file selected');
-      return { ...s, status: `copied ${row.e.path} (to the terminal's clipboard, where it allows that)`, effects: [...s.effects, { kind: 'copy', text: row.e.path }] };
+      return {
+        ...s,
+        status: `copied ${row.e.path} (to the terminal's clipboard, where it allows that)`,
+        effects: [...s.effects, { kind: 'copy', text: row.e.path }],
+      };
   }
   return s;
 }
@@ -407,7 +446,8 @@ function openKey(s: State, env: Env, action: 'left' | 'right' | 'open', row: Row
       return action === 'left' ? s : { ...s, focus: 'tree' };
     case 'tree': {
       if (!row) return s;
-      if (row.e.children && (action === 'open' || (action === 'right' && !row.open) || (action === 'left' && row.open))) return toggleFold(s, row.e);
+      if (row.e.children && (action === 'open' || (action === 'right' && !row.open) || (action === 'left' && row.open)))
+        return toggleFold(s, row.e);
       if (action === 'left' && row.e.parent) {
         const at = rowsOf(s, env).rows.findIndex((r) => r.e === row.e.parent);
         if (at >= 0) return { ...s, cursor: at };
@@ -428,7 +468,13 @@ function openKey(s: State, env: Env, action: 'left' | 'right' | 'open', row: Row
       if (action === 'left') return s;
       const w = wastedOf(env)[s.wastedCursor];
       if (!w) return s;
-      return reveal(s, env, w.path, w.writtenIn + 1, `${w.path} as of layer ${w.writtenIn}; layer ${w.droppedIn} ${w.how === 'removed' ? 'removes' : 'overwrites'} it`);
+      return reveal(
+        s,
+        env,
+        w.path,
+        w.writtenIn + 1,
+        `${w.path} as of layer ${w.writtenIn}; layer ${w.droppedIn} ${w.how === 'removed' ? 'removes' : 'overwrites'} it`,
+      );
     }
   }
   return s;
@@ -442,7 +488,13 @@ function entrypoint(s: State, env: Env): State {
   if (!exe) return say(s, `${r.launch.argv[0]} is not in the image (see Diagnostics)`);
   const f = env.files!.follow(exe, env.head?.image?.workingDir || '/');
   if (!f) return say(s, `${exe} is not in the image`);
-  return reveal(s, env, f.target, 0, f.named !== f.target ? `entrypoint ${f.named} is a link to ${f.target}: showing the file it runs` : `entrypoint ${f.target}`);
+  return reveal(
+    s,
+    env,
+    f.target,
+    0,
+    f.named !== f.target ? `entrypoint ${f.named} is a link to ${f.target}: showing the file it runs` : `entrypoint ${f.target}`,
+  );
 }
 
 /** New terminal size: everything that scrolls stays in bounds. */

@@ -30,7 +30,16 @@ export async function makeTar(entries: Entry[]): Promise<Buffer> {
     const type = e.type ?? (e.name.endsWith('/') ? 'directory' : 'file');
     const body = e.body === undefined ? undefined : Buffer.isBuffer(e.body) ? e.body : Buffer.from(e.body);
     p.entry(
-      { name: e.name, type, mode: e.mode ?? (type === 'directory' ? 0o755 : 0o644), linkname: e.linkname, uid: e.uid ?? 0, gid: e.gid ?? 0, mtime: new Date(0), size: e.size },
+      {
+        name: e.name,
+        type,
+        mode: e.mode ?? (type === 'directory' ? 0o755 : 0o644),
+        linkname: e.linkname,
+        uid: e.uid ?? 0,
+        gid: e.gid ?? 0,
+        mtime: new Date(0),
+        size: e.size,
+      },
       type === 'file' ? (body ?? Buffer.alloc(0)) : undefined,
     );
   }
@@ -61,7 +70,10 @@ export function writeOciLayout(dir: string, spec: ImageSpec): string {
     writeFileSync(join(dir, 'blobs/sha256', d.slice(7)), b);
     return { digest: d, size: b.length };
   };
-  const layers = spec.layers.map((l) => ({ mediaType: spec.gzip ? 'application/vnd.oci.image.layer.v1.tar+gzip' : 'application/vnd.oci.image.layer.v1.tar', ...put(spec.gzip ? gzipSync(l) : l) }));
+  const layers = spec.layers.map((l) => ({
+    mediaType: spec.gzip ? 'application/vnd.oci.image.layer.v1.tar+gzip' : 'application/vnd.oci.image.layer.v1.tar',
+    ...put(spec.gzip ? gzipSync(l) : l),
+  }));
   const config = Buffer.from(
     JSON.stringify({
       architecture: spec.architecture ?? 'amd64',
@@ -72,13 +84,28 @@ export function writeOciLayout(dir: string, spec: ImageSpec): string {
     }),
   );
   const manifest = Buffer.from(
-    JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...put(config) }, layers }),
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...put(config) },
+      layers,
+    }),
   );
   const m = put(manifest);
   writeFileSync(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
   writeFileSync(
     join(dir, 'index.json'),
-    JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...m, platform: { os: 'linux', architecture: spec.architecture ?? 'amd64' }, annotations: { 'org.opencontainers.image.ref.name': 'test' } }] }),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [
+        {
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          ...m,
+          platform: { os: 'linux', architecture: spec.architecture ?? 'amd64' },
+          annotations: { 'org.opencontainers.image.ref.name': 'test' },
+        },
+      ],
+    }),
   );
   return dir;
 }
@@ -86,7 +113,13 @@ export function writeOciLayout(dir: string, spec: ImageSpec): string {
 /** A pre-25 `docker save` tar around the given layer tars. */
 export async function makeDockerArchive(spec: ImageSpec, tag = 'test:latest'): Promise<Buffer> {
   const config = Buffer.from(
-    JSON.stringify({ architecture: 'amd64', os: 'linux', config: spec.config ?? {}, rootfs: { type: 'layers', diff_ids: spec.layers.map((l) => sha256(l)) }, history: [] }),
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      config: spec.config ?? {},
+      rootfs: { type: 'layers', diff_ids: spec.layers.map((l) => sha256(l)) },
+      history: [],
+    }),
   );
   const configName = sha256(config).slice(7) + '.json';
   const entries: Entry[] = [{ name: configName, body: config }];

@@ -7,7 +7,9 @@ import { spawnSync } from 'node:child_process';
 
 export function engineAvailable(): boolean | string {
   const host = process.env.DOCKER_HOST;
-  const ok = host ? spawnSync('docker', ['version', '--format', '{{.Server.Version}}'], { encoding: 'utf8', timeout: 20_000 }).status === 0 : false;
+  const ok = host
+    ? spawnSync('docker', ['version', '--format', '{{.Server.Version}}'], { encoding: 'utf8', timeout: 20_000 }).status === 0
+    : false;
   if (ok) return true;
   const why = host ? `no engine answers at ${host}` : 'DOCKER_HOST is not set';
   if (process.env.CI === 'true') throw new Error(`engine tests need a Docker engine under CI, but ${why} (see .ci/run)`);
@@ -15,6 +17,12 @@ export function engineAvailable(): boolean | string {
 }
 
 export function docker(args: string[], opts: { input?: string } = {}): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync('docker', args, { encoding: 'utf8', timeout: 300_000, input: opts.input, env: { ...process.env, DOCKER_BUILDKIT: '0' }, maxBuffer: 64 << 20 });
+  const r = spawnSync('docker', args, {
+    encoding: 'utf8',
+    timeout: 300_000,
+    input: opts.input,
+    env: { ...process.env, DOCKER_BUILDKIT: '0' },
+    maxBuffer: 64 << 20,
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }

@@ -23,7 +23,12 @@ export interface Run {
 }
 
 /** The CLI as a child process, the event loop left free for the servers of the test. */
-export function run(args: string[], env: Record<string, string | undefined> = {}, input?: string, onSpawn?: (pid: number) => void): Promise<Run> {
+export function run(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  input?: string,
+  onSpawn?: (pid: number) => void,
+): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
@@ -38,7 +43,10 @@ export function run(args: string[], env: Record<string, string | undefined> = {}
 }
 
 /** docker-registry is needed; only outside CI may its absence skip the suite. */
-export const NO_REGISTRY = !existsSync('/usr/bin/docker-registry') && process.env.CI !== 'true' ? 'docker-registry is not installed (apt-get install docker-registry)' : false;
+export const NO_REGISTRY =
+  !existsSync('/usr/bin/docker-registry') && process.env.CI !== 'true'
+    ? 'docker-registry is not installed (apt-get install docker-registry)'
+    : false;
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -74,14 +82,66 @@ export interface Tls {
 export async function makeTls(dir: string): Promise<Tls> {
   mkdirSync(dir, { recursive: true });
   const o = (...a: string[]) => exec('openssl', a, { cwd: dir });
-  await o('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=scratchscope test CA');
+  await o(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=scratchscope test CA',
+  );
   await o('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1');
   writeFileSync(`${dir}/ext.cnf`, 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  await o('x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'ext.cnf');
+  await o(
+    'x509',
+    '-req',
+    '-in',
+    'server.csr',
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    'server.crt',
+    '-days',
+    '2',
+    '-extfile',
+    'ext.cnf',
+  );
   await o('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'client.key', '-out', 'client.csr', '-subj', '/CN=scratchscope test client');
   writeFileSync(`${dir}/client.cnf`, 'extendedKeyUsage=clientAuth\n');
-  await o('x509', '-req', '-in', 'client.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'client.cert', '-days', '2', '-extfile', 'client.cnf');
-  return { caFile: `${dir}/ca.crt`, certFile: `${dir}/server.crt`, keyFile: `${dir}/server.key`, clientCertFile: `${dir}/client.cert`, clientKeyFile: `${dir}/client.key` };
+  await o(
+    'x509',
+    '-req',
+    '-in',
+    'client.csr',
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    'client.cert',
+    '-days',
+    '2',
+    '-extfile',
+    'client.cnf',
+  );
+  return {
+    caFile: `${dir}/ca.crt`,
+    certFile: `${dir}/server.crt`,
+    keyFile: `${dir}/server.key`,
+    clientCertFile: `${dir}/client.cert`,
+    clientKeyFile: `${dir}/client.key`,
+  };
 }
 
 export interface RegistryOptions {
@@ -101,7 +161,18 @@ export interface Registry {
 export async function startRegistry(dir: string, o: RegistryOptions = {}): Promise<Registry> {
   mkdirSync(`${dir}/data`, { recursive: true });
   const port = await freePort();
-  const lines = ['version: 0.1', 'log:', '  level: error', '  accesslog:', '    disabled: true', 'storage:', '  filesystem:', `    rootdirectory: ${dir}/data`, 'http:', `  addr: 127.0.0.1:${port}`];
+  const lines = [
+    'version: 0.1',
+    'log:',
+    '  level: error',
+    '  accesslog:',
+    '    disabled: true',
+    'storage:',
+    '  filesystem:',
+    `    rootdirectory: ${dir}/data`,
+    'http:',
+    `  addr: 127.0.0.1:${port}`,
+  ];
   if (o.tls) lines.push('  tls:', `    certificate: ${o.tls.certFile}`, `    key: ${o.tls.keyFile}`);
   if (o.tls && o.clientCerts) lines.push('    clientcas:', `      - ${o.tls.caFile}`);
   if (o.htpasswd) {
@@ -109,14 +180,26 @@ export async function startRegistry(dir: string, o: RegistryOptions = {}): Promi
     lines.push('auth:', '  htpasswd:', '    realm: scratchscope-test', `    path: ${dir}/htpasswd`);
   }
   if (o.token) {
-    lines.push('auth:', '  token:', `    realm: ${o.token.realm}`, `    service: ${o.token.service}`, `    issuer: ${o.token.issuer}`, `    rootcertbundle: ${o.token.certFile}`);
+    lines.push(
+      'auth:',
+      '  token:',
+      `    realm: ${o.token.realm}`,
+      `    service: ${o.token.service}`,
+      `    issuer: ${o.token.issuer}`,
+      `    rootcertbundle: ${o.token.certFile}`,
+    );
   }
   writeFileSync(`${dir}/config.yml`, lines.join('\n') + '\n');
   const child: ChildProcess = spawn('/usr/bin/docker-registry', ['serve', `${dir}/config.yml`], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr!.on('data', (d) => (log += d));
   const scheme = o.tls ? 'https' : 'http';
-  const tlsOpts = o.tls ? { ca: readFileSync(o.tls.caFile), ...(o.clientCerts ? { cert: readFileSync(o.tls.clientCertFile), key: readFileSync(o.tls.clientKeyFile) } : {}) } : {};
+  const tlsOpts = o.tls
+    ? {
+        ca: readFileSync(o.tls.caFile),
+        ...(o.clientCerts ? { cert: readFileSync(o.tls.clientCertFile), key: readFileSync(o.tls.clientKeyFile) } : {}),
+      }
+    : {};
   try {
     await waitFor(`docker-registry on ${port}`, () => statusOf(`${scheme}://127.0.0.1:${port}/v2/`, tlsOpts).then((s) => s > 0));
   } catch (e) {
@@ -149,7 +232,9 @@ function statusOf(url: string, tls: https.RequestOptions): Promise<number> {
 /** skopeo copy into the registry; returns the manifest digest it wrote. */
 export async function push(from: string, to: string, extra: string[] = []): Promise<string> {
   const digestFile = `/tmp/scratchscope-registry-digest-${randomBytes(6).toString('hex')}`;
-  await exec('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', '--digestfile', digestFile, ...extra, from, to], { maxBuffer: 16 << 20 });
+  await exec('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', '--digestfile', digestFile, ...extra, from, to], {
+    maxBuffer: 16 << 20,
+  });
   return readFileSync(digestFile, 'utf8').trim();
 }
 
@@ -177,7 +262,25 @@ export interface TokenServer {
 /** The bearer token flow (docker's token spec): Basic credentials (or a refresh token) in, a signed JWT out. */
 export async function startTokenServer(dir: string, user: string, password: string, refreshToken: string): Promise<TokenServer> {
   mkdirSync(dir, { recursive: true });
-  await exec('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'token.key', '-out', 'token.crt', '-days', '2', '-subj', '/CN=scratchscope token issuer'], { cwd: dir });
+  await exec(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      'token.key',
+      '-out',
+      'token.crt',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=scratchscope token issuer',
+    ],
+    { cwd: dir },
+  );
   const key = readFileSync(`${dir}/token.key`, 'utf8');
   const cert = readFileSync(`${dir}/token.crt`, 'utf8');
   const service = 'scratchscope-test';
@@ -203,12 +306,26 @@ export async function startTokenServer(dir: string, user: string, password: stri
       return { type, name, actions: actions.split(',') };
     });
     const now = Math.floor(Date.now() / 1000);
-    const token = jwt({ iss: issuer, sub: user, aud: service, exp: now + 300, nbf: now - 10, iat: now, jti: randomBytes(8).toString('hex'), access }, key, cert);
+    const token = jwt(
+      { iss: issuer, sub: user, aud: service, exp: now + 300, nbf: now - 10, iat: now, jti: randomBytes(8).toString('hex'), access },
+      key,
+      cert,
+    );
     issued.push(token);
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(req.method === 'POST' ? { access_token: token, expires_in: 300 } : { token, expires_in: 300 }));
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify(req.method === 'POST' ? { access_token: token, expires_in: 300 } : { token, expires_in: 300 }));
   });
   const port = await listen(server);
-  return { port, realm: `http://127.0.0.1:${port}/token`, service, issuer, certFile: `${dir}/token.crt`, issued, stop: () => close(server) };
+  return {
+    port,
+    realm: `http://127.0.0.1:${port}/token`,
+    service,
+    issuer,
+    certFile: `${dir}/token.crt`,
+    issued,
+    stop: () => close(server),
+  };
 }
 
 export function listen(server: net.Server): Promise<number> {
@@ -245,25 +362,39 @@ export async function startProxy(
   return { port, seen, stop: () => close(server) };
 }
 
-export function forward(upstream: number, req: http.IncomingMessage, res: http.ServerResponse, headers: http.OutgoingHttpHeaders = req.headers): void {
-  const up = http.request({ host: '127.0.0.1', port: upstream, method: req.method, path: req.url, headers: { ...headers, host: `127.0.0.1:${upstream}` } }, (ur) => {
-    // the registry names its own address in Location and realms: point them back here
-    const h = { ...ur.headers };
-    res.writeHead(ur.statusCode ?? 502, h);
-    ur.pipe(res);
-  });
+export function forward(
+  upstream: number,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  headers: http.OutgoingHttpHeaders = req.headers,
+): void {
+  const up = http.request(
+    { host: '127.0.0.1', port: upstream, method: req.method, path: req.url, headers: { ...headers, host: `127.0.0.1:${upstream}` } },
+    (ur) => {
+      // the registry names its own address in Location and realms: point them back here
+      const h = { ...ur.headers };
+      res.writeHead(ur.statusCode ?? 502, h);
+      ur.pipe(res);
+    },
+  );
   up.on('error', () => res.destroy());
   req.pipe(up);
 }
 
 /** Fetches an upstream answer whole, to serve it altered. */
-export function fetchUpstream(upstream: number, req: http.IncomingMessage): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
+export function fetchUpstream(
+  upstream: number,
+  req: http.IncomingMessage,
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
   return new Promise((resolve, reject) => {
-    const up = http.request({ host: '127.0.0.1', port: upstream, method: req.method, path: req.url, headers: { ...req.headers, host: `127.0.0.1:${upstream}` } }, (ur) => {
-      const parts: Buffer[] = [];
-      ur.on('data', (c) => parts.push(c));
-      ur.on('end', () => resolve({ status: ur.statusCode ?? 502, headers: ur.headers, body: Buffer.concat(parts) }));
-    });
+    const up = http.request(
+      { host: '127.0.0.1', port: upstream, method: req.method, path: req.url, headers: { ...req.headers, host: `127.0.0.1:${upstream}` } },
+      (ur) => {
+        const parts: Buffer[] = [];
+        ur.on('data', (c) => parts.push(c));
+        ur.on('end', () => resolve({ status: ur.statusCode ?? 502, headers: ur.headers, body: Buffer.concat(parts) }));
+      },
+    );
     up.on('error', reject);
     up.end();
   });

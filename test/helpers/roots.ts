@@ -80,7 +80,9 @@ export function realList(root: string, interp: string, prog: string, libraryPath
  */
 export function realRun(root: string, prog: string): { status: number | null; stderr: string } {
   mkdirSync(join(root, 'proc'), { recursive: true });
-  const r = spawnSync('unshare', ['-m', 'sh', '-c', 'mount -t proc proc "$1/proc" && exec chroot "$1" "$2"', 'sh', root, prog], { encoding: 'utf8' });
+  const r = spawnSync('unshare', ['-m', 'sh', '-c', 'mount -t proc proc "$1/proc" && exec chroot "$1" "$2"', 'sh', root, prog], {
+    encoding: 'utf8',
+  });
   return { status: r.status, stderr: r.stderr };
 }
 
@@ -88,7 +90,8 @@ export function realRun(root: string, prog: string): { status: number | null; st
 export function ourList(r: LoadResult): Listing {
   const failed = r.dependencies.find((d) => d.error);
   // glibc names the file when it opened one it cannot load, musl always the needed name
-  if (failed) return { list: new Map(), error: { name: (r.loader === 'glibc' && failed.errorPath) || failed.name, message: failed.error! } };
+  if (failed)
+    return { list: new Map(), error: { name: (r.loader === 'glibc' && failed.errorPath) || failed.name, message: failed.error! } };
   const list = new Map<string, string>();
   for (const d of r.dependencies) {
     if (list.has(d.name)) continue;

@@ -49,7 +49,15 @@ function ociLayout(dir: string, layers: Layer[], config: Record<string, unknown>
     written.add(d);
     return { digest: d, size: b.length };
   };
-  const cfg = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config, rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) }, history: [] }));
+  const cfg = Buffer.from(
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      config,
+      rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
+      history: [],
+    }),
+  );
   const manifest = Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
@@ -59,7 +67,10 @@ function ociLayout(dir: string, layers: Layer[], config: Record<string, unknown>
     }),
   );
   writeFileSync(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
-  writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...put(manifest) }] }));
+  writeFileSync(
+    join(dir, 'index.json'),
+    JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...put(manifest) }] }),
+  );
 }
 
 /** A header block with its checksum recomputed after `edit`. */
@@ -116,102 +127,283 @@ function build(dir: string): HostileCase[] {
   };
 
   // -- tar ---------------------------------------------------------------------------
-  add({ name: 'pax-global-150k-keys', covers: 'tar: pax global header with 150k keys', args: ['files', 'IMAGE'], status: 0, line: /^-rw-r--r-- .* \/after$/m }, (p) => {
-    // 150,000 distinct keys in under 1 MiB (Go's and our limit for one pax header): "6 ab=\n", "7 abc=\n"
-    const sym = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
-    const keys: string[] = [];
-    for (const a of sym) for (const b of sym) keys.push(a + b);
-    for (const a of sym) for (const b of sym) for (const c of sym) if (keys.length < 150_000) keys.push(a + b + c);
-    const body = Buffer.from(keys.map((k) => `${k.length + 4} ${k}=\n`).join(''));
-    const layer = Buffer.concat([header({ name: 'g', type: 'g', size: body.length }), pad(body), ...Array.from({ length: 2000 }, (_, i) => rawTar([{ name: `f${i}`, body: Buffer.from('x') }], false)), rawTar([{ name: 'after', body: Buffer.from('y') }])]);
-    ociLayout(p, [plain(layer)]);
-  });
-  add({ name: 'gnu-longname-1mib', covers: 'tar: GNU long name of 1 MiB', args: ['files', 'IMAGE'], status: 2, line: /entry name of 1048575 bytes is longer than Linux allows \(PATH_MAX, 4096 bytes/ }, (p) => {
-    const long = Buffer.alloc((1 << 20) - 1, 'a');
-    ociLayout(p, [plain(Buffer.concat([header({ name: '././@LongLink', type: 'L', size: long.length + 1 }), pad(Buffer.concat([long, Buffer.alloc(1)])), rawTar([{ name: 'short', body: Buffer.from('x') }])]))]);
-  });
-  add({ name: 'gnu-longlink-1mib', covers: 'tar: GNU long link of 1 MiB', args: ['files', 'IMAGE'], status: 2, line: /link target of 1048575 bytes is longer than Linux allows/ }, (p) => {
-    const long = Buffer.from('a/'.repeat(1 << 19)).subarray(0, (1 << 20) - 1);
-    ociLayout(p, [plain(Buffer.concat([header({ name: '././@LongLink', type: 'K', size: long.length + 1 }), pad(Buffer.concat([long, Buffer.alloc(1)])), rawTar([{ name: 'link', type: '2', linkname: 'x' }])]))]);
-  });
-  add({ name: 'deep-path-1mib', covers: 'tar: a 1 MiB deep path', args: ['inspect', 'IMAGE'], status: 2, line: /entry name of 1048545 bytes is longer than Linux allows/ }, (p) => {
-    ociLayout(p, [plain(rawTar([{ name: 'x', pax: { path: 'd/'.repeat((1 << 19) - 16) + 'f' }, body: Buffer.from('leaf') }]))]);
-  });
-  add({ name: 'sparse-map-lies', covers: 'tar: a sparse map that lies', args: ['files', 'IMAGE'], status: 2, line: /sparse map of sparse is invalid .*pass the file's size of 4096/ }, (p) => {
-    // old GNU sparse: one run at offset 1 GB of a file whose real size is 4096
-    const h = edited(
-      'sparse',
-      (b) => {
-        b.write('ustar  \0', 257, 'latin1');
-        b.write('7777777777\0', 386, 'latin1'); // offset
-        b.write('00000001000\0', 398, 'latin1'); // length 512
-        b.write('00000010000\0', 483, 'latin1'); // real size 4096
-      },
-      'S',
-      512,
-    );
-    ociLayout(p, [plain(Buffer.concat([h, Buffer.alloc(512, 1), END]))]);
-  });
-  add({ name: 'base256-negative-mtime', covers: 'tar: base-256 numbers, negative ones (dates before 1970)', args: ['files', '--json', 'IMAGE'], status: 0, line: /"path":"\/old".*"size":4/ }, (p) => {
-    const h = edited('old', (b) => {
-      b.fill(0xff, 136, 148); // -1 in 12 bytes of two's complement base-256
-      b.fill(0, 124, 136);
-      b[124] = 0x80;
-      b[135] = 4; // size 4, in base-256 too
-    });
-    ociLayout(p, [plain(Buffer.concat([h, pad(Buffer.from('1969')), END]))]);
-  });
+  add(
+    {
+      name: 'pax-global-150k-keys',
+      covers: 'tar: pax global header with 150k keys',
+      args: ['files', 'IMAGE'],
+      status: 0,
+      line: /^-rw-r--r-- .* \/after$/m,
+    },
+    (p) => {
+      // 150,000 distinct keys in under 1 MiB (Go's and our limit for one pax header): "6 ab=\n", "7 abc=\n"
+      const sym = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+      const keys: string[] = [];
+      for (const a of sym) for (const b of sym) keys.push(a + b);
+      for (const a of sym) for (const b of sym) for (const c of sym) if (keys.length < 150_000) keys.push(a + b + c);
+      const body = Buffer.from(keys.map((k) => `${k.length + 4} ${k}=\n`).join(''));
+      const layer = Buffer.concat([
+        header({ name: 'g', type: 'g', size: body.length }),
+        pad(body),
+        ...Array.from({ length: 2000 }, (_, i) => rawTar([{ name: `f${i}`, body: Buffer.from('x') }], false)),
+        rawTar([{ name: 'after', body: Buffer.from('y') }]),
+      ]);
+      ociLayout(p, [plain(layer)]);
+    },
+  );
+  add(
+    {
+      name: 'gnu-longname-1mib',
+      covers: 'tar: GNU long name of 1 MiB',
+      args: ['files', 'IMAGE'],
+      status: 2,
+      line: /entry name of 1048575 bytes is longer than Linux allows \(PATH_MAX, 4096 bytes/,
+    },
+    (p) => {
+      const long = Buffer.alloc((1 << 20) - 1, 'a');
+      ociLayout(p, [
+        plain(
+          Buffer.concat([
+            header({ name: '././@LongLink', type: 'L', size: long.length + 1 }),
+            pad(Buffer.concat([long, Buffer.alloc(1)])),
+            rawTar([{ name: 'short', body: Buffer.from('x') }]),
+          ]),
+        ),
+      ]);
+    },
+  );
+  add(
+    {
+      name: 'gnu-longlink-1mib',
+      covers: 'tar: GNU long link of 1 MiB',
+      args: ['files', 'IMAGE'],
+      status: 2,
+      line: /link target of 1048575 bytes is longer than Linux allows/,
+    },
+    (p) => {
+      const long = Buffer.from('a/'.repeat(1 << 19)).subarray(0, (1 << 20) - 1);
+      ociLayout(p, [
+        plain(
+          Buffer.concat([
+            header({ name: '././@LongLink', type: 'K', size: long.length + 1 }),
+            pad(Buffer.concat([long, Buffer.alloc(1)])),
+            rawTar([{ name: 'link', type: '2', linkname: 'x' }]),
+          ]),
+        ),
+      ]);
+    },
+  );
+  add(
+    {
+      name: 'deep-path-1mib',
+      covers: 'tar: a 1 MiB deep path',
+      args: ['inspect', 'IMAGE'],
+      status: 2,
+      line: /entry name of 1048545 bytes is longer than Linux allows/,
+    },
+    (p) => {
+      ociLayout(p, [plain(rawTar([{ name: 'x', pax: { path: 'd/'.repeat((1 << 19) - 16) + 'f' }, body: Buffer.from('leaf') }]))]);
+    },
+  );
+  add(
+    {
+      name: 'sparse-map-lies',
+      covers: 'tar: a sparse map that lies',
+      args: ['files', 'IMAGE'],
+      status: 2,
+      line: /sparse map of sparse is invalid .*pass the file's size of 4096/,
+    },
+    (p) => {
+      // old GNU sparse: one run at offset 1 GB of a file whose real size is 4096
+      const h = edited(
+        'sparse',
+        (b) => {
+          b.write('ustar  \0', 257, 'latin1');
+          b.write('7777777777\0', 386, 'latin1'); // offset
+          b.write('00000001000\0', 398, 'latin1'); // length 512
+          b.write('00000010000\0', 483, 'latin1'); // real size 4096
+        },
+        'S',
+        512,
+      );
+      ociLayout(p, [plain(Buffer.concat([h, Buffer.alloc(512, 1), END]))]);
+    },
+  );
+  add(
+    {
+      name: 'base256-negative-mtime',
+      covers: 'tar: base-256 numbers, negative ones (dates before 1970)',
+      args: ['files', '--json', 'IMAGE'],
+      status: 0,
+      line: /"path":"\/old".*"size":4/,
+    },
+    (p) => {
+      const h = edited('old', (b) => {
+        b.fill(0xff, 136, 148); // -1 in 12 bytes of two's complement base-256
+        b.fill(0, 124, 136);
+        b[124] = 0x80;
+        b[135] = 4; // size 4, in base-256 too
+      });
+      ociLayout(p, [plain(Buffer.concat([h, pad(Buffer.from('1969')), END]))]);
+    },
+  );
 
   // -- zstd --------------------------------------------------------------------------
   const zstd = (blob: Buffer): Layer => ({ blob, mediaType: TAR + '+zstd', diffId: sha256('unused') });
-  add({ name: 'zstd-window-2gb', covers: 'zstd: a frame declaring a 2 GB window', args: ['inspect', 'IMAGE'], status: 2, line: /zstd frame needs a 2048 MiB window; .* up to 128 MiB \(windowLog 27\)/ }, (p) => {
-    ociLayout(p, [zstd(zstdFrameHeader(0x00, [21 << 3]))]);
-  });
-  add({ name: 'zstd-content-2gb', covers: 'zstd: a frame declaring a 2 GB content size', args: ['inspect', 'IMAGE'], status: 2, line: /zstd frame needs a 2048 MiB window/ }, (p) => {
-    const fcs = Buffer.alloc(8);
-    fcs.writeBigUInt64LE(2n ** 31n);
-    ociLayout(p, [zstd(zstdFrameHeader(0xe0, [...fcs]))]); // single segment: the window is the content size
-  });
-  add({ name: 'zstd-300k-frames', covers: 'zstd: 300k frames', args: ['files', 'IMAGE'], status: 0, line: /\/payload$/m, slow: true }, (p) => {
-    const tar = rawTar([{ name: 'payload', body: Buffer.alloc(300_000 * 2, 0x61) }]);
-    ociLayout(p, [{ blob: zstdRawFrames(tar, Math.ceil(tar.length / 300_000)), mediaType: TAR + '+zstd', diffId: sha256(tar) }]);
-  });
+  add(
+    {
+      name: 'zstd-window-2gb',
+      covers: 'zstd: a frame declaring a 2 GB window',
+      args: ['inspect', 'IMAGE'],
+      status: 2,
+      line: /zstd frame needs a 2048 MiB window; .* up to 128 MiB \(windowLog 27\)/,
+    },
+    (p) => {
+      ociLayout(p, [zstd(zstdFrameHeader(0x00, [21 << 3]))]);
+    },
+  );
+  add(
+    {
+      name: 'zstd-content-2gb',
+      covers: 'zstd: a frame declaring a 2 GB content size',
+      args: ['inspect', 'IMAGE'],
+      status: 2,
+      line: /zstd frame needs a 2048 MiB window/,
+    },
+    (p) => {
+      const fcs = Buffer.alloc(8);
+      fcs.writeBigUInt64LE(2n ** 31n);
+      ociLayout(p, [zstd(zstdFrameHeader(0xe0, [...fcs]))]); // single segment: the window is the content size
+    },
+  );
+  add(
+    { name: 'zstd-300k-frames', covers: 'zstd: 300k frames', args: ['files', 'IMAGE'], status: 0, line: /\/payload$/m, slow: true },
+    (p) => {
+      const tar = rawTar([{ name: 'payload', body: Buffer.alloc(300_000 * 2, 0x61) }]);
+      ociLayout(p, [{ blob: zstdRawFrames(tar, Math.ceil(tar.length / 300_000)), mediaType: TAR + '+zstd', diffId: sha256(tar) }]);
+    },
+  );
 
   // -- disk --------------------------------------------------------------------------
-  add({ name: 'spool-bomb', covers: 'disk: a small archive that would spool GBs', args: ['inspect', 'IMAGE'], status: 2, env: { SCRATCHSCOPE_TMP_BUDGET: '64M' }, line: /layer \d+ needs more than 64 MiB of temporary files \(the budget; set SCRATCHSCOPE_TMP_BUDGET/ }, (p) => {
-    // eight layers, each a 100 MB "program" of zeros: a few hundred KB stored
-    const layers = Array.from({ length: 8 }, (_, i) => gzipped(rawTar([{ name: `bin/app${i}`, mode: 0o755, body: Buffer.concat([elfHead(), Buffer.alloc(100e6)]) }])));
-    ociLayout(p, layers, { Entrypoint: ['/bin/app0'] });
-  });
-  add({ name: 'one-file-many-layers', covers: 'disk: never many copies of one file', args: ['inspect', 'IMAGE'], status: 0, env: { SCRATCHSCOPE_TMP_BUDGET: '64M' }, line: /^Layers$/m }, (p) => {
-    // the same 8 MB program in 40 layers: 320 MB if each copy were kept
-    const layer = gzipped(rawTar([{ name: 'app', mode: 0o755, body: Buffer.concat([elfHead(), Buffer.alloc(8e6, 7)]) }]));
-    ociLayout(p, Array.from({ length: 40 }, () => layer));
-  });
+  add(
+    {
+      name: 'spool-bomb',
+      covers: 'disk: a small archive that would spool GBs',
+      args: ['inspect', 'IMAGE'],
+      status: 2,
+      env: { SCRATCHSCOPE_TMP_BUDGET: '64M' },
+      line: /layer \d+ needs more than 64 MiB of temporary files \(the budget; set SCRATCHSCOPE_TMP_BUDGET/,
+    },
+    (p) => {
+      // eight layers, each a 100 MB "program" of zeros: a few hundred KB stored
+      const layers = Array.from({ length: 8 }, (_, i) =>
+        gzipped(rawTar([{ name: `bin/app${i}`, mode: 0o755, body: Buffer.concat([elfHead(), Buffer.alloc(100e6)]) }])),
+      );
+      ociLayout(p, layers, { Entrypoint: ['/bin/app0'] });
+    },
+  );
+  add(
+    {
+      name: 'one-file-many-layers',
+      covers: 'disk: never many copies of one file',
+      args: ['inspect', 'IMAGE'],
+      status: 0,
+      env: { SCRATCHSCOPE_TMP_BUDGET: '64M' },
+      line: /^Layers$/m,
+    },
+    (p) => {
+      // the same 8 MB program in 40 layers: 320 MB if each copy were kept
+      const layer = gzipped(rawTar([{ name: 'app', mode: 0o755, body: Buffer.concat([elfHead(), Buffer.alloc(8e6, 7)]) }]));
+      ociLayout(
+        p,
+        Array.from({ length: 40 }, () => layer),
+      );
+    },
+  );
 
   // -- valid input ------------------------------------------------------------------------
-  add({ name: 'passwd-100mb', covers: 'valid: a 100 MB /etc/passwd', args: ['inspect', 'IMAGE'], status: 0, line: /USER app: runs as 4242:4242/, slow: true }, (p) => {
-    const line = 'user000000:x:1000:1000::/home/u:/bin/false\n';
-    const filler = Buffer.alloc(100e6 - (100e6 % line.length));
-    for (let o = 0; o < filler.length; o += line.length) filler.write(line, o, 'latin1');
-    const passwd = Buffer.concat([filler, Buffer.from('app:x:4242:4242::/:/app\n')]);
-    ociLayout(p, [plain(rawTar([{ name: 'etc/passwd', body: passwd }, { name: 'app', mode: 0o755, body: Buffer.from('#!/app\n') }]))], { User: 'app', Entrypoint: ['/app'] });
-  });
-  add({ name: 'fifo-entrypoint', covers: 'valid: a FIFO as the entrypoint', args: ['inspect', 'IMAGE'], status: 0, line: /the runtime says: exec \/app: permission denied/ }, (p) => {
-    ociLayout(p, [plain(rawTar([{ name: 'app', type: '6', mode: 0o755 }]))]);
-  });
-  add({ name: 'shebang-past-binprm-buf', covers: 'valid: a #! line longer than BINPRM_BUF_SIZE', args: ['inspect', 'IMAGE'], status: 0, line: /the runtime says: exec \/app: exec format error/ }, (p) => {
-    ociLayout(p, [plain(rawTar([{ name: 'app', mode: 0o755, body: Buffer.from('#!/bin/' + 'x'.repeat(400) + '\n') }]))]);
-  });
+  add(
+    {
+      name: 'passwd-100mb',
+      covers: 'valid: a 100 MB /etc/passwd',
+      args: ['inspect', 'IMAGE'],
+      status: 0,
+      line: /USER app: runs as 4242:4242/,
+      slow: true,
+    },
+    (p) => {
+      const line = 'user000000:x:1000:1000::/home/u:/bin/false\n';
+      const filler = Buffer.alloc(100e6 - (100e6 % line.length));
+      for (let o = 0; o < filler.length; o += line.length) filler.write(line, o, 'latin1');
+      const passwd = Buffer.concat([filler, Buffer.from('app:x:4242:4242::/:/app\n')]);
+      ociLayout(
+        p,
+        [
+          plain(
+            rawTar([
+              { name: 'etc/passwd', body: passwd },
+              { name: 'app', mode: 0o755, body: Buffer.from('#!/app\n') },
+            ]),
+          ),
+        ],
+        { User: 'app', Entrypoint: ['/app'] },
+      );
+    },
+  );
+  add(
+    {
+      name: 'fifo-entrypoint',
+      covers: 'valid: a FIFO as the entrypoint',
+      args: ['inspect', 'IMAGE'],
+      status: 0,
+      line: /the runtime says: exec \/app: permission denied/,
+    },
+    (p) => {
+      ociLayout(p, [plain(rawTar([{ name: 'app', type: '6', mode: 0o755 }]))]);
+    },
+  );
+  add(
+    {
+      name: 'shebang-past-binprm-buf',
+      covers: 'valid: a #! line longer than BINPRM_BUF_SIZE',
+      args: ['inspect', 'IMAGE'],
+      status: 0,
+      line: /the runtime says: exec \/app: exec format error/,
+    },
+    (p) => {
+      ociLayout(p, [plain(rawTar([{ name: 'app', mode: 0o755, body: Buffer.from('#!/bin/' + 'x'.repeat(400) + '\n') }]))]);
+    },
+  );
 
   // -- escaping --------------------------------------------------------------------------
-  add({ name: 'escape-names', covers: 'escaping: names, link targets, config fields', args: ['inspect', 'IMAGE'], status: 0, line: /Env +X=\\x1b\]0;pwned\\x07\\x1b\[2J\\x1b\[31mEVIL\\u202e\\x9b1m\\x0afake line$/m }, (p) => {
-    ociLayout(p, [plain(rawTar([{ name: Buffer.from('f' + ESC), body: Buffer.from('x') }, { name: 'l', type: '2', linkname: 'x\x1b[2J' }, { name: 'app', mode: 0o755, body: Buffer.from('#!/nope' + ESC + '\n') }]))], {
-      Entrypoint: ['/app' + ESC],
-      Env: ['X=' + ESC],
-      Labels: { ['k' + ESC]: ESC },
-    });
-  });
+  add(
+    {
+      name: 'escape-names',
+      covers: 'escaping: names, link targets, config fields',
+      args: ['inspect', 'IMAGE'],
+      status: 0,
+      line: /Env +X=\\x1b\]0;pwned\\x07\\x1b\[2J\\x1b\[31mEVIL\\u202e\\x9b1m\\x0afake line$/m,
+    },
+    (p) => {
+      ociLayout(
+        p,
+        [
+          plain(
+            rawTar([
+              { name: Buffer.from('f' + ESC), body: Buffer.from('x') },
+              { name: 'l', type: '2', linkname: 'x\x1b[2J' },
+              { name: 'app', mode: 0o755, body: Buffer.from('#!/nope' + ESC + '\n') },
+            ]),
+          ),
+        ],
+        {
+          Entrypoint: ['/app' + ESC],
+          Env: ['X=' + ESC],
+          Labels: { ['k' + ESC]: ESC },
+        },
+      );
+    },
+  );
   return cases;
 }
 
@@ -220,9 +412,28 @@ function faults(dir: string): HostileCase[] {
   const small = join(dir, 'fifo-entrypoint');
   const gz = join(dir, 'one-file-many-layers');
   return [
-    { name: 'tmpdir-missing', covers: 'environment: TMPDIR missing', args: ['inspect', gz], status: 2, env: { TMPDIR: '/nonexistent/scratchscope' }, line: /^scratchscope: temporary folder \/nonexistent\/scratchscope does not exist; set TMPDIR/ },
-    { name: 'stdout-full', covers: 'environment: stdout on a full device', args: ['inspect', small], status: 2, line: /^scratchscope: cannot write to standard output: .*ENOSPC/ },
-    { name: 'bad-archive-escaped-error', covers: 'escaping: error messages built from image text', args: ['cat', small, '/x' + ESC], status: 2, line: /^scratchscope: \/x\\x1b\]0;pwned\\x07.*\\x0afake line: not in the image/ },
+    {
+      name: 'tmpdir-missing',
+      covers: 'environment: TMPDIR missing',
+      args: ['inspect', gz],
+      status: 2,
+      env: { TMPDIR: '/nonexistent/scratchscope' },
+      line: /^scratchscope: temporary folder \/nonexistent\/scratchscope does not exist; set TMPDIR/,
+    },
+    {
+      name: 'stdout-full',
+      covers: 'environment: stdout on a full device',
+      args: ['inspect', small],
+      status: 2,
+      line: /^scratchscope: cannot write to standard output: .*ENOSPC/,
+    },
+    {
+      name: 'bad-archive-escaped-error',
+      covers: 'escaping: error messages built from image text',
+      args: ['cat', small, '/x' + ESC],
+      status: 2,
+      line: /^scratchscope: \/x\\x1b\]0;pwned\\x07.*\\x0afake line: not in the image/,
+    },
   ];
 }
 

@@ -59,13 +59,25 @@ export class EngineClient {
   async get(path: string): Promise<Answer> {
     const { res, socket } = await this.open(path);
     const chunks: Buffer[] = [];
-    await this.guard(socket, path, new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(this.fault(`the engine at ${this.engine.address} answered GET ${path} but did not finish it within ${secs(this.timeouts.idleMs)} (${RAISE})`)), this.timeouts.idleMs);
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => (clearTimeout(timer), resolve()));
-      res.on('error', (e) => (clearTimeout(timer), reject(this.mapError(e, path))));
-      res.on('aborted', () => (clearTimeout(timer), reject(this.closed(path))));
-    }));
+    await this.guard(
+      socket,
+      path,
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(
+          () =>
+            reject(
+              this.fault(
+                `the engine at ${this.engine.address} answered GET ${path} but did not finish it within ${secs(this.timeouts.idleMs)} (${RAISE})`,
+              ),
+            ),
+          this.timeouts.idleMs,
+        );
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => (clearTimeout(timer), resolve()));
+        res.on('error', (e) => (clearTimeout(timer), reject(this.mapError(e, path))));
+        res.on('aborted', () => (clearTimeout(timer), reject(this.closed(path))));
+      }),
+    );
     return { status: res.statusCode ?? 0, body: Buffer.concat(chunks) };
   }
 
@@ -77,7 +89,9 @@ export class EngineClient {
     try {
       return JSON.parse(a.body.toString('utf8')) as T;
     } catch {
-      throw this.fault(`the engine at ${this.engine.address} answered GET ${path} with something that is not JSON (is that an Engine API?)`);
+      throw this.fault(
+        `the engine at ${this.engine.address} answered GET ${path} with something that is not JSON (is that an Engine API?)`,
+      );
     }
   }
 
@@ -97,11 +111,23 @@ export class EngineClient {
     const idle = this.timeouts.idleMs;
     const done = new Promise<void>((resolve, reject) => {
       // Silence: nothing at all for the idle timeout, counted from the last byte.
-      stall = setTimeout(() => reject(this.fault(`the engine at ${this.engine.address} stopped sending ${what} (GET ${path}) after ${total} bytes: nothing for ${secs(idle)} (${RAISE})`)), idle);
+      stall = setTimeout(
+        () =>
+          reject(
+            this.fault(
+              `the engine at ${this.engine.address} stopped sending ${what} (GET ${path}) after ${total} bytes: nothing for ${secs(idle)} (${RAISE})`,
+            ),
+          ),
+        idle,
+      );
       // A drip: bytes still coming, but too few per window to ever finish.
       watchdog = setInterval(() => {
         if (window < MIN_BYTES_PER_WINDOW && Date.now() - lastByte < idle / 2) {
-          reject(this.fault(`the engine at ${this.engine.address} is sending ${what} (GET ${path}) too slowly: ${window} bytes in ${secs(idle)}, ${total} in all (${RAISE})`));
+          reject(
+            this.fault(
+              `the engine at ${this.engine.address} is sending ${what} (GET ${path}) too slowly: ${window} bytes in ${secs(idle)}, ${total} in all (${RAISE})`,
+            ),
+          );
         }
         window = 0;
       }, idle);
@@ -158,11 +184,27 @@ export class EngineClient {
         req.destroy();
         reject(err);
       };
-      timer = setTimeout(() => fail(this.fault(`cannot reach a container engine at ${e.address}: no connection within ${secs(this.timeouts.connectMs)} (is it running? ${RAISE})`)), this.timeouts.connectMs);
+      timer = setTimeout(
+        () =>
+          fail(
+            this.fault(
+              `cannot reach a container engine at ${e.address}: no connection within ${secs(this.timeouts.connectMs)} (is it running? ${RAISE})`,
+            ),
+          ),
+        this.timeouts.connectMs,
+      );
       req.on('socket', (s: Socket) => {
         const connected = () => {
           clearTimeout(timer);
-          timer = setTimeout(() => fail(this.fault(`the engine at ${e.address} accepted the connection but did not answer GET ${path} within ${secs(this.timeouts.idleMs)} (is it hung? ${RAISE})`)), this.timeouts.idleMs);
+          timer = setTimeout(
+            () =>
+              fail(
+                this.fault(
+                  `the engine at ${e.address} accepted the connection but did not answer GET ${path} within ${secs(this.timeouts.idleMs)} (is it hung? ${RAISE})`,
+                ),
+              ),
+            this.timeouts.idleMs,
+          );
         };
         if (s.connecting) s.once(e.tls ? 'secureConnect' : 'connect', connected);
         else connected();
@@ -224,6 +266,8 @@ export class EngineClient {
     } catch {
       /* plain text */
     }
-    return this.fault(`the engine at ${this.engine.address} refused GET ${path}: HTTP ${a.status}${detail ? ` ${printable(detail.split('\n')[0].slice(0, 200))}` : ''}`);
+    return this.fault(
+      `the engine at ${this.engine.address} refused GET ${path}: HTTP ${a.status}${detail ? ` ${printable(detail.split('\n')[0].slice(0, 200))}` : ''}`,
+    );
   }
 }

@@ -40,7 +40,8 @@ function tlsFromEnv(forced: boolean): EngineTls | undefined {
   if (!forced && !verify) return undefined;
   const dir = process.env.DOCKER_CERT_PATH || join(homedir(), '.docker');
   const tls: EngineTls = { ca: readIf(dir, 'ca.pem'), cert: readIf(dir, 'cert.pem'), key: readIf(dir, 'key.pem'), verify };
-  if (verify && !tls.ca) throw new ScopeError('usage', `DOCKER_TLS_VERIFY is set but ${join(dir, 'ca.pem')} cannot be read (set DOCKER_CERT_PATH)`);
+  if (verify && !tls.ca)
+    throw new ScopeError('usage', `DOCKER_TLS_VERIFY is set but ${join(dir, 'ca.pem')} cannot be read (set DOCKER_CERT_PATH)`);
   return tls;
 }
 

@@ -28,7 +28,13 @@ async function readLimited(res: Response, limit: number, what: string, host: str
 }
 
 /** GETs a small document whole, retrying when the body breaks off. */
-export async function getSmall(client: RegistryClient, path: string, headers: Record<string, string>, limit: number, what: string): Promise<{ res: Response; bytes: Buffer }> {
+export async function getSmall(
+  client: RegistryClient,
+  path: string,
+  headers: Record<string, string>,
+  limit: number,
+  what: string,
+): Promise<{ res: Response; bytes: Buffer }> {
   for (let attempt = 0; ; attempt++) {
     const res = await client.get(path, headers);
     if (res.statusCode !== 200) throw await client.statusError(res, what);
@@ -44,9 +50,11 @@ export async function getSmall(client: RegistryClient, path: string, headers: Re
 /** Checks received bytes against the digest they were asked for. */
 export function checkDigest(bytes: Buffer, expected: string, what: string, host: string): void {
   const alg = expected.split(':')[0];
-  if (alg !== 'sha256' && alg !== 'sha512') throw new ScopeError('unsupported', `${host}: ${what} has an unsupported digest algorithm ${alg}`);
+  if (alg !== 'sha256' && alg !== 'sha512')
+    throw new ScopeError('unsupported', `${host}: ${what} has an unsupported digest algorithm ${alg}`);
   const actual = digestOf(bytes, alg);
-  if (actual !== expected) throw new ScopeError('digest-mismatch', `${host}: ${what} does not match its digest ${expected} (got ${actual})`);
+  if (actual !== expected)
+    throw new ScopeError('digest-mismatch', `${host}: ${what} does not match its digest ${expected} (got ${actual})`);
 }
 
 /**

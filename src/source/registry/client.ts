@@ -35,7 +35,14 @@ const RETRY_CODES = new Set([
 ]);
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT']);
 /** Errors that mean "nothing speaks https there", after which loopback hosts get plain http. */
-const NOT_HTTPS = new Set(['ECONNREFUSED', 'EPROTO', 'ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_LENGTH_TOO_LONG', 'ECONNRESET', 'UND_ERR_SOCKET']);
+const NOT_HTTPS = new Set([
+  'ECONNREFUSED',
+  'EPROTO',
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+  'ERR_SSL_PACKET_LENGTH_TOO_LONG',
+  'ECONNRESET',
+  'UND_ERR_SOCKET',
+]);
 const MAX_RETRY_AFTER_MS = 60_000;
 const MAX_REDIRECTS = 5;
 
@@ -53,7 +60,8 @@ export function parseChallenge(header: string | string[] | undefined): Challenge
   const scheme = m[1].toLowerCase();
   if (scheme !== 'bearer' && scheme !== 'basic') return null;
   const params: Record<string, string> = {};
-  for (const p of m[2].matchAll(/(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/g)) params[p[1].toLowerCase()] = (p[2] ?? p[3] ?? '').replace(/\\(.)/g, '$1');
+  for (const p of m[2].matchAll(/(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/g))
+    params[p[1].toLowerCase()] = (p[2] ?? p[3] ?? '').replace(/\\(.)/g, '$1');
   return { scheme, params };
 }
 
@@ -138,10 +146,16 @@ export class RegistryClient {
     if (code === 'ECONNREFUSED') return new ScopeError('io', `${host}: connection refused (is the registry running there?)`);
     if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new ScopeError('io', `${host}: host not found`);
     if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) {
-      return new ScopeError('io', `${host}: its TLS certificate is not trusted (${code}); put the CA in /etc/docker/certs.d/${host}/ca.crt, or pass --tls-verify=false`);
+      return new ScopeError(
+        'io',
+        `${host}: its TLS certificate is not trusted (${code}); put the CA in /etc/docker/certs.d/${host}/ca.crt, or pass --tls-verify=false`,
+      );
     }
     if (RETRY_CODES.has(code)) return new ScopeError('io', `${host}: connection lost (${code}), after ${MAX_TRIES} tries`);
-    return new ScopeError('io', `${host}: ${code || 'request failed'}${(e as Error)?.message ? ` (${printable((e as Error).message)})` : ''}`);
+    return new ScopeError(
+      'io',
+      `${host}: ${code || 'request failed'}${(e as Error)?.message ? ` (${printable((e as Error).message)})` : ''}`,
+    );
   }
 
   /** One request, retried on 429/5xx, resets and timeouts. The last answer is returned whatever it is. */
@@ -150,7 +164,14 @@ export class RegistryClient {
       const last = attempt + 1 >= MAX_TRIES;
       let res: Response;
       try {
-        res = await request(url, { method, headers, body, dispatcher: this.agent(url), headersTimeout: this.opts.timeoutMs, bodyTimeout: this.opts.timeoutMs });
+        res = await request(url, {
+          method,
+          headers,
+          body,
+          dispatcher: this.agent(url),
+          headersTimeout: this.opts.timeoutMs,
+          bodyTimeout: this.opts.timeoutMs,
+        });
       } catch (e) {
         if (last || !isRetryable(e)) throw e;
         await sleep(backoff(attempt));
@@ -184,7 +205,10 @@ export class RegistryClient {
       if (res.statusCode === 400) {
         // Go's "client sent an HTTP request to an HTTPS server": https is there but hung up on us
         await res.body.dump().catch(() => {});
-        throw new ScopeError('io', `${this.host}: the registry closed the TLS connection (${errorCode(e)}); if it asks for a client certificate, put client.cert and client.key in /etc/docker/certs.d/${this.host}/`);
+        throw new ScopeError(
+          'io',
+          `${this.host}: the registry closed the TLS connection (${errorCode(e)}); if it asks for a client certificate, put client.cert and client.key in /etc/docker/certs.d/${this.host}/`,
+        );
       }
       this.base = plain.origin;
     }
@@ -252,7 +276,13 @@ export class RegistryClient {
     try {
       if (creds?.identityToken) {
         // docker's identity tokens are OAuth2 refresh tokens
-        const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: creds.identityToken, service: c.params.service ?? '', scope, client_id: 'scratchscope' });
+        const form = new URLSearchParams({
+          grant_type: 'refresh_token',
+          refresh_token: creds.identityToken,
+          service: c.params.service ?? '',
+          scope,
+          client_id: 'scratchscope',
+        });
         res = await this.send(url, { 'content-type': 'application/x-www-form-urlencoded' }, 'POST', form.toString());
       } else {
         if (c.params.service) url.searchParams.set('service', c.params.service);
@@ -281,7 +311,10 @@ export class RegistryClient {
   }
 
   needCredentials(): ScopeError {
-    return new ScopeError('permission-denied', `${this.host}: ${this.repository} needs credentials: pass --creds USER:PASSWORD or --creds-stdin, or log in with docker login / podman login`);
+    return new ScopeError(
+      'permission-denied',
+      `${this.host}: ${this.repository} needs credentials: pass --creds USER:PASSWORD or --creds-stdin, or log in with docker login / podman login`,
+    );
   }
 
   refused(creds: Credentials, by: string): ScopeError {

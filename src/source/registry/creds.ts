@@ -79,7 +79,10 @@ function runHelper(name: string, server: string): Credentials | null {
   const r = spawnSync(bin, ['get'], { input: server, encoding: 'utf8', timeout: 60_000, stdio: ['pipe', 'pipe', 'pipe'] });
   if (r.error) {
     const code = (r.error as NodeJS.ErrnoException).code;
-    throw new ScopeError('usage', code === 'ENOENT' ? `credential helper ${bin} is configured but not installed` : `credential helper ${bin}: ${code ?? 'failed'}`);
+    throw new ScopeError(
+      'usage',
+      code === 'ENOENT' ? `credential helper ${bin} is configured but not installed` : `credential helper ${bin}: ${code ?? 'failed'}`,
+    );
   }
   if (r.status !== 0) {
     // The helpers' own words for "nothing stored": then the image may well be public.

@@ -49,7 +49,13 @@ function header(res: { headers: Record<string, string | string[] | undefined> },
 }
 
 async function fetchManifest(client: RegistryClient, ref: string, expected: string | null, label: string): Promise<Manifest> {
-  const { res, bytes } = await getSmall(client, `/v2/${client.repository}/manifests/${ref}`, { accept: ACCEPT }, MANIFEST_LIMIT, `manifest ${label}`);
+  const { res, bytes } = await getSmall(
+    client,
+    `/v2/${client.repository}/manifests/${ref}`,
+    { accept: ACCEPT },
+    MANIFEST_LIMIT,
+    `manifest ${label}`,
+  );
   const announced = header(res, 'docker-content-digest');
   const digest = expected ?? (announced && /^sha(256|512):/.test(announced) ? announced : null);
   if (digest) checkDigest(bytes, digest, `the manifest of ${label}`, client.host);
@@ -63,13 +69,25 @@ async function fetchManifest(client: RegistryClient, ref: string, expected: stri
   const type = (header(res, 'content-type') ?? '').split(';')[0].trim();
   const mediaType = typeof json.mediaType === 'string' ? json.mediaType : type;
   if (json.schemaVersion === 1 || SCHEMA1.test(mediaType)) {
-    throw new ScopeError('unsupported', `${client.host}: ${label} has only a Docker schema 1 manifest, which is deprecated and not read; push it again with a current docker, podman or skopeo`);
+    throw new ScopeError(
+      'unsupported',
+      `${client.host}: ${label} has only a Docker schema 1 manifest, which is deprecated and not read; push it again with a current docker, podman or skopeo`,
+    );
   }
-  return { json, mediaType: Array.isArray(json.manifests) ? (INDEX_TYPES.has(mediaType) ? mediaType : OCI_INDEX) : mediaType, digest: digest ?? digestOf(bytes, 'sha256') };
+  return {
+    json,
+    mediaType: Array.isArray(json.manifests) ? (INDEX_TYPES.has(mediaType) ? mediaType : OCI_INDEX) : mediaType,
+    digest: digest ?? digestOf(bytes, 'sha256'),
+  };
 }
 
 /** From an index, the manifest for the wanted platform (or the only one, or the host's), as archives choose. */
-async function resolveIndex(client: RegistryClient, index: Manifest, label: string, platform: string | undefined): Promise<{ manifest: Manifest; platform: string | null }> {
+async function resolveIndex(
+  client: RegistryClient,
+  index: Manifest,
+  label: string,
+  platform: string | undefined,
+): Promise<{ manifest: Manifest; platform: string | null }> {
   let current = index;
   for (let depth = 0; depth < 4; depth++) {
     const pool: Candidate[] = [];
@@ -80,7 +98,8 @@ async function resolveIndex(client: RegistryClient, index: Manifest, label: stri
     if (pool.length === 0) throw new ScopeError('not-an-image', `${client.host}: the index of ${label} lists no image manifests`);
     const chosen = pickPlatform(pool, platform, formatRef(parseRegistryRef(label)));
     const next = await fetchManifest(client, chosen.desc.digest, chosen.desc.digest, `${label}@${chosen.desc.digest.slice(0, 19)}`);
-    if (!INDEX_TYPES.has(next.mediaType)) return { manifest: next, platform: chosen.desc.platform ? formatPlatform(chosen.desc.platform) : null };
+    if (!INDEX_TYPES.has(next.mediaType))
+      return { manifest: next, platform: chosen.desc.platform ? formatPlatform(chosen.desc.platform) : null };
     current = next;
   }
   throw new ScopeError('corrupt', `${client.host}: indexes of ${label} nested too deep`);
@@ -107,10 +126,19 @@ export async function openRegistry(text: string, platform: string | undefined, o
     if (INDEX_TYPES.has(manifest.mediaType)) ({ manifest, platform: picked } = await resolveIndex(client, manifest, label, platform));
     const json = manifest.json;
     if (!json.config || !Array.isArray(json.layers)) {
-      throw new ScopeError('corrupt', `${client.host}: the manifest of ${label} (${printable(manifest.mediaType || 'no media type')}) is not an image manifest`);
+      throw new ScopeError(
+        'corrupt',
+        `${client.host}: the manifest of ${label} (${printable(manifest.mediaType || 'no media type')}) is not an image manifest`,
+      );
     }
     const config = descriptor(json.config, `the manifest of ${label}`);
-    const { bytes } = await getSmall(client, `/v2/${ref.repository}/blobs/${config.digest}`, {}, CONFIG_LIMIT, `config ${config.digest.slice(0, 19)}`);
+    const { bytes } = await getSmall(
+      client,
+      `/v2/${ref.repository}/blobs/${config.digest}`,
+      {},
+      CONFIG_LIMIT,
+      `config ${config.digest.slice(0, 19)}`,
+    );
     checkDigest(bytes, config.digest, `the config of ${label}`, client.host);
     let configRaw: unknown;
     try {
@@ -121,7 +149,11 @@ export async function openRegistry(text: string, platform: string | undefined, o
     if (!picked && platform) checkPlatform(configRaw, platform, label);
     const layers = (json.layers as unknown[]).map((l, i) => {
       const d = descriptor(l, `the manifest of ${label}`);
-      return { digest: d.digest, mediaType: d.mediaType, blob: streamBlob(client, d.digest, d.size, `layer ${i} blob ${d.digest.slice(0, 19)}`) };
+      return {
+        digest: d.digest,
+        mediaType: d.mediaType,
+        blob: streamBlob(client, d.digest, d.size, `layer ${i} blob ${d.digest.slice(0, 19)}`),
+      };
     });
     return {
       picked: { name: shortName(label), platform: picked, manifestDigest: manifest.digest, configDigest: config.digest, configRaw, layers },
@@ -138,7 +170,11 @@ export async function openRegistry(text: string, platform: string | undefined, o
 function checkPlatform(configRaw: unknown, wanted: string, label: string): void {
   const c = (configRaw ?? {}) as Json;
   if (typeof c.architecture !== 'string') return;
-  const have = { os: typeof c.os === 'string' ? c.os : 'linux', architecture: c.architecture, variant: typeof c.variant === 'string' ? c.variant : undefined };
+  const have = {
+    os: typeof c.os === 'string' ? c.os : 'linux',
+    architecture: c.architecture,
+    variant: typeof c.variant === 'string' ? c.variant : undefined,
+  };
   if (!platformMatches(have, parsePlatform(wanted))) {
     throw new ScopeError('unknown-platform', `${label}: no image for ${wanted}; available: ${printable(formatPlatform(have))}`);
   }
