@@ -4,9 +4,9 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { ScopeError, fsError } from '../errors.js';
-import { openBlob } from '../layers/decompress.js';
+import { openBlob } from '../archive/decompress.js';
 import type { ContentRef } from '../layers/index.js';
-import { readBody, walkTar } from '../layers/walk.js';
+import { readBody, walkTar } from '../archive/walk.js';
 import type { LayerSource } from '../source/types.js';
 import { type Bytes, FileBytes } from './bytes.js';
 

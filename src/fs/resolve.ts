@@ -4,7 +4,7 @@
  * "/", and more than 40 links in one lookup is a loop (ELOOP).
  */
 import { ScopeError } from '../errors.js';
-import { cleanPath } from '../layers/walk.js';
+import { cleanPath } from '../archive/walk.js';
 import { type MergedTree, type Node, joinPath } from './tree.js';
 
 const MAX_LINKS = 40; // Linux MAXSYMLINKS

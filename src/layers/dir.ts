@@ -2,7 +2,7 @@
 import { closeSync, lstatSync, openSync, readSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fsError } from '../errors.js';
-import type { EntryType } from './tar.js';
+import type { EntryType } from '../archive/tar.js';
 import type { LayerEntry, Magic } from './index.js';
 
 function typeOf(st: import('node:fs').Stats): EntryType | null {

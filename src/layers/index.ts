@@ -4,18 +4,18 @@
  */
 import { ScopeError } from '../errors.js';
 import type { LayerSource } from '../source/types.js';
-import { type Compression, openBlob } from './decompress.js';
+import { type Compression, openBlob } from '../archive/decompress.js';
 import { walkDir } from './dir.js';
-import { hashRange } from './hash.js';
-import { type TarEntry, readBody, walkTar } from './walk.js';
+import { hashRange } from '../archive/hash.js';
+import { type TarEntry, readBody, walkTar } from '../archive/walk.js';
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { chargeTemp, refundTemp, tempError } from '../source/tempdir.js';
-import type { ByteReader } from './reader.js';
+import type { ByteReader } from '../archive/reader.js';
 
-export type { TarEntry } from './walk.js';
-export type { EntryType } from './tar.js';
-export { cleanPath } from './walk.js';
+export type { TarEntry } from '../archive/walk.js';
+export type { EntryType } from '../archive/tar.js';
+export { cleanPath } from '../archive/walk.js';
 
 /**
  * Where an entry's bytes are. With `file` set they can be read in place with positioned

@@ -22,7 +22,7 @@ import { Writable } from 'node:stream';
 import { type EventEmitter, once } from 'node:events';
 import tar from 'tar-stream';
 import { ScopeError, fsError } from '../errors.js';
-import { inflater } from '../layers/decompress.js';
+import { inflater } from '../archive/decompress.js';
 
 export type ImageFormat = 'docker-archive' | 'oci-archive' | 'oci';
 

@@ -7,8 +7,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { ScopeError, fsError } from '../errors.js';
-import { FileRangeReader } from '../layers/reader.js';
-import { cleanPath, walkTar } from '../layers/walk.js';
+import { FileRangeReader } from '../archive/reader.js';
+import { cleanPath, walkTar } from '../archive/walk.js';
 import type { FileBlob } from './types.js';
 
 /**

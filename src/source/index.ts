@@ -8,10 +8,10 @@ import { createReadStream, createWriteStream, existsSync, statSync } from 'node:
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ScopeError, fsError } from '../errors.js';
-import { type Compression, guardBombs, inflater, readHead, sniffCompression } from '../layers/decompress.js';
+import { type Compression, guardBombs, inflater, readHead, sniffCompression } from '../archive/decompress.js';
 import { type Bundle, DirBundle, TarBundle, readJson } from './bundle.js';
 import { sameImage } from './reference.js';
-import { BLOCK, decodeHeader } from '../layers/tar.js';
+import { BLOCK, decodeHeader } from '../archive/tar.js';
 import { parseConfig } from './config.js';
 import { saveImage } from './daemon.js';
 import { pickFromManifestJson, readManifestJson, tagsByConfig } from './docker-archive.js';

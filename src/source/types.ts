@@ -1,21 +1,7 @@
 /** What every source produces: a config and an ordered list of layers, each a blob on disk or a folder. */
 
-/** A byte range of a file that holds one blob (a layer tar, compressed or not). */
-export interface FileBlob {
-  file: string;
-  offset: number;
-  size: number;
-}
-
-/** A blob that can only be read front to back, each open() a fresh stream (a registry's). */
-export interface StreamBlob {
-  file: null;
-  offset: 0;
-  size: number;
-  open(): AsyncIterable<Buffer>;
-}
-
-export type BlobRef = FileBlob | StreamBlob;
+import type { BlobRef } from '../archive/blob.js';
+export type { BlobRef, FileBlob, StreamBlob } from '../archive/blob.js';
 
 export interface LayerSource {
   index: number;

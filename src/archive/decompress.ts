@@ -10,7 +10,7 @@ import { Readable, Transform } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { Decompress as ZstdDecompress } from 'fzstd';
 import { ScopeError, fsError } from '../errors.js';
-import type { BlobRef, StreamBlob } from '../source/types.js';
+import type { BlobRef, StreamBlob } from './blob.js';
 import { type ByteReader, FileRangeReader, StreamReader } from './reader.js';
 
 export type Compression = 'none' | 'gzip' | 'zstd';
