@@ -34,7 +34,7 @@ export function table(rows: string[][], right: Set<number> = new Set()): string 
   return rows
     .map((r) =>
       r
-        .map((c, i) => (i === r.length - 1 ? c : right.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+        .map((c, i) => (i === r.length - 1 ? c : right.has(i) ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0)))
         .join('  ')
         .trimEnd(),
     )

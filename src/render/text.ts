@@ -12,7 +12,7 @@ export function renderVerdict(r: Report): string {
   const out: string[] = [];
   const errors = r.diagnostics.filter((d) => d.severity === 'error');
   if (r.verdict === 'starts') out.push(`✔ will start: ${printable(JSON.stringify(r.launch.argv))}`);
-  else {
+  else if (errors[0]) {
     const first = errors[0];
     out.push(`✘ will fail: ${printable(first.message)}`);
     if (first.runtimeError) out.push(`  the runtime says: ${runtimeLines(first.runtimeError, '                    ')}`);
