@@ -103,8 +103,8 @@ function words(v: string): string[] {
   const t = v.trim();
   if (t.startsWith('[')) {
     try {
-      const a = JSON.parse(t);
-      if (Array.isArray(a) && a.every((x) => typeof x === 'string')) return a;
+      const a: unknown = JSON.parse(t);
+      if (Array.isArray(a) && a.every((x): x is string => typeof x === 'string')) return a;
     } catch {
       /* fall through to the error */
     }
@@ -194,7 +194,7 @@ function addCommon(c: Command): Command {
     )
     .option('--max-concurrent <n>', 'layers downloaded and read at once (default 3)', positive('a positive integer', true))
     .hook('preAction', (_cmd, action) => {
-      const t = action.opts().timeout;
+      const t = action.opts<{ timeout?: number }>().timeout;
       if (t !== undefined) setEngineTimeout(t);
     });
 }
@@ -360,7 +360,11 @@ export function buildProgram(): Command {
       ) => {
         const { analysePod, readPodJson } = await import('./container/pod.js');
         const { renderPod } = await import('./container/render.js');
-        const r = await analysePod(readPodJson(file), { imageSources: o.imageSource ?? new Map(), runtime: o.runtime, verify: o.verify });
+        const r = await analysePod(readPodJson(file), {
+          imageSources: o.imageSource ?? new Map<string, string>(),
+          runtime: o.runtime,
+          verify: o.verify,
+        });
         await out(o.json ? JSON.stringify(r, null, 2) + '\n' : renderPod(r));
         if (r.containers.some((c) => thresholdMet(c, o.failOn))) process.exitCode = 1;
       },
@@ -433,7 +437,7 @@ export function buildProgram(): Command {
             let items = closureCopies(a.closure, o.all ?? false);
             const notes: string[] = [];
             if (o.fromImage) {
-              const checked = await withImage(o.fromImage, o, async (donor) => checkDonor(a, items, donor), true);
+              const checked = await withImage(o.fromImage, o, (donor) => Promise.resolve(checkDonor(a, items, donor)), true);
               items = checked.items;
               notes.push(...checked.warnings.map((w) => `# warning: ${w}`), ...checked.lacking.map((l) => `# ${o.fromImage} has no ${l}`));
               if (checked.lacking.length) process.exitCode = 1;

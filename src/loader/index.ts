@@ -12,7 +12,7 @@ import { scanFor } from '../elf/scan.js';
 import { GlibcSearch } from './glibc.js';
 import { MuslSearch } from './musl.js';
 import { LIMITS, type Loaded, type LoaderContext, TooMuchWork } from './search.js';
-import type { Dependency, LoadResult, Via, VersionProblem } from './types.js';
+import type { Dependency, LoadResult, VersionProblem } from './types.js';
 
 export type * from './types.js';
 export type { LoaderContext } from './search.js';

@@ -40,7 +40,8 @@ function render(checked: Checked[], o: CheckOptions, dockerfile: Dockerfile | nu
 export async function runCheck(images: string[], o: CheckOptions): Promise<boolean> {
   const dockerfile = o.dockerfile ? readDockerfile(o.dockerfile) : null;
   const checked: Checked[] = [];
-  for (const image of images) checked.push({ image, report: await o.load(image, async (m) => buildReport(m, { runtime: o.runtime })) });
+  for (const image of images)
+    checked.push({ image, report: await o.load(image, (m) => Promise.resolve(buildReport(m, { runtime: o.runtime }))) });
   const text = render(checked, o, dockerfile);
   if (o.output) {
     try {

@@ -324,15 +324,8 @@ export class FileTree {
 
   /** Works a file's details out off the current turn of the event loop, so a key is answered first. */
   prepareDetails(path: string): Promise<FileDetails> {
-    return new Promise((resolve, reject) =>
-      setImmediate(() => {
-        try {
-          resolve(this.details(path));
-        } catch (e) {
-          reject(e as Error);
-        }
-      }),
-    );
+    // a throw in details() rejects the chained promise as it is
+    return new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.details(path));
   }
 
   /** A final-image file's details (ELF, loader), worked out once per path. */
