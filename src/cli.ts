@@ -17,9 +17,7 @@ import { type RuntimeChoice, parseRuntime } from './diagnose/runtimes.js';
 // The analysis stages load only for the commands that use them: files and cat start faster.
 const analysis = async () => ({
   ...(await import('./report/index.js')),
-  ...(await import('./report/binaries.js')),
-  ...(await import('./elf/catalog.js')),
-  ...(await import('./loader/index.js')),
+  ...(await import('./report/ldd.js')),
   ...(await import('./render/ldd.js')),
 });
 
@@ -327,8 +325,10 @@ export function buildProgram(): Command {
           runtime?: RuntimeChoice;
         },
       ) => {
-        const { runCheck } = await import('./report/check.js');
-        const failed = await runCheck(images, { ...o, load: (ref, fn) => withImage(ref, o, fn, true), out });
+        const { runCheck } = await import('./render/check.js');
+        const { buildReport } = await import('./report/index.js');
+        const report = (ref: string) => withImage(ref, o, async (m) => buildReport(m, { runtime: o.runtime }), true);
+        const failed = await runCheck(images, { ...o, report, out });
         if (failed && !o.exitZero) process.exitCode = 1;
       },
     );
@@ -385,17 +385,9 @@ export function buildProgram(): Command {
         image,
         o,
         async (m) => {
-          const { BinaryCatalog, resolveProgram, loaderContext, renderLdd } = await analysis();
-          const abs = path.startsWith('/') ? path : '/' + path;
-          const r = mustResolve(m.tree, abs);
-          const catalog = new BinaryCatalog(m.tree, m.decoded);
-          const d = catalog.of(r.node);
-          if (!d) throw new ScopeError('usage', `${path}: not an ELF file`);
-          if (!d.ok) throw new ScopeError('corrupt', `${path}: ${d.error}`);
-          const load = resolveProgram(loaderContext(m, catalog), abs, d.info);
-          await out(
-            o.json ? JSON.stringify({ path: abs, realPath: r.path, elf: d.info, ...load }, null, 2) + '\n' : renderLdd(abs, d.info, load),
-          );
+          const { lddReport, renderLdd } = await analysis();
+          const r = lddReport(m, path);
+          await out(o.json ? JSON.stringify(r, null, 2) + '\n' : renderLdd(r.path, r.elf, r));
         },
         true,
       );

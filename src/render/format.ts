@@ -1,5 +1,5 @@
 /** Small text helpers shared by the plain-text renderers. */
-import type { EntryType } from '../layers/index.js';
+import type { EntryType } from '../report/index.js';
 
 export function formatBytes(n: number): string {
   if (n < 1000) return `${n} B`;

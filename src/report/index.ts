@@ -12,6 +12,14 @@ import type { Closure } from '../closure/index.js';
 import { type DiagnoseOptions, type Diagnostic, type Launch, type Verdict, diagnose } from '../diagnose/index.js';
 import { type RuntimeChoice, withRuntimeLines } from '../diagnose/runtimes.js';
 
+// The types the report is made of, for front ends: they read these, never the model.
+export type { Closure, ClosureFile } from '../closure/index.js';
+export type { Code, Diagnostic, Launch, LaunchStep, Severity, Verdict } from '../diagnose/index.js';
+export type { ElfInfo } from '../elf/types.js';
+export type { ChangeRecord, FileRecord } from '../fs/index.js';
+export type { EntryType } from '../layers/index.js';
+export type { Dependency, LoadResult } from '../loader/index.js';
+
 export const SCHEMA_VERSION = 1;
 
 export interface ReportOptions extends DiagnoseOptions {
