@@ -11,6 +11,7 @@ import { printable } from './render/format.js';
 import { renderChanges, renderFiles, renderInspect } from './render/text.js';
 import { relaunchForWasm } from './wasm.js';
 import type { Report } from './report/index.js';
+import type { ClosureCopiesJson, SlimJson } from './json.js';
 import { setEngineTimeout } from './source/engine/client.js';
 import { type RuntimeChoice, parseRuntime } from './diagnose/runtimes.js';
 
@@ -435,7 +436,8 @@ export function buildProgram(): Command {
                 `# the loader is missing too, and the one copied decides where libraries are searched: these paths are Debian's (${a.closure.stageLibDir}); check them against the stage with --from-image`,
               );
             const lines = copyLines(o.from, items);
-            if (o.json) return out(JSON.stringify({ stage: o.from, copies: items, lines, notes }, null, 2) + '\n');
+            if (o.json)
+              return out(JSON.stringify({ stage: o.from, copies: items, lines, notes } satisfies ClosureCopiesJson, null, 2) + '\n');
             if (!lines.length && !notes.length) return out(`# nothing is missing: ${a.closure.program} has every file it needs to start\n`);
             await out([...notes, ...lines].map(printable).join('\n') + '\n');
           },
@@ -545,7 +547,7 @@ export function buildProgram(): Command {
                       bytes: r.bytes,
                       originalBytes: r.originalBytes,
                       closure: r.closure,
-                    },
+                    } satisfies SlimJson,
                     null,
                     2,
                   ) + '\n',

@@ -20,6 +20,10 @@ export type { ChangeRecord, FileRecord } from '../fs/index.js';
 export type { EntryType } from '../layers/index.js';
 export type { Dependency, LoadResult } from '../loader/index.js';
 
+/**
+ * The report's version (docs/report.md): it changes when a field changes meaning or is
+ * removed; fields may be added within a version.
+ */
 export const SCHEMA_VERSION = 1;
 
 export interface ReportOptions extends DiagnoseOptions {
@@ -49,8 +53,15 @@ export interface LayerReport {
   problems: string[];
 }
 
+/**
+ * What scratchscope knows of one image: where it came from, its config, layers and files,
+ * how the runtime would start its command and whether that works, and why not.
+ * One object per image. schemaVersion changes when a field changes meaning or is removed;
+ * new fields may be added within a version.
+ */
 export interface Report {
-  schemaVersion: number;
+  /** 1 for now; see docs/report.md for when it changes. */
+  schemaVersion: typeof SCHEMA_VERSION;
   source: SourceInfo;
   image: ImageConfig | null;
   /** Build steps, empty layers included, as the config's history has them. */
