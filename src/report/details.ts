@@ -7,7 +7,7 @@ import type { ElfInfo } from '../elf/types.js';
 import type { Node } from '../fs/index.js';
 import type { ImageModel } from '../load.js';
 import { type LoadResult, resolveProgram } from '../loader/index.js';
-import { loaderContext } from './binaries.js';
+import { loaderContext } from '../diagnose/context.js';
 
 export interface FileDetails {
   path: string;

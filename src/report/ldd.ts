@@ -5,7 +5,7 @@ import { ScopeError } from '../errors.js';
 import { mustResolve } from '../fs/index.js';
 import type { ImageModel } from '../load.js';
 import { type LoadResult, resolveProgram } from '../loader/index.js';
-import { loaderContext } from './binaries.js';
+import { loaderContext } from '../diagnose/context.js';
 
 /** What `ldd --json` prints: the program, its decoded ELF header facts, and the loader's walk. */
 export interface LddReport extends LoadResult {
