@@ -42,7 +42,7 @@ export function run(
         checkJsonOutput(args, { status, stdout }); // every JSON output matches docs/report.schema.json
         resolve({ status, stdout, stderr });
       } catch (e) {
-        reject(e as Error);
+        reject(e instanceof Error ? e : new Error(String(e)));
       }
     });
     if (child.pid) onSpawn?.(child.pid);
