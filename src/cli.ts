@@ -11,15 +11,14 @@ import { printable } from './render/format.js';
 import { renderChanges, renderFiles, renderInspect } from './render/text.js';
 import { relaunchForWasm } from './wasm.js';
 import type { Report } from './report/index.js';
+import type { ClosureCopiesJson, SlimJson } from './json.js';
 import { setEngineTimeout } from './source/engine/client.js';
 import { type RuntimeChoice, parseRuntime } from './diagnose/runtimes.js';
 
 // The analysis stages load only for the commands that use them: files and cat start faster.
 const analysis = async () => ({
   ...(await import('./report/index.js')),
-  ...(await import('./report/binaries.js')),
-  ...(await import('./elf/catalog.js')),
-  ...(await import('./loader/index.js')),
+  ...(await import('./report/ldd.js')),
   ...(await import('./render/ldd.js')),
 });
 
@@ -327,8 +326,10 @@ export function buildProgram(): Command {
           runtime?: RuntimeChoice;
         },
       ) => {
-        const { runCheck } = await import('./report/check.js');
-        const failed = await runCheck(images, { ...o, load: (ref, fn) => withImage(ref, o, fn, true), out });
+        const { runCheck } = await import('./render/check.js');
+        const { buildReport } = await import('./report/index.js');
+        const report = (ref: string) => withImage(ref, o, async (m) => buildReport(m, { runtime: o.runtime }), true);
+        const failed = await runCheck(images, { ...o, report, out });
         if (failed && !o.exitZero) process.exitCode = 1;
       },
     );
@@ -389,17 +390,9 @@ export function buildProgram(): Command {
         image,
         o,
         async (m) => {
-          const { BinaryCatalog, resolveProgram, loaderContext, renderLdd } = await analysis();
-          const abs = path.startsWith('/') ? path : '/' + path;
-          const r = mustResolve(m.tree, abs);
-          const catalog = new BinaryCatalog(m.tree, m.decoded);
-          const d = catalog.of(r.node);
-          if (!d) throw new ScopeError('usage', `${path}: not an ELF file`);
-          if (!d.ok) throw new ScopeError('corrupt', `${path}: ${d.error}`);
-          const load = resolveProgram(loaderContext(m, catalog), abs, d.info);
-          await out(
-            o.json ? JSON.stringify({ path: abs, realPath: r.path, elf: d.info, ...load }, null, 2) + '\n' : renderLdd(abs, d.info, load),
-          );
+          const { lddReport, renderLdd } = await analysis();
+          const r = lddReport(m, path);
+          await out(o.json ? JSON.stringify(r, null, 2) + '\n' : renderLdd(r.path, r.elf, r));
         },
         true,
       );
@@ -447,7 +440,8 @@ export function buildProgram(): Command {
                 `# the loader is missing too, and the one copied decides where libraries are searched: these paths are Debian's (${a.closure.stageLibDir}); check them against the stage with --from-image`,
               );
             const lines = copyLines(o.from, items);
-            if (o.json) return out(JSON.stringify({ stage: o.from, copies: items, lines, notes }, null, 2) + '\n');
+            if (o.json)
+              return out(JSON.stringify({ stage: o.from, copies: items, lines, notes } satisfies ClosureCopiesJson, null, 2) + '\n');
             if (!lines.length && !notes.length) return out(`# nothing is missing: ${a.closure.program} has every file it needs to start\n`);
             await out([...notes, ...lines].map(printable).join('\n') + '\n');
           },
@@ -557,7 +551,7 @@ export function buildProgram(): Command {
                       bytes: r.bytes,
                       originalBytes: r.originalBytes,
                       closure: r.closure,
-                    },
+                    } satisfies SlimJson,
                     null,
                     2,
                   ) + '\n',

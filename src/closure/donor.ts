@@ -8,7 +8,7 @@ import type { ElfInfo } from '../elf/types.js';
 import { resolvePath } from '../fs/index.js';
 import type { ImageModel } from '../load.js';
 import { resolveProgram } from '../loader/index.js';
-import { loaderContext } from '../report/binaries.js';
+import { loaderContext } from '../diagnose/context.js';
 import type { ClosureAnalysis } from './index.js';
 import type { CopyItem } from './dockerfile.js';
 

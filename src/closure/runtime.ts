@@ -8,7 +8,7 @@ import type { ElfInfo } from '../elf/types.js';
 import { type Bytes, type MergedTree, type Node, openBytes, readSmallFile, resolvePath } from '../fs/index.js';
 import type { ImageModel } from '../load.js';
 import { GLIBC_INTERP, type LoadResult, type LoaderKind, resolveProgram } from '../loader/index.js';
-import { loaderContext } from '../report/binaries.js';
+import { loaderContext } from '../diagnose/context.js';
 import { CA_FILES, TLS_LIBS, TLS_MARKERS, ZONE_MARKERS, scanNode } from '../diagnose/warnings.js';
 import { envValue } from '../source/config.js';
 import type { ClosureRole } from './index.js';

@@ -1,6 +1,5 @@
 /** Plain-text renderings of the report and listings, for people and for grep. */
-import type { ChangeRecord, FileRecord } from '../fs/index.js';
-import type { Report } from '../report/index.js';
+import type { ChangeRecord, FileRecord, Report } from '../report/index.js';
 import { formatBytes, formatMode, printable, table } from './format.js';
 
 /** A runtime's output can be several lines (glibc names every missing version): one printed line each, aligned. */

@@ -12,7 +12,7 @@ import { ScopeError } from '../errors.js';
 import { resolvePath } from '../fs/index.js';
 import { type ImageModel, loadOpened } from '../load.js';
 import { resolveProgram, type LoadResult } from '../loader/index.js';
-import { loaderContext } from '../report/binaries.js';
+import { loaderContext } from '../diagnose/context.js';
 import { diagnose, type Diagnostic } from '../diagnose/index.js';
 import { checkUser } from '../diagnose/user.js';
 import type { OpenedImage } from '../source/types.js';

@@ -10,7 +10,7 @@ import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
 import { ScopeError } from '../../errors.js';
-import { printable } from '../../render/format.js';
+import { printable } from '../../text.js';
 import type { Engine } from './discover.js';
 
 export interface EngineTimeouts {

@@ -6,7 +6,7 @@
  */
 import { Agent, type Dispatcher, request } from 'undici';
 import { ScopeError } from '../../errors.js';
-import { printable } from '../../render/format.js';
+import { printable } from '../../text.js';
 import type { Credentials } from './creds.js';
 import { isLoopback } from './reference.js';
 import { tlsFor } from './tls.js';

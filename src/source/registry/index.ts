@@ -5,7 +5,7 @@
  * while they arrive. Every manifest and config is checked against its digest.
  */
 import { ScopeError } from '../../errors.js';
-import { printable } from '../../render/format.js';
+import { printable } from '../../text.js';
 import { type Candidate, INDEX_TYPES, type Picked, descriptor, isAttestation, pickPlatform } from '../oci.js';
 import { formatPlatform, parsePlatform, platformMatches } from '../platform.js';
 import { shortName } from '../reference.js';
