@@ -328,7 +328,7 @@ export function buildProgram(): Command {
       ) => {
         const { runCheck } = await import('./render/check.js');
         const { buildReport } = await import('./report/index.js');
-        const report = (ref: string) => withImage(ref, o, async (m) => buildReport(m, { runtime: o.runtime }), true);
+        const report = (ref: string) => withImage(ref, o, (m) => Promise.resolve(buildReport(m, { runtime: o.runtime })), true);
         const failed = await runCheck(images, { ...o, report, out });
         if (failed && !o.exitZero) process.exitCode = 1;
       },
