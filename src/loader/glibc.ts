@@ -6,34 +6,10 @@ import type { ElfInfo } from '../elf/types.js';
 import { readSmallFile, resolvePath } from '../fs/index.js';
 import { envValue } from '../source/config.js';
 import { type CacheEntry, LdCache } from './ldcache.js';
+import { CACHE_IDS, HWCAPS, PLATFORM, TRIPLETS } from './machines.js';
 import { type Attempt, type Found, type Loaded, type LoaderContext, Search, dirname } from './search.js';
 import type { Dependency, Via } from './types.js';
 
-/** Debian's multiarch tuple per machine (/lib/x86_64-linux-gnu). */
-export const TRIPLETS: Record<string, string> = {
-  x86_64: 'x86_64-linux-gnu',
-  i386: 'i386-linux-gnu',
-  aarch64: 'aarch64-linux-gnu',
-  arm: 'arm-linux-gnueabihf',
-  ppc64le: 'powerpc64le-linux-gnu',
-  s390x: 's390x-linux-gnu',
-  riscv64: 'riscv64-linux-gnu',
-  mips64el: 'mips64el-linux-gnuabi64',
-};
-const PLATFORM: Record<string, string> = {
-  x86_64: 'x86_64',
-  i386: 'i686',
-  aarch64: 'aarch64',
-  arm: 'v7l',
-  ppc64le: 'power8',
-  s390x: 'z900',
-  riscv64: 'riscv64',
-};
-const HWCAPS: Record<string, string[]> = {
-  x86_64: ['x86-64-v4', 'x86-64-v3', 'x86-64-v2'],
-  ppc64le: ['power10', 'power9'],
-  s390x: ['z16', 'z15', 'z14', 'z13'],
-};
 /**
  * The subfolders ld.so probes in each search folder before the folder itself, by release:
  * glibc-hwcaps/LEVEL since 2.33; until 2.36 also the legacy ones, tls and the platform
@@ -54,20 +30,6 @@ function subfolders(machine: string, release: string | null): { path: string; le
   }
   return out;
 }
-/**
- * The cache flags each port's ld.so accepts (_dl_cache_check_flags), the first being its
- * own (_DL_CACHE_DEFAULT_ID): FLAG_ELF_LIBC6 (3) with the port's bits, so a 64-bit loader
- * never takes an x32 or 32-bit entry. Keyed by machine and class.
- */
-const CACHE_IDS: Record<string, number[]> = {
-  'x86_64/64': [0x0303],
-  'x86_64/32': [0x0803],
-  'aarch64/64': [0x0a03],
-  'ppc64le/64': [0x0503],
-  's390x/64': [0x0403],
-  'arm/32': [0x0903],
-  'i386/32': [0x0003, 0x0001],
-};
 /** ld.so maps the cache whatever its size; past this it is not read here, and that is said. */
 const CACHE_LIMIT = 128 << 20;
 
