@@ -60,7 +60,7 @@ const checked = new WeakMap<MergedTree, Map<string, UserCheck>>();
 
 export function checkUser(tree: MergedTree, user: string): UserCheck {
   let per = checked.get(tree);
-  if (!per) checked.set(tree, (per = new Map()));
+  if (!per) checked.set(tree, (per = new Map<string, UserCheck>()));
   let c = per.get(user);
   if (!c) per.set(user, (c = lookUp(tree, user)));
   return c;

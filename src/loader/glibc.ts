@@ -7,7 +7,7 @@ import { readSmallFile, resolvePath } from '../fs/index.js';
 import { envValue } from '../source/config.js';
 import { type CacheEntry, LdCache } from './ldcache.js';
 import { CACHE_IDS, HWCAPS, PLATFORM, TRIPLETS } from './machines.js';
-import { type Attempt, type Found, type Loaded, type LoaderContext, Search, dirname } from './search.js';
+import { type Attempt, type Found, type Loaded, type LoaderContext, type Query, Search, type SearchStep, dirname } from './search.js';
 import type { Dependency, Via } from './types.js';
 
 /**
@@ -66,7 +66,6 @@ export class GlibcSearch extends Search {
   /** Directories (and glibc-hwcaps subdirectories) found not to exist: never tried again (r_search_path_elem status). */
   private readonly missingDirs = new Set<string>();
   private readonly checkedDirs = new Set<string>();
-  readonly limits: string[] = [];
 
   constructor(ctx: LoaderContext, program: ElfInfo, interp: { real: string; info: ElfInfo } | null) {
     super(ctx, program);
@@ -233,51 +232,78 @@ export class GlibcSearch extends Search {
     return 'absent';
   }
 
+  /**
+   * The search for a name without a slash, in ld.so's order (elf/dl-load.c, _dl_map_object):
+   * each step runs only when the ones before it found nothing.
+   */
+  static readonly ORDER: readonly SearchStep<GlibcSearch>[] = [
+    {
+      rule: 'DT_RPATH of the requester and of the objects that loaded it, unless the requester has DT_RUNPATH',
+      run: (s, q) => s.rpaths(q),
+    },
+    { rule: 'LD_LIBRARY_PATH', run: (s, q) => s.dirs(s.libraryPathOf(q.main), q, 'LD_LIBRARY_PATH') },
+    {
+      rule: 'DT_RUNPATH of the requester only',
+      run: (s, q) => (q.requester.info.runpath ? s.dirs(s.expand(q.requester.info.runpath, q.requester), q, 'runpath') : undefined),
+    },
+    {
+      rule: '/etc/ld.so.cache, unless the requester is linked -z nodeflib',
+      run: (s, q) => (q.requester.info.flags.nodeflib ? undefined : s.fromCache(q)),
+    },
+    {
+      rule: 'the system directories compiled into ld.so, unless the requester is linked -z nodeflib',
+      run: (s, q) => (q.requester.info.flags.nodeflib ? undefined : s.dirs(s.defaultDirs, q, s.defaultVia)),
+    },
+  ];
+
   find(name: string, requester: Loaded, main: Loaded, dep: Dependency): Found | null {
-    const done = (r: Attempt, via: Via) => this.settle(r, via, dep);
     this.lastErrno = 'No such file or directory';
     if (name.includes('/')) {
       const [p] = this.expand(name, requester);
       const r = p ? this.try(p, dep) : 'absent';
-      const d = done(r === 'skip' ? 'absent' : r, 'path');
+      const d = this.settle(r === 'skip' ? 'absent' : r, 'path', dep);
       if (d !== undefined) return d;
       dep.error = `cannot open shared object file: ${this.lastErrno}`;
       return null;
     }
-    if (!requester.info.runpath) {
-      for (let l: Loaded | null = requester; l; l = l.loader) {
-        this.spend();
-        if (l.info.rpath && !l.info.runpath) {
-          const d = done(this.inDirs(this.expand(l.info.rpath, l), name, dep), 'rpath');
-          if (d !== undefined) return d;
-        }
-      }
-      if (requester !== main && main.info.rpath && !main.info.runpath && !isAncestor(main, requester)) {
-        const d = done(this.inDirs(this.expand(main.info.rpath, main), name, dep), 'rpath');
-        if (d !== undefined) return d;
-      }
-    }
-    let d = done(this.inDirs(this.libraryPathOf(main), name, dep), 'LD_LIBRARY_PATH');
+    const d = this.follow(GlibcSearch.ORDER, { name, requester, main, dep });
     if (d !== undefined) return d;
-    if (requester.info.runpath) {
-      d = done(this.inDirs(this.expand(requester.info.runpath, requester), name, dep), 'runpath');
-      if (d !== undefined) return d;
-    }
-    if (!requester.info.flags.nodeflib) {
-      for (const e of this.cacheChoice(this.ldCache()?.lookup(name) ?? [])) {
-        const r = this.try(e.path, dep, e.hwcaps ? 'glibc-hwcaps' : null);
-        if (r === 'skip' || r === 'absent') continue;
-        d = done(r, 'ld.so.cache');
-        if (d !== undefined) return d;
-      }
-      d = done(this.inDirs(this.defaultDirs, name, dep), this.defaultVia);
-      if (d !== undefined) return d;
-    }
     const other = dep.skipped.find((s) => s.reason.startsWith('wrong ELF class'));
     dep.error = other
       ? `wrong ELF class: ELFCLASS${this.program.class === 64 ? 32 : 64}`
       : `cannot open shared object file: ${this.lastErrno}`;
     return null;
+  }
+
+  /** A directory list searched as one step: each folder (with its hwcaps subfolders) in turn. */
+  private dirs(list: string[], q: Query, via: Via): Found | null | undefined {
+    return this.settle(this.inDirs(list, q.name, q.dep), via, q.dep);
+  }
+
+  /** DT_RPATH up the chain of loaders, then the program's (when it is not in that chain): only for a requester without DT_RUNPATH. */
+  private rpaths(q: Query): Found | null | undefined {
+    const { requester, main } = q;
+    if (requester.info.runpath) return undefined;
+    for (let l: Loaded | null = requester; l; l = l.loader) {
+      this.spend();
+      if (l.info.rpath && !l.info.runpath) {
+        const d = this.dirs(this.expand(l.info.rpath, l), q, 'rpath');
+        if (d !== undefined) return d;
+      }
+    }
+    if (requester !== main && main.info.rpath && !main.info.runpath && !isAncestor(main, requester))
+      return this.dirs(this.expand(main.info.rpath, main), q, 'rpath');
+    return undefined;
+  }
+
+  /** The one path the cache gives for the name (after any glibc-hwcaps entries); one that is absent or skipped is passed over. */
+  private fromCache(q: Query): Found | null | undefined {
+    for (const e of this.cacheChoice(this.ldCache()?.lookup(q.name) ?? [])) {
+      const r = this.try(e.path, q.dep, e.hwcaps ? 'glibc-hwcaps' : null);
+      if (r === 'skip' || r === 'absent') continue;
+      return this.settle(r, 'ld.so.cache', q.dep);
+    }
+    return undefined;
   }
 }
 

@@ -109,9 +109,11 @@ export function resolveProgram(ctx: LoaderContext, programPath: string, program:
       }
     }
   }
-  const musl = byFile !== null ? byFile === 'musl' : program.libc === 'musl' || /ld-musl-/.test(program.interpreter ?? '');
+  // What the program itself says: built against musl, or naming musl's loader.
+  const namedMusl = program.libc === 'musl' || /ld-musl-/.test(program.interpreter ?? '');
+  const musl = byFile !== null ? byFile === 'musl' : namedMusl;
   result.loader = musl ? 'musl' : 'glibc';
-  if (byFile !== null && (byFile === 'musl') !== (program.libc === 'musl' || /ld-musl-/.test(program.interpreter ?? ''))) {
+  if (byFile !== null && (byFile === 'musl') !== namedMusl) {
     result.notes.push(`${program.interpreter} is ${byFile}'s loader, whatever its name says: its rules apply`);
   }
   // The program itself answers to no name (its l_name is empty).
