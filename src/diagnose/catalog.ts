@@ -360,6 +360,10 @@ the program against the libraries the image has.`,
     runtimes: { crun: 'loader' },
     message: (by: string, kind: 'function' | 'data', what: string, builtFor: string | null, why: string) =>
       `${by} needs the ${kind === 'data' ? 'variable' : 'function'} ${what}, which no loaded object defines${builtFor ? ` (it was built against ${builtFor})` : ''}; ${why}, and the start fails`,
+    /** The loader's line (for a lazy miss, when the call happens). */
+    runcGlibc: (argv0: string, object: string, symbol: string, version: string | null) =>
+      `${argv0}: symbol lookup error: ${object}: undefined symbol: ${symbol}${version ? `, version ${version}` : ''}`,
+    runcMusl: (object: string, symbol: string) => `Error relocating ${object}: ${symbol}: symbol not found`,
     whyMusl: 'musl binds every symbol at load',
     whyBindNow: 'it is linked with BIND_NOW (-z now), so glibc binds it at load',
     whyEnv: 'LD_BIND_NOW is set, so glibc binds it at load',

@@ -76,11 +76,12 @@ export function symbolDiagnostics(check: SymbolCheck | null, f: LoaderFacts): Di
       `bound ${p.when === 'load' ? 'at load' : 'at first call'}: ${p.reason}`,
     ];
     const words = CATALOG['symbol-missing'];
+    const line = check.loader === 'musl' ? words.runcMusl(p.object, p.symbol) : words.runcGlibc(f.argv0, p.object, p.symbol, p.version);
     if (p.when === 'lazy') {
       return {
         code: 'symbol-missing-lazy',
         severity: 'warning',
-        message: CATALOG['symbol-missing-lazy'].message(p.requiredBy, what, p.runtimeError),
+        message: CATALOG['symbol-missing-lazy'].message(p.requiredBy, what, line),
         path: p.requiredBy,
         layer: f.layerOf(p.requiredBy),
         runtimeError: null,
@@ -106,7 +107,7 @@ export function symbolDiagnostics(check: SymbolCheck | null, f: LoaderFacts): Di
       ),
       path: p.requiredBy,
       layer: f.layerOf(p.requiredBy),
-      runtimeError: p.runtimeError,
+      runtimeError: line,
       fix: fixFor(p, check, f),
       evidence,
     };

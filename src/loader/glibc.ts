@@ -205,7 +205,7 @@ export class GlibcSearch extends Search {
   }
 
   /** A directory list, each with its glibc-hwcaps (and legacy) subdirectories first. */
-  private inDirs(dirs: string[], name: string, dep: Dependency): Attempt {
+  protected inDirs(dirs: string[], name: string, dep: Dependency): Attempt {
     for (const dir of dirs) {
       if (this.missingDirs.has(dir)) {
         // ld.so does not open it again; it is still where the library was looked for
@@ -273,11 +273,6 @@ export class GlibcSearch extends Search {
       ? `wrong ELF class: ELFCLASS${this.program.class === 64 ? 32 : 64}`
       : `cannot open shared object file: ${this.lastErrno}`;
     return null;
-  }
-
-  /** A directory list searched as one step: each folder (with its hwcaps subfolders) in turn. */
-  private dirs(list: string[], q: Query, via: Via): Found | null | undefined {
-    return this.settle(this.inDirs(list, q.name, q.dep), via, q.dep);
   }
 
   /** DT_RPATH up the chain of loaders, then the program's (when it is not in that chain): only for a requester without DT_RUNPATH. */

@@ -84,7 +84,7 @@ export class MuslSearch extends Search {
     return elements(paths.replace(/\$(\{ORIGIN\}|ORIGIN)/g, origin));
   }
 
-  private inDirs(dirs: string[], name: string, dep: Dependency): Attempt {
+  protected inDirs(dirs: string[], name: string, dep: Dependency): Attempt {
     for (const dir of dirs) {
       const r = this.try(join(dir, name), dep);
       if (r === 'skip') return { error: 'Exec format error' };
@@ -128,10 +128,6 @@ export class MuslSearch extends Search {
     // musl reports errno: with nowhere to look, nothing set it.
     dep.error = dep.searched.length ? this.lastErrno : 'No error information';
     return null;
-  }
-
-  private dirs(list: string[], q: Query, via: Via): Found | null | undefined {
-    return this.settle(this.inDirs(list, q.name, q.dep), via, q.dep);
   }
 
   /** Each object up the chain of needing objects, with its runpath (or, without one, its rpath). */

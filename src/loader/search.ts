@@ -126,6 +126,14 @@ export abstract class Search {
 
   abstract find(name: string, requester: Loaded, main: Loaded, dep: Dependency): Found | null;
 
+  /** Looks for the name in each directory of a list, in the loader's way. */
+  protected abstract inDirs(dirs: string[], name: string, dep: Dependency): Attempt;
+
+  /** A directory list searched as one step of the order, the object found credited to `via`. */
+  protected dirs(list: string[], q: Query, via: Via): Found | null | undefined {
+    return this.settle(this.inDirs(list, q.name, q.dep), via, q.dep);
+  }
+
   /** Takes the steps of a search order in turn, up to the first that finds the object or stops loading. */
   protected follow<S extends Search>(this: S, order: readonly SearchStep<S>[], q: Query): Found | null | undefined {
     for (const step of order) {
