@@ -3,6 +3,7 @@
  * no user database) cites the exact COPY lines, as `closure --dockerfile` prints them,
  * instead of a general hint.
  */
+import { CATALOG } from '../diagnose/catalog.js';
 import type { Diagnostic } from '../diagnose/index.js';
 import type { ImageModel } from '../load.js';
 import type { DiagnoseOptions } from '../diagnose/index.js';
@@ -68,14 +69,12 @@ function fixWithLines(d: Diagnostic): string {
     case 'interpreter-missing':
       return /the other C library|alpine \(musl\) stage|a glibc stage/.test(d.fix)
         ? d.fix
-        : `Link it statically (gcc -static, or CGO_ENABLED=0 for Go), or copy the loader and every library it loads from the build stage: ${lines}.`;
+        : CATALOG['interpreter-missing'].fixWithLines(lines);
     case 'library-missing':
-      return /ldd in the build stage/.test(d.fix)
-        ? `Copy what the loader cannot find from the build stage, into the folders it searches: ${lines}; or link statically.`
-        : d.fix;
+      return /ldd in the build stage/.test(d.fix) ? CATALOG['library-missing'].fixWithLines(lines) : d.fix;
     case 'symbol-version-missing':
-      return `${d.fix} Or replace the image's glibc, all of it with its loader, by the build stage's: ${lines}.`;
+      return CATALOG['symbol-version-missing'].fixWithLines(d.fix, lines);
     default:
-      return `${d.fix} Or copy the build stage's user database: ${lines}.`;
+      return CATALOG['user-missing'].fixWithLines(d.fix, lines);
   }
 }

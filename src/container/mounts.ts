@@ -9,6 +9,7 @@ import { lstatSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { scanFor } from '../elf/scan.js';
 import { type MergedTree, openBytes, resolvePath } from '../fs/index.js';
+import { CATALOG } from '../diagnose/catalog.js';
 import type { Diagnostic } from '../diagnose/index.js';
 import { TMP_MARKERS } from '../diagnose/warnings.js';
 import { envValue } from '../source/config.js';
@@ -89,23 +90,19 @@ export function mountEffect(mounts: MountFacts[], path: string): MountFinding | 
 export function hiddenByMount(f: MountFinding, argv0: string): Diagnostic {
   const certain = f.effect === 'hides';
   const bare = !argv0.includes('/');
+  const words = CATALOG['hidden-by-mount'];
   return {
     code: 'hidden-by-mount',
     severity: certain ? 'error' : 'warning',
-    message: certain
-      ? `the image has ${f.path}, but the container mounts over it: ${f.detail}`
-      : `the container mounts over ${f.path}, so what runs depends on the mount's content: ${f.detail}`,
+    message: certain ? words.message(f.path, f.detail) : words.messageMaybe(f.path, f.detail),
     path: f.path,
     layer: null,
     runtimeError: certain
       ? bare
-        ? `exec: "${argv0}": executable file not found in $PATH`
-        : `exec: "${argv0}": stat ${argv0}: no such file or directory`
+        ? CATALOG['exec-not-in-path'].runc(argv0)
+        : CATALOG['exec-not-found'].runc(argv0, argv0, 'no such file or directory')
       : null,
-    fix:
-      f.mount.type === 'tmpfs'
-        ? `Mount the tmpfs somewhere else (a data folder), not over ${f.mount.destination}.`
-        : `Mount the ${f.mount.type === 'bind' ? 'folder' : 'volume'} at a data path instead of ${f.mount.destination}, or put the program outside it${f.mount.type === 'volume' ? ' (or remove the volume so Docker copies the image content into a new one)' : ''}.`,
+    fix: f.mount.type === 'tmpfs' ? words.fixTmpfs(f.mount.destination) : words.fix(f.mount.type, f.mount.destination),
     evidence: [f.detail],
   };
 }
@@ -129,11 +126,11 @@ export function readOnlyTmp(tree: MergedTree, program: string, env: string[], mo
   return {
     code: 'read-only-tmp',
     severity: 'warning',
-    message: `the root filesystem is read-only (--read-only) and nothing writable is mounted at ${tmpdir}, while ${program} creates temporary files (${uses}): those fail with "Read-only file system"`,
+    message: CATALOG['read-only-tmp'].message(tmpdir, program, uses),
     path: program,
     layer: r.node.layer,
     runtimeError: null,
-    fix: `Mount a tmpfs there: docker run --read-only --tmpfs ${tmpdir} (Kubernetes: an emptyDir volume at ${tmpdir}).`,
+    fix: CATALOG['read-only-tmp'].fix(tmpdir),
     evidence: ['HostConfig.ReadonlyRootfs is true', `no writable mount at ${tmpdir}`, `${program} uses ${uses}`],
   };
 }

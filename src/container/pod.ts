@@ -8,6 +8,7 @@
  * is put beside the prediction, as for `container`.
  */
 import { readFileSync } from 'node:fs';
+import { CATALOG } from '../diagnose/catalog.js';
 import type { Diagnostic } from '../diagnose/index.js';
 import { type RuntimeChoice, parseRuntime } from '../diagnose/runtimes.js';
 import { ScopeError, fsError } from '../errors.js';
@@ -174,9 +175,9 @@ function nonRootCheck(sc: SecurityContext, imageUser: string): Diagnostic | null
       ...base,
       code: 'runs-as-root',
       severity: 'error',
-      message: 'runAsNonRoot is set and runAsUser is 0',
-      runtimeError: "container's runAsUser breaks non-root policy",
-      fix: 'Set runAsUser to a non-zero uid, e.g. 65532.',
+      message: CATALOG['runs-as-root'].messageRunAsUser,
+      runtimeError: CATALOG['runs-as-root'].runcRunAsUser,
+      fix: CATALOG['runs-as-root'].fixRunAsUser,
     };
   }
   const user = imageUser.split(':')[0];
@@ -185,9 +186,9 @@ function nonRootCheck(sc: SecurityContext, imageUser: string): Diagnostic | null
       ...base,
       code: 'non-numeric-user',
       severity: 'error',
-      message: `runAsNonRoot is set and the image's USER is the name ${user}, which kubelet cannot check`,
-      runtimeError: `container has runAsNonRoot and image has non-numeric user (${user}), cannot verify user is non-root`,
-      fix: `Set runAsUser (and runAsGroup) to ${user}'s numeric ids in the pod, or use USER with numbers in the image (USER 65532:65532).`,
+      message: CATALOG['non-numeric-user'].message(user),
+      runtimeError: CATALOG['non-numeric-user'].runc(user),
+      fix: CATALOG['non-numeric-user'].fix(user),
     };
   }
   if (!user || Number(user) === 0) {
@@ -195,9 +196,9 @@ function nonRootCheck(sc: SecurityContext, imageUser: string): Diagnostic | null
       ...base,
       code: 'runs-as-root',
       severity: 'error',
-      message: `runAsNonRoot is set and the image runs as root (${user ? 'USER 0' : 'no USER'})`,
-      runtimeError: 'container has runAsNonRoot and image will run as root',
-      fix: 'Set runAsUser to a non-zero uid in the pod, or add USER 65532:65532 to the image.',
+      message: CATALOG['runs-as-root'].message(user),
+      runtimeError: CATALOG['runs-as-root'].runc,
+      fix: CATALOG['runs-as-root'].fix,
     };
   }
   return null;

@@ -4,20 +4,14 @@
  * (up to 4 levels, as binfmt_script allows); anything else is ENOEXEC. runc reports a
  * failure as "exec PATH: <errno text>".
  */
-import { type Credentials, mayExecute } from '../loader/access.js';
-import type { BinaryCatalog } from '../elf/catalog.js';
+import { mayExecute } from '../loader/access.js';
 import type { ElfInfo } from '../elf/types.js';
 import { type MergedTree, type Node, openBytes, resolvePath } from '../fs/index.js';
-import type { Code } from './types.js';
+import { type LoaderContext, hostRuns } from '../loader/index.js';
+import { CATALOG } from './catalog.js';
+import type { Code, Diagnostic, StepResult } from './types.js';
 import { containerPath, lookPath } from './lookup.js';
-
-/** Machines a kernel of one architecture runs besides its own (compat modes). */
-const ALSO_RUNS: Record<string, string[]> = { amd64: ['386'], arm64: ['arm'], s390x: ['s390'], ppc64le: [] };
-
-export function hostRuns(host: string, binary: string | null): boolean {
-  if (!binary) return false;
-  return binary === host || (ALSO_RUNS[host] ?? []).includes(binary);
-}
+import { archWarning } from './warnings.js';
 
 export interface ExecFailure {
   code: Code;
@@ -40,15 +34,10 @@ export interface ExecResult {
   scripts: string[];
 }
 
-export interface ExecContext {
-  tree: MergedTree;
-  catalog: BinaryCatalog;
-  env: string[];
-  cwd: string;
+/** The loader's context (tree, catalog, env, cwd, user), and the machine the container runs on. */
+export interface ExecContext extends LoaderContext {
   /** The architecture of the machine the container runs on (the image's, normally). */
   hostArch: string;
-  /** Who the process runs as (USER); root when absent. */
-  user?: Credentials;
 }
 
 interface Shebang {
@@ -106,6 +95,8 @@ function readHead(node: Node, n = 256): Buffer {
 }
 
 const shown = (s: string) => JSON.stringify(s).slice(1, -1); // makes a stray \r visible
+const format = CATALOG['exec-format'];
+const script = CATALOG['shebang-interpreter-missing'];
 
 export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, startDepth = 0): ExecResult {
   const result: ExecResult = { program: null, failure: null, trace: [], scripts: [] };
@@ -124,11 +115,11 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
       const what = node.type === 'fifo' ? 'a FIFO (named pipe)' : `a ${node.type === 'char' ? 'character' : 'block'} device`;
       return fail({
         code: 'not-executable',
-        runtimeError: `exec ${execPath}: permission denied`,
-        message: `${r.path} is ${what}, not a regular file: the kernel executes only regular files`,
+        runtimeError: CATALOG['not-executable'].runcExec(execPath),
+        message: CATALOG['not-executable'].messageSpecial(r.path, what),
         path: r.path,
         node,
-        fix: `Point ENTRYPOINT at the program itself; ${r.path} is ${what}.`,
+        fix: CATALOG['not-executable'].fixSpecial(r.path, what),
         evidence: [`${r.path} is ${what}`],
       });
     }
@@ -138,11 +129,11 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
       if (!decoded.ok) {
         return fail({
           code: 'exec-format',
-          runtimeError: `exec ${execPath}: exec format error`,
-          message: `${r.path} looks like an ELF file but cannot be decoded: ${decoded.error}`,
+          runtimeError: format.runc(execPath),
+          message: format.messageUndecodable(r.path, decoded.error),
           path: r.path,
           node,
-          fix: `Copy an intact build of ${r.path} into the image (the file is damaged or truncated).`,
+          fix: format.fixDamaged(r.path),
           evidence: [decoded.error],
         });
       }
@@ -160,11 +151,11 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
       if (phdrs) {
         return fail({
           code: 'exec-format',
-          runtimeError: `exec ${execPath}: exec format error`,
-          message: `${r.path} is a damaged ELF file: ${phdrs}`,
+          runtimeError: format.runc(execPath),
+          message: format.messageDamaged(r.path, phdrs),
           path: r.path,
           node,
-          fix: `Copy an intact build of ${r.path} into the image (the file is damaged or truncated).`,
+          fix: format.fixDamaged(r.path),
           evidence: info.problems,
         });
       }
@@ -173,22 +164,22 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
       if (info.type === 'relocatable' || info.type === 'core' || info.type === 'unknown') {
         return fail({
           code: 'exec-format',
-          runtimeError: `exec ${execPath}: exec format error`,
-          message: `${r.path} is ${info.type === 'relocatable' ? 'an object file (.o)' : `a ${info.type} ELF file`}, not a program`,
+          runtimeError: format.runc(execPath),
+          message: format.messageNotProgram(r.path, info.type),
           path: r.path,
           node,
-          fix: 'Link the object files into a program, and point ENTRYPOINT at that.',
+          fix: format.fixNotProgram,
           evidence: [`ELF type ${info.type}`],
         });
       }
       if (!hostRuns(ctx.hostArch, info.architecture)) {
         return fail({
           code: 'exec-format',
-          runtimeError: `exec ${execPath}: exec format error`,
-          message: `${r.path} is built for ${info.machine} (${info.class}-bit) but the container runs on ${ctx.hostArch}`,
+          runtimeError: format.runc(execPath),
+          message: format.messageMachine(r.path, info.machine, info.class, ctx.hostArch),
           path: r.path,
           node,
-          fix: `Build it for ${ctx.hostArch} (e.g. GOARCH=${ctx.hostArch} for Go, or a ${ctx.hostArch} cross compiler), or build the image for ${info.architecture ?? info.machine} with --platform linux/${info.architecture ?? info.machine}.`,
+          fix: format.fixMachine(ctx.hostArch, info.architecture ?? info.machine),
           evidence: [`ELF machine ${info.machine}, class ${info.class}`, `container architecture ${ctx.hostArch}`],
         });
       }
@@ -200,21 +191,16 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
           const other = otherLoader(ctx.tree, musl);
           return fail({
             code: 'interpreter-missing',
-            runtimeError: `exec ${execPath}: no such file or directory`,
-            message:
-              `${r.path} is dynamically linked and needs the loader ${info.interpreter}, which is not in the image${ir.ok ? '' : ` (${ir.at} does not exist)`}. The file is there; its loader is not.` +
-              (other
-                ? ` The image has ${other}, the loader of ${musl ? 'glibc' : 'musl'}: the program was built against ${musl ? 'musl' : 'glibc'}, the image is ${musl ? 'glibc' : 'musl'}-based.`
-                : ''),
+            runtimeError: CATALOG['interpreter-missing'].runc(execPath),
+            message: CATALOG['interpreter-missing'].message(
+              r.path,
+              info.interpreter,
+              ir.ok ? null : ir.at,
+              other ? { path: other, musl } : null,
+            ),
             path: r.path,
             node,
-            fix: other
-              ? musl
-                ? 'Build the program where it will run (a glibc stage, e.g. FROM golang:*-bookworm or debian), link it statically, or run it FROM alpine.'
-                : 'Build the program in an alpine (musl) stage, link it statically (CGO_ENABLED=0 for Go, gcc -static), or run it FROM a glibc image (debian:bookworm-slim, distroless/base).'
-              : musl
-                ? `Link it statically (musl-gcc -static, or CGO_ENABLED=0 for Go), or start FROM alpine so ${info.interpreter} exists.`
-                : `Link it statically (gcc -static, or CGO_ENABLED=0 for Go), or copy the loader and libraries from the build stage: COPY --from=build ${info.interpreter} ${info.interpreter} (and the libraries ldd lists), or start FROM a distroless/base or debian-slim image.`,
+            fix: CATALOG['interpreter-missing'].fix(info.interpreter, musl, other !== null),
             evidence: [
               `PT_INTERP ${info.interpreter}`,
               ...(ir.ok ? [] : [`${ir.at} does not exist`]),
@@ -226,11 +212,17 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
         if (!mayExecute(ir.node, ctx.user)) {
           return fail({
             code: 'not-executable',
-            runtimeError: `exec ${execPath}: permission denied`,
-            message: `${r.path} needs the loader ${info.interpreter}${ir.path !== info.interpreter ? ` (${ir.path})` : ''}, and the kernel may not execute it: mode ${ir.node.mode.toString(8).padStart(4, '0')}${ctx.user && ctx.user.uid !== 0 ? ` for uid ${ctx.user.uid}` : ''}`,
+            runtimeError: CATALOG['not-executable'].runcExec(execPath),
+            message: CATALOG['not-executable'].messageLoader(
+              r.path,
+              info.interpreter,
+              ir.path,
+              ir.node.mode.toString(8).padStart(4, '0'),
+              ctx.user && ctx.user.uid !== 0 ? ctx.user.uid : null,
+            ),
             path: ir.path,
             node: ir.node,
-            fix: `Give the loader its execute bits: COPY --chmod=755 … ${info.interpreter} (a loader copied as data keeps mode 0644).`,
+            fix: CATALOG['not-executable'].fixLoader(info.interpreter),
             evidence: [`PT_INTERP ${info.interpreter}`, `${ir.path} mode ${ir.node.mode.toString(8).padStart(4, '0')}`],
           });
         }
@@ -243,14 +235,11 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
       result.trace.push(`${path}: neither ELF nor a #! script`);
       return fail({
         code: 'exec-format',
-        runtimeError: `exec ${execPath}: exec format error`,
-        message: node.size === 0 ? `${r.path} is empty` : `${r.path} is neither an ELF program nor a script starting with #!`,
+        runtimeError: format.runc(execPath),
+        message: node.size === 0 ? format.messageEmpty(r.path) : format.messageUnknown(r.path),
         path: r.path,
         node,
-        fix:
-          node.size === 0
-            ? `Copy the real program into the image; ${r.path} is an empty file.`
-            : `Add a #! line naming its interpreter (e.g. #!/bin/sh) as the first line, or run it through one: ENTRYPOINT ["/bin/sh", "${r.path}"].`,
+        fix: node.size === 0 ? format.fixEmpty(r.path) : format.fixUnknown(r.path),
         evidence: head.length ? [`first bytes: ${shown(head.subarray(0, 16).toString('latin1'))}`] : ['no ELF header and no #! line'],
       });
     }
@@ -261,22 +250,22 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
     if (sb.cutInterpreter) {
       return fail({
         code: 'exec-format',
-        runtimeError: `exec ${execPath}: exec format error`,
-        message: `the #! line of ${r.path} is longer than the ${BINPRM_BUF_SIZE} bytes the kernel reads, and its interpreter path does not end within them: the kernel refuses to run a cut interpreter path`,
+        runtimeError: format.runc(execPath),
+        message: format.messageCutShebang(r.path, BINPRM_BUF_SIZE),
         path: r.path,
         node,
-        fix: `Shorten the #! line of ${r.path}: the interpreter path and a space must fit in its first ${BINPRM_BUF_SIZE - 1} bytes.`,
+        fix: format.fixCutShebang(r.path, BINPRM_BUF_SIZE),
         evidence: [`#!${shown(sb.raw.slice(0, 60))}… (no newline and no space in the first ${BINPRM_BUF_SIZE} bytes)`],
       });
     }
     if (depth >= 4) {
       return fail({
         code: 'exec-format',
-        runtimeError: `exec ${execPath}: too many levels of symbolic links`,
-        message: `scripts name scripts as their interpreters more than 4 times, which the kernel refuses`,
+        runtimeError: format.runcTooDeep(execPath),
+        message: format.messageTooDeep,
         path: r.path,
         node,
-        fix: 'Point the #! line at a real program.',
+        fix: format.fixTooDeep,
         evidence: result.trace.slice(),
       });
     }
@@ -286,26 +275,22 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
     if (!ir.ok || interp === '') {
       return fail({
         code: 'shebang-interpreter-missing',
-        runtimeError: `exec ${execPath}: no such file or directory`,
-        message: crlf
-          ? `${r.path} has Windows line ends: its first line asks for the interpreter "${shown(interp)}" (with a carriage return), which cannot exist`
-          : `${r.path} starts with #!${sb.raw.trim()}, but ${interp || '(nothing)'} is not in the image`,
+        runtimeError: script.runc(execPath),
+        message: crlf ? script.messageCrlf(r.path, shown(interp)) : script.message(r.path, sb.raw.trim(), interp),
         path: r.path,
         node,
-        fix: crlf
-          ? `Convert ${r.path} to Unix line ends (dos2unix, or git config core.autocrlf input) before COPY.`
-          : interpreterFix(interp),
+        fix: crlf ? script.fixCrlf(r.path) : script.fix(interp),
         evidence: [`#!${shown(sb.raw)}`, ...(ir.ok ? [] : [`${ir.at} does not exist`])],
       });
     }
     if (ir.node.type === 'dir' || (ir.node.mode & 0o111) === 0) {
       return fail({
         code: 'not-executable',
-        runtimeError: `exec ${execPath}: permission denied`,
-        message: `the interpreter ${interp} of ${r.path} ${ir.node.type === 'dir' ? 'is a directory' : 'has no execute bit'}`,
+        runtimeError: CATALOG['not-executable'].runcExec(execPath),
+        message: CATALOG['not-executable'].messageInterpreter(interp, r.path, ir.node.type === 'dir'),
         path: ir.path,
         node: ir.node,
-        fix: ir.node.type === 'dir' ? `Fix the #! line of ${r.path}.` : `RUN chmod +x ${ir.path} (or COPY --chmod=755).`,
+        fix: CATALOG['not-executable'].fixInterpreter(r.path, ir.path, ir.node.type === 'dir'),
         evidence: [`#!${shown(sb.raw)}`, `${ir.path} mode ${ir.node.mode.toString(8)}`],
       });
     }
@@ -324,13 +309,11 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
           const busybox = /busybox/.test(ir.path) || /busybox/.test(envResult.program?.path ?? '');
           return fail({
             code: 'shebang-interpreter-missing',
-            runtimeError: busybox
-              ? `env: can't execute '${prog}': No such file or directory`
-              : `${interp}: '${prog}': No such file or directory`,
-            message: `${r.path} runs "${prog}" through ${interp}, and ${prog} is in none of PATH=${containerPath(ctx.env)}`,
+            runtimeError: script.runcEnv(interp, prog, busybox),
+            message: script.messageEnv(r.path, prog, interp, containerPath(ctx.env)),
             path: r.path,
             node,
-            fix: interpreterFix(prog),
+            fix: script.fix(prog),
             evidence: [`#!${shown(sb.raw)}`, found.detail],
           });
         }
@@ -357,10 +340,33 @@ function otherLoader(tree: MergedTree, wantedMusl: boolean): string | null {
   return null;
 }
 
-function interpreterFix(interp: string): string {
-  const base = interp.slice(interp.lastIndexOf('/') + 1);
-  if (/^(sh|bash|ash|dash)$/.test(base))
-    return `A FROM scratch image has no shell: rewrite the script as a program, or COPY a static shell (e.g. busybox) into the image, or start FROM alpine / debian-slim.`;
-  if (/^python/.test(base)) return `Install ${base} in the image (FROM python:*-slim), or ship the program as a single static binary.`;
-  return `Install ${interp} in the image, or change the #! line to an interpreter the image has.`;
+export interface ExecStep extends StepResult {
+  /** The ELF program the loader then runs, when execve gets that far. */
+  program: NonNullable<ExecResult['program']> | null;
+}
+
+/** execve: its step, the error when the kernel refuses (and, for another machine's ELF, the warning naming both). */
+export function execStep(ctx: ExecContext, execPath: string, argv0: string, configArch: string | null): ExecStep {
+  const ex = emulateExec(ctx, execPath, argv0);
+  if (!ex.failure) return { program: ex.program, step: { step: 'exec', ok: true, detail: ex.trace.join('; ') }, findings: [] };
+  const f = ex.failure;
+  const findings: Diagnostic[] = [
+    {
+      severity: 'error',
+      code: f.code,
+      message: f.message,
+      path: f.path,
+      layer: f.node?.layer ?? null,
+      runtimeError: f.runtimeError,
+      fix: f.fix,
+      evidence: f.evidence,
+    },
+  ];
+  // An ELF of another machine also gets its own warning, naming both architectures.
+  const d = f.code === 'exec-format' && f.node ? ctx.catalog.of(f.node) : null;
+  if (d?.ok && f.node) {
+    const w = archWarning({ path: f.path, node: f.node, info: d.info, load: null }, configArch);
+    if (w) findings.push(w);
+  }
+  return { program: null, step: { step: 'exec', ok: false, detail: [...ex.trace, f.message].join('; ') }, findings };
 }

@@ -5,7 +5,11 @@
  * be a directory, and must have an execute bit.
  */
 import { type MergedTree, type Node, resolvePath } from '../fs/index.js';
+import type { ImageModel } from '../load.js';
 import { envValue } from '../source/config.js';
+import { CATALOG } from './catalog.js';
+import { type Command, SHELLS, splitWords } from './command.js';
+import type { Diagnostic, StepResult } from './types.js';
 
 /** The PATH Docker gives a container whose image sets none. */
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -39,7 +43,7 @@ function check(tree: MergedTree, name: string, path: string, cwd: string): Looku
       ok: false,
       reason: 'missing',
       path,
-      runtimeError: `exec: ${JSON.stringify(name)}: stat ${path}: ${why}`,
+      runtimeError: CATALOG['exec-not-found'].runc(name, path, why),
       detail: `${path}: ${r.reason === 'missing' ? `${r.at} does not exist` : why}`,
       node: null,
     };
@@ -50,7 +54,7 @@ function check(tree: MergedTree, name: string, path: string, cwd: string): Looku
       ok: false,
       reason: 'directory',
       path,
-      runtimeError: `exec: ${JSON.stringify(name)}: permission denied`,
+      runtimeError: CATALOG['not-executable'].runc(name),
       detail: `${r.path} is a directory`,
       node: r.node,
     };
@@ -59,7 +63,7 @@ function check(tree: MergedTree, name: string, path: string, cwd: string): Looku
       ok: false,
       reason: 'not-executable',
       path,
-      runtimeError: `exec: ${JSON.stringify(name)}: permission denied`,
+      runtimeError: CATALOG['not-executable'].runc(name),
       detail: `${r.path} has mode ${r.node.mode.toString(8).padStart(4, '0')}: no execute bit`,
       node: r.node,
     };
@@ -82,8 +86,119 @@ export function lookPath(tree: MergedTree, name: string, env: string[], cwd: str
     ok: false,
     reason: 'not-in-path',
     path: name,
-    runtimeError: `exec: ${JSON.stringify(name)}: executable file not found in $PATH`,
+    runtimeError: CATALOG['exec-not-in-path'].runc(name),
     detail: `${name} is in none of PATH=${containerPath(env)}${firstProblem && !firstProblem.ok ? ` (${firstProblem.detail})` : ''}`,
     node: null,
   };
+}
+
+/** A later layer deleted this path (or a parent of it): say which, and what made it. */
+function removedBy(model: ImageModel, path: string): string | null {
+  for (let i = model.layers.length - 1; i >= 0; i--) {
+    const l = model.layers[i];
+    const hit = l.changes.changes.find((c) => c.kind === 'removed' && (path === c.path || path.startsWith(c.path + '/')));
+    if (hit)
+      return `layer ${i}${l.history?.createdBy ? ` (${l.history.createdBy.replace(/^\/bin\/sh -c (#\(nop\)\s*)?/, '').trim()})` : ''} deleted ${hit.path}`;
+  }
+  return null;
+}
+
+/** Files of that name anywhere in the image, for "did you mean". */
+export function findByName(model: ImageModel, name: string): string[] {
+  const out: string[] = [];
+  for (const [p, n] of model.tree.walk()) {
+    if (p.endsWith('/' + name) && n.type !== 'dir') out.push(p);
+    if (out.length >= 3) break;
+  }
+  return out;
+}
+
+export interface LookupStep extends StepResult {
+  /** The file found, when the step succeeds. */
+  found: Extract<Lookup, { ok: true }> | null;
+}
+
+/** Finding the executable: its step, or the one error the runtime gives when it is not there (or cannot run). */
+export function lookupStep(model: ImageModel, command: Command, env: string[], cwd: string): LookupStep {
+  const tree = model.tree;
+  const argv = command.argv;
+  const name = argv[0];
+  const found = lookPath(tree, name, env, cwd);
+  if (found.ok) {
+    return {
+      found,
+      step: {
+        step: 'lookup',
+        ok: true,
+        detail: `found ${found.path}${found.real !== found.path ? ` -> ${found.real}` : ''}${found.links.length ? ` (${found.links.join(', ')})` : ''}`,
+      },
+      findings: [],
+    };
+  }
+  const step = { step: 'lookup' as const, ok: false, detail: found.detail };
+  const error = (d: Omit<Diagnostic, 'severity'>): LookupStep => ({ found: null, step, findings: [{ severity: 'error', ...d }] });
+  const abs = name.includes('/') ? (name.startsWith('/') ? name : `${cwd}/${name}`) : null;
+  const gone = abs ? removedBy(model, abs) : null;
+  const dangling = abs ? resolvePath(tree, abs, { cwd, followLast: false }) : null;
+  const link = dangling?.ok && dangling.node.type === 'symlink' ? dangling.node : null;
+  if (found.reason === 'missing' && command.shellForm && SHELLS.test(name)) {
+    const words = CATALOG['shell-missing'];
+    return error({
+      code: 'shell-missing',
+      message: words.message(name, argv.slice(2).join(' ')),
+      path: name,
+      layer: null,
+      runtimeError: found.runtimeError,
+      fix: words.fix(command.keyword, splitWords(argv[2])),
+      evidence: [`argv ${JSON.stringify(argv)}`, found.detail],
+    });
+  }
+  if (found.reason === 'missing') {
+    const words = CATALOG['exec-not-found'];
+    // the path itself (a dangling or looping link) is no "other place" to point at
+    const elsewhere = abs ? findByName(model, abs.slice(abs.lastIndexOf('/') + 1)).filter((p) => p !== abs) : [];
+    const followed = abs ? resolvePath(tree, abs, { cwd }) : null;
+    const loop = followed !== null && !followed.ok && followed.reason === 'loop' ? followed : null;
+    return error({
+      code: 'exec-not-found',
+      message: loop
+        ? words.messageLoop(name, [...new Set(loop.links)].slice(0, 4))
+        : words.message(name, link ? { target: link.linkTarget } : null, gone),
+      path: abs,
+      layer: link ? link.layer : null,
+      runtimeError: found.runtimeError,
+      fix: gone
+        ? words.fixDeleted
+        : abs && (loop || link)
+          ? words.fixLink(abs)
+          : abs && elsewhere.length
+            ? words.fixElsewhere(elsewhere, abs)
+            : words.fix(abs ?? ''),
+      evidence: [found.detail, ...(gone ? [gone] : [])],
+    });
+  }
+  if (found.reason === 'not-in-path') {
+    const words = CATALOG['exec-not-in-path'];
+    const elsewhere = findByName(model, name);
+    return error({
+      code: 'exec-not-in-path',
+      message: words.message(name, containerPath(env)),
+      path: null,
+      layer: null,
+      runtimeError: found.runtimeError,
+      fix: elsewhere.length ? words.fixElsewhere(elsewhere[0]) : words.fix,
+      evidence: [found.detail, ...(elsewhere.length ? [`found elsewhere: ${elsewhere.join(', ')}`] : [])],
+    });
+  }
+  const words = CATALOG['not-executable'];
+  const dir = found.reason === 'directory';
+  return error({
+    code: 'not-executable',
+    message: dir ? words.messageDirectory(found.path) : words.message(found.path, found.detail.replace(/^.*: /, '')),
+    path: found.path,
+    layer: found.node?.layer ?? null,
+    runtimeError: found.runtimeError,
+    fix: dir ? words.fixDirectory(found.path) : words.fix(found.path),
+    evidence: [found.detail],
+  });
 }

@@ -4,6 +4,7 @@
  */
 import type { SymbolCheck, SymbolProblem } from '../loader/symbols.js';
 import type { VersionProblem } from '../loader/types.js';
+import { CATALOG } from './catalog.js';
 import type { Diagnostic } from './types.js';
 
 export interface LoaderFacts {
@@ -30,28 +31,26 @@ export function versionDiagnostics(problems: VersionProblem[], f: LoaderFacts): 
   }
   for (const g of groups.values()) {
     const first = g[0];
-    if (!first) continue;
+    if (!first) continue; // every group holds at least the problem that made it
     const { library, requiredBy, weak } = first;
     const by = requiredBy === f.programPath ? f.argv0 : requiredBy;
     const versions = g.map((v) => v.version);
-    const list = versions.join(', ');
+    const words = CATALOG['symbol-version-missing'];
     out.push({
       code: weak ? 'symbol-version-weak' : 'symbol-version-missing',
       severity: weak ? 'warning' : 'error',
-      message: `${requiredBy} was built against a newer ${library.slice(library.lastIndexOf('/') + 1)} than the image has: it needs ${versions.length > 1 ? `the versions ${list}` : list}, which ${library} does not define`,
+      message: words.message(requiredBy, library, versions),
       path: library,
       layer: f.layerOf(library),
-      runtimeError: weak ? null : versions.map((v) => `${f.argv0}: ${library}: version \`${v}' not found (required by ${by})`).join('\n'),
-      fix: versions.some((v) => /^GLIBC_/.test(v))
-        ? `Build on a system with a glibc no newer than the image's (use the same base image for build and run stages), or link statically.`
-        : `Copy the library version the program was built against into the image.`,
+      runtimeError: weak ? null : versions.map((v) => words.runc(f.argv0, library, v, by)).join('\n'),
+      fix: words.fix(versions),
       evidence: [...versions.map((v) => `${requiredBy} needs ${v}`), `${library} does not define ${versions.length > 1 ? 'them' : 'it'}`],
     });
   }
   return out;
 }
 
-function builtFor(p: SymbolProblem, check: SymbolCheck, f: LoaderFacts): string | null {
+function builtFor(p: SymbolProblem, check: SymbolCheck, f: LoaderFacts): 'glibc' | 'musl' | null {
   const libc = f.libcOf(p.requiredBy);
   if (libc === 'glibc' && check.loader === 'musl') return 'glibc';
   if (libc === 'musl' && check.loader === 'glibc') return 'musl';
@@ -59,14 +58,11 @@ function builtFor(p: SymbolProblem, check: SymbolCheck, f: LoaderFacts): string 
 }
 
 function fixFor(p: SymbolProblem, check: SymbolCheck, f: LoaderFacts): string {
+  const words = CATALOG['symbol-missing'];
   const other = builtFor(p, check, f);
-  if (other === 'glibc')
-    return `${p.requiredBy} was built against glibc, and musl has no ${p.symbol}: build it in a musl stage (FROM alpine), or run the program on a glibc base (debian:bookworm-slim, distroless/base).`;
-  if (other === 'musl')
-    return `${p.requiredBy} was built against musl, and this glibc has no ${p.symbol}: build it against glibc (the same base as the image), or run it FROM alpine.`;
-  if (p.near.length)
-    return `The image has ${p.symbol} only as ${p.near.join(', ')}: copy the library release ${p.requiredBy} was built against into the image, or rebuild ${p.requiredBy} against the one the image has.`;
-  return `No library in the image defines ${p.symbol}: copy the library release ${p.requiredBy} was built against (ldd in the build stage shows it) into the image, or rebuild against the one the image has.`;
+  if (other) return words.fixOtherLibc(p.requiredBy, p.symbol, other);
+  if (p.near.length) return words.fixNear(p.requiredBy, p.symbol, p.near);
+  return words.fix(p.requiredBy, p.symbol);
 }
 
 /** symbol-missing for what fails the start; symbol-missing-lazy for a glibc function bound at its first call. */
@@ -81,11 +77,13 @@ export function symbolDiagnostics(check: SymbolCheck | null, f: LoaderFacts): Di
       ...p.near.map((n) => `defined only as ${n}`),
       `bound ${p.when === 'load' ? 'at load' : 'at first call'}: ${p.reason}`,
     ];
+    const words = CATALOG['symbol-missing'];
+    const line = check.loader === 'musl' ? words.runcMusl(p.object, p.symbol) : words.runcGlibc(f.argv0, p.object, p.symbol, p.version);
     if (p.when === 'lazy') {
       return {
         code: 'symbol-missing-lazy',
         severity: 'warning',
-        message: `${p.requiredBy} calls ${what}, which no loaded object defines; glibc binds functions at their first call, so the program starts and dies with "${p.runtimeError}" if it ever calls it`,
+        message: CATALOG['symbol-missing-lazy'].message(p.requiredBy, what, line),
         path: p.requiredBy,
         layer: f.layerOf(p.requiredBy),
         runtimeError: null,
@@ -96,10 +94,22 @@ export function symbolDiagnostics(check: SymbolCheck | null, f: LoaderFacts): Di
     return {
       code: 'symbol-missing',
       severity: 'error',
-      message: `${p.requiredBy} needs the ${p.kind === 'data' ? 'variable' : 'function'} ${what}, which no loaded object defines${other ? ` (it was built against ${other})` : ''}; ${check.loader === 'musl' ? 'musl binds every symbol at load' : p.reason === 'BIND_NOW' ? 'it is linked with BIND_NOW (-z now), so glibc binds it at load' : p.reason === 'LD_BIND_NOW' ? 'LD_BIND_NOW is set, so glibc binds it at load' : `a ${p.reason} is bound at load`}, and the start fails`,
+      message: words.message(
+        p.requiredBy,
+        p.kind,
+        what,
+        other,
+        check.loader === 'musl'
+          ? words.whyMusl
+          : p.reason === 'BIND_NOW'
+            ? words.whyBindNow
+            : p.reason === 'LD_BIND_NOW'
+              ? words.whyEnv
+              : words.whyReloc(p.reason),
+      ),
       path: p.requiredBy,
       layer: f.layerOf(p.requiredBy),
-      runtimeError: p.runtimeError,
+      runtimeError: line,
       fix: fixFor(p, check, f),
       evidence,
     };

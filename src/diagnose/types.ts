@@ -80,3 +80,9 @@ export interface Launch {
 }
 
 export type Verdict = 'starts' | 'fails';
+
+/** What one launch step of diagnose() found: the step as the runtime takes it, and its findings. */
+export interface StepResult {
+  step: LaunchStep;
+  findings: Diagnostic[];
+}

@@ -4,6 +4,8 @@
  */
 import { type MergedTree, openBytes, resolvePath } from '../fs/index.js';
 import { type Credentials, ROOT } from '../loader/access.js';
+import { CATALOG } from './catalog.js';
+import type { Diagnostic, StepResult } from './types.js';
 
 export interface UserCheck {
   ok: boolean;
@@ -48,77 +50,82 @@ function eachEntry(tree: MergedTree, path: string, visit: (fields: string[]) => 
   }
 }
 
-/** The first entry whose first field is `name`; null when the file is absent, undefined when it has no such entry. */
-function findEntry(tree: MergedTree, path: string, name: string): string[] | null | undefined {
-  let hit: string[] | undefined;
-  const read = eachEntry(tree, path, (f) => {
-    if (f[0] === name) hit = f;
-    return hit !== undefined;
-  });
-  return read ? hit : null;
-}
-
 const CHUNK = 1 << 20;
 const LINE_MAX = 1 << 16;
 
 const numeric = (s: string) => /^\d+$/.test(s);
 
+/** Each file read once per tree and USER: diagnose, the report's loader context and repair ask alike. */
+const checked = new WeakMap<MergedTree, Map<string, UserCheck>>();
+
 export function checkUser(tree: MergedTree, user: string): UserCheck {
+  let per = checked.get(tree);
+  if (!per) checked.set(tree, (per = new Map<string, UserCheck>()));
+  let c = per.get(user);
+  if (!c) per.set(user, (c = lookUp(tree, user)));
+  return c;
+}
+
+/**
+ * The passwd entry of a name (or, for a numeric USER, of the uid, for its name), then the
+ * group entry of a named group and every group that lists the user: one pass over each file.
+ */
+function lookUp(tree: MergedTree, user: string): UserCheck {
   if (!user)
     return { ok: true, runtimeError: null, detail: 'no USER: runs as root (0:0)', file: '/etc/passwd', name: null, credentials: ROOT };
   const [name = '', group] = user.split(':', 2); // split always yields a first field
+  const byUid = numeric(name);
+  let entry: string[] | undefined;
+  const hasPasswd =
+    (!!name || byUid) &&
+    eachEntry(tree, '/etc/passwd', (f) => {
+      if ((byUid ? f[2] : f[0]) !== name) return false;
+      entry = f;
+      return true;
+    });
   let uidText = name;
   let primaryGid: string | null = null;
-  if (name && !numeric(name)) {
-    const passwd = findEntry(tree, '/etc/passwd', name);
-    const hit = passwd ?? null;
-    if (!hit) {
+  if (name && !byUid) {
+    if (!entry) {
       return {
         ok: false,
-        runtimeError: `unable to find user ${name}: no matching entries in passwd file`,
-        detail: passwd === undefined ? `USER ${name}: no such entry in /etc/passwd` : `USER ${name}: the image has no /etc/passwd`,
+        runtimeError: CATALOG['user-missing'].runcUser(name),
+        detail: hasPasswd ? `USER ${name}: no such entry in /etc/passwd` : `USER ${name}: the image has no /etc/passwd`,
         file: '/etc/passwd',
         name,
         credentials: null,
       };
     }
-    uidText = hit[2] ?? '?';
-    primaryGid = hit[3] ?? null;
+    uidText = entry[2] ?? '?';
+    primaryGid = entry[3] ?? null;
   }
+  // runc adds the groups of /etc/group that list the user by name.
+  const member: string | null = byUid ? (entry?.[0] ?? null) : name;
+  const named = group !== undefined && group !== '' && !numeric(group) ? group : null;
+  let groupEntry: string[] | undefined;
+  const extra: number[] = [];
+  const hasGroup =
+    (named !== null || !!member) &&
+    eachEntry(tree, '/etc/group', (f) => {
+      if (named !== null && groupEntry === undefined && f[0] === named) groupEntry = f;
+      if (member && (f[3] ?? '').split(',').includes(member)) extra.push(Number(f[2]));
+    });
   let gidText = primaryGid ?? '0';
   if (group !== undefined && group !== '') {
-    if (numeric(group)) gidText = group;
+    if (named === null) gidText = group;
     else {
-      const groups = findEntry(tree, '/etc/group', group);
-      const hit = groups ?? null;
-      if (!hit) {
+      if (!groupEntry) {
         return {
           ok: false,
-          runtimeError: `unable to find group ${group}: no matching entries in group file`,
-          detail: groups === undefined ? `USER ${user}: no group ${group} in /etc/group` : `USER ${user}: the image has no /etc/group`,
+          runtimeError: CATALOG['user-missing'].runcGroup(named),
+          detail: hasGroup ? `USER ${user}: no group ${named} in /etc/group` : `USER ${user}: the image has no /etc/group`,
           file: '/etc/group',
-          name: group,
+          name: named,
           credentials: null,
         };
       }
-      gidText = hit[2] ?? '?';
+      gidText = groupEntry[2] ?? '?';
     }
-  }
-  // runc adds the groups of /etc/group that list the user by name.
-  let userName: string | null = numeric(name) ? null : name;
-  if (numeric(name)) {
-    eachEntry(tree, '/etc/passwd', (f) => {
-      if (f[2] !== name) return false;
-      userName = f[0] ?? null;
-      return true;
-    });
-  }
-  const extra: number[] = [];
-  const member = userName;
-  if (member) {
-    eachEntry(tree, '/etc/group', (f) => {
-      if ((f[3] ?? '').split(',').includes(member)) extra.push(Number(f[2]));
-    });
   }
   const credentials =
     numeric(uidText) && numeric(gidText)
@@ -132,4 +139,25 @@ export function checkUser(tree: MergedTree, user: string): UserCheck {
     name: null,
     credentials,
   };
+}
+
+/** The USER step: the runtime looks the user up before anything runs. */
+export function userStep(tree: MergedTree, user: string, layerOf: (path: string) => number | null): StepResult & { user: UserCheck } {
+  const c = checkUser(tree, user);
+  const words = CATALOG['user-missing'];
+  const findings: Diagnostic[] = c.ok
+    ? []
+    : [
+        {
+          severity: 'error',
+          code: 'user-missing',
+          message: words.message(c.detail),
+          path: c.file,
+          layer: layerOf(c.file),
+          runtimeError: c.runtimeError,
+          fix: words.fix(c.file, c.name),
+          evidence: [c.detail],
+        },
+      ];
+  return { step: { step: 'user', ok: c.ok, detail: c.detail }, findings, user: c };
 }

@@ -8,6 +8,7 @@ import { scanFor } from '../elf/scan.js';
 import type { ElfInfo } from '../elf/types.js';
 import { type MergedTree, type Node, openBytes, resolvePath } from '../fs/index.js';
 import type { LoadResult } from '../loader/index.js';
+import { CATALOG } from './catalog.js';
 import type { Diagnostic } from './types.js';
 import { envValue } from '../source/config.js';
 
@@ -89,8 +90,8 @@ export function programWarnings(tree: MergedTree, envs: string[], p: ProgramFact
       base({
         code: 'static-glibc-nss',
         ...at,
-        message: `${p.path} is statically linked with glibc but resolves names (users, hosts) through NSS: at run time glibc still tries to load libnss_*.so.2 of its own version, which a static image does not have, so lookups like getaddrinfo or getpwnam can fail or behave differently${conf ? '' : ', and there is no /etc/nsswitch.conf'}`,
-        fix: 'Build it against musl (musl-gcc -static) or, for Go, with CGO_ENABLED=0 (the pure-Go resolver); or COPY /etc/nsswitch.conf and the matching libnss_files.so.2 / libnss_dns.so.2 from the build stage.',
+        message: CATALOG['static-glibc-nss'].message(p.path, conf),
+        fix: CATALOG['static-glibc-nss'].fix,
         evidence: [
           'static, glibc (ABI tag note), mentions libnss_ / nsswitch.conf',
           conf ? '/etc/nsswitch.conf present' : '/etc/nsswitch.conf missing',
@@ -115,8 +116,8 @@ export function programWarnings(tree: MergedTree, envs: string[], p: ProgramFact
         base({
           code: 'ca-certificates-missing',
           ...at,
-          message: `${p.path} does TLS (${tlsLib ? `links ${tlsLib}` : `contains ${tlsString}`}) but the image has no CA certificates, so every HTTPS connection will fail with "x509: certificate signed by unknown authority" or "unable to get local issuer certificate"`,
-          fix: 'COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ (install ca-certificates in the build stage first), or set SSL_CERT_FILE to a bundle you copy in.',
+          message: CATALOG['ca-certificates-missing'].message(p.path, tlsLib ? `links ${tlsLib}` : `contains ${tlsString}`),
+          fix: CATALOG['ca-certificates-missing'].fix,
           evidence: [tlsLib ? `needs ${tlsLib}` : `contains "${tlsString}"`, `none of ${CA_FILES.slice(0, 2).join(', ')}, … exists`],
         }),
       );
@@ -129,8 +130,8 @@ export function programWarnings(tree: MergedTree, envs: string[], p: ProgramFact
       base({
         code: 'tmp-missing',
         ...at,
-        message: `${p.path} creates temporary files (${tmpUse}) and the image has no /tmp, so that fails with "no such file or directory"`,
-        fix: 'Create it in the image: COPY --from=build --chmod=1777 /tmp /tmp (a FROM scratch image cannot RUN mkdir), or mount one: docker run --tmpfs /tmp.',
+        message: CATALOG['tmp-missing'].message(p.path, tmpUse),
+        fix: CATALOG['tmp-missing'].fix,
         evidence: [`uses ${tmpUse}`, '/tmp does not exist'],
       }),
     );
@@ -144,10 +145,8 @@ export function programWarnings(tree: MergedTree, envs: string[], p: ProgramFact
       base({
         code: 'zoneinfo-missing',
         ...at,
-        message: `${p.path} loads time zones${tz ? ` (TZ=${tz})` : ' (time.LoadLocation)'} but the image has no /usr/share/zoneinfo: named zones fail to load (Go: "unknown time zone") or silently fall back to UTC`,
-        fix: info.go
-          ? 'Embed the zone database: import _ "time/tzdata" (or build with -tags timetzdata), or COPY --from=build /usr/share/zoneinfo /usr/share/zoneinfo.'
-          : 'COPY --from=build /usr/share/zoneinfo /usr/share/zoneinfo (install tzdata in the build stage).',
+        message: CATALOG['zoneinfo-missing'].message(p.path, tz ? ` (TZ=${tz})` : ' (time.LoadLocation)'),
+        fix: info.go ? CATALOG['zoneinfo-missing'].fixGo : CATALOG['zoneinfo-missing'].fix,
         evidence: [strings.has('time.LoadLocation') ? 'contains time.LoadLocation' : `TZ=${tz}`, '/usr/share/zoneinfo does not exist'],
       }),
     );
@@ -158,8 +157,8 @@ export function programWarnings(tree: MergedTree, envs: string[], p: ProgramFact
       base({
         code: 'go-cgo-enabled',
         ...at,
-        message: `${p.path} is a Go ${info.go.version} program built with CGO_ENABLED=1: ${info.static ? 'it is static, but its C parts (net, os/user) still follow glibc rules such as NSS' : `it needs a C library and its loader (${info.interpreter}) at run time`}`,
-        fix: 'Build with CGO_ENABLED=0 go build … for a FROM scratch image (the net and os/user packages have pure-Go versions).',
+        message: CATALOG['go-cgo-enabled'].message(p.path, info.go.version, info.static, info.interpreter),
+        fix: CATALOG['go-cgo-enabled'].fix,
         evidence: ['Go build info: CGO_ENABLED=1'],
       }),
     );
@@ -173,8 +172,39 @@ export function archWarning(p: ProgramFacts, configArch: string | null): Diagnos
     code: 'arch-mismatch',
     path: p.path,
     layer: p.node.layer,
-    message: `the image says it is for ${configArch} but ${p.path} is built for ${p.info.machine} (${p.info.architecture})`,
-    fix: `Build the binary for ${configArch} (GOARCH=${configArch}, or the matching cross compiler), or build the image with --platform linux/${p.info.architecture}.`,
+    message: CATALOG['arch-mismatch'].message(configArch, p.path, p.info.machine, p.info.architecture),
+    fix: CATALOG['arch-mismatch'].fix(configArch, p.info.architecture),
     evidence: [`config architecture ${configArch}`, `ELF machine ${p.info.machine}`],
   });
+}
+
+/** A program whose ELF structures are inconsistent: it may fail in ways that depend on what is missing. */
+export function damageWarning(p: ProgramFacts): Diagnostic | null {
+  if (!p.info.problems.length) return null;
+  return {
+    code: 'elf-damaged',
+    severity: 'warning',
+    message: CATALOG['elf-damaged'].message(p.path, p.info.problems),
+    path: p.path,
+    layer: p.node.layer,
+    runtimeError: null,
+    fix: CATALOG['elf-damaged'].fix,
+    evidence: p.info.problems,
+  };
+}
+
+/** Layers whose archives are inconsistent (a hard link to nothing, say). */
+export function layerWarnings(layers: { index: number; changes: { problems: string[] } }[]): Diagnostic[] {
+  return layers.flatMap((l) =>
+    l.changes.problems.map((p): Diagnostic => ({
+      code: 'layer-problem',
+      severity: 'warning',
+      message: CATALOG['layer-problem'].message(l.index, p),
+      path: null,
+      layer: l.index,
+      runtimeError: null,
+      fix: CATALOG['layer-problem'].fix,
+      evidence: [],
+    })),
+  );
 }

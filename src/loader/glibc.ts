@@ -6,34 +6,10 @@ import type { ElfInfo } from '../elf/types.js';
 import { readSmallFile, resolvePath } from '../fs/index.js';
 import { envValue } from '../source/config.js';
 import { type CacheEntry, LdCache } from './ldcache.js';
-import { type Attempt, type Found, type Loaded, type LoaderContext, Search, dirname } from './search.js';
+import { CACHE_IDS, HWCAPS, PLATFORM, TRIPLETS } from './machines.js';
+import { type Attempt, type Found, type Loaded, type LoaderContext, type Query, Search, type SearchStep, dirname } from './search.js';
 import type { Dependency, Via } from './types.js';
 
-/** Debian's multiarch tuple per machine (/lib/x86_64-linux-gnu). */
-export const TRIPLETS: Record<string, string> = {
-  x86_64: 'x86_64-linux-gnu',
-  i386: 'i386-linux-gnu',
-  aarch64: 'aarch64-linux-gnu',
-  arm: 'arm-linux-gnueabihf',
-  ppc64le: 'powerpc64le-linux-gnu',
-  s390x: 's390x-linux-gnu',
-  riscv64: 'riscv64-linux-gnu',
-  mips64el: 'mips64el-linux-gnuabi64',
-};
-const PLATFORM: Record<string, string> = {
-  x86_64: 'x86_64',
-  i386: 'i686',
-  aarch64: 'aarch64',
-  arm: 'v7l',
-  ppc64le: 'power8',
-  s390x: 'z900',
-  riscv64: 'riscv64',
-};
-const HWCAPS: Record<string, string[]> = {
-  x86_64: ['x86-64-v4', 'x86-64-v3', 'x86-64-v2'],
-  ppc64le: ['power10', 'power9'],
-  s390x: ['z16', 'z15', 'z14', 'z13'],
-};
 /**
  * The subfolders ld.so probes in each search folder before the folder itself, by release:
  * glibc-hwcaps/LEVEL since 2.33; until 2.36 also the legacy ones, tls and the platform
@@ -54,20 +30,6 @@ function subfolders(machine: string, release: string | null): { path: string; le
   }
   return out;
 }
-/**
- * The cache flags each port's ld.so accepts (_dl_cache_check_flags), the first being its
- * own (_DL_CACHE_DEFAULT_ID): FLAG_ELF_LIBC6 (3) with the port's bits, so a 64-bit loader
- * never takes an x32 or 32-bit entry. Keyed by machine and class.
- */
-const CACHE_IDS: Record<string, number[]> = {
-  'x86_64/64': [0x0303],
-  'x86_64/32': [0x0803],
-  'aarch64/64': [0x0a03],
-  'ppc64le/64': [0x0503],
-  's390x/64': [0x0403],
-  'arm/32': [0x0903],
-  'i386/32': [0x0003, 0x0001],
-};
 /** ld.so maps the cache whatever its size; past this it is not read here, and that is said. */
 const CACHE_LIMIT = 128 << 20;
 
@@ -104,7 +66,6 @@ export class GlibcSearch extends Search {
   /** Directories (and glibc-hwcaps subdirectories) found not to exist: never tried again (r_search_path_elem status). */
   private readonly missingDirs = new Set<string>();
   private readonly checkedDirs = new Set<string>();
-  readonly limits: string[] = [];
 
   constructor(ctx: LoaderContext, program: ElfInfo, interp: { real: string; info: ElfInfo } | null) {
     super(ctx, program);
@@ -244,7 +205,7 @@ export class GlibcSearch extends Search {
   }
 
   /** A directory list, each with its glibc-hwcaps (and legacy) subdirectories first. */
-  private inDirs(dirs: string[], name: string, dep: Dependency): Attempt {
+  protected inDirs(dirs: string[], name: string, dep: Dependency): Attempt {
     for (const dir of dirs) {
       if (this.missingDirs.has(dir)) {
         // ld.so does not open it again; it is still where the library was looked for
@@ -271,51 +232,73 @@ export class GlibcSearch extends Search {
     return 'absent';
   }
 
+  /**
+   * The search for a name without a slash, in ld.so's order (elf/dl-load.c, _dl_map_object):
+   * each step runs only when the ones before it found nothing.
+   */
+  static readonly ORDER: readonly SearchStep<GlibcSearch>[] = [
+    {
+      rule: 'DT_RPATH of the requester and of the objects that loaded it, unless the requester has DT_RUNPATH',
+      run: (s, q) => s.rpaths(q),
+    },
+    { rule: 'LD_LIBRARY_PATH', run: (s, q) => s.dirs(s.libraryPathOf(q.main), q, 'LD_LIBRARY_PATH') },
+    {
+      rule: 'DT_RUNPATH of the requester only',
+      run: (s, q) => (q.requester.info.runpath ? s.dirs(s.expand(q.requester.info.runpath, q.requester), q, 'runpath') : undefined),
+    },
+    {
+      rule: '/etc/ld.so.cache, unless the requester is linked -z nodeflib',
+      run: (s, q) => (q.requester.info.flags.nodeflib ? undefined : s.fromCache(q)),
+    },
+    {
+      rule: 'the system directories compiled into ld.so, unless the requester is linked -z nodeflib',
+      run: (s, q) => (q.requester.info.flags.nodeflib ? undefined : s.dirs(s.defaultDirs, q, s.defaultVia)),
+    },
+  ];
+
   find(name: string, requester: Loaded, main: Loaded, dep: Dependency): Found | null {
-    const done = (r: Attempt, via: Via) => this.settle(r, via, dep);
     this.lastErrno = 'No such file or directory';
     if (name.includes('/')) {
       const [p] = this.expand(name, requester);
       const r = p ? this.try(p, dep) : 'absent';
-      const d = done(r === 'skip' ? 'absent' : r, 'path');
+      const d = this.settle(r === 'skip' ? 'absent' : r, 'path', dep);
       if (d !== undefined) return d;
       dep.error = `cannot open shared object file: ${this.lastErrno}`;
       return null;
     }
-    if (!requester.info.runpath) {
-      for (let l: Loaded | null = requester; l; l = l.loader) {
-        this.spend();
-        if (l.info.rpath && !l.info.runpath) {
-          const d = done(this.inDirs(this.expand(l.info.rpath, l), name, dep), 'rpath');
-          if (d !== undefined) return d;
-        }
-      }
-      if (requester !== main && main.info.rpath && !main.info.runpath && !isAncestor(main, requester)) {
-        const d = done(this.inDirs(this.expand(main.info.rpath, main), name, dep), 'rpath');
-        if (d !== undefined) return d;
-      }
-    }
-    let d = done(this.inDirs(this.libraryPathOf(main), name, dep), 'LD_LIBRARY_PATH');
+    const d = this.follow(GlibcSearch.ORDER, { name, requester, main, dep });
     if (d !== undefined) return d;
-    if (requester.info.runpath) {
-      d = done(this.inDirs(this.expand(requester.info.runpath, requester), name, dep), 'runpath');
-      if (d !== undefined) return d;
-    }
-    if (!requester.info.flags.nodeflib) {
-      for (const e of this.cacheChoice(this.ldCache()?.lookup(name) ?? [])) {
-        const r = this.try(e.path, dep, e.hwcaps ? 'glibc-hwcaps' : null);
-        if (r === 'skip' || r === 'absent') continue;
-        d = done(r, 'ld.so.cache');
-        if (d !== undefined) return d;
-      }
-      d = done(this.inDirs(this.defaultDirs, name, dep), this.defaultVia);
-      if (d !== undefined) return d;
-    }
     const other = dep.skipped.find((s) => s.reason.startsWith('wrong ELF class'));
     dep.error = other
       ? `wrong ELF class: ELFCLASS${this.program.class === 64 ? 32 : 64}`
       : `cannot open shared object file: ${this.lastErrno}`;
     return null;
+  }
+
+  /** DT_RPATH up the chain of loaders, then the program's (when it is not in that chain): only for a requester without DT_RUNPATH. */
+  private rpaths(q: Query): Found | null | undefined {
+    const { requester, main } = q;
+    if (requester.info.runpath) return undefined;
+    for (let l: Loaded | null = requester; l; l = l.loader) {
+      this.spend();
+      if (l.info.rpath && !l.info.runpath) {
+        const d = this.dirs(this.expand(l.info.rpath, l), q, 'rpath');
+        if (d !== undefined) return d;
+      }
+    }
+    if (requester !== main && main.info.rpath && !main.info.runpath && !isAncestor(main, requester))
+      return this.dirs(this.expand(main.info.rpath, main), q, 'rpath');
+    return undefined;
+  }
+
+  /** The one path the cache gives for the name (after any glibc-hwcaps entries); one that is absent or skipped is passed over. */
+  private fromCache(q: Query): Found | null | undefined {
+    for (const e of this.cacheChoice(this.ldCache()?.lookup(q.name) ?? [])) {
+      const r = this.try(e.path, q.dep, e.hwcaps ? 'glibc-hwcaps' : null);
+      if (r === 'skip' || r === 'absent') continue;
+      return this.settle(r, 'ld.so.cache', q.dep);
+    }
+    return undefined;
   }
 }
 

@@ -18,28 +18,8 @@ export type * from './types.js';
 export type { LoaderContext } from './search.js';
 export { LIMITS } from './search.js';
 export { MUSL_RESERVED } from './musl.js';
-export { TRIPLETS } from './glibc.js';
-
-/** The program interpreter each glibc port links into its executables. */
-export const GLIBC_INTERP: Record<string, string> = {
-  x86_64: '/lib64/ld-linux-x86-64.so.2',
-  aarch64: '/lib/ld-linux-aarch64.so.1',
-  arm: '/lib/ld-linux-armhf.so.3',
-  i386: '/lib/ld-linux.so.2',
-  ppc64le: '/lib64/ld64.so.2',
-  s390x: '/lib/ld64.so.1',
-  riscv64: '/lib/ld-linux-riscv64-lp64d.so.1',
-};
-/** musl's ARCH in /lib/ld-musl-ARCH.so.1. */
-export const MUSL_ARCH: Record<string, string> = {
-  x86_64: 'x86_64',
-  aarch64: 'aarch64',
-  arm: 'armhf',
-  i386: 'i386',
-  ppc64le: 'powerpc64le',
-  s390x: 's390x',
-  riscv64: 'riscv64',
-};
+export { GLIBC_INTERP, MUSL_ARCH, TRIPLETS, hostRuns } from './machines.js';
+import { GLIBC_INTERP, MUSL_ARCH } from './machines.js';
 
 /** The objects loaded so far, found by the names a later DT_NEEDED may use and by real file. */
 class LoadedSet {
@@ -129,9 +109,11 @@ export function resolveProgram(ctx: LoaderContext, programPath: string, program:
       }
     }
   }
-  const musl = byFile !== null ? byFile === 'musl' : program.libc === 'musl' || /ld-musl-/.test(program.interpreter ?? '');
+  // What the program itself says: built against musl, or naming musl's loader.
+  const namedMusl = program.libc === 'musl' || /ld-musl-/.test(program.interpreter ?? '');
+  const musl = byFile !== null ? byFile === 'musl' : namedMusl;
   result.loader = musl ? 'musl' : 'glibc';
-  if (byFile !== null && (byFile === 'musl') !== (program.libc === 'musl' || /ld-musl-/.test(program.interpreter ?? ''))) {
+  if (byFile !== null && (byFile === 'musl') !== namedMusl) {
     result.notes.push(`${program.interpreter} is ${byFile}'s loader, whatever its name says: its rules apply`);
   }
   // The program itself answers to no name (its l_name is empty).

@@ -7,7 +7,7 @@ import type { ElfInfo } from '../elf/types.js';
 import { readSmallFile, resolvePath } from '../fs/index.js';
 import { envValue } from '../source/config.js';
 import { ARG_STRLEN_MAX, tooLongEnv } from './glibc.js';
-import { type Attempt, type Found, type Loaded, type LoaderContext, Search, dirname } from './search.js';
+import { type Attempt, type Found, type Loaded, type LoaderContext, type Query, Search, type SearchStep, dirname } from './search.js';
 import type { Dependency, Via } from './types.js';
 
 const MUSL_DEFAULT = ['/lib', '/usr/local/lib', '/usr/lib'];
@@ -31,7 +31,6 @@ export class MuslSearch extends Search {
   private readonly arch: string;
   private sysPath: string[] | null = null;
   private readonly libraryPath: string[];
-  readonly limits: string[] = [];
 
   constructor(
     ctx: LoaderContext,
@@ -85,7 +84,7 @@ export class MuslSearch extends Search {
     return elements(paths.replace(/\$(\{ORIGIN\}|ORIGIN)/g, origin));
   }
 
-  private inDirs(dirs: string[], name: string, dep: Dependency): Attempt {
+  protected inDirs(dirs: string[], name: string, dep: Dependency): Attempt {
     for (const dir of dirs) {
       const r = this.try(join(dir, name), dep);
       if (r === 'skip') return { error: 'Exec format error' };
@@ -99,32 +98,47 @@ export class MuslSearch extends Search {
     return (!name.includes('/') && MUSL_RESERVED.test(name)) || name === this.program.interpreter;
   }
 
-  find(name: string, requester: Loaded, _main: Loaded, dep: Dependency): Found | null {
-    const done = (r: Attempt, via: Via) => this.settle(r, via, dep);
+  /**
+   * The search for a name without a slash, in musl's order (ldso/dynlink.c, load_library):
+   * each step runs only when the ones before it found nothing.
+   */
+  static readonly ORDER: readonly SearchStep<MuslSearch>[] = [
+    { rule: 'LD_LIBRARY_PATH', run: (s, q) => s.dirs(s.libraryPath, q, 'LD_LIBRARY_PATH') },
+    { rule: 'DT_RUNPATH, else DT_RPATH, of the requester and of each object that loaded it', run: (s, q) => s.rpaths(q) },
+    {
+      rule: '/etc/ld-musl-ARCH.path beside the loader, else /lib:/usr/local/lib:/usr/lib',
+      run: (s, q) => s.dirs(s.systemPath(), q, s.sysPath === MUSL_DEFAULT ? 'default' : 'ld-musl.path'),
+    },
+  ];
+
+  find(name: string, requester: Loaded, main: Loaded, dep: Dependency): Found | null {
     if (this.isSelf(name)) {
       Object.assign(dep, { resolved: this.program.interpreter, realPath: this.interpReal, via: 'musl-libc' });
       return null; // served by the loader itself, never a separate object
     }
     if (name.includes('/')) {
       const r = this.try(name, dep);
-      const d = done(r === 'skip' ? { error: 'Exec format error' } : r, 'path');
+      const d = this.settle(r === 'skip' ? { error: 'Exec format error' } : r, 'path', dep);
       if (d !== undefined) return d;
       dep.error = this.lastErrno;
       return null;
     }
-    let d = done(this.inDirs(this.libraryPath, name, dep), 'LD_LIBRARY_PATH');
-    if (d !== undefined) return d;
-    for (let l: Loaded | null = requester; l; l = l.loader) {
-      this.spend();
-      const rp = l.info.runpath ?? l.info.rpath;
-      if (!rp) continue;
-      d = done(this.inDirs(this.expand(rp, l), name, dep), l.info.runpath ? 'runpath' : 'rpath');
-      if (d !== undefined) return d;
-    }
-    d = done(this.inDirs(this.systemPath(), name, dep), this.sysPath === MUSL_DEFAULT ? 'default' : 'ld-musl.path');
+    const d = this.follow(MuslSearch.ORDER, { name, requester, main, dep });
     if (d !== undefined) return d;
     // musl reports errno: with nowhere to look, nothing set it.
     dep.error = dep.searched.length ? this.lastErrno : 'No error information';
     return null;
+  }
+
+  /** Each object up the chain of needing objects, with its runpath (or, without one, its rpath). */
+  private rpaths(q: Query): Found | null | undefined {
+    for (let l: Loaded | null = q.requester; l; l = l.loader) {
+      this.spend();
+      const rp = l.info.runpath ?? l.info.rpath;
+      if (!rp) continue;
+      const d = this.dirs(this.expand(rp, l), q, l.info.runpath ? 'runpath' : 'rpath');
+      if (d !== undefined) return d;
+    }
+    return undefined;
   }
 }

@@ -73,6 +73,24 @@ export function dirname(p: string): string {
   return i <= 0 ? '/' : p.slice(0, i);
 }
 
+/** One DT_NEEDED name being searched: who needs it, the program, and the record being filled. */
+export interface Query {
+  name: string;
+  requester: Loaded;
+  main: Loaded;
+  dep: Dependency;
+}
+
+/**
+ * One step of a loader's search order: the object when found, null when loading stops
+ * here (an error), undefined to go on to the next step.
+ */
+export interface SearchStep<S extends Search> {
+  /** The step as the loader's manual names it. */
+  rule: string;
+  run: (search: S, q: Query) => Found | null | undefined;
+}
+
 /** Thrown when a program's or the image's step budget is spent; resolveProgram reports it. */
 export class TooMuchWork extends Error {}
 
@@ -81,6 +99,8 @@ export abstract class Search {
   defaultDirs: string[] = [];
   defaultDirsFrom = '';
   notes: string[] = [];
+  /** Work this search cut short (glibc: an ld.so.cache too large to read). */
+  readonly limits: string[] = [];
   private omittedNoted = false;
   /** errno of the last candidate that could not be opened: what the loader's line ends with. */
   protected lastErrno = 'No such file or directory';
@@ -105,6 +125,23 @@ export abstract class Search {
   }
 
   abstract find(name: string, requester: Loaded, main: Loaded, dep: Dependency): Found | null;
+
+  /** Looks for the name in each directory of a list, in the loader's way. */
+  protected abstract inDirs(dirs: string[], name: string, dep: Dependency): Attempt;
+
+  /** A directory list searched as one step of the order, the object found credited to `via`. */
+  protected dirs(list: string[], q: Query, via: Via): Found | null | undefined {
+    return this.settle(this.inDirs(list, q.name, q.dep), via, q.dep);
+  }
+
+  /** Takes the steps of a search order in turn, up to the first that finds the object or stops loading. */
+  protected follow<S extends Search>(this: S, order: readonly SearchStep<S>[], q: Query): Found | null | undefined {
+    for (const step of order) {
+      const d = step.run(this, q);
+      if (d !== undefined) return d;
+    }
+    return undefined;
+  }
 
   protected isDir(path: string): boolean {
     const r = resolvePath(this.ctx.tree, path, { cwd: this.ctx.cwd });

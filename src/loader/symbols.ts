@@ -60,8 +60,11 @@ export interface SymbolProblem {
   when: 'load' | 'lazy';
   /** Why it is bound at load: "BIND_NOW", "LD_BIND_NOW", "data relocation", "musl binds at load". */
   reason: string;
-  /** What the loader prints (for lazy misses, when the call happens). */
-  runtimeError: string;
+  /**
+   * The object as the loader's line names it: for the program, argv[0] (glibc) or the
+   * path executed (musl); for a library, its path as opened.
+   */
+  object: string;
   /** Where the name is defined but cannot be used: "/lib/libx.so.1 (VER_2)", "… (hidden VER_1)". */
   near: string[];
 }
@@ -265,9 +268,7 @@ export function checkSymbols(ctx: SymbolContext, load: LoadResult, names: StartN
               : bindNowEnv
                 ? 'LD_BIND_NOW'
                 : 'lazy binding',
-        runtimeError: musl
-          ? `Error relocating ${objName}: ${ref.name}: symbol not found`
-          : `${names.argv0}: symbol lookup error: ${objName}: undefined symbol: ${ref.name}${ref.version ? `, version ${ref.version}` : ''}`,
+        object: objName,
         near: m.near.get(rel.symbol) ?? [],
       };
       seen.set(rel.symbol, p);

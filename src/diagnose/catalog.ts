@@ -1,0 +1,504 @@
+/**
+ * The wording catalogue: for every finding code, what `explain` tells (story), the
+ * example line `explain` shows for a program /app, the runtimes' words, and the
+ * message, runtime line and fix that the launch steps give a finding. Nothing a user
+ * reads about a finding is written anywhere else.
+ *
+ * Where each runtime's wording comes from:
+ *
+ * - runc 1.1 (Docker 20.10, Debian bookworm): recorded, test/container.test.ts and
+ *   test/diagnose-engine.test.ts run them.
+ * - crun 1.8.1 and podman 4.3.1 (Debian bookworm): recorded by
+ *   fixtures/runtimes/podman-run.sh, test/runtimes.test.ts runs them live.
+ * - crun >= 1.21: containers/crun 1.21 src/libcrun/utils.c (find_executable: "executable
+ *   file `%s` not found%s", "the path `%s` exists but it is not executable", "the path `%s`
+ *   is not a regular file") and src/libcrun/container.c ("exec container process
+ *   (missing dynamic library?) `%s`", "exec container process `%s`"); crun_make_error
+ *   appends ": " and strerror(errno). 1.20 still said "not found in $PATH" for every path.
+ * - podman: containers/podman v4.3.1 libpod/oci_util.go getOCIRuntimeError ("NAME: MSG:
+ *   OCI permission denied" / "…: OCI runtime attempted to invoke a command that was not
+ *   found" / "…: OCI runtime error") and pkg/specgen/generate/oci.go (no command).
+ * - containerd under kubelet (with runc): containerd v1.7.34 pkg/cri/server/
+ *   container_start.go ("failed to create containerd task: %w") around the shim's error
+ *   that Docker records too; pkg/cri/opts/spec_opts.go ("no command specified");
+ *   oci/spec_opts.go WithUsername/UserFromPath ("no users found", or the failed open of
+ *   /etc/passwd under a temporary mount: only the fixed tail is given).
+ * - CRI-O under kubelet (default runtime crun): cri-o v1.36.3 internal/oci/runtime_oci.go
+ *   ("container create failed: %s"), internal/factory/container/container.go ("no command
+ *   specified"), utils/utils.go GetUserInfo ("get exec user: %w").
+ * - kubelet's runAsNonRoot refusals: kubernetes pkg/kubelet/kuberuntime/
+ *   security_context_others.go verifyRunAsNonRoot (the same under every runtime).
+ *
+ * Adding a code is one entry here (`runtimes` for an error the runtime reports).
+ */
+import type { Code } from './types.js';
+import { atLeast } from './versions.js';
+
+/** The facts a runtime's line is made of. */
+export interface RuntimeFacts {
+  code: Code;
+  /** runc's line, as diagnose() words it (for the loader's lines: the loader's). */
+  runc: string | null;
+  /** argv[0] as given, and the file execve ran (after the PATH lookup), if found. */
+  argv0: string;
+  executable: string | null;
+  /** not-executable: the path is a folder, not a file without an x bit. */
+  directory: boolean;
+  /** user-missing: the image has no /etc/passwd at all. */
+  noPasswd: boolean;
+}
+
+/** crun's own line for a failure it reports. */
+export type CrunLine = (f: RuntimeFacts, version: string) => string | null;
+type EngineLine = (f: RuntimeFacts) => string | null;
+
+/** How the runtimes word an error; a code without them (a warning) has no runtime line. */
+export interface RuntimeWords {
+  /** Refused by kubelet before any runtime runs: its words (the `runc` fact), whatever the runtime. */
+  kubelet?: true;
+  /** Reported while creating the container (not from the started process). */
+  createTime?: true;
+  /** crun's line; 'loader' when the dynamic loader prints it, the same under every runtime. */
+  crun?: CrunLine | 'loader';
+  /** Decided by the engine before any OCI runtime runs: each engine's words (crun has none). */
+  engine?: { podman: EngineLine; containerd: EngineLine; 'cri-o': EngineLine };
+}
+
+export interface Entry {
+  /** The story behind the code, for `scratchscope explain CODE`. */
+  story: string;
+  /** runc's line for a program /app, as docker run printed it (explain shows every runtime's). */
+  example?: string;
+  runtimes?: RuntimeWords;
+  /** The words the launch steps build the finding from: message, runc's line, fix, and their variants. */
+  [word: string]: unknown;
+}
+
+const notFound: CrunLine = (f, v) =>
+  `executable file \`${f.argv0}\` not found${atLeast(v, '1.21') && f.argv0.startsWith('/') ? '' : ' in $PATH'}: No such file or directory`;
+const execFailed = (f: RuntimeFacts, why: string) =>
+  `exec container process${why === 'No such file or directory' ? ' (missing dynamic library?)' : ''} \`${f.executable ?? f.argv0}\`: ${why}`;
+
+/** How each engine wraps its OCI runtime's line for a failure at create time. */
+export const WRAP = {
+  /** podman's getOCIRuntimeError. */
+  podman(name: string, msg: string): string {
+    if (/permission denied|operation not permitted/i.test(msg)) return `Error: ${name}: ${msg}: OCI permission denied`;
+    if (/executable file not found in|no such file or directory/i.test(msg))
+      return `Error: ${name}: ${msg}: OCI runtime attempted to invoke a command that was not found`;
+    return `Error: ${name}: ${msg}: OCI runtime error`;
+  },
+  containerd: (runc: string) =>
+    `failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: ${runc}: unknown`,
+  'cri-o': (line: string) => `container create failed: ${line}`,
+};
+
+export const CATALOG = {
+  'user-missing': {
+    story: `USER names a user (or group) that the image's /etc/passwd (or /etc/group) does not define.
+Before anything runs, the runtime looks the name up in the image, not on the host. A FROM scratch
+image usually has no /etc/passwd at all, so USER nobody fails with "unable to find user nobody:
+no matching entries in passwd file". Numeric ids need no lookup: USER 65532:65532 always works.`,
+    example: 'unable to find user nobody: no matching entries in passwd file',
+    runtimes: {
+      engine: {
+        podman: (f) => f.runc && `Error: ${f.runc}`,
+        containerd: (f) => (f.noPasswd ? '/etc/passwd: no such file or directory' : 'no users found'),
+        'cri-o': (f) => f.runc && `get exec user: ${f.runc}`,
+      },
+    },
+    runcUser: (name: string) => `unable to find user ${name}: no matching entries in passwd file`,
+    runcGroup: (group: string) => `unable to find group ${group}: no matching entries in group file`,
+    message: (detail: string) => `${detail}: the runtime cannot switch to a user it cannot look up`,
+    fix: (file: string, name: string | null) =>
+      `Use numeric ids, which need no ${file}: USER 65532:65532; or COPY an ${file} that defines ${name} from the build stage.`,
+    /** With the Dockerfile lines that copy the build stage's user database (closure --dockerfile). */
+    fixWithLines: (fix: string, lines: string) => `${fix} Or copy the build stage's user database: ${lines}.`,
+  },
+  'no-command': {
+    story: `The image has neither ENTRYPOINT nor CMD. A FROM scratch image inherits nothing, so unless the
+Dockerfile says what to run, docker run answers "No command specified". Add ENTRYPOINT ["/app"].`,
+    example: 'No command specified',
+    runtimes: {
+      engine: {
+        podman: () => 'Error: no command or entrypoint provided, and no CMD or ENTRYPOINT from image',
+        containerd: () => 'failed to generate spec: no command specified',
+        'cri-o': () => 'no command specified',
+      },
+    },
+    runc: 'No command specified',
+    message: (hasConfig: boolean) =>
+      hasConfig
+        ? 'the image has neither ENTRYPOINT nor CMD, so there is nothing to run'
+        : 'this is a plain root filesystem (no image config): there is no command to run',
+    fix: 'Add ENTRYPOINT ["/app"] (exec form) to the Dockerfile, or give the command to docker run.',
+  },
+  'shell-missing': {
+    story: `CMD or ENTRYPOINT written without brackets (shell form) runs as ["/bin/sh", "-c", "…"]. A
+FROM scratch image has no /bin/sh, so the runtime fails with exec: "/bin/sh": stat /bin/sh: no such
+file or directory, even though your program is right there. Use the exec form: ENTRYPOINT ["/app"].`,
+    example: 'exec: "/bin/sh": stat /bin/sh: no such file or directory',
+    runtimes: { crun: notFound, createTime: true },
+    message: (shell: string, script: string) =>
+      `the command is in shell form, so the runtime starts ${shell} -c "${script}", and the image has no ${shell}`,
+    fix: (keyword: string, words: string[]) => `Use the exec form, which needs no shell: ${keyword} ${JSON.stringify(words)}`,
+  },
+  'exec-not-found': {
+    story: `The program the command names is not in the image: a wrong COPY destination, a typo or a case
+difference, a symlink pointing nowhere, or a later step that deleted it. The runtime says
+exec: "/app": stat /app: no such file or directory before it ever tries to run anything.`,
+    example: 'exec: "/app": stat /app: no such file or directory',
+    runtimes: { crun: notFound, createTime: true },
+    /** Go's exec.LookPath inside the container: stat fails. */
+    runc: (name: string, path: string, why: string) => `exec: ${JSON.stringify(name)}: stat ${path}: ${why}`,
+    messageLoop: (name: string, links: string[]) =>
+      `${name} is a symlink that never reaches a file: its links lead round in a loop (${links.join(', ')})`,
+    message: (name: string, link: { target: string | null } | null, gone: string | null) =>
+      `${name} does not exist in the image${link ? ` (it is a symlink to ${link.target ?? '?'}, which does not exist)` : ''}${gone ? `: ${gone}` : ''}`,
+    fixDeleted: `Do not delete it in a later step, or copy it again after that step.`,
+    fixLink: (abs: string) => `Point the link ${abs} at the program's real path (or COPY the program itself to ${abs}).`,
+    fixElsewhere: (elsewhere: string[], abs: string) =>
+      `The image has ${elsewhere.join(', ')}: point ENTRYPOINT there, or COPY the program to ${abs}.`,
+    fix: (abs: string) =>
+      `COPY the program to ${abs}: COPY --from=build /out/app ${abs} (check the name, its case, and the COPY destination).`,
+  },
+  'exec-not-in-path': {
+    story: `A command without a slash is searched in the container's PATH (the image's ENV PATH, or Docker's
+default /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin). If no folder of it has the
+program, the runtime says: executable file not found in $PATH. Use an absolute path.`,
+    example: 'exec: "app": executable file not found in $PATH',
+    runtimes: { crun: notFound, createTime: true },
+    runc: (name: string) => `exec: ${JSON.stringify(name)}: executable file not found in $PATH`,
+    message: (name: string, path: string) => `${name} is a bare name, so it is searched in PATH=${path}, and none of those folders has it`,
+    fixElsewhere: (found: string) =>
+      `Use the full path: ENTRYPOINT ["${found}"], or add its folder to PATH: ENV PATH=${found.slice(0, found.lastIndexOf('/'))}:$PATH`,
+    fix: `Use the absolute path of the program in ENTRYPOINT, and make sure it is copied into the image.`,
+  },
+  'not-executable': {
+    story: `The file exists but has no execute bit (or is a directory). Mode bits travel with COPY, so a file
+that was not executable in the build context is not executable in the image: COPY --chmod=755.`,
+    example: 'exec: "/app": permission denied',
+    runtimes: {
+      crun: (f, v) =>
+        atLeast(v, '1.21')
+          ? f.directory
+            ? `the path \`${f.argv0}\` is not a regular file: Operation not permitted`
+            : `the path \`${f.argv0}\` exists but it is not executable: Operation not permitted`
+          : `open executable: ${f.directory ? 'Operation not permitted' : 'Permission denied'}`,
+      createTime: true,
+    },
+    /** runc's lookup (exec: "NAME") and execve itself (exec PATH). */
+    runc: (name: string) => `exec: ${JSON.stringify(name)}: permission denied`,
+    runcExec: (path: string) => `exec ${path}: permission denied`,
+    messageDirectory: (path: string) => `${path} is a directory, not a program`,
+    message: (path: string, why: string) => `${path} is not executable (${why})`,
+    fixDirectory: (path: string) => `Point ENTRYPOINT at the program inside ${path}.`,
+    fix: (path: string) => `Give it an execute bit: COPY --chmod=755 … ${path} (or chmod +x before COPY; mode bits are copied).`,
+    messageSpecial: (path: string, what: string) => `${path} is ${what}, not a regular file: the kernel executes only regular files`,
+    fixSpecial: (path: string, what: string) => `Point ENTRYPOINT at the program itself; ${path} is ${what}.`,
+    messageLoader: (path: string, interp: string, real: string, mode: string, uid: number | null) =>
+      `${path} needs the loader ${interp}${real !== interp ? ` (${real})` : ''}, and the kernel may not execute it: mode ${mode}${uid !== null ? ` for uid ${uid}` : ''}`,
+    fixLoader: (interp: string) =>
+      `Give the loader its execute bits: COPY --chmod=755 … ${interp} (a loader copied as data keeps mode 0644).`,
+    messageInterpreter: (interp: string, path: string, dir: boolean) =>
+      `the interpreter ${interp} of ${path} ${dir ? 'is a directory' : 'has no execute bit'}`,
+    fixInterpreter: (path: string, interp: string, dir: boolean) =>
+      dir ? `Fix the #! line of ${path}.` : `RUN chmod +x ${interp} (or COPY --chmod=755).`,
+  },
+  'exec-format': {
+    story: `The kernel refused the file: it is an ELF for another CPU (an arm64 binary on amd64, say), or it is
+neither ELF nor a script with a #! first line. The runtime says exec /app: exec format error.
+Build for the image's architecture, or add the #! line.`,
+    example: 'exec /app: exec format error',
+    runtimes: { crun: (f) => execFailed(f, 'Exec format error') },
+    runc: (path: string) => `exec ${path}: exec format error`,
+    runcTooDeep: (path: string) => `exec ${path}: too many levels of symbolic links`,
+    messageUndecodable: (path: string, error: string) => `${path} looks like an ELF file but cannot be decoded: ${error}`,
+    messageDamaged: (path: string, why: string) => `${path} is a damaged ELF file: ${why}`,
+    fixDamaged: (path: string) => `Copy an intact build of ${path} into the image (the file is damaged or truncated).`,
+    messageNotProgram: (path: string, type: string) =>
+      `${path} is ${type === 'relocatable' ? 'an object file (.o)' : `a ${type} ELF file`}, not a program`,
+    fixNotProgram: 'Link the object files into a program, and point ENTRYPOINT at that.',
+    messageMachine: (path: string, machine: string, cls: number, host: string) =>
+      `${path} is built for ${machine} (${cls}-bit) but the container runs on ${host}`,
+    fixMachine: (host: string, arch: string) =>
+      `Build it for ${host} (e.g. GOARCH=${host} for Go, or a ${host} cross compiler), or build the image for ${arch} with --platform linux/${arch}.`,
+    messageEmpty: (path: string) => `${path} is empty`,
+    fixEmpty: (path: string) => `Copy the real program into the image; ${path} is an empty file.`,
+    messageUnknown: (path: string) => `${path} is neither an ELF program nor a script starting with #!`,
+    fixUnknown: (path: string) =>
+      `Add a #! line naming its interpreter (e.g. #!/bin/sh) as the first line, or run it through one: ENTRYPOINT ["/bin/sh", "${path}"].`,
+    messageCutShebang: (path: string, bytes: number) =>
+      `the #! line of ${path} is longer than the ${bytes} bytes the kernel reads, and its interpreter path does not end within them: the kernel refuses to run a cut interpreter path`,
+    fixCutShebang: (path: string, bytes: number) =>
+      `Shorten the #! line of ${path}: the interpreter path and a space must fit in its first ${bytes - 1} bytes.`,
+    messageTooDeep: `scripts name scripts as their interpreters more than 4 times, which the kernel refuses`,
+    fixTooDeep: 'Point the #! line at a real program.',
+  },
+  'interpreter-missing': {
+    story: `The most confusing error of FROM scratch: exec /app: no such file or directory, while /app is
+plainly there. A dynamically linked program names its loader in PT_INTERP (for glibc
+/lib64/ld-linux-x86-64.so.2, for musl /lib/ld-musl-x86_64.so.1); the kernel must open that file
+first, and an empty image does not have it. Link statically (CGO_ENABLED=0, gcc -static), or ship
+the loader and the libraries it loads.`,
+    example: 'exec /app: no such file or directory',
+    runtimes: { crun: (f) => execFailed(f, 'No such file or directory') },
+    runc: (path: string) => `exec ${path}: no such file or directory`,
+    message: (path: string, interp: string, missingAt: string | null, other: { path: string; musl: boolean } | null) =>
+      `${path} is dynamically linked and needs the loader ${interp}, which is not in the image${missingAt === null ? '' : ` (${missingAt} does not exist)`}. The file is there; its loader is not.` +
+      (other
+        ? ` The image has ${other.path}, the loader of ${other.musl ? 'glibc' : 'musl'}: the program was built against ${other.musl ? 'musl' : 'glibc'}, the image is ${other.musl ? 'glibc' : 'musl'}-based.`
+        : ''),
+    fix: (interp: string, musl: boolean, otherLibc: boolean) =>
+      otherLibc
+        ? musl
+          ? 'Build the program where it will run (a glibc stage, e.g. FROM golang:*-bookworm or debian), link it statically, or run it FROM alpine.'
+          : 'Build the program in an alpine (musl) stage, link it statically (CGO_ENABLED=0 for Go, gcc -static), or run it FROM a glibc image (debian:bookworm-slim, distroless/base).'
+        : musl
+          ? `Link it statically (musl-gcc -static, or CGO_ENABLED=0 for Go), or start FROM alpine so ${interp} exists.`
+          : `Link it statically (gcc -static, or CGO_ENABLED=0 for Go), or copy the loader and libraries from the build stage: COPY --from=build ${interp} ${interp} (and the libraries ldd lists), or start FROM a distroless/base or debian-slim image.`,
+    /** With the Dockerfile lines that supply the loader (closure --dockerfile). */
+    fixWithLines: (lines: string) =>
+      `Link it statically (gcc -static, or CGO_ENABLED=0 for Go), or copy the loader and every library it loads from the build stage: ${lines}.`,
+  },
+  'shebang-interpreter-missing': {
+    story: `The program is a script whose #! line names an interpreter the image lacks (/bin/sh, python3
+through /usr/bin/env, …). Scripts written on Windows hide a carriage return at the end of that
+line, so the kernel looks for "/bin/sh\\r". Either way the runtime says no such file or directory.`,
+    example: 'exec /app: no such file or directory',
+    // `#!/usr/bin/env x` fails inside env, which prints its own line (runc's line is env's then).
+    runtimes: { crun: (f) => (f.runc?.startsWith('exec ') ? execFailed(f, 'No such file or directory') : f.runc) },
+    runc: (path: string) => `exec ${path}: no such file or directory`,
+    runcEnv: (env: string, prog: string, busybox: boolean) =>
+      busybox ? `env: can't execute '${prog}': No such file or directory` : `${env}: '${prog}': No such file or directory`,
+    messageCrlf: (path: string, interp: string) =>
+      `${path} has Windows line ends: its first line asks for the interpreter "${interp}" (with a carriage return), which cannot exist`,
+    fixCrlf: (path: string) => `Convert ${path} to Unix line ends (dos2unix, or git config core.autocrlf input) before COPY.`,
+    message: (path: string, line: string, interp: string) =>
+      `${path} starts with #!${line}, but ${interp || '(nothing)'} is not in the image`,
+    messageEnv: (path: string, prog: string, env: string, dirs: string) =>
+      `${path} runs "${prog}" through ${env}, and ${prog} is in none of PATH=${dirs}`,
+    fix: (interp: string) => {
+      const base = interp.slice(interp.lastIndexOf('/') + 1);
+      if (/^(sh|bash|ash|dash)$/.test(base))
+        return `A FROM scratch image has no shell: rewrite the script as a program, or COPY a static shell (e.g. busybox) into the image, or start FROM alpine / debian-slim.`;
+      if (/^python/.test(base)) return `Install ${base} in the image (FROM python:*-slim), or ship the program as a single static binary.`;
+      return `Install ${interp} in the image, or change the #! line to an interpreter the image has.`;
+    },
+  },
+  'library-missing': {
+    story: `The loader started, then could not find a shared library the program (or one of its libraries)
+needs. It searched RPATH, LD_LIBRARY_PATH, RUNPATH, /etc/ld.so.cache and its default folders in the
+image, and the container exits with "error while loading shared libraries: libX.so: cannot open
+shared object file". Copy the library from the build stage or link statically.`,
+    example: '/app: error while loading shared libraries: libfoo.so.1: cannot open shared object file: No such file or directory',
+    runtimes: { crun: 'loader' },
+    runcGlibc: (argv0: string, name: string, error: string) => `${argv0}: error while loading shared libraries: ${name}: ${error}`,
+    runcMusl: (name: string, error: string, by: string) => `Error loading shared library ${name}: ${error} (needed by ${by})`,
+    messageUnloadable: (by: string, name: string, file: string, error: string) =>
+      `${by} needs ${name}, and the first file of that name the loader meets, ${file}, is not a library it can load (${error}): the search stops there`,
+    message: (by: string, name: string, skipped: { path: string; reason: string }[]) =>
+      `${by} needs ${name}, and the loader cannot find it${skipped.length ? ` (skipped ${skipped.map((s) => `${s.path}: ${s.reason}`).join('; ')})` : ''}`,
+    fixUnloadable: (file: string) =>
+      `Replace ${file} with the real library file (a linker script, a text stub or a cut copy is not one), or remove it so the loader searches on.`,
+    fix: (name: string, cgo: boolean, musl: boolean, elsewhere: string[]) => {
+      if (elsewhere.length) {
+        const dir = elsewhere[0].slice(0, elsewhere[0].lastIndexOf('/')) || '/';
+        return `The image has ${elsewhere[0]}, in a folder the loader does not search: add ENV LD_LIBRARY_PATH=${dir}, or move it to /usr/lib${musl ? ` (or list ${dir} in /etc/ld-musl-ARCH.path)` : `, or add ${dir} to /etc/ld.so.conf and run ldconfig`}.`;
+      }
+      if (cgo)
+        return `Build the Go program with CGO_ENABLED=0 so it needs no C library, or copy ${name} and its dependencies from the build stage.`;
+      if (/^lib(c|m|pthread|dl|rt)\.so/.test(name) || name.startsWith('ld-')) {
+        return musl
+          ? 'Link statically with musl-gcc -static, or start FROM alpine.'
+          : 'Link statically (gcc -static), or start FROM a glibc base (debian:bookworm-slim, gcr.io/distroless/base), or COPY --from=build the loader and libc.';
+      }
+      return `COPY --from=build the file that provides ${name} (ldd in the build stage shows its path) into a folder the loader searches, such as /usr/lib, or link it statically.`;
+    },
+    /** With the Dockerfile lines that supply what is missing (closure --dockerfile). */
+    fixWithLines: (lines: string) =>
+      `Copy what the loader cannot find from the build stage, into the folders it searches: ${lines}; or link statically.`,
+  },
+  'symbol-version-missing': {
+    story: `The program was linked against a newer library than the image has: it needs a symbol version
+(GLIBC_2.34, say) that the image's library does not define. glibc checks every version before it
+gives up and prints one line per missing version. Build on the same (or an older) distribution as
+the one you run on, or link statically.`,
+    example: "/app: /lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_2.34' not found (required by /app)",
+    runtimes: { crun: 'loader' },
+    runc: (argv0: string, library: string, version: string, by: string) =>
+      `${argv0}: ${library}: version \`${version}' not found (required by ${by})`,
+    message: (by: string, library: string, versions: string[]) =>
+      `${by} was built against a newer ${library.slice(library.lastIndexOf('/') + 1)} than the image has: it needs ${versions.length > 1 ? `the versions ${versions.join(', ')}` : versions.join(', ')}, which ${library} does not define`,
+    fix: (versions: string[]) =>
+      versions.some((v) => /^GLIBC_/.test(v))
+        ? `Build on a system with a glibc no newer than the image's (use the same base image for build and run stages), or link statically.`
+        : `Copy the library version the program was built against into the image.`,
+    /** With the Dockerfile lines that bring the build stage's glibc (closure --dockerfile). */
+    fixWithLines: (fix: string, lines: string) =>
+      `${fix} Or replace the image's glibc, all of it with its loader, by the build stage's: ${lines}.`,
+  },
+  'symbol-version-weak': {
+    story: `A symbol version the program asks for weakly is missing; the loader only warns.`,
+  },
+  'loader-limit': {
+    story: `The program's libraries go past what scratchscope follows (thousands of libraries needing each
+other, a search path of tens of thousands of folders, a gigantic ld.so.cache): it stopped there
+rather than hang, so the libraries after that point are not checked. Real programs stay far below
+these limits; an image that reaches them was most likely made to.`,
+    fix: 'Check where the libraries come from: no real program needs this many.',
+  },
+  'symbol-missing': {
+    story: `Every library was found, but one of them (or the program) uses a symbol that no loaded object
+defines: a library from another release that dropped or renamed a function, or one built against the
+other C library (glibc's __printf_chk under musl, musl's strlcpy under an older glibc). musl binds
+every symbol at load and prints "Error relocating /app: sym: symbol not found". glibc binds variables
+(data and copy relocations) at load, and functions too when the object is linked with -z now (BIND_NOW,
+common in hardened builds) or LD_BIND_NOW is set: "/app: symbol lookup error: /app: undefined symbol:
+sym". Weak references never fail. Ship the library release the program was built against, or build
+the program against the libraries the image has.`,
+    runtimes: { crun: 'loader' },
+    message: (by: string, kind: 'function' | 'data', what: string, builtFor: string | null, why: string) =>
+      `${by} needs the ${kind === 'data' ? 'variable' : 'function'} ${what}, which no loaded object defines${builtFor ? ` (it was built against ${builtFor})` : ''}; ${why}, and the start fails`,
+    /** The loader's line (for a lazy miss, when the call happens). */
+    runcGlibc: (argv0: string, object: string, symbol: string, version: string | null) =>
+      `${argv0}: symbol lookup error: ${object}: undefined symbol: ${symbol}${version ? `, version ${version}` : ''}`,
+    runcMusl: (object: string, symbol: string) => `Error relocating ${object}: ${symbol}: symbol not found`,
+    whyMusl: 'musl binds every symbol at load',
+    whyBindNow: 'it is linked with BIND_NOW (-z now), so glibc binds it at load',
+    whyEnv: 'LD_BIND_NOW is set, so glibc binds it at load',
+    whyReloc: (reason: string) => `a ${reason} is bound at load`,
+    fixOtherLibc: (by: string, symbol: string, builtFor: 'glibc' | 'musl') =>
+      builtFor === 'glibc'
+        ? `${by} was built against glibc, and musl has no ${symbol}: build it in a musl stage (FROM alpine), or run the program on a glibc base (debian:bookworm-slim, distroless/base).`
+        : `${by} was built against musl, and this glibc has no ${symbol}: build it against glibc (the same base as the image), or run it FROM alpine.`,
+    fixNear: (by: string, symbol: string, near: string[]) =>
+      `The image has ${symbol} only as ${near.join(', ')}: copy the library release ${by} was built against into the image, or rebuild ${by} against the one the image has.`,
+    fix: (by: string, symbol: string) =>
+      `No library in the image defines ${symbol}: copy the library release ${by} was built against (ldd in the build stage shows it) into the image, or rebuild against the one the image has.`,
+  },
+  'symbol-missing-lazy': {
+    story: `A function the program (or a library) calls is defined by no loaded object, but glibc binds
+functions at their first call (lazy binding, without -z now): the program starts, and dies with
+"symbol lookup error: … undefined symbol: sym" if and when it calls that function.`,
+    message: (by: string, what: string, line: string) =>
+      `${by} calls ${what}, which no loaded object defines; glibc binds functions at their first call, so the program starts and dies with "${line}" if it ever calls it`,
+  },
+  'static-glibc-nss': {
+    story: `glibc cannot be fully static: getaddrinfo, getpwnam and friends load libnss_*.so.2 modules at run
+time, and the linker warns about it ("Using 'getaddrinfo' in statically linked applications requires
+at runtime the shared libraries from the glibc version used for linking"). In a FROM scratch image
+they are absent, so name lookups fail or fall back silently. Use musl, or Go with CGO_ENABLED=0.`,
+    message: (path: string, conf: boolean) =>
+      `${path} is statically linked with glibc but resolves names (users, hosts) through NSS: at run time glibc still tries to load libnss_*.so.2 of its own version, which a static image does not have, so lookups like getaddrinfo or getpwnam can fail or behave differently${conf ? '' : ', and there is no /etc/nsswitch.conf'}`,
+    fix: 'Build it against musl (musl-gcc -static) or, for Go, with CGO_ENABLED=0 (the pure-Go resolver); or COPY /etc/nsswitch.conf and the matching libnss_files.so.2 / libnss_dns.so.2 from the build stage.',
+  },
+  'ca-certificates-missing': {
+    story: `The program makes TLS connections, and verifying a server needs the CA certificates a base image
+would bring. FROM scratch has none, so HTTPS fails with "x509: certificate signed by unknown
+authority". Copy /etc/ssl/certs/ca-certificates.crt from the build stage.`,
+    message: (path: string, how: string) =>
+      `${path} does TLS (${how}) but the image has no CA certificates, so every HTTPS connection will fail with "x509: certificate signed by unknown authority" or "unable to get local issuer certificate"`,
+    fix: 'COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ (install ca-certificates in the build stage first), or set SSL_CERT_FILE to a bundle you copy in.',
+  },
+  'tmp-missing': {
+    story: `FROM scratch has no /tmp, and programs that create temporary files there fail. A scratch image
+cannot RUN mkdir; copy an empty folder with mode 1777, or mount a tmpfs.`,
+    message: (path: string, use: string) =>
+      `${path} creates temporary files (${use}) and the image has no /tmp, so that fails with "no such file or directory"`,
+    fix: 'Create it in the image: COPY --from=build --chmod=1777 /tmp /tmp (a FROM scratch image cannot RUN mkdir), or mount one: docker run --tmpfs /tmp.',
+  },
+  'zoneinfo-missing': {
+    story: `The program loads named time zones and the image has no /usr/share/zoneinfo. Go can embed the
+database (import _ "time/tzdata"); otherwise copy it from the build stage.`,
+    message: (path: string, why: string) =>
+      `${path} loads time zones${why} but the image has no /usr/share/zoneinfo: named zones fail to load (Go: "unknown time zone") or silently fall back to UTC`,
+    fixGo:
+      'Embed the zone database: import _ "time/tzdata" (or build with -tags timetzdata), or COPY --from=build /usr/share/zoneinfo /usr/share/zoneinfo.',
+    fix: 'COPY --from=build /usr/share/zoneinfo /usr/share/zoneinfo (install tzdata in the build stage).',
+  },
+  'go-cgo-enabled': {
+    story: `Go links against the C library when cgo is on (the default when a C compiler is present), which
+makes the binary need a libc and its loader at run time. CGO_ENABLED=0 gives a self-contained
+binary that runs FROM scratch.`,
+    message: (path: string, version: string, isStatic: boolean, interp: string | null) =>
+      `${path} is a Go ${version} program built with CGO_ENABLED=1: ${isStatic ? 'it is static, but its C parts (net, os/user) still follow glibc rules such as NSS' : `it needs a C library and its loader (${interp}) at run time`}`,
+    fix: 'Build with CGO_ENABLED=0 go build … for a FROM scratch image (the net and os/user packages have pure-Go versions).',
+  },
+  'arch-mismatch': {
+    story: `The image's config says one architecture and the program is built for another. The runtime picks
+images by the config, and the kernel then refuses the binary (exec format error) unless emulation is
+set up.`,
+    message: (configArch: string, path: string, machine: string, arch: string) =>
+      `the image says it is for ${configArch} but ${path} is built for ${machine} (${arch})`,
+    fix: (configArch: string, arch: string) =>
+      `Build the binary for ${configArch} (GOARCH=${configArch}, or the matching cross compiler), or build the image with --platform linux/${arch}.`,
+  },
+  'shell-form-signals': {
+    story: `A shell-form command starts /bin/sh as PID 1, which starts your program as its child. docker stop
+sends SIGTERM to PID 1, the shell does not pass it on, and the container is killed after the grace
+period: no clean shutdown. Use the exec form, or exec in the command.`,
+    message: (shell: string, script: string, simple: boolean) =>
+      `the command runs under a shell: ${shell} is PID 1 and starts "${script}" as its child, which does not get the SIGTERM of docker stop${simple ? ' (unless the shell hands PID 1 over, as some do for a single simple command)' : ''}; the container is then killed after the 10 s grace period`,
+    fix: (words: string[]) => `Use the exec form: ENTRYPOINT ${JSON.stringify(words)} (or put exec in front of the command).`,
+  },
+  'elf-damaged': {
+    story: `The program's ELF structures point outside the file or are inconsistent: it is truncated or
+corrupt, and may fail in ways that depend on what is missing.`,
+    message: (path: string, problems: string[]) => `${path} is damaged: ${problems.join('; ')}`,
+    fix: 'Copy an intact build of it into the image.',
+  },
+  'layer-problem': {
+    story: `A layer tar is inconsistent, e.g. a hard link to a file that is not there: a runtime applying the
+layer would fail or skip the entry.`,
+    message: (layer: number, problem: string) => `layer ${layer}: ${problem}`,
+    fix: 'Rebuild the layer; the archive that made it is inconsistent.',
+  },
+  'hidden-by-mount': {
+    story: `Only for a container (scratchscope container): a mount covers the folder of the program. A tmpfs
+is empty, a bind mount shows the host folder, a named volume shows what it holds (Docker copies the
+image's folder into an empty volume the first time, unless nocopy; a Kubernetes volume never does).
+The image has the program, the container does not: exec: "/app/server": stat /app/server: no such
+file or directory. Mount data somewhere else, or keep the program out of the mounted folder.`,
+    example: 'exec: "/app": stat /app: no such file or directory',
+    runtimes: { crun: notFound, createTime: true },
+    message: (path: string, detail: string) => `the image has ${path}, but the container mounts over it: ${detail}`,
+    messageMaybe: (path: string, detail: string) =>
+      `the container mounts over ${path}, so what runs depends on the mount's content: ${detail}`,
+    fixTmpfs: (dest: string) => `Mount the tmpfs somewhere else (a data folder), not over ${dest}.`,
+    fix: (type: string, dest: string) =>
+      `Mount the ${type === 'bind' ? 'folder' : 'volume'} at a data path instead of ${dest}, or put the program outside it${type === 'volume' ? ' (or remove the volume so Docker copies the image content into a new one)' : ''}.`,
+  },
+  'non-numeric-user': {
+    story: `Only for a pod (scratchscope pod): runAsNonRoot asks kubelet to refuse a container that would run
+as root, and kubelet can only check a number. The image's USER is a name, which only the image's
+/etc/passwd could turn into a uid, so kubelet refuses it before the runtime is asked: "container has
+runAsNonRoot and image has non-numeric user (NAME), cannot verify user is non-root" (status
+CreateContainerConfigError). Use USER 65532 in the image, or runAsUser: 65532 in the pod.`,
+    runtimes: { kubelet: true },
+    runc: (user: string) => `container has runAsNonRoot and image has non-numeric user (${user}), cannot verify user is non-root`,
+    message: (user: string) => `runAsNonRoot is set and the image's USER is the name ${user}, which kubelet cannot check`,
+    fix: (user: string) =>
+      `Set runAsUser (and runAsGroup) to ${user}'s numeric ids in the pod, or use USER with numbers in the image (USER 65532:65532).`,
+  },
+  'runs-as-root': {
+    story: `Only for a pod: runAsNonRoot is set and the container would run as uid 0 (the image has no USER,
+or USER 0, or runAsUser: 0), so kubelet refuses it: "container has runAsNonRoot and image will run as
+root". Set a non-zero runAsUser, or USER 65532 in the image.`,
+    runtimes: { kubelet: true },
+    runcRunAsUser: "container's runAsUser breaks non-root policy",
+    messageRunAsUser: 'runAsNonRoot is set and runAsUser is 0',
+    fixRunAsUser: 'Set runAsUser to a non-zero uid, e.g. 65532.',
+    runc: 'container has runAsNonRoot and image will run as root',
+    message: (user: string) => `runAsNonRoot is set and the image runs as root (${user ? 'USER 0' : 'no USER'})`,
+    fix: 'Set runAsUser to a non-zero uid in the pod, or add USER 65532:65532 to the image.',
+  },
+  'read-only-tmp': {
+    story: `Only for a container: --read-only (Kubernetes: readOnlyRootFilesystem) makes the whole image
+read-only, /tmp included. A program that creates temporary files then fails with "Read-only file
+system" although it started. Mount a tmpfs at /tmp (docker run --read-only --tmpfs /tmp).`,
+    message: (tmpdir: string, program: string, uses: string) =>
+      `the root filesystem is read-only (--read-only) and nothing writable is mounted at ${tmpdir}, while ${program} creates temporary files (${uses}): those fail with "Read-only file system"`,
+    fix: (tmpdir: string) => `Mount a tmpfs there: docker run --read-only --tmpfs ${tmpdir} (Kubernetes: an emptyDir volume at ${tmpdir}).`,
+  },
+} satisfies Record<Code, Entry>;

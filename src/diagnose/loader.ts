@@ -1,0 +1,99 @@
+/**
+ * The dynamic loader's step: every DT_NEEDED found (or the loader's line for the first it
+ * cannot load), then symbol versions and the symbols themselves (symbols.ts), and any
+ * limit the emulation met. A static program has no loader and passes.
+ */
+import type { ElfInfo } from '../elf/types.js';
+import { type Node, resolvePath } from '../fs/index.js';
+import type { ImageModel } from '../load.js';
+import { type LoadResult, type LoaderContext, resolveProgram } from '../loader/index.js';
+import { checkSymbols } from '../loader/symbols.js';
+import { CATALOG } from './catalog.js';
+import { findByName } from './lookup.js';
+import { type LoaderFacts, symbolDiagnostics, versionDiagnostics } from './symbols.js';
+import type { Diagnostic, StepResult } from './types.js';
+
+export interface Program {
+  path: string;
+  argv0: string;
+  info: ElfInfo;
+  node: Node;
+}
+
+export interface LoaderStep extends StepResult {
+  /** What the loader found; null for a static program. */
+  load: LoadResult | null;
+}
+
+export function loaderStep(
+  model: ImageModel,
+  ctx: LoaderContext,
+  prog: Program,
+  execPath: string,
+  layerOf: (path: string) => number | null,
+): LoaderStep {
+  if (!prog.info.interpreter)
+    return { load: null, step: { step: 'loader', ok: true, detail: 'statically linked: no loader, no libraries' }, findings: [] };
+  const load = resolveProgram(ctx, prog.path, prog.info);
+  const musl = load.loader === 'musl';
+  const findings: Diagnostic[] = [];
+  const missing = load.dependencies.filter((d) => d.error);
+  const words = CATALOG['library-missing'];
+  for (const d of missing) {
+    const error = d.error ?? '';
+    findings.push({
+      severity: 'error',
+      code: 'library-missing',
+      message: d.errorPath
+        ? words.messageUnloadable(d.requiredBy, d.name, d.errorPath, error)
+        : words.message(d.requiredBy, d.name, d.skipped),
+      path: d.requiredBy,
+      layer: layerOf(d.requiredBy),
+      runtimeError: musl
+        ? words.runcMusl(d.name, error, d.requiredBy === prog.path ? execPath : d.requiredBy)
+        : words.runcGlibc(prog.argv0, d.errorPath ?? d.name, error),
+      fix: d.errorPath ? words.fixUnloadable(d.errorPath) : words.fix(d.name, prog.info.go?.cgo ?? false, musl, findByName(model, d.name)),
+      evidence: [`searched: ${d.searched.join(', ') || '(nowhere)'}`, ...d.skipped.map((s) => `skipped ${s.path}: ${s.reason}`)],
+    });
+  }
+  // Versions, then the symbols themselves: glibc stops before binding when a library or a version is missing.
+  const facts = loaderFacts(ctx, prog, layerOf);
+  findings.push(...versionDiagnostics(load.versionProblems, facts));
+  const glibcStopped = !musl && (missing.length > 0 || load.versionProblems.some((v) => !v.weak));
+  const symbols = glibcStopped ? null : checkSymbols({ tree: ctx.tree, env: ctx.env }, load, { argv0: prog.argv0, execPath });
+  findings.push(...symbolDiagnostics(symbols, facts));
+  const unbound = symbols?.problems.filter((p) => p.when === 'load') ?? [];
+  for (const limit of load.limits) {
+    findings.push({
+      code: 'loader-limit',
+      severity: 'warning',
+      message: limit,
+      path: prog.path,
+      layer: prog.node.layer,
+      runtimeError: null,
+      fix: CATALOG['loader-limit'].fix,
+      evidence: [limit],
+    });
+  }
+  const found = load.dependencies.filter((d) => !d.error).length;
+  return {
+    load,
+    step: {
+      step: 'loader',
+      ok: missing.length === 0 && !load.versionProblems.some((v) => !v.weak) && unbound.length === 0,
+      detail: `${load.loader} loader ${prog.info.interpreter}: ${found} of ${load.dependencies.length} needed libraries found${missing.length ? `, missing ${[...new Set(missing.map((m) => m.name))].join(', ')}` : ''}${unbound.length ? `, unbound ${[...new Set(unbound.map((p) => p.symbol))].join(', ')}` : ''}`,
+    },
+    findings,
+  };
+}
+
+/** What the loader diagnostics need to know about the objects the program loads. */
+function loaderFacts(ctx: LoaderContext, prog: Program, layerOf: (p: string) => number | null): LoaderFacts {
+  const libcOf = (p: string) => {
+    if (p === prog.path) return prog.info.libc;
+    const r = resolvePath(ctx.tree, p);
+    const d = r.ok ? ctx.catalog.of(r.node) : null;
+    return d?.ok ? d.info.libc : null;
+  };
+  return { programPath: prog.path, argv0: prog.argv0, libcOf, layerOf };
+}
