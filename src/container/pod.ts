@@ -180,7 +180,7 @@ function nonRootCheck(sc: SecurityContext, imageUser: string): Diagnostic | null
       fix: CATALOG['runs-as-root'].fixRunAsUser,
     };
   }
-  const user = imageUser.split(':')[0];
+  const user = imageUser.split(':')[0] ?? ''; // split always yields a first field
   if (user && !/^\d+$/.test(user)) {
     return {
       ...base,

@@ -302,9 +302,10 @@ shared object file". Copy the library from the build stage or link statically.`,
     fixUnloadable: (file: string) =>
       `Replace ${file} with the real library file (a linker script, a text stub or a cut copy is not one), or remove it so the loader searches on.`,
     fix: (name: string, cgo: boolean, musl: boolean, elsewhere: string[]) => {
-      if (elsewhere.length) {
-        const dir = elsewhere[0].slice(0, elsewhere[0].lastIndexOf('/')) || '/';
-        return `The image has ${elsewhere[0]}, in a folder the loader does not search: add ENV LD_LIBRARY_PATH=${dir}, or move it to /usr/lib${musl ? ` (or list ${dir} in /etc/ld-musl-ARCH.path)` : `, or add ${dir} to /etc/ld.so.conf and run ldconfig`}.`;
+      const found = elsewhere[0];
+      if (found) {
+        const dir = found.slice(0, found.lastIndexOf('/')) || '/';
+        return `The image has ${found}, in a folder the loader does not search: add ENV LD_LIBRARY_PATH=${dir}, or move it to /usr/lib${musl ? ` (or list ${dir} in /etc/ld-musl-ARCH.path)` : `, or add ${dir} to /etc/ld.so.conf and run ldconfig`}.`;
       }
       if (cgo)
         return `Build the Go program with CGO_ENABLED=0 so it needs no C library, or copy ${name} and its dependencies from the build stage.`;

@@ -54,7 +54,7 @@ export function commandStep(config: ImageConfig | null, opts: CommandOptions): C
       ],
     };
   }
-  const shellForm = argv.length >= 3 && argv[1] === '-c' && SHELLS.test(argv[0]);
+  const shellForm = argv.length >= 3 && argv[1] === '-c' && SHELLS.test(argv[0] ?? '');
   return {
     argv,
     shellForm,
@@ -66,17 +66,18 @@ export function commandStep(config: ImageConfig | null, opts: CommandOptions): C
 
 /** "exec prog" hands PID 1 to the program; anything else keeps the shell in between. */
 export function shellFormWarning(argv: string[]): Diagnostic | null {
-  if (/^\s*exec\s/.test(argv[2])) return null;
-  const simple = !/[;&|<>()`$\n]/.test(argv[2]);
+  const [prog = '', , script = ''] = argv; // shell form: [shell, '-c', script]
+  if (/^\s*exec\s/.test(script)) return null;
+  const simple = !/[;&|<>()`$\n]/.test(script);
   const words = CATALOG['shell-form-signals'];
   return {
     code: 'shell-form-signals',
     severity: 'warning',
-    message: words.message(argv[0], argv[2], simple),
-    path: argv[0],
+    message: words.message(prog, script, simple),
+    path: prog,
     layer: null,
     runtimeError: null,
-    fix: words.fix(splitWords(argv[2])),
+    fix: words.fix(splitWords(script)),
     evidence: [`argv ${JSON.stringify(argv)}`],
   };
 }

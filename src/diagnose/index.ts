@@ -66,7 +66,7 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
     user: user.user.credentials ?? undefined,
   };
   const configArch = config?.architecture ?? null;
-  const exec = execStep(ctx, lookup.found.path, command.argv[0], configArch);
+  const exec = execStep(ctx, lookup.found.path, command.argv[0] ?? '', configArch);
   if (!take(exec) || !exec.program) return finish(launch, diagnostics, model, command.shellForm);
   const prog = exec.program;
   const loader = loaderStep(model, ctx, prog, lookup.found.path, layerOf);

@@ -96,6 +96,7 @@ export function lookPath(tree: MergedTree, name: string, env: string[], cwd: str
 function removedBy(model: ImageModel, path: string): string | null {
   for (let i = model.layers.length - 1; i >= 0; i--) {
     const l = model.layers[i];
+    if (!l) continue;
     const hit = l.changes.changes.find((c) => c.kind === 'removed' && (path === c.path || path.startsWith(c.path + '/')));
     if (hit)
       return `layer ${i}${l.history?.createdBy ? ` (${l.history.createdBy.replace(/^\/bin\/sh -c (#\(nop\)\s*)?/, '').trim()})` : ''} deleted ${hit.path}`;
@@ -122,7 +123,7 @@ export interface LookupStep extends StepResult {
 export function lookupStep(model: ImageModel, command: Command, env: string[], cwd: string): LookupStep {
   const tree = model.tree;
   const argv = command.argv;
-  const name = argv[0];
+  const name = argv[0] ?? ''; // the command step ends the run when argv is empty
   const found = lookPath(tree, name, env, cwd);
   if (found.ok) {
     return {
@@ -149,7 +150,7 @@ export function lookupStep(model: ImageModel, command: Command, env: string[], c
       path: name,
       layer: null,
       runtimeError: found.runtimeError,
-      fix: words.fix(command.keyword, splitWords(argv[2])),
+      fix: words.fix(command.keyword, splitWords(argv[2] ?? '')),
       evidence: [`argv ${JSON.stringify(argv)}`, found.detail],
     });
   }
@@ -186,7 +187,7 @@ export function lookupStep(model: ImageModel, command: Command, env: string[], c
       path: null,
       layer: null,
       runtimeError: found.runtimeError,
-      fix: elsewhere.length ? words.fixElsewhere(elsewhere[0]) : words.fix,
+      fix: elsewhere[0] ? words.fixElsewhere(elsewhere[0]) : words.fix,
       evidence: [found.detail, ...(elsewhere.length ? [`found elsewhere: ${elsewhere.join(', ')}`] : [])],
     });
   }

@@ -8,7 +8,7 @@ import { readSmallFile, resolvePath } from '../fs/index.js';
 import { envValue } from '../source/config.js';
 import { ARG_STRLEN_MAX, tooLongEnv } from './glibc.js';
 import { type Attempt, type Found, type Loaded, type LoaderContext, type Query, Search, type SearchStep, dirname } from './search.js';
-import type { Dependency, Via } from './types.js';
+import type { Dependency } from './types.js';
 
 const MUSL_DEFAULT = ['/lib', '/usr/local/lib', '/usr/lib'];
 /**
