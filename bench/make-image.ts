@@ -2,8 +2,9 @@
  * Builds the benchmark images once into a cache folder keyed by this script's hash
  * ($SCRATCHSCOPE_BENCH_CACHE, else <tmpdir>/scratchscope-bench-cache/<hash>), so a changed
  * script builds afresh and an unchanged one reuses what it made:
- * - the main image: real ELF-heavy content from this machine's /usr plus synthetic files,
- *   over several layers with overwrites and deletions, as a pre-25 `docker save` tar, a gzip
+ * - the main image: real ELF-heavy content from this machine's /usr (with its loader and
+ *   /etc/ld.so.cache, so every program resolves) plus synthetic files, over several layers
+ *   with overwrites and deletions, as a pre-25 `docker save` tar, a gzip
  *   OCI archive and a zstd OCI archive;
  * - 1000 tiny layers, and the same files in 1 layer (the per-layer cost).
  */
@@ -220,6 +221,16 @@ export async function makeBenchImage(): Promise<BenchImage> {
   for (let b = 0; b < 4; b++) layers[4]!.push({ name: `opt/.wh.blob${b}.bin`, kind: 'bytes', size: 0, seed: 0 });
   for (let f = 0; f < 100; f++) layers[4]!.push({ name: `srv/d0/f${f}.txt`, kind: 'bytes', size: 5000, seed: 99_000 + f });
   layers[4]!.push({ name: 'srv/d1/.wh..wh..opq', kind: 'bytes', size: 0, seed: 0 });
+  // a Debian-like merged /usr with the loader's cache, so every program's libraries resolve
+  // as on a real image (ld.so.cache read, the loader found)
+  layers[4]!.push(
+    { name: 'lib', kind: 'symlink', target: 'usr/lib' },
+    { name: 'lib64', kind: 'symlink', target: 'usr/lib64' },
+    { name: 'usr/lib64/', kind: 'dir' },
+    { name: 'usr/lib64/ld-linux-x86-64.so.2', kind: 'symlink', target: '/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2' },
+    { name: 'etc/', kind: 'dir' },
+    { name: 'etc/ld.so.cache', kind: 'real', from: '/etc/ld.so.cache' },
+  );
 
   await Promise.all(
     layers.map((items, i) => writeLayer(layerTars[i]! + '.tmp', items).then(() => renameSync(layerTars[i]! + '.tmp', layerTars[i]!))),

@@ -61,6 +61,8 @@ export interface ReadOptions {
   spoolDir?: string | null;
   /** Called for each ELF file as soon as its bytes can be read by position. */
   onElf?: (ref: ContentRef) => void;
+  /** Hashes a byte range ("sha256:<hex>"); default: on the main thread as it walks. */
+  hash?: (file: string, offset: number, size: number) => Promise<string>;
   /** Hears, entry by entry, how many stored bytes of the layer were read. */
   onStored?: (bytes: number) => void;
 }
@@ -97,7 +99,9 @@ async function readLayerInner(layer: LayerSource, opts: ReadOptions): Promise<La
   const { reader, compression, storedDigest, stored } = await openBlob(blob);
   const expected = layer.digest ?? (compression === 'none' ? layer.diffId : null);
   const hashing =
-    compression === 'none' && expected && opts.verify && blob.file !== null ? hashRange(blob.file, blob.offset, blob.size) : null;
+    compression === 'none' && expected && opts.verify && blob.file !== null
+      ? (opts.hash ?? hashRange)(blob.file, blob.offset, blob.size)
+      : null;
   hashing?.catch(() => {}); // awaited below; keeps an early walk failure from leaving it unhandled
   const entries: LayerEntry[] = [];
   const sniff = opts.sniff ?? false;
