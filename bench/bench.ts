@@ -20,7 +20,8 @@ import { Writable } from 'node:stream';
 import { type BenchContext, type Row, type RowSource, type Sample, ratioRow } from './rows.js';
 import { WORK, makeBenchImage, makeTinyLayers } from './make-image.js';
 
-const BIN = new URL('../bin/scratchscope.js', import.meta.url).pathname;
+/** SCRATCHSCOPE_BENCH_BIN: another checkout's bin/scratchscope.js, to measure before and after with the same script. */
+const BIN = process.env.SCRATCHSCOPE_BENCH_BIN ?? new URL('../bin/scratchscope.js', import.meta.url).pathname;
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 
 /** Bytes under a folder (the run's private TMPDIR). */
@@ -46,7 +47,12 @@ function run(cmd: string, args: string[], opts: { env?: Record<string, string>; 
   return new Promise((resolve, reject) => {
     const tmp = mkdtempSync(join(tmpdir(), 'scratchscope-bench-'));
     const t0 = process.hrtime.bigint();
-    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TMPDIR: tmp, ...opts.env } });
+    // GNU time reports the CPU the command and its children used, on its last stderr line
+    const timed = existsSync('/usr/bin/time');
+    const child = spawn(timed ? '/usr/bin/time' : cmd, timed ? ['-f', 'BENCH-CPU %U %S', cmd, ...args] : args, {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, TMPDIR: tmp, ...opts.env },
+    });
     let peak = 0;
     let temp = 0;
     let err = '';
@@ -54,8 +60,10 @@ function run(cmd: string, args: string[], opts: { env?: Record<string, string>; 
     child.stderr.on('data', (d) => (err += d));
     const pids = () => {
       const out = [child.pid!];
+      // under GNU time (and sh -c) the work is a child: look one and two levels down
       try {
-        for (const c of readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').split(' ')) if (c.trim()) out.push(Number(c));
+        for (let i = 0; i < out.length && i < 8; i++)
+          for (const c of readFileSync(`/proc/${out[i]}/task/${out[i]}/children`, 'utf8').split(' ')) if (c.trim()) out.push(Number(c));
       } catch {
         /* exited */
       }
@@ -78,8 +86,10 @@ function run(cmd: string, args: string[], opts: { env?: Record<string, string>; 
       temp = Math.max(temp, bytesUnder(tmp));
       rmSync(tmp, { recursive: true, force: true });
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      const cpu = /BENCH-CPU ([\d.]+) ([\d.]+)\s*$/.exec(err);
+      if (cpu) err = err.slice(0, cpu.index).replace(/Command exited with non-zero status \d+\n$/, '');
       if (code !== (opts.expect ?? 0)) reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err.slice(-2000)}`));
-      else resolve({ seconds, peakMB: peak || null, tempBytes: temp });
+      else resolve({ seconds, peakMB: peak || null, tempBytes: temp, cpuSeconds: cpu ? Number(cpu[1]) + Number(cpu[2]) : null });
     });
   });
 }
@@ -90,7 +100,12 @@ async function median(f: () => Promise<Sample>): Promise<Sample> {
   all.sort((a, b) => a.seconds - b.seconds);
   const peaks = all.map((s) => s.peakMB ?? 0);
   const temps = all.map((s) => s.tempBytes ?? -1);
+  const cpus = all
+    .map((s) => s.cpuSeconds)
+    .filter((c): c is number => c != null)
+    .sort((a, b) => a - b);
   return {
+    cpuSeconds: cpus.length ? cpus[Math.floor(cpus.length / 2)]! : null,
     seconds: all[Math.floor(all.length / 2)]!.seconds,
     peakMB: Math.max(...peaks) || null,
     tempBytes: Math.max(...temps) < 0 ? null : Math.max(...temps),

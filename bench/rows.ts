@@ -14,6 +14,8 @@ export interface Sample {
   peakMB: number | null;
   /** Largest size of the run's private TMPDIR seen while it ran, in bytes. */
   tempBytes: number | null;
+  /** User + system CPU seconds of the command and its children (null when not measured). */
+  cpuSeconds?: number | null;
 }
 
 export interface Row {
@@ -63,6 +65,12 @@ export type RowSource = (ctx: BenchContext) => Promise<Row[]>;
 /** A row for "value against floor, goal a ratio": fills ratio and met. */
 export function ratioRow(what: string, s: Sample, floor: Sample, floorWhat: string, goalRatio: number, note?: string): Row {
   const ratio = floor.seconds > 0 ? s.seconds / floor.seconds : null;
+  // On a busy machine wall time says little; CPU time says what the work cost.
+  const cpu =
+    s.cpuSeconds != null && floor.cpuSeconds != null
+      ? `cpu ${s.cpuSeconds.toFixed(2)} s vs ${floor.cpuSeconds.toFixed(2)} s (${(s.cpuSeconds / Math.max(0.01, floor.cpuSeconds)).toFixed(2)}x)`
+      : null;
+  note = [note, cpu].filter(Boolean).join('; ') || undefined;
   return {
     what,
     value: s.seconds,
