@@ -9,7 +9,7 @@ import { walkDir } from './dir.js';
 import { hashRange } from '../archive/hash.js';
 import { type TarEntry, readBody, walkTar } from '../archive/walk.js';
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { chargeTemp, refundTemp, tempError } from '../source/tempdir.js';
 import type { ByteReader } from '../archive/reader.js';
 
@@ -148,17 +148,40 @@ async function readLayerInner(layer: LayerSource, opts: ReadOptions): Promise<La
   return { entries, compression, tarSize: compression === 'none' ? blob.size : reader.position, verified };
 }
 
-/** Spooled bodies by content digest, per spool folder: one copy of each, however often it recurs. */
-const spooled = new Map<string, Map<string, string>>();
+interface Spooled {
+  file: string;
+  /** sha256 of the body, computed only once another body of the same size comes along. */
+  digest: string | null;
+}
+
+/** Spooled bodies by size, per spool folder: one copy of each body, however often it recurs. */
+const spooled = new Map<string, Map<number, Spooled[]>>();
+
+function hashFile(file: string): string {
+  const hash = createHash('sha256');
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) hash.update(buf.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest('hex');
+}
 
 /**
  * Copies the rest of an entry's body from a stream into `file`; returns where it now is.
  * Every byte counts against the run's temp budget; a body seen before is not kept twice.
+ * Bodies are hashed (to find repeats) only when an earlier one has the same size: most
+ * never are.
  */
 async function spool(reader: ByteReader, e: TarEntry, head: Buffer, file: string, ref: ContentRef): Promise<ContentRef> {
   const dir = file.slice(0, file.lastIndexOf('/'));
   const what = `layer ${ref.layer}`;
-  const hash = createHash('sha256');
+  let bySize = spooled.get(dir);
+  if (!bySize) spooled.set(dir, (bySize = new Map()));
+  const peers = bySize.get(e.size);
+  const hash = peers ? createHash('sha256') : null;
   let fd: number;
   try {
     fd = openSync(file, 'w', 0o600);
@@ -167,7 +190,7 @@ async function spool(reader: ByteReader, e: TarEntry, head: Buffer, file: string
   }
   const put = (b: Buffer) => {
     chargeTemp(b.length, what);
-    hash.update(b);
+    hash?.update(b);
     try {
       writeSync(fd, b);
     } catch (err) {
@@ -177,22 +200,29 @@ async function spool(reader: ByteReader, e: TarEntry, head: Buffer, file: string
   try {
     put(head);
     for (let done = head.length; done < e.size;) {
-      const chunk = await readBody(reader, e, Math.min(1 << 20, e.size - done));
+      // the reader's own buffer, written out before the next read: no copy
+      const want = Math.min(1 << 20, e.size - done);
+      const chunk = await reader.read(want);
+      if (chunk.length < want) throw new ScopeError('truncated', `unexpected end of data inside ${e.rawName}`);
       put(chunk);
       done += chunk.length;
     }
   } finally {
     closeSync(fd);
   }
-  const digest = hash.digest('hex');
-  let seen = spooled.get(dir);
-  if (!seen) spooled.set(dir, (seen = new Map()));
-  const earlier = seen.get(digest);
-  if (earlier) {
-    unlinkSync(file);
-    refundTemp(e.size);
-    return { ...ref, file: earlier, offset: 0 };
+  if (!peers || !hash) {
+    bySize.set(e.size, [{ file, digest: null }]);
+    return { ...ref, file, offset: 0 };
   }
-  seen.set(digest, file);
+  const digest = hash.digest('hex');
+  for (const p of peers) {
+    p.digest ??= hashFile(p.file);
+    if (p.digest === digest) {
+      unlinkSync(file);
+      refundTemp(e.size);
+      return { ...ref, file: p.file, offset: 0 };
+    }
+  }
+  peers.push({ file, digest });
   return { ...ref, file, offset: 0 };
 }
