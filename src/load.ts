@@ -99,7 +99,7 @@ export async function loadOpened(
     if (spoolDir) removeTempDir(spoolDir);
     await opened.close();
   };
-  const reads: Promise<LayerRead>[] = new Array(layers.length);
+  const reads: Promise<LayerRead>[] = new Array<Promise<LayerRead>>(layers.length);
   // stored bytes read of the layers under way, so progress moves within a layer (at most every 50 ms)
   const partial = new Map<number, number>();
   let told = 0;
@@ -166,7 +166,7 @@ export async function loadOpened(
   const decodedReady = pool ? pool.drain() : Promise.resolve();
   if (!opts.decodeInBackground) await decodedReady;
   return {
-    decoded: pool?.results ?? new Map(),
+    decoded: pool?.results ?? new Map<string, Decoded>(),
     decodedReady,
     source: opened.source,
     config: opened.config,

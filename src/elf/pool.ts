@@ -81,7 +81,7 @@ export class DecodePool {
       }
       for (const r of m.results) {
         const { key, ...d } = r;
-        if (!('bug' in d)) this.results.set(key, d as Decoded);
+        if (!('bug' in d)) this.results.set(key, d);
       }
       this.settle(slot, m.results.length);
       this.pending -= m.results.length;

@@ -7,7 +7,7 @@ import type { LayerSource } from '../source/types.js';
 import { type Compression, openBlob } from '../archive/decompress.js';
 import { walkDir } from './dir.js';
 import { hashRange } from '../archive/hash.js';
-import { type TarEntry, readBody, walkTar } from '../archive/walk.js';
+import { type TarEntry, walkTar } from '../archive/walk.js';
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { chargeTemp, refundTemp, tempError } from '../source/tempdir.js';
@@ -71,6 +71,8 @@ export interface ReadOptions {
 const SPOOL_PATHS =
   /^\/etc\/(passwd|group|ld\.so\.cache|ld\.so\.conf|ld-musl-[^/]+\.path|nsswitch\.conf|os-release)$|^\/usr\/lib\/os-release$/;
 
+const EMPTY = Buffer.alloc(0);
+
 function magicOf(head: Buffer): Magic {
   if (head.length >= 4 && head[0] === 0x7f && head[1] === 0x45 && head[2] === 0x4c && head[3] === 0x46) return 'elf';
   if (head.length >= 2 && head[0] === 0x23 && head[1] === 0x21) return 'script';
@@ -115,10 +117,13 @@ async function readLayerInner(layer: LayerSource, opts: ReadOptions): Promise<La
         entry.content = { file: reader.file, offset: reader.base + e.dataPos, size: e.size, layer: layer.index, ordinal: entries.length };
         if (sniff || spoolDir) {
           // A seeking reader serves these bytes from the read-ahead that fetched the header.
-          const head = e.size > 0 ? await readBody(reader, e, 4) : Buffer.alloc(0);
+          // Looked at in place (the reader's buffer); copied only when the body is spooled.
+          const head = e.size > 0 ? await reader.read(Math.min(4, e.size)) : EMPTY;
+          if (head.length < Math.min(4, e.size)) throw new ScopeError('truncated', `unexpected end of data inside ${e.rawName}`);
           entry.magic = magicOf(head);
           if (spoolDir && (entry.magic !== 'other' || SPOOL_PATHS.test(e.path))) {
-            entry.content = await spool(reader, e, head, `${spoolDir}/${layer.index}-${entries.length}`, entry.content);
+            const path = `${spoolDir}/${layer.index}-${entries.length}`;
+            entry.content = await spool(reader, e, Buffer.from(head), path, entry.content);
           }
           if (entry.magic === 'elf' && entry.content.file) opts.onElf?.(entry.content);
         }
@@ -179,7 +184,7 @@ async function spool(reader: ByteReader, e: TarEntry, head: Buffer, file: string
   const dir = file.slice(0, file.lastIndexOf('/'));
   const what = `layer ${ref.layer}`;
   let bySize = spooled.get(dir);
-  if (!bySize) spooled.set(dir, (bySize = new Map()));
+  if (!bySize) spooled.set(dir, (bySize = new Map<number, Spooled[]>()));
   const peers = bySize.get(e.size);
   const hash = peers ? createHash('sha256') : null;
   let fd: number;
