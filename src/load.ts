@@ -65,7 +65,7 @@ export interface LoadOptions extends OpenOptions {
 
 export async function loadImage(reference: string, opts: LoadOptions = {}): Promise<ImageModel> {
   // the decoding thread starts while the archive is being opened
-  const pool = opts.analysis ? new DecodePool() : null;
+  const pool = new DecodePool(!!opts.analysis);
   let opened: OpenedImage;
   try {
     opened = await openImage(reference, opts);
@@ -84,7 +84,7 @@ export async function loadImage(reference: string, opts: LoadOptions = {}): Prom
 export async function loadOpened(
   opened: OpenedImage,
   opts: LoadOptions = {},
-  pool: DecodePool | null = opts.analysis ? new DecodePool() : null,
+  pool: DecodePool | null = new DecodePool(!!opts.analysis),
 ): Promise<ImageModel> {
   const { layers } = opened;
   const verify = opts.verify ?? true;
@@ -123,7 +123,8 @@ export async function loadOpened(
       verify,
       sniff: opts.analysis,
       spoolDir,
-      onElf: pool ? (ref) => pool.add(ref) : undefined,
+      onElf: pool && opts.analysis ? (ref) => pool.add(ref) : undefined,
+      hash: pool ? (file, offset, size) => pool.hash(file, offset, size) : undefined,
       onStored,
     }).then((r) => {
       partial.delete(l.index);

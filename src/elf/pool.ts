@@ -1,50 +1,131 @@
 /**
- * Decodes ELF files on a worker thread while the main thread walks layers. Results land
- * in the catalog's cache; `drain()` waits for what was sent. Without workers (or when one
- * cannot start, as under a TypeScript loader that does not reach worker threads) nothing
- * is lost: the catalog decodes on demand in the main thread.
+ * One bounded pool of worker threads for the work that can leave the main thread while it
+ * walks layers: decoding ELF files and hashing large uncompressed layers. At most
+ * `poolSize()` workers (the cores, capped at 4: each worker reserves address space that
+ * `ulimit -v` counts), however many layers the image has; small layers are hashed on the
+ * main thread, and a byte range is hashed once however often the manifest lists it.
+ *
+ * Decode results land in `results`; `drain()` waits for what was sent. Without workers (or
+ * when one cannot start, as under a TypeScript loader that does not reach worker threads)
+ * nothing is lost: hashing falls back to the main thread and the catalog decodes on demand.
  */
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { ContentRef } from '../layers/index.js';
 import type { Decoded } from './catalog.js';
-import type { DecodeJob } from './worker.js';
+import type { DecodeJob, HashJob, WorkerReply } from './worker.js';
+import { hashRange } from '../archive/hash.js';
+import { ScopeError } from '../errors.js';
 
 export function contentKey(ref: ContentRef): string {
   return `${ref.file}:${ref.offset}:${ref.layer}:${ref.ordinal}`;
 }
 
 const BATCH = 64;
+/** Below this, a layer is hashed on the main thread: a worker's round trip costs more than the hash. */
+const HASH_ON_MAIN = 32 << 20;
+
+export function poolSize(): number {
+  const env = Number(process.env.SCRATCHSCOPE_WORKERS);
+  if (Number.isInteger(env) && env >= 0) return Math.min(env, 8);
+  return Math.max(1, Math.min(4, availableParallelism()));
+}
+
+interface Slot {
+  worker: Worker;
+  /** Jobs sent and not answered (decode jobs count one each, a hash counts its MiB). */
+  load: number;
+}
 
 export class DecodePool {
-  private worker: Worker | null = null;
+  private slots: Slot[] = [];
+  private readonly max: number;
   private pending = 0;
   private batch: DecodeJob[] = [];
   private waiters: (() => void)[] = [];
+  private hashes = new Map<number, { resolve: (d: string) => void; reject: (e: Error) => void; slot: Slot; weight: number }>();
+  private nextHash = 0;
+  /** Hashes by byte range: a blob listed many times is read once. */
+  private readonly hashed = new Map<string, Promise<string>>();
+  private broken = false;
   readonly results = new Map<string, Decoded>();
 
-  constructor() {
+  /** `decode`: whether ELF decoding is wanted (starts one worker at once, while the archive opens). */
+  constructor(decode = true, size = poolSize()) {
+    this.max = size;
+    if (decode && size > 0) this.spawn();
+  }
+
+  private spawn(): Slot | null {
+    if (this.broken || this.slots.length >= this.max) return null;
+    let worker: Worker;
     try {
       // Compiled, the worker sits beside this file; under a TypeScript loader its source does.
       const url = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
-      this.worker = new Worker(url);
-      this.worker.unref();
-      this.worker.on('message', (rs: ({ key: string } & Decoded)[]) => {
-        for (const r of rs) {
-          const { key, ...d } = r;
-          if (!('bug' in d)) this.results.set(key, d);
-        }
-        this.pending -= rs.length;
-        if (this.pending === 0) this.wake();
-      });
-      this.worker.on('error', () => this.fail());
-      this.worker.on('exit', () => this.fail());
+      worker = new Worker(url);
     } catch {
-      this.worker = null;
+      this.broken = true;
+      return null;
+    }
+    worker.unref();
+    const slot: Slot = { worker, load: 0 };
+    worker.on('message', (m: WorkerReply) => {
+      if (m.kind === 'hash') {
+        const h = this.hashes.get(m.id);
+        if (!h) return;
+        this.hashes.delete(m.id);
+        this.settle(slot, h.weight);
+        if (m.digest) h.resolve(m.digest);
+        else h.reject(Object.assign(new Error(m.error ?? 'hash failed'), { scope: m.scope }));
+        return;
+      }
+      for (const r of m.results) {
+        const { key, ...d } = r;
+        if (!('bug' in d)) this.results.set(key, d);
+      }
+      this.settle(slot, m.results.length);
+      this.pending -= m.results.length;
+      if (this.pending === 0) this.wake();
+    });
+    worker.on('error', () => this.fail(slot));
+    worker.on('exit', () => this.fail(slot));
+    this.slots.push(slot);
+    return slot;
+  }
+
+  /** Work in flight keeps the process alive; an idle pool does not. */
+  private busy(slot: Slot, n: number): void {
+    if (slot.load === 0) slot.worker.ref();
+    slot.load += n;
+  }
+
+  private settle(slot: Slot, n: number): void {
+    slot.load -= n;
+    if (slot.load <= 0) {
+      slot.load = 0;
+      slot.worker.unref();
     }
   }
 
-  private fail(): void {
-    this.worker = null;
+  /** The least loaded worker, starting another while under the bound and all are busy. */
+  private pick(): Slot | null {
+    let best: Slot | null = null;
+    for (const s of this.slots) if (!best || s.load < best.load) best = s;
+    if ((!best || best.load > 0) && this.slots.length < this.max) return this.spawn() ?? best;
+    return best;
+  }
+
+  private fail(slot: Slot): void {
+    const i = this.slots.indexOf(slot);
+    if (i < 0) return;
+    this.slots.splice(i, 1);
+    this.broken = true;
+    for (const [id, h] of this.hashes) {
+      if (h.slot !== slot) continue;
+      this.hashes.delete(id);
+      h.reject(new Error('hashing thread stopped'));
+    }
+    // decode results are optional (the catalog decodes on demand): stop waiting for them
     this.pending = 0;
     this.wake();
   }
@@ -54,29 +135,64 @@ export class DecodePool {
   }
 
   add(ref: ContentRef): void {
-    if (!this.worker || !ref.file) return;
+    if (!ref.file || this.broken || this.max === 0) return;
     this.batch.push({ key: contentKey(ref), file: ref.file, offset: ref.offset, size: ref.size });
     if (this.batch.length >= BATCH) this.flush();
   }
 
   flush(): void {
-    if (!this.worker || this.batch.length === 0) return;
+    if (this.batch.length === 0) return;
+    const slot = this.pick();
+    if (!slot) {
+      this.batch = [];
+      return;
+    }
     this.pending += this.batch.length;
-    this.worker.postMessage(this.batch);
+    this.busy(slot, this.batch.length);
+    slot.worker.postMessage({ kind: 'decode', jobs: this.batch });
     this.batch = [];
   }
 
-  /** Resolves once everything sent so far is decoded (or the worker is gone). */
+  /**
+   * sha256 of a byte range ("sha256:<hex>"): large ranges on a worker, in parallel with the
+   * walk and with each other; small ones (or without workers) on the main thread.
+   */
+  hash(file: string, offset: number, size: number): Promise<string> {
+    const key = `${file}:${offset}:${size}`;
+    let p = this.hashed.get(key);
+    if (!p) {
+      p = this.hashNow(file, offset, size);
+      this.hashed.set(key, p);
+    }
+    return p;
+  }
+
+  private hashNow(file: string, offset: number, size: number): Promise<string> {
+    const slot = size >= HASH_ON_MAIN ? this.pick() : null;
+    if (!slot) return hashRange(file, offset, size);
+    const id = this.nextHash++;
+    const weight = Math.ceil(size / (1 << 20));
+    this.busy(slot, weight);
+    const job: HashJob = { kind: 'hash', id, file, offset, size };
+    return new Promise<string>((resolve, reject) => {
+      this.hashes.set(id, { resolve, reject, slot, weight });
+      slot.worker.postMessage(job);
+    }).catch((e: Error & { scope?: { code: ScopeError['code']; message: string } }) => {
+      if (e.scope) throw new ScopeError(e.scope.code, e.scope.message);
+      return hashRange(file, offset, size); // the worker went away: hash here
+    });
+  }
+
+  /** Resolves once every decode sent so far is done (or its worker is gone). */
   drain(): Promise<void> {
     this.flush();
-    if (!this.worker || this.pending === 0) return Promise.resolve();
+    if (this.pending === 0) return Promise.resolve();
     return new Promise((r) => this.waiters.push(r));
   }
 
   close(): void {
-    if (this.worker) {
-      this.worker.postMessage('close');
-      this.worker = null;
-    }
+    for (const s of this.slots) s.worker.postMessage('close');
+    this.slots = [];
+    this.broken = true;
   }
 }

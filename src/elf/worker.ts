@@ -1,11 +1,14 @@
 /**
- * A decoding thread: receives byte ranges of ELF files and posts back what decodeElf
- * makes of them, so binaries decode on a second core while layers are still being read.
+ * A pool thread (see pool.ts): decodes batches of ELF byte ranges with decodeElf and
+ * hashes large byte ranges, so both run on other cores while layers are still being read.
  */
 import { parentPort } from 'node:worker_threads';
 import { FileBytes, closeSharedFiles } from '../fs/bytes.js';
 import { decodeElf } from './decode.js';
 import { ElfDamage } from './reader.js';
+import { hashRange } from '../archive/hash.js';
+import { ScopeError } from '../errors.js';
+import type { Decoded } from './catalog.js';
 
 export interface DecodeJob {
   key: string;
@@ -14,12 +17,19 @@ export interface DecodeJob {
   size: number;
 }
 
-parentPort!.on('message', (jobs: DecodeJob[] | 'close') => {
-  if (jobs === 'close') {
-    closeSharedFiles();
-    parentPort!.close();
-    return;
-  }
+export interface HashJob {
+  kind: 'hash';
+  id: number;
+  file: string;
+  offset: number;
+  size: number;
+}
+
+export type WorkerReply =
+  | { kind: 'decode'; results: ({ key: string; bug?: true } & Decoded)[] }
+  | { kind: 'hash'; id: number; digest?: string; error?: string; scope?: { code: ScopeError['code']; message: string } };
+
+function decode(jobs: DecodeJob[]): WorkerReply {
   const results = jobs.map((j) => {
     const bytes = new FileBytes(j.file, j.offset, j.size);
     try {
@@ -27,10 +37,32 @@ parentPort!.on('message', (jobs: DecodeJob[] | 'close') => {
     } catch (e) {
       // damage is a result; anything else is reported in the main thread
       if (e instanceof ElfDamage) return { key: j.key, ok: false as const, error: e.message };
-      return { key: j.key, ok: false as const, error: `decoder failed: ${(e as Error)?.message ?? String(e)}`, bug: true };
+      return { key: j.key, ok: false as const, error: `decoder failed: ${(e as Error)?.message ?? String(e)}`, bug: true as const };
     } finally {
       bytes.close();
     }
   });
-  parentPort!.postMessage(results);
+  return { kind: 'decode', results };
+}
+
+parentPort!.on('message', (m: { kind: 'decode'; jobs: DecodeJob[] } | HashJob | 'close') => {
+  if (m === 'close') {
+    closeSharedFiles();
+    parentPort!.close();
+    return;
+  }
+  if (m.kind === 'decode') {
+    parentPort!.postMessage(decode(m.jobs));
+    return;
+  }
+  hashRange(m.file, m.offset, m.size).then(
+    (digest) => parentPort!.postMessage({ kind: 'hash', id: m.id, digest } satisfies WorkerReply),
+    (e: unknown) =>
+      parentPort!.postMessage({
+        kind: 'hash',
+        id: m.id,
+        error: String((e as Error)?.message ?? e),
+        scope: e instanceof ScopeError ? { code: e.code, message: e.message } : undefined,
+      } satisfies WorkerReply),
+  );
 });

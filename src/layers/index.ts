@@ -7,9 +7,9 @@ import type { LayerSource } from '../source/types.js';
 import { type Compression, openBlob } from '../archive/decompress.js';
 import { walkDir } from './dir.js';
 import { hashRange } from '../archive/hash.js';
-import { type TarEntry, readBody, walkTar } from '../archive/walk.js';
+import { type TarEntry, walkTar } from '../archive/walk.js';
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { chargeTemp, refundTemp, tempError } from '../source/tempdir.js';
 import type { ByteReader } from '../archive/reader.js';
 
@@ -61,6 +61,8 @@ export interface ReadOptions {
   spoolDir?: string | null;
   /** Called for each ELF file as soon as its bytes can be read by position. */
   onElf?: (ref: ContentRef) => void;
+  /** Hashes a byte range ("sha256:<hex>"); default: on the main thread as it walks. */
+  hash?: (file: string, offset: number, size: number) => Promise<string>;
   /** Hears, entry by entry, how many stored bytes of the layer were read. */
   onStored?: (bytes: number) => void;
 }
@@ -68,6 +70,8 @@ export interface ReadOptions {
 /** Small files a launch depends on, kept from compressed layers so they can be read later. */
 const SPOOL_PATHS =
   /^\/etc\/(passwd|group|ld\.so\.cache|ld\.so\.conf|ld-musl-[^/]+\.path|nsswitch\.conf|os-release)$|^\/usr\/lib\/os-release$/;
+
+const EMPTY = Buffer.alloc(0);
 
 function magicOf(head: Buffer): Magic {
   if (head.length >= 4 && head[0] === 0x7f && head[1] === 0x45 && head[2] === 0x4c && head[3] === 0x46) return 'elf';
@@ -97,7 +101,9 @@ async function readLayerInner(layer: LayerSource, opts: ReadOptions): Promise<La
   const { reader, compression, storedDigest, stored } = await openBlob(blob);
   const expected = layer.digest ?? (compression === 'none' ? layer.diffId : null);
   const hashing =
-    compression === 'none' && expected && opts.verify && blob.file !== null ? hashRange(blob.file, blob.offset, blob.size) : null;
+    compression === 'none' && expected && opts.verify && blob.file !== null
+      ? (opts.hash ?? hashRange)(blob.file, blob.offset, blob.size)
+      : null;
   hashing?.catch(() => {}); // awaited below; keeps an early walk failure from leaving it unhandled
   const entries: LayerEntry[] = [];
   const sniff = opts.sniff ?? false;
@@ -111,10 +117,13 @@ async function readLayerInner(layer: LayerSource, opts: ReadOptions): Promise<La
         entry.content = { file: reader.file, offset: reader.base + e.dataPos, size: e.size, layer: layer.index, ordinal: entries.length };
         if (sniff || spoolDir) {
           // A seeking reader serves these bytes from the read-ahead that fetched the header.
-          const head = e.size > 0 ? await readBody(reader, e, 4) : Buffer.alloc(0);
+          // Looked at in place (the reader's buffer); copied only when the body is spooled.
+          const head = e.size > 0 ? await reader.read(Math.min(4, e.size)) : EMPTY;
+          if (head.length < Math.min(4, e.size)) throw new ScopeError('truncated', `unexpected end of data inside ${e.rawName}`);
           entry.magic = magicOf(head);
           if (spoolDir && (entry.magic !== 'other' || SPOOL_PATHS.test(e.path))) {
-            entry.content = await spool(reader, e, head, `${spoolDir}/${layer.index}-${entries.length}`, entry.content);
+            const path = `${spoolDir}/${layer.index}-${entries.length}`;
+            entry.content = await spool(reader, e, Buffer.from(head), path, entry.content);
           }
           if (entry.magic === 'elf' && entry.content.file) opts.onElf?.(entry.content);
         }
@@ -144,17 +153,40 @@ async function readLayerInner(layer: LayerSource, opts: ReadOptions): Promise<La
   return { entries, compression, tarSize: compression === 'none' ? blob.size : reader.position, verified };
 }
 
-/** Spooled bodies by content digest, per spool folder: one copy of each, however often it recurs. */
-const spooled = new Map<string, Map<string, string>>();
+interface Spooled {
+  file: string;
+  /** sha256 of the body, computed only once another body of the same size comes along. */
+  digest: string | null;
+}
+
+/** Spooled bodies by size, per spool folder: one copy of each body, however often it recurs. */
+const spooled = new Map<string, Map<number, Spooled[]>>();
+
+function hashFile(file: string): string {
+  const hash = createHash('sha256');
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) hash.update(buf.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest('hex');
+}
 
 /**
  * Copies the rest of an entry's body from a stream into `file`; returns where it now is.
  * Every byte counts against the run's temp budget; a body seen before is not kept twice.
+ * Bodies are hashed (to find repeats) only when an earlier one has the same size: most
+ * never are.
  */
 async function spool(reader: ByteReader, e: TarEntry, head: Buffer, file: string, ref: ContentRef): Promise<ContentRef> {
   const dir = file.slice(0, file.lastIndexOf('/'));
   const what = `layer ${ref.layer}`;
-  const hash = createHash('sha256');
+  let bySize = spooled.get(dir);
+  if (!bySize) spooled.set(dir, (bySize = new Map<number, Spooled[]>()));
+  const peers = bySize.get(e.size);
+  const hash = peers ? createHash('sha256') : null;
   let fd: number;
   try {
     fd = openSync(file, 'w', 0o600);
@@ -163,7 +195,7 @@ async function spool(reader: ByteReader, e: TarEntry, head: Buffer, file: string
   }
   const put = (b: Buffer) => {
     chargeTemp(b.length, what);
-    hash.update(b);
+    hash?.update(b);
     try {
       writeSync(fd, b);
     } catch (err) {
@@ -173,22 +205,29 @@ async function spool(reader: ByteReader, e: TarEntry, head: Buffer, file: string
   try {
     put(head);
     for (let done = head.length; done < e.size;) {
-      const chunk = await readBody(reader, e, Math.min(1 << 20, e.size - done));
+      // the reader's own buffer, written out before the next read: no copy
+      const want = Math.min(1 << 20, e.size - done);
+      const chunk = await reader.read(want);
+      if (chunk.length < want) throw new ScopeError('truncated', `unexpected end of data inside ${e.rawName}`);
       put(chunk);
       done += chunk.length;
     }
   } finally {
     closeSync(fd);
   }
-  const digest = hash.digest('hex');
-  let seen = spooled.get(dir);
-  if (!seen) spooled.set(dir, (seen = new Map<string, string>()));
-  const earlier = seen.get(digest);
-  if (earlier) {
-    unlinkSync(file);
-    refundTemp(e.size);
-    return { ...ref, file: earlier, offset: 0 };
+  if (!peers || !hash) {
+    bySize.set(e.size, [{ file, digest: null }]);
+    return { ...ref, file, offset: 0 };
   }
-  seen.set(digest, file);
+  const digest = hash.digest('hex');
+  for (const p of peers) {
+    p.digest ??= hashFile(p.file);
+    if (p.digest === digest) {
+      unlinkSync(file);
+      refundTemp(e.size);
+      return { ...ref, file: p.file, offset: 0 };
+    }
+  }
+  peers.push({ file, digest });
   return { ...ref, file, offset: 0 };
 }

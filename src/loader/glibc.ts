@@ -124,9 +124,10 @@ export class GlibcSearch extends Search {
       this.cache = null;
       return null;
     }
-    const buf = node ? readSmallFile(node.content, CACHE_LIMIT) : null;
-    this.cache = buf ? LdCache.open(buf) : null;
-    if (buf && !this.cache) this.notes.push('/etc/ld.so.cache is not a cache ld.so can read; it is ignored');
+    const content = node?.content ?? null;
+    const opened = content ? LdCache.forContent(content, () => readSmallFile(content, CACHE_LIMIT)) : { read: false, cache: null };
+    this.cache = opened.cache;
+    if (opened.read && !this.cache) this.notes.push('/etc/ld.so.cache is not a cache ld.so can read; it is ignored');
     const conf = resolvePath(this.ctx.tree, '/etc/ld.so.conf');
     if (!r.ok && conf.ok)
       this.notes.push('/etc/ld.so.conf has no effect: there is no /etc/ld.so.cache built from it (run ldconfig in the image)');

@@ -61,6 +61,8 @@ function cstr(buf: Buffer, off: number): string | null {
   return end === -1 ? null : buf.toString('utf8', off, end);
 }
 
+const opened = new WeakMap<object, { read: boolean; cache: LdCache | null }>();
+
 export class LdCache {
   private constructor(
     private readonly buf: Buffer,
@@ -125,7 +127,31 @@ export class LdCache {
    * in the order ldconfig sorts by, then the neighbours of the same name. An unsorted
    * (hand-made) cache misses here exactly where it misses in ld.so.
    */
+  /** Lookups made, by name: every program of an image asks for libc.so.6. */
+  private readonly found = new Map<string, readonly CacheEntry[]>();
+
   lookup(name: string): CacheEntry[] {
+    let hit = this.found.get(name);
+    if (!hit) this.found.set(name, (hit = Object.freeze(this.search(name))));
+    return [...hit];
+  }
+
+  /**
+   * The cache of an image's /etc/ld.so.cache, read and opened once per content (every
+   * program's loader asks for it: thousands of times on a large image). `key` is the file's
+   * content reference; `read` reads it (null: unreadable or too large). `read` in the
+   * answer says whether there were bytes at all.
+   */
+  static forContent(key: object, read: () => Buffer | null): { read: boolean; cache: LdCache | null } {
+    let hit = opened.get(key);
+    if (!hit) {
+      const buf = read();
+      opened.set(key, (hit = { read: buf !== null, cache: buf ? LdCache.open(buf) : null }));
+    }
+    return hit;
+  }
+
+  private search(name: string): CacheEntry[] {
     const key = Buffer.from(name, 'utf8');
     let left = 0;
     let right = this.size - 1;
