@@ -3,23 +3,32 @@
  * Exit codes: 0 analysed, 1 `--fail-on` threshold met, 2 bad input or usage.
  */
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { createRequire } from 'node:module';
+import type * as Commander from 'commander';
 import { ScopeError, isScopeError } from './errors.js';
-import { listChanges, listFiles, mustResolve, streamContent } from './fs/index.js';
-import { type ImageModel, type LoadOptions, loadImage } from './load.js';
+import type { ImageModel, LoadOptions } from './load.js';
 import { printable } from './render/format.js';
-import { renderChanges, renderFiles, renderInspect } from './render/text.js';
-import { relaunchForWasm } from './wasm.js';
+import { VERSION } from './version.js';
 import type { Report } from './report/index.js';
 import type { ClosureCopiesJson, SlimJson } from './json.js';
-import { setEngineTimeout } from './source/engine/client.js';
 import { type RuntimeChoice, parseRuntime } from './diagnose/runtimes.js';
+
+// commander is CommonJS: required, not imported, it skips the ESM loader's scan of its
+// exports, a tenth of the start-up of `--version`.
+const { Command, CommanderError, InvalidArgumentError } = createRequire(import.meta.url)('commander') as typeof Commander;
+type Command = Commander.Command;
+
+// Only commander and a few small modules load up front: --version, --help and explain never
+// touch an image, so the reading and analysis stages (and ink, for the explorer) load on use.
+const fsStage = () => import('./fs/index.js');
+const textRender = () => import('./render/text.js');
 
 // The analysis stages load only for the commands that use them: files and cat start faster.
 const analysis = async () => ({
   ...(await import('./report/index.js')),
   ...(await import('./report/ldd.js')),
   ...(await import('./render/ldd.js')),
+  ...(await import('./render/text.js')),
 });
 
 const closureStage = async () => ({
@@ -157,6 +166,7 @@ async function outJsonArray(items: unknown[]): Promise<void> {
 }
 
 async function withImage<T>(ref: string, o: CommonOpts, fn: (m: ImageModel) => Promise<T>, analysis = false): Promise<T> {
+  const { loadImage } = await import('./load.js');
   const model = await loadImage(ref, { ...loadOptions(o), analysis });
   try {
     return await fn(model);
@@ -192,9 +202,9 @@ function addCommon(c: Command): Command {
       seconds,
     )
     .option('--max-concurrent <n>', 'layers downloaded and read at once (default 3)', positive('a positive integer', true))
-    .hook('preAction', (_cmd, action) => {
+    .hook('preAction', async (_cmd, action) => {
       const t = action.opts<{ timeout?: number }>().timeout;
-      if (t !== undefined) setEngineTimeout(t);
+      if (t !== undefined) (await import('./source/engine/client.js')).setEngineTimeout(t);
     });
 }
 
@@ -203,7 +213,7 @@ export function buildProgram(): Command {
   program
     .name('scratchscope')
     .description('Will this container image start? Reads any image, walks its layers and files, and explains why not.')
-    .version('0.1.0')
+    .version(VERSION)
     // a usage error is one line, like every other error; --help has the rest
     .configureOutput({
       outputError: (str, write) => write(`scratchscope: ${printable(str.trim().replace(/^error: /, ''))} (see --help)\n`),
@@ -227,7 +237,7 @@ export function buildProgram(): Command {
         // environment (it reads that once, when it is first imported, and then draws
         // only a final frame).
         for (const k of ['CI', 'CONTINUOUS_INTEGRATION']) if (k in process.env) process.env[k] = 'false';
-        if (await relaunchForWasm()) return;
+        if (await (await import('./wasm.js')).relaunchForWasm()) return;
         const { runTui } = await import('./tui/index.js');
         const error = await runTui(image, loadOptions(o));
         if (error) throw error; // the real error and its exit code, as the other commands give it
@@ -237,7 +247,7 @@ export function buildProgram(): Command {
         image,
         o,
         async (m) => {
-          const { buildReport } = await analysis();
+          const { buildReport, renderInspect } = await analysis();
           const r = buildReport(m);
           await out(o.json ? JSON.stringify(r, null, 2) + '\n' : renderInspect(r));
         },
@@ -265,7 +275,7 @@ export function buildProgram(): Command {
         image,
         o,
         async (m) => {
-          const { buildReport } = await analysis();
+          const { buildReport, renderInspect } = await analysis();
           const r = buildReport(m, {
             entrypoint: o.entrypoint !== undefined ? words(o.entrypoint) : undefined,
             cmd: o.cmd !== undefined ? words(o.cmd) : undefined,
@@ -577,6 +587,8 @@ export function buildProgram(): Command {
     .option('--json', 'print JSON')
     .action(async (image: string, o: CommonOpts & { layer?: number }) => {
       await withImage(image, o, async (m) => {
+        const { listChanges, listFiles } = await fsStage();
+        const { renderChanges, renderFiles } = await textRender();
         if (o.layer !== undefined) {
           if (o.layer >= m.layers.length)
             throw new ScopeError(
@@ -600,6 +612,7 @@ export function buildProgram(): Command {
       .description("write one file's content to stdout (symlinks followed inside the image)"),
   ).action(async (image: string, path: string, o: CommonOpts) => {
     await withImage(image, o, async (m) => {
+      const { mustResolve, streamContent } = await fsStage();
       const r = mustResolve(m.tree, path.startsWith('/') ? path : '/' + path);
       if (r.node.type === 'dir') throw new ScopeError('usage', `${path}: is a directory`);
       if (!r.node.content) throw new ScopeError('usage', `${path}: is a ${r.node.type}, not a regular file`);
