@@ -9,7 +9,7 @@ import { ScopeError, isScopeError } from './errors.js';
 import type { ImageModel, LoadOptions } from './load.js';
 import { printable } from './render/format.js';
 import { VERSION } from './version.js';
-import type { Report } from './report/index.js';
+import type { Report, ReportOptions } from './report/index.js';
 import type { ClosureCopiesJson, SlimJson } from './json.js';
 import { type RuntimeChoice, parseRuntime } from './diagnose/runtimes.js';
 
@@ -175,6 +175,45 @@ async function withImage<T>(ref: string, o: CommonOpts, fn: (m: ImageModel) => P
   }
 }
 
+/**
+ * `inspect`'s text: the verdict block as soon as the layer indexes give it (uncompressed
+ * layers; before the layers are hashed, decoded and listed), then the rest when the full
+ * analysis has it. Without a fast path, all of it at the end.
+ */
+async function inspectText(ref: string, o: CommonOpts, opts: ReportOptions): Promise<Report> {
+  const { openImage } = await import('./source/index.js');
+  const { loadOpened } = await import('./load.js');
+  const { quickVerdict } = await import('./verdict/index.js');
+  const { buildReport, renderInspect, renderVerdict, renderDetails } = await analysis();
+  const load = loadOptions(o);
+  const opened = await openImage(ref, load);
+  let model: ImageModel;
+  let first: string | null = null;
+  try {
+    // unverified: the full analysis below checks the digests, and fails (exit 2) on a mismatch
+    const quick = await quickVerdict(opened, { ...opts, verify: false, concurrency: load.concurrency });
+    if (quick) await out((first = renderVerdict(quick)));
+    model = await loadOpened(opened, { ...load, analysis: true });
+  } catch (e) {
+    await opened.close();
+    throw e;
+  }
+  try {
+    const r = buildReport(model, opts);
+    if (first === null) await out(renderInspect(r));
+    else if (renderVerdict(r) === first) await out(renderDetails(r));
+    else {
+      process.stderr.write(
+        'scratchscope: the full analysis gave another verdict than the quick one (a bug: please report it); its report follows\n',
+      );
+      await out('\n' + renderInspect(r));
+    }
+    return r;
+  } finally {
+    await model.close();
+  }
+}
+
 function seconds(v: string): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('a number of seconds, e.g. 30 or 0.5');
@@ -243,13 +282,16 @@ export function buildProgram(): Command {
         if (error) throw error; // the real error and its exit code, as the other commands give it
         return;
       }
+      if (!o.json) {
+        await inspectText(image, o, {});
+        return;
+      }
       await withImage(
         image,
         o,
         async (m) => {
-          const { buildReport, renderInspect } = await analysis();
-          const r = buildReport(m);
-          await out(o.json ? JSON.stringify(r, null, 2) + '\n' : renderInspect(r));
+          const { buildReport } = await analysis();
+          await out(JSON.stringify(buildReport(m), null, 2) + '\n');
         },
         true,
       );
@@ -270,22 +312,32 @@ export function buildProgram(): Command {
       'say the runtime line as this runtime does: runc (default), crun, podman, containerd, cri-o; e.g. crun@1.8',
       runtimeOption,
     )
-    .action(async (image: string, o: InspectOpts) => {
-      const report = await withImage(
-        image,
-        o,
-        async (m) => {
-          const { buildReport, renderInspect } = await analysis();
-          const r = buildReport(m, {
-            entrypoint: o.entrypoint !== undefined ? words(o.entrypoint) : undefined,
-            cmd: o.cmd !== undefined ? words(o.cmd) : undefined,
-            runtime: o.runtime,
-          });
-          await out(o.json ? JSON.stringify(r, null, 2) + '\n' : renderInspect(r));
-          return r;
-        },
-        true,
-      );
+    .option('--verdict-only', 'print the verdict and the diagnostics only (on uncompressed layers: read from the layer indexes)')
+    .action(async (image: string, o: InspectOpts & { verdictOnly?: boolean }) => {
+      const opts: ReportOptions = {
+        entrypoint: o.entrypoint !== undefined ? words(o.entrypoint) : undefined,
+        cmd: o.cmd !== undefined ? words(o.cmd) : undefined,
+        runtime: o.runtime,
+      };
+      let report: Pick<Report, 'diagnostics'>;
+      if (o.verdictOnly) {
+        const { verdictOnly } = await import('./verdict/index.js');
+        const v = (await verdictOnly(image, loadOptions(o), opts)).report;
+        await out(o.json ? JSON.stringify(v, null, 2) + '\n' : (await textRender()).renderVerdict(v));
+        report = v;
+      } else if (!o.json) report = await inspectText(image, o, opts);
+      else
+        report = await withImage(
+          image,
+          o,
+          async (m) => {
+            const { buildReport } = await analysis();
+            const r = buildReport(m, opts);
+            await out(JSON.stringify(r, null, 2) + '\n');
+            return r;
+          },
+          true,
+        );
       if (thresholdMet(report, o.failOn)) process.exitCode = 1;
     });
 
@@ -338,8 +390,10 @@ export function buildProgram(): Command {
       ) => {
         const { runCheck } = await import('./render/check.js');
         const { buildReport } = await import('./report/index.js');
+        const { verdictOnly } = await import('./verdict/index.js');
         const report = (ref: string) => withImage(ref, o, (m) => Promise.resolve(buildReport(m, { runtime: o.runtime })), true);
-        const failed = await runCheck(images, { ...o, report, out });
+        const verdict = async (ref: string) => (await verdictOnly(ref, loadOptions(o), { runtime: o.runtime })).report;
+        const failed = await runCheck(images, { ...o, report, verdict, out });
         if (failed && !o.exitZero) process.exitCode = 1;
       },
     );

@@ -64,6 +64,6 @@ describe('start-up', () => {
   }
 
   it("the version is package.json's", () => {
-    assert.equal(VERSION, JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version);
+    assert.equal(VERSION, (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version);
   });
 });

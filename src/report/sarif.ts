@@ -6,12 +6,13 @@
 import { resolve } from 'node:path';
 import { EXPLAIN } from '../diagnose/explain.js';
 import { type Dockerfile, responsible } from './dockerfile.js';
-import type { Report } from './index.js';
+import type { VerdictReport } from './index.js';
 
 export interface Checked {
   /** The image as the user named it. */
   image: string;
-  report: Report;
+  /** The full report, or (from check's fast path) the verdict part of it. */
+  report: VerdictReport;
 }
 
 const LEVEL = { error: 'error', warning: 'warning', info: 'note' } as const;
