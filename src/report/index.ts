@@ -7,7 +7,7 @@ import type { ImageModel } from '../load.js';
 import type { ImageConfig, SourceInfo } from '../source/types.js';
 import { type BinaryReport, analyzeBinaries } from './binaries.js';
 import { BinaryCatalog } from '../elf/catalog.js';
-import { attachCopyLines, launchClosure } from '../closure/fixes.js';
+import { attachCopyLines, launchClosure, needsCopyLines } from '../closure/fixes.js';
 import type { Closure } from '../closure/index.js';
 import { type DiagnoseOptions, type Diagnostic, type Launch, type Verdict, diagnose } from '../diagnose/index.js';
 import { type RuntimeChoice, withRuntimeLines } from '../diagnose/runtimes.js';
@@ -94,9 +94,11 @@ export function buildVerdict(
   model: ImageModel,
   opts: ReportOptions = {},
   catalog = new BinaryCatalog(model.tree, model.decoded),
+  withClosure = true,
 ): { report: VerdictReport; closure: Closure | null } {
   const diagnosis = diagnose(model, catalog, opts);
-  const closure = launchClosure(model, diagnosis.launch.executable, opts);
+  // without the closure in the output it is worked out only for the COPY lines of a fix
+  const closure = withClosure || needsCopyLines(diagnosis.diagnostics) ? launchClosure(model, diagnosis.launch.executable, opts) : null;
   attachCopyLines(closure, diagnosis.diagnostics);
   const report: VerdictReport = {
     schemaVersion: SCHEMA_VERSION,

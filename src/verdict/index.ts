@@ -48,7 +48,7 @@ export async function quickVerdict(opened: OpenedImage, opts: QuickOptions = {})
   if (!seekable(opened)) return null;
   // no sniffing, no spooling, no decoding thread: ELF files are decoded when the diagnosis opens them
   const model = await loadOpened(opened, { verify: opts.verify ?? true, concurrency: opts.concurrency, analysis: false }, null);
-  return buildVerdict(model, opts).report;
+  return buildVerdict(model, opts, undefined, false).report;
 }
 
 /**
@@ -83,7 +83,7 @@ export async function verdictOnly(
     throw e;
   }
   try {
-    return { report: buildVerdict(model, opts).report, quick: false };
+    return { report: buildVerdict(model, opts, undefined, false).report, quick: false };
   } finally {
     await model.close();
   }
