@@ -14,6 +14,7 @@ import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { makeBenchImage } from './make-image.js';
+import { formatRows, verdictRows } from './verdict.js';
 
 const BIN = new URL('../bin/scratchscope.js', import.meta.url).pathname;
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -144,6 +145,9 @@ async function main() {
   console.log(
     `    against the walk alone (files --no-verify): +${(((binaries.seconds - filesNoVerify.seconds) / filesNoVerify.seconds) * 100).toFixed(0)}% (target <= 20%)`,
   );
+
+  console.log('\nthe verdict first, and start-up (median of ratios to node -e 0, interleaved)');
+  console.log(formatRows(await verdictRows(img.dockerTar, Math.max(RUNS, 5))));
 
   const inflate = await best(() => inflateAll(img.gzLayers));
   const filesGzip = await best(() => run(process.execPath, [BIN, 'files', img.ociGzip]));
