@@ -9,7 +9,7 @@ import { type Dockerfile, readDockerfile } from '../report/dockerfile.js';
 import { annotations, writeStepSummary } from '../report/github.js';
 import type { Report, VerdictReport } from '../report/index.js';
 import { toJunit } from '../report/junit.js';
-import { type Checked, toSarif } from '../report/sarif.js';
+import { type CheckedVerdict, toSarif } from '../report/sarif.js';
 import { printable } from './format.js';
 
 export interface CheckOptions {
@@ -27,7 +27,7 @@ export interface CheckOptions {
   out: (s: string) => Promise<void>;
 }
 
-function render(checked: Checked[], o: CheckOptions, dockerfile: Dockerfile | null): string {
+function render(checked: CheckedVerdict[], o: CheckOptions, dockerfile: Dockerfile | null): string {
   switch (o.format) {
     case 'json':
       return JSON.stringify(checked, null, 2) + '\n';
@@ -42,7 +42,7 @@ function render(checked: Checked[], o: CheckOptions, dockerfile: Dockerfile | nu
 
 export async function runCheck(images: string[], o: CheckOptions): Promise<boolean> {
   const dockerfile = o.dockerfile ? readDockerfile(o.dockerfile) : null;
-  const checked: Checked[] = [];
+  const checked: CheckedVerdict[] = [];
   for (const image of images)
     checked.push({ image, report: o.verdict && o.format !== 'json' ? await o.verdict(image) : await o.report(image) });
   const text = render(checked, o, dockerfile);
