@@ -19,6 +19,7 @@ fs.globSync ??= (p) => [p];
 /** The root, then each command's output, in the order src/json.ts lists them. */
 const ROOT = 'Report';
 const OUTPUTS = [
+  'VerdictJson',
   'CheckJson',
   'LddJson',
   'ClosureJson',

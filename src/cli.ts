@@ -3,23 +3,32 @@
  * Exit codes: 0 analysed, 1 `--fail-on` threshold met, 2 bad input or usage.
  */
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { createRequire } from 'node:module';
+import type * as Commander from 'commander';
 import { ScopeError, isScopeError } from './errors.js';
-import { listChanges, listFiles, mustResolve, streamContent } from './fs/index.js';
-import { type ImageModel, type LoadOptions, loadImage } from './load.js';
+import type { ImageModel, LoadOptions } from './load.js';
 import { printable } from './render/format.js';
-import { renderChanges, renderFiles, renderInspect } from './render/text.js';
-import { relaunchForWasm } from './wasm.js';
-import type { Report } from './report/index.js';
+import { VERSION } from './version.js';
+import type { Report, ReportOptions } from './report/index.js';
 import type { ClosureCopiesJson, SlimJson } from './json.js';
-import { setEngineTimeout } from './source/engine/client.js';
 import { type RuntimeChoice, parseRuntime } from './diagnose/runtimes.js';
+
+// commander is CommonJS: required, not imported, it skips the ESM loader's scan of its
+// exports, a tenth of the start-up of `--version`.
+const { Command, CommanderError, InvalidArgumentError } = createRequire(import.meta.url)('commander') as typeof Commander;
+type Command = Commander.Command;
+
+// Only commander and a few small modules load up front: --version, --help and explain never
+// touch an image, so the reading and analysis stages (and ink, for the explorer) load on use.
+const fsStage = () => import('./fs/index.js');
+const textRender = () => import('./render/text.js');
 
 // The analysis stages load only for the commands that use them: files and cat start faster.
 const analysis = async () => ({
   ...(await import('./report/index.js')),
   ...(await import('./report/ldd.js')),
   ...(await import('./render/ldd.js')),
+  ...(await import('./render/text.js')),
 });
 
 const closureStage = async () => ({
@@ -157,9 +166,49 @@ async function outJsonArray(items: unknown[]): Promise<void> {
 }
 
 async function withImage<T>(ref: string, o: CommonOpts, fn: (m: ImageModel) => Promise<T>, analysis = false): Promise<T> {
+  const { loadImage } = await import('./load.js');
   const model = await loadImage(ref, { ...loadOptions(o), analysis });
   try {
     return await fn(model);
+  } finally {
+    await model.close();
+  }
+}
+
+/**
+ * `inspect`'s text: the verdict block as soon as the layer indexes give it (uncompressed
+ * layers; before the layers are hashed, decoded and listed), then the rest when the full
+ * analysis has it. Without a fast path, all of it at the end.
+ */
+async function inspectText(ref: string, o: CommonOpts, opts: ReportOptions): Promise<Report> {
+  const { openImage } = await import('./source/index.js');
+  const { loadOpened } = await import('./load.js');
+  const { quickVerdict } = await import('./verdict/index.js');
+  const { buildReport, renderInspect, renderVerdict, renderDetails } = await analysis();
+  const load = loadOptions(o);
+  const opened = await openImage(ref, load);
+  let model: ImageModel;
+  let first: string | null = null;
+  try {
+    // unverified: the full analysis below checks the digests, and fails (exit 2) on a mismatch
+    const quick = await quickVerdict(opened, { ...opts, verify: false, concurrency: load.concurrency });
+    if (quick) await out((first = renderVerdict(quick)));
+    model = await loadOpened(opened, { ...load, analysis: true });
+  } catch (e) {
+    await opened.close();
+    throw e;
+  }
+  try {
+    const r = buildReport(model, opts);
+    if (first === null) await out(renderInspect(r));
+    else if (renderVerdict(r) === first) await out(renderDetails(r));
+    else {
+      process.stderr.write(
+        'scratchscope: the full analysis gave another verdict than the quick one (a bug: please report it); its report follows\n',
+      );
+      await out('\n' + renderInspect(r));
+    }
+    return r;
   } finally {
     await model.close();
   }
@@ -192,9 +241,9 @@ function addCommon(c: Command): Command {
       seconds,
     )
     .option('--max-concurrent <n>', 'layers downloaded and read at once (default 3)', positive('a positive integer', true))
-    .hook('preAction', (_cmd, action) => {
+    .hook('preAction', async (_cmd, action) => {
       const t = action.opts<{ timeout?: number }>().timeout;
-      if (t !== undefined) setEngineTimeout(t);
+      if (t !== undefined) (await import('./source/engine/client.js')).setEngineTimeout(t);
     });
 }
 
@@ -203,7 +252,7 @@ export function buildProgram(): Command {
   program
     .name('scratchscope')
     .description('Will this container image start? Reads any image, walks its layers and files, and explains why not.')
-    .version('0.1.0')
+    .version(VERSION)
     // a usage error is one line, like every other error; --help has the rest
     .configureOutput({
       outputError: (str, write) => write(`scratchscope: ${printable(str.trim().replace(/^error: /, ''))} (see --help)\n`),
@@ -227,10 +276,14 @@ export function buildProgram(): Command {
         // environment (it reads that once, when it is first imported, and then draws
         // only a final frame).
         for (const k of ['CI', 'CONTINUOUS_INTEGRATION']) if (k in process.env) process.env[k] = 'false';
-        if (await relaunchForWasm()) return;
+        if (await (await import('./wasm.js')).relaunchForWasm()) return;
         const { runTui } = await import('./tui/index.js');
         const error = await runTui(image, loadOptions(o));
         if (error) throw error; // the real error and its exit code, as the other commands give it
+        return;
+      }
+      if (!o.json) {
+        await inspectText(image, o, {});
         return;
       }
       await withImage(
@@ -238,8 +291,7 @@ export function buildProgram(): Command {
         o,
         async (m) => {
           const { buildReport } = await analysis();
-          const r = buildReport(m);
-          await out(o.json ? JSON.stringify(r, null, 2) + '\n' : renderInspect(r));
+          await out(JSON.stringify(buildReport(m), null, 2) + '\n');
         },
         true,
       );
@@ -260,22 +312,32 @@ export function buildProgram(): Command {
       'say the runtime line as this runtime does: runc (default), crun, podman, containerd, cri-o; e.g. crun@1.8',
       runtimeOption,
     )
-    .action(async (image: string, o: InspectOpts) => {
-      const report = await withImage(
-        image,
-        o,
-        async (m) => {
-          const { buildReport } = await analysis();
-          const r = buildReport(m, {
-            entrypoint: o.entrypoint !== undefined ? words(o.entrypoint) : undefined,
-            cmd: o.cmd !== undefined ? words(o.cmd) : undefined,
-            runtime: o.runtime,
-          });
-          await out(o.json ? JSON.stringify(r, null, 2) + '\n' : renderInspect(r));
-          return r;
-        },
-        true,
-      );
+    .option('--verdict-only', 'print the verdict and the diagnostics only (on uncompressed layers: read from the layer indexes)')
+    .action(async (image: string, o: InspectOpts & { verdictOnly?: boolean }) => {
+      const opts: ReportOptions = {
+        entrypoint: o.entrypoint !== undefined ? words(o.entrypoint) : undefined,
+        cmd: o.cmd !== undefined ? words(o.cmd) : undefined,
+        runtime: o.runtime,
+      };
+      let report: Pick<Report, 'diagnostics'>;
+      if (o.verdictOnly) {
+        const { verdictOnly } = await import('./verdict/index.js');
+        const v = (await verdictOnly(image, loadOptions(o), opts)).report;
+        await out(o.json ? JSON.stringify(v, null, 2) + '\n' : (await textRender()).renderVerdict(v));
+        report = v;
+      } else if (!o.json) report = await inspectText(image, o, opts);
+      else
+        report = await withImage(
+          image,
+          o,
+          async (m) => {
+            const { buildReport } = await analysis();
+            const r = buildReport(m, opts);
+            await out(JSON.stringify(r, null, 2) + '\n');
+            return r;
+          },
+          true,
+        );
       if (thresholdMet(report, o.failOn)) process.exitCode = 1;
     });
 
@@ -328,8 +390,10 @@ export function buildProgram(): Command {
       ) => {
         const { runCheck } = await import('./render/check.js');
         const { buildReport } = await import('./report/index.js');
+        const { verdictOnly } = await import('./verdict/index.js');
         const report = (ref: string) => withImage(ref, o, (m) => Promise.resolve(buildReport(m, { runtime: o.runtime })), true);
-        const failed = await runCheck(images, { ...o, report, out });
+        const verdict = async (ref: string) => (await verdictOnly(ref, loadOptions(o), { runtime: o.runtime })).report;
+        const failed = await runCheck(images, { ...o, report, verdict, out });
         if (failed && !o.exitZero) process.exitCode = 1;
       },
     );
@@ -577,6 +641,8 @@ export function buildProgram(): Command {
     .option('--json', 'print JSON')
     .action(async (image: string, o: CommonOpts & { layer?: number }) => {
       await withImage(image, o, async (m) => {
+        const { listChanges, listFiles } = await fsStage();
+        const { renderChanges, renderFiles } = await textRender();
         if (o.layer !== undefined) {
           if (o.layer >= m.layers.length)
             throw new ScopeError(
@@ -600,6 +666,7 @@ export function buildProgram(): Command {
       .description("write one file's content to stdout (symlinks followed inside the image)"),
   ).action(async (image: string, path: string, o: CommonOpts) => {
     await withImage(image, o, async (m) => {
+      const { mustResolve, streamContent } = await fsStage();
       const r = mustResolve(m.tree, path.startsWith('/') ? path : '/' + path);
       if (r.node.type === 'dir') throw new ScopeError('usage', `${path}: is a directory`);
       if (!r.node.content) throw new ScopeError('usage', `${path}: is a ${r.node.type}, not a regular file`);

@@ -8,12 +8,15 @@ import type { ContainerReport } from './container/index.js';
 import type { PodReport } from './container/pod.js';
 import type { RepairResult } from './repair/index.js';
 import type { ImageFormat } from './repair/write.js';
-import type { ChangeRecord, Closure, FileRecord, Report } from './report/index.js';
+import type { ChangeRecord, Closure, FileRecord, Report, VerdictReport } from './report/index.js';
 import type { LddReport } from './report/ldd.js';
 import type { Checked } from './report/sarif.js';
 
 /** `inspect --json`, and `scratchscope IMAGE --json`. */
 export type InspectJson = Report;
+
+/** `inspect --verdict-only --json`: the report's verdict part alone, each field as the full report has it. */
+export type VerdictJson = VerdictReport;
 
 /** `check --format json`: each image as named, with its report. */
 export type CheckJson = Checked[];

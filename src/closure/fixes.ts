@@ -27,6 +27,11 @@ export function launchClosure(model: ImageModel, executable: string | null, opts
   }
 }
 
+/** Some failure here is one that files cure: its fix cites COPY lines, made from the closure. */
+export function needsCopyLines(diagnostics: Diagnostic[]): boolean {
+  return diagnostics.some((d) => CURED.has(d.code) && d.severity === 'error');
+}
+
 export function attachCopyLines(a: ClosureAnalysis | null, diagnostics: Diagnostic[]): void {
   const cured = diagnostics.filter((d) => CURED.has(d.code) && d.severity === 'error');
   if (!cured.length || !a) return; // no program to speak of: the general fix stands

@@ -7,9 +7,9 @@ import { fsError } from '../errors.js';
 import { renderVerdict } from './text.js';
 import { type Dockerfile, readDockerfile } from '../report/dockerfile.js';
 import { annotations, writeStepSummary } from '../report/github.js';
-import type { Report } from '../report/index.js';
+import type { Report, VerdictReport } from '../report/index.js';
 import { toJunit } from '../report/junit.js';
-import { type Checked, toSarif } from '../report/sarif.js';
+import { type CheckedVerdict, toSarif } from '../report/sarif.js';
 import { printable } from './format.js';
 
 export interface CheckOptions {
@@ -19,10 +19,15 @@ export interface CheckOptions {
   failOn: 'error' | 'warning';
   /** The report of one image, as inspect builds it. */
   report: (ref: string) => Promise<Report>;
+  /**
+   * The verdict alone (read from the layer indexes where they allow it): used for every
+   * format but json, whose documents are whole reports.
+   */
+  verdict?: (ref: string) => Promise<VerdictReport>;
   out: (s: string) => Promise<void>;
 }
 
-function render(checked: Checked[], o: CheckOptions, dockerfile: Dockerfile | null): string {
+function render(checked: CheckedVerdict[], o: CheckOptions, dockerfile: Dockerfile | null): string {
   switch (o.format) {
     case 'json':
       return JSON.stringify(checked, null, 2) + '\n';
@@ -37,8 +42,9 @@ function render(checked: Checked[], o: CheckOptions, dockerfile: Dockerfile | nu
 
 export async function runCheck(images: string[], o: CheckOptions): Promise<boolean> {
   const dockerfile = o.dockerfile ? readDockerfile(o.dockerfile) : null;
-  const checked: Checked[] = [];
-  for (const image of images) checked.push({ image, report: await o.report(image) });
+  const checked: CheckedVerdict[] = [];
+  for (const image of images)
+    checked.push({ image, report: o.verdict && o.format !== 'json' ? await o.verdict(image) : await o.report(image) });
   const text = render(checked, o, dockerfile);
   if (o.output) {
     try {

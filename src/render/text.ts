@@ -7,7 +7,8 @@ const runtimeLines = (s: string, indent: string) => s.split('\n').map(printable)
 
 const json = (v: unknown) => (v === null || v === undefined ? '-' : JSON.stringify(v));
 
-export function renderVerdict(r: Report): string {
+/** The verdict block: what `inspect` prints first, `inspect --verdict-only` and `check` alone. */
+export function renderVerdict(r: Pick<Report, 'verdict' | 'launch' | 'diagnostics'>): string {
   const out: string[] = [];
   const errors = r.diagnostics.filter((d) => d.severity === 'error');
   if (r.verdict === 'starts') out.push(`✔ will start: ${printable(JSON.stringify(r.launch.argv))}`);
@@ -36,7 +37,12 @@ export function renderVerdict(r: Report): string {
 }
 
 export function renderInspect(r: Report): string {
-  const out: string[] = [renderVerdict(r)];
+  return renderVerdict(r) + renderDetails(r);
+}
+
+/** What `inspect` prints after the verdict block: the image, its layers, files and waste. */
+export function renderDetails(r: Report): string {
+  const out: string[] = [];
   const s = r.source;
   out.push(`Image      ${s.image ? printable(s.image) : '(unnamed)'}  [${s.kind}] ${printable(s.location)}`);
   if (s.platform) out.push(`Platform   ${printable(s.platform)}`);
@@ -81,7 +87,7 @@ export function renderInspect(r: Report): string {
   out.push(`Wasted     ${formatBytes(r.wasted.bytes)}${r.wasted.bytes ? ' in files a later layer overwrote or deleted' : ''}`);
   for (const w of r.wasted.top.slice(0, 5))
     out.push(`           ${formatBytes(w.size).padStart(8)}  ${printable(w.path)}${w.count > 1 ? ` (${w.count} versions)` : ''}`);
-  return out.join('\n') + '\n';
+  return '\n' + out.join('\n') + '\n';
 }
 
 /** A config that sets nothing a container would run with. */

@@ -4,13 +4,13 @@
  */
 import { appendFileSync } from 'node:fs';
 import { type Dockerfile, responsible } from './dockerfile.js';
-import type { Checked } from './sarif.js';
+import type { CheckedVerdict } from './sarif.js';
 
 /** Workflow command escaping: data escapes %, CR, LF; property values also : and ,. */
 const data = (s: string) => s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
 const prop = (s: string) => data(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
 
-export function annotations(checked: Checked[], dockerfile: Dockerfile | null): string {
+export function annotations(checked: CheckedVerdict[], dockerfile: Dockerfile | null): string {
   const out: string[] = [];
   for (const { image, report } of checked) {
     for (const d of report.diagnostics) {
@@ -29,7 +29,7 @@ export function annotations(checked: Checked[], dockerfile: Dockerfile | null): 
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
-export function stepSummary(checked: Checked[]): string {
+export function stepSummary(checked: CheckedVerdict[]): string {
   const rows = checked.map(({ image, report }) => {
     const first = report.diagnostics.find((d) => d.severity === 'error');
     const warnings = report.diagnostics.filter((d) => d.severity === 'warning').map((d) => d.code);
@@ -38,6 +38,6 @@ export function stepSummary(checked: Checked[]): string {
   return ['### scratchscope', '', '| image | verdict | cause | warnings |', '| --- | --- | --- | --- |', ...rows, ''].join('\n') + '\n';
 }
 
-export function writeStepSummary(file: string, checked: Checked[]): void {
+export function writeStepSummary(file: string, checked: CheckedVerdict[]): void {
   appendFileSync(file, stepSummary(checked));
 }

@@ -7,7 +7,7 @@ import type { ImageModel } from '../load.js';
 import type { ImageConfig, SourceInfo } from '../source/types.js';
 import { type BinaryReport, analyzeBinaries } from './binaries.js';
 import { BinaryCatalog } from '../elf/catalog.js';
-import { attachCopyLines, launchClosure } from '../closure/fixes.js';
+import { attachCopyLines, launchClosure, needsCopyLines } from '../closure/fixes.js';
 import type { Closure } from '../closure/index.js';
 import { type DiagnoseOptions, type Diagnostic, type Launch, type Verdict, diagnose } from '../diagnose/index.js';
 import { type RuntimeChoice, withRuntimeLines } from '../diagnose/runtimes.js';
@@ -83,17 +83,43 @@ export interface Report {
 /** What the report says before any binary is decoded: source, config, layers, sizes. */
 export type ReportHead = Omit<Report, 'launch' | 'verdict' | 'diagnostics' | 'closure' | 'binaries'>;
 
-export function buildReport(model: ImageModel, opts: ReportOptions = {}): Report {
-  const catalog = new BinaryCatalog(model.tree, model.decoded);
+/**
+ * What `inspect --verdict-only` prints: the report without the per-layer, per-file and
+ * per-binary detail (history, layers, files, wasted, closure, binaries).
+ */
+export type VerdictReport = Pick<Report, 'schemaVersion' | 'source' | 'image' | 'launch' | 'verdict' | 'diagnostics'>;
+
+/** The verdict and every diagnostic, exactly as the full report has them; and the closure, for the report that carries it. */
+export function buildVerdict(
+  model: ImageModel,
+  opts: ReportOptions = {},
+  catalog = new BinaryCatalog(model.tree, model.decoded),
+  withClosure = true,
+): { report: VerdictReport; closure: Closure | null } {
   const diagnosis = diagnose(model, catalog, opts);
-  const closure = launchClosure(model, diagnosis.launch.executable, opts);
+  // without the closure in the output it is worked out only for the COPY lines of a fix
+  const closure = withClosure || needsCopyLines(diagnosis.diagnostics) ? launchClosure(model, diagnosis.launch.executable, opts) : null;
   attachCopyLines(closure, diagnosis.diagnostics);
-  return {
-    ...reportHead(model),
+  const report: VerdictReport = {
+    schemaVersion: SCHEMA_VERSION,
+    source: model.source,
+    image: model.config,
     launch: diagnosis.launch,
     verdict: diagnosis.verdict,
     diagnostics: withRuntimeLines(diagnosis.diagnostics, diagnosis.launch.argv, diagnosis.launch.executable, opts.runtime),
-    closure: closure?.closure ?? null,
+  };
+  return { report, closure: closure?.closure ?? null };
+}
+
+export function buildReport(model: ImageModel, opts: ReportOptions = {}): Report {
+  const catalog = new BinaryCatalog(model.tree, model.decoded);
+  const { report: v, closure } = buildVerdict(model, opts, catalog);
+  return {
+    ...reportHead(model),
+    launch: v.launch,
+    verdict: v.verdict,
+    diagnostics: v.diagnostics,
+    closure,
     binaries: opts.binaries === false ? [] : analyzeBinaries(model, catalog),
   };
 }

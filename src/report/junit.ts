@@ -2,7 +2,7 @@
  * JUnit XML for CI test reports: one test case per image ("starts"), failed with the
  * first error and listing every error; warnings go to the case's system-out.
  */
-import type { Checked } from './sarif.js';
+import type { CheckedVerdict } from './sarif.js';
 
 /** XML text: the five entities, and no characters XML 1.0 forbids (controls become \xNN). */
 function xml(s: string): string {
@@ -18,7 +18,7 @@ function xml(s: string): string {
   );
 }
 
-export function toJunit(checked: Checked[]): string {
+export function toJunit(checked: CheckedVerdict[]): string {
   const failures = checked.filter((c) => c.report.verdict === 'fails').length;
   const out = [
     `<?xml version="1.0" encoding="UTF-8"?>`,

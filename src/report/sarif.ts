@@ -6,12 +6,18 @@
 import { resolve } from 'node:path';
 import { EXPLAIN } from '../diagnose/explain.js';
 import { type Dockerfile, responsible } from './dockerfile.js';
-import type { Report } from './index.js';
+import type { Report, VerdictReport } from './index.js';
 
 export interface Checked {
   /** The image as the user named it. */
   image: string;
   report: Report;
+}
+
+/** What the check formats read: the verdict part of a report is enough (check's fast path gives only that). */
+export interface CheckedVerdict {
+  image: string;
+  report: VerdictReport;
 }
 
 const LEVEL = { error: 'error', warning: 'warning', info: 'note' } as const;
@@ -20,7 +26,7 @@ const VERSION = '0.1.0';
 /** Words, not an arbitrary string: a rule's name is the code in PascalCase. */
 const ruleName = (code: string) => code.replace(/(^|-)([a-z])/g, (_, __, c: string) => c.toUpperCase());
 
-export function toSarif(checked: Checked[], dockerfile: Dockerfile | null, uriBase = process.cwd()): object {
+export function toSarif(checked: CheckedVerdict[], dockerfile: Dockerfile | null, uriBase = process.cwd()): object {
   const codes = [...new Set(checked.flatMap((c) => c.report.diagnostics.map((d) => d.code)))].sort();
   const rules = codes.map((code) => {
     const story = EXPLAIN[code];

@@ -15,6 +15,7 @@ export const SCHEMA = JSON.parse(readFileSync(new URL('../../docs/report.schema.
 /** The schema's definitions of command outputs (src/json.ts). */
 export type JsonOutput =
   | 'Report'
+  | 'VerdictJson'
   | 'CheckJson'
   | 'LddJson'
   | 'ClosureJson'
@@ -57,7 +58,7 @@ export function jsonOutputOf(args: string[]): JsonOutput | null {
   switch (command) {
     case null:
     case 'inspect':
-      return 'Report';
+      return has('--verdict-only') ? 'VerdictJson' : 'Report';
     case 'ldd':
       return 'LddJson';
     case 'closure':

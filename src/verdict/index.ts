@@ -1,0 +1,90 @@
+/**
+ * The verdict first. On an image whose layers can be read by seeking (uncompressed tars in a
+ * file: a docker save, an OCI layout or archive with uncompressed layers, a root filesystem
+ * tar; or folders), the verdict needs the layers' indexes and a handful of bodies, not a
+ * read of every byte: each layer's tar headers are read with the bodies skipped, merged
+ * into the same tree the full analysis builds (whiteouts, opaque folders, hard links, the
+ * layer problems), and the same diagnosis runs on it. What it opens (the config, the
+ * entrypoint through its links, its #! chain, loader and libraries, ld.so.cache and the
+ * loader's path files, /etc/passwd and /etc/group) is read there and then, by position.
+ * Nothing else is sniffed, decoded, or (without --verify) hashed.
+ *
+ * Every header is read, not only the needed paths': the diagnostics name files anywhere in
+ * the image ("the image has /opt/app/app: point ENTRYPOINT there"), say which layer deleted
+ * a program, and warn about layer problems, and the answer must be the full analysis'
+ * answer. A compressed layer's index cannot be read without inflating it all: there is no
+ * fast path then (null), and the caller runs the full analysis.
+ */
+import { readHead, sniffCompression } from '../archive/decompress.js';
+import { closeSharedFiles } from '../fs/bytes.js';
+import { type LoadOptions, loadOpened } from '../load.js';
+import { type ReportOptions, type VerdictReport, buildVerdict } from '../report/index.js';
+import { openImage } from '../source/index.js';
+import type { OpenedImage } from '../source/types.js';
+
+export type { VerdictReport } from '../report/index.js';
+
+/** Every layer is a folder, or an uncompressed tar at a known place in a file. */
+export function seekable(opened: OpenedImage): boolean {
+  return opened.layers.every((l) => {
+    if (l.dir) return true;
+    const b = l.blob;
+    if (!b || b.file === null) return false;
+    return b.size === 0 || sniffCompression(readHead(b.file, b.offset, Math.min(4, b.size))) === 'none';
+  });
+}
+
+export interface QuickOptions extends ReportOptions {
+  /** Hash each layer against its digest before answering (a full read of each, as the full analysis does). */
+  verify?: boolean;
+  concurrency?: LoadOptions['concurrency'];
+}
+
+/**
+ * The verdict read from the layer indexes, or null when a layer must be inflated (the full
+ * analysis answers then). Leaves `opened` open: the caller may go on to the full analysis.
+ */
+export async function quickVerdict(opened: OpenedImage, opts: QuickOptions = {}): Promise<VerdictReport | null> {
+  if (!seekable(opened)) return null;
+  // no sniffing, no spooling, no decoding thread: ELF files are decoded when the diagnosis opens them
+  const model = await loadOpened(opened, { verify: opts.verify ?? true, concurrency: opts.concurrency, analysis: false }, null);
+  return buildVerdict(model, opts, undefined, false).report;
+}
+
+/**
+ * The verdict of an image, `inspect --verdict-only`'s: from the layer indexes when every layer
+ * can be read by seeking, else from the full load (every layer inflated, no binary listed).
+ * Closes what it opened.
+ */
+export async function verdictOnly(
+  reference: string,
+  load: LoadOptions,
+  opts: ReportOptions = {},
+): Promise<{ report: VerdictReport; quick: boolean }> {
+  const opened = await openImage(reference, load);
+  let quick: VerdictReport | null;
+  try {
+    quick = await quickVerdict(opened, { ...opts, verify: load.verify, concurrency: load.concurrency });
+  } catch (e) {
+    closeSharedFiles();
+    await opened.close();
+    throw e;
+  }
+  if (quick) {
+    closeSharedFiles();
+    await opened.close();
+    return { report: quick, quick: true };
+  }
+  let model;
+  try {
+    model = await loadOpened(opened, { ...load, analysis: true });
+  } catch (e) {
+    await opened.close();
+    throw e;
+  }
+  try {
+    return { report: buildVerdict(model, opts, undefined, false).report, quick: false };
+  } finally {
+    await model.close();
+  }
+}
