@@ -42,7 +42,7 @@ function time(args: string[], firstLine = false): Promise<number> {
   });
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1] ?? NaN;
 
 async function against(what: string, goal: string, args: string[], firstLine: boolean, runs: number): Promise<Row> {
   await time(args, firstLine); // warm-up (page cache, compiled code)
@@ -52,7 +52,7 @@ async function against(what: string, goal: string, args: string[], firstLine: bo
     values.push(await time(args, firstLine));
     floors.push(await time(['-e', '0']));
   }
-  return { what, value: median(values), floor: median(floors), ratio: median(values.map((v, i) => v / floors[i])), goal };
+  return { what, value: median(values), floor: median(floors), ratio: median(values.map((v, i) => v / (floors[i] ?? NaN))), goal };
 }
 
 /** The rows for bench.ts's table; `image` is an uncompressed docker save. */
