@@ -77,7 +77,8 @@ async function best(f: () => Promise<Sample>): Promise<Sample> {
   let b: Sample | null = null;
   for (let i = 0; i < RUNS; i++) {
     const s = await f();
-    if (!b || s.seconds < b.seconds) b = { seconds: s.seconds, peakMB: Math.max(s.peakMB ?? 0, b?.peakMB ?? 0) || null };
+    const peakMB: number | null = Math.max(s.peakMB ?? 0, b?.peakMB ?? 0) || null;
+    if (!b || s.seconds < b.seconds) b = { seconds: s.seconds, peakMB };
   }
   return b!;
 }
@@ -104,12 +105,9 @@ async function hostile(): Promise<void> {
   console.log('\nhostile corpus (test/hostile/gen.ts): peak RSS and temporary bytes, one run each');
   for (const name of ['passwd-100mb', 'zstd-300k-frames', 'pax-global-150k-keys', 'one-file-many-layers', 'spool-bomb', 'deep-path-1mib']) {
     const c = cases.find((x) => x.name === name)!;
-    const s = await run(
-      process.execPath,
-      [BIN, 'inspect', c.args[c.args.length - 1]],
-      c.env,
-      name === 'spool-bomb' || name === 'deep-path-1mib' ? 2 : 0,
-    );
+    const image = c.args.at(-1);
+    if (image === undefined) throw new Error(`hostile case ${name} has no arguments`);
+    const s = await run(process.execPath, [BIN, 'inspect', image], c.env, name === 'spool-bomb' || name === 'deep-path-1mib' ? 2 : 0);
     console.log(`  ${name.padEnd(22)} ${fmt(s)}`);
   }
 }
@@ -159,7 +157,7 @@ async function main() {
   await hostile();
 }
 
-main().catch((e) => {
-  console.error('bench:', e.message);
+main().catch((e: unknown) => {
+  console.error('bench:', e instanceof Error ? e.message : e);
   process.exit(1);
 });

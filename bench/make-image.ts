@@ -82,6 +82,13 @@ async function writeLayer(file: string, items: Item[]): Promise<void> {
   await done;
 }
 
+/** xs[i], which the caller knows is there. */
+function nth<T>(xs: readonly T[], i: number): T {
+  const x = xs[i];
+  if (x === undefined) throw new Error(`no item ${i} among ${xs.length}`);
+  return x;
+}
+
 function sha256File(file: string): string {
   const h = createHash('sha256');
   h.update(readFileSync(file));
@@ -97,7 +104,7 @@ export async function makeBenchImage(): Promise<{ dockerTar: string; ociGzip: st
   if ([dockerTar, ociGzip, ...layerTars, ...gzLayers].every(existsSync)) return { dockerTar, ociGzip, layerTars, gzLayers };
 
   console.error('bench: building the benchmark image (once) in', WORK);
-  const layers: Item[][] = [[], [], [], [], []];
+  const layers: [Item[], Item[], Item[], Item[], Item[]] = [[], [], [], [], []];
   layers[0].push({ name: 'usr/', kind: 'dir' }, { name: 'usr/lib/', kind: 'dir' }, { name: 'usr/lib/x86_64-linux-gnu/', kind: 'dir' });
   realTree('/usr/lib/x86_64-linux-gnu', 'usr/lib/x86_64-linux-gnu', layers[0]);
   layers[1].push({ name: 'usr/bin/', kind: 'dir' });
@@ -116,9 +123,12 @@ export async function makeBenchImage(): Promise<{ dockerTar: string; ociGzip: st
   layers[4].push({ name: 'srv/d1/.wh..wh..opq', kind: 'bytes', size: 0, seed: 0 });
 
   await Promise.all(
-    layers.map((items, i) => writeLayer(layerTars[i] + '.tmp', items).then(() => renameSync(layerTars[i] + '.tmp', layerTars[i]))),
+    layers.map((items, i) => {
+      const file = nth(layerTars, i);
+      return writeLayer(file + '.tmp', items).then(() => renameSync(file + '.tmp', file));
+    }),
   );
-  await Promise.all(layerTars.map((f, i) => pipeline(createReadStream(f), createGzip({ level: 1 }), createWriteStream(gzLayers[i]))));
+  await Promise.all(layerTars.map((f, i) => pipeline(createReadStream(f), createGzip({ level: 1 }), createWriteStream(nth(gzLayers, i)))));
 
   const diffIds = layerTars.map((f) => 'sha256:' + sha256File(f));
   const config = Buffer.from(
@@ -137,15 +147,13 @@ export async function makeBenchImage(): Promise<{ dockerTar: string; ociGzip: st
     const pack = tar.pack();
     const done = pipeline(pack, createWriteStream(dockerTar + '.tmp'));
     const names: string[] = [];
-    for (let i = 0; i < layerTars.length; i++) {
-      const id = diffIds[i].slice(7);
+    for (const [i, layerTar] of layerTars.entries()) {
+      const id = nth(diffIds, i).slice(7);
       names.push(`${id}/layer.tar`);
       pack.entry({ name: `${id}/`, type: 'directory', mtime: new Date(0) });
       await new Promise<void>((resolve, reject) =>
-        createReadStream(layerTars[i]).pipe(
-          pack.entry({ name: `${id}/layer.tar`, size: statSync(layerTars[i]).size, mtime: new Date(0) }, (e) =>
-            e ? reject(e) : resolve(),
-          ),
+        createReadStream(layerTar).pipe(
+          pack.entry({ name: `${id}/layer.tar`, size: statSync(layerTar).size, mtime: new Date(0) }, (e) => (e ? reject(e) : resolve())),
         ),
       );
     }
