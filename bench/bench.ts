@@ -74,10 +74,10 @@ function run(cmd: string, args: string[], env: Record<string, string> = {}, expe
 }
 
 async function best(f: () => Promise<Sample>): Promise<Sample> {
-  let b: Sample | null = null;
+  let b = null as Sample | null;
   for (let i = 0; i < RUNS; i++) {
     const s = await f();
-    const peakMB: number | null = Math.max(s.peakMB ?? 0, b?.peakMB ?? 0) || null;
+    const peakMB = Math.max(s.peakMB ?? 0, b?.peakMB ?? 0) || null;
     if (!b || s.seconds < b.seconds) b = { seconds: s.seconds, peakMB };
   }
   return b!;
