@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { docker, engineAvailable } from './helpers/engine.js';
+import { parseReport } from './helpers/json.js';
 
 const REPO = new URL('..', import.meta.url).pathname;
 const available = engineAvailable();
@@ -45,7 +46,7 @@ describe('the scratchscope image', { skip, timeout: 1_800_000 }, () => {
       `${BASE}:latest`,
     ]);
     assert.equal(r.status, 0, r.stderr);
-    const report = JSON.parse(r.stdout);
+    const report = parseReport(r.stdout);
     assert.equal(report.source.kind, 'docker-daemon');
     assert.ok(report.files.entries > 100);
   });
