@@ -26,4 +26,16 @@ export default tseslint.config(
       ],
     },
   },
+  // Plain CommonJS scripts (test/hostile/maxrss.cjs, preloaded with node -r) are in no TypeScript project.
+  {
+    files: ['**/*.cjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'commonjs',
+      globals: { process: 'readonly', require: 'readonly' },
+    },
+    // CommonJS loads modules with require()
+    rules: { ...tseslint.configs.disableTypeChecked.rules, '@typescript-eslint/no-require-imports': 'off' },
+  },
 );

@@ -58,7 +58,7 @@ async function main() {
   }
 }
 
-main().catch((e) => {
-  console.error('bench:', e.message);
+main().catch((e: unknown) => {
+  console.error('bench:', e instanceof Error ? e.message : e);
   process.exit(1);
 });

@@ -46,7 +46,7 @@ async function run(image: string, label: string): Promise<void> {
   tmux('new-session', '-d', '-s', 'ui', '-x', '120', '-y', '40', 'sh', '-c', `cd ${REPO} && node bin/scratchscope.js ${image}; sleep 600`);
   await until((s) => s.trim() !== '', 'the first frame');
   const first = performance.now() - t0;
-  await until((s) => /›  drwx/.test(s), 'the tree');
+  await until((s) => /› {2}drwx/.test(s), 'the tree');
   const usable = performance.now() - t0;
   const analysing: number[] = [];
   // while the launch is being worked out (the report comes last)

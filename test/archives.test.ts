@@ -12,7 +12,24 @@ import { loadImage } from '../src/load.js';
 import { formatMode } from '../src/render/format.js';
 import { makeDockerArchive, makeTar, sha256, tempDir } from './helpers/build.js';
 import { cli, oneLineError } from './helpers/cli.js';
-import { rejects } from './helpers/assert.js';
+import { at, rejects } from './helpers/assert.js';
+import { parseReport, readJson } from './helpers/json.js';
+
+/** Pre-1.10 `repositories`: name -> tag -> top layer id. */
+type Repositories = Record<string, Record<string, string>>;
+interface OciIndex {
+  manifests: { digest: string }[];
+}
+/** One image of a docker save's manifest.json. */
+interface ManifestEntry {
+  Config: string;
+  RepoTags: string[] | null;
+  Layers: string[];
+}
+/** An image config file, as far as these tests edit it. */
+interface ConfigFile {
+  config?: Record<string, unknown>;
+}
 
 const A = new URL('../fixtures/images/archives/', import.meta.url).pathname;
 const tmp = tempDir();
@@ -98,9 +115,8 @@ describe('Docker 25.0.0 and pre-1.10 saves read like the save they came from', (
   it('pre-1.10, unpacked into a folder, by tag and by the id of its top layer', async () => {
     const dir = untar(A + 'small.pre110.tar', `${tmp.dir}/pre110`);
     assert.deepEqual((await read(dir, { tag: 'docker.io/archives-fixture/legacy' })).files, reference.files);
-    const top = (JSON.parse(readFileSync(`${dir}/repositories`, 'utf8')) as Record<string, Record<string, string>>)[
-      'archives-fixture/legacy'
-    ].latest;
+    const top = readJson<Repositories>(`${dir}/repositories`)['archives-fixture/legacy']?.latest;
+    assert.ok(top);
     rmSync(`${dir}/repositories`);
     // saved by id: no repositories, the image is the layer no other names as parent
     const t = await read(dir);
@@ -111,9 +127,9 @@ describe('Docker 25.0.0 and pre-1.10 saves read like the save they came from', (
 
   it('pre-1.10 with a layer missing from the chain names it, never a root filesystem', async () => {
     const dir = untar(A + 'small.pre110.tar', `${tmp.dir}/pre110-broken`);
-    const repos = JSON.parse(readFileSync(`${dir}/repositories`, 'utf8')) as Record<string, Record<string, string>>;
-    const top = repos['archives-fixture/legacy'].latest;
-    const parent = (JSON.parse(readFileSync(`${dir}/${top}/json`, 'utf8')) as { parent: string }).parent;
+    const top = readJson<Repositories>(`${dir}/repositories`)['archives-fixture/legacy']?.latest;
+    assert.ok(top);
+    const parent = readJson<{ parent: string }>(`${dir}/${top}/json`).parent;
     rmSync(`${dir}/${parent}`, { recursive: true });
     const file = retar(dir, `${tmp.dir}/pre110-broken.tar`);
     await rejects(
@@ -152,9 +168,9 @@ describe('OCI layouts as skopeo reads them', () => {
   });
 
   it('two index entries with the same digest are one image (skopeo copy to :one and :two)', async () => {
-    const index = JSON.parse(readFileSync(A + 'small.oci-two-refs/index.json', 'utf8')) as { manifests: { digest: string }[] };
+    const index = readJson<OciIndex>(A + 'small.oci-two-refs/index.json');
     assert.equal(index.manifests.length, 2);
-    assert.equal(index.manifests[0].digest, index.manifests[1].digest);
+    assert.equal(at(index.manifests, 0).digest, at(index.manifests, 1).digest);
     const t = await read(A + 'small.oci-two-refs');
     assert.equal(t.source.image, 'one');
     assert.deepEqual(t.files, reference.files);
@@ -223,14 +239,14 @@ describe("skopeo's reference forms and Docker's name normalisation", () => {
   it('--tag takes x, x:latest, docker.io/library/x and index.docker.io/library/x for the same image', async () => {
     // two images in one archive, so the tag must pick: busybox:latest and example.com/busybox:latest
     const dir = `${tmp.dir}/two-names`;
-    const entries: unknown[] = [];
+    const entries: ManifestEntry[] = [];
     for (const [name, tag] of [
       ['one', 'busybox:latest'],
       ['two', 'example.com/busybox:latest'],
-    ]) {
+    ] as const) {
       writeFileSync(`${dir}-${name}.tar`, await makeDockerArchive({ layers: [await makeTar([{ name, body: name }])] }, tag));
       untar(`${dir}-${name}.tar`, dir);
-      entries.push(...JSON.parse(readFileSync(`${dir}/manifest.json`, 'utf8')));
+      entries.push(...readJson<ManifestEntry[]>(`${dir}/manifest.json`));
     }
     writeFileSync(`${dir}/manifest.json`, JSON.stringify(entries));
     const file = retar(dir, `${dir}.tar`);
@@ -259,8 +275,10 @@ describe("skopeo's reference forms and Docker's name normalisation", () => {
 describe('--no-verify reads what Docker reads', () => {
   it('a config edited after the save (its file name no longer its digest): refused with the way out, read with --no-verify', async () => {
     const dir = untar(A + 'small.docker.tar', `${tmp.dir}/edited`);
-    const [entry] = JSON.parse(readFileSync(`${dir}/manifest.json`, 'utf8')) as { Config: string }[];
-    const config = JSON.parse(readFileSync(`${dir}/${entry.Config}`, 'utf8'));
+    const [entry] = readJson<ManifestEntry[]>(`${dir}/manifest.json`);
+    assert.ok(entry);
+    const config = readJson<ConfigFile>(`${dir}/${entry.Config}`);
+    assert.ok(config.config);
     config.config.Entrypoint = ['/bin/hello'];
     writeFileSync(`${dir}/${entry.Config}`, JSON.stringify(config));
     assert.notEqual(sha256(readFileSync(`${dir}/${entry.Config}`)).slice(7) + '.json', entry.Config);
@@ -281,9 +299,9 @@ describe('layer tars written by GNU tar, as containerd unpacks them', () => {
   it('a path written twice: the last entry wins and is listed once; the symlink is lrwxrwxrwx', async () => {
     const dir = untar(A + 'dup-layer.oci.tar', `${tmp.dir}/dup`);
     const blob = (d: string) => `${dir}/blobs/sha256/${d.slice(7)}`;
-    const index = JSON.parse(readFileSync(`${dir}/index.json`, 'utf8'));
-    const manifest = JSON.parse(readFileSync(blob(index.manifests[0].digest), 'utf8'));
-    const listing = execFileSync('tar', ['-tvf', blob(manifest.layers[0].digest)]).toString();
+    const index = readJson<OciIndex>(`${dir}/index.json`);
+    const manifest = readJson<{ layers: { digest: string }[] }>(blob(at(index.manifests).digest));
+    const listing = execFileSync('tar', ['-tvf', blob(at(manifest.layers).digest)]).toString();
     assert.equal(listing.split('\n').filter((l) => /^-.* app\.conf$/.test(l)).length, 2, 'the layer holds app.conf twice');
     assert.match(listing, /^lrwxr-xr-x .* conf-link -> app\.conf$/m, 'the header says 0755');
     const t = await read(A + 'dup-layer.oci.tar');
@@ -292,13 +310,13 @@ describe('layer tars written by GNU tar, as containerd unpacks them', () => {
     );
     assert.deepEqual(ours, expected);
     assert.deepEqual(
-      t.changes[0].map((c) => [c.change, c.path]),
+      at(t.changes, 0).map((c) => [c.change, c.path]),
       [
         ['added', '/app.conf'],
         ['added', '/conf-link'],
       ],
     );
-    assert.equal(t.changes[0][0].size, 23);
+    assert.equal(t.changes[0]?.[0]?.size, 23);
   });
 
   it('rewritten in a later layer it is modified, once', async () => {
@@ -312,13 +330,13 @@ describe('layer tars written by GNU tar, as containerd unpacks them', () => {
     writeFileSync(file, await makeDockerArchive({ layers: [lower, upper] }));
     const t = await read(file);
     assert.deepEqual(
-      t.changes[1].map((c) => [c.change, c.path, c.size]),
+      at(t.changes, 1).map((c) => [c.change, c.path, c.size]),
       [
         ['modified', '/app.conf', 3],
         ['added', '/l', 0],
       ],
     );
-    assert.equal(t.changes[1][1].mode, 0o777);
+    assert.equal(t.changes[1]?.[1]?.mode, 0o777);
   });
 });
 
@@ -328,8 +346,8 @@ describe('an image config that sets nothing', () => {
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^Config {5}empty: the image sets no command, user, environment or working directory/m);
     assert.doesNotMatch(r.stdout, /^Entrypoint /m);
-    const j = JSON.parse(cli(['inspect', '--json', A + 'imported.docker.tar']).stdout);
-    assert.deepEqual([j.image.entrypoint, j.image.cmd, j.image.env, j.image.user], [null, null, [], '']);
+    const j = parseReport(cli(['inspect', '--json', A + 'imported.docker.tar']).stdout);
+    assert.deepEqual([j.image?.entrypoint, j.image?.cmd, j.image?.env, j.image?.user], [null, null, [], '']);
   });
 
   it('a config with no "config" at all, or Entrypoint as a lone string (Docker reads both)', async () => {
@@ -339,10 +357,11 @@ describe('an image config that sets nothing', () => {
     ] as const) {
       const dir = `${tmp.dir}/cfg-${entrypoint ? 'string' : 'none'}`;
       const layer = await makeTar([{ name: 'one', body: '1' }]);
-      writeFileSync(`${dir}.tar`, await makeDockerArchive({ layers: [layer], config: cfg as Record<string, unknown> | undefined }));
+      writeFileSync(`${dir}.tar`, await makeDockerArchive({ layers: [layer], config: cfg }));
       untar(`${dir}.tar`, dir);
-      const [entry] = JSON.parse(readFileSync(`${dir}/manifest.json`, 'utf8')) as { Config: string }[];
-      const config = JSON.parse(readFileSync(`${dir}/${entry.Config}`, 'utf8'));
+      const [entry] = readJson<ManifestEntry[]>(`${dir}/manifest.json`);
+      assert.ok(entry);
+      const config = readJson<ConfigFile>(`${dir}/${entry.Config}`);
       if (!cfg) delete config.config;
       writeFileSync(`${dir}/${entry.Config}`, JSON.stringify(config));
       const r = cli(['inspect', '--no-verify', retar(dir, `${dir}-edited.tar`)]);

@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { tempDir } from './helpers/build.js';
+import { parseJson } from './helpers/json.js';
 
 const REPO = new URL('..', import.meta.url).pathname;
 const npm = (args: string[], cwd: string) =>
@@ -25,13 +26,17 @@ describe('npm pack', { timeout: 900_000 }, () => {
   it('ships bin, dist and the docs, nothing a user does not run', () => {
     const r = npm(['pack', '--dry-run', '--json', '--ignore-scripts'], REPO);
     assert.equal(r.status, 0, r.stderr);
-    const files: string[] = JSON.parse(r.stdout)[0].files.map((f: { path: string }) => f.path);
+    const [packed] = parseJson<{ files: { path: string }[] }[]>(r.stdout);
+    assert.ok(packed, r.stdout);
+    const files = packed.files.map((f) => f.path);
     assert.ok(files.includes('bin/scratchscope.js'));
     assert.ok(files.includes('dist/cli.js'));
     assert.ok(files.includes('docs/report.schema.json'));
     const stray = files.filter((f) => !/^(bin\/|dist\/|docs\/report\.schema\.json$|README\.md$|SECURITY\.md$|package\.json$)/.test(f));
     assert.deepEqual(stray, []);
-    const pkg = JSON.parse(readFileSync(`${REPO}package.json`, 'utf8'));
+    const pkg = parseJson<{ bin: unknown; engines?: { node?: string }; dependencies: Record<string, string> }>(
+      readFileSync(`${REPO}package.json`, 'utf8'),
+    );
     assert.deepEqual(pkg.bin, { scratchscope: 'bin/scratchscope.js' });
     assert.ok(pkg.engines?.node);
     assert.ok(

@@ -8,19 +8,35 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import Ajv from 'ajv-draft-04';
+import AjvDraft04 from 'ajv-draft-04';
 import { parseInstructions } from '../src/report/dockerfile.js';
 import { checkJsonOutput } from './helpers/schema.js';
 import { tempDir } from './helpers/build.js';
+import { at } from './helpers/assert.js';
 import { cli, oneLineError } from './helpers/cli.js';
+import { parseJson, readJson } from './helpers/json.js';
 import { engineAvailable } from './helpers/engine.js';
 
 const REPO = new URL('..', import.meta.url).pathname;
 const available = engineAvailable();
 const skip = available === true ? false : available;
-const SCHEMA = JSON.parse(readFileSync(`${REPO}fixtures/sarif/sarif-schema-2.1.0.json`, 'utf8'));
+const SCHEMA = readJson<object>(`${REPO}fixtures/sarif/sarif-schema-2.1.0.json`);
+
+/** The parts of a SARIF log the tests read (the schema checks the rest). */
+interface SarifLog {
+  runs: {
+    tool: { driver: { rules: { id: string }[] } };
+    results: {
+      ruleId: string;
+      ruleIndex: number;
+      locations: { physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number } } }[];
+    }[];
+  }[];
+}
 
 function sarifValidator() {
+  // a CommonJS module: its module.exports is the class, and so is its .default (which is what TypeScript sees)
+  const Ajv = AjvDraft04.default;
   const ajv = new Ajv({ strict: false, allErrors: true });
   // The schema names these formats; ajv-draft-04 knows none of them.
   ajv.addFormat('uri', /^[a-z][a-z0-9+.-]*:\S*$/i);
@@ -73,16 +89,17 @@ describe('check on the diagnosis suite', { skip, timeout: 1_200_000 }, () => {
       const r = run(['check', '--format', 'sarif', '--dockerfile', dockerfileOf(c), `docker-daemon:scratchscope-case/${c}`]);
       const failing = want.code !== 'ca-certificates-missing';
       assert.equal(r.status, failing ? 1 : 0, r.stderr);
-      const log = JSON.parse(r.stdout);
+      const log = parseJson<SarifLog>(r.stdout);
       const validate = sarifValidator();
       assert.ok(validate(log), JSON.stringify(validate.errors, null, 2));
-      const result = log.runs[0].results.find((x: { ruleId: string }) => x.ruleId === want.code);
+      const run0 = at(log.runs);
+      const result = run0.results.find((x) => x.ruleId === want.code);
       assert.ok(result, `${c}: no ${want.code} result`);
-      const loc = result.locations[0].physicalLocation;
+      const loc = at(result.locations).physicalLocation;
       assert.equal(loc.artifactLocation.uri, dockerfileOf(c));
       assert.equal(loc.region.startLine, lineOf(c, want.instruction));
       assert.ok(lineOf(c, want.instruction) > 0);
-      assert.equal(log.runs[0].tool.driver.rules[result.ruleIndex].id, want.code);
+      assert.equal(run0.tool.driver.rules[result.ruleIndex]?.id, want.code);
     });
   }
 
@@ -134,7 +151,7 @@ describe('check on the diagnosis suite', { skip, timeout: 1_200_000 }, () => {
       GITHUB_ACTIONS: 'true',
       GITHUB_STEP_SUMMARY: summary,
     });
-    assert.ok(JSON.parse(s.stdout).runs);
+    assert.ok(parseJson<SarifLog>(s.stdout).runs);
     assert.match(s.stderr, /^::error title=/m);
   });
 });
@@ -143,9 +160,10 @@ describe('check on the diagnosis suite', { skip, timeout: 1_200_000 }, () => {
 function assertBalanced(xml: string): void {
   const stack: string[] = [];
   for (const m of xml.replace(/<\?xml[^>]*\?>/, '').matchAll(/<(\/?)([a-zA-Z-]+)[^>]*?(\/?)>/g)) {
-    if (m[3]) continue;
-    if (m[1]) assert.equal(stack.pop(), m[2]);
-    else stack.push(m[2]);
+    const [, closing, name = '', selfClosing] = m; // name is not an optional group
+    if (selfClosing) continue;
+    if (closing) assert.equal(stack.pop(), name);
+    else stack.push(name);
   }
   assert.deepEqual(stack, []);
 }
@@ -174,14 +192,14 @@ describe('check: bad input and Dockerfile parsing', () => {
         ['ENTRYPOINT', 10],
       ],
     );
-    assert.equal(ins[3].args, '--from=build /out/app /app');
+    assert.equal(ins[3]?.args, '--from=build /out/app /app');
   });
   it('a SARIF log from an archive, without a Dockerfile, is valid too', () => {
     const r = cli(['check', '--format', 'sarif', `${REPO}fixtures/images/broken.docker.tar`]);
     assert.equal(r.status, 1);
     const validate = sarifValidator();
-    const log = JSON.parse(r.stdout);
+    const log = parseJson<SarifLog>(r.stdout);
     assert.ok(validate(log), JSON.stringify(validate.errors));
-    assert.equal(log.runs[0].results[0].ruleId, 'interpreter-missing');
+    assert.equal(at(at(log.runs).results).ruleId, 'interpreter-missing');
   });
 });

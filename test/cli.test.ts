@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
+import type { ChangeRecord, FileRecord } from '../src/fs/index.js';
+import { at } from './helpers/assert.js';
 import { cli, oneLineError } from './helpers/cli.js';
 import { jsonOutputOf, validateAs } from './helpers/schema.js';
+import { parseJson, parseReport, readJson as readJsonFile } from './helpers/json.js';
 import { tempDir } from './helpers/build.js';
 import { TarBundle, readJson } from '../src/source/bundle.js';
 import { blobPath } from '../src/source/oci.js';
@@ -15,8 +18,8 @@ describe('files', () => {
   it('--json prints the merged tree with the documented fields', () => {
     const r = cli(['files', FX + 'layers.docker.tar', '--json']);
     assert.equal(r.status, 0, r.stderr);
-    const files = JSON.parse(r.stdout);
-    const hello = files.find((f: { path: string }) => f.path === '/usr/bin/hello');
+    const files = parseJson<FileRecord[]>(r.stdout);
+    const hello = files.find((f) => f.path === '/usr/bin/hello');
     assert.deepEqual(hello, {
       path: '/usr/bin/hello',
       type: 'file',
@@ -27,9 +30,9 @@ describe('files', () => {
       linkTarget: null,
       layer: 6,
     });
-    const link = files.find((f: { path: string }) => f.path === '/etc/alink');
-    assert.deepEqual([link.type, link.linkTarget], ['symlink', '../data/a.txt']);
-    assert.ok(!files.some((f: { path: string }) => f.path.startsWith('/gone') || f.path === '/data/b.bin'));
+    const link = files.find((f) => f.path === '/etc/alink');
+    assert.deepEqual([link?.type, link?.linkTarget], ['symlink', '../data/a.txt']);
+    assert.ok(!files.some((f) => f.path.startsWith('/gone') || f.path === '/data/b.bin'));
     for (const f of files) assert.deepEqual(Object.keys(f), ['path', 'type', 'mode', 'uid', 'gid', 'size', 'linkTarget', 'layer']);
   });
 
@@ -38,9 +41,9 @@ describe('files', () => {
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^D .*\/keep\/old\.txt$/m);
     assert.match(r.stdout, /^A .*\/keep\/new\.txt$/m);
-    const j = JSON.parse(cli(['files', FX + 'layers.docker.tar', '--layer', '3', '--json']).stdout);
+    const j = parseJson<ChangeRecord[]>(cli(['files', FX + 'layers.docker.tar', '--layer', '3', '--json']).stdout);
     assert.deepEqual(
-      j.map((c: { change: string; path: string }) => [c.change, c.path]),
+      j.map((c) => [c.change, c.path]),
       [['removed', '/data/b.bin']],
     );
   });
@@ -78,7 +81,7 @@ describe('inspect', () => {
   });
 
   it('--json is one object with the schema version', () => {
-    const j = JSON.parse(cli(['inspect', FX + 'layers.oci-gzip.tar', '--json']).stdout);
+    const j = parseReport(cli(['inspect', FX + 'layers.oci-gzip.tar', '--json']).stdout);
     assert.equal(j.schemaVersion, 1);
     assert.equal(j.layers.length, 8);
     assert.equal(j.wasted.bytes, 100000 + 17808 + 14 + 5 + 4 + 4);
@@ -89,15 +92,15 @@ describe('scratchscope IMAGE', () => {
   it('without a terminal prints the report (the explorer needs one), and --json the JSON', () => {
     const r = cli([FX + 'broken.docker.tar']);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout.split('\n')[0], /^✘ will fail: \/hello is dynamically linked/);
+    assert.match(r.stdout.split('\n')[0] ?? '', /^✘ will fail: \/hello is dynamically linked/);
     assert.match(r.stdout, /the runtime says: exec \/hello: no such file or directory/);
-    const j = JSON.parse(cli([FX + 'broken.docker.tar', '--json']).stdout);
+    const j = parseReport(cli([FX + 'broken.docker.tar', '--json']).stdout);
     assert.equal(j.verdict, 'fails');
-    assert.equal(j.diagnostics[0].code, 'interpreter-missing');
+    assert.equal(at(j.diagnostics).code, 'interpreter-missing');
   });
 
   it('subcommands keep their own --json', () => {
-    assert.ok(Array.isArray(JSON.parse(cli(['files', FX + 'hello.docker.tar', '--json']).stdout)));
+    assert.ok(Array.isArray(parseJson<unknown>(cli(['files', FX + 'hello.docker.tar', '--json']).stdout)));
   });
 });
 
@@ -124,8 +127,8 @@ describe('bad input ends in one line and exit 2', () => {
 
   it('a layer whose bytes changed is named, unless verification is off', () => {
     const buf = Buffer.from(readFileSync(FX + 'layers.docker.tar'));
-    const at = buf.indexOf('second version');
-    buf[at] = 'S'.charCodeAt(0);
+    const where = buf.indexOf('second version');
+    buf[where] = 'S'.charCodeAt(0);
     writeFileSync(`${tmp.dir}/tampered.tar`, buf);
     const line = oneLineError(cli(['files', `${tmp.dir}/tampered.tar`]));
     const m = /layer (\d): content digest sha256:[0-9a-f]+ does not match sha256:/.exec(line);
@@ -140,10 +143,10 @@ describe('bad input ends in one line and exit 2', () => {
     for (const name of ['layers.oci-gzip.tar', 'layers.oci-zstd.tar']) {
       const bundle = await TarBundle.open(FX + name);
       const index = readJson(bundle, 'index.json') as { manifests: { digest: string }[] };
-      const manifest = readJson(bundle, blobPath(index.manifests[0].digest)) as { layers: { digest: string }[] };
-      const blob = bundle.blob(blobPath(manifest.layers[0].digest));
+      const manifest = readJson(bundle, blobPath(at(index.manifests).digest)) as { layers: { digest: string }[] };
+      const blob = bundle.blob(blobPath(at(manifest.layers).digest));
       const buf = Buffer.from(readFileSync(FX + name));
-      for (let i = blob.offset + 200; i < blob.offset + 400; i++) buf[i] ^= 0x5a;
+      for (let i = blob.offset + 200; i < blob.offset + 400; i++) buf.writeUInt8(buf.readUInt8(i) ^ 0x5a, i);
       writeFileSync(`${tmp.dir}/${name}`, buf);
       assert.match(
         oneLineError(cli(['files', `${tmp.dir}/${name}`])),
@@ -158,8 +161,8 @@ describe('bad input ends in one line and exit 2', () => {
   it('a missing blob in an OCI layout', () => {
     const dir = `${tmp.dir}/oci-missing`;
     copyDir(FX + 'layers.oci', dir);
-    const manifest = JSON.parse(readFileSync(`${dir}/index.json`, 'utf8')).manifests[0].digest.slice(7);
-    const layer = JSON.parse(readFileSync(`${dir}/blobs/sha256/${manifest}`, 'utf8')).layers[2].digest.slice(7);
+    const manifest = at(readJsonFile<{ manifests: { digest: string }[] }>(`${dir}/index.json`).manifests).digest.slice(7);
+    const layer = at(readJsonFile<{ layers: { digest: string }[] }>(`${dir}/blobs/sha256/${manifest}`).layers, 2).digest.slice(7);
     rmSync(`${dir}/blobs/sha256/${layer}`);
     assert.match(oneLineError(cli(['inspect', dir])), /layer 2 blob sha256:[0-9a-f]+ is missing/);
   });

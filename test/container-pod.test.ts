@@ -9,7 +9,10 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { tempDir } from './helpers/build.js';
+import { at } from './helpers/assert.js';
 import { cli, oneLineError } from './helpers/cli.js';
+import { parseJson, readJson } from './helpers/json.js';
+import type { PodReport } from '../src/container/pod.js';
 import { docker, engineAvailable } from './helpers/engine.js';
 import { assertSchema } from './helpers/schema.js';
 
@@ -17,13 +20,22 @@ const REPO = new URL('..', import.meta.url).pathname;
 const available = engineAvailable();
 const skip = available === true ? false : available;
 const fixture = (name: string) => `${REPO}fixtures/pod/${name}.json`;
-const doc = (name: string) => JSON.parse(readFileSync(fixture(name), 'utf8'));
+/** The parts of a fixture's pod JSON the tests read. */
+interface PodDoc {
+  spec: { containers: { image: string }[] };
+  status: {
+    containerStatuses: { state: { waiting: { message: string } }; lastState: { terminated: { message: string } } }[];
+  };
+}
+const doc = (name: string) => readJson<PodDoc>(fixture(name));
+const firstStatus = (name: string) => at(doc(name).status.containerStatuses);
 
-function pod(name: string, extra: string[] = []) {
+function pod(name: string, extra: string[] = []): PodReport {
   const r = cli(['pod', fixture(name), '--json', ...extra]);
   assert.equal(r.status, 0, r.stderr);
-  return JSON.parse(r.stdout);
+  return parseJson<PodReport>(r.stdout);
 }
+const firstContainer = (name: string) => at(pod(name).containers);
 
 describe('pod: kubelet-shaped pod JSON against images the engine built', { skip, timeout: 1_200_000 }, () => {
   const tmp = tempDir();
@@ -40,10 +52,10 @@ describe('pod: kubelet-shaped pod JSON against images the engine built', { skip,
   });
 
   it("RunContainerError with lastState StartError (exit 128): the cause, quoted from the status, in containerd's words", () => {
-    const c = pod('start-error-containerd').containers[0];
-    const status = doc('start-error-containerd').status.containerStatuses[0];
+    const c = firstContainer('start-error-containerd');
+    const status = firstStatus('start-error-containerd');
     assert.equal(c.verdict, 'fails');
-    assert.equal(c.diagnostics[0].code, 'exec-not-found');
+    assert.equal(at(c.diagnostics).code, 'exec-not-found');
     assert.deepEqual(c.recorded, { message: status.lastState.terminated.message, where: 'lastState.terminated.message' });
     assert.equal(c.runtime, 'containerd@1.7');
     assert.equal(c.predicted, status.lastState.terminated.message);
@@ -51,75 +63,77 @@ describe('pod: kubelet-shaped pod JSON against images the engine built', { skip,
   });
 
   it('CrashLoopBackOff after a StartError: the cause is in lastState, not in the back-off message', () => {
-    const c = pod('crashloop-start-error').containers[0];
+    const c = firstContainer('crashloop-start-error');
     assert.equal(c.verdict, 'fails');
-    assert.equal(c.recorded.where, 'lastState.terminated.message');
+    assert.equal(c.recorded?.where, 'lastState.terminated.message');
     assert.equal(c.agreement, 'same');
     assert.equal(c.restartCount, 4);
   });
 
   it("a missing library: the process started, the loader's line is the termination message (FallbackToLogsOnError)", () => {
-    const c = pod('crashloop-library').containers[0];
-    assert.equal(c.diagnostics[0].code, 'library-missing');
+    const c = firstContainer('crashloop-library');
+    assert.equal(at(c.diagnostics).code, 'library-missing');
     assert.equal(c.verdict, 'fails');
-    assert.equal(c.recorded.where, 'logs');
-    assert.equal(c.exit.code, 127);
+    assert.equal(c.recorded?.where, 'logs');
+    assert.equal(c.exit?.code, 127);
   });
 
   it('runAsNonRoot and a named USER: non-numeric-user, as kubelet words it', () => {
-    const c = pod('nonroot-named-user').containers[0];
-    const status = doc('nonroot-named-user').status.containerStatuses[0];
-    assert.equal(c.diagnostics[0].code, 'non-numeric-user');
+    const c = firstContainer('nonroot-named-user');
+    const status = firstStatus('nonroot-named-user');
+    assert.equal(at(c.diagnostics).code, 'non-numeric-user');
     assert.deepEqual(c.recorded, { message: status.state.waiting.message, where: 'state.waiting.message' });
-    assert.ok(status.state.waiting.message.startsWith(c.predicted));
+    assert.ok(c.predicted !== null && status.state.waiting.message.startsWith(c.predicted));
     assert.equal(c.agreement, 'same');
     assert.equal(c.failedStep, 'user');
   });
 
   it('runAsNonRoot and an image that runs as root: runs-as-root', () => {
-    const c = pod('nonroot-root').containers[0];
-    assert.equal(c.diagnostics[0].code, 'runs-as-root');
+    const c = firstContainer('nonroot-root');
+    assert.equal(at(c.diagnostics).code, 'runs-as-root');
     assert.equal(c.agreement, 'same');
   });
 
   it('runAsUser: a number needs no passwd lookup, so the named USER no longer matters', () => {
-    const c = pod('nonroot-fixed').containers[0];
+    const c = firstContainer('nonroot-fixed');
     assert.equal(c.verdict, 'started');
     assert.deepEqual(
-      c.diagnostics.filter((d: { severity: string }) => d.severity === 'error'),
+      c.diagnostics.filter((d) => d.severity === 'error'),
       [],
     );
     assert.deepEqual(
-      c.overrides.find((o: { field: string }) => o.field === 'user'),
+      c.overrides.find((o) => o.field === 'user'),
       { field: 'user', container: '65532:65532', image: 'nobody' },
     );
   });
 
   it("an emptyDir over the program's folder, under CRI-O: hidden-by-mount in crun's words", () => {
-    const c = pod('emptydir-over-program-crio').containers[0];
-    assert.equal(c.diagnostics[0].code, 'hidden-by-mount');
+    const c = firstContainer('emptydir-over-program-crio');
+    assert.equal(at(c.diagnostics).code, 'hidden-by-mount');
     assert.equal(c.runtime, 'cri-o@1.36');
-    assert.equal(c.recorded.message, doc('emptydir-over-program-crio').status.containerStatuses[0].state.waiting.message);
+    assert.equal(c.recorded?.message, firstStatus('emptydir-over-program-crio').state.waiting.message);
     assert.equal(c.agreement, 'same');
   });
 
   it('readOnlyRootFilesystem and a program that writes /tmp: started, then exited, with the warning', () => {
-    const c = pod('readonly-tmp').containers[0];
+    const c = firstContainer('readonly-tmp');
     assert.equal(c.verdict, 'started');
-    assert.ok(c.diagnostics.some((d: { code: string }) => d.code === 'read-only-tmp'));
-    assert.equal(c.exit.code, 1);
+    assert.ok(c.diagnostics.some((d) => d.code === 'read-only-tmp'));
+    assert.equal(c.exit?.code, 1);
   });
 
   it("a Deployment's template: command replaces Entrypoint and drops Cmd, args replaces Cmd", () => {
     const r = pod('deployment-command');
     assert.equal(r.kind, 'Deployment');
     const [migrate, app] = r.containers;
+    assert.ok(migrate && app);
     assert.equal(migrate.role, 'init');
     assert.deepEqual(migrate.launch.argv, ['/app', 'migrate']);
     assert.equal(migrate.verdict, 'starts');
     assert.deepEqual(app.launch.argv, ['/server', '--port', '8080']);
-    assert.equal(app.diagnostics[0].code, 'exec-not-found');
-    assert.equal(app.diagnostics[0].runtimeError, app.diagnostics[0].runtimeErrors.containerd);
+    const appError = at(app.diagnostics);
+    assert.equal(appError.code, 'exec-not-found');
+    assert.equal(appError.runtimeError, appError.runtimeErrors?.containerd);
   });
 
   it('--image-source reads an image from a file; - reads the pod from stdin', () => {
@@ -131,16 +145,16 @@ describe('pod: kubelet-shaped pod JSON against images the engine built', { skip,
       { input: readFileSync(fixture('nonroot-root')), encoding: 'utf8' },
     );
     assert.equal(r.status, 0, r.stderr);
-    const j = JSON.parse(r.stdout);
+    const j = parseJson<PodReport>(r.stdout);
     assertSchema(j, 'PodJson');
-    const c = j.containers[0];
+    const c = at(j.containers);
     assert.equal(c.imageSource, tar);
-    assert.equal(c.diagnostics[0].code, 'runs-as-root');
+    assert.equal(at(c.diagnostics).code, 'runs-as-root');
   });
 
   it('an image nowhere to be found: one line that says how to map it', () => {
     const d = doc('nonroot-root');
-    d.spec.containers[0].image = 'registry.example/absent:1';
+    at(d.spec.containers).image = 'registry.example/absent:1';
     const r = spawnSync(process.execPath, [`${REPO}bin/scratchscope.js`, 'pod', '-'], { input: JSON.stringify(d), encoding: 'utf8' });
     assert.match(
       oneLineError({ status: r.status, stdout: r.stdout, stderr: r.stderr }),

@@ -12,7 +12,9 @@ import { type RuntimeFacts, allRuntimeLines, parseRuntime } from '../src/diagnos
 import { loadImage } from '../src/load.js';
 import { buildReport } from '../src/report/index.js';
 import { tempDir } from './helpers/build.js';
-import { cli, oneLineError } from './helpers/cli.js';
+import { at } from './helpers/assert.js';
+import { cli } from './helpers/cli.js';
+import { parseReport } from './helpers/json.js';
 import { docker, engineAvailable } from './helpers/engine.js';
 
 const REPO = new URL('..', import.meta.url).pathname;
@@ -46,6 +48,7 @@ function parseRecording(text: string): Map<string, { status: string; stderr: str
   const out = new Map<string, { status: string; stderr: string }>();
   for (const block of text.split(/^=== /m).filter(Boolean)) {
     const [name, status, ...rest] = block.split('\n');
+    assert.ok(name !== undefined && status !== undefined, `a recording block without a status: ${block}`);
     out.set(name, { status, stderr: rest.join('\n') });
   }
   return out;
@@ -94,7 +97,7 @@ describe('podman 4.3 with crun 1.8 (Debian bookworm), per code', { skip, timeout
       [REPO + 'fixtures/runtimes/podman-run.sh', `${tmp.dir}/podman`, `${tmp.dir}/${c}.tar`, `scratchscope-case/${c}`],
       { encoding: 'utf8', timeout: 300_000 },
     );
-    const [status, ...rest] = r.stdout.split('\n');
+    const [status = '', ...rest] = r.stdout.split('\n');
     return { status, stderr: rest.join('\n') };
   }
 
@@ -122,6 +125,7 @@ describe('podman 4.3 with crun 1.8 (Debian bookworm), per code', { skip, timeout
       assert.ok(first?.runtimeErrors, c);
       const podman = first.runtimeErrors.podman!;
       const crun18 = first.runtimeErrors['crun@1.8'];
+      assert.ok(crun18 !== undefined, c);
       assert.ok(real.stderr.includes(podman), `${c}: podman printed ${JSON.stringify(real.stderr)}, predicted ${JSON.stringify(podman)}`);
       if (crun18 !== null) assert.ok(real.stderr.includes(crun18), `${c}: crun 1.8 line ${crun18}`);
       // podman's exit status: 127 not found, 126 cannot invoke, 125 its own errors (getOCIRuntimeError)
@@ -153,8 +157,8 @@ describe('containerd wraps what Docker records (Docker itself runs on containerd
       names.push(name);
       docker(['run', '--network', 'none', '--name', name, `scratchscope-case/${c}`]);
       const recorded = docker(['inspect', '--format', '{{.State.Error}}', name]).stdout.trim();
-      const first = (await reportOf(c)).diagnostics[0];
-      assert.equal(first.runtimeErrors!.containerd, `failed to create containerd task: ${recorded}`);
+      const first = at((await reportOf(c)).diagnostics);
+      assert.equal(first.runtimeErrors?.containerd, `failed to create containerd task: ${recorded}`);
     });
   }
 });
@@ -241,7 +245,8 @@ describe('inspect --runtime', () => {
   it("puts that runtime's line in runtimeError and every line in runtimeErrors", () => {
     const r = cli(['inspect', fixture, '--json', '--runtime', 'crun@1.8']);
     assert.equal(r.status, 0, r.stderr);
-    const d = JSON.parse(r.stdout).diagnostics[0];
+    const d = at(parseReport(r.stdout).diagnostics);
+    assert.ok(d.runtimeErrors);
     assert.equal(d.runtimeError, d.runtimeErrors['crun@1.8']);
     assert.deepEqual(Object.keys(d.runtimeErrors).sort(), ['containerd', 'cri-o', 'crun', 'crun@1.8', 'podman', 'runc']);
     const text = cli(['inspect', fixture, '--runtime', 'podman']);

@@ -10,9 +10,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { mountEffect } from '../src/container/mounts.js';
+import type { ContainerReport } from '../src/container/index.js';
+import { at } from './helpers/assert.js';
 import { tempDir } from './helpers/build.js';
 import { cli, oneLineError } from './helpers/cli.js';
 import { docker, engineAvailable } from './helpers/engine.js';
+import { parseJson } from './helpers/json.js';
 
 const REPO = new URL('..', import.meta.url).pathname;
 const available = engineAvailable();
@@ -50,13 +53,13 @@ function runContainer(name: string, args: string[]): void {
 }
 
 function inspectState(name: string): { Error: string; ExitCode: number; Status: string } {
-  return JSON.parse(docker(['inspect', '--format', '{{json .State}}', name]).stdout);
+  return parseJson(docker(['inspect', '--format', '{{json .State}}', name]).stdout);
 }
 
-function report(name: string) {
+function report(name: string): ContainerReport {
   const r = cli(['container', name, '--json']);
   assert.equal(r.status, 0, r.stderr);
-  return JSON.parse(r.stdout);
+  return parseJson<ContainerReport>(r.stdout);
 }
 
 /** The container's own recorded message must be quoted exactly, in JSON and in the text. */
@@ -67,14 +70,16 @@ function assertQuotesRecorded(name: string, rep: { recorded: { message: string; 
     assert.deepEqual(rep.recorded, { message: state.Error, where: 'State.Error' }, name);
   } else {
     assert.equal(rep.recorded?.where, 'logs', `${name}: ${JSON.stringify(state)}`);
+    const message = rep.recorded?.message;
     assert.ok(
-      (logs.stdout + logs.stderr).split('\n').includes(rep.recorded!.message),
-      `${name}: ${rep.recorded!.message} is not a line of docker logs`,
+      message !== undefined && (logs.stdout + logs.stderr).split('\n').includes(message),
+      `${name}: ${message} is not a line of docker logs`,
     );
   }
   const text = cli(['container', name]);
   assert.equal(text.status, 0, text.stderr);
-  assert.ok(text.stdout.includes(`  recorded (${rep.recorded!.where}): ${rep.recorded!.message}\n`), text.stdout);
+  assert.ok(rep.recorded, name);
+  assert.ok(text.stdout.includes(`  recorded (${rep.recorded.where}): ${rep.recorded.message}\n`), text.stdout);
 }
 
 describe('container: real containers, docker with runc', { skip, timeout: 1_500_000 }, () => {
@@ -102,9 +107,9 @@ describe('container: real containers, docker with runc', { skip, timeout: 1_500_
       runContainer(name, [`scratchscope-case/${c}`]);
       const rep = report(name);
       assert.equal(rep.verdict, 'fails', name);
-      assert.equal(rep.diagnostics.find((d: { severity: string }) => d.severity === 'error')?.code, code, name);
+      assert.equal(rep.diagnostics.find((d) => d.severity === 'error')?.code, code, name);
       assert.equal(rep.agreement, 'same', `${name}: ${rep.finding}`);
-      assert.ok(rep.recorded.message.includes(rep.predicted), name);
+      assert.ok(rep.recorded && rep.predicted !== null && rep.recorded.message.includes(rep.predicted), name);
       assertQuotesRecorded(name, rep);
     });
   }
@@ -120,11 +125,11 @@ describe('container: real containers, docker with runc', { skip, timeout: 1_500_
     const rep = report('container-t-static');
     assert.equal(rep.verdict, 'started');
     assert.deepEqual(
-      rep.diagnostics.filter((d: { severity: string }) => d.severity === 'error'),
+      rep.diagnostics.filter((d) => d.severity === 'error'),
       [],
     );
-    assert.equal(rep.exit.code, 0);
-    assert.deepEqual(rep.exit.logTail, ['scratchscope-started']);
+    assert.equal(rep.exit?.code, 0);
+    assert.deepEqual(rep.exit?.logTail, ['scratchscope-started']);
     assert.equal(rep.recorded, null);
   });
 
@@ -139,6 +144,7 @@ describe('container: real containers, docker with runc', { skip, timeout: 1_500_
     ]);
     const rep = report('container-t-segv');
     assert.equal(rep.verdict, 'started');
+    assert.ok(rep.exit);
     assert.equal(rep.exit.code, inspectState('container-t-segv').ExitCode);
     assert.equal(rep.exit.code, 139);
     assert.match(rep.exit.meaning, /SIGSEGV/);
@@ -157,9 +163,9 @@ describe('container: real containers, docker with runc', { skip, timeout: 1_500_
   it('--entrypoint that the image does not have', () => {
     runContainer('container-t-entrypoint', ['--entrypoint', '/nope', 'scratchscope-case/static']);
     const rep = report('container-t-entrypoint');
-    assert.equal(rep.diagnostics[0].code, 'exec-not-found');
+    assert.equal(at(rep.diagnostics).code, 'exec-not-found');
     assert.deepEqual(
-      rep.overrides.find((o: { field: string }) => o.field === 'entrypoint'),
+      rep.overrides.find((o) => o.field === 'entrypoint'),
       { field: 'entrypoint', container: ['/nope'], image: ['/app'] },
     );
     assert.equal(rep.agreement, 'same');
@@ -169,7 +175,7 @@ describe('container: real containers, docker with runc', { skip, timeout: 1_500_
   it('--user that the image cannot look up', () => {
     runContainer('container-t-user', ['--user', 'daemon', 'scratchscope-case/static']);
     const rep = report('container-t-user');
-    assert.equal(rep.diagnostics[0].code, 'user-missing');
+    assert.equal(at(rep.diagnostics).code, 'user-missing');
     assert.equal(rep.failedStep, 'user');
     assertQuotesRecorded('container-t-user', rep);
   });
@@ -178,8 +184,8 @@ describe('container: real containers, docker with runc', { skip, timeout: 1_500_
     mkdirSync(`${tmp.dir}/empty`);
     runContainer('container-t-bind', ['-v', `${tmp.dir}/empty:/srv/bin`, 'scratchscope-container/nested']);
     const rep = report('container-t-bind');
-    assert.equal(rep.diagnostics[0].code, 'hidden-by-mount');
-    assert.equal(rep.mountFindings[0].effect, 'hides');
+    assert.equal(at(rep.diagnostics).code, 'hidden-by-mount');
+    assert.equal(at(rep.mountFindings).effect, 'hides');
     assert.equal(rep.agreement, 'same');
     assertQuotesRecorded('container-t-bind', rep);
   });
@@ -187,24 +193,27 @@ describe('container: real containers, docker with runc', { skip, timeout: 1_500_
   it("a tmpfs over the program's folder hides it", () => {
     runContainer('container-t-tmpfs', ['--tmpfs', '/srv/bin', 'scratchscope-container/nested']);
     const rep = report('container-t-tmpfs');
-    assert.equal(rep.diagnostics[0].code, 'hidden-by-mount');
+    assert.equal(at(rep.diagnostics).code, 'hidden-by-mount');
     assertQuotesRecorded('container-t-tmpfs', rep);
   });
 
   it("a new named volume gets the image's folder copied in; with nocopy it stays empty", () => {
-    for (const v of ['container-t-vol', 'container-t-vol-nocopy']) (docker(['volume', 'rm', '-f', v]), volumes.push(v));
+    for (const v of ['container-t-vol', 'container-t-vol-nocopy']) {
+      docker(['volume', 'rm', '-f', v]);
+      volumes.push(v);
+    }
     runContainer('container-t-volume', ['-v', 'container-t-vol:/srv/bin', 'scratchscope-container/nested']);
     const copied = report('container-t-volume');
     assert.equal(copied.verdict, 'started');
-    assert.equal(copied.mountFindings[0].effect, 'copied');
+    assert.equal(at(copied.mountFindings).effect, 'copied');
     runContainer('container-t-nocopy', [
       '--mount',
       'type=volume,src=container-t-vol-nocopy,dst=/srv/bin,volume-nocopy',
       'scratchscope-container/nested',
     ]);
     const hidden = report('container-t-nocopy');
-    assert.equal(hidden.diagnostics[0].code, 'hidden-by-mount');
-    assert.equal(hidden.container.mounts[0].noCopy, true);
+    assert.equal(at(hidden.diagnostics).code, 'hidden-by-mount');
+    assert.equal(at(hidden.container.mounts).noCopy, true);
     assertQuotesRecorded('container-t-nocopy', hidden);
   });
 
@@ -212,16 +221,17 @@ describe('container: real containers, docker with runc', { skip, timeout: 1_500_
     runContainer('container-t-readonly', ['--read-only', 'scratchscope-container/tmpwriter']);
     const rep = report('container-t-readonly');
     assert.equal(rep.verdict, 'started');
-    assert.ok(rep.diagnostics.some((d: { code: string }) => d.code === 'read-only-tmp'));
+    assert.ok(rep.diagnostics.some((d) => d.code === 'read-only-tmp'));
+    assert.ok(rep.exit);
     assert.equal(rep.exit.code, 1);
     assert.ok(
-      rep.exit.logTail.some((l: string) => l.endsWith('Read-only file system')),
+      rep.exit.logTail.some((l) => l.endsWith('Read-only file system')),
       rep.exit.logTail.join('\n'),
     );
     runContainer('container-t-readonly-tmpfs', ['--read-only', '--tmpfs', '/tmp', 'scratchscope-container/tmpwriter']);
     const fixed = report('container-t-readonly-tmpfs');
-    assert.equal(fixed.exit.code, 0);
-    assert.ok(!fixed.diagnostics.some((d: { code: string }) => d.code === 'read-only-tmp'));
+    assert.equal(fixed.exit?.code, 0);
+    assert.ok(!fixed.diagnostics.some((d) => d.code === 'read-only-tmp'));
   });
 
   it('an image changed after the container was created: the difference is said plainly', () => {

@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadImage } from '../src/load.js';
@@ -18,12 +18,8 @@ import { tempDir } from './helpers/build.js';
 import { docker, engineAvailable } from './helpers/engine.js';
 import { CASES, PROGRAMS } from '../fixtures/corpus/cases.mjs';
 import { cacheRoot, corpusHash, imageName } from '../fixtures/corpus/build.mjs';
+import { readJson } from './helpers/json.js';
 
-interface Case {
-  name: string;
-  program: string;
-  code?: string;
-}
 interface Recorded {
   verdict: 'starts' | 'fails';
   exitCode: number;
@@ -32,8 +28,8 @@ interface Recorded {
 }
 
 const REPO = new URL('..', import.meta.url).pathname;
-const cases = CASES as Case[];
-const cached = join(cacheRoot() as string, `corpus-${corpusHash() as string}`);
+const cases = CASES;
+const cached = join(cacheRoot(), `corpus-${corpusHash()}`);
 const haveCache = existsSync(join(cached, '.complete'));
 // the saved images are enough once the corpus is cached; building it needs an engine
 const available = engineAvailable();
@@ -79,6 +75,12 @@ function compare(name: string, where: string, real: Recorded, report: Awaited<Re
 describe('real programs against docker run (fixtures/corpus)', { skip, timeout: 1_800_000 }, () => {
   let dir = cached;
   let real: Record<string, Recorded> = {};
+  /** What docker run did for case `name`. */
+  const recorded = (name: string): Recorded => {
+    const r = real[name];
+    assert.ok(r, `nothing recorded for ${name}`);
+    return r;
+  };
   const tmp = tempDir();
   after(tmp.cleanup);
 
@@ -88,13 +90,13 @@ describe('real programs against docker run (fixtures/corpus)', { skip, timeout: 
       assert.equal(b.status, 0, `building the corpus failed: ${b.stderr.slice(-3000)}`);
       dir = b.stdout.trim();
     }
-    real = JSON.parse(readFileSync(join(dir, 'expectations.json'), 'utf8'));
+    real = readJson<Record<string, Recorded>>(join(dir, 'expectations.json'));
   });
 
   it('is dozens of real cases, recorded, starting and failing', () => {
     assert.deepEqual(Object.keys(real).sort(), cases.map((c) => c.name).sort());
     assert.ok(cases.length >= 40, `${cases.length} cases`);
-    const fails = cases.filter((c) => real[c.name].verdict === 'fails').length;
+    const fails = cases.filter((c) => recorded(c.name).verdict === 'fails').length;
     assert.ok(fails >= 15 && cases.length - fails >= 15, `${fails} failing of ${cases.length}`);
     assert.ok(Object.keys(PROGRAMS).length >= 15);
   });
@@ -104,14 +106,14 @@ describe('real programs against docker run (fixtures/corpus)', { skip, timeout: 
     for (const c of cases)
       assert.equal(
         c.code === undefined,
-        real[c.name].verdict === 'starts',
-        `${c.name}: code ${c.code}, real ${real[c.name].verdict}: ${real[c.name].stderr}`,
+        recorded(c.name).verdict === 'starts',
+        `${c.name}: code ${c.code}, real ${recorded(c.name).verdict}: ${recorded(c.name).stderr}`,
       );
   });
 
   for (const c of cases) {
     it(c.name, async () => {
-      compare(c.name, `${c.name} (docker save)`, real[c.name], await judge(join(dir, 'images', `${c.name}.tar`)));
+      compare(c.name, `${c.name} (docker save)`, recorded(c.name), await judge(join(dir, 'images', `${c.name}.tar`)));
     });
   }
 
@@ -125,8 +127,8 @@ describe('real programs against docker run (fixtures/corpus)', { skip, timeout: 
       const oci = join(tmp.dir, `${name}.oci.tar`);
       const s = spawnSync('skopeo', ['copy', '-q', `docker-archive:${tar}`, `oci-archive:${oci}`], { encoding: 'utf8' });
       assert.equal(s.status, 0, s.stderr);
-      compare(name, `${name} (Engine API)`, real[name], await judge(`docker-daemon:${imageName(name)}:latest`));
-      compare(name, `${name} (OCI archive)`, real[name], await judge(`oci-archive:${oci}`));
+      compare(name, `${name} (Engine API)`, recorded(name), await judge(`docker-daemon:${imageName(name)}:latest`));
+      compare(name, `${name} (OCI archive)`, recorded(name), await judge(`oci-archive:${oci}`));
     }
   });
 });

@@ -138,6 +138,7 @@ describe('verdicts against docker run', { skip, timeout: 1_500_000 }, () => {
         );
         const first = report.diagnostics.find((d) => d.severity === 'error');
         const want = EXPECT[c];
+        assert.ok(want, `${c}: no expectation`);
         assert.equal(first?.code, want.error, `${where}: first error`);
         if (first) {
           assert.ok(

@@ -21,7 +21,7 @@ const available = engineAvailable();
 const skip = available === true ? false : available;
 
 /** [image, argv, what the loader (or, for execve, the runtime) must say] */
-const RUNS: [string, string[], string][] = [
+const RUNS: [string, [string, ...string[]], string][] = [
   // USER 1000, and libbar.so.1 readable by root only: the loader searches on; in the last folder, EACCES stays
   ['glibc-user', ['app2'], 'app2: error while loading shared libraries: libbar.so.1: cannot open shared object file: Permission denied'],
   ['musl-user', ['app2'], 'Error loading shared library libbar.so.1: Permission denied (needed by /usr/bin/app2)'],

@@ -11,7 +11,9 @@ import { buildReport } from '../src/report/index.js';
 import { EXPLAIN } from '../src/diagnose/explain.js';
 import { ERROR_CODES, WARNING_CODES } from '../src/diagnose/index.js';
 import { type Entry, makeTar, tempDir, writeOciLayout } from './helpers/build.js';
+import { at } from './helpers/assert.js';
 import { cli } from './helpers/cli.js';
+import { parseJson } from './helpers/json.js';
 import { SCHEMA, validateAs } from './helpers/schema.js';
 
 const FX = new URL('../fixtures/images/', import.meta.url).pathname;
@@ -49,13 +51,13 @@ describe('the JSON report', () => {
     for (const img of ['layers.docker.tar', 'layers.containerd.tar', 'hello.docker.tar', 'layers.export.tar']) {
       const r = cli(['inspect', '--json', FX + img]);
       assert.equal(r.status, 0, r.stderr);
-      const v = validateAs(JSON.parse(r.stdout), 'Report');
+      const v = validateAs(parseJson<unknown>(r.stdout), 'Report');
       assert.ok(v.ok, `${img}: ${v.errors}`);
     }
   });
 
   it('fails validation when a field drifts (the schema is strict)', () => {
-    const j = JSON.parse(cli(['inspect', '--json', FX + 'hello.docker.tar']).stdout);
+    const j = parseJson<Record<string, unknown>>(cli(['inspect', '--json', FX + 'hello.docker.tar']).stdout);
     j.verdict = 'maybe';
     assert.equal(validateAs(j, 'Report').ok, false);
     j.verdict = 'fails';
@@ -79,7 +81,7 @@ describe('launch steps', () => {
   it('a plain root filesystem has no command', async () => {
     const r = await report(FX + 'layers.export.tar');
     assert.equal(r.verdict, 'fails');
-    assert.equal(r.diagnostics[0].code, 'no-command');
+    assert.equal(at(r.diagnostics).code, 'no-command');
   });
 
   it('a named group missing from /etc/group', async () => {
@@ -91,8 +93,8 @@ describe('launch steps', () => {
       { User: 'app:staff', Entrypoint: ['/app'] },
     );
     const r = await report(dir);
-    assert.equal(r.diagnostics[0].code, 'user-missing');
-    assert.equal(r.diagnostics[0].runtimeError, 'unable to find group staff: no matching entries in group file');
+    assert.equal(at(r.diagnostics).code, 'user-missing');
+    assert.equal(at(r.diagnostics).runtimeError, 'unable to find group staff: no matching entries in group file');
     const ok = await image(
       [
         { name: 'etc/passwd', body: 'app:x:10:10::/:/app\n' },
@@ -100,12 +102,12 @@ describe('launch steps', () => {
       ],
       { User: 'app', Entrypoint: ['/app'] },
     );
-    assert.match((await report(ok)).launch.steps[0].detail, /runs as 10:10/);
+    assert.match(at((await report(ok)).launch.steps).detail, /runs as 10:10/);
   });
 
   it("--entrypoint and --cmd replace the image's command as docker run does", async () => {
     const dir = await image([{ name: 'bin/tool', body: HELLO, mode: 0o755 }], { Entrypoint: ['/nope'], Cmd: ['--flag'] });
-    assert.equal((await report(dir)).diagnostics[0].code, 'exec-not-found');
+    assert.equal(at((await report(dir)).diagnostics).code, 'exec-not-found');
     const r = await report(dir, { entrypoint: ['/bin/tool'] });
     assert.deepEqual(r.launch.argv, ['/bin/tool']);
     assert.equal(r.diagnostics.filter((d) => d.severity === 'error')[0]?.code, 'interpreter-missing');
@@ -119,16 +121,16 @@ describe('launch steps', () => {
       r.diagnostics.map((d) => d.code),
       ['exec-format', 'arch-mismatch'],
     );
-    assert.equal(r.diagnostics[0].runtimeError, 'exec /app: exec format error');
+    assert.equal(at(r.diagnostics).runtimeError, 'exec /app: exec format error');
   });
 
   it('scripts: CRLF, env through busybox, and chains of scripts', async () => {
     const sh = { name: 'bin/sh', body: '#!/bin/real-sh\n', mode: 0o755 };
     const crlf = await image([sh, { name: 'app', body: '#!/bin/sh\r\necho\r\n', mode: 0o755 }], { Entrypoint: ['/app'] });
     const r1 = await report(crlf);
-    assert.equal(r1.diagnostics[0].code, 'shebang-interpreter-missing');
-    assert.match(r1.diagnostics[0].message, /Windows line ends/);
-    assert.match(r1.diagnostics[0].fix, /dos2unix/);
+    assert.equal(at(r1.diagnostics).code, 'shebang-interpreter-missing');
+    assert.match(at(r1.diagnostics).message, /Windows line ends/);
+    assert.match(at(r1.diagnostics).fix, /dos2unix/);
     const env = await image(
       [
         { name: 'bin/busybox', body: await staticHello(), mode: 0o755 },
@@ -139,11 +141,11 @@ describe('launch steps', () => {
       'amd64',
     );
     const r2 = await report(env);
-    assert.equal(r2.diagnostics[0].runtimeError, "env: can't execute 'python3': No such file or directory");
+    assert.equal(at(r2.diagnostics).runtimeError, "env: can't execute 'python3': No such file or directory");
     const chain = await image([sh, { name: 'app', body: '#!/bin/sh\n', mode: 0o755 }], { Entrypoint: ['/app'] });
     const r3 = await report(chain);
-    assert.equal(r3.diagnostics[0].code, 'shebang-interpreter-missing');
-    assert.match(r3.diagnostics[0].message, /\/bin\/real-sh is not in the image/);
+    assert.equal(at(r3.diagnostics).code, 'shebang-interpreter-missing');
+    assert.match(at(r3.diagnostics).message, /\/bin\/real-sh is not in the image/);
   });
 
   it('a looping or dangling entrypoint link is called what it is, and its fix does not point at itself', async () => {
@@ -156,14 +158,14 @@ describe('launch steps', () => {
         { Entrypoint: ['/a'] },
       ),
     );
-    const d = loop.diagnostics[0]!;
+    const d = at(loop.diagnostics);
     assert.equal(d.code, 'exec-not-found');
     assert.match(d.message, /links lead round in a loop \(\/a -> b, \/b -> a\)/);
     assert.equal(d.runtimeError, 'exec: "/a": stat /a: too many levels of symbolic links');
     assert.doesNotMatch(d.fix, /The image has \/a/);
     const dangling = await report(await image([{ name: 'app', type: 'symlink', linkname: 'gone' }], { Entrypoint: ['/app'] }));
-    assert.match(dangling.diagnostics[0]!.message, /it is a symlink to gone, which does not exist/);
-    assert.match(dangling.diagnostics[0]!.fix, /^Point the link \/app at the program's real path/);
+    assert.match(at(dangling.diagnostics).message, /it is a symlink to gone, which does not exist/);
+    assert.match(at(dangling.diagnostics).fix, /^Point the link \/app at the program's real path/);
   });
 
   it('a glibc program in a musl image is named as such', async () => {
@@ -174,7 +176,7 @@ describe('launch steps', () => {
       ],
       { Entrypoint: ['/app'] },
     );
-    const d = (await report(dir)).diagnostics[0];
+    const d = at((await report(dir)).diagnostics);
     assert.equal(d.code, 'interpreter-missing');
     assert.match(
       d.message,
@@ -192,7 +194,7 @@ describe('launch steps', () => {
       ],
       { Entrypoint: ['/app'] },
     );
-    const d = (await report(dir)).diagnostics[0];
+    const d = at((await report(dir)).diagnostics);
     assert.equal(d.code, 'library-missing');
     assert.equal(
       d.runtimeError,
@@ -211,7 +213,7 @@ describe('launch steps', () => {
     assert.equal(cli(['inspect', '--fail-on', 'error', FX + 'hello.docker.tar']).status, 0);
     assert.equal(cli(['inspect', '--fail-on', 'bogus', FX + 'hello.docker.tar']).status, 2);
     const out = cli(['inspect', bad]).stdout;
-    assert.match(out.split('\n')[0], /^✘ will fail: \/app is neither an ELF program nor a script/);
+    assert.match(out.split('\n')[0] ?? '', /^✘ will fail: \/app is neither an ELF program nor a script/);
     assert.match(out, /the runtime says: exec \/app: exec format error/);
   });
 });

@@ -61,10 +61,10 @@ describe('a real Debian root', { skip, timeout: 900_000 }, () => {
     assert.ok(n > 300, `only ${n} ELF files`);
   });
 
-  it('commands of the real distribution: every verdict equals docker run of the imported root', { skip: engineSkip }, async () => {
+  it('commands of the real distribution: every verdict equals docker run of the imported root', { skip: engineSkip }, () => {
     const imported = docker(['import', '-c', 'CMD ["/bin/bash"]', `${tmp.dir}/debian.tar`, 'scratchscope-real/debian:bookworm']);
     assert.equal(imported.status, 0, imported.stderr);
-    const commands = [
+    const commands: [string, ...string[]][] = [
       ['/bin/bash', '-c', 'echo hi'],
       ['ls', '/'],
       ['apt-get', '--version'],

@@ -3,13 +3,14 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { decodeElf } from '../src/elf/index.js';
 import { ElfDamage } from '../src/elf/reader.js';
 import { BufferBytes, FileBytes } from '../src/fs/index.js';
 import { tempDir } from './helpers/build.js';
 import { available, sh } from './helpers/roots.js';
+import { at } from './helpers/assert.js';
 
 const SRC = new URL('../fixtures/src/', import.meta.url).pathname;
 const FOREIGN = new URL('../fixtures/foreign/', import.meta.url).pathname;
@@ -36,11 +37,11 @@ function readelf(path: string) {
   for (const line of versions.split('\n')) {
     const f = /Version: \d+\s+File: (\S+)\s+Cnt: \d+/.exec(line);
     if (f) {
-      file = f[1];
+      file = f[1]!; // not an optional group
       needs[file] = [];
     }
     const v = /Name: (\S+)\s+Flags: \S+\s+Version: \d+/.exec(line);
-    if (v && file && /Version needs section/.test(versions)) needs[file]?.push(v[1]);
+    if (v && file && /Version needs section/.test(versions)) needs[file]?.push(v[1]!);
   }
   return {
     interpreter: /Requesting program interpreter: (.*)\]/.exec(dl)?.[1] ?? null,
@@ -61,7 +62,7 @@ describe('decoding real binaries', { skip }, () => {
   const tmp = tempDir();
   const b = tmp.dir;
   after(tmp.cleanup);
-  const builds: Record<string, string[]> = {
+  const builds: Record<string, [string, ...string[]]> = {
     'pie-default': ['gcc', '-O1'],
     'no-pie': ['gcc', '-O1', '-no-pie', '-fno-pie'],
     'full-relro-canary': ['gcc', '-O1', '-Wl,-z,relro,-z,now', '-fstack-protector-all'],
@@ -76,7 +77,8 @@ describe('decoding real binaries', { skip }, () => {
     shared: ['gcc', '-O1', '-shared', '-fPIC', '-Wl,-soname,libhello.so.3'],
   };
   before(() => {
-    for (const [name, [cc, ...args]] of Object.entries(builds)) {
+    for (const [name, cmd] of Object.entries(builds)) {
+      const [cc, ...args] = cmd;
       sh(cc, [...args, '-o', `${b}/${name}`, SRC + 'elf/hello.c'], { cwd: b });
     }
   });
@@ -186,7 +188,7 @@ describe('decoding real binaries', { skip }, () => {
     const bad = Buffer.from(full);
     bad.writeBigUInt64LE(BigInt(full.length + 10_000), 32); // e_phoff
     const r = decodeElf(new BufferBytes(bad));
-    assert.match(r.problems[0], /program header table lies outside the file/);
+    assert.match(r.problems[0] ?? '', /program header table lies outside the file/);
     // a dynamic string table entry without a terminator
     const noNul = Buffer.from(full);
     const at = noNul.indexOf('libc.so.6\0');
@@ -247,7 +249,7 @@ describe("the system search path compiled into glibc's loader", () => {
     'is found without section headers too (a stripped loader), and is null for other files',
     { skip: loaders.length ? false : 'no glibc loader here' },
     () => {
-      const ld = loaders[0];
+      const ld = at(loaders);
       const copy = `${tmp.dir}/ld-nosections.so`;
       const b = readFileSync(ld);
       b.writeBigUInt64LE(0n, 40); // e_shoff

@@ -24,9 +24,11 @@ after(() => {
 
 /** The CLI as a child process, without blocking this process's fake engines. */
 function run(args: string[], env: Record<string, string | undefined>, asNobody = false): Promise<Run> {
-  const base = [process.execPath, BIN, ...args];
-  const argv = asNobody ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', ...base] : base;
-  const child = spawn(argv[0], argv.slice(1), { env: { ...process.env, ...env, HOME: '/nonexistent' }, cwd: '/' });
+  const base = [BIN, ...args];
+  const [cmd, ...argv] = asNobody
+    ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, ...base]
+    : [process.execPath, ...base];
+  const child = spawn(cmd, argv, { env: { ...process.env, ...env, HOME: '/nonexistent' }, cwd: '/' });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c) => (stdout += c));
@@ -216,7 +218,7 @@ describe('TLS as the docker CLI sets it up (DOCKER_TLS_VERIFY, DOCKER_CERT_PATH)
       res.writeHead(req.url === '/_ping' ? 200 : 404, { 'Content-Type': 'application/json' });
       res.end(req.url === '/_ping' ? 'OK' : '{"message":"No such image: x"}');
     });
-    servers.push(server as unknown as Server);
+    servers.push(server);
     const port = await new Promise<number>((r) => server.listen(0, '127.0.0.1', () => r((server.address() as AddressInfo).port)));
     const host = `tcp://127.0.0.1:${port}`;
     const tls = await inspect(host, { DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: certs });

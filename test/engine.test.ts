@@ -7,6 +7,7 @@ import { tempDir } from './helpers/build.js';
 import { cli, oneLineError } from './helpers/cli.js';
 import { comparable } from './helpers/compare.js';
 import { docker, engineAvailable } from './helpers/engine.js';
+import { parseReport } from './helpers/json.js';
 
 const available = engineAvailable();
 const skip = available === true ? false : available;
@@ -64,7 +65,7 @@ describe('against a real engine', { skip }, () => {
     assert.deepEqual(viaApi, await files(`${tmp.dir}/layers.docker.tar`));
     const bare = cli(['inspect', 'scratchscope-fixture/hello', '--json']);
     assert.equal(bare.status, 0, bare.stderr);
-    assert.equal(JSON.parse(bare.stdout).source.kind, 'docker-daemon');
+    assert.equal(parseReport(bare.stdout).source.kind, 'docker-daemon');
   });
 
   it('an image the engine does not have', () => {

@@ -39,7 +39,11 @@ function rng(seed: number) {
 }
 
 type Rand = ReturnType<typeof rng>;
-const pick = <T>(r: Rand, xs: T[]) => xs[Math.floor(r() * xs.length)];
+function pick<T>(r: Rand, xs: readonly T[]): T {
+  const x = xs[Math.floor(r() * xs.length)];
+  if (x === undefined) throw new Error('pick from an empty list');
+  return x;
+}
 const INTERESTING = [0x00, 0xff, 0x7f, 0x80, 0x01, 0x2f, 0x2e, 0x30, 0x37, 0x20];
 
 /** Mutates `buf` inside [from, to): bit flips, interesting bytes, a zeroed run, a cut, or a copied chunk. */
@@ -50,7 +54,10 @@ function mutate(r: Rand, buf: Buffer, from = 0, to = buf.length): { out: Buffer;
   switch (Math.floor(r() * 5)) {
     case 0: {
       const k = 1 + Math.floor(r() * 8);
-      for (let i = 0; i < k; i++) out[from + Math.floor(r() * span)] ^= 1 << Math.floor(r() * 8);
+      for (let i = 0; i < k; i++) {
+        const j = from + Math.floor(r() * span);
+        out[j] = (out[j] ?? 0) ^ (1 << Math.floor(r() * 8)); // past the end (an empty buffer): a no-op, as on any Buffer
+      }
       return { out, what: `flip ${k} bits in [${from},${to})` };
     }
     case 1: {
@@ -164,7 +171,7 @@ describe(`fuzzing (seed ${SEED}, ${ITERATIONS} iterations)`, () => {
         } else if (target === 'elf') {
           const e = pick(r, elves);
           // headers, program headers and the dynamic area are where decoders look
-          const region = pick(r, [
+          const region = pick<[number, number]>(r, [
             [0, 64],
             [64, 1024],
             [0, Math.min(e.length, 16384)],
@@ -225,7 +232,7 @@ describe(`fuzzing (seed ${SEED}, ${ITERATIONS} iterations)`, () => {
           await survive(d);
         }
       } catch (e) {
-        assert.fail(`seed ${SEED}, iteration ${i}, ${target} (${what}): ${(e as Error)?.stack ?? e}`);
+        assert.fail(`seed ${SEED}, iteration ${i}, ${target} (${what}): ${(e as Error)?.stack ?? String(e)}`);
       }
       const ms = Date.now() - t0;
       if (ms > slowest.ms) Object.assign(slowest, { ms, what: `${target} ${what}` });

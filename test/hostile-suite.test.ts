@@ -12,6 +12,9 @@ import { after, before, describe, it } from 'node:test';
 import { type HostileCase, corpus } from './hostile/gen.js';
 import { tempDir } from './helpers/build.js';
 import { assertSchema } from './helpers/schema.js';
+import { at } from './helpers/assert.js';
+import { parseJson } from './helpers/json.js';
+import type { FileRecord } from '../src/fs/index.js';
 
 const BIN = new URL('../bin/scratchscope.js', import.meta.url).pathname;
 const PRELOAD = new URL('./hostile/maxrss.cjs', import.meta.url).pathname;
@@ -86,7 +89,7 @@ function assertOutcome(c: HostileCase, o: Outcome): void {
   assert.doesNotMatch(o.stderr, /internal error|\n\s+at /, o.stderr);
   if (c.status === 2) assert.equal(o.stderr.split('\n').filter(Boolean).length, 1, `one line: ${o.stderr}`);
   assert.ok(o.rssKb !== null, `${c.name}: no peak RSS recorded`);
-  assert.ok(o.rssKb! < RSS_LIMIT_KB, `${c.name}: peak RSS ${o.rssKb} kB`);
+  assert.ok(o.rssKb < RSS_LIMIT_KB, `${c.name}: peak RSS ${o.rssKb} kB`);
 }
 
 const { cases, faults } = corpus();
@@ -119,7 +122,7 @@ describe('hostile inputs (generated corpus)', () => {
     );
     assert.match(text.stdout, /-> x\\x1b\[2J$/m, 'the link target, escaped');
     const json = await run({ ...c, args: ['files', '--json', ...c.args.slice(1)] });
-    const listing = JSON.parse(json.stdout) as { path: string }[];
+    const listing = parseJson<FileRecord[]>(json.stdout);
     assertSchema(listing, 'FilesJson');
     const paths = listing.map((f) => f.path);
     assert.ok(paths.includes('/f\x1b]0;pwned\x07\x1b[2J\x1b[31mEVIL\u202e\x9b1m\nfake line'), 'JSON carries the exact name');
@@ -129,7 +132,7 @@ describe('hostile inputs (generated corpus)', () => {
 describe('SIGTERM mid-run', () => {
   for (const c of cases.filter((x) => x.slow)) {
     it(`${c.name}: ends within 1 s and leaves no temporary files`, { timeout: 300_000 }, async () => {
-      const l = launch({ ...c, args: ['inspect', c.args[c.args.length - 1]] });
+      const l = launch({ ...c, args: ['inspect', at(c.args, c.args.length - 1)] });
       const done = finish(l);
       // mid-run: the temp folder exists once the layers are being read
       await waitFor(() => readdirSync(l.tmpdir).length > 0, 'the run to start reading layers');
@@ -169,7 +172,7 @@ describe('faults of the environment', () => {
   });
 
   it('stderr closed: still exit 2 on bad input', async () => {
-    const o = await run({ ...small, args: ['cat', small.args[1], '/missing'] }, { redirect: '2>&-' });
+    const o = await run({ ...small, args: ['cat', at(small.args, 1), '/missing'] }, { redirect: '2>&-' });
     assert.equal(o.status, 2);
   });
 
@@ -182,7 +185,7 @@ describe('faults of the environment', () => {
         '-c',
         `ulimit -v ${VMEM_KB}; "${process.execPath}" "${BIN}" files "$1" | head -c 10 >/dev/null; echo "status=\${PIPESTATUS[0]}"`,
         'bash',
-        c.args[1],
+        at(c.args, 1),
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );

@@ -22,6 +22,7 @@ import {
   startRegistry,
   waitFor,
 } from './helpers/registry.js';
+import { parseReport } from './helpers/json.js';
 
 const FX = new URL('../fixtures/images/', import.meta.url).pathname;
 
@@ -45,7 +46,7 @@ describe('registry faults', { skip: NO_REGISTRY }, () => {
     reg = await startRegistry(`${tmp}/reg`);
     await push(`docker-archive:${FX}layers.docker.tar`, `docker://${reg.host}/layers:1`);
     const local = await run(['inspect', '--json', `${FX}layers.docker.tar`]);
-    want = portable(JSON.parse(local.stdout));
+    want = portable(parseReport(local.stdout));
   });
   after(async () => {
     await reg.stop();
@@ -66,7 +67,7 @@ describe('registry faults', { skip: NO_REGISTRY }, () => {
     try {
       const r = await inspect(`docker://127.0.0.1:${p.port}/layers:1`);
       assert.equal(r.status, 0, r.stderr);
-      assert.deepEqual(portable(JSON.parse(r.stdout)), want);
+      assert.deepEqual(portable(parseReport(r.stdout)), want);
       assert.equal(manifests, 2);
     } finally {
       await p.stop();
@@ -74,7 +75,7 @@ describe('registry faults', { skip: NO_REGISTRY }, () => {
   });
 
   it('a connection cut mid-layer resumes with a Range request', async () => {
-    let cut: { path: string; sent: number } | null = null;
+    let cut = null as { path: string; sent: number } | null;
     let blobs = 0;
     const p = await startProxy(reg.port, async (req, res) => {
       // the second blob asked for is a layer (the config comes first)
@@ -89,19 +90,21 @@ describe('registry faults', { skip: NO_REGISTRY }, () => {
     try {
       const r = await inspect(`docker://127.0.0.1:${p.port}/layers:1`, ['--max-concurrent', '1']);
       assert.equal(r.status, 0, r.stderr);
-      assert.deepEqual(portable(JSON.parse(r.stdout)), want);
+      assert.deepEqual(portable(parseReport(r.stdout)), want);
       assert.ok(cut, 'no layer was cut');
-      const resumed = p.seen.filter((s) => s.path === cut!.path && s.headers.range);
+      const { path, sent } = cut;
+      const resumed = p.seen.filter((s) => s.path === path && s.headers.range);
       assert.equal(resumed.length, 1);
-      const from = Number(/^bytes=(\d+)-$/.exec(String(resumed[0].headers.range))?.[1]);
-      assert.ok(from > 0 && from <= cut!.sent, `resumed from ${from} after ${cut!.sent} bytes`);
+      const from = Number(/^bytes=(\d+)-$/.exec(String(resumed[0]?.headers.range))?.[1]);
+      assert.ok(from > 0 && from <= sent, `resumed from ${from} after ${sent} bytes`);
     } finally {
       await p.stop();
     }
   });
 
   it('a manifest that does not match its digest is refused', async () => {
-    const good = JSON.parse((await inspect(`docker://${reg.host}/layers:1`)).stdout).source.manifestDigest as string;
+    const good = parseReport((await inspect(`docker://${reg.host}/layers:1`)).stdout).source.manifestDigest;
+    assert.ok(good);
     const p = await startProxy(reg.port, async (req, res) => {
       if (!/\/manifests\//.test(req.url ?? '')) return false;
       const up = await fetchUpstream(reg.port, req);
@@ -157,7 +160,7 @@ describe('registry faults', { skip: NO_REGISTRY }, () => {
         env,
         undefined,
         (pid) => {
-          void waitFor('the process title', async () => {
+          void waitFor('the process title', () => {
             cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
             return cmdline.startsWith('scratchscope');
           });
@@ -176,8 +179,8 @@ describe('registry faults', { skip: NO_REGISTRY }, () => {
   it('a layer that stalls mid-body: resumed, then given up after --timeout', async () => {
     const manifest = await fetch(`http://${reg.host}/v2/layers/manifests/1`, {
       headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json' },
-    }).then((r) => r.json());
-    const layers = (manifest.layers as { digest: string }[]).map((l) => l.digest);
+    }).then((r) => r.json() as Promise<{ layers: { digest: string }[] }>);
+    const layers = manifest.layers.map((l) => l.digest);
     const p = await startProxy(reg.port, async (req, res) => {
       if (!isLayerGet(req) || !layers.some((d) => req.url!.endsWith(d))) return false;
       const up = await fetchUpstream(reg.port, req);

@@ -24,6 +24,21 @@ import {
   startRegistry,
   startTokenServer,
 } from './helpers/registry.js';
+import { parseReport, readJson } from './helpers/json.js';
+import type { Report } from '../src/report/index.js';
+
+interface Descriptor {
+  mediaType?: string;
+  digest: string;
+  size: number;
+}
+interface OciIndex {
+  manifests: Descriptor[];
+}
+interface OciManifest {
+  config: Descriptor;
+  layers: Descriptor[];
+}
 
 const FX = new URL('../fixtures/images/', import.meta.url).pathname;
 const IMAGES = ['hello', 'broken', 'layers'];
@@ -31,15 +46,10 @@ const USER = 'scratch';
 const PASSWORD = 'pw-7f3a9c1e-secret';
 const REFRESH = 'refresh-0d9e2b7a-identity';
 
-async function inspect(
-  ref: string,
-  args: string[] = [],
-  env: Record<string, string> = {},
-  input?: string,
-): Promise<Record<string, unknown>> {
+async function inspect(ref: string, args: string[] = [], env: Record<string, string> = {}, input?: string): Promise<Report> {
   const r = await run(['inspect', '--json', ref, ...args], env, input);
   assert.equal(r.status, 0, `inspect ${ref} failed: ${r.stderr}`);
-  return JSON.parse(r.stdout) as Record<string, unknown>;
+  return parseReport(r.stdout);
 }
 
 async function files(ref: string, args: string[] = [], env: Record<string, string> = {}): Promise<string> {
@@ -60,7 +70,7 @@ async function local(name: string) {
 /** Same verdict, diagnostics, layers (diff ids), files and binaries as the docker save. */
 async function assertSame(name: string, ref: string, args: string[] = [], env: Record<string, string> = {}, input?: string) {
   const report = await inspect(ref, args, env, input);
-  assert.equal((report.source as { kind: string }).kind, 'registry');
+  assert.equal(report.source.kind, 'registry');
   assert.deepEqual(portable(report), (await local(name)).report);
   return report;
 }
@@ -109,7 +119,7 @@ describe('anonymous registry', { skip: NO_REGISTRY }, () => {
   for (const n of IMAGES) {
     it(`${n}: docker://, registry: and a bare name read the same image as its docker save`, async () => {
       const r = await assertSame(n, `docker://${reg.host}/${n}:1`, [], cleanEnv);
-      assert.equal((r.source as { location: string }).location, `http://${reg.host}/v2/${n}`);
+      assert.equal(r.source.location, `http://${reg.host}/v2/${n}`);
       await assertSame(n, `registry:${reg.host}/${n}:1`, [], cleanEnv);
       // not a path, not in the local engine: the registry
       await assertSame(n, `${reg.host}/${n}:1`, [], cleanEnv);
@@ -119,7 +129,8 @@ describe('anonymous registry', { skip: NO_REGISTRY }, () => {
 
   it('by digest, and cat streams a file out of a registry layer', async () => {
     const r = await inspect(`docker://${reg.host}/layers:1`, [], cleanEnv);
-    const digest = (r.source as { manifestDigest: string }).manifestDigest;
+    const digest = r.source.manifestDigest;
+    assert.ok(digest);
     await assertSame('layers', `docker://${reg.host}/layers@${digest}`, ['--max-concurrent', '1'], cleanEnv);
     const fromRegistry = await run(['cat', `docker://${reg.host}/hello:1`, '/hello'], cleanEnv);
     const fromArchive = await run(['cat', `${FX}hello.docker.tar`, '/hello'], cleanEnv);
@@ -146,7 +157,7 @@ describe('anonymous registry', { skip: NO_REGISTRY }, () => {
 
 describe('multi-platform: OCI index and Docker manifest list', { skip: NO_REGISTRY }, () => {
   let reg: Registry;
-  const digests: Record<string, Record<string, string>> = { oci: {}, v2s2: {} };
+  const digests: Record<'oci' | 'v2s2', Record<string, string>> = { oci: {}, v2s2: {} };
   const layouts: Record<string, string> = {};
   before(async () => {
     reg = await startRegistry(`${tmp}/multi`);
@@ -155,10 +166,12 @@ describe('multi-platform: OCI index and Docker manifest list', { skip: NO_REGIST
     await push(`docker-archive:${FX}layers.docker.tar`, `oci:${amd}:img`);
     const arm = `${tmp}/layout-arm64`;
     cpSync(amd, arm, { recursive: true });
-    const index = JSON.parse(readFileSync(`${arm}/index.json`, 'utf8'));
-    const mPath = `${arm}/blobs/sha256/${index.manifests[0].digest.slice(7)}`;
-    const manifest = JSON.parse(readFileSync(mPath, 'utf8'));
-    const config = JSON.parse(readFileSync(`${arm}/blobs/sha256/${manifest.config.digest.slice(7)}`, 'utf8'));
+    const index = readJson<OciIndex>(`${arm}/index.json`);
+    const [first] = index.manifests;
+    assert.ok(first);
+    const mPath = `${arm}/blobs/sha256/${first.digest.slice(7)}`;
+    const manifest = readJson<OciManifest>(mPath);
+    const config = readJson<Record<string, unknown>>(`${arm}/blobs/sha256/${manifest.config.digest.slice(7)}`);
     Object.assign(config, { architecture: 'arm64', variant: 'v8' });
     const cBytes = Buffer.from(JSON.stringify(config));
     const cDigest = createHash('sha256').update(cBytes).digest('hex');
@@ -167,7 +180,7 @@ describe('multi-platform: OCI index and Docker manifest list', { skip: NO_REGIST
     const mBytes = Buffer.from(JSON.stringify(manifest));
     const mDigest = createHash('sha256').update(mBytes).digest('hex');
     writeFileSync(`${arm}/blobs/sha256/${mDigest}`, mBytes);
-    index.manifests[0] = { ...index.manifests[0], digest: `sha256:${mDigest}`, size: mBytes.length };
+    index.manifests[0] = { ...first, digest: `sha256:${mDigest}`, size: mBytes.length };
     writeFileSync(`${arm}/index.json`, JSON.stringify(index));
     Object.assign(layouts, { amd64: amd, arm64: arm });
     for (const format of ['oci', 'v2s2'] as const) {
@@ -182,13 +195,13 @@ describe('multi-platform: OCI index and Docker manifest list', { skip: NO_REGIST
           format === 'oci' ? 'application/vnd.oci.image.index.v1+json' : 'application/vnd.docker.distribution.manifest.list.v2+json',
         manifests: [
           ...(['amd64', 'arm64'] as const).map((arch) => {
-            const raw = readFileSync(
-              `${tmp}/multi/data/docker/registry/v2/blobs/sha256/${digests[format][arch].slice(7, 9)}/${digests[format][arch].slice(7)}/data`,
-            );
+            const digest = digests[format][arch];
+            assert.ok(digest);
+            const raw = readFileSync(`${tmp}/multi/data/docker/registry/v2/blobs/sha256/${digest.slice(7, 9)}/${digest.slice(7)}/data`);
             return {
               mediaType:
                 format === 'oci' ? 'application/vnd.oci.image.manifest.v1+json' : 'application/vnd.docker.distribution.manifest.v2+json',
-              digest: digests[format][arch],
+              digest,
               size: raw.length,
               platform: arch === 'arm64' ? { architecture: 'arm64', os: 'linux', variant: 'v8' } : { architecture: 'amd64', os: 'linux' },
             };
@@ -217,19 +230,19 @@ describe('multi-platform: OCI index and Docker manifest list', { skip: NO_REGIST
   });
   after(() => reg.stop());
 
-  for (const format of ['oci', 'v2s2']) {
+  for (const format of ['oci', 'v2s2'] as const) {
     it(`${format === 'oci' ? 'OCI index' : 'Docker manifest list'}: --platform picks, the host's is the default, an absent one is listed`, async () => {
       const ref = `docker://${reg.host}/multi:${format}`;
       for (const arch of ['amd64', 'arm64']) {
         const want = portable(await inspect(`oci:${layouts[arch]}:img`, arch === 'arm64' ? ['--platform', 'linux/arm64'] : []));
         const got = await inspect(ref, ['--platform', arch === 'arm64' ? 'linux/arm64' : 'linux/amd64'], cleanEnv);
         assert.deepEqual(portable(got), want);
-        const src = got.source as { platform: string; manifestDigest: string };
+        const src = got.source;
         assert.equal(src.platform, arch === 'arm64' ? 'linux/arm64/v8' : 'linux/amd64');
         assert.equal(src.manifestDigest, digests[format][arch]);
       }
       const host = await inspect(ref, [], cleanEnv);
-      assert.equal((host.source as { platform: string }).platform, 'linux/amd64');
+      assert.equal(host.source.platform, 'linux/amd64');
       const absent = await run(['inspect', ref, '--platform', 'linux/s390x'], cleanEnv);
       assert.match(
         absent.stderr,
@@ -350,10 +363,14 @@ describe('token auth (bearer), with a token server of the test', { skip: NO_REGI
     const before = tokens.issued.length;
     const r = await run(['inspect', '--json', `docker://${reg.host}/team/layers:1`, '--creds', `${USER}:${PASSWORD}`], cleanEnv);
     assert.equal(r.status, 0, r.stderr);
-    assert.deepEqual(portable(JSON.parse(r.stdout)), (await local('layers')).report);
+    assert.deepEqual(portable(parseReport(r.stdout)), (await local('layers')).report);
     const mine = tokens.issued.slice(before);
     assert.ok(mine.length >= 1);
-    for (const t of mine) assert.ok(!(r.stdout + r.stderr).includes(t.split('.')[2]));
+    for (const t of mine) {
+      const signature = t.split('.')[2];
+      assert.ok(signature);
+      assert.ok(!(r.stdout + r.stderr).includes(signature));
+    }
   });
 
   it('an identitytoken from config.json is exchanged for a token (OAuth2 refresh grant)', async () => {
@@ -365,7 +382,7 @@ describe('token auth (bearer), with a token server of the test', { skip: NO_REGI
     );
     const r = await run(['inspect', '--json', `docker://${reg.host}/team/layers:1`], { ...cleanEnv, DOCKER_CONFIG: cfg });
     assert.equal(r.status, 0, r.stderr);
-    assert.deepEqual(portable(JSON.parse(r.stdout)), (await local('layers')).report);
+    assert.deepEqual(portable(parseReport(r.stdout)), (await local('layers')).report);
     assert.ok(!(r.stdout + r.stderr).includes(REFRESH));
   });
 
@@ -421,7 +438,7 @@ describe('TLS with a CA found through certs.d', { skip: NO_REGISTRY }, () => {
       /^scratchscope: 127\.0\.0\.1:\d+: its TLS certificate is not trusted \(\w+\); put the CA in \/etc\/docker\/certs\.d\/127\.0\.0\.1:\d+\/ca\.crt, or pass --tls-verify=false\n$/,
     );
     const r = await assertSame('layers', ref, ['--tls-verify=false'], cleanEnv);
-    assert.equal((r.source as { location: string }).location, `https://${reg.host}/v2/layers`);
+    assert.equal(r.source.location, `https://${reg.host}/v2/layers`);
     // containers-certs.d(5): $HOME/.config/containers/certs.d/HOST:PORT/ca.crt
     const home = `${tmp}/tlshome`;
     mkdirSync(`${home}/.config/containers/certs.d/${reg.host}`, { recursive: true });

@@ -15,15 +15,10 @@ import { after, before, describe, it } from 'node:test';
 import { tempDir } from './helpers/build.js';
 import { cli } from './helpers/cli.js';
 import { docker, engineAvailable } from './helpers/engine.js';
+import { parseJson, readJson } from './helpers/json.js';
 import { CASES } from '../fixtures/corpus/cases.mjs';
 import { cacheRoot, corpusHash } from '../fixtures/corpus/build.mjs';
 
-interface Case {
-  name: string;
-  program: string;
-  code?: string;
-  user?: string;
-}
 interface Recorded {
   verdict: 'starts' | 'fails';
   exitCode: number;
@@ -33,7 +28,7 @@ interface Recorded {
 
 const REPO = new URL('..', import.meta.url).pathname;
 const FIXABLE = new Set(['interpreter-missing', 'library-missing', 'symbol-version-missing', 'user-missing']);
-const cases = (CASES as Case[]).filter((c) => c.code && FIXABLE.has(c.code));
+const cases = CASES.filter((c) => c.code && FIXABLE.has(c.code));
 const available = engineAvailable();
 if (available !== true && process.env.CI === 'true') throw new Error(`corpus repair tests cannot run under CI: ${available}`);
 const skip = available === true ? false : available;
@@ -57,7 +52,9 @@ const notForMusl = (donor: string, name: string) => {
 };
 /** Is `path` an empty file in the image's layers (read from the docker save with tar)? */
 const emptyInImage = (image: string, path: string) => {
-  const layers: string[] = JSON.parse(spawnSync('tar', ['-xOf', image, 'manifest.json'], { encoding: 'utf8' }).stdout)[0].Layers;
+  const [entry] = parseJson<{ Layers: string[] }[]>(spawnSync('tar', ['-xOf', image, 'manifest.json'], { encoding: 'utf8' }).stdout);
+  assert.ok(entry, `${image}: no image in manifest.json`);
+  const layers = entry.Layers;
   return layers.some((l) =>
     / 0 \d{4}-\d\d-\d\d /.test(
       spawnSync('sh', ['-c', `tar -xOf "$0" "$1" | tar -tvf - "$2" 2>/dev/null`, image, l, path], { encoding: 'utf8' }).stdout,
@@ -109,7 +106,7 @@ const REFUSED: Record<string, { because: RegExp; check: (donor: string, image: s
 const steady = (s: string) => s.replace(/\/tmp\/[\w.-]+/g, '/tmp/…');
 
 describe('repair of the real-program corpus, run by a real engine', { skip, timeout: 2_400_000 }, () => {
-  let dir = join(cacheRoot() as string, `corpus-${corpusHash() as string}`);
+  let dir = join(cacheRoot(), `corpus-${corpusHash()}`);
   let real: Record<string, Recorded> = {};
   const tmp = tempDir();
   const prefix = `scratchscope-repair-corpus-${process.pid}`;
@@ -120,7 +117,7 @@ describe('repair of the real-program corpus, run by a real engine', { skip, time
       assert.equal(b.status, 0, `building the corpus failed: ${b.stderr.slice(-3000)}`);
       dir = b.stdout.trim();
     }
-    real = JSON.parse(readFileSync(join(dir, 'expectations.json'), 'utf8'));
+    real = readJson<Record<string, Recorded>>(join(dir, 'expectations.json'));
   });
   after(() => {
     spawnSync('sh', ['-c', `docker images --format '{{.Repository}}:{{.Tag}}' | grep '^${prefix}' | xargs -r docker rmi -f`], {
@@ -158,7 +155,7 @@ describe('repair of the real-program corpus, run by a real engine', { skip, time
       const ran = docker(['run', '--rm', '--network', 'none', name]);
       assert.equal(ran.status, 0, `the repaired ${c.name} failed in docker run: ${ran.stderr}`);
       // what the same program printed where it was packed right
-      const good = (CASES as Case[]).find((o) => o.program === c.program && real[o.name]?.verdict === 'starts' && !o.user);
+      const good = CASES.find((o) => o.program === c.program && real[o.name]?.verdict === 'starts' && !o.user);
       if (good) assert.equal(steady(ran.stdout), steady(real[good.name]!.stdout), `${c.name} repaired prints what ${good.name} printed`);
     });
   }

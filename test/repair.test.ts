@@ -9,9 +9,11 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import type { Closure } from '../src/closure/index.js';
 import { tempDir } from './helpers/build.js';
 import { cli, oneLineError } from './helpers/cli.js';
 import { docker, engineAvailable } from './helpers/engine.js';
+import { parseJson, parseReport } from './helpers/json.js';
 
 const REPO = new URL('..', import.meta.url).pathname;
 const available = process.getuid?.() === 0 ? engineAvailable() : 'needs root for debootstrap';
@@ -50,6 +52,11 @@ describe('closure and repair, run by a real engine', { skip, timeout: 1_800_000 
     ok(docker(['build', '-q', '-t', `${prefix}/${name}`, ctx]), `build ${name}`);
     ok(docker(['save', '-o', `${tmp.dir}/${name}.tar`, `${prefix}/${name}`]), `save ${name}`);
     images[name] = `${tmp.dir}/${name}.tar`;
+  }
+  function tarOf(name: string): string {
+    const tar = images[name];
+    assert.ok(tar, `no image built for ${name}`);
+    return tar;
   }
 
   function run(ref: string): { status: number | null; stdout: string; stderr: string } {
@@ -102,10 +109,10 @@ describe('closure and repair, run by a real engine', { skip, timeout: 1_800_000 
       const before = run(`${prefix}/${name}`);
       assert.notEqual(before.status, 0, `${name} should fail before the repair`);
       const out = `${tmp.dir}/${name}-repaired.tar`;
-      const r = cli(['repair', images[name], '--from', debian, '-o', out, '--name', `${prefix}/${name}:repaired`]);
+      const r = cli(['repair', tarOf(name), '--from', debian, '-o', out, '--name', `${prefix}/${name}:repaired`]);
       ok(r, `repair ${name}`);
       assert.match(r.stdout, /^repaired: wrote /);
-      assert.equal(JSON.parse(ok(cli(['inspect', out, '--json']), 'inspect')).verdict, 'starts');
+      assert.equal(parseReport(ok(cli(['inspect', out, '--json']), 'inspect')).verdict, 'starts');
       ok(docker(['load', '-i', out]), 'docker load');
       const after = run(`${prefix}/${name}:repaired`);
       assert.equal(after.status, 0, `the repaired ${name} failed: ${after.stderr}`);
@@ -115,7 +122,7 @@ describe('closure and repair, run by a real engine', { skip, timeout: 1_800_000 
 
   it('an OCI archive written by repair is read by skopeo and runs', () => {
     const out = `${tmp.dir}/oci-repaired.tar`;
-    ok(cli(['repair', images['no-loader'], '--from', debian, '-o', out, '--format', 'oci-archive']), 'repair');
+    ok(cli(['repair', tarOf('no-loader'), '--from', debian, '-o', out, '--format', 'oci-archive']), 'repair');
     // skopeo reads it (and converts it for docker load; its docker-daemon transport does not reach this engine)
     sh('skopeo', ['copy', '-q', `oci-archive:${out}`, `docker-archive:${tmp.dir}/oci-converted.tar:${prefix}/oci:repaired`]);
     ok(docker(['load', '-i', `${tmp.dir}/oci-converted.tar`]), 'docker load');
@@ -130,7 +137,7 @@ describe('closure and repair, run by a real engine', { skip, timeout: 1_800_000 
     mkdirSync(`${root}/lib`, { recursive: true });
     copyFileSync('/usr/lib/x86_64-linux-musl/libc.so', `${root}/lib/ld-musl-x86_64.so.1`);
     const out = `${tmp.dir}/musl-repaired.tar`;
-    ok(cli(['repair', images['musl-no-loader'], '--from', root, '-o', out, '--name', `${prefix}/musl:repaired`]), 'repair');
+    ok(cli(['repair', tarOf('musl-no-loader'), '--from', root, '-o', out, '--name', `${prefix}/musl:repaired`]), 'repair');
     ok(docker(['load', '-i', out]), 'docker load');
     const r = run(`${prefix}/musl:repaired`);
     assert.equal(r.status, 0, r.stderr);
@@ -139,12 +146,12 @@ describe('closure and repair, run by a real engine', { skip, timeout: 1_800_000 
 
   it('refuses what files cannot fix, and writes nothing', () => {
     const out = `${tmp.dir}/arm64-repaired.tar`;
-    const line = oneLineError(cli(['repair', images['arm64'], '--from', debian, '-o', out]));
+    const line = oneLineError(cli(['repair', tarOf('arm64'), '--from', debian, '-o', out]));
     assert.match(line, /exec-format/);
     assert.equal(existsSync(out), false);
     // A glibc donor cannot give a musl program its loader.
     const out2 = `${tmp.dir}/musl-from-debian.tar`;
-    const line2 = oneLineError(cli(['repair', images['musl-no-loader'], '--from', debian, '-o', out2]));
+    const line2 = oneLineError(cli(['repair', tarOf('musl-no-loader'), '--from', debian, '-o', out2]));
     assert.match(line2, /cannot supply the loader \/lib\/ld-musl-x86_64\.so\.1/);
     assert.equal(existsSync(out2), false);
     // An image that starts has nothing to repair.
@@ -160,7 +167,7 @@ describe('closure and repair, run by a real engine', { skip, timeout: 1_800_000 
       ['no-loader', 'hello from a repaired image'],
       ['no-libz', 'zlib 1.2.13'],
     ] as const) {
-      const r = cli(['closure', images[name], '--dockerfile', '--from', 'donor', '--from-image', debian]);
+      const r = cli(['closure', tarOf(name), '--dockerfile', '--from', 'donor', '--from-image', debian]);
       const lines = ok(r, `closure ${name}`);
       assert.match(lines, /^COPY --from=donor /m);
       assert.doesNotMatch(lines, /^# /m, 'the donor has every file');
@@ -195,7 +202,7 @@ describe('closure and repair, run by a real engine', { skip, timeout: 1_800_000 
     for (const [name, program, expected] of cases) {
       image(name, { app: program }, `FROM ${prefix}/donor:latest\nCOPY app /usr/local/bin/app\nENTRYPOINT ["/usr/local/bin/app"]\n`);
       const out = `${tmp.dir}/${name}-slim.tar`;
-      const r = ok(cli(['slim', images[name], '-o', out, '--name', `${prefix}/${name}:slim`]), `slim ${name}`);
+      const r = ok(cli(['slim', tarOf(name), '-o', out, '--name', `${prefix}/${name}:slim`]), `slim ${name}`);
       const m = /: (\d+) files, .* saved \((\d+\.\d)%\)/.exec(r);
       assert.ok(m && Number(m[2]) > 90, `${name}: expected a large saving: ${r}`);
       ok(docker(['load', '-i', out]), 'docker load');
@@ -212,14 +219,14 @@ describe('closure and repair, run by a real engine', { skip, timeout: 1_800_000 
       'FROM scratch\nCOPY lib /lib\nCOPY bin /bin\nCOPY app /app\nENTRYPOINT ["/app"]\n',
     );
     const out = `${tmp.dir}/musl-slim.tar`;
-    ok(cli(['slim', images['slim-musl'], '-o', out, '--name', `${prefix}/slim-musl:slim`]), 'slim musl');
+    ok(cli(['slim', tarOf('slim-musl'), '-o', out, '--name', `${prefix}/slim-musl:slim`]), 'slim musl');
     ok(docker(['load', '-i', out]), 'docker load');
     const r = run(`${prefix}/slim-musl:slim`);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout.trim(), 'hello from a repaired image');
     // An interpreter's needs are not in its files: refused without --keep.
     image('slim-shell', {}, `FROM ${prefix}/donor:latest\nENTRYPOINT ["/bin/sh", "-c", "echo hi"]\n`);
-    assert.match(oneLineError(cli(['slim', images['slim-shell'], '-o', `${tmp.dir}/shell-slim.tar`])), /interpreter/);
+    assert.match(oneLineError(cli(['slim', tarOf('slim-shell'), '-o', `${tmp.dir}/shell-slim.tar`])), /interpreter/);
     assert.equal(existsSync(`${tmp.dir}/shell-slim.tar`), false);
   });
 
@@ -236,13 +243,14 @@ describe('closure and repair, run by a real engine', { skip, timeout: 1_800_000 
       );
       const real = run(`${prefix}/${name}`);
       if (name === 'musl-as-glibc-libz') assert.notEqual(real.status, 0, 'libz is in no folder musl searches');
-      const r = JSON.parse(ok(cli(['inspect', images[name], '--json']), 'inspect'));
+      const r = parseReport(ok(cli(['inspect', tarOf(name), '--json']), 'inspect'));
       assert.equal(r.verdict, real.status === 0 ? 'starts' : 'fails', `${name}: docker run ${real.status}: ${real.stderr}`);
       if (real.status !== 0) {
-        const first = r.diagnostics.find((d: { severity: string }) => d.severity === 'error');
+        const first = r.diagnostics.find((d) => d.severity === 'error');
+        assert.ok(first);
         assert.equal(first.runtimeError, 'Error loading shared library libz.so.1: No such file or directory (needed by /app)');
         assert.ok(
-          real.stderr.includes(first.runtimeError),
+          first.runtimeError !== null && real.stderr.includes(first.runtimeError),
           `real stderr ${JSON.stringify(real.stderr)} lacks ${JSON.stringify(first.runtimeError)}`,
         );
       }
@@ -250,19 +258,19 @@ describe('closure and repair, run by a real engine', { skip, timeout: 1_800_000 
   });
 
   it('closure lists the loader and every library under the names the loader opens', () => {
-    const c = JSON.parse(ok(cli(['closure', images['no-libz'], '--json']), 'closure'));
+    const c = parseJson<Closure>(ok(cli(['closure', tarOf('no-libz'), '--json']), 'closure'));
     assert.equal(c.program, '/app');
-    const byRole = (role: string) => c.files.filter((f: { role: string }) => f.role === role);
+    const byRole = (role: string) => c.files.filter((f) => f.role === role);
     assert.deepEqual(
-      byRole('executable').map((f: { path: string }) => f.path),
+      byRole('executable').map((f) => f.path),
       ['/app'],
     );
     assert.deepEqual(
-      byRole('loader').map((f: { path: string; present: boolean }) => [f.path, f.present]),
+      byRole('loader').map((f) => [f.path, f.present]),
       [['/lib64/ld-linux-x86-64.so.2', true]],
     );
     assert.deepEqual(
-      c.missingLibraries.map((m: { name: string }) => m.name),
+      c.missingLibraries.map((m) => m.name),
       ['libz.so.1'],
     );
     // The whole closure for a scratch stage, from an image where it all exists.
@@ -271,7 +279,7 @@ describe('closure and repair, run by a real engine', { skip, timeout: 1_800_000 
     assert.match(all, /ld-linux-x86-64\.so\.2/);
     assert.match(all, /libz\.so\.1/);
     // a musl donor for a glibc program is named as such, and lacks the library
-    const musl = cli(['closure', images['no-libz'], '--dockerfile', '--from', 'build', '--from-image', `${tmp.dir}/musl-root`]);
+    const musl = cli(['closure', tarOf('no-libz'), '--dockerfile', '--from', 'build', '--from-image', `${tmp.dir}/musl-root`]);
     assert.equal(musl.status, 1);
     assert.match(
       musl.stdout,

@@ -6,7 +6,8 @@ import { listFiles } from '../src/fs/index.js';
 import { loadImage } from '../src/load.js';
 import { comparable } from './helpers/compare.js';
 import { makeDockerArchive, makeTar, tempDir, writeOciLayout } from './helpers/build.js';
-import { rejects } from './helpers/assert.js';
+import { at, rejects } from './helpers/assert.js';
+import { parseJson } from './helpers/json.js';
 
 const FX = new URL('../fixtures/images/', import.meta.url).pathname;
 const tmp = tempDir();
@@ -32,7 +33,7 @@ describe('every format of the same image gives the same merged tree', async () =
     assert.equal(reference.config?.workingDir, '/data');
     assert.equal(reference.layers.length, 8);
     assert.ok(reference.layers.every((l) => l.verified && l.compression === 'none'));
-    assert.match(reference.layers[3].history?.createdBy ?? '', /fsop rm \/data\/b.bin/);
+    assert.match(at(reference.layers, 3).history?.createdBy ?? '', /fsop rm \/data\/b.bin/);
   });
 
   const variants: [string, string, string][] = [
@@ -50,7 +51,7 @@ describe('every format of the same image gives the same merged tree', async () =
       const t = await tree(ref, { tag: file.startsWith('multi') ? 'scratchscope-fixture/layers' : undefined });
       assert.deepEqual(t.files, reference.files);
       assert.deepEqual(t.config, reference.config);
-      assert.equal(t.layers[0].compression, compression);
+      assert.equal(at(t.layers).compression, compression);
       assert.ok(
         t.layers.every((l) => l.verified),
         'every layer digest checked',
@@ -120,8 +121,8 @@ describe('picking an image', () => {
     const layer = await makeTar([{ name: 'x', body: 'x' }]);
     const dir = writeOciLayout(`${tmp.dir}/mp`, { layers: [layer], architecture: 'arm64' });
     // a second manifest for another platform
-    const idx = JSON.parse(execFileSync('cat', [`${dir}/index.json`]).toString());
-    const arm = idx.manifests[0];
+    const idx = parseJson<{ manifests: Record<string, unknown>[] }>(execFileSync('cat', [`${dir}/index.json`]).toString());
+    const arm = at(idx.manifests);
     idx.manifests.push({ ...arm, platform: { os: 'linux', architecture: 's390x' } });
     writeFileSync(`${dir}/index.json`, JSON.stringify(idx));
     await rejects(loadImage(dir), 'unknown-platform', /several platforms, pick one with --platform: linux\/arm64, linux\/s390x/);

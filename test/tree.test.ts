@@ -51,7 +51,7 @@ describe('whiteouts, as the OCI layer spec says', () => {
       [{ name: '.wh.keep' }, { name: 'keep/', mode: 0o700 }, { name: 'keep/new', body: 'n' }],
     ]);
     assert.deepEqual(paths(m), ['/keep', '/keep/new']);
-    assert.equal(listFiles(m.tree)[0].mode, 0o700);
+    assert.equal(listFiles(m.tree)[0]?.mode, 0o700);
     await m.close();
   });
 
@@ -115,7 +115,7 @@ describe('links', () => {
     ]);
     const b = listFiles(m.tree).find((f) => f.path === '/bin/b')!;
     assert.deepEqual([b.type, b.size, b.linkTarget], ['hardlink', 3, '/bin/a']);
-    assert.match(m.layers[0].changes.problems[0], /\/bin\/c points at \/nope, which does not exist/);
+    assert.match(m.layers[0]?.changes.problems[0] ?? '', /\/bin\/c points at \/nope, which does not exist/);
     await m.close();
   });
 

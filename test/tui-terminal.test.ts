@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { after, afterEach, describe, it } from 'node:test';
 import { available } from './helpers/roots.js';
 import { assertSchema } from './helpers/schema.js';
+import { at } from './helpers/assert.js';
+import { parseReport } from './helpers/json.js';
 
 const REPO = new URL('..', import.meta.url).pathname;
 const skip = available('tmux') ? false : 'needs tmux';
@@ -119,17 +121,17 @@ describe('in a terminal', { skip }, () => {
       cwd: REPO,
       encoding: 'utf8',
     });
-    const report = JSON.parse(json.stdout);
+    const report = parseReport(json.stdout);
     assertSchema(report, 'Report');
-    const fix: string = report.diagnostics[0].fix;
+    const fix = at(report.diagnostics).fix;
     const lastWord = fix.trim().split(/\s+/).pop()!;
     start('fixtures/images/broken.docker.tar');
-    let s = await until((x) => /WILL FAIL/.test(x), 'the verdict');
+    await until((x) => /WILL FAIL/.test(x), 'the verdict');
     send('Tab', 'Tab');
-    s = await until((x) => /Diagnostics \(\d+\) 1–\d+ of \d+/.test(x), 'the diagnostics pane, with more than fits');
+    await until((x) => /Diagnostics \(\d+\) 1–\d+ of \d+/.test(x), 'the diagnostics pane, with more than fits');
     // the position in the title shows only when not everything fits
     send('G');
-    s = await until((x) => /Diagnostics \(\d+\) \d+–(\d+) of \1/.test(x), 'the end of the diagnostics');
+    const s = await until((x) => /Diagnostics \(\d+\) \d+–(\d+) of \1/.test(x), 'the end of the diagnostics');
     assert.ok(
       s.split('\n').some((l) => l.slice(46).includes(lastWord)),
       `the fix's last word ${lastWord} shows:\n${s}`,

@@ -13,7 +13,7 @@ import { cacheRoot, corpusHash } from '../fixtures/corpus/build.mjs';
 
 const REPO = new URL('..', import.meta.url).pathname;
 
-const cached = join(cacheRoot() as string, `corpus-${corpusHash() as string}`);
+const cached = join(cacheRoot(), `corpus-${corpusHash()}`);
 const haveCache = existsSync(join(cached, '.complete'));
 const available = engineAvailable();
 const skip = haveCache || available === true ? false : available;

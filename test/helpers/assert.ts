@@ -12,3 +12,10 @@ export async function rejects(p: Promise<unknown>, code: string, re: RegExp): Pr
     return true;
   });
 }
+
+/** `xs[i]`, which must be there. */
+export function at<T>(xs: readonly T[], i = 0): T {
+  const x = xs[i];
+  assert.ok(x !== undefined, `no item ${i} among ${xs.length}`);
+  return x;
+}

@@ -24,24 +24,23 @@ export interface Entry {
 export async function makeTar(entries: Entry[]): Promise<Buffer> {
   const p = tar.pack();
   const chunks: Buffer[] = [];
-  p.on('data', (c: Buffer) => chunks.push(c));
+  p.on('data', (c: unknown) => chunks.push(c as Buffer));
   const done = new Promise<void>((r) => p.on('end', () => r()));
   for (const e of entries) {
     const type = e.type ?? (e.name.endsWith('/') ? 'directory' : 'file');
     const body = e.body === undefined ? undefined : Buffer.isBuffer(e.body) ? e.body : Buffer.from(e.body);
-    p.entry(
-      {
-        name: e.name,
-        type,
-        mode: e.mode ?? (type === 'directory' ? 0o755 : 0o644),
-        linkname: e.linkname,
-        uid: e.uid ?? 0,
-        gid: e.gid ?? 0,
-        mtime: new Date(0),
-        size: e.size,
-      },
-      type === 'file' ? (body ?? Buffer.alloc(0)) : undefined,
-    );
+    const header = {
+      name: e.name,
+      type,
+      mode: e.mode ?? (type === 'directory' ? 0o755 : 0o644),
+      linkname: e.linkname,
+      uid: e.uid ?? 0,
+      gid: e.gid ?? 0,
+      mtime: new Date(0),
+      size: e.size,
+    };
+    if (type === 'file') p.entry(header, body ?? Buffer.alloc(0));
+    else p.entry(header);
   }
   p.finalize();
   await done;

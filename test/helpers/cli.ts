@@ -25,8 +25,15 @@ export function cli(args: string[], env: Record<string, string | undefined> = {}
 /** The failure contract: exit 2 and exactly one line on stderr, no stack trace. */
 export function oneLineError(r: Run): string {
   const lines = r.stderr.split('\n').filter(Boolean);
-  if (r.status !== 2 || lines.length !== 1 || !lines[0].startsWith('scratchscope: ') || /\bat .*:\d+:\d+/.test(r.stderr)) {
+  const [line] = lines;
+  if (
+    r.status !== 2 ||
+    lines.length !== 1 ||
+    line === undefined ||
+    !line.startsWith('scratchscope: ') ||
+    /\bat .*:\d+:\d+/.test(r.stderr)
+  ) {
     throw new Error(`expected exit 2 with one error line, got ${r.status}:\n${r.stderr}\n${r.stdout.slice(0, 500)}`);
   }
-  return lines[0];
+  return line;
 }

@@ -13,6 +13,8 @@ import net from 'node:net';
 import { promisify } from 'node:util';
 import bcrypt from 'bcryptjs';
 import { checkJsonOutput } from './schema.js';
+import type { Report } from '../../src/report/index.js';
+import { omit } from './json.js';
 
 const exec = promisify(execFile);
 const BIN = new URL('../../bin/scratchscope.js', import.meta.url).pathname;
@@ -68,10 +70,16 @@ export function freePort(): Promise<number> {
 }
 
 /** Polls until `probe` resolves true; a deadline only to turn a broken setup into a failure. */
-export async function waitFor(what: string, probe: () => Promise<boolean>, deadlineMs = 30_000): Promise<void> {
+export async function waitFor(what: string, probe: () => boolean | Promise<boolean>, deadlineMs = 30_000): Promise<void> {
   const end = Date.now() + deadlineMs;
   while (Date.now() < end) {
-    if (await probe().catch(() => false)) return;
+    // a probe that throws, synchronously or not, is one that says no
+    if (
+      await Promise.resolve()
+        .then(probe)
+        .catch(() => false)
+    )
+      return;
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`${what} did not come up`);
@@ -212,7 +220,7 @@ export async function startRegistry(dir: string, o: RegistryOptions = {}): Promi
     await waitFor(`docker-registry on ${port}`, () => statusOf(`${scheme}://127.0.0.1:${port}/v2/`, tlsOpts).then((s) => s > 0));
   } catch (e) {
     child.kill();
-    throw new Error(`${(e as Error).message}: ${log}`);
+    throw new Error(`${(e as Error).message}: ${log}`, { cause: e });
   }
   return {
     port,
@@ -294,7 +302,7 @@ export async function startTokenServer(dir: string, user: string, password: stri
   const service = 'scratchscope-test';
   const issuer = 'scratchscope-token-issuer';
   const issued: string[] = [];
-  const server = http.createServer(async (req, res) => {
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://x');
     let params = url.searchParams;
     let ok = req.headers.authorization === 'Basic ' + Buffer.from(`${user}:${password}`).toString('base64');
@@ -310,7 +318,7 @@ export async function startTokenServer(dir: string, user: string, password: stri
       return;
     }
     const access = params.getAll('scope').map((s) => {
-      const [type, name, actions] = s.split(':');
+      const [type, name, actions = ''] = s.split(':');
       return { type, name, actions: actions.split(',') };
     });
     const now = Math.floor(Date.now() / 1000);
@@ -323,7 +331,8 @@ export async function startTokenServer(dir: string, user: string, password: stri
     res
       .writeHead(200, { 'content-type': 'application/json' })
       .end(JSON.stringify(req.method === 'POST' ? { access_token: token, expires_in: 300 } : { token, expires_in: 300 }));
-  });
+  };
+  const server = http.createServer((req, res) => void handle(req, res));
   const port = await listen(server);
   return {
     port,
@@ -361,11 +370,12 @@ export async function startProxy(
   hook: (req: http.IncomingMessage, res: http.ServerResponse, seen: Seen[]) => boolean | Promise<boolean> = () => false,
 ): Promise<{ port: number; seen: Seen[]; stop(): Promise<void> }> {
   const seen: Seen[] = [];
-  const server = http.createServer(async (req, res) => {
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     seen.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers });
     if (await hook(req, res, seen)) return;
     forward(upstream, req, res);
-  });
+  };
+  const server = http.createServer((req, res) => void handle(req, res));
   const port = await listen(server);
   return { port, seen, stop: () => close(server) };
 }
@@ -399,7 +409,7 @@ export function fetchUpstream(
       { host: '127.0.0.1', port: upstream, method: req.method, path: req.url, headers: { ...req.headers, host: `127.0.0.1:${upstream}` } },
       (ur) => {
         const parts: Buffer[] = [];
-        ur.on('data', (c) => parts.push(c));
+        ur.on('data', (c: Buffer) => parts.push(c));
         ur.on('end', () => resolve({ status: ur.statusCode ?? 502, headers: ur.headers, body: Buffer.concat(parts) }));
       },
     );
@@ -409,11 +419,7 @@ export function fetchUpstream(
 }
 
 /** The parts of a report a transport cannot change (blob digests and compression may). */
-export function portable(report: Record<string, unknown>): unknown {
-  const layers = (report.layers as Record<string, unknown>[]).map((l) => {
-    const { digest: _d, mediaType: _m, compression: _c, storedSize: _s, verified: _v, ...rest } = l;
-    return rest;
-  });
-  const { source: _src, schemaVersion: _sv, ...rest } = report;
-  return { ...rest, layers };
+export function portable(report: Report): unknown {
+  const layers = report.layers.map((l) => omit(l, ['digest', 'mediaType', 'compression', 'storedSize', 'verified']));
+  return { ...omit(report, ['source', 'schemaVersion']), layers };
 }

@@ -64,12 +64,12 @@ export function realList(root: string, interp: string, prog: string, libraryPath
   const musl = /Error loading shared library (\S+): (.*) \(needed by/.exec(text);
   if (glibc || musl) {
     const m = (glibc ?? musl)!;
-    out.error = { name: m[1], message: m[2] };
+    out.error = { name: m[1]!, message: m[2]! }; // both groups are not optional
     return out;
   }
   for (const line of text.split('\n')) {
     const m = /^\s+(\S+) => (.*?)(?: \(0x[0-9a-f]+\))?$/.exec(line);
-    if (m && !out.list.has(m[1])) out.list.set(m[1], m[2]);
+    if (m && !out.list.has(m[1]!)) out.list.set(m[1]!, m[2]!);
   }
   return out;
 }

@@ -59,7 +59,7 @@ export function tinyElf(o: TinyElf): Buffer {
   let i = 0;
   if (o.interpreter) ph(i++, 3, 4, interpOff, interp.length, 1);
   ph(i++, 1, 4, 0, total, 0x1000);
-  ph(i++, 2, 6, dynOff, dyn.length * 16, 8);
+  ph(i, 2, 6, dynOff, dyn.length * 16, 8);
   interp.copy(b, interpOff);
   Buffer.concat(strs).copy(b, strOff);
   dyn.forEach(([tag, val], k) => {
