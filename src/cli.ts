@@ -5,10 +5,11 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { ScopeError, isScopeError } from './errors.js';
-import { listChanges, listFiles, mustResolve, streamContent } from './fs/index.js';
+import { changeRecords, fileRecords, mustResolve, streamContent } from './fs/index.js';
 import { type ImageModel, type LoadOptions, loadImage } from './load.js';
 import { printable } from './render/format.js';
-import { renderChanges, renderFiles, renderInspect } from './render/text.js';
+import { renderInspect } from './render/text.js';
+import { changesText, filesText, jsonDocument, jsonLines, writeAll } from './render/stream.js';
 import { relaunchForWasm } from './wasm.js';
 import type { Report } from './report/index.js';
 import { setEngineTimeout } from './source/engine/client.js';
@@ -143,18 +144,9 @@ function out(s: string): Promise<void> {
   });
 }
 
-/** Writes a JSON array element by element so a big tree never becomes one huge string. */
-async function outJsonArray(items: unknown[]): Promise<void> {
-  if (items.length === 0) return out('[]\n');
-  let buf = '[\n';
-  for (let i = 0; i < items.length; i++) {
-    buf += '  ' + JSON.stringify(items[i]) + (i + 1 < items.length ? ',\n' : '\n');
-    if (buf.length > 1 << 16) {
-      await out(buf);
-      buf = '';
-    }
-  }
-  await out(buf + ']\n');
+/** Writes a value as JSON.stringify(v, null, 2) + newline would, piece by piece: a big report never becomes one string. */
+function outJson(v: unknown): Promise<void> {
+  return writeAll(jsonDocument(v), out);
 }
 
 async function withImage<T>(ref: string, o: CommonOpts, fn: (m: ImageModel) => Promise<T>, analysis = false): Promise<T> {
@@ -240,7 +232,7 @@ export function buildProgram(): Command {
         async (m) => {
           const { buildReport } = await analysis();
           const r = buildReport(m);
-          await out(o.json ? JSON.stringify(r, null, 2) + '\n' : renderInspect(r));
+          await (o.json ? outJson(r) : out(renderInspect(r)));
         },
         true,
       );
@@ -272,7 +264,7 @@ export function buildProgram(): Command {
             cmd: o.cmd !== undefined ? words(o.cmd) : undefined,
             runtime: o.runtime,
           });
-          await out(o.json ? JSON.stringify(r, null, 2) + '\n' : renderInspect(r));
+          await (o.json ? outJson(r) : out(renderInspect(r)));
           return r;
         },
         true,
@@ -585,12 +577,13 @@ export function buildProgram(): Command {
               'usage',
               `the image has ${m.layers.length} layers (0-${m.layers.length - 1}); there is no layer ${o.layer}`,
             );
-          const changes = listChanges(m.tree, o.layer);
-          await (o.json ? outJsonArray(changes) : out(renderChanges(changes)));
+          const layer = o.layer;
+          const changes = () => changeRecords(m.tree, layer);
+          await writeAll(o.json ? jsonLines(changes()) : changesText(changes), out);
           return;
         }
-        const files = listFiles(m.tree);
-        await (o.json ? outJsonArray(files) : out(renderFiles(files)));
+        const files = () => fileRecords(m.tree);
+        await writeAll(o.json ? jsonLines(files()) : filesText(files), out);
       });
     });
 
