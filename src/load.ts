@@ -99,7 +99,7 @@ export async function loadOpened(
     if (spoolDir) removeTempDir(spoolDir);
     await opened.close();
   };
-  const reads: Promise<LayerRead>[] = new Array(layers.length);
+  const reads: (Promise<LayerRead> | null)[] = new Array(layers.length);
   // stored bytes read of the layers under way, so progress moves within a layer (at most every 50 ms)
   const partial = new Map<number, number>();
   let told = 0;
@@ -131,7 +131,7 @@ export async function loadOpened(
       tell(true);
       return r;
     });
-    reads[l.index].catch(() => {}); // awaited in order below
+    reads[l.index]!.catch(() => {}); // awaited in order below
   };
   for (let i = 0; i < concurrency; i++) start();
   tell(true);
@@ -141,7 +141,8 @@ export async function loadOpened(
   for (const l of layers) {
     let read: LayerRead;
     try {
-      read = await reads[l.index];
+      read = (await reads[l.index])!;
+      reads[l.index] = null; // its entries are garbage once applied, not held to the end of the load
     } catch (e) {
       pool?.close();
       if (spoolDir) removeTempDir(spoolDir);
