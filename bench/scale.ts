@@ -194,7 +194,9 @@ function standalone(): BenchContext {
     await f();
     return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, peakMB: null, tempBytes: null };
   };
-  return { bin: new URL('../bin/scratchscope.js', import.meta.url).pathname, runs, cacheDir: tmpdir(), run, median, time };
+  // SCRATCHSCOPE_BIN: measure another build (e.g. main's, for a before/after)
+  const bin = process.env.SCRATCHSCOPE_BIN ?? new URL('../bin/scratchscope.js', import.meta.url).pathname;
+  return { bin, runs, cacheDir: tmpdir(), run, median, time };
 }
 
 if (process.argv[1] === new URL(import.meta.url).pathname) {

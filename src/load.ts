@@ -163,6 +163,7 @@ export async function loadOpened(
       changes,
     });
   }
+  tree.done();
   const decodedReady = pool ? pool.drain() : Promise.resolve();
   if (!opts.decodeInBackground) await decodedReady;
   return {

@@ -4,7 +4,7 @@
  * are applied) and so die in the old generation, which V8 lets grow to about twice what
  * was live at its last full collection before it collects again: on a 200,000-file image
  * half the peak resident memory was such garbage. A full collection when the heap has
- * grown by a quarter (and 32 MB) since the last one keeps the peak near what is live, for
+ * grown by a quarter (and 24 MB) since the last one keeps the peak near what is live, for
  * a few collections per load.
  */
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
@@ -24,10 +24,14 @@ function collector(): (() => void) | null {
   return gc;
 }
 
-/** Collects when the heap grew well past what was live after the last collection here. */
-export function collectIfGrown(): void {
+/**
+ * Collects when the heap grew well past what was live after the last collection here;
+ * `slack`: how much garbage to allow (the load's end allows little: what follows walks the
+ * tree and should start from what is live).
+ */
+export function collectIfGrown(slack = 24 << 20): void {
   const used = getHeapStatistics().used_heap_size;
-  if (used < after * 1.25 + (32 << 20)) return;
+  if (used < after * 1.25 + slack) return;
   const f = collector();
   if (!f) return;
   f();

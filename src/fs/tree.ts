@@ -201,8 +201,15 @@ export class MergedTree {
   private readonly waste = new Map<string, WastedPath>();
   /** Where each path's change sits in the layer being applied, so a path is listed once. */
   private changeAt = new Map<string, number>();
-  private readonly names = new Map<string, string>();
+  private names = new Map<string, string>();
   wastedBytes = 0;
+
+  /** Every layer is applied: let go of what only applying needs (the name pool; the names stay shared). */
+  done(): void {
+    this.names = new Map();
+    this.changeAt = new Map();
+    collectIfGrown(0);
+  }
 
   /** Looks a path up literally: no symlink is followed. */
   get(path: string): Node | null {
