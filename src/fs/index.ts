@@ -47,7 +47,9 @@ export interface ChangeRecord {
 
 /** One layer's changes as `files --layer N --json` prints them. */
 export function* changeRecords(tree: MergedTree, layer: number): Generator<ChangeRecord> {
-  for (const c of tree.layers[layer].changes)
+  const l = tree.layers[layer];
+  if (!l) throw new RangeError(`no layer ${layer}`); // the CLI checks the number first
+  for (const c of l.changes)
     yield {
       path: c.path,
       change: c.kind,

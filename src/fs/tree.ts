@@ -260,7 +260,7 @@ export class MergedTree {
     const dir = this.intern(c.path.slice(0, slash) || '/');
     const name = this.intern(c.path.slice(slash + 1));
     const at = this.changeAt.get(c.path);
-    if (at === undefined) {
+    if (at === undefined || at >= result.changes.length) {
       this.changeAt.set(c.path, result.changes.length);
       result.changes.put(result.changes.length, dir, name, c);
       return;
@@ -335,15 +335,15 @@ export class MergedTree {
   private parentFor(index: number, parts: string[], result: LayerChanges): Node {
     let node = this.root;
     let path = '/';
-    for (let i = 0; i < parts.length - 1; i++) {
-      path = joinPath(path, parts[i]);
-      let next = node.children!.get(parts[i]);
+    for (const part of parts.slice(0, -1)) {
+      path = joinPath(path, part);
+      let next = node.children!.get(part);
       if (!next || !next.children) {
         const replaced = next !== undefined;
         if (next) this.drop(path, next);
         next = newDir(index);
         this.record(result, change(path, replaced ? 'modified' : 'added', next));
-        node.children!.set(this.intern(parts[i]), next);
+        node.children!.set(this.intern(part), next);
       }
       node = next;
     }
@@ -352,13 +352,13 @@ export class MergedTree {
 
   private add(index: number, e: LayerEntry, result: LayerChanges): void {
     const parts = split(e.path);
-    if (parts.length === 0) {
+    const name = parts[parts.length - 1];
+    if (name === undefined) {
       if (e.type !== 'dir') result.problems.push(`entry ${e.rawName} would replace the root with a ${e.type}; ignored`);
       else Object.assign(this.root, { mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime, layer: index });
       return;
     }
     const parent = this.parentFor(index, parts, result);
-    const name = parts[parts.length - 1];
     const old = parent.children!.get(name);
     let size = e.size;
     let content = e.content;
