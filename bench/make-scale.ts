@@ -187,7 +187,7 @@ function rng(seed: number): () => number {
 function writeLayout(dir: string, tars: string[], digests: string[], entrypoint: string[]): void {
   mkdirSync(join(dir, 'blobs/sha256'), { recursive: true });
   const layers = tars.map((f, i) => {
-    const to = join(dir, 'blobs/sha256', digests[i]);
+    const to = join(dir, 'blobs/sha256', digests[i]!);
     renameSync(f, to);
     return { mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: 'sha256:' + digests[i], size: statSync(to).size };
   });
@@ -280,20 +280,20 @@ export function makeScaleImage(files: number, cacheRoot = tmpdir()): ScaleImage 
     // rewrite a few files of earlier packages, and remove a package now and then
     if (l > 1) {
       for (let k = 0; k < perLayer / 100; k++) {
-        const p = written[Math.floor(rand() * written.length)];
+        const p = written[Math.floor(rand() * written.length)]!;
         w.file(`${p}/package.json`, body(400 + Math.floor(rand() * 800), l * 7 + k));
         n++;
       }
       if (l % 5 === 0) {
         const i = Math.floor(rand() * written.length);
-        const p = written[i];
+        const p = written[i]!;
         const slash = p.lastIndexOf('/');
         w.file(`${p.slice(0, slash)}/.wh.${p.slice(slash + 1)}`, Buffer.alloc(0));
         written.splice(i, 1);
       }
       if (l % 25 === 0) {
         // an opaque folder: the package's lib/ replaced whole
-        const p = written[Math.floor(rand() * written.length)];
+        const p = written[Math.floor(rand() * written.length)]!;
         w.dir(`${p}/lib`);
         w.file(`${p}/lib/.wh..wh..opq`, Buffer.alloc(0));
         w.file(`${p}/lib/index.js`, body(900, l));

@@ -110,8 +110,8 @@ describe('the compact change list', () => {
   it('reads back what was put, nulls included, and grows', () => {
     const l = new ChangeList(1);
     const put = Array.from({ length: 100 }, (_, i) => ({
-      kind: (['added', 'modified', 'removed'] as const)[i % 3],
-      type: (['file', 'dir', 'symlink', 'hardlink', 'char', 'block', 'fifo'] as const)[i % 7],
+      kind: (['added', 'modified', 'removed'] as const)[i % 3]!,
+      type: (['file', 'dir', 'symlink', 'hardlink', 'char', 'block', 'fifo'] as const)[i % 7]!,
       size: i * 1e9,
       mode: i % 3 === 2 ? null : 0o755,
       uid: i % 3 === 2 ? null : 2 ** 40 + i,
