@@ -22,6 +22,7 @@ type Command = Commander.Command;
 // touch an image, so the reading and analysis stages (and ink, for the explorer) load on use.
 const fsStage = () => import('./fs/index.js');
 const textRender = () => import('./render/text.js');
+const streamStage = () => import('./render/stream.js');
 
 // The analysis stages load only for the commands that use them: files and cat start faster.
 const analysis = async () => ({
@@ -151,18 +152,10 @@ function out(s: string): Promise<void> {
   });
 }
 
-/** Writes a JSON array element by element so a big tree never becomes one huge string. */
-async function outJsonArray(items: unknown[]): Promise<void> {
-  if (items.length === 0) return out('[]\n');
-  let buf = '[\n';
-  for (let i = 0; i < items.length; i++) {
-    buf += '  ' + JSON.stringify(items[i]) + (i + 1 < items.length ? ',\n' : '\n');
-    if (buf.length > 1 << 16) {
-      await out(buf);
-      buf = '';
-    }
-  }
-  await out(buf + ']\n');
+/** Writes a value as JSON.stringify(v, null, 2) + newline would, piece by piece: a big report never becomes one string. */
+async function outJson(v: unknown): Promise<void> {
+  const { jsonDocument, writeAll } = await streamStage();
+  return writeAll(jsonDocument(v), out);
 }
 
 async function withImage<T>(ref: string, o: CommonOpts, fn: (m: ImageModel) => Promise<T>, analysis = false): Promise<T> {
@@ -291,7 +284,7 @@ export function buildProgram(): Command {
         o,
         async (m) => {
           const { buildReport } = await analysis();
-          await out(JSON.stringify(buildReport(m), null, 2) + '\n');
+          await outJson(buildReport(m));
         },
         true,
       );
@@ -323,7 +316,7 @@ export function buildProgram(): Command {
       if (o.verdictOnly) {
         const { verdictOnly } = await import('./verdict/index.js');
         const v = (await verdictOnly(image, loadOptions(o), opts)).report;
-        await out(o.json ? JSON.stringify(v, null, 2) + '\n' : (await textRender()).renderVerdict(v));
+        await (o.json ? outJson(v) : out((await textRender()).renderVerdict(v)));
         report = v;
       } else if (!o.json) report = await inspectText(image, o, opts);
       else
@@ -333,7 +326,7 @@ export function buildProgram(): Command {
           async (m) => {
             const { buildReport } = await analysis();
             const r = buildReport(m, opts);
-            await out(JSON.stringify(r, null, 2) + '\n');
+            await outJson(r);
             return r;
           },
           true,
@@ -641,20 +634,21 @@ export function buildProgram(): Command {
     .option('--json', 'print JSON')
     .action(async (image: string, o: CommonOpts & { layer?: number }) => {
       await withImage(image, o, async (m) => {
-        const { listChanges, listFiles } = await fsStage();
-        const { renderChanges, renderFiles } = await textRender();
+        const { changeRecords, fileRecords } = await fsStage();
+        const { changesText, filesText, jsonLines, writeAll } = await streamStage();
         if (o.layer !== undefined) {
           if (o.layer >= m.layers.length)
             throw new ScopeError(
               'usage',
               `the image has ${m.layers.length} layers (0-${m.layers.length - 1}); there is no layer ${o.layer}`,
             );
-          const changes = listChanges(m.tree, o.layer);
-          await (o.json ? outJsonArray(changes) : out(renderChanges(changes)));
+          const layer = o.layer;
+          const changes = () => changeRecords(m.tree, layer);
+          await writeAll(o.json ? jsonLines(changes()) : changesText(changes), out);
           return;
         }
-        const files = listFiles(m.tree);
-        await (o.json ? outJsonArray(files) : out(renderFiles(files)));
+        const files = () => fileRecords(m.tree);
+        await writeAll(o.json ? jsonLines(files()) : filesText(files), out);
       });
     });
 

@@ -99,7 +99,7 @@ export async function loadOpened(
     if (spoolDir) removeTempDir(spoolDir);
     await opened.close();
   };
-  const reads: Promise<LayerRead>[] = new Array<Promise<LayerRead>>(layers.length);
+  const reads: (Promise<LayerRead> | null)[] = new Array<Promise<LayerRead> | null>(layers.length);
   // stored bytes read of the layers under way, so progress moves within a layer (at most every 50 ms)
   const partial = new Map<number, number>();
   let told = 0;
@@ -145,8 +145,9 @@ export async function loadOpened(
     let read: LayerRead;
     try {
       const pending = reads[l.index];
-      if (pending === undefined) throw new Error(`layer ${l.index} was never started`);
+      if (!pending) throw new Error(`layer ${l.index} was never started`);
       read = await pending;
+      reads[l.index] = null; // its entries are garbage once applied, not held to the end of the load
     } catch (e) {
       pool?.close();
       if (spoolDir) removeTempDir(spoolDir);
@@ -167,6 +168,7 @@ export async function loadOpened(
       changes,
     });
   }
+  tree.done();
   const decodedReady = pool ? pool.drain() : Promise.resolve();
   if (!opts.decodeInBackground) await decodedReady;
   return {

@@ -6,7 +6,7 @@
  * space, which `ulimit -v` counts.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { ScopeError } from '../errors.js';
 
 export async function hashRange(file: string, offset: number, size: number): Promise<string> {
@@ -14,9 +14,19 @@ export async function hashRange(file: string, offset: number, size: number): Pro
   let done = 0;
   if (size > 0) {
     try {
-      for await (const chunk of createReadStream(file, { start: offset, end: offset + size - 1, highWaterMark: 4 << 20 })) {
-        hash.update(chunk as Buffer);
-        done += (chunk as Buffer).length;
+      // one buffer, read into again and again: a new 4 MiB buffer per chunk piled up as
+      // garbage outside the heap (tens of MB while a hundred layers were hashed)
+      const fh = await open(file, 'r');
+      try {
+        const buf = Buffer.allocUnsafe(Math.min(size, 1 << 20));
+        while (done < size) {
+          const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, size - done), offset + done);
+          if (bytesRead === 0) break;
+          hash.update(buf.subarray(0, bytesRead));
+          done += bytesRead;
+        }
+      } finally {
+        await fh.close();
       }
     } catch (e) {
       throw new ScopeError('io', `${file}: ${(e as Error).message}`);

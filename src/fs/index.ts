@@ -22,12 +22,15 @@ export interface FileRecord {
   layer: number;
 }
 
-export function listFiles(tree: MergedTree): FileRecord[] {
-  const out: FileRecord[] = [];
+/** The merged tree's paths one record at a time, depth first, names in byte order: nothing is kept. */
+export function* fileRecords(tree: MergedTree): Generator<FileRecord> {
   for (const [path, n] of tree.walk()) {
-    out.push({ path, type: n.type, mode: n.mode, uid: n.uid, gid: n.gid, size: n.size, linkTarget: n.linkTarget, layer: n.layer });
+    yield { path, type: n.type, mode: n.mode, uid: n.uid, gid: n.gid, size: n.size, linkTarget: n.linkTarget, layer: n.layer };
   }
-  return out;
+}
+
+export function listFiles(tree: MergedTree): FileRecord[] {
+  return [...fileRecords(tree)];
 }
 
 export interface ChangeRecord {
@@ -42,20 +45,26 @@ export interface ChangeRecord {
   layer: number;
 }
 
-export function listChanges(tree: MergedTree, layer: number): ChangeRecord[] {
+/** One layer's changes as `files --layer N --json` prints them. */
+export function* changeRecords(tree: MergedTree, layer: number): Generator<ChangeRecord> {
   const l = tree.layers[layer];
   if (!l) throw new RangeError(`no layer ${layer}`); // the CLI checks the number first
-  return l.changes.map((c) => ({
-    path: c.path,
-    change: c.kind,
-    type: c.type,
-    mode: c.mode,
-    uid: c.uid,
-    gid: c.gid,
-    size: c.size,
-    linkTarget: c.linkTarget,
-    layer,
-  }));
+  for (const c of l.changes)
+    yield {
+      path: c.path,
+      change: c.kind,
+      type: c.type,
+      mode: c.mode,
+      uid: c.uid,
+      gid: c.gid,
+      size: c.size,
+      linkTarget: c.linkTarget,
+      layer,
+    };
+}
+
+export function listChanges(tree: MergedTree, layer: number): ChangeRecord[] {
+  return [...changeRecords(tree, layer)];
 }
 
 /** Regular files and their bytes in the merged tree. */

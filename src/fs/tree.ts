@@ -10,6 +10,7 @@
  * extraction (containerd's apply) leaves it, and is one change of that layer.
  */
 import type { ContentRef, EntryType, LayerEntry, Magic } from '../layers/index.js';
+import { collectIfGrown } from './heap.js';
 
 export interface Node {
   type: EntryType;
@@ -44,9 +45,125 @@ export interface Change {
   linkTarget: string | null;
 }
 
+const KINDS: ChangeKind[] = ['added', 'modified', 'removed'];
+const TYPES: EntryType[] = ['file', 'dir', 'symlink', 'hardlink', 'char', 'block', 'fifo'];
+const NONE = NaN; // a null mode, uid or gid
+
+/**
+ * A layer's changes, stored column by column: the path as its folder's path (one string
+ * shared by every change in that folder) and its name, numbers in typed arrays. A Change
+ * object is made only when one is read, so 200,000 changes cost a few MB, not a few
+ * hundred bytes each. Read it like an array: length, at(), iteration, find/filter/map.
+ */
+export class ChangeList implements Iterable<Change> {
+  private dirs: string[] = [];
+  private names: string[] = [];
+  private links: (string | null)[] = [];
+  private kinds: Uint8Array;
+  private types: Uint8Array;
+  private nums: Float64Array; // size, mode, uid, gid
+  length = 0;
+
+  /** `expected`: about how many changes will come (a layer has about one per entry). */
+  constructor(expected = 8) {
+    const cap = Math.max(8, expected);
+    this.kinds = new Uint8Array(cap);
+    this.types = new Uint8Array(cap);
+    this.nums = new Float64Array(cap * 4);
+  }
+
+  private grow(): void {
+    const cap = Math.max(8, this.kinds.length * 2);
+    const k = new Uint8Array(cap);
+    k.set(this.kinds);
+    this.kinds = k;
+    const t = new Uint8Array(cap);
+    t.set(this.types);
+    this.types = t;
+    const n = new Float64Array(cap * 4);
+    n.set(this.nums);
+    this.nums = n;
+  }
+
+  /** Gives back the room grown for changes that never came (once the layer is applied). */
+  trim(): void {
+    const n = this.length;
+    if (n + 64 >= this.kinds.length * 0.75) return; // close enough: copying would cost more than it frees
+    this.kinds = this.kinds.slice(0, n);
+    this.types = this.types.slice(0, n);
+    this.nums = this.nums.slice(0, n * 4);
+  }
+
+  /** Stores a change at `at` (the next one when at === length). */
+  put(at: number, dir: string, name: string, c: Omit<Change, 'path'>): void {
+    if (at === this.length) {
+      if (at >= this.kinds.length) this.grow();
+      this.length++;
+    }
+    this.dirs[at] = dir;
+    this.names[at] = name;
+    this.links[at] = c.linkTarget;
+    this.kinds[at] = KINDS.indexOf(c.kind);
+    this.types[at] = TYPES.indexOf(c.type);
+    const n = this.nums;
+    n[at * 4] = c.size;
+    n[at * 4 + 1] = c.mode ?? NONE;
+    n[at * 4 + 2] = c.uid ?? NONE;
+    n[at * 4 + 3] = c.gid ?? NONE;
+  }
+
+  kindAt(i: number): ChangeKind {
+    return KINDS[this.kinds[i]!]!;
+  }
+
+  at(i: number): Change | undefined {
+    if (i < 0) i += this.length;
+    if (i < 0 || i >= this.length) return undefined;
+    const n = this.nums;
+    const num = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? null : v);
+    return {
+      path: joinPath(this.dirs[i]!, this.names[i]!),
+      kind: KINDS[this.kinds[i]!]!,
+      type: TYPES[this.types[i]!]!,
+      size: n[i * 4]!,
+      mode: num(n[i * 4 + 1]),
+      uid: num(n[i * 4 + 2]),
+      gid: num(n[i * 4 + 3]),
+      linkTarget: this.links[i] ?? null,
+    };
+  }
+
+  *[Symbol.iterator](): Iterator<Change> {
+    for (let i = 0; i < this.length; i++) yield this.at(i)!;
+  }
+
+  /** How many changes of a kind, without making a Change of each. */
+  count(kind: ChangeKind): number {
+    const k = KINDS.indexOf(kind);
+    let n = 0;
+    for (let i = 0; i < this.length; i++) if (this.kinds[i] === k) n++;
+    return n;
+  }
+
+  find(f: (c: Change) => boolean): Change | undefined {
+    for (const c of this) if (f(c)) return c;
+    return undefined;
+  }
+
+  filter(f: (c: Change) => boolean): Change[] {
+    return [...this].filter(f);
+  }
+
+  map<T>(f: (c: Change, i: number) => T): T[] {
+    const out: T[] = [];
+    for (let i = 0; i < this.length; i++) out.push(f(this.at(i)!, i));
+    return out;
+  }
+}
+
 export interface LayerChanges {
   index: number;
-  changes: Change[];
+  changes: ChangeList;
   /** Entries in the layer tar (whiteouts included). */
   entryCount: number;
   /** Bytes of regular-file bodies the layer carries. */
@@ -84,7 +201,15 @@ export class MergedTree {
   private readonly waste = new Map<string, WastedPath>();
   /** Where each path's change sits in the layer being applied, so a path is listed once. */
   private changeAt = new Map<string, number>();
+  private names = new Map<string, string>();
   wastedBytes = 0;
+
+  /** Every layer is applied: let go of what only applying needs (the name pool; the names stay shared). */
+  done(): void {
+    this.names = new Map();
+    this.changeAt = new Map();
+    collectIfGrown(0);
+  }
 
   /** Looks a path up literally: no symlink is followed. */
   get(path: string): Node | null {
@@ -97,7 +222,13 @@ export class MergedTree {
   }
 
   apply(index: number, entries: LayerEntry[]): LayerChanges {
-    const result: LayerChanges = { index, changes: [], entryCount: entries.length, contentBytes: 0, problems: [] };
+    const result: LayerChanges = {
+      index,
+      changes: new ChangeList(entries.length + 8),
+      entryCount: entries.length,
+      contentBytes: 0,
+      problems: [],
+    };
     this.changeAt = new Map();
     const own: LayerEntry[] = [];
     const whiteouts: LayerEntry[] = [];
@@ -113,7 +244,9 @@ export class MergedTree {
     for (const e of whiteouts) this.whiteout(e, result);
     for (const e of own) this.add(index, e, result);
     this.changeAt = new Map();
+    result.changes.trim();
     this.layers.push(result);
+    collectIfGrown();
     return result;
   }
 
@@ -123,15 +256,32 @@ export class MergedTree {
    * attributes), hidden then written again is modified.
    */
   private record(result: LayerChanges, c: Change): void {
+    const slash = c.path.lastIndexOf('/');
+    const dir = this.intern(c.path.slice(0, slash) || '/');
+    const name = this.intern(c.path.slice(slash + 1));
     const at = this.changeAt.get(c.path);
-    const prev = at === undefined ? undefined : result.changes[at];
-    if (at === undefined || prev === undefined) {
+    if (at === undefined || at >= result.changes.length) {
       this.changeAt.set(c.path, result.changes.length);
-      result.changes.push(c);
+      result.changes.put(result.changes.length, dir, name, c);
       return;
     }
-    const kind = prev.kind === 'added' ? 'added' : prev.kind === 'removed' && c.kind === 'added' ? 'modified' : c.kind;
-    result.changes[at] = { ...c, kind };
+    const prevKind = result.changes.kindAt(at);
+    const kind = prevKind === 'added' ? 'added' : prevKind === 'removed' && c.kind === 'added' ? 'modified' : c.kind;
+    result.changes.put(at, dir, name, { ...c, kind });
+  }
+
+  /**
+   * One copy of each name and folder path the tree keeps: a name cut from a tar entry's
+   * path would otherwise hold the whole path string in memory, and node_modules repeats
+   * the same few names (package.json, index.js, lib) tens of thousands of times.
+   */
+  private intern(s: string): string {
+    const hit = this.names.get(s);
+    if (hit !== undefined) return hit;
+    // a slice of 13 or more characters shares (and keeps) its parent string: copy it out
+    const own = s.length < 13 ? s : (JSON.parse(JSON.stringify(s)) as string);
+    this.names.set(own, own);
+    return own;
   }
 
   private opaque(dir: string, result: LayerChanges): void {
@@ -193,7 +343,7 @@ export class MergedTree {
         if (next) this.drop(path, next);
         next = newDir(index);
         this.record(result, change(path, replaced ? 'modified' : 'added', next));
-        node.children!.set(part, next);
+        node.children!.set(this.intern(part), next);
       }
       node = next;
     }
@@ -248,20 +398,31 @@ export class MergedTree {
       magic,
       children: e.type === 'dir' ? new Map() : null,
     };
-    parent.children!.set(name, node);
+    parent.children!.set(this.intern(name), node);
     this.record(result, change(e.path, old ? 'modified' : 'added', node));
   }
 
-  /** Every path in the merged tree, depth first, names in byte order. */
+  /**
+   * Every path in the merged tree, depth first, names in byte order. The stack holds one
+   * sorted name list per open folder, and a path is made only when its node is reached,
+   * so a folder of 100,000 entries costs one array, not 100,000 pending paths.
+   */
   *walk(): Generator<[string, Node]> {
-    const stack: [string, Node][] = [['/', this.root]];
+    const sortedNames = (n: Node) => [...n.children!.keys()].sort(byteOrder);
+    const stack: { path: string; node: Node; names: string[]; i: number }[] = [
+      { path: '/', node: this.root, names: sortedNames(this.root), i: 0 },
+    ];
     while (stack.length) {
-      const [path, node] = stack.pop()!;
-      if (path !== '/') yield [path, node];
-      if (node.children) {
-        const names = [...node.children.keys()].sort(byteOrder).reverse();
-        for (const name of names) stack.push([joinPath(path, name), node.children.get(name)!]);
+      const top = stack[stack.length - 1]!;
+      if (top.i >= top.names.length) {
+        stack.pop();
+        continue;
       }
+      const name = top.names[top.i++]!;
+      const node = top.node.children!.get(name)!;
+      const path = joinPath(top.path, name);
+      yield [path, node];
+      if (node.children) stack.push({ path, node, names: sortedNames(node), i: 0 });
     }
   }
 

@@ -132,7 +132,7 @@ export function reportHead(model: ImageModel): ReportHead {
     image: model.config,
     history: model.history.map((h) => ({ createdBy: h.createdBy, created: h.created, emptyLayer: h.emptyLayer })),
     layers: model.layers.map((l) => {
-      const count = (k: string) => l.changes.changes.filter((c) => c.kind === k).length;
+      const count = (k: 'added' | 'modified' | 'removed') => l.changes.changes.count(k);
       return {
         index: l.index,
         digest: l.digest,

@@ -277,9 +277,9 @@ export class FileTree {
   private async replay(upTo: number, each: (layer: number, c: Change) => void): Promise<void> {
     let t0 = performance.now();
     for (let i = 0; i <= upTo; i++) {
-      const changes = this.merged.layers[i]?.changes ?? [];
-      for (let j = 0; j < changes.length; j++) {
-        each(i, changes[j]!);
+      const changes = this.merged.layers[i]?.changes;
+      for (let j = 0; j < (changes?.length ?? 0); j++) {
+        each(i, changes!.at(j)!);
         if ((j & 255) === 255 && performance.now() - t0 > 8) {
           await new Promise((r) => setImmediate(r));
           t0 = performance.now();
