@@ -328,7 +328,7 @@ function finish(launch: Launch, diagnostics: Diagnostic[], model: ImageModel, sh
     }
   }
   // Errors first, in the order the runtime meets them (they were added in that order).
-  const rank = { error: 0, warning: 1, info: 2 } as const;
+  const rank = { error: 0, warning: 1 } as const;
   diagnostics.sort((a, b) => rank[a.severity] - rank[b.severity]);
   return { launch, verdict, diagnostics };
 }
