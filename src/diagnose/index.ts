@@ -25,8 +25,6 @@ export interface DiagnoseOptions {
   entrypoint?: string[];
   /** Like the arguments after the image name in `docker run`: replaces Cmd. */
   cmd?: string[];
-  /** The machine the container will run on; default: the image's architecture. */
-  hostArch?: string;
 }
 
 export interface Diagnosis {
@@ -67,7 +65,7 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
   const tree = model.tree;
   const env = config?.env ?? [];
   const cwd = config?.workingDir || '/';
-  const hostArch = opts.hostArch ?? config?.architecture ?? hostPlatform().architecture;
+  const hostArch = config?.architecture ?? hostPlatform().architecture;
   const diagnostics: Diagnostic[] = [];
   const steps: LaunchStep[] = [];
   const error = (d: Omit<Diagnostic, 'severity'>) => diagnostics.push({ severity: 'error', ...d });
