@@ -8,7 +8,6 @@ export { resolvePath, mustResolve } from './resolve.js';
 export type { Resolved, ResolveResult } from './resolve.js';
 export { readContent, streamContent, openBytes, readSmallFile } from './content.js';
 export { FileBytes, BufferBytes, type Bytes } from './bytes.js';
-export { TreeView, type TreeRow, type TreeViewOptions, type Mark } from './view.js';
 
 /** One path of the merged tree as `files --json` prints it. */
 export interface FileRecord {
