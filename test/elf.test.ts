@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { decodeElf } from '../src/elf/index.js';
+import { decodeElf } from '../src/elf/decode.js';
 import { ElfDamage } from '../src/elf/reader.js';
 import { BufferBytes, FileBytes } from '../src/fs/index.js';
 import { tempDir } from './helpers/build.js';

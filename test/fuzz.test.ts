@@ -14,7 +14,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { FileRangeReader } from '../src/archive/reader.js';
 import { walkTar } from '../src/archive/walk.js';
-import { decodeElf } from '../src/elf/index.js';
+import { decodeElf } from '../src/elf/decode.js';
 import { ElfDamage } from '../src/elf/reader.js';
 import { ScopeError } from '../src/errors.js';
 import { BufferBytes } from '../src/fs/index.js';

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { decodeElf } from '../src/elf/index.js';
+import { decodeElf } from '../src/elf/decode.js';
 import { FileBytes } from '../src/fs/index.js';
 import { renderLdd } from '../src/render/ldd.js';
 import { dirname, join } from 'node:path';
