@@ -125,7 +125,7 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
     const gone = abs ? removedBy(model, abs) : null;
     const dangling = abs ? resolvePath(tree, abs, { cwd, followLast: false }) : null;
     const isLink = dangling?.ok && dangling.node.type === 'symlink';
-    if (found.reason === 'missing' && shellForm && name === argv[0] && SHELLS.test(name)) {
+    if (found.reason === 'missing' && shellForm && SHELLS.test(name)) {
       error({
         code: 'shell-missing',
         message: `the command is in shell form, so the runtime starts ${name} -c "${argv.slice(2).join(' ')}", and the image has no ${name}`,
@@ -140,14 +140,14 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
       const elsewhere = abs ? findByName(model, abs.slice(abs.lastIndexOf('/') + 1)).filter((p) => p !== abs) : [];
       const followed = abs ? resolvePath(tree, abs, { cwd }) : null;
       const loop = followed !== null && !followed.ok && followed.reason === 'loop';
-      const target = isLink && dangling!.ok ? dangling!.node.linkTarget : null;
+      const target = isLink ? dangling.node.linkTarget : null;
       error({
         code: 'exec-not-found',
         message: loop
           ? `${name} is a symlink that never reaches a file: its links lead round in a loop (${[...new Set(followed!.links)].slice(0, 4).join(', ')})`
           : `${name} does not exist in the image${isLink ? ` (it is a symlink to ${target ?? '?'}, which does not exist)` : ''}${gone ? `: ${gone}` : ''}`,
         path: abs,
-        layer: isLink && dangling!.ok ? dangling!.node.layer : null,
+        layer: isLink ? dangling.node.layer : null,
         runtimeError: found.runtimeError,
         fix: gone
           ? `Do not delete it in a later step, or copy it again after that step.`
@@ -229,7 +229,6 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
     const musl = load.loader === 'musl';
     const missing = load.dependencies.filter((d) => d.error);
     for (const d of missing) {
-      const by = d.requiredBy === prog.path ? prog.argv0 : d.requiredBy;
       error({
         code: 'library-missing',
         message: d.errorPath
@@ -238,7 +237,7 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
         path: d.requiredBy === prog.path ? prog.path : d.requiredBy,
         layer: nodeLayer(d.requiredBy === prog.path ? prog.path : d.requiredBy),
         runtimeError: musl
-          ? `Error loading shared library ${d.name}: ${d.error} (needed by ${d.requiredBy === prog.path ? found.path : by})`
+          ? `Error loading shared library ${d.name}: ${d.error} (needed by ${d.requiredBy === prog.path ? found.path : d.requiredBy})`
           : `${prog.argv0}: error while loading shared libraries: ${d.errorPath ?? d.name}: ${d.error}`,
         fix: d.errorPath
           ? `Replace ${d.errorPath} with the real library file (a linker script, a text stub or a cut copy is not one), or remove it so the loader searches on.`
