@@ -1,4 +1,7 @@
-/** What scratchscope knows about one ELF file. The shape `inspect --json` prints under `elf`. */
+/**
+ * What the decoder reads from one ELF file (decodeElf). Reports do not print it as is:
+ * `inspect --json` shows a summary of it under `binaries[].elf` (report/binaries.ts).
+ */
 
 export type ElfType = 'executable' | 'pie-executable' | 'static-pie' | 'shared-object' | 'relocatable' | 'core' | 'unknown';
 export type Libc = 'glibc' | 'musl' | 'none' | 'unknown';
