@@ -22,7 +22,7 @@ function decode(path: string) {
   try {
     return decodeElf(b);
   } finally {
-    b.close();
+    b.release();
   }
 }
 
@@ -208,7 +208,7 @@ describe('decoding real binaries', { skip }, () => {
         read += x.length;
         return x;
       },
-      close: () => inner.close(),
+      release: () => inner.release(),
     };
     const info = decodeElf(counting);
     assert.deepEqual(info.needed, ['libc.so.6']);

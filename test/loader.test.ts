@@ -340,7 +340,7 @@ describe('glibc loader rules, checked against ld.so itself', { skip }, () => {
     assert.equal(via(r, 'libfoo.so.1').via, 'default-assumed');
     const bytes = new FileBytes(`${root}/app`, 0, statSync(`${root}/app`).size);
     const text = renderLdd('/app', decodeElf(bytes), r);
-    bytes.close();
+    bytes.release();
     assert.match(
       text,
       /^  default path \/lib\/x86_64-linux-gnu:\/usr\/lib\/x86_64-linux-gnu:\/lib:\/usr\/lib \(assumed \(the loader is not in the image\)/m,

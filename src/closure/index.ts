@@ -170,7 +170,7 @@ function readHead(node: Node, n: number): Buffer {
   try {
     return Buffer.from(b.read(0, Math.min(n, node.size)));
   } finally {
-    b.close();
+    b.release();
   }
 }
 

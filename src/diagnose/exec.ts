@@ -101,7 +101,7 @@ function readHead(node: Node, n = 256): Buffer {
   try {
     return Buffer.from(b.read(0, Math.min(n, node.size)));
   } finally {
-    b.close();
+    b.release();
   }
 }
 

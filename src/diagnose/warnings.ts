@@ -64,7 +64,7 @@ export function scanNode(node: Node, needles: string[]): Set<string> {
   try {
     return scanFor(b, needles);
   } finally {
-    b.close();
+    b.release();
   }
 }
 

@@ -47,7 +47,7 @@ export class BinaryCatalog {
       if (e instanceof ElfDamage || e instanceof ScopeError) d = { ok: false, error: e.message };
       else throw e;
     } finally {
-      bytes?.close();
+      bytes?.release();
     }
     this.cache.set(key, d);
     return d;

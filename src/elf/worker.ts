@@ -29,7 +29,7 @@ parentPort!.on('message', (jobs: DecodeJob[] | 'close') => {
       if (e instanceof ElfDamage) return { key: j.key, ok: false as const, error: e.message };
       return { key: j.key, ok: false as const, error: `decoder failed: ${(e as Error)?.message ?? String(e)}`, bug: true };
     } finally {
-      bytes.close();
+      bytes.release();
     }
   });
   parentPort!.postMessage(results);

@@ -85,6 +85,6 @@ export function readSmallFile(ref: ContentRef | null, limit = 16 << 20): Buffer 
   try {
     return Buffer.from(b.read(0, ref.size));
   } finally {
-    b.close();
+    b.release();
   }
 }
