@@ -8,6 +8,7 @@ import { type Credentials, mayExecute } from '../loader/access.js';
 import type { BinaryCatalog } from '../elf/catalog.js';
 import type { ElfInfo } from '../elf/types.js';
 import { type MergedTree, type Node, openBytes, resolvePath } from '../fs/index.js';
+import { isScript } from '../archive/magic.js';
 import type { Code } from './types.js';
 import { containerPath, lookPath } from './lookup.js';
 
@@ -72,7 +73,7 @@ const spaceTab = (c: number) => c === 0x20 || c === 0x09;
  * before (a space, tab or NUL follows it): else exec fails with ENOEXEC.
  */
 export function parseShebang(head: Buffer): Shebang | null {
-  if (head.length < 2 || head[0] !== 0x23 || head[1] !== 0x21) return null;
+  if (!isScript(head)) return null;
   const buf = head.subarray(0, BINPRM_BUF_SIZE);
   let end = buf.indexOf(0x0a);
   let truncated = false;
