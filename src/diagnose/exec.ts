@@ -7,7 +7,7 @@
 import { type Credentials, mayExecute } from '../loader/access.js';
 import type { BinaryCatalog } from '../elf/catalog.js';
 import type { ElfInfo } from '../elf/types.js';
-import { type MergedTree, type Node, openBytes, resolvePath } from '../fs/index.js';
+import { type MergedTree, type Node, contentHead, resolvePath } from '../fs/index.js';
 import { isScript } from '../archive/magic.js';
 import type { Code } from './types.js';
 import { containerPath, lookPath } from './lookup.js';
@@ -95,17 +95,6 @@ export function parseShebang(head: Buffer): Shebang | null {
   return { interpreter: m[1], arg: m[2] ?? null, raw: line, truncated, cutInterpreter };
 }
 
-/** The first bytes, when they can be read by position (bodies of other files in compressed layers cannot: their magic says enough). */
-function readHead(node: Node, n = 256): Buffer {
-  if (!node.content || !node.content.file) return Buffer.alloc(0);
-  const b = openBytes(node.content);
-  try {
-    return Buffer.from(b.read(0, Math.min(n, node.size)));
-  } finally {
-    b.release();
-  }
-}
-
 const shown = (s: string) => JSON.stringify(s).slice(1, -1); // makes a stray \r visible
 
 export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, startDepth = 0): ExecResult {
@@ -133,7 +122,7 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
         evidence: [`${r.path} is ${what}`],
       });
     }
-    const head = readHead(node);
+    const head = contentHead(node.content, BINPRM_BUF_SIZE);
     const decoded = ctx.catalog.of(node);
     if (decoded) {
       if (!decoded.ok) {
