@@ -12,6 +12,8 @@ import { renderChanges, renderFiles, renderInspect } from './render/text.js';
 import { relaunchForWasm } from './wasm.js';
 import type { Report } from './report/index.js';
 import { setEngineTimeout } from './source/engine/client.js';
+import { configPlatform, formatPlatform } from './source/platform.js';
+import type { ImageConfig } from './source/types.js';
 import { type RuntimeChoice, parseRuntime } from './diagnose/runtimes.js';
 
 // The analysis stages load only for the commands that use them: files and cat start faster.
@@ -479,7 +481,7 @@ export function buildProgram(): Command {
               {
                 ...o,
                 tag: undefined,
-                platform: m.config?.architecture ? `${m.config.os ?? 'linux'}/${m.config.architecture}` : o.platform,
+                platform: donorPlatform(m.config) ?? o.platform,
               },
               async (donor) => {
                 const tempDir = makeTempDir();
@@ -624,6 +626,12 @@ async function explain(code: string): Promise<void> {
         .join('\n')}\n`
     : '';
   await out(`${code}\n\n${text}\n${words}`);
+}
+
+/** The donor is read for the target's os and architecture, any variant of it. */
+function donorPlatform(config: ImageConfig | null): string | null {
+  const p = configPlatform(config);
+  return p ? formatPlatform({ os: p.os, architecture: p.architecture }) : null;
 }
 
 /** One line, escaped: messages name files and fields the image controls. */

@@ -7,7 +7,7 @@
 import { ScopeError } from '../errors.js';
 import { type Bundle, readJson } from './bundle.js';
 import type { Picked } from './oci.js';
-import { parsePlatform, platformMatches } from './platform.js';
+import { configPlatform, formatPlatform, parsePlatform, platformMatches } from './platform.js';
 import { sameImage, shortName } from './reference.js';
 
 interface ManifestEntry {
@@ -100,19 +100,15 @@ export function pickFromManifestJson(bundle: Bundle, opts: ManifestPick): Picked
   }
   // Docker reads the config by its path whatever its name; a name that is a digest is checked unless --no-verify.
   const configRaw = readJson(bundle, chosen.Config, digestOfPath(chosen.Config), verify) as Record<string, unknown>;
-  if (opts.platform && configRaw && typeof configRaw.architecture === 'string') {
-    const have = {
-      os: String(configRaw.os ?? 'linux'),
-      architecture: configRaw.architecture,
-      variant: typeof configRaw.variant === 'string' ? configRaw.variant : undefined,
-    };
+  const have = configPlatform(configRaw);
+  if (opts.platform && have) {
     if (!platformMatches(have, parsePlatform(opts.platform))) {
-      throw new ScopeError('unknown-platform', `${bundle.location}: the image is ${have.os}/${have.architecture}, not ${opts.platform}`);
+      throw new ScopeError('unknown-platform', `${bundle.location}: the image is ${formatPlatform(have)}, not ${opts.platform}`);
     }
   }
   return {
     name,
-    platform: configRaw && typeof configRaw.architecture === 'string' ? `${configRaw.os ?? 'linux'}/${configRaw.architecture}` : null,
+    platform: have ? formatPlatform(have) : null,
     manifestDigest: null,
     configDigest: digestOfPath(chosen.Config),
     configRaw,

@@ -9,7 +9,7 @@
 import { ScopeError } from '../errors.js';
 import { type Bundle, readJson } from './bundle.js';
 import type { Picked } from './oci.js';
-import { parsePlatform, platformMatches } from './platform.js';
+import { configPlatform, formatPlatform, parsePlatform, platformMatches } from './platform.js';
 import { sameImage, shortName } from './reference.js';
 
 type Json = Record<string, unknown>;
@@ -78,10 +78,10 @@ export function pickLegacy(bundle: Bundle, opts: { tag?: string; platform?: stri
   }
   const chain = chainOf(bundle, top, verify);
   const topJson = chain[chain.length - 1].json;
-  if (opts.platform && typeof topJson.architecture === 'string') {
-    const have = { os: typeof topJson.os === 'string' ? topJson.os : 'linux', architecture: topJson.architecture };
+  const have = configPlatform(topJson);
+  if (opts.platform && have) {
     if (!platformMatches(have, parsePlatform(opts.platform))) {
-      throw new ScopeError('unknown-platform', `${bundle.location}: the image is ${have.os}/${have.architecture}, not ${opts.platform}`);
+      throw new ScopeError('unknown-platform', `${bundle.location}: the image is ${formatPlatform(have)}, not ${opts.platform}`);
     }
   }
   const history = chain.map(({ json }) => {
@@ -95,8 +95,7 @@ export function pickLegacy(bundle: Bundle, opts: { tag?: string; platform?: stri
   });
   return {
     name,
-    platform:
-      typeof topJson.architecture === 'string' ? `${typeof topJson.os === 'string' ? topJson.os : 'linux'}/${topJson.architecture}` : null,
+    platform: have ? formatPlatform(have) : null,
     manifestDigest: null,
     configDigest: null,
     // The layers have no content digests in this format: nothing to check them against.
