@@ -1,10 +1,11 @@
 /**
  * The command line: commander parses, the core loads and analyses, a renderer prints.
- * Exit codes: 0 analysed, 1 `--fail-on` threshold met, 2 bad input or usage.
+ * Exit codes (README, "Exit codes"): 0 analysed, 1 `--fail-on` threshold met, 2 usage,
+ * 3 unreadable or invalid input, 4 not found, 5 engine or registry unreachable, 70 a bug.
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { ScopeError, isScopeError } from './errors.js';
+import { EXIT, ScopeError, exitCode, isScopeError } from './errors.js';
 import { listChanges, listFiles, mustResolve, streamContent } from './fs/index.js';
 import { type ImageModel, type LoadOptions, loadImage } from './load.js';
 import { printable } from './render/format.js';
@@ -309,7 +310,9 @@ export function buildProgram(): Command {
     program
       .command('check')
       .argument('<images...>', 'images to check (anything inspect reads)')
-      .description('a CI gate: exit 0 when every image starts, 1 when one fails, 2 on bad input; text, JSON, SARIF or JUnit'),
+      .description(
+        'a CI gate: exit 0 when every image starts, 1 when one fails, 2 and up on errors (README: Exit codes); text, JSON, SARIF or JUnit',
+      ),
   )
     .option('--format <format>', 'text (default), json, sarif (SARIF 2.1.0, for code scanning) or junit', checkFormat, 'text')
     .option('--dockerfile <file>', 'place each finding on the Dockerfile instruction responsible (SARIF, GitHub annotations)')
@@ -635,13 +638,13 @@ function donorPlatform(config: ImageConfig | null): string | null {
 }
 
 /** One line, escaped: messages name files and fields the image controls. */
-function fail(message: string): never {
+function fail(message: string, code: number): never {
   try {
     process.stderr.write(`scratchscope: ${printable(message)}\n`);
   } catch {
     /* stderr is gone too: the exit code is all that is left */
   }
-  process.exit(2);
+  process.exit(code);
 }
 
 /** A system error the machine caused (a full disk, a closed stream), not a bug. */
@@ -652,12 +655,12 @@ function systemError(e: unknown): string | null {
 }
 
 function report(e: unknown): never {
-  if (isScopeError(e)) fail(e.message);
+  if (isScopeError(e)) fail(e.message, exitCode(e.code));
   const sys = systemError(e);
-  if (sys) fail(sys);
-  if (e instanceof RangeError && /allocation failed|out of memory/i.test(e.message)) fail(`out of memory (${e.message})`);
+  if (sys) fail(sys, EXIT.input);
+  if (e instanceof RangeError && /allocation failed|out of memory/i.test(e.message)) fail(`out of memory (${e.message})`, EXIT.input);
   if (process.env.SCRATCHSCOPE_DEBUG) console.error(e);
-  fail(`internal error: ${(e as Error)?.message ?? String(e)} (please report it; SCRATCHSCOPE_DEBUG=1 shows details)`);
+  fail(`internal error: ${(e as Error)?.message ?? String(e)} (please report it; SCRATCHSCOPE_DEBUG=1 shows details)`, EXIT.internal);
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -667,16 +670,16 @@ export async function main(argv: string[]): Promise<void> {
   process.on('uncaughtException', report);
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(0); // the reader is gone (| head): nothing is wrong
-    fail(`cannot write to standard output: ${systemError(e) ?? e.message}`);
+    fail(`cannot write to standard output: ${systemError(e) ?? e.message}`, EXIT.input);
   });
-  process.stderr.on('error', () => process.exit(2));
+  process.stderr.on('error', () => process.exit(EXIT.input));
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') process.exit(0);
-      process.exit(2);
+      process.exit(EXIT.usage);
     }
     report(e);
   }

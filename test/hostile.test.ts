@@ -1,6 +1,6 @@
 /**
  * Images from strangers: every named hostile case ends in bounded time with a correct
- * analysis (damage reported on the file it hurts) or exit 2 and one line; never a stack
+ * analysis (damage reported on the file it hurts) or an error exit and one line; never a stack
  * trace, never a write outside a temp folder that is gone afterwards.
  */
 import assert from 'node:assert/strict';
