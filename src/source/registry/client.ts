@@ -209,7 +209,7 @@ export class RegistryClient {
         // Go's "client sent an HTTP request to an HTTPS server": https is there but hung up on us
         await res.body.dump().catch(() => {});
         throw new ScopeError(
-          'io',
+          'registry-unavailable',
           `${this.host}: the registry closed the TLS connection (${errorCode(e)}); if it asks for a client certificate, put client.cert and client.key in /etc/docker/certs.d/${this.host}/`,
         );
       }
