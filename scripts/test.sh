@@ -5,6 +5,8 @@
 #   - builds dist/ (the CLI the tests run);
 #   - uses the engine at DOCKER_HOST when one answers, else starts a private one
 #     (scripts/engine.sh: vfs storage, no iptables) and stops it afterwards.
+# Both start with the gates (scripts/gates.sh, npm run gates): lint, format, types, the
+# report schema, duplicates and layers; the first that fails ends the run.
 # `scripts/test.sh --unit` (npm run test:unit) is the quick run: no installs, no engine,
 # only the suites that need neither.
 set -euo pipefail
@@ -19,6 +21,9 @@ needs=(
   "go:golang-go" "/usr/lib/gcc/x86_64-linux-gnu/12/32/crtbegin.o:gcc-multilib"
   "docker-registry:docker-registry" "podman:podman" "crun:crun" "openssl:openssl"
 )
+
+# The gates first (lint, format, types, schema, duplicates, layers): scripts/gates.sh.
+bash scripts/gates.sh
 
 run_tests() {
   node --import tsx --test --test-concurrency=1 "$@"

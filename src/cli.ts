@@ -12,6 +12,7 @@ import { printable } from './render/format.js';
 import { renderChanges, renderFiles, renderInspect } from './render/text.js';
 import { relaunchForWasm } from './wasm.js';
 import type { Report } from './report/index.js';
+import type { ClosureCopiesJson, SlimJson } from './json.js';
 import { setEngineTimeout } from './source/engine/client.js';
 import { configPlatform, formatPlatform } from './source/platform.js';
 import type { ImageConfig } from './source/types.js';
@@ -20,9 +21,7 @@ import { type RuntimeChoice, parseRuntime } from './diagnose/runtimes.js';
 // The analysis stages load only for the commands that use them: files and cat start faster.
 const analysis = async () => ({
   ...(await import('./report/index.js')),
-  ...(await import('./report/binaries.js')),
-  ...(await import('./elf/catalog.js')),
-  ...(await import('./loader/index.js')),
+  ...(await import('./report/ldd.js')),
   ...(await import('./render/ldd.js')),
 });
 
@@ -106,8 +105,8 @@ function words(v: string): string[] {
   const t = v.trim();
   if (t.startsWith('[')) {
     try {
-      const a = JSON.parse(t);
-      if (Array.isArray(a) && a.every((x) => typeof x === 'string')) return a;
+      const a: unknown = JSON.parse(t);
+      if (Array.isArray(a) && a.every((x): x is string => typeof x === 'string')) return a;
     } catch {
       /* fall through to the error */
     }
@@ -197,7 +196,7 @@ function addCommon(c: Command): Command {
     )
     .option('--max-concurrent <n>', 'layers downloaded and read at once (default 3)', positive('a positive integer', true))
     .hook('preAction', (_cmd, action) => {
-      const t = action.opts().timeout;
+      const t = action.opts<{ timeout?: number }>().timeout;
       if (t !== undefined) setEngineTimeout(t);
     });
 }
@@ -332,8 +331,10 @@ export function buildProgram(): Command {
           runtime?: RuntimeChoice;
         },
       ) => {
-        const { runCheck } = await import('./report/check.js');
-        const failed = await runCheck(images, { ...o, load: (ref, fn) => withImage(ref, o, fn, true), out });
+        const { runCheck } = await import('./render/check.js');
+        const { buildReport } = await import('./report/index.js');
+        const report = (ref: string) => withImage(ref, o, async (m) => buildReport(m, { runtime: o.runtime }), true);
+        const failed = await runCheck(images, { ...o, report, out });
         if (failed && !o.exitZero) process.exitCode = 1;
       },
     );
@@ -365,7 +366,11 @@ export function buildProgram(): Command {
       ) => {
         const { analysePod, readPodJson } = await import('./container/pod.js');
         const { renderPod } = await import('./container/render.js');
-        const r = await analysePod(readPodJson(file), { imageSources: o.imageSource ?? new Map(), runtime: o.runtime, verify: o.verify });
+        const r = await analysePod(readPodJson(file), {
+          imageSources: o.imageSource ?? new Map<string, string>(),
+          runtime: o.runtime,
+          verify: o.verify,
+        });
         await out(o.json ? JSON.stringify(r, null, 2) + '\n' : renderPod(r));
         if (r.containers.some((c) => thresholdMet(c, o.failOn))) process.exitCode = 1;
       },
@@ -390,17 +395,9 @@ export function buildProgram(): Command {
         image,
         o,
         async (m) => {
-          const { BinaryCatalog, resolveProgram, loaderContext, renderLdd } = await analysis();
-          const abs = path.startsWith('/') ? path : '/' + path;
-          const r = mustResolve(m.tree, abs);
-          const catalog = new BinaryCatalog(m.tree, m.decoded);
-          const d = catalog.of(r.node);
-          if (!d) throw new ScopeError('usage', `${path}: not an ELF file`);
-          if (!d.ok) throw new ScopeError('corrupt', `${path}: ${d.error}`);
-          const load = resolveProgram(loaderContext(m, catalog), abs, d.info);
-          await out(
-            o.json ? JSON.stringify({ path: abs, realPath: r.path, elf: d.info, ...load }, null, 2) + '\n' : renderLdd(abs, d.info, load),
-          );
+          const { lddReport, renderLdd } = await analysis();
+          const r = lddReport(m, path);
+          await out(o.json ? JSON.stringify(r, null, 2) + '\n' : renderLdd(r.path, r.elf, r));
         },
         true,
       );
@@ -438,7 +435,7 @@ export function buildProgram(): Command {
             let items = closureCopies(a.closure, o.all ?? false);
             const notes: string[] = [];
             if (o.fromImage) {
-              const checked = await withImage(o.fromImage, o, async (donor) => checkDonor(a, items, donor), true);
+              const checked = await withImage(o.fromImage, o, (donor) => Promise.resolve(checkDonor(a, items, donor)), true);
               items = checked.items;
               notes.push(...checked.warnings.map((w) => `# warning: ${w}`), ...checked.lacking.map((l) => `# ${o.fromImage} has no ${l}`));
               if (checked.lacking.length) process.exitCode = 1;
@@ -448,7 +445,8 @@ export function buildProgram(): Command {
                 `# the loader is missing too, and the one copied decides where libraries are searched: these paths are Debian's (${a.closure.stageLibDir}); check them against the stage with --from-image`,
               );
             const lines = copyLines(o.from, items);
-            if (o.json) return out(JSON.stringify({ stage: o.from, copies: items, lines, notes }, null, 2) + '\n');
+            if (o.json)
+              return out(JSON.stringify({ stage: o.from, copies: items, lines, notes } satisfies ClosureCopiesJson, null, 2) + '\n');
             if (!lines.length && !notes.length) return out(`# nothing is missing: ${a.closure.program} has every file it needs to start\n`);
             await out([...notes, ...lines].map(printable).join('\n') + '\n');
           },
@@ -558,7 +556,7 @@ export function buildProgram(): Command {
                       bytes: r.bytes,
                       originalBytes: r.originalBytes,
                       closure: r.closure,
-                    },
+                    } satisfies SlimJson,
                     null,
                     2,
                   ) + '\n',

@@ -97,7 +97,7 @@ export async function loadOpened(
     if (spoolDir) removeTempDir(spoolDir);
     await opened.close();
   };
-  const reads: Promise<LayerRead>[] = new Array(layers.length);
+  const reads: Promise<LayerRead>[] = new Array<Promise<LayerRead>>(layers.length);
   // stored bytes read of the layers under way, so progress moves within a layer (at most every 50 ms)
   const partial = new Map<number, number>();
   let told = 0;
@@ -110,13 +110,14 @@ export async function loadOpened(
   };
   let next = 0;
   const start = () => {
-    if (next >= layers.length) return;
-    const l = layers[next++];
+    const l = layers[next];
+    if (l === undefined) return;
+    next++;
     const onStored = (n: number) => {
       partial.set(l.index, Math.min(n, l.blob?.size ?? 0));
       tell(false);
     };
-    reads[l.index] = readLayer(l, {
+    const read = readLayer(l, {
       verify,
       sniff: opts.analysis,
       spoolDir,
@@ -129,7 +130,8 @@ export async function loadOpened(
       tell(true);
       return r;
     });
-    reads[l.index].catch(() => {}); // awaited in order below
+    reads[l.index] = read;
+    read.catch(() => {}); // awaited in order below
   };
   for (let i = 0; i < concurrency; i++) start();
   tell(true);
@@ -139,7 +141,9 @@ export async function loadOpened(
   for (const l of layers) {
     let read: LayerRead;
     try {
-      read = await reads[l.index];
+      const pending = reads[l.index];
+      if (pending === undefined) throw new Error(`layer ${l.index} was never started`);
+      read = await pending;
     } catch (e) {
       pool?.close();
       if (spoolDir) removeTempDir(spoolDir);
@@ -153,14 +157,14 @@ export async function loadOpened(
       storedSize: l.blob?.size ?? 0,
       tarSize: read.tarSize,
       verified: read.verified,
-      history: history[l.index],
+      history: history[l.index] ?? null,
       changes,
     });
   }
   const decodedReady = pool ? pool.drain() : Promise.resolve();
   if (!opts.decodeInBackground) await decodedReady;
   return {
-    decoded: pool?.results ?? new Map(),
+    decoded: pool?.results ?? new Map<string, Decoded>(),
     decodedReady,
     source: opened.source,
     config: opened.config,

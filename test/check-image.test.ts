@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { docker, engineAvailable } from './helpers/engine.js';
+import { assertSchema } from './helpers/schema.js';
 
 const REPO = new URL('..', import.meta.url).pathname;
 const available = engineAvailable();
@@ -46,6 +47,7 @@ describe('the scratchscope image', { skip, timeout: 1_800_000 }, () => {
     ]);
     assert.equal(r.status, 0, r.stderr);
     const report = JSON.parse(r.stdout);
+    assertSchema(report, 'Report');
     assert.equal(report.source.kind, 'docker-daemon');
     assert.ok(report.files.entries > 100);
   });

@@ -10,6 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import Ajv from 'ajv-draft-04';
 import { parseInstructions } from '../src/report/dockerfile.js';
+import { checkJsonOutput } from './helpers/schema.js';
 import { tempDir } from './helpers/build.js';
 import { cli, oneLineError } from './helpers/cli.js';
 import { engineAvailable } from './helpers/engine.js';
@@ -51,7 +52,9 @@ const run = (args: string[], env: Record<string, string | undefined> = {}) => {
     env: { ...process.env, GITHUB_ACTIONS: undefined, GITHUB_STEP_SUMMARY: undefined, ...env },
     timeout: 120_000,
   });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  const out = { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  checkJsonOutput(args, out); // check --format json matches CheckJson in docs/report.schema.json
+  return out;
 };
 
 describe('check on the diagnosis suite', { skip, timeout: 1_200_000 }, () => {

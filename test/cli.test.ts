@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { cli, oneLineError } from './helpers/cli.js';
+import { jsonOutputOf, validateAs } from './helpers/schema.js';
 import { tempDir } from './helpers/build.js';
 import { TarBundle, readJson } from '../src/source/bundle.js';
 import { blobPath } from '../src/source/oci.js';
@@ -177,6 +178,39 @@ describe('bad input ends in one line and the exit code of its class', () => {
     );
     const r = cli(['inspect', '--bogus', 'x']);
     assert.equal(r.status, 2);
+  });
+});
+
+describe('every JSON output matches its definition in docs/report.schema.json', () => {
+  // cli() validates what a --json run prints; these runs make each command print it once.
+  const cases: string[][] = [
+    ['inspect', '--json', FX + 'broken.docker.tar'],
+    [FX + 'hello.docker.tar', '--json'],
+    ['check', '--format', 'json', FX + 'broken.docker.tar', FX + 'hello.docker.tar'],
+    ['ldd', '--json', FX + 'layers.docker.tar', '/usr/bin/hello'],
+    ['ldd', '--json', FX + 'broken.docker.tar', '/hello'],
+    ['closure', '--json', FX + 'broken.docker.tar'],
+    ['closure', '--dockerfile', '--json', FX + 'broken.docker.tar'],
+    ['closure', '--dockerfile', '--all', '--json', FX + 'layers.docker.tar'],
+    ['files', '--json', FX + 'layers.docker.tar'],
+    ['files', '--json', '--layer', '1', FX + 'layers.docker.tar'],
+    ['slim', '--json', FX + 'layers.docker.tar', '-o', `${tmp.dir}/slim.tar`],
+  ];
+  for (const args of cases) {
+    it(`${args.map((a) => (a.startsWith(FX) ? a.slice(FX.length) : a.replace(tmp.dir, 'TMP'))).join(' ')}: ${jsonOutputOf(args)}`, () => {
+      const r = cli(args);
+      assert.ok(r.status === 0 || r.status === 1, r.stderr);
+      const definition = jsonOutputOf(args);
+      assert.ok(definition);
+      const v = validateAs(JSON.parse(r.stdout), definition);
+      assert.ok(v.ok, v.errors);
+    });
+  }
+
+  it('a drifted output fails (the definitions are strict)', () => {
+    const j = JSON.parse(cli(['ldd', '--json', FX + 'layers.docker.tar', '/usr/bin/hello']).stdout) as Record<string, unknown>;
+    assert.equal(validateAs({ ...j, extra: 1 }, 'LddJson').ok, false);
+    assert.equal(validateAs(j, 'ClosureJson').ok, false);
   });
 });
 

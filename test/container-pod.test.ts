@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { tempDir } from './helpers/build.js';
 import { cli, oneLineError } from './helpers/cli.js';
 import { docker, engineAvailable } from './helpers/engine.js';
+import { assertSchema } from './helpers/schema.js';
 
 const REPO = new URL('..', import.meta.url).pathname;
 const available = engineAvailable();
@@ -130,7 +131,9 @@ describe('pod: kubelet-shaped pod JSON against images the engine built', { skip,
       { input: readFileSync(fixture('nonroot-root')), encoding: 'utf8' },
     );
     assert.equal(r.status, 0, r.stderr);
-    const c = JSON.parse(r.stdout).containers[0];
+    const j = JSON.parse(r.stdout);
+    assertSchema(j, 'PodJson');
+    const c = j.containers[0];
     assert.equal(c.imageSource, tar);
     assert.equal(c.diagnostics[0].code, 'runs-as-root');
   });

@@ -10,7 +10,7 @@ import { BinaryCatalog } from '../src/elf/catalog.js';
 import type { ImageModel } from '../src/load.js';
 import { loadImage } from '../src/load.js';
 import { resolveProgram } from '../src/loader/index.js';
-import { loaderContext } from '../src/report/binaries.js';
+import { loaderContext } from '../src/diagnose/context.js';
 import { tempDir } from './helpers/build.js';
 import { available, ourList, realList, sh } from './helpers/roots.js';
 import { buildReport } from '../src/report/index.js';

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type HostileCase, corpus } from './hostile/gen.js';
 import { tempDir } from './helpers/build.js';
+import { assertSchema } from './helpers/schema.js';
 
 const BIN = new URL('../bin/scratchscope.js', import.meta.url).pathname;
 const PRELOAD = new URL('./hostile/maxrss.cjs', import.meta.url).pathname;
@@ -118,7 +119,9 @@ describe('hostile inputs (generated corpus)', () => {
     );
     assert.match(text.stdout, /-> x\\x1b\[2J$/m, 'the link target, escaped');
     const json = await run({ ...c, args: ['files', '--json', ...c.args.slice(1)] });
-    const paths = (JSON.parse(json.stdout) as { path: string }[]).map((f) => f.path);
+    const listing = JSON.parse(json.stdout) as { path: string }[];
+    assertSchema(listing, 'FilesJson');
+    const paths = listing.map((f) => f.path);
     assert.ok(paths.includes('/f\x1b]0;pwned\x07\x1b[2J\x1b[31mEVIL\u202e\x9b1m\nfake line'), 'JSON carries the exact name');
   });
 });

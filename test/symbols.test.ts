@@ -17,7 +17,7 @@ import { ElfDamage } from '../src/elf/reader.js';
 import { loadImage } from '../src/load.js';
 import { resolveProgram } from '../src/loader/index.js';
 import { type SymbolTable, checkSymbols } from '../src/loader/symbols.js';
-import { loaderContext } from '../src/report/binaries.js';
+import { loaderContext } from '../src/diagnose/context.js';
 import { buildReport } from '../src/report/index.js';
 import { tempDir } from './helpers/build.js';
 import { docker, engineAvailable } from './helpers/engine.js';

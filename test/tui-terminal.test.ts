@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, describe, it } from 'node:test';
 import { available } from './helpers/roots.js';
+import { assertSchema } from './helpers/schema.js';
 
 const REPO = new URL('..', import.meta.url).pathname;
 const skip = available('tmux') ? false : 'needs tmux';
@@ -127,7 +128,9 @@ describe('in a terminal', { skip }, () => {
       cwd: REPO,
       encoding: 'utf8',
     });
-    const fix: string = JSON.parse(json.stdout).diagnostics[0].fix;
+    const report = JSON.parse(json.stdout);
+    assertSchema(report, 'Report');
+    const fix: string = report.diagnostics[0].fix;
     const lastWord = fix.trim().split(/\s+/).pop()!;
     start('fixtures/images/broken.docker.tar');
     let s = await until((x) => /WILL FAIL/.test(x), 'the verdict');

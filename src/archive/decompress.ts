@@ -146,20 +146,20 @@ class ZstdFrames extends Transform {
     }
     if (magic !== ZSTD_MAGIC) throw new ScopeError('corrupt', 'corrupt zstd data (no frame where one should start)');
     if (b.length < 5) return 0;
-    const fhd = b[4];
+    const fhd = b.readUInt8(4);
     const single = (fhd >> 5) & 1;
     const fcsFlag = fhd >> 6;
-    const dictBytes = [0, 1, 2, 4][fhd & 3];
+    const dictBytes = [0, 1, 2, 4][fhd & 3] ?? 0; // index is two bits, always in range
     const fcsBytes = fcsFlag ? 1 << fcsFlag : single;
     const size = 5 + (single ? 0 : 1) + dictBytes + fcsBytes;
     if (b.length < size) return 0;
     let window: number;
     if (single) {
       let fcs = 0;
-      for (let i = fcsBytes - 1; i >= 0; i--) fcs = fcs * 256 + b[size - fcsBytes + i];
+      for (let i = fcsBytes - 1; i >= 0; i--) fcs = fcs * 256 + b.readUInt8(size - fcsBytes + i);
       window = fcsBytes === 2 ? fcs + 256 : fcs;
     } else {
-      const wd = b[5];
+      const wd = b.readUInt8(5);
       const base = 2 ** (10 + (wd >> 3));
       window = base + (base / 8) * (wd & 7);
     }
@@ -181,7 +181,7 @@ class ZstdFrames extends Transform {
 
   private blockHeader(b: Buffer): number {
     if (b.length < 3) return 0;
-    const h = b[0] | (b[1] << 8) | (b[2] << 16);
+    const h = b.readUIntLE(0, 3);
     const type = (h >> 1) & 3;
     if (type === 3) throw new ScopeError('corrupt', 'corrupt zstd data (reserved block type)');
     this.last = (h & 1) === 1;
@@ -304,7 +304,7 @@ export async function* guardBombs(
 /** Re-throws stream errors as ScopeErrors a person can read. */
 async function* describeErrors(stream: AsyncIterable<Buffer>, compression: Compression): AsyncGenerator<Buffer> {
   try {
-    for await (const chunk of stream) yield chunk as Buffer;
+    for await (const chunk of stream) yield chunk;
   } catch (e) {
     if (e instanceof ScopeError) throw e;
     const err = e as NodeJS.ErrnoException;

@@ -57,8 +57,9 @@ export class FileRangeReader implements ByteReader {
     return this.end - this.base;
   }
 
-  async read(n: number): Promise<Buffer> {
-    return this.readNow(n);
+  read(n: number): Promise<Buffer> {
+    // the executor runs now, as an async body would, and turns a throw into a rejection
+    return new Promise((resolve) => resolve(this.readNow(n)));
   }
 
   /** Synchronous read: positioned reads never block long, and a sync walk avoids a promise per header. */
@@ -102,8 +103,8 @@ export class FileRangeReader implements ByteReader {
     return done;
   }
 
-  async skip(n: number): Promise<void> {
-    this.skipNow(n);
+  skip(n: number): Promise<void> {
+    return new Promise((resolve) => resolve(this.skipNow(n)));
   }
 
   skipNow(n: number): void {
@@ -172,6 +173,7 @@ export class StreamReader implements ByteReader {
       let off = 0;
       while (off < take) {
         const c = this.chunks[0];
+        if (c === undefined) break; // cannot happen: take <= buffered, the chunks' total
         const k = Math.min(c.length, take - off);
         c.copy(out, off, 0, k);
         off += k;
@@ -190,8 +192,8 @@ export class StreamReader implements ByteReader {
       if (this.buffered === 0 && !(await this.fill())) {
         throw new ScopeError('truncated', 'unexpected end of data');
       }
-      while (left > 0 && this.chunks.length > 0) {
-        const c = this.chunks[0];
+      let c: Buffer | undefined;
+      while (left > 0 && (c = this.chunks[0]) !== undefined) {
         if (c.length <= left) {
           left -= c.length;
           this.buffered -= c.length;

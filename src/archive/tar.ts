@@ -55,13 +55,14 @@ function field(block: Buffer, off: number, len: number): Buffer {
  * for dates before 1970). Values beyond 2^53 cannot be real sizes, ids or dates.
  */
 export function decodeNumber(block: Buffer, off: number, len: number): number {
-  const first = block[off];
+  const first = block[off] ?? 0;
   if (first & 0x80) {
     const negative = (first & 0x40) !== 0;
     // a negative number is -(1 + the inverted bytes); the flag bit belongs to the sign
     let value = negative ? ~first & 0x7f : first & 0x7f;
     for (let i = 1; i < len; i++) {
-      value = value * 256 + (negative ? ~block[off + i] & 0xff : block[off + i]);
+      const byte = block[off + i] ?? 0;
+      value = value * 256 + (negative ? ~byte & 0xff : byte);
       if (value > Number.MAX_SAFE_INTEGER) throw new ScopeError('too-large', 'number in tar header is too large');
     }
     return negative ? -(value + 1) : value;
@@ -70,7 +71,7 @@ export function decodeNumber(block: Buffer, off: number, len: number): number {
   let seen = false;
   for (let i = off; i < off + len; i++) {
     const c = block[i];
-    if (c === 0) break;
+    if (c === undefined || c === 0) break;
     if (c === 0x20) {
       if (seen) break;
       continue;
@@ -99,7 +100,7 @@ function checksumOk(block: Buffer): boolean {
   let unsigned = 0;
   let signed = 0;
   for (let i = 0; i < BLOCK; i++) {
-    const b = i >= 148 && i < 156 ? 0x20 : block[i];
+    const b = i >= 148 && i < 156 ? 0x20 : (block[i] ?? 0);
     unsigned += b;
     signed += b > 127 ? b - 256 : b;
   }
@@ -135,7 +136,7 @@ export function sparseEntries(block: Buffer, off: number, count: number, into: S
 /** Decodes one header block. Throws ScopeError('corrupt') on a bad checksum. */
 export function decodeHeader(block: Buffer): RawHeader {
   if (!checksumOk(block)) throw new ScopeError('corrupt', 'tar header checksum mismatch (not a tar, or corrupt)');
-  const flag = String.fromCharCode(block[156]);
+  const flag = String.fromCharCode(block[156] ?? 0);
   let kind: HeaderKind = KINDS[flag] ?? 'other';
   const magic = block.toString('latin1', 257, 263);
   let nameBytes: Uint8Array = field(block, 0, 100);

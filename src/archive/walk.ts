@@ -187,9 +187,10 @@ async function sparseOf(reader: ByteReader, h: RawHeader, ext: (k: string) => st
   if (major === '1') {
     // "count\n" then "offset\nlength\n" pairs, padded to a block
     const numbers: number[] = [];
+    const count = (): number => numbers[0] ?? 0; // read only once numbers holds the count
     let text = '';
     let mapBytes = 0;
-    while (numbers.length === 0 || numbers.length < 1 + 2 * numbers[0]) {
+    while (numbers.length === 0 || numbers.length < 1 + 2 * count()) {
       if (mapBytes >= META_LIMIT) throw new ScopeError('too-large', `sparse map of more than ${META_LIMIT} bytes`);
       const block = await reader.read(BLOCK);
       if (block.length < BLOCK) throw new ScopeError('truncated', 'unexpected end of data inside a sparse map');
@@ -198,10 +199,10 @@ async function sparseOf(reader: ByteReader, h: RawHeader, ext: (k: string) => st
       const lines = text.split('\n');
       text = lines.pop()!;
       for (const l of lines) {
-        if (numbers.length > 0 && numbers.length >= 1 + 2 * numbers[0]) break;
+        if (numbers.length > 0 && numbers.length >= 1 + 2 * count()) break;
         numbers.push(sparseNumber(l));
       }
-      if (numbers[0] > SPARSE_LIMIT) throw new ScopeError('too-large', `sparse map of ${numbers[0]} entries`);
+      if (count() > SPARSE_LIMIT) throw new ScopeError('too-large', `sparse map of ${count()} entries`);
     }
     return { realSize: sparseNumber(realSize), map: pairs(numbers.slice(1)), mapBytes };
   }
@@ -222,7 +223,12 @@ function sparseNumber(s: string | undefined): number {
 
 function pairs(numbers: number[]): SparseChunk[] {
   const out: SparseChunk[] = [];
-  for (let i = 0; i + 1 < numbers.length; i += 2) out.push({ offset: numbers[i], length: numbers[i + 1] });
+  for (let i = 0; i + 1 < numbers.length; i += 2) {
+    const offset = numbers[i];
+    const length = numbers[i + 1];
+    if (offset === undefined || length === undefined) break;
+    out.push({ offset, length });
+  }
   return out;
 }
 

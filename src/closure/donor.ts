@@ -8,7 +8,7 @@ import type { ElfInfo } from '../elf/types.js';
 import { resolvePath } from '../fs/index.js';
 import type { ImageModel } from '../load.js';
 import { resolveProgram } from '../loader/index.js';
-import { loaderContext } from '../report/binaries.js';
+import { loaderContext } from '../diagnose/context.js';
 import type { ClosureAnalysis } from './index.js';
 import type { CopyItem } from './dockerfile.js';
 
@@ -23,7 +23,7 @@ export interface DonorCheck {
 /** GLIBC_2.34 -> [2, 34], for ordering. */
 function glibcVersion(v: string): number[] | null {
   const m = /^GLIBC_(\d+(?:\.\d+)*)$/.exec(v);
-  return m ? m[1].split('.').map(Number) : null;
+  return m?.[1] !== undefined ? m[1].split('.').map(Number) : null;
 }
 
 function newer(a: number[], b: number[]): boolean {

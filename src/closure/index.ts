@@ -11,7 +11,7 @@ import { ScopeError } from '../errors.js';
 import { type MergedTree, type Node, contentHead, resolvePath } from '../fs/index.js';
 import type { ImageModel } from '../load.js';
 import { type LoadResult, type LoaderKind, TRIPLETS, resolveProgram } from '../loader/index.js';
-import { loaderContext } from '../report/binaries.js';
+import { loaderContext } from '../diagnose/context.js';
 import { parseShebang } from '../diagnose/exec.js';
 import { lookPath } from '../diagnose/lookup.js';
 import { diagnose, type DiagnoseOptions } from '../diagnose/index.js';

@@ -8,7 +8,7 @@ import type { ElfInfo } from '../elf/types.js';
 import { type Bytes, type MergedTree, type Node, openBytes, readSmallFile, resolvePath } from '../fs/index.js';
 import type { ImageModel } from '../load.js';
 import { GLIBC_INTERP, type LoadResult, type LoaderKind, resolveProgram } from '../loader/index.js';
-import { loaderContext } from '../report/binaries.js';
+import { loaderContext } from '../diagnose/context.js';
 import { CA_FILES, TLS_LIBS, TLS_MARKERS, ZONE_MARKERS, scanNode } from '../diagnose/warnings.js';
 import { envValue } from '../source/config.js';
 import type { ClosureRole } from './index.js';
@@ -66,7 +66,7 @@ function nssServices(tree: MergedTree): { services: Set<string>; conf: boolean }
   for (const line of text.split('\n')) {
     const m = /^\s*(passwd|group|shadow|hosts|services|protocols|networks|initgroups)\s*:\s*(.*)$/.exec(line.replace(/#.*/, ''));
     if (!m) continue;
-    for (const w of m[2].split(/\s+/)) if (w && !w.startsWith('[')) services.add(w);
+    for (const w of (m[2] ?? '').split(/\s+/)) if (w && !w.startsWith('[')) services.add(w);
   }
   return { services, conf: true };
 }
@@ -154,7 +154,7 @@ export function runtimeNeeds(f: RuntimeFacts): RuntimeNeed[] {
   const tls =
     first(TLS_MARKERS) ??
     (load?.dependencies.find((d) => TLS_LIBS.test(d.name))
-      ? ([load!.dependencies.find((d) => TLS_LIBS.test(d.name))!.name, program.path] as const)
+      ? ([load.dependencies.find((d) => TLS_LIBS.test(d.name))!.name, program.path] as const)
       : undefined);
   if (tls) {
     const configured = envValue(f.env, 'SSL_CERT_FILE');

@@ -115,7 +115,7 @@ function demux(body: Buffer, tty: boolean): string {
   let at = 0;
   while (at + 8 <= body.length) {
     const size = body.readUInt32BE(at + 4);
-    if (body[at] > 2 || body[at + 1] || body[at + 2] || body[at + 3]) return body.toString('utf8');
+    if (body.readUInt8(at) > 2 || body[at + 1] || body[at + 2] || body[at + 3]) return body.toString('utf8');
     parts.push(body.subarray(at + 8, at + 8 + size));
     at += 8 + size;
   }

@@ -179,7 +179,7 @@ export function predict(
   if (effect) {
     mountFindings.push(effect);
     if (effect.effect === 'hides' && launch.executable) {
-      const diag = hiddenByMount(effect, argv0);
+      const diag = hiddenByMount(effect, argv0 ?? launch.executable);
       // What the image's copy would do no longer matters: only the user lookup comes first.
       const user = diagnostics.filter((x) => x.code === 'user-missing');
       diagnostics = [...user, diag, ...diagnostics.filter((x) => x.severity !== 'error')];
@@ -187,7 +187,7 @@ export function predict(
       launch.steps.splice(cut, launch.steps.length - cut, { step: 'lookup', ok: false, detail: effect.detail });
       launch.executable = null;
     } else if (effect.effect === 'unknown' && launch.executable) {
-      diagnostics.push(hiddenByMount(effect, argv0));
+      diagnostics.push(hiddenByMount(effect, argv0 ?? launch.executable));
     }
   }
   if (facts.readOnly && launch.executable) {
@@ -195,9 +195,10 @@ export function predict(
     if (w) diagnostics.push(w);
   }
 
-  if (before.length) {
+  const firstBefore = before[0];
+  if (firstBefore) {
     diagnostics = [...before, ...diagnostics];
-    launch.steps.unshift({ step: 'user', ok: false, detail: before[0].message });
+    launch.steps.unshift({ step: 'user', ok: false, detail: firstBefore.message });
   }
   diagnostics = withRuntimeLines(diagnostics, launch.argv, launch.executable, runtime);
   const cause = diagnostics.find((x) => x.severity === 'error') ?? null;

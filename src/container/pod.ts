@@ -81,13 +81,13 @@ function podOf(doc: Record<string, unknown>): {
   spec: PodSpec;
   statuses: ContainerStatus[];
 } {
-  const kind = String(doc.kind ?? '');
+  const kind = typeof doc.kind === 'string' ? doc.kind : '';
   const meta = (doc.metadata ?? {}) as { name?: string; namespace?: string };
   const spec = doc.spec as Record<string, unknown> | undefined;
   const base = { kind, name: meta.name ?? '(unnamed)', namespace: meta.namespace ?? null };
   if (kind === 'Pod' && spec) {
     const status = (doc.status ?? {}) as { containerStatuses?: ContainerStatus[]; initContainerStatuses?: ContainerStatus[] };
-    return { ...base, spec: spec as PodSpec, statuses: [...(status.initContainerStatuses ?? []), ...(status.containerStatuses ?? [])] };
+    return { ...base, spec, statuses: [...(status.initContainerStatuses ?? []), ...(status.containerStatuses ?? [])] };
   }
   const template =
     kind === 'CronJob'
@@ -217,8 +217,8 @@ export function readPodJson(file: string): Record<string, unknown> {
     throw fsError(e, file === '-' ? 'stdin' : file);
   }
   try {
-    const doc = JSON.parse(text);
-    if (doc && typeof doc === 'object' && !Array.isArray(doc)) return doc;
+    const doc: unknown = JSON.parse(text);
+    if (doc && typeof doc === 'object' && !Array.isArray(doc)) return doc as Record<string, unknown>;
   } catch {
     /* below */
   }

@@ -1,5 +1,5 @@
 /** The container report as text: the verdict, the recorded message beside ours, then the details. */
-import { printable } from '../render/format.js';
+import { printable } from '../text.js';
 import type { ContainerReport } from './index.js';
 import type { PodReport } from './pod.js';
 

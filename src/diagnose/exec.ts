@@ -64,7 +64,7 @@ interface Shebang {
 
 /** What the kernel reads of a script to find its #! line (include/uapi/linux/binfmts.h, 256 since Linux 5.1). */
 const BINPRM_BUF_SIZE = 256;
-const spaceTab = (c: number) => c === 0x20 || c === 0x09;
+const spaceTab = (c: number | undefined) => c === 0x20 || c === 0x09;
 
 /**
  * The #! line as fs/binfmt_script.c (Linux >= 5.1) reads it: the first line of the first
@@ -92,7 +92,7 @@ export function parseShebang(head: Buffer): Shebang | null {
   const line = head.toString('latin1', 2, end);
   const trimmed = line.replace(/^[ \t]+/, '').replace(/[ \t]+$/, '');
   const m = /^([^ \t]*)(?:[ \t]+(.*))?$/.exec(trimmed)!;
-  return { interpreter: m[1], arg: m[2] ?? null, raw: line, truncated, cutInterpreter };
+  return { interpreter: m[1] ?? '', arg: m[2] ?? null, raw: line, truncated, cutInterpreter };
 }
 
 const shown = (s: string) => JSON.stringify(s).slice(1, -1); // makes a stray \r visible

@@ -36,13 +36,14 @@ export interface Diagnosis {
 const SHELLS = /^\/?(usr\/)?(bin\/)?(sh|bash|ash|dash|zsh)$/;
 
 function isShellForm(argv: string[]): boolean {
-  return argv.length >= 3 && argv[1] === '-c' && SHELLS.test(argv[0]);
+  return argv.length >= 3 && argv[1] === '-c' && SHELLS.test(argv[0] ?? '');
 }
 
 /** A later layer deleted this path (or a parent of it): say which, and what made it. */
 function removedBy(model: ImageModel, path: string): string | null {
   for (let i = model.layers.length - 1; i >= 0; i--) {
     const l = model.layers[i];
+    if (!l) continue;
     const hit = l.changes.changes.find((c) => c.kind === 'removed' && (path === c.path || path.startsWith(c.path + '/')));
     if (hit)
       return `layer ${i}${l.history?.createdBy ? ` (${l.history.createdBy.replace(/^\/bin\/sh -c (#\(nop\)\s*)?/, '').trim()})` : ''} deleted ${hit.path}`;
@@ -94,7 +95,8 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
   const cmd = opts.cmd ?? (opts.entrypoint ? [] : (config?.cmd ?? []));
   const argv = [...entrypoint, ...cmd];
   const launch: Launch = { argv, executable: null, steps };
-  if (argv.length === 0) {
+  const name = argv[0];
+  if (name === undefined) {
     steps.push({ step: 'command', ok: false, detail: config ? 'no ENTRYPOINT and no CMD' : 'a plain root filesystem has no command' });
     error({
       code: 'no-command',
@@ -117,7 +119,6 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
   });
 
   // 3. Finding the executable
-  const name = argv[0];
   const found = lookPath(tree, name, env, cwd);
   if (!found.ok) {
     steps.push({ step: 'lookup', ok: false, detail: found.detail });
@@ -132,7 +133,7 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
         path: name,
         layer: null,
         runtimeError: found.runtimeError,
-        fix: `Use the exec form, which needs no shell: ${(opts.entrypoint ?? config?.entrypoint?.length) ? 'ENTRYPOINT' : 'CMD'} ${JSON.stringify(splitWords(argv[2]))}`,
+        fix: `Use the exec form, which needs no shell: ${(opts.entrypoint ?? config?.entrypoint?.length) ? 'ENTRYPOINT' : 'CMD'} ${JSON.stringify(splitWords(argv[2] ?? ''))}`,
         evidence: [`argv ${JSON.stringify(argv)}`, found.detail],
       });
     } else if (found.reason === 'missing') {
@@ -144,7 +145,7 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
       error({
         code: 'exec-not-found',
         message: loop
-          ? `${name} is a symlink that never reaches a file: its links lead round in a loop (${[...new Set(followed!.links)].slice(0, 4).join(', ')})`
+          ? `${name} is a symlink that never reaches a file: its links lead round in a loop (${[...new Set(followed.links)].slice(0, 4).join(', ')})`
           : `${name} does not exist in the image${isLink ? ` (it is a symlink to ${target ?? '?'}, which does not exist)` : ''}${gone ? `: ${gone}` : ''}`,
         path: abs,
         layer: isLink ? dangling.node.layer : null,
@@ -160,15 +161,17 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
       });
     } else if (found.reason === 'not-in-path') {
       const elsewhere = findByName(model, name);
+      const near = elsewhere[0];
       error({
         code: 'exec-not-in-path',
         message: `${name} is a bare name, so it is searched in PATH=${containerPath(env)}, and none of those folders has it`,
         path: null,
         layer: null,
         runtimeError: found.runtimeError,
-        fix: elsewhere.length
-          ? `Use the full path: ENTRYPOINT ["${elsewhere[0]}"], or add its folder to PATH: ENV PATH=${elsewhere[0].slice(0, elsewhere[0].lastIndexOf('/'))}:$PATH`
-          : `Use the absolute path of the program in ENTRYPOINT, and make sure it is copied into the image.`,
+        fix:
+          near !== undefined
+            ? `Use the full path: ENTRYPOINT ["${near}"], or add its folder to PATH: ENV PATH=${near.slice(0, near.lastIndexOf('/'))}:$PATH`
+            : `Use the absolute path of the program in ENTRYPOINT, and make sure it is copied into the image.`,
         evidence: [found.detail, ...(elsewhere.length ? [`found elsewhere: ${elsewhere.join(', ')}`] : [])],
       });
     } else {
@@ -297,16 +300,18 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
 function finish(launch: Launch, diagnostics: Diagnostic[], model: ImageModel, shellForm = false): Diagnosis {
   const verdict: Verdict = diagnostics.some((d) => d.severity === 'error') ? 'fails' : 'starts';
   // "exec prog" hands PID 1 to the program; anything else keeps the shell in between.
-  if (verdict === 'starts' && shellForm && !/^\s*exec\s/.test(launch.argv[2])) {
-    const simple = !/[;&|<>()`$\n]/.test(launch.argv[2]);
+  const shell = launch.argv[0];
+  const script = launch.argv[2];
+  if (verdict === 'starts' && shellForm && shell !== undefined && script !== undefined && !/^\s*exec\s/.test(script)) {
+    const simple = !/[;&|<>()`$\n]/.test(script);
     diagnostics.push({
       code: 'shell-form-signals',
       severity: 'warning',
-      message: `the command runs under a shell: ${launch.argv[0]} is PID 1 and starts "${launch.argv[2]}" as its child, which does not get the SIGTERM of docker stop${simple ? ' (unless the shell hands PID 1 over, as some do for a single simple command)' : ''}; the container is then killed after the 10 s grace period`,
-      path: launch.argv[0],
+      message: `the command runs under a shell: ${shell} is PID 1 and starts "${script}" as its child, which does not get the SIGTERM of docker stop${simple ? ' (unless the shell hands PID 1 over, as some do for a single simple command)' : ''}; the container is then killed after the 10 s grace period`,
+      path: shell,
       layer: null,
       runtimeError: null,
-      fix: `Use the exec form: ENTRYPOINT ${JSON.stringify(splitWords(launch.argv[2]))} (or put exec in front of the command).`,
+      fix: `Use the exec form: ENTRYPOINT ${JSON.stringify(splitWords(script))} (or put exec in front of the command).`,
       evidence: [`argv ${JSON.stringify(launch.argv)}`],
     });
   }
@@ -335,9 +340,10 @@ function splitWords(s: string): string[] {
 }
 
 function libraryFix(name: string, cgo: boolean, musl: boolean, elsewhere: string[]): string {
-  if (elsewhere.length) {
-    const dir = elsewhere[0].slice(0, elsewhere[0].lastIndexOf('/')) || '/';
-    return `The image has ${elsewhere[0]}, in a folder the loader does not search: add ENV LD_LIBRARY_PATH=${dir}, or move it to /usr/lib${musl ? ` (or list ${dir} in /etc/ld-musl-ARCH.path)` : `, or add ${dir} to /etc/ld.so.conf and run ldconfig`}.`;
+  const near = elsewhere[0];
+  if (near !== undefined) {
+    const dir = near.slice(0, near.lastIndexOf('/')) || '/';
+    return `The image has ${near}, in a folder the loader does not search: add ENV LD_LIBRARY_PATH=${dir}, or move it to /usr/lib${musl ? ` (or list ${dir} in /etc/ld-musl-ARCH.path)` : `, or add ${dir} to /etc/ld.so.conf and run ldconfig`}.`;
   }
   if (cgo)
     return `Build the Go program with CGO_ENABLED=0 so it needs no C library, or copy ${name} and its dependencies from the build stage.`;

@@ -63,10 +63,10 @@ export interface RuntimeFacts {
 }
 
 export function parseRuntime(v: string): RuntimeChoice {
-  const [name, version] = v.split('@');
+  const [name = '', version] = v.split('@');
   if (!(RUNTIMES as readonly string[]).includes(name)) throw new Error(`${RUNTIMES.join(', ')} (optionally @VERSION, e.g. crun@1.8)`);
   const known = VERSIONS[name as Runtime];
-  if (version === undefined) return { runtime: name as Runtime, version: known[known.length - 1] };
+  if (version === undefined) return { runtime: name as Runtime, version: known[known.length - 1]! }; // every runtime has a wording
   // A version picks the newest wording at or below it: crun@1.15 speaks as 1.8.
   const fit = [...known].reverse().find((k) => compare(k, version) <= 0);
   if (!fit) throw new Error(`${name} wordings are known from ${known[0]} on (${known.join(', ')})`);
@@ -181,7 +181,7 @@ export function allRuntimeLines(f: RuntimeFacts): Record<string, string | null> 
   const out: Record<string, string | null> = {};
   for (const runtime of RUNTIMES) {
     const versions = VERSIONS[runtime];
-    out[runtime] = runtimeLine(f, { runtime, version: versions[versions.length - 1] });
+    out[runtime] = runtimeLine(f, { runtime, version: versions[versions.length - 1]! }); // every runtime has a wording
     for (const v of versions.slice(0, -1)) out[`${runtime}@${v}`] = runtimeLine(f, { runtime, version: v });
   }
   return out;

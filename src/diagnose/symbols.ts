@@ -29,7 +29,9 @@ export function versionDiagnostics(problems: VersionProblem[], f: LoaderFacts): 
     else groups.set(key, [v]);
   }
   for (const g of groups.values()) {
-    const { library, requiredBy, weak } = g[0];
+    const first = g[0];
+    if (!first) continue;
+    const { library, requiredBy, weak } = first;
     const by = requiredBy === f.programPath ? f.argv0 : requiredBy;
     const versions = g.map((v) => v.version);
     const list = versions.join(', ');

@@ -66,7 +66,7 @@ const numeric = (s: string) => /^\d+$/.test(s);
 export function checkUser(tree: MergedTree, user: string): UserCheck {
   if (!user)
     return { ok: true, runtimeError: null, detail: 'no USER: runs as root (0:0)', file: '/etc/passwd', name: null, credentials: ROOT };
-  const [name, group] = user.split(':', 2);
+  const [name = '', group] = user.split(':', 2); // split always yields a first field
   let uidText = name;
   let primaryGid: string | null = null;
   if (name && !numeric(name)) {

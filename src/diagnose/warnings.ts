@@ -19,7 +19,7 @@ export const CA_FILES = [
   '/etc/pki/tls/cacert.pem',
   '/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem',
   '/etc/ssl/cert.pem',
-];
+] as const;
 const CA_DIRS = ['/etc/ssl/certs', '/etc/pki/tls/certs', '/system/etc/security/cacerts'];
 
 export const TLS_LIBS = /^lib(ssl|crypto|gnutls|nss3|mbedtls|wolfssl|curl|boringssl)[.-]/;

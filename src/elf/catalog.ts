@@ -19,7 +19,7 @@ export class BinaryCatalog {
     readonly tree: MergedTree,
     decoded?: Map<string, Decoded>,
   ) {
-    this.cache = decoded ?? new Map();
+    this.cache = decoded ?? new Map<string, Decoded>();
   }
 
   /** Decodes the regular file (or hard link) at `path`, taken literally; null when it is not ELF. */

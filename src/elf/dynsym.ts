@@ -337,7 +337,7 @@ export function readDynamicSymbols(bytes: Bytes, opts: { program?: boolean } = {
     const syms = i < scanEnd ? head : all();
     return {
       nameOff: r.u32(syms, o),
-      info: r.is64 ? syms[o + 4] : syms[o + 12],
+      info: r.is64 ? syms.readUInt8(o + 4) : syms.readUInt8(o + 12),
       shndx: r.is64 ? r.u16(syms, o + 6) : r.u16(syms, o + 14),
       value: r.is64 ? r.u64(syms, o + 8) : r.u32(syms, o + 4),
     };

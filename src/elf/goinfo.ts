@@ -15,8 +15,9 @@ function uvarint(b: Buffer, o: number): [number, number] {
   let v = 0;
   let shift = 0;
   for (let i = o; i < b.length && i < o + 10; i++) {
-    v += (b[i] & 0x7f) * 2 ** shift;
-    if ((b[i] & 0x80) === 0) return [v, i + 1];
+    const byte = b.readUInt8(i);
+    v += (byte & 0x7f) * 2 ** shift;
+    if ((byte & 0x80) === 0) return [v, i + 1];
     shift += 7;
   }
   throw new ElfDamage('bad varint in Go build info');
@@ -24,7 +25,7 @@ function uvarint(b: Buffer, o: number): [number, number] {
 
 export function readGoBuildInfo(r: FieldReader, segments: Segment[], sections: Section[]): GoInfo | null {
   const sect = sections.find((s) => s.name === '.go.buildinfo');
-  let offset: number | null = null;
+  let offset: number;
   let area: Buffer;
   if (sect) {
     offset = sect.offset;
@@ -48,8 +49,8 @@ export function readGoBuildInfo(r: FieldReader, segments: Segment[], sections: S
     area = area.subarray(at);
   }
   if (area.length < 32) throw new ElfDamage('Go build info header is cut short');
-  const ptrSize = area[14];
-  const flags = area[15];
+  const ptrSize = area.readUInt8(14);
+  const flags = area.readUInt8(15);
   let version: string;
   let mod: string;
   if (flags & 2) {

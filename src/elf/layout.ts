@@ -98,7 +98,7 @@ export function readHeader(bytes: Bytes): ElfHeader {
   if (head.length < (is64 ? 64 : 52)) throw new ElfDamage('ELF header is cut short');
   let h: Record<string, unknown>;
   try {
-    h = new elfy.Parser().parseHeader(head) as Record<string, unknown>;
+    h = new elfy.Parser().parseHeader(head);
   } catch (e) {
     throw new ElfDamage(`bad ELF header (${(e as Error).message})`);
   }
@@ -108,7 +108,7 @@ export function readHeader(bytes: Bytes): ElfHeader {
     is64,
     little,
     // EI_OSABI is byte 7 (elfy reads byte 6, the ident version, so it is not used here)
-    osabi: OSABI[head[7]] ?? `osabi-${head[7]}`,
+    osabi: OSABI[head.readUInt8(7)] ?? `osabi-${head[7]}`,
     eType: E_TYPES[h.type as string] ?? (little ? head.readUInt16LE(16) : head.readUInt16BE(16)),
     eMachine,
     entry: h.entry as number,

@@ -44,8 +44,8 @@ export function readNotes(r: FieldReader, noteSegments: Segment[], sections: Sec
       } else if (name === 'FDO' && type === NT_FDO_PACKAGING_METADATA) {
         const text = desc.toString('utf8').replace(/\0.*$/s, '');
         try {
-          const parsed = JSON.parse(text);
-          if (parsed && typeof parsed === 'object') out.package = parsed;
+          const parsed: unknown = JSON.parse(text);
+          if (parsed && typeof parsed === 'object') out.package = parsed as Record<string, unknown>;
         } catch {
           /* not JSON: ignored, as systemd's readers do */
         }

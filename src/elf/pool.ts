@@ -31,7 +31,7 @@ export class DecodePool {
       this.worker.on('message', (rs: ({ key: string } & Decoded)[]) => {
         for (const r of rs) {
           const { key, ...d } = r;
-          if (!('bug' in d)) this.results.set(key, d as Decoded);
+          if (!('bug' in d)) this.results.set(key, d);
         }
         this.pending -= rs.length;
         if (this.pending === 0) this.wake();

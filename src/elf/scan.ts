@@ -15,7 +15,8 @@ export function scanFor(bytes: Bytes, needles: string[], limit = 512 << 20): Set
   for (let off = 0; off < end && found.size < needles.length; off += CHUNK) {
     const chunk = bytes.read(off, Math.min(CHUNK + overlap, end - off));
     bufs.forEach((b, i) => {
-      if (!found.has(needles[i]) && chunk.indexOf(b) !== -1) found.add(needles[i]);
+      const needle = needles[i];
+      if (needle !== undefined && !found.has(needle) && chunk.indexOf(b) !== -1) found.add(needle);
     });
   }
   return found;

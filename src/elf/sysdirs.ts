@@ -34,7 +34,7 @@ export function readLoaderRelease(r: FieldReader, segments: Segment[], sections:
     if (reg.size <= 0 || reg.offset < 0 || reg.offset + reg.size > r.bytes.size) continue;
     const text = r.need(reg.offset, Math.min(reg.size, REGION_LIMIT), 'read-only data').toString('latin1');
     const m = /release version (\d+\.\d+)/.exec(text);
-    if (m) return m[1];
+    if (m) return m[1] ?? null;
   }
   return null;
 }
@@ -61,7 +61,7 @@ export function readSystemDirs(r: FieldReader, segments: Segment[], sections: Se
     // One or more "/dir/\0", started after a NUL and closed by the literal's own NUL.
     const re = /(?<=\0)((?:\/[\x21-\x7e]*\/\0){1,32})\0/g;
     for (let m = re.exec(text); m; m = re.exec(text)) {
-      const dirs = m[1].split('\0').slice(0, -1);
+      const dirs = (m[1] ?? '').split('\0').slice(0, -1);
       if (dirs.length > MAX_DIRS) continue;
       if (lengthsBefore(buf, m.index - 1, dirs, r)) return dirs;
       if (!fallback && dirs.every((d) => /\/lib[^/]*\//.test(d))) fallback = dirs;

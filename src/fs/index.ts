@@ -43,6 +43,7 @@ export interface ChangeRecord {
 
 export function listChanges(tree: MergedTree, layer: number): ChangeRecord[] {
   const l = tree.layers[layer];
+  if (!l) throw new RangeError(`no layer ${layer}`); // the CLI checks the number first
   return l.changes.map((c) => ({
     path: c.path,
     change: c.kind,

@@ -50,8 +50,8 @@ export function resolvePath(tree: MergedTree, path: string, opts: { cwd?: string
       node = tree.get(cur)!;
       continue;
     }
-    if (!node!.children) return { ok: false, reason: 'not-a-directory', at: cur, links };
-    const next: Node | undefined = node!.children.get(part);
+    if (!node.children) return { ok: false, reason: 'not-a-directory', at: cur, links };
+    const next: Node | undefined = node.children.get(part);
     const nextPath = joinPath(cur, part);
     if (!next) return { ok: false, reason: 'missing', at: nextPath, links };
     if (next.type === 'symlink' && (queue.length > 0 || followLast)) {
@@ -67,7 +67,7 @@ export function resolvePath(tree: MergedTree, path: string, opts: { cwd?: string
     cur = nextPath;
     node = next;
   }
-  return { ok: true, path: cur, node: node!, links };
+  return { ok: true, path: cur, node, links };
 }
 
 /** Resolves or throws a ScopeError that says which component failed. */

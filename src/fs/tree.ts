@@ -124,12 +124,12 @@ export class MergedTree {
    */
   private record(result: LayerChanges, c: Change): void {
     const at = this.changeAt.get(c.path);
-    if (at === undefined) {
+    const prev = at === undefined ? undefined : result.changes[at];
+    if (at === undefined || prev === undefined) {
       this.changeAt.set(c.path, result.changes.length);
       result.changes.push(c);
       return;
     }
-    const prev = result.changes[at];
     const kind = prev.kind === 'added' ? 'added' : prev.kind === 'removed' && c.kind === 'added' ? 'modified' : c.kind;
     result.changes[at] = { ...c, kind };
   }
@@ -185,15 +185,15 @@ export class MergedTree {
   private parentFor(index: number, parts: string[], result: LayerChanges): Node {
     let node = this.root;
     let path = '/';
-    for (let i = 0; i < parts.length - 1; i++) {
-      path = joinPath(path, parts[i]);
-      let next = node.children!.get(parts[i]);
+    for (const part of parts.slice(0, -1)) {
+      path = joinPath(path, part);
+      let next = node.children!.get(part);
       if (!next || !next.children) {
         const replaced = next !== undefined;
         if (next) this.drop(path, next);
         next = newDir(index);
         this.record(result, change(path, replaced ? 'modified' : 'added', next));
-        node.children!.set(parts[i], next);
+        node.children!.set(part, next);
       }
       node = next;
     }
@@ -202,13 +202,13 @@ export class MergedTree {
 
   private add(index: number, e: LayerEntry, result: LayerChanges): void {
     const parts = split(e.path);
-    if (parts.length === 0) {
+    const name = parts[parts.length - 1];
+    if (name === undefined) {
       if (e.type !== 'dir') result.problems.push(`entry ${e.rawName} would replace the root with a ${e.type}; ignored`);
       else Object.assign(this.root, { mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime, layer: index });
       return;
     }
     const parent = this.parentFor(index, parts, result);
-    const name = parts[parts.length - 1];
     const old = parent.children!.get(name);
     let size = e.size;
     let content = e.content;
@@ -259,8 +259,8 @@ export class MergedTree {
       const [path, node] = stack.pop()!;
       if (path !== '/') yield [path, node];
       if (node.children) {
-        const names = [...node.children.keys()].sort(byteOrder);
-        for (let i = names.length - 1; i >= 0; i--) stack.push([joinPath(path, names[i]), node.children.get(names[i])!]);
+        const names = [...node.children.keys()].sort(byteOrder).reverse();
+        for (const name of names) stack.push([joinPath(path, name), node.children.get(name)!]);
       }
     }
   }

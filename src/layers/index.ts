@@ -175,7 +175,7 @@ async function spool(reader: ByteReader, e: TarEntry, head: Buffer, file: string
   }
   const digest = hash.digest('hex');
   let seen = spooled.get(dir);
-  if (!seen) spooled.set(dir, (seen = new Map()));
+  if (!seen) spooled.set(dir, (seen = new Map<string, string>()));
   const earlier = seen.get(digest);
   if (earlier) {
     unlinkSync(file);

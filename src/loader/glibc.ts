@@ -41,7 +41,7 @@ const HWCAPS: Record<string, string[]> = {
  * variants). A loader that does not say its release is taken as a current one.
  */
 function subfolders(machine: string, release: string | null): { path: string; level: string | null }[] {
-  const [major, minor] = (release ?? '99.0').split('.').map(Number);
+  const [major = 0, minor = 0] = (release ?? '99.0').split('.').map(Number);
   const at = (v: number) => major > 2 || (major === 2 && minor >= v);
   const out: { path: string; level: string | null }[] = at(33)
     ? (HWCAPS[machine] ?? []).map((l) => ({ path: `glibc-hwcaps/${l}`, level: l }))
@@ -111,7 +111,7 @@ export class GlibcSearch extends Search {
     const own = interp?.info.systemDirs;
     if (own && own.length) {
       this.defaultDirs = own.map(trimDir);
-      this.defaultDirsFrom = `read from ${interp!.real}`;
+      this.defaultDirsFrom = `read from ${interp.real}`;
       this.defaultVia = 'default';
     } else {
       this.defaultDirs = this.assumedDirs(interp?.real ?? null);
@@ -192,7 +192,7 @@ export class GlibcSearch extends Search {
 
   private expand(paths: string, obj: Loaded): string[] {
     let per = this.expanded.get(obj);
-    if (!per) this.expanded.set(obj, (per = new Map()));
+    if (!per) this.expanded.set(obj, (per = new Map<string, string[]>()));
     let dirs = per.get(paths);
     if (!dirs) per.set(paths, (dirs = this.expandNow(paths, obj)));
     return dirs;

@@ -12,7 +12,7 @@ import { scanFor } from '../elf/scan.js';
 import { GlibcSearch } from './glibc.js';
 import { MuslSearch } from './musl.js';
 import { LIMITS, type Loaded, type LoaderContext, TooMuchWork } from './search.js';
-import type { Dependency, LoadResult, Via, VersionProblem } from './types.js';
+import type { Dependency, LoadResult, VersionProblem } from './types.js';
 
 export type * from './types.js';
 export type { LoaderContext } from './search.js';
@@ -161,8 +161,8 @@ export function resolveProgram(ctx: LoaderContext, programPath: string, program:
     result.limits.push(e.message);
   }
   function walkNeeds(): void {
-    walk: for (let i = 0; i < loaded.list.length; i++) {
-      const obj = loaded.list[i];
+    // for-of sees the objects added while it runs, as the indexed loop did
+    walk: for (const obj of loaded.list) {
       if (obj.depth === 0 && obj !== main) continue; // the interpreter's own needs are its business
       for (const name of obj.info.needed) {
         if (++edges > LIMITS.needed) {
@@ -190,7 +190,7 @@ export function resolveProgram(ctx: LoaderContext, programPath: string, program:
         const key = musl ? name.slice(name.lastIndexOf('/') + 1) : name;
         const already = loaded.named(key);
         if (already) {
-          Object.assign(dep, { resolved: already.path, realPath: already.real, via: 'loaded' as Via });
+          Object.assign(dep, { resolved: already.path, realPath: already.real, via: 'loaded' });
           continue;
         }
         const found = search.find(name, obj, main, dep);

@@ -33,15 +33,16 @@ function isDigit(c: number): boolean {
 function libcmp(a: Buffer, buf: Buffer, b: number): number {
   let i = 0;
   let j = b;
-  const at = (k: number) => (k < buf.length ? buf[k] : 0);
+  const at = (k: number) => buf[k] ?? 0;
+  const atA = (k: number) => a[k] ?? 0;
   while (i < a.length) {
-    const c1 = a[i];
+    const c1 = atA(i);
     const c2 = at(j);
     if (isDigit(c1)) {
       if (!isDigit(c2)) return 1;
       let v1 = 0;
       let v2 = 0;
-      while (i < a.length && isDigit(a[i])) v1 = v1 * 10 + a[i++] - 0x30;
+      while (i < a.length && isDigit(atA(i))) v1 = v1 * 10 + atA(i++) - 0x30;
       while (isDigit(at(j))) v2 = v2 * 10 + at(j++) - 0x30;
       if (v1 !== v2) return v1 - v2;
     } else if (isDigit(c2)) return -1;
@@ -93,7 +94,7 @@ export class LdCache {
 
   private static u32(buf: Buffer, base: number, o: number): number {
     // New format: byte 32 of the header says the byte order (2 little, 3 big; 0 unknown, read little).
-    return (buf[base + 32] & 3) === 3 ? buf.readUInt32BE(o) : buf.readUInt32LE(o);
+    return ((buf[base + 32] ?? 0) & 3) === 3 ? buf.readUInt32BE(o) : buf.readUInt32LE(o);
   }
 
   private u32(o: number): number {
@@ -114,7 +115,7 @@ export class LdCache {
     const name = cstr(this.buf, this.keyOf(i));
     const path = cstr(this.buf, this.strings + this.u32(o + 8));
     if (name === null || path === null) return null;
-    const big = this.fresh && (this.buf[this.strings + 32] & 3) === 3;
+    const big = this.fresh && ((this.buf[this.strings + 32] ?? 0) & 3) === 3;
     const hwcapHigh = this.fresh ? this.u32(o + (big ? 16 : 20)) : 0;
     return { name, path, flags, hwcaps: (hwcapHigh & 0x40000000) !== 0 };
   }

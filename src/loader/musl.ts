@@ -102,7 +102,7 @@ export class MuslSearch extends Search {
   find(name: string, requester: Loaded, _main: Loaded, dep: Dependency): Found | null {
     const done = (r: Attempt, via: Via) => this.settle(r, via, dep);
     if (this.isSelf(name)) {
-      Object.assign(dep, { resolved: this.program.interpreter, realPath: this.interpReal, via: 'musl-libc' as Via });
+      Object.assign(dep, { resolved: this.program.interpreter, realPath: this.interpReal, via: 'musl-libc' });
       return null; // served by the loader itself, never a separate object
     }
     if (name.includes('/')) {

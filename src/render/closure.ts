@@ -1,5 +1,5 @@
 /** `closure` as text: what the program needs at start, what it likely needs later, and the total. */
-import type { Closure, ClosureFile } from '../closure/index.js';
+import type { Closure, ClosureFile } from '../report/index.js';
 import { formatBytes, printable, table } from './format.js';
 
 function row(f: ClosureFile): string[] {

@@ -1,5 +1,5 @@
 /** Small text helpers shared by the plain-text renderers. */
-import type { EntryType } from '../layers/index.js';
+import type { EntryType } from '../report/index.js';
 
 export function formatBytes(n: number): string {
   if (n < 1000) return `${n} B`;
@@ -34,22 +34,12 @@ export function table(rows: string[][], right: Set<number> = new Set()): string 
   return rows
     .map((r) =>
       r
-        .map((c, i) => (i === r.length - 1 ? c : right.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+        .map((c, i) => (i === r.length - 1 ? c : right.has(i) ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0)))
         .join('  ')
         .trimEnd(),
     )
     .join('\n');
 }
 
-/**
- * A string safe to print on a terminal: whatever the image controls (names, link targets,
- * config fields) goes through here. C0 and C1 controls, DEL and the bidi overrides are shown
- * escaped (`\x1b`, `\u202e`), so a name can neither drive the terminal nor fake a line.
- */
-export function printable(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g, (c) => {
-    const n = c.charCodeAt(0);
-    return n <= 0xff ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16)}`;
-  });
-}
+/** Escapes what the image controls; see src/text.ts. */
+export { printable } from '../text.js';

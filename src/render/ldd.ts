@@ -1,6 +1,5 @@
 /** lddtree-style text for one program: interpreter, each library, where and why, what is missing. */
-import type { ElfInfo } from '../elf/types.js';
-import type { Dependency, LoadResult } from '../loader/index.js';
+import type { Dependency, ElfInfo, LoadResult } from '../report/index.js';
 import { printable } from './format.js';
 
 const VIA_TEXT: Record<string, string> = {

@@ -1,6 +1,5 @@
 /** Plain-text renderings of the report and listings, for people and for grep. */
-import type { ChangeRecord, FileRecord } from '../fs/index.js';
-import type { Report } from '../report/index.js';
+import type { ChangeRecord, FileRecord, Report } from '../report/index.js';
 import { formatBytes, formatMode, printable, table } from './format.js';
 
 /** A runtime's output can be several lines (glibc names every missing version): one printed line each, aligned. */
@@ -12,7 +11,7 @@ export function renderVerdict(r: Report): string {
   const out: string[] = [];
   const errors = r.diagnostics.filter((d) => d.severity === 'error');
   if (r.verdict === 'starts') out.push(`✔ will start: ${printable(JSON.stringify(r.launch.argv))}`);
-  else {
+  else if (errors[0]) {
     const first = errors[0];
     out.push(`✘ will fail: ${printable(first.message)}`);
     if (first.runtimeError) out.push(`  the runtime says: ${runtimeLines(first.runtimeError, '                    ')}`);

@@ -12,7 +12,7 @@ import { ScopeError } from '../errors.js';
 import { resolvePath } from '../fs/index.js';
 import { type ImageModel, loadOpened } from '../load.js';
 import { resolveProgram, type LoadResult } from '../loader/index.js';
-import { loaderContext } from '../report/binaries.js';
+import { loaderContext } from '../diagnose/context.js';
 import { diagnose, type Diagnostic } from '../diagnose/index.js';
 import { checkUser } from '../diagnose/user.js';
 import type { OpenedImage } from '../source/types.js';
@@ -213,17 +213,18 @@ export async function repairImage(target: ImageModel, donor: ImageModel, opts: R
   try {
     for (let d = first; ;) {
       const errors = d.diagnostics.filter((x) => x.severity === 'error');
-      if (!errors.length) break;
+      const firstError = errors[0];
+      if (!firstError) break;
       if (++rounds > MAX_ROUNDS)
         throw new ScopeError(
           'unsupported',
-          `repair gave up after ${MAX_ROUNDS} rounds; the image still fails: [${errors[0].code}] ${errors[0].message}; nothing was written`,
+          `repair gave up after ${MAX_ROUNDS} rounds; the image still fails: [${firstError.code}] ${firstError.message}; nothing was written`,
         );
       const more = plan(current, donor, errors, d.launch.executable, opts.donorName).filter((a) => !additions.some((b) => b.to === a.to));
       if (!more.length)
         throw new ScopeError(
           'unsupported',
-          `the files ${opts.donorName} has do not make it start: [${errors[0].code}] ${errors[0].message}; nothing was written`,
+          `the files ${opts.donorName} has do not make it start: [${firstError.code}] ${firstError.message}; nothing was written`,
         );
       additions.push(...more);
       layer = await buildLayer(target.tree, donor, additions, join(opts.tempDir, `repair-${rounds}.tar`));
@@ -243,7 +244,7 @@ export async function repairImage(target: ImageModel, donor: ImageModel, opts: R
   rootfs.diff_ids = [...(Array.isArray(rootfs.diff_ids) ? rootfs.diff_ids : []), layer.diffId];
   config.rootfs = rootfs;
   const files = layer.entries.filter((e) => e.type !== 'dir').map((e) => e.path);
-  const history = Array.isArray(config.history) ? config.history : [];
+  const history: unknown[] = Array.isArray(config.history) ? config.history : [];
   config.history = [
     ...history,
     {
@@ -253,7 +254,8 @@ export async function repairImage(target: ImageModel, donor: ImageModel, opts: R
     },
   ];
   const layers: LayerBytes[] = target.layers.map((l) => {
-    const blob = l.blob!;
+    const blob = l.blob;
+    if (!blob) throw new ScopeError('unsupported', `layer ${l.index} has no stored blob to copy`);
     return {
       file: blob.file!,
       offset: blob.offset,

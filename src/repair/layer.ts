@@ -122,7 +122,7 @@ export async function buildLayer(target: MergedTree, donor: ImageModel, addition
     addDirs(dest.create);
     const to = dest.path === '/' ? `/${base(a.to)}` : `${dest.path}/${base(a.to)}`;
     // A soname link beside its file in the donor stays a link beside its file here.
-    const lastLink = r.links.length ? r.links[r.links.length - 1] : null;
+    const lastLink = r.links[r.links.length - 1] ?? null;
     const besideIt =
       lastLink !== null &&
       parent(r.path) === parent(lastLink.slice(0, lastLink.indexOf(' -> '))) &&

@@ -119,10 +119,11 @@ function dirSink(root: string): Sink {
       if (size > 0) await pipeline(createReadStream(file, { start: offset, end: offset + size - 1 }), createWriteStream(to));
       else writeFileSync(to, '');
     },
-    async bytes(name, data) {
+    bytes(name, data) {
       const to = join(root, name);
       mkdirSync(dirname(to), { recursive: true });
-      writeFileSync(to, data);
+      writeFileSync(to, data); // a throw here reaches the awaiting caller as a rejection would
+      return Promise.resolve();
     },
     async finish() {},
   };
@@ -130,8 +131,8 @@ function dirSink(root: string): Sink {
 
 async function writeDocker(img: ImageToWrite, sink: Sink): Promise<void> {
   const paths: string[] = [];
-  for (let i = 0; i < img.layers.length; i++) {
-    const l = await forDockerLoad(img.layers[i], img.tempDir, i);
+  for (const [i, layer] of img.layers.entries()) {
+    const l = await forDockerLoad(layer, img.tempDir, i);
     const name = `${l.diffId.replace(/^sha256:/, '')}/layer.tar`;
     if (!paths.includes(name)) await sink.file(name, l.file, l.offset, l.size);
     paths.push(name);

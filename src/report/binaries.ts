@@ -2,8 +2,8 @@
 import { BinaryCatalog } from '../elf/catalog.js';
 import type { ElfInfo } from '../elf/types.js';
 import type { ImageModel } from '../load.js';
-import { checkUser } from '../diagnose/user.js';
-import { LIMITS, type LoadResult, type LoaderContext, resolveProgram } from '../loader/index.js';
+import { loaderContext } from '../diagnose/context.js';
+import { type LoadResult, resolveProgram } from '../loader/index.js';
 
 export interface BinaryElf {
   class: 32 | 64;
@@ -64,19 +64,6 @@ export interface BinaryReport {
   /** Libraries anywhere in its tree that cannot be loaded, and missing symbol versions. */
   missing: string[];
   missingVersions: string[];
-}
-
-export function loaderContext(model: ImageModel, catalog: BinaryCatalog): LoaderContext {
-  const user = checkUser(model.tree, model.config?.user ?? '').credentials ?? undefined;
-  return {
-    tree: model.tree,
-    catalog,
-    env: model.config?.env ?? [],
-    cwd: model.config?.workingDir || '/',
-    user,
-    probes: new Map(),
-    budget: { steps: LIMITS.imageSteps },
-  };
 }
 
 export function elfSummary(info: ElfInfo): BinaryElf {

@@ -7,18 +7,17 @@ import type { ElfInfo } from '../elf/types.js';
 import type { Node } from '../fs/index.js';
 import type { ImageModel } from '../load.js';
 import { type LoadResult, resolveProgram } from '../loader/index.js';
-import { loaderContext } from './binaries.js';
+import { loaderContext } from '../diagnose/context.js';
 
 export interface FileDetails {
   path: string;
-  node: Node | null;
   elf: ElfInfo | null;
   elfError: string | null;
   load: LoadResult | null;
 }
 
 export function fileDetails(model: ImageModel, catalog: BinaryCatalog, path: string, node: Node | null): FileDetails {
-  const out: FileDetails = { path, node, elf: null, elfError: null, load: null };
+  const out: FileDetails = { path, elf: null, elfError: null, load: null };
   if (!node) return out;
   const d = catalog.of(node);
   if (!d) return out;

@@ -37,17 +37,17 @@ export function parseInstructions(text: string): Instruction[] {
   const lines = text.split(/\r?\n/);
   let escape = '\\';
   let current: Instruction | null = null;
-  for (let i = 0; i < lines.length; i++) {
-    const raw = lines[i];
+  for (const [i, raw] of lines.entries()) {
     const directive = /^#\s*escape\s*=\s*(\S)/i.exec(raw);
-    if (directive && out.length === 0 && !current) escape = directive[1];
+    if (directive?.[1] && out.length === 0 && !current) escape = directive[1];
     if (/^\s*#/.test(raw) || (!current && !raw.trim())) continue;
     const continued = raw.trimEnd().endsWith(escape);
     const body = continued ? raw.trimEnd().slice(0, -1) : raw;
     if (current) current.args += ' ' + body.trim();
     else {
-      const m = /^\s*(\S+)\s*(.*)$/.exec(body)!;
-      current = { keyword: m[1].toUpperCase(), args: m[2].trim(), line: i + 1 };
+      const m = /^\s*(\S+)\s*(.*)$/.exec(body);
+      if (!m?.[1]) continue; // a line of just the escape character starts nothing
+      current = { keyword: m[1].toUpperCase(), args: (m[2] ?? '').trim(), line: i + 1 };
     }
     if (!continued) {
       out.push(current);
@@ -71,7 +71,7 @@ function copyParts(args: string): string[] {
   const rest = args.replace(/^(--\S+\s+)*/, '').trim();
   if (rest.startsWith('[')) {
     try {
-      const a = JSON.parse(rest);
+      const a: unknown = JSON.parse(rest);
       if (Array.isArray(a)) return a.map(String);
     } catch {
       /* shell form after all */
@@ -88,9 +88,10 @@ function copyOf(df: Dockerfile, path: string): Instruction | null {
     if (ins.keyword === 'WORKDIR') workdir = posix.resolve(workdir, ins.args.trim());
     if (ins.keyword !== 'COPY' && ins.keyword !== 'ADD') continue;
     const parts = copyParts(ins.args);
-    if (parts.length < 2) continue;
-    const dest = posix.resolve(workdir, parts[parts.length - 1]);
-    const asDir = parts[parts.length - 1].endsWith('/') || parts.length > 2;
+    const target = parts[parts.length - 1];
+    if (parts.length < 2 || target === undefined) continue;
+    const dest = posix.resolve(workdir, target);
+    const asDir = target.endsWith('/') || parts.length > 2;
     const sources = parts.slice(0, -1);
     const lands = asDir
       ? sources.some((s) => path === posix.join(dest, posix.basename(s))) || path.startsWith(dest + '/')
@@ -103,7 +104,8 @@ function copyOf(df: Dockerfile, path: string): Instruction | null {
 function last(df: Dockerfile, ...keywords: string[]): Instruction | null {
   for (const k of keywords) {
     const found = df.final.filter((i) => i.keyword === k);
-    if (found.length) return found[found.length - 1];
+    const latest = found[found.length - 1];
+    if (latest) return latest;
   }
   return null;
 }

@@ -12,6 +12,18 @@ import type { Closure } from '../closure/index.js';
 import { type DiagnoseOptions, type Diagnostic, type Launch, type Verdict, diagnose } from '../diagnose/index.js';
 import { type RuntimeChoice, withRuntimeLines } from '../diagnose/runtimes.js';
 
+// The types the report is made of, for front ends: they read these, never the model.
+export type { Closure, ClosureFile } from '../closure/index.js';
+export type { Code, Diagnostic, Launch, LaunchStep, Severity, Verdict } from '../diagnose/index.js';
+export type { ElfInfo } from '../elf/types.js';
+export type { ChangeRecord, FileRecord } from '../fs/index.js';
+export type { EntryType } from '../layers/index.js';
+export type { Dependency, LoadResult } from '../loader/index.js';
+
+/**
+ * The report's version (docs/report.md): it changes when a field changes meaning or is
+ * removed; fields may be added within a version.
+ */
 export const SCHEMA_VERSION = 1;
 
 export interface ReportOptions extends DiagnoseOptions {
@@ -41,8 +53,15 @@ export interface LayerReport {
   problems: string[];
 }
 
+/**
+ * What scratchscope knows of one image: where it came from, its config, layers and files,
+ * how the runtime would start its command and whether that works, and why not.
+ * One object per image. schemaVersion changes when a field changes meaning or is removed;
+ * new fields may be added within a version.
+ */
 export interface Report {
-  schemaVersion: number;
+  /** 1 for now; see docs/report.md for when it changes. */
+  schemaVersion: typeof SCHEMA_VERSION;
   source: SourceInfo;
   image: ImageConfig | null;
   /** Build steps, empty layers included, as the config's history has them. */

@@ -31,8 +31,8 @@ export function toJunit(checked: Checked[]): string {
     const errors = report.diagnostics.filter((d) => d.severity === 'error');
     const warnings = report.diagnostics.filter((d) => d.severity === 'warning');
     out.push(`    <testcase classname="scratchscope" name="${xml(`${image} starts`)}">`);
-    if (errors.length) {
-      const first = errors[0];
+    const first = errors[0];
+    if (first) {
       const body = errors
         .map((d) => `[${d.code}] ${d.message}${d.runtimeError ? `\nthe runtime says: ${d.runtimeError}` : ''}\nfix: ${d.fix}`)
         .join('\n\n');

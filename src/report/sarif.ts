@@ -5,7 +5,6 @@
  */
 import { resolve } from 'node:path';
 import { EXPLAIN } from '../diagnose/explain.js';
-import type { Code } from '../diagnose/index.js';
 import { type Dockerfile, responsible } from './dockerfile.js';
 import type { Report } from './index.js';
 
@@ -24,7 +23,7 @@ const ruleName = (code: string) => code.replace(/(^|-)([a-z])/g, (_, __, c: stri
 export function toSarif(checked: Checked[], dockerfile: Dockerfile | null, uriBase = process.cwd()): object {
   const codes = [...new Set(checked.flatMap((c) => c.report.diagnostics.map((d) => d.code)))].sort();
   const rules = codes.map((code) => {
-    const story = EXPLAIN[code as Code];
+    const story = EXPLAIN[code];
     return {
       id: code,
       name: ruleName(code),

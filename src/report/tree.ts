@@ -9,8 +9,11 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { BinaryCatalog } from '../elf/catalog.js';
 import { ScopeError } from '../errors.js';
-import { type Change, type MergedTree, type Node, byteOrder, joinPath, resolvePath, streamContent } from '../fs/index.js';
+import { type Change, type MergedTree, byteOrder, joinPath, resolvePath, streamContent } from '../fs/index.js';
 import type { EntryType } from '../layers/index.js';
+
+/** Byte order of paths, as the tree sorts names. */
+export { byteOrder };
 import type { ImageModel } from '../load.js';
 import { type FileDetails, fileDetails } from './details.js';
 
@@ -301,9 +304,9 @@ export class FileTree {
     return out;
   }
 
-  /** The node of the final image for a path (null when absent); for details and export. */
-  node(path: string): Node | null {
-    return this.merged.get(path);
+  /** The layer that wrote the final image's version of a path (null when the final image has no such path). */
+  finalLayer(path: string): number | null {
+    return this.merged.get(path)?.layer ?? null;
   }
 
   /**
@@ -324,15 +327,8 @@ export class FileTree {
 
   /** Works a file's details out off the current turn of the event loop, so a key is answered first. */
   prepareDetails(path: string): Promise<FileDetails> {
-    return new Promise((resolve, reject) =>
-      setImmediate(() => {
-        try {
-          resolve(this.details(path));
-        } catch (e) {
-          reject(e as Error);
-        }
-      }),
-    );
+    // a throw in details() rejects the chained promise as it is
+    return new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.details(path));
   }
 
   /** A final-image file's details (ELF, loader), worked out once per path. */
@@ -346,7 +342,7 @@ export class FileTree {
       d = fileDetails(this.model, this.catalog, path, node);
     } catch (e) {
       // what cannot be worked out is said in its place, and not tried again
-      d = { path, node, elf: null, elfError: (e as Error).message, load: null };
+      d = { path, elf: null, elfError: (e as Error).message, load: null };
     }
     if (this.detailCache.size > 200) this.detailCache.clear();
     this.detailCache.set(path, d);

@@ -89,7 +89,7 @@ export class TarBundle implements Bundle {
     const names = new Set<string>();
     for (const key of this.members.keys()) {
       if (!key.startsWith(prefix) || key.length === prefix.length) continue;
-      names.add(key.slice(prefix.length).split('/')[0]);
+      names.add(key.slice(prefix.length).split('/')[0] ?? '');
     }
     return [...names];
   }

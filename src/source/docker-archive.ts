@@ -34,12 +34,12 @@ export function readManifestJson(bundle: Bundle, verify = true): ManifestEntry[]
     throw new ScopeError('too-large', `${bundle.location}: manifest.json lists ${raw.length} images, more than ${ENTRY_LIMIT}`);
   return raw.map((e, i) => {
     const o = (e ?? {}) as Record<string, unknown>;
-    if (typeof o.Config !== 'string' || !Array.isArray(o.Layers) || !o.Layers.every((l) => typeof l === 'string')) {
+    if (typeof o.Config !== 'string' || !Array.isArray(o.Layers) || !o.Layers.every((l): l is string => typeof l === 'string')) {
       throw new ScopeError('corrupt', `${bundle.location}: manifest.json entry ${i} has no Config or Layers`);
     }
     // RepoTags is null for an image saved by ID or digest
     const tags = Array.isArray(o.RepoTags) ? o.RepoTags.filter((t): t is string => typeof t === 'string') : [];
-    return { Config: o.Config, RepoTags: tags, Layers: o.Layers as string[] };
+    return { Config: o.Config, RepoTags: tags, Layers: o.Layers };
   });
 }
 
@@ -74,17 +74,17 @@ export function pickFromManifestJson(bundle: Bundle, opts: ManifestPick): Picked
   if (listed.length === 0) throw new ScopeError('not-an-image', `${bundle.location}: manifest.json lists no images`);
   const entries = mergeSame(listed);
   let chosen: ManifestEntry;
-  let name: string | null = null;
+  let name: string | null;
   const all = () => entries.map((e) => (e.RepoTags.length ? e.RepoTags.map(shortName).join(' ') : e.Config.slice(0, 19))).join(', ');
   if (opts.sourceIndex !== undefined) {
     // skopeo counts the entries as written, duplicates included
-    if (opts.sourceIndex >= listed.length) {
+    const at = listed[opts.sourceIndex];
+    if (at === undefined) {
       throw new ScopeError(
         'not-found',
         `${bundle.location}: no image @${opts.sourceIndex}; manifest.json lists ${listed.length} (@0 to @${listed.length - 1})`,
       );
     }
-    const at = listed[opts.sourceIndex];
     chosen = entries.find((e) => e.Config === at.Config && JSON.stringify(e.Layers) === JSON.stringify(at.Layers))!;
     name = at.RepoTags[0] ? shortName(at.RepoTags[0]) : null;
   } else if (opts.tag) {
@@ -95,7 +95,9 @@ export function pickFromManifestJson(bundle: Bundle, opts: ManifestPick): Picked
   } else {
     if (entries.length > 1)
       throw new ScopeError('ambiguous-image', `${bundle.location} holds several images; pick one with --tag: ${all()}`);
-    chosen = entries[0];
+    const only = entries[0];
+    if (!only) throw new ScopeError('not-an-image', `${bundle.location}: manifest.json lists no images`);
+    chosen = only;
     name = chosen.RepoTags[0] ? shortName(chosen.RepoTags[0]) : null;
   }
   // Docker reads the config by its path whatever its name; a name that is a digest is checked unless --no-verify.

@@ -29,7 +29,7 @@ type Transport = 'docker-archive' | 'oci-archive' | 'oci' | 'docker-daemon' | 'r
 
 function splitTransport(ref: string): { transport: Transport; rest: string } {
   const m = /^(docker-archive|oci-archive|oci|docker-daemon|registry):(.*)$/.exec(ref);
-  if (m) return { transport: m[1] as Transport, rest: m[2] };
+  if (m) return { transport: m[1] as Transport, rest: m[2] ?? '' };
   if (ref.startsWith('docker://')) return { transport: 'registry', rest: ref.slice('docker://'.length) };
   return { transport: 'auto', rest: ref };
 }
@@ -77,9 +77,11 @@ async function fromRegistry(reference: string, rest: string, opts: OpenOptions, 
 export async function openImage(reference: string, opts: OpenOptions = {}): Promise<OpenedImage> {
   const { transport, rest } = splitTransport(reference);
   const temps: string[] = [];
-  const close = async () => {
-    for (const t of temps.splice(0)) removeTempDir(t);
-  };
+  const close = () =>
+    new Promise<void>((resolve) => {
+      for (const t of temps.splice(0)) removeTempDir(t);
+      resolve();
+    });
   try {
     return await openWith(reference, transport, rest, opts, temps, close);
   } catch (e) {
@@ -301,7 +303,7 @@ function isTarHeader(head: Buffer): boolean {
  * header: what does not start like a tar is refused at once, not after gigabytes of it
  * (a gzip of zeros, say) have been inflated to disk.
  */
-async function* tarOnly(s: AsyncIterable<Buffer>, from: string): AsyncGenerator<Buffer> {
+async function* tarOnly(s: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   let head: Buffer | null = Buffer.alloc(0);
   for await (const c of s) {
     if (head === null) {
@@ -327,7 +329,7 @@ async function inflateFile(from: string, to: string, compression: Exclude<Compre
     await pipeline(
       raw,
       inflate,
-      (s: AsyncIterable<Buffer>) => budgeted(tarOnly(guardBombs(s, counts, compression), from), from),
+      (s: AsyncIterable<Buffer>) => budgeted(tarOnly(guardBombs(s, counts, compression)), from),
       createWriteStream(to),
     );
   } catch (e) {

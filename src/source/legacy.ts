@@ -57,7 +57,7 @@ export function pickLegacy(bundle: Bundle, opts: { tag?: string; platform?: stri
           .map((i) => i.slice(0, 12))
           .join(', ');
   let top: string;
-  let name: string | null = null;
+  let name: string | null;
   if (opts.tag) {
     const hit =
       tagged.find((t) => sameImage(t.name, opts.tag!)) ??
@@ -68,16 +68,19 @@ export function pickLegacy(bundle: Bundle, opts: { tag?: string; platform?: stri
   } else {
     // Tags name the images; an archive saved by id has none, and its image is the layer nobody names as parent.
     const candidates = tagged.length ? [...new Set(tagged.map((t) => t.id))] : tops(bundle, ids, verify);
-    if (candidates.length === 0)
+    const only = candidates[0];
+    if (only === undefined)
       throw new ScopeError('not-an-image', `${bundle.location}: an old docker save layout, but no layer folder has a json`);
     if (candidates.length > 1)
       throw new ScopeError('ambiguous-image', `${bundle.location} holds several images; pick one with --tag: ${list()}`);
-    top = candidates[0];
+    top = only;
     const t = tagged.find((x) => x.id === top);
     name = t ? shortName(t.name) : null;
   }
   const chain = chainOf(bundle, top, verify);
-  const topJson = chain[chain.length - 1].json;
+  const tip = chain[chain.length - 1];
+  if (!tip) throw new ScopeError('corrupt', `${bundle.location}: image ${top.slice(0, 12)} has no layers`); // chainOf always holds top
+  const topJson = tip.json;
   const have = configPlatform(topJson);
   if (opts.platform && have) {
     if (!platformMatches(have, parsePlatform(opts.platform))) {
@@ -123,9 +126,10 @@ function chainOf(bundle: Bundle, top: string, verify: boolean): { id: string; js
     if (chain.length >= CHAIN_LIMIT) throw new ScopeError('too-large', `${bundle.location}: more than ${CHAIN_LIMIT} layers in one image`);
     seen.add(id);
     if (!ID.test(id) || !bundle.has(`${id}/json`)) {
+      const child = chain[chain.length - 1];
       throw new ScopeError(
         'missing-blob',
-        `${bundle.location}: layer ${id.slice(0, 12)} is missing (no ${id.slice(0, 12)}…/json)${chain.length ? `, named as parent by ${chain[chain.length - 1].id.slice(0, 12)}` : ''}`,
+        `${bundle.location}: layer ${id.slice(0, 12)} is missing (no ${id.slice(0, 12)}…/json)${child ? `, named as parent by ${child.id.slice(0, 12)}` : ''}`,
       );
     }
     if (!bundle.has(`${id}/layer.tar`))

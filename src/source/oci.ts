@@ -47,7 +47,11 @@ export function descriptor(v: unknown, where: string): Descriptor {
     size: typeof o.size === 'number' ? o.size : -1,
     platform:
       p && typeof p.architecture === 'string'
-        ? { os: String(p.os ?? 'linux'), architecture: p.architecture, variant: typeof p.variant === 'string' ? p.variant : undefined }
+        ? {
+            os: typeof p.os === 'string' ? p.os : 'linux',
+            architecture: p.architecture,
+            variant: typeof p.variant === 'string' ? p.variant : undefined,
+          }
         : null,
     annotations,
   };
@@ -213,17 +217,18 @@ export function pickFromIndex(
   }
   // Signatures and SBOMs kept beside an image are not candidates; an index of nothing else is an artifact.
   const images = all.filter((c) => !c.artifactType);
-  if (images.length === 0) throw artifactError(bundle, all[0].artifactType!);
+  if (images.length === 0) throw artifactError(bundle, all[0]?.artifactType ?? ''); // all is not empty, and all are artifacts
   all = images;
 
   let pool = all;
   let picked: string | null = null;
   if (opts.tag) {
     pool = all.filter((c) => matchesTag(c, opts.tag!));
-    if (pool.length === 0) {
+    const hit = pool[0];
+    if (hit === undefined) {
       throw new ScopeError('not-found', `${bundle.location}: no image tagged ${opts.tag}; it holds ${listNames(all)}`);
     }
-    picked = matchesTag(pool[0], opts.tag);
+    picked = matchesTag(hit, opts.tag);
   } else {
     // Entries that share their names are one image (its platforms); different names are different images.
     const keys = new Set(
@@ -294,7 +299,7 @@ function platformFromConfig(bundle: Bundle, d: Descriptor, verify: boolean): Pla
   const manifest = readJson(bundle, blobPath(d.digest), d.digest, verify) as Json;
   const cfg = manifest?.config as Json | undefined;
   if (!cfg || typeof cfg.digest !== 'string' || !bundle.has(blobPath(cfg.digest))) return null;
-  if (cfg.mediaType !== undefined && !IMAGE_CONFIG_TYPES.has(String(cfg.mediaType))) return null; // an artifact's config says nothing of platforms
+  if (cfg.mediaType !== undefined && (typeof cfg.mediaType !== 'string' || !IMAGE_CONFIG_TYPES.has(cfg.mediaType))) return null; // an artifact's config says nothing of platforms
   return configPlatform(readJson(bundle, blobPath(cfg.digest), cfg.digest, verify));
 }
 
@@ -316,10 +321,12 @@ export function pickPlatform(pool: Candidate[], wanted: string | undefined, wher
     return present;
   }
   const present = pool.filter((c) => c.available);
-  if (present.length === 1) return present[0];
+  const only = present[0];
+  if (present.length === 1 && only) return only;
   if (present.length === 0)
     throw new ScopeError('missing-blob', `${where}: the manifest blobs of ${pool.map(label).join(', ')} are missing`);
   const host = present.filter((c) => c.desc.platform && platformMatches(c.desc.platform, hostPlatform()));
-  if (host.length >= 1) return host[0];
+  const onHost = host[0];
+  if (onHost) return onHost;
   throw new ScopeError('unknown-platform', `${where}: several platforms, pick one with --platform: ${present.map(label).join(', ')}`);
 }

@@ -14,7 +14,7 @@ export function normalizeName(ref: string): string {
   const lastSlash = name.lastIndexOf('/');
   const colon = name.lastIndexOf(':');
   if (!digest && colon <= lastSlash) name += ':latest';
-  const first = name.split('/')[0];
+  const first = name.split('/')[0] ?? '';
   const hasRegistry = name.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost');
   if (!hasRegistry) name = 'docker.io/' + (name.includes('/') ? name : 'library/' + name);
   else if (first === 'docker.io' && name.split('/').length === 2) name = 'docker.io/library/' + name.slice('docker.io/'.length);

@@ -3,7 +3,7 @@ import { Text } from 'ink';
 import { formatBytes, formatMode, printable } from '../render/format.js';
 import type { Row } from './rows.js';
 import type { State } from './state.js';
-import type { Closure } from '../closure/index.js';
+import type { Closure } from '../report/index.js';
 import { Body, Pane, position } from './Pane.js';
 import { windowOf } from './text.js';
 import { MARK_COLOR, styled } from './theme.js';

@@ -3,13 +3,11 @@
  * layer's details, the diagnostics, the image, the wasted files, the keys. Raw lines here;
  * text.ts escapes and wraps them.
  */
-import type { Diagnostic } from '../diagnose/index.js';
-import type { LoadProgress } from '../load.js';
 import { formatBytes, formatMode } from '../render/format.js';
 import { describeElf } from '../render/ldd.js';
 import { shortCreatedBy } from '../render/text.js';
-import type { Report, ReportHead } from '../report/index.js';
-import type { Closure, ClosureFile } from '../closure/index.js';
+import type { LoadProgress } from '../report/explore.js';
+import type { Closure, ClosureFile, Diagnostic, Report, ReportHead } from '../report/index.js';
 import type { FileEntry, FileTree, WastedFile } from '../report/tree.js';
 import { ACTIONS, type Action, type Bindings, keysFor } from './keys.js';
 import { type Line, plural } from './text.js';
@@ -54,10 +52,10 @@ export function fileLines(e: FileEntry | null, layer: number | null, files: File
   else lines.push({ text: `type   ${e.type}` });
   lines.push({ text: `size   ${formatBytes(e.size)}${e.children ? ' in all' : ''}${e.layer !== null ? `  layer ${e.layer}` : ''}` });
   if (e.children) return lines;
-  const final = files.node(e.path);
-  if (!final || final.layer !== e.layer) {
+  const final = files.finalLayer(e.path);
+  if (final === null || final !== e.layer) {
     lines.push({
-      text: final ? `a later layer (${final.layer}) replaces this version` : 'a later layer removes this path',
+      text: final !== null ? `a later layer (${final}) replaces this version` : 'a later layer removes this path',
       color: 'yellow',
     });
     return lines;

@@ -5,11 +5,9 @@
  * program ends: q, ctrl-c, a signal, an error; ctrl-z suspends and `fg` redraws.
  */
 import { writeSync } from 'node:fs';
-import type { ImageModel, LoadOptions, LoadProgress } from '../load.js';
-import { loadImage } from '../load.js';
 import { printable } from '../render/format.js';
-import { type ReportOptions, buildReport, reportHead } from '../report/index.js';
-import { FileTree } from '../report/tree.js';
+import { type Exploration, type LoadOptions, type LoadProgress, explore } from '../report/explore.js';
+import type { ReportOptions } from '../report/index.js';
 import { progressBar, progressText } from './content.js';
 import { type Bindings, loadBindings, parseKeys } from './keys.js';
 import { initialState, needs, resize, settle } from './state.js';
@@ -49,7 +47,7 @@ export async function runTui(
   };
   const size = () => [stdout.columns || 80, Math.max(10, (stdout.rows || 24) - 1)] as const;
 
-  let model: ImageModel | null = null;
+  let image: Exploration | null = null;
   let loading = true;
   let finish: (e: Error | null) => void = () => {};
   const done = new Promise<Error | null>((r) => (finish = r));
@@ -139,19 +137,19 @@ export async function runTui(
 
   const ticker = setInterval(() => store.update({ load: { ...store.get().load, elapsed: Date.now() - started } }), 100);
   const onProgress = (progress: LoadProgress) => store.update({ load: { reference, progress, elapsed: Date.now() - started } });
-  loadImage(reference, { ...options, analysis: true, decodeInBackground: true, onProgress })
-    .then((m) => {
-      model = m;
+  explore(reference, { ...options, onProgress })
+    .then((x) => {
+      image = x;
       loading = false;
       clearInterval(ticker);
-      store.update({ env: { ...store.get().env, head: reportHead(m), files: new FileTree(m) } });
+      store.update({ env: { ...store.get().env, head: x.head, files: x.files } });
       // the tree is usable now; the verdict follows once the decoding thread has caught up
-      return m.decodedReady.then(
+      return x.decoded.then(
         () =>
           new Promise<void>((r) =>
             setImmediate(() => {
               try {
-                store.update({ env: { ...store.get().env, report: buildReport(m, { ...options, binaries: false }) } });
+                store.update({ env: { ...store.get().env, report: x.report() } });
               } catch (e) {
                 finish(e as Error);
               }
@@ -173,6 +171,6 @@ export async function runTui(
   process.off('exit', leave);
   // Quit while the image still loads: nothing is waited for (the temp folder goes on exit).
   if (loading && !result) process.exit(0);
-  await (model as ImageModel | null)?.close();
+  await (image as Exploration | null)?.close();
   return result;
 }

@@ -155,10 +155,10 @@ export function makeBindings(overrides: Record<string, unknown> = {}, where = 'k
     if (!(action in ACTIONS)) throw new ScopeError('usage', `${where}: no action "${action}"; actions: ${Object.keys(ACTIONS).join(', ')}`);
     if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string'))
       throw new ScopeError('usage', `${where}: "${action}" takes a list of keys, like ["j", "down"]`);
-    for (const k of keys as string[])
+    for (const k of keys)
       if (!validKey(k))
         throw new ScopeError('usage', `${where}: "${k}" is not a key (one character, ctrl-a … ctrl-z, or ${[...NAMED].join(', ')})`);
-    keysOf.set(action as Action, keys as string[]);
+    keysOf.set(action as Action, keys);
   }
   const out = new Map<string, Action>();
   for (const [action, keys] of keysOf) {

@@ -160,8 +160,8 @@ export function needs(s: State, env: Env): { view: TreeViewKey | null; wasted: b
   const key = s.pending ? viewKey({ ...s, layerCursor: s.pending.layerCursor, changesOnly: false }) : viewKey(s);
   const e = rightPane(s) === 'details' && s.focus !== 'layers' && !s.help ? currentRow(s, env)?.e : undefined;
   // a final-image file (a folder or a replaced version has no more to say)
-  const final = e && !e.children && e.mark !== 'D' ? env.files.node(e.path) : null;
-  const details = final && final.layer === e!.layer && !env.files.detailsIfReady(e!.path) ? e!.path : null;
+  const final = e && !e.children && e.mark !== 'D' ? env.files.finalLayer(e.path) : null;
+  const details = final !== null && final === e!.layer && !env.files.detailsIfReady(e!.path) ? e!.path : null;
   return { view: env.files.view(key) ? null : key, wasted: (s.focus === 'wasted' || s.focus === 'image') && !env.files.wasted(), details };
 }
 
@@ -424,8 +424,8 @@ export function reduce(s0: State, key: Key, env: Env): State {
       const e = row.e;
       if (e.mark === 'D') return say(s, `${e.path} was removed: nothing to export`);
       if (e.children) return say(s, `${e.path} is a folder: x exports one file`);
-      const final = env.files.node(e.path);
-      if (!final || final.layer !== e.layer) return say(s, `only the final image's version of ${e.path} can be exported`);
+      const final = env.files.finalLayer(e.path);
+      if (final === null || final !== e.layer) return say(s, `only the final image's version of ${e.path} can be exported`);
       if (e.type !== 'file' && e.type !== 'hardlink' && e.type !== 'symlink') return say(s, `${e.path} is a ${e.type}, not a file`);
       return { ...s, prompt: { path: e.path, text: `./${e.name}` } };
     }

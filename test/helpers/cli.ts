@@ -1,5 +1,6 @@
 /** Runs the real command line (the built bin) and captures what a user would see. */
 import { spawnSync } from 'node:child_process';
+import { checkJsonOutput } from './schema.js';
 
 const BIN = new URL('../../bin/scratchscope.js', import.meta.url).pathname;
 
@@ -16,7 +17,9 @@ export function cli(args: string[], env: Record<string, string | undefined> = {}
     timeout: 120_000,
     maxBuffer: 256 << 20,
   });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  const run = { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  checkJsonOutput(args, run); // every JSON output matches docs/report.schema.json
+  return run;
 }
 
 /** Exit codes of errors that are not bugs (README, "Exit codes"): usage, input, not found, unreachable. */

@@ -12,6 +12,7 @@ import https from 'node:https';
 import net from 'node:net';
 import { promisify } from 'node:util';
 import bcrypt from 'bcryptjs';
+import { checkJsonOutput } from './schema.js';
 
 const exec = promisify(execFile);
 const BIN = new URL('../../bin/scratchscope.js', import.meta.url).pathname;
@@ -36,7 +37,14 @@ export function run(
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
+    child.on('close', (status) => {
+      try {
+        checkJsonOutput(args, { status, stdout }); // every JSON output matches docs/report.schema.json
+        resolve({ status, stdout, stderr });
+      } catch (e) {
+        reject(e instanceof Error ? e : new Error(String(e)));
+      }
+    });
     if (child.pid) onSpawn?.(child.pid);
     child.stdin.end(input ?? '');
   });

@@ -10,7 +10,7 @@ import { BinaryCatalog } from '../../src/elf/catalog.js';
 import { loadImage } from '../../src/load.js';
 import { resolvePath } from '../../src/fs/index.js';
 import { type LoadResult, resolveProgram } from '../../src/loader/index.js';
-import { loaderContext } from '../../src/report/binaries.js';
+import { loaderContext } from '../../src/diagnose/context.js';
 
 export function sh(cmd: string, args: string[], opts: { cwd?: string } = {}): string {
   return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...opts });

@@ -10,7 +10,7 @@ import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
 import { ScopeError } from '../../errors.js';
-import { printable } from '../../render/format.js';
+import { printable } from '../../text.js';
 import type { Engine } from './discover.js';
 
 export interface EngineTimeouts {
@@ -262,12 +262,13 @@ export class EngineClient {
   private httpError(path: string, a: Answer): ScopeError {
     let detail = a.body.toString('utf8').trim();
     try {
-      detail = JSON.parse(detail).message ?? detail;
+      const parsed = JSON.parse(detail) as { message?: unknown } | null;
+      if (typeof parsed?.message === 'string') detail = parsed.message;
     } catch {
       /* plain text */
     }
     return this.fault(
-      `the engine at ${this.engine.address} refused GET ${path}: HTTP ${a.status}${detail ? ` ${printable(detail.split('\n')[0].slice(0, 200))}` : ''}`,
+      `the engine at ${this.engine.address} refused GET ${path}: HTTP ${a.status}${detail ? ` ${printable((detail.split('\n')[0] ?? '').slice(0, 200))}` : ''}`,
     );
   }
 }

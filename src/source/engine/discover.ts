@@ -50,9 +50,13 @@ export function fromHost(host: string): Engine {
   const m = /^(tcp|http|https):\/\/(\[[^\]]+\]|[^:/]+)(?::(\d+))?\/?$/.exec(host);
   if (m) {
     const tls = tlsFromEnv(m[1] === 'https');
-    return { address: host, host: m[2].replace(/^\[|\]$/g, ''), port: Number(m[3] ?? (tls ? 2376 : 2375)), tls };
+    return { address: host, host: (m[2] ?? '').replace(/^\[|\]$/g, ''), port: Number(m[3] ?? (tls ? 2376 : 2375)), tls };
   }
   throw new ScopeError('usage', `unsupported engine address ${host} (use unix:// or tcp://)`);
+}
+
+interface ContextMeta {
+  Endpoints?: { docker?: { Host?: unknown } };
 }
 
 function contextHost(): string | null {
@@ -60,7 +64,9 @@ function contextHost(): string | null {
   let name = process.env.DOCKER_CONTEXT;
   if (!name) {
     try {
-      name = JSON.parse(readFileSync(join(dockerDir, 'config.json'), 'utf8')).currentContext;
+      const config = JSON.parse(readFileSync(join(dockerDir, 'config.json'), 'utf8')) as { currentContext?: unknown } | null;
+      const current = config?.currentContext;
+      name = typeof current === 'string' ? current : undefined;
     } catch {
       return null;
     }
@@ -68,7 +74,8 @@ function contextHost(): string | null {
   if (!name || name === 'default') return null;
   const id = createHash('sha256').update(name).digest('hex');
   try {
-    const meta = JSON.parse(readFileSync(join(dockerDir, 'contexts', 'meta', id, 'meta.json'), 'utf8'));
+    // optional chaining reads any JSON value safely; only the leaf needs checking
+    const meta = JSON.parse(readFileSync(join(dockerDir, 'contexts', 'meta', id, 'meta.json'), 'utf8')) as ContextMeta | null;
     const host = meta?.Endpoints?.docker?.Host;
     if (typeof host === 'string') return host;
   } catch {

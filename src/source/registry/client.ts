@@ -6,7 +6,7 @@
  */
 import { Agent, type Dispatcher, request } from 'undici';
 import { ScopeError } from '../../errors.js';
-import { printable } from '../../render/format.js';
+import { printable } from '../../text.js';
 import type { Credentials } from './creds.js';
 import { isLoopback } from './reference.js';
 import { tlsFor } from './tls.js';
@@ -57,17 +57,18 @@ export function parseChallenge(header: string | string[] | undefined): Challenge
   if (!h) return null;
   const m = /^\s*(\w+)\s*(.*)$/.exec(h);
   if (!m) return null;
-  const scheme = m[1].toLowerCase();
+  const scheme = (m[1] ?? '').toLowerCase();
   if (scheme !== 'bearer' && scheme !== 'basic') return null;
   const params: Record<string, string> = {};
-  for (const p of m[2].matchAll(/(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/g))
-    params[p[1].toLowerCase()] = (p[2] ?? p[3] ?? '').replace(/\\(.)/g, '$1');
+  for (const [, key = '', quoted, bare] of (m[2] ?? '').matchAll(/(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/g))
+    params[key.toLowerCase()] = (quoted ?? bare ?? '').replace(/\\(.)/g, '$1');
   return { scheme, params };
 }
 
 export function errorCode(e: unknown): string {
   const err = e as { code?: unknown; cause?: { code?: unknown } };
-  return String(err?.cause?.code ?? err?.code ?? '');
+  const code = err?.cause?.code ?? err?.code;
+  return typeof code === 'string' || typeof code === 'number' ? String(code) : '';
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

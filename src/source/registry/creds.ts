@@ -66,7 +66,7 @@ function readConfig(file: string): Json | null {
     return null;
   }
   try {
-    const j = JSON.parse(text);
+    const j: unknown = JSON.parse(text);
     return j && typeof j === 'object' ? (j as Json) : null;
   } catch {
     throw new ScopeError('corrupt', `${file}: not valid JSON`);

@@ -5,7 +5,7 @@
  * while they arrive. Every manifest and config is checked against its digest.
  */
 import { ScopeError } from '../../errors.js';
-import { printable } from '../../render/format.js';
+import { printable } from '../../text.js';
 import { type Candidate, INDEX_TYPES, type Picked, descriptor, isAttestation, pickPlatform } from '../oci.js';
 import { configPlatform, formatPlatform, parsePlatform, platformMatches } from '../platform.js';
 import { shortName } from '../reference.js';
@@ -66,7 +66,7 @@ async function fetchManifest(client: RegistryClient, ref: string, expected: stri
     throw new ScopeError('corrupt', `${client.host}: the manifest of ${label} is not valid JSON`);
   }
   if (!json || typeof json !== 'object') throw new ScopeError('corrupt', `${client.host}: the manifest of ${label} is not a JSON object`);
-  const type = (header(res, 'content-type') ?? '').split(';')[0].trim();
+  const type = (header(res, 'content-type') ?? '').split(';')[0]?.trim() ?? '';
   const mediaType = typeof json.mediaType === 'string' ? json.mediaType : type;
   if (json.schemaVersion === 1 || SCHEMA1.test(mediaType)) {
     throw new ScopeError(

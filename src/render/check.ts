@@ -1,26 +1,24 @@
 /**
- * `scratchscope check IMAGE…`: every image's verdict in the format CI wants, plus GitHub
+ * `scratchscope check IMAGE…`: every image's verdict (from its report) in the format CI wants, plus GitHub
  * annotations and a step summary when run by GitHub Actions. Says whether the gate fails.
  */
 import { writeFileSync } from 'node:fs';
-import { type RuntimeChoice } from '../diagnose/runtimes.js';
 import { fsError } from '../errors.js';
-import type { ImageModel } from '../load.js';
-import { renderVerdict } from '../render/text.js';
-import { type Dockerfile, readDockerfile } from './dockerfile.js';
-import { annotations, writeStepSummary } from './github.js';
-import { type Report, buildReport } from './index.js';
-import { toJunit } from './junit.js';
-import { type Checked, toSarif } from './sarif.js';
-import { printable } from '../render/format.js';
+import { renderVerdict } from './text.js';
+import { type Dockerfile, readDockerfile } from '../report/dockerfile.js';
+import { annotations, writeStepSummary } from '../report/github.js';
+import type { Report } from '../report/index.js';
+import { toJunit } from '../report/junit.js';
+import { type Checked, toSarif } from '../report/sarif.js';
+import { printable } from './format.js';
 
 export interface CheckOptions {
   format: 'text' | 'json' | 'sarif' | 'junit';
   dockerfile?: string;
   output?: string;
   failOn: 'error' | 'warning';
-  runtime?: RuntimeChoice;
-  load: (ref: string, fn: (m: ImageModel) => Promise<Report>) => Promise<Report>;
+  /** The report of one image, as inspect builds it. */
+  report: (ref: string) => Promise<Report>;
   out: (s: string) => Promise<void>;
 }
 
@@ -40,7 +38,7 @@ function render(checked: Checked[], o: CheckOptions, dockerfile: Dockerfile | nu
 export async function runCheck(images: string[], o: CheckOptions): Promise<boolean> {
   const dockerfile = o.dockerfile ? readDockerfile(o.dockerfile) : null;
   const checked: Checked[] = [];
-  for (const image of images) checked.push({ image, report: await o.load(image, async (m) => buildReport(m, { runtime: o.runtime })) });
+  for (const image of images) checked.push({ image, report: await o.report(image) });
   const text = render(checked, o, dockerfile);
   if (o.output) {
     try {

@@ -1,0 +1,21 @@
+/**
+ * The loader's view of an image as its config runs it: the tree, the Env, the working
+ * folder and the user. The closure, the report and the repair read libraries through it.
+ */
+import type { BinaryCatalog } from '../elf/catalog.js';
+import type { ImageModel } from '../load.js';
+import { LIMITS, type LoaderContext } from '../loader/index.js';
+import { checkUser } from './user.js';
+
+export function loaderContext(model: ImageModel, catalog: BinaryCatalog): LoaderContext {
+  const user = checkUser(model.tree, model.config?.user ?? '').credentials ?? undefined;
+  return {
+    tree: model.tree,
+    catalog,
+    env: model.config?.env ?? [],
+    cwd: model.config?.workingDir || '/',
+    user,
+    probes: new Map(),
+    budget: { steps: LIMITS.imageSteps },
+  };
+}
