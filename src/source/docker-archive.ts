@@ -7,7 +7,7 @@
 import { ScopeError } from '../errors.js';
 import { type Bundle, readJson } from './bundle.js';
 import type { Picked } from './oci.js';
-import { configPlatform, formatPlatform, parsePlatform, platformMatches } from './platform.js';
+import { configPlatform, formatPlatform, requirePlatform } from './platform.js';
 import { sameImage, shortName } from './reference.js';
 
 interface ManifestEntry {
@@ -103,11 +103,7 @@ export function pickFromManifestJson(bundle: Bundle, opts: ManifestPick): Picked
   // Docker reads the config by its path whatever its name; a name that is a digest is checked unless --no-verify.
   const configRaw = readJson(bundle, chosen.Config, digestOfPath(chosen.Config), verify) as Record<string, unknown>;
   const have = configPlatform(configRaw);
-  if (opts.platform && have) {
-    if (!platformMatches(have, parsePlatform(opts.platform))) {
-      throw new ScopeError('unknown-platform', `${bundle.location}: the image is ${formatPlatform(have)}, not ${opts.platform}`);
-    }
-  }
+  requirePlatform(have, opts.platform, bundle.location);
   return {
     name,
     platform: have ? formatPlatform(have) : null,

@@ -9,7 +9,7 @@
 import { ScopeError } from '../errors.js';
 import { type Bundle, readJson } from './bundle.js';
 import type { Picked } from './oci.js';
-import { configPlatform, formatPlatform, parsePlatform, platformMatches } from './platform.js';
+import { configPlatform, formatPlatform, requirePlatform } from './platform.js';
 import { sameImage, shortName } from './reference.js';
 
 type Json = Record<string, unknown>;
@@ -82,11 +82,7 @@ export function pickLegacy(bundle: Bundle, opts: { tag?: string; platform?: stri
   if (!tip) throw new ScopeError('corrupt', `${bundle.location}: image ${top.slice(0, 12)} has no layers`); // chainOf always holds top
   const topJson = tip.json;
   const have = configPlatform(topJson);
-  if (opts.platform && have) {
-    if (!platformMatches(have, parsePlatform(opts.platform))) {
-      throw new ScopeError('unknown-platform', `${bundle.location}: the image is ${formatPlatform(have)}, not ${opts.platform}`);
-    }
-  }
+  requirePlatform(have, opts.platform, bundle.location);
   const history = chain.map(({ json }) => {
     const cmd = obj(json.container_config).Cmd;
     return {

@@ -1,4 +1,6 @@
 /** os/arch[/variant] strings and the host's own. */
+import { ScopeError } from '../errors.js';
+
 export interface Platform {
   os: string;
   architecture: string;
@@ -48,4 +50,11 @@ export function platformMatches(have: Platform, want: Platform): boolean {
   if (!want.variant) return true;
   const v = have.variant ?? (have.architecture === 'arm64' ? 'v8' : undefined);
   return v === want.variant;
+}
+
+/** A single image asked for with --platform must be of that platform (a config without an architecture passes). */
+export function requirePlatform(have: Platform | null, wanted: string | undefined, where: string): void {
+  if (wanted && have && !platformMatches(have, parsePlatform(wanted))) {
+    throw new ScopeError('unknown-platform', `${where}: the image is ${formatPlatform(have)}, not ${wanted}`);
+  }
 }
