@@ -1,16 +1,19 @@
 /**
  * The command line: commander parses, the core loads and analyses, a renderer prints.
- * Exit codes: 0 analysed, 1 `--fail-on` threshold met, 2 bad input or usage.
+ * Exit codes (README, "Exit codes"): 0 analysed, 1 `--fail-on` threshold met, 2 usage,
+ * 3 unreadable or invalid input, 4 not found, 5 engine or registry unreachable, 70 a bug.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type * as Commander from 'commander';
-import { ScopeError, isScopeError } from './errors.js';
+import { EXIT, ScopeError, exitCode, isScopeError } from './errors.js';
 import type { ImageModel, LoadOptions } from './load.js';
 import { printable } from './render/format.js';
 import { VERSION } from './version.js';
 import type { Report, ReportOptions } from './report/index.js';
 import type { ClosureCopiesJson, SlimJson } from './json.js';
+import { configPlatform, formatPlatform } from './source/platform.js';
+import type { ImageConfig } from './source/types.js';
 import { type RuntimeChoice, parseRuntime } from './diagnose/runtimes.js';
 
 // commander is CommonJS: required, not imported, it skips the ESM loader's scan of its
@@ -361,7 +364,9 @@ export function buildProgram(): Command {
     program
       .command('check')
       .argument('<images...>', 'images to check (anything inspect reads)')
-      .description('a CI gate: exit 0 when every image starts, 1 when one fails, 2 on bad input; text, JSON, SARIF or JUnit'),
+      .description(
+        'a CI gate: exit 0 when every image starts, 1 when one fails, 2 and up on errors (README: Exit codes); text, JSON, SARIF or JUnit',
+      ),
   )
     .option('--format <format>', 'text (default), json, sarif (SARIF 2.1.0, for code scanning) or junit', checkFormat, 'text')
     .option('--dockerfile <file>', 'place each finding on the Dockerfile instruction responsible (SARIF, GitHub annotations)')
@@ -534,7 +539,7 @@ export function buildProgram(): Command {
               {
                 ...o,
                 tag: undefined,
-                platform: m.config?.architecture ? `${m.config.os ?? 'linux'}/${m.config.architecture}` : o.platform,
+                platform: donorPlatform(m.config) ?? o.platform,
               },
               async (donor) => {
                 const tempDir = makeTempDir();
@@ -685,14 +690,20 @@ async function explain(code: string): Promise<void> {
   await out(`${code}\n\n${text}\n${words}`);
 }
 
+/** The donor is read for the target's os and architecture, any variant of it. */
+function donorPlatform(config: ImageConfig | null): string | null {
+  const p = configPlatform(config);
+  return p ? formatPlatform({ os: p.os, architecture: p.architecture }) : null;
+}
+
 /** One line, escaped: messages name files and fields the image controls. */
-function fail(message: string): never {
+function fail(message: string, code: number): never {
   try {
     process.stderr.write(`scratchscope: ${printable(message)}\n`);
   } catch {
     /* stderr is gone too: the exit code is all that is left */
   }
-  process.exit(2);
+  process.exit(code);
 }
 
 /** A system error the machine caused (a full disk, a closed stream), not a bug. */
@@ -703,12 +714,12 @@ function systemError(e: unknown): string | null {
 }
 
 function report(e: unknown): never {
-  if (isScopeError(e)) fail(e.message);
+  if (isScopeError(e)) fail(e.message, exitCode(e.code));
   const sys = systemError(e);
-  if (sys) fail(sys);
-  if (e instanceof RangeError && /allocation failed|out of memory/i.test(e.message)) fail(`out of memory (${e.message})`);
+  if (sys) fail(sys, EXIT.input);
+  if (e instanceof RangeError && /allocation failed|out of memory/i.test(e.message)) fail(`out of memory (${e.message})`, EXIT.input);
   if (process.env.SCRATCHSCOPE_DEBUG) console.error(e);
-  fail(`internal error: ${(e as Error)?.message ?? String(e)} (please report it; SCRATCHSCOPE_DEBUG=1 shows details)`);
+  fail(`internal error: ${(e as Error)?.message ?? String(e)} (please report it; SCRATCHSCOPE_DEBUG=1 shows details)`, EXIT.internal);
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -718,16 +729,16 @@ export async function main(argv: string[]): Promise<void> {
   process.on('uncaughtException', report);
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(0); // the reader is gone (| head): nothing is wrong
-    fail(`cannot write to standard output: ${systemError(e) ?? e.message}`);
+    fail(`cannot write to standard output: ${systemError(e) ?? e.message}`, EXIT.input);
   });
-  process.stderr.on('error', () => process.exit(2));
+  process.stderr.on('error', () => process.exit(EXIT.input));
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') process.exit(0);
-      process.exit(2);
+      process.exit(EXIT.usage);
     }
     report(e);
   }

@@ -6,24 +6,22 @@
 import { historyForLayers } from './source/config.js';
 import { openImage } from './source/index.js';
 import { allowTempFor, makeTempDir, removeTempDir } from './source/tempdir.js';
-import type { HistoryEntry, ImageConfig, OpenOptions, OpenedImage, SourceInfo } from './source/types.js';
+import type { HistoryEntry, ImageConfig, LayerSource, OpenOptions, OpenedImage, SourceInfo } from './source/types.js';
 import { type LayerRead, readLayer } from './layers/index.js';
 import { type LayerChanges, MergedTree } from './fs/tree.js';
 import { closeSharedFiles } from './fs/bytes.js';
 import { DecodePool } from './elf/pool.js';
 import type { Decoded } from './elf/catalog.js';
 
-export interface LayerInfo {
-  index: number;
-  digest: string | null;
-  diffId: string | null;
-  mediaType: string | null;
-  compression: LayerRead['compression'];
+/**
+ * One layer of the model, the record every later stage reads: what the source says of it
+ * (index, digests, media type, where its bytes are), what reading it found (compression,
+ * tar size, verified), its build step, and its changes (the merged tree's own record,
+ * tree.layers[index]).
+ */
+export interface LayerInfo extends LayerSource, Omit<LayerRead, 'entries'> {
   /** Bytes as stored (compressed size for compressed layers). */
   storedSize: number;
-  /** Bytes of the uncompressed tar. */
-  tarSize: number;
-  verified: boolean;
   history: HistoryEntry | null;
   changes: LayerChanges;
 }
@@ -156,10 +154,7 @@ export async function loadOpened(
     start();
     const changes = tree.apply(l.index, read.entries);
     infos.push({
-      index: l.index,
-      digest: l.digest,
-      diffId: l.diffId,
-      mediaType: l.mediaType,
+      ...l,
       compression: read.compression,
       storedSize: l.blob?.size ?? 0,
       tarSize: read.tarSize,

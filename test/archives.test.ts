@@ -146,6 +146,29 @@ describe('Docker 25.0.0 and pre-1.10 saves read like the save they came from', (
   });
 });
 
+describe("docker save's platform keeps its variant, as the OCI path does", () => {
+  const save = async (name: string, architecture: string, variant?: string) => {
+    const file = `${tmp.dir}/${name}.docker.tar`;
+    writeFileSync(file, await makeDockerArchive({ layers: [await makeTar([{ name: 'app', body: 'x' }])], architecture, variant }));
+    return file;
+  };
+
+  it('arm/v7 is linux/arm/v7: --platform linux/arm/v7 and linux/arm read it, linux/arm/v6 is refused naming v7', async () => {
+    const file = await save('armv7', 'arm', 'v7');
+    assert.equal((await read(file)).source.platform, 'linux/arm/v7');
+    assert.equal((await read(file, { platform: 'linux/arm/v7' })).source.platform, 'linux/arm/v7');
+    assert.equal((await read(file, { platform: 'linux/arm' })).source.platform, 'linux/arm/v7');
+    await rejects(loadImage(file, { platform: 'linux/arm/v6' }), 'unknown-platform', /the image is linux\/arm\/v7, not linux\/arm\/v6/);
+  });
+
+  it('arm64/v8 is linux/arm64/v8; an arm64 config without a variant is v8', async () => {
+    assert.equal((await read(await save('arm64v8', 'arm64', 'v8'))).source.platform, 'linux/arm64/v8');
+    const bare = await save('arm64', 'arm64');
+    assert.equal((await read(bare)).source.platform, 'linux/arm64');
+    assert.equal((await read(bare, { platform: 'linux/arm64/v8' })).source.platform, 'linux/arm64');
+  });
+});
+
 describe('OCI layouts as skopeo reads them', () => {
   it('a folder with index.json and blobs but no oci-layout is read as OCI (skopeo reads it too)', async () => {
     const dir = `${tmp.dir}/no-layout`;

@@ -169,9 +169,9 @@ function assertBalanced(xml: string): void {
 }
 
 describe('check: bad input and Dockerfile parsing', () => {
-  it('a missing Dockerfile is one line, exit 2', () => {
+  it('a missing Dockerfile is one line, exit 4 (not found)', () => {
     assert.equal(
-      oneLineError(cli(['check', '--dockerfile', '/nonexistent/Dockerfile', `${REPO}fixtures/images/hello.docker.tar`])),
+      oneLineError(cli(['check', '--dockerfile', '/nonexistent/Dockerfile', `${REPO}fixtures/images/hello.docker.tar`]), 4),
       'scratchscope: /nonexistent/Dockerfile: no such file or directory',
     );
   });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import type { ChangeRecord, FileRecord } from '../src/fs/index.js';
@@ -11,6 +12,7 @@ import { TarBundle, readJson } from '../src/source/bundle.js';
 import { blobPath } from '../src/source/oci.js';
 
 const FX = new URL('../fixtures/images/', import.meta.url).pathname;
+const BIN = new URL('../bin/scratchscope.js', import.meta.url).pathname;
 const tmp = tempDir();
 after(tmp.cleanup);
 
@@ -104,7 +106,7 @@ describe('scratchscope IMAGE', () => {
   });
 });
 
-describe('bad input ends in one line and exit 2', () => {
+describe('bad input ends in one line and the exit code of its class', () => {
   it('a file that is not an image', () => {
     writeFileSync(`${tmp.dir}/notes.txt`, 'hello\n'.repeat(200));
     assert.match(oneLineError(cli(['inspect', `${tmp.dir}/notes.txt`])), /not an image/);
@@ -168,7 +170,7 @@ describe('bad input ends in one line and exit 2', () => {
   });
 
   it('no engine to talk to', () => {
-    const line = oneLineError(cli(['inspect', 'docker-daemon:some/image:1'], { DOCKER_HOST: `unix://${tmp.dir}/no.sock` }));
+    const line = oneLineError(cli(['inspect', 'docker-daemon:some/image:1'], { DOCKER_HOST: `unix://${tmp.dir}/no.sock` }), 5);
     assert.match(line, /cannot reach a container engine at unix:\/\/.*no\.sock \(is it running\?\)/);
   });
 
@@ -218,3 +220,40 @@ describe('every JSON output matches its definition in docs/report.schema.json', 
 function copyDir(from: string, to: string) {
   cpSync(from, to, { recursive: true });
 }
+
+describe('exit codes: one case of each class (README, "Exit codes")', () => {
+  it('0: analysed; 1: a finding at or above --fail-on', () => {
+    assert.equal(cli(['inspect', FX + 'hello.docker.tar']).status, 0);
+    assert.equal(cli(['inspect', FX + 'broken.docker.tar', '--fail-on', 'error']).status, 1);
+  });
+
+  it('2: usage (an unknown option; several images and no --tag)', () => {
+    assert.match(oneLineError(cli(['inspect', '--bogus', FX + 'hello.docker.tar']), 2), /unknown option '--bogus'/);
+    assert.match(oneLineError(cli(['inspect', FX + 'multi.docker.tar']), 2), /holds several images; pick one with --tag/);
+  });
+
+  it('3: unreadable or invalid input', () => {
+    writeFileSync(`${tmp.dir}/notes-exit.txt`, 'hello\n'.repeat(200));
+    assert.match(oneLineError(cli(['inspect', `${tmp.dir}/notes-exit.txt`]), 3), /not an image/);
+  });
+
+  it('4: not found (the image file, a tag, a path in the image)', () => {
+    assert.match(oneLineError(cli(['inspect', './nope/image.tar']), 4), /no such file or directory/);
+    assert.match(oneLineError(cli(['inspect', FX + 'multi.docker.tar', '--tag', 'nope']), 4), /no image tagged nope/);
+    assert.match(oneLineError(cli(['cat', FX + 'hello.docker.tar', '/missing']), 4), /\/missing: not in the image/);
+  });
+
+  it('5: the engine cannot be reached', () => {
+    const r = cli(['inspect', 'docker-daemon:some/image:1'], { DOCKER_HOST: `unix://${tmp.dir}/exit-no.sock` });
+    assert.match(oneLineError(r, 5), /cannot reach a container engine/);
+  });
+
+  it('70: a bug (anything that is not a ScopeError) is one line too', () => {
+    // JSON.stringify broken under the program: a plain Error reaches the top
+    const preload = `${tmp.dir}/break-json.mjs`;
+    writeFileSync(preload, "JSON.stringify = () => { throw new Error('boom'); };\n");
+    const r = spawnSync(process.execPath, ['--import', preload, BIN, 'files', '--json', FX + 'hello.docker.tar'], { encoding: 'utf8' });
+    assert.equal(r.status, 70, r.stderr);
+    assert.match(r.stderr, /^scratchscope: internal error: boom \(please report it; SCRATCHSCOPE_DEBUG=1 shows details\)\n$/);
+  });
+});

@@ -164,7 +164,7 @@ describe('pod: kubelet-shaped pod JSON against images the engine built', { skip,
 });
 
 describe('pod: bad input', () => {
-  it('not JSON, or not a pod: one line, exit 2', () => {
+  it('not JSON, or not a pod: one line, an error exit', () => {
     const notJson = spawnSync(process.execPath, [`${REPO}bin/scratchscope.js`, 'pod', '-'], {
       input: 'apiVersion: v1\nkind: Pod\n',
       encoding: 'utf8',

@@ -246,9 +246,9 @@ describe('container: real containers, docker with runc', { skip, timeout: 1_500_
     assert.match(rep.finding, /now names another image/);
   });
 
-  it('a container the engine does not have: one line, exit 2', () => {
+  it('a container the engine does not have: one line, exit 4 (not found)', () => {
     assert.match(
-      oneLineError(cli(['container', 'container-t-absent'])),
+      oneLineError(cli(['container', 'container-t-absent']), 4),
       /^scratchscope: no container container-t-absent in the engine at unix:\/\//,
     );
   });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { decodeElf } from '../src/elf/index.js';
+import { decodeElf } from '../src/elf/decode.js';
 import { ElfDamage } from '../src/elf/reader.js';
 import { BufferBytes, FileBytes } from '../src/fs/index.js';
 import { tempDir } from './helpers/build.js';
@@ -23,7 +23,7 @@ function decode(path: string) {
   try {
     return decodeElf(b);
   } finally {
-    b.close();
+    b.release();
   }
 }
 
@@ -210,7 +210,7 @@ describe('decoding real binaries', { skip }, () => {
         read += x.length;
         return x;
       },
-      close: () => inner.close(),
+      release: () => inner.release(),
     };
     const info = decodeElf(counting);
     assert.deepEqual(info.needed, ['libc.so.6']);

@@ -1,7 +1,7 @@
 /**
  * The Engine API client against engines that misbehave: fake ones made of node net
  * servers in this process (so the CLI runs as a child, asynchronously), each fault
- * answered by one line and exit 2 in the time --timeout allows.
+ * answered by one line and an error exit (5: unreachable) in the time --timeout allows.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -83,7 +83,7 @@ function every(ms: number, fn: () => boolean): void {
 const inspect = (host: string, extra: Record<string, string> = {}, asNobody = false) =>
   run(['inspect', '--timeout', '0.5', 'docker-daemon:x'], { DOCKER_HOST: host, ...extra }, asNobody);
 
-describe('engine faults: one line, exit 2', () => {
+describe('engine faults: one line, an error exit', () => {
   it('no socket at the address', async () => {
     const line = oneLineError(await inspect(`unix://${tmp.dir}/absent.sock`));
     assert.equal(line, `scratchscope: cannot reach a container engine at unix://${tmp.dir}/absent.sock (is it running?): no such socket`);

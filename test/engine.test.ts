@@ -93,7 +93,7 @@ describe('against a real engine', { skip }, () => {
         cwd: '/',
       },
     );
-    assert.equal(r.status, 2, r.stderr);
+    assert.equal(r.status, 3, r.stderr);
     assert.match(r.stderr, /^scratchscope: permission denied on unix:\/\/.* \(join the docker group, or use sudo\)\n$/);
   });
 });

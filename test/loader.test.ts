@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { decodeElf } from '../src/elf/index.js';
+import { decodeElf } from '../src/elf/decode.js';
 import { FileBytes } from '../src/fs/index.js';
 import { renderLdd } from '../src/render/ldd.js';
 import { dirname, join } from 'node:path';
@@ -341,7 +341,7 @@ describe('glibc loader rules, checked against ld.so itself', { skip }, () => {
     assert.equal(via(r, 'libfoo.so.1').via, 'default-assumed');
     const bytes = new FileBytes(`${root}/app`, 0, statSync(`${root}/app`).size);
     const text = renderLdd('/app', decodeElf(bytes), r);
-    bytes.close();
+    bytes.release();
     assert.match(
       text,
       /^ {2}default path \/lib\/x86_64-linux-gnu:\/usr\/lib\/x86_64-linux-gnu:\/lib:\/usr\/lib \(assumed \(the loader is not in the image\)/m,

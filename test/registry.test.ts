@@ -140,7 +140,7 @@ describe('anonymous registry', { skip: NO_REGISTRY }, () => {
 
   it('a missing tag and a malformed reference are one clear line', async () => {
     const missing = await run(['inspect', `docker://${reg.host}/hello:nope`], cleanEnv);
-    assert.equal(missing.status, 2);
+    assert.equal(missing.status, 4);
     assert.match(
       missing.stderr,
       /^scratchscope: 127\.0\.0\.1:\d+: manifest 127\.0\.0\.1:\d+\/hello:nope not found \(404\): MANIFEST_UNKNOWN/,
@@ -305,7 +305,7 @@ describe('htpasswd (basic auth), and a blob store it redirects to', { skip: NO_R
       /^scratchscope: 127\.0\.0\.1:\d+: layers needs credentials: pass --creds USER:PASSWORD or --creds-stdin, or log in with docker login \/ podman login\n$/,
     );
     const wrong = await run(['inspect', ref, '--creds', `${USER}:wrong-${PASSWORD}`], cleanEnv);
-    assert.equal(wrong.status, 2);
+    assert.equal(wrong.status, 3);
     assert.match(wrong.stderr, /^scratchscope: 127\.0\.0\.1:\d+: the registry refused the credentials from --creds\n$/);
     assert.ok(!(wrong.stdout + wrong.stderr).includes(PASSWORD));
     const stdin = await run(['inspect', ref, '--creds-stdin'], cleanEnv, `${USER}:wrong-${PASSWORD}\n`);
@@ -460,7 +460,7 @@ describe('TLS with a CA found through certs.d', { skip: NO_REGISTRY }, () => {
       mkdirSync(dir, { recursive: true });
       copyFileSync(tls.caFile, `${dir}/ca.crt`);
       const without = await run(['inspect', ref, '--timeout', '5'], { ...cleanEnv, HOME: home });
-      assert.equal(without.status, 2);
+      assert.equal(without.status, 5);
       assert.match(
         without.stderr,
         /^scratchscope: 127\.0\.0\.1:\d+: the registry closed the TLS connection \(\w+\); if it asks for a client certificate, put client\.cert and client\.key in \/etc\/docker\/certs\.d\/127\.0\.0\.1:\d+\/\n$/,

@@ -77,7 +77,7 @@ function ours(file: string) {
       .sort();
     return { sym: { undefined: undef, defined }, d, relocs: readRelocations(bytes, d.relocTables) };
   } finally {
-    bytes.close();
+    bytes.release();
   }
 }
 

@@ -79,6 +79,15 @@ describe('in a terminal', { skip }, () => {
     await exitsRestored();
   });
 
+  it('an image it cannot open: the terminal back, then the real error line and its exit code', async () => {
+    start('/nonexistent/image.tar');
+    await exitsRestored(4);
+    assert.match(screen(), /^scratchscope: \/nonexistent\/image\.tar: no such file or directory$/m);
+    start('fixtures/images/multi.docker.tar');
+    await exitsRestored(2);
+    assert.match(screen(), /^scratchscope: .*multi\.docker\.tar holds several images/m);
+  });
+
   it('acts on every key of a chunk and of a bracketed paste', async () => {
     start('fixtures/images/layers.docker.tar');
     await until((x) => /WILL START/.test(x) && /›.*▸data/.test(x), 'the tree');

@@ -8,7 +8,7 @@
 import { BinaryCatalog } from '../elf/catalog.js';
 import type { ElfInfo } from '../elf/types.js';
 import { ScopeError } from '../errors.js';
-import { type MergedTree, type Node, openBytes, resolvePath } from '../fs/index.js';
+import { type MergedTree, type Node, contentHead, resolvePath } from '../fs/index.js';
 import type { ImageModel } from '../load.js';
 import { type LoadResult, type LoaderKind, TRIPLETS, resolveProgram } from '../loader/index.js';
 import { loaderContext } from '../diagnose/context.js';
@@ -164,16 +164,6 @@ function dirBytes(n: Node): number {
   return total;
 }
 
-function readHead(node: Node, n: number): Buffer {
-  if (!node.content || node.size === 0) return Buffer.alloc(0);
-  const b = openBytes(node.content);
-  try {
-    return Buffer.from(b.read(0, Math.min(n, node.size)));
-  } finally {
-    b.close();
-  }
-}
-
 const MAX_SCRIPT_DEPTH = 5; // binfmt_script: the kernel gives up after 4 interpreters
 
 export function computeClosure(model: ImageModel, opts: ClosureOptions = {}): Closure {
@@ -245,7 +235,7 @@ export function analyseClosure(model: ImageModel, opts: ClosureOptions = {}): Cl
       if (d.ok) program = { path: realPath, info: d.info, node };
       break;
     }
-    const sb = parseShebang(readHead(node, 256));
+    const sb = parseShebang(contentHead(node.content, 256));
     if (!sb || !sb.interpreter) {
       if (depth === 0 && opts.path && node.type !== 'dir')
         throw new ScopeError('usage', `${opts.path}: not a program (neither an ELF file nor a #! script), so it has no closure`);

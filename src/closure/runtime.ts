@@ -219,7 +219,7 @@ export function runtimeNeeds(f: RuntimeFacts): RuntimeNeed[] {
           });
       }
     } finally {
-      b?.close();
+      b?.release();
     }
   }
   return out;

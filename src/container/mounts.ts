@@ -120,7 +120,7 @@ export function readOnlyTmp(tree: MergedTree, program: string, env: string[], mo
     const found = scanFor(b, TMP_MARKERS);
     uses = TMP_MARKERS.find((t) => found.has(t));
   } finally {
-    b.close();
+    b.release();
   }
   if (!uses) return null;
   return {

@@ -50,7 +50,7 @@ export function renderContainer(r: ContainerReport): string {
     out.push('');
     out.push('Diagnostics');
     for (const d of rest) {
-      out.push(`  ${d.severity === 'error' ? 'error' : d.severity === 'warning' ? 'warn ' : 'info '} [${d.code}] ${printable(d.message)}`);
+      out.push(`  ${d.severity === 'error' ? 'error' : 'warn '} [${d.code}] ${printable(d.message)}`);
       if (d.runtimeError) out.push(`        the runtime says: ${printable(d.runtimeError)}`);
       out.push(`        fix: ${printable(d.fix)}`);
     }

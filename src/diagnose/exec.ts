@@ -6,7 +6,8 @@
  */
 import { mayExecute } from '../loader/access.js';
 import type { ElfInfo } from '../elf/types.js';
-import { type MergedTree, type Node, openBytes, resolvePath } from '../fs/index.js';
+import { type MergedTree, type Node, contentHead, resolvePath } from '../fs/index.js';
+import { isScript } from '../archive/magic.js';
 import { type LoaderContext, hostRuns } from '../loader/index.js';
 import { CATALOG } from './catalog.js';
 import type { Code, Diagnostic, StepResult } from './types.js';
@@ -61,7 +62,7 @@ const spaceTab = (c: number | undefined) => c === 0x20 || c === 0x09;
  * before (a space, tab or NUL follows it): else exec fails with ENOEXEC.
  */
 export function parseShebang(head: Buffer): Shebang | null {
-  if (head.length < 2 || head[0] !== 0x23 || head[1] !== 0x21) return null;
+  if (!isScript(head)) return null;
   const buf = head.subarray(0, BINPRM_BUF_SIZE);
   let end = buf.indexOf(0x0a);
   let truncated = false;
@@ -81,17 +82,6 @@ export function parseShebang(head: Buffer): Shebang | null {
   const trimmed = line.replace(/^[ \t]+/, '').replace(/[ \t]+$/, '');
   const m = /^([^ \t]*)(?:[ \t]+(.*))?$/.exec(trimmed)!;
   return { interpreter: m[1] ?? '', arg: m[2] ?? null, raw: line, truncated, cutInterpreter };
-}
-
-/** The first bytes, when they can be read by position (bodies of other files in compressed layers cannot: their magic says enough). */
-function readHead(node: Node, n = 256): Buffer {
-  if (!node.content || !node.content.file) return Buffer.alloc(0);
-  const b = openBytes(node.content);
-  try {
-    return Buffer.from(b.read(0, Math.min(n, node.size)));
-  } finally {
-    b.close();
-  }
 }
 
 const shown = (s: string) => JSON.stringify(s).slice(1, -1); // makes a stray \r visible
@@ -123,7 +113,7 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
         evidence: [`${r.path} is ${what}`],
       });
     }
-    const head = readHead(node);
+    const head = contentHead(node.content, BINPRM_BUF_SIZE);
     const decoded = ctx.catalog.of(node);
     if (decoded) {
       if (!decoded.ok) {

@@ -20,10 +20,8 @@ import { archWarning, damageWarning, layerWarnings, programWarnings } from './wa
 export type * from './types.js';
 export { ERROR_CODES, WARNING_CODES } from './types.js';
 
-export interface DiagnoseOptions extends CommandOptions {
-  /** The machine the container will run on; default: the image's architecture. */
-  hostArch?: string;
-}
+/** What may override the image's command, as `docker run` can. */
+export type DiagnoseOptions = CommandOptions;
 
 export interface Diagnosis {
   launch: Launch;
@@ -62,7 +60,7 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
     catalog,
     env,
     cwd,
-    hostArch: opts.hostArch ?? config?.architecture ?? hostPlatform().architecture,
+    hostArch: config?.architecture ?? hostPlatform().architecture,
     user: user.user.credentials ?? undefined,
   };
   const configArch = config?.architecture ?? null;
@@ -88,7 +86,7 @@ function finish(launch: Launch, diagnostics: Diagnostic[], model: ImageModel, sh
   if (signals) diagnostics.push(signals);
   diagnostics.push(...layerWarnings(model.layers));
   // Errors first, in the order the runtime meets them (they were added in that order).
-  const rank = { error: 0, warning: 1, info: 2 } as const;
+  const rank = { error: 0, warning: 1 } as const;
   diagnostics.sort((a, b) => rank[a.severity] - rank[b.severity]);
   return { launch, verdict, diagnostics };
 }

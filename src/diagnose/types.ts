@@ -1,6 +1,6 @@
 /** Diagnostics: what will go wrong (or may), in the runtime's words, with the fix. */
 
-export type Severity = 'error' | 'warning' | 'info';
+export type Severity = 'error' | 'warning';
 
 export const ERROR_CODES = [
   'user-missing',

@@ -46,7 +46,7 @@ function eachEntry(tree: MergedTree, path: string, visit: (fields: string[]) => 
     }
     return true;
   } finally {
-    b.close();
+    b.release();
   }
 }
 

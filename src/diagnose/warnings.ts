@@ -65,7 +65,7 @@ export function scanNode(node: Node, needles: string[]): Set<string> {
   try {
     return scanFor(b, needles);
   } finally {
-    b.close();
+    b.release();
   }
 }
 

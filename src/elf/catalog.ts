@@ -2,6 +2,7 @@
  * Every ELF file of the merged tree, decoded on first use and remembered. Hard links and
  * files that share a body are decoded once.
  */
+import { isElf } from '../archive/magic.js';
 import { ScopeError } from '../errors.js';
 import { type MergedTree, type Node, openBytes } from '../fs/index.js';
 import { decodeElf } from './decode.js';
@@ -38,16 +39,13 @@ export class BinaryCatalog {
     let bytes;
     try {
       bytes = openBytes(ref);
-      if (node.magic === null) {
-        const head = bytes.read(0, 4);
-        if (head.length < 4 || head.toString('latin1') !== '\x7fELF') return null;
-      }
+      if (node.magic === null && !isElf(bytes.read(0, 4))) return null;
       d = { ok: true, info: decodeElf(bytes) };
     } catch (e) {
       if (e instanceof ElfDamage || e instanceof ScopeError) d = { ok: false, error: e.message };
       else throw e;
     } finally {
-      bytes?.close();
+      bytes?.release();
     }
     this.cache.set(key, d);
     return d;

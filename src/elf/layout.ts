@@ -3,10 +3,9 @@
  * of virtual addresses to file offsets that every other decoder needs.
  */
 import elfy from 'elfy';
+import { isElf } from '../archive/magic.js';
 import type { Bytes } from '../fs/bytes.js';
 import { ElfDamage, type FieldReader } from './reader.js';
-
-export const ELF_MAGIC = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
 
 export const PT_LOAD = 1;
 export const PT_DYNAMIC = 2;
@@ -94,7 +93,7 @@ const E_TYPES: Record<string, number> = { rel: 1, exec: 2, dyn: 3, core: 4 };
 /** Reads and checks the ELF header. Throws ElfDamage when the file is not a usable ELF. */
 export function readHeader(bytes: Bytes): ElfHeader {
   const head = bytes.read(0, 64);
-  if (head.length < 16 || !head.subarray(0, 4).equals(ELF_MAGIC)) throw new ElfDamage('not an ELF file');
+  if (head.length < 16 || !isElf(head)) throw new ElfDamage('not an ELF file');
   const is64 = head[4] === 2;
   if (head.length < (is64 ? 64 : 52)) throw new ElfDamage('ELF header is cut short');
   let h: Record<string, unknown>;

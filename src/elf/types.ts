@@ -1,5 +1,6 @@
-/** What scratchscope knows about one ELF file. The shape `inspect --json` prints under `elf`. */
+/* What the ELF decoder returns (decodeElf): see ElfInfo. */
 
+/** The kind of ELF file, from e_type, with PIE and static-PIE executables told apart. */
 export type ElfType = 'executable' | 'pie-executable' | 'static-pie' | 'shared-object' | 'relocatable' | 'core' | 'unknown';
 export type Libc = 'glibc' | 'musl' | 'none' | 'unknown';
 
@@ -31,6 +32,10 @@ export interface Hardening {
   canary: boolean | null;
 }
 
+/**
+ * What the decoder reads from one ELF file. `inspect --json` prints a summary of it under
+ * `binaries[].elf` (report/binaries.ts); a file's details in the explorer carry all of it.
+ */
 export interface ElfInfo {
   class: 32 | 64;
   endian: 'little' | 'big';

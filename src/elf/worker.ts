@@ -39,7 +39,7 @@ function decode(jobs: DecodeJob[]): WorkerReply {
       if (e instanceof ElfDamage) return { key: j.key, ok: false as const, error: e.message };
       return { key: j.key, ok: false as const, error: `decoder failed: ${(e as Error)?.message ?? String(e)}`, bug: true as const };
     } finally {
-      bytes.close();
+      bytes.release();
     }
   });
   return { kind: 'decode', results };

@@ -9,7 +9,8 @@ export interface Bytes {
   readonly size: number;
   /** Up to `len` bytes at `off`; fewer only at the end of the file. */
   read(off: number, len: number): Buffer;
-  close(): void;
+  /** Drops the bytes kept for reads to come; the file itself stays open (see closeSharedFiles). */
+  release(): void;
 }
 
 // Decoders make many small reads close together (headers, string tables, notes): serve
@@ -88,8 +89,8 @@ export class FileBytes implements Bytes {
     return buf;
   }
 
-  /** The descriptor is shared; see closeSharedFiles. */
-  close(): void {
+  /** Drops the cached head and window; the descriptor is shared and stays open (closeSharedFiles closes it). */
+  release(): void {
     this.head = null;
     this.window = null;
   }
@@ -105,5 +106,5 @@ export class BufferBytes implements Bytes {
     if (off < 0 || off >= this.buf.length || len <= 0) return Buffer.alloc(0);
     return this.buf.subarray(off, Math.min(this.buf.length, off + len));
   }
-  close(): void {}
+  release(): void {}
 }

@@ -78,13 +78,22 @@ export function openBytes(ref: ContentRef, head: Buffer | null = null): Bytes {
   return new FileBytes(ref.file, ref.offset, ref.size, head);
 }
 
+/**
+ * Up to `n` first bytes of a file, when they can be read by position; none for a body in
+ * a compressed layer that was not spooled (its magic says enough) or a file without content.
+ */
+export function contentHead(ref: ContentRef | null, n: number): Buffer {
+  if (!ref?.file || ref.size === 0) return Buffer.alloc(0);
+  const b = openBytes(ref);
+  try {
+    return Buffer.from(b.read(0, Math.min(n, ref.size)));
+  } finally {
+    b.release();
+  }
+}
+
 /** A small file's bytes by positioned read (null when absent, not a file, larger than `limit`, or not spooled). */
 export function readSmallFile(ref: ContentRef | null, limit = 16 << 20): Buffer | null {
   if (!ref || !ref.file || ref.size > limit) return null;
-  const b = openBytes(ref);
-  try {
-    return Buffer.from(b.read(0, ref.size));
-  } finally {
-    b.close();
-  }
+  return contentHead(ref, ref.size);
 }

@@ -6,9 +6,8 @@ export { MergedTree, byteOrder, joinPath } from './tree.js';
 export type { Node, Change, ChangeKind, LayerChanges, WastedPath } from './tree.js';
 export { resolvePath, mustResolve } from './resolve.js';
 export type { Resolved, ResolveResult } from './resolve.js';
-export { readContent, streamContent, openBytes, readSmallFile } from './content.js';
+export { readContent, streamContent, openBytes, readSmallFile, contentHead } from './content.js';
 export { FileBytes, BufferBytes, type Bytes } from './bytes.js';
-export { TreeView, type TreeRow, type TreeViewOptions, type Mark } from './view.js';
 
 /** One path of the merged tree as `files --json` prints it. */
 export interface FileRecord {

@@ -3,7 +3,8 @@ import { closeSync, lstatSync, openSync, readSync, readdirSync, readlinkSync } f
 import { join } from 'node:path';
 import { fsError } from '../errors.js';
 import type { EntryType } from '../archive/tar.js';
-import type { LayerEntry, Magic } from './index.js';
+import { type Magic, magicOf } from '../archive/magic.js';
+import type { LayerEntry } from './index.js';
 
 function typeOf(st: import('node:fs').Stats): EntryType | null {
   if (st.isFile()) return 'file';
@@ -82,10 +83,7 @@ function sniffFile(path: string): Magic {
   }
   try {
     const b = Buffer.alloc(4);
-    const n = readSync(fd, b, 0, 4, 0);
-    if (n === 4 && b[0] === 0x7f && b.toString('latin1', 1, 4) === 'ELF') return 'elf';
-    if (n >= 2 && b[0] === 0x23 && b[1] === 0x21) return 'script';
-    return 'other';
+    return magicOf(b.subarray(0, readSync(fd, b, 0, 4, 0)));
   } catch {
     return 'other'; // a file that opens but cannot be read (/proc, /sys, a device): not a program
   } finally {

@@ -12,9 +12,11 @@ import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { chargeTemp, refundTemp, tempError } from '../source/tempdir.js';
 import type { ByteReader } from '../archive/reader.js';
+import { type Magic, magicOf } from '../archive/magic.js';
 
 export type { TarEntry } from '../archive/walk.js';
 export type { EntryType } from '../archive/tar.js';
+export type { Magic } from '../archive/magic.js';
 export { cleanPath } from '../archive/walk.js';
 
 /**
@@ -30,9 +32,6 @@ export interface ContentRef {
   /** Position of the entry among the layer's entries, to find it again in a stream. */
   ordinal: number;
 }
-
-/** What a regular file's first bytes say it is. */
-export type Magic = 'elf' | 'script' | 'other';
 
 export interface LayerEntry extends TarEntry {
   /** Set for regular files. */
@@ -72,12 +71,6 @@ const SPOOL_PATHS =
   /^\/etc\/(passwd|group|ld\.so\.cache|ld\.so\.conf|ld-musl-[^/]+\.path|nsswitch\.conf|os-release)$|^\/usr\/lib\/os-release$/;
 
 const EMPTY = Buffer.alloc(0);
-
-function magicOf(head: Buffer): Magic {
-  if (head.length >= 4 && head[0] === 0x7f && head[1] === 0x45 && head[2] === 0x4c && head[3] === 0x46) return 'elf';
-  if (head.length >= 2 && head[0] === 0x23 && head[1] === 0x21) return 'script';
-  return 'other';
-}
 
 function describe(layer: LayerSource): string {
   return `layer ${layer.index}${layer.digest ? ` (${layer.digest.slice(0, 19)})` : ''}`;

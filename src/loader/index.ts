@@ -105,7 +105,7 @@ export function resolveProgram(ctx: LoaderContext, programPath: string, program:
       try {
         if (scanFor(b, ['/etc/ld-musl-'], 8 << 20).size) byFile = 'musl';
       } finally {
-        b.close();
+        b.release();
       }
     }
   }

@@ -102,7 +102,7 @@ function tableOf(ctx: SymbolContext, real: string, program: boolean): SymbolTabl
     if (!(e instanceof ElfDamage || e instanceof ScopeError)) throw e;
     t = { ok: false, error: `${real}: ${e.message}` };
   } finally {
-    bytes?.close();
+    bytes?.release();
   }
   ctx.cache?.set(key, t);
   return t;
@@ -229,7 +229,7 @@ export function checkSymbols(ctx: SymbolContext, load: LoadResult, names: StartN
       result.unreadable.push(`${o.path}: ${e.message}`);
       continue;
     } finally {
-      bytes?.close();
+      bytes?.release();
     }
     // glibc: DT_REL(A) first, then the PLT; musl: the PLT first.
     if (!musl) relocs = [...relocs.filter((r) => r.table !== 'jmprel'), ...relocs.filter((r) => r.table === 'jmprel')];

@@ -27,7 +27,7 @@ export function renderVerdict(r: Pick<Report, 'verdict' | 'launch' | 'diagnostic
     out.push('');
     out.push('Diagnostics');
     for (const d of rest) {
-      out.push(`  ${d.severity === 'error' ? 'error' : d.severity === 'warning' ? 'warn ' : 'info '} [${d.code}] ${printable(d.message)}`);
+      out.push(`  ${d.severity === 'error' ? 'error' : 'warn '} [${d.code}] ${printable(d.message)}`);
       if (d.runtimeError) out.push(`        the runtime says: ${runtimeLines(d.runtimeError, '                          ')}`);
       out.push(`        fix: ${printable(d.fix)}`);
       if (d.dockerfile) out.push(...d.dockerfile.map((l) => `          ${printable(l)}`));

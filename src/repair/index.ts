@@ -200,7 +200,7 @@ export async function repairImage(target: ImageModel, donor: ImageModel, opts: R
       `repair writes the original layers byte for byte and reads them from a local copy: save the image first (skopeo copy ${target.source.reference.replace(/^(docker|registry):(\/\/)?/, 'docker://')} docker-archive:image.tar) and repair that`,
     );
   }
-  if (target.layers.some((l) => !target.opened.layers[l.index]?.blob || !l.diffId))
+  if (target.layers.some((l) => !l.blob || !l.diffId))
     throw new ScopeError('unsupported', 'repair needs every layer as a blob with its diff id');
   const first = diagnose(target, new BinaryCatalog(target.tree, target.decoded));
   const fixed = first.diagnostics.filter((d) => d.severity === 'error');
@@ -254,7 +254,7 @@ export async function repairImage(target: ImageModel, donor: ImageModel, opts: R
     },
   ];
   const layers: LayerBytes[] = target.layers.map((l) => {
-    const blob = target.opened.layers[l.index]?.blob;
+    const blob = l.blob;
     if (!blob) throw new ScopeError('unsupported', `layer ${l.index} has no stored blob to copy`);
     return {
       file: blob.file!,

@@ -14,7 +14,7 @@ export function annotations(checked: CheckedVerdict[], dockerfile: Dockerfile | 
   const out: string[] = [];
   for (const { image, report } of checked) {
     for (const d of report.diagnostics) {
-      const kind = d.severity === 'error' ? 'error' : d.severity === 'warning' ? 'warning' : 'notice';
+      const kind = d.severity;
       const ins = dockerfile ? responsible(dockerfile, d, report.launch) : null;
       const props = [
         ...(ins && dockerfile ? [`file=${prop(dockerfile.path)}`, `line=${ins.line}`] : []),

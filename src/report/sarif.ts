@@ -20,7 +20,7 @@ export interface CheckedVerdict {
   report: VerdictReport;
 }
 
-const LEVEL = { error: 'error', warning: 'warning', info: 'note' } as const;
+const LEVEL = { error: 'error', warning: 'warning' } as const;
 const VERSION = '0.1.0';
 
 /** Words, not an arbitrary string: a rule's name is the code in PascalCase. */

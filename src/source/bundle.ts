@@ -23,7 +23,6 @@ export interface Bundle {
   readonly location: string;
   has(path: string): boolean;
   blob(path: string): FileBlob;
-  list(): string[];
   /** Names directly inside a folder of the bundle ('' for its top). */
   children(dir: string): string[];
 }
@@ -85,10 +84,6 @@ export class TarBundle implements Bundle {
     return { file: this.location, offset: m.offset, size: m.size };
   }
 
-  list(): string[] {
-    return [...this.members.keys()];
-  }
-
   children(dir: string): string[] {
     const prefix = dir === '' ? '/' : cleanPath(dir) + '/';
     const names = new Set<string>();
@@ -126,10 +121,6 @@ export class DirBundle implements Bundle {
     const r = this.real(path);
     if (!r || !lstatSync(r).isFile()) throw new ScopeError('missing-blob', `${this.location}: ${path} is missing`);
     return { file: r, offset: 0, size: lstatSync(r).size };
-  }
-
-  list(): string[] {
-    return [];
   }
 
   children(dir: string): string[] {

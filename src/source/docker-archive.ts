@@ -7,7 +7,7 @@
 import { ScopeError } from '../errors.js';
 import { type Bundle, readJson } from './bundle.js';
 import type { Picked } from './oci.js';
-import { parsePlatform, platformMatches } from './platform.js';
+import { configPlatform, formatPlatform, requirePlatform } from './platform.js';
 import { sameImage, shortName } from './reference.js';
 
 interface ManifestEntry {
@@ -102,20 +102,11 @@ export function pickFromManifestJson(bundle: Bundle, opts: ManifestPick): Picked
   }
   // Docker reads the config by its path whatever its name; a name that is a digest is checked unless --no-verify.
   const configRaw = readJson(bundle, chosen.Config, digestOfPath(chosen.Config), verify) as Record<string, unknown>;
-  const os = typeof configRaw?.os === 'string' ? configRaw.os : 'linux';
-  if (opts.platform && configRaw && typeof configRaw.architecture === 'string') {
-    const have = {
-      os,
-      architecture: configRaw.architecture,
-      variant: typeof configRaw.variant === 'string' ? configRaw.variant : undefined,
-    };
-    if (!platformMatches(have, parsePlatform(opts.platform))) {
-      throw new ScopeError('unknown-platform', `${bundle.location}: the image is ${have.os}/${have.architecture}, not ${opts.platform}`);
-    }
-  }
+  const have = configPlatform(configRaw);
+  requirePlatform(have, opts.platform, bundle.location);
   return {
     name,
-    platform: configRaw && typeof configRaw.architecture === 'string' ? `${os}/${configRaw.architecture}` : null,
+    platform: have ? formatPlatform(have) : null,
     manifestDigest: null,
     configDigest: digestOfPath(chosen.Config),
     configRaw,

@@ -16,6 +16,7 @@ import { parseConfig } from './config.js';
 import { saveImage } from './daemon.js';
 import { pickFromManifestJson, readManifestJson, tagsByConfig } from './docker-archive.js';
 import { isLegacySave, pickLegacy } from './legacy.js';
+import { configPlatform, formatPlatform } from './platform.js';
 import { type Picked, indexIsEmpty, pickFromIndex } from './oci.js';
 import { parseRegistryRef } from './registry/reference.js';
 import { allowTempFor, budgeted, makeTempDir, removeTempDir, tempError } from './tempdir.js';
@@ -275,8 +276,10 @@ function build(
     blob: l.blob,
     dir: null,
   }));
-  if (!picked.platform && config.architecture)
-    picked.platform = `${config.os ?? 'linux'}/${config.architecture}${config.variant ? '/' + config.variant : ''}`;
+  if (!picked.platform) {
+    const p = configPlatform(config);
+    if (p) picked.platform = formatPlatform(p);
+  }
   return { source: info(reference, kind, location, picked, image), config, configRaw: picked.configRaw, history, layers, close };
 }
 

@@ -9,7 +9,7 @@
 import { ScopeError } from '../errors.js';
 import { type Bundle, readJson } from './bundle.js';
 import type { Picked } from './oci.js';
-import { parsePlatform, platformMatches } from './platform.js';
+import { configPlatform, formatPlatform, requirePlatform } from './platform.js';
 import { sameImage, shortName } from './reference.js';
 
 type Json = Record<string, unknown>;
@@ -81,12 +81,8 @@ export function pickLegacy(bundle: Bundle, opts: { tag?: string; platform?: stri
   const tip = chain[chain.length - 1];
   if (!tip) throw new ScopeError('corrupt', `${bundle.location}: image ${top.slice(0, 12)} has no layers`); // chainOf always holds top
   const topJson = tip.json;
-  if (opts.platform && typeof topJson.architecture === 'string') {
-    const have = { os: typeof topJson.os === 'string' ? topJson.os : 'linux', architecture: topJson.architecture };
-    if (!platformMatches(have, parsePlatform(opts.platform))) {
-      throw new ScopeError('unknown-platform', `${bundle.location}: the image is ${have.os}/${have.architecture}, not ${opts.platform}`);
-    }
-  }
+  const have = configPlatform(topJson);
+  requirePlatform(have, opts.platform, bundle.location);
   const history = chain.map(({ json }) => {
     const cmd = obj(json.container_config).Cmd;
     return {
@@ -98,8 +94,7 @@ export function pickLegacy(bundle: Bundle, opts: { tag?: string; platform?: stri
   });
   return {
     name,
-    platform:
-      typeof topJson.architecture === 'string' ? `${typeof topJson.os === 'string' ? topJson.os : 'linux'}/${topJson.architecture}` : null,
+    platform: have ? formatPlatform(have) : null,
     manifestDigest: null,
     configDigest: null,
     // The layers have no content digests in this format: nothing to check them against.

@@ -6,7 +6,7 @@
  */
 import { ScopeError } from '../errors.js';
 import { type Bundle, readJson } from './bundle.js';
-import { type Platform, formatPlatform, hostPlatform, parsePlatform, platformMatches } from './platform.js';
+import { type Platform, configPlatform, formatPlatform, hostPlatform, parsePlatform, platformMatches } from './platform.js';
 import { sameImage, shortName } from './reference.js';
 import type { BlobRef } from './types.js';
 
@@ -300,13 +300,7 @@ function platformFromConfig(bundle: Bundle, d: Descriptor, verify: boolean): Pla
   const cfg = manifest?.config as Json | undefined;
   if (!cfg || typeof cfg.digest !== 'string' || !bundle.has(blobPath(cfg.digest))) return null;
   if (cfg.mediaType !== undefined && (typeof cfg.mediaType !== 'string' || !IMAGE_CONFIG_TYPES.has(cfg.mediaType))) return null; // an artifact's config says nothing of platforms
-  const config = readJson(bundle, blobPath(cfg.digest), cfg.digest, verify) as Json;
-  if (!config || typeof config.architecture !== 'string') return null;
-  return {
-    os: typeof config.os === 'string' ? config.os : 'linux',
-    architecture: config.architecture,
-    variant: typeof config.variant === 'string' ? config.variant : undefined,
-  };
+  return configPlatform(readJson(bundle, blobPath(cfg.digest), cfg.digest, verify));
 }
 
 function listNames(all: Candidate[]): string {

@@ -134,7 +134,7 @@ export function layerLines(head: ReportHead, cursor: number): Line[] {
   return lines;
 }
 
-const SEV = { error: ['✘', 'red'], warning: ['!', 'yellow'], info: ['i', 'blue'] } as const;
+const SEV = { error: ['✘', 'red'], warning: ['!', 'yellow'] } as const;
 
 export function diagnosticLines(report: Report | null): Line[] {
   if (!report) return [{ text: 'working out the launch…', color: 'gray' }];

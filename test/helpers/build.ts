@@ -59,6 +59,8 @@ export interface ImageSpec {
   config?: Record<string, unknown>;
   gzip?: boolean;
   architecture?: string;
+  /** The config's variant (arm's v6/v7, arm64's v8); docker-archive only. */
+  variant?: string;
 }
 
 /** Writes an OCI image layout folder; returns its path. */
@@ -113,7 +115,8 @@ export function writeOciLayout(dir: string, spec: ImageSpec): string {
 export async function makeDockerArchive(spec: ImageSpec, tag = 'test:latest'): Promise<Buffer> {
   const config = Buffer.from(
     JSON.stringify({
-      architecture: 'amd64',
+      architecture: spec.architecture ?? 'amd64',
+      ...(spec.variant ? { variant: spec.variant } : {}),
       os: 'linux',
       config: spec.config ?? {},
       rootfs: { type: 'layers', diff_ids: spec.layers.map((l) => sha256(l)) },

@@ -22,18 +22,21 @@ export function cli(args: string[], env: Record<string, string | undefined> = {}
   return run;
 }
 
-/** The failure contract: exit 2 and exactly one line on stderr, no stack trace. */
-export function oneLineError(r: Run): string {
+/** Exit codes of errors that are not bugs (README, "Exit codes"): usage, input, not found, unreachable. */
+export const ERROR_EXITS = [2, 3, 4, 5];
+
+/**
+ * The failure contract: one line on stderr, no stack trace, and the exit code of an error
+ * that is not a bug (exactly `code` when given).
+ */
+export function oneLineError(r: Run, code?: number): string {
   const lines = r.stderr.split('\n').filter(Boolean);
   const [line] = lines;
-  if (
-    r.status !== 2 ||
-    lines.length !== 1 ||
-    line === undefined ||
-    !line.startsWith('scratchscope: ') ||
-    /\bat .*:\d+:\d+/.test(r.stderr)
-  ) {
-    throw new Error(`expected exit 2 with one error line, got ${r.status}:\n${r.stderr}\n${r.stdout.slice(0, 500)}`);
+  const exitOk = code === undefined ? ERROR_EXITS.includes(r.status ?? -1) : r.status === code;
+  if (!exitOk || lines.length !== 1 || line === undefined || !line.startsWith('scratchscope: ') || /\bat .*:\d+:\d+/.test(r.stderr)) {
+    throw new Error(
+      `expected exit ${code ?? ERROR_EXITS.join('/')} with one error line, got ${r.status}:\n${r.stderr}\n${r.stdout.slice(0, 500)}`,
+    );
   }
   return line;
 }

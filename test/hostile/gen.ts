@@ -21,7 +21,7 @@ export interface HostileCase {
   /** CLI arguments; IMAGE is replaced by the case's image path. */
   args: string[];
   status: number;
-  /** The line that must be on stderr (exit 2) or stdout (exit 0/1). */
+  /** The line that must be on stderr (an error exit, README "Exit codes") or stdout (exit 0/1). */
   line: RegExp;
   /** Environment on top of the test's own (a private TMPDIR is always set). */
   env?: Record<string, string>;
@@ -156,7 +156,7 @@ function build(dir: string): HostileCase[] {
       name: 'gnu-longname-1mib',
       covers: 'tar: GNU long name of 1 MiB',
       args: ['files', 'IMAGE'],
-      status: 2,
+      status: 3,
       line: /entry name of 1048575 bytes is longer than Linux allows \(PATH_MAX, 4096 bytes/,
     },
     (p) => {
@@ -177,7 +177,7 @@ function build(dir: string): HostileCase[] {
       name: 'gnu-longlink-1mib',
       covers: 'tar: GNU long link of 1 MiB',
       args: ['files', 'IMAGE'],
-      status: 2,
+      status: 3,
       line: /link target of 1048575 bytes is longer than Linux allows/,
     },
     (p) => {
@@ -198,7 +198,7 @@ function build(dir: string): HostileCase[] {
       name: 'deep-path-1mib',
       covers: 'tar: a 1 MiB deep path',
       args: ['inspect', 'IMAGE'],
-      status: 2,
+      status: 3,
       line: /entry name of 1048545 bytes is longer than Linux allows/,
     },
     (p) => {
@@ -210,7 +210,7 @@ function build(dir: string): HostileCase[] {
       name: 'sparse-map-lies',
       covers: 'tar: a sparse map that lies',
       args: ['files', 'IMAGE'],
-      status: 2,
+      status: 3,
       line: /sparse map of sparse is invalid .*pass the file's size of 4096/,
     },
     (p) => {
@@ -255,7 +255,7 @@ function build(dir: string): HostileCase[] {
       name: 'zstd-window-2gb',
       covers: 'zstd: a frame declaring a 2 GB window',
       args: ['inspect', 'IMAGE'],
-      status: 2,
+      status: 3,
       line: /zstd frame needs a 2048 MiB window; .* up to 128 MiB \(windowLog 27\)/,
     },
     (p) => {
@@ -267,7 +267,7 @@ function build(dir: string): HostileCase[] {
       name: 'zstd-content-2gb',
       covers: 'zstd: a frame declaring a 2 GB content size',
       args: ['inspect', 'IMAGE'],
-      status: 2,
+      status: 3,
       line: /zstd frame needs a 2048 MiB window/,
     },
     (p) => {
@@ -290,7 +290,7 @@ function build(dir: string): HostileCase[] {
       name: 'spool-bomb',
       covers: 'disk: a small archive that would spool GBs',
       args: ['inspect', 'IMAGE'],
-      status: 2,
+      status: 3,
       env: { SCRATCHSCOPE_TMP_BUDGET: '64M' },
       line: /layer \d+ needs more than 64 MiB of temporary files \(the budget; set SCRATCHSCOPE_TMP_BUDGET/,
     },
@@ -416,7 +416,7 @@ function faults(dir: string): HostileCase[] {
       name: 'tmpdir-missing',
       covers: 'environment: TMPDIR missing',
       args: ['inspect', gz],
-      status: 2,
+      status: 3,
       env: { TMPDIR: '/nonexistent/scratchscope' },
       line: /^scratchscope: temporary folder \/nonexistent\/scratchscope does not exist; set TMPDIR/,
     },
@@ -424,14 +424,14 @@ function faults(dir: string): HostileCase[] {
       name: 'stdout-full',
       covers: 'environment: stdout on a full device',
       args: ['inspect', small],
-      status: 2,
+      status: 3,
       line: /^scratchscope: cannot write to standard output: .*ENOSPC/,
     },
     {
       name: 'bad-archive-escaped-error',
       covers: 'escaping: error messages built from image text',
       args: ['cat', small, '/x' + ESC],
-      status: 2,
+      status: 4,
       line: /^scratchscope: \/x\\x1b\]0;pwned\\x07.*\\x0afake line: not in the image/,
     },
   ];

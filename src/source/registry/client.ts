@@ -143,18 +143,21 @@ export class RegistryClient {
     const host = typeof url === 'string' ? new URL(url).host : url.host;
     const code = errorCode(e);
     const secs = this.opts.timeoutMs / 1000;
-    if (TIMEOUT_CODES.has(code)) return new ScopeError('io', `${host}: no answer within ${secs} s (--timeout), after ${MAX_TRIES} tries`);
-    if (code === 'ECONNREFUSED') return new ScopeError('io', `${host}: connection refused (is the registry running there?)`);
-    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new ScopeError('io', `${host}: host not found`);
+    if (TIMEOUT_CODES.has(code))
+      return new ScopeError('registry-unavailable', `${host}: no answer within ${secs} s (--timeout), after ${MAX_TRIES} tries`);
+    if (code === 'ECONNREFUSED')
+      return new ScopeError('registry-unavailable', `${host}: connection refused (is the registry running there?)`);
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new ScopeError('registry-unavailable', `${host}: host not found`);
     if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) {
       return new ScopeError(
-        'io',
+        'registry-unavailable',
         `${host}: its TLS certificate is not trusted (${code}); put the CA in /etc/docker/certs.d/${host}/ca.crt, or pass --tls-verify=false`,
       );
     }
-    if (RETRY_CODES.has(code)) return new ScopeError('io', `${host}: connection lost (${code}), after ${MAX_TRIES} tries`);
+    if (RETRY_CODES.has(code))
+      return new ScopeError('registry-unavailable', `${host}: connection lost (${code}), after ${MAX_TRIES} tries`);
     return new ScopeError(
-      'io',
+      'registry-unavailable',
       `${host}: ${code || 'request failed'}${(e as Error)?.message ? ` (${printable((e as Error).message)})` : ''}`,
     );
   }
@@ -207,7 +210,7 @@ export class RegistryClient {
         // Go's "client sent an HTTP request to an HTTPS server": https is there but hung up on us
         await res.body.dump().catch(() => {});
         throw new ScopeError(
-          'io',
+          'registry-unavailable',
           `${this.host}: the registry closed the TLS connection (${errorCode(e)}); if it asks for a client certificate, put client.cert and client.key in /etc/docker/certs.d/${this.host}/`,
         );
       }
@@ -338,7 +341,8 @@ export class RegistryClient {
     if (s === 401) return this.opts.creds ? this.refused(this.opts.creds, 'the registry') : this.needCredentials();
     if (s === 403) return new ScopeError('permission-denied', `${this.host}: access to ${what} denied (403)${detail}`);
     if (s === 404) return new ScopeError('not-found', `${this.host}: ${what} not found (404)${detail}`);
-    if (s === 429) return new ScopeError('io', `${this.host}: too many requests (429) for ${what}, after ${MAX_TRIES} tries${detail}`);
-    return new ScopeError('io', `${this.host}: ${what}: HTTP ${s}${detail}`);
+    if (s === 429)
+      return new ScopeError('registry-unavailable', `${this.host}: too many requests (429) for ${what}, after ${MAX_TRIES} tries${detail}`);
+    return new ScopeError(s >= 500 ? 'registry-unavailable' : 'io', `${this.host}: ${what}: HTTP ${s}${detail}`);
   }
 }

@@ -7,7 +7,7 @@
 import { ScopeError } from '../../errors.js';
 import { printable } from '../../text.js';
 import { type Candidate, INDEX_TYPES, type Picked, descriptor, isAttestation, pickPlatform } from '../oci.js';
-import { formatPlatform, parsePlatform, platformMatches } from '../platform.js';
+import { configPlatform, formatPlatform, parsePlatform, platformMatches } from '../platform.js';
 import { shortName } from '../reference.js';
 import type { RegistryOptions } from '../types.js';
 import { checkDigest, digestOf, getSmall, streamBlob } from './blob.js';
@@ -168,13 +168,8 @@ export async function openRegistry(text: string, platform: string | undefined, o
 
 /** A single-platform image asked for with --platform must be of that platform. */
 function checkPlatform(configRaw: unknown, wanted: string, label: string): void {
-  const c = (configRaw ?? {}) as Json;
-  if (typeof c.architecture !== 'string') return;
-  const have = {
-    os: typeof c.os === 'string' ? c.os : 'linux',
-    architecture: c.architecture,
-    variant: typeof c.variant === 'string' ? c.variant : undefined,
-  };
+  const have = configPlatform(configRaw);
+  if (!have) return;
   if (!platformMatches(have, parsePlatform(wanted))) {
     throw new ScopeError('unknown-platform', `${label}: no image for ${wanted}; available: ${printable(formatPlatform(have))}`);
   }
