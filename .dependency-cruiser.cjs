@@ -14,7 +14,7 @@ const LAYERS = [
   ['diagnose', '^src/diagnose/'], // the launch, step by step, and its findings
   ['closure', '^src/closure/'], // what a program needs (the report carries it)
   ['report', '^src/report/'], // the Report: the contract every front end reads
-  ['commands', '^src/(container|repair)/'], // container/pod analysis, repair and slim
+  ['commands', '^src/(container|repair|verdict)/'], // container/pod analysis, repair and slim, the verdict first
   ['render', '^src/render/'], // text, JSON and CI formats of the report
   ['tui', '^src/tui/'], // the explorer
   ['cli', '^src/(cli|json|wasm)\\.ts$'], // the command line, on top

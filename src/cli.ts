@@ -354,7 +354,7 @@ export function buildProgram(): Command {
     )
     .action(async (ref: string, o: CommonOpts & { failOn?: 'error' | 'warning'; runtime?: RuntimeChoice }) => {
       const { analyseContainer } = await import('./container/index.js');
-      const { renderContainer } = await import('./container/render.js');
+      const { renderContainer } = await import('./render/container.js');
       const r = await analyseContainer(ref, { verify: o.verify, runtime: o.runtime });
       await out(o.json ? JSON.stringify(r, null, 2) + '\n' : renderContainer(r));
       if (thresholdMet(r, o.failOn)) process.exitCode = 1;
@@ -422,7 +422,7 @@ export function buildProgram(): Command {
         o: CommonOpts & { imageSource?: Map<string, string>; failOn?: 'error' | 'warning'; runtime?: RuntimeChoice },
       ) => {
         const { analysePod, readPodJson } = await import('./container/pod.js');
-        const { renderPod } = await import('./container/render.js');
+        const { renderPod } = await import('./render/container.js');
         const r = await analysePod(readPodJson(file), {
           imageSources: o.imageSource ?? new Map<string, string>(),
           runtime: o.runtime,

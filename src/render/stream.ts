@@ -3,7 +3,7 @@
  * list never becomes one string in memory. Every function here makes exactly the bytes of
  * its whole-string counterpart (JSON.stringify(v, null, 2), renderFiles, renderChanges).
  */
-import type { ChangeRecord, FileRecord } from '../fs/index.js';
+import type { ChangeRecord, FileRecord } from '../report/index.js';
 import { formatMode, printable } from './format.js';
 
 /** Where chunks go; resolves when the chunk may be followed by another (a drained stream). */

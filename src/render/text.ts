@@ -1,5 +1,5 @@
 /** Plain-text renderings of the report and listings, for people and for grep. */
-import type { ChangeRecord, FileRecord, Report } from '../report/index.js';
+import type { ChangeRecord, Diagnostic, FileRecord, Report } from '../report/index.js';
 import { formatBytes, formatMode, printable, table } from './format.js';
 
 /** A runtime's output can be several lines (glibc names every missing version): one printed line each, aligned. */
@@ -19,21 +19,26 @@ export function renderVerdict(r: Pick<Report, 'verdict' | 'launch' | 'diagnostic
     out.push(`  fix: ${printable(first.fix)}`);
     if (first.dockerfile) out.push('  Dockerfile lines:', ...first.dockerfile.map((l) => `    ${printable(l)}`));
   }
-  out.push('');
-  out.push('Launch');
-  for (const s of r.launch.steps) out.push(`  ${s.ok ? '✔' : '✘'} ${s.step.padEnd(7)} ${printable(s.detail)}`);
-  const rest = r.diagnostics.slice(r.verdict === 'fails' ? 1 : 0);
-  if (rest.length) {
-    out.push('');
-    out.push('Diagnostics');
-    for (const d of rest) {
-      out.push(`  ${d.severity === 'error' ? 'error' : 'warn '} [${d.code}] ${printable(d.message)}`);
-      if (d.runtimeError) out.push(`        the runtime says: ${runtimeLines(d.runtimeError, '                          ')}`);
-      out.push(`        fix: ${printable(d.fix)}`);
-      if (d.dockerfile) out.push(...d.dockerfile.map((l) => `          ${printable(l)}`));
-    }
-  }
+  out.push(...launchLines(r.launch.steps), ...diagnosticLines(r.diagnostics.slice(r.verdict === 'fails' ? 1 : 0)));
   return out.join('\n') + '\n';
+}
+
+/** The launch, step by step, as `inspect` and `container` print it. */
+export function launchLines(steps: Report['launch']['steps']): string[] {
+  return ['', 'Launch', ...steps.map((s) => `  ${s.ok ? '✔' : '✘'} ${s.step.padEnd(7)} ${printable(s.detail)}`)];
+}
+
+/** The findings after the first, each with the runtime's words, the fix and any Dockerfile lines. */
+export function diagnosticLines(rest: Diagnostic[]): string[] {
+  if (!rest.length) return [];
+  const out = ['', 'Diagnostics'];
+  for (const d of rest) {
+    out.push(`  ${d.severity === 'error' ? 'error' : 'warn '} [${d.code}] ${printable(d.message)}`);
+    if (d.runtimeError) out.push(`        the runtime says: ${runtimeLines(d.runtimeError, '                          ')}`);
+    out.push(`        fix: ${printable(d.fix)}`);
+    if (d.dockerfile) out.push(...d.dockerfile.map((l) => `          ${printable(l)}`));
+  }
+  return out;
 }
 
 export function renderInspect(r: Report): string {

@@ -12,6 +12,7 @@ import tar from 'tar-stream';
 import { ScopeError } from '../errors.js';
 import { type MergedTree, type Node, resolvePath, streamContent } from '../fs/index.js';
 import type { ImageModel } from '../load.js';
+import { packMember } from './pack.js';
 
 export interface Addition {
   /** Where the file goes in the image, as the loader or runtime opens it. */
@@ -87,30 +88,13 @@ export async function buildLayer(target: MergedTree, donor: ImageModel, addition
   const addFile = async (path: string, node: Node, from: string, why: string) => {
     if (written.has(path)) return;
     written.add(path);
-    if (!node.content) throw new ScopeError('unsupported', `${from} in the donor is not a regular file`);
-    let entered!: Promise<void>;
-    const w = await new Promise<ReturnType<typeof pack.entry>>((resolve) => {
-      entered = new Promise<void>((ok, fail) =>
-        resolve(
-          pack.entry(
-            {
-              name: header(path),
-              size: node.size,
-              mode: node.mode & 0o7777,
-              uid: node.uid,
-              gid: node.gid,
-              mtime: new Date(node.mtime * 1000),
-            },
-            (e) => (e ? fail(e) : ok()),
-          ),
-        ),
-      );
-    });
-    await streamContent(donor.opened.layers, node.content, async (c) => {
-      if (!w.write(c)) await new Promise<void>((r) => w.once('drain', () => r()));
-    });
-    (w as unknown as NodeJS.WritableStream).end();
-    await entered;
+    const content = node.content;
+    if (!content) throw new ScopeError('unsupported', `${from} in the donor is not a regular file`);
+    await packMember(
+      pack,
+      { name: header(path), size: node.size, mode: node.mode & 0o7777, uid: node.uid, gid: node.gid, mtime: new Date(node.mtime * 1000) },
+      (put) => streamContent(donor.opened.layers, content, put),
+    );
     entries.push({ path, type: 'file', size: node.size, linkTarget: null, from, why });
   };
 

@@ -19,10 +19,10 @@ import {
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
-import { type EventEmitter, once } from 'node:events';
 import tar from 'tar-stream';
 import { ScopeError, fsError } from '../errors.js';
 import { inflater } from '../archive/decompress.js';
+import { packMember } from './pack.js';
 
 export type ImageFormat = 'docker-archive' | 'oci-archive' | 'oci';
 
@@ -87,18 +87,10 @@ function tarSink(out: string): Sink {
   done.catch(() => {}); // awaited in finish; an early failure surfaces there
   // One member at a time: its body is written, then tar-stream calls back.
   const member = async (name: string, size: number, body: AsyncIterable<Buffer> | Buffer) => {
-    let entered!: Promise<void>;
-    const w = await new Promise<ReturnType<typeof pack.entry>>((resolve) => {
-      entered = new Promise<void>((ok, fail) =>
-        resolve(pack.entry({ name, size, mode: 0o644, mtime: new Date(0) }, (e) => (e ? fail(e) : ok()))),
-      );
+    await packMember(pack, { name, size, mode: 0o644, mtime: new Date(0) }, async (put) => {
+      if (Buffer.isBuffer(body)) await put(body);
+      else for await (const chunk of body) await put(chunk);
     });
-    if (Buffer.isBuffer(body)) w.end(body);
-    else {
-      for await (const chunk of body) if (!w.write(chunk)) await once(w as unknown as EventEmitter, 'drain');
-      (w as unknown as Writable).end();
-    }
-    await entered;
   };
   return {
     file: (name, file, offset, size) =>

@@ -19,6 +19,8 @@ export type { ElfInfo } from '../elf/types.js';
 export type { ChangeRecord, FileRecord } from '../fs/index.js';
 export type { EntryType } from '../layers/index.js';
 export type { Dependency, LoadResult } from '../loader/index.js';
+export type { ContainerReport } from '../container/index.js';
+export type { PodReport } from '../container/pod.js';
 
 /**
  * The report's version (docs/report.md): it changes when a field changes meaning or is

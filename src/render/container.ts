@@ -1,7 +1,7 @@
 /** The container report as text: the verdict, the recorded message beside ours, then the details. */
 import { printable } from '../text.js';
-import type { ContainerReport } from './index.js';
-import type { PodReport } from './pod.js';
+import type { ContainerReport, PodReport } from '../report/index.js';
+import { diagnosticLines, launchLines } from './text.js';
 
 const show = (v: unknown) => printable(typeof v === 'string' ? v : JSON.stringify(v));
 
@@ -42,19 +42,7 @@ export function renderContainer(r: ContainerReport): string {
     out.push(`Exit       ${r.exit.code}: ${r.exit.meaning}`);
     for (const l of r.exit.logTail) out.push(`  | ${printable(l)}`);
   }
-  out.push('');
-  out.push('Launch');
-  for (const s of r.launch.steps) out.push(`  ${s.ok ? '✔' : '✘'} ${s.step.padEnd(7)} ${printable(s.detail)}`);
-  const rest = r.diagnostics.filter((d) => d !== cause);
-  if (rest.length) {
-    out.push('');
-    out.push('Diagnostics');
-    for (const d of rest) {
-      out.push(`  ${d.severity === 'error' ? 'error' : 'warn '} [${d.code}] ${printable(d.message)}`);
-      if (d.runtimeError) out.push(`        the runtime says: ${printable(d.runtimeError)}`);
-      out.push(`        fix: ${printable(d.fix)}`);
-    }
-  }
+  out.push(...launchLines(r.launch.steps), ...diagnosticLines(r.diagnostics.filter((d) => d !== cause)));
   return out.join('\n') + '\n';
 }
 
