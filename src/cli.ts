@@ -12,7 +12,6 @@ import { printable } from './render/format.js';
 import { VERSION } from './version.js';
 import type { Report, ReportOptions } from './report/index.js';
 import type { ClosureCopiesJson, SlimJson } from './json.js';
-import { configPlatform, formatPlatform } from './source/platform.js';
 import type { ImageConfig } from './source/types.js';
 import { type RuntimeChoice, parseRuntime } from './diagnose/runtimes.js';
 
@@ -530,6 +529,12 @@ export function buildProgram(): Command {
       ) => {
         const { repairImage } = await import('./repair/index.js');
         const { makeTempDir, removeTempDir } = await import('./source/tempdir.js');
+        const { configPlatform, formatPlatform } = await import('./source/platform.js');
+        /** The donor is read for the target's os and architecture, any variant of it. */
+        const donorPlatform = (config: ImageConfig | null): string | null => {
+          const p = configPlatform(config);
+          return p ? formatPlatform({ os: p.os, architecture: p.architecture }) : null;
+        };
         await withImage(
           image,
           o,
@@ -688,12 +693,6 @@ async function explain(code: string): Promise<void> {
         .join('\n')}\n`
     : '';
   await out(`${code}\n\n${text}\n${words}`);
-}
-
-/** The donor is read for the target's os and architecture, any variant of it. */
-function donorPlatform(config: ImageConfig | null): string | null {
-  const p = configPlatform(config);
-  return p ? formatPlatform({ os: p.os, architecture: p.architecture }) : null;
 }
 
 /** One line, escaped: messages name files and fields the image controls. */
