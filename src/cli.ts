@@ -185,7 +185,7 @@ async function inspectText(ref: string, o: CommonOpts, opts: ReportOptions): Pro
   let model: ImageModel;
   let first: string | null = null;
   try {
-    // unverified: the full analysis below checks the digests, and fails (exit 2) on a mismatch
+    // unverified: the full analysis below checks the digests, and fails (exit 3) on a mismatch
     const quick = await quickVerdict(opened, { ...opts, verify: false, concurrency: load.concurrency });
     if (quick) await out((first = renderVerdict(quick)));
     model = await loadOpened(opened, { ...load, analysis: true });
