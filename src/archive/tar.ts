@@ -49,6 +49,16 @@ function field(block: Buffer, off: number, len: number): Buffer {
   return nul === -1 ? slice : slice.subarray(0, nul);
 }
 
+/** A NUL-terminated text field: ASCII (nearly every name) read directly, anything else through decodeName. */
+function text(block: Buffer, off: number, len: number): string {
+  let end = off;
+  const stop = off + len;
+  let ascii = true;
+  for (let c; end < stop && (c = block[end]!) !== 0; end++) if (c > 0x7f) ascii = false;
+  if (end === off) return '';
+  return ascii ? block.toString('latin1', off, end) : decodeName(block.subarray(off, end));
+}
+
 /**
  * Octal (NUL/space padded) or GNU base-256: the first byte's top bit flags a big-endian
  * two's-complement number, negative when the next bit is set too (GNU tar writes those
@@ -95,16 +105,39 @@ export function isZeroBlock(block: Buffer): boolean {
   return true;
 }
 
+/**
+ * The header's checksum: the sum of its bytes with the checksum field read as spaces. Most
+ * tars sum bytes as unsigned; some old ones as signed (bytes above 127 count negative), which
+ * is only worked out when the unsigned sum does not match.
+ */
 function checksumOk(block: Buffer): boolean {
   const stored = decodeNumber(block, 148, 8);
-  let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < BLOCK; i++) {
-    const b = i >= 148 && i < 156 ? 0x20 : (block[i] ?? 0);
-    unsigned += b;
-    signed += b > 127 ? b - 256 : b;
-  }
-  return stored === unsigned || stored === signed;
+  let sum = byteSum(block);
+  for (let i = 148; i < 156; i++) sum += 0x20 - block[i]!;
+  if (stored === sum) return true;
+  let high = 0;
+  for (let i = 0; i < BLOCK; i++) if (block[i]! > 127 && (i < 148 || i >= 156)) high++;
+  return stored === sum - 256 * high;
+}
+
+/**
+ * The sum of a block's 512 bytes. Read four at a time where the block is aligned (it is in
+ * the readers' buffers): two lanes of 16-bit sums per word, which 128 words cannot overflow.
+ */
+function byteSum(block: Buffer): number {
+  let sum = 0;
+  if ((block.byteOffset & 3) === 0) {
+    const words = new Uint32Array(block.buffer, block.byteOffset, BLOCK / 4);
+    let even = 0;
+    let odd = 0;
+    for (let i = 0; i < words.length; i++) {
+      const w = words[i]!;
+      even += w & 0x00ff00ff;
+      odd += (w >>> 8) & 0x00ff00ff;
+    }
+    sum = (even & 0xffff) + (even >>> 16) + (odd & 0xffff) + (odd >>> 16);
+  } else for (let i = 0; i < BLOCK; i++) sum += block[i]!;
+  return sum;
 }
 
 const KINDS: Record<string, HeaderKind> = {
@@ -139,19 +172,18 @@ export function decodeHeader(block: Buffer): RawHeader {
   const flag = String.fromCharCode(block[156] ?? 0);
   let kind: HeaderKind = KINDS[flag] ?? 'other';
   const magic = block.toString('latin1', 257, 263);
-  let nameBytes: Uint8Array = field(block, 0, 100);
-  if (magic === 'ustar\0') {
-    const prefix = field(block, 345, 155);
-    if (prefix.length > 0) nameBytes = Buffer.concat([prefix, Buffer.from('/'), nameBytes]);
-  }
-  const name = decodeName(nameBytes);
+  let name: string;
+  if (magic === 'ustar\0' && block[345] !== 0) {
+    // the prefix and the name are one byte string: joined before decoding, as a UTF-8 character may span them
+    name = decodeName(Buffer.concat([field(block, 345, 155), Buffer.from('/'), field(block, 0, 100)]));
+  } else name = text(block, 0, 100);
   // Old tars mark directories only by a trailing slash on a regular-file entry.
   if (kind === 'file' && flag !== '7' && name.endsWith('/')) kind = 'dir';
   return {
     kind,
     hasBody: kind === 'other' || flag === '0' || flag === '\0' || flag === '7' || flag === 'S',
     name,
-    linkname: decodeName(field(block, 157, 100)),
+    linkname: text(block, 157, 100),
     mode: decodeNumber(block, 100, 8) & 0o7777,
     uid: unsigned(block, 108, 8, 'uid'),
     gid: unsigned(block, 116, 8, 'gid'),

@@ -52,8 +52,12 @@ const YIELD_MS = 50;
 /** More entries than any real layer has (the largest images hold a few hundred thousand files). */
 export const ENTRY_LIMIT = 4_000_000;
 
+/** A name that needs no cleaning: no empty, "." or ".." part, no leading or trailing slash. */
+const PLAIN = /^(?!\.{1,2}(\/|$))(?!.*\/\.{1,2}(\/|$))(?!.*\/\/)[^/].*(?<!\/)$/s;
+
 /** Cleans a tar name into an absolute path, confined to the root like a runtime does ("/../x" is "/x"). */
 export function cleanPath(name: string): string {
+  if (PLAIN.test(name)) return '/' + name; // most names in a layer: one test, no split
   const out: string[] = [];
   for (const part of name.split('/')) {
     if (part === '' || part === '.') continue;
@@ -71,47 +75,76 @@ export async function readBody(reader: ByteReader, entry: TarEntry, n: number): 
   return Buffer.from(buf); // the reader's buffer is only valid until its next read
 }
 
-async function readMeta(reader: ByteReader, size: number, what: string): Promise<Buffer> {
+/**
+ * The walk is written once, as a generator of what it needs: it yields a request to read
+ * or skip bytes, or an entry it found, and is resumed with the bytes read. A seeking
+ * reader answers synchronously (walkTarSync: no promise per header, the fast path of the
+ * uncompressed layers `docker save` writes); a stream answers asynchronously (walkTar).
+ */
+const READ = 0;
+const SKIP = 1;
+const ENTRY = 2;
+interface Step {
+  op: typeof READ | typeof SKIP | typeof ENTRY;
+  n: number;
+  entry: TarEntry | null;
+}
+type Steps = Generator<Step, void, Buffer | undefined>;
+
+/** One step object per walk, reused: a request is answered before the next is made. */
+function stepper(): { read(n: number): Step; skip(n: number): Step; entry(e: TarEntry): Step } {
+  const s: Step = { op: READ, n: 0, entry: null };
+  const set = (op: Step['op'], n: number, entry: TarEntry | null): Step => {
+    s.op = op;
+    s.n = n;
+    s.entry = entry;
+    return s;
+  };
+  return { read: (n) => set(READ, n, null), skip: (n) => set(SKIP, n, null), entry: (e) => set(ENTRY, 0, e) };
+}
+type Stepper = ReturnType<typeof stepper>;
+
+function* readBytes(step: Stepper, n: number): Generator<Step, Buffer, Buffer | undefined> {
+  return (yield step.read(n)) ?? Buffer.alloc(0);
+}
+
+function* readMeta(step: Stepper, size: number, what: string): Generator<Step, Buffer, Buffer | undefined> {
   if (size > META_LIMIT) throw new ScopeError('too-large', `${what} of ${size} bytes is too large`);
-  const body = await reader.read(size);
+  const body = yield* readBytes(step, size); // a skip leaves the reader's buffer as it is
   if (body.length < size) throw new ScopeError('truncated', `unexpected end of data inside ${what}`);
-  await reader.skip(padding(size));
+  yield step.skip(padding(size));
   return body;
 }
 
-export async function* walkTar(reader: ByteReader): AsyncGenerator<TarEntry> {
+function* steps(position: () => number): Steps {
+  const step = stepper();
   const globalPax = new Map<string, string>();
   let pax: Map<string, string> | null = null;
   let longName: string | null = null;
   let longLink: string | null = null;
   let count = 0;
-  let lastYield = Date.now();
-  for (let blocks = 0; ; blocks++) {
-    if ((blocks & 255) === 0 && Date.now() - lastYield > YIELD_MS) {
-      await new Promise((r) => setImmediate(r));
-      lastYield = Date.now();
-    }
-    const block = await reader.read(BLOCK);
+  for (;;) {
+    const block = yield* readBytes(step, BLOCK);
     if (block.length === 0) return; // end of input without end-of-archive blocks: accepted, as tar does
     if (block.length < BLOCK) throw new ScopeError('truncated', 'unexpected end of data inside a tar header');
     if (isZeroBlock(block)) return;
     const h = decodeHeader(block);
     switch (h.kind) {
       case 'pax':
-        pax = parsePax(await readMeta(reader, h.size, 'pax header'));
+        pax = parsePax(yield* readMeta(step, h.size, 'pax header'));
         continue;
       case 'pax-global':
-        parsePax(await readMeta(reader, h.size, 'pax global header'), globalPax);
+        parsePax(yield* readMeta(step, h.size, 'pax global header'), globalPax);
         continue;
       case 'gnu-longname':
-        longName = stripNul(await readMeta(reader, h.size, 'GNU long name'));
+        longName = stripNul(yield* readMeta(step, h.size, 'GNU long name'));
         continue;
       case 'gnu-longlink':
-        longLink = stripNul(await readMeta(reader, h.size, 'GNU long link name'));
+        longLink = stripNul(yield* readMeta(step, h.size, 'GNU long link name'));
         continue;
     }
-    const ext = (key: string) => paxValue(pax, globalPax, key);
-    const sparse = await sparseOf(reader, h, ext);
+    const ext = (key: string) => (pax === null && globalPax.size === 0 ? undefined : paxValue(pax, globalPax, key));
+    const sparse = yield* sparseOf(step, h, ext);
     const name = (sparse && ext('GNU.sparse.name')) ?? ext('path') ?? longName ?? h.name;
     const link = ext('linkpath') ?? longLink ?? h.linkname;
     const size = numberOr(ext('size'), h.size);
@@ -123,13 +156,13 @@ export async function* walkTar(reader: ByteReader): AsyncGenerator<TarEntry> {
     // Only regular files (and unknown kinds) carry a body; a link's size field is ignored as tar does.
     // An old-style directory (a regular-file entry named "x/") still has its declared blocks.
     const bodySize = h.hasBody ? size : 0;
-    const dataPos = reader.position;
+    const dataPos = position();
     if (h.kind !== 'other') {
       if (++count > ENTRY_LIMIT) throw new ScopeError('too-large', `more than ${ENTRY_LIMIT} entries in one tar`);
       checkLength(name, 'entry name');
       if (h.kind === 'symlink' || h.kind === 'hardlink') checkLength(link, 'link target');
       if (sparse) checkSparse(sparse, bodySize - (sparse.mapBytes ?? 0), name);
-      yield {
+      const entry: TarEntry = {
         path: cleanPath(name),
         rawName: name,
         type: h.kind,
@@ -140,11 +173,65 @@ export async function* walkTar(reader: ByteReader): AsyncGenerator<TarEntry> {
         mtime: h.mtime,
         linkname: h.kind === 'hardlink' ? cleanPath(link) : link,
         dataPos,
-        ...(sparse ? { sparse: true } : {}),
       };
+      if (sparse) entry.sparse = true;
+      yield step.entry(entry);
     }
-    const consumed = reader.position - dataPos + (sparse?.mapBytes ?? 0);
-    await reader.skip(bodySize - consumed + padding(bodySize));
+    const consumed = position() - dataPos + (sparse?.mapBytes ?? 0);
+    yield step.skip(bodySize - consumed + padding(bodySize));
+  }
+}
+
+/** A reader that answers at once: a byte range of a file, read by position. */
+export interface SyncByteReader extends ByteReader {
+  readNow(n: number): Buffer;
+  skipNow(n: number): void;
+}
+
+export function isSyncReader(reader: ByteReader): reader is SyncByteReader {
+  return typeof (reader as Partial<SyncByteReader>).readNow === 'function';
+}
+
+/**
+ * The entries of a tar read by position, synchronously. The consumer may read part of a
+ * body (readNow) before asking for the next entry; the walk skips the rest. A long walk
+ * does not give the event loop a turn by itself: the consumer does, between entries.
+ */
+export function* walkTarSync(reader: SyncByteReader): Generator<TarEntry> {
+  const g = steps(() => reader.position);
+  let s = g.next();
+  while (!s.done) {
+    const step = s.value;
+    if (step.op === READ) s = g.next(reader.readNow(step.n));
+    else if (step.op === SKIP) {
+      reader.skipNow(step.n);
+      s = g.next();
+    } else {
+      yield step.entry!;
+      s = g.next();
+    }
+  }
+}
+
+/** The entries of a tar from any reader; the event loop gets a turn at least every YIELD_MS. */
+export async function* walkTar(reader: ByteReader): AsyncGenerator<TarEntry> {
+  let lastYield = Date.now();
+  const g = steps(() => reader.position);
+  let s = g.next();
+  for (let n = 0; !s.done; n++) {
+    if ((n & 255) === 0 && Date.now() - lastYield > YIELD_MS) {
+      await new Promise((r) => setImmediate(r));
+      lastYield = Date.now();
+    }
+    const step = s.value;
+    if (step.op === READ) s = g.next(await reader.read(step.n));
+    else if (step.op === SKIP) {
+      await reader.skip(step.n);
+      s = g.next();
+    } else {
+      yield step.entry!;
+      s = g.next();
+    }
   }
 }
 
@@ -169,11 +256,15 @@ interface Sparse {
  * The sparse map of a GNU sparse file: old GNU ('S' with extension blocks), pax 0.1
  * (GNU.sparse.map) or pax 1.0 (the map at the start of the body). Null for other files.
  */
-async function sparseOf(reader: ByteReader, h: RawHeader, ext: (k: string) => string | undefined): Promise<Sparse | null> {
+function* sparseOf(
+  step: Stepper,
+  h: RawHeader,
+  ext: (k: string) => string | undefined,
+): Generator<Step, Sparse | null, Buffer | undefined> {
   if (h.sparse) {
     const map = [...h.sparse.map];
     for (let extended = h.sparse.extended; extended;) {
-      const block = await reader.read(BLOCK);
+      const block = yield* readBytes(step, BLOCK);
       if (block.length < BLOCK) throw new ScopeError('truncated', 'unexpected end of data inside a sparse map');
       sparseEntries(block, 0, 21, map);
       extended = block[504] !== 0;
@@ -192,7 +283,7 @@ async function sparseOf(reader: ByteReader, h: RawHeader, ext: (k: string) => st
     let mapBytes = 0;
     while (numbers.length === 0 || numbers.length < 1 + 2 * count()) {
       if (mapBytes >= META_LIMIT) throw new ScopeError('too-large', `sparse map of more than ${META_LIMIT} bytes`);
-      const block = await reader.read(BLOCK);
+      const block = yield* readBytes(step, BLOCK);
       if (block.length < BLOCK) throw new ScopeError('truncated', 'unexpected end of data inside a sparse map');
       mapBytes += BLOCK;
       text += block.toString('latin1');

@@ -12,6 +12,8 @@ import { runInNewContext } from 'node:vm';
 
 let gc: (() => void) | null | undefined;
 let after = 0;
+/** Below this the garbage costs less than collecting it (a small image's whole load). */
+const FLOOR = 64 << 20;
 
 function collector(): (() => void) | null {
   if (gc !== undefined) return gc;
@@ -31,7 +33,7 @@ function collector(): (() => void) | null {
  */
 export function collectIfGrown(slack = 24 << 20): void {
   const used = getHeapStatistics().used_heap_size;
-  if (used < after * 1.25 + slack) return;
+  if (used < FLOOR || used < after * 1.25 + slack) return;
   const f = collector();
   if (!f) return;
   f();

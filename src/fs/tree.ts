@@ -202,7 +202,15 @@ export class MergedTree {
   /** Where each path's change sits in the layer being applied, so a path is listed once. */
   private changeAt = new Map<string, number>();
   private names = new Map<string, string>();
+  /** The folder the last entry went into, while its layer is applied (see parentFor). */
+  private lastDir: string | null = null;
+  private lastParent: Node | null = null;
   wastedBytes = 0;
+
+  private forgetParent(): void {
+    this.lastDir = null;
+    this.lastParent = null;
+  }
 
   /** Every layer is applied: let go of what only applying needs (the name pool; the names stay shared). */
   done(): void {
@@ -230,13 +238,13 @@ export class MergedTree {
       problems: [],
     };
     this.changeAt = new Map();
+    this.forgetParent();
     const own: LayerEntry[] = [];
     const whiteouts: LayerEntry[] = [];
     for (const e of entries) {
-      const parts = split(e.path);
-      const base = parts[parts.length - 1] ?? '';
+      const base = e.path.slice(e.path.lastIndexOf('/') + 1);
       if (base === OPAQUE) this.opaque(e.path.slice(0, e.path.length - OPAQUE.length - 1) || '/', result);
-      else if (parts.some((p) => p.startsWith(WH + WH)))
+      else if (e.path.includes('/' + WH + WH))
         continue; // aufs metadata (.wh..wh.plnk and friends)
       else if (base.startsWith(WH)) whiteouts.push(e);
       else own.push(e);
@@ -244,6 +252,7 @@ export class MergedTree {
     for (const e of whiteouts) this.whiteout(e, result);
     for (const e of own) this.add(index, e, result);
     this.changeAt = new Map();
+    this.forgetParent();
     result.changes.trim();
     this.layers.push(result);
     collectIfGrown();
@@ -278,8 +287,9 @@ export class MergedTree {
   private intern(s: string): string {
     const hit = this.names.get(s);
     if (hit !== undefined) return hit;
-    // a slice of 13 or more characters shares (and keeps) its parent string: copy it out
-    const own = s.length < 13 ? s : (JSON.parse(JSON.stringify(s)) as string);
+    // a slice of 13 or more characters shares (and keeps) its parent string: copy it out.
+    // Slicing a new string one longer flattens it first, so the copy keeps only itself.
+    const own = s.length < 13 ? s : (s + ' ').slice(0, -1);
     this.names.set(own, own);
     return own;
   }
@@ -331,34 +341,45 @@ export class MergedTree {
     return bytes;
   }
 
-  /** The directory that will hold `parts`, creating missing or non-directory parents as a layer apply does. */
-  private parentFor(index: number, parts: string[], result: LayerChanges): Node {
+  /**
+   * The directory that will hold `path` (a path below the root), creating missing or
+   * non-directory parents as a layer apply does. Tar entries come folder by folder, so the
+   * last folder found is kept: most entries find their parent without a walk from the root.
+   */
+  private parentFor(index: number, path: string, result: LayerChanges): Node {
+    const slash = path.lastIndexOf('/');
+    const dir = slash === 0 ? '/' : path.slice(0, slash);
+    if (dir === this.lastDir && this.lastParent) return this.lastParent;
     let node = this.root;
-    let path = '/';
-    for (const part of parts.slice(0, -1)) {
-      path = joinPath(path, part);
-      let next = node.children!.get(part);
-      if (!next || !next.children) {
-        const replaced = next !== undefined;
-        if (next) this.drop(path, next);
-        next = newDir(index);
-        this.record(result, change(path, replaced ? 'modified' : 'added', next));
-        node.children!.set(this.intern(part), next);
+    for (let at = 1; at < slash;) {
+      let next = path.indexOf('/', at);
+      if (next === -1 || next > slash) next = slash;
+      const part = path.slice(at, next);
+      let child = node.children!.get(part);
+      if (!child || !child.children) {
+        const here = path.slice(0, next);
+        const replaced = child !== undefined;
+        if (child) this.drop(here, child);
+        child = newDir(index);
+        this.record(result, change(here, replaced ? 'modified' : 'added', child));
+        node.children!.set(this.intern(part), child);
       }
-      node = next;
+      node = child;
+      at = next + 1;
     }
+    this.lastDir = dir;
+    this.lastParent = node;
     return node;
   }
 
   private add(index: number, e: LayerEntry, result: LayerChanges): void {
-    const parts = split(e.path);
-    const name = parts[parts.length - 1];
-    if (name === undefined) {
+    if (e.path === '/') {
       if (e.type !== 'dir') result.problems.push(`entry ${e.rawName} would replace the root with a ${e.type}; ignored`);
       else Object.assign(this.root, { mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime, layer: index });
       return;
     }
-    const parent = this.parentFor(index, parts, result);
+    const parent = this.parentFor(index, e.path, result);
+    const name = e.path.slice(e.path.lastIndexOf('/') + 1);
     const old = parent.children!.get(name);
     let size = e.size;
     let content = e.content;
@@ -383,7 +404,10 @@ export class MergedTree {
       if (changed || this.changeAt.has(e.path)) this.record(result, change(e.path, 'modified', old));
       return;
     }
-    if (old) this.drop(e.path, old);
+    if (old) {
+      this.drop(e.path, old);
+      this.forgetParent(); // the folder found last may be the one replaced, or inside it
+    }
     const node: Node = {
       type: e.type,
       // Linux ignores a symlink's permission bits and always shows lrwxrwxrwx, whatever the tar says

@@ -7,7 +7,7 @@ import type { LayerSource } from '../source/types.js';
 import { type Compression, openBlob } from '../archive/decompress.js';
 import { walkDir } from './dir.js';
 import { hashRange } from '../archive/hash.js';
-import { type TarEntry, walkTar } from '../archive/walk.js';
+import { type TarEntry, isSyncReader, walkTar, walkTarSync } from '../archive/walk.js';
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { chargeTemp, refundTemp, tempError } from '../source/tempdir.js';
@@ -101,28 +101,50 @@ async function readLayerInner(layer: LayerSource, opts: ReadOptions): Promise<La
   const entries: LayerEntry[] = [];
   const sniff = opts.sniff ?? false;
   const spoolDir = reader.file ? null : (opts.spoolDir ?? null);
+  /** Makes the walker's entry a layer entry; `head` is the first bytes of a file's body, when sniffing. */
+  const take = (e: TarEntry, head: Buffer | null): LayerEntry => {
+    const entry = e as LayerEntry;
+    entry.magic = null;
+    entry.content = null;
+    // a sparse file's stored bytes are not its content: it is listed, never read
+    if (e.type === 'file' && !e.sparse) {
+      entry.content = { file: reader.file, offset: reader.base + e.dataPos, size: e.size, layer: layer.index, ordinal: entries.length };
+      if (head) {
+        if (head.length < Math.min(4, e.size)) throw new ScopeError('truncated', `unexpected end of data inside ${e.rawName}`);
+        entry.magic = magicOf(head);
+      }
+    }
+    return entry;
+  };
+  const wantsHead = (e: TarEntry) => (sniff || spoolDir !== null) && e.type === 'file' && !e.sparse;
   try {
-    for await (const e of walkTar(reader)) {
-      const entry = e as LayerEntry;
-      entry.magic = null;
-      // a sparse file's stored bytes are not its content: it is listed, never read
-      if (e.type === 'file' && !e.sparse) {
-        entry.content = { file: reader.file, offset: reader.base + e.dataPos, size: e.size, layer: layer.index, ordinal: entries.length };
-        if (sniff || spoolDir) {
-          // A seeking reader serves these bytes from the read-ahead that fetched the header.
-          // Looked at in place (the reader's buffer); copied only when the body is spooled.
-          const head = e.size > 0 ? await reader.read(Math.min(4, e.size)) : EMPTY;
-          if (head.length < Math.min(4, e.size)) throw new ScopeError('truncated', `unexpected end of data inside ${e.rawName}`);
-          entry.magic = magicOf(head);
-          if (spoolDir && (entry.magic !== 'other' || SPOOL_PATHS.test(e.path))) {
-            const path = `${spoolDir}/${layer.index}-${entries.length}`;
-            entry.content = await spool(reader, e, Buffer.from(head), path, entry.content);
-          }
-          if (entry.magic === 'elf' && entry.content.file) opts.onElf?.(entry.content);
+    if (isSyncReader(reader)) {
+      // Read by position: the walk, the sniffing and the hand-off to the decoders are synchronous,
+      // with a turn for the event loop (signals, the explorer's drawing) every few thousand entries.
+      for (const e of walkTarSync(reader)) {
+        // served from the read-ahead that fetched the header, looked at in place
+        const entry = take(e, wantsHead(e) ? (e.size > 0 ? reader.readNow(Math.min(4, e.size)) : EMPTY) : null);
+        if (entry.magic === 'elf' && entry.content) opts.onElf?.(entry.content);
+        entries.push(entry);
+        if ((entries.length & 4095) === 0) {
+          opts.onStored?.(stored());
+          await new Promise((r) => setImmediate(r));
         }
-      } else entry.content = null;
-      entries.push(entry);
+      }
       opts.onStored?.(stored());
+    } else {
+      for await (const e of walkTar(reader)) {
+        const head = wantsHead(e) ? (e.size > 0 ? await reader.read(Math.min(4, e.size)) : EMPTY) : null;
+        const entry = take(e, head);
+        if (head && spoolDir && entry.content && (entry.magic !== 'other' || SPOOL_PATHS.test(e.path))) {
+          // looked at in place (the reader's buffer); copied only when the body is spooled
+          const path = `${spoolDir}/${layer.index}-${entries.length}`;
+          entry.content = await spool(reader, e, Buffer.from(head), path, entry.content);
+        }
+        if (entry.magic === 'elf' && entry.content?.file) opts.onElf?.(entry.content);
+        entries.push(entry);
+        opts.onStored?.(stored());
+      }
     }
     if (storedDigest) {
       // Read to the end so every stored byte went through the hash (tar padding, gzip trailer).

@@ -13,7 +13,6 @@ import { type Bundle, DirBundle, TarBundle, readJson } from './bundle.js';
 import { sameImage } from './reference.js';
 import { BLOCK, decodeHeader } from '../archive/tar.js';
 import { parseConfig } from './config.js';
-import { saveImage } from './daemon.js';
 import { pickFromManifestJson, readManifestJson, tagsByConfig } from './docker-archive.js';
 import { isLegacySave, pickLegacy } from './legacy.js';
 import { configPlatform, formatPlatform } from './platform.js';
@@ -23,7 +22,6 @@ import { allowTempFor, budgeted, makeTempDir, removeTempDir, tempError } from '.
 import type { LayerSource, OpenOptions, OpenedImage, SourceInfo, SourceKind } from './types.js';
 
 export type * from './types.js';
-export { findEngine } from './daemon.js';
 
 type Transport = 'docker-archive' | 'oci-archive' | 'oci' | 'docker-daemon' | 'registry' | 'auto';
 
@@ -109,6 +107,8 @@ async function openWith(
     const file = join(tmp, 'image.tar');
     let saved;
     try {
+      // the engine's HTTP client is loaded only for an image in an engine
+      const { saveImage } = await import('./daemon.js');
       saved = await saveImage(rest, file);
     } catch (e) {
       // A bare name the engine lacks (or no engine at all) is read from its registry.
