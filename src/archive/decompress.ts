@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto';
 import { createReadStream, openSync, readSync, closeSync } from 'node:fs';
 import { Readable, Transform } from 'node:stream';
 import * as zlib from 'node:zlib';
-import { Decompress as ZstdDecompress } from 'fzstd';
+import { createRequire } from 'node:module';
+import type * as Fzstd from 'fzstd';
 import { ScopeError, fsError } from '../errors.js';
 import type { BlobRef, StreamBlob } from './blob.js';
 import { type ByteReader, FileRangeReader, StreamReader } from './reader.js';
@@ -64,6 +65,10 @@ function zstdStream(): Transform {
 
 const ZSTD_MAGIC = 0xfd2fb528;
 
+/** fzstd, loaded the first time a zstd frame comes: most images have none, and it costs start-up time. */
+let fzstd: typeof Fzstd | null = null;
+const zstdDecoder = (): typeof Fzstd.Decompress => (fzstd ??= createRequire(import.meta.url)('fzstd') as typeof Fzstd).Decompress;
+
 /**
  * Walks the frame and block headers of a zstd stream (their sizes are in the clear) and
  * hands each frame to a fresh fzstd decoder: the window a frame declares is checked before
@@ -76,7 +81,7 @@ class ZstdFrames extends Transform {
   private state: 'frame' | 'block' | 'checksum' | 'skip' = 'frame';
   private checksum = false;
   private last = false;
-  private decoder: ZstdDecompress | null = null;
+  private decoder: Fzstd.Decompress | null = null;
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
     try {
@@ -172,7 +177,7 @@ class ZstdFrames extends Transform {
     this.checksum = ((fhd >> 2) & 1) === 1;
     this.last = false;
     this.state = 'block';
-    this.decoder = new ZstdDecompress((chunk) => {
+    this.decoder = new (zstdDecoder())((chunk) => {
       if (chunk.length) this.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     });
     this.decoder.push(b.subarray(0, size));
@@ -207,7 +212,12 @@ export function inflater(c: Exclude<Compression, 'none'>): Transform {
 
 const READ_CHUNK = 1 << 20;
 
-export async function openBlob(blob: BlobRef): Promise<OpenedBlob> {
+/**
+ * Opens a blob for its tar. `hashStored` false: the caller hashes a compressed blob in a
+ * file itself (on another thread, by position), so its bytes are not hashed on their way
+ * to the inflater (storedDigest is null then).
+ */
+export async function openBlob(blob: BlobRef, hashStored = true): Promise<OpenedBlob> {
   if (blob.file === null) return openStreamBlob(blob);
   const head = readHead(blob.file, blob.offset, Math.min(4, blob.size));
   const compression = sniffCompression(head);
@@ -217,14 +227,14 @@ export async function openBlob(blob: BlobRef): Promise<OpenedBlob> {
   }
   if (blob.size === 0) throw new ScopeError('truncated', 'empty blob');
   const raw = createReadStream(blob.file, { start: blob.offset, end: blob.offset + blob.size - 1, highWaterMark: READ_CHUNK });
-  return inflated(raw, compression);
+  return inflated(raw, compression, hashStored);
 }
 
-function inflated(raw: Readable, compression: Exclude<Compression, 'none'>): OpenedBlob {
-  const hash = createHash('sha256');
+function inflated(raw: Readable, compression: Exclude<Compression, 'none'>, hashStored = true): OpenedBlob {
+  const hash = hashStored ? createHash('sha256') : null;
   const counts = { stored: 0 };
   raw.on('data', (c) => {
-    hash.update(c as Buffer);
+    hash?.update(c as Buffer);
     counts.stored += (c as Buffer).length;
   });
   const inflate = inflater(compression);
@@ -234,7 +244,7 @@ function inflated(raw: Readable, compression: Exclude<Compression, 'none'>): Ope
     raw.destroy();
     inflate.destroy();
   });
-  return { reader, compression, storedDigest: () => 'sha256:' + hash.digest('hex'), stored: () => counts.stored };
+  return { reader, compression, storedDigest: hash ? () => 'sha256:' + hash.digest('hex') : null, stored: () => counts.stored };
 }
 
 /**

@@ -9,7 +9,7 @@ import { walkDir } from './dir.js';
 import { hashRange } from '../archive/hash.js';
 import { type TarEntry, isSyncReader, walkTar, walkTarSync } from '../archive/walk.js';
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
 import { chargeTemp, refundTemp, tempError } from '../source/tempdir.js';
 import type { ByteReader } from '../archive/reader.js';
 import { type Magic, magicOf } from '../archive/magic.js';
@@ -91,10 +91,13 @@ async function readLayerInner(layer: LayerSource, opts: ReadOptions): Promise<La
   if (layer.dir) return { entries: walkDir(layer.dir, layer.index), compression: 'dir', tarSize: 0, verified: false };
   if (!layer.blob) throw new ScopeError('missing-blob', 'no data');
   const blob = layer.blob;
-  const { reader, compression, storedDigest, stored } = await openBlob(blob);
+  // A compressed blob in a file is hashed by position on the pool's threads, beside the
+  // inflating and the walk, instead of byte by byte on this thread as it streams past.
+  const poolHashes = opts.hash !== undefined && blob.file !== null;
+  const { reader, compression, storedDigest, stored } = await openBlob(blob, !poolHashes);
   const expected = layer.digest ?? (compression === 'none' ? layer.diffId : null);
   const hashing =
-    compression === 'none' && expected && opts.verify && blob.file !== null
+    expected && blob.file !== null && (compression === 'none' ? opts.verify : poolHashes)
       ? (opts.hash ?? hashRange)(blob.file, blob.offset, blob.size)
       : null;
   hashing?.catch(() => {}); // awaited below; keeps an early walk failure from leaving it unhandled
@@ -116,6 +119,7 @@ async function readLayerInner(layer: LayerSource, opts: ReadOptions): Promise<La
     }
     return entry;
   };
+  let spoolFile: SpoolFile | null = null;
   const wantsHead = (e: TarEntry) => (sniff || spoolDir !== null) && e.type === 'file' && !e.sparse;
   try {
     if (isSyncReader(reader)) {
@@ -138,20 +142,22 @@ async function readLayerInner(layer: LayerSource, opts: ReadOptions): Promise<La
         const entry = take(e, head);
         if (head && spoolDir && entry.content && (entry.magic !== 'other' || SPOOL_PATHS.test(e.path))) {
           // looked at in place (the reader's buffer); copied only when the body is spooled
-          const path = `${spoolDir}/${layer.index}-${entries.length}`;
-          entry.content = await spool(reader, e, Buffer.from(head), path, entry.content);
+          spoolFile ??= new SpoolFile(spoolDir, `${spoolDir}/layer-${layer.index}`);
+          entry.content = await spool(reader, e, Buffer.from(head), spoolFile, entry.content);
         }
         if (entry.magic === 'elf' && entry.content?.file) opts.onElf?.(entry.content);
         entries.push(entry);
         opts.onStored?.(stored());
       }
     }
-    if (storedDigest) {
-      // Read to the end so every stored byte went through the hash (tar padding, gzip trailer).
+    if (compression !== 'none' || storedDigest) {
+      // Read to the end: every stored byte goes through the hash (tar padding), the inflater
+      // checks its trailer, and the tar's size is whole.
       while ((await reader.read(1 << 20)).length > 0);
     }
   } finally {
     reader.close();
+    spoolFile?.close();
   }
   let verified = false;
   if (expected) {
@@ -170,6 +176,7 @@ async function readLayerInner(layer: LayerSource, opts: ReadOptions): Promise<La
 
 interface Spooled {
   file: string;
+  offset: number;
   /** sha256 of the body, computed only once another body of the same size comes along. */
   digest: string | null;
 }
@@ -177,12 +184,50 @@ interface Spooled {
 /** Spooled bodies by size, per spool folder: one copy of each body, however often it recurs. */
 const spooled = new Map<string, Map<number, Spooled[]>>();
 
-function hashFile(file: string): string {
+/**
+ * The temp file a layer's bodies are appended to: one file opened per layer, not one per
+ * body (creating thousands of small files cost more than inflating the layer).
+ */
+export class SpoolFile {
+  private fd: number | null = null;
+  /** Where the next body goes: the end of the bodies kept (a repeat is written, then dropped). */
+  end = 0;
+  private written = 0;
+
+  constructor(
+    readonly dir: string,
+    readonly file: string,
+  ) {}
+
+  write(b: Buffer, at: number): void {
+    try {
+      this.fd ??= openSync(this.file, 'w', 0o600);
+      writeSync(this.fd, b, 0, b.length, at);
+    } catch (err) {
+      throw tempError(err, this.dir);
+    }
+    this.written = Math.max(this.written, at + b.length);
+  }
+
+  close(): void {
+    if (this.fd === null) return;
+    try {
+      if (this.written > this.end) ftruncateSync(this.fd, this.end); // a repeat written last
+    } finally {
+      closeSync(this.fd);
+      this.fd = null;
+    }
+  }
+}
+
+function hashRangeSync(file: string, offset: number, size: number): string {
   const hash = createHash('sha256');
   const fd = openSync(file, 'r');
   try {
-    const buf = Buffer.allocUnsafe(1 << 20);
-    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) hash.update(buf.subarray(0, n));
+    const buf = Buffer.allocUnsafe(Math.min(size, 1 << 20));
+    for (let done = 0, n; done < size && (n = readSync(fd, buf, 0, Math.min(buf.length, size - done), offset + done)) > 0; done += n) {
+      hash.update(buf.subarray(0, n));
+    }
   } finally {
     closeSync(fd);
   }
@@ -190,59 +235,49 @@ function hashFile(file: string): string {
 }
 
 /**
- * Copies the rest of an entry's body from a stream into `file`; returns where it now is.
- * Every byte counts against the run's temp budget; a body seen before is not kept twice.
- * Bodies are hashed (to find repeats) only when an earlier one has the same size: most
- * never are.
+ * Copies the rest of an entry's body from a stream to the end of the layer's spool file;
+ * returns where it now is. Every byte counts against the run's temp budget; a body seen
+ * before is not kept twice. Bodies are hashed (to find repeats) only when an earlier one
+ * has the same size: most never are.
  */
-async function spool(reader: ByteReader, e: TarEntry, head: Buffer, file: string, ref: ContentRef): Promise<ContentRef> {
-  const dir = file.slice(0, file.lastIndexOf('/'));
+async function spool(reader: ByteReader, e: TarEntry, head: Buffer, to: SpoolFile, ref: ContentRef): Promise<ContentRef> {
   const what = `layer ${ref.layer}`;
-  let bySize = spooled.get(dir);
-  if (!bySize) spooled.set(dir, (bySize = new Map<number, Spooled[]>()));
+  let bySize = spooled.get(to.dir);
+  if (!bySize) spooled.set(to.dir, (bySize = new Map<number, Spooled[]>()));
   const peers = bySize.get(e.size);
   const hash = peers ? createHash('sha256') : null;
-  let fd: number;
-  try {
-    fd = openSync(file, 'w', 0o600);
-  } catch (err) {
-    throw tempError(err, dir);
-  }
+  const offset = to.end;
+  let at = offset;
   const put = (b: Buffer) => {
     chargeTemp(b.length, what);
     hash?.update(b);
-    try {
-      writeSync(fd, b);
-    } catch (err) {
-      throw tempError(err, dir);
-    }
+    to.write(b, at);
+    at += b.length;
   };
-  try {
-    put(head);
-    for (let done = head.length; done < e.size;) {
-      // the reader's own buffer, written out before the next read: no copy
-      const want = Math.min(1 << 20, e.size - done);
-      const chunk = await reader.read(want);
-      if (chunk.length < want) throw new ScopeError('truncated', `unexpected end of data inside ${e.rawName}`);
-      put(chunk);
-      done += chunk.length;
-    }
-  } finally {
-    closeSync(fd);
+  put(head);
+  for (let done = head.length; done < e.size;) {
+    // the reader's own buffer, written out before the next read: no copy
+    const want = Math.min(1 << 20, e.size - done);
+    const chunk = await reader.read(want);
+    if (chunk.length < want) throw new ScopeError('truncated', `unexpected end of data inside ${e.rawName}`);
+    put(chunk);
+    done += chunk.length;
   }
+  const here = { ...ref, file: to.file, offset };
   if (!peers || !hash) {
-    bySize.set(e.size, [{ file, digest: null }]);
-    return { ...ref, file, offset: 0 };
+    bySize.set(e.size, [{ file: to.file, offset, digest: null }]);
+    to.end = at;
+    return here;
   }
   const digest = hash.digest('hex');
   for (const p of peers) {
-    p.digest ??= hashFile(p.file);
+    p.digest ??= hashRangeSync(p.file, p.offset, e.size);
     if (p.digest === digest) {
-      unlinkSync(file);
-      refundTemp(e.size);
-      return { ...ref, file: p.file, offset: 0 };
+      refundTemp(e.size); // its bytes are overwritten by the next body, or cut off at the end
+      return { ...ref, file: p.file, offset: p.offset };
     }
   }
-  peers.push({ file, digest });
-  return { ...ref, file, offset: 0 };
+  peers.push({ file: to.file, offset, digest });
+  to.end = at;
+  return here;
 }

@@ -17,7 +17,6 @@ import { pickFromManifestJson, readManifestJson, tagsByConfig } from './docker-a
 import { isLegacySave, pickLegacy } from './legacy.js';
 import { configPlatform, formatPlatform } from './platform.js';
 import { type Picked, indexIsEmpty, pickFromIndex } from './oci.js';
-import { parseRegistryRef } from './registry/reference.js';
 import { allowTempFor, budgeted, makeTempDir, removeTempDir, tempError } from './tempdir.js';
 import type { LayerSource, OpenOptions, OpenedImage, SourceInfo, SourceKind } from './types.js';
 
@@ -113,7 +112,7 @@ async function openWith(
     } catch (e) {
       // A bare name the engine lacks (or no engine at all) is read from its registry.
       const absent = e instanceof ScopeError && (e.code === 'image-not-found' || e.code === 'daemon-unavailable');
-      if (transport !== 'auto' || !absent || !isImageReference(rest)) throw e;
+      if (transport !== 'auto' || !absent || !(await isImageReference(rest))) throw e;
       try {
         return await fromRegistry(reference, rest, opts, close);
       } catch (e2) {
@@ -341,7 +340,9 @@ async function inflateFile(from: string, to: string, compression: Exclude<Compre
   }
 }
 
-function isImageReference(text: string): boolean {
+/** The reference grammar is loaded only when a name must be told from a path. */
+async function isImageReference(text: string): Promise<boolean> {
+  const { parseRegistryRef } = await import('./registry/reference.js');
   try {
     parseRegistryRef(text);
     return true;
