@@ -16,6 +16,7 @@ import { makeTar, sha256, tempDir, writeOciLayout } from './helpers/build.js';
 import { cli, oneLineError } from './helpers/cli.js';
 import { header, rawTar } from './helpers/rawtar.js';
 import { at } from './helpers/assert.js';
+import { inflater } from '../src/archive/decompress.js';
 import { parseJson } from './helpers/json.js';
 
 const FX = new URL('../fixtures/images/', import.meta.url).pathname;
@@ -384,5 +385,40 @@ describe('writes', () => {
       cli(args, env);
       assert.deepEqual(readdirSync(own), [], `${args.join(' ')} left files behind`);
     }
+  });
+});
+
+describe('inflating holds what the reader has not taken, not the whole layer', () => {
+  /**
+   * A zstd frame of RLE blocks: four stored bytes make 128 KiB of zeros, so `blocks` of them
+   * make a frame a few KB long that inflates to blocks * 128 KiB.
+   */
+  function zstdZeros(blocks: number): Buffer {
+    const BLOCK_MAX = 128 * 1024;
+    const header = Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 7 << 3]); // no checksum, window 2^17
+    const parts = [header];
+    for (let i = 0; i < blocks; i++) {
+      const last = i === blocks - 1 ? 1 : 0;
+      const h = last | (1 << 1) | (BLOCK_MAX << 3); // RLE block of BLOCK_MAX bytes
+      parts.push(Buffer.from([h & 0xff, (h >> 8) & 0xff, (h >> 16) & 0xff, 0]));
+    }
+    return Buffer.concat(parts);
+  }
+
+  it('zstd: a megabyte-sized ratio is decoded only as fast as it is read', async () => {
+    const blocks = 512; // 64 MiB out of 2 KiB in
+    const inflate = inflater('zstd');
+    inflate.end(zstdZeros(blocks));
+    // decoding runs as the chunk is written: it must have stopped near the stream's high-water mark
+    const bound = inflate.readableHighWaterMark + 128 * 1024;
+    assert.ok(inflate.readableLength <= bound, `${inflate.readableLength} bytes held before any read`);
+    let total = 0;
+    let most = inflate.readableLength;
+    for await (const chunk of inflate) {
+      total += (chunk as Buffer).length;
+      most = Math.max(most, inflate.readableLength);
+    }
+    assert.equal(total, blocks * 128 * 1024);
+    assert.ok(most <= bound, `${most} bytes held at once`);
   });
 });

@@ -82,15 +82,44 @@ class ZstdFrames extends Transform {
   private checksum = false;
   private last = false;
   private decoder: Fzstd.Decompress | null = null;
+  /** Decoding stopped because the reader is behind: how to go on once it reads. */
+  private goOn: (() => void) | null = null;
+  /** Chunks pushed so far. */
+  private pushed = 0;
+
+  constructor() {
+    super({ readableHighWaterMark: 1 << 20 });
+  }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
+    this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+    this.run(cb);
+  }
+
+  /**
+   * Decodes what is pending, a block at a time, and stops while the output waits unread:
+   * one compressed megabyte can hold a gigabyte of zeros, and fzstd hands out every block
+   * as it decodes it, so without this the whole of it would sit in memory.
+   */
+  private run(cb: (e?: Error | null) => void): void {
     try {
-      this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
-      this.advance();
-      cb();
+      if (this.advance()) cb();
+      else this.goOn = () => this.run(cb);
     } catch (e) {
       cb(e as Error);
     }
+  }
+
+  override _read(size: number): void {
+    const goOn = this.goOn;
+    const pushed = this.pushed;
+    if (goOn) {
+      this.goOn = null;
+      goOn();
+    }
+    // nothing pushed: the stream still waits for a push, or the next chunk waits on Transform's
+    // own _read (which lets its write finish)
+    if (this.pushed === pushed) super._read(size);
   }
 
   override _flush(cb: (e?: Error | null) => void): void {
@@ -106,9 +135,18 @@ class ZstdFrames extends Transform {
     this.decoder!.push(bytes);
   }
 
-  private advance(): void {
+  /** Returns false when it stopped for the reader (see run), true when it needs more input. */
+  private advance(): boolean {
     let buf = this.pending;
+    let waiting = false;
+    const pushed = this.pushed;
     for (;;) {
+      // only once this call has pushed something: the stream asks for more (_read) before it
+      // takes what it holds out, and would not ask again until something is pushed
+      if (this.pushed !== pushed && this.readableLength >= this.readableHighWaterMark) {
+        waiting = true;
+        break;
+      }
       if (this.passing > 0) {
         const n = Math.min(this.passing, buf.length);
         if (n > 0) this.feed(buf.subarray(0, n));
@@ -130,7 +168,10 @@ class ZstdFrames extends Transform {
       if (used === 0) break;
       buf = buf.subarray(used);
     }
-    this.pending = buf.length ? Buffer.from(buf) : Buffer.alloc(0);
+    // paused, the rest is a view of the chunk (copied at every pause it would cost the square
+    // of the ratio); else it is kept as its own copy until the next chunk is joined to it
+    this.pending = buf.length ? (waiting ? buf : Buffer.from(buf)) : Buffer.alloc(0);
+    return !waiting;
   }
 
   private endFrame(): void {
@@ -178,7 +219,10 @@ class ZstdFrames extends Transform {
     this.last = false;
     this.state = 'block';
     this.decoder = new (zstdDecoder())((chunk) => {
-      if (chunk.length) this.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      if (chunk.length) {
+        this.pushed++;
+        this.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      }
     });
     this.decoder.push(b.subarray(0, size));
     return size;
