@@ -17,6 +17,11 @@ const skip = available === true ? false : available;
 const BASE = 'container-scratchscope/node-base';
 const IMAGE = 'container-scratchscope/scratchscope';
 
+/** `docker run --rm --network none`, with these options before the image and these arguments after it. */
+function runImage(options: string[], args: string[]) {
+  return docker(['run', '--rm', '--network', 'none', ...options, IMAGE, ...args]);
+}
+
 describe('the scratchscope image', { skip, timeout: 1_800_000 }, () => {
   before(() => {
     const base = spawnSync('bash', [`${REPO}fixtures/image/node-base.sh`, BASE], { encoding: 'utf8', timeout: 900_000 });
@@ -34,18 +39,7 @@ describe('the scratchscope image', { skip, timeout: 1_800_000 }, () => {
 
   it('with the engine socket mounted, inspects an image by name', () => {
     const socket = (process.env.DOCKER_HOST ?? '').replace(/^unix:\/\//, '');
-    const r = docker([
-      'run',
-      '--rm',
-      '--network',
-      'none',
-      '-v',
-      `${socket}:/var/run/docker.sock`,
-      IMAGE,
-      'inspect',
-      '--json',
-      `${BASE}:latest`,
-    ]);
+    const r = runImage(['-v', `${socket}:/var/run/docker.sock`], ['inspect', '--json', `${BASE}:latest`]);
     assert.equal(r.status, 0, r.stderr);
     const report = parseReport(r.stdout);
     assertSchema(report, 'Report');
@@ -54,46 +48,23 @@ describe('the scratchscope image', { skip, timeout: 1_800_000 }, () => {
   });
 
   it('with a folder mounted at /data, inspects an archive in it, and check exits 1 on a failing one', () => {
-    const ok = docker([
-      'run',
-      '--rm',
-      '--network',
-      'none',
-      '-v',
-      `${REPO}fixtures/images:/data:ro`,
-      IMAGE,
-      'check',
-      '/data/hello.docker.tar',
-    ]);
+    const data = ['-v', `${REPO}fixtures/images:/data:ro`];
+    const ok = runImage(data, ['check', '/data/hello.docker.tar']);
     assert.equal(ok.status, 0, ok.stderr);
     assert.match(ok.stdout, /✔ will start: \["\/hello"\]/);
-    const broken = docker([
-      'run',
-      '--rm',
-      '--network',
-      'none',
-      '-v',
-      `${REPO}fixtures/images:/data:ro`,
-      IMAGE,
-      'check',
-      '/data/broken.docker.tar',
-    ]);
+    const broken = runImage(data, ['check', '/data/broken.docker.tar']);
     assert.equal(broken.status, 1, broken.stderr);
     assert.match(broken.stdout, /the runtime says: exec \/hello: no such file or directory/);
   });
 
   it('holds the built CLI and its production dependencies only', () => {
-    const ls = docker([
-      'run',
-      '--rm',
-      '--network',
-      'none',
-      '--entrypoint',
-      'node',
-      IMAGE,
-      '-e',
-      "const fs=require('fs');console.log(JSON.stringify(fs.readdirSync('/opt/scratchscope').sort()), fs.existsSync('/opt/scratchscope/node_modules/typescript'), fs.existsSync('/opt/scratchscope/src'))",
-    ]);
+    const ls = runImage(
+      ['--entrypoint', 'node'],
+      [
+        '-e',
+        "const fs=require('fs');console.log(JSON.stringify(fs.readdirSync('/opt/scratchscope').sort()), fs.existsSync('/opt/scratchscope/node_modules/typescript'), fs.existsSync('/opt/scratchscope/src'))",
+      ],
+    );
     assert.equal(ls.status, 0, ls.stderr);
     assert.equal(ls.stdout.trim(), '["bin","dist","node_modules","package.json"] false false');
   });
