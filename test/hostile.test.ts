@@ -4,7 +4,8 @@
  * trace, never a write outside a temp folder that is gone afterwards.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { createGzip, gzipSync } from 'node:zlib';
 import { after, describe, it } from 'node:test';
 import { ScopeError } from '../src/errors.js';
@@ -17,6 +18,9 @@ import { cli, oneLineError } from './helpers/cli.js';
 import { header, rawTar } from './helpers/rawtar.js';
 import { at } from './helpers/assert.js';
 import { inflater } from '../src/archive/decompress.js';
+import { TURN_STEPS } from '../src/archive/walk.js';
+import { readLayer } from '../src/layers/index.js';
+import type { LayerSource } from '../src/source/types.js';
 import { parseJson } from './helpers/json.js';
 
 const FX = new URL('../fixtures/images/', import.meta.url).pathname;
@@ -420,5 +424,81 @@ describe('inflating holds what the reader has not taken, not the whole layer', (
     }
     assert.equal(total, blocks * 128 * 1024);
     assert.ok(most <= bound, `${most} bytes held at once`);
+  });
+});
+
+describe('reading a layer: the event loop keeps its turns, the temp folder holds what is kept', () => {
+  const layerAt = (file: string): LayerSource => ({
+    index: 0,
+    digest: null,
+    diffId: null,
+    mediaType: null,
+    dir: null,
+    blob: { file, offset: 0, size: statSync(file).size },
+  });
+
+  it('headers that make no entries (an unknown typeflag) still give the event loop turns', async () => {
+    const t = tempDir();
+    try {
+      // 2 * TURN_STEPS headers of typeflag V and no body: each a read and a skip, none an entry
+      const file = join(t.dir, 'layer.tar');
+      const chunk = Buffer.concat(Array.from({ length: 4096 }, () => header({ name: 'x', type: 'V', size: 0 })));
+      const fd = openSync(file, 'w');
+      for (let i = 0; i < (2 * TURN_STEPS) / 4096; i++) writeSync(fd, chunk);
+      writeSync(fd, Buffer.concat([header({ name: 'real', size: 0 }), Buffer.alloc(1024)]));
+      closeSync(fd);
+      let turns = 0;
+      let stop = false;
+      const tick = (): void => {
+        if (stop) return;
+        turns++;
+        setImmediate(tick);
+      };
+      setImmediate(tick);
+      const read = await readLayer(layerAt(file), { verify: false, sniff: true });
+      stop = true;
+      assert.equal(read.entries.length, 1);
+      // 4 * TURN_STEPS steps: at least 3 turns, however fast the machine (0 before)
+      assert.ok(turns >= 3, `the event loop got ${turns} turns`);
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it('a repeated body of a compressed layer is not left in the temp folder once found to repeat', async () => {
+    const t = tempDir();
+    try {
+      const spoolDir = join(t.dir, 'spool');
+      mkdirSync(spoolDir);
+      const script = Buffer.alloc(1 << 20, 0x61);
+      script.write('#!/bin/sh\n');
+      const layer = join(t.dir, 'layer.tar.gz');
+      const tarred = await makeTar([
+        { name: 'bin/a', body: script },
+        { name: 'bin/b', body: script },
+        { name: 'data', body: 'not spooled' },
+      ]);
+      writeFileSync(layer, gzipSync(tarred));
+      const onDisk = () => readdirSync(spoolDir).reduce((n, f) => n + statSync(join(spoolDir, f)).size, 0);
+      let most = 0;
+      const read = await readLayer(layerAt(layer), {
+        verify: false,
+        sniff: true,
+        spoolDir,
+        onStored: () => (most = Math.max(most, onDisk())),
+      });
+      const [a, b] = read.entries.map((e) => e.content);
+      assert.ok(a?.file && b?.file);
+      assert.deepEqual([b.file, b.offset], [a.file, a.offset], 'the repeat points at the first copy');
+      const bytes = Buffer.alloc(b.size);
+      const fd = openSync(b.file, 'r');
+      readSync(fd, bytes, 0, b.size, b.offset);
+      closeSync(fd);
+      assert.ok(bytes.equals(script));
+      assert.ok(most <= script.length, `${most} bytes of spool files on disk for ${script.length} bytes kept`);
+      assert.equal(onDisk(), script.length);
+    } finally {
+      t.cleanup();
+    }
   });
 });

@@ -49,6 +49,8 @@ export const PATH_MAX = 4096;
 const SPARSE_LIMIT = Math.floor(META_LIMIT / 24);
 /** Give the event loop a turn (signals, the explorer's drawing) at least this often. */
 const YIELD_MS = 50;
+/** ...and at least every this many steps of a synchronous walk, however fast they go (a power of two). */
+export const TURN_STEPS = 1 << 16;
 /** More entries than any real layer has (the largest images hold a few hundred thousand files). */
 export const ENTRY_LIMIT = 4_000_000;
 
@@ -194,13 +196,19 @@ export function isSyncReader(reader: ByteReader): reader is SyncByteReader {
 
 /**
  * The entries of a tar read by position, synchronously. The consumer may read part of a
- * body (readNow) before asking for the next entry; the walk skips the rest. A long walk
- * does not give the event loop a turn by itself: the consumer does, between entries.
+ * body (readNow) before asking for the next entry; the walk skips the rest. Every so often
+ * (YIELD_MS, and at least every TURN_STEPS headers, entries or not) it yields null: the
+ * consumer gives the event loop a turn there (signals, the explorer's drawing, progress).
  */
-export function* walkTarSync(reader: SyncByteReader): Generator<TarEntry> {
+export function* walkTarSync(reader: SyncByteReader): Generator<TarEntry | null> {
   const g = steps(() => reader.position);
+  let lastYield = Date.now();
   let s = g.next();
-  while (!s.done) {
+  for (let n = 1; !s.done; n++) {
+    if ((n & (TURN_STEPS - 1)) === 0 || ((n & 255) === 0 && Date.now() - lastYield > YIELD_MS)) {
+      yield null;
+      lastYield = Date.now();
+    }
     const step = s.value;
     if (step.op === READ) s = g.next(reader.readNow(step.n));
     else if (step.op === SKIP) {

@@ -126,14 +126,15 @@ async function readLayerInner(layer: LayerSource, opts: ReadOptions): Promise<La
       // Read by position: the walk, the sniffing and the hand-off to the decoders are synchronous,
       // with a turn for the event loop (signals, the explorer's drawing) every few thousand entries.
       for (const e of walkTarSync(reader)) {
+        if (e === null) {
+          opts.onStored?.(stored());
+          await new Promise((r) => setImmediate(r));
+          continue;
+        }
         // served from the read-ahead that fetched the header, looked at in place
         const entry = take(e, wantsHead(e) ? (e.size > 0 ? reader.readNow(Math.min(4, e.size)) : EMPTY) : null);
         if (entry.magic === 'elf' && entry.content) opts.onElf?.(entry.content);
         entries.push(entry);
-        if ((entries.length & 4095) === 0) {
-          opts.onStored?.(stored());
-          await new Promise((r) => setImmediate(r));
-        }
       }
       opts.onStored?.(stored());
     } else {
@@ -190,7 +191,7 @@ const spooled = new Map<string, Map<number, Spooled[]>>();
  */
 export class SpoolFile {
   private fd: number | null = null;
-  /** Where the next body goes: the end of the bodies kept (a repeat is written, then dropped). */
+  /** Where the next body goes: the end of the bodies kept (a repeat is written, then cut off). */
   end = 0;
   private written = 0;
 
@@ -209,10 +210,21 @@ export class SpoolFile {
     this.written = Math.max(this.written, at + b.length);
   }
 
+  /** Cuts off what was written past the end: a repeat, or a body cut short by an error. */
+  dropTail(): void {
+    if (this.fd === null || this.written <= this.end) return;
+    try {
+      ftruncateSync(this.fd, this.end);
+    } catch (err) {
+      throw tempError(err, this.dir);
+    }
+    this.written = this.end;
+  }
+
   close(): void {
     if (this.fd === null) return;
     try {
-      if (this.written > this.end) ftruncateSync(this.fd, this.end); // a repeat written last
+      this.dropTail();
     } finally {
       closeSync(this.fd);
       this.fd = null;
@@ -273,7 +285,8 @@ async function spool(reader: ByteReader, e: TarEntry, head: Buffer, to: SpoolFil
   for (const p of peers) {
     p.digest ??= hashRangeSync(p.file, p.offset, e.size);
     if (p.digest === digest) {
-      refundTemp(e.size); // its bytes are overwritten by the next body, or cut off at the end
+      to.dropTail(); // not left on disk once its budget is given back
+      refundTemp(e.size);
       return { ...ref, file: p.file, offset: p.offset };
     }
   }
