@@ -106,17 +106,33 @@ async function readLayerInner(layer: LayerSource, opts: ReadOptions): Promise<La
   const spoolDir = reader.file ? null : (opts.spoolDir ?? null);
   /** Makes the walker's entry a layer entry; `head` is the first bytes of a file's body, when sniffing. */
   const take = (e: TarEntry, head: Buffer | null): LayerEntry => {
-    const entry = e as LayerEntry;
-    entry.magic = null;
-    entry.content = null;
+    let content: ContentRef | null = null;
+    let magic: Magic | null = null;
     // a sparse file's stored bytes are not its content: it is listed, never read
     if (e.type === 'file' && !e.sparse) {
-      entry.content = { file: reader.file, offset: reader.base + e.dataPos, size: e.size, layer: layer.index, ordinal: entries.length };
+      content = { file: reader.file, offset: reader.base + e.dataPos, size: e.size, layer: layer.index, ordinal: entries.length };
       if (head) {
         if (head.length < Math.min(4, e.size)) throw new ScopeError('truncated', `unexpected end of data inside ${e.rawName}`);
-        entry.magic = magicOf(head);
+        magic = magicOf(head);
       }
     }
+    // a new record of one shape: adding the two fields to the walker's entry would give each
+    // kept entry a second allocation (its out-of-object properties)
+    const entry: LayerEntry = {
+      path: e.path,
+      rawName: e.rawName,
+      type: e.type,
+      mode: e.mode,
+      uid: e.uid,
+      gid: e.gid,
+      size: e.size,
+      mtime: e.mtime,
+      linkname: e.linkname,
+      dataPos: e.dataPos,
+      content,
+      magic,
+    };
+    if (e.sparse) entry.sparse = true;
     return entry;
   };
   let spoolFile: SpoolFile | null = null;
