@@ -62,8 +62,8 @@ export interface LoadOptions extends OpenOptions {
 }
 
 export async function loadImage(reference: string, opts: LoadOptions = {}): Promise<ImageModel> {
-  // the decoding thread starts while the archive is being opened
-  const pool = new DecodePool(!!opts.analysis);
+  // its threads start when there is work worth one: many ELF files, or a large layer to hash
+  const pool = new DecodePool();
   let opened: OpenedImage;
   try {
     opened = await openImage(reference, opts);
@@ -82,7 +82,7 @@ export async function loadImage(reference: string, opts: LoadOptions = {}): Prom
 export async function loadOpened(
   opened: OpenedImage,
   opts: LoadOptions = {},
-  pool: DecodePool | null = new DecodePool(!!opts.analysis),
+  pool: DecodePool | null = new DecodePool(),
 ): Promise<ImageModel> {
   const { layers } = opened;
   const verify = opts.verify ?? true;

@@ -22,6 +22,8 @@ export function contentKey(ref: ContentRef): string {
 }
 
 const BATCH = 64;
+/** Fewer ELF files than this are left to the catalog: no worker starts for them. */
+const DECODE_HERE = 16;
 /** Below this, a layer is hashed on the main thread: a worker's round trip costs more than the hash. */
 const HASH_ON_MAIN = 32 << 20;
 
@@ -45,15 +47,16 @@ export class DecodePool {
   private waiters: (() => void)[] = [];
   private hashes = new Map<number, { resolve: (d: string) => void; reject: (e: Error) => void; slot: Slot; weight: number }>();
   private nextHash = 0;
+  /** ELF files handed to add() so far. */
+  private added = 0;
   /** Hashes by byte range: a blob listed many times is read once. */
   private readonly hashed = new Map<string, Promise<string>>();
   private broken = false;
   readonly results = new Map<string, Decoded>();
 
-  /** `decode`: whether ELF decoding is wanted (starts one worker at once, while the archive opens). */
-  constructor(decode = true, size = poolSize()) {
+  /** No thread starts until there is work worth one (see DECODE_HERE, HASH_ON_MAIN). */
+  constructor(size = poolSize()) {
     this.max = size;
-    if (decode && size > 0) this.spawn();
   }
 
   private spawn(): Slot | null {
@@ -137,7 +140,8 @@ export class DecodePool {
   add(ref: ContentRef): void {
     if (!ref.file || this.broken || this.max === 0) return;
     this.batch.push({ key: contentKey(ref), file: ref.file, offset: ref.offset, size: ref.size });
-    if (this.batch.length >= BATCH) this.flush();
+    // the DECODE_HERE-th file starts a worker, which boots while the walk finds the rest
+    if (this.batch.length >= BATCH || ++this.added === DECODE_HERE) this.flush();
   }
 
   flush(): void {
@@ -185,6 +189,9 @@ export class DecodePool {
 
   /** Resolves once every decode sent so far is done (or its worker is gone). */
   drain(): Promise<void> {
+    // a few ELF files (a FROM scratch image has one or two) are decoded on demand by the
+    // catalog, on this thread, sooner than a worker would boot and for less memory
+    if (this.added < DECODE_HERE) this.batch = [];
     this.flush();
     if (this.pending === 0) return Promise.resolve();
     return new Promise((r) => this.waiters.push(r));
