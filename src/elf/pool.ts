@@ -140,8 +140,9 @@ export class DecodePool {
   add(ref: ContentRef): void {
     if (!ref.file || this.broken || this.max === 0) return;
     this.batch.push({ key: contentKey(ref), file: ref.file, offset: ref.offset, size: ref.size });
+    this.added++;
     // the DECODE_HERE-th file starts a worker, which boots while the walk finds the rest
-    if (this.batch.length >= BATCH || ++this.added === DECODE_HERE) this.flush();
+    if (this.batch.length >= BATCH || this.added === DECODE_HERE) this.flush();
   }
 
   flush(): void {
