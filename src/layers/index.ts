@@ -139,8 +139,8 @@ async function readLayerInner(layer: LayerSource, opts: ReadOptions): Promise<La
   const wantsHead = (e: TarEntry) => (sniff || spoolDir !== null) && e.type === 'file' && !e.sparse;
   try {
     if (isSyncReader(reader)) {
-      // Read by position: the walk, the sniffing and the hand-off to the decoders are synchronous,
-      // with a turn for the event loop (signals, the explorer's drawing) every few thousand entries.
+      // Read by position: the walk, the sniffing and the hand-off to the decoders are synchronous;
+      // the walk's nulls are the event loop's turns (signals, the explorer's drawing, progress).
       for (const e of walkTarSync(reader)) {
         if (e === null) {
           opts.onStored?.(stored());
@@ -205,7 +205,7 @@ const spooled = new Map<string, Map<number, Spooled[]>>();
  * The temp file a layer's bodies are appended to: one file opened per layer, not one per
  * body (creating thousands of small files cost more than inflating the layer).
  */
-export class SpoolFile {
+class SpoolFile {
   private fd: number | null = null;
   /** Where the next body goes: the end of the bodies kept (a repeat is written, then cut off). */
   end = 0;
