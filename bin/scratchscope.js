@@ -1,11 +1,30 @@
 #!/usr/bin/env node
-// `--version` alone is answered before the command line parser loads: it is what scripts
-// call to see that the tool is there, and it should cost no more than starting node.
+// `--version` and `explain CODE` are answered before the command line parser loads: scripts
+// call the one to see that the tool is there, people the other to read a diagnostic's story,
+// and neither should cost much more than starting node. Anything else (an unknown code,
+// options, help) goes to the parser, which words its errors.
 const args = process.argv.slice(2);
+
+/** Writes a fast answer; a reader that went away (| head) is not an error. */
+function answer(text) {
+  process.stdout.on('error', (e) => process.exit(e.code === 'EPIPE' ? 0 : 3));
+  process.stdout.write(text);
+}
+
+let answered = false;
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   const { VERSION } = await import('../dist/version.js');
-  process.stdout.write(VERSION + '\n');
-} else {
+  answer(VERSION + '\n');
+  answered = true;
+} else if (args.length === 2 && args[0] === 'explain' && !args[1].startsWith('-')) {
+  const { explainText } = await import('../dist/diagnose/explain.js');
+  const text = explainText(args[1]);
+  if (text !== null) {
+    answer(text);
+    answered = true;
+  }
+}
+if (!answered) {
   const { setFlagsFromString } = await import('node:v8');
   // Listing a big image allocates many small objects that all live to the end; a larger
   // young generation spares the collector from copying them over and over.

@@ -682,17 +682,10 @@ export function buildProgram(): Command {
 }
 
 async function explain(code: string): Promise<void> {
-  const { EXPLAIN } = await import('./diagnose/explain.js');
-  const text = (EXPLAIN as Record<string, string>)[code];
-  if (!text) throw new ScopeError('usage', `no diagnostic code ${code}; codes: ${Object.keys(EXPLAIN).join(', ')}`);
-  const { exampleLines } = await import('./diagnose/runtimes.js');
-  const lines = exampleLines(code as Parameters<typeof exampleLines>[0]);
-  const words = lines
-    ? `\nIn each runtime's words (for a program /app):\n${Object.entries(lines)
-        .map(([k, v]) => `  ${k.padEnd(10)} ${v ?? "(not this runtime's to say: the engine decides before it runs)"}`)
-        .join('\n')}\n`
-    : '';
-  await out(`${code}\n\n${text}\n${words}`);
+  const { EXPLAIN, explainText } = await import('./diagnose/explain.js');
+  const text = explainText(code);
+  if (text === null) throw new ScopeError('usage', `no diagnostic code ${code}; codes: ${Object.keys(EXPLAIN).join(', ')}`);
+  await out(text);
 }
 
 /** One line, escaped: messages name files and fields the image controls. */

@@ -51,6 +51,22 @@ describe('start-up', () => {
     );
   });
 
+  it('explain CODE answers without the parser, word for word as the parser path does', async () => {
+    const { EXPLAIN } = await import('../src/diagnose/explain.js');
+    for (const code of Object.keys(EXPLAIN)) {
+      const fast = loaded(['explain', code]);
+      assert.equal(fast.status, 0);
+      assert.ok(!fast.modules.includes('dist/cli.js'), `explain ${code} loaded the parser`);
+      const parsed = loaded(['--explain', code]);
+      assert.ok(parsed.modules.includes('dist/cli.js'));
+      assert.equal(fast.stdout, parsed.stdout, code);
+    }
+    // an unknown code goes to the parser, which says what the codes are
+    const unknown = loaded(['explain', 'nope']);
+    assert.equal(unknown.status, 2);
+    assert.ok(unknown.modules.includes('dist/cli.js'));
+  });
+
   for (const args of [['--help'], ['explain', 'exec-format'], ['inspect', '--help'], ['-V', '--help']]) {
     it(`${args.join(' ')} loads no analysis stage`, () => {
       const r = loaded(args);
