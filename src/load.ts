@@ -7,7 +7,7 @@ import { historyForLayers } from './source/config.js';
 import { openImage } from './source/index.js';
 import { allowTempFor, makeTempDir, removeTempDir } from './source/tempdir.js';
 import type { HistoryEntry, ImageConfig, LayerSource, OpenOptions, OpenedImage, SourceInfo } from './source/types.js';
-import { type LayerRead, readLayer } from './layers/index.js';
+import { type LayerRead, type LayerWalk, walkLayer } from './layers/index.js';
 import { type LayerChanges, MergedTree } from './fs/tree.js';
 import { closeSharedFiles } from './fs/bytes.js';
 import { DecodePool } from './elf/pool.js';
@@ -79,6 +79,9 @@ export async function loadImage(reference: string, opts: LoadOptions = {}): Prom
   }
 }
 
+/** Digest checks left running behind the walks, at most. */
+const CHECKS_AHEAD = 8;
+
 export async function loadOpened(
   opened: OpenedImage,
   opts: LoadOptions = {},
@@ -97,7 +100,7 @@ export async function loadOpened(
     if (spoolDir) removeTempDir(spoolDir);
     await opened.close();
   };
-  const reads: (Promise<LayerRead> | null)[] = new Array<Promise<LayerRead> | null>(layers.length);
+  const reads: (Promise<LayerWalk> | null)[] = new Array<Promise<LayerWalk> | null>(layers.length);
   // stored bytes read of the layers under way, so progress moves within a layer (at most every 50 ms)
   const partial = new Map<number, number>();
   let told = 0;
@@ -117,7 +120,7 @@ export async function loadOpened(
       partial.set(l.index, Math.min(n, l.blob?.size ?? 0));
       tell(false);
     };
-    const read = readLayer(l, {
+    const read = walkLayer(l, {
       verify,
       sniff: opts.analysis,
       spoolDir,
@@ -139,16 +142,25 @@ export async function loadOpened(
   const tree = new MergedTree();
   const history = historyForLayers(opened.history, layers.length);
   const infos: LayerInfo[] = [];
+  // A layer hashed by position may still be hashing when its walk ends: the next walks go on
+  // (the largest layer's hash no longer holds back the rest), with at most CHECKS_AHEAD checks
+  // open at once (each holds a descriptor and a buffer), and all are settled before the model is.
+  const checks: Promise<boolean>[] = [];
+  const abandon = () => {
+    pool?.close();
+    if (spoolDir) removeTempDir(spoolDir);
+  };
   for (const l of layers) {
-    let read: LayerRead;
+    let read: LayerWalk;
     try {
       const pending = reads[l.index];
       if (!pending) throw new Error(`layer ${l.index} was never started`);
       read = await pending;
       reads[l.index] = null; // its entries are garbage once applied, not held to the end of the load
+      checks.push(read.verification);
+      if (checks.length > CHECKS_AHEAD) await checks[checks.length - 1 - CHECKS_AHEAD];
     } catch (e) {
-      pool?.close();
-      if (spoolDir) removeTempDir(spoolDir);
+      abandon();
       throw e;
     }
     start();
@@ -158,10 +170,17 @@ export async function loadOpened(
       compression: read.compression,
       storedSize: l.blob?.size ?? 0,
       tarSize: read.tarSize,
-      verified: read.verified,
+      verified: false,
       history: history[l.index] ?? null,
       changes,
     });
+  }
+  try {
+    const verified = await Promise.all(checks);
+    for (const info of infos) info.verified = verified[info.index] ?? false;
+  } catch (e) {
+    abandon();
+    throw e;
   }
   tree.done();
   const decodedReady = pool ? pool.drain() : Promise.resolve();

@@ -6,7 +6,7 @@ import { parentPort } from 'node:worker_threads';
 import { FileBytes, closeSharedFiles } from '../fs/bytes.js';
 import { decodeElf } from './decode.js';
 import { ElfDamage } from './reader.js';
-import { hashRange } from '../archive/hash.js';
+import { hashRangeSync } from '../archive/hash.js';
 import { ScopeError } from '../errors.js';
 import type { Decoded } from './catalog.js';
 
@@ -55,14 +55,16 @@ parentPort!.on('message', (m: { kind: 'decode'; jobs: DecodeJob[] } | HashJob | 
     parentPort!.postMessage(decode(m.jobs));
     return;
   }
-  hashRange(m.file, m.offset, m.size).then(
-    (digest) => parentPort!.postMessage({ kind: 'hash', id: m.id, digest } satisfies WorkerReply),
-    (e: unknown) =>
-      parentPort!.postMessage({
-        kind: 'hash',
-        id: m.id,
-        error: String((e as Error)?.message ?? e),
-        scope: e instanceof ScopeError ? { code: e.code, message: e.message } : undefined,
-      } satisfies WorkerReply),
-  );
+  let reply: WorkerReply;
+  try {
+    reply = { kind: 'hash', id: m.id, digest: hashRangeSync(m.file, m.offset, m.size) };
+  } catch (e) {
+    reply = {
+      kind: 'hash',
+      id: m.id,
+      error: String((e as Error)?.message ?? e),
+      scope: e instanceof ScopeError ? { code: e.code, message: e.message } : undefined,
+    };
+  }
+  parentPort!.postMessage(reply);
 });

@@ -6,10 +6,10 @@ import { ScopeError } from '../errors.js';
 import type { LayerSource } from '../source/types.js';
 import { type Compression, openBlob } from '../archive/decompress.js';
 import { walkDir } from './dir.js';
-import { hashRange } from '../archive/hash.js';
+import { hashRange, hashRangeSync } from '../archive/hash.js';
 import { type TarEntry, isSyncReader, walkTar, walkTarSync } from '../archive/walk.js';
 import { createHash } from 'node:crypto';
-import { closeSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { chargeTemp, refundTemp, tempError } from '../source/tempdir.js';
 import type { ByteReader } from '../archive/reader.js';
 import { type Magic, magicOf } from '../archive/magic.js';
@@ -48,6 +48,16 @@ export interface LayerRead {
   verified: boolean;
 }
 
+/** A layer walked, its digest perhaps still being checked. */
+export interface LayerWalk extends Omit<LayerRead, 'verified'> {
+  /**
+   * Settles once the digest is checked (true), or known not to be checked (false); rejects
+   * on a mismatch. A layer hashed by position is still hashing after its walk: the next
+   * layer's walk need not wait for it.
+   */
+  verification: Promise<boolean>;
+}
+
 export interface ReadOptions {
   /** Hash layers that are otherwise read by seeking (costs a full read of each). */
   verify: boolean;
@@ -76,19 +86,32 @@ function describe(layer: LayerSource): string {
   return `layer ${layer.index}${layer.digest ? ` (${layer.digest.slice(0, 19)})` : ''}`;
 }
 
+/** A layer's entries, once its digest is checked. */
 export async function readLayer(layer: LayerSource, opts: ReadOptions): Promise<LayerRead> {
+  const { verification, ...walked } = await walkLayer(layer, opts);
+  return { ...walked, verified: await verification };
+}
+
+/** A layer's entries as soon as its walk ends; its digest check may go on (see LayerWalk). */
+export async function walkLayer(layer: LayerSource, opts: ReadOptions): Promise<LayerWalk> {
+  const named = (e: unknown) => {
+    if (e instanceof ScopeError && !e.message.startsWith('layer ')) return new ScopeError(e.code, `${describe(layer)}: ${e.message}`);
+    return e;
+  };
   try {
-    return await readLayerInner(layer, opts);
+    const walk = await walkLayerInner(layer, opts);
+    const verification = walk.verification.catch((e: unknown) => {
+      throw named(e);
+    });
+    verification.catch(() => {}); // the caller awaits it, perhaps after other work
+    return { ...walk, verification };
   } catch (e) {
-    if (e instanceof ScopeError && !e.message.startsWith('layer ')) {
-      throw new ScopeError(e.code, `${describe(layer)}: ${e.message}`);
-    }
-    throw e;
+    throw named(e);
   }
 }
 
-async function readLayerInner(layer: LayerSource, opts: ReadOptions): Promise<LayerRead> {
-  if (layer.dir) return { entries: walkDir(layer.dir, layer.index), compression: 'dir', tarSize: 0, verified: false };
+async function walkLayerInner(layer: LayerSource, opts: ReadOptions): Promise<LayerWalk> {
+  if (layer.dir) return { entries: walkDir(layer.dir, layer.index), compression: 'dir', tarSize: 0, verification: Promise.resolve(false) };
   if (!layer.blob) throw new ScopeError('missing-blob', 'no data');
   const blob = layer.blob;
   // A compressed blob in a file is hashed by position on the pool's threads, beside the
@@ -176,19 +199,17 @@ async function readLayerInner(layer: LayerSource, opts: ReadOptions): Promise<La
     reader.close();
     spoolFile?.close();
   }
-  let verified = false;
-  if (expected) {
-    let actual: string | null = null;
-    if (hashing) actual = await hashing;
-    else if (storedDigest) actual = storedDigest();
-    if (actual) {
-      if (actual !== expected) {
-        throw new ScopeError('digest-mismatch', `content digest ${actual} does not match ${expected}`);
-      }
-      verified = true;
-    }
-  }
-  return { entries, compression, tarSize: compression === 'none' ? blob.size : reader.position, verified };
+  const tarSize = compression === 'none' ? blob.size : reader.position;
+  // a stream's digest is whole now; a hash by position may still be running
+  const streamed = expected && !hashing && storedDigest ? storedDigest() : null;
+  const check = async (): Promise<boolean> => {
+    if (!expected) return false;
+    const actual = hashing ? await hashing : streamed;
+    if (!actual) return false;
+    if (actual !== expected) throw new ScopeError('digest-mismatch', `content digest ${actual} does not match ${expected}`);
+    return true;
+  };
+  return { entries, compression, tarSize, verification: check() };
 }
 
 interface Spooled {
@@ -248,20 +269,6 @@ class SpoolFile {
   }
 }
 
-function hashRangeSync(file: string, offset: number, size: number): string {
-  const hash = createHash('sha256');
-  const fd = openSync(file, 'r');
-  try {
-    const buf = Buffer.allocUnsafe(Math.min(size, 1 << 20));
-    for (let done = 0, n; done < size && (n = readSync(fd, buf, 0, Math.min(buf.length, size - done), offset + done)) > 0; done += n) {
-      hash.update(buf.subarray(0, n));
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return hash.digest('hex');
-}
-
 /**
  * Copies the rest of an entry's body from a stream to the end of the layer's spool file;
  * returns where it now is. Every byte counts against the run's temp budget; a body seen
@@ -297,7 +304,7 @@ async function spool(reader: ByteReader, e: TarEntry, head: Buffer, to: SpoolFil
     to.end = at;
     return here;
   }
-  const digest = hash.digest('hex');
+  const digest = 'sha256:' + hash.digest('hex');
   for (const p of peers) {
     p.digest ??= hashRangeSync(p.file, p.offset, e.size);
     if (p.digest === digest) {

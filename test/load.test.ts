@@ -1,0 +1,154 @@
+/**
+ * Loading an image's layers: a layer hashed by position (a docker save's uncompressed tars)
+ * is checked beside the walks, so a large layer's hash does not hold back the layers after
+ * it, and a mismatch found late still fails the load. The hashing is a stand-in whose
+ * answers the test hands out, so the order is the test's, not the machine's speed.
+ */
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { hashRange, hashRangeSync } from '../src/archive/hash.js';
+import type { DecodePool } from '../src/elf/pool.js';
+import { ScopeError } from '../src/errors.js';
+import { loadOpened } from '../src/load.js';
+import type { LayerSource, OpenedImage } from '../src/source/types.js';
+import { makeTar, sha256, tempDir } from './helpers/build.js';
+
+const t = tempDir();
+after(() => t.cleanup());
+
+/** A docker-save-like image of `n` uncompressed layers, each with one file; `wrong` names a layer whose digest lies. */
+async function image(n: number, wrong = -1): Promise<OpenedImage> {
+  const layers: LayerSource[] = [];
+  for (let i = 0; i < n; i++) {
+    const tarBytes = await makeTar([{ name: `f${i}`, body: `layer ${i}\n` }]);
+    const file = join(t.dir, `image${n}-${wrong}-layer${i}.tar`);
+    writeFileSync(file, tarBytes);
+    const digest = i === wrong ? sha256('something else') : sha256(tarBytes);
+    layers.push({ index: i, digest, diffId: digest, mediaType: null, dir: null, blob: { file, offset: 0, size: tarBytes.length } });
+  }
+  return {
+    source: {
+      kind: 'docker-archive',
+      reference: 'test',
+      location: 'test',
+      image: null,
+      platform: null,
+      manifestDigest: null,
+      configDigest: null,
+    },
+    config: null,
+    history: [],
+    layers,
+    close: async () => {},
+  };
+}
+
+/** A pool whose hashes answer only when the test says: `release(i)` answers layer i's with its true digest. */
+function heldPool(opened: OpenedImage) {
+  const asked: number[] = [];
+  const answers = new Map<number, (d: string) => void>();
+  const whenAsked: (() => void)[] = [];
+  const pool = {
+    results: new Map(),
+    add() {},
+    close() {},
+    drain: () => Promise.resolve(),
+    hash(file: string) {
+      const i = opened.layers.findIndex((l) => l.blob?.file === file);
+      asked.push(i);
+      for (const w of whenAsked.splice(0)) w();
+      return new Promise<string>((resolve) => answers.set(i, resolve));
+    },
+  };
+  return {
+    pool: pool as unknown as DecodePool,
+    asked,
+    /** Resolves once layer i's hash is asked for, or null after `turns` turns of the event loop without it. */
+    async asks(i: number, turns = 2000): Promise<boolean> {
+      for (let n = 0; n < turns; n++) {
+        if (asked.includes(i)) return true;
+        await new Promise((r) => setImmediate(r));
+      }
+      return asked.includes(i);
+    },
+    release(i: number, digest = opened.layers[i]?.digest ?? '') {
+      answers.get(i)?.(digest);
+    },
+  };
+}
+
+describe('loading layers: digests checked beside the walks', () => {
+  it("a layer's hash does not hold back the next layers' walks", async () => {
+    const opened = await image(4);
+    const held = heldPool(opened);
+    const loading = loadOpened(opened, { verify: true, concurrency: 1, analysis: false }, held.pool);
+    // one walk at a time: the last layer is walked only after every layer before it, whose hashes are all held
+    assert.ok(await held.asks(3), `only layers ${held.asked.join(', ')} were asked for while layer 0's hash was held`);
+    for (const i of [3, 2, 1, 0]) held.release(i);
+    const model = await loading;
+    assert.deepEqual(
+      model.layers.map((l) => l.verified),
+      [true, true, true, true],
+    );
+    assert.deepEqual(
+      [...model.tree.walk()].map(([p]) => p).filter((p) => p !== '/'),
+      ['/f0', '/f1', '/f2', '/f3'],
+    );
+  });
+
+  it('a mismatch found after later layers were walked still fails the load', async () => {
+    const opened = await image(3, 0);
+    const held = heldPool(opened);
+    const loading = loadOpened(opened, { verify: true, concurrency: 1, analysis: false }, held.pool);
+    assert.ok(await held.asks(2));
+    held.release(2);
+    held.release(1);
+    held.release(0, sha256(await makeTar([{ name: 'f0', body: 'layer 0\n' }])));
+    await assert.rejects(loading, (e: unknown) => e instanceof ScopeError && e.code === 'digest-mismatch' && /^layer 0\b/.test(e.message));
+  });
+
+  it('checks left open behind the walks are bounded', async () => {
+    const opened = await image(20);
+    const held = heldPool(opened);
+    const loading = loadOpened(opened, { verify: true, concurrency: 1, analysis: false }, held.pool);
+    // with every hash held, the walks stop a few layers ahead of the oldest open check
+    assert.equal(await held.asks(19, 500), false, 'all 20 layers were walked with none of their hashes answered');
+    const most = held.asked.length;
+    assert.ok(most >= 2 && most < 20, `${most} checks open at once`);
+    for (let i = 0; i < 20; i++) {
+      held.release(i);
+      await held.asks(Math.min(19, i + most));
+    }
+    const model = await loading;
+    assert.ok(model.layers.every((l) => l.verified));
+  });
+});
+
+describe('hashing a byte range', () => {
+  it("the blocking hash (the pool threads') answers as the event-loop one does", async () => {
+    const file = join(t.dir, 'range.bin');
+    const bytes = Buffer.alloc(3 * (1 << 20) + 12345);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 2654435761) >>> 24;
+    writeFileSync(file, bytes);
+    for (const [offset, size] of [
+      [0, bytes.length],
+      [7, (1 << 20) + 1],
+      [bytes.length - 10, 10],
+      [5, 0],
+    ] as const) {
+      const want = sha256(bytes.subarray(offset, offset + size));
+      assert.equal(hashRangeSync(file, offset, size), want);
+      assert.equal(await hashRange(file, offset, size), want);
+    }
+    assert.throws(
+      () => hashRangeSync(file, 10, bytes.length),
+      (e: unknown) => e instanceof ScopeError && e.code === 'truncated',
+    );
+    assert.throws(
+      () => hashRangeSync(join(t.dir, 'absent'), 0, 1),
+      (e: unknown) => e instanceof ScopeError && e.code === 'io',
+    );
+  });
+});
