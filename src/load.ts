@@ -158,7 +158,10 @@ export async function loadOpened(
       read = await pending;
       reads[l.index] = null; // its entries are garbage once applied, not held to the end of the load
       checks.push(read.verification);
-      if (checks.length > CHECKS_AHEAD) await checks[checks.length - 1 - CHECKS_AHEAD];
+      // a small layer is hashed on this thread, beside the walks: waiting for it costs no time,
+      // and keeps as few hashes (each a buffer) and walks going at once as before
+      if (!pool || pool.hashesHere(l.blob?.size ?? 0)) await read.verification;
+      else if (checks.length > CHECKS_AHEAD) await checks[checks.length - 1 - CHECKS_AHEAD];
     } catch (e) {
       abandon();
       throw e;

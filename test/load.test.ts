@@ -55,6 +55,8 @@ function heldPool(opened: OpenedImage) {
     add() {},
     close() {},
     drain: () => Promise.resolve(),
+    /** every hash on a pool thread, as a docker save's large layers' are */
+    hashesHere: () => false,
     hash(file: string) {
       const i = opened.layers.findIndex((l) => l.blob?.file === file);
       asked.push(i);

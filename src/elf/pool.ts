@@ -172,6 +172,11 @@ export class DecodePool {
     return p;
   }
 
+  /** Whether a hash of `size` bytes runs on the calling thread (small, or no thread to run it on). */
+  hashesHere(size: number): boolean {
+    return size < HASH_ON_MAIN || this.max === 0 || this.broken;
+  }
+
   private hashNow(file: string, offset: number, size: number): Promise<string> {
     const slot = size >= HASH_ON_MAIN ? this.pick() : null;
     if (!slot) return hashRange(file, offset, size);
