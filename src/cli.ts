@@ -173,12 +173,12 @@ async function withImage<T>(ref: string, o: CommonOpts, fn: (m: ImageModel) => P
 /**
  * `inspect`'s text: the verdict block as soon as the layer indexes give it (uncompressed
  * layers; before the layers are hashed, decoded and listed), then the rest when the full
- * analysis has it. Without a fast path, all of it at the end.
+ * analysis, which goes on from the same tree, has it. Without a fast path, all of it at the end.
  */
 async function inspectText(ref: string, o: CommonOpts, opts: ReportOptions): Promise<Report> {
   const { openImage } = await import('./source/index.js');
-  const { loadOpened } = await import('./load.js');
-  const { quickVerdict } = await import('./verdict/index.js');
+  const { analyseLoaded, loadOpened } = await import('./load.js');
+  const { quickLoad } = await import('./verdict/index.js');
   const { buildReport, renderInspect, renderVerdict, renderDetails } = await analysis();
   const load = loadOptions(o);
   const opened = await openImage(ref, load);
@@ -186,9 +186,10 @@ async function inspectText(ref: string, o: CommonOpts, opts: ReportOptions): Pro
   let first: string | null = null;
   try {
     // unverified: the full analysis below checks the digests, and fails (exit 3) on a mismatch
-    const quick = await quickVerdict(opened, { ...opts, verify: false, concurrency: load.concurrency });
-    if (quick) await out((first = renderVerdict(quick)));
-    model = await loadOpened(opened, { ...load, analysis: true });
+    const quick = await quickLoad(opened, { ...opts, verify: false, concurrency: load.concurrency });
+    if (quick) await out((first = renderVerdict(quick.report)));
+    // the rest goes on from the quick verdict's tree: hashed, sniffed and decoded, not built again
+    model = quick ? await analyseLoaded(quick.model, { ...load, analysis: true }) : await loadOpened(opened, { ...load, analysis: true });
   } catch (e) {
     await opened.close();
     throw e;

@@ -17,8 +17,17 @@ function digestOf(file: string, size: number, done: number, hash: Hash): string 
 
 const ioError = (file: string, e: unknown) => new ScopeError('io', `${file}: ${(e as Error).message}`);
 
-/** One buffer, read into again and again: a new buffer per chunk piled up as garbage outside the heap. */
-const chunkBuffer = (size: number) => Buffer.allocUnsafe(Math.min(size, 1 << 20));
+/**
+ * Read buffers, each read into again and again and kept for the next hash: a new buffer per
+ * chunk, or per layer, piled up as garbage outside the heap until a collection (127 MB for
+ * the 127 layers of a node_modules image).
+ */
+const CHUNK = 1 << 20;
+const spare: Buffer[] = [];
+const takeBuffer = (size: number): Buffer => (size >= CHUNK ? spare.pop() : undefined) ?? Buffer.allocUnsafe(Math.min(size, CHUNK));
+const giveBack = (b: Buffer): void => {
+  if (b.length === CHUNK && spare.length < 4) spare.push(b);
+};
 
 export async function hashRange(file: string, offset: number, size: number): Promise<string> {
   const hash = createHash('sha256');
@@ -26,8 +35,8 @@ export async function hashRange(file: string, offset: number, size: number): Pro
   if (size > 0) {
     try {
       const fh = await open(file, 'r');
+      const buf = takeBuffer(size);
       try {
-        const buf = chunkBuffer(size);
         while (done < size) {
           const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, size - done), offset + done);
           if (bytesRead === 0) break;
@@ -35,6 +44,7 @@ export async function hashRange(file: string, offset: number, size: number): Pro
           done += bytesRead;
         }
       } finally {
+        giveBack(buf);
         await fh.close();
       }
     } catch (e) {
@@ -55,12 +65,13 @@ export function hashRangeSync(file: string, offset: number, size: number): strin
   if (size > 0) {
     try {
       const fd = openSync(file, 'r');
+      const buf = takeBuffer(size);
       try {
-        const buf = chunkBuffer(size);
         for (let n; done < size && (n = readSync(fd, buf, 0, Math.min(buf.length, size - done), offset + done)) > 0; done += n) {
           hash.update(buf.subarray(0, n));
         }
       } finally {
+        giveBack(buf);
         closeSync(fd);
       }
     } catch (e) {

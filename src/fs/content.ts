@@ -97,3 +97,60 @@ export function readSmallFile(ref: ContentRef | null, limit = 16 << 20): Buffer 
   if (!ref || !ref.file || ref.size > limit) return null;
   return contentHead(ref, ref.size);
 }
+
+/** A read that also brings the neighbourhood: small files packed together come in one read. */
+const HEADS_WINDOW = 64 * 1024;
+
+/**
+ * The first `n` bytes (at most 4 KiB) of many bodies read by position, in file order, so
+ * bodies packed together (a layer of small files) come a window at a time, not a read each.
+ * Sorts `items` in place (by where their bodies are); `each` gets a view valid only during
+ * the call, and is not called for empty bodies; a body whose bytes end early throws.
+ */
+export function readHeads<T>(items: T[], refOf: (t: T) => ContentRef, n: number, each: (t: T, head: Buffer) => void): void {
+  items.sort((x, y) => {
+    const a = refOf(x);
+    const b = refOf(y);
+    return a.file === b.file ? a.offset - b.offset : (a.file ?? '') < (b.file ?? '') ? -1 : 1;
+  });
+  const buf = Buffer.allocUnsafe(HEADS_WINDOW);
+  let file: string | null = null;
+  let fd = -1;
+  let at = 0;
+  let len = 0;
+  try {
+    for (const item of items) {
+      const r = refOf(item);
+      if (r.file === null || r.size === 0) continue;
+      if (r.file !== file) {
+        if (fd >= 0) closeSync(fd);
+        fd = -1;
+        file = r.file;
+        try {
+          fd = openSync(file, 'r');
+        } catch (e) {
+          throw fsError(e, file);
+        }
+        len = 0;
+      }
+      const want = Math.min(n, r.size, 4096);
+      if (r.offset < at || r.offset + want > at + len) {
+        // right after the last window: read a whole window ahead; far away: a page
+        const dense = len > 0 && r.offset - (at + len) < HEADS_WINDOW;
+        const size = dense ? HEADS_WINDOW : 4096;
+        at = r.offset;
+        len = 0;
+        try {
+          for (let got; len < size && (got = readSync(fd, buf, len, size - len, at + len)) > 0;) len += got;
+        } catch (e) {
+          throw fsError(e, file);
+        }
+      }
+      const head = buf.subarray(r.offset - at, Math.min(len, r.offset - at + want));
+      if (head.length < want) throw new ScopeError('truncated', `${file}: ends inside a file body`);
+      each(item, head);
+    }
+  } finally {
+    if (fd >= 0) closeSync(fd);
+  }
+}

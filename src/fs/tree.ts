@@ -450,6 +450,15 @@ export class MergedTree {
     }
   }
 
+  /** Every node, in no particular order: no path is made and no folder sorted, for passes over every file. */
+  *nodes(): Generator<Node> {
+    const stack: Node[] = [this.root];
+    for (let n = stack.pop(); n; n = stack.pop()) {
+      yield n;
+      if (n.children) for (const c of n.children.values()) stack.push(c);
+    }
+  }
+
   /** Paths whose dropped versions cost the most, largest first. */
   wasted(limit = Infinity): WastedPath[] {
     return [...this.waste.values()].sort((a, b) => b.size - a.size || byteOrder(a.path, b.path)).slice(0, limit);

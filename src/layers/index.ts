@@ -110,6 +110,29 @@ export async function walkLayer(layer: LayerSource, opts: ReadOptions): Promise<
   }
 }
 
+/**
+ * The digest check of an uncompressed layer in a file, apart from a walk: the quick verdict
+ * walks layers without hashing, and the full analysis that follows checks them so.
+ */
+export async function checkUncompressed(
+  layer: LayerSource,
+  hash: (file: string, offset: number, size: number) => Promise<string> = hashRange,
+): Promise<boolean> {
+  const expected = layer.digest ?? layer.diffId;
+  const blob = layer.blob;
+  if (!expected || !blob || blob.file === null) return false;
+  let actual: string;
+  try {
+    actual = await hash(blob.file, blob.offset, blob.size);
+  } catch (e) {
+    if (e instanceof ScopeError) throw new ScopeError(e.code, `${describe(layer)}: ${e.message}`);
+    throw e;
+  }
+  if (actual !== expected)
+    throw new ScopeError('digest-mismatch', `${describe(layer)}: content digest ${actual} does not match ${expected}`);
+  return true;
+}
+
 async function walkLayerInner(layer: LayerSource, opts: ReadOptions): Promise<LayerWalk> {
   if (layer.dir) return { entries: walkDir(layer.dir, layer.index), compression: 'dir', tarSize: 0, verification: Promise.resolve(false) };
   if (!layer.blob) throw new ScopeError('missing-blob', 'no data');

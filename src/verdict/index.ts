@@ -17,7 +17,7 @@
  */
 import { readHead, sniffCompression } from '../archive/decompress.js';
 import { closeSharedFiles } from '../fs/bytes.js';
-import { type LoadOptions, loadOpened } from '../load.js';
+import { type ImageModel, type LoadOptions, loadOpened } from '../load.js';
 import { type ReportOptions, type VerdictReport, buildVerdict } from '../report/index.js';
 import { openImage } from '../source/index.js';
 import type { OpenedImage } from '../source/types.js';
@@ -41,14 +41,23 @@ export interface QuickOptions extends ReportOptions {
 }
 
 /**
- * The verdict read from the layer indexes, or null when a layer must be inflated (the full
- * analysis answers then). Leaves `opened` open: the caller may go on to the full analysis.
+ * The verdict read from the layer indexes, and the model it was read from (the full analysis
+ * can go on from it: analyseLoaded); null when a layer must be inflated (the full analysis
+ * answers then). Leaves `opened` open, for that analysis; the model's close closes it.
  */
-export async function quickVerdict(opened: OpenedImage, opts: QuickOptions = {}): Promise<VerdictReport | null> {
+export async function quickLoad(
+  opened: OpenedImage,
+  opts: QuickOptions = {},
+): Promise<{ report: VerdictReport; model: ImageModel } | null> {
   if (!seekable(opened)) return null;
   // no sniffing, no spooling, no decoding thread: ELF files are decoded when the diagnosis opens them
   const model = await loadOpened(opened, { verify: opts.verify ?? true, concurrency: opts.concurrency, analysis: false }, null);
-  return buildVerdict(model, opts, undefined, false).report;
+  return { report: buildVerdict(model, opts, undefined, false).report, model };
+}
+
+/** The verdict read from the layer indexes, or null (see quickLoad). Leaves `opened` open. */
+export async function quickVerdict(opened: OpenedImage, opts: QuickOptions = {}): Promise<VerdictReport | null> {
+  return (await quickLoad(opened, opts))?.report ?? null;
 }
 
 /**

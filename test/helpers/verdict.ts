@@ -1,8 +1,9 @@
 /** The verdict from the layer indexes (src/verdict) next to the full analysis', for the equality tests. */
 import assert from 'node:assert/strict';
-import { loadImage } from '../../src/load.js';
-import { type ReportOptions, type VerdictReport, buildReport } from '../../src/report/index.js';
-import { verdictOnly } from '../../src/verdict/index.js';
+import { analyseLoaded, loadImage } from '../../src/load.js';
+import { type Report, type ReportOptions, type VerdictReport, buildReport } from '../../src/report/index.js';
+import { openImage } from '../../src/source/index.js';
+import { quickLoad, verdictOnly } from '../../src/verdict/index.js';
 
 export type Outcome = { error: string } | { report: Pick<VerdictReport, 'verdict' | 'launch' | 'diagnostics'>; quick?: boolean };
 
@@ -16,6 +17,46 @@ export async function full(ref: string, opts: ReportOptions = {}): Promise<Outco
     }
   } catch (e) {
     return { error: (e as Error).message };
+  }
+}
+
+/**
+ * The full report as `inspect` makes it after a quick verdict: the analysis goes on from the
+ * quick verdict's tree (analyseLoaded). null when there is no fast path.
+ */
+export async function fromQuick(
+  ref: string,
+  opts: ReportOptions = {},
+  verify = true,
+): Promise<{ error: string } | { report: Report } | null> {
+  let opened;
+  try {
+    opened = await openImage(ref, { verify });
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
+  let q;
+  try {
+    q = await quickLoad(opened, { ...opts, verify: false });
+  } catch (e) {
+    await opened.close();
+    return { error: (e as Error).message };
+  }
+  if (!q) {
+    await opened.close();
+    return null;
+  }
+  let m;
+  try {
+    m = await analyseLoaded(q.model, { analysis: true, verify });
+  } catch (e) {
+    await q.model.close();
+    return { error: (e as Error).message };
+  }
+  try {
+    return { report: buildReport(m, opts) };
+  } finally {
+    await m.close();
   }
 }
 
@@ -33,6 +74,11 @@ export const core = (o: Outcome) =>
 /** Compares the two answers; says whether the quick one came from the indexes. */
 export async function same(ref: string, opts: ReportOptions = {}): Promise<boolean | null> {
   const q = await quick(ref, opts);
-  assert.deepEqual(core(q), core(await full(ref, opts)), `${ref} ${JSON.stringify(opts)}`);
+  const f = await full(ref, opts);
+  assert.deepEqual(core(q), core(f), `${ref} ${JSON.stringify(opts)}`);
+  // and the whole report, when the analysis goes on from the quick verdict's tree
+  const a = await fromQuick(ref, opts);
+  if (a) assert.deepEqual(a, f, `${ref} ${JSON.stringify(opts)}: the report from the quick tree`);
+  else assert.ok(!('quick' in q) || !q.quick, `${ref}: a quick verdict but no quick tree`);
   return 'quick' in q ? q.quick! : null;
 }
