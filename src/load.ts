@@ -7,7 +7,8 @@ import { historyForLayers } from './source/config.js';
 import { openImage } from './source/index.js';
 import { allowTempFor, makeTempDir, removeTempDir } from './source/tempdir.js';
 import type { HistoryEntry, ImageConfig, LayerSource, OpenOptions, OpenedImage, SourceInfo } from './source/types.js';
-import { type ContentRef, type LayerRead, type LayerWalk, checkUncompressed, walkLayer } from './layers/index.js';
+import { type ContentRef, type LayerRead, type LayerWalk, checkUncompressed, describeLayer, walkLayer } from './layers/index.js';
+import { ScopeError } from './errors.js';
 import { magicOf } from './archive/magic.js';
 import { type LayerChanges, MergedTree, type Node } from './fs/tree.js';
 import { closeSharedFiles } from './fs/bytes.js';
@@ -79,6 +80,22 @@ export async function loadImage(reference: string, opts: LoadOptions = {}): Prom
     await opened.close();
     throw e;
   }
+}
+
+/**
+ * What a load that failed with `e` reports: an earlier layer's failed digest check if there
+ * is one (the first in layer order), so the layer named does not depend on which hash or
+ * walk finished first.
+ */
+async function firstFailure(checks: Promise<boolean>[], e: unknown): Promise<unknown> {
+  for (const c of checks) {
+    try {
+      await c;
+    } catch (earlier) {
+      return earlier;
+    }
+  }
+  return e;
 }
 
 /** Digest checks left running behind the walks, at most. */
@@ -165,8 +182,9 @@ export async function loadOpened(
       if (!pool || pool.hashesHere(l.blob?.size ?? 0)) await read.verification;
       else if (checks.length > CHECKS_AHEAD) await checks[checks.length - 1 - CHECKS_AHEAD];
     } catch (e) {
+      const first = await firstFailure(checks, e); // before the pool closes: its hashes must answer
       abandon();
-      throw e;
+      throw first;
     }
     start();
     const changes = tree.apply(l.index, read.entries);
@@ -181,8 +199,8 @@ export async function loadOpened(
     });
   }
   try {
-    const verified = await Promise.all(checks);
-    for (const info of infos) info.verified = verified[info.index] ?? false;
+    // in layer order: the layer named on a failure is the first that fails, however fast each hash went
+    for (const info of infos) info.verified = await checks[info.index]!;
   } catch (e) {
     abandon();
     throw e;
@@ -228,9 +246,14 @@ export async function analyseLoaded(model: ImageModel, opts: LoadOptions, pool =
     });
     // a folder's files are not sniffed by a load either: the catalog looks at them on demand
     const tars = new Set(model.layers.filter((l) => l.compression !== 'dir').map((l) => l.index));
-    sniffTree(model.tree, tars, (ref) => pool.add(ref));
+    const fault = sniffTree(model.tree, tars, (ref) => pool.add(ref));
     await Promise.all(lanes);
-    for (const l of model.layers) l.verified = (await checks.get(l.index)) ?? false;
+    // in layer order, a body that could not be sniffed where the walk would have failed: the
+    // first failing layer is named, as a load does
+    for (const l of model.layers) {
+      if (fault && l.index >= fault.layer) throw new ScopeError(fault.error.code, `${describeLayer(l)}: ${fault.error.message}`);
+      l.verified = (await checks.get(l.index)) ?? false;
+    }
   } catch (e) {
     pool.close();
     throw e;
@@ -248,8 +271,12 @@ export async function analyseLoaded(model: ImageModel, opts: LoadOptions, pool =
   };
 }
 
-/** Tells the regular files of `layers` apart by their first bytes, as a walk with sniffing does; hands ELF files on once each. */
-function sniffTree(tree: MergedTree, layers: Set<number>, onElf: (ref: ContentRef) => void): void {
+/**
+ * Tells the regular files of `layers` apart by their first bytes, as a walk with sniffing
+ * does, and hands ELF files on once each. Returns the first body that could not be read
+ * (a file changed under us, an I/O error) and its layer, instead of throwing.
+ */
+function sniffTree(tree: MergedTree, layers: Set<number>, onElf: (ref: ContentRef) => void): { layer: number; error: ScopeError } | null {
   const files: Node[] = [];
   const empty = magicOf(Buffer.alloc(0));
   for (const node of tree.nodes()) {
@@ -259,15 +286,25 @@ function sniffTree(tree: MergedTree, layers: Set<number>, onElf: (ref: ContentRe
     else files.push(node);
   }
   let last: ContentRef | null = null;
-  readHeads(
-    files,
-    (node) => node.content!,
-    4,
-    (node, head) => {
-      node.magic = magicOf(head);
-      // a hard link shares its target's body: sorted next to it, decoded once
-      if (node.magic === 'elf' && node.content !== last) onElf(node.content!);
-      last = node.content;
-    },
-  );
+  let fault: { layer: number; error: ScopeError } | null = null;
+  try {
+    readHeads(
+      files,
+      (node) => node.content!,
+      4,
+      (node, head) => {
+        node.magic = magicOf(head);
+        // a hard link shares its target's body: sorted next to it, decoded once
+        if (node.magic === 'elf' && node.content !== last) onElf(node.content!);
+        last = node.content;
+      },
+      (node, error) => {
+        fault = { layer: node.content!.layer, error };
+        throw error;
+      },
+    );
+  } catch (e) {
+    if (!fault) throw e;
+  }
+  return fault;
 }

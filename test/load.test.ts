@@ -5,7 +5,7 @@
  * answers the test hands out, so the order is the test's, not the machine's speed.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { hashRange, hashRangeSync } from '../src/archive/hash.js';
@@ -18,14 +18,16 @@ import { makeTar, sha256, tempDir } from './helpers/build.js';
 const t = tempDir();
 after(() => t.cleanup());
 
-/** A docker-save-like image of `n` uncompressed layers, each with one file; `wrong` names a layer whose digest lies. */
-async function image(n: number, wrong = -1): Promise<OpenedImage> {
+/** A docker-save-like image of `n` uncompressed layers, each with one file; the layers in `wrong` have digests that lie. */
+async function image(n: number, wrong: number | number[] = -1): Promise<OpenedImage> {
+  const liars = new Set([wrong].flat());
   const layers: LayerSource[] = [];
   for (let i = 0; i < n; i++) {
-    const tarBytes = await makeTar([{ name: `f${i}`, body: `layer ${i}\n` }]);
-    const file = join(t.dir, `image${n}-${wrong}-layer${i}.tar`);
+    // sizes apart by more than a tar block: the stand-in pool tells layers by size
+    const tarBytes = await makeTar([{ name: `f${i}`, body: `layer ${i}\n`.padEnd(10 + i * 600, '.') }]);
+    const file = join(t.dir, `image${n}-${[...liars].join('_')}-layer${i}.tar`);
     writeFileSync(file, tarBytes);
-    const digest = i === wrong ? sha256('something else') : sha256(tarBytes);
+    const digest = liars.has(i) ? sha256(`something else ${i}`) : sha256(tarBytes);
     layers.push({ index: i, digest, diffId: digest, mediaType: null, dir: null, blob: { file, offset: 0, size: tarBytes.length } });
   }
   return {
@@ -45,8 +47,11 @@ async function image(n: number, wrong = -1): Promise<OpenedImage> {
   };
 }
 
-/** A pool whose hashes answer only when the test says: `release(i)` answers layer i's with its true digest. */
-function heldPool(opened: OpenedImage) {
+/**
+ * A pool whose hashes answer only when the test says: `release(i)` answers layer i's with its
+ * true digest. The layers in `here` count as hashed on the calling thread, the rest on the pool's.
+ */
+function heldPool(opened: OpenedImage, here = new Set<number>()) {
   const asked: number[] = [];
   const answers = new Map<number, (d: string) => void>();
   const whenAsked: (() => void)[] = [];
@@ -55,8 +60,7 @@ function heldPool(opened: OpenedImage) {
     add() {},
     close() {},
     drain: () => Promise.resolve(),
-    /** every hash on a pool thread, as a docker save's large layers' are */
-    hashesHere: () => false,
+    hashesHere: (size: number) => here.has(opened.layers.findIndex((l) => l.blob?.size === size)),
     hash(file: string) {
       const i = opened.layers.findIndex((l) => l.blob?.file === file);
       asked.push(i);
@@ -75,8 +79,10 @@ function heldPool(opened: OpenedImage) {
       }
       return asked.includes(i);
     },
-    release(i: number, digest = opened.layers[i]?.digest ?? '') {
-      answers.get(i)?.(digest);
+    /** Answers layer i's hash with the digest of its bytes (not what the manifest says when that lies). */
+    release(i: number) {
+      const l = opened.layers[i]!.blob!;
+      answers.get(i)?.(sha256(readFileSync(l.file!)));
     },
   };
 }
@@ -107,8 +113,29 @@ describe('loading layers: digests checked beside the walks', () => {
     assert.ok(await held.asks(2));
     held.release(2);
     held.release(1);
-    held.release(0, sha256(await makeTar([{ name: 'f0', body: 'layer 0\n' }])));
+    held.release(0);
     await assert.rejects(loading, (e: unknown) => e instanceof ScopeError && e.code === 'digest-mismatch' && /^layer 0\b/.test(e.message));
+  });
+
+  it('of two layers that fail, the first in layer order is named, whichever hash answers first', async () => {
+    // both hashed on the pool's threads: the later layer's answer comes first
+    const both = await image(3, [0, 2]);
+    const a = heldPool(both);
+    const first = loadOpened(both, { verify: true, concurrency: 1, analysis: false }, a.pool);
+    assert.ok(await a.asks(2));
+    a.release(2);
+    a.release(1);
+    a.release(0);
+    await assert.rejects(first, (e: unknown) => e instanceof ScopeError && /^layer 0\b/.test(e.message), 'layer 2 named');
+    // layer 0 on the pool, layer 1 on this thread (awaited in the loop): layer 1's answer comes first
+    const mixed = await image(2, [0, 1]);
+    const b = heldPool(mixed, new Set([1]));
+    const second = loadOpened(mixed, { verify: true, concurrency: 1, analysis: false }, b.pool);
+    assert.ok(await b.asks(1));
+    b.release(1);
+    assert.equal(await b.asks(99, 200), false); // let layer 1's failure be seen while layer 0 still hashes
+    b.release(0);
+    await assert.rejects(second, (e: unknown) => e instanceof ScopeError && /^layer 0\b/.test(e.message), 'layer 1 named');
   });
 
   it('checks left open behind the walks are bounded', async () => {

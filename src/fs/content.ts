@@ -105,9 +105,16 @@ const HEADS_WINDOW = 64 * 1024;
  * The first `n` bytes (at most 4 KiB) of many bodies read by position, in file order, so
  * bodies packed together (a layer of small files) come a window at a time, not a read each.
  * Sorts `items` in place (by where their bodies are); `each` gets a view valid only during
- * the call, and is not called for empty bodies; a body whose bytes end early throws.
+ * the call, and is not called for empty bodies. A body that cannot be read, or whose bytes
+ * end early, goes to `fail` (which throws, naming it as the caller knows it).
  */
-export function readHeads<T>(items: T[], refOf: (t: T) => ContentRef, n: number, each: (t: T, head: Buffer) => void): void {
+export function readHeads<T>(
+  items: T[],
+  refOf: (t: T) => ContentRef,
+  n: number,
+  each: (t: T, head: Buffer) => void,
+  fail: (t: T, e: ScopeError) => never,
+): void {
   items.sort((x, y) => {
     const a = refOf(x);
     const b = refOf(y);
@@ -122,32 +129,28 @@ export function readHeads<T>(items: T[], refOf: (t: T) => ContentRef, n: number,
     for (const item of items) {
       const r = refOf(item);
       if (r.file === null || r.size === 0) continue;
-      if (r.file !== file) {
-        if (fd >= 0) closeSync(fd);
-        fd = -1;
-        file = r.file;
-        try {
-          fd = openSync(file, 'r');
-        } catch (e) {
-          throw fsError(e, file);
-        }
-        len = 0;
-      }
       const want = Math.min(n, r.size, 4096);
-      if (r.offset < at || r.offset + want > at + len) {
-        // right after the last window: read a whole window ahead; far away: a page
-        const dense = len > 0 && r.offset - (at + len) < HEADS_WINDOW;
-        const size = dense ? HEADS_WINDOW : 4096;
-        at = r.offset;
-        len = 0;
-        try {
-          for (let got; len < size && (got = readSync(fd, buf, len, size - len, at + len)) > 0;) len += got;
-        } catch (e) {
-          throw fsError(e, file);
+      try {
+        if (r.file !== file) {
+          if (fd >= 0) closeSync(fd);
+          fd = -1;
+          file = r.file;
+          len = 0;
+          fd = openSync(file, 'r');
         }
+        if (r.offset < at || r.offset + want > at + len) {
+          // right after the last window: read a whole window ahead; far away: a page
+          const dense = len > 0 && r.offset - (at + len) < HEADS_WINDOW;
+          const size = dense ? HEADS_WINDOW : 4096;
+          at = r.offset;
+          len = 0;
+          for (let got; len < size && (got = readSync(fd, buf, len, size - len, at + len)) > 0;) len += got;
+        }
+      } catch (e) {
+        fail(item, fsError(e, r.file));
       }
       const head = buf.subarray(r.offset - at, Math.min(len, r.offset - at + want));
-      if (head.length < want) throw new ScopeError('truncated', `${file}: ends inside a file body`);
+      if (head.length < want) fail(item, new ScopeError('truncated', 'unexpected end of data inside a file body'));
       each(item, head);
     }
   } finally {

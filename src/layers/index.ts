@@ -82,7 +82,8 @@ const SPOOL_PATHS =
 
 const EMPTY = Buffer.alloc(0);
 
-function describe(layer: LayerSource): string {
+/** How errors name a layer: its index, and its digest's start. */
+export function describeLayer(layer: LayerSource): string {
   return `layer ${layer.index}${layer.digest ? ` (${layer.digest.slice(0, 19)})` : ''}`;
 }
 
@@ -95,7 +96,7 @@ export async function readLayer(layer: LayerSource, opts: ReadOptions): Promise<
 /** A layer's entries as soon as its walk ends; its digest check may go on (see LayerWalk). */
 export async function walkLayer(layer: LayerSource, opts: ReadOptions): Promise<LayerWalk> {
   const named = (e: unknown) => {
-    if (e instanceof ScopeError && !e.message.startsWith('layer ')) return new ScopeError(e.code, `${describe(layer)}: ${e.message}`);
+    if (e instanceof ScopeError && !e.message.startsWith('layer ')) return new ScopeError(e.code, `${describeLayer(layer)}: ${e.message}`);
     return e;
   };
   try {
@@ -125,11 +126,11 @@ export async function checkUncompressed(
   try {
     actual = await hash(blob.file, blob.offset, blob.size);
   } catch (e) {
-    if (e instanceof ScopeError) throw new ScopeError(e.code, `${describe(layer)}: ${e.message}`);
+    if (e instanceof ScopeError) throw new ScopeError(e.code, `${describeLayer(layer)}: ${e.message}`);
     throw e;
   }
   if (actual !== expected)
-    throw new ScopeError('digest-mismatch', `${describe(layer)}: content digest ${actual} does not match ${expected}`);
+    throw new ScopeError('digest-mismatch', `${describeLayer(layer)}: content digest ${actual} does not match ${expected}`);
   return true;
 }
 
