@@ -5,9 +5,14 @@
 // options, help) goes to the parser, which words its errors.
 const args = process.argv.slice(2);
 
-/** Writes a fast answer; a reader that went away (| head) is not an error. */
+/** Writes a fast answer; a reader that went away (| head) is not an error, a full disk is (as the parser's path says it). */
 function answer(text) {
-  process.stdout.on('error', (e) => process.exit(e.code === 'EPIPE' ? 0 : 3));
+  process.stdout.on('error', (e) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    const why = `${e.syscall} failed: ${e.message.replace(/^\w+: /, '').replace(/, \w+.*$/, '')} (${e.code})`;
+    process.stderr.write(`scratchscope: cannot write to standard output: ${e.syscall ? why : e.message}\n`);
+    process.exit(3);
+  });
   process.stdout.write(text);
 }
 

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -65,6 +65,25 @@ describe('start-up', () => {
     const unknown = loaded(['explain', 'nope']);
     assert.equal(unknown.status, 2);
     assert.ok(unknown.modules.includes('dist/cli.js'));
+  });
+
+  it('the fast answers say a full disk as the parser path does', () => {
+    const full = (args: string[]) => {
+      const fd = openSync('/dev/full', 'w');
+      try {
+        return spawnSync(process.execPath, [BIN, ...args], { stdio: ['ignore', fd, 'pipe'], encoding: 'utf8' });
+      } finally {
+        closeSync(fd);
+      }
+    };
+    const parsed = full(['--explain', 'exec-format']);
+    assert.equal(parsed.status, 3);
+    assert.match(parsed.stderr, /^scratchscope: cannot write to standard output: .*ENOSPC\)\n$/);
+    for (const args of [['explain', 'exec-format'], ['--version']]) {
+      const fast = full(args);
+      assert.equal(fast.status, 3, args.join(' '));
+      assert.equal(fast.stderr, parsed.stderr, args.join(' '));
+    }
   });
 
   for (const args of [['--help'], ['explain', 'exec-format'], ['inspect', '--help'], ['-V', '--help']]) {
