@@ -132,7 +132,9 @@ describe('hostile inputs (generated corpus)', () => {
 describe('SIGTERM mid-run', () => {
   for (const c of cases.filter((x) => x.slow)) {
     it(`${c.name}: ends within 1 s and leaves no temporary files`, { timeout: 300_000 }, async () => {
-      const l = launch({ ...c, args: ['inspect', at(c.args, c.args.length - 1)] });
+      // --json: the full load from the start (text inspect of uncompressed layers answers from
+      // their indexes first and makes no temp folder at all)
+      const l = launch({ ...c, args: ['inspect', '--json', at(c.args, c.args.length - 1)] });
       const done = finish(l);
       // mid-run: the temp folder exists once the layers are being read
       await waitFor(() => readdirSync(l.tmpdir).length > 0, 'the run to start reading layers');
