@@ -278,6 +278,17 @@ describe('hostile layer entries', () => {
         ['/holes', 16384],
       ],
     );
+    // the same tar as a plain root filesystem: its real size runs past the stored bytes, and that is no truncation
+    const t = tempDir();
+    try {
+      const rootfs = join(t.dir, 'rootfs.tar');
+      writeFileSync(rootfs, layer);
+      const r = cli(['files', '--json', rootfs]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(parseJson<FileRecord[]>(r.stdout), files);
+    } finally {
+      t.cleanup();
+    }
   });
 
   it('names that are not UTF-8 stay distinct and print', () => {

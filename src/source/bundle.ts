@@ -49,9 +49,11 @@ export class TarBundle implements Bundle {
     const reader = new FileRangeReader(file, 0, size);
     try {
       for await (const e of walkTar(reader)) {
-        const type = e.type === 'file' || e.type === 'dir' || e.type === 'symlink' || e.type === 'hardlink' ? e.type : 'other';
+        // a sparse file's size is its real size, not its stored bytes: never a member to read
+        const type =
+          !e.sparse && (e.type === 'file' || e.type === 'dir' || e.type === 'symlink' || e.type === 'hardlink') ? e.type : 'other';
         b.members.set(e.path, { type, offset: e.dataPos, size: e.size, linkname: e.linkname });
-        if (e.dataPos + e.size > size) throw new ScopeError('truncated', `${file}: truncated inside ${e.rawName}`);
+        if (!e.sparse && e.dataPos + e.size > size) throw new ScopeError('truncated', `${file}: truncated inside ${e.rawName}`);
       }
     } catch (e) {
       if (e instanceof ScopeError && !e.message.startsWith(file)) throw new ScopeError(e.code, `${file}: ${e.message}`);
