@@ -14,6 +14,7 @@ import type { ImageModel } from '../src/load.js';
 import { loadImage } from '../src/load.js';
 import { buildReport, reportHead } from '../src/report/index.js';
 import { FileTree } from '../src/report/tree.js';
+import { type VerdictReport, explore } from '../src/report/explore.js';
 import { App } from '../src/tui/App.js';
 import { imageLines, layerStep } from '../src/tui/content.js';
 import { keysFile, loadBindings, makeBindings, parseKeys } from '../src/tui/keys.js';
@@ -76,6 +77,47 @@ const frame = (s: State, env: Env) => {
   r.unmount();
   return f;
 };
+
+describe('the verdict first, in the explorer', () => {
+  it("explore() hears the verdict from the layer indexes before it resolves, and it is the report's", async () => {
+    for (const [name, fast] of [
+      ['broken.docker.tar', true],
+      ['layers.docker.tar', true],
+      ['layers.oci-gzip.tar', false],
+    ] as const) {
+      let heard: VerdictReport | null = null;
+      const x = await explore(FX + name, { onVerdict: (v) => (heard = v) });
+      try {
+        assert.equal(heard !== null, fast, `${name}: a verdict before the load ${fast ? 'expected' : 'not expected'}`);
+        await x.decoded;
+        const r = x.report();
+        if (heard) {
+          const h = heard as VerdictReport;
+          assert.deepEqual([h.verdict, h.launch, h.diagnostics], [r.verdict, r.launch, r.diagnostics], name);
+        }
+      } finally {
+        await x.close();
+      }
+    }
+  });
+
+  it('the banner is drawn from that verdict while the image still loads, and the report keeps it', async () => {
+    const x = await explore(FX + 'broken.docker.tar', {});
+    try {
+      await x.decoded;
+      const r = x.report();
+      const s = initialState(100, 30);
+      const loading = frame(s, { head: null, report: null, verdict: r, files: null, bindings: makeBindings() });
+      assert.match(loading, /WILL FAIL/);
+      const first = r.diagnostics.find((d) => d.severity === 'error')!;
+      assert.ok(loading.includes(first.fix.slice(0, 40)), loading);
+      // without it, the loading screen has no banner
+      assert.doesNotMatch(frame(s, { head: null, report: null, files: null, bindings: makeBindings() }), /WILL (FAIL|START)/);
+    } finally {
+      await x.close();
+    }
+  });
+});
 
 describe('keys', () => {
   it('splits a chunk into every key it holds: letters, arrows, ctrl keys, a bracketed paste', () => {

@@ -1,13 +1,16 @@
 /**
- * An image as the explorer shows it while it loads: the report's head and the lazy file
- * tree as soon as the layers are merged, the full report once the decoding thread has
- * caught up. A front end reads this, never the model it is made from.
+ * An image as the explorer shows it while it loads: the verdict from the layer indexes when
+ * they give it, the report's head and the lazy file tree as soon as the layers are merged,
+ * the full report once the decoding thread has caught up. A front end reads this, never the
+ * model it is made from.
  */
-import { type LoadOptions, type LoadProgress, loadImage } from '../load.js';
-import { type Report, type ReportHead, type ReportOptions, buildReport, reportHead } from './index.js';
+import { type ImageModel, type LoadOptions, type LoadProgress, analyseLoaded, loadOpened } from '../load.js';
+import { openImage } from '../source/index.js';
+import { type Report, type ReportHead, type ReportOptions, type VerdictReport, buildReport, reportHead } from './index.js';
+import { quickLoad } from './quick.js';
 import { FileTree } from './tree.js';
 
-export type { LoadOptions, LoadProgress };
+export type { LoadOptions, LoadProgress, VerdictReport };
 
 export interface Exploration {
   head: ReportHead;
@@ -19,8 +22,36 @@ export interface Exploration {
   close(): Promise<void>;
 }
 
-export async function explore(reference: string, options: LoadOptions & ReportOptions): Promise<Exploration> {
-  const model = await loadImage(reference, { ...options, analysis: true, decodeInBackground: true });
+export interface ExploreOptions extends LoadOptions, ReportOptions {
+  /**
+   * Hears the verdict as soon as the layer indexes give it (every layer read by seeking),
+   * before the digests are checked and the binaries decoded: the explorer's banner. Not
+   * called when there is no fast path; the report then brings the verdict.
+   */
+  onVerdict?: (v: VerdictReport) => void;
+}
+
+export async function explore(reference: string, options: ExploreOptions): Promise<Exploration> {
+  const opened = await openImage(reference, options);
+  const full = { ...options, analysis: true, decodeInBackground: true };
+  let model: ImageModel;
+  let quick;
+  try {
+    quick = await quickLoad(opened, { ...options, verify: false });
+  } catch (e) {
+    await opened.close();
+    throw e;
+  }
+  try {
+    if (quick) {
+      options.onVerdict?.(quick.report);
+      // the rest from the same tree: digests checked, files sniffed, binaries decoded
+      model = await analyseLoaded(quick.model, full);
+    } else model = await loadOpened(opened, full);
+  } catch (e) {
+    await (quick ? quick.model.close() : opened.close());
+    throw e;
+  }
   return {
     head: reportHead(model),
     files: new FileTree(model),

@@ -36,6 +36,7 @@ export function App({ s, env, load }: { s: State; env: Env; load: LoadView }) {
   if (!head) {
     return (
       <Box flexDirection="column" width={width}>
+        {env.verdict ? <Banner report={env.verdict} width={width} /> : null}
         <Progress load={load} width={width} />
         <StatusLine s={s} />
       </Box>
@@ -58,7 +59,7 @@ export function App({ s, env, load }: { s: State; env: Env; load: LoadView }) {
         : 'Image';
   return (
     <Box flexDirection="column" width={width} height={height}>
-      <Banner report={env.report} width={width} />
+      <Banner report={env.report ?? env.verdict ?? null} width={width} />
       <Text dimColor wrap="truncate-end">
         {printable(head.source.image ?? head.source.location)}
         {head.source.platform ? ` · ${head.source.platform}` : ''} · {plural(head.layers.length, 'layer')}

@@ -1,10 +1,11 @@
 /** The verdict: "will start" in green, or "will fail" in red with the runtime's line and the fix. */
 import { Box, Text } from 'ink';
 import { printable } from '../render/format.js';
-import type { Report } from '../report/index.js';
+import type { VerdictReport } from '../report/index.js';
 import { c } from './theme.js';
 
-export function Banner({ report, width }: { report: Report | null; width: number }) {
+/** `report`: the report's verdict, or the one the layer indexes gave before it (the same, by test). */
+export function Banner({ report, width }: { report: Pick<VerdictReport, 'verdict' | 'launch' | 'diagnostics'> | null; width: number }) {
   if (!report) return <Text dimColor>… decoding binaries and walking the launch</Text>;
   if (report.verdict === 'starts') {
     const warnings = report.diagnostics.filter((d) => d.severity === 'warning').length;

@@ -6,7 +6,7 @@
  */
 import { writeSync } from 'node:fs';
 import { printable } from '../render/format.js';
-import { type Exploration, type LoadOptions, type LoadProgress, explore } from '../report/explore.js';
+import { type Exploration, type LoadOptions, type LoadProgress, type VerdictReport, explore } from '../report/explore.js';
 import type { ReportOptions } from '../report/index.js';
 import { progressBar, progressText } from './content.js';
 import { type Bindings, loadBindings, parseKeys } from './keys.js';
@@ -137,7 +137,8 @@ export async function runTui(
 
   const ticker = setInterval(() => store.update({ load: { ...store.get().load, elapsed: Date.now() - started } }), 100);
   const onProgress = (progress: LoadProgress) => store.update({ load: { reference, progress, elapsed: Date.now() - started } });
-  explore(reference, { ...options, onProgress })
+  const onVerdict = (verdict: VerdictReport) => store.update({ env: { ...store.get().env, verdict } });
+  explore(reference, { ...options, onProgress, onVerdict })
     .then((x) => {
       image = x;
       loading = false;

@@ -4,7 +4,7 @@
  * `effects` that the terminal shell carries out. What the screen shows is derived from
  * the state here too, so the reducer and the drawing agree on sizes and bounds.
  */
-import type { Report, ReportHead } from '../report/index.js';
+import type { Report, ReportHead, VerdictReport } from '../report/index.js';
 import type { FileEntry, FileTree, Tree, TreeSort, TreeViewKey, WastedFile } from '../report/tree.js';
 import { diagnosticLines, fileLines, helpLines, imageLines, layerLines } from './content.js';
 import type { Action, Bindings, Key } from './keys.js';
@@ -23,6 +23,8 @@ export interface Env {
   head: ReportHead | null;
   /** null until the launch is worked out. */
   report: Report | null;
+  /** The verdict from the layer indexes, while the report is still being made (the banner's). */
+  verdict?: VerdictReport | null;
   files: FileTree | null;
   bindings: Bindings;
 }

@@ -15,45 +15,15 @@
  * answer. A compressed layer's index cannot be read without inflating it all: there is no
  * fast path then (null), and the caller runs the full analysis.
  */
-import { readHead, sniffCompression } from '../archive/decompress.js';
 import { closeSharedFiles } from '../fs/bytes.js';
-import { type ImageModel, type LoadOptions, loadOpened } from '../load.js';
+import { type LoadOptions, loadOpened } from '../load.js';
 import { type ReportOptions, type VerdictReport, buildVerdict } from '../report/index.js';
+import { type QuickOptions, quickLoad } from '../report/quick.js';
 import { openImage } from '../source/index.js';
 import type { OpenedImage } from '../source/types.js';
 
 export type { VerdictReport } from '../report/index.js';
-
-/** Every layer is a folder, or an uncompressed tar at a known place in a file. */
-export function seekable(opened: OpenedImage): boolean {
-  return opened.layers.every((l) => {
-    if (l.dir) return true;
-    const b = l.blob;
-    if (!b || b.file === null) return false;
-    return b.size === 0 || sniffCompression(readHead(b.file, b.offset, Math.min(4, b.size))) === 'none';
-  });
-}
-
-export interface QuickOptions extends ReportOptions {
-  /** Hash each layer against its digest before answering (a full read of each, as the full analysis does). */
-  verify?: boolean;
-  concurrency?: LoadOptions['concurrency'];
-}
-
-/**
- * The verdict read from the layer indexes, and the model it was read from (the full analysis
- * can go on from it: analyseLoaded); null when a layer must be inflated (the full analysis
- * answers then). Leaves `opened` open, for that analysis; the model's close closes it.
- */
-export async function quickLoad(
-  opened: OpenedImage,
-  opts: QuickOptions = {},
-): Promise<{ report: VerdictReport; model: ImageModel } | null> {
-  if (!seekable(opened)) return null;
-  // no sniffing, no spooling, no decoding thread: ELF files are decoded when the diagnosis opens them
-  const model = await loadOpened(opened, { verify: opts.verify ?? true, concurrency: opts.concurrency, analysis: false }, null);
-  return { report: buildVerdict(model, opts, undefined, false).report, model };
-}
+export { type QuickOptions, quickLoad, seekable } from '../report/quick.js';
 
 /** The verdict read from the layer indexes, or null (see quickLoad). Leaves `opened` open. */
 export async function quickVerdict(opened: OpenedImage, opts: QuickOptions = {}): Promise<VerdictReport | null> {

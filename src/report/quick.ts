@@ -1,0 +1,46 @@
+/**
+ * The verdict first, from the layer indexes: on an image whose layers can all be read by
+ * seeking, the model is loaded without sniffing, spooling, hashing or decoding (bodies are
+ * read when the diagnosis opens them), and the verdict built on it. The full analysis can
+ * go on from that model (load.ts analyseLoaded) instead of loading the image again. Used by
+ * `inspect` (its verdict block), the explorer (its banner) and verdict/ (`--verdict-only`).
+ */
+import { readHead, sniffCompression } from '../archive/decompress.js';
+import { type ImageModel, type LoadOptions, loadOpened } from '../load.js';
+import type { OpenedImage } from '../source/types.js';
+import { type ReportOptions, type VerdictReport, buildVerdict } from './index.js';
+
+/** Every layer is a folder, or an uncompressed tar at a known place in a file. */
+export function seekable(opened: OpenedImage): boolean {
+  return opened.layers.every((l) => {
+    if (l.dir) return true;
+    const b = l.blob;
+    if (!b || b.file === null) return false;
+    return b.size === 0 || sniffCompression(readHead(b.file, b.offset, Math.min(4, b.size))) === 'none';
+  });
+}
+
+export interface QuickOptions extends ReportOptions {
+  /** Hash each layer against its digest before answering (a full read of each, as the full analysis does). */
+  verify?: boolean;
+  concurrency?: LoadOptions['concurrency'];
+  onProgress?: LoadOptions['onProgress'];
+}
+
+/**
+ * The verdict read from the layer indexes, and the model it was read from; null when a layer
+ * must be inflated (the full analysis answers then). Leaves `opened` open, for that
+ * analysis; the model's close closes it.
+ */
+export async function quickLoad(
+  opened: OpenedImage,
+  opts: QuickOptions = {},
+): Promise<{ report: VerdictReport; model: ImageModel } | null> {
+  if (!seekable(opened)) return null;
+  const model = await loadOpened(
+    opened,
+    { verify: opts.verify ?? true, concurrency: opts.concurrency, analysis: false, onProgress: opts.onProgress },
+    null,
+  );
+  return { report: buildVerdict(model, opts, undefined, false).report, model };
+}
