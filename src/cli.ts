@@ -178,7 +178,7 @@ async function withImage<T>(ref: string, o: CommonOpts, fn: (m: ImageModel) => P
 async function inspectText(ref: string, o: CommonOpts, opts: ReportOptions): Promise<Report> {
   const { openImage } = await import('./source/index.js');
   const { analyseLoaded, loadOpened } = await import('./load.js');
-  const { quickLoad } = await import('./verdict/index.js');
+  const { quickFirst } = await import('./report/quick.js');
   const { buildReport, renderInspect, renderVerdict, renderDetails } = await analysis();
   const load = loadOptions(o);
   const opened = await openImage(ref, load);
@@ -186,7 +186,7 @@ async function inspectText(ref: string, o: CommonOpts, opts: ReportOptions): Pro
   let first: string | null = null;
   try {
     // unverified: the full analysis below checks the digests, and fails (exit 3) on a mismatch
-    const quick = await quickLoad(opened, { ...opts, verify: false, concurrency: load.concurrency });
+    const quick = await quickFirst(opened, { ...opts, verify: false, concurrency: load.concurrency });
     if (quick) await out((first = renderVerdict(quick.report)));
     // the rest goes on from the quick verdict's tree: hashed, sniffed and decoded, not built again
     model = quick ? await analyseLoaded(quick.model, { ...load, analysis: true }) : await loadOpened(opened, { ...load, analysis: true });

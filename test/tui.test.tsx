@@ -111,8 +111,14 @@ describe('the verdict first, in the explorer', () => {
       assert.match(loading, /WILL FAIL/);
       const first = r.diagnostics.find((d) => d.severity === 'error')!;
       assert.ok(loading.includes(first.fix.slice(0, 40)), loading);
+      assert.match(loading, /checking digests/, 'every layer read: the rate and time left no longer move');
       // without it, the loading screen has no banner
-      assert.doesNotMatch(frame(s, { head: null, report: null, files: null, bindings: makeBindings() }), /WILL (FAIL|START)/);
+      const before = frame(s, { head: null, report: null, files: null, bindings: makeBindings() });
+      assert.doesNotMatch(before, /WILL (FAIL|START)|checking digests/);
+      // the tree shown while the report is still made: the layout leaves the failing banner its three rows
+      const head = { head: x.head, files: x.files, bindings: makeBindings() };
+      assert.deepEqual(layoutOf(s, { ...head, report: null, verdict: r }), layoutOf(s, { ...head, report: r }));
+      assert.equal(layoutOf(s, { ...head, report: null, verdict: r }).bannerH, 3);
     } finally {
       await x.close();
     }

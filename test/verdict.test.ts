@@ -15,7 +15,8 @@ import { core, fromQuick, full, quick, same } from './helpers/verdict.js';
 import { FileRangeReader } from '../src/archive/reader.js';
 import { walkTar } from '../src/archive/walk.js';
 import { cli } from './helpers/cli.js';
-import { tempDir } from './helpers/build.js';
+import { makeTar, sha256, tempDir, writeOciLayout } from './helpers/build.js';
+import { explore } from '../src/report/explore.js';
 
 const REPO = new URL('..', import.meta.url).pathname;
 const FX = join(REPO, 'fixtures/images');
@@ -92,6 +93,25 @@ describe('the verdict from the layer indexes equals the full analysis', () => {
     assert.deepEqual(core(q), core(f));
     // the analysis that goes on from the quick verdict's tree checks the digests too
     assert.deepEqual(await fromQuick(copy), f);
+  });
+
+  it('an image broken twice names the first failing layer, whether the quick verdict went first or not', async () => {
+    const dir = join(tmp.dir, 'twice');
+    const good = await makeTar([{ name: 'a', body: 'a'.repeat(2000) }]);
+    const cut = await makeTar([{ name: 'c', body: 'c'.repeat(5000) }]);
+    // layer 2: an honest digest of a tar that ends inside a body; layer 0: a byte flipped after the digest was taken
+    writeOciLayout(dir, { layers: [good, await makeTar([{ name: 'b', body: 'b' }]), cut.subarray(0, 1536)] });
+    const blob = join(dir, 'blobs/sha256', sha256(good).slice(7));
+    const fd = openSync(blob, 'r+');
+    writeSync(fd, Buffer.from('A'), 0, 1, 1000);
+    closeSync(fd);
+    const text = cli(['inspect', dir]);
+    const json = cli(['inspect', '--json', dir]);
+    assert.equal(json.status, 3, json.stderr);
+    assert.match(json.stderr, /layer 0\b.*does not match/);
+    assert.equal(text.status, 3);
+    assert.equal(text.stderr, json.stderr);
+    await assert.rejects(explore(dir, {}), (e: Error) => `scratchscope: ${e.message}\n` === json.stderr);
   });
 
   it('inspect --verdict-only --json prints the verdict part of inspect --json, and nothing else', () => {

@@ -101,6 +101,11 @@ export function readSmallFile(ref: ContentRef | null, limit = 16 << 20): Buffer 
 /** A read that also brings the neighbourhood: small files packed together come in one read. */
 const HEADS_WINDOW = 64 * 1024;
 
+/** Bodies in the order of where they are: by file, then offset. */
+export function byPlace(a: ContentRef, b: ContentRef): number {
+  return a.file === b.file ? a.offset - b.offset : (a.file ?? '') < (b.file ?? '') ? -1 : 1;
+}
+
 /**
  * The first `n` bytes (at most 4 KiB) of many bodies read by position, in file order, so
  * bodies packed together (a layer of small files) come a window at a time, not a read each.
@@ -115,11 +120,7 @@ export function readHeads<T>(
   each: (t: T, head: Buffer) => void,
   fail: (t: T, e: ScopeError) => never,
 ): void {
-  items.sort((x, y) => {
-    const a = refOf(x);
-    const b = refOf(y);
-    return a.file === b.file ? a.offset - b.offset : (a.file ?? '') < (b.file ?? '') ? -1 : 1;
-  });
+  items.sort((x, y) => byPlace(refOf(x), refOf(y)));
   const buf = Buffer.allocUnsafe(HEADS_WINDOW);
   let file: string | null = null;
   let fd = -1;

@@ -7,7 +7,7 @@
 import { type ImageModel, type LoadOptions, type LoadProgress, analyseLoaded, loadOpened } from '../load.js';
 import { openImage } from '../source/index.js';
 import { type Report, type ReportHead, type ReportOptions, type VerdictReport, buildReport, reportHead } from './index.js';
-import { quickLoad } from './quick.js';
+import { quickFirst } from './quick.js';
 import { FileTree } from './tree.js';
 
 export type { LoadOptions, LoadProgress, VerdictReport };
@@ -35,13 +35,7 @@ export async function explore(reference: string, options: ExploreOptions): Promi
   const opened = await openImage(reference, options);
   const full = { ...options, analysis: true, decodeInBackground: true };
   let model: ImageModel;
-  let quick;
-  try {
-    quick = await quickLoad(opened, { ...options, verify: false });
-  } catch (e) {
-    await opened.close();
-    throw e;
-  }
+  const quick = await quickFirst(opened, { ...options, verify: false });
   try {
     if (quick) {
       options.onVerdict?.(quick.report);

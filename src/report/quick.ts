@@ -6,6 +6,7 @@
  * `inspect` (its verdict block), the explorer (its banner) and verdict/ (`--verdict-only`).
  */
 import { readHead, sniffCompression } from '../archive/decompress.js';
+import { closeSharedFiles } from '../fs/bytes.js';
 import { type ImageModel, type LoadOptions, loadOpened } from '../load.js';
 import type { OpenedImage } from '../source/types.js';
 import { type ReportOptions, type VerdictReport, buildVerdict } from './index.js';
@@ -43,4 +44,22 @@ export async function quickLoad(
     null,
   );
   return { report: buildVerdict(model, opts, undefined, false).report, model };
+}
+
+/**
+ * quickLoad for a caller that goes on to the full analysis (inspect's text, the explorer):
+ * when the quick load fails, null, and the full load that follows names the failure. The
+ * quick load walks without hashing, so it would name a later layer's broken tar before an
+ * earlier layer's digest mismatch, where every other command names the first failing layer.
+ */
+export async function quickFirst(
+  opened: OpenedImage,
+  opts: QuickOptions = {},
+): Promise<{ report: VerdictReport; model: ImageModel } | null> {
+  try {
+    return await quickLoad(opened, opts);
+  } catch {
+    closeSharedFiles(); // what the diagnosis opened before the failure
+    return null;
+  }
 }

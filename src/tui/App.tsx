@@ -37,7 +37,7 @@ export function App({ s, env, load }: { s: State; env: Env; load: LoadView }) {
     return (
       <Box flexDirection="column" width={width}>
         {env.verdict ? <Banner report={env.verdict} width={width} /> : null}
-        <Progress load={load} width={width} />
+        <Progress load={load} width={width} checking={!!env.verdict} />
         <StatusLine s={s} />
       </Box>
     );

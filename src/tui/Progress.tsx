@@ -6,7 +6,8 @@ import { c } from './theme.js';
 
 export type { LoadView };
 
-export function Progress({ load, width }: { load: LoadView; width: number }) {
+/** `checking`: every layer is read and the verdict known; the digests and file types are being checked. */
+export function Progress({ load, width, checking = false }: { load: LoadView; width: number; checking?: boolean }) {
   const p = load.progress;
   const frac = p && p.bytesTotal > 0 ? Math.min(1, p.bytesDone / p.bytesTotal) : 0;
   const barWidth = Math.max(10, Math.min(60, width - 12));
@@ -19,7 +20,7 @@ export function Progress({ load, width }: { load: LoadView; width: number }) {
         {bar.empty}▏{Math.floor(frac * 100)}%
       </Text>
       <Text dimColor wrap="truncate-end">
-        {progressText(p, load.elapsed)}
+        {checking ? 'every layer read; checking digests and telling files apart…' : progressText(p, load.elapsed)}
       </Text>
       <Text dimColor>q or ctrl-c quits</Text>
     </Box>

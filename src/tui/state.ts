@@ -94,7 +94,8 @@ export interface Layout {
 }
 
 export function layoutOf(s: State, env: Env): Layout {
-  const bannerH = env.report?.verdict === 'fails' ? 3 : 1;
+  // the banner drawn: the report's, or before it the verdict from the layer indexes
+  const bannerH = (env.report ?? env.verdict)?.verdict === 'fails' ? 3 : 1;
   const mainH = Math.max(8, s.height - bannerH - 3); // the info line, the status line, the footer
   const leftW = Math.min(s.width - 24, Math.max(44, Math.floor(s.width * 0.58)));
   const layers = env.head?.layers.length ?? 0;
