@@ -30,10 +30,6 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   }
 }
 if (!answered) {
-  const { setFlagsFromString } = await import('node:v8');
-  // Listing a big image allocates many small objects that all live to the end; a larger
-  // young generation spares the collector from copying them over and over.
-  setFlagsFromString('--max-semi-space-size=64');
   const { main } = await import('../dist/cli.js');
   await main(process.argv);
 }

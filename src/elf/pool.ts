@@ -10,7 +10,9 @@
  * nothing is lost: hashing falls back to the main thread and the catalog decodes on demand.
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import type * as WorkerThreads from 'node:worker_threads';
+import { createRequire } from 'node:module';
 import type { ContentRef } from '../layers/index.js';
 import type { Decoded } from './catalog.js';
 import type { DecodeJob, HashJob, WorkerReply } from './worker.js';
@@ -65,6 +67,8 @@ export class DecodePool {
     try {
       // Compiled, the worker sits beside this file; under a TypeScript loader its source does.
       const url = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
+      // worker_threads loads with the first thread: a load read by position with few ELF files starts none
+      const { Worker } = createRequire(import.meta.url)('node:worker_threads') as typeof WorkerThreads;
       worker = new Worker(url);
     } catch {
       this.broken = true;

@@ -3,9 +3,10 @@
  * removed on close, at exit, and by a watcher process when this one dies any other way
  * (a signal, a crash, the OOM killer), and a fixed budget for the bytes written there.
  */
-import { spawn } from 'node:child_process';
+import type * as ChildProcess from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ScopeError } from '../errors.js';
@@ -16,6 +17,10 @@ interface Watcher {
   /** It goes without removing anything (the folder was never ours). */
   cancel(): void;
 }
+
+// child_process (and the net and dgram modules it loads) only when a temp folder is made:
+// reading an image by position makes none, and the verdict is timed in milliseconds
+const require = createRequire(import.meta.url);
 
 const live = new Map<string, Watcher>();
 let hooked = false;
@@ -33,6 +38,7 @@ function removeAll(): void {
  */
 function watch(dir: string): Watcher {
   try {
+    const { spawn } = require('node:child_process') as typeof ChildProcess;
     const child = spawn('/bin/sh', ['-c', 'trap "" INT TERM HUP QUIT; cat >/dev/null; exec rm -rf -- "$0"', dir], {
       stdio: ['pipe', 'ignore', 'ignore'],
     });
