@@ -93,21 +93,27 @@ export async function readLayer(layer: LayerSource, opts: ReadOptions): Promise<
   return { ...walked, verified: await verification };
 }
 
+/** An error about a layer, saying which layer. */
+function named(layer: LayerSource, e: unknown): unknown {
+  if (e instanceof ScopeError && !e.message.startsWith('layer ')) return new ScopeError(e.code, `${describeLayer(layer)}: ${e.message}`);
+  return e;
+}
+
+function mustMatch(actual: string, expected: string): void {
+  if (actual !== expected) throw new ScopeError('digest-mismatch', `content digest ${actual} does not match ${expected}`);
+}
+
 /** A layer's entries as soon as its walk ends; its digest check may go on (see LayerWalk). */
 export async function walkLayer(layer: LayerSource, opts: ReadOptions): Promise<LayerWalk> {
-  const named = (e: unknown) => {
-    if (e instanceof ScopeError && !e.message.startsWith('layer ')) return new ScopeError(e.code, `${describeLayer(layer)}: ${e.message}`);
-    return e;
-  };
   try {
     const walk = await walkLayerInner(layer, opts);
     const verification = walk.verification.catch((e: unknown) => {
-      throw named(e);
+      throw named(layer, e);
     });
     verification.catch(() => {}); // the caller awaits it, perhaps after other work
     return { ...walk, verification };
   } catch (e) {
-    throw named(e);
+    throw named(layer, e);
   }
 }
 
@@ -122,15 +128,11 @@ export async function checkUncompressed(
   const expected = layer.digest ?? layer.diffId;
   const blob = layer.blob;
   if (!expected || !blob || blob.file === null) return false;
-  let actual: string;
   try {
-    actual = await hash(blob.file, blob.offset, blob.size);
+    mustMatch(await hash(blob.file, blob.offset, blob.size), expected);
   } catch (e) {
-    if (e instanceof ScopeError) throw new ScopeError(e.code, `${describeLayer(layer)}: ${e.message}`);
-    throw e;
+    throw named(layer, e);
   }
-  if (actual !== expected)
-    throw new ScopeError('digest-mismatch', `${describeLayer(layer)}: content digest ${actual} does not match ${expected}`);
   return true;
 }
 
@@ -230,7 +232,7 @@ async function walkLayerInner(layer: LayerSource, opts: ReadOptions): Promise<La
     if (!expected) return false;
     const actual = hashing ? await hashing : streamed;
     if (!actual) return false;
-    if (actual !== expected) throw new ScopeError('digest-mismatch', `content digest ${actual} does not match ${expected}`);
+    mustMatch(actual, expected);
     return true;
   };
   return { entries, compression, tarSize, verification: check() };
