@@ -177,23 +177,12 @@ async function withImage<T>(ref: string, o: CommonOpts, fn: (m: ImageModel) => P
  */
 async function inspectText(ref: string, o: CommonOpts, opts: ReportOptions): Promise<Report> {
   const { openImage } = await import('./source/index.js');
-  const { analyseLoaded, loadOpened } = await import('./load.js');
-  const { quickFirst } = await import('./report/quick.js');
+  const { loadVerdictFirst } = await import('./report/quick.js');
   const { buildReport, renderInspect, renderVerdict, renderDetails } = await analysis();
   const load = loadOptions(o);
   const opened = await openImage(ref, load);
-  let model: ImageModel;
   let first: string | null = null;
-  try {
-    // unverified: the full analysis below checks the digests, and fails (exit 3) on a mismatch
-    const quick = await quickFirst(opened, { ...opts, verify: false, concurrency: load.concurrency });
-    if (quick) await out((first = renderVerdict(quick.report)));
-    // the rest goes on from the quick verdict's tree: hashed, sniffed and decoded, not built again
-    model = quick ? await analyseLoaded(quick.model, { ...load, analysis: true }) : await loadOpened(opened, { ...load, analysis: true });
-  } catch (e) {
-    await opened.close();
-    throw e;
-  }
+  const model = await loadVerdictFirst(opened, load, opts, (v) => out((first = renderVerdict(v))));
   try {
     const r = buildReport(model, opts);
     if (first === null) await out(renderInspect(r));

@@ -4,10 +4,10 @@
  * the full report once the decoding thread has caught up. A front end reads this, never the
  * model it is made from.
  */
-import { type ImageModel, type LoadOptions, type LoadProgress, analyseLoaded, loadOpened } from '../load.js';
+import type { LoadOptions, LoadProgress } from '../load.js';
 import { openImage } from '../source/index.js';
 import { type Report, type ReportHead, type ReportOptions, type VerdictReport, buildReport, reportHead } from './index.js';
-import { quickFirst } from './quick.js';
+import { loadVerdictFirst } from './quick.js';
 import { FileTree } from './tree.js';
 
 export type { LoadOptions, LoadProgress, VerdictReport };
@@ -33,19 +33,7 @@ export interface ExploreOptions extends LoadOptions, ReportOptions {
 
 export async function explore(reference: string, options: ExploreOptions): Promise<Exploration> {
   const opened = await openImage(reference, options);
-  const full = { ...options, analysis: true, decodeInBackground: true };
-  let model: ImageModel;
-  const quick = await quickFirst(opened, { ...options, verify: false });
-  try {
-    if (quick) {
-      options.onVerdict?.(quick.report);
-      // the rest from the same tree: digests checked, files sniffed, binaries decoded
-      model = await analyseLoaded(quick.model, full);
-    } else model = await loadOpened(opened, full);
-  } catch (e) {
-    await (quick ? quick.model.close() : opened.close());
-    throw e;
-  }
+  const model = await loadVerdictFirst(opened, { ...options, decodeInBackground: true }, options, (v) => options.onVerdict?.(v));
   return {
     head: reportHead(model),
     files: new FileTree(model),

@@ -7,7 +7,7 @@
  */
 import { readHead, sniffCompression } from '../archive/decompress.js';
 import { closeSharedFiles } from '../fs/bytes.js';
-import { type ImageModel, type LoadOptions, loadOpened } from '../load.js';
+import { type ImageModel, type LoadOptions, analyseLoaded, loadOpened } from '../load.js';
 import type { OpenedImage } from '../source/types.js';
 import { type ReportOptions, type VerdictReport, buildVerdict } from './index.js';
 
@@ -61,5 +61,31 @@ export async function quickFirst(
   } catch {
     closeSharedFiles(); // what the diagnosis opened before the failure
     return null;
+  }
+}
+
+/**
+ * An image's full analysis, its verdict first: when every layer can be read by seeking,
+ * `onVerdict` hears the verdict from the layer indexes (before the digests are checked and
+ * the binaries decoded) and the analysis goes on from that tree; otherwise a full load.
+ * `inspect` prints its verdict block so, the explorer draws its banner. Closes `opened`
+ * when it fails.
+ */
+export async function loadVerdictFirst(
+  opened: OpenedImage,
+  load: LoadOptions,
+  report: ReportOptions,
+  onVerdict: (v: VerdictReport) => void | Promise<void>,
+): Promise<ImageModel> {
+  // unverified: the analysis that follows checks the digests, and fails on a mismatch
+  const quick = await quickFirst(opened, { ...report, verify: false, concurrency: load.concurrency, onProgress: load.onProgress });
+  const full = { ...load, analysis: true };
+  try {
+    if (!quick) return await loadOpened(opened, full);
+    await onVerdict(quick.report);
+    return await analyseLoaded(quick.model, full);
+  } catch (e) {
+    await (quick ? quick.model.close() : opened.close());
+    throw e;
   }
 }
