@@ -10,6 +10,7 @@ import type { HistoryEntry, ImageConfig, LayerSource, OpenOptions, OpenedImage, 
 import { type ContentRef, type LayerRead, type LayerWalk, checkUncompressed, describeLayer, walkLayer } from './layers/index.js';
 import { ScopeError } from './errors.js';
 import { magicOf } from './archive/magic.js';
+import { readHead, sniffCompression } from './archive/decompress.js';
 import { type LayerChanges, MergedTree, type Node } from './fs/tree.js';
 import { closeSharedFiles } from './fs/bytes.js';
 import { byPlace, readHeads } from './fs/content.js';
@@ -82,6 +83,16 @@ export async function loadImage(reference: string, opts: LoadOptions = {}): Prom
   }
 }
 
+/** Every layer is a folder, or an uncompressed tar at a known place in a file: read by position, nothing spooled. */
+export function seekable(opened: OpenedImage): boolean {
+  return opened.layers.every((l) => {
+    if (l.dir) return true;
+    const b = l.blob;
+    if (!b || b.file === null) return false;
+    return b.size === 0 || sniffCompression(readHead(b.file, b.offset, Math.min(4, b.size))) === 'none';
+  });
+}
+
 /**
  * What a load that failed with `e` reports: an earlier layer's failed digest check if there
  * is one (the first in layer order), so the layer named does not depend on which hash or
@@ -112,7 +123,9 @@ export async function loadOpened(
   const bytesTotal = layers.reduce((n, l) => n + (l.blob?.size ?? 0), 0);
   allowTempFor(bytesTotal);
   const progress: LoadProgress = { layersDone: 0, layersTotal: layers.length, bytesDone: 0, bytesTotal };
-  const spoolDir = opts.analysis && layers.some((l) => l.blob) ? makeTempDir() : null;
+  // bodies are spooled only out of compressed or streamed layers: an image read by position
+  // needs no temp folder (nor a writable TMPDIR, nor the folder's watcher process)
+  const spoolDir = opts.analysis && !seekable(opened) ? makeTempDir() : null;
   const close = async () => {
     pool?.close();
     closeSharedFiles();

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type HostileCase, corpus } from './hostile/gen.js';
@@ -76,6 +76,21 @@ async function waitFor(cond: () => boolean, what: string, ms = 60_000): Promise<
   }
 }
 
+/** Whether process `pid` has a file under `path` open (Linux: its /proc/PID/fd links). */
+function opens(pid: number, path: string): boolean {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).some((fd) => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith(path);
+      } catch {
+        return false; // closed meanwhile
+      }
+    });
+  } catch {
+    return false; // not started yet, or gone
+  }
+}
+
 /** The temp folder's watcher removes what a killed process left: wait for it. */
 async function assertTempGone(dir: string): Promise<void> {
   if (!existsSync(dir)) return;
@@ -132,12 +147,11 @@ describe('hostile inputs (generated corpus)', () => {
 describe('SIGTERM mid-run', () => {
   for (const c of cases.filter((x) => x.slow)) {
     it(`${c.name}: ends within 1 s and leaves no temporary files`, { timeout: 300_000 }, async () => {
-      // --json: the full load from the start (text inspect of uncompressed layers answers from
-      // their indexes first and makes no temp folder at all)
-      const l = launch({ ...c, args: ['inspect', '--json', at(c.args, c.args.length - 1)] });
+      const image = at(c.args, c.args.length - 1);
+      const l = launch({ ...c, args: ['inspect', '--json', image] });
       const done = finish(l);
-      // mid-run: the temp folder exists once the layers are being read
-      await waitFor(() => readdirSync(l.tmpdir).length > 0, 'the run to start reading layers');
+      // mid-run: a temp folder exists (compressed layers), or the image's files are open (layers read by position, which need none)
+      await waitFor(() => readdirSync(l.tmpdir).length > 0 || opens(l.child.pid!, image), 'the run to start reading layers');
       const t0 = process.hrtime.bigint();
       l.child.kill('SIGTERM');
       const o = await done;
@@ -209,6 +223,22 @@ describe('faults of the environment', () => {
       before: `exec unshare -m --propagation private sh -c 'mount -t tmpfs -o ro tmpfs "${d}" && ulimit -v ${VMEM_KB} && exec "${process.execPath}" -r "${PRELOAD}" "${BIN}" "$@"' sh "$@"; `,
     });
     assertOutcome({ ...gz, status: 3, line: new RegExp(`^scratchscope: temporary folder ${d}.* is on a read-only file system`) }, o);
+  });
+
+  it('TMPDIR read-only, layers read by position: no temp folder is needed, the report as usual', async () => {
+    const d = join(tmp.dir, 'ro-plain');
+    mkdirSync(d);
+    for (const args of [['inspect', '--json'], ['inspect'], ['closure']]) {
+      const o = await run(
+        { ...small, args: [...args, at(small.args, 1)] },
+        {
+          tmpdir: d,
+          before: `exec unshare -m --propagation private sh -c 'mount -t tmpfs -o ro tmpfs "${d}" && ulimit -v ${VMEM_KB} && exec "${process.execPath}" -r "${PRELOAD}" "${BIN}" "$@"' sh "$@"; `,
+        },
+      );
+      assert.equal(o.status, 0, `${args.join(' ')}: ${o.stderr}`);
+      assert.equal(o.stderr, '');
+    }
   });
 
   it('TMPDIR full: one line naming it, exit 3', async () => {

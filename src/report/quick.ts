@@ -5,21 +5,10 @@
  * go on from that model (load.ts analyseLoaded) instead of loading the image again. Used by
  * `inspect` (its verdict block), the explorer (its banner) and verdict/ (`--verdict-only`).
  */
-import { readHead, sniffCompression } from '../archive/decompress.js';
 import { closeSharedFiles } from '../fs/bytes.js';
-import { type ImageModel, type LoadOptions, analyseLoaded, loadOpened } from '../load.js';
+import { type ImageModel, type LoadOptions, analyseLoaded, loadOpened, seekable } from '../load.js';
 import type { OpenedImage } from '../source/types.js';
 import { type ReportOptions, type VerdictReport, buildVerdict } from './index.js';
-
-/** Every layer is a folder, or an uncompressed tar at a known place in a file. */
-export function seekable(opened: OpenedImage): boolean {
-  return opened.layers.every((l) => {
-    if (l.dir) return true;
-    const b = l.blob;
-    if (!b || b.file === null) return false;
-    return b.size === 0 || sniffCompression(readHead(b.file, b.offset, Math.min(4, b.size))) === 'none';
-  });
-}
 
 export interface QuickOptions extends ReportOptions {
   /** Hash each layer against its digest before answering (a full read of each, as the full analysis does). */

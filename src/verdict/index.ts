@@ -23,7 +23,7 @@ import { openImage } from '../source/index.js';
 import type { OpenedImage } from '../source/types.js';
 
 export type { VerdictReport } from '../report/index.js';
-export { type QuickOptions, quickLoad, seekable } from '../report/quick.js';
+export { type QuickOptions, quickLoad } from '../report/quick.js';
 
 /** The verdict read from the layer indexes, or null (see quickLoad). Leaves `opened` open. */
 export async function quickVerdict(opened: OpenedImage, opts: QuickOptions = {}): Promise<VerdictReport | null> {
