@@ -160,24 +160,13 @@ export const speedRows: RowSource = async (ctx) => {
 
   const tarList = await ctx.median(() => sh(img.layerTars.map((f) => `tar -tf ${q(f)} >/dev/null`).join(' && ')));
   const tarFloor = 'tar -tf over each layer tar';
-  out.push(
-    ratioRow(
-      'inspect --no-verify (docker save, uncompressed)',
-      await scope(['inspect', '--no-verify', img.dockerTar]),
-      tarList,
-      tarFloor,
-      1.25,
-    ),
-  );
-  out.push(
-    ratioRow(
-      'files --no-verify (docker save, uncompressed)',
-      await scope(['files', '--no-verify', img.dockerTar]),
-      tarList,
-      tarFloor,
-      1.25,
-    ),
-  );
+  const inspectFast = await scope(['inspect', '--no-verify', img.dockerTar]);
+  const filesFast = await scope(['files', '--no-verify', img.dockerTar]);
+  // the issue's row: what the analysis adds to the walk (both --no-verify)
+  out.push(ratioRow('inspect --no-verify (docker save, uncompressed)', inspectFast, filesFast, 'files --no-verify', 1.25));
+  // a stricter reading of the same goal: each against listing the layer tars
+  out.push(ratioRow('inspect --no-verify / tar -tf', inspectFast, tarList, tarFloor, 1.25));
+  out.push(ratioRow('files --no-verify / tar -tf', filesFast, tarList, tarFloor, 1.25));
 
   const largest = [...img.layerTars].sort((a, b) => statSync(b).size - statSync(a).size)[0]!;
   const openssl = await ctx.median(() => run('openssl', ['dgst', '-sha256', largest]));
