@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { decodeElf } from '../src/elf/decode.js';
 import { ElfDamage } from '../src/elf/reader.js';
 import { BufferBytes, FileBytes } from '../src/fs/index.js';
+import { ReadArena } from '../src/fs/bytes.js';
 import { tempDir } from './helpers/build.js';
 import { available, sh } from './helpers/roots.js';
 import { at } from './helpers/assert.js';
@@ -195,6 +196,18 @@ describe('decoding real binaries', { skip }, () => {
     noNul.fill(0x41, at, at + 600);
     const u = decodeElf(new BufferBytes(noNul));
     assert.match(u.problems.join('\n'), /needed entry 0: .*(not terminated|outside its string table)/);
+  });
+
+  it('decoded one after another in reused memory (as a decoding thread does), each equals its decoding alone', () => {
+    const arena = new ReadArena(64 * 1024);
+    const names = Object.keys(builds);
+    const kept = names.map((name) => {
+      arena.reset(); // the next binary's reads overwrite this one's
+      const path = `${b}/${name}`;
+      return decodeElf(new FileBytes(path, 0, statSync(path).size, null, arena));
+    });
+    // after all of them: an info that kept a view of what was read would show the last binary's bytes
+    names.forEach((name, i) => assert.deepEqual(kept[i], decode(`${b}/${name}`), name));
   });
 
   it('reads only the pieces it needs of a large binary', () => {

@@ -3,7 +3,7 @@
  * hashes large byte ranges, so both run on other cores while layers are still being read.
  */
 import { parentPort } from 'node:worker_threads';
-import { FileBytes, closeSharedFiles } from '../fs/bytes.js';
+import { FileBytes, ReadArena, closeSharedFiles } from '../fs/bytes.js';
 import { decodeElf } from './decode.js';
 import { ElfDamage } from './reader.js';
 import { hashRangeSync } from '../archive/hash.js';
@@ -29,9 +29,13 @@ export type WorkerReply =
   | { kind: 'decode'; results: ({ key: string; bug?: true } & Decoded)[] }
   | { kind: 'hash'; id: number; digest?: string; error?: string; scope?: { code: ScopeError['code']; message: string } };
 
+/** Decoded info holds no views of what was read (strings and numbers): one binary's reads may reuse the last one's memory. */
+const arena = new ReadArena();
+
 function decode(jobs: DecodeJob[]): WorkerReply {
   const results = jobs.map((j) => {
-    const bytes = new FileBytes(j.file, j.offset, j.size);
+    arena.reset();
+    const bytes = new FileBytes(j.file, j.offset, j.size, null, arena);
     try {
       return { key: j.key, ok: true as const, info: decodeElf(bytes) };
     } catch (e) {

@@ -44,6 +44,32 @@ export function closeSharedFiles(): void {
   shared.clear();
 }
 
+/**
+ * Memory for the reads of one decode after another, reused: a decoding thread reads a few
+ * windows of each of thousands of binaries, and fresh buffers for each cost page faults
+ * and collections. Views handed out stay valid until reset(), which the owner calls only
+ * when nothing read before is still in use (between two binaries).
+ */
+export class ReadArena {
+  private readonly buf: Buffer;
+  private used = 0;
+
+  constructor(size = 1 << 20) {
+    this.buf = Buffer.allocUnsafeSlow(size);
+  }
+
+  alloc(n: number): Buffer {
+    if (n > this.buf.length - this.used) return Buffer.allocUnsafe(n); // a large read: its own buffer
+    const b = this.buf.subarray(this.used, this.used + n);
+    this.used += (n + 7) & ~7;
+    return b;
+  }
+
+  reset(): void {
+    this.used = 0;
+  }
+}
+
 /** A byte range of a file on disk (a body inside an uncompressed layer, or a spooled copy). */
 export class FileBytes implements Bytes {
   private head: Buffer | null;
@@ -55,6 +81,7 @@ export class FileBytes implements Bytes {
     private readonly base: number,
     readonly size: number,
     head: Buffer | null = null,
+    private readonly arena: ReadArena | null = null,
   ) {
     this.head = head;
   }
@@ -79,7 +106,7 @@ export class FileBytes implements Bytes {
 
   private pread(off: number, n: number): Buffer {
     const fd = sharedFd(this.file);
-    const buf = Buffer.allocUnsafe(n);
+    const buf = this.arena ? this.arena.alloc(n) : Buffer.allocUnsafe(n);
     let done = 0;
     while (done < n) {
       const got = readSync(fd, buf, done, n - done, this.base + off + done);
