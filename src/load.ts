@@ -58,6 +58,12 @@ export interface LoadOptions extends OpenOptions {
    * later stages read by position (copied out of compressed layers into a temp folder).
    */
   analysis?: boolean;
+  /**
+   * Without analysis: still tell the files apart by their first bytes as the walk passes
+   * them (read from the window that brought the header, so nearly free), for a quick load
+   * that analyseLoaded goes on from.
+   */
+  sniff?: boolean;
   onProgress?: (p: LoadProgress) => void;
   /** How many layers may be read at once. */
   concurrency?: number;
@@ -154,7 +160,7 @@ export async function loadOpened(
     };
     const read = walkLayer(l, {
       verify,
-      sniff: opts.analysis,
+      sniff: opts.analysis || opts.sniff,
       spoolDir,
       onElf: pool && opts.analysis ? (ref) => pool.add(ref) : undefined,
       hash: pool ? (file, offset, size) => pool.hash(file, offset, size) : undefined,
@@ -289,7 +295,7 @@ const SNIFF_SLICE = 4096;
 
 /**
  * Tells the regular files of `layers` apart by their first bytes, as a walk with sniffing
- * does, and hands ELF files on once each. Gives the event loop a turn every 50 ms, as the
+ * does, and hands ELF files on once each (those the walk told apart too, visible ones only). Gives the event loop a turn every 50 ms, as the
  * walk does (the explorer draws its banner meanwhile). Returns the first body that could
  * not be read (a file changed under us, an I/O error) and its layer, instead of throwing.
  */
@@ -299,12 +305,22 @@ async function sniffTree(
   onElf: (ref: ContentRef) => void,
 ): Promise<{ layer: number; error: ScopeError } | null> {
   const files: Node[] = [];
+  /** Files the walk already told apart as ELF (a quick load with sniff): handed on, in file order. */
+  const elves: Node[] = [];
   const empty = magicOf(Buffer.alloc(0));
   for (const node of tree.nodes()) {
-    if ((node.type !== 'file' && node.type !== 'hardlink') || !node.content || node.magic !== null || !layers.has(node.content.layer))
-      continue;
-    if (node.content.size === 0) node.magic = empty;
+    if ((node.type !== 'file' && node.type !== 'hardlink') || !node.content || !layers.has(node.content.layer)) continue;
+    if (node.magic === 'elf') elves.push(node);
+    else if (node.magic !== null) continue;
+    else if (node.content.size === 0) node.magic = empty;
     else files.push(node);
+  }
+  elves.sort((a, b) => byPlace(a.content!, b.content!));
+  let handed: ContentRef | null = null;
+  for (const node of elves) {
+    // a hard link shares its target's body: sorted next to it, decoded once
+    if (node.content !== handed) onElf(node.content!);
+    handed = node.content;
   }
   files.sort((a, b) => byPlace(a.content!, b.content!));
   let last: ContentRef | null = null;

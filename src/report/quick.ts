@@ -15,6 +15,8 @@ export interface QuickOptions extends ReportOptions {
   verify?: boolean;
   concurrency?: LoadOptions['concurrency'];
   onProgress?: LoadOptions['onProgress'];
+  /** Tell the files apart as the walk passes them (see LoadOptions.sniff): for a caller that goes on to the analysis. */
+  sniff?: boolean;
 }
 
 /**
@@ -29,7 +31,7 @@ export async function quickLoad(
   if (!seekable(opened)) return null;
   const model = await loadOpened(
     opened,
-    { verify: opts.verify ?? true, concurrency: opts.concurrency, analysis: false, onProgress: opts.onProgress },
+    { verify: opts.verify ?? true, concurrency: opts.concurrency, analysis: false, sniff: opts.sniff, onProgress: opts.onProgress },
     null,
   );
   return { report: buildVerdict(model, opts, undefined, false).report, model };
@@ -67,7 +69,13 @@ export async function loadVerdictFirst(
   onVerdict: (v: VerdictReport) => void | Promise<void>,
 ): Promise<ImageModel> {
   // unverified: the analysis that follows checks the digests, and fails on a mismatch
-  const quick = await quickFirst(opened, { ...report, verify: false, concurrency: load.concurrency, onProgress: load.onProgress });
+  const quick = await quickFirst(opened, {
+    ...report,
+    verify: false,
+    sniff: true,
+    concurrency: load.concurrency,
+    onProgress: load.onProgress,
+  });
   const full = { ...load, analysis: true };
   try {
     if (!quick) return await loadOpened(opened, full);

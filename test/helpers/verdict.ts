@@ -1,9 +1,10 @@
 /** The verdict from the layer indexes (src/verdict) next to the full analysis', for the equality tests. */
 import assert from 'node:assert/strict';
-import { analyseLoaded, loadImage } from '../../src/load.js';
+import { loadImage, seekable } from '../../src/load.js';
+import { loadVerdictFirst } from '../../src/report/quick.js';
 import { type Report, type ReportOptions, type VerdictReport, buildReport } from '../../src/report/index.js';
 import { openImage } from '../../src/source/index.js';
-import { quickLoad, verdictOnly } from '../../src/verdict/index.js';
+import { verdictOnly } from '../../src/verdict/index.js';
 
 export type Outcome = { error: string } | { report: Pick<VerdictReport, 'verdict' | 'launch' | 'diagnostics'>; quick?: boolean };
 
@@ -21,8 +22,8 @@ export async function full(ref: string, opts: ReportOptions = {}): Promise<Outco
 }
 
 /**
- * The full report as `inspect` makes it after a quick verdict: the analysis goes on from the
- * quick verdict's tree (analyseLoaded). null when there is no fast path.
+ * The full report as `inspect` and the explorer make it (loadVerdictFirst): the quick verdict,
+ * then the analysis goes on from its tree. null when there is no fast path.
  */
 export async function fromQuick(
   ref: string,
@@ -35,22 +36,14 @@ export async function fromQuick(
   } catch (e) {
     return { error: (e as Error).message };
   }
-  let q;
-  try {
-    q = await quickLoad(opened, { ...opts, verify: false });
-  } catch (e) {
-    await opened.close();
-    return { error: (e as Error).message };
-  }
-  if (!q) {
+  if (!seekable(opened)) {
     await opened.close();
     return null;
   }
   let m;
   try {
-    m = await analyseLoaded(q.model, { analysis: true, verify });
+    m = await loadVerdictFirst(opened, { verify }, opts, () => {});
   } catch (e) {
-    await q.model.close();
     return { error: (e as Error).message };
   }
   try {
