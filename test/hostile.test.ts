@@ -93,16 +93,20 @@ describe('hostile layer entries', () => {
     return writeOciLayout(dir(), { layers, config });
   }
 
-  it('../, absolute names and NUL bytes in names stay inside the root', async () => {
+  it("../ and absolute names stay inside the root; a NUL byte in a pax name is refused, as Go's archive/tar refuses it", async () => {
     const layer = rawTar([
       { name: '../../../escape', body: Buffer.from('x') },
       { name: '/abs/file', body: Buffer.from('y') },
-      { name: 'x', pax: { path: Buffer.from('nul\0inside') }, body: Buffer.from('z') },
     ]);
     const m = await loadImage(layout([layer]));
     const paths = listFiles(m.tree).map((f) => f.path);
     await m.close();
-    assert.deepEqual(paths.sort(), ['/abs', '/abs/file', '/escape', '/nul\0inside'].sort());
+    assert.deepEqual(paths.sort(), ['/abs', '/abs/file', '/escape'].sort());
+    const nul = rawTar([{ name: 'x', pax: { path: Buffer.from('nul\0inside') }, body: Buffer.from('z') }]);
+    await assert.rejects(
+      loadImage(layout([nul])),
+      (e: Error) => e instanceof ScopeError && e.code === 'corrupt' && /NUL byte in path/.test(e.message),
+    );
   });
 
   it('symlinks out of the root resolve inside it; loops end in an error', async () => {
@@ -314,6 +318,73 @@ describe('hostile layer entries', () => {
     const r = await analyse(layout([layer], { User: 'app', Entrypoint: ['/app'] }));
     assert.ok(!(r instanceof ScopeError));
     assert.equal(at(r.diagnostics).code, 'user-missing');
+  });
+});
+
+describe('tars as other tools write them (found in Go, Python and libarchive test data)', () => {
+  const layout = (layers: Buffer[]) => writeOciLayout(dir(), { layers, config: { Entrypoint: ['/app'] } });
+  /** The merged tree's entries as (path, type, size, mode). */
+  async function entries(layers: Buffer[]) {
+    const m = await loadImage(layout(layers));
+    try {
+      return listFiles(m.tree).map((f) => ({ path: f.path, type: f.type, size: f.size, mode: f.mode }));
+    } finally {
+      await m.close();
+    }
+  }
+  // a path longer than a header's 100 bytes whose 100th byte is a "/": the header holds "aaa…a/"
+  const long = `${'a'.repeat(99)}/file.txt`;
+
+  it('a long name (GNU L record or pax path) ending a header name in "/" is still a file', async () => {
+    const body = Buffer.from('hello\n');
+    const gnu = rawTar([
+      { name: '././@LongLink', type: 'L', body: Buffer.from(`${long}\0`) },
+      { name: long.slice(0, 100), body },
+    ]);
+    const pax = rawTar([{ name: long.slice(0, 100), pax: { path: long }, body }]);
+    for (const layer of [gnu, pax]) {
+      const f = (await entries([layer])).find((e) => e.path === `/${long}`);
+      assert.deepEqual(f && { type: f.type, size: f.size }, { type: 'file', size: 6 });
+    }
+    // an old-style directory is still one: a regular-file entry whose whole name ends in "/"
+    const old = (await entries([rawTar([{ name: 'olddir/', type: '0' }])])).find((e) => e.path === '/olddir');
+    assert.equal(old?.type, 'dir');
+  });
+
+  it("a GNU dumpdir ('D', incremental archives) is a directory with its mode", async () => {
+    const layer = rawTar([
+      { name: 'app/', type: 'D', mode: 0o700, body: Buffer.from('Yf\0\0') },
+      { name: 'app/f', body: Buffer.from('x') },
+    ]);
+    const dir = (await entries([layer])).find((e) => e.path === '/app');
+    assert.deepEqual(dir && { type: dir.type, mode: dir.mode }, { type: 'dir', mode: 0o700 });
+  });
+
+  it('pax records Go refuses (no newline, no key=value) refuse the layer', async () => {
+    for (const body of [Buffer.from('11 path=abc'), Buffer.from('9 pathab\n')]) {
+      const layer = rawTar([
+        { name: 'PaxHeader', type: 'x', body },
+        { name: 'f', body: Buffer.from('x') },
+      ]);
+      await assert.rejects(entries([layer]), (e: Error) => e instanceof ScopeError && /malformed pax extended header/.test(e.message));
+    }
+  });
+
+  it('a name that is not UTF-8 stays apart from the UTF-8 name that latin1 would make of it, and is shown byte by byte', async () => {
+    const latin1 = Buffer.from([0x78, 0xe4]); // "x\xe4"
+    const lower = rawTar([
+      { name: latin1, body: Buffer.from('7 bytes') },
+      { name: 'xä', body: Buffer.from('ten bytes!') },
+    ]);
+    assert.deepEqual((await entries([lower])).map((e) => e.size).sort(), [10, 7]);
+    // a whiteout of the latin1 name hides that file only
+    const upper = rawTar([{ name: Buffer.concat([Buffer.from('.wh.'), latin1]), body: Buffer.alloc(0) }]);
+    assert.deepEqual(
+      (await entries([lower, upper])).map((e) => e.path),
+      ['/xä'],
+    );
+    const d = layout([lower]);
+    assert.match(cli(['files', d]).stdout, /\/x\\xe4\n/);
   });
 });
 

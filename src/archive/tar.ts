@@ -24,6 +24,12 @@ export interface RawHeader {
   devminor: number;
   /** Old GNU sparse file ('S'): the map in this header, and whether extension blocks follow. */
   sparse: { realSize: number; map: SparseChunk[]; extended: boolean } | null;
+  /**
+   * A regular-file entry that old tars meant as a directory when its name ends in "/". Decided
+   * on the entry's full name (a GNU long name or pax path replaces this header's 100 bytes,
+   * whose last byte may be a "/" in the middle of a longer path).
+   */
+  dirIfSlash: boolean;
 }
 
 /** A run of data in a sparse file: `length` bytes at `offset` of the real file. */
@@ -34,12 +40,19 @@ export interface SparseChunk {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Names are bytes; decode UTF-8 when valid, else keep every byte as latin1 so distinct names stay distinct. */
+/**
+ * Names are bytes: UTF-8 when valid, else each byte above 0x7f becomes U+DC80..U+DCFF (as
+ * Python's surrogateescape does). Decoded UTF-8 never holds such a lone surrogate, so two
+ * different byte strings never become one name: latin1 made "x\xe4" and the UTF-8 "xä" the
+ * same, merging two files, and letting a whiteout of one hide the other.
+ */
 export function decodeName(bytes: Uint8Array): string {
   try {
     return utf8.decode(bytes);
   } catch {
-    return Buffer.from(bytes).toString('latin1');
+    let out = '';
+    for (const b of bytes) out += String.fromCharCode(b < 0x80 ? b : 0xdc00 + b);
+    return out;
   }
 }
 
@@ -155,6 +168,7 @@ const KINDS: Record<string, HeaderKind> = {
   L: 'gnu-longname',
   K: 'gnu-longlink',
   S: 'file',
+  D: 'dir',
 };
 
 /** Reads the (offset, length) pairs of an old GNU sparse map until an empty slot. */
@@ -170,18 +184,17 @@ export function sparseEntries(block: Buffer, off: number, count: number, into: S
 export function decodeHeader(block: Buffer): RawHeader {
   if (!checksumOk(block)) throw new ScopeError('corrupt', 'tar header checksum mismatch (not a tar, or corrupt)');
   const flag = String.fromCharCode(block[156] ?? 0);
-  let kind: HeaderKind = KINDS[flag] ?? 'other';
+  const kind: HeaderKind = KINDS[flag] ?? 'other';
   const magic = block.toString('latin1', 257, 263);
   let name: string;
   if (magic === 'ustar\0' && block[345] !== 0) {
     // the prefix and the name are one byte string: joined before decoding, as a UTF-8 character may span them
     name = decodeName(Buffer.concat([field(block, 345, 155), Buffer.from('/'), field(block, 0, 100)]));
   } else name = text(block, 0, 100);
-  // Old tars mark directories only by a trailing slash on a regular-file entry.
-  if (kind === 'file' && flag !== '7' && name.endsWith('/')) kind = 'dir';
   return {
     kind,
-    hasBody: kind === 'other' || flag === '0' || flag === '\0' || flag === '7' || flag === 'S',
+    // a GNU dumpdir ('D', incremental archives) is a directory whose body lists its names
+    hasBody: kind === 'other' || flag === '0' || flag === '\0' || flag === '7' || flag === 'S' || flag === 'D',
     name,
     linkname: text(block, 157, 100),
     mode: decodeNumber(block, 100, 8) & 0o7777,
@@ -192,6 +205,7 @@ export function decodeHeader(block: Buffer): RawHeader {
     devmajor: magic.startsWith('ustar') ? unsigned(block, 329, 8, 'device number') : 0,
     devminor: magic.startsWith('ustar') ? unsigned(block, 337, 8, 'device number') : 0,
     sparse: flag === 'S' ? oldSparse(block) : null,
+    dirIfSlash: kind === 'file' && flag !== '7',
   };
 }
 
@@ -230,17 +244,25 @@ export function parsePax(buf: Buffer, into: Map<string, string> = new Map()): Ma
     if (!Number.isInteger(len) || len <= space - pos || pos + len > buf.length) {
       throw new ScopeError('corrupt', 'malformed pax extended header');
     }
+    // as Go's archive/tar (the runtimes' unpacker) reads a record: "LEN KEY=VALUE\n", a key
+    // without "=" or NUL, and no NUL in a name; it refuses the layer otherwise
+    if (buf[pos + len - 1] !== 0x0a) throw new ScopeError('corrupt', 'malformed pax extended header (a record without its newline)');
     const record = buf.subarray(space + 1, pos + len - 1); // drop trailing \n
     const eq = record.indexOf(0x3d);
-    if (eq > 0) {
-      const key = record.toString('utf8', 0, eq);
-      // only known keys are kept; an empty value ('') unsets the key (POSIX), see paxValue
-      if (PAX_KEYS.has(key)) into.set(key, decodeName(record.subarray(eq + 1)));
-    }
+    if (eq <= 0) throw new ScopeError('corrupt', 'malformed pax extended header (a record without a key=value)');
+    const key = record.toString('utf8', 0, eq);
+    const value = record.subarray(eq + 1);
+    if (key.includes('\0') || (NAME_KEYS.has(key) && value.includes(0)))
+      throw new ScopeError('corrupt', `malformed pax extended header (a NUL byte in ${key})`);
+    // only known keys are kept; an empty value ('') unsets the key (POSIX), see paxValue
+    if (PAX_KEYS.has(key)) into.set(key, decodeName(value));
     pos += len;
   }
   return into;
 }
+
+/** pax keys holding names, where Go refuses a NUL byte. */
+const NAME_KEYS = new Set(['path', 'linkpath', 'uname', 'gname']);
 
 /** A pax value: the entry's own record first, then the global one; empty means unset. */
 export function paxValue(pax: Map<string, string> | null, global: Map<string, string>, key: string): string | undefined {

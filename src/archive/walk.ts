@@ -158,22 +158,23 @@ function* steps(position: () => number): Steps {
     // Only regular files (and unknown kinds) carry a body; a link's size field is ignored as tar does.
     // An old-style directory (a regular-file entry named "x/") still has its declared blocks.
     const bodySize = h.hasBody ? size : 0;
+    const kind = h.dirIfSlash && name.endsWith('/') ? 'dir' : h.kind;
     const dataPos = position();
-    if (h.kind !== 'other') {
+    if (kind !== 'other') {
       if (++count > ENTRY_LIMIT) throw new ScopeError('too-large', `more than ${ENTRY_LIMIT} entries in one tar`);
       checkLength(name, 'entry name');
-      if (h.kind === 'symlink' || h.kind === 'hardlink') checkLength(link, 'link target');
+      if (kind === 'symlink' || kind === 'hardlink') checkLength(link, 'link target');
       if (sparse) checkSparse(sparse, bodySize - (sparse.mapBytes ?? 0), name);
       const entry: TarEntry = {
         path: cleanPath(name),
         rawName: name,
-        type: h.kind,
+        type: kind,
         mode: h.mode,
         uid,
         gid,
-        size: sparse ? sparse.realSize : h.kind === 'file' ? bodySize : 0,
+        size: sparse ? sparse.realSize : kind === 'file' ? bodySize : 0,
         mtime: h.mtime,
-        linkname: h.kind === 'hardlink' ? cleanPath(link) : link,
+        linkname: kind === 'hardlink' ? cleanPath(link) : link,
         dataPos,
       };
       if (sparse) entry.sparse = true;
