@@ -167,9 +167,15 @@ exec: "/app": stat /app: no such file or directory before it ever tries to run a
 default /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin). If no folder of it has the
 program, the runtime says: executable file not found in $PATH. Use an absolute path.`,
     example: 'exec: "app": executable file not found in $PATH',
-    runtimes: { crun: notFound, createTime: true },
+    runtimes: { crun: (f, v) => (f.runc?.endsWith('found relative to current directory') ? null : notFound(f, v)), createTime: true },
     runc: (name: string) => `exec: ${JSON.stringify(name)}: executable file not found in $PATH`,
+    /** Go >= 1.19's exec.ErrDot (runc 1.1 builds); crun runs such a program. */
+    runcRelative: (name: string) => `exec: ${JSON.stringify(name)}: cannot run executable found relative to current directory`,
     message: (name: string, path: string) => `${name} is a bare name, so it is searched in PATH=${path}, and none of those folders has it`,
+    messageRelative: (name: string, found: string) =>
+      `${name} is found in PATH only as ${found}, through a folder relative to the working directory: runc refuses to run a program found so`,
+    fixRelative: (name: string, real: string) =>
+      `Use the full path: ENTRYPOINT ["${real}"], or make the PATH entries absolute: ENV PATH=${real.slice(0, real.lastIndexOf('/')) || '/'}:$PATH (no "." or relative folders).`,
     fixElsewhere: (found: string) =>
       `Use the full path: ENTRYPOINT ["${found}"], or add its folder to PATH: ENV PATH=${found.slice(0, found.lastIndexOf('/'))}:$PATH`,
     fix: `Use the absolute path of the program in ENTRYPOINT, and make sure it is copied into the image.`,
@@ -191,6 +197,11 @@ that was not executable in the build context is not executable in the image: COP
     runc: (name: string) => `exec: ${JSON.stringify(name)}: permission denied`,
     runcExec: (path: string) => `exec ${path}: permission denied`,
     messageDirectory: (path: string) => `${path} is a directory, not a program`,
+    messageSearch: (path: string, why: string) => `${path} cannot be reached by the container's user: ${why}`,
+    fixSearch: (dir: string) => `Let the user search ${dir}: RUN chmod 755 ${dir} (or chown it to the user), or set USER to one that may.`,
+    messageUser: (path: string, mode: string, owner: string, uid: number) =>
+      `${path} has mode ${mode} (owner ${owner}): uid ${uid}, the container's user, may not execute it`,
+    fixUser: (path: string) => `Give everyone the execute bit: COPY --chmod=755 … ${path} (or chown it to the USER).`,
     message: (path: string, why: string) => `${path} is not executable (${why})`,
     fixDirectory: (path: string) => `Point ENTRYPOINT at the program inside ${path}.`,
     fix: (path: string) => `Give it an execute bit: COPY --chmod=755 … ${path} (or chmod +x before COPY; mode bits are copied).`,
@@ -269,6 +280,13 @@ line, so the kernel looks for "/bin/sh\\r". Either way the runtime says no such 
     // `#!/usr/bin/env x` fails inside env, which prints its own line (runc's line is env's then).
     runtimes: { crun: (f) => (f.runc?.startsWith('exec ') ? execFailed(f, 'No such file or directory') : f.runc) },
     runc: (path: string) => `exec ${path}: no such file or directory`,
+    messageEnvOneArg: (path: string, arg: string, env: string) =>
+      `the #! line of ${path} gives ${env} one argument, ${JSON.stringify(arg)}: Linux passes all that follows the interpreter as a single word, so env looks for a program named ${JSON.stringify(arg)}`,
+    fixEnvOneArg: (arg: string, env: string) =>
+      `Let env split the line: #!${env} -S ${arg} (GNU coreutils 8.30 or later), or name the interpreter's full path: #!/path/to/${arg.split(/[ \t]+/)[0]} ${arg
+        .split(/[ \t]+/)
+        .slice(1)
+        .join(' ')}`,
     runcEnv: (env: string, prog: string, busybox: boolean) =>
       busybox ? `env: can't execute '${prog}': No such file or directory` : `${env}: '${prog}': No such file or directory`,
     messageCrlf: (path: string, interp: string) =>

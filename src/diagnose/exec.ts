@@ -96,6 +96,8 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
   };
   let path = execPath;
   let curArgv0 = argv0;
+  /** This hop is the program env execs (env words its own failures), not one the kernel opens. */
+  let viaEnv = false;
   for (let depth = startDepth; ; depth++) {
     const r = resolvePath(ctx.tree, path, { cwd: ctx.cwd });
     if (!r.ok) throw new Error(`internal: ${path} vanished between lookup and exec`);
@@ -111,6 +113,22 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
         node,
         fix: CATALOG['not-executable'].fixSpecial(r.path, what),
         evidence: [`${r.path} is ${what}`],
+      });
+    }
+    if (ctx.user && !viaEnv && !mayExecute(node, ctx.user)) {
+      // the lookup saw an x bit (any will do for it); execve asks for the user's own
+      const mode = node.mode.toString(8).padStart(4, '0');
+      return fail({
+        code: 'not-executable',
+        runtimeError: CATALOG['not-executable'].runcExec(execPath),
+        message: CATALOG['not-executable'].messageUser(r.path, mode, `${node.uid}:${node.gid}`, ctx.user.uid),
+        path: r.path,
+        node,
+        fix: CATALOG['not-executable'].fixUser(r.path),
+        evidence: [
+          `${r.path} mode ${mode}, owner ${node.uid}:${node.gid}`,
+          `runs as uid ${ctx.user.uid}, groups ${ctx.user.gids.join(',')}`,
+        ],
       });
     }
     const head = contentHead(node.content, BINPRM_BUF_SIZE);
@@ -287,34 +305,42 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
     // /usr/bin/env NAME: env then looks NAME up in PATH itself.
     const base = interp.slice(interp.lastIndexOf('/') + 1);
     if (base === 'env' && sb.arg) {
-      const words = sb.arg.split(/[ \t]+/).filter((w) => w && w !== '-S' && !/^-/.test(w) && !w.includes('='));
+      // The kernel passes everything after the interpreter as one argument: env splits it
+      // only when told to (-S); otherwise "bash -e" is the name of the program to find.
+      const split = /^-[a-zA-Z]*S|^--split-string/.test(sb.arg);
+      const words =
+        split || !/[ \t]/.test(sb.arg) ? sb.arg.split(/[ \t]+/).filter((w) => w && !/^-/.test(w) && !w.includes('=')) : [sb.arg];
       const prog = words[0];
       if (prog) {
         // Follow env first, so a broken env itself is reported before what it would run.
         const envResult = emulateExec(ctx, ir.path, interp, depth + 1);
         if (envResult.failure)
           return { ...envResult, trace: [...result.trace, ...envResult.trace], scripts: [...result.scripts, ...envResult.scripts] };
-        const found = lookPath(ctx.tree, prog, ctx.env, ctx.cwd);
+        const found = lookPath(ctx.tree, prog, ctx.env, ctx.cwd, ctx.user);
         if (!found.ok) {
           const busybox = /busybox/.test(ir.path) || /busybox/.test(envResult.program?.path ?? '');
           return fail({
             code: 'shebang-interpreter-missing',
             runtimeError: script.runcEnv(interp, prog, busybox),
-            message: script.messageEnv(r.path, prog, interp, containerPath(ctx.env)),
+            message: /[ \t]/.test(prog)
+              ? script.messageEnvOneArg(r.path, prog, interp)
+              : script.messageEnv(r.path, prog, interp, containerPath(ctx.env)),
             path: r.path,
             node,
-            fix: script.fix(prog),
+            fix: /[ \t]/.test(prog) ? script.fixEnvOneArg(prog, interp) : script.fix(prog),
             evidence: [`#!${shown(sb.raw)}`, found.detail],
           });
         }
         result.trace.push(`${interp} runs ${prog}: found ${found.real}`);
         path = found.real;
         curArgv0 = prog;
+        viaEnv = true;
         continue;
       }
     }
     path = ir.path;
     curArgv0 = interp;
+    viaEnv = false;
   }
 }
 

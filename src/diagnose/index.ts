@@ -52,7 +52,7 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
   const command = commandStep(config, opts);
   const launch: Launch = { argv: command.argv, executable: null, steps };
   if (!take(command)) return finish(launch, diagnostics, model);
-  const lookup = lookupStep(model, command, env, cwd);
+  const lookup = lookupStep(model, command, env, cwd, user.user.credentials ?? undefined);
   if (!take(lookup) || !lookup.found) return finish(launch, diagnostics, model);
   launch.executable = lookup.found.path;
   const ctx: ExecContext = {

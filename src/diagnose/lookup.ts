@@ -2,9 +2,12 @@
  * Finding the executable as runc does, with Go's exec.LookPath inside the container: a
  * name with a slash is taken as a path (relative to the working directory); a bare name
  * is searched in PATH. The file must exist (symlinks followed inside the image), must not
- * be a directory, and must have an execute bit.
+ * be a directory, and must have an execute bit. runc looks it up as the container's user
+ * (after switching to it): a folder on the way that user may not search makes stat fail.
+ * Go since 1.19 (runc 1.1 builds) refuses a program PATH finds through a relative folder.
  */
 import { type MergedTree, type Node, resolvePath } from '../fs/index.js';
+import { type Credentials, mayExecute } from '../loader/access.js';
 import type { ImageModel } from '../load.js';
 import { envValue } from '../source/config.js';
 import { CATALOG } from './catalog.js';
@@ -18,7 +21,7 @@ export type Lookup =
   | { ok: true; path: string; real: string; node: Node; links: string[] }
   | {
       ok: false;
-      reason: 'missing' | 'not-in-path' | 'directory' | 'not-executable';
+      reason: 'missing' | 'not-in-path' | 'directory' | 'not-executable' | 'unsearchable' | 'relative';
       path: string;
       runtimeError: string;
       detail: string;
@@ -29,9 +32,34 @@ export function containerPath(env: string[]): string {
   return envValue(env, 'PATH') ?? DEFAULT_PATH;
 }
 
-/** Go's findExecutable: stat (following links), not a directory, some x bit. */
-function check(tree: MergedTree, name: string, path: string, cwd: string): Lookup {
+const octal = (mode: number) => mode.toString(8).padStart(4, '0');
+
+/** The first folder on the way to `real` (a resolved path) that `who` may not search; none for root. */
+export function unsearchable(tree: MergedTree, real: string, who: Credentials | undefined): { path: string; node: Node } | null {
+  if (!who || who.uid === 0) return null;
+  let dir = '';
+  for (const part of real.split('/').slice(1, -1)) {
+    dir += `/${part}`;
+    const node = tree.get(dir);
+    if (node?.type === 'dir' && !mayExecute(node, who)) return { path: dir, node };
+  }
+  return null;
+}
+
+/** Go's findExecutable: stat (following links, as the container's user), not a directory, some x bit. */
+function check(tree: MergedTree, name: string, path: string, cwd: string, who?: Credentials): Lookup {
   const r = resolvePath(tree, path, { cwd });
+  const shut = r.ok ? unsearchable(tree, r.path, who) : null;
+  if (shut) {
+    return {
+      ok: false,
+      reason: 'unsearchable',
+      path,
+      runtimeError: CATALOG['exec-not-found'].runc(name, path, 'permission denied'),
+      detail: `${shut.path} has mode ${octal(shut.node.mode)} (owner ${shut.node.uid}:${shut.node.gid}): uid ${who!.uid} may not search it`,
+      node: shut.node,
+    };
+  }
   if (!r.ok) {
     const why =
       r.reason === 'loop'
@@ -64,20 +92,31 @@ function check(tree: MergedTree, name: string, path: string, cwd: string): Looku
       reason: 'not-executable',
       path,
       runtimeError: CATALOG['not-executable'].runc(name),
-      detail: `${r.path} has mode ${r.node.mode.toString(8).padStart(4, '0')}: no execute bit`,
+      detail: `${r.path} has mode ${octal(r.node.mode)}: no execute bit`,
       node: r.node,
     };
   }
   return { ok: true, path, real: r.path, node: r.node, links: r.links };
 }
 
-export function lookPath(tree: MergedTree, name: string, env: string[], cwd: string): Lookup {
-  if (name.includes('/')) return check(tree, name, name, cwd);
+export function lookPath(tree: MergedTree, name: string, env: string[], cwd: string, who?: Credentials): Lookup {
+  if (name.includes('/')) return check(tree, name, name, cwd, who);
   const dirs = containerPath(env).split(':');
   let firstProblem: Lookup | null = null;
   for (const dir of dirs) {
     const candidate = `${dir === '' ? '.' : dir}/${name}`;
-    const r = check(tree, name, candidate, cwd);
+    const r = check(tree, name, candidate, cwd, who);
+    if (r.ok && !candidate.startsWith('/')) {
+      // exec.ErrDot: found, but through a folder relative to the working directory
+      return {
+        ok: false,
+        reason: 'relative',
+        path: candidate,
+        runtimeError: CATALOG['exec-not-in-path'].runcRelative(name),
+        detail: `${name} is found only as ${candidate} (${r.real}), through the relative PATH entry ${JSON.stringify(dir)}`,
+        node: r.node,
+      };
+    }
     if (r.ok) return r;
     // a directory or a file without x bits is passed over, as LookPath does
     if (!firstProblem && r.reason !== 'missing') firstProblem = r;
@@ -90,6 +129,11 @@ export function lookPath(tree: MergedTree, name: string, env: string[], cwd: str
     detail: `${name} is in none of PATH=${containerPath(env)}${firstProblem && !firstProblem.ok ? ` (${firstProblem.detail})` : ''}`,
     node: null,
   };
+}
+
+function resolved(tree: MergedTree, path: string, cwd: string): string {
+  const r = resolvePath(tree, path, { cwd });
+  return r.ok ? r.path : path;
 }
 
 /** A later layer deleted this path (or a parent of it): say which, and what made it. */
@@ -120,11 +164,11 @@ export interface LookupStep extends StepResult {
 }
 
 /** Finding the executable: its step, or the one error the runtime gives when it is not there (or cannot run). */
-export function lookupStep(model: ImageModel, command: Command, env: string[], cwd: string): LookupStep {
+export function lookupStep(model: ImageModel, command: Command, env: string[], cwd: string, who?: Credentials): LookupStep {
   const tree = model.tree;
   const argv = command.argv;
   const name = argv[0] ?? ''; // the command step ends the run when argv is empty
-  const found = lookPath(tree, name, env, cwd);
+  const found = lookPath(tree, name, env, cwd, who);
   if (found.ok) {
     return {
       found,
@@ -189,6 +233,30 @@ export function lookupStep(model: ImageModel, command: Command, env: string[], c
       runtimeError: found.runtimeError,
       fix: elsewhere[0] ? words.fixElsewhere(elsewhere[0]) : words.fix,
       evidence: [found.detail, ...(elsewhere.length ? [`found elsewhere: ${elsewhere.join(', ')}`] : [])],
+    });
+  }
+  if (found.reason === 'relative') {
+    const words = CATALOG['exec-not-in-path'];
+    return error({
+      code: 'exec-not-in-path',
+      message: words.messageRelative(name, found.path),
+      path: null,
+      layer: null,
+      runtimeError: found.runtimeError,
+      fix: words.fixRelative(name, resolved(tree, found.path, cwd)),
+      evidence: [found.detail, `PATH=${containerPath(env)}`],
+    });
+  }
+  if (found.reason === 'unsearchable') {
+    const words = CATALOG['not-executable'];
+    return error({
+      code: 'not-executable',
+      message: words.messageSearch(found.path, found.detail),
+      path: found.path,
+      layer: found.node?.layer ?? null,
+      runtimeError: found.runtimeError,
+      fix: words.fixSearch(found.detail.slice(0, found.detail.indexOf(' has mode '))),
+      evidence: [found.detail],
     });
   }
   const words = CATALOG['not-executable'];

@@ -30,19 +30,35 @@ function parentOf(path: string): string {
 }
 
 /**
- * Resolves `path` (absolute, or relative to `cwd`). With followLast false the final
+ * The working folder a process starts in: the WORKDIR with its symlinks followed (the
+ * kernel's chdir lands in the real folder, and ".." climbs from there), or, when the image
+ * lacks it, the folder the runtime creates for it (runc and Docker make a missing WORKDIR).
+ */
+export function workingDir(tree: MergedTree, cwd: string): { path: string; exists: boolean } {
+  const r = resolvePath(tree, cwd);
+  if (r.ok && r.node.type === 'dir') return { path: r.path, exists: true };
+  return { path: cleanPath(cwd), exists: false };
+}
+
+/**
+ * Resolves `path` (absolute, or relative to `cwd`, see workingDir). With followLast false the final
  * component is not followed if it is a symlink (like lstat).
  */
 export function resolvePath(tree: MergedTree, path: string, opts: { cwd?: string; followLast?: boolean } = {}): ResolveResult {
   const followLast = opts.followLast ?? true;
-  const start = path.startsWith('/') ? '/' : (opts.cwd ?? '/');
   const links: string[] = [];
   let budget = MAX_LINKS;
   // pending components, processed left to right
   let queue = path.split('/').filter((p) => p !== '' && p !== '.');
-  let cur = start === '/' ? '/' : cleanPath(start);
-  let node: Node | null = tree.get(cur);
-  if (!node) return { ok: false, reason: 'missing', at: cur, links };
+  let cur = '/';
+  if (!path.startsWith('/') && opts.cwd && opts.cwd !== '/') {
+    const at = workingDir(tree, opts.cwd);
+    cur = at.path;
+    // a folder the runtime made for the WORKDIR is empty: only ".." leads out of it
+    for (; !at.exists && queue[0] === '..'; queue.shift()) cur = parentOf(cur);
+    if (!tree.get(cur)) return { ok: false, reason: 'missing', at: queue.length ? joinPath(cur, queue[0]!) : cur, links };
+  }
+  let node: Node = tree.get(cur)!;
   while (queue.length) {
     const part = queue.shift()!;
     if (part === '..') {
