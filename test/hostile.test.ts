@@ -4,7 +4,20 @@
  * trace, never a write outside a temp folder that is gone afterwards.
  */
 import assert from 'node:assert/strict';
-import { closeSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import {
+  closeSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  readdirSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { createGzip, gzipSync } from 'node:zlib';
 import { after, describe, it } from 'node:test';
@@ -471,6 +484,29 @@ describe('writes', () => {
       cli(args, env);
       assert.deepEqual(readdirSync(own), [], `${args.join(' ')} left files behind`);
     }
+  });
+});
+
+describe('writing an image (-o): only where asked, never through what is there', () => {
+  it('a FIFO, a device-like special file or a symlink at -o is refused and left as it was; success leaves only the file', () => {
+    const d = `${tmp.dir}/out-special`;
+    mkdirSync(d);
+    const fifo = join(d, 'fifo');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+    writeFileSync(join(d, 'victim'), 'precious');
+    symlinkSync('victim', join(d, 'lnk'));
+    for (const out of [fifo, join(d, 'lnk')]) {
+      const r = cli(['slim', FX + 'hello.docker.tar', '-o', out]);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(oneLineError(r), /exists and is not a regular file/);
+    }
+    assert.ok(lstatSync(fifo).isFIFO());
+    assert.ok(lstatSync(join(d, 'lnk')).isSymbolicLink());
+    assert.equal(readFileSync(join(d, 'victim'), 'utf8'), 'precious');
+    const ok = cli(['slim', FX + 'hello.docker.tar', '-o', join(d, 'out.tar')]);
+    assert.equal(ok.status, 0, ok.stderr);
+    // written in a private folder beside it, renamed into place, the folder removed
+    assert.deepEqual(readdirSync(d).sort(), ['fifo', 'lnk', 'out.tar', 'victim']);
   });
 });
 

@@ -1,14 +1,16 @@
 /**
  * Writes an image: the layers as they were (their bytes copied, never re-packed), any new
  * layers, and a config; as a docker-archive (what `docker load` reads), an OCI archive, or
- * an OCI layout folder. Written beside the destination and renamed into place at the end,
- * so a failure leaves nothing behind.
+ * an OCI layout folder. Written in a private folder beside the destination and renamed into
+ * place at the end, so a failure (a signal included) leaves nothing behind.
  */
 import { createHash } from 'node:crypto';
 import {
+  type Stats,
   createReadStream,
   createWriteStream,
   existsSync,
+  lstatSync,
   mkdirSync,
   readdirSync,
   renameSync,
@@ -23,6 +25,7 @@ import tar from 'tar-stream';
 import { ScopeError, fsError } from '../errors.js';
 import { inflater } from '../archive/decompress.js';
 import { packMember } from './pack.js';
+import { makeWatchedDir, removeTempDir } from '../source/tempdir.js';
 
 export type ImageFormat = 'docker-archive' | 'oci-archive' | 'oci';
 
@@ -198,15 +201,23 @@ async function writeOci(img: ImageToWrite, sink: Sink): Promise<void> {
 
 /** Writes the image to `out` in `format`; nothing is left at `out` if it fails. */
 export async function writeImage(img: ImageToWrite, format: ImageFormat, out: string): Promise<void> {
-  if (format === 'oci' && existsSync(out) && (!statSync(out).isDirectory() || readdirSync(out).length > 0)) {
+  // what is at `out` now, its links not followed: the rename below replaces a link itself
+  const there = lstatOrNull(out);
+  if (format === 'oci' && there && (!there.isDirectory() || readdirSync(out).length > 0)) {
     throw new ScopeError('usage', `${out}: exists and is not an empty folder; name a new folder for the OCI layout`);
   }
-  if (format !== 'oci' && existsSync(out) && statSync(out).isDirectory())
-    throw new ScopeError('usage', `${out}: is a folder; name a file for the ${format}`);
+  if (format !== 'oci' && there?.isDirectory()) throw new ScopeError('usage', `${out}: is a folder; name a file for the ${format}`);
+  if (format !== 'oci' && there && !there.isFile()) {
+    // a device, FIFO, socket or symlink would be replaced by the file: never what was meant
+    throw new ScopeError('usage', `${out}: exists and is not a regular file; name a new file for the ${format}`);
+  }
   const parentDir = dirname(out);
   if (!existsSync(parentDir) || !statSync(parentDir).isDirectory())
     throw new ScopeError('usage', `${out}: ${parentDir} is not a folder; name a path in an existing folder`);
-  const temp = `${out}.scratchscope-${process.pid}`;
+  // Written inside a private folder beside `out` (same file system, for the rename), made
+  // afresh with a random name and removed however the process ends (a signal included).
+  const work = makeWatchedDir(parentDir, '.scratchscope-', (e) => fsError(e, parentDir));
+  const temp = join(work, 'image');
   try {
     const sink = format === 'oci' ? dirSink(temp) : tarSink(temp);
     await (format === 'docker-archive' ? writeDocker(img, sink) : writeOci(img, sink));
@@ -214,8 +225,17 @@ export async function writeImage(img: ImageToWrite, format: ImageFormat, out: st
     if (format === 'oci' && existsSync(out)) rmSync(out, { recursive: true });
     renameSync(temp, out);
   } catch (e) {
-    rmSync(temp, { recursive: true, force: true });
     if (e instanceof ScopeError) throw e;
     throw fsError(e, out);
+  } finally {
+    removeTempDir(work);
+  }
+}
+
+function lstatOrNull(path: string): Stats | null {
+  try {
+    return lstatSync(path);
+  } catch {
+    return null;
   }
 }

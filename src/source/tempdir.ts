@@ -81,6 +81,15 @@ export function tempError(e: unknown, path: string = tempRoot()): ScopeError {
 }
 
 export function makeTempDir(): string {
+  return makeWatchedDir(tmpdir(), 'scratchscope-', tempError);
+}
+
+/**
+ * A private folder made in `parent` (beside an output file, say), removed like a temp
+ * folder however this process ends. Its name is random and mkdir refuses an existing one
+ * (a symlink planted there included), so nothing is written through another's link.
+ */
+export function makeWatchedDir(parent: string, prefix: string, fail: (e: unknown, path: string) => ScopeError): string {
   if (!hooked) {
     hooked = true;
     process.on('exit', removeAll);
@@ -88,14 +97,14 @@ export function makeTempDir(): string {
   // The watcher is told the name before the folder exists: a kill at any moment after
   // this finds a watcher in place. mkdir fails on an existing name, as mkdtemp does.
   for (let attempt = 0; ; attempt++) {
-    const d = join(tmpdir(), `scratchscope-${randomBytes(6).toString('hex')}`);
+    const d = join(parent, `${prefix}${randomBytes(6).toString('hex')}`);
     const watcher = watch(d);
     try {
       mkdirSync(d, { mode: 0o700 });
     } catch (e) {
       watcher.cancel();
       if ((e as NodeJS.ErrnoException).code === 'EEXIST' && attempt < 10) continue;
-      throw tempError(e);
+      throw fail(e, parent);
     }
     live.set(d, watcher);
     return d;
