@@ -15,6 +15,7 @@ import { type LayerChanges, MergedTree, type Node } from './fs/tree.js';
 import { closeSharedFiles } from './fs/bytes.js';
 import { byPlace, readHeads } from './fs/content.js';
 import { DecodePool } from './elf/pool.js';
+import { hashRange } from './archive/hash.js';
 import type { Decoded } from './elf/catalog.js';
 
 /**
@@ -138,6 +139,14 @@ export async function loadOpened(
     if (spoolDir) removeTempDir(spoolDir);
     await opened.close();
   };
+  // without a pool (the quick verdict), still hash a blob the manifest lists many times once
+  const hashed = new Map<string, Promise<string>>();
+  const hashOnce = (file: string, offset: number, size: number): Promise<string> => {
+    const key = `${file}:${offset}:${size}`;
+    let p = hashed.get(key);
+    if (!p) hashed.set(key, (p = hashRange(file, offset, size)));
+    return p;
+  };
   const reads: (Promise<LayerWalk> | null)[] = new Array<Promise<LayerWalk> | null>(layers.length);
   // stored bytes read of the layers under way, so progress moves within a layer (at most every 50 ms)
   const partial = new Map<number, number>();
@@ -163,7 +172,7 @@ export async function loadOpened(
       sniff: opts.analysis || opts.sniff,
       spoolDir,
       onElf: pool && opts.analysis ? (ref) => pool.add(ref) : undefined,
-      hash: pool ? (file, offset, size) => pool.hash(file, offset, size) : undefined,
+      hash: pool ? (file, offset, size) => pool.hash(file, offset, size) : hashOnce,
       onStored,
     }).then((r) => {
       partial.delete(l.index);
