@@ -148,6 +148,31 @@ describe('launch steps', () => {
     assert.match(at(r3.diagnostics).message, /\/bin\/real-sh is not in the image/);
   });
 
+  it("scripts as the kernel reads them: 5 deep, a NUL ends the interpreter's name, an empty #! is no script", async () => {
+    const hello = { name: 'bin/hello', body: await staticHello(), mode: 0o755 };
+    // s1 runs hello; s2 runs s1; … an entrypoint /sN makes N scripts before the ELF
+    const scripts = Array.from({ length: 6 }, (_, i) => ({
+      name: `s${i + 1}`,
+      body: i === 0 ? '#!/bin/hello\n' : `#!/s${i}\n`,
+      mode: 0o755,
+    }));
+    const verdict = async (entries: Entry[], ep: string) => report(await image(entries, { Entrypoint: [ep] }, 'amd64'));
+    assert.equal((await verdict([hello, ...scripts], '/s5')).verdict, 'starts'); // Linux >= 5.8 runs five
+    const six = await verdict([hello, ...scripts], '/s6');
+    assert.equal(at(six.diagnostics).runtimeError, 'exec /s6: too many levels of symbolic links');
+    const nul = await verdict([hello, { name: 'app', body: '#!/bin/hello\0junk\n', mode: 0o755 }], '/app');
+    assert.equal(nul.verdict, 'starts', JSON.stringify(nul.diagnostics[0]));
+    for (const body of ['#!\n', '#!  \t\n']) {
+      const empty = await verdict([hello, { name: 'app', body, mode: 0o755 }], '/app');
+      assert.deepEqual([at(empty.diagnostics).code, at(empty.diagnostics).runtimeError], ['exec-format', 'exec /app: exec format error']);
+    }
+  });
+
+  it('an entrypoint with a trailing "/" that is a file: stat says not a directory', async () => {
+    const r = await report(await image([{ name: 'app', body: await staticHello(), mode: 0o755 }], { Entrypoint: ['/app/'] }, 'amd64'));
+    assert.equal(at(r.diagnostics).runtimeError, 'exec: "/app/": stat /app/: not a directory');
+  });
+
   it('a looping or dangling entrypoint link is called what it is, and its fix does not point at itself', async () => {
     const loop = await report(
       await image(

@@ -18,7 +18,8 @@ export type Compression = 'none' | 'gzip' | 'zstd';
 
 export function sniffCompression(head: Buffer): Compression {
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
-  if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
+  // a zstd stream may open with a skippable frame (magic 0x184D2A50..5F), as containerd accepts
+  if (head.length >= 4 && (head.readUInt32LE(0) === 0xfd2fb528 || (head.readUInt32LE(0) & 0xfffffff0) === 0x184d2a50)) return 'zstd';
   return 'none';
 }
 

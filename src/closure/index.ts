@@ -12,7 +12,7 @@ import { type MergedTree, type Node, contentHead, resolvePath } from '../fs/inde
 import type { ImageModel } from '../load.js';
 import { type LoadResult, type LoaderKind, TRIPLETS, resolveProgram } from '../loader/index.js';
 import { loaderContext } from '../diagnose/context.js';
-import { parseShebang } from '../diagnose/exec.js';
+import { envProgram, parseShebang } from '../diagnose/exec.js';
 import { lookPath } from '../diagnose/lookup.js';
 import { diagnose, type DiagnoseOptions } from '../diagnose/index.js';
 import { runtimeNeeds } from './runtime.js';
@@ -164,7 +164,7 @@ function dirBytes(n: Node): number {
   return total;
 }
 
-const MAX_SCRIPT_DEPTH = 5; // binfmt_script: the kernel gives up after 4 interpreters
+const MAX_SCRIPT_DEPTH = 6; // five scripts and the program: the kernel's ELOOP past depth 5 (exec_binprm)
 
 export function computeClosure(model: ImageModel, opts: ClosureOptions = {}): Closure {
   return analyseClosure(model, opts).closure;
@@ -245,7 +245,7 @@ export function analyseClosure(model: ImageModel, opts: ClosureOptions = {}): Cl
     by = realPath;
     if (base === 'env' && sb.arg) {
       c.addPath(sb.interpreter, 'script-interpreter', 'start', by, `the #! interpreter of ${by}`);
-      const prog = sb.arg.split(/[ \t]+/).find((w) => w && !w.startsWith('-') && !w.includes('='));
+      const prog = envProgram(sb.arg);
       if (!prog) break;
       const found = lookPath(tree, prog, env, cwd);
       if (!found.ok) {

@@ -235,6 +235,8 @@ Build for the image's architecture, or add the #! line.`,
     fixMachine: (host: string, arch: string) =>
       `Build it for ${host} (e.g. GOARCH=${host} for Go, or a ${host} cross compiler), or build the image for ${arch} with --platform linux/${arch}.`,
     messageEmpty: (path: string) => `${path} is empty`,
+    messageNoInterpreter: (path: string) => `the #! line of ${path} names no interpreter, so the kernel does not take it for a script`,
+    fixNoInterpreter: (path: string) => `Write the interpreter's path after #! on the first line of ${path} (#!/bin/sh, say).`,
     fixEmpty: (path: string) => `Copy the real program into the image; ${path} is an empty file.`,
     messageUnknown: (path: string) => `${path} is neither an ELF program nor a script starting with #!`,
     fixUnknown: (path: string) =>
@@ -243,7 +245,7 @@ Build for the image's architecture, or add the #! line.`,
       `the #! line of ${path} is longer than the ${bytes} bytes the kernel reads, and its interpreter path does not end within them: the kernel refuses to run a cut interpreter path`,
     fixCutShebang: (path: string, bytes: number) =>
       `Shorten the #! line of ${path}: the interpreter path and a space must fit in its first ${bytes - 1} bytes.`,
-    messageTooDeep: `scripts name scripts as their interpreters more than 4 times, which the kernel refuses`,
+    messageTooDeep: `scripts name scripts as their interpreters more than 5 times, which the kernel refuses`,
     fixTooDeep: 'Point the #! line at a real program.',
   },
   'interpreter-missing': {

@@ -1,7 +1,7 @@
 /**
  * execve as the kernel does it: an ELF must be of a machine the host runs and its
  * PT_INTERP must exist; a "#!" script names an interpreter that is checked the same way
- * (up to 4 levels, as binfmt_script allows); anything else is ENOEXEC. runc reports a
+ * (5 scripts deep at most: exec_binprm's ELOOP past depth 5, Linux >= 5.8); anything else is ENOEXEC. runc reports a
  * failure as "exec PATH: <errno text>".
  */
 import { mayExecute } from '../loader/access.js';
@@ -78,10 +78,28 @@ export function parseShebang(head: Buffer): Shebang | null {
       cutInterpreter = i >= buf.length;
     }
   }
-  const line = head.toString('latin1', 2, end);
+  let line = head.toString('latin1', 2, end);
+  // The kernel reads C strings: a NUL ends the interpreter's name as a space does, and ends
+  // the argument that follows it.
+  const nul = line.indexOf('\0');
+  if (nul !== -1) {
+    const before = line.slice(0, nul);
+    line = /[ \t]/.test(before.replace(/^[ \t]+/, '')) ? before : `${before} ${line.slice(nul + 1).split('\0')[0]}`;
+  }
   const trimmed = line.replace(/^[ \t]+/, '').replace(/[ \t]+$/, '');
   const m = /^([^ \t]*)(?:[ \t]+(.*))?$/.exec(trimmed)!;
   return { interpreter: m[1] ?? '', arg: m[2] ?? null, raw: line, truncated, cutInterpreter };
+}
+
+/**
+ * The program `#!/usr/bin/env ARG` asks env to run. The kernel passes all that follows the
+ * interpreter as one argument: env splits it only when told to (-S); otherwise "bash -e" is
+ * the name of the program it looks for.
+ */
+export function envProgram(arg: string): string | null {
+  const split = /^-[a-zA-Z]*S|^--split-string/.test(arg);
+  if (!split && /[ \t]/.test(arg)) return arg;
+  return arg.split(/[ \t]+/).find((w) => w && !w.startsWith('-') && !w.includes('=')) ?? null;
 }
 
 const shown = (s: string) => JSON.stringify(s).slice(1, -1); // makes a stray \r visible
@@ -266,7 +284,7 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
         evidence: [`#!${shown(sb.raw.slice(0, 60))}… (no newline and no space in the first ${BINPRM_BUF_SIZE} bytes)`],
       });
     }
-    if (depth >= 4) {
+    if (depth >= 5) {
       return fail({
         code: 'exec-format',
         runtimeError: format.runcTooDeep(execPath),
@@ -279,8 +297,20 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
     }
     const interp = sb.interpreter;
     const crlf = interp.endsWith('\r') || (sb.arg ?? '').endsWith('\r');
+    if (interp === '') {
+      // binfmt_script: a #! line of nothing but spaces is no script (ENOEXEC)
+      return fail({
+        code: 'exec-format',
+        runtimeError: format.runc(execPath),
+        message: format.messageNoInterpreter(r.path),
+        path: r.path,
+        node,
+        fix: format.fixNoInterpreter(r.path),
+        evidence: [`#!${shown(sb.raw)}`],
+      });
+    }
     const ir = resolvePath(ctx.tree, interp, { cwd: ctx.cwd });
-    if (!ir.ok || interp === '') {
+    if (!ir.ok) {
       return fail({
         code: 'shebang-interpreter-missing',
         runtimeError: script.runc(execPath),
@@ -305,12 +335,7 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
     // /usr/bin/env NAME: env then looks NAME up in PATH itself.
     const base = interp.slice(interp.lastIndexOf('/') + 1);
     if (base === 'env' && sb.arg) {
-      // The kernel passes everything after the interpreter as one argument: env splits it
-      // only when told to (-S); otherwise "bash -e" is the name of the program to find.
-      const split = /^-[a-zA-Z]*S|^--split-string/.test(sb.arg);
-      const words =
-        split || !/[ \t]/.test(sb.arg) ? sb.arg.split(/[ \t]+/).filter((w) => w && !/^-/.test(w) && !w.includes('=')) : [sb.arg];
-      const prog = words[0];
+      const prog = envProgram(sb.arg);
       if (prog) {
         // Follow env first, so a broken env itself is reported before what it would run.
         const envResult = emulateExec(ctx, ir.path, interp, depth + 1);

@@ -49,6 +49,17 @@ export function unsearchable(tree: MergedTree, real: string, who: Credentials | 
 /** Go's findExecutable: stat (following links, as the container's user), not a directory, some x bit. */
 function check(tree: MergedTree, name: string, path: string, cwd: string, who?: Credentials): Lookup {
   const r = resolvePath(tree, path, { cwd });
+  if (r.ok && path.endsWith('/') && r.node.type !== 'dir') {
+    // "/app/" asks for a folder: stat fails with ENOTDIR on a file
+    return {
+      ok: false,
+      reason: 'missing',
+      path,
+      runtimeError: CATALOG['exec-not-found'].runc(name, path, 'not a directory'),
+      detail: `${path}: ${r.path} is a ${r.node.type}, and a trailing "/" asks for a folder`,
+      node: null,
+    };
+  }
   const shut = r.ok ? unsearchable(tree, r.path, who) : null;
   if (shut) {
     return {
