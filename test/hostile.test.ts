@@ -122,6 +122,28 @@ describe('hostile layer entries', () => {
     );
   });
 
+  it('config fields of types docker load refuses are refused, not read as unset', async () => {
+    const layer = await makeTar([{ name: 'app', body: 'x', mode: 0o755 }]);
+    for (const [config, field] of [
+      [{ Entrypoint: [1, 2] }, 'config.Entrypoint'],
+      [{ Entrypoint: [['/app']] }, 'config.Entrypoint'],
+      [{ Cmd: {} }, 'config.Cmd'],
+      [{ Entrypoint: ['/app'], Env: { PATH: '/' } }, 'config.Env'],
+      [{ Entrypoint: ['/app'], User: 0 }, 'config.User'],
+      [{ Entrypoint: ['/app'], WorkingDir: 5 }, 'config.WorkingDir'],
+    ] as const) {
+      await assert.rejects(
+        loadImage(layout([layer], config as Record<string, unknown>)),
+        (e: Error) => e instanceof ScopeError && e.code === 'corrupt' && e.message.includes(`${field} must be`),
+        JSON.stringify(config),
+      );
+    }
+    // a lone string is Docker's own shorthand (its StrSlice type), not a wrong type
+    const m = await loadImage(layout([layer], { Entrypoint: '/app' }));
+    assert.deepEqual(m.config?.entrypoint, ['/app']);
+    await m.close();
+  });
+
   it('symlinks out of the root resolve inside it; loops end in an error', async () => {
     const layer = await makeTar([
       { name: 'etc/' },
@@ -526,6 +548,34 @@ describe('inflating holds what the reader has not taken, not the whole layer', (
     }
     return Buffer.concat(parts);
   }
+
+  it('zstd: a stream that opens with a skippable frame is zstd (containerd reads it)', async () => {
+    const tarBytes = await makeTar([{ name: 'app', body: 'hello' }]);
+    const z = spawnSync('zstd', ['-q', '-c'], { input: tarBytes });
+    assert.equal(z.status, 0);
+    const skippable = Buffer.from([0x50, 0x2a, 0x4d, 0x18, 4, 0, 0, 0, 1, 2, 3, 4]);
+    const d = writeOciLayout(`${tmp.dir}/zst-skippable`, { layers: [tarBytes], config: { Entrypoint: ['/app'] } });
+    // swap the layer blob for its zstd form behind a skippable frame (digest and media type to match)
+    const idx = parseJson<{ manifests: { digest: string }[] }>(readFileSync(join(d, 'index.json'), 'utf8'));
+    const mPath = join(d, 'blobs/sha256', idx.manifests[0]!.digest.slice(7));
+    const manifest = parseJson<{ layers: { digest: string; size: number; mediaType: string }[] }>(readFileSync(mPath, 'utf8'));
+    const blob = Buffer.concat([skippable, z.stdout]);
+    writeFileSync(join(d, 'blobs/sha256', sha256(blob).slice(7)), blob);
+    manifest.layers[0] = { mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd', digest: sha256(blob), size: blob.length };
+    const mBytes = Buffer.from(JSON.stringify(manifest));
+    writeFileSync(join(d, 'blobs/sha256', sha256(mBytes).slice(7)), mBytes);
+    idx.manifests[0] = { ...idx.manifests[0]!, digest: sha256(mBytes), size: mBytes.length } as { digest: string };
+    writeFileSync(join(d, 'index.json'), JSON.stringify(idx));
+    const m = await loadImage(d);
+    try {
+      assert.deepEqual(
+        listFiles(m.tree).map((f) => f.path),
+        ['/app'],
+      );
+    } finally {
+      await m.close();
+    }
+  });
 
   it('zstd: a megabyte-sized ratio is decoded only as fast as it is read', async () => {
     const blocks = 512; // 64 MiB out of 2 KiB in

@@ -16,9 +16,40 @@ export interface ParsedConfig {
   diffIds: string[];
 }
 
+/**
+ * The fields a runtime reads must have the types Docker decodes them into (Go's JSON refuses
+ * anything else, and so does docker load): a config that only looks like one is refused,
+ * not read as if the field were unset, which would give a verdict about another config.
+ */
+function checkTypes(top: Json, where: string): void {
+  const bad = (field: string, want: string) => {
+    throw new ScopeError('corrupt', `${where}: image config: ${field} must be ${want} (docker load refuses this config)`);
+  };
+  const c = top.config ?? top.Config;
+  if (c !== undefined && c !== null && (typeof c !== 'object' || Array.isArray(c))) bad('config', 'an object');
+  const cfg = obj(c);
+  const strings = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'string');
+  for (const k of ['Entrypoint', 'Cmd'] as const) {
+    const v = cfg[k];
+    if (v !== undefined && v !== null && typeof v !== 'string' && !strings(v)) bad(`config.${k}`, 'a list of strings (or one string)');
+  }
+  if (cfg.Env !== undefined && cfg.Env !== null && !strings(cfg.Env)) bad('config.Env', 'a list of "KEY=VALUE" strings');
+  for (const k of ['WorkingDir', 'User', 'StopSignal'] as const) {
+    const v = cfg[k];
+    if (v !== undefined && v !== null && typeof v !== 'string') bad(`config.${k}`, 'a string');
+  }
+  const rootfs = top.rootfs;
+  if (rootfs !== undefined && rootfs !== null) {
+    if (typeof rootfs !== 'object' || Array.isArray(rootfs)) bad('rootfs', 'an object');
+    const ids = (rootfs as Json).diff_ids;
+    if (ids !== undefined && ids !== null && !strings(ids)) bad('rootfs.diff_ids', 'a list of digests');
+  }
+}
+
 export function parseConfig(raw: unknown, where: string): ParsedConfig {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new ScopeError('corrupt', `${where}: image config is not a JSON object`);
   const top = raw as Json;
+  checkTypes(top, where);
   const c = obj(top.config ?? top.Config);
   const labels: Record<string, string> = {};
   for (const [k, v] of Object.entries(obj(c.Labels))) if (typeof v === 'string') labels[k] = v;
