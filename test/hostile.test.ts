@@ -133,7 +133,7 @@ describe('hostile layer entries', () => {
       [{ Entrypoint: ['/app'], WorkingDir: 5 }, 'config.WorkingDir'],
     ] as const) {
       await assert.rejects(
-        loadImage(layout([layer], config as Record<string, unknown>)),
+        loadImage(layout([layer], config)),
         (e: Error) => e instanceof ScopeError && e.code === 'corrupt' && e.message.includes(`${field} must be`),
         JSON.stringify(config),
       );
