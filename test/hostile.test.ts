@@ -122,6 +122,19 @@ describe('hostile layer entries', () => {
     );
   });
 
+  it('a folder with oci-layout but no readable index.json is a broken layout, not a root filesystem', async () => {
+    for (const index of [null, 'fifo'] as const) {
+      const d = dir();
+      mkdirSync(d);
+      writeFileSync(join(d, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+      if (index === 'fifo') assert.equal(spawnSync('mkfifo', [join(d, 'index.json')]).status, 0);
+      await assert.rejects(
+        loadImage(d),
+        (e: Error) => e instanceof ScopeError && e.code === 'not-an-image' && /without an index\.json/.test(e.message),
+      );
+    }
+  });
+
   it('config fields of types docker load refuses are refused, not read as unset', async () => {
     const layer = await makeTar([{ name: 'app', body: 'x', mode: 0o755 }]);
     for (const [config, field] of [

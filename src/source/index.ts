@@ -147,6 +147,9 @@ async function openWith(
       );
     }
     if (format) return build(reference, format === 'oci' ? 'oci-layout' : 'docker-archive', path, pickImage(dir, opts, format), close);
+    // oci-layout marks an OCI layout (a root filesystem has no such file): without its index it is a broken one
+    if (dir.has('oci-layout'))
+      throw new ScopeError('not-an-image', `${path}: an OCI image layout (it has oci-layout) without an index.json file to read`);
     const layer: LayerSource = { index: 0, digest: null, diffId: null, mediaType: null, blob: null, dir: path };
     return {
       source: info(reference, 'rootfs-dir', path, null, null),
