@@ -168,6 +168,53 @@ describe('launch steps', () => {
     }
   });
 
+  it('env as it runs: no ErrDot rule, an assignment runs nothing, a NUL ends the interpreter', async () => {
+    const hello = await staticHello();
+    const env = { name: 'usr/bin/env', body: hello, mode: 0o755 };
+    const run = async (entries: Entry[], config: Record<string, unknown>) => report(await image([env, ...entries], config, 'amd64'));
+    // found by env's execvp through a relative PATH entry (node_modules/.bin): it runs
+    const rel = await run(
+      [
+        { name: 'app/node_modules/.bin/ts-node', body: hello, mode: 0o755 },
+        { name: 'app/start', body: '#!/usr/bin/env ts-node\n', mode: 0o755 },
+      ],
+      { Entrypoint: ['/app/start'], WorkingDir: '/app', Env: ['PATH=node_modules/.bin:/usr/bin:/bin'] },
+    );
+    assert.equal(rel.verdict, 'starts', JSON.stringify(rel.diagnostics[0]));
+    const assign = await run([{ name: 'app', body: '#!/usr/bin/env NODE_ENV=production node\n', mode: 0o755 }], { Entrypoint: ['/app'] });
+    assert.equal(assign.verdict, 'starts', JSON.stringify(assign.diagnostics[0]));
+    // "#!" then a NUL: the kernel's interpreter name is "" (ENOENT)
+    const nul = await run([{ name: 'app', body: '#!\0/usr/bin/env\n', mode: 0o755 }], { Entrypoint: ['/app'] });
+    assert.equal(at(nul.diagnostics).runtimeError, 'exec /app: no such file or directory');
+  });
+
+  it('the working folder: made under a linked parent; a user searches only from it', async () => {
+    const hello = await staticHello();
+    const linked = await report(
+      await image(
+        [
+          { name: 'srv/bin/x', body: hello, mode: 0o755 },
+          { name: 'app', type: 'symlink', linkname: '/srv' },
+        ],
+        { Entrypoint: ['../bin/x'], WorkingDir: '/app/sub' },
+        'amd64',
+      ),
+    );
+    assert.equal(linked.verdict, 'starts', JSON.stringify(linked.diagnostics[0]));
+    const shut = await report(
+      await image(
+        [
+          { name: 'srv', type: 'directory', mode: 0o700 },
+          { name: 'srv/app', type: 'directory', mode: 0o755 },
+          { name: 'srv/app/run', body: hello, mode: 0o755 },
+        ],
+        { Entrypoint: ['./run'], WorkingDir: '/srv/app', User: '1000' },
+        'amd64',
+      ),
+    );
+    assert.equal(shut.verdict, 'starts', JSON.stringify(shut.diagnostics[0]));
+  });
+
   it('an entrypoint with a trailing "/" that is a file: stat says not a directory', async () => {
     const r = await report(await image([{ name: 'app', body: await staticHello(), mode: 0o755 }], { Entrypoint: ['/app/'] }, 'amd64'));
     assert.equal(at(r.diagnostics).runtimeError, 'exec: "/app/": stat /app/: not a directory');

@@ -35,6 +35,7 @@ import { TURN_STEPS } from '../src/archive/walk.js';
 import { readLayer } from '../src/layers/index.js';
 import type { LayerSource } from '../src/source/types.js';
 import { parseJson } from './helpers/json.js';
+import { printable } from '../src/text.js';
 
 const FX = new URL('../fixtures/images/', import.meta.url).pathname;
 const tmp = tempDir();
@@ -394,18 +395,29 @@ describe('tars as other tools write them (found in Go, Python and libarchive tes
       const f = (await entries([layer])).find((e) => e.path === `/${long}`);
       assert.deepEqual(f && { type: f.type, size: f.size }, { type: 'file', size: 6 });
     }
-    // an old-style directory is still one: a regular-file entry whose whole name ends in "/"
-    const old = (await entries([rawTar([{ name: 'olddir/', type: '0' }])])).find((e) => e.path === '/olddir');
-    assert.equal(old?.type, 'dir');
+    // Go's rule: an old-style entry (typeflag NUL) named "x/" is a directory; typeflag '0' stays a file
+    const old = await entries([
+      rawTar([
+        { name: 'olddir/', type: '\0' },
+        { name: 'newfile/', type: '0' },
+      ]),
+    ]);
+    assert.deepEqual(
+      old.filter((e) => e.path !== '/').map((e) => [e.path, e.type]),
+      [
+        ['/newfile', 'file'],
+        ['/olddir', 'dir'],
+      ],
+    );
   });
 
-  it("a GNU dumpdir ('D', incremental archives) is a directory with its mode", async () => {
-    const layer = rawTar([
-      { name: 'app/', type: 'D', mode: 0o700, body: Buffer.from('Yf\0\0') },
-      { name: 'app/f', body: Buffer.from('x') },
-    ]);
-    const dir = (await entries([layer])).find((e) => e.path === '/app');
-    assert.deepEqual(dir && { type: dir.type, mode: dir.mode }, { type: 'dir', mode: 0o700 });
+  it('an old-style directory has no body, as Go reads it: blocks it declares are the next headers, not hidden', async () => {
+    const evil = rawTar([{ name: 'evil', body: Buffer.from('x') }], false);
+    const layer = Buffer.concat([header({ name: 'd/', type: '\0', size: evil.length }), evil, Buffer.alloc(1024)]);
+    assert.deepEqual(
+      (await entries([layer])).map((e) => e.path),
+      ['/d', '/evil'],
+    );
   });
 
   it('pax records Go refuses (no newline, no key=value) refuse the layer', async () => {
@@ -433,6 +445,16 @@ describe('tars as other tools write them (found in Go, Python and libarchive tes
     );
     const d = layout([lower]);
     assert.match(cli(['files', d]).stdout, /\/x\\xe4\n/);
+    // only the bytes outside valid UTF-8 are escaped: "café/" names one folder whatever follows it
+    const cafe = rawTar([
+      { name: Buffer.concat([Buffer.from('café/'), Buffer.from([0xff])]), body: Buffer.from('a') },
+      { name: 'café/run', body: Buffer.from('b') },
+    ]);
+    assert.deepEqual(
+      (await entries([cafe])).map((e) => e.path),
+      ['/café', '/café/run', '/café/\udcff'],
+    );
+    assert.equal(printable('💀 x\udcff'), '💀 x\\xff'); // a character outside the BMP is no stray byte
   });
 });
 

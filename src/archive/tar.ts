@@ -25,9 +25,10 @@ export interface RawHeader {
   /** Old GNU sparse file ('S'): the map in this header, and whether extension blocks follow. */
   sparse: { realSize: number; map: SparseChunk[]; extended: boolean } | null;
   /**
-   * A regular-file entry that old tars meant as a directory when its name ends in "/". Decided
-   * on the entry's full name (a GNU long name or pax path replaces this header's 100 bytes,
-   * whose last byte may be a "/" in the middle of a longer path).
+   * An old-style entry (typeflag NUL) that is a directory when its name ends in "/", as Go's
+   * archive/tar reads it (TypeRegA), with no body. Decided on the entry's full name: a GNU
+   * long name or pax path replaces this header's 100 bytes, whose last byte may be a "/" in
+   * the middle of a longer path.
    */
   dirIfSlash: boolean;
 }
@@ -41,8 +42,8 @@ export interface SparseChunk {
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * Names are bytes: UTF-8 when valid, else each byte above 0x7f becomes U+DC80..U+DCFF (as
- * Python's surrogateescape does). Decoded UTF-8 never holds such a lone surrogate, so two
+ * Names are bytes: UTF-8 where valid, and each byte outside a valid sequence becomes
+ * U+DC80..U+DCFF (as Python's surrogateescape does). Decoded UTF-8 never holds such a lone surrogate, so two
  * different byte strings never become one name: latin1 made "x\xe4" and the UTF-8 "xä" the
  * same, merging two files, and letting a whiteout of one hide the other.
  */
@@ -50,10 +51,31 @@ export function decodeName(bytes: Uint8Array): string {
   try {
     return utf8.decode(bytes);
   } catch {
+    // valid UTF-8 sequences as characters, only the bytes outside them escaped: the same
+    // bytes (a folder's name, say) decode the same whatever follows them
     let out = '';
-    for (const b of bytes) out += String.fromCharCode(b < 0x80 ? b : 0xdc00 + b);
+    for (let i = 0; i < bytes.length;) {
+      const n = utf8Length(bytes, i);
+      if (n > 0) {
+        out += n === 1 ? String.fromCharCode(bytes[i]!) : utf8.decode(bytes.subarray(i, i + n));
+        i += n;
+      } else out += String.fromCharCode(0xdc00 + bytes[i++]!);
+    }
     return out;
   }
+}
+
+/** The length of the valid UTF-8 sequence at `i` (1-4), or 0 when the byte there starts none. */
+function utf8Length(b: Uint8Array, i: number): number {
+  const c = b[i]!;
+  if (c < 0x80) return 1;
+  const n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+  if (n === 0 || i + n > b.length) return 0;
+  for (let k = 1; k < n; k++) if ((b[i + k]! & 0xc0) !== 0x80) return 0;
+  const c1 = b[i + 1]!;
+  // no overlong forms, no surrogates, nothing past U+10FFFF
+  if ((c === 0xe0 && c1 < 0xa0) || (c === 0xed && c1 > 0x9f) || (c === 0xf0 && c1 < 0x90) || (c === 0xf4 && c1 > 0x8f)) return 0;
+  return n;
 }
 
 function field(block: Buffer, off: number, len: number): Buffer {
@@ -168,7 +190,6 @@ const KINDS: Record<string, HeaderKind> = {
   L: 'gnu-longname',
   K: 'gnu-longlink',
   S: 'file',
-  D: 'dir',
 };
 
 /** Reads the (offset, length) pairs of an old GNU sparse map until an empty slot. */
@@ -193,8 +214,7 @@ export function decodeHeader(block: Buffer): RawHeader {
   } else name = text(block, 0, 100);
   return {
     kind,
-    // a GNU dumpdir ('D', incremental archives) is a directory whose body lists its names
-    hasBody: kind === 'other' || flag === '0' || flag === '\0' || flag === '7' || flag === 'S' || flag === 'D',
+    hasBody: kind === 'other' || flag === '0' || flag === '\0' || flag === '7' || flag === 'S',
     name,
     linkname: text(block, 157, 100),
     mode: decodeNumber(block, 100, 8) & 0o7777,
@@ -205,7 +225,7 @@ export function decodeHeader(block: Buffer): RawHeader {
     devmajor: magic.startsWith('ustar') ? unsigned(block, 329, 8, 'device number') : 0,
     devminor: magic.startsWith('ustar') ? unsigned(block, 337, 8, 'device number') : 0,
     sparse: flag === 'S' ? oldSparse(block) : null,
-    dirIfSlash: kind === 'file' && flag !== '7',
+    dirIfSlash: flag === '\0',
   };
 }
 

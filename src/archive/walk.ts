@@ -156,9 +156,10 @@ function* steps(position: () => number): Steps {
     longName = null;
     longLink = null;
     // Only regular files (and unknown kinds) carry a body; a link's size field is ignored as tar does.
-    // An old-style directory (a regular-file entry named "x/") still has its declared blocks.
-    const bodySize = h.hasBody ? size : 0;
+    // An old-style directory (typeflag NUL, named "x/") has none, as Go's archive/tar (the
+    // runtimes' unpacker) reads it: blocks it declares are read as the next headers.
     const kind = h.dirIfSlash && name.endsWith('/') ? 'dir' : h.kind;
+    const bodySize = h.hasBody && kind !== 'dir' ? size : 0;
     const dataPos = position();
     if (kind !== 'other') {
       if (++count > ENTRY_LIMIT) throw new ScopeError('too-large', `more than ${ENTRY_LIMIT} entries in one tar`);

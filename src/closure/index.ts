@@ -247,7 +247,7 @@ export function analyseClosure(model: ImageModel, opts: ClosureOptions = {}): Cl
       c.addPath(sb.interpreter, 'script-interpreter', 'start', by, `the #! interpreter of ${by}`);
       const prog = envProgram(sb.arg);
       if (!prog) break;
-      const found = lookPath(tree, prog, env, cwd);
+      const found = lookPath(tree, prog, env, cwd, undefined, false); // env's execvp: no ErrDot
       if (!found.ok) {
         c.add({
           path: prog,

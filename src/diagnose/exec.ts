@@ -49,6 +49,8 @@ interface Shebang {
   truncated: boolean;
   /** ...and the interpreter path did not end within them either: the kernel refuses (ENOEXEC). */
   cutInterpreter: boolean;
+  /** "#!" and spaces, then a newline: no interpreter named (ENOEXEC; without the newline the name is "", ENOENT). */
+  blank: boolean;
 }
 
 /** What the kernel reads of a script to find its #! line (include/uapi/linux/binfmts.h, 256 since Linux 5.1). */
@@ -78,17 +80,17 @@ export function parseShebang(head: Buffer): Shebang | null {
       cutInterpreter = i >= buf.length;
     }
   }
+  const newline = buf.indexOf(0x0a) !== -1;
   let line = head.toString('latin1', 2, end);
-  // The kernel reads C strings: a NUL ends the interpreter's name as a space does, and ends
-  // the argument that follows it.
+  // a line of nothing but spaces, ended by a newline, names no interpreter: ENOEXEC
+  const blank = newline && /^[ \t]*$/.test(line);
+  // The kernel reads C strings: a NUL that ends the interpreter's name leaves no argument;
+  // one inside the argument ends the argument.
   const nul = line.indexOf('\0');
-  if (nul !== -1) {
-    const before = line.slice(0, nul);
-    line = /[ \t]/.test(before.replace(/^[ \t]+/, '')) ? before : `${before} ${line.slice(nul + 1).split('\0')[0]}`;
-  }
+  if (nul !== -1) line = line.slice(0, nul);
   const trimmed = line.replace(/^[ \t]+/, '').replace(/[ \t]+$/, '');
   const m = /^([^ \t]*)(?:[ \t]+(.*))?$/.exec(trimmed)!;
-  return { interpreter: m[1] ?? '', arg: m[2] ?? null, raw: line, truncated, cutInterpreter };
+  return { interpreter: m[1] ?? '', arg: m[2] ?? null, raw: line, truncated, cutInterpreter, blank };
 }
 
 /**
@@ -98,7 +100,8 @@ export function parseShebang(head: Buffer): Shebang | null {
  */
 export function envProgram(arg: string): string | null {
   const split = /^-[a-zA-Z]*S|^--split-string/.test(arg);
-  if (!split && /[ \t]/.test(arg)) return arg;
+  // one word with "=" is an assignment to env (NAME=VALUE…): it runs nothing then, only prints
+  if (!split && /[ \t]/.test(arg)) return arg.split(/[ \t]/)[0]!.includes('=') ? null : arg;
   return arg.split(/[ \t]+/).find((w) => w && !w.startsWith('-') && !w.includes('=')) ?? null;
 }
 
@@ -297,7 +300,7 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
     }
     const interp = sb.interpreter;
     const crlf = interp.endsWith('\r') || (sb.arg ?? '').endsWith('\r');
-    if (interp === '') {
+    if (sb.blank) {
       // binfmt_script: a #! line of nothing but spaces is no script (ENOEXEC)
       return fail({
         code: 'exec-format',
@@ -310,7 +313,7 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
       });
     }
     const ir = resolvePath(ctx.tree, interp, { cwd: ctx.cwd });
-    if (!ir.ok) {
+    if (!ir.ok || interp === '') {
       return fail({
         code: 'shebang-interpreter-missing',
         runtimeError: script.runc(execPath),
@@ -341,7 +344,7 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
         const envResult = emulateExec(ctx, ir.path, interp, depth + 1);
         if (envResult.failure)
           return { ...envResult, trace: [...result.trace, ...envResult.trace], scripts: [...result.scripts, ...envResult.scripts] };
-        const found = lookPath(ctx.tree, prog, ctx.env, ctx.cwd, ctx.user);
+        const found = lookPath(ctx.tree, prog, ctx.env, ctx.cwd, ctx.user, false); // env's execvp: no ErrDot
         if (!found.ok) {
           const busybox = /busybox/.test(ir.path) || /busybox/.test(envResult.program?.path ?? '');
           return fail({

@@ -6,7 +6,7 @@
  * (after switching to it): a folder on the way that user may not search makes stat fail.
  * Go since 1.19 (runc 1.1 builds) refuses a program PATH finds through a relative folder.
  */
-import { type MergedTree, type Node, resolvePath } from '../fs/index.js';
+import { type MergedTree, type Node, resolvePath, workingDir } from '../fs/index.js';
 import { type Credentials, mayExecute } from '../loader/access.js';
 import type { ImageModel } from '../load.js';
 import { envValue } from '../source/config.js';
@@ -34,12 +34,23 @@ export function containerPath(env: string[]): string {
 
 const octal = (mode: number) => mode.toString(8).padStart(4, '0');
 
-/** The first folder on the way to `real` (a resolved path) that `who` may not search; none for root. */
-export function unsearchable(tree: MergedTree, real: string, who: Credentials | undefined): { path: string; node: Node } | null {
+/**
+ * The first folder on the way to `real` (a resolved path) that `who` may not search; none for
+ * root. A relative name is looked up from the working folder (`from`, real): runc enters it
+ * as root, so only it and the folders below it are searched as the user.
+ */
+export function unsearchable(
+  tree: MergedTree,
+  real: string,
+  who: Credentials | undefined,
+  from: string | null = null,
+): { path: string; node: Node } | null {
   if (!who || who.uid === 0) return null;
+  const below = from !== null && (from === '/' || real.startsWith(`${from}/`));
   let dir = '';
   for (const part of real.split('/').slice(1, -1)) {
     dir += `/${part}`;
+    if (below && dir.length < from.length) continue;
     const node = tree.get(dir);
     if (node?.type === 'dir' && !mayExecute(node, who)) return { path: dir, node };
   }
@@ -60,7 +71,7 @@ function check(tree: MergedTree, name: string, path: string, cwd: string, who?: 
       node: null,
     };
   }
-  const shut = r.ok ? unsearchable(tree, r.path, who) : null;
+  const shut = r.ok ? unsearchable(tree, r.path, who, path.startsWith('/') ? null : workingDir(tree, cwd).path) : null;
   if (shut) {
     return {
       ok: false,
@@ -110,14 +121,15 @@ function check(tree: MergedTree, name: string, path: string, cwd: string, who?: 
   return { ok: true, path, real: r.path, node: r.node, links: r.links };
 }
 
-export function lookPath(tree: MergedTree, name: string, env: string[], cwd: string, who?: Credentials): Lookup {
+/** `errDot`: Go's rule against a program found through a relative PATH entry (runc's lookup; env's execvp has none). */
+export function lookPath(tree: MergedTree, name: string, env: string[], cwd: string, who?: Credentials, errDot = true): Lookup {
   if (name.includes('/')) return check(tree, name, name, cwd, who);
   const dirs = containerPath(env).split(':');
   let firstProblem: Lookup | null = null;
   for (const dir of dirs) {
     const candidate = `${dir === '' ? '.' : dir}/${name}`;
     const r = check(tree, name, candidate, cwd, who);
-    if (r.ok && !candidate.startsWith('/')) {
+    if (r.ok && errDot && !candidate.startsWith('/')) {
       // exec.ErrDot: found, but through a folder relative to the working directory
       return {
         ok: false,

@@ -4,7 +4,7 @@ import type { Change, MergedTree } from './tree.js';
 
 export { MergedTree, byteOrder, joinPath } from './tree.js';
 export type { Node, Change, ChangeKind, LayerChanges, WastedPath } from './tree.js';
-export { resolvePath, mustResolve } from './resolve.js';
+export { resolvePath, mustResolve, workingDir } from './resolve.js';
 export type { Resolved, ResolveResult } from './resolve.js';
 export { readContent, streamContent, openBytes, readSmallFile, contentHead } from './content.js';
 export { FileBytes, BufferBytes, type Bytes } from './bytes.js';

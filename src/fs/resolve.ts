@@ -37,6 +37,12 @@ function parentOf(path: string): string {
 export function workingDir(tree: MergedTree, cwd: string): { path: string; exists: boolean } {
   const r = resolvePath(tree, cwd);
   if (r.ok && r.node.type === 'dir') return { path: r.path, exists: true };
+  // made as MkdirAll makes it: under the longest part that exists, its links followed
+  const parts = cleanPath(cwd).split('/').filter(Boolean);
+  for (let i = parts.length - 1; i > 0; i--) {
+    const at = resolvePath(tree, `/${parts.slice(0, i).join('/')}`);
+    if (at.ok && at.node.type === 'dir') return { path: [at.path === '/' ? '' : at.path, ...parts.slice(i)].join('/'), exists: false };
+  }
   return { path: cleanPath(cwd), exists: false };
 }
 
