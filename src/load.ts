@@ -15,7 +15,6 @@ import { type LayerChanges, MergedTree, type Node } from './fs/tree.js';
 import { closeSharedFiles } from './fs/bytes.js';
 import { byPlace, readHeads } from './fs/content.js';
 import { DecodePool } from './elf/pool.js';
-import { hashRange } from './archive/hash.js';
 import type { Decoded } from './elf/catalog.js';
 
 /**
@@ -139,14 +138,8 @@ export async function loadOpened(
     if (spoolDir) removeTempDir(spoolDir);
     await opened.close();
   };
-  // without a pool (the quick verdict), still hash a blob the manifest lists many times once
-  const hashed = new Map<string, Promise<string>>();
-  const hashOnce = (file: string, offset: number, size: number): Promise<string> => {
-    const key = `${file}:${offset}:${size}`;
-    let p = hashed.get(key);
-    if (!p) hashed.set(key, (p = hashRange(file, offset, size)));
-    return p;
-  };
+  // without a pool (the quick verdict), one of no threads: it hashes here, still once per byte range
+  const hasher = pool ?? new DecodePool(0);
   const reads: (Promise<LayerWalk> | null)[] = new Array<Promise<LayerWalk> | null>(layers.length);
   // stored bytes read of the layers under way, so progress moves within a layer (at most every 50 ms)
   const partial = new Map<number, number>();
@@ -172,7 +165,7 @@ export async function loadOpened(
       sniff: opts.analysis || opts.sniff,
       spoolDir,
       onElf: pool && opts.analysis ? (ref) => pool.add(ref) : undefined,
-      hash: pool ? (file, offset, size) => pool.hash(file, offset, size) : hashOnce,
+      hash: (file, offset, size) => hasher.hash(file, offset, size),
       onStored,
     }).then((r) => {
       partial.delete(l.index);
