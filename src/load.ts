@@ -3,7 +3,8 @@
  * Layers are read concurrently (inflating compressed ones on the thread pool) and applied
  * strictly in order.
  */
-import { historyForLayers } from './source/config.js';
+import { configPath, historyForLayers } from './source/config.js';
+import { posix } from 'node:path';
 import { openImage } from './source/index.js';
 import { allowTempFor, makeTempDir, removeTempDir } from './source/tempdir.js';
 import type { HistoryEntry, ImageConfig, LayerSource, OpenOptions, OpenedImage, SourceInfo } from './source/types.js';
@@ -15,6 +16,7 @@ import { type LayerChanges, MergedTree, type Node } from './fs/tree.js';
 import { closeSharedFiles } from './fs/bytes.js';
 import { byPlace, readHeads } from './fs/content.js';
 import { DecodePool } from './elf/pool.js';
+import { Budget } from './layers/budget.js';
 import type { Decoded } from './elf/catalog.js';
 
 /**
@@ -54,8 +56,9 @@ export interface LoadProgress {
 export interface LoadOptions extends OpenOptions {
   verify?: boolean;
   /**
-   * Prepare for binary analysis: tell ELF files and scripts apart, and keep the bodies
-   * later stages read by position (copied out of compressed layers into a temp folder).
+   * Prepare for binary analysis: tell ELF files and scripts apart, decode ELF files, and
+   * keep the bodies later stages read by position (out of compressed layers in a file: in
+   * memory, see layers/kept.ts; out of a stream: copied into a temp folder).
    */
   analysis?: boolean;
   /**
@@ -115,6 +118,24 @@ async function firstFailure(checks: Promise<boolean>[], e: unknown): Promise<unk
   return e;
 }
 
+/**
+ * Where the image's command may be, by its config alone (its first word as given, or along
+ * PATH). Out of a compressed layer, a body there is kept whole: the checks of a launch scan
+ * its program end to end, and reading it again would inflate its layer a second time.
+ */
+export function launchPaths(config: ImageConfig | null): Set<string> {
+  const out = new Set<string>();
+  const first = config?.entrypoint?.[0] ?? config?.cmd?.[0];
+  if (!config || !first) return out;
+  const cwd = config.workingDir || '/';
+  if (first.includes('/')) out.add(posix.resolve(cwd, first));
+  else for (const dir of configPath(config.env).split(':')) out.add(posix.resolve(cwd, dir || '.', first));
+  return out;
+}
+
+/** Bytes of ELF bodies out of compressed layers held at once while they are decoded (see layers/kept.ts). */
+const KEEP_ROOM = 32 << 20;
+
 /** Digest checks left running behind the walks, at most. */
 const CHECKS_AHEAD = 8;
 
@@ -129,9 +150,22 @@ export async function loadOpened(
   const bytesTotal = layers.reduce((n, l) => n + (l.blob?.size ?? 0), 0);
   allowTempFor(bytesTotal);
   const progress: LoadProgress = { layersDone: 0, layersTotal: layers.length, bytesDone: 0, bytesTotal };
-  // bodies are spooled only out of compressed or streamed layers: an image read by position
-  // needs no temp folder (nor a writable TMPDIR, nor the folder's watcher process)
-  const spoolDir = opts.analysis && !seekable(opened) ? makeTempDir() : null;
+  // Bodies later stages read are kept in memory out of compressed layers in a file (they can
+  // be inflated again), and spooled only out of streamed layers (a registry's), or for an ELF
+  // file too large to hold: an image read by position needs no temp folder (nor a writable
+  // TMPDIR, nor the folder's watcher process), and a compressed one only for such a file.
+  let spoolDir: string | null = null;
+  const spoolHere = () => (spoolDir ??= makeTempDir());
+  if (opts.analysis && layers.some((l) => l.blob && l.blob.file === null)) spoolHere();
+  const keep =
+    opts.analysis && pool
+      ? {
+          elf: (ref: ContentRef, body: Buffer) => pool.keep(ref, body),
+          buffer: (n: number) => pool.bodyBuffer(n),
+          room: new Budget(KEEP_ROOM),
+          whole: launchPaths(opened.config),
+        }
+      : null;
   const close = async () => {
     pool?.close();
     closeSharedFiles();
@@ -163,7 +197,8 @@ export async function loadOpened(
     const read = walkLayer(l, {
       verify,
       sniff: opts.analysis || opts.sniff,
-      spoolDir,
+      spoolDir: opts.analysis ? spoolHere : null,
+      keep,
       onElf: pool && opts.analysis ? (ref) => pool.add(ref) : undefined,
       hash: (file, offset, size) => hasher.hash(file, offset, size),
       onStored,

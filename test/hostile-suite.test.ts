@@ -165,11 +165,15 @@ describe('SIGTERM mid-run', () => {
 });
 
 describe('faults of the environment', () => {
+  /** Needs a temp folder: the whole archive is compressed, and is inflated there to be read by position. */
   let gz: HostileCase;
   let small: HostileCase;
+  /** Compressed layers in a file: their bodies are kept in memory, not in a temp folder. */
+  let layersGz: HostileCase;
   before(() => {
-    gz = byName('one-file-many-layers');
+    gz = byName('rootfs-tar-gzip');
     small = byName('fifo-entrypoint');
+    layersGz = byName('one-file-many-layers');
   });
 
   for (const c of faults) {
@@ -225,12 +229,14 @@ describe('faults of the environment', () => {
     assertOutcome({ ...gz, status: 3, line: new RegExp(`^scratchscope: temporary folder ${d}.* is on a read-only file system`) }, o);
   });
 
-  it('TMPDIR read-only, layers read by position: no temp folder is needed, the report as usual', async () => {
+  it('TMPDIR read-only, layers read by position or compressed in a file: no temp folder is needed, the report as usual', async () => {
     const d = join(tmp.dir, 'ro-plain');
     mkdirSync(d);
-    for (const args of [['inspect', '--json'], ['inspect'], ['closure']]) {
+    for (const [c, args] of [small, layersGz].flatMap((c) =>
+      [['inspect', '--json'], ['inspect'], ['closure']].map((a) => [c, a] as const),
+    )) {
       const o = await run(
-        { ...small, args: [...args, at(small.args, 1)] },
+        { ...c, args: [...args, at(c.args, 1)] },
         {
           tmpdir: d,
           before: `exec unshare -m --propagation private sh -c 'mount -t tmpfs -o ro tmpfs "${d}" && ulimit -v ${VMEM_KB} && exec "${process.execPath}" -r "${PRELOAD}" "${BIN}" "$@"' sh "$@"; `,

@@ -18,6 +18,11 @@ export interface ByteReader {
    * reader's own memory, valid until the next call: copy what must outlive it.
    */
   read(n: number): Promise<Buffer>;
+  /**
+   * Up to n bytes as they come, where the reader has them in pieces: a view of one piece, no
+   * copy (empty only at the end). For callers that copy a body elsewhere anyway.
+   */
+  readSome?(n: number): Promise<Buffer>;
   skip(n: number): Promise<void>;
   close(): void;
 }
@@ -184,6 +189,18 @@ export class StreamReader implements ByteReader {
     this.buffered -= take;
     this.pos += take;
     return out;
+  }
+
+  async readSome(n: number): Promise<Buffer> {
+    if (this.buffered === 0) await this.fill();
+    const first = this.chunks[0];
+    if (!first || n <= 0) return Buffer.alloc(0);
+    const take = Math.min(n, first.length);
+    if (take === first.length) this.chunks.shift();
+    else this.chunks[0] = first.subarray(take);
+    this.buffered -= take;
+    this.pos += take;
+    return first.subarray(0, take);
   }
 
   async skip(n: number): Promise<void> {

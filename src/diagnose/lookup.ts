@@ -9,13 +9,12 @@
 import { type MergedTree, type Node, resolvePath, workingDir } from '../fs/index.js';
 import { type Credentials, mayExecute } from '../loader/access.js';
 import type { ImageModel } from '../load.js';
-import { envValue } from '../source/config.js';
+import { DEFAULT_PATH, configPath } from '../source/config.js';
 import { CATALOG } from './catalog.js';
 import { type Command, SHELLS, splitWords } from './command.js';
 import type { Diagnostic, StepResult } from './types.js';
 
-/** The PATH Docker gives a container whose image sets none. */
-export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+export { DEFAULT_PATH };
 
 export type Lookup =
   | { ok: true; path: string; real: string; node: Node; links: string[] }
@@ -29,7 +28,7 @@ export type Lookup =
     };
 
 export function containerPath(env: string[]): string {
-  return envValue(env, 'PATH') ?? DEFAULT_PATH;
+  return configPath(env);
 }
 
 const octal = (mode: number) => mode.toString(8).padStart(4, '0');

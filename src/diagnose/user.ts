@@ -2,7 +2,7 @@
  * USER as runc resolves it before anything runs: "name", "uid", "name:group", "uid:gid".
  * A numeric id needs no entry; a name must be in the image's /etc/passwd (or /etc/group).
  */
-import { type MergedTree, openBytes, resolvePath } from '../fs/index.js';
+import { type MergedTree, openBytes, readable, resolvePath } from '../fs/index.js';
 import { type Credentials, ROOT } from '../loader/access.js';
 import { CATALOG } from './catalog.js';
 import type { Diagnostic, StepResult } from './types.js';
@@ -27,7 +27,7 @@ export interface UserCheck {
  */
 function eachEntry(tree: MergedTree, path: string, visit: (fields: string[]) => boolean | void): boolean {
   const r = resolvePath(tree, path);
-  if (!r.ok || (r.node.type !== 'file' && r.node.type !== 'hardlink') || !r.node.content?.file) return false;
+  if (!r.ok || (r.node.type !== 'file' && r.node.type !== 'hardlink') || !readable(r.node.content)) return false;
   const b = openBytes(r.node.content);
   try {
     let carry = Buffer.alloc(0);

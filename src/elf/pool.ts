@@ -15,7 +15,8 @@ import type * as WorkerThreads from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import type { ContentRef } from '../layers/index.js';
 import type { Decoded } from './catalog.js';
-import type { DecodeJob, HashJob, WorkerReply } from './worker.js';
+import type { DecodeJob, HashJob, KeepJob, WorkerReply } from './worker.js';
+import { type Summary, piecesOf, summarize } from './keep.js';
 import { hashRange } from '../archive/hash.js';
 import { ScopeError } from '../errors.js';
 
@@ -26,6 +27,9 @@ export function contentKey(ref: ContentRef): string {
 const BATCH = 64;
 /** Fewer ELF files than this are left to the catalog: no worker starts for them. */
 const DECODE_HERE = 16;
+/** Spare memory for bodies to keep: the smallest buffer made, and the most kept for reuse. */
+const SPARE_MIN = 256 << 10;
+const SPARE_MAX = 32 << 20;
 /** Below this, a layer is hashed on the main thread: a worker's round trip costs more than the hash. */
 const HASH_ON_MAIN = 32 << 20;
 
@@ -39,6 +43,8 @@ interface Slot {
   worker: Worker;
   /** Jobs sent and not answered (decode jobs count one each, a hash counts its MiB). */
   load: number;
+  /** The thread has loaded its code and said so: bodies to keep may move to it. */
+  ready: boolean;
 }
 
 export class DecodePool {
@@ -48,6 +54,16 @@ export class DecodePool {
   private batch: DecodeJob[] = [];
   private waiters: (() => void)[] = [];
   private hashes = new Map<number, { resolve: (d: string) => void; reject: (e: Error) => void; slot: Slot; weight: number }>();
+  /** Bodies out with a thread to be decoded and kept (see keep()). */
+  private keeps = new Map<number, { land: (s: Summary | null) => void; slot: Slot }>();
+  /** Bodies handed to keep() so far. */
+  private keptCount = 0;
+  /**
+   * Memory of bodies kept and let go, for the next ones: a fresh buffer per body left
+   * hundreds of megabytes to the collector on an image of a thousand programs.
+   */
+  private spare: ArrayBuffer[] = [];
+  private spareBytes = 0;
   private nextHash = 0;
   /** ELF files handed to add() so far. */
   private added = 0;
@@ -75,8 +91,21 @@ export class DecodePool {
       return null;
     }
     worker.unref();
-    const slot: Slot = { worker, load: 0 };
+    const slot: Slot = { worker, load: 0, ready: false };
     worker.on('message', (m: WorkerReply) => {
+      if (m.kind === 'ready') {
+        slot.ready = true;
+        return;
+      }
+      if (m.kind === 'keep') {
+        const k = this.keeps.get(m.id);
+        if (!k) return;
+        this.keeps.delete(m.id);
+        this.settle(slot, 1);
+        this.giveBack(m.body);
+        k.land(m.summary);
+        return;
+      }
       if (m.kind === 'hash') {
         const h = this.hashes.get(m.id);
         if (!h) return;
@@ -91,8 +120,7 @@ export class DecodePool {
         if (!('bug' in d)) this.results.set(key, d);
       }
       this.settle(slot, m.results.length);
-      this.pending -= m.results.length;
-      if (this.pending === 0) this.wake();
+      this.answered(m.results.length);
     });
     worker.on('error', () => this.fail(slot));
     worker.on('exit', () => this.fail(slot));
@@ -122,6 +150,17 @@ export class DecodePool {
     return best;
   }
 
+  /**
+   * A thread to move a body to: the least loaded of those that said they are up (a body moved
+   * to a thread that then fails to start would be lost), starting one while under the bound.
+   */
+  private pickReady(): Slot | null {
+    let best: Slot | null = null;
+    for (const s of this.slots) if (s.ready && (!best || s.load < best.load)) best = s;
+    if ((!best || best.load > 0) && this.slots.length < this.max) this.spawn();
+    return best;
+  }
+
   private fail(slot: Slot): void {
     const i = this.slots.indexOf(slot);
     if (i < 0) return;
@@ -132,9 +171,22 @@ export class DecodePool {
       this.hashes.delete(id);
       h.reject(new Error('hashing thread stopped'));
     }
-    // decode results are optional (the catalog decodes on demand): stop waiting for them
+    // decode results are optional (the catalog decodes on demand): stop waiting for them;
+    // a body sent to be kept is gone with the thread (it was moved there): its head stays
+    // kept, and a later read brings the whole body back
+    for (const [id, k] of this.keeps) {
+      if (k.slot !== slot) continue;
+      this.keeps.delete(id);
+      k.land(null);
+    }
     this.pending = 0;
     this.wake();
+  }
+
+  /** `n` jobs answered (a failed thread's were all let go already: never below zero). */
+  private answered(n: number): void {
+    this.pending = Math.max(0, this.pending - n);
+    if (this.pending === 0) this.wake();
   }
 
   private wake(): void {
@@ -147,6 +199,73 @@ export class DecodePool {
     this.added++;
     // the DECODE_HERE-th file starts a worker, which boots while the walk finds the rest
     if (this.batch.length >= BATCH || this.added === DECODE_HERE) this.flush();
+  }
+
+  /**
+   * Decodes an ELF body that passed in a compressed stream and keeps the ranges read
+   * (elf/keep.ts) in its ref's KeptBody; settles when the body is let go. The first few are
+   * decoded here (no thread is worth starting for an image of one or two programs); the
+   * rest move to a thread, the body with them (no copy).
+   */
+  /** Memory for a body of `n` bytes on its way to keep(): a spare one when one fits. */
+  bodyBuffer(n: number): Buffer {
+    let best = -1;
+    for (let i = 0; i < this.spare.length; i++) {
+      const len = this.spare[i]!.byteLength;
+      if (len >= n && (best < 0 || len < this.spare[best]!.byteLength)) best = i;
+    }
+    if (best >= 0) {
+      const ab = this.spare.splice(best, 1)[0]!;
+      this.spareBytes -= ab.byteLength;
+      return Buffer.from(ab, 0, n);
+    }
+    // sizes rounded up to a power of two (at least 256 KiB), so a buffer serves many bodies;
+    // one too large to be kept as a spare, exactly
+    const size = n > SPARE_MAX ? n : Math.max(SPARE_MIN, 2 ** Math.ceil(Math.log2(Math.max(1, n))));
+    return Buffer.from(new ArrayBuffer(size), 0, n);
+  }
+
+  private giveBack(ab: ArrayBuffer | undefined): void {
+    if (!ab || ab.byteLength === 0 || this.spareBytes + ab.byteLength > SPARE_MAX) return;
+    this.spare.push(ab);
+    this.spareBytes += ab.byteLength;
+  }
+
+  keep(ref: ContentRef, body: Buffer): Promise<void> {
+    // decoded here until a thread is up (the first few always are)
+    const kept = ref.kept;
+    if (!kept) return Promise.resolve();
+    const key = contentKey(ref);
+    let done!: () => void;
+    const settled = new Promise<void>((r) => (done = r));
+    const land = (s: Summary | null) => {
+      if (s) {
+        this.results.set(key, s.decoded);
+        kept.keep(piecesOf(s));
+      }
+      this.answered(1);
+      done();
+    };
+    this.pending++;
+    const slot = ++this.keptCount > DECODE_HERE && this.max > 0 ? this.pickReady() : null;
+    if (!slot) {
+      try {
+        land(summarize(body));
+      } catch (e) {
+        land(null);
+        throw e;
+      } finally {
+        this.giveBack(body.buffer as ArrayBuffer);
+      }
+      return settled;
+    }
+    const id = this.nextHash++;
+    this.busy(slot, 1);
+    this.keeps.set(id, { land, slot });
+    // bodyBuffer()'s memory is the body's alone: it moves to the thread and comes back with the answer
+    const job: KeepJob = { kind: 'keep', id, body: body.buffer as ArrayBuffer, size: body.length };
+    slot.worker.postMessage(job, [job.body]);
+    return settled;
   }
 
   flush(): void {
@@ -208,6 +327,10 @@ export class DecodePool {
   }
 
   close(): void {
+    for (const [id, k] of this.keeps) {
+      this.keeps.delete(id);
+      k.land(null);
+    }
     for (const s of this.slots) s.worker.postMessage('close');
     this.slots = [];
     this.broken = true;

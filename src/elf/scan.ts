@@ -7,7 +7,8 @@ import type { Bytes } from '../fs/bytes.js';
 
 const CHUNK = 1 << 20;
 
-export function scanFor(bytes: Bytes, needles: string[], limit = 512 << 20): Set<string> {
+export function scanFor(view: Bytes, needles: string[], limit = 512 << 20): Set<string> {
+  const bytes = view.plain?.() ?? view;
   const found = new Set<string>();
   const bufs = needles.map((n) => Buffer.from(n, 'latin1'));
   const overlap = Math.max(0, ...bufs.map((b) => b.length)) - 1;

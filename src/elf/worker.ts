@@ -9,6 +9,7 @@ import { ElfDamage } from './reader.js';
 import { hashRangeSync } from '../archive/hash.js';
 import { ScopeError } from '../errors.js';
 import type { Decoded } from './catalog.js';
+import { type Summary, summarize } from './keep.js';
 
 export interface DecodeJob {
   key: string;
@@ -25,8 +26,19 @@ export interface HashJob {
   size: number;
 }
 
+/** An ELF body out of a compressed stream, moved here to be decoded and summed up (keep.ts). */
+export interface KeepJob {
+  kind: 'keep';
+  id: number;
+  /** The body is its first `size` bytes; the memory goes back with the answer. */
+  body: ArrayBuffer;
+  size: number;
+}
+
 export type WorkerReply =
+  | { kind: 'ready' }
   | { kind: 'decode'; results: ({ key: string; bug?: true } & Decoded)[] }
+  | { kind: 'keep'; id: number; summary: Summary | null; body: ArrayBuffer }
   | { kind: 'hash'; id: number; digest?: string; error?: string; scope?: { code: ScopeError['code']; message: string } };
 
 /** Decoded info holds no views of what was read (strings and numbers): one binary's reads may reuse the last one's memory. */
@@ -49,7 +61,7 @@ function decode(jobs: DecodeJob[]): WorkerReply {
   return { kind: 'decode', results };
 }
 
-parentPort!.on('message', (m: { kind: 'decode'; jobs: DecodeJob[] } | HashJob | 'close') => {
+parentPort!.on('message', (m: { kind: 'decode'; jobs: DecodeJob[] } | HashJob | KeepJob | 'close') => {
   if (m === 'close') {
     closeSharedFiles();
     parentPort!.close();
@@ -57,6 +69,17 @@ parentPort!.on('message', (m: { kind: 'decode'; jobs: DecodeJob[] } | HashJob | 
   }
   if (m.kind === 'decode') {
     parentPort!.postMessage(decode(m.jobs));
+    return;
+  }
+  if (m.kind === 'keep') {
+    let summary: Summary | null = null;
+    try {
+      summary = summarize(Buffer.from(m.body, 0, m.size));
+    } catch {
+      // not damage (that is a result): the main thread decodes it again, on demand
+    }
+    const moved = summary ? [m.body, summary.store.buffer as ArrayBuffer] : [m.body];
+    parentPort!.postMessage({ kind: 'keep', id: m.id, summary, body: m.body } satisfies WorkerReply, moved);
     return;
   }
   let reply: WorkerReply;
@@ -72,3 +95,6 @@ parentPort!.on('message', (m: { kind: 'decode'; jobs: DecodeJob[] } | HashJob | 
   }
   parentPort!.postMessage(reply);
 });
+
+// up: bodies may be moved here now (see DecodePool.keep)
+parentPort!.postMessage({ kind: 'ready' } satisfies WorkerReply);

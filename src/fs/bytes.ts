@@ -4,6 +4,7 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { ScopeError, fsError } from '../errors.js';
+import type { KeptBody } from '../layers/kept.js';
 
 export interface Bytes {
   readonly size: number;
@@ -11,6 +12,8 @@ export interface Bytes {
   read(off: number, len: number): Buffer;
   /** Drops the bytes kept for reads to come; the file itself stays open (see closeSharedFiles). */
   release(): void;
+  /** For a scan of the whole file, whose reads are not to be remembered: the bytes under a recording view. */
+  plain?(): Bytes;
 }
 
 // Decoders make many small reads close together (headers, string tables, notes): serve
@@ -132,6 +135,23 @@ export class BufferBytes implements Bytes {
   read(off: number, len: number): Buffer {
     if (off < 0 || off >= this.buf.length || len <= 0) return Buffer.alloc(0);
     return this.buf.subarray(off, Math.min(this.buf.length, off + len));
+  }
+  release(): void {}
+}
+
+/**
+ * A body kept in memory out of a compressed layer (layers/kept.ts): reads of the kept ranges
+ * are served from memory; any other read brings the whole body back first.
+ */
+export class KeptBytes implements Bytes {
+  constructor(private readonly body: KeptBody) {}
+  get size(): number {
+    return this.body.size;
+  }
+  read(off: number, len: number): Buffer {
+    if (off < 0 || off >= this.body.size || len <= 0) return Buffer.alloc(0);
+    const n = Math.min(len, this.body.size - off);
+    return this.body.find(off, n) ?? this.body.wholeBody().subarray(off, off + n);
   }
   release(): void {}
 }

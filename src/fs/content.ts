@@ -8,7 +8,7 @@ import { openBlob } from '../archive/decompress.js';
 import type { ContentRef } from '../layers/index.js';
 import { readBody, walkTar } from '../archive/walk.js';
 import type { LayerSource } from '../source/types.js';
-import { type Bytes, FileBytes } from './bytes.js';
+import { type Bytes, FileBytes, KeptBytes } from './bytes.js';
 
 const CHUNK = 1 << 20;
 
@@ -21,6 +21,12 @@ export async function streamContent(
   length = ref.size - start,
 ): Promise<void> {
   const end = Math.min(ref.size, start + length);
+  const kept = ref.kept?.find(start, Math.max(0, end - start));
+  if (kept) {
+    // in memory (a small file kept whole, or a range kept of a larger one)
+    for (let pos = 0; pos < kept.length; pos += CHUNK) await sink(Buffer.from(kept.subarray(pos, pos + CHUNK)));
+    return;
+  }
   if (ref.file) {
     let fd: number;
     try {
@@ -69,12 +75,19 @@ export async function readContent(layers: LayerSource[], ref: ContentRef, start 
   return Buffer.concat(parts);
 }
 
+/** Whether a file's bytes can be read by position: in place, spooled, or kept in memory. */
+export function readable(ref: ContentRef | null | undefined): ref is ContentRef {
+  return !!ref && (ref.file !== null || ref.kept !== undefined);
+}
+
 /**
- * Positioned access to a file's bytes. Bodies inside compressed layers are only
- * reachable this way once spooled (analysis spools every ELF and script it meets).
+ * Positioned access to a file's bytes. Bodies inside compressed layers are only reachable
+ * this way when the load kept them (analysis keeps every ELF file, script and launch
+ * config file it meets) or spooled them (out of a stream).
  */
 export function openBytes(ref: ContentRef, head: Buffer | null = null): Bytes {
-  if (!ref.file) throw new ScopeError('unsupported', `layer ${ref.layer}: content not spooled for positioned reads`);
+  if (ref.kept) return new KeptBytes(ref.kept);
+  if (!ref.file) throw new ScopeError('unsupported', `layer ${ref.layer}: content not kept for positioned reads`);
   return new FileBytes(ref.file, ref.offset, ref.size, head);
 }
 
@@ -83,7 +96,7 @@ export function openBytes(ref: ContentRef, head: Buffer | null = null): Bytes {
  * a compressed layer that was not spooled (its magic says enough) or a file without content.
  */
 export function contentHead(ref: ContentRef | null, n: number): Buffer {
-  if (!ref?.file || ref.size === 0) return Buffer.alloc(0);
+  if (!readable(ref) || ref.size === 0) return Buffer.alloc(0);
   const b = openBytes(ref);
   try {
     return Buffer.from(b.read(0, Math.min(n, ref.size)));
@@ -94,7 +107,7 @@ export function contentHead(ref: ContentRef | null, n: number): Buffer {
 
 /** A small file's bytes by positioned read (null when absent, not a file, larger than `limit`, or not spooled). */
 export function readSmallFile(ref: ContentRef | null, limit = 16 << 20): Buffer | null {
-  if (!ref || !ref.file || ref.size > limit) return null;
+  if (!readable(ref) || ref.size > limit) return null;
   return contentHead(ref, ref.size);
 }
 

@@ -6,7 +6,7 @@ export { MergedTree, byteOrder, joinPath } from './tree.js';
 export type { Node, Change, ChangeKind, LayerChanges, WastedPath } from './tree.js';
 export { resolvePath, mustResolve, workingDir } from './resolve.js';
 export type { Resolved, ResolveResult } from './resolve.js';
-export { readContent, streamContent, openBytes, readSmallFile, contentHead } from './content.js';
+export { readContent, streamContent, openBytes, readSmallFile, contentHead, readable } from './content.js';
 export { FileBytes, BufferBytes, type Bytes } from './bytes.js';
 
 /** One path of the merged tree as `files --json` prints it. */

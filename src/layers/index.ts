@@ -13,6 +13,9 @@ import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { chargeTemp, refundTemp, tempError } from '../source/tempdir.js';
 import type { ByteReader } from '../archive/reader.js';
 import { type Magic, magicOf } from '../archive/magic.js';
+import type { FileBlob } from '../archive/blob.js';
+import { KeptBody } from './kept.js';
+import type { Budget } from './budget.js';
 
 export type { TarEntry } from '../archive/walk.js';
 export type { EntryType } from '../archive/tar.js';
@@ -31,6 +34,8 @@ export interface ContentRef {
   layer: number;
   /** Position of the entry among the layer's entries, to find it again in a stream. */
   ordinal: number;
+  /** Out of a compressed layer in a file: what is kept of the body in memory (kept.ts). */
+  kept?: KeptBody;
 }
 
 export interface LayerEntry extends TarEntry {
@@ -67,7 +72,20 @@ export interface ReadOptions {
    * Where to copy, from compressed layers, the bodies later stages read by position:
    * ELF files, scripts, and the small config files the loader and runtime read.
    */
-  spoolDir?: string | null;
+  spoolDir?: string | null | (() => string);
+  /**
+   * For a compressed layer in a file, in place of the spool: bodies kept in memory
+   * (kept.ts). An ELF body is handed whole to `elf`, which decodes it and keeps what it
+   * read, then lets go of it; `room` bounds the bytes of the bodies held at once.
+   */
+  keep?: {
+    elf: (ref: ContentRef, body: Buffer) => Promise<void>;
+    /** Memory for an ELF body of n bytes, given to `elf` with the body. */
+    buffer: (n: number) => Buffer;
+    room: Budget;
+    /** Paths whose ELF body is kept whole (where the image's command may be). */
+    whole: Set<string>;
+  } | null;
   /** Called for each ELF file as soon as its bytes can be read by position. */
   onElf?: (ref: ContentRef) => void;
   /** Hashes a byte range ("sha256:<hex>"); default: on the main thread as it walks. */
@@ -81,6 +99,13 @@ const SPOOL_PATHS =
   /^\/etc\/(passwd|group|ld\.so\.cache|ld\.so\.conf|ld-musl-[^/]+\.path|nsswitch\.conf|os-release)$|^\/usr\/lib\/os-release$/;
 
 const EMPTY = Buffer.alloc(0);
+/** A script or config file up to this size is kept whole; of a larger one, its head (the rest is read again on demand). */
+const KEEP_WHOLE = 64 << 10;
+const KEEP_HEAD = 4096;
+/** A program where the command may be is kept whole up to this size (larger, it is read again if scanned). */
+const KEEP_LAUNCH_MAX = 64 << 20;
+/** An ELF file larger than this is spooled, not held in memory to be decoded. */
+const KEEP_ELF_MAX = 256 << 20;
 
 /** How errors name a layer: its index, and its digest's start. */
 export function describeLayer(layer: LayerSource): string {
@@ -152,7 +177,9 @@ async function walkLayerInner(layer: LayerSource, opts: ReadOptions): Promise<La
   hashing?.catch(() => {}); // awaited below; keeps an early walk failure from leaving it unhandled
   const entries: LayerEntry[] = [];
   const sniff = opts.sniff ?? false;
-  const spoolDir = reader.file ? null : (opts.spoolDir ?? null);
+  const keep = !reader.file && blob.file !== null ? (opts.keep ?? null) : null;
+  const spoolAt = reader.file ? null : (opts.spoolDir ?? null);
+  const spoolDir = typeof spoolAt === 'function' ? (keep ? spoolAt : spoolAt()) : spoolAt;
   /** Makes the walker's entry a layer entry; `head` is the first bytes of a file's body, when sniffing. */
   const take = (e: TarEntry, head: Buffer | null): LayerEntry => {
     let content: ContentRef | null = null;
@@ -185,7 +212,7 @@ async function walkLayerInner(layer: LayerSource, opts: ReadOptions): Promise<La
     return entry;
   };
   let spoolFile: SpoolFile | null = null;
-  const wantsHead = (e: TarEntry) => (sniff || spoolDir !== null) && e.type === 'file' && !e.sparse;
+  const wantsHead = (e: TarEntry) => (sniff || spoolDir !== null || keep !== null) && e.type === 'file' && !e.sparse;
   try {
     if (isSyncReader(reader)) {
       // Read by position: the walk, the sniffing and the hand-off to the decoders are synchronous;
@@ -206,10 +233,14 @@ async function walkLayerInner(layer: LayerSource, opts: ReadOptions): Promise<La
       for await (const e of walkTar(reader)) {
         const head = wantsHead(e) ? (e.size > 0 ? await reader.read(Math.min(4, e.size)) : EMPTY) : null;
         const entry = take(e, head);
-        if (head && spoolDir && entry.content && (entry.magic !== 'other' || SPOOL_PATHS.test(e.path))) {
+        const later = head && entry.content && (entry.magic !== 'other' || SPOOL_PATHS.test(e.path));
+        if (later && keep && !(entry.magic === 'elf' && e.size > KEEP_ELF_MAX)) {
+          entry.content = await keepBody(reader, e, head, entry.content!, entry.magic === 'elf', blob as FileBlob, keep);
+        } else if (later && spoolDir) {
           // looked at in place (the reader's buffer); copied only when the body is spooled
-          spoolFile ??= new SpoolFile(spoolDir, `${spoolDir}/layer-${layer.index}`);
-          entry.content = await spool(reader, e, Buffer.from(head), spoolFile, entry.content);
+          const dir = typeof spoolDir === 'function' ? spoolDir() : spoolDir;
+          spoolFile ??= new SpoolFile(dir, `${dir}/layer-${layer.index}`);
+          entry.content = await spool(reader, e, Buffer.from(head), spoolFile, entry.content!);
         }
         if (entry.magic === 'elf' && entry.content?.file) opts.onElf?.(entry.content);
         entries.push(entry);
@@ -236,6 +267,53 @@ async function walkLayerInner(layer: LayerSource, opts: ReadOptions): Promise<La
     return true;
   };
   return { entries, compression, tarSize, verification: check() };
+}
+
+/**
+ * Keeps a body out of a compressed layer in memory (kept.ts): a small script or config file
+ * whole, a larger one's head; an ELF body is read whole (within the room left) and handed
+ * on to be decoded, the ranges its decoding reads kept when that is done.
+ */
+async function keepBody(
+  reader: ByteReader,
+  e: TarEntry,
+  head: Buffer,
+  ref: ContentRef,
+  elf: boolean,
+  blob: FileBlob,
+  keep: NonNullable<ReadOptions['keep']>,
+): Promise<ContentRef> {
+  const n = elf || e.size <= KEEP_WHOLE ? e.size : KEEP_HEAD;
+  if (elf) await keep.room.take(n);
+  let body: Buffer;
+  try {
+    body = elf ? keep.buffer(n) : Buffer.allocUnsafe(n);
+    head.copy(body, 0, 0, Math.min(head.length, n));
+    for (let done = Math.min(head.length, n); done < n;) {
+      // straight from the inflater's pieces into the body: one copy
+      const chunk = reader.readSome ? await reader.readSome(n - done) : await reader.read(Math.min(1 << 20, n - done));
+      if (chunk.length === 0) throw new ScopeError('truncated', `unexpected end of data inside ${e.rawName}`);
+      chunk.copy(body, done);
+      done += chunk.length;
+    }
+  } catch (err) {
+    if (elf) keep.room.give(n);
+    throw err;
+  }
+  const first = elf ? Buffer.from(body.subarray(0, Math.min(n, KEEP_HEAD))) : body;
+  // where the command may be: its program is scanned end to end by the launch checks
+  const whole = elf && n <= KEEP_LAUNCH_MAX && keep.whole.has(e.path) ? Buffer.from(body) : null;
+  const place = { file: blob.file, offset: blob.offset, size: blob.size };
+  const kept = new KeptBody(e.size, place, ref.ordinal, e.rawName, [{ at: 0, bytes: first }], whole);
+  const out = { ...ref, kept };
+  if (elf) {
+    // a decoding that fails leaves the head kept: later reads bring the whole body back
+    keep
+      .elf(out, body)
+      .catch(() => {})
+      .finally(() => keep.room.give(n));
+  }
+  return out;
 }
 
 interface Spooled {

@@ -89,6 +89,14 @@ export function historyForLayers(history: HistoryEntry[], layerCount: number): (
 }
 
 /** A variable of an image's Env (KEY=VALUE list); the last definition wins, as in a process. */
+/** The PATH Docker gives a container whose image sets none. */
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** The PATH a container of this Env searches. */
+export function configPath(env: string[]): string {
+  return envValue(env, 'PATH') ?? DEFAULT_PATH;
+}
+
 export function envValue(env: string[], key: string): string | null {
   let v: string | null = null;
   for (const e of env) if (e.startsWith(key + '=')) v = e.slice(key.length + 1);
