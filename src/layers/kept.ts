@@ -17,7 +17,11 @@ export interface KeptPiece {
 
 /** Whole bodies brought back (or kept for the launch) are held up to this many bytes; the oldest are let go past it. */
 const WHOLE_CAP = 256 << 20;
-const wholes: KeptBody[] = [];
+/**
+ * The bodies held whole, oldest first. Weakly: a body a later layer replaced is garbage with
+ * its whole bytes (counted here until it comes up for letting go).
+ */
+const wholes: { body: WeakRef<KeptBody>; size: number }[] = [];
 let wholeBytes = 0;
 
 export class KeptBody {
@@ -100,12 +104,13 @@ export class KeptBody {
   fill(b: Buffer): void {
     if (this.whole) return;
     this.whole = b;
-    wholes.push(this);
+    wholes.push({ body: new WeakRef(this), size: b.length });
     wholeBytes += b.length;
     while (wholeBytes > WHOLE_CAP && wholes.length > 1) {
       const old = wholes.shift()!;
-      wholeBytes -= old.whole!.length;
-      old.whole = null;
+      wholeBytes -= old.size;
+      const body = old.body.deref();
+      if (body) body.whole = null;
     }
   }
 }
