@@ -262,7 +262,7 @@ export async function loadOpened(
     throw e;
   }
   tree.done();
-  const decodedReady = pool ? pool.drain() : Promise.resolve();
+  const decodedReady = pool ? pool.drain(!opts.decodeInBackground) : Promise.resolve();
   if (!opts.decodeInBackground) await decodedReady;
   return {
     decoded: pool?.results ?? new Map<string, Decoded>(),
@@ -314,7 +314,7 @@ export async function analyseLoaded(model: ImageModel, opts: LoadOptions, pool =
     pool.close();
     throw e;
   }
-  const decodedReady = pool.drain();
+  const decodedReady = pool.drain(!opts.decodeInBackground);
   if (!opts.decodeInBackground) await decodedReady;
   return {
     ...model,

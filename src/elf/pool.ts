@@ -15,7 +15,9 @@ import type * as WorkerThreads from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import type { ContentRef } from '../layers/index.js';
 import type { Decoded } from './catalog.js';
-import type { DecodeJob, HashJob, KeepJob, WorkerReply } from './worker.js';
+import type { HashJob, KeepJob, WorkerReply } from './worker.js';
+import { type DecodeJob, type JobResult, decodeJobs } from './jobs.js';
+import { ReadArena } from '../fs/bytes.js';
 import { type Summary, piecesOf, summarize } from './keep.js';
 import { hashRange } from '../archive/hash.js';
 import { ScopeError } from '../errors.js';
@@ -25,6 +27,8 @@ export function contentKey(ref: ContentRef): string {
 }
 
 const BATCH = 64;
+/** Decode batches out with one thread at once: the rest wait in the queue. */
+const AHEAD = 2;
 /** Fewer ELF files than this are left to the catalog: no worker starts for them. */
 const DECODE_HERE = 16;
 /** Spare memory for bodies to keep: the smallest buffer made, and the most kept for reuse. */
@@ -45,6 +49,8 @@ interface Slot {
   load: number;
   /** The thread has loaded its code and said so: bodies to keep may move to it. */
   ready: boolean;
+  /** Decode batches sent and not answered. */
+  batches: number;
 }
 
 export class DecodePool {
@@ -52,6 +58,12 @@ export class DecodePool {
   private readonly max: number;
   private pending = 0;
   private batch: DecodeJob[] = [];
+  /**
+   * Batches not sent yet: a thread is given the next when it has few left, so this thread can
+   * take the rest while it would only wait for them (drain).
+   */
+  private queue: DecodeJob[][] = [];
+  private readonly arena = new ReadArena();
   private waiters: (() => void)[] = [];
   private hashes = new Map<number, { resolve: (d: string) => void; reject: (e: Error) => void; slot: Slot; weight: number }>();
   /** Bodies out with a thread to be decoded and kept (see keep()). */
@@ -91,7 +103,7 @@ export class DecodePool {
       return null;
     }
     worker.unref();
-    const slot: Slot = { worker, load: 0, ready: false };
+    const slot: Slot = { worker, load: 0, ready: false, batches: 0 };
     worker.on('message', (m: WorkerReply) => {
       if (m.kind === 'ready') {
         slot.ready = true;
@@ -115,12 +127,11 @@ export class DecodePool {
         else h.reject(Object.assign(new Error(m.error ?? 'hash failed'), { scope: m.scope }));
         return;
       }
-      for (const r of m.results) {
-        const { key, ...d } = r;
-        if (!('bug' in d)) this.results.set(key, d);
-      }
+      this.land(m.results);
+      slot.batches--;
       this.settle(slot, m.results.length);
       this.answered(m.results.length);
+      this.pump();
     });
     worker.on('error', () => this.fail(slot));
     worker.on('exit', () => this.fail(slot));
@@ -270,15 +281,31 @@ export class DecodePool {
 
   flush(): void {
     if (this.batch.length === 0) return;
-    const slot = this.pick();
-    if (!slot) {
-      this.batch = [];
-      return;
-    }
     this.pending += this.batch.length;
-    this.busy(slot, this.batch.length);
-    slot.worker.postMessage({ kind: 'decode', jobs: this.batch });
+    this.queue.push(this.batch);
     this.batch = [];
+    this.pump();
+  }
+
+  /** Sends queued batches to threads with fewer than AHEAD out, starting threads while under the bound. */
+  private pump(): void {
+    while (this.queue.length > 0) {
+      let slot: Slot | null = null;
+      for (const s of this.slots) if (s.batches < AHEAD && (!slot || s.batches < slot.batches)) slot = s;
+      if ((!slot || slot.batches > 0) && this.slots.length < this.max) slot = this.spawn() ?? slot;
+      if (!slot) return; // this thread decodes them (drain), or the catalog on demand
+      const jobs = this.queue.shift()!;
+      slot.batches++;
+      this.busy(slot, jobs.length);
+      slot.worker.postMessage({ kind: 'decode', jobs });
+    }
+  }
+
+  private land(results: JobResult[]): void {
+    for (const r of results) {
+      const { key, ...d } = r;
+      if (!('bug' in d)) this.results.set(key, d);
+    }
   }
 
   /**
@@ -316,14 +343,25 @@ export class DecodePool {
     });
   }
 
-  /** Resolves once every decode sent so far is done (or its worker is gone). */
-  drain(): Promise<void> {
+  /**
+   * Resolves once every decode sent so far is done (or its worker is gone). With `help`, this
+   * thread decodes queued batches itself meanwhile (the last first: the threads take from the
+   * front), giving the event loop a turn after each; without, it only waits (the explorer
+   * draws meanwhile).
+   */
+  async drain(help = true): Promise<void> {
     // a few ELF files (a FROM scratch image has one or two) are decoded on demand by the
     // catalog, on this thread, sooner than a worker would boot and for less memory
     if (this.added < DECODE_HERE) this.batch = [];
     this.flush();
-    if (this.pending === 0) return Promise.resolve();
-    return new Promise((r) => this.waiters.push(r));
+    while (help && this.queue.length > 0) {
+      const jobs = this.queue.pop()!;
+      this.land(decodeJobs(jobs, this.arena));
+      this.answered(jobs.length);
+      await new Promise((r) => setImmediate(r));
+    }
+    if (this.pending === 0) return;
+    await new Promise<void>((r) => this.waiters.push(r));
   }
 
   close(): void {

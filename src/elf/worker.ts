@@ -3,20 +3,13 @@
  * hashes large byte ranges, so both run on other cores while layers are still being read.
  */
 import { parentPort } from 'node:worker_threads';
-import { FileBytes, ReadArena, closeSharedFiles } from '../fs/bytes.js';
-import { decodeElf } from './decode.js';
-import { ElfDamage } from './reader.js';
+import { ReadArena, closeSharedFiles } from '../fs/bytes.js';
+import { type DecodeJob, type JobResult, decodeJobs } from './jobs.js';
 import { hashRangeSync } from '../archive/hash.js';
 import { ScopeError } from '../errors.js';
-import type { Decoded } from './catalog.js';
 import { type Summary, summarize } from './keep.js';
 
-export interface DecodeJob {
-  key: string;
-  file: string;
-  offset: number;
-  size: number;
-}
+export type { DecodeJob };
 
 export interface HashJob {
   kind: 'hash';
@@ -37,28 +30,14 @@ export interface KeepJob {
 
 export type WorkerReply =
   | { kind: 'ready' }
-  | { kind: 'decode'; results: ({ key: string; bug?: true } & Decoded)[] }
+  | { kind: 'decode'; results: JobResult[] }
   | { kind: 'keep'; id: number; summary: Summary | null; body: ArrayBuffer }
   | { kind: 'hash'; id: number; digest?: string; error?: string; scope?: { code: ScopeError['code']; message: string } };
 
-/** Decoded info holds no views of what was read (strings and numbers): one binary's reads may reuse the last one's memory. */
 const arena = new ReadArena();
 
 function decode(jobs: DecodeJob[]): WorkerReply {
-  const results = jobs.map((j) => {
-    arena.reset();
-    const bytes = new FileBytes(j.file, j.offset, j.size, null, arena);
-    try {
-      return { key: j.key, ok: true as const, info: decodeElf(bytes) };
-    } catch (e) {
-      // damage is a result; anything else is reported in the main thread
-      if (e instanceof ElfDamage) return { key: j.key, ok: false as const, error: e.message };
-      return { key: j.key, ok: false as const, error: `decoder failed: ${(e as Error)?.message ?? String(e)}`, bug: true as const };
-    } finally {
-      bytes.release();
-    }
-  });
-  return { kind: 'decode', results };
+  return { kind: 'decode', results: decodeJobs(jobs, arena) };
 }
 
 parentPort!.on('message', (m: { kind: 'decode'; jobs: DecodeJob[] } | HashJob | KeepJob | 'close') => {
