@@ -55,6 +55,42 @@ describe('whiteouts, as the OCI layer spec says', () => {
     await m.close();
   });
 
+  it('a path written twice in one layer is one change of it, whatever came between', async () => {
+    const m = await load([
+      [{ name: 'low', body: 'l' }, { name: 'gone', body: 'g' }, { name: 'd/' }, { name: 'x', body: 'x' }],
+      [
+        { name: 'new', body: '1' }, // added, then rewritten: added, with the last size
+        { name: 'new', body: '22' },
+        { name: 'low', body: '333' }, // a lower file rewritten twice: modified once
+        { name: 'low', body: '4444' },
+        { name: '.wh.gone' }, // hidden, then written again: modified
+        { name: 'gone', body: '55555' },
+        { name: 'd/' }, // the same folder again (no change), then with new permissions, then again
+        { name: 'd/', mode: 0o700 },
+        { name: 'd/', mode: 0o700 },
+        { name: 'f', body: 'f' }, // a file of this layer that a later entry makes a folder
+        { name: 'f/inner', body: 'i' },
+        { name: '.wh.x' }, // a lower file hidden, then a folder made where it was
+        { name: 'x/y', body: 'y' },
+      ],
+    ]);
+    assert.deepEqual(
+      listChanges(m.tree, 1).map((c) => [c.change, c.path, c.size]),
+      // a merged change stays where the path first changed (the whiteouts come first)
+      [
+        ['modified', '/gone', 5],
+        ['modified', '/x', 0],
+        ['added', '/new', 2],
+        ['modified', '/low', 4],
+        ['modified', '/d', 0],
+        ['added', '/f', 0],
+        ['added', '/f/inner', 1],
+        ['added', '/x/y', 1],
+      ],
+    );
+    await m.close();
+  });
+
   it('aufs metadata (.wh..wh.*) is skipped, and whiteouts of nothing change nothing', async () => {
     const m = await load([
       [{ name: 'a', body: 'a' }],

@@ -206,9 +206,10 @@ export function decodeHeader(block: Buffer): RawHeader {
   if (!checksumOk(block)) throw new ScopeError('corrupt', 'tar header checksum mismatch (not a tar, or corrupt)');
   const flag = String.fromCharCode(block[156] ?? 0);
   const kind: HeaderKind = KINDS[flag] ?? 'other';
-  const magic = block.toString('latin1', 257, 263);
+  // "ustar" at 257: POSIX ("ustar\0") or GNU ("ustar "), both with device numbers; read as bytes, no string per header
+  const ustar = block[257] === 0x75 && block[258] === 0x73 && block[259] === 0x74 && block[260] === 0x61 && block[261] === 0x72;
   let name: string;
-  if (magic === 'ustar\0' && block[345] !== 0) {
+  if (ustar && block[262] === 0 && block[345] !== 0) {
     // the prefix and the name are one byte string: joined before decoding, as a UTF-8 character may span them
     name = decodeName(Buffer.concat([field(block, 345, 155), Buffer.from('/'), field(block, 0, 100)]));
   } else name = text(block, 0, 100);
@@ -222,8 +223,8 @@ export function decodeHeader(block: Buffer): RawHeader {
     gid: unsigned(block, 116, 8, 'gid'),
     size: unsigned(block, 124, 12, 'size'),
     mtime: decodeNumber(block, 136, 12),
-    devmajor: magic.startsWith('ustar') ? unsigned(block, 329, 8, 'device number') : 0,
-    devminor: magic.startsWith('ustar') ? unsigned(block, 337, 8, 'device number') : 0,
+    devmajor: ustar ? unsigned(block, 329, 8, 'device number') : 0,
+    devminor: ustar ? unsigned(block, 337, 8, 'device number') : 0,
     sparse: flag === 'S' ? oldSparse(block) : null,
     dirIfSlash: flag === '\0',
   };

@@ -116,6 +116,10 @@ export class ChangeList implements Iterable<Change> {
     return KINDS[this.kinds[i]!]!;
   }
 
+  pathAt(i: number): string {
+    return joinPath(this.dirs[i]!, this.names[i]!);
+  }
+
   at(i: number): Change | undefined {
     if (i < 0) i += this.length;
     if (i < 0 || i >= this.length) return undefined;
@@ -199,8 +203,14 @@ export class MergedTree {
   readonly root: Node = newDir(-1);
   readonly layers: LayerChanges[] = [];
   private readonly waste = new Map<string, WastedPath>();
-  /** Where each path's change sits in the layer being applied, so a path is listed once. */
-  private changeAt = new Map<string, number>();
+  /**
+   * Where each path's change sits in the layer being applied, so a path is listed once. Made
+   * only once a path comes a second time (see changesByPath): most layers write each path
+   * once, and a map of every path was a fifth of the time of building the tree.
+   */
+  private changeAt: Map<string, number> | null = null;
+  /** Paths the layer being applied removed (whiteouts are few): one written again is a second change. */
+  private removedHere = new Set<string>();
   private names = new Map<string, string>();
   /** The folder the last entry went into, while its layer is applied (see parentFor). */
   private lastDir: string | null = null;
@@ -215,7 +225,8 @@ export class MergedTree {
   /** Every layer is applied: let go of what only applying needs (the name pool; the names stay shared). */
   done(): void {
     this.names = new Map();
-    this.changeAt = new Map();
+    this.changeAt = null;
+    this.removedHere = new Set();
     collectIfGrown(0);
   }
 
@@ -237,7 +248,8 @@ export class MergedTree {
       contentBytes: 0,
       problems: [],
     };
-    this.changeAt = new Map();
+    this.changeAt = null;
+    this.removedHere = new Set();
     this.forgetParent();
     const own: LayerEntry[] = [];
     const whiteouts: LayerEntry[] = [];
@@ -251,7 +263,8 @@ export class MergedTree {
     }
     for (const e of whiteouts) this.whiteout(e, result);
     for (const e of own) this.add(index, e, result);
-    this.changeAt = new Map();
+    this.changeAt = null;
+    this.removedHere = new Set();
     this.forgetParent();
     result.changes.trim();
     this.layers.push(result);
@@ -260,23 +273,41 @@ export class MergedTree {
   }
 
   /**
-   * Records a change of the layer being applied; a second change of the same path in the
-   * same layer merges into the first: added then rewritten stays added (with the last
-   * attributes), hidden then written again is modified.
+   * Records a change of the layer being applied, at folder `dir` (interned), `name` (interned),
+   * `path` their join. `again`: the path may have changed before in this layer (its node was
+   * written by it, or it was removed by it); a second change merges into the first: added
+   * then rewritten stays added (with the last attributes), hidden then written again is modified.
    */
-  private record(result: LayerChanges, c: Change): void {
-    const slash = c.path.lastIndexOf('/');
-    const dir = this.intern(c.path.slice(0, slash) || '/');
-    const name = this.intern(c.path.slice(slash + 1));
-    const at = this.changeAt.get(c.path);
-    if (at === undefined || at >= result.changes.length) {
-      this.changeAt.set(c.path, result.changes.length);
-      result.changes.put(result.changes.length, dir, name, c);
+  private record(result: LayerChanges, dir: string, name: string, path: string, c: Omit<Change, 'path'>, again: boolean): void {
+    const changes = result.changes;
+    const at = again ? this.changesByPath(changes).get(path) : undefined;
+    if (at === undefined) {
+      this.changeAt?.set(path, changes.length);
+      changes.put(changes.length, dir, name, c);
       return;
     }
-    const prevKind = result.changes.kindAt(at);
+    const prevKind = changes.kindAt(at);
     const kind = prevKind === 'added' ? 'added' : prevKind === 'removed' && c.kind === 'added' ? 'modified' : c.kind;
-    result.changes.put(at, dir, name, { ...c, kind });
+    changes.put(at, dir, name, { ...c, kind });
+  }
+
+  /** record() of a change named by its whole path. */
+  private recordPath(result: LayerChanges, c: Change, again: boolean): void {
+    const slash = c.path.lastIndexOf('/');
+    this.record(result, this.intern(c.path.slice(0, slash) || '/'), this.intern(c.path.slice(slash + 1)), c.path, c, again);
+  }
+
+  /** The layer's changes so far by path, made on first need and kept up to date after (record). */
+  private changesByPath(changes: ChangeList): Map<string, number> {
+    if (this.changeAt) return this.changeAt;
+    const at = new Map<string, number>();
+    for (let i = 0; i < changes.length; i++) at.set(changes.pathAt(i), i);
+    return (this.changeAt = at);
+  }
+
+  /** Whether the layer being applied removed `path` (cheap while it removed nothing). */
+  private removedByThisLayer(path: string): boolean {
+    return this.removedHere.size > 0 && this.removedHere.has(path);
   }
 
   /**
@@ -299,7 +330,8 @@ export class MergedTree {
     if (!node?.children) return;
     for (const [name, child] of [...node.children]) {
       const path = joinPath(dir, name);
-      this.record(result, removal(path, child.type, this.drop(path, child)));
+      this.recordPath(result, removal(path, child.type, this.drop(path, child)), child.layer === result.index);
+      this.removedHere.add(path);
       node.children.delete(name);
     }
   }
@@ -316,7 +348,8 @@ export class MergedTree {
     const victim = parent?.children?.get(name);
     if (!parent?.children || !victim) return; // hiding nothing is allowed
     const path = joinPath(dir, name);
-    this.record(result, removal(path, victim.type, this.drop(path, victim)));
+    this.recordPath(result, removal(path, victim.type, this.drop(path, victim)), victim.layer === result.index);
+    this.removedHere.add(path);
     parent.children.delete(name);
   }
 
@@ -359,15 +392,16 @@ export class MergedTree {
       if (!child || !child.children) {
         const here = path.slice(0, next);
         const replaced = child !== undefined;
+        const again = child ? child.layer === index : this.removedByThisLayer(here);
         if (child) this.drop(here, child);
         child = newDir(index);
-        this.record(result, change(here, replaced ? 'modified' : 'added', child));
+        this.recordPath(result, change(here, replaced ? 'modified' : 'added', child), again);
         node.children!.set(this.intern(part), child);
       }
       node = child;
       at = next + 1;
     }
-    this.lastDir = dir;
+    this.lastDir = this.intern(dir);
     this.lastParent = node;
     return node;
   }
@@ -379,7 +413,8 @@ export class MergedTree {
       return;
     }
     const parent = this.parentFor(index, e.path, result);
-    const name = e.path.slice(e.path.lastIndexOf('/') + 1);
+    const dir = this.lastDir!; // parentFor's folder, interned
+    const name = this.intern(e.path.slice(e.path.lastIndexOf('/') + 1));
     const old = parent.children!.get(name);
     let size = e.size;
     let content = e.content;
@@ -400,10 +435,13 @@ export class MergedTree {
     if (old && old.type === 'dir' && e.type === 'dir') {
       // A directory over a directory keeps its children and takes the new attributes.
       const changed = old.mode !== e.mode || old.uid !== e.uid || old.gid !== e.gid;
+      const again = old.layer === index;
       Object.assign(old, { mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime, layer: index });
-      if (changed || this.changeAt.has(e.path)) this.record(result, change(e.path, 'modified', old));
+      if (changed || (again && this.changesByPath(result.changes).has(e.path)))
+        this.record(result, dir, name, e.path, change(e.path, 'modified', old), again);
       return;
     }
+    const again = old ? old.layer === index : this.removedByThisLayer(e.path);
     if (old) {
       this.drop(e.path, old);
       this.forgetParent(); // the folder found last may be the one replaced, or inside it
@@ -422,8 +460,8 @@ export class MergedTree {
       magic,
       children: e.type === 'dir' ? new Map() : null,
     };
-    parent.children!.set(this.intern(name), node);
-    this.record(result, change(e.path, old ? 'modified' : 'added', node));
+    parent.children!.set(name, node);
+    this.record(result, dir, name, e.path, change(e.path, old ? 'modified' : 'added', node), again);
   }
 
   /**

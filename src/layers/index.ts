@@ -180,35 +180,19 @@ async function walkLayerInner(layer: LayerSource, opts: ReadOptions): Promise<La
   const keep = !reader.file && blob.file !== null ? (opts.keep ?? null) : null;
   const spoolAt = reader.file ? null : (opts.spoolDir ?? null);
   const spoolDir = typeof spoolAt === 'function' ? (keep ? spoolAt : spoolAt()) : spoolAt;
-  /** Makes the walker's entry a layer entry; `head` is the first bytes of a file's body, when sniffing. */
+  /** Makes the walker's entry a layer entry, in place; `head` is the first bytes of a file's body, when sniffing. */
   const take = (e: TarEntry, head: Buffer | null): LayerEntry => {
-    let content: ContentRef | null = null;
-    let magic: Magic | null = null;
+    const entry = e as LayerEntry;
+    entry.content = null;
+    entry.magic = null;
     // a sparse file's stored bytes are not its content: it is listed, never read
     if (e.type === 'file' && !e.sparse) {
-      content = { file: reader.file, offset: reader.base + e.dataPos, size: e.size, layer: layer.index, ordinal: entries.length };
+      entry.content = { file: reader.file, offset: reader.base + e.dataPos, size: e.size, layer: layer.index, ordinal: entries.length };
       if (head) {
         if (head.length < Math.min(4, e.size)) throw new ScopeError('truncated', `unexpected end of data inside ${e.rawName}`);
-        magic = magicOf(head);
+        entry.magic = magicOf(head);
       }
     }
-    // a new record of one shape: adding the two fields to the walker's entry would give each
-    // kept entry a second allocation (its out-of-object properties)
-    const entry: LayerEntry = {
-      path: e.path,
-      rawName: e.rawName,
-      type: e.type,
-      mode: e.mode,
-      uid: e.uid,
-      gid: e.gid,
-      size: e.size,
-      mtime: e.mtime,
-      linkname: e.linkname,
-      dataPos: e.dataPos,
-      content,
-      magic,
-    };
-    if (e.sparse) entry.sparse = true;
     return entry;
   };
   let spoolFile: SpoolFile | null = null;
