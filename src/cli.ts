@@ -634,7 +634,7 @@ export function buildProgram(): Command {
     .option('--json', 'print JSON')
     .action(async (image: string, o: CommonOpts & { layer?: number }) => {
       await withImage(image, o, async (m) => {
-        const { changeRecords, fileRecords } = await fsStage();
+        const { changeRecords, fileNodes, fileRecords } = await fsStage();
         const { changesText, filesText, jsonLines, writeAll } = await streamStage();
         if (o.layer !== undefined) {
           if (o.layer >= m.layers.length)
@@ -648,7 +648,7 @@ export function buildProgram(): Command {
           return;
         }
         const files = () => fileRecords(m.tree);
-        await writeAll(o.json ? jsonLines(files()) : filesText(files), out);
+        await writeAll(o.json ? jsonLines(files()) : filesText(files, () => fileNodes(m.tree)), out);
       });
     });
 

@@ -1,6 +1,6 @@
 /** The merged filesystem: tree, lookups, listings. */
 import type { EntryType } from '../layers/index.js';
-import type { Change, MergedTree } from './tree.js';
+import type { Change, MergedTree, Node } from './tree.js';
 
 export { MergedTree, byteOrder, joinPath } from './tree.js';
 export type { Node, Change, ChangeKind, LayerChanges, WastedPath } from './tree.js';
@@ -26,6 +26,14 @@ export function* fileRecords(tree: MergedTree): Generator<FileRecord> {
   for (const [path, n] of tree.walk()) {
     yield { path, type: n.type, mode: n.mode, uid: n.uid, gid: n.gid, size: n.size, linkTarget: n.linkTarget, layer: n.layer };
   }
+}
+
+/**
+ * The nodes of fileRecords' paths (the root left out) in no order: for a pass that needs
+ * their numbers and not their paths (a listing's column widths), no folder sorted, no path made.
+ */
+export function* fileNodes(tree: MergedTree): Generator<Node> {
+  for (const n of tree.nodes()) if (n !== tree.root) yield n;
 }
 
 export function listFiles(tree: MergedTree): FileRecord[] {

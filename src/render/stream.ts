@@ -84,16 +84,20 @@ function linkSuffix(type: string, target: string | null): string {
   return type === 'hardlink' ? ` link to ${printable(target)}` : ` -> ${printable(target)}`;
 }
 
+/** What a files listing's column widths depend on. */
+export type FileCells = Pick<FileRecord, 'uid' | 'gid' | 'size' | 'layer'>;
+
 /**
  * The files listing (mode, uid:gid, size, layer, path) as table() lays it out: columns
- * padded to their widest cell, so the records are walked twice, once for the widths.
+ * padded to their widest cell, so the records are walked twice, once for the widths;
+ * `cells` gives that pass the same records' numbers in any order, without their paths.
  */
-export function* filesText(records: () => Iterable<FileRecord>): Generator<string> {
+export function* filesText(records: () => Iterable<FileRecord>, cells: () => Iterable<FileCells> = records): Generator<string> {
   let owner = 0;
   let size = 0;
   let layer = 0;
   let any = false;
-  for (const f of records()) {
+  for (const f of cells()) {
     any = true;
     owner = Math.max(owner, `${f.uid}:${f.gid}`.length);
     size = Math.max(size, String(f.size).length);
