@@ -70,7 +70,13 @@ export interface LoadOptions extends OpenOptions {
   onProgress?: (p: LoadProgress) => void;
   /** How many layers may be read at once. */
   concurrency?: number;
-  /** With analysis: return as soon as the tree is built, decoding on (see decodedReady). */
+  /**
+   * With analysis: return as soon as the tree is built, the ELF files decoding on the pool's
+   * threads (see decodedReady). Without, the catalog decodes each on this thread when it is
+   * first asked for: a few tens of microseconds a file, less than a thread's start and the
+   * round trip of its results (on two cores, inspect took a tenth less time and 20 MB less
+   * memory so); the explorer draws meanwhile, so its decoding goes to the threads.
+   */
   decodeInBackground?: boolean;
 }
 
@@ -199,7 +205,7 @@ export async function loadOpened(
       sniff: opts.analysis || opts.sniff,
       spoolDir: opts.analysis ? spoolHere : null,
       keep,
-      onElf: pool && opts.analysis ? (ref) => pool.add(ref) : undefined,
+      onElf: pool && opts.analysis && opts.decodeInBackground ? (ref) => pool.add(ref) : undefined,
       hash: (file, offset, size) => hasher.hash(file, offset, size),
       onStored,
     }).then((r) => {
@@ -302,7 +308,7 @@ export async function analyseLoaded(model: ImageModel, opts: LoadOptions, pool =
     });
     // a folder's files are not sniffed by a load either: the catalog looks at them on demand
     const tars = new Set(model.layers.filter((l) => l.compression !== 'dir').map((l) => l.index));
-    const fault = await sniffTree(model.tree, tars, (ref) => pool.add(ref));
+    const fault = await sniffTree(model.tree, tars, opts.decodeInBackground ? (ref) => pool.add(ref) : () => {});
     await Promise.all(lanes);
     // in layer order, a body that could not be sniffed where the walk would have failed: the
     // first failing layer is named, as a load does
