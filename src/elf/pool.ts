@@ -1,6 +1,8 @@
 /**
  * One bounded pool of worker threads for the work that can leave the main thread while it
- * walks layers: decoding ELF files and hashing large uncompressed layers. At most
+ * walks layers: hashing large layers, decoding the ELF bodies kept out of compressed layers,
+ * and (for the explorer, which draws meanwhile) decoding ELF files; the other commands
+ * decode on demand on the main thread, which costs less than the round trip. At most
  * `poolSize()` workers (the cores, capped at 4: each worker reserves address space that
  * `ulimit -v` counts), however many layers the image has; small layers are hashed on the
  * main thread, and a byte range is hashed once however often the manifest lists it.
