@@ -6,6 +6,10 @@
  * A base module, like errors.ts: every layer that words a message may use it.
  */
 export function printable(s: string): string {
+  // printable ASCII (nearly every path) needs nothing: one scan, no regular expression
+  let i = 0;
+  for (let c; i < s.length && (c = s.charCodeAt(i)) >= 0x20 && c < 0x7f; i++);
+  if (i === s.length) return s;
   // eslint-disable-next-line no-control-regex
   return s.replace(/[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\udc80-\udcff]/gu, (c) => {
     const n = c.charCodeAt(0);

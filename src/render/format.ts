@@ -15,8 +15,17 @@ export function formatBytes(n: number): string {
 
 const TYPE_CHAR: Record<EntryType, string> = { file: '-', dir: 'd', symlink: 'l', hardlink: 'h', char: 'c', block: 'b', fifo: 'p' };
 
+const TYPE_CODE: Record<EntryType, number> = { file: 0, dir: 1, symlink: 2, hardlink: 3, char: 4, block: 5, fifo: 6 };
+/** Mode strings made so far, by type and mode bits (at most 7 x 4096): a listing of 200,000 paths has a few dozen. */
+const modeStrings: (string | undefined)[] = [];
+
 /** ls -l style mode string, setuid/setgid/sticky included. */
 export function formatMode(type: EntryType, mode: number): string {
+  const key = TYPE_CODE[type] * 4096 + (mode & 0o7777);
+  return (modeStrings[key] ??= modeString(type, mode));
+}
+
+function modeString(type: EntryType, mode: number): string {
   const rwx = (bits: number, special: boolean, ch: string) =>
     (bits & 4 ? 'r' : '-') + (bits & 2 ? 'w' : '-') + (special ? (bits & 1 ? ch : ch.toUpperCase()) : bits & 1 ? 'x' : '-');
   return (
