@@ -4,9 +4,8 @@
  * are applied) and so die in the old generation, which V8 lets grow to about twice what
  * was live at its last full collection before it collects again: on a 200,000-file image
  * half the peak resident memory was such garbage. A full collection when the heap has
- * doubled (and grown 32 MB) since the last one bounds it. Collecting sooner (at a quarter
- * more) kept 2-6% off the peak at 200k-1M files and cost 5-10% of the time; not collecting
- * here at all let 400k files peak 10-20% higher.
+ * grown by a quarter (and 24 MB) since the last one keeps the peak near what is live, for
+ * a few collections per load.
  */
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -32,9 +31,9 @@ function collector(): (() => void) | null {
  * `slack`: how much garbage to allow (the load's end allows little: what follows walks the
  * tree and should start from what is live).
  */
-export function collectIfGrown(slack = 32 << 20): void {
+export function collectIfGrown(slack = 24 << 20): void {
   const used = getHeapStatistics().used_heap_size;
-  if (used < FLOOR || used < after * 2 + slack) return;
+  if (used < FLOOR || used < after * 1.25 + slack) return;
   const f = collector();
   if (!f) return;
   f();
