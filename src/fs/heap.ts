@@ -29,11 +29,15 @@ function collector(): (() => void) | null {
 /**
  * Collects when the heap grew well past what was live after the last collection here;
  * `slack`: how much garbage to allow (the load's end allows little: what follows walks the
- * tree and should start from what is live).
+ * tree and should start from what is live). By default 24 MB, or a quarter of what was
+ * live when that is more: each collection marks everything live, and at a fixed quarter a
+ * load marked five times its final heap in all, a cost per file that grew with the image
+ * (1M files: 0.89x the time at 3% more peak memory; 200k files, whose live heap stays under
+ * 96 MB, unchanged).
  */
-export function collectIfGrown(slack = 24 << 20): void {
+export function collectIfGrown(slack?: number): void {
   const used = getHeapStatistics().used_heap_size;
-  if (used < FLOOR || used < after * 1.25 + slack) return;
+  if (used < FLOOR || used < after * 1.25 + (slack ?? Math.max(24 << 20, after / 4))) return;
   const f = collector();
   if (!f) return;
   f();
