@@ -30,7 +30,7 @@ function collector(): (() => void) | null {
  * Collects when the heap grew well past what was live after the last collection here;
  * `slack`: how much garbage to allow (the load's end allows little: what follows walks the
  * tree and should start from what is live). By default 24 MB, or a quarter of what was
- * live when that is more: each collection marks everything live, and at a fixed quarter a
+ * live when that is more: each collection marks everything live, and with a fixed 24 MB a
  * load marked five times its final heap in all, a cost per file that grew with the image
  * (1M files: 0.89x the time at 3% more peak memory; 200k files, whose live heap stays under
  * 96 MB, unchanged).

@@ -222,11 +222,17 @@ export class MergedTree {
     this.lastParent = null;
   }
 
+  /** Lets go of what applying one layer keeps (its changes by path, its removals, the last folder). */
+  private forgetLayer(): void {
+    this.changeAt = null;
+    this.removedHere = new Set();
+    this.forgetParent();
+  }
+
   /** Every layer is applied: let go of what only applying needs (the name pool; the names stay shared). */
   done(): void {
     this.names = new Map();
-    this.changeAt = null;
-    this.removedHere = new Set();
+    this.forgetLayer();
     collectIfGrown(0);
   }
 
@@ -248,9 +254,7 @@ export class MergedTree {
       contentBytes: 0,
       problems: [],
     };
-    this.changeAt = null;
-    this.removedHere = new Set();
-    this.forgetParent();
+    this.forgetLayer();
     const own: LayerEntry[] = [];
     const whiteouts: LayerEntry[] = [];
     for (const e of entries) {
@@ -263,9 +267,7 @@ export class MergedTree {
     }
     for (const e of whiteouts) this.whiteout(e, result);
     for (const e of own) this.add(index, e, result);
-    this.changeAt = null;
-    this.removedHere = new Set();
-    this.forgetParent();
+    this.forgetLayer();
     result.changes.trim();
     this.layers.push(result);
     collectIfGrown();
