@@ -8,7 +8,16 @@ import { posix } from 'node:path';
 import { openImage } from './source/index.js';
 import { allowTempFor, makeTempDir, removeTempDir } from './source/tempdir.js';
 import type { HistoryEntry, ImageConfig, LayerSource, OpenOptions, OpenedImage, SourceInfo } from './source/types.js';
-import { type ContentRef, type LayerRead, type LayerWalk, checkUncompressed, describeLayer, walkLayer } from './layers/index.js';
+import {
+  type ContentRef,
+  type LayerRead,
+  type LayerWalk,
+  KEEP_ELF_MAX,
+  checkUncompressed,
+  describeLayer,
+  walkLayer,
+} from './layers/index.js';
+import { BodyArena } from './layers/arena.js';
 import { ScopeError } from './errors.js';
 import { magicOf } from './archive/magic.js';
 import { readHead, sniffCompression } from './archive/decompress.js';
@@ -163,11 +172,15 @@ export async function loadOpened(
   let spoolDir: string | null = null;
   const spoolHere = () => (spoolDir ??= makeTempDir());
   if (opts.analysis && layers.some((l) => l.blob && l.blob.file === null)) spoolHere();
+  // the room's bodies, and one larger body alone (the room lets one through when empty), in
+  // memory shared with the decoding threads and reused from body to body (arena.ts)
+  const bodies = new BodyArena(KEEP_ELF_MAX);
   const keep =
     opts.analysis && pool
       ? {
           elf: (ref: ContentRef, body: Buffer) => pool.keep(ref, body),
-          buffer: (n: number) => pool.bodyBuffer(n),
+          buffer: (n: number) => bodies.take(n) ?? Buffer.from(new ArrayBuffer(n)),
+          release: (body: Buffer) => bodies.give(body),
           room: new Budget(KEEP_ROOM),
           whole: launchPaths(opened.config),
         }

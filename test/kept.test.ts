@@ -15,6 +15,7 @@ import { readDynamicSymbols, symbolKey } from '../src/elf/dynsym.js';
 import { openBytes } from '../src/fs/index.js';
 import type { Node } from '../src/fs/index.js';
 import { refetchBodies } from '../src/layers/kept.js';
+import { BodyArena } from '../src/layers/arena.js';
 import { type ImageModel, loadImage } from '../src/load.js';
 import { buildReport } from '../src/report/index.js';
 import { ScopeError } from '../src/errors.js';
@@ -180,5 +181,42 @@ describe('bodies kept out of compressed layers', () => {
     } finally {
       await m.close();
     }
+  });
+});
+
+describe('the shared memory bodies wait in to be decoded (layers/arena.ts)', () => {
+  it('gives runs out first-fit, takes them back in any order, and joins free neighbours', () => {
+    const arena = new BodyArena(1024);
+    const a = arena.take(100)!;
+    const b = arena.take(200)!;
+    const c = arena.take(300)!;
+    assert.ok(a.buffer instanceof SharedArrayBuffer, 'one shared memory, readable by the decoding threads');
+    assert.equal(a.buffer, c.buffer);
+    assert.deepEqual([a.length, b.length, c.length], [100, 200, 300]);
+    // runs never overlap, and start 16-byte aligned
+    assert.ok(a.byteOffset + 112 <= b.byteOffset && b.byteOffset + 208 <= c.byteOffset);
+    for (const r of [a, b, c]) assert.equal(r.byteOffset % 16, 0);
+    a.fill(1);
+    b.fill(2);
+    c.fill(3);
+    assert.ok(a.every((x) => x === 1) && b.every((x) => x === 2));
+    assert.equal(arena.take(1024), null, 'no free run holds it: the caller makes its own');
+    arena.give(b);
+    const b2 = arena.take(150)!;
+    assert.equal(b2.byteOffset, b.byteOffset, 'the first free run that fits');
+    arena.give(c);
+    arena.give(a);
+    arena.give(b2);
+    assert.equal(arena.freeBytes, 1024, 'all of it back');
+    assert.equal(arena.take(1024)!.byteOffset, 0, 'joined into one run again');
+  });
+
+  it('lets go only of its own runs', () => {
+    const arena = new BodyArena(256);
+    const mine = arena.take(64)!;
+    arena.give(Buffer.alloc(64));
+    assert.equal(arena.freeBytes, 256 - 64);
+    arena.give(mine);
+    assert.equal(arena.freeBytes, 256);
   });
 });

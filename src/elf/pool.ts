@@ -33,9 +33,6 @@ const BATCH = 64;
 const AHEAD = 2;
 /** Fewer ELF files than this are left to the catalog: no worker starts for them. */
 const DECODE_HERE = 16;
-/** Spare memory for bodies to keep: the smallest buffer made, and the most kept for reuse. */
-const SPARE_MIN = 256 << 10;
-const SPARE_MAX = 32 << 20;
 /** Below this, a layer is hashed on the main thread: a worker's round trip costs more than the hash. */
 const HASH_ON_MAIN = 32 << 20;
 
@@ -72,12 +69,6 @@ export class DecodePool {
   private keeps = new Map<number, { land: (s: Summary | null) => void; slot: Slot }>();
   /** Bodies handed to keep() so far. */
   private keptCount = 0;
-  /**
-   * Memory of bodies kept and let go, for the next ones: a fresh buffer per body left
-   * hundreds of megabytes to the collector on an image of a thousand programs.
-   */
-  private spare: ArrayBuffer[] = [];
-  private spareBytes = 0;
   private nextHash = 0;
   /** ELF files handed to add() so far. */
   private added = 0;
@@ -116,7 +107,6 @@ export class DecodePool {
         if (!k) return;
         this.keeps.delete(m.id);
         this.settle(slot, 1);
-        this.giveBack(m.body);
         k.land(m.summary);
         return;
       }
@@ -218,34 +208,11 @@ export class DecodePool {
    * Decodes an ELF body that passed in a compressed stream and keeps the ranges read
    * (elf/keep.ts) in its ref's KeptBody; settles when the body is let go. The first few are
    * decoded here (no thread is worth starting for an image of one or two programs); the
-   * rest move to a thread, the body with them (no copy).
+   * rest go to a thread, which reads a body in shared memory (layers/arena.ts) where it
+   * lies, and is given one in memory of its own (no copy). The caller gives the memory back
+   * once this settles.
    */
-  /** Memory for a body of `n` bytes on its way to keep(): a spare one when one fits. */
-  bodyBuffer(n: number): Buffer {
-    let best = -1;
-    for (let i = 0; i < this.spare.length; i++) {
-      const len = this.spare[i]!.byteLength;
-      if (len >= n && (best < 0 || len < this.spare[best]!.byteLength)) best = i;
-    }
-    if (best >= 0) {
-      const ab = this.spare.splice(best, 1)[0]!;
-      this.spareBytes -= ab.byteLength;
-      return Buffer.from(ab, 0, n);
-    }
-    // sizes rounded up to a power of two (at least 256 KiB), so a buffer serves many bodies;
-    // one too large to be kept as a spare, exactly
-    const size = n > SPARE_MAX ? n : Math.max(SPARE_MIN, 2 ** Math.ceil(Math.log2(Math.max(1, n))));
-    return Buffer.from(new ArrayBuffer(size), 0, n);
-  }
-
-  private giveBack(ab: ArrayBuffer | undefined): void {
-    if (!ab || ab.byteLength === 0 || this.spareBytes + ab.byteLength > SPARE_MAX) return;
-    this.spare.push(ab);
-    this.spareBytes += ab.byteLength;
-  }
-
   keep(ref: ContentRef, body: Buffer): Promise<void> {
-    // decoded here until a thread is up (the first few always are)
     const kept = ref.kept;
     if (!kept) return Promise.resolve();
     const key = contentKey(ref);
@@ -260,24 +227,23 @@ export class DecodePool {
       done();
     };
     this.pending++;
+    // decoded here until a thread is up (the first few always are)
     const slot = ++this.keptCount > DECODE_HERE && this.max > 0 ? this.pickReady() : null;
     if (!slot) {
+      let summary: Summary | null = null;
       try {
-        land(summarize(body));
-      } catch (e) {
-        land(null);
-        throw e;
+        summary = summarize(body);
       } finally {
-        this.giveBack(body.buffer as ArrayBuffer);
+        land(summary);
       }
       return settled;
     }
     const id = this.nextHash++;
     this.busy(slot, 1);
     this.keeps.set(id, { land, slot });
-    // bodyBuffer()'s memory is the body's alone: it moves to the thread and comes back with the answer
-    const job: KeepJob = { kind: 'keep', id, body: body.buffer as ArrayBuffer, size: body.length };
-    slot.worker.postMessage(job, [job.body]);
+    const shared = body.buffer instanceof SharedArrayBuffer;
+    const job: KeepJob = { kind: 'keep', id, body: body.buffer, offset: body.byteOffset, size: body.length };
+    slot.worker.postMessage(job, shared ? [] : [body.buffer]);
     return settled;
   }
 

@@ -19,19 +19,20 @@ export interface HashJob {
   size: number;
 }
 
-/** An ELF body out of a compressed stream, moved here to be decoded and summed up (keep.ts). */
+/** An ELF body out of a compressed stream, to be decoded and summed up here (keep.ts). */
 export interface KeepJob {
   kind: 'keep';
   id: number;
-  /** The body is its first `size` bytes; the memory goes back with the answer. */
-  body: ArrayBuffer;
+  /** The body is `size` bytes at `offset`: in the pool's shared arena, or memory moved here. */
+  body: ArrayBuffer | SharedArrayBuffer;
+  offset: number;
   size: number;
 }
 
 export type WorkerReply =
   | { kind: 'ready' }
   | { kind: 'decode'; results: JobResult[] }
-  | { kind: 'keep'; id: number; summary: Summary | null; body: ArrayBuffer }
+  | { kind: 'keep'; id: number; summary: Summary | null }
   | { kind: 'hash'; id: number; digest?: string; error?: string; scope?: { code: ScopeError['code']; message: string } };
 
 const arena = new ReadArena();
@@ -53,12 +54,15 @@ parentPort!.on('message', (m: { kind: 'decode'; jobs: DecodeJob[] } | HashJob | 
   if (m.kind === 'keep') {
     let summary: Summary | null = null;
     try {
-      summary = summarize(Buffer.from(m.body, 0, m.size));
+      summary = summarize(Buffer.from(m.body, m.offset, m.size));
     } catch {
       // not damage (that is a result): the main thread decodes it again, on demand
     }
-    const moved = summary ? [m.body, summary.store.buffer as ArrayBuffer] : [m.body];
-    parentPort!.postMessage({ kind: 'keep', id: m.id, summary, body: m.body } satisfies WorkerReply, moved);
+    // the arena's run is given back by the main thread when this answer lands
+    parentPort!.postMessage(
+      { kind: 'keep', id: m.id, summary } satisfies WorkerReply,
+      summary ? [summary.store.buffer as ArrayBuffer] : [],
+    );
     return;
   }
   let reply: WorkerReply;

@@ -82,6 +82,8 @@ export interface ReadOptions {
     elf: (ref: ContentRef, body: Buffer) => Promise<void>;
     /** Memory for an ELF body of n bytes, given to `elf` with the body. */
     buffer: (n: number) => Buffer;
+    /** Gives back what `buffer` gave, once `elf` settles (or the body could not be read). */
+    release: (body: Buffer) => void;
     room: Budget;
     /** Paths whose ELF body is kept whole (where the image's command may be). */
     whole: Set<string>;
@@ -105,7 +107,7 @@ const KEEP_HEAD = 4096;
 /** A program where the command may be is kept whole up to this size (larger, it is read again if scanned). */
 const KEEP_LAUNCH_MAX = 64 << 20;
 /** An ELF file larger than this is spooled, not held in memory to be decoded. */
-const KEEP_ELF_MAX = 256 << 20;
+export const KEEP_ELF_MAX = 256 << 20;
 
 /** How errors name a layer: its index, and its digest's start. */
 export function describeLayer(layer: LayerSource): string {
@@ -269,9 +271,14 @@ async function keepBody(
 ): Promise<ContentRef> {
   const n = elf || e.size <= KEEP_WHOLE ? e.size : KEEP_HEAD;
   if (elf) await keep.room.take(n);
+  let elfBody: Buffer | null = null;
+  const letGo = () => {
+    if (elfBody) keep.release(elfBody);
+    keep.room.give(n);
+  };
   let body: Buffer;
   try {
-    body = elf ? keep.buffer(n) : Buffer.allocUnsafe(n);
+    body = elf ? (elfBody = keep.buffer(n)) : Buffer.allocUnsafe(n);
     head.copy(body, 0, 0, Math.min(head.length, n));
     for (let done = Math.min(head.length, n); done < n;) {
       // straight from the inflater's pieces into the body: one copy
@@ -281,7 +288,7 @@ async function keepBody(
       done += chunk.length;
     }
   } catch (err) {
-    if (elf) keep.room.give(n);
+    if (elf) letGo();
     throw err;
   }
   const first = elf ? Buffer.from(body.subarray(0, Math.min(n, KEEP_HEAD))) : body;
@@ -295,7 +302,7 @@ async function keepBody(
     keep
       .elf(out, body)
       .catch(() => {})
-      .finally(() => keep.room.give(n));
+      .finally(letGo);
   }
   return out;
 }
