@@ -151,6 +151,9 @@ export function launchPaths(config: ImageConfig | null): Set<string> {
 /** Bytes of ELF bodies out of compressed layers held at once while they are decoded (see layers/kept.ts). */
 const KEEP_ROOM = 32 << 20;
 
+/** Layers walked ahead of the one being applied, beyond those being read (each holds its entries). */
+const WALKED_AHEAD = 3;
+
 /** Digest checks left running behind the walks, at most. */
 const CHECKS_AHEAD = 8;
 
@@ -205,10 +208,22 @@ export async function loadOpened(
     opts.onProgress({ ...progress, bytesDone: Math.min(bytesTotal, progress.bytesDone + inFlight) });
   };
   let next = 0;
+  let reading = 0;
+  let applied = 0;
+  /**
+   * Starts reads while fewer than `concurrency` are under way and fewer than WALKED_AHEAD
+   * walked layers wait for the one before them: a read that ends starts the next at once.
+   * Started only as layers were applied, a large first layer held back every layer after
+   * the few beside it (gzip: its 1 GB layer, then the 360 MB one, one after the other).
+   */
+  const startMore = () => {
+    while (next < layers.length && reading < concurrency && next - applied < concurrency + WALKED_AHEAD) start();
+  };
   const start = () => {
     const l = layers[next];
     if (l === undefined) return;
     next++;
+    reading++;
     const onStored = (n: number) => {
       partial.set(l.index, Math.min(n, l.blob?.size ?? 0));
       tell(false);
@@ -221,17 +236,24 @@ export async function loadOpened(
       onElf: pool && opts.analysis && opts.decodeInBackground ? (ref) => pool.add(ref) : undefined,
       hash: (file, offset, size) => hasher.hash(file, offset, size),
       onStored,
-    }).then((r) => {
+    });
+    void read.then(
+      () => {
+        reading--;
+        startMore();
+      },
+      () => reading--,
+    );
+    reads[l.index] = read.then((r) => {
       partial.delete(l.index);
       progress.layersDone++;
       progress.bytesDone += l.blob?.size ?? 0;
       tell(true);
       return r;
     });
-    reads[l.index] = read;
-    read.catch(() => {}); // awaited in order below
+    reads[l.index]!.catch(() => {}); // awaited in order below
   };
-  for (let i = 0; i < concurrency; i++) start();
+  startMore();
   tell(true);
   const tree = new MergedTree();
   const history = historyForLayers(opened.history, layers.length);
@@ -261,7 +283,8 @@ export async function loadOpened(
       abandon();
       throw first;
     }
-    start();
+    applied++;
+    startMore();
     const changes = tree.apply(l.index, read.entries);
     infos.push({
       ...l,
