@@ -130,7 +130,7 @@ const kind = process.argv[1];
 const files = process.argv.slice(2);
 const sink = () => new Writable({ write: (_c, _e, cb) => cb() });
 function inflater() {
-  if (kind === 'gzip') return require('node:zlib').createGunzip({ chunkSize: 256 * 1024 });
+  if (kind === 'gzip') return require('node:zlib').createGunzip({ chunkSize: 1 << 20 }); // its fastest piece size here
   const { Transform } = require('node:stream');
   const { Decompress } = require(process.env.FZSTD);
   const t = new Transform({

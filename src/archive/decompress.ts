@@ -250,9 +250,13 @@ class ZstdFrames extends Transform {
   }
 }
 
-/** A Transform that inflates the given compression. */
+/**
+ * A Transform that inflates the given compression. gzip inflates into 1 MiB pieces: each
+ * piece is a round trip between the thread pool and this thread, and with 256 KiB ones
+ * inspecting a gzip image took 7% longer (inflating alone, 8% longer).
+ */
 export function inflater(c: Exclude<Compression, 'none'>): Transform {
-  return c === 'gzip' ? zlib.createGunzip({ chunkSize: 256 * 1024 }) : zstdStream();
+  return c === 'gzip' ? zlib.createGunzip({ chunkSize: 1 << 20 }) : zstdStream();
 }
 
 const READ_CHUNK = 1 << 20;
