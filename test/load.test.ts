@@ -155,6 +155,49 @@ describe('loading layers: digests checked beside the walks', () => {
   });
 });
 
+describe('reading layers: a read that ends starts the next', () => {
+  it('a slow first layer does not hold back the reads after it', async () => {
+    // layer 0 streams (as from a registry) and sends its bytes only when the test says
+    const opened = await image(5);
+    const first = readFileSync(opened.layers[0]!.blob!.file!);
+    let send!: () => void;
+    const sent = new Promise<void>((r) => (send = r));
+    opened.layers[0] = {
+      ...opened.layers[0]!,
+      blob: {
+        file: null,
+        offset: 0,
+        size: first.length,
+        async *open() {
+          await sent;
+          yield first;
+        },
+      },
+    };
+    let done = 0;
+    const pool = {
+      results: new Map(),
+      add() {},
+      close() {},
+      drain: () => Promise.resolve(),
+      hashesHere: () => true,
+      hash: (file: string, offset: number, size: number) => hashRange(file, offset, size),
+    } as unknown as DecodePool;
+    const loading = loadOpened(opened, { verify: true, concurrency: 2, analysis: false, onProgress: (p) => (done = p.layersDone) }, pool);
+    // two reads at a time: as each of layers 1.. ends, the next starts, while layer 0 waits
+    // (started only as layers were applied, layer 2 would wait for layer 0)
+    for (let n = 0; n < 2000 && done < 4; n++) await new Promise((r) => setImmediate(r));
+    assert.equal(done, 4, 'layers 1 to 4 read while layer 0 is held');
+    send();
+    const model = await loading;
+    assert.ok(model.layers.every((l) => l.verified));
+    assert.deepEqual(
+      [...model.tree.walk()].map(([p]) => p).filter((p) => p !== '/'),
+      ['/f0', '/f1', '/f2', '/f3', '/f4'],
+    );
+  });
+});
+
 describe('hashing a byte range', () => {
   it("the blocking hash (the pool threads') answers as the event-loop one does", async () => {
     const file = join(t.dir, 'range.bin');
