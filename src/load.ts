@@ -189,6 +189,7 @@ export async function loadOpened(
         }
       : null;
   const close = async () => {
+    bodies.retire();
     pool?.close();
     closeSharedFiles();
     if (spoolDir) removeTempDir(spoolDir);
@@ -209,6 +210,8 @@ export async function loadOpened(
   };
   let next = 0;
   let reading = 0;
+  /** The load failed: reads still under way end, none starts. */
+  let stopped = false;
   let applied = 0;
   /**
    * Starts reads while fewer than `concurrency` are under way and fewer than WALKED_AHEAD
@@ -217,7 +220,7 @@ export async function loadOpened(
    * the few beside it (gzip: its 1 GB layer, then the 360 MB one, one after the other).
    */
   const startMore = () => {
-    while (next < layers.length && reading < concurrency && next - applied < concurrency + WALKED_AHEAD) start();
+    while (!stopped && next < layers.length && reading < concurrency && next - applied < concurrency + WALKED_AHEAD) start();
   };
   const start = () => {
     const l = layers[next];
@@ -263,6 +266,8 @@ export async function loadOpened(
   // open at once (each holds a descriptor and a buffer), and all are settled before the model is.
   const checks: Promise<boolean>[] = [];
   const abandon = () => {
+    stopped = true;
+    bodies.retire(); // the threads may still read bodies they were sent
     pool?.close();
     if (spoolDir) removeTempDir(spoolDir);
   };

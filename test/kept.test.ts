@@ -211,6 +211,15 @@ describe('the shared memory bodies wait in to be decoded (layers/arena.ts)', () 
     assert.equal(arena.take(1024)!.byteOffset, 0, 'joined into one run again');
   });
 
+  it('retired (a load that stopped), gives out no run again, even one given back', () => {
+    const arena = new BodyArena(256);
+    const a = arena.take(64)!;
+    arena.retire();
+    arena.give(a);
+    assert.equal(arena.take(16), null);
+    assert.equal(arena.freeBytes, 0);
+  });
+
   it('lets go only of its own runs', () => {
     const arena = new BodyArena(256);
     const mine = arena.take(64)!;

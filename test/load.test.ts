@@ -198,6 +198,38 @@ describe('reading layers: a read that ends starts the next', () => {
   });
 });
 
+describe('reading layers: a load that failed starts no more reads', () => {
+  it('a read that ends after the failure does not start the next', async () => {
+    const opened = await image(6);
+    const opens: number[] = [];
+    let send!: () => void;
+    const sent = new Promise<void>((r) => (send = r));
+    opened.layers = opened.layers.map((l, i) => {
+      const bytes = i === 0 ? Buffer.alloc(1024, 0x41) : readFileSync(l.blob!.file!); // layer 0: not a tar
+      return {
+        ...l,
+        digest: null,
+        diffId: null,
+        blob: {
+          file: null,
+          offset: 0,
+          size: bytes.length,
+          async *open() {
+            opens.push(i);
+            if (i === 1) await sent;
+            yield bytes;
+          },
+        },
+      };
+    });
+    const loading = loadOpened(opened, { verify: true, concurrency: 2, analysis: false }, heldPool(opened).pool);
+    await assert.rejects(loading, (e: unknown) => e instanceof ScopeError && /^layer 0\b/.test(e.message));
+    send(); // layer 1's read ends now, after the load failed
+    for (let n = 0; n < 200; n++) await new Promise((r) => setImmediate(r));
+    assert.deepEqual(opens, [0, 1], 'no layer read was started after the failure');
+  });
+});
+
 describe('hashing a byte range', () => {
   it("the blocking hash (the pool threads') answers as the event-loop one does", async () => {
     const file = join(t.dir, 'range.bin');

@@ -15,6 +15,7 @@ export class BodyArena {
   private memory: SharedArrayBuffer | null = null;
   /** Free runs, sorted by start, as pairs: start, end. */
   private free: number[];
+  private retired = false;
 
   /** `size` bytes, reserved on first use (pages are touched only as bodies fill them). */
   constructor(readonly size: number) {
@@ -28,12 +29,29 @@ export class BodyArena {
       const start = this.free[i]!;
       const end = this.free[i + 1]!;
       if (end - start < len) continue;
-      this.memory ??= new SharedArrayBuffer(this.size);
+      if (!this.memory) {
+        try {
+          this.memory = new SharedArrayBuffer(this.size);
+        } catch {
+          // no room to reserve it (ulimit -v): every body has its own memory, as before
+          this.retire();
+          return null;
+        }
+      }
       if (end - start === len) this.free.splice(i, 2);
       else this.free[i] = start + len;
       return Buffer.from(this.memory, start, n);
     }
     return null;
+  }
+
+  /**
+   * Takes no more runs and gives none out again: for a load that stopped, whose threads may
+   * still be reading bodies they were sent (a run given back then could be written over).
+   */
+  retire(): void {
+    this.free = [];
+    this.retired = true;
   }
 
   /** Whether `b` is a run of this arena. */
@@ -43,7 +61,7 @@ export class BodyArena {
 
   /** Gives a run back, joined to the free runs beside it. */
   give(b: Buffer): void {
-    if (!this.owns(b)) return;
+    if (this.retired || !this.owns(b)) return;
     const start = b.byteOffset;
     const end = start + carve(b.length);
     let i = 0;

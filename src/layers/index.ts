@@ -299,10 +299,13 @@ async function keepBody(
   const out = { ...ref, kept };
   if (elf) {
     // a decoding that fails leaves the head kept: later reads bring the whole body back
-    keep
-      .elf(out, body)
-      .catch(() => {})
-      .finally(letGo);
+    let decoding: Promise<void>;
+    try {
+      decoding = keep.elf(out, body);
+    } catch {
+      decoding = Promise.resolve(); // thrown here, not rejected: the memory is let go all the same
+    }
+    decoding.catch(() => {}).finally(letGo);
   }
   return out;
 }
