@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { after, describe, it } from 'node:test';
 import { hashRange, hashRangeSync } from '../src/archive/hash.js';
 import type { DecodePool } from '../src/elf/pool.js';
@@ -157,23 +158,27 @@ describe('loading layers: digests checked beside the walks', () => {
 
 describe('reading layers: a read that ends starts the next', () => {
   it('a slow first layer does not hold back the reads after it', async () => {
-    // layer 0 streams (as from a registry) and sends its bytes only when the test says
+    // gzip layers streamed (as from a registry); layer 0 sends its bytes only when the test says
     const opened = await image(5);
-    const first = readFileSync(opened.layers[0]!.blob!.file!);
     let send!: () => void;
     const sent = new Promise<void>((r) => (send = r));
-    opened.layers[0] = {
-      ...opened.layers[0]!,
-      blob: {
-        file: null,
-        offset: 0,
-        size: first.length,
-        async *open() {
-          await sent;
-          yield first;
+    opened.layers = opened.layers.map((l, i) => {
+      const bytes = gzipSync(readFileSync(l.blob!.file!));
+      return {
+        ...l,
+        digest: null,
+        diffId: null,
+        blob: {
+          file: null,
+          offset: 0,
+          size: bytes.length,
+          async *open() {
+            if (i === 0) await sent;
+            yield bytes;
+          },
         },
-      },
-    };
+      };
+    });
     let done = 0;
     const pool = {
       results: new Map(),
@@ -190,7 +195,6 @@ describe('reading layers: a read that ends starts the next', () => {
     assert.equal(done, 4, 'layers 1 to 4 read while layer 0 is held');
     send();
     const model = await loading;
-    assert.ok(model.layers.every((l) => l.verified));
     assert.deepEqual(
       [...model.tree.walk()].map(([p]) => p).filter((p) => p !== '/'),
       ['/f0', '/f1', '/f2', '/f3', '/f4'],
@@ -205,7 +209,7 @@ describe('reading layers: a load that failed starts no more reads', () => {
     let send!: () => void;
     const sent = new Promise<void>((r) => (send = r));
     opened.layers = opened.layers.map((l, i) => {
-      const bytes = i === 0 ? Buffer.alloc(1024, 0x41) : readFileSync(l.blob!.file!); // layer 0: not a tar
+      const bytes = gzipSync(i === 0 ? Buffer.alloc(1024, 0x41) : readFileSync(l.blob!.file!)); // layer 0: not a tar
       return {
         ...l,
         digest: null,
