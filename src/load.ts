@@ -243,23 +243,24 @@ export async function loadOpened(
       onElf: pool && opts.analysis && opts.decodeInBackground ? (ref) => pool.add(ref) : undefined,
       hash: (file, offset, size) => hasher.hash(file, offset, size),
       onStored,
-    });
-    void read.then(
+    }).then(
       (r) => {
         reading--;
+        partial.delete(l.index);
+        progress.layersDone++;
+        progress.bytesDone += l.blob?.size ?? 0;
+        tell(true);
         if (r.compression === 'gzip' || r.compression === 'zstd') ahead = WALKED_AHEAD;
         startMore();
+        return r;
       },
-      () => reading--,
+      (e: unknown) => {
+        reading--;
+        throw e;
+      },
     );
-    reads[l.index] = read.then((r) => {
-      partial.delete(l.index);
-      progress.layersDone++;
-      progress.bytesDone += l.blob?.size ?? 0;
-      tell(true);
-      return r;
-    });
-    reads[l.index]!.catch(() => {}); // awaited in order below
+    reads[l.index] = read;
+    read.catch(() => {}); // awaited in order below
   };
   startMore();
   tell(true);

@@ -156,39 +156,44 @@ describe('loading layers: digests checked beside the walks', () => {
   });
 });
 
+/**
+ * The layers of `opened` as gzip streams, as a registry sends them (no digests to check).
+ * Each stream waits for `onOpen(i)` before it sends its bytes; `tar(i)` may stand in for a
+ * layer's own tar.
+ */
+function streamGzip(
+  opened: OpenedImage,
+  onOpen: (i: number) => Promise<void> | void,
+  tar: (i: number) => Buffer | null = () => null,
+): void {
+  opened.layers = opened.layers.map((l, i) => {
+    const bytes = gzipSync(tar(i) ?? readFileSync(l.blob!.file!));
+    return {
+      ...l,
+      digest: null,
+      diffId: null,
+      blob: {
+        file: null,
+        offset: 0,
+        size: bytes.length,
+        async *open() {
+          await onOpen(i);
+          yield bytes;
+        },
+      },
+    };
+  });
+}
+
 describe('reading layers: a read that ends starts the next', () => {
   it('a slow first layer does not hold back the reads after it', async () => {
-    // gzip layers streamed (as from a registry). Layer 0 sends its bytes only once layers 1 to
-    // 4 are read: started only as layers were applied, layer 2 would wait for layer 0, nothing
-    // would be left to run, and the test would end unresolved (the runner fails it so).
+    // Layer 0 sends its bytes only once layers 1 to 4 are read: started only as layers were
+    // applied, layer 2 would wait for layer 0, nothing would be left to run, and the test
+    // would end unresolved (the runner fails it so).
     const opened = await image(5);
     let othersRead!: () => void;
     const others = new Promise<void>((r) => (othersRead = r));
-    opened.layers = opened.layers.map((l, i) => {
-      const bytes = gzipSync(readFileSync(l.blob!.file!));
-      return {
-        ...l,
-        digest: null,
-        diffId: null,
-        blob: {
-          file: null,
-          offset: 0,
-          size: bytes.length,
-          async *open() {
-            if (i === 0) await others;
-            yield bytes;
-          },
-        },
-      };
-    });
-    const pool = {
-      results: new Map(),
-      add() {},
-      close() {},
-      drain: () => Promise.resolve(),
-      hashesHere: () => true,
-      hash: (file: string, offset: number, size: number) => hashRange(file, offset, size),
-    } as unknown as DecodePool;
+    streamGzip(opened, (i) => (i === 0 ? others : undefined));
     let readFirst = -1;
     const onProgress = (p: { layersDone: number }) => {
       if (p.layersDone === 4 && readFirst < 0) {
@@ -196,7 +201,7 @@ describe('reading layers: a read that ends starts the next', () => {
         othersRead();
       }
     };
-    const model = await loadOpened(opened, { verify: true, concurrency: 2, analysis: false, onProgress }, pool);
+    const model = await loadOpened(opened, { verify: true, concurrency: 2, analysis: false, onProgress }, heldPool(opened).pool);
     assert.equal(readFirst, 4, 'layers 1 to 4 were read before layer 0');
     assert.deepEqual(
       [...model.tree.walk()].map(([p]) => p).filter((p) => p !== '/'),
@@ -211,24 +216,14 @@ describe('reading layers: a load that failed starts no more reads', () => {
     const opens: number[] = [];
     let send!: () => void;
     const sent = new Promise<void>((r) => (send = r));
-    opened.layers = opened.layers.map((l, i) => {
-      const bytes = gzipSync(i === 0 ? Buffer.alloc(1024, 0x41) : readFileSync(l.blob!.file!)); // layer 0: not a tar
-      return {
-        ...l,
-        digest: null,
-        diffId: null,
-        blob: {
-          file: null,
-          offset: 0,
-          size: bytes.length,
-          async *open() {
-            opens.push(i);
-            if (i === 1) await sent;
-            yield bytes;
-          },
-        },
-      };
-    });
+    streamGzip(
+      opened,
+      (i) => {
+        opens.push(i);
+        return i === 1 ? sent : undefined;
+      },
+      (i) => (i === 0 ? Buffer.alloc(1024, 0x41) : null), // layer 0: not a tar
+    );
     const loading = loadOpened(opened, { verify: true, concurrency: 2, analysis: false }, heldPool(opened).pool);
     await assert.rejects(loading, (e: unknown) => e instanceof ScopeError && /^layer 0\b/.test(e.message));
     send(); // layer 1's read ends now, after the load failed
