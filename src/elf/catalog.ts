@@ -4,7 +4,7 @@
  */
 import { isElf } from '../archive/magic.js';
 import { ScopeError } from '../errors.js';
-import { type MergedTree, type Node, openBytes } from '../fs/index.js';
+import { type MergedTree, type Node, ReadArena, openBytes } from '../fs/index.js';
 import { decodeElf } from './decode.js';
 import { ElfDamage } from './reader.js';
 import type { ElfInfo } from './types.js';
@@ -14,6 +14,11 @@ export type Decoded = { ok: true; info: ElfInfo } | { ok: false; error: string }
 
 export class BinaryCatalog {
   private readonly cache: Map<string, Decoded>;
+  /**
+   * The reads of one decode after another, in memory reused (as the decoding threads do): a
+   * fresh buffer a window cost page faults and collections over a thousand binaries.
+   */
+  private readonly arena = new ReadArena();
   /** `decoded`: results already made (by the decoding thread), shared and added to. */
   constructor(
     readonly tree: MergedTree,
@@ -38,7 +43,8 @@ export class BinaryCatalog {
     let d: Decoded | null;
     let bytes;
     try {
-      bytes = openBytes(ref);
+      this.arena.reset(); // a decoded ElfInfo holds no views of what was read
+      bytes = openBytes(ref, null, this.arena);
       if (node.magic === null && !isElf(bytes.read(0, 4))) return null;
       d = { ok: true, info: decodeElf(bytes) };
     } catch (e) {

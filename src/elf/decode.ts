@@ -109,13 +109,22 @@ function readVersionDefs(r: FieldReader, off: number, num: number, str: (o: numb
   return out;
 }
 
-/** Is `needle` one of the NUL-separated names in a string table? */
-function tableHas(table: Buffer, needle: string): boolean {
-  const n = Buffer.from(needle + '\0');
-  let i = table.indexOf(n);
-  while (i !== -1) {
-    if (i === 0 || table[i - 1] === 0) return true;
-    i = table.indexOf(n, i + 1);
+const CANARY_STEM = Buffer.from('__stack_chk_');
+const CANARY_TAILS = [Buffer.from('fail\0'), Buffer.from('guard\0')];
+
+/**
+ * Does a string table (NUL-separated names) hold __stack_chk_fail or __stack_chk_guard? One
+ * pass for their common stem: a table without either (a C++ library's runs to megabytes)
+ * is scanned once, not once a name.
+ */
+function namesCanary(table: Buffer): boolean {
+  const stem = CANARY_STEM.length;
+  for (let i = table.indexOf(CANARY_STEM); i !== -1; i = table.indexOf(CANARY_STEM, i + 1)) {
+    if (i > 0 && table[i - 1] !== 0) continue;
+    for (const tail of CANARY_TAILS) {
+      const end = i + stem + tail.length;
+      if (end <= table.length && table.compare(tail, 0, tail.length, i + stem, end) === 0) return true;
+    }
   }
   return false;
 }
@@ -130,7 +139,7 @@ function detectCanary(r: FieldReader, sections: Section[]): boolean | null {
     const strtab = sym ? sections[sym.link] : undefined;
     if (!strtab || strtab.size > SYMTAB_LIMIT) continue;
     const table = r.need(strtab.offset, strtab.size, 'symbol string table');
-    if (tableHas(table, '__stack_chk_fail') || tableHas(table, '__stack_chk_guard')) return true;
+    if (namesCanary(table)) return true;
     if (type === 2) return false; // a full symbol table without it: no canary
   }
   const dynsym = sections.some((s) => s.type === 11);
@@ -288,9 +297,7 @@ export function decodeElf(bytes: Bytes): ElfInfo {
   const relro = segments.some((s) => s.type === PT_GNU_RELRO);
   const bindNow = bindNowTag || (flags & DF_BIND_NOW) !== 0 || (flags1 & DF_1_NOW) !== 0;
   const stack = segments.find((s) => s.type === PT_GNU_STACK);
-  const canary = dynstr
-    ? tableHas(dynstr, '__stack_chk_fail') || tableHas(dynstr, '__stack_chk_guard')
-    : attempt('symbols', () => detectCanary(r, sections()), null);
+  const canary = dynstr ? namesCanary(dynstr) : attempt('symbols', () => detectCanary(r, sections()), null);
 
   const libc = libcOf(interpreter, needed, versionNeeds, notes.abiTag, go !== null);
   const isStatic = executableType && !interpreter;

@@ -8,7 +8,7 @@ import { openBlob } from '../archive/decompress.js';
 import type { ContentRef } from '../layers/index.js';
 import { readBody, walkTar } from '../archive/walk.js';
 import type { LayerSource } from '../source/types.js';
-import { type Bytes, FileBytes, KeptBytes } from './bytes.js';
+import { type Bytes, FileBytes, KeptBytes, type ReadArena } from './bytes.js';
 
 const CHUNK = 1 << 20;
 
@@ -83,12 +83,13 @@ export function readable(ref: ContentRef | null | undefined): ref is ContentRef 
 /**
  * Positioned access to a file's bytes. Bodies inside compressed layers are only reachable
  * this way when the load kept them (analysis keeps every ELF file, script and launch
- * config file it meets) or spooled them (out of a stream).
+ * config file it meets) or spooled them (out of a stream). With `arena`, reads land in its
+ * memory (valid until its next reset) instead of buffers of their own.
  */
-export function openBytes(ref: ContentRef, head: Buffer | null = null): Bytes {
+export function openBytes(ref: ContentRef, head: Buffer | null = null, arena: ReadArena | null = null): Bytes {
   if (ref.kept) return new KeptBytes(ref.kept);
   if (!ref.file) throw new ScopeError('unsupported', `layer ${ref.layer}: content not kept for positioned reads`);
-  return new FileBytes(ref.file, ref.offset, ref.size, head);
+  return new FileBytes(ref.file, ref.offset, ref.size, head, arena);
 }
 
 /**

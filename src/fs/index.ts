@@ -7,7 +7,7 @@ export type { Node, Change, ChangeKind, LayerChanges, WastedPath } from './tree.
 export { resolvePath, mustResolve, workingDir } from './resolve.js';
 export type { Resolved, ResolveResult } from './resolve.js';
 export { readContent, streamContent, openBytes, readSmallFile, contentHead, readable } from './content.js';
-export { FileBytes, BufferBytes, type Bytes } from './bytes.js';
+export { FileBytes, BufferBytes, ReadArena, type Bytes } from './bytes.js';
 
 /** One path of the merged tree as `files --json` prints it. */
 export interface FileRecord {
