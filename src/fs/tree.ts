@@ -186,6 +186,8 @@ export interface WastedPath {
 
 const OPAQUE = '.wh..wh..opq';
 const WH = '.wh.';
+/** aufs' own metadata (.wh..wh.plnk and friends), anywhere in a path. */
+const AUFS_META = '/' + WH + WH;
 
 function newDir(layer: number, mode = 0o755): Node {
   return { type: 'dir', mode, uid: 0, gid: 0, size: 0, mtime: 0, linkTarget: null, layer, content: null, magic: null, children: new Map() };
@@ -260,8 +262,7 @@ export class MergedTree {
     for (const e of entries) {
       const base = e.path.slice(e.path.lastIndexOf('/') + 1);
       if (base === OPAQUE) this.opaque(e.path.slice(0, e.path.length - OPAQUE.length - 1) || '/', result);
-      else if (e.path.includes('/' + WH + WH))
-        continue; // aufs metadata (.wh..wh.plnk and friends)
+      else if (e.path.includes(AUFS_META)) continue;
       else if (base.startsWith(WH)) whiteouts.push(e);
       else own.push(e);
     }
@@ -383,8 +384,11 @@ export class MergedTree {
    */
   private parentFor(index: number, path: string, result: LayerChanges): Node {
     const slash = path.lastIndexOf('/');
+    // the folder of the entry before, compared in place: no string cut for most entries
+    const last = this.lastDir;
+    if (last !== null && this.lastParent && (slash === 0 ? last === '/' : last.length === slash && path.startsWith(last)))
+      return this.lastParent;
     const dir = slash === 0 ? '/' : path.slice(0, slash);
-    if (dir === this.lastDir && this.lastParent) return this.lastParent;
     let node = this.root;
     for (let at = 1; at < slash;) {
       let next = path.indexOf('/', at);
