@@ -628,6 +628,56 @@ describe('bounded work on hostile library sets', () => {
     }
   });
 
+  it('programs alike are resolved once: each answered with its own path, the image budget spent as by each alone', async () => {
+    const LD = '/lib64/ld-linux-x86-64.so.2';
+    const files: Record<string, Buffer> = {
+      '/usr/lib/libx.so.1': tinyElf({ soname: 'libx.so.1', needed: ['liby.so.1'] }),
+      '/usr/lib/liby.so.1': tinyElf({ soname: 'liby.so.1' }),
+      '/opt/rp/libgone.so.1': tinyElf({ soname: 'libgone.so.1' }),
+      // the same needs, and an rpath: its own answer (libgone.so.1 is found there)
+      '/bin/rp': tinyElf({ needed: ['libx.so.1', 'libgone.so.1'], interpreter: LD, rpath: '/opt/rp' }),
+    };
+    const N = 40;
+    const progs = Array.from({ length: N }, (_, i) => `/bin/p${String(i).padStart(2, '0')}`);
+    for (const p of progs) files[p] = tinyElf({ needed: ['libx.so.1', 'libgone.so.1'], interpreter: LD });
+    const root = image(files);
+    const m = await loadImage(root, { analysis: true });
+    try {
+      const bins = analyzeBinaries(m);
+      for (const p of progs) {
+        const b = bins.find((x) => x.path === p)!;
+        assert.deepEqual(
+          b.dependencies.map((d) => [d.name, d.requiredBy, d.resolved]),
+          [
+            ['libx.so.1', p, '/usr/lib/libx.so.1'],
+            ['libgone.so.1', p, null],
+            ['liby.so.1', '/usr/lib/libx.so.1', '/usr/lib/liby.so.1'],
+          ],
+        );
+        assert.deepEqual(b.missing, ['libgone.so.1']);
+      }
+      const rp = bins.find((x) => x.path === '/bin/rp')!;
+      assert.deepEqual(rp.missing, []);
+      assert.equal(rp.dependencies.find((d) => d.name === 'libgone.so.1')!.via, 'rpath');
+      // a budget that runs out among them: those before answered whole, the rest cut, as each resolved alone would be
+      const whole = bins.filter((x) => progs.includes(x.path));
+      const saved = LIMITS.imageSteps;
+      LIMITS.imageSteps = 300;
+      let cut: typeof bins;
+      try {
+        cut = analyzeBinaries(m).filter((x) => progs.includes(x.path));
+      } finally {
+        LIMITS.imageSteps = saved;
+      }
+      const first = cut.findIndex((x) => (x.loader?.limits.length ?? 0) > 0);
+      assert.ok(first > 0 && first < N, `the budget runs out among the programs (at ${first})`);
+      assert.deepEqual(cut.slice(0, first), whole.slice(0, first));
+      assert.ok(cut.slice(first).every((x) => /^too many libraries to follow in this image/.test(x.loader!.limits[0]!)));
+    } finally {
+      await m.close();
+    }
+  });
+
   it('a mesh of 120 libraries, each needing all the others', async () => {
     const N = 120;
     const all = Array.from({ length: N }, (_, i) => lib(i));

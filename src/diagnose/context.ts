@@ -17,5 +17,6 @@ export function loaderContext(model: ImageModel, catalog: BinaryCatalog): Loader
     user,
     probes: new Map(),
     budget: { steps: LIMITS.imageSteps },
+    resolutions: new Map(),
   };
 }

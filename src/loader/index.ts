@@ -13,6 +13,7 @@ import { GlibcSearch } from './glibc.js';
 import { MuslSearch } from './musl.js';
 import { LIMITS, type Loaded, type LoaderContext, TooMuchWork } from './search.js';
 import type { Dependency, LoadResult, VersionProblem } from './types.js';
+import { envValue } from '../source/config.js';
 
 export type * from './types.js';
 export type { LoaderContext } from './search.js';
@@ -54,7 +55,82 @@ function loaderKindOf(info: ElfInfo): 'musl' | 'glibc' | null {
   return null;
 }
 
+/**
+ * What the loader would do for a program: its interpreter, every library in the loader's
+ * order, and the symbol versions missing. Programs that the loader treats alike (same
+ * interpreter, needs and flags, nothing relative to their own folder) get the same answer:
+ * an image's thousand programs share a few hundred such shapes, each resolved once per
+ * context (see Resolution) and its answer copied with the program's path.
+ */
 export function resolveProgram(ctx: LoaderContext, programPath: string, program: ElfInfo): LoadResult {
+  const key = ctx.resolutions ? shapeOf(ctx, program) : null;
+  const hit = key === null ? undefined : ctx.resolutions!.get(key);
+  // the same steps against the image's budget: a replay where a fresh run would hit it is not one
+  if (hit && (!ctx.budget || ctx.budget.steps >= hit.spent)) {
+    if (ctx.budget) ctx.budget.steps -= hit.spent;
+    return replay(hit, programPath, program);
+  }
+  const before = ctx.budget?.steps ?? 0;
+  const fresh = resolveFresh(ctx, programPath, program);
+  if (key !== null && !fresh.selfLoaded && fresh.result.limits.length === 0) {
+    ctx.resolutions!.set(key, {
+      result: fresh.result,
+      path: programPath,
+      loaded: fresh.loaded,
+      libProblems: fresh.libProblems,
+      spent: before - (ctx.budget?.steps ?? 0),
+    });
+  }
+  return fresh.result;
+}
+
+/** A program's resolution, kept to answer the programs of the same shape. */
+export interface Resolution {
+  result: LoadResult;
+  /** The program it was worked out for. */
+  path: string;
+  loaded: LoadedSet;
+  /** The version problems of the objects other than the program, in the loader's order. */
+  libProblems: VersionProblem[];
+  /** Steps it took from the image's budget. */
+  spent: number;
+}
+
+/**
+ * What decides a program's resolution besides the image, or null when its own path does
+ * too: a DT_RPATH or DT_RUNPATH (searched from the program, $ORIGIN its folder), a needed
+ * name or an LD_LIBRARY_PATH with a token ($ORIGIN again).
+ */
+function shapeOf(ctx: LoaderContext, program: ElfInfo): string | null {
+  if (program.rpath !== null || program.runpath !== null) return null;
+  if (program.needed.some((n) => n.includes('$'))) return null;
+  if (envValue(ctx.env, 'LD_LIBRARY_PATH')?.includes('$')) return null;
+  const { interpreter, type, libc, machine, flags } = program;
+  // names from C strings hold no NUL: it separates them
+  return [interpreter ?? '', type, libc, program.class, machine, flags.nodeflib ? 1 : 0, ...program.needed].join('\0');
+}
+
+/** A kept resolution as the program at `programPath` gets it: its path where the program's was, its own version needs checked. */
+function replay(r: Resolution, programPath: string, program: ElfInfo): LoadResult {
+  const was = r.result;
+  const main: Loaded = { path: programPath, real: programPath, info: program, loader: null, depth: 0 };
+  return {
+    ...was,
+    program: programPath,
+    interpreter: was.interpreter && { ...was.interpreter },
+    dependencies: was.dependencies.map((d) => ({ ...d, requiredBy: d.requiredBy === r.path ? programPath : d.requiredBy })),
+    versionProblems: was.loader === 'musl' ? [] : [...versionProblemsOf(main, r.loaded, new Map()), ...r.libProblems],
+    defaultDirs: [...was.defaultDirs],
+    limits: [],
+    notes: [...was.notes],
+  };
+}
+
+function resolveFresh(
+  ctx: LoaderContext,
+  programPath: string,
+  program: ElfInfo,
+): { result: LoadResult; loaded: LoadedSet; libProblems: VersionProblem[]; selfLoaded: boolean } {
   const real = resolvePath(ctx.tree, programPath, { cwd: ctx.cwd });
   const result: LoadResult = {
     program: programPath,
@@ -67,9 +143,10 @@ export function resolveProgram(ctx: LoaderContext, programPath: string, program:
     limits: [],
     notes: [],
   };
+  const loaded = new LoadedSet();
   if (!program.interpreter && program.type !== 'shared-object') {
     result.loader = 'static';
-    return result;
+    return { result, loaded, libProblems: [], selfLoaded: false };
   }
   if (!program.interpreter) {
     // A library is loaded by whichever loader runs the program: take this machine's usual one.
@@ -118,8 +195,9 @@ export function resolveProgram(ctx: LoaderContext, programPath: string, program:
   }
   // The program itself answers to no name (its l_name is empty).
   const main: Loaded = { path: programPath, real: real.ok ? real.path : programPath, info: program, loader: null, depth: 0 };
-  const loaded = new LoadedSet();
   loaded.add(main, []);
+  /** A library turned out to be the program's own file: the answer depends on its path. */
+  let selfLoaded = false;
 
   const interp = interpFile;
   if (program.interpreter) {
@@ -179,6 +257,7 @@ export function resolveProgram(ctx: LoaderContext, programPath: string, program:
         if (!found) continue;
         const same = loaded.sameFile(found.real);
         if (same) {
+          if (same === main) selfLoaded = true;
           loaded.alias(same, key);
           continue;
         }
@@ -188,25 +267,25 @@ export function resolveProgram(ctx: LoaderContext, programPath: string, program:
       }
     }
   }
-  if (!musl) result.versionProblems = checkVersions(loaded);
+  // glibc: the program's own version needs first, then each library's, in the loader's order
+  const defsOf = new Map<Loaded, Set<string>>();
+  const libProblems = musl ? [] : loaded.list.slice(1).flatMap((obj) => versionProblemsOf(obj, loaded, defsOf));
+  if (!musl) result.versionProblems = [...versionProblemsOf(main, loaded, defsOf), ...libProblems];
   result.limits.push(...search.limits);
   result.notes.push(...search.notes);
-  return result;
+  return { result, loaded, libProblems, selfLoaded };
 }
 
 /** glibc: a version a library lacks is fatal unless the need is weak; a library without versions is passed. */
-function checkVersions(loaded: LoadedSet): VersionProblem[] {
+function versionProblemsOf(obj: Loaded, loaded: LoadedSet, defsOf: Map<Loaded, Set<string>>): VersionProblem[] {
   const out: VersionProblem[] = [];
-  const defsOf = new Map<Loaded, Set<string>>();
-  for (const obj of loaded.list) {
-    for (const need of obj.info.versionNeeds) {
-      const lib = loaded.named(need.file);
-      if (!lib || lib === obj || lib.info.versionDefs.length === 0) continue;
-      let defs = defsOf.get(lib);
-      if (!defs) defsOf.set(lib, (defs = new Set(lib.info.versionDefs)));
-      for (const v of need.versions) {
-        if (!defs.has(v)) out.push({ library: lib.path, version: v, requiredBy: obj.path, weak: need.weak.includes(v) });
-      }
+  for (const need of obj.info.versionNeeds) {
+    const lib = loaded.named(need.file);
+    if (!lib || lib === obj || lib.info.versionDefs.length === 0) continue;
+    let defs = defsOf.get(lib);
+    if (!defs) defsOf.set(lib, (defs = new Set(lib.info.versionDefs)));
+    for (const v of need.versions) {
+      if (!defs.has(v)) out.push({ library: lib.path, version: v, requiredBy: obj.path, weak: need.weak.includes(v) });
     }
   }
   return out;

@@ -4,6 +4,7 @@ import type { ElfInfo } from '../elf/types.js';
 import { type MergedTree, resolvePath } from '../fs/index.js';
 import { type Credentials, mayRead } from './access.js';
 import type { Dependency, Skipped, Via } from './types.js';
+import type { Resolution } from './index.js';
 
 export interface LoaderContext {
   tree: MergedTree;
@@ -18,6 +19,8 @@ export interface LoaderContext {
   user?: Credentials;
   /** Loader steps that may still be taken, shared by every program resolved with this context. */
   budget?: { steps: number };
+  /** Resolutions by the shape of the program (see resolveProgram): where programs alike are answered once. */
+  resolutions?: Map<string, Resolution>;
 }
 
 /**
