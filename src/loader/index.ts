@@ -118,7 +118,8 @@ function replay(r: Resolution, programPath: string, program: ElfInfo): LoadResul
     ...was,
     program: programPath,
     interpreter: was.interpreter && { ...was.interpreter },
-    dependencies: was.dependencies.map((d) => ({ ...d, requiredBy: d.requiredBy === r.path ? programPath : d.requiredBy })),
+    // the program's own needs name it; the records of deeper ones are shared (nothing changes them once made)
+    dependencies: was.dependencies.map((d) => (d.requiredBy === r.path ? { ...d, requiredBy: programPath } : d)),
     versionProblems: was.loader === 'musl' ? [] : [...versionProblemsOf(main, r.loaded, new Map()), ...r.libProblems],
     defaultDirs: [...was.defaultDirs],
     limits: [],
