@@ -57,12 +57,12 @@ export class BinaryCatalog {
     return d;
   }
 
-  /** Every ELF file in the tree, in path order. */
-  *all(): Generator<[string, Decoded]> {
+  /** Every ELF file in the tree, in path order, with its node. */
+  *all(): Generator<[string, Decoded, Node]> {
     for (const [path, node] of this.tree.walk()) {
       if (node.magic !== 'elf' && node.magic !== null) continue;
       const d = this.of(node);
-      if (d) yield [path, d];
+      if (d) yield [path, d, node];
     }
   }
 }

@@ -106,8 +106,7 @@ export function elfSummary(info: ElfInfo): BinaryElf {
 export function analyzeBinaries(model: ImageModel, catalog = new BinaryCatalog(model.tree, model.decoded)): BinaryReport[] {
   const ctx = loaderContext(model, catalog);
   const out: BinaryReport[] = [];
-  for (const [path, d] of catalog.all()) {
-    const node = model.tree.get(path)!;
+  for (const [path, d, node] of catalog.all()) {
     const base = { path, layer: node.layer, size: node.size };
     if (!d.ok) {
       out.push({ ...base, elf: null, error: d.error, problems: [], loader: null, dependencies: [], missing: [], missingVersions: [] });
