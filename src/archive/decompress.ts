@@ -4,7 +4,6 @@
  * inflated as a stream (zlib runs off the main thread) with the stored bytes hashed as
  * they pass, so the blob digest is checked without a second read.
  */
-import { createHash } from 'node:crypto';
 import { createReadStream, openSync, readSync, closeSync } from 'node:fs';
 import { Readable, Transform } from 'node:stream';
 import * as zlib from 'node:zlib';
@@ -13,6 +12,7 @@ import type * as Fzstd from 'fzstd';
 import { ScopeError, fsError } from '../errors.js';
 import type { BlobRef, StreamBlob } from './blob.js';
 import { type ByteReader, FileRangeReader, StreamReader } from './reader.js';
+import { nodeCrypto } from '../builtins.js';
 
 export type Compression = 'none' | 'gzip' | 'zstd';
 
@@ -280,7 +280,7 @@ export async function openBlob(blob: BlobRef, hashStored = true): Promise<Opened
 }
 
 function inflated(raw: Readable, compression: Exclude<Compression, 'none'>, hashStored = true): OpenedBlob {
-  const hash = hashStored ? createHash('sha256') : null;
+  const hash = hashStored ? nodeCrypto().createHash('sha256') : null;
   const counts = { stored: 0 };
   raw.on('data', (c) => {
     hash?.update(c as Buffer);
@@ -321,7 +321,7 @@ async function openStreamBlob(blob: StreamBlob): Promise<OpenedBlob> {
     for (let next = await it.next(); !next.done; next = await it.next()) yield next.value;
   }
   if (compression !== 'none') return inflated(Readable.from(chunks(), { objectMode: false }), compression);
-  const hash = createHash('sha256');
+  const hash = nodeCrypto().createHash('sha256');
   let stored = 0;
   async function* hashed(): AsyncGenerator<Buffer> {
     for await (const c of chunks()) {

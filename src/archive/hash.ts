@@ -4,10 +4,11 @@
  * milliseconds per 1 MiB chunk between them, so the event loop (signals, the explorer) keeps
  * its turns; the pool's threads (elf/pool.ts) hash large layers with blocking reads.
  */
-import { type Hash, createHash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { ScopeError } from '../errors.js';
+import { nodeCrypto } from '../builtins.js';
 
 /** The digest of a range hashed `done` bytes of `size`: a file that ended early is truncated. */
 function digestOf(file: string, size: number, done: number, hash: Hash): string {
@@ -30,7 +31,7 @@ const giveBack = (b: Buffer): void => {
 };
 
 export async function hashRange(file: string, offset: number, size: number): Promise<string> {
-  const hash = createHash('sha256');
+  const hash = nodeCrypto().createHash('sha256');
   let done = 0;
   if (size > 0) {
     try {
@@ -60,7 +61,7 @@ export async function hashRange(file: string, offset: number, size: number): Pro
  * time of a large layer.
  */
 export function hashRangeSync(file: string, offset: number, size: number): string {
-  const hash = createHash('sha256');
+  const hash = nodeCrypto().createHash('sha256');
   let done = 0;
   if (size > 0) {
     try {

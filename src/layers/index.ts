@@ -8,13 +8,13 @@ import { type Compression, openBlob } from '../archive/decompress.js';
 import { walkDir } from './dir.js';
 import { hashRange, hashRangeSync } from '../archive/hash.js';
 import { type TarEntry, isSyncReader, walkTar, walkTarSync } from '../archive/walk.js';
-import { createHash } from 'node:crypto';
 import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { chargeTemp, refundTemp, tempError } from '../source/tempdir.js';
 import type { ByteReader } from '../archive/reader.js';
 import { type Magic, magicOf } from '../archive/magic.js';
 import type { FileBlob } from '../archive/blob.js';
 import { KeptBody } from './kept.js';
+import { nodeCrypto } from '../builtins.js';
 import type { Budget } from './budget.js';
 
 export type { TarEntry } from '../archive/walk.js';
@@ -378,7 +378,7 @@ async function spool(reader: ByteReader, e: TarEntry, head: Buffer, to: SpoolFil
   let bySize = spooled.get(to.dir);
   if (!bySize) spooled.set(to.dir, (bySize = new Map<number, Spooled[]>()));
   const peers = bySize.get(e.size);
-  const hash = peers ? createHash('sha256') : null;
+  const hash = peers ? nodeCrypto().createHash('sha256') : null;
   const offset = to.end;
   let at = offset;
   const put = (b: Buffer) => {

@@ -4,12 +4,12 @@
  * (a signal, a crash, the OOM killer), and a fixed budget for the bytes written there.
  */
 import type * as ChildProcess from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ScopeError } from '../errors.js';
+import { nodeCrypto } from '../builtins.js';
 
 interface Watcher {
   /** Our end of its stdin closes: it removes the folder. */
@@ -97,7 +97,7 @@ export function makeWatchedDir(parent: string, prefix: string, fail: (e: unknown
   // The watcher is told the name before the folder exists: a kill at any moment after
   // this finds a watcher in place. mkdir fails on an existing name, as mkdtemp does.
   for (let attempt = 0; ; attempt++) {
-    const d = join(parent, `${prefix}${randomBytes(6).toString('hex')}`);
+    const d = join(parent, `${prefix}${nodeCrypto().randomBytes(6).toString('hex')}`);
     const watcher = watch(d);
     try {
       mkdirSync(d, { mode: 0o700 });

@@ -4,11 +4,11 @@
  * the docker CLI too: an https:// address or DOCKER_TLS_VERIFY turns it on, and the client
  * certificate comes from DOCKER_CERT_PATH (default ~/.docker).
  */
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ScopeError } from '../../errors.js';
+import { nodeCrypto } from '../../builtins.js';
 
 export interface EngineTls {
   ca?: Buffer;
@@ -72,7 +72,7 @@ function contextHost(): string | null {
     }
   }
   if (!name || name === 'default') return null;
-  const id = createHash('sha256').update(name).digest('hex');
+  const id = nodeCrypto().createHash('sha256').update(name).digest('hex');
   try {
     // optional chaining reads any JSON value safely; only the leaf needs checking
     const meta = JSON.parse(readFileSync(join(dockerDir, 'contexts', 'meta', id, 'meta.json'), 'utf8')) as ContextMeta | null;

@@ -3,13 +3,13 @@
  * their digest; layers handed to the layer reader as streams that resume with a Range
  * request where a connection broke, so nothing is written to disk.
  */
-import { createHash } from 'node:crypto';
 import { ScopeError } from '../../errors.js';
 import type { StreamBlob } from '../types.js';
 import { MAX_TRIES, type RegistryClient, type Response, backoff, isRetryable, sleep } from './client.js';
+import { nodeCrypto } from '../../builtins.js';
 
 export function digestOf(bytes: Buffer, algorithm: string): string {
-  return `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}`;
+  return `${algorithm}:${nodeCrypto().createHash(algorithm).update(bytes).digest('hex')}`;
 }
 
 /** Reads a body up to `limit` bytes; a larger one is not image metadata. */
