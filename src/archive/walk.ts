@@ -149,11 +149,11 @@ class Stepper {
   }
 }
 
+const EMPTY = Buffer.alloc(0);
+
 function* readBytes(step: Stepper, n: number): Generator<Step, Buffer, Buffer | undefined> {
   return (yield step.read(n)) ?? EMPTY;
 }
-
-const EMPTY = Buffer.alloc(0);
 
 function* readMeta(step: Stepper, size: number, what: string): Generator<Step, Buffer, Buffer | undefined> {
   if (size > META_LIMIT) throw new ScopeError('too-large', `${what} of ${size} bytes is too large`);

@@ -120,7 +120,7 @@ function replay(r: Resolution, programPath: string, program: ElfInfo): LoadResul
     interpreter: was.interpreter && { ...was.interpreter },
     // the program's own needs name it; the records of deeper ones are shared (nothing changes them once made)
     dependencies: was.dependencies.map((d) => (d.requiredBy === r.path ? { ...d, requiredBy: programPath } : d)),
-    versionProblems: was.loader === 'musl' ? [] : [...versionProblemsOf(main, r.loaded, new Map()), ...r.libProblems],
+    versionProblems: was.loader === 'musl' ? [] : withProgramsOwn(main, r.loaded, r.libProblems),
     defaultDirs: [...was.defaultDirs],
     limits: [],
     notes: [...was.notes],
@@ -268,13 +268,22 @@ function resolveFresh(
       }
     }
   }
-  // glibc: the program's own version needs first, then each library's, in the loader's order
   const defsOf = new Map<Loaded, Set<string>>();
   const libProblems = musl ? [] : loaded.list.slice(1).flatMap((obj) => versionProblemsOf(obj, loaded, defsOf));
-  if (!musl) result.versionProblems = [...versionProblemsOf(main, loaded, defsOf), ...libProblems];
+  if (!musl) result.versionProblems = withProgramsOwn(main, loaded, libProblems, defsOf);
   result.limits.push(...search.limits);
   result.notes.push(...search.notes);
   return { result, loaded, libProblems, selfLoaded };
+}
+
+/** glibc's version problems in the loader's order: the program's own needs, then each library's (`libProblems`). */
+function withProgramsOwn(
+  main: Loaded,
+  loaded: LoadedSet,
+  libProblems: VersionProblem[],
+  defsOf = new Map<Loaded, Set<string>>(),
+): VersionProblem[] {
+  return [...versionProblemsOf(main, loaded, defsOf), ...libProblems];
 }
 
 /** glibc: a version a library lacks is fatal unless the need is weak; a library without versions is passed. */
