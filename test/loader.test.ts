@@ -289,6 +289,24 @@ describe('glibc loader rules, checked against ld.so itself', { skip }, () => {
     assert.deepEqual((await resolveIn(root, '/app')).versionProblems, []);
   });
 
+  it('programs of one shape each get their own version problems, named after themselves', async () => {
+    const root = `${tmp.dir}/ver-shape`;
+    glibcRoot(root);
+    put(root, '/app', `${b}/app-ver`);
+    put(root, '/app2', `${b}/app-ver`);
+    put(root, '/usr/lib/libver.so.1', `${b}/libver-v1.so`);
+    const m = await loadImage(root, { analysis: true });
+    try {
+      const bins = analyzeBinaries(m);
+      for (const p of ['/app', '/app2']) {
+        const dep = bins.find((x) => x.path === p)!.dependencies.find((d) => d.name === 'libver.so.1')!;
+        assert.deepEqual(dep.failedVersions, [{ version: 'VER_2', requiredBy: p, weak: false }]);
+      }
+    } finally {
+      await m.close();
+    }
+  });
+
   it("the system search path is the loader's own, read from the file PT_INTERP leads to, whatever the links", async () => {
     const HOST_LD = '/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2';
     const base = (root: string) => {
