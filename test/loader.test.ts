@@ -307,6 +307,38 @@ describe('glibc loader rules, checked against ld.so itself', { skip }, () => {
     }
   });
 
+  it('a library that the first of its shape loads is answered as itself, not as a copy of that answer', async () => {
+    // libA.so and libX.so need libY.so at VER_2 (one shape); libY.so defines VER_1 only and
+    // needs libX.so: to ld.so, libX.so's libY.so needs libX.so itself, already loaded
+    const d = `${tmp.dir}/self-shape`;
+    mkdirSync(d, { recursive: true });
+    writeFileSync(`${d}/y.c`, 'int y(void){return 1;}\n');
+    writeFileSync(`${d}/x.c`, 'extern int y(void); int x(void){return y();}\n');
+    writeFileSync(`${d}/v1.map`, 'VER_1 { global: y; local: *; };\n');
+    writeFileSync(`${d}/v2.map`, 'VER_2 { global: y; local: *; };\n');
+    const so = (out: string, soname: string, ...rest: string[]) =>
+      sh('gcc', ['-shared', '-fPIC', '-nostdlib', '-Wl,--no-as-needed', `-Wl,-soname,${soname}`, '-o', out, ...rest], { cwd: d });
+    so('libX-stub.so', 'libX.so', 'y.c');
+    so('libY-v2.so', 'libY.so', '-Wl,--version-script=v2.map', 'y.c');
+    so('libA.so', 'libA.so', 'x.c', 'libY-v2.so');
+    so('libX.so', 'libX.so', 'x.c', 'libY-v2.so');
+    so('libY.so', 'libY.so', '-Wl,--version-script=v1.map', 'y.c', 'libX-stub.so');
+    const reportOf = async (withA: boolean) => {
+      const root = `${d}/root-${withA}`;
+      for (const f of withA ? ['libA.so', 'libX.so', 'libY.so'] : ['libX.so', 'libY.so']) put(root, `/lib/${f}`, `${d}/${f}`);
+      const m = await loadImage(root, { analysis: true });
+      try {
+        return analyzeBinaries(m).find((x) => x.path === '/lib/libX.so')!;
+      } finally {
+        await m.close();
+      }
+    };
+    const alone = await reportOf(false);
+    assert.deepEqual(alone.missingVersions, ['VER_2 (/lib/libY.so)']);
+    // resolved after libA.so, whose answer loads /lib/libX.so as a library: the same as alone
+    assert.deepEqual(await reportOf(true), alone);
+  });
+
   it("the system search path is the loader's own, read from the file PT_INTERP leads to, whatever the links", async () => {
     const HOST_LD = '/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2';
     const base = (root: string) => {

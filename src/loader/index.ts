@@ -65,8 +65,9 @@ function loaderKindOf(info: ElfInfo): 'musl' | 'glibc' | null {
 export function resolveProgram(ctx: LoaderContext, programPath: string, program: ElfInfo): LoadResult {
   const key = ctx.resolutions ? shapeOf(ctx, program) : null;
   const hit = key === null ? undefined : ctx.resolutions!.get(key);
-  // the same steps against the image's budget: a replay where a fresh run would hit it is not one
-  if (hit && (!ctx.budget || ctx.budget.steps >= hit.spent)) {
+  // the same steps against the image's budget: a replay where a fresh run would hit it is not
+  // one; nor is one for a program that answer loads as a library (ld.so would know its own file)
+  if (hit && (!ctx.budget || ctx.budget.steps >= hit.spent) && !loadsAsLibrary(ctx, hit, programPath)) {
     if (ctx.budget) ctx.budget.steps -= hit.spent;
     return replay(hit, programPath, program);
   }
@@ -82,6 +83,12 @@ export function resolveProgram(ctx: LoaderContext, programPath: string, program:
     });
   }
   return fresh.result;
+}
+
+/** Whether the program at `programPath` is one of the objects a kept resolution loads. */
+function loadsAsLibrary(ctx: LoaderContext, r: Resolution, programPath: string): boolean {
+  const real = resolvePath(ctx.tree, programPath, { cwd: ctx.cwd });
+  return r.loaded.sameFile(real.ok ? real.path : programPath) !== undefined;
 }
 
 /** A program's resolution, kept to answer the programs of the same shape. */
