@@ -130,7 +130,9 @@ function collect(
       `${bundle.location}: the index lists more than ${DESCRIPTOR_LIMIT} manifests (nested indexes that fan out); no real image has that many`,
     );
   }
-  const produced: string[] = [];
+  // each image once, in first-listed order: an index listing the same child again and again,
+  // nested, would otherwise list its images width^depth times
+  const produced = new Set<string>();
   for (const item of list) {
     const d = descriptor(item, where);
     const name = d.annotations['io.containerd.image.name'] ?? inherited;
@@ -148,15 +150,17 @@ function collect(
       const seen = walk.nested.get(d.digest);
       if (seen) {
         // the same index again (a second tag): its images gain the name, nothing is re-read
-        for (const key of seen) addNames(walk.byDigest.get(key)!, name, refName);
-        produced.push(...seen);
+        for (const key of seen) {
+          addNames(walk.byDigest.get(key)!, name, refName);
+          produced.add(key);
+        }
         continue;
       }
       walk.nested.set(d.digest, []);
       body ??= readJson(bundle, path, d.digest, walk.verify) as Json;
       const inner = collect(bundle, body?.manifests, path, name, refName, walk, depth + 1);
       walk.nested.set(d.digest, inner);
-      produced.push(...inner);
+      for (const key of inner) produced.add(key);
     } else if (!isAttestation(d)) {
       const key = d.digest + (d.platform ? ' ' + formatPlatform(d.platform) : '');
       let c = walk.byDigest.get(key);
@@ -171,10 +175,10 @@ function collect(
         walk.byDigest.set(key, c);
       }
       addNames(c, name, refName);
-      produced.push(key);
+      produced.add(key);
     }
   }
-  return produced;
+  return [...produced];
 }
 
 function matchesTag(c: Candidate, tag: string): string | null {
