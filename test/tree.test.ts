@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { lstatSync, mkdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { listChanges, listFiles, resolvePath } from '../src/fs/index.js';
 import { loadImage } from '../src/load.js';
@@ -152,6 +154,34 @@ describe('links', () => {
     const b = listFiles(m.tree).find((f) => f.path === '/bin/b')!;
     assert.deepEqual([b.type, b.size, b.linkTarget], ['hardlink', 3, '/bin/a']);
     assert.match(m.layers[0]?.changes.problems[0] ?? '', /\/bin\/c points at \/nope, which does not exist/);
+    await m.close();
+  });
+
+  it('a hard link to a symlink is that symlink, as link(2) and GNU tar make it', async () => {
+    const entries: Parameters<typeof makeTar>[0] = [
+      { name: 'bin/' },
+      { name: 'bin/real', body: 'program' },
+      { name: 'bin/abs', type: 'symlink', linkname: '/bin/real' },
+      { name: 'bin/rel', type: 'symlink', linkname: 'real' },
+      { name: 'app', type: 'link', linkname: 'bin/abs' },
+      { name: 'app2', type: 'link', linkname: 'bin/rel' },
+    ];
+    const layer = await makeTar(entries);
+    const out = `${tmp.dir}/hl-symlink`;
+    mkdirSync(out);
+    writeFileSync(`${out}.tar`, layer);
+    execFileSync('tar', ['-xf', `${out}.tar`, '-C', out]);
+    const m = await load([entries]);
+    for (const p of ['app', 'app2']) {
+      const f = listFiles(m.tree).find((x) => x.path === `/${p}`)!;
+      assert.ok(lstatSync(`${out}/${p}`).isSymbolicLink(), p);
+      assert.deepEqual([f.type, f.linkTarget], ['symlink', readlinkSync(`${out}/${p}`)], p);
+    }
+    // /app2's "real" is read from its own folder, the root: nothing there
+    const app = resolvePath(m.tree, '/app');
+    assert.deepEqual([app.ok, app.ok && app.path], [true, '/bin/real']);
+    assert.equal(resolvePath(m.tree, '/app2').ok, false);
+    assert.deepEqual(m.layers[0]?.changes.problems, []);
     await m.close();
   });
 

@@ -426,12 +426,21 @@ export class MergedTree {
     let content = e.content;
     let magic = e.magic;
     if (e.type === 'file') result.contentBytes += e.size;
+    let type = e.type;
+    let linkTarget = e.type === 'symlink' || e.type === 'hardlink' ? e.linkname : null;
     if (e.type === 'hardlink') {
       const target = this.get(e.linkname);
       if (target && (target.type === 'file' || target.type === 'hardlink')) {
         size = target.size;
         content = target.content;
         magic = target.magic;
+      } else if (target && target.type !== 'dir') {
+        // link(2) does not follow a symlink (nor does the engine's extraction): the new name is
+        // the same symlink, device or fifo
+        type = target.type;
+        linkTarget = target.linkTarget;
+        size = target.size;
+        content = null;
       } else {
         result.problems.push(`hard link ${e.path} points at ${e.linkname}, which ${target ? 'is not a file' : 'does not exist'}`);
         size = 0;
@@ -453,14 +462,14 @@ export class MergedTree {
       this.forgetParent(); // the folder found last may be the one replaced, or inside it
     }
     const node: Node = {
-      type: e.type,
+      type,
       // Linux ignores a symlink's permission bits and always shows lrwxrwxrwx, whatever the tar says
-      mode: e.type === 'symlink' ? 0o777 : e.mode,
+      mode: type === 'symlink' ? 0o777 : e.mode,
       uid: e.uid,
       gid: e.gid,
       size,
       mtime: e.mtime,
-      linkTarget: e.type === 'symlink' || e.type === 'hardlink' ? e.linkname : null,
+      linkTarget,
       layer: index,
       content,
       magic,
