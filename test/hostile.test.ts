@@ -35,6 +35,7 @@ import { TURN_STEPS } from '../src/archive/walk.js';
 import { readLayer } from '../src/layers/index.js';
 import type { LayerSource } from '../src/source/types.js';
 import { parseJson } from './helpers/json.js';
+import { tinyElf } from './helpers/tinyelf.js';
 import { printable } from '../src/text.js';
 
 const FX = new URL('../fixtures/images/', import.meta.url).pathname;
@@ -355,6 +356,25 @@ describe('hostile layer entries', () => {
     assert.notEqual(at(files, 0).path, at(files, 1).path);
     const text = cli(['files', d]).stdout;
     assert.match(text, /\\x01/, 'control characters are shown escaped, not sent to the terminal');
+  });
+
+  it("a library name with a newline and escape codes: the runtime's line is one line, escaped", async () => {
+    const LD = '/lib64/ld-linux-x86-64.so.2';
+    const name = 'l\x1b[2J\x07\nx.so';
+    const layer = await makeTar([
+      { name: 'lib64/ld-linux-x86-64.so.2', body: tinyElf({ soname: 'ld-linux-x86-64.so.2' }), mode: 0o755 },
+      { name: 'app', body: tinyElf({ needed: [name], interpreter: LD }), mode: 0o755 },
+    ]);
+    const d = layout([layer]);
+    const r = cli(['inspect', d]);
+    assert.equal(r.status, 0, r.stderr);
+    const says = r.stdout.split('\n').filter((l) => l.includes('the runtime says:'));
+    assert.equal(says.length, 1, r.stdout);
+    assert.ok(says[0]!.includes('l\\x1b[2J\\x07\\x0ax.so: cannot open shared object file'), says[0]);
+    assert.ok(!r.stdout.includes('\x1b') && !r.stdout.includes('\x07'), 'no escape codes reach the terminal');
+    // the JSON keeps the runtime's words as they are
+    const report = parseJson<Report>(cli(['inspect', '--json', d]).stdout);
+    assert.ok(report.diagnostics.some((x) => x.runtimeError?.includes(`${name}: cannot open shared object file`)));
   });
 
   it('garbage where the loader and runtime read config: ld.so.cache, passwd, ld-musl path', async () => {

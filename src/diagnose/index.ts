@@ -18,7 +18,7 @@ import { userStep } from './user.js';
 import { archWarning, damageWarning, layerWarnings, programWarnings } from './warnings.js';
 
 export type * from './types.js';
-export { ERROR_CODES, WARNING_CODES } from './types.js';
+export { ERROR_CODES, WARNING_CODES, runtimeLines } from './types.js';
 
 /** What may override the image's command, as `docker run` can. */
 export type DiagnoseOptions = CommandOptions;

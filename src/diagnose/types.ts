@@ -38,6 +38,16 @@ export const WARNING_CODES = [
 
 export type Code = (typeof ERROR_CODES)[number] | (typeof WARNING_CODES)[number];
 
+/**
+ * The lines of a diagnostic's runtime output. glibc's loader prints one line per missing
+ * symbol version; every other message is one line, whatever newlines a name out of the
+ * image brings into it (a library called "a\nb" is not two lines).
+ */
+export function runtimeLines(d: Pick<Diagnostic, 'code' | 'runtimeError'>): string[] {
+  if (d.runtimeError === null) return [];
+  return d.code === 'symbol-version-missing' ? d.runtimeError.split('\n') : [d.runtimeError];
+}
+
 export interface Diagnostic {
   code: Code;
   severity: Severity;

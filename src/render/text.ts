@@ -1,9 +1,9 @@
 /** Plain-text renderings of the report and listings, for people and for grep. */
-import type { ChangeRecord, Diagnostic, FileRecord, Report } from '../report/index.js';
+import { type ChangeRecord, type Diagnostic, type FileRecord, type Report, runtimeLines } from '../report/index.js';
 import { formatBytes, formatMode, printable, table } from './format.js';
 
 /** A runtime's output can be several lines (glibc names every missing version): one printed line each, aligned. */
-const runtimeLines = (s: string, indent: string) => s.split('\n').map(printable).join(`\n${indent}`);
+const runtimeText = (d: Diagnostic, indent: string) => runtimeLines(d).map(printable).join(`\n${indent}`);
 
 const json = (v: unknown) => (v === null || v === undefined ? '-' : JSON.stringify(v));
 
@@ -15,7 +15,7 @@ export function renderVerdict(r: Pick<Report, 'verdict' | 'launch' | 'diagnostic
   else if (errors[0]) {
     const first = errors[0];
     out.push(`✘ will fail: ${printable(first.message)}`);
-    if (first.runtimeError) out.push(`  the runtime says: ${runtimeLines(first.runtimeError, '                    ')}`);
+    if (first.runtimeError) out.push(`  the runtime says: ${runtimeText(first, '                    ')}`);
     out.push(`  fix: ${printable(first.fix)}`);
     if (first.dockerfile) out.push('  Dockerfile lines:', ...first.dockerfile.map((l) => `    ${printable(l)}`));
   }
@@ -34,7 +34,7 @@ export function diagnosticLines(rest: Diagnostic[]): string[] {
   const out = ['', 'Diagnostics'];
   for (const d of rest) {
     out.push(`  ${d.severity === 'error' ? 'error' : 'warn '} [${d.code}] ${printable(d.message)}`);
-    if (d.runtimeError) out.push(`        the runtime says: ${runtimeLines(d.runtimeError, '                          ')}`);
+    if (d.runtimeError) out.push(`        the runtime says: ${runtimeText(d, '                          ')}`);
     out.push(`        fix: ${printable(d.fix)}`);
     if (d.dockerfile) out.push(...d.dockerfile.map((l) => `          ${printable(l)}`));
   }

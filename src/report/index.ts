@@ -15,6 +15,7 @@ import { type RuntimeChoice, withRuntimeLines } from '../diagnose/runtimes.js';
 // The types the report is made of, for front ends: they read these, never the model.
 export type { Closure, ClosureFile } from '../closure/index.js';
 export type { Code, Diagnostic, Launch, LaunchStep, Severity, Verdict } from '../diagnose/index.js';
+export { runtimeLines } from '../diagnose/index.js';
 export type { ElfInfo } from '../elf/types.js';
 export type { ChangeRecord, FileRecord } from '../fs/index.js';
 export type { EntryType } from '../layers/index.js';

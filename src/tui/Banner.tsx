@@ -1,7 +1,7 @@
 /** The verdict: "will start" in green, or "will fail" in red with the runtime's line and the fix. */
 import { Box, Text } from 'ink';
 import { printable } from '../render/format.js';
-import type { VerdictReport } from '../report/index.js';
+import { type VerdictReport, runtimeLines } from '../report/index.js';
 import { c } from './theme.js';
 
 /** `report`: the report's verdict, or the one the layer indexes gave before it (the same, by test). */
@@ -31,7 +31,7 @@ export function Banner({ report, width }: { report: Pick<VerdictReport, 'verdict
         <Text color={c('red')} bold>
           ✘ WILL FAIL
         </Text>{' '}
-        {printable(first.runtimeError?.split('\n')[0] ?? first.message)}
+        {printable(runtimeLines(first)[0] ?? first.message)}
       </Text>
       <Text wrap="truncate-end" dimColor>
         {'  '}

@@ -7,7 +7,7 @@ import { formatBytes, formatMode } from '../render/format.js';
 import { describeElf } from '../render/ldd.js';
 import { shortCreatedBy } from '../render/text.js';
 import type { LoadProgress } from '../report/explore.js';
-import type { Closure, ClosureFile, Diagnostic, Report, ReportHead } from '../report/index.js';
+import { type Closure, type ClosureFile, type Diagnostic, type Report, type ReportHead, runtimeLines } from '../report/index.js';
 import type { FileEntry, FileTree, WastedFile } from '../report/tree.js';
 import { ACTIONS, type Action, type Bindings, keysFor } from './keys.js';
 import { type Line, plural } from './text.js';
@@ -144,7 +144,7 @@ export function diagnosticLines(report: Report | null): Line[] {
     const [sym, color] = SEV[d.severity];
     lines.push({ text: `${sym} ${d.code}: ${d.message}`, color, item: i, head: true });
     // glibc can print several lines (one per missing version): one line each
-    d.runtimeError?.split('\n').forEach((l) => lines.push({ text: `  runtime: ${l}`, item: i }));
+    runtimeLines(d).forEach((l) => lines.push({ text: `  runtime: ${l}`, item: i }));
     if (d.path) lines.push({ text: `  file: ${d.path}${d.layer !== null ? ` (layer ${d.layer})` : ''}`, item: i });
     d.evidence.forEach((e) => lines.push({ text: `  seen: ${e}`, item: i }));
     lines.push({ text: `  fix: ${d.fix}`, color: 'cyan', item: i });
