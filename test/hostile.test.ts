@@ -450,6 +450,35 @@ describe('tars as other tools write them (found in Go, Python and libarchive tes
     }
   });
 
+  it("pax numbers as Go's archive/tar reads them: not a signed decimal, or a negative size, refuses the layer", async () => {
+    // what Go 1.19's archive/tar answered for each record, on a 3-byte body with a 3 in the header
+    for (const [key, value] of [
+      ['size', '12abc'],
+      ['size', '-1'],
+      ['size', ' 3'],
+      ['size', '1e3'],
+      ['size', '0x3'],
+      ['uid', 'abc'],
+    ]) {
+      const layer = rawTar([{ name: 'f', pax: { [key!]: value! }, body: Buffer.from('abc') }]);
+      await assert.rejects(
+        entries([layer]),
+        (e: Error) => e instanceof ScopeError && e.code === 'corrupt' && /malformed pax extended header/.test(e.message),
+        `${key}=${value}`,
+      );
+    }
+    const plus = rawTar([{ name: 'f', pax: { size: '+3', gid: '+7', uid: '-1' }, body: Buffer.from('abc') }]);
+    const m = await loadImage(layout([plus]));
+    try {
+      assert.deepEqual(
+        listFiles(m.tree).map((f) => [f.path, f.size, f.uid, f.gid]),
+        [['/f', 3, 0, 7]],
+      );
+    } finally {
+      await m.close();
+    }
+  });
+
   it('a name that is not UTF-8 stays apart from the UTF-8 name that latin1 would make of it, and is shown byte by byte', async () => {
     const latin1 = Buffer.from([0x78, 0xe4]); // "x\xe4"
     const lower = rawTar([

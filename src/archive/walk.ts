@@ -198,9 +198,9 @@ function* steps(position: () => number): Steps {
         : null;
     const name = (sparse && ext('GNU.sparse.name')) ?? ext('path') ?? longName ?? h.name;
     const link = ext('linkpath') ?? longLink ?? h.linkname;
-    const size = numberOr(ext('size'), h.size);
-    const uid = numberOr(ext('uid'), h.uid);
-    const gid = numberOr(ext('gid'), h.gid);
+    const size = numberOr(ext('size'), h.size, 'size');
+    const uid = numberOr(ext('uid'), h.uid, 'uid');
+    const gid = numberOr(ext('gid'), h.gid, 'gid');
     pax = null;
     longName = null;
     longLink = null;
@@ -404,8 +404,18 @@ function stripNul(buf: Buffer): string {
   return decodeName(nul === -1 ? buf : buf.subarray(0, nul));
 }
 
-function numberOr(value: string | undefined, fallback: number): number {
+/**
+ * A pax number record ("size", "uid", "gid") over the header's field. Go's archive/tar (the
+ * runtimes' unpacker) reads it as a signed decimal and refuses the layer when it is not one
+ * ("12abc", " 12", "1e3", "0x10") or when a size is negative; so does this. A negative id
+ * keeps the header's.
+ */
+function numberOr(value: string | undefined, fallback: number, key: string): number {
   if (value === undefined) return fallback;
+  if (!/^[+-]?[0-9]+$/.test(value))
+    throw new ScopeError('corrupt', `malformed pax extended header (${key}=${JSON.stringify(value.slice(0, 32))} is not a decimal number)`);
   const n = Number(value);
-  return Number.isSafeInteger(n) && n >= 0 ? n : fallback;
+  if (key === 'size' && n < 0) throw new ScopeError('corrupt', `malformed pax extended header (a negative size, ${value})`);
+  if (!Number.isSafeInteger(n)) throw new ScopeError('too-large', `pax ${key} ${value} is larger than any real file`);
+  return n >= 0 ? n : fallback;
 }
