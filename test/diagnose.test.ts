@@ -3,7 +3,8 @@
  * overrides, exit codes, and the cases the engine suite cannot vary cheaply.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { loadImage } from '../src/load.js';
 import { mustResolve, readContent } from '../src/fs/index.js';
@@ -122,6 +123,39 @@ describe('launch steps', () => {
       ['exec-format', 'arch-mismatch'],
     );
     assert.equal(at(r.diagnostics).runtimeError, 'exec /app: exec format error');
+  });
+
+  it('a PT_INTERP the kernel refuses (over PATH_MAX, under 2 bytes, no NUL at its end) is exec format error, as execve says', async () => {
+    const built = `${tmp.dir}/interp-app`;
+    execFileSync('gcc', ['-O1', '-o', built, new URL('../fixtures/src/diagnose/hello.c', import.meta.url).pathname]);
+    // execve itself: a spawn goes through execvp, which hands a file the kernel refuses to /bin/sh
+    writeFileSync(
+      `${tmp.dir}/execve.c`,
+      '#include <errno.h>\n#include <stdio.h>\n#include <unistd.h>\nint main(int c, char **v) { execve(v[1], v + 1, 0); printf("%d", errno); return 0; }\n',
+    );
+    execFileSync('gcc', ['-o', `${tmp.dir}/execve`, `${tmp.dir}/execve.c`]);
+    const ENOEXEC = '8';
+    const good = readFileSync(built);
+    // PT_INTERP's program header (64-bit, little-endian): p_type 3; p_filesz at +32
+    const phoff = Number(good.readBigUInt64LE(32));
+    let ph = phoff;
+    while (good.readUInt32LE(ph) !== 3) ph += good.readUInt16LE(54);
+    const filesz = Number(good.readBigUInt64LE(ph + 32));
+    for (const [what, size] of [
+      ['over PATH_MAX', 1n << 40n],
+      ['one byte', 1n],
+      ['without its NUL', BigInt(filesz - 1)],
+    ] as const) {
+      const bad = Buffer.from(good);
+      bad.writeBigUInt64LE(size, ph + 32);
+      const file = `${tmp.dir}/interp-${n}`;
+      writeFileSync(file, bad, { mode: 0o755 });
+      // the host's kernel is the expected answer
+      assert.equal(execFileSync(`${tmp.dir}/execve`, [file], { encoding: 'utf8' }), ENOEXEC, what);
+      const r = await report(await image([{ name: 'app', body: bad, mode: 0o755 }], { Entrypoint: ['/app'] }, 'amd64'));
+      const first = r.diagnostics.find((d) => d.severity === 'error');
+      assert.deepEqual([first?.code, first?.runtimeError], ['exec-format', 'exec /app: exec format error'], what);
+    }
   });
 
   it('scripts: CRLF, env through busybox, and chains of scripts', async () => {

@@ -6,6 +6,7 @@
  */
 import { mayExecute } from '../loader/access.js';
 import type { ElfInfo } from '../elf/types.js';
+import { INTERP_REFUSED } from '../elf/decode.js';
 import { type MergedTree, type Node, contentHead, resolvePath } from '../fs/index.js';
 import { isScript } from '../archive/magic.js';
 import { type LoaderContext, hostRuns } from '../loader/index.js';
@@ -210,6 +211,19 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
           node,
           fix: format.fixMachine(ctx.hostArch, info.architecture ?? info.machine),
           evidence: [`ELF machine ${info.machine}, class ${info.class}`, `container architecture ${ctx.hostArch}`],
+        });
+      }
+      // a PT_INTERP the kernel will not take (too long, too short, no NUL at its end): ENOEXEC
+      const refused = info.problems.find((p) => p.startsWith(INTERP_REFUSED));
+      if (refused) {
+        return fail({
+          code: 'exec-format',
+          runtimeError: format.runc(execPath),
+          message: format.messageDamaged(r.path, refused),
+          path: r.path,
+          node,
+          fix: format.fixDamaged(r.path),
+          evidence: [refused],
         });
       }
       if (info.interpreter) {

@@ -159,6 +159,10 @@ function libcOf(interp: string | null, needed: string[], versionNeeds: VersionNe
   return 'unknown';
 }
 
+const PATH_MAX = 4096;
+/** How a problem the kernel refuses the program for (ENOEXEC) begins: diagnose reads it. */
+export const INTERP_REFUSED = 'interpreter refused by the kernel';
+
 export function decodeElf(bytes: Bytes): ElfInfo {
   const h = readHeader(bytes);
   const r = new FieldReader(bytes, h.little, h.is64);
@@ -190,7 +194,12 @@ export function decodeElf(bytes: Bytes): ElfInfo {
     ? attempt(
         'interpreter',
         () => {
-          const b = r.need(interpSeg.offset, Math.min(interpSeg.filesz, 4096), 'interpreter path');
+          const b = r.need(interpSeg.offset, Math.min(interpSeg.filesz, PATH_MAX), 'interpreter path');
+          // what the kernel checks before it opens the interpreter (fs/binfmt_elf.c): a path of 2 to
+          // PATH_MAX bytes that ends with its NUL; anything else and execve fails with ENOEXEC
+          if (interpSeg.filesz > PATH_MAX || interpSeg.filesz < 2)
+            problems.push(`${INTERP_REFUSED}: PT_INTERP is ${interpSeg.filesz} bytes, not 2 to ${PATH_MAX}`);
+          else if (b[b.length - 1] !== 0) problems.push(`${INTERP_REFUSED}: the PT_INTERP path does not end with a NUL byte`);
           const nul = b.indexOf(0);
           return b.toString('utf8', 0, nul === -1 ? b.length : nul);
         },
