@@ -15,6 +15,7 @@ import { type Entry, makeTar, tempDir, writeOciLayout } from './helpers/build.js
 import { at } from './helpers/assert.js';
 import { cli } from './helpers/cli.js';
 import { parseJson } from './helpers/json.js';
+import { tinyElf } from './helpers/tinyelf.js';
 import { SCHEMA, validateAs } from './helpers/schema.js';
 
 const FX = new URL('../fixtures/images/', import.meta.url).pathname;
@@ -156,6 +157,42 @@ describe('launch steps', () => {
       const first = r.diagnostics.find((d) => d.severity === 'error');
       assert.deepEqual([first?.code, first?.runtimeError], ['exec-format', 'exec /app: exec format error'], what);
     }
+  });
+
+  it("links that never reach the loader or the program: ELOOP in the runtime's words, a cycle told from a chain too deep", async () => {
+    const LD = '/lib64/ld-linux-x86-64.so.2';
+    const app = { name: 'app', body: tinyElf({ interpreter: LD }), mode: 0o755 };
+    const chain = (from: string, n: number, end: string) =>
+      Array.from({ length: n }, (_, i) => ({
+        name: `${from}${i}`,
+        type: 'symlink' as const,
+        linkname: i === n - 1 ? end : `/${from}${i + 1}`,
+      }));
+    const cycle = [
+      { name: 'lib64/' },
+      { name: 'lib64/ld-linux-x86-64.so.2', type: 'symlink' as const, linkname: '/lib64/ld-linux-x86-64.so.2' },
+    ];
+    const deep = [
+      { name: 'lib64/' },
+      { name: 'lib64/ld-linux-x86-64.so.2', type: 'symlink' as const, linkname: '/l0' },
+      ...chain('l', 40, '/ld'),
+    ];
+    for (const [what, entries] of [
+      ['a cycle', cycle],
+      ['41 links', deep],
+    ] as const) {
+      const r = await report(await image([app, ...entries], { Entrypoint: ['/app'] }, 'amd64'));
+      const first = r.diagnostics.find((d) => d.severity === 'error')!;
+      assert.deepEqual([first.code, first.runtimeError], ['interpreter-missing', 'exec /app: too many levels of symbolic links'], what);
+      assert.equal(first.runtimeErrors?.crun, 'exec container process `/app`: Too many levels of symbolic links', what);
+      assert.match(first.message, /which the kernel cannot reach \(.*too many levels of symbolic links\)/, what);
+    }
+    // the program itself behind 41 links, and behind a cycle: both ELOOP, each told for what it is
+    const far = await report(await image([...chain('p', 41, '/app'), app], { Entrypoint: ['/p0'] }, 'amd64'));
+    assert.equal(far.diagnostics[0]?.runtimeError, 'exec: "/p0": stat /p0: too many levels of symbolic links');
+    assert.match(at(far.diagnostics).message, /run more than 40 deep/);
+    const round = await report(await image([...chain('q', 3, '/q0'), app], { Entrypoint: ['/q0'] }, 'amd64'));
+    assert.match(at(round.diagnostics).message, /lead round in a loop/);
   });
 
   it('scripts: CRLF, env through busybox, and chains of scripts', async () => {

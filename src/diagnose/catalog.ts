@@ -76,6 +76,9 @@ export interface Entry {
 
 const notFound: CrunLine = (f, v) =>
   `executable file \`${f.argv0}\` not found${atLeast(v, '1.21') && f.argv0.startsWith('/') ? '' : ' in $PATH'}: No such file or directory`;
+/** strerror's words (glibc's, which crun prints) from Go's lowercase ones. */
+const capitalized = (why: string) => why.charAt(0).toUpperCase() + why.slice(1);
+
 const execFailed = (f: RuntimeFacts, why: string) =>
   `exec container process${why === 'No such file or directory' ? ' (missing dynamic library?)' : ''} \`${f.executable ?? f.argv0}\`: ${why}`;
 
@@ -151,8 +154,8 @@ exec: "/app": stat /app: no such file or directory before it ever tries to run a
     runtimes: { crun: notFound, createTime: true },
     /** Go's exec.LookPath inside the container: stat fails. */
     runc: (name: string, path: string, why: string) => `exec: ${JSON.stringify(name)}: stat ${path}: ${why}`,
-    messageLoop: (name: string, links: string[]) =>
-      `${name} is a symlink that never reaches a file: its links lead round in a loop (${links.join(', ')})`,
+    messageLoop: (name: string, links: string[], cycle: boolean) =>
+      `${name} is a symlink that never reaches a file: ${cycle ? 'its links lead round in a loop' : 'its links run more than 40 deep, past what the kernel follows'} (${links.join(', ')})`,
     message: (name: string, link: { target: string | null } | null, gone: string | null) =>
       `${name} does not exist in the image${link ? ` (it is a symlink to ${link.target ?? '?'}, which does not exist)` : ''}${gone ? `: ${gone}` : ''}`,
     fixDeleted: `Do not delete it in a later step, or copy it again after that step.`,
@@ -255,10 +258,11 @@ plainly there. A dynamically linked program names its loader in PT_INTERP (for g
 first, and an empty image does not have it. Link statically (CGO_ENABLED=0, gcc -static), or ship
 the loader and the libraries it loads.`,
     example: 'exec /app: no such file or directory',
-    runtimes: { crun: (f) => execFailed(f, 'No such file or directory') },
-    runc: (path: string) => `exec ${path}: no such file or directory`,
-    message: (path: string, interp: string, missingAt: string | null, other: { path: string; musl: boolean } | null) =>
-      `${path} is dynamically linked and needs the loader ${interp}, which is not in the image${missingAt === null ? '' : ` (${missingAt} does not exist)`}. The file is there; its loader is not.` +
+    // the kernel's errno for the loader's path: ENOENT, or ELOOP / ENOTDIR on the way to it
+    runtimes: { crun: (f) => execFailed(f, capitalized(/: ([^:]+)$/.exec(f.runc ?? '')?.[1] ?? 'no such file or directory')) },
+    runc: (path: string, why = 'no such file or directory') => `exec ${path}: ${why}`,
+    message: (path: string, interp: string, missingAt: string | null, other: { path: string; musl: boolean } | null, why?: string) =>
+      `${path} is dynamically linked and needs the loader ${interp}, which ${why ? `the kernel cannot reach (${why})` : `is not in the image${missingAt === null ? '' : ` (${missingAt} does not exist)`}`}. The file is there; its loader is not.` +
       (other
         ? ` The image has ${other.path}, the loader of ${other.musl ? 'glibc' : 'musl'}: the program was built against ${other.musl ? 'musl' : 'glibc'}, the image is ${other.musl ? 'glibc' : 'musl'}-based.`
         : ''),

@@ -232,14 +232,23 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
           const musl = /ld-musl-/.test(info.interpreter);
           // The other C library's loader in the image: built on Debian, run on Alpine (or back).
           const other = otherLoader(ctx.tree, musl);
+          // the errno of the kernel's lookup: a loop of links, or a file where a folder should be
+          const why = ir.ok
+            ? undefined
+            : ir.reason === 'loop'
+              ? 'too many levels of symbolic links'
+              : ir.reason === 'not-a-directory'
+                ? 'not a directory'
+                : undefined;
           return fail({
             code: 'interpreter-missing',
-            runtimeError: CATALOG['interpreter-missing'].runc(execPath),
+            runtimeError: CATALOG['interpreter-missing'].runc(execPath, why),
             message: CATALOG['interpreter-missing'].message(
               r.path,
               info.interpreter,
               ir.ok ? null : ir.at,
               other ? { path: other, musl } : null,
+              why && `${ir.ok ? '' : ir.at}: ${why}`,
             ),
             path: r.path,
             node,

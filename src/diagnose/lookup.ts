@@ -229,7 +229,7 @@ export function lookupStep(model: ImageModel, command: Command, env: string[], c
     return error({
       code: 'exec-not-found',
       message: loop
-        ? words.messageLoop(name, [...new Set(loop.links)].slice(0, 4))
+        ? words.messageLoop(name, [...new Set(loop.links)].slice(0, 4), new Set(loop.links).size < loop.links.length)
         : words.message(name, link ? { target: link.linkTarget } : null, gone),
       path: abs,
       layer: link ? link.layer : null,
