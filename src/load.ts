@@ -241,7 +241,7 @@ export async function loadOpened(
       spoolDir: opts.analysis ? spoolHere : null,
       keep,
       onElf: pool && opts.analysis && opts.decodeInBackground ? (ref) => pool.add(ref) : undefined,
-      hash: (file, offset, size) => hasher.hash(file, offset, size),
+      hash: (file, offset, size, algorithm) => hasher.hash(file, offset, size, algorithm),
       onStored,
     }).then(
       (r) => {
@@ -342,7 +342,7 @@ export async function analyseLoaded(model: ImageModel, opts: LoadOptions, pool =
   try {
     const checks = new Map<number, Promise<boolean>>();
     const check = (l: LayerInfo) => {
-      const p = checkUncompressed(l, (f, o, s) => pool.hash(f, o, s));
+      const p = checkUncompressed(l, (f, o, s, a) => pool.hash(f, o, s, a));
       p.catch(() => {}); // awaited below, in layer order
       checks.set(l.index, p);
       return p;

@@ -5,6 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { listChanges, listFiles } from '../src/fs/index.js';
@@ -447,6 +449,63 @@ describe('image metadata is bounded before it is followed', () => {
     assert.deepEqual(
       (await read(dir)).files.map((f) => f.path),
       ['/x'],
+    );
+  });
+
+  it('blobs named by sha512 are read and checked with sha512; an algorithm images never use is refused', async () => {
+    const sha512 = (b: Buffer) => 'sha512:' + createHash('sha512').update(b).digest('hex');
+    const build = (dir: string, opts: { gzip: boolean; spoilConfig?: boolean; layerDigest?: string }) => {
+      const tar = gzipOr(opts.gzip);
+      const config = Buffer.from(
+        JSON.stringify({
+          architecture: 'amd64',
+          os: 'linux',
+          config: { Entrypoint: ['/x'] },
+          rootfs: { type: 'layers', diff_ids: [sha512(layer)] },
+        }),
+      );
+      const manifest = Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha512(config), size: config.length },
+          layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: opts.layerDigest ?? sha512(tar), size: tar.length }],
+        }),
+      );
+      mkdirSync(`${dir}/blobs/sha512`, { recursive: true });
+      for (const b of [tar, config, manifest]) writeFileSync(`${dir}/blobs/sha512/${sha512(b).slice(7)}`, b);
+      // the config's bytes changed under its name
+      if (opts.spoilConfig)
+        writeFileSync(`${dir}/blobs/sha512/${sha512(config).slice(7)}`, Buffer.from(config.toString().replace('/x', '/y')));
+      writeFileSync(`${dir}/oci-layout`, '{"imageLayoutVersion":"1.0.0"}');
+      writeFileSync(
+        `${dir}/index.json`,
+        JSON.stringify({
+          schemaVersion: 2,
+          manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha512(manifest), size: manifest.length }],
+        }),
+      );
+      return dir;
+    };
+    const layer = await makeTar([{ name: 'x', body: 'x', mode: 0o755 }]);
+    const gzipOr = (gzip: boolean) => (gzip ? gzipSync(layer) : layer);
+    for (const gzip of [false, true]) {
+      const m = await loadImage(build(`${tmp.dir}/sha512-${gzip}`, { gzip }));
+      try {
+        assert.deepEqual([m.layers.map((l) => l.verified), listFiles(m.tree).map((f) => f.path)], [[true], ['/x']], `gzip ${gzip}`);
+      } finally {
+        await m.close();
+      }
+      await rejects(
+        loadImage(build(`${tmp.dir}/sha512-spoilt-${gzip}`, { gzip, spoilConfig: true })),
+        'digest-mismatch',
+        /does not match its digest sha512:/,
+      );
+    }
+    const md5 = `md5:${createHash('md5').update(layer).digest('hex')}`;
+    await rejects(
+      loadImage(build(`${tmp.dir}/md5`, { gzip: false, layerDigest: md5 })),
+      'unsupported',
+      /md5 algorithm is not one images use \(sha256, sha512\)/,
     );
   });
 

@@ -4,6 +4,7 @@
  * inflated as a stream (zlib runs off the main thread) with the stored bytes hashed as
  * they pass, so the blob digest is checked without a second read.
  */
+import type { DigestAlgorithm } from './hash.js';
 import { createReadStream, openSync, readSync, closeSync } from 'node:fs';
 import { Readable, Transform } from 'node:stream';
 import * as zlib from 'node:zlib';
@@ -266,8 +267,8 @@ const READ_CHUNK = 1 << 20;
  * file itself (on another thread, by position), so its bytes are not hashed on their way
  * to the inflater (storedDigest is null then).
  */
-export async function openBlob(blob: BlobRef, hashStored = true): Promise<OpenedBlob> {
-  if (blob.file === null) return openStreamBlob(blob);
+export async function openBlob(blob: BlobRef, hashStored = true, algorithm: DigestAlgorithm = 'sha256'): Promise<OpenedBlob> {
+  if (blob.file === null) return openStreamBlob(blob, algorithm);
   const head = readHead(blob.file, blob.offset, Math.min(4, blob.size));
   const compression = sniffCompression(head);
   if (compression === 'none') {
@@ -276,11 +277,11 @@ export async function openBlob(blob: BlobRef, hashStored = true): Promise<Opened
   }
   if (blob.size === 0) throw new ScopeError('truncated', 'empty blob');
   const raw = createReadStream(blob.file, { start: blob.offset, end: blob.offset + blob.size - 1, highWaterMark: READ_CHUNK });
-  return inflated(raw, compression, hashStored);
+  return inflated(raw, compression, hashStored, algorithm);
 }
 
-function inflated(raw: Readable, compression: Exclude<Compression, 'none'>, hashStored = true): OpenedBlob {
-  const hash = hashStored ? nodeCrypto().createHash('sha256') : null;
+function inflated(raw: Readable, compression: Exclude<Compression, 'none'>, hashStored: boolean, algorithm: DigestAlgorithm): OpenedBlob {
+  const hash = hashStored ? nodeCrypto().createHash(algorithm) : null;
   const counts = { stored: 0 };
   raw.on('data', (c) => {
     hash?.update(c as Buffer);
@@ -293,14 +294,14 @@ function inflated(raw: Readable, compression: Exclude<Compression, 'none'>, hash
     raw.destroy();
     inflate.destroy();
   });
-  return { reader, compression, storedDigest: hash ? () => 'sha256:' + hash.digest('hex') : null, stored: () => counts.stored };
+  return { reader, compression, storedDigest: hash ? () => `${algorithm}:${hash.digest('hex')}` : null, stored: () => counts.stored };
 }
 
 /**
  * A blob that arrives as a stream (from a registry): compression is sniffed from its first
  * bytes, and every stored byte is hashed on its way to the inflater or the tar walker.
  */
-async function openStreamBlob(blob: StreamBlob): Promise<OpenedBlob> {
+async function openStreamBlob(blob: StreamBlob, algorithm: DigestAlgorithm): Promise<OpenedBlob> {
   const it = blob.open()[Symbol.asyncIterator]();
   const head: Buffer[] = [];
   let headLen = 0;
@@ -320,8 +321,8 @@ async function openStreamBlob(blob: StreamBlob): Promise<OpenedBlob> {
     if (ended) return;
     for (let next = await it.next(); !next.done; next = await it.next()) yield next.value;
   }
-  if (compression !== 'none') return inflated(Readable.from(chunks(), { objectMode: false }), compression);
-  const hash = nodeCrypto().createHash('sha256');
+  if (compression !== 'none') return inflated(Readable.from(chunks(), { objectMode: false }), compression, true, algorithm);
+  const hash = nodeCrypto().createHash(algorithm);
   let stored = 0;
   async function* hashed(): AsyncGenerator<Buffer> {
     for await (const c of chunks()) {
@@ -331,7 +332,7 @@ async function openStreamBlob(blob: StreamBlob): Promise<OpenedBlob> {
     }
   }
   const reader = new StreamReader(hashed(), () => void it.return?.());
-  return { reader, compression, storedDigest: () => 'sha256:' + hash.digest('hex'), stored: () => stored };
+  return { reader, compression, storedDigest: () => `${algorithm}:${hash.digest('hex')}`, stored: () => stored };
 }
 
 /**

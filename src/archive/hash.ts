@@ -10,10 +10,23 @@ import { open } from 'node:fs/promises';
 import { ScopeError } from '../errors.js';
 import { nodeCrypto } from '../builtins.js';
 
+/** The digest algorithms OCI registers that images use: "ALG:HEX" names a blob by one of them. */
+export type DigestAlgorithm = 'sha256' | 'sha512';
+
+/** Hex digits of each algorithm's digest. */
+export const HEX_LENGTH: Record<DigestAlgorithm, number> = { sha256: 64, sha512: 128 };
+
+/** The algorithm of a digest; any other is refused, as containerd refuses one it does not know. */
+export function algorithmOf(digest: string): DigestAlgorithm {
+  const alg = digest.slice(0, Math.max(0, digest.indexOf(':')));
+  if (alg === 'sha256' || alg === 'sha512') return alg;
+  throw new ScopeError('unsupported', `digest ${digest.slice(0, 40)}: ${alg || 'no'} algorithm is not one images use (sha256, sha512)`);
+}
+
 /** The digest of a range hashed `done` bytes of `size`: a file that ended early is truncated. */
-function digestOf(file: string, size: number, done: number, hash: Hash): string {
+function digestOf(file: string, size: number, done: number, hash: Hash, algorithm: DigestAlgorithm): string {
   if (done < size) throw new ScopeError('truncated', `${file}: ends before the layer does`);
-  return 'sha256:' + hash.digest('hex');
+  return `${algorithm}:${hash.digest('hex')}`;
 }
 
 const ioError = (file: string, e: unknown) => new ScopeError('io', `${file}: ${(e as Error).message}`);
@@ -30,8 +43,8 @@ const giveBack = (b: Buffer): void => {
   if (b.length === CHUNK && spare.length < 4) spare.push(b);
 };
 
-export async function hashRange(file: string, offset: number, size: number): Promise<string> {
-  const hash = nodeCrypto().createHash('sha256');
+export async function hashRange(file: string, offset: number, size: number, algorithm: DigestAlgorithm = 'sha256'): Promise<string> {
+  const hash = nodeCrypto().createHash(algorithm);
   let done = 0;
   if (size > 0) {
     try {
@@ -52,7 +65,7 @@ export async function hashRange(file: string, offset: number, size: number): Pro
       throw ioError(file, e);
     }
   }
-  return digestOf(file, size, done, hash);
+  return digestOf(file, size, done, hash, algorithm);
 }
 
 /**
@@ -60,8 +73,8 @@ export async function hashRange(file: string, offset: number, size: number): Pro
  * (a pool worker): it skips a round trip to libuv's threads per chunk, an eighth of the
  * time of a large layer.
  */
-export function hashRangeSync(file: string, offset: number, size: number): string {
-  const hash = nodeCrypto().createHash('sha256');
+export function hashRangeSync(file: string, offset: number, size: number, algorithm: DigestAlgorithm = 'sha256'): string {
+  const hash = nodeCrypto().createHash(algorithm);
   let done = 0;
   if (size > 0) {
     try {
@@ -79,5 +92,5 @@ export function hashRangeSync(file: string, offset: number, size: number): strin
       throw ioError(file, e);
     }
   }
-  return digestOf(file, size, done, hash);
+  return digestOf(file, size, done, hash, algorithm);
 }

@@ -21,7 +21,7 @@ import type { HashJob, KeepJob, WorkerReply } from './worker.js';
 import { type DecodeJob, type JobResult, decodeJobs } from './jobs.js';
 import { ReadArena } from '../fs/bytes.js';
 import { type Summary, piecesOf, summarize } from './keep.js';
-import { hashRange } from '../archive/hash.js';
+import { type DigestAlgorithm, hashRange } from '../archive/hash.js';
 import { ScopeError } from '../errors.js';
 
 export function contentKey(ref: ContentRef): string {
@@ -280,11 +280,11 @@ export class DecodePool {
    * sha256 of a byte range ("sha256:<hex>"): large ranges on a worker, in parallel with the
    * walk and with each other; small ones (or without workers) on the main thread.
    */
-  hash(file: string, offset: number, size: number): Promise<string> {
-    const key = `${file}:${offset}:${size}`;
+  hash(file: string, offset: number, size: number, algorithm: DigestAlgorithm = 'sha256'): Promise<string> {
+    const key = `${algorithm}:${file}:${offset}:${size}`;
     let p = this.hashed.get(key);
     if (!p) {
-      p = this.hashNow(file, offset, size);
+      p = this.hashNow(file, offset, size, algorithm);
       this.hashed.set(key, p);
     }
     return p;
@@ -295,19 +295,19 @@ export class DecodePool {
     return size < HASH_ON_MAIN || this.max === 0 || this.broken;
   }
 
-  private hashNow(file: string, offset: number, size: number): Promise<string> {
+  private hashNow(file: string, offset: number, size: number, algorithm: DigestAlgorithm): Promise<string> {
     const slot = size >= HASH_ON_MAIN ? this.pick() : null;
-    if (!slot) return hashRange(file, offset, size);
+    if (!slot) return hashRange(file, offset, size, algorithm);
     const id = this.nextHash++;
     const weight = Math.ceil(size / (1 << 20));
     this.busy(slot, weight);
-    const job: HashJob = { kind: 'hash', id, file, offset, size };
+    const job: HashJob = { kind: 'hash', id, file, offset, size, algorithm };
     return new Promise<string>((resolve, reject) => {
       this.hashes.set(id, { resolve, reject, slot, weight });
       slot.worker.postMessage(job);
     }).catch((e: Error & { scope?: { code: ScopeError['code']; message: string } }) => {
       if (e.scope) throw new ScopeError(e.scope.code, e.scope.message);
-      return hashRange(file, offset, size); // the worker went away: hash here
+      return hashRange(file, offset, size, algorithm); // the worker went away: hash here
     });
   }
 

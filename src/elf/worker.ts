@@ -5,7 +5,7 @@
 import { parentPort } from 'node:worker_threads';
 import { ReadArena, closeSharedFiles } from '../fs/bytes.js';
 import { type DecodeJob, type JobResult, decodeJobs } from './jobs.js';
-import { hashRangeSync } from '../archive/hash.js';
+import { type DigestAlgorithm, hashRangeSync } from '../archive/hash.js';
 import { ScopeError } from '../errors.js';
 import { type Summary, summarize } from './keep.js';
 
@@ -17,6 +17,7 @@ export interface HashJob {
   file: string;
   offset: number;
   size: number;
+  algorithm: DigestAlgorithm;
 }
 
 /** An ELF body out of a compressed stream, to be decoded and summed up here (keep.ts). */
@@ -67,7 +68,7 @@ parentPort!.on('message', (m: { kind: 'decode'; jobs: DecodeJob[] } | HashJob | 
   }
   let reply: WorkerReply;
   try {
-    reply = { kind: 'hash', id: m.id, digest: hashRangeSync(m.file, m.offset, m.size) };
+    reply = { kind: 'hash', id: m.id, digest: hashRangeSync(m.file, m.offset, m.size, m.algorithm) };
   } catch (e) {
     reply = {
       kind: 'hash',

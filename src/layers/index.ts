@@ -6,7 +6,7 @@ import { ScopeError } from '../errors.js';
 import type { LayerSource } from '../source/types.js';
 import { type Compression, openBlob } from '../archive/decompress.js';
 import { walkDir } from './dir.js';
-import { hashRange, hashRangeSync } from '../archive/hash.js';
+import { type DigestAlgorithm, algorithmOf, hashRange, hashRangeSync } from '../archive/hash.js';
 import { type TarEntry, isSyncReader, walkTar, walkTarSync } from '../archive/walk.js';
 import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { chargeTemp, refundTemp, tempError } from '../source/tempdir.js';
@@ -90,8 +90,8 @@ export interface ReadOptions {
   } | null;
   /** Called for each ELF file as soon as its bytes can be read by position. */
   onElf?: (ref: ContentRef) => void;
-  /** Hashes a byte range ("sha256:<hex>"); default: on the main thread as it walks. */
-  hash?: (file: string, offset: number, size: number) => Promise<string>;
+  /** Hashes a byte range ("ALG:<hex>"); default: on the main thread as it walks. */
+  hash?: (file: string, offset: number, size: number, algorithm: DigestAlgorithm) => Promise<string>;
   /** Hears, entry by entry, how many stored bytes of the layer were read. */
   onStored?: (bytes: number) => void;
 }
@@ -150,13 +150,13 @@ export async function walkLayer(layer: LayerSource, opts: ReadOptions): Promise<
  */
 export async function checkUncompressed(
   layer: LayerSource,
-  hash: (file: string, offset: number, size: number) => Promise<string> = hashRange,
+  hash: (file: string, offset: number, size: number, algorithm: DigestAlgorithm) => Promise<string> = hashRange,
 ): Promise<boolean> {
   const expected = layer.digest ?? layer.diffId;
   const blob = layer.blob;
   if (!expected || !blob || blob.file === null) return false;
   try {
-    mustMatch(await hash(blob.file, blob.offset, blob.size), expected);
+    mustMatch(await hash(blob.file, blob.offset, blob.size, algorithmOf(expected)), expected);
   } catch (e) {
     throw named(layer, e);
   }
@@ -170,11 +170,14 @@ async function walkLayerInner(layer: LayerSource, opts: ReadOptions): Promise<La
   // A compressed blob in a file is hashed by position on the pool's threads, beside the
   // inflating and the walk, instead of byte by byte on this thread as it streams past.
   const poolHashes = opts.hash !== undefined && blob.file !== null;
-  const { reader, compression, storedDigest, stored } = await openBlob(blob, !poolHashes);
+  // the stored digest's algorithm (sha256, or sha512), before anything is read: another is refused
+  const named = layer.digest ?? layer.diffId;
+  const algorithm = named ? algorithmOf(named) : 'sha256';
+  const { reader, compression, storedDigest, stored } = await openBlob(blob, !poolHashes, algorithm);
   const expected = layer.digest ?? (compression === 'none' ? layer.diffId : null);
   const hashing =
     expected && blob.file !== null && (compression === 'none' ? opts.verify : poolHashes)
-      ? (opts.hash ?? hashRange)(blob.file, blob.offset, blob.size)
+      ? (opts.hash ?? hashRange)(blob.file, blob.offset, blob.size, algorithmOf(expected))
       : null;
   hashing?.catch(() => {}); // awaited below; keeps an early walk failure from leaving it unhandled
   const entries: LayerEntry[] = [];

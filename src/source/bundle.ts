@@ -3,6 +3,7 @@
  * blobs/…), found either inside an outer tar or in a folder. Blobs are handed out as byte
  * ranges so layers are read in place, never copied.
  */
+import { algorithmOf } from '../archive/hash.js';
 import { existsSync, lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { ScopeError, fsError } from '../errors.js';
@@ -163,8 +164,9 @@ export function readJson(bundle: Bundle, path: string, digest?: string | null, v
   } finally {
     reader.close();
   }
-  if (verify && digest?.startsWith('sha256:')) {
-    const actual = 'sha256:' + nodeCrypto().createHash('sha256').update(bytes).digest('hex');
+  if (verify && digest) {
+    const algorithm = algorithmOf(digest);
+    const actual = `${algorithm}:${nodeCrypto().createHash(algorithm).update(bytes).digest('hex')}`;
     if (actual !== digest) {
       throw new ScopeError(
         'digest-mismatch',

@@ -4,6 +4,7 @@
  * by name and platform; attestation manifests and platforms whose blobs are absent (never
  * pulled) are not candidates unless asked for by name.
  */
+import { HEX_LENGTH, algorithmOf } from '../archive/hash.js';
 import { ScopeError } from '../errors.js';
 import { type Bundle, readJson } from './bundle.js';
 import { type Platform, configPlatform, formatPlatform, hostPlatform, parsePlatform, platformMatches } from './platform.js';
@@ -38,6 +39,14 @@ export function descriptor(v: unknown, where: string): Descriptor {
   const o = (v && typeof v === 'object' ? v : {}) as Json;
   if (typeof o.digest !== 'string' || !/^[a-z0-9]+:[a-f0-9]+$/.test(o.digest))
     throw new ScopeError('corrupt', `${where}: descriptor without a valid digest`);
+  let algorithm;
+  try {
+    algorithm = algorithmOf(o.digest);
+  } catch (e) {
+    throw new ScopeError('unsupported', `${where}: ${(e as Error).message}`);
+  }
+  if (o.digest.length !== o.digest.indexOf(':') + 1 + HEX_LENGTH[algorithm])
+    throw new ScopeError('corrupt', `${where}: descriptor digest ${o.digest.slice(0, 40)} has the wrong length for its algorithm`);
   const p = o.platform as Json | undefined;
   const annotations: Record<string, string> = {};
   for (const [k, val] of Object.entries((o.annotations as Json) ?? {})) if (typeof val === 'string') annotations[k] = val;
