@@ -239,6 +239,7 @@ export async function loadOpened(
       verify,
       sniff: opts.analysis || opts.sniff,
       spoolDir: opts.analysis ? spoolHere : null,
+      sparseDir: spoolHere,
       keep,
       onElf: pool && opts.analysis && opts.decodeInBackground ? (ref) => pool.add(ref) : undefined,
       hash: (file, offset, size, algorithm) => hasher.hash(file, offset, size, algorithm),

@@ -4,8 +4,10 @@
  * trace, never a write outside a temp folder that is gone afterwards.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import {
+  appendFileSync,
+  chmodSync,
   closeSync,
   lstatSync,
   mkdirSync,
@@ -22,7 +24,7 @@ import { join } from 'node:path';
 import { createGzip, gzipSync } from 'node:zlib';
 import { after, describe, it } from 'node:test';
 import { ScopeError } from '../src/errors.js';
-import { type FileRecord, listFiles, resolvePath } from '../src/fs/index.js';
+import { type FileRecord, listFiles, readContent, resolvePath } from '../src/fs/index.js';
 import { loadImage } from '../src/load.js';
 import { type Report, buildReport } from '../src/report/index.js';
 import { FileTree } from '../src/report/tree.js';
@@ -307,6 +309,58 @@ describe('hostile layer entries', () => {
       assert.ok(resolvePath(m2.tree, `/${deep}/f`).ok);
     } finally {
       await m2.close();
+    }
+  });
+
+  it('GNU sparse files in every format GNU tar writes read as GNU tar extracts them: the verdict, cat, plain and compressed', async () => {
+    const t = tempDir();
+    try {
+      const m = await loadImage(FX + 'layers.docker.tar');
+      let hello: Buffer;
+      try {
+        hello = await readContent(m.opened.layers, m.tree.get('/usr/bin/hello')!.content!);
+      } finally {
+        await m.close();
+      }
+      // a static program with a 3 MB hole after it (it runs), and one behind a 1 MB hole (exec format error)
+      mkdirSync(join(t.dir, 'src'));
+      writeFileSync(join(t.dir, 'src/app'), hello, { mode: 0o755 });
+      execFileSync('truncate', ['-s', String(hello.length + (3 << 20)), join(t.dir, 'src/app')]);
+      appendFileSync(join(t.dir, 'src/app'), 'END');
+      execFileSync('truncate', ['-s', String(1 << 20), join(t.dir, 'src/late')]);
+      appendFileSync(join(t.dir, 'src/late'), hello);
+      chmodSync(join(t.dir, 'src/late'), 0o755);
+      const cases: [string, string[]][] = [
+        ['gnu', ['--format=gnu']],
+        ['0.0', ['--format=posix', '--sparse-version=0.0']],
+        ['0.1', ['--format=posix', '--sparse-version=0.1']],
+        ['1.0', ['--format=posix', '--sparse-version=1.0']],
+      ];
+      for (const [what, flags] of cases) {
+        const tar = join(t.dir, `${what}.tar`);
+        execFileSync('tar', ['--sparse', ...flags, '-cf', tar, '-C', join(t.dir, 'src'), 'app', 'late']);
+        const out = join(t.dir, `x-${what}`);
+        mkdirSync(out);
+        execFileSync('tar', ['-xf', tar, '-C', out]);
+        const layer = readFileSync(tar);
+        for (const gzip of [false, true]) {
+          const where = `${what}${gzip ? ' gzip' : ''}`;
+          const d = writeOciLayout(dir(), { layers: [layer], config: { Entrypoint: ['/app'] }, gzip });
+          for (const f of ['app', 'late']) {
+            const cat = spawnSync(process.execPath, [new URL('../bin/scratchscope.js', import.meta.url).pathname, 'cat', d, `/${f}`], {
+              maxBuffer: 64 << 20,
+            });
+            assert.equal(cat.status, 0, `${where} ${f}: ${cat.stderr.toString()}`);
+            assert.ok(cat.stdout.equals(readFileSync(join(out, f))), `${where}: /${f} as GNU tar extracts it`);
+          }
+          const app = parseJson<Report>(cli(['inspect', '--json', d]).stdout);
+          assert.equal(app.verdict, 'starts', where);
+          const late = parseJson<Report>(cli(['inspect', '--json', '--entrypoint', '/late', d]).stdout);
+          assert.deepEqual([late.verdict, late.diagnostics[0]?.runtimeError], ['fails', 'exec /late: exec format error'], where);
+        }
+      }
+    } finally {
+      t.cleanup();
     }
   });
 

@@ -258,6 +258,9 @@ const PAX_KEYS = new Set([
 /** pax extended header records: "LEN key=value\n". Values are UTF-8 except where binary. */
 export function parsePax(buf: Buffer, into: Map<string, string> = new Map()): Map<string, string> {
   let pos = 0;
+  // GNU sparse 0.0: the map as "GNU.sparse.offset" and "GNU.sparse.numbytes" records in turn,
+  // gathered into one "GNU.sparse.map" as Go's archive/tar does (which refuses them out of turn)
+  const runs: string[] = [];
   while (pos < buf.length) {
     const space = buf.indexOf(0x20, pos);
     if (space === -1 || space - pos > 20) throw new ScopeError('corrupt', 'malformed pax extended header');
@@ -275,12 +278,23 @@ export function parsePax(buf: Buffer, into: Map<string, string> = new Map()): Ma
     const value = record.subarray(eq + 1);
     if (key.includes('\0') || (NAME_KEYS.has(key) && value.includes(0)))
       throw new ScopeError('corrupt', `malformed pax extended header (a NUL byte in ${key})`);
+    if (key === 'GNU.sparse.offset' || key === 'GNU.sparse.numbytes') {
+      const v = value.toString('latin1');
+      if ((key === 'GNU.sparse.offset') !== (runs.length % 2 === 0) || v.includes(','))
+        throw new ScopeError('corrupt', 'malformed pax extended header (GNU sparse 0.0 offsets and sizes out of turn)');
+      if (runs.length >= 2 * SPARSE_RUNS_LIMIT) throw new ScopeError('too-large', `sparse map of more than ${SPARSE_RUNS_LIMIT} entries`);
+      runs.push(v);
+    }
     // only known keys are kept; an empty value ('') unsets the key (POSIX), see paxValue
-    if (PAX_KEYS.has(key)) into.set(key, decodeName(value));
+    else if (PAX_KEYS.has(key)) into.set(key, decodeName(value));
     pos += len;
   }
+  if (runs.length > 0) into.set('GNU.sparse.map', runs.join(','));
   return into;
 }
+
+/** GNU sparse 0.0 runs in one header, at most (the map's own limit is checked where it is read). */
+const SPARSE_RUNS_LIMIT = 1 << 16;
 
 /** pax keys holding names, where Go refuses a NUL byte. */
 const NAME_KEYS = new Set(['path', 'linkpath', 'uname', 'gname']);

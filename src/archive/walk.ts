@@ -34,8 +34,11 @@ export interface TarEntry {
   linkname: string;
   /** Reader position where the body starts. */
   dataPos: number;
-  /** A GNU sparse file: `size` is its real size, its stored bytes are not readable in place. */
-  sparse?: boolean;
+  /**
+   * A GNU sparse file: `size` is its real size, and its stored bytes (from dataPos) are these
+   * runs of it, one after another; the rest is holes, read as zeros.
+   */
+  sparse?: SparseChunk[];
   /**
    * Null here, for the layer reader to fill in (layers/index.ts LayerEntry): made with the
    * entry, they live inside its record, and the reader keeps it as it is instead of copying
@@ -229,7 +232,7 @@ function* steps(position: () => number): Steps {
         content: null,
         magic: null,
       };
-      if (sparse) entry.sparse = true;
+      if (sparse) entry.sparse = sparse.map;
       yield step.entry(entry);
     }
     const consumed = position() - dataPos + (sparse?.mapBytes ?? 0);

@@ -4,10 +4,11 @@
  */
 import { ScopeError } from '../errors.js';
 import type { LayerSource } from '../source/types.js';
-import { type Compression, openBlob } from '../archive/decompress.js';
+import { type Compression, openBlob, readHead } from '../archive/decompress.js';
 import { walkDir } from './dir.js';
 import { type DigestAlgorithm, algorithmOf, hashRange, hashRangeSync } from '../archive/hash.js';
 import { type TarEntry, isSyncReader, walkTar, walkTarSync } from '../archive/walk.js';
+import type { SparseChunk } from '../archive/tar.js';
 import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { chargeTemp, refundTemp, tempError } from '../source/tempdir.js';
 import type { ByteReader } from '../archive/reader.js';
@@ -92,6 +93,8 @@ export interface ReadOptions {
   onElf?: (ref: ContentRef) => void;
   /** Hashes a byte range ("ALG:<hex>"); default: on the main thread as it walks. */
   hash?: (file: string, offset: number, size: number, algorithm: DigestAlgorithm) => Promise<string>;
+  /** Where GNU sparse files are laid out with their holes, so they read as files (made on first use). */
+  sparseDir?: () => string;
   /** Hears, entry by entry, how many stored bytes of the layer were read. */
   onStored?: (bytes: number) => void;
 }
@@ -101,6 +104,7 @@ const SPOOL_PATHS =
   /^\/etc\/(passwd|group|ld\.so\.cache|ld\.so\.conf|ld-musl-[^/]+\.path|nsswitch\.conf|os-release)$|^\/usr\/lib\/os-release$/;
 
 const EMPTY = Buffer.alloc(0);
+const ZERO = Buffer.alloc(1);
 /** A script or config file up to this size is kept whole; of a larger one, its head (the rest is read again on demand). */
 const KEEP_WHOLE = 64 << 10;
 const KEEP_HEAD = 4096;
@@ -190,7 +194,7 @@ async function walkLayerInner(layer: LayerSource, opts: ReadOptions): Promise<La
     const entry = e as LayerEntry;
     entry.content = null;
     entry.magic = null;
-    // a sparse file's stored bytes are not its content: it is listed, never read
+    // a sparse file's stored bytes are not its content: laid out first (layOut), or only listed
     if (e.type === 'file' && !e.sparse) {
       entry.content = { file: reader.file, offset: reader.base + e.dataPos, size: e.size, layer: layer.index, ordinal: entries.length };
       if (head) {
@@ -202,6 +206,35 @@ async function walkLayerInner(layer: LayerSource, opts: ReadOptions): Promise<La
   };
   let spoolFile: SpoolFile | null = null;
   const wantsHead = (e: TarEntry) => (sniff || spoolDir !== null || keep !== null) && e.type === 'file' && !e.sparse;
+  const sparseOut: { file: SpoolFile | null } = { file: null };
+  /**
+   * A GNU sparse file laid out as the engine's extraction makes it: its runs where they
+   * belong in a temp file, the holes left as holes (zeros, taking no room). Then it reads
+   * like any other body: sniffed, decoded, printed.
+   */
+  const layOut = async (e: TarEntry, runs: SparseChunk[], next: (n: number) => Promise<Buffer> | Buffer): Promise<void> => {
+    const entry = e as LayerEntry;
+    const dir = opts.sparseDir!();
+    const to = (sparseOut.file ??= new SpoolFile(dir, `${dir}/sparse-${layer.index}`));
+    const base = to.end;
+    for (const run of runs) {
+      for (let done = 0; done < run.length;) {
+        const want = Math.min(1 << 20, run.length - done);
+        const b = await next(want);
+        if (b.length < want) throw new ScopeError('truncated', `unexpected end of data inside ${e.rawName}`);
+        chargeTemp(b.length, `layer ${layer.index}`);
+        to.write(b, base + run.offset + done);
+        done += want;
+      }
+    }
+    // a hole at the end still makes the file that long
+    const last = runs[runs.length - 1];
+    if (e.size > 0 && (!last || last.offset + last.length < e.size)) to.write(ZERO, base + e.size - 1);
+    to.end = base + e.size;
+    entry.content = { file: to.file, offset: base, size: e.size, layer: layer.index, ordinal: entries.length };
+    entry.magic = magicOf(readHead(to.file, base, Math.min(4, e.size)));
+  };
+  const sparseRuns = (e: TarEntry) => (e.type === 'file' && opts.sparseDir ? (e.sparse ?? null) : null);
   try {
     if (isSyncReader(reader)) {
       // Read by position: the walk, the sniffing and the hand-off to the decoders are synchronous;
@@ -214,6 +247,16 @@ async function walkLayerInner(layer: LayerSource, opts: ReadOptions): Promise<La
         }
         // served from the read-ahead that fetched the header, looked at in place
         const entry = take(e, wantsHead(e) ? (e.size > 0 ? reader.readNow(Math.min(4, e.size)) : EMPTY) : null);
+        const runs = sparseRuns(e);
+        const file = reader.file;
+        if (runs && file) {
+          let at = reader.base + e.dataPos;
+          await layOut(e, runs, (n) => {
+            const b = readHead(file, at, n);
+            at += n;
+            return b;
+          });
+        }
         if (entry.magic === 'elf' && entry.content) opts.onElf?.(entry.content);
         entries.push(entry);
       }
@@ -222,6 +265,8 @@ async function walkLayerInner(layer: LayerSource, opts: ReadOptions): Promise<La
       for await (const e of walkTar(reader)) {
         const head = wantsHead(e) ? (e.size > 0 ? await reader.read(Math.min(4, e.size)) : EMPTY) : null;
         const entry = take(e, head);
+        const runs = sparseRuns(e);
+        if (runs) await layOut(e, runs, (n) => reader.read(n));
         const later = head && entry.content && (entry.magic !== 'other' || SPOOL_PATHS.test(e.path));
         if (later && keep && !(entry.magic === 'elf' && e.size > KEEP_ELF_MAX)) {
           entry.content = await keepBody(reader, e, head, entry.content!, entry.magic === 'elf', blob as FileBlob, keep);
@@ -244,6 +289,7 @@ async function walkLayerInner(layer: LayerSource, opts: ReadOptions): Promise<La
   } finally {
     reader.close();
     spoolFile?.close();
+    sparseOut.file?.close();
   }
   const tarSize = compression === 'none' ? blob.size : reader.position;
   // a stream's digest is whole now; a hash by position may still be running
