@@ -330,6 +330,10 @@ describe('hostile layer entries', () => {
       execFileSync('truncate', ['-s', String(1 << 20), join(t.dir, 'src/late')]);
       appendFileSync(join(t.dir, 'src/late'), hello);
       chmodSync(join(t.dir, 'src/late'), 0o755);
+      // a hole at the end (GNU tar closes the map with an empty run there), and nothing but a hole
+      writeFileSync(join(t.dir, 'src/tail'), hello, { mode: 0o755 });
+      execFileSync('truncate', ['-s', String(hello.length + (2 << 20)), join(t.dir, 'src/tail')]);
+      execFileSync('truncate', ['-s', String(1 << 20), join(t.dir, 'src/holes')]);
       const cases: [string, string[]][] = [
         ['gnu', ['--format=gnu']],
         ['0.0', ['--format=posix', '--sparse-version=0.0']],
@@ -338,7 +342,7 @@ describe('hostile layer entries', () => {
       ];
       for (const [what, flags] of cases) {
         const tar = join(t.dir, `${what}.tar`);
-        execFileSync('tar', ['--sparse', ...flags, '-cf', tar, '-C', join(t.dir, 'src'), 'app', 'late']);
+        execFileSync('tar', ['--sparse', ...flags, '-cf', tar, '-C', join(t.dir, 'src'), 'app', 'late', 'tail', 'holes']);
         const out = join(t.dir, `x-${what}`);
         mkdirSync(out);
         execFileSync('tar', ['-xf', tar, '-C', out]);
@@ -346,7 +350,7 @@ describe('hostile layer entries', () => {
         for (const gzip of [false, true]) {
           const where = `${what}${gzip ? ' gzip' : ''}`;
           const d = writeOciLayout(dir(), { layers: [layer], config: { Entrypoint: ['/app'] }, gzip });
-          for (const f of ['app', 'late']) {
+          for (const f of ['app', 'late', 'tail', 'holes']) {
             const cat = spawnSync(process.execPath, [new URL('../bin/scratchscope.js', import.meta.url).pathname, 'cat', d, `/${f}`], {
               maxBuffer: 64 << 20,
             });
@@ -355,6 +359,7 @@ describe('hostile layer entries', () => {
           }
           const app = parseJson<Report>(cli(['inspect', '--json', d]).stdout);
           assert.equal(app.verdict, 'starts', where);
+          assert.equal(parseJson<Report>(cli(['inspect', '--json', '--entrypoint', '/tail', d]).stdout).verdict, 'starts', where);
           const late = parseJson<Report>(cli(['inspect', '--json', '--entrypoint', '/late', d]).stdout);
           assert.deepEqual([late.verdict, late.diagnostics[0]?.runtimeError], ['fails', 'exec /late: exec format error'], where);
         }
@@ -521,12 +526,19 @@ describe('tars as other tools write them (found in Go, Python and libarchive tes
         `${key}=${value}`,
       );
     }
-    const plus = rawTar([{ name: 'f', pax: { size: '+3', gid: '+7', uid: '-1' }, body: Buffer.from('abc') }]);
+    // an id past 2^53 (Go takes any int64) keeps the header's, as a negative one does
+    const plus = rawTar([
+      { name: 'f', pax: { size: '+3', gid: '+7', uid: '-1' }, body: Buffer.from('abc') },
+      { name: 'g', pax: { uid: '9007199254740993', gid: '9223372036854775807' }, body: Buffer.from('') },
+    ]);
     const m = await loadImage(layout([plus]));
     try {
       assert.deepEqual(
         listFiles(m.tree).map((f) => [f.path, f.size, f.uid, f.gid]),
-        [['/f', 3, 0, 7]],
+        [
+          ['/f', 3, 0, 7],
+          ['/g', 0, 0, 0],
+        ],
       );
     } finally {
       await m.close();

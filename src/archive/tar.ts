@@ -256,7 +256,7 @@ const PAX_KEYS = new Set([
 ]);
 
 /** pax extended header records: "LEN key=value\n". Values are UTF-8 except where binary. */
-export function parsePax(buf: Buffer, into: Map<string, string> = new Map()): Map<string, string> {
+export function parsePax(buf: Buffer, into: Map<string, string> = new Map(), global = false): Map<string, string> {
   let pos = 0;
   // GNU sparse 0.0: the map as "GNU.sparse.offset" and "GNU.sparse.numbytes" records in turn,
   // gathered into one "GNU.sparse.map" as Go's archive/tar does (which refuses them out of turn)
@@ -289,7 +289,8 @@ export function parsePax(buf: Buffer, into: Map<string, string> = new Map()): Ma
     else if (PAX_KEYS.has(key)) into.set(key, decodeName(value));
     pos += len;
   }
-  if (runs.length > 0) into.set('GNU.sparse.map', runs.join(','));
+  // a global header's runs are no file's map (Go does not carry them to the entries after it)
+  if (runs.length > 0 && !global) into.set('GNU.sparse.map', runs.join(','));
   return into;
 }
 

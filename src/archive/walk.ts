@@ -184,7 +184,7 @@ function* steps(position: () => number): Steps {
         pax = parsePax(yield* readMeta(step, h.size, 'pax header'));
         continue;
       case 'pax-global':
-        parsePax(yield* readMeta(step, h.size, 'pax global header'), globalPax);
+        parsePax(yield* readMeta(step, h.size, 'pax global header'), globalPax, true);
         continue;
       case 'gnu-longname':
         longName = stripNul(yield* readMeta(step, h.size, 'GNU long name'));
@@ -418,7 +418,8 @@ function numberOr(value: string | undefined, fallback: number, key: string): num
   if (!/^[+-]?[0-9]+$/.test(value))
     throw new ScopeError('corrupt', `malformed pax extended header (${key}=${JSON.stringify(value.slice(0, 32))} is not a decimal number)`);
   const n = Number(value);
-  if (key === 'size' && n < 0) throw new ScopeError('corrupt', `malformed pax extended header (a negative size, ${value})`);
-  if (!Number.isSafeInteger(n)) throw new ScopeError('too-large', `pax ${key} ${value} is larger than any real file`);
-  return n >= 0 ? n : fallback;
+  if (key !== 'size') return Number.isSafeInteger(n) && n >= 0 ? n : fallback; // an id past 2^53 or below 0: the header's
+  if (n < 0) throw new ScopeError('corrupt', `malformed pax extended header (a negative size, ${value})`);
+  if (!Number.isSafeInteger(n)) throw new ScopeError('too-large', `pax size ${value} is larger than any real file`);
+  return n;
 }

@@ -104,7 +104,6 @@ const SPOOL_PATHS =
   /^\/etc\/(passwd|group|ld\.so\.cache|ld\.so\.conf|ld-musl-[^/]+\.path|nsswitch\.conf|os-release)$|^\/usr\/lib\/os-release$/;
 
 const EMPTY = Buffer.alloc(0);
-const ZERO = Buffer.alloc(1);
 /** A script or config file up to this size is kept whole; of a larger one, its head (the rest is read again on demand). */
 const KEEP_WHOLE = 64 << 10;
 const KEEP_HEAD = 4096;
@@ -174,9 +173,10 @@ async function walkLayerInner(layer: LayerSource, opts: ReadOptions): Promise<La
   // A compressed blob in a file is hashed by position on the pool's threads, beside the
   // inflating and the walk, instead of byte by byte on this thread as it streams past.
   const poolHashes = opts.hash !== undefined && blob.file !== null;
-  // the stored digest's algorithm (sha256, or sha512), before anything is read: another is refused
+  // the stored digest's algorithm (sha256, or sha512) for a hash on the way; another is refused
+  // where a hash is taken (below), not where none is (--no-verify on an uncompressed layer)
   const named = layer.digest ?? layer.diffId;
-  const algorithm = named ? algorithmOf(named) : 'sha256';
+  const algorithm = named && /^sha(256|512):/.test(named) ? algorithmOf(named) : 'sha256';
   const { reader, compression, storedDigest, stored } = await openBlob(blob, !poolHashes, algorithm);
   const expected = layer.digest ?? (compression === 'none' ? layer.diffId : null);
   const hashing =
@@ -227,9 +227,8 @@ async function walkLayerInner(layer: LayerSource, opts: ReadOptions): Promise<La
         done += want;
       }
     }
-    // a hole at the end still makes the file that long
-    const last = runs[runs.length - 1];
-    if (e.size > 0 && (!last || last.offset + last.length < e.size)) to.write(ZERO, base + e.size - 1);
+    // a hole at the end still makes the file that long (and a file of holes only, a file)
+    to.reach(base + e.size);
     to.end = base + e.size;
     entry.content = { file: to.file, offset: base, size: e.size, layer: layer.index, ordinal: entries.length };
     entry.magic = magicOf(readHead(to.file, base, Math.min(4, e.size)));
@@ -298,6 +297,7 @@ async function walkLayerInner(layer: LayerSource, opts: ReadOptions): Promise<La
     if (!expected) return false;
     const actual = hashing ? await hashing : streamed;
     if (!actual) return false;
+    algorithmOf(expected); // a digest of another algorithm: refused by name
     mustMatch(actual, expected);
     return true;
   };
@@ -392,6 +392,17 @@ class SpoolFile {
       throw tempError(err, this.dir);
     }
     this.written = Math.max(this.written, at + b.length);
+  }
+
+  /** Makes the file at least `end` bytes long: what was not written reads as zeros (a hole). */
+  reach(end: number): void {
+    try {
+      this.fd ??= openSync(this.file, 'w', 0o600);
+      if (this.written < end) ftruncateSync(this.fd, end);
+    } catch (err) {
+      throw tempError(err, this.dir);
+    }
+    this.written = Math.max(this.written, end);
   }
 
   /** Cuts off what was written past the end: a repeat, or a body cut short by an error. */
