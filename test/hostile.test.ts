@@ -30,7 +30,7 @@ import { type Report, buildReport } from '../src/report/index.js';
 import { FileTree } from '../src/report/tree.js';
 import { makeTar, sha256, tempDir, writeOciLayout } from './helpers/build.js';
 import { cli, oneLineError } from './helpers/cli.js';
-import { header, rawTar } from './helpers/rawtar.js';
+import { header, paxBody, rawTar } from './helpers/rawtar.js';
 import { at } from './helpers/assert.js';
 import { inflater } from '../src/archive/decompress.js';
 import { TURN_STEPS } from '../src/archive/walk.js';
@@ -506,6 +506,23 @@ describe('tars as other tools write them (found in Go, Python and libarchive tes
         { name: 'f', body: Buffer.from('x') },
       ]);
       await assert.rejects(entries([layer]), (e: Error) => e instanceof ScopeError && /malformed pax extended header/.test(e.message));
+    }
+  });
+
+  it("a global pax header changes no entry after it, as Go's archive/tar reads it (the engine skips the header)", async () => {
+    // Go 1.19 returns the 'g' header as an entry of its own; "f" keeps its name, size and owner
+    const layer = rawTar([
+      { name: 'PaxHeader', type: 'g', body: paxBody({ path: 'renamed', uid: '77', size: '1', 'GNU.sparse.map': '0,1' }) },
+      { name: 'f', body: Buffer.from('abc') },
+    ]);
+    const m = await loadImage(layout([layer]));
+    try {
+      assert.deepEqual(
+        listFiles(m.tree).map((f) => [f.path, f.size, f.uid]),
+        [['/f', 3, 0]],
+      );
+    } finally {
+      await m.close();
     }
   });
 

@@ -301,7 +301,7 @@ const SPARSE_RUNS_LIMIT = 1 << 16;
 const NAME_KEYS = new Set(['path', 'linkpath', 'uname', 'gname']);
 
 /** A pax value: the entry's own record first, then the global one; empty means unset. */
-export function paxValue(pax: Map<string, string> | null, global: Map<string, string>, key: string): string | undefined {
+export function paxValue(pax: Map<string, string> | null, global: ReadonlyMap<string, string>, key: string): string | undefined {
   const v = pax?.get(key) ?? global.get(key);
   return v === '' ? undefined : v;
 }

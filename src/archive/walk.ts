@@ -168,7 +168,6 @@ function* readMeta(step: Stepper, size: number, what: string): Generator<Step, B
 
 function* steps(position: () => number): Steps {
   const step = new Stepper();
-  const globalPax = new Map<string, string>();
   let pax: Map<string, string> | null = null;
   let longName: string | null = null;
   let longLink: string | null = null;
@@ -184,7 +183,7 @@ function* steps(position: () => number): Steps {
         pax = parsePax(yield* readMeta(step, h.size, 'pax header'));
         continue;
       case 'pax-global':
-        parsePax(yield* readMeta(step, h.size, 'pax global header'), globalPax, true);
+        parsePax(yield* readMeta(step, h.size, 'pax global header'), new Map(), true); // checked as Go checks it, not applied
         continue;
       case 'gnu-longname':
         longName = stripNul(yield* readMeta(step, h.size, 'GNU long name'));
@@ -193,7 +192,9 @@ function* steps(position: () => number): Steps {
         longLink = stripNul(yield* readMeta(step, h.size, 'GNU long link name'));
         continue;
     }
-    const ext = (key: string) => (pax === null && globalPax.size === 0 ? undefined : paxValue(pax, globalPax, key));
+    // the entry's own records only: Go's archive/tar hands a global header out as an entry of its
+    // own and applies none of it to the entries after it, and the engine's extraction skips it
+    const ext = (key: string) => (pax === null ? undefined : paxValue(pax, NO_GLOBALS, key));
     // a sparse file says so in its header or its pax records: no other entry walks the map's generator
     const sparse =
       h.sparse !== null || ext('GNU.sparse.major') !== undefined || ext('GNU.sparse.map') !== undefined
@@ -413,6 +414,9 @@ function stripNul(buf: Buffer): string {
  * ("12abc", " 12", "1e3", "0x10") or when a size is negative; so does this. A negative id
  * keeps the header's.
  */
+/** What a global pax header gives the entries after it, as Go's archive/tar reads them: nothing. */
+const NO_GLOBALS: ReadonlyMap<string, string> = new Map();
+
 function numberOr(value: string | undefined, fallback: number, key: string): number {
   if (value === undefined) return fallback;
   if (!/^[+-]?[0-9]+$/.test(value))

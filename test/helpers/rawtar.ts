@@ -53,7 +53,7 @@ function pad(b: Buffer): Buffer {
   return rem ? Buffer.concat([b, Buffer.alloc(512 - rem)]) : b;
 }
 
-function paxBody(records: Record<string, string | Buffer>): Buffer {
+export function paxBody(records: Record<string, string | Buffer>): Buffer {
   const parts: Buffer[] = [];
   for (const [k, v] of Object.entries(records)) {
     const val = Buffer.isBuffer(v) ? v : Buffer.from(v);
