@@ -408,15 +408,15 @@ function stripNul(buf: Buffer): string {
   return decodeName(nul === -1 ? buf : buf.subarray(0, nul));
 }
 
+/** What a global pax header gives the entries after it, as Go's archive/tar reads them: nothing. */
+const NO_GLOBALS: ReadonlyMap<string, string> = new Map();
+
 /**
  * A pax number record ("size", "uid", "gid") over the header's field. Go's archive/tar (the
  * runtimes' unpacker) reads it as a signed decimal and refuses the layer when it is not one
  * ("12abc", " 12", "1e3", "0x10") or when a size is negative; so does this. A negative id
  * keeps the header's.
  */
-/** What a global pax header gives the entries after it, as Go's archive/tar reads them: nothing. */
-const NO_GLOBALS: ReadonlyMap<string, string> = new Map();
-
 function numberOr(value: string | undefined, fallback: number, key: string): number {
   if (value === undefined) return fallback;
   if (!/^[+-]?[0-9]+$/.test(value))
