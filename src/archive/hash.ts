@@ -16,10 +16,17 @@ export type DigestAlgorithm = 'sha256' | 'sha512';
 /** Hex digits of each algorithm's digest. */
 export const HEX_LENGTH: Record<DigestAlgorithm, number> = { sha256: 64, sha512: 128 };
 
+/** The algorithm of a digest, or null for one images never use. */
+export function knownAlgorithm(digest: string): DigestAlgorithm | null {
+  const alg = digest.slice(0, Math.max(0, digest.indexOf(':')));
+  return alg === 'sha256' || alg === 'sha512' ? alg : null;
+}
+
 /** The algorithm of a digest; any other is refused, as containerd refuses one it does not know. */
 export function algorithmOf(digest: string): DigestAlgorithm {
+  const known = knownAlgorithm(digest);
+  if (known) return known;
   const alg = digest.slice(0, Math.max(0, digest.indexOf(':')));
-  if (alg === 'sha256' || alg === 'sha512') return alg;
   throw new ScopeError('unsupported', `digest ${digest.slice(0, 40)}: ${alg || 'no'} algorithm is not one images use (sha256, sha512)`);
 }
 

@@ -156,17 +156,10 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
     const head = contentHead(node.content, BINPRM_BUF_SIZE);
     const decoded = ctx.catalog.of(node);
     if (decoded) {
-      if (!decoded.ok) {
-        return fail({
-          code: 'exec-format',
-          runtimeError: format.runc(execPath),
-          message: format.messageUndecodable(r.path, decoded.error),
-          path: r.path,
-          node,
-          fix: format.fixDamaged(r.path),
-          evidence: [decoded.error],
-        });
-      }
+      /** The kernel refuses the file (ENOEXEC): runc's one line, with what we saw and the fix. */
+      const enoexec = (message: string, fix: string, evidence: string[]) =>
+        fail({ code: 'exec-format', runtimeError: format.runc(execPath), message, path: r.path, node, fix, evidence });
+      if (!decoded.ok) return enoexec(format.messageUndecodable(r.path, decoded.error), format.fixDamaged(r.path), [decoded.error]);
       const info = decoded.info;
       const lang = info.go
         ? `, Go ${info.go.version}${info.go.cgo ? ' with cgo' : ''}`
@@ -178,54 +171,21 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
       );
       // Without readable program headers the kernel has nothing to map (ENOEXEC).
       const phdrs = info.problems.find((p) => p.startsWith('program headers'));
-      if (phdrs) {
-        return fail({
-          code: 'exec-format',
-          runtimeError: format.runc(execPath),
-          message: format.messageDamaged(r.path, phdrs),
-          path: r.path,
-          node,
-          fix: format.fixDamaged(r.path),
-          evidence: info.problems,
-        });
-      }
+      if (phdrs) return enoexec(format.messageDamaged(r.path, phdrs), format.fixDamaged(r.path), info.problems);
       // The kernel runs ET_EXEC and ET_DYN files (a libc, or ld.so itself, can be run);
       // object files and core dumps it refuses.
-      if (info.type === 'relocatable' || info.type === 'core' || info.type === 'unknown') {
-        return fail({
-          code: 'exec-format',
-          runtimeError: format.runc(execPath),
-          message: format.messageNotProgram(r.path, info.type),
-          path: r.path,
-          node,
-          fix: format.fixNotProgram,
-          evidence: [`ELF type ${info.type}`],
-        });
-      }
+      if (info.type === 'relocatable' || info.type === 'core' || info.type === 'unknown')
+        return enoexec(format.messageNotProgram(r.path, info.type), format.fixNotProgram, [`ELF type ${info.type}`]);
       if (!hostRuns(ctx.hostArch, info.architecture)) {
-        return fail({
-          code: 'exec-format',
-          runtimeError: format.runc(execPath),
-          message: format.messageMachine(r.path, info.machine, info.class, ctx.hostArch),
-          path: r.path,
-          node,
-          fix: format.fixMachine(ctx.hostArch, info.architecture ?? info.machine),
-          evidence: [`ELF machine ${info.machine}, class ${info.class}`, `container architecture ${ctx.hostArch}`],
-        });
+        return enoexec(
+          format.messageMachine(r.path, info.machine, info.class, ctx.hostArch),
+          format.fixMachine(ctx.hostArch, info.architecture ?? info.machine),
+          [`ELF machine ${info.machine}, class ${info.class}`, `container architecture ${ctx.hostArch}`],
+        );
       }
       // a PT_INTERP the kernel will not take (too long, too short, no NUL at its end): ENOEXEC
       const refused = info.problems.find((p) => p.startsWith(INTERP_REFUSED));
-      if (refused) {
-        return fail({
-          code: 'exec-format',
-          runtimeError: format.runc(execPath),
-          message: format.messageDamaged(r.path, refused),
-          path: r.path,
-          node,
-          fix: format.fixDamaged(r.path),
-          evidence: [refused],
-        });
-      }
+      if (refused) return enoexec(format.messageDamaged(r.path, refused), format.fixDamaged(r.path), [refused]);
       if (info.interpreter) {
         const ir = resolvePath(ctx.tree, info.interpreter);
         if (!ir.ok || ir.node.type === 'dir') {

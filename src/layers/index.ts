@@ -6,7 +6,7 @@ import { ScopeError } from '../errors.js';
 import type { LayerSource } from '../source/types.js';
 import { type Compression, openBlob, readHead } from '../archive/decompress.js';
 import { walkDir } from './dir.js';
-import { type DigestAlgorithm, algorithmOf, hashRange, hashRangeSync } from '../archive/hash.js';
+import { type DigestAlgorithm, algorithmOf, hashRange, hashRangeSync, knownAlgorithm } from '../archive/hash.js';
 import { type TarEntry, isSyncReader, walkTar, walkTarSync } from '../archive/walk.js';
 import type { SparseChunk } from '../archive/tar.js';
 import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
@@ -176,7 +176,7 @@ async function walkLayerInner(layer: LayerSource, opts: ReadOptions): Promise<La
   // the stored digest's algorithm (sha256, or sha512) for a hash on the way; another is refused
   // where a hash is taken (below), not where none is (--no-verify on an uncompressed layer)
   const named = layer.digest ?? layer.diffId;
-  const algorithm = named && /^sha(256|512):/.test(named) ? algorithmOf(named) : 'sha256';
+  const algorithm = (named ? knownAlgorithm(named) : null) ?? 'sha256';
   const { reader, compression, storedDigest, stored } = await openBlob(blob, !poolHashes, algorithm);
   const expected = layer.digest ?? (compression === 'none' ? layer.diffId : null);
   const hashing =
