@@ -30,6 +30,11 @@ export function algorithmOf(digest: string): DigestAlgorithm {
   throw new ScopeError('unsupported', `digest ${digest.slice(0, 40)}: ${alg || 'no'} algorithm is not one images use (sha256, sha512)`);
 }
 
+/** The digest of bytes in memory ("ALG:<hex>"): image metadata, a registry's answers. */
+export function digestOfBytes(bytes: Buffer, algorithm: DigestAlgorithm): string {
+  return `${algorithm}:${nodeCrypto().createHash(algorithm).update(bytes).digest('hex')}`;
+}
+
 /** The digest of a range hashed `done` bytes of `size`: a file that ended early is truncated. */
 function digestOf(file: string, size: number, done: number, hash: Hash, algorithm: DigestAlgorithm): string {
   if (done < size) throw new ScopeError('truncated', `${file}: ends before the layer does`);

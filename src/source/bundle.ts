@@ -3,13 +3,12 @@
  * blobs/…), found either inside an outer tar or in a folder. Blobs are handed out as byte
  * ranges so layers are read in place, never copied.
  */
-import { algorithmOf } from '../archive/hash.js';
+import { algorithmOf, digestOfBytes } from '../archive/hash.js';
 import { existsSync, lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { ScopeError, fsError } from '../errors.js';
 import { FileRangeReader } from '../archive/reader.js';
 import { cleanPath, walkTar } from '../archive/walk.js';
-import { nodeCrypto } from '../builtins.js';
 import type { FileBlob } from './types.js';
 
 /**
@@ -165,8 +164,7 @@ export function readJson(bundle: Bundle, path: string, digest?: string | null, v
     reader.close();
   }
   if (verify && digest) {
-    const algorithm = algorithmOf(digest);
-    const actual = `${algorithm}:${nodeCrypto().createHash(algorithm).update(bytes).digest('hex')}`;
+    const actual = digestOfBytes(bytes, algorithmOf(digest));
     if (actual !== digest) {
       throw new ScopeError(
         'digest-mismatch',

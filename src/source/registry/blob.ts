@@ -6,11 +6,7 @@
 import { ScopeError } from '../../errors.js';
 import type { StreamBlob } from '../types.js';
 import { MAX_TRIES, type RegistryClient, type Response, backoff, isRetryable, sleep } from './client.js';
-import { nodeCrypto } from '../../builtins.js';
-
-export function digestOf(bytes: Buffer, algorithm: string): string {
-  return `${algorithm}:${nodeCrypto().createHash(algorithm).update(bytes).digest('hex')}`;
-}
+import { digestOfBytes, knownAlgorithm } from '../../archive/hash.js';
 
 /** Reads a body up to `limit` bytes; a larger one is not image metadata. */
 async function readLimited(res: Response, limit: number, what: string, host: string): Promise<Buffer> {
@@ -49,10 +45,9 @@ export async function getSmall(
 
 /** Checks received bytes against the digest they were asked for. */
 export function checkDigest(bytes: Buffer, expected: string, what: string, host: string): void {
-  const alg = expected.split(':')[0];
-  if (alg !== 'sha256' && alg !== 'sha512')
-    throw new ScopeError('unsupported', `${host}: ${what} has an unsupported digest algorithm ${alg}`);
-  const actual = digestOf(bytes, alg);
+  const alg = knownAlgorithm(expected);
+  if (!alg) throw new ScopeError('unsupported', `${host}: ${what} has an unsupported digest algorithm ${expected.split(':')[0]}`);
+  const actual = digestOfBytes(bytes, alg);
   if (actual !== expected)
     throw new ScopeError('digest-mismatch', `${host}: ${what} does not match its digest ${expected} (got ${actual})`);
 }

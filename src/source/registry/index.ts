@@ -10,7 +10,8 @@ import { type Candidate, INDEX_TYPES, type Picked, descriptor, isAttestation, pi
 import { configPlatform, formatPlatform, parsePlatform, platformMatches } from '../platform.js';
 import { shortName } from '../reference.js';
 import type { RegistryOptions } from '../types.js';
-import { checkDigest, digestOf, getSmall, streamBlob } from './blob.js';
+import { checkDigest, getSmall, streamBlob } from './blob.js';
+import { digestOfBytes } from '../../archive/hash.js';
 import { RegistryClient } from './client.js';
 import { type Credentials, findCredentials, parseCreds } from './creds.js';
 import { type RegistryRef, apiHost, formatRef, manifestRef, parseRegistryRef } from './reference.js';
@@ -77,7 +78,7 @@ async function fetchManifest(client: RegistryClient, ref: string, expected: stri
   return {
     json,
     mediaType: Array.isArray(json.manifests) ? (INDEX_TYPES.has(mediaType) ? mediaType : OCI_INDEX) : mediaType,
-    digest: digest ?? digestOf(bytes, 'sha256'),
+    digest: digest ?? digestOfBytes(bytes, 'sha256'),
   };
 }
 
