@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { listFiles } from '../src/fs/index.js';
 import { loadImage } from '../src/load.js';
-import { tempDir } from './helpers/build.js';
+import { makeDockerArchive, tempDir } from './helpers/build.js';
+import { rawTar } from './helpers/rawtar.js';
 import { cli, oneLineError } from './helpers/cli.js';
 import { comparable } from './helpers/compare.js';
 import { docker, engineAvailable } from './helpers/engine.js';
@@ -58,6 +60,56 @@ describe('against a real engine', { skip }, () => {
       assert.equal(saved.status, 0, saved.stderr);
       assert.deepEqual(await files(`${tmp.dir}/reloaded.tar`), await files(`${tmp.dir}/${f}`), f);
     }
+  });
+
+  it('layers the engine refuses to unpack are refused in its words; the ones it loads are read', async () => {
+    // a sparse file as GNU tar stores it: old GNU ('S') in its own format, pax 1.0 in posix
+    writeFileSync(`${tmp.dir}/sparse`, 'start');
+    execFileSync('truncate', ['-s', String(1 << 20), `${tmp.dir}/sparse`]);
+    appendFileSync(`${tmp.dir}/sparse`, 'end');
+    const gnuTar = (format: string) => {
+      execFileSync('tar', ['--sparse', `--format=${format}`, '-cf', `${tmp.dir}/sparse.tar`, '-C', tmp.dir, 'sparse']);
+      return readFileSync(`${tmp.dir}/sparse.tar`);
+    };
+    const a = rawTar([{ name: 'a.txt', body: Buffer.from('a') }], false);
+    const b = rawTar([{ name: 'b.txt', body: Buffer.from('b') }]);
+    const zero = Buffer.alloc(512);
+    const cases: [string, Buffer, RegExp | null][] = [
+      ["old GNU sparse ('S')", gnuTar('gnu'), /unhandled tar header type 83/],
+      [
+        "a contiguous file ('7')",
+        Buffer.concat([a, rawTar([{ name: 'c.bin', type: '7', body: Buffer.from('abcd') }])]),
+        /unhandled tar header type 55/,
+      ],
+      [
+        "a GNU dumpdir ('D')",
+        Buffer.concat([a, rawTar([{ name: 'd/', type: 'D', body: Buffer.from('Ya.txt\0\0') }])]),
+        /unhandled tar header type 68/,
+      ],
+      ['a lone zero block before more headers', Buffer.concat([a, zero, b]), /archive\/tar: invalid tar header/],
+      [
+        'a pax mtime that is no number',
+        rawTar([{ name: 'f', pax: { mtime: '1e3' }, body: Buffer.from('f') }]),
+        /archive\/tar: invalid tar header/,
+      ],
+      ['pax sparse 1.0', gnuTar('posix'), null],
+      ['one zero block at the end', Buffer.concat([a, zero]), null],
+    ];
+    for (const [what, layer, refusal] of cases) {
+      const file = `${tmp.dir}/refused.tar`;
+      writeFileSync(file, await makeDockerArchive({ layers: [layer], config: { Cmd: ['/a.txt'] } }, 'scratchscope-test/refused:latest'));
+      const loaded = docker(['load', '-i', file]);
+      const ours = cli(['files', file]);
+      if (refusal === null) {
+        assert.equal(loaded.status, 0, `${what}: the engine loads it: ${loaded.stderr}`);
+        assert.equal(ours.status, 0, `${what}: ${ours.stderr}`);
+      } else {
+        assert.notEqual(loaded.status, 0, `${what}: the engine refuses it`);
+        assert.match(loaded.stderr, refusal, what);
+        assert.match(oneLineError(ours, 3), refusal, what);
+      }
+    }
+    docker(['rmi', 'scratchscope-test/refused:latest']);
   });
 
   it('reads a local image through the Engine API', async () => {

@@ -11,7 +11,7 @@ export type HeaderKind = EntryType | 'pax' | 'pax-global' | 'gnu-longname' | 'gn
 
 export interface RawHeader {
   kind: HeaderKind;
-  /** Data blocks follow (regular-file and unknown typeflags), whatever the name says. */
+  /** Data blocks follow (a regular file), whatever the name says. */
   hasBody: boolean;
   name: string;
   linkname: string;
@@ -22,8 +22,8 @@ export interface RawHeader {
   mtime: number;
   devmajor: number;
   devminor: number;
-  /** Old GNU sparse file ('S'): the map in this header, and whether extension blocks follow. */
-  sparse: { realSize: number; map: SparseChunk[]; extended: boolean } | null;
+  /** The typeflag byte as it stands (an 'other' kind is named by it). */
+  flag: number;
   /**
    * An old-style entry (typeflag NUL) that is a directory when its name ends in "/", as Go's
    * archive/tar reads it (TypeRegA), with no body. Decided on the entry's full name: a GNU
@@ -135,6 +135,11 @@ function unsigned(block: Buffer, off: number, len: number, what: string): number
   return n;
 }
 
+/** A header Go's archive/tar refuses (ErrHeader): the engine fails to load the layer with its words. */
+export function invalidHeader(what: string): ScopeError {
+  return new ScopeError('corrupt', `${what}: the engine refuses the tar ("archive/tar: invalid tar header")`);
+}
+
 export function isZeroBlock(block: Buffer): boolean {
   for (let i = 0; i < BLOCK; i++) if (block[i] !== 0) return false;
   return true;
@@ -175,10 +180,14 @@ function byteSum(block: Buffer): number {
   return sum;
 }
 
+/**
+ * The typeflags the engines unpack. Go's archive/tar hands every other one out as it is
+ * (GNU tar's old sparse 'S', contiguous '7', dumpdir 'D', volume label 'V'...), and the
+ * unpackers of moby, containerd and containers/storage fail on it: "unhandled tar header type N".
+ */
 const KINDS: Record<string, HeaderKind> = {
   '0': 'file',
   '\0': 'file',
-  '7': 'file',
   '1': 'hardlink',
   '2': 'symlink',
   '3': 'char',
@@ -189,17 +198,7 @@ const KINDS: Record<string, HeaderKind> = {
   g: 'pax-global',
   L: 'gnu-longname',
   K: 'gnu-longlink',
-  S: 'file',
 };
-
-/** Reads the (offset, length) pairs of an old GNU sparse map until an empty slot. */
-export function sparseEntries(block: Buffer, off: number, count: number, into: SparseChunk[]): void {
-  for (let i = 0; i < count; i++) {
-    const at = off + i * 24;
-    if (block[at] === 0) return;
-    into.push({ offset: unsigned(block, at, 12, 'sparse offset'), length: unsigned(block, at + 12, 12, 'sparse length') });
-  }
-}
 
 /** Decodes one header block. Throws ScopeError('corrupt') on a bad checksum. */
 export function decodeHeader(block: Buffer): RawHeader {
@@ -215,7 +214,7 @@ export function decodeHeader(block: Buffer): RawHeader {
   } else name = text(block, 0, 100);
   return {
     kind,
-    hasBody: kind === 'other' || flag === '0' || flag === '\0' || flag === '7' || flag === 'S',
+    hasBody: flag === '0' || flag === '\0',
     name,
     linkname: text(block, 157, 100),
     mode: decodeNumber(block, 100, 8) & 0o7777,
@@ -225,16 +224,9 @@ export function decodeHeader(block: Buffer): RawHeader {
     mtime: decodeNumber(block, 136, 12),
     devmajor: ustar ? unsigned(block, 329, 8, 'device number') : 0,
     devminor: ustar ? unsigned(block, 337, 8, 'device number') : 0,
-    sparse: flag === 'S' ? oldSparse(block) : null,
+    flag: block[156] ?? 0,
     dirIfSlash: flag === '\0',
   };
-}
-
-// Old GNU header: four map slots at 386, the "extended" flag at 482, the real size at 483.
-function oldSparse(block: Buffer): { realSize: number; map: SparseChunk[]; extended: boolean } {
-  const map: SparseChunk[] = [];
-  sparseEntries(block, 386, 4, map);
-  return { realSize: unsigned(block, 483, 12, 'sparse size'), map, extended: block[482] !== 0 };
 }
 
 /**
@@ -247,6 +239,9 @@ const PAX_KEYS = new Set([
   'size',
   'uid',
   'gid',
+  'mtime',
+  'atime',
+  'ctime',
   'GNU.sparse.major',
   'GNU.sparse.minor',
   'GNU.sparse.name',
@@ -263,25 +258,25 @@ export function parsePax(buf: Buffer, into: Map<string, string> = new Map(), glo
   const runs: string[] = [];
   while (pos < buf.length) {
     const space = buf.indexOf(0x20, pos);
-    if (space === -1 || space - pos > 20) throw new ScopeError('corrupt', 'malformed pax extended header');
+    if (space === -1 || space - pos > 20) throw invalidHeader('malformed pax extended header');
     const len = Number(buf.toString('latin1', pos, space));
     if (!Number.isInteger(len) || len <= space - pos || pos + len > buf.length) {
-      throw new ScopeError('corrupt', 'malformed pax extended header');
+      throw invalidHeader('malformed pax extended header');
     }
     // as Go's archive/tar (the runtimes' unpacker) reads a record: "LEN KEY=VALUE\n", a key
     // without "=" or NUL, and no NUL in a name; it refuses the layer otherwise
-    if (buf[pos + len - 1] !== 0x0a) throw new ScopeError('corrupt', 'malformed pax extended header (a record without its newline)');
+    if (buf[pos + len - 1] !== 0x0a) throw invalidHeader('malformed pax extended header (a record without its newline)');
     const record = buf.subarray(space + 1, pos + len - 1); // drop trailing \n
     const eq = record.indexOf(0x3d);
-    if (eq <= 0) throw new ScopeError('corrupt', 'malformed pax extended header (a record without a key=value)');
+    if (eq <= 0) throw invalidHeader('malformed pax extended header (a record without a key=value)');
     const key = record.toString('utf8', 0, eq);
     const value = record.subarray(eq + 1);
     if (key.includes('\0') || (NAME_KEYS.has(key) && value.includes(0)))
-      throw new ScopeError('corrupt', `malformed pax extended header (a NUL byte in ${key})`);
+      throw invalidHeader(`malformed pax extended header (a NUL byte in ${key})`);
     if (key === 'GNU.sparse.offset' || key === 'GNU.sparse.numbytes') {
       const v = value.toString('latin1');
       if ((key === 'GNU.sparse.offset') !== (runs.length % 2 === 0) || v.includes(','))
-        throw new ScopeError('corrupt', 'malformed pax extended header (GNU sparse 0.0 offsets and sizes out of turn)');
+        throw invalidHeader('malformed pax extended header (GNU sparse 0.0 offsets and sizes out of turn)');
       if (runs.length >= 2 * SPARSE_RUNS_LIMIT) throw new ScopeError('too-large', `sparse map of more than ${SPARSE_RUNS_LIMIT} entries`);
       runs.push(v);
     }

@@ -12,11 +12,11 @@ import {
   type SparseChunk,
   decodeHeader,
   decodeName,
+  invalidHeader,
   isZeroBlock,
   padding,
   parsePax,
   paxValue,
-  sparseEntries,
 } from './tar.js';
 
 export interface TarEntry {
@@ -55,7 +55,7 @@ const META_LIMIT = 1 << 20;
  * system call (ENAMETOOLONG), so no runtime can unpack it and no symlink can hold it.
  */
 export const PATH_MAX = 4096;
-/** Entries of a sparse map: as many as fit in META_LIMIT of old GNU extension blocks. */
+/** Entries of a sparse map: as many as 24-byte slots in META_LIMIT (what old GNU tar's blocks could hold). */
 const SPARSE_LIMIT = Math.floor(META_LIMIT / 24);
 /** Give the event loop a turn (signals, the explorer's drawing) at least this often. */
 const YIELD_MS = 50;
@@ -176,7 +176,14 @@ function* steps(position: () => number): Steps {
     const block = (yield step.read(BLOCK)) ?? EMPTY; // inline: a delegated generator per header costs
     if (block.length === 0) return; // end of input without end-of-archive blocks: accepted, as tar does
     if (block.length < BLOCK) throw new ScopeError('truncated', 'unexpected end of data inside a tar header');
-    if (isZeroBlock(block)) return;
+    if (isZeroBlock(block)) {
+      // as Go's archive/tar reads the end: a zero block and the end of the data, or two zero
+      // blocks (whatever follows them); a zero block and then a header refuses the layer
+      const next = (yield step.read(BLOCK)) ?? EMPTY;
+      if (next.length === 0 || (next.length === BLOCK && isZeroBlock(next))) return;
+      if (next.length < BLOCK) throw new ScopeError('truncated', 'unexpected end of data after a zero block');
+      throw invalidHeader('a lone zero block before more headers');
+    }
     const h = decodeHeader(block);
     switch (h.kind) {
       case 'pax':
@@ -195,11 +202,20 @@ function* steps(position: () => number): Steps {
     // the entry's own records only: Go's archive/tar hands a global header out as an entry of its
     // own and applies none of it to the entries after it, and the engine's extraction skips it
     const ext = (key: string) => (pax === null ? undefined : paxValue(pax, NO_GLOBALS, key));
-    // a sparse file says so in its header or its pax records: no other entry walks the map's generator
-    const sparse =
-      h.sparse !== null || ext('GNU.sparse.major') !== undefined || ext('GNU.sparse.map') !== undefined
-        ? yield* sparseOf(step, h, ext)
-        : null;
+    if (h.kind === 'other') {
+      const flag = h.flag >= 0x21 && h.flag <= 0x7e ? `'${String.fromCharCode(h.flag)}' ` : '';
+      throw new ScopeError(
+        'unsupported',
+        `${cleanPath(ext('path') ?? longName ?? h.name)} has tar typeflag ${flag}(${h.flag}), which no engine unpacks: loading the image fails with "unhandled tar header type ${h.flag}"`,
+      );
+    }
+    for (const key of PAX_TIMES) {
+      const v = ext(key);
+      if (v !== undefined && !paxTime(v))
+        throw invalidHeader(`malformed pax extended header (${key}=${JSON.stringify(v.slice(0, 32))} is not a time)`);
+    }
+    // a sparse file says so in its pax records: no other entry walks the map's generator
+    const sparse = ext('GNU.sparse.major') !== undefined || ext('GNU.sparse.map') !== undefined ? yield* sparseOf(step, h, ext) : null;
     const name = (sparse && ext('GNU.sparse.name')) ?? ext('path') ?? longName ?? h.name;
     const link = ext('linkpath') ?? longLink ?? h.linkname;
     const size = numberOr(ext('size'), h.size, 'size');
@@ -208,34 +224,32 @@ function* steps(position: () => number): Steps {
     pax = null;
     longName = null;
     longLink = null;
-    // Only regular files (and unknown kinds) carry a body; a link's size field is ignored as tar does.
+    // Only regular files carry a body; a link's size field is ignored as tar does.
     // An old-style directory (typeflag NUL, named "x/") has none, as Go's archive/tar (the
     // runtimes' unpacker) reads it: blocks it declares are read as the next headers.
     const kind = h.dirIfSlash && name.endsWith('/') ? 'dir' : h.kind;
     const bodySize = h.hasBody && kind !== 'dir' ? size : 0;
     const dataPos = position();
-    if (kind !== 'other') {
-      if (++count > ENTRY_LIMIT) throw new ScopeError('too-large', `more than ${ENTRY_LIMIT} entries in one tar`);
-      checkLength(name, 'entry name');
-      if (kind === 'symlink' || kind === 'hardlink') checkLength(link, 'link target');
-      if (sparse) checkSparse(sparse, bodySize - (sparse.mapBytes ?? 0), name);
-      const entry: TarEntry = {
-        path: cleanPath(name),
-        rawName: name,
-        type: kind,
-        mode: h.mode,
-        uid,
-        gid,
-        size: sparse ? sparse.realSize : kind === 'file' ? bodySize : 0,
-        mtime: h.mtime,
-        linkname: kind === 'hardlink' ? cleanPath(link) : link,
-        dataPos,
-        content: null,
-        magic: null,
-      };
-      if (sparse) entry.sparse = sparse.map;
-      yield step.entry(entry);
-    }
+    if (++count > ENTRY_LIMIT) throw new ScopeError('too-large', `more than ${ENTRY_LIMIT} entries in one tar`);
+    checkLength(name, 'entry name');
+    if (kind === 'symlink' || kind === 'hardlink') checkLength(link, 'link target');
+    if (sparse) checkSparse(sparse, bodySize - (sparse.mapBytes ?? 0), name);
+    const entry: TarEntry = {
+      path: cleanPath(name),
+      rawName: name,
+      type: kind,
+      mode: h.mode,
+      uid,
+      gid,
+      size: sparse ? sparse.realSize : kind === 'file' ? bodySize : 0,
+      mtime: h.mtime,
+      linkname: kind === 'hardlink' ? cleanPath(link) : link,
+      dataPos,
+      content: null,
+      magic: null,
+    };
+    if (sparse) entry.sparse = sparse.map;
+    yield step.entry(entry);
     const consumed = position() - dataPos + (sparse?.mapBytes ?? 0);
     step.skip(bodySize - consumed + padding(bodySize));
   }
@@ -316,25 +330,15 @@ interface Sparse {
 }
 
 /**
- * The sparse map of a GNU sparse file: old GNU ('S' with extension blocks), pax 0.1
- * (GNU.sparse.map) or pax 1.0 (the map at the start of the body). Null for other files.
+ * The sparse map of a GNU sparse file in pax records: 0.0 and 0.1 (GNU.sparse.map) or 1.0
+ * (the map at the start of the body). Null for other files. (GNU tar's old format, an 'S'
+ * entry, is a typeflag no engine unpacks.)
  */
 function* sparseOf(
   step: Stepper,
   h: RawHeader,
   ext: (k: string) => string | undefined,
 ): Generator<Step, Sparse | null, Buffer | undefined> {
-  if (h.sparse) {
-    const map = [...h.sparse.map];
-    for (let extended = h.sparse.extended; extended;) {
-      const block = yield* readBytes(step, BLOCK);
-      if (block.length < BLOCK) throw new ScopeError('truncated', 'unexpected end of data inside a sparse map');
-      sparseEntries(block, 0, 21, map);
-      extended = block[504] !== 0;
-      if (map.length > SPARSE_LIMIT) throw new ScopeError('too-large', `sparse map of more than ${SPARSE_LIMIT} entries`);
-    }
-    return { realSize: h.sparse.realSize, map };
-  }
   if (h.kind !== 'file') return null;
   const major = ext('GNU.sparse.major');
   const realSize = ext('GNU.sparse.realsize') ?? ext('GNU.sparse.size');
@@ -419,11 +423,27 @@ const NO_GLOBALS: ReadonlyMap<string, string> = new Map();
  */
 function numberOr(value: string | undefined, fallback: number, key: string): number {
   if (value === undefined) return fallback;
-  if (!/^[+-]?[0-9]+$/.test(value))
-    throw new ScopeError('corrupt', `malformed pax extended header (${key}=${JSON.stringify(value.slice(0, 32))} is not a decimal number)`);
+  if (!int64(value))
+    throw invalidHeader(`malformed pax extended header (${key}=${JSON.stringify(value.slice(0, 32))} is not a decimal number)`);
   const n = Number(value);
   if (key !== 'size') return Number.isSafeInteger(n) && n >= 0 ? n : fallback; // an id past 2^53 or below 0: the header's
-  if (n < 0) throw new ScopeError('corrupt', `malformed pax extended header (a negative size, ${value})`);
+  if (n < 0) throw invalidHeader(`malformed pax extended header (a negative size, ${value})`);
   if (!Number.isSafeInteger(n)) throw new ScopeError('too-large', `pax size ${value} is larger than any real file`);
   return n;
+}
+
+/** Whether Go's strconv.ParseInt(s, 10, 64) takes it: a signed decimal within int64. */
+function int64(s: string): boolean {
+  if (!/^[+-]?[0-9]+$/.test(s)) return false;
+  const n = BigInt(s);
+  return n >= -(1n << 63n) && n < 1n << 63n;
+}
+
+/** The pax time records Go's archive/tar checks on every entry (it refuses the layer on a bad one). */
+const PAX_TIMES = ['mtime', 'atime', 'ctime'];
+
+/** As Go's parsePAXTime: int64 seconds, then optionally "." and digits (of any length). */
+function paxTime(v: string): boolean {
+  const dot = v.indexOf('.');
+  return int64(dot === -1 ? v : v.slice(0, dot)) && (dot === -1 || /^[0-9]*$/.test(v.slice(dot + 1)));
 }
