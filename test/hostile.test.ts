@@ -502,6 +502,32 @@ describe('tars as other tools write them (found in Go, Python and libarchive tes
     );
   });
 
+  it("a GNU header whose atime and ctime do not parse holds a name prefix there, as Go's archive/tar reads it (Go before 1.8 wrote that)", async () => {
+    // Go's testdata/invalid-go17.tar: Docker 20.10 unpacks it as aaa.../foo
+    const gnu = (prefix: Buffer) => {
+      const h = header({ name: 'foo', size: 1 });
+      h.write('ustar  \0', 257, 'latin1');
+      prefix.copy(h, 345);
+      h.fill(0x20, 148, 156);
+      let n = 0;
+      for (const x of h) n += x;
+      h.write(n.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1');
+      return Buffer.concat([h, Buffer.from('x'.padEnd(512, '\0')), Buffer.alloc(1024)]);
+    };
+    const a = 'a'.repeat(99);
+    const times = Buffer.from('00000000017\0' + '00000000001\0'); // atime and ctime, as GNU tar writes them
+    for (const [prefix, path] of [
+      [Buffer.from(a), `/${a}/foo`],
+      [times, '/foo'],
+      [Buffer.concat([Buffer.from('x9'), Buffer.from([0xc3, 0xa4])]), '/foo'], // not ASCII: no prefix
+    ] as const) {
+      assert.deepEqual(
+        (await entries([gnu(prefix)])).filter((e) => e.type === 'file').map((e) => e.path),
+        [path],
+      );
+    }
+  });
+
   it('an old-style directory has no body, as Go reads it: blocks it declares are the next headers, not hidden', async () => {
     const evil = rawTar([{ name: 'evil', body: Buffer.from('x') }], false);
     const layer = Buffer.concat([header({ name: 'd/', type: '\0', size: evil.length }), evil, Buffer.alloc(1024)]);

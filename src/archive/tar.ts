@@ -135,6 +135,27 @@ function unsigned(block: Buffer, off: number, len: number, what: string): number
   return n;
 }
 
+/** star's trailer ("tar\0" at 508 of a POSIX header): its prefix is 131 bytes, its times follow. */
+function isStar(block: Buffer): boolean {
+  return block[508] === 0x74 && block[509] === 0x61 && block[510] === 0x72 && block[511] === 0;
+}
+
+/** GNU's magic and version ("ustar " and " \0" at 257), as Go tells the format. */
+const isGnu = (block: Buffer) => block.toString('latin1', 257, 265) === 'ustar  \0';
+
+const ascii = (b: Buffer) => b.every((c) => c < 0x80);
+
+/**
+ * Whether a GNU atime or ctime field parses as Go's parser reads it: unset (a NUL first),
+ * base-256, or octal once spaces and NULs are trimmed from both ends.
+ */
+function gnuTime(block: Buffer, off: number): boolean {
+  if (block[off] === 0 || (block[off]! & 0x80) !== 0) return true;
+  const s = block.toString('latin1', off, off + 12).replace(/^[ \0]+|[ \0]+$/g, '');
+  const nul = s.indexOf('\0');
+  return /^[0-7]*$/.test(nul === -1 ? s : s.slice(0, nul));
+}
+
 /** A header Go's archive/tar refuses (ErrHeader): the engine fails to load the layer with its words. */
 export function invalidHeader(what: string): ScopeError {
   return new ScopeError('corrupt', `${what}: the engine refuses the tar ("archive/tar: invalid tar header")`);
@@ -208,10 +229,19 @@ export function decodeHeader(block: Buffer): RawHeader {
   // "ustar" at 257: POSIX ("ustar\0") or GNU ("ustar "), both with device numbers; read as bytes, no string per header
   const ustar = block[257] === 0x75 && block[258] === 0x73 && block[259] === 0x74 && block[260] === 0x61 && block[261] === 0x72;
   let name: string;
-  if (ustar && block[262] === 0 && block[345] !== 0) {
-    // the prefix and the name are one byte string: joined before decoding, as a UTF-8 character may span them
-    name = decodeName(Buffer.concat([field(block, 345, 155), Buffer.from('/'), field(block, 0, 100)]));
-  } else name = text(block, 0, 100);
+  // POSIX ustar keeps a prefix of the name at 345 (star's is 131 bytes, before its times); so
+  // does a GNU header whose atime and ctime there do not parse, as Go's archive/tar reads it
+  // (Go before 1.8 wrote old GNU headers with a prefix) when that prefix is ASCII
+  const posix = ustar && block[262] === 0;
+  const prefix =
+    posix && block[345] !== 0
+      ? field(block, 345, isStar(block) ? 131 : 155)
+      : isGnu(block) && !(gnuTime(block, 345) && gnuTime(block, 357)) && ascii(field(block, 345, 155))
+        ? field(block, 345, 155)
+        : null;
+  // the prefix and the name are one byte string: joined before decoding, as a UTF-8 character may span them
+  if (prefix && prefix.length > 0) name = decodeName(Buffer.concat([prefix, Buffer.from('/'), field(block, 0, 100)]));
+  else name = text(block, 0, 100);
   return {
     kind,
     hasBody: flag === '0' || flag === '\0',
