@@ -149,20 +149,7 @@ function statSize(file: string): number {
  * bytes must hash to it. Size and nesting are bounded before parsing.
  */
 export function readJson(bundle: Bundle, path: string, digest?: string | null, verify = true): unknown {
-  const ref = bundle.blob(path);
-  if (ref.size > JSON_LIMIT) {
-    throw new ScopeError(
-      'too-large',
-      `${bundle.location}: ${path} is ${ref.size} bytes, more than the ${JSON_LIMIT >> 20} MiB image metadata may have`,
-    );
-  }
-  const reader = new FileRangeReader(ref.file, ref.offset, ref.size);
-  let bytes: Buffer;
-  try {
-    bytes = reader.readNow(ref.size);
-  } finally {
-    reader.close();
-  }
+  const bytes = memberBytes(bundle, path);
   if (verify && digest) {
     const actual = digestOfBytes(bytes, algorithmOf(digest));
     if (actual !== digest) {
@@ -172,6 +159,37 @@ export function readJson(bundle: Bundle, path: string, digest?: string | null, v
       );
     }
   }
+  return parseMember(bundle, path, bytes);
+}
+
+/**
+ * A JSON member read by its path whatever its name, and the sha256 of its bytes: how Docker
+ * reads a save's config, whose image id is that digest.
+ */
+export function readJsonByPath(bundle: Bundle, path: string): { json: unknown; digest: string } {
+  const bytes = memberBytes(bundle, path);
+  return { json: parseMember(bundle, path, bytes), digest: digestOfBytes(bytes, 'sha256') };
+}
+
+/** A small member's bytes, refused past JSON_LIMIT. */
+function memberBytes(bundle: Bundle, path: string): Buffer {
+  const ref = bundle.blob(path);
+  if (ref.size > JSON_LIMIT) {
+    throw new ScopeError(
+      'too-large',
+      `${bundle.location}: ${path} is ${ref.size} bytes, more than the ${JSON_LIMIT >> 20} MiB image metadata may have`,
+    );
+  }
+  const reader = new FileRangeReader(ref.file, ref.offset, ref.size);
+  try {
+    return reader.readNow(ref.size);
+  } finally {
+    reader.close();
+  }
+}
+
+/** JSON out of a member's bytes, its nesting bounded first. */
+function parseMember(bundle: Bundle, path: string, bytes: Buffer): unknown {
   if (nesting(bytes) > JSON_DEPTH_LIMIT) {
     throw new ScopeError(
       'too-large',

@@ -5,7 +5,7 @@
  * bundle resolves.
  */
 import { ScopeError } from '../errors.js';
-import { type Bundle, readJson } from './bundle.js';
+import { type Bundle, readJson, readJsonByPath } from './bundle.js';
 import type { Picked } from './oci.js';
 import { configPlatform, formatPlatform, requirePlatform } from './platform.js';
 import { sameImage, shortName } from './reference.js';
@@ -100,15 +100,17 @@ export function pickFromManifestJson(bundle: Bundle, opts: ManifestPick): Picked
     chosen = only;
     name = chosen.RepoTags[0] ? shortName(chosen.RepoTags[0]) : null;
   }
-  // Docker reads the config by its path whatever its name; a name that is a digest is checked unless --no-verify.
-  const configRaw = readJson(bundle, chosen.Config, digestOfPath(chosen.Config), verify) as Record<string, unknown>;
+  // Docker reads the config by its path whatever its name (a save by go-containerregistry names
+  // it by another digest), and the image's id is the digest of its bytes: so here
+  const config = readJsonByPath(bundle, chosen.Config);
+  const configRaw = config.json as Record<string, unknown>;
   const have = configPlatform(configRaw);
   requirePlatform(have, opts.platform, bundle.location);
   return {
     name,
     platform: have ? formatPlatform(have) : null,
     manifestDigest: null,
-    configDigest: digestOfPath(chosen.Config),
+    configDigest: config.digest,
     configRaw,
     layers: chosen.Layers.map((p) => ({ digest: digestOfPath(p), mediaType: null, blob: bundle.blob(p) })),
   };
