@@ -459,6 +459,42 @@ describe('image metadata is bounded before it is followed', () => {
     );
   });
 
+  it('a tag on an index names every image under it, beside the tags those images carry themselves', async () => {
+    // go-containerregistry's testdata/test_index: "3" tags an index whose image is tagged "1" (skopeo takes oci:.:3)
+    const image = await makeTar([{ name: 'x', body: 'x' }]);
+    const config = Buffer.from(
+      JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [sha256(image)] } }),
+    );
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        config: { ...desc(config, 'application/vnd.oci.image.config.v1+json') },
+        layers: [desc(image, 'application/vnd.oci.image.layer.v1.tar')],
+      }),
+    );
+    const tagged = (b: Buffer, name: string, mediaType?: string) => ({
+      ...desc(b, mediaType),
+      annotations: { 'org.opencontainers.image.ref.name': name },
+    });
+    const inner = Buffer.from(
+      JSON.stringify({ schemaVersion: 2, manifests: [tagged(manifest, 'inner', 'application/vnd.oci.image.manifest.v1+json')] }),
+    );
+    const dir = layout(
+      `${tmp.dir}/tagged-index`,
+      { schemaVersion: 2, manifests: [tagged(manifest, 'direct', 'application/vnd.oci.image.manifest.v1+json'), tagged(inner, 'outer')] },
+      [image, config, manifest, inner],
+    );
+    for (const tag of [undefined, 'outer', 'inner', 'direct']) {
+      assert.deepEqual(
+        (await read(dir, { tag })).files.map((f) => f.path),
+        ['/x'],
+        String(tag),
+      );
+    }
+    // one image's names apart from the next image's: "a / b, c"
+    await rejects(loadImage(dir, { tag: 'nope' }), 'not-found', /no image tagged nope; it holds direct \/ inner \/ outer$/);
+  });
+
   it('blobs named by sha512 are read and checked with sha512; an algorithm images never use is refused', async () => {
     const sha512 = (b: Buffer) => 'sha512:' + createHash('sha512').update(b).digest('hex');
     const build = (dir: string, opts: { gzip: boolean; spoilConfig?: boolean; layerDigest?: string }) => {

@@ -75,7 +75,7 @@ export function pickFromManifestJson(bundle: Bundle, opts: ManifestPick): Picked
   const entries = mergeSame(listed);
   let chosen: ManifestEntry;
   let name: string | null;
-  const all = () => entries.map((e) => (e.RepoTags.length ? e.RepoTags.map(shortName).join(' ') : e.Config.slice(0, 19))).join(', ');
+  const all = () => entries.map((e) => (e.RepoTags.length ? e.RepoTags.map(shortName).join(' / ') : e.Config.slice(0, 19))).join(', ');
   if (opts.sourceIndex !== undefined) {
     // skopeo counts the entries as written, duplicates included
     const at = listed[opts.sourceIndex];

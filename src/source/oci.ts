@@ -115,17 +115,22 @@ export function isAttestation(d: Descriptor): boolean {
   );
 }
 
-function addNames(c: Candidate, name: string | null, refName: string | null): void {
-  if (name && !c.names.includes(name)) c.names.push(name);
-  if (refName && !c.refNames.includes(refName)) c.refNames.push(refName);
+function addNames(c: Candidate, names: string[], refNames: string[]): void {
+  for (const n of names) if (!c.names.includes(n)) c.names.push(n);
+  for (const r of refNames) if (!c.refNames.includes(r)) c.refNames.push(r);
+}
+
+/** A descriptor's own name, then those of the indexes above it: a tag on an index names every image under it. */
+function withOwn(own: string | undefined, inherited: string[]): string[] {
+  return own === undefined || inherited.includes(own) ? inherited : [own, ...inherited];
 }
 
 function collect(
   bundle: Bundle,
   list: unknown,
   where: string,
-  inherited: string | null,
-  inheritedRef: string | null,
+  inherited: string[],
+  inheritedRef: string[],
   walk: Walk,
   depth: number,
 ): string[] {
@@ -144,8 +149,8 @@ function collect(
   const produced = new Set<string>();
   for (const item of list) {
     const d = descriptor(item, where);
-    const name = d.annotations['io.containerd.image.name'] ?? inherited;
-    const refName = d.annotations['org.opencontainers.image.ref.name'] ?? inheritedRef;
+    const name = withOwn(d.annotations['io.containerd.image.name'], inherited);
+    const refName = withOwn(d.annotations['org.opencontainers.image.ref.name'], inheritedRef);
     const path = blobPath(d.digest);
     const present = bundle.has(path);
     let isIndex = d.mediaType ? INDEX_TYPES.has(d.mediaType) : false;
@@ -198,8 +203,8 @@ function matchesTag(c: Candidate, tag: string): string | null {
 
 /** How a candidate reads in lists and errors. */
 function label(c: Candidate): string {
-  if (c.names.length) return c.names.map(shortName).join(' ');
-  if (c.refNames.length) return c.refNames.join(' ');
+  if (c.names.length) return c.names.map(shortName).join(' / ');
+  if (c.refNames.length) return c.refNames.join(' / ');
   return c.desc.digest.slice(0, 19);
 }
 
@@ -217,7 +222,7 @@ export function pickFromIndex(
 ): Picked {
   const verify = opts.verify ?? true;
   const walk: Walk = { verify, listed: 0, byDigest: new Map(), nested: new Map() };
-  collect(bundle, (index as Json | null)?.manifests, 'index.json', null, null, walk, 0);
+  collect(bundle, (index as Json | null)?.manifests, 'index.json', [], [], walk, 0);
   let all = [...walk.byDigest.values()];
   if (all.length === 0) throw new ScopeError('not-an-image', `${bundle.location}: the index lists no image manifests`);
   // Docker's manifest.json knows the tags of images whose index entry has none.
@@ -225,7 +230,7 @@ export function pickFromIndex(
     for (const c of all) {
       if (c.names.length || !c.available) continue;
       const cfg = (readJson(bundle, blobPath(c.desc.digest), c.desc.digest, verify) as Json)?.config as Json | undefined;
-      for (const t of (typeof cfg?.digest === 'string' && extraNames.get(cfg.digest)) || []) addNames(c, t, null);
+      for (const t of (typeof cfg?.digest === 'string' && extraNames.get(cfg.digest)) || []) addNames(c, [t], []);
     }
   }
   // Signatures and SBOMs kept beside an image are not candidates; an index of nothing else is an artifact.
