@@ -341,8 +341,13 @@ export function pickPlatform(pool: Candidate[], wanted: string | undefined, wher
   const present = pool.filter((c) => c.available);
   const only = present[0];
   if (present.length === 1 && only) return only;
-  if (present.length === 0)
-    throw new ScopeError('missing-blob', `${where}: the manifest blobs of ${pool.map(label).join(', ')} are missing`);
+  if (present.length === 0) {
+    const listed = pool.map((c) => `${c.desc.platform ? formatPlatform(c.desc.platform) : 'no platform'} ${c.desc.digest.slice(0, 19)}`);
+    throw new ScopeError(
+      'missing-blob',
+      `${where}: no manifest it lists is in the archive (${listed.join(', ')}): never pulled, or removed`,
+    );
+  }
   const host = present.filter((c) => c.desc.platform && platformMatches(c.desc.platform, hostPlatform()));
   const onHost = host[0];
   if (onHost) return onHost;
