@@ -213,6 +213,18 @@ describe('launch steps', () => {
     );
     const r2 = await report(env);
     assert.equal(at(r2.diagnostics).runtimeError, "env: can't execute 'python3': No such file or directory");
+    // a Windows line end after an argument: env is asked for "sh\r" (Docker: busybox env's "can't execute 'sh\r'")
+    const crlfArg = await image(
+      [
+        { name: 'bin/busybox', body: await staticHello(), mode: 0o755 },
+        { name: 'bin/env', type: 'symlink', linkname: '/bin/busybox' },
+        { name: 'app', body: '#!/bin/env sh\r\necho\r\n', mode: 0o755 },
+      ],
+      { Entrypoint: ['/app'] },
+      'amd64',
+    );
+    const r4 = await report(crlfArg);
+    assert.equal(at(r4.diagnostics).runtimeError, "env: can't execute 'sh\r': No such file or directory");
     const chain = await image([sh, { name: 'app', body: '#!/bin/sh\n', mode: 0o755 }], { Entrypoint: ['/app'] });
     const r3 = await report(chain);
     assert.equal(at(r3.diagnostics).code, 'shebang-interpreter-missing');

@@ -90,7 +90,8 @@ export function parseShebang(head: Buffer): Shebang | null {
   const nul = line.indexOf('\0');
   if (nul !== -1) line = line.slice(0, nul);
   const trimmed = line.replace(/^[ \t]+/, '').replace(/[ \t]+$/, '');
-  const m = /^([^ \t]*)(?:[ \t]+(.*))?$/.exec(trimmed)!;
+  // the argument is every byte to the end of the line, a Windows "\r" included (`s`: "." takes it)
+  const m = /^([^ \t]*)(?:[ \t]+(.*))?$/s.exec(trimmed)!;
   return { interpreter: m[1] ?? '', arg: m[2] ?? null, raw: line, truncated, cutInterpreter, blank };
 }
 
