@@ -195,6 +195,27 @@ describe('launch steps', () => {
     assert.match(at(round.diagnostics).message, /lead round in a loop/);
   });
 
+  it("USER as runc reads it: Atoi's ids, a range, trimmed lines, and a passwd line too long for its reader", async () => {
+    // each as Docker 20.10 answered (the engine suite builds user-range, user-numeric-signed, user-trimmed)
+    const app = { name: 'app', body: await staticHello(), mode: 0o755 };
+    const run = async (user: string | undefined, files: Entry[] = []) =>
+      report(await image([app, ...files], { Entrypoint: ['/app'], ...(user ? { User: user } : {}) }, 'amd64'));
+    for (const user of ['-1', '2147483648', '1000:4294967295']) {
+      const r = await run(user);
+      assert.deepEqual([r.verdict, r.diagnostics[0]?.runtimeError], ['fails', 'uids and gids must be in range 0-2147483647'], user);
+    }
+    assert.equal((await run('-0')).verdict, 'starts');
+    // an entry whose uid is no number runs as 0, as Atoi's error leaves it
+    const odd = await run('app', [{ name: 'etc/passwd', body: 'app:x:abc:7::/:/bin/sh\n' }]);
+    assert.match(odd.launch.steps.find((s) => s.step === 'user')?.detail ?? '', /runs as 0:7/);
+    const long = { name: 'etc/passwd', body: `root:x:0:0:${'x'.repeat(70_000)}:/root:/bin/sh\n` };
+    const r = await run(undefined, [long]);
+    assert.deepEqual([r.verdict, r.diagnostics[0]?.runtimeError], ['fails', 'unable to find user 0: bufio.Scanner: token too long']);
+    // /etc/group's reader takes a line of any length
+    const group = { name: 'etc/group', body: `big:x:9:${'y'.repeat(70_000)}\nstaff:x:50:\n` };
+    assert.equal((await run('0:staff', [group])).verdict, 'starts');
+  });
+
   it('scripts: CRLF, env through busybox, and chains of scripts', async () => {
     const sh = { name: 'bin/sh', body: '#!/bin/real-sh\n', mode: 0o755 };
     const crlf = await image([sh, { name: 'app', body: '#!/bin/sh\r\necho\r\n', mode: 0o755 }], { Entrypoint: ['/app'] });

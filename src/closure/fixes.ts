@@ -38,6 +38,8 @@ export function attachCopyLines(a: ClosureAnalysis | null, diagnostics: Diagnost
   const missing = closureCopies(a.closure, false);
   const isUserDb = (i: CopyItem) => i.to === '/etc/passwd' || i.to === '/etc/group';
   for (const d of cured) {
+    // an id out of range, or a user database runc cannot read: no copy of one cures it
+    if (d.code === 'user-missing' && !/: no matching entries in (passwd|group) file$/.test(d.runtimeError ?? '')) continue;
     let items: CopyItem[];
     // the user database whole: an /etc/passwd without the user is as good as none
     if (d.code === 'user-missing')
