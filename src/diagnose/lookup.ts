@@ -123,7 +123,10 @@ function check(tree: MergedTree, name: string, path: string, cwd: string, who?: 
 /** `errDot`: Go's rule against a program found through a relative PATH entry (runc's lookup; env's execvp has none). */
 export function lookPath(tree: MergedTree, name: string, env: string[], cwd: string, who?: Credentials, errDot = true): Lookup {
   if (name.includes('/')) return check(tree, name, name, cwd, who);
-  const dirs = containerPath(env).split(':');
+  // Go's filepath.SplitList makes no entry of an empty PATH (runc finds nothing then), where
+  // env's execvp reads one empty entry: the working folder
+  const path = containerPath(env);
+  const dirs = errDot && path === '' ? [] : path.split(':');
   let firstProblem: Lookup | null = null;
   for (const dir of dirs) {
     const candidate = `${dir === '' ? '.' : dir}/${name}`;

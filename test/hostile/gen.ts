@@ -214,19 +214,9 @@ function build(dir: string): HostileCase[] {
       line: /sparse map of sparse is invalid .*pass the file's size of 4096/,
     },
     (p) => {
-      // old GNU sparse: one run at offset 1 GB of a file whose real size is 4096
-      const h = edited(
-        'sparse',
-        (b) => {
-          b.write('ustar  \0', 257, 'latin1');
-          b.write('7777777777\0', 386, 'latin1'); // offset
-          b.write('00000001000\0', 398, 'latin1'); // length 512
-          b.write('00000010000\0', 483, 'latin1'); // real size 4096
-        },
-        'S',
-        512,
-      );
-      ociLayout(p, [plain(Buffer.concat([h, Buffer.alloc(512, 1), END]))]);
+      // pax sparse 0.1: one run at offset 1 GB of a file whose real size is 4096
+      const map = { 'GNU.sparse.major': '0', 'GNU.sparse.minor': '1', 'GNU.sparse.name': 'sparse', 'GNU.sparse.realsize': '4096' };
+      ociLayout(p, [plain(rawTar([{ name: 'x', pax: { ...map, 'GNU.sparse.map': '1073741823,512' }, body: Buffer.alloc(512, 1) }]))]);
     },
   );
   add(
