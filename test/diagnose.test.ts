@@ -159,6 +159,47 @@ describe('launch steps', () => {
     }
   });
 
+  it('the kernel walks to the #! interpreter and the loader as the container user: a loop, a locked folder, a folder as loader', async () => {
+    // each as Docker 20.10 (runc 1.1) answered
+    const LD = '/lib64/ld-linux-x86-64.so.2';
+    const sh = await staticHello();
+    const first = async (entries: Entry[], user?: string) => {
+      const r = await report(await image(entries, { Entrypoint: ['/app'], ...(user ? { User: user } : {}) }, 'amd64'));
+      const d = r.diagnostics.find((x) => x.severity === 'error');
+      return [r.verdict, d?.code, d?.runtimeError, d?.runtimeErrors?.crun];
+    };
+    const script = { name: 'app', body: '#!/opt/sh\necho\n', mode: 0o755 };
+    const loop = [
+      { name: 'opt/' },
+      { name: 'opt/sh', type: 'symlink' as const, linkname: '/opt/b' },
+      { name: 'opt/b', type: 'symlink' as const, linkname: '/opt/sh' },
+    ];
+    assert.deepEqual(await first([script, ...loop]), [
+      'fails',
+      'shebang-interpreter-missing',
+      'exec /app: too many levels of symbolic links',
+      'exec container process `/app`: Too many levels of symbolic links',
+    ]);
+    const locked = [
+      { name: 'opt/', mode: 0o700 },
+      { name: 'opt/sh', body: sh, mode: 0o755 },
+    ];
+    assert.deepEqual((await first([script, ...locked], '1000')).slice(0, 3), ['fails', 'not-executable', 'exec /app: permission denied']);
+    assert.equal((await first([script, ...locked]))[0], 'starts', 'root searches any folder');
+    const app = { name: 'app', body: tinyElf({ interpreter: LD }), mode: 0o755 };
+    const lockedLoader = [
+      { name: 'lib64/', mode: 0o700 },
+      { name: LD.slice(1), body: sh, mode: 0o755 },
+    ];
+    assert.deepEqual((await first([app, ...lockedLoader], '1000')).slice(0, 3), [
+      'fails',
+      'not-executable',
+      'exec /app: permission denied',
+    ]);
+    const dirLoader = [{ name: 'lib64/' }, { name: `${LD.slice(1)}/` }];
+    assert.deepEqual((await first([app, ...dirLoader])).slice(0, 3), ['fails', 'not-executable', 'exec /app: permission denied']);
+  });
+
   it("links that never reach the loader or the program: ELOOP in the runtime's words, a cycle told from a chain too deep", async () => {
     const LD = '/lib64/ld-linux-x86-64.so.2';
     const app = { name: 'app', body: tinyElf({ interpreter: LD }), mode: 0o755 };

@@ -284,8 +284,14 @@ through /usr/bin/env, …). Scripts written on Windows hide a carriage return at
 line, so the kernel looks for "/bin/sh\\r". Either way the runtime says no such file or directory.`,
     example: 'exec /app: no such file or directory',
     // `#!/usr/bin/env x` fails inside env, which prints its own line (runc's line is env's then).
-    runtimes: { crun: (f) => (f.runc?.startsWith('exec ') ? execFailed(f, 'No such file or directory') : f.runc) },
-    runc: (path: string) => `exec ${path}: no such file or directory`,
+    // the kernel's errno for the interpreter's path: ENOENT, or ELOOP / ENOTDIR on the way to it
+    runtimes: {
+      crun: (f) =>
+        f.runc?.startsWith('exec ') ? execFailed(f, capitalized(/: ([^:]+)$/.exec(f.runc)?.[1] ?? 'no such file or directory')) : f.runc,
+    },
+    runc: (path: string, why = 'no such file or directory') => `exec ${path}: ${why}`,
+    messageUnreachable: (path: string, interp: string, why: string) =>
+      `the #! line of ${path} names the interpreter ${interp}, which the kernel cannot reach (${why})`,
     messageEnvOneArg: (path: string, arg: string, env: string) =>
       `the #! line of ${path} gives ${env} one argument, ${JSON.stringify(arg)}: Linux passes all that follows the interpreter as a single word, so env looks for a program named ${JSON.stringify(arg)}`,
     fixEnvOneArg: (arg: string, env: string) =>

@@ -12,7 +12,7 @@ import { isScript } from '../archive/magic.js';
 import { type LoaderContext, hostRuns } from '../loader/index.js';
 import { CATALOG } from './catalog.js';
 import type { Code, Diagnostic, StepResult } from './types.js';
-import { containerPath, lookPath } from './lookup.js';
+import { containerPath, lookPath, unsearchable } from './lookup.js';
 import { archWarning } from './warnings.js';
 
 export interface ExecFailure {
@@ -111,6 +111,25 @@ const shown = (s: string) => JSON.stringify(s).slice(1, -1); // makes a stray \r
 const format = CATALOG['exec-format'];
 const script = CATALOG['shebang-interpreter-missing'];
 
+/** The kernel's errno for a path that does not resolve: a loop of links, or a file where a folder should be (else ENOENT). */
+function errnoOf(r: { reason: string }): string | undefined {
+  return r.reason === 'loop' ? 'too many levels of symbolic links' : r.reason === 'not-a-directory' ? 'not a directory' : undefined;
+}
+
+/** EACCES on the kernel's walk to a file it opens (an interpreter, a loader): a folder the user may not search. */
+function searchFailure(execPath: string, what: string, shut: { path: string; node: Node }, uid: number): ExecFailure {
+  const why = `${shut.path} has mode ${shut.node.mode.toString(8).padStart(4, '0')} (owner ${shut.node.uid}:${shut.node.gid}): uid ${uid} may not search it`;
+  return {
+    code: 'not-executable',
+    runtimeError: CATALOG['not-executable'].runcExec(execPath),
+    message: CATALOG['not-executable'].messageSearch(what, why),
+    path: shut.path,
+    node: shut.node,
+    fix: CATALOG['not-executable'].fixSearch(shut.path),
+    evidence: [why],
+  };
+}
+
 export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, startDepth = 0): ExecResult {
   const result: ExecResult = { program: null, failure: null, trace: [], scripts: [] };
   const fail = (f: ExecFailure) => {
@@ -189,36 +208,41 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
       if (refused) return enoexec(format.messageDamaged(r.path, refused), format.fixDamaged(r.path), [refused]);
       if (info.interpreter) {
         const ir = resolvePath(ctx.tree, info.interpreter);
-        if (!ir.ok || ir.node.type === 'dir') {
+        if (ir.ok && ir.node.type !== 'file' && ir.node.type !== 'hardlink') {
+          // open_exec takes regular files only: a folder (or a device) there is EACCES
+          const what = ir.node.type === 'dir' ? 'a directory' : `a ${ir.node.type}`;
+          return fail({
+            code: 'not-executable',
+            runtimeError: CATALOG['not-executable'].runcExec(execPath),
+            message: CATALOG['not-executable'].message(`${r.path}'s loader ${info.interpreter}`, `${ir.path} is ${what}, not a file`),
+            path: ir.path,
+            node: ir.node,
+            fix: CATALOG['interpreter-missing'].fix(info.interpreter, /ld-musl-/.test(info.interpreter), false),
+            evidence: [`PT_INTERP ${info.interpreter}`, `${ir.path} is ${what}`],
+          });
+        }
+        const shut = ir.ok ? unsearchable(ctx.tree, ir.path, ctx.user ?? undefined) : null;
+        if (shut) return fail(searchFailure(execPath, `${r.path}'s loader ${info.interpreter}`, shut, ctx.user!.uid));
+        if (!ir.ok) {
           const musl = /ld-musl-/.test(info.interpreter);
           // The other C library's loader in the image: built on Debian, run on Alpine (or back).
           const other = otherLoader(ctx.tree, musl);
           // the errno of the kernel's lookup: a loop of links, or a file where a folder should be
-          const why = ir.ok
-            ? undefined
-            : ir.reason === 'loop'
-              ? 'too many levels of symbolic links'
-              : ir.reason === 'not-a-directory'
-                ? 'not a directory'
-                : undefined;
+          const why = errnoOf(ir);
           return fail({
             code: 'interpreter-missing',
             runtimeError: CATALOG['interpreter-missing'].runc(execPath, why),
             message: CATALOG['interpreter-missing'].message(
               r.path,
               info.interpreter,
-              ir.ok ? null : ir.at,
+              ir.at,
               other ? { path: other, musl } : null,
-              why && `${ir.ok ? '' : ir.at}: ${why}`,
+              why && `${ir.at}: ${why}`,
             ),
             path: r.path,
             node,
             fix: CATALOG['interpreter-missing'].fix(info.interpreter, musl, other !== null),
-            evidence: [
-              `PT_INTERP ${info.interpreter}`,
-              ...(ir.ok ? [] : [`${ir.at} does not exist`]),
-              ...(other ? [`${other} exists`] : []),
-            ],
+            evidence: [`PT_INTERP ${info.interpreter}`, `${ir.at} ${why ?? 'does not exist'}`, ...(other ? [`${other} exists`] : [])],
           });
         }
         // The kernel opens the interpreter for execution too: it needs an x bit the process may use.
@@ -298,16 +322,24 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
     }
     const ir = resolvePath(ctx.tree, interp, { cwd: ctx.cwd });
     if (!ir.ok || interp === '') {
+      const why = ir.ok ? undefined : errnoOf(ir);
       return fail({
         code: 'shebang-interpreter-missing',
-        runtimeError: script.runc(execPath),
-        message: crlf ? script.messageCrlf(r.path, shown(interp)) : script.message(r.path, sb.raw.trim(), interp),
+        runtimeError: script.runc(execPath, why),
+        message: why
+          ? script.messageUnreachable(r.path, interp, `${ir.ok ? interp : ir.at}: ${why}`)
+          : crlf
+            ? script.messageCrlf(r.path, shown(interp))
+            : script.message(r.path, sb.raw.trim(), interp),
         path: r.path,
         node,
         fix: crlf ? script.fixCrlf(r.path) : script.fix(interp),
-        evidence: [`#!${shown(sb.raw)}`, ...(ir.ok ? [] : [`${ir.at} does not exist`])],
+        evidence: [`#!${shown(sb.raw)}`, ...(ir.ok ? [] : [`${ir.at} ${why ?? 'does not exist'}`])],
       });
     }
+    // the kernel walks to the interpreter as the container's user
+    const shutInterp = unsearchable(ctx.tree, ir.path, ctx.user ?? undefined);
+    if (shutInterp) return fail(searchFailure(execPath, `${r.path}'s interpreter ${interp}`, shutInterp, ctx.user!.uid));
     if (ir.node.type === 'dir' || (ir.node.mode & 0o111) === 0) {
       return fail({
         code: 'not-executable',
