@@ -198,6 +198,25 @@ describe('launch steps', () => {
     ]);
     const dirLoader = [{ name: 'lib64/' }, { name: `${LD.slice(1)}/` }];
     assert.deepEqual((await first([app, ...dirLoader])).slice(0, 3), ['fails', 'not-executable', 'exec /app: permission denied']);
+    // the loader opens a library as the user too: a locked folder is passed over (EACCES), then ENOENT on the next
+    const needs = { name: 'app', body: tinyElf({ interpreter: LD, needed: ['libfoo.so.1'] }), mode: 0o755 };
+    const lib = [
+      { name: 'lib64/' },
+      { name: LD.slice(1), body: sh, mode: 0o755 },
+      { name: 'opt/', mode: 0o700 },
+      { name: 'opt/lib/' },
+      { name: 'opt/lib/libfoo.so.1', body: tinyElf({ soname: 'libfoo.so.1' }) },
+    ];
+    const withLib = async (user?: string) =>
+      report(
+        await image([needs, ...lib], { Entrypoint: ['/app'], Env: ['LD_LIBRARY_PATH=/opt/lib'], ...(user ? { User: user } : {}) }, 'amd64'),
+      );
+    const locked1000 = await withLib('1000');
+    assert.deepEqual(
+      [locked1000.verdict, locked1000.diagnostics[0]?.runtimeError],
+      ['fails', '/app: error while loading shared libraries: libfoo.so.1: cannot open shared object file: No such file or directory'],
+    );
+    assert.equal((await withLib()).verdict, 'starts');
   });
 
   it("links that never reach the loader or the program: ELOOP in the runtime's words, a cycle told from a chain too deep", async () => {

@@ -2,7 +2,7 @@
 import type { BinaryCatalog } from '../elf/catalog.js';
 import type { ElfInfo } from '../elf/types.js';
 import { type MergedTree, resolvePath } from '../fs/index.js';
-import { type Credentials, mayRead } from './access.js';
+import { type Credentials, mayExecute, mayRead } from './access.js';
 import type { Dependency, Skipped, Via } from './types.js';
 import type { Resolution } from './index.js';
 
@@ -48,7 +48,7 @@ interface Owner {
 }
 export type Probe =
   | { kind: 'absent' }
-  | { kind: 'error'; error: string; notElf: boolean; size: number; owner: Owner }
+  | { kind: 'error'; real: string; error: string; notElf: boolean; size: number; owner: Owner }
   | { kind: 'elf'; real: string; info: ElfInfo; owner: Owner };
 
 /** A loaded object: the program, the interpreter, or a library. */
@@ -151,6 +151,17 @@ export abstract class Search {
     return r.ok && r.node.type === 'dir';
   }
 
+  /** Whether a folder on the way to `real` (resolved) is one the container's user may not search. */
+  private shut(real: string): boolean {
+    const who = this.ctx.user;
+    if (!who || who.uid === 0) return false;
+    for (let at = real.indexOf('/', 1); at !== -1; at = real.indexOf('/', at + 1)) {
+      const dir = this.ctx.tree.get(real.slice(0, at));
+      if (dir?.type === 'dir' && !mayExecute(dir, who)) return true;
+    }
+    return false;
+  }
+
   private probe(path: string): Probe {
     const key = path.startsWith('/') ? path : `${this.ctx.cwd}\0${path}`;
     const hit = this.ctx.probes?.get(key);
@@ -161,8 +172,8 @@ export abstract class Search {
     else {
       const d = this.ctx.catalog.of(r.node);
       const owner = { mode: r.node.mode, uid: r.node.uid, gid: r.node.gid };
-      if (!d) p = { kind: 'error', error: 'invalid ELF header', notElf: true, size: r.node.size, owner };
-      else if (!d.ok) p = { kind: 'error', error: d.error, notElf: false, size: r.node.size, owner };
+      if (!d) p = { kind: 'error', real: r.path, error: 'invalid ELF header', notElf: true, size: r.node.size, owner };
+      else if (!d.ok) p = { kind: 'error', real: r.path, error: d.error, notElf: false, size: r.node.size, owner };
       else p = { kind: 'elf', real: r.path, info: d.info, owner };
     }
     this.ctx.probes?.set(key, p);
@@ -201,7 +212,13 @@ export abstract class Search {
       this.lastErrno = 'No such file or directory';
       return 'absent';
     }
-    // open() fails with EACCES: both loaders search on, as for a missing file.
+    // open() fails with EACCES (a folder on the way the user may not search, or a file it may
+    // not read): both loaders search on, as for a missing file.
+    if (this.shut(p.real)) {
+      this.lastErrno = 'Permission denied';
+      dep.skipped.push({ path, reason: "in a folder the container's user may not search" });
+      return 'absent';
+    }
     if (!mayRead(p.owner, this.ctx.user)) {
       this.lastErrno = 'Permission denied';
       dep.skipped.push({ path, reason: "not readable by the container's user" });
