@@ -198,6 +198,16 @@ describe('launch steps', () => {
     ]);
     const dirLoader = [{ name: 'lib64/' }, { name: `${LD.slice(1)}/` }];
     assert.deepEqual((await first([app, ...dirLoader])).slice(0, 3), ['fails', 'not-executable', 'exec /app: permission denied']);
+    // the kernel reads the loader's ELF header: too short is EIO, no ELF (or another machine's) ELIBBAD
+    const arm64 = readFileSync(new URL('../fixtures/foreign/hello-arm64', import.meta.url));
+    for (const [body, errno] of [
+      ['#!/bin/sh\n', 'input/output error'],
+      ['#!/bin/sh\n'.padEnd(300, '#'), 'accessing a corrupted shared library'],
+      [arm64, 'accessing a corrupted shared library'],
+    ] as const) {
+      const bad = [{ name: 'lib64/' }, { name: LD.slice(1), body, mode: 0o755 }];
+      assert.deepEqual((await first([app, ...bad])).slice(0, 3), ['fails', 'interpreter-missing', `exec /app: ${errno}`], errno);
+    }
     // the loader opens a library as the user too: a locked folder is passed over (EACCES), then ENOENT on the next
     const needs = { name: 'app', body: tinyElf({ interpreter: LD, needed: ['libfoo.so.1'] }), mode: 0o755 };
     const lib = [

@@ -277,6 +277,10 @@ the loader and the libraries it loads.`,
     /** With the Dockerfile lines that supply the loader (closure --dockerfile). */
     fixWithLines: (lines: string) =>
       `Link it statically (gcc -static, or CGO_ENABLED=0 for Go), or copy the loader and every library it loads from the build stage: ${lines}.`,
+    messageBad: (path: string, interp: string, real: string, what: string) =>
+      `${path} is dynamically linked and needs the loader ${interp}, but ${real} is no loader the kernel can load: ${what}`,
+    fixBad: (interp: string) =>
+      `Copy the real loader from the build stage: COPY --from=build ${interp} ${interp} (with the libraries ldd lists), or link statically.`,
   },
   'shebang-interpreter-missing': {
     story: `The program is a script whose #! line names an interpreter the image lacks (/bin/sh, python3

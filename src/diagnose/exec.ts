@@ -8,7 +8,7 @@ import { mayExecute } from '../loader/access.js';
 import type { ElfInfo } from '../elf/types.js';
 import { INTERP_REFUSED } from '../elf/decode.js';
 import { type MergedTree, type Node, contentHead, resolvePath } from '../fs/index.js';
-import { isScript } from '../archive/magic.js';
+import { isElf, isScript } from '../archive/magic.js';
 import { type LoaderContext, hostRuns } from '../loader/index.js';
 import { CATALOG } from './catalog.js';
 import type { Code, Diagnostic, StepResult } from './types.js';
@@ -114,6 +114,20 @@ const script = CATALOG['shebang-interpreter-missing'];
 /** The kernel's errno for a path that does not resolve: a loop of links, or a file where a folder should be (else ENOENT). */
 function errnoOf(r: { reason: string }): string | undefined {
   return r.reason === 'loop' ? 'too many levels of symbolic links' : r.reason === 'not-a-directory' ? 'not a directory' : undefined;
+}
+
+/** What the kernel makes of the loader's first bytes: EIO when it cannot read an ELF header, ELIBBAD when it is none of this machine. */
+function badLoader(ctx: ExecContext, loader: Node, program: ElfInfo): { errno: string; what: string } | null {
+  const header = program.class === 64 ? 64 : 52;
+  if (loader.size < header) return { errno: 'input/output error', what: `${loader.size} bytes, shorter than an ELF header (${header})` };
+  if (!isElf(contentHead(loader.content, 4))) return { errno: 'accessing a corrupted shared library', what: 'not an ELF file' };
+  const d = ctx.catalog.of(loader);
+  if (d?.ok && (d.info.machine !== program.machine || d.info.class !== program.class))
+    return {
+      errno: 'accessing a corrupted shared library',
+      what: `an ELF ${d.info.class}-bit ${d.info.machine} file, for ${program.class}-bit ${program.machine} programs`,
+    };
+  return null;
 }
 
 /** EACCES on the kernel's walk to a file it opens (an interpreter, a loader): a folder the user may not search. */
@@ -261,6 +275,20 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
             node: ir.node,
             fix: CATALOG['not-executable'].fixLoader(info.interpreter),
             evidence: [`PT_INTERP ${info.interpreter}`, `${ir.path} mode ${ir.node.mode.toString(8).padStart(4, '0')}`],
+          });
+        }
+        // the kernel reads the loader's ELF header (binfmt_elf): a shorter file is EIO, one without
+        // ELF magic or of another machine ELIBBAD
+        const bad = badLoader(ctx, ir.node, info);
+        if (bad) {
+          return fail({
+            code: 'interpreter-missing',
+            runtimeError: CATALOG['interpreter-missing'].runc(execPath, bad.errno),
+            message: CATALOG['interpreter-missing'].messageBad(r.path, info.interpreter, ir.path, bad.what),
+            path: ir.path,
+            node: ir.node,
+            fix: CATALOG['interpreter-missing'].fixBad(info.interpreter),
+            evidence: [`PT_INTERP ${info.interpreter}`, `${ir.path}: ${bad.what}`],
           });
         }
       }
