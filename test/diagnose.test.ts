@@ -286,6 +286,25 @@ describe('launch steps', () => {
     assert.equal((await run('0:staff', [group])).verdict, 'starts');
   });
 
+  it('#!/usr/bin/env -S splits its string as coreutils env does: quotes, ${VAR}, and NAME=VALUE before its own lookup', async () => {
+    // each as Docker 20.10 with coreutils 9.1's env answered
+    const bin = await staticHello();
+    const base = [
+      { name: 'usr/bin/env', body: bin, mode: 0o755 },
+      { name: 'bin/sh', body: bin, mode: 0o755 },
+    ];
+    const run = async (line: string) => {
+      const r = await report(
+        await image([...base, { name: 'app', body: `${line}\necho\n`, mode: 0o755 }], { Entrypoint: ['/app'] }, 'amd64'),
+      );
+      return [r.verdict, r.diagnostics.find((d) => d.severity === 'error')?.runtimeError ?? null];
+    };
+    assert.deepEqual(await run('#!/usr/bin/env -S "sh" -e # a comment'), ['starts', null]);
+    assert.deepEqual(await run("#!/usr/bin/env -S 'sh'\\_-e"), ['starts', null]);
+    assert.deepEqual(await run('#!/usr/bin/env -S PATH=/nowhere sh'), ['fails', "/usr/bin/env: 'sh': No such file or directory"]);
+    assert.deepEqual(await run('#!/usr/bin/env -S ${HOME}/nope'), ['fails', "/usr/bin/env: '//nope': No such file or directory"]);
+  });
+
   it('scripts: CRLF, env through busybox, and chains of scripts', async () => {
     const sh = { name: 'bin/sh', body: '#!/bin/real-sh\n', mode: 0o755 };
     const crlf = await image([sh, { name: 'app', body: '#!/bin/sh\r\necho\r\n', mode: 0o755 }], { Entrypoint: ['/app'] });

@@ -245,9 +245,10 @@ export function analyseClosure(model: ImageModel, opts: ClosureOptions = {}): Cl
     by = realPath;
     if (base === 'env' && sb.arg) {
       c.addPath(sb.interpreter, 'script-interpreter', 'start', by, `the #! interpreter of ${by}`);
-      const prog = envProgram(sb.arg);
-      if (!prog) break;
-      const found = lookPath(tree, prog, env, cwd, undefined, false); // env's execvp: no ErrDot
+      const call = envProgram(sb.arg, env);
+      if (!call) break;
+      const prog = call.prog;
+      const found = lookPath(tree, prog, [...env, ...call.assigns], cwd, undefined, false); // env's execvp: no ErrDot
       if (!found.ok) {
         c.add({
           path: prog,

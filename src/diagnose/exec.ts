@@ -96,16 +96,90 @@ export function parseShebang(head: Buffer): Shebang | null {
 }
 
 /**
- * The program `#!/usr/bin/env ARG` asks env to run. The kernel passes all that follows the
- * interpreter as one argument: env splits it only when told to (-S); otherwise "bash -e" is
- * the name of the program it looks for.
+ * The program `#!/usr/bin/env ARG` asks env to run, and the NAME=VALUE assignments env makes
+ * before it looks the program up in PATH. The kernel passes all that follows the interpreter
+ * as one argument: env splits it only when told to (-S, as coreutils splits: quotes, escapes,
+ * ${VAR}, # comments); otherwise "bash -e" is the name of the program it looks for.
  */
-export function envProgram(arg: string): string | null {
-  const split = /^-[a-zA-Z]*S|^--split-string/.test(arg);
+export function envProgram(arg: string, env: string[] = []): { prog: string; assigns: string[] } | null {
+  const split = /^-[a-zA-Z]*S|^--split-string[= ]/.exec(arg);
   // one word with "=" is an assignment to env (NAME=VALUE…): it runs nothing then, only prints
-  if (!split && /[ \t]/.test(arg)) return arg.split(/[ \t]/)[0]!.includes('=') ? null : arg;
-  return arg.split(/[ \t]+/).find((w) => w && !w.startsWith('-') && !w.includes('=')) ?? null;
+  if (!split) {
+    if (/[ \t]/.test(arg)) return arg.split(/[ \t]/)[0]!.includes('=') ? null : { prog: arg, assigns: [] };
+    return arg.startsWith('-') || arg.includes('=') ? null : { prog: arg, assigns: [] };
+  }
+  const words = splitString(arg.slice(split[0].length), env);
+  if (!words) return null;
+  const assigns: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    if (w === '-u' || w === '-C' || w === '--unset' || w === '--chdir')
+      i++; // takes the next word
+    else if (w.startsWith('-')) continue;
+    else if (w.includes('=')) assigns.push(w);
+    else return { prog: w, assigns };
+  }
+  return null;
 }
+
+/**
+ * A -S string split into words as coreutils env splits it: white space (and \_) between
+ * words, '…' taken as it is, "…" with backslash escapes and ${VAR}, a word that starts with #
+ * ends the line. Null where env would refuse the string (an open quote, $ without braces).
+ */
+function splitString(s: string, env: string[]): string[] | null {
+  const vars = (name: string) => {
+    for (let i = env.length - 1; i >= 0; i--) if (env[i]!.startsWith(`${name}=`)) return env[i]!.slice(name.length + 1);
+    return name === 'HOME' ? '/' : ''; // the engine sets HOME when the image does not
+  };
+  const words: string[] = [];
+  let cur = '';
+  let inWord = false;
+  let quote = '';
+  const end = () => {
+    if (inWord) words.push(cur);
+    cur = '';
+    inWord = false;
+  };
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (quote === "'") {
+      if (c === "'") quote = '';
+      else cur += c;
+    } else if (c === '\\') {
+      const e = s[++i];
+      if (e === undefined) return null;
+      if (e === 'c') break;
+      if (e === '_' && !quote) end();
+      else {
+        cur += e === '_' ? ' ' : (ESCAPES[e] ?? `\\${e}`);
+        inWord = true;
+      }
+    } else if (c === '$') {
+      const m = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}/.exec(s.slice(i));
+      if (!m) return null; // env: "only ${VARNAME} expansion is supported"
+      cur += vars(m[1]!);
+      i += m[0].length - 1;
+      inWord = true;
+    } else if (quote === '"') {
+      if (c === '"') quote = '';
+      else cur += c;
+    } else if (c === "'" || c === '"') {
+      quote = c;
+      inWord = true;
+    } else if (c === ' ' || c === '\t' || c === '\n') end();
+    else if (c === '#' && !inWord) break;
+    else {
+      cur += c;
+      inWord = true;
+    }
+  }
+  if (quote) return null;
+  end();
+  return words;
+}
+
+const ESCAPES: Record<string, string> = { t: '\t', n: '\n', r: '\r', f: '\f', v: '\v', '\\': '\\', '"': '"', "'": "'", $: '$', '#': '#' };
 
 const shown = (s: string) => JSON.stringify(s).slice(1, -1); // makes a stray \r visible
 const format = CATALOG['exec-format'];
@@ -382,13 +456,16 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
     // /usr/bin/env NAME: env then looks NAME up in PATH itself.
     const base = interp.slice(interp.lastIndexOf('/') + 1);
     if (base === 'env' && sb.arg) {
-      const prog = envProgram(sb.arg);
-      if (prog) {
+      const call = envProgram(sb.arg, ctx.env);
+      if (call) {
+        const prog = call.prog;
+        // what env sets (-S "PATH=… prog") holds for its own lookup
+        const envAfter = [...ctx.env, ...call.assigns];
         // Follow env first, so a broken env itself is reported before what it would run.
         const envResult = emulateExec(ctx, ir.path, interp, depth + 1);
         if (envResult.failure)
           return { ...envResult, trace: [...result.trace, ...envResult.trace], scripts: [...result.scripts, ...envResult.scripts] };
-        const found = lookPath(ctx.tree, prog, ctx.env, ctx.cwd, ctx.user, false); // env's execvp: no ErrDot
+        const found = lookPath(ctx.tree, prog, envAfter, ctx.cwd, ctx.user, false); // env's execvp: no ErrDot
         if (!found.ok) {
           const busybox = /busybox/.test(ir.path) || /busybox/.test(envResult.program?.path ?? '');
           return fail({
@@ -396,7 +473,7 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
             runtimeError: script.runcEnv(interp, prog, busybox),
             message: /[ \t]/.test(prog)
               ? script.messageEnvOneArg(r.path, prog, interp)
-              : script.messageEnv(r.path, prog, interp, containerPath(ctx.env)),
+              : script.messageEnv(r.path, prog, interp, containerPath(envAfter)),
             path: r.path,
             node,
             fix: /[ \t]/.test(prog) ? script.fixEnvOneArg(prog, interp) : script.fix(prog),
