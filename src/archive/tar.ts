@@ -236,7 +236,7 @@ export function decodeHeader(block: Buffer): RawHeader {
   const prefix =
     posix && block[345] !== 0
       ? field(block, 345, isStar(block) ? 131 : 155)
-      : isGnu(block) && !(gnuTime(block, 345) && gnuTime(block, 357)) && ascii(field(block, 345, 155))
+      : ustar && block[262] === 0x20 && isGnu(block) && !(gnuTime(block, 345) && gnuTime(block, 357)) && ascii(field(block, 345, 155))
         ? field(block, 345, 155)
         : null;
   // the prefix and the name are one byte string: joined before decoding, as a UTF-8 character may span them

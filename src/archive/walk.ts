@@ -209,11 +209,7 @@ function* steps(position: () => number): Steps {
         `${cleanPath(ext('path') ?? longName ?? h.name)} has tar typeflag ${flag}(${h.flag}), which no engine unpacks: loading the image fails with "unhandled tar header type ${h.flag}"`,
       );
     }
-    for (const key of PAX_TIMES) {
-      const v = ext(key);
-      if (v !== undefined && !paxTime(v))
-        throw invalidHeader(`malformed pax extended header (${key}=${JSON.stringify(v.slice(0, 32))} is not a time)`);
-    }
+    if (pax !== null) checkTimes(pax); // most entries have no pax records: no step of their own
     // a sparse file says so in its pax records: no other entry walks the map's generator
     const sparse = ext('GNU.sparse.major') !== undefined || ext('GNU.sparse.map') !== undefined ? yield* sparseOf(step, h, ext) : null;
     const name = (sparse && ext('GNU.sparse.name')) ?? ext('path') ?? longName ?? h.name;
@@ -441,6 +437,15 @@ function int64(s: string): boolean {
 
 /** The pax time records Go's archive/tar checks on every entry (it refuses the layer on a bad one). */
 const PAX_TIMES = ['mtime', 'atime', 'ctime'];
+
+/** The entry's own pax times, refused where Go refuses them. */
+function checkTimes(pax: Map<string, string>): void {
+  for (const key of PAX_TIMES) {
+    const v = paxValue(pax, NO_GLOBALS, key);
+    if (v !== undefined && !paxTime(v))
+      throw invalidHeader(`malformed pax extended header (${key}=${JSON.stringify(v.slice(0, 32))} is not a time)`);
+  }
+}
 
 /** As Go's parsePAXTime: int64 seconds, then optionally "." and digits (of any length). */
 function paxTime(v: string): boolean {
