@@ -4,7 +4,7 @@ import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { listFiles } from '../src/fs/index.js';
 import { loadImage } from '../src/load.js';
-import { makeDockerArchive, makeTar, sha256, tempDir } from './helpers/build.js';
+import { makeDockerArchive, saveWithRenamedConfig, tempDir } from './helpers/build.js';
 import { rawTar } from './helpers/rawtar.js';
 import { cli, oneLineError } from './helpers/cli.js';
 import { comparable } from './helpers/compare.js';
@@ -113,24 +113,9 @@ describe('against a real engine', { skip }, () => {
   });
 
   it("loads a save whose config file name is not its digest, as the engine does, with the engine's image id", async () => {
-    const layer = rawTar([{ name: 'a', body: Buffer.from('a') }]);
-    const config = JSON.stringify({
-      architecture: 'amd64',
-      os: 'linux',
-      config: {},
-      rootfs: { type: 'layers', diff_ids: [sha256(layer)] },
-    });
-    const named = `${'6e0b'.padEnd(64, '0')}.json`;
-    const manifest = JSON.stringify([{ Config: named, RepoTags: ['scratchscope-test/renamed:latest'], Layers: ['l/layer.tar'] }]);
+    const { archive } = await saveWithRenamedConfig(rawTar([{ name: 'a', body: Buffer.from('a') }]), 'scratchscope-test/renamed:latest');
     const file = `${tmp.dir}/renamed-config.tar`;
-    writeFileSync(
-      file,
-      await makeTar([
-        { name: named, body: config },
-        { name: 'l/layer.tar', body: layer },
-        { name: 'manifest.json', body: manifest },
-      ]),
-    );
+    writeFileSync(file, archive);
     const loaded = docker(['load', '-i', file]);
     assert.equal(loaded.status, 0, loaded.stderr);
     const id = docker(['image', 'inspect', '--format', '{{.Id}}', 'scratchscope-test/renamed:latest']).stdout.trim();

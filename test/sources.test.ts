@@ -5,7 +5,7 @@ import { after, describe, it } from 'node:test';
 import { listFiles } from '../src/fs/index.js';
 import { loadImage } from '../src/load.js';
 import { comparable } from './helpers/compare.js';
-import { makeDockerArchive, makeTar, sha256, tempDir, writeOciLayout } from './helpers/build.js';
+import { makeDockerArchive, makeTar, saveWithRenamedConfig, sha256, tempDir, writeOciLayout } from './helpers/build.js';
 import { at, rejects } from './helpers/assert.js';
 import { parseJson } from './helpers/json.js';
 
@@ -193,24 +193,9 @@ describe('archives made by hand', () => {
 
   it("a config whose file name is not its digest is read as Docker reads it (by path), and the image's id is its bytes' digest", async () => {
     // go-containerregistry's testdata has such a save; docker load takes it (test/engine.test.ts)
-    const layer = await makeTar([{ name: 'a', body: 'a' }]);
-    const config = JSON.stringify({
-      architecture: 'amd64',
-      os: 'linux',
-      config: {},
-      rootfs: { type: 'layers', diff_ids: [sha256(layer)] },
-    });
-    const named = `${'6e0b'.padEnd(64, '0')}.json`;
-    const manifest = JSON.stringify([{ Config: named, RepoTags: ['renamed:latest'], Layers: ['l/layer.tar'] }]);
+    const { archive, config } = await saveWithRenamedConfig(await makeTar([{ name: 'a', body: 'a' }]), 'renamed:latest');
     const file = `${tmp.dir}/renamed-config.tar`;
-    writeFileSync(
-      file,
-      await makeTar([
-        { name: named, body: config },
-        { name: 'l/layer.tar', body: layer },
-        { name: 'manifest.json', body: manifest },
-      ]),
-    );
+    writeFileSync(file, archive);
     const t = await tree(file);
     assert.deepEqual(
       t.files.map((f) => f.path),

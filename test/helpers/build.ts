@@ -133,3 +133,20 @@ export async function makeDockerArchive(spec: ImageSpec, tag = 'test:latest'): P
   entries.push({ name: 'manifest.json', body: JSON.stringify([{ Config: configName, RepoTags: [tag], Layers: names }]) });
   return makeTar(entries);
 }
+
+/**
+ * A pre-25 `docker save` of one layer whose config file is named by another digest than its
+ * bytes' (go-containerregistry's test data has one; docker load takes it). Returns the
+ * archive and the config's bytes.
+ */
+export async function saveWithRenamedConfig(layer: Buffer, tag: string): Promise<{ archive: Buffer; config: string }> {
+  const config = JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [sha256(layer)] } });
+  const named = `${'6e0b'.padEnd(64, '0')}.json`;
+  const manifest = JSON.stringify([{ Config: named, RepoTags: [tag], Layers: ['l/layer.tar'] }]);
+  const archive = await makeTar([
+    { name: named, body: config },
+    { name: 'l/layer.tar', body: layer },
+    { name: 'manifest.json', body: manifest },
+  ]);
+  return { archive, config };
+}
