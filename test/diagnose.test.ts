@@ -278,7 +278,8 @@ describe('launch steps', () => {
     // an entry whose uid is no number runs as 0, as Atoi's error leaves it
     const odd = await run('app', [{ name: 'etc/passwd', body: 'app:x:abc:7::/:/bin/sh\n' }]);
     assert.match(odd.launch.steps.find((s) => s.step === 'user')?.detail ?? '', /runs as 0:7/);
-    const long = { name: 'etc/passwd', body: `root:x:0:0:${'x'.repeat(70_000)}:/root:/bin/sh\n` };
+    // the line may come after the entry: runc's scanner reads every line
+    const long = { name: 'etc/passwd', body: `root:x:0:0::/root:/bin/sh\napp:x:1:1:${'x'.repeat(70_000)}:/:/bin/sh\n` };
     const r = await run(undefined, [long]);
     assert.deepEqual([r.verdict, r.diagnostics[0]?.runtimeError], ['fails', 'unable to find user 0: bufio.Scanner: token too long']);
     // /etc/group's reader takes a line of any length

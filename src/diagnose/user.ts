@@ -104,9 +104,10 @@ function lookUp(tree: MergedTree, user: string): UserCheck {
     tree,
     '/etc/passwd',
     (f) => {
-      if (name === '' ? (atoi(f[2] ?? '') ?? 0) !== 0 : uidArg !== null ? (atoi(f[2] ?? '') ?? 0) !== uidArg : f[0] !== name) return false;
+      // the first entry wins, and runc's scanner reads on to the end: a long line after it fails too
+      if (entry !== undefined) return;
+      if (name === '' ? (atoi(f[2] ?? '') ?? 0) !== 0 : uidArg !== null ? (atoi(f[2] ?? '') ?? 0) !== uidArg : f[0] !== name) return;
       entry = f;
-      return true;
     },
     true,
   );
