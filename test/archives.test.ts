@@ -413,6 +413,21 @@ describe('image metadata is bounded before it is followed', () => {
     return dir;
   }
   const desc = (b: Buffer, mediaType = 'application/vnd.oci.image.index.v1+json') => ({ mediaType, digest: sha256(b), size: b.length });
+  /** The blobs of one image holding /x: its layer, config and manifest. */
+  async function oneImage(): Promise<{ image: Buffer; config: Buffer; manifest: Buffer }> {
+    const image = await makeTar([{ name: 'x', body: 'x' }]);
+    const config = Buffer.from(
+      JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [sha256(image)] } }),
+    );
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        config: { ...desc(config, 'application/vnd.oci.image.config.v1+json') },
+        layers: [desc(image, 'application/vnd.oci.image.layer.v1.tar')],
+      }),
+    );
+    return { image, config, manifest };
+  }
 
   it('indexes that fan out to more manifests than any image has are refused before they are followed', async () => {
     // 12 nested indexes of 1000 distinct (absent) manifests each
@@ -433,17 +448,7 @@ describe('image metadata is bounded before it is followed', () => {
   });
 
   it('the same index listed again and again is followed once, its image listed once (12 x 50 x 50 x 50 references)', async () => {
-    const image = await makeTar([{ name: 'x', body: 'x' }]);
-    const config = Buffer.from(
-      JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [sha256(image)] } }),
-    );
-    const manifest = Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        config: { ...desc(config, 'application/vnd.oci.image.config.v1+json') },
-        layers: [desc(image, 'application/vnd.oci.image.layer.v1.tar')],
-      }),
-    );
+    const { image, config, manifest } = await oneImage();
     let level = Buffer.from(
       JSON.stringify({ schemaVersion: 2, manifests: [desc(manifest, 'application/vnd.oci.image.manifest.v1+json')] }),
     );
@@ -461,17 +466,7 @@ describe('image metadata is bounded before it is followed', () => {
 
   it('a tag on an index names every image under it, beside the tags those images carry themselves', async () => {
     // go-containerregistry's testdata/test_index: "3" tags an index whose image is tagged "1" (skopeo takes oci:.:3)
-    const image = await makeTar([{ name: 'x', body: 'x' }]);
-    const config = Buffer.from(
-      JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [sha256(image)] } }),
-    );
-    const manifest = Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        config: { ...desc(config, 'application/vnd.oci.image.config.v1+json') },
-        layers: [desc(image, 'application/vnd.oci.image.layer.v1.tar')],
-      }),
-    );
+    const { image, config, manifest } = await oneImage();
     const tagged = (b: Buffer, name: string, mediaType?: string) => ({
       ...desc(b, mediaType),
       annotations: { 'org.opencontainers.image.ref.name': name },
