@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { statSync } from 'node:fs';
 // `--version` and `explain CODE` are answered before the command line parser loads: scripts
 // call the one to see that the tool is there, people the other to read a diagnostic's story,
 // and neither should cost much more than starting node. Anything else (an unknown code,
@@ -29,7 +30,22 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
     answered = true;
   }
 }
+/**
+ * The command line bundled into a few files (scripts/bundle.mjs, run by `npm run build`), when
+ * it is as new as the compiled one: a `tsc` alone after an edit leaves the bundle behind, and
+ * the compiled modules then run as they are.
+ */
+function commandLine() {
+  try {
+    const bundled = statSync(new URL('../dist/bundle/cli.js', import.meta.url)).mtimeMs;
+    if (bundled >= statSync(new URL('../dist/cli.js', import.meta.url)).mtimeMs) return '../dist/bundle/cli.js';
+  } catch {
+    /* not bundled */
+  }
+  return '../dist/cli.js';
+}
+
 if (!answered) {
-  const { main } = await import('../dist/cli.js');
+  const { main } = await import(commandLine());
   await main(process.argv);
 }

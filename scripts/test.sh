@@ -29,7 +29,7 @@ run_tests() {
   node --import tsx --test --test-concurrency=1 "$@"
 }
 
-npx tsc -p .
+npm run --silent build
 
 if $unit; then
   files=()

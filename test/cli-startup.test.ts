@@ -5,7 +5,18 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -27,13 +38,21 @@ writeFileSync(
   `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)});\n`,
 );
 
-function loaded(args: string[]): { status: number | null; stdout: string; modules: string[] } {
+/** The compiled modules in each file of the bundle (scripts/bundle.mjs writes the map). */
+const META = join(ROOT, 'dist/bundle/meta.json');
+const chunks = existsSync(META)
+  ? (JSON.parse(readFileSync(META, 'utf8')) as { outputs: Record<string, { inputs: Record<string, unknown> }> }).outputs
+  : {};
+
+/** The modules a run loads, each bundle file named by the compiled modules it holds; `files`: as loaded. */
+function loaded(args: string[]): { status: number | null; stdout: string; modules: string[]; files: string[] } {
   const r = spawnSync(process.execPath, ['--import', pathToFileURL(join(dir, 'register.mjs')).href, BIN, ...args], { encoding: 'utf8' });
-  const modules = r.stderr
+  const files = r.stderr
     .split('\n')
     .filter((l) => l.startsWith('LOADED '))
     .map((l) => l.slice('LOADED '.length).replace(pathToFileURL(ROOT).href, ''));
-  return { status: r.status, stdout: r.stdout, modules };
+  const modules = files.flatMap((f) => (f.startsWith('dist/bundle/') ? Object.keys(chunks[f]?.inputs ?? { [f]: 0 }) : [f]));
+  return { status: r.status, stdout: r.stdout, modules, files };
 }
 
 /** Stages that read or analyse an image, and the explorer's UI. */
@@ -97,6 +116,34 @@ describe('start-up', () => {
       );
     });
   }
+
+  it('the command line runs bundled when the bundle is built (npm test builds it)', () => {
+    assert.ok(existsSync(META), 'dist/bundle/meta.json: run npm run build');
+    const r = loaded(['inspect', '--help']);
+    assert.equal(r.status, 0);
+    assert.ok(r.files.includes('dist/bundle/cli.js'), r.files.join(' '));
+    assert.ok(!r.files.includes('dist/cli.js'));
+    assert.ok(r.modules.includes('dist/cli.js'));
+  });
+
+  it('a bundle older than the compiled command line is passed over (a tsc after an edit)', () => {
+    const root = join(dir, 'stale');
+    mkdirSync(join(root, 'bin'), { recursive: true });
+    mkdirSync(join(root, 'dist/bundle'), { recursive: true });
+    copyFileSync(BIN, join(root, 'bin/scratchscope.js'));
+    writeFileSync(join(root, 'package.json'), '{"type":"module"}');
+    const main = (who: string) => `export async function main() { process.stdout.write('${who}'); }\n`;
+    writeFileSync(join(root, 'dist/cli.js'), main('compiled'));
+    writeFileSync(join(root, 'dist/bundle/cli.js'), main('bundled'));
+    const run = () => spawnSync(process.execPath, [join(root, 'bin/scratchscope.js'), 'inspect', 'x'], { encoding: 'utf8' }).stdout;
+    utimesSync(join(root, 'dist/cli.js'), 1000, 1000);
+    utimesSync(join(root, 'dist/bundle/cli.js'), 2000, 2000);
+    assert.equal(run(), 'bundled');
+    utimesSync(join(root, 'dist/cli.js'), 3000, 3000);
+    assert.equal(run(), 'compiled');
+    rmSync(join(root, 'dist/bundle'), { recursive: true });
+    assert.equal(run(), 'compiled');
+  });
 
   it("the version is package.json's", () => {
     assert.equal(VERSION, (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version);

@@ -87,7 +87,8 @@ export class DecodePool {
     let worker: Worker;
     try {
       // Compiled, the worker sits beside this file; under a TypeScript loader its source does.
-      const url = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
+      // Named from the folder above, the path also holds from dist/bundle/ (scripts/bundle.mjs).
+      const url = new URL(import.meta.url.endsWith('.ts') ? '../elf/worker.ts' : '../elf/worker.js', import.meta.url);
       // worker_threads loads with the first thread: a load read by position with few ELF files starts none
       const { Worker } = createRequire(import.meta.url)('node:worker_threads') as typeof WorkerThreads;
       worker = new Worker(url);

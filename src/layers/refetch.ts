@@ -22,8 +22,13 @@ export interface RefetchJob {
   wants: RefetchWant[];
 }
 
-/** Compiled, the child's code sits beside this file; under a TypeScript loader its source does. */
-const MAIN = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './refetch-main.ts' : './refetch-main.js', import.meta.url));
+/**
+ * Compiled, the child's code sits beside this file; under a TypeScript loader its source does.
+ * Named from the folder above, the path also holds from dist/bundle/ (scripts/bundle.mjs).
+ */
+const MAIN = fileURLToPath(
+  new URL(import.meta.url.endsWith('.ts') ? '../layers/refetch-main.ts' : '../layers/refetch-main.js', import.meta.url),
+);
 
 /**
  * The options of this process the child needs to load its code the same way: module
