@@ -67,6 +67,9 @@ const EXPECT: Record<string, { error?: string; warnings?: string[] }> = {
   'go-net': { warnings: ['ca-certificates-missing', 'tmp-missing', 'zoneinfo-missing'] },
   'go-cgo': { warnings: ['go-cgo-enabled', 'ca-certificates-missing'] },
   'go-cgo-nolibc': { error: 'interpreter-missing' },
+  'exec-not-dir': { error: 'exec-not-found' },
+  'shebang-not-dir': { error: 'shebang-interpreter-missing' },
+  'ld-library-path-not-dir': { error: 'library-missing' },
 };
 
 describe('verdicts against docker run', { skip, timeout: 1_500_000 }, () => {

@@ -116,6 +116,22 @@ describe('launch steps', () => {
     assert.deepEqual((await report(dir, { entrypoint: ['/bin/tool'], cmd: ['a', 'b'] })).launch.argv, ['/bin/tool', 'a', 'b']);
   });
 
+  it('a command path that goes on past a file ("/app/", "/app/../app") is not a directory', async () => {
+    for (const path of ['/app/', '/app/../app', '/app/.', '/link/']) {
+      const dir = await image(
+        [
+          { name: 'app', body: HELLO, mode: 0o755 },
+          { name: 'link', type: 'symlink', linkname: 'app' },
+        ],
+        { Entrypoint: [path] },
+      );
+      const d = at((await report(dir)).diagnostics);
+      assert.equal(d.code, 'exec-not-found', path);
+      assert.equal(d.runtimeError, `exec: "${path}": stat ${path}: not a directory`);
+      assert.match(d.message, /as if it were a folder, but \/app is a file/);
+    }
+  });
+
   it("an ELF of another machine is exec format error, and the config's architecture is compared", async () => {
     const dir = await image([{ name: 'app', body: HELLO, mode: 0o755 }], { Entrypoint: ['/app'] }, 'amd64');
     const r = await report(dir);

@@ -215,6 +215,19 @@ describe('links', () => {
     assert.ok(noFollow.ok && noFollow.node.type === 'symlink');
     const notDir = resolvePath(m.tree, '/abs/x');
     assert.equal(!notDir.ok && notDir.reason, 'not-a-directory');
+    // the kernel looks inside each step but the last: "file/..", "file/." and "file/" are ENOTDIR
+    for (const p of ['/lib/libc.so/..', '/lib/libc.so/../libc.so', '/lib/libc.so/.', '/lib/libc.so/', '/abs/', '/abs/../lib']) {
+      const r = resolvePath(m.tree, p);
+      assert.deepEqual(!r.ok && [r.reason, r.at], ['not-a-directory', '/lib/libc.so'], p);
+    }
+    assert.equal(ok('/lib/'), '/lib');
+    assert.equal(ok('/lib64/.'), '/lib');
+    assert.equal(ok('/lib/./libc.so'), '/lib/libc.so');
+    // a trailing "/" follows the last link even where the last is not followed
+    const slash = resolvePath(m.tree, '/lib64/', { followLast: false });
+    assert.ok(slash.ok && slash.path === '/lib');
+    const dangles = resolvePath(m.tree, '/dangling/', { followLast: false });
+    assert.equal(!dangles.ok && dangles.reason, 'missing');
     await m.close();
   });
 });

@@ -158,6 +158,9 @@ exec: "/app": stat /app: no such file or directory before it ever tries to run a
       `${name} is a symlink that never reaches a file: ${cycle ? 'its links lead round in a loop' : 'its links run more than 40 deep, past what the kernel follows'} (${links.join(', ')})`,
     message: (name: string, link: { target: string | null } | null, gone: string | null) =>
       `${name} does not exist in the image${link ? ` (it is a symlink to ${link.target ?? '?'}, which does not exist)` : ''}${gone ? `: ${gone}` : ''}`,
+    messageNotDir: (name: string, at: string, type: string) =>
+      `${name} looks inside ${at} as if it were a folder, but ${at} is a ${type} (a trailing "/", or "." or ".." after it)`,
+    fixNotDir: (at: string) => `Name the program by its own path, with nothing after it: ENTRYPOINT ["${at}"] if ${at} is the program.`,
     fixDeleted: `Do not delete it in a later step, or copy it again after that step.`,
     fixLink: (abs: string) => `Point the link ${abs} at the program's real path (or COPY the program itself to ${abs}).`,
     fixElsewhere: (elsewhere: string[], abs: string) =>

@@ -25,6 +25,8 @@ export type Lookup =
       runtimeError: string;
       detail: string;
       node: Node | null;
+      /** A file (not a folder) the path goes on from: "/app/", "/app/../app". */
+      notDir?: { at: string; type: Node['type'] };
     };
 
 export function containerPath(env: string[]): string {
@@ -59,17 +61,6 @@ export function unsearchable(
 /** Go's findExecutable: stat (following links, as the container's user), not a directory, some x bit. */
 function check(tree: MergedTree, name: string, path: string, cwd: string, who?: Credentials): Lookup {
   const r = resolvePath(tree, path, { cwd });
-  if (r.ok && path.endsWith('/') && r.node.type !== 'dir') {
-    // "/app/" asks for a folder: stat fails with ENOTDIR on a file
-    return {
-      ok: false,
-      reason: 'missing',
-      path,
-      runtimeError: CATALOG['exec-not-found'].runc(name, path, 'not a directory'),
-      detail: `${path}: ${r.path} is a ${r.node.type}, and a trailing "/" asks for a folder`,
-      node: null,
-    };
-  }
   const shut = r.ok ? unsearchable(tree, r.path, who, path.startsWith('/') ? null : workingDir(tree, cwd).path) : null;
   if (shut) {
     return {
@@ -88,13 +79,16 @@ function check(tree: MergedTree, name: string, path: string, cwd: string, who?: 
         : r.reason === 'not-a-directory'
           ? 'not a directory'
           : 'no such file or directory';
+    // "/app/" and "/app/../app" look inside a file: stat fails with ENOTDIR
+    const file = r.reason === 'not-a-directory' ? tree.get(r.at) : null;
     return {
       ok: false,
       reason: 'missing',
       path,
       runtimeError: CATALOG['exec-not-found'].runc(name, path, why),
-      detail: `${path}: ${r.reason === 'missing' ? `${r.at} does not exist` : why}`,
+      detail: `${path}: ${r.reason === 'missing' ? `${r.at} does not exist` : file ? `${r.at} is a ${file.type}, not a folder` : why}`,
       node: null,
+      ...(file ? { notDir: { at: r.at, type: file.type } } : {}),
     };
   }
   // Go before 1.20 (runc 1.1 builds) answers a directory with EACCES, like a file without x bits.
@@ -229,6 +223,17 @@ export function lookupStep(model: ImageModel, command: Command, env: string[], c
     const elsewhere = abs ? findByName(model, abs.slice(abs.lastIndexOf('/') + 1)).filter((p) => p !== abs) : [];
     const followed = abs ? resolvePath(tree, abs, { cwd }) : null;
     const loop = followed !== null && !followed.ok && followed.reason === 'loop' ? followed : null;
+    if (found.notDir) {
+      return error({
+        code: 'exec-not-found',
+        message: words.messageNotDir(name, found.notDir.at, found.notDir.type),
+        path: abs,
+        layer: tree.get(found.notDir.at)?.layer ?? null,
+        runtimeError: found.runtimeError,
+        fix: words.fixNotDir(found.notDir.at),
+        evidence: [found.detail],
+      });
+    }
     return error({
       code: 'exec-not-found',
       message: loop

@@ -47,6 +47,16 @@ export function workingDir(tree: MergedTree, cwd: string): { path: string; exist
 }
 
 /**
+ * A path's components; a trailing "/" or "/." stays as one "." so the last component must be a
+ * folder (followed if it is a link), as the kernel asks of "/app/". Other "." steps go.
+ */
+function components(path: string): string[] {
+  const parts = path.split('/').filter((p) => p !== '' && p !== '.');
+  if (parts.length > 0 && /\/\.?$/.test(path)) parts.push('.');
+  return parts;
+}
+
+/**
  * Resolves `path` (absolute, or relative to `cwd`, see workingDir). With followLast false the final
  * component is not followed if it is a symlink (like lstat).
  */
@@ -55,7 +65,7 @@ export function resolvePath(tree: MergedTree, path: string, opts: { cwd?: string
   const links: string[] = [];
   let budget = MAX_LINKS;
   // pending components, processed left to right
-  let queue = path.split('/').filter((p) => p !== '' && p !== '.');
+  let queue = components(path);
   let cur = '/';
   if (!path.startsWith('/') && opts.cwd && opts.cwd !== '/') {
     const at = workingDir(tree, opts.cwd);
@@ -67,12 +77,14 @@ export function resolvePath(tree: MergedTree, path: string, opts: { cwd?: string
   let node: Node = tree.get(cur)!;
   while (queue.length) {
     const part = queue.shift()!;
+    // "file/..", "file/." and "file/" are ENOTDIR: each step of the walk looks inside a folder
+    if (!node.children) return { ok: false, reason: 'not-a-directory', at: cur, links };
+    if (part === '.') continue;
     if (part === '..') {
       cur = parentOf(cur);
       node = tree.get(cur)!;
       continue;
     }
-    if (!node.children) return { ok: false, reason: 'not-a-directory', at: cur, links };
     const next: Node | undefined = node.children.get(part);
     const nextPath = joinPath(cur, part);
     if (!next) return { ok: false, reason: 'missing', at: nextPath, links };
@@ -80,7 +92,7 @@ export function resolvePath(tree: MergedTree, path: string, opts: { cwd?: string
       if (--budget < 0) return { ok: false, reason: 'loop', at: nextPath, links };
       const target = next.linkTarget ?? '';
       links.push(`${nextPath} -> ${target}`);
-      const rest = target.split('/').filter((p) => p !== '' && p !== '.');
+      const rest = components(target);
       queue = [...rest, ...queue];
       if (target.startsWith('/')) cur = '/';
       node = tree.get(cur)!;
