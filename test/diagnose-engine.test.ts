@@ -70,6 +70,8 @@ const EXPECT: Record<string, { error?: string; warnings?: string[] }> = {
   'exec-not-dir': { error: 'exec-not-found' },
   'shebang-not-dir': { error: 'shebang-interpreter-missing' },
   'ld-library-path-not-dir': { error: 'library-missing' },
+  'entrypoint-blank': {},
+  'entrypoint-blank-nocmd': { error: 'no-command' },
 };
 
 describe('verdicts against docker run', { skip, timeout: 1_500_000 }, () => {

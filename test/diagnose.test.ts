@@ -116,6 +116,20 @@ describe('launch steps', () => {
     assert.deepEqual((await report(dir, { entrypoint: ['/bin/tool'], cmd: ['a', 'b'] })).launch.argv, ['/bin/tool', 'a', 'b']);
   });
 
+  it('ENTRYPOINT [""] is no entrypoint, as the engine merges it: CMD runs alone, or nothing does', async () => {
+    const dir = await image([{ name: 'bin/tool', body: HELLO, mode: 0o755 }], { Entrypoint: [''], Cmd: ['/bin/tool', 'x'] });
+    const r = await report(dir);
+    assert.deepEqual(r.launch.argv, ['/bin/tool', 'x']);
+    assert.equal(r.diagnostics.filter((d) => d.severity === 'error')[0]?.code, 'interpreter-missing'); // /bin/tool, not ""
+    const none = await image([{ name: 'bin/tool', body: HELLO, mode: 0o755 }], { Entrypoint: [''] });
+    const n = await report(none);
+    assert.equal(at(n.diagnostics).code, 'no-command');
+    assert.equal(at(n.diagnostics).runtimeError, 'No command specified');
+    // docker run --entrypoint "" drops the image's Cmd as any --entrypoint does
+    assert.equal(at((await report(dir, { entrypoint: [''] })).diagnostics).code, 'no-command');
+    assert.deepEqual((await report(dir, { entrypoint: [''], cmd: ['/bin/tool'] })).launch.argv, ['/bin/tool']);
+  });
+
   it('a command path that goes on past a file ("/app/", "/app/../app") is not a directory', async () => {
     for (const path of ['/app/', '/app/../app', '/app/.', '/link/']) {
       const dir = await image(

@@ -29,17 +29,28 @@ export function splitWords(s: string): string[] {
 }
 
 export function commandStep(config: ImageConfig | null, opts: CommandOptions): Command {
-  const entrypoint = opts.entrypoint ?? config?.entrypoint ?? [];
+  let entrypoint = opts.entrypoint ?? config?.entrypoint ?? [];
   const cmd = opts.cmd ?? (opts.entrypoint ? [] : (config?.cmd ?? []));
+  // The engine takes ENTRYPOINT [""] (and --entrypoint "") for none, after the merge: CMD runs alone
+  const blank = entrypoint.length === 1 && entrypoint[0] === '';
+  if (blank) entrypoint = [];
   const argv = [...entrypoint, ...cmd];
-  const keyword = (opts.entrypoint ?? config?.entrypoint?.length) ? 'ENTRYPOINT' : 'CMD';
+  const keyword = entrypoint.length ? 'ENTRYPOINT' : 'CMD';
   if (argv.length === 0) {
     const words = CATALOG['no-command'];
     return {
       argv,
       shellForm: false,
       keyword,
-      step: { step: 'command', ok: false, detail: config ? 'no ENTRYPOINT and no CMD' : 'a plain root filesystem has no command' },
+      step: {
+        step: 'command',
+        ok: false,
+        detail: config
+          ? blank
+            ? 'ENTRYPOINT [""] (which the engine takes for none) and no CMD'
+            : 'no ENTRYPOINT and no CMD'
+          : 'a plain root filesystem has no command',
+      },
       findings: [
         {
           severity: 'error',
