@@ -67,11 +67,13 @@ const EXPECT: Record<string, { error?: string; warnings?: string[] }> = {
   'go-net': { warnings: ['ca-certificates-missing', 'tmp-missing', 'zoneinfo-missing'] },
   'go-cgo': { warnings: ['go-cgo-enabled', 'ca-certificates-missing'] },
   'go-cgo-nolibc': { error: 'interpreter-missing' },
+  'entrypoint-blank': {},
+  'entrypoint-blank-nocmd': { error: 'no-command' },
   'exec-not-dir': { error: 'exec-not-found' },
   'shebang-not-dir': { error: 'shebang-interpreter-missing' },
   'ld-library-path-not-dir': { error: 'library-missing' },
-  'entrypoint-blank': {},
-  'entrypoint-blank-nocmd': { error: 'no-command' },
+  'preload-missing': { warnings: ['preload-missing'] },
+  'preload-needs-missing': { error: 'library-missing' },
 };
 
 describe('verdicts against docker run', { skip, timeout: 1_500_000 }, () => {

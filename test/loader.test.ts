@@ -11,6 +11,7 @@ import { renderLdd } from '../src/render/ldd.js';
 import { dirname, join } from 'node:path';
 import { loadImage } from '../src/load.js';
 import { LIMITS } from '../src/loader/index.js';
+import { preloadFileNames } from '../src/loader/preload.js';
 import { tinyElf } from './helpers/tinyelf.js';
 import { after, before, describe, it } from 'node:test';
 import { tempDir } from './helpers/build.js';
@@ -438,6 +439,83 @@ describe('glibc loader rules, checked against ld.so itself', { skip }, () => {
         put(root, '/usr/lib/libfoo.so.1', `${b}/libfoo.so.1`);
       }, '/app');
       assert.deepEqual([via(r, 'libfoo.so.1').error, via(r, 'libfoo.so.1').errorPath], [message, '/usr/lib/x86_64-linux-gnu/libfoo.so.1']);
+    }
+  });
+
+  it("LD_PRELOAD, then /etc/ld.so.preload: one that cannot be loaded is skipped in ld.so's words; one that loads brings its needs, which must be there", async () => {
+    const root = `${tmp.dir}/preload`;
+    glibcRoot(root);
+    writeFileSync(`${b}/plain.c`, 'int main(void) { return 0; }\n');
+    sh('gcc', ['-O1', '-o', `${b}/app-libc`, `${b}/plain.c`]);
+    // a static helper sets the variable inside the root: the host's own chroot would be preloaded too
+    writeFileSync(
+      `${b}/with.c`,
+      '#include <stdlib.h>\n#include <unistd.h>\nint main(int c, char **v) { putenv(v[1]); execv(v[2], v + 2); return 126; }\n',
+    );
+    sh('gcc', ['-O1', '-static', '-o', `${b}/with-env`, `${b}/with.c`]);
+    put(root, '/with-env', `${b}/with-env`);
+    put(root, '/app', `${b}/app-libc`);
+    put(root, '/usr/lib/libbar.so.1', `${b}/libbar.so.1`); // needs libfoo.so.1, not there yet
+    const real = (env: string) => sh('sh', ['-c', `chroot ${root} /with-env '${env}' /app 2>&1; echo "exit $?"`]);
+    const shown = (r: Awaited<ReturnType<typeof resolveIn>>) => r.preloads.map((p) => [p.name, p.from, p.resolved, p.error]);
+
+    let r = await resolveIn(root, '/app', ['LD_PRELOAD=/nope.so']);
+    assert.deepEqual(shown(r), [['/nope.so', 'LD_PRELOAD', null, 'cannot open shared object file']]);
+    assert.deepEqual(
+      r.dependencies.filter((d) => d.error),
+      [],
+    );
+    assert.equal(
+      real('LD_PRELOAD=/nope.so'),
+      "ERROR: ld.so: object '/nope.so' from LD_PRELOAD cannot be preloaded (cannot open shared object file): ignored.\nexit 0\n",
+    );
+
+    // a preloaded library's own need missing stops the start, as the program's would
+    r = await resolveIn(root, '/app', ['LD_PRELOAD=libbar.so.1']);
+    assert.deepEqual(shown(r), [['libbar.so.1', 'LD_PRELOAD', '/usr/lib/libbar.so.1', null]]);
+    assert.deepEqual(
+      r.dependencies.filter((d) => d.error).map((d) => [d.name, d.requiredBy]),
+      [['libfoo.so.1', '/usr/lib/libbar.so.1']],
+    );
+    assert.match(
+      real('LD_PRELOAD=libbar.so.1'),
+      /error while loading shared libraries: libfoo\.so\.1: cannot open shared object file.*\nexit 127\n$/,
+    );
+
+    // /etc/ld.so.preload: names apart by white space or ":", after LD_PRELOAD's. Its "#" comments are
+    // blanked by a loop that rescans from the file's start within a shrinking count: the second
+    // comment is blanked only in part, and ld.so tries what is left of it as names
+    write(root, '/etc/ld.so.preload', '# preloads\n/gone.so:libbar.so.1 # the one that loads\n');
+    put(root, '/usr/lib/libfoo.so.1', `${b}/libfoo.so.1`);
+    r = await resolveIn(root, '/app', ['LD_PRELOAD=/nope.so']);
+    assert.deepEqual(shown(r).slice(0, 3), [
+      ['/nope.so', 'LD_PRELOAD', null, 'cannot open shared object file'],
+      ['/gone.so', '/etc/ld.so.preload', null, 'cannot open shared object file'],
+      ['libbar.so.1', '/etc/ld.so.preload', '/usr/lib/libbar.so.1', null],
+    ]);
+    assert.ok(r.preloads.length > 3, 'the comment left in part');
+    assert.deepEqual(
+      r.dependencies.filter((d) => d.error),
+      [],
+    );
+    const lines = r.preloads
+      .filter((p) => p.error)
+      .map((p) => `ERROR: ld.so: object '${p.name}' from ${p.from} cannot be preloaded (${p.error}): ignored.\n`);
+    assert.equal(real('LD_PRELOAD=/nope.so'), lines.join('') + 'exit 0\n');
+
+    // the file's names, cut as ld.so cuts them: each missing one is named on its own line
+    for (const text of [
+      'a.so',
+      'a.so b.so\n',
+      '#x\n#y\na.so\n',
+      'a.so#c\nb.so',
+      'a.so\0b.so c.so\n',
+      ' : a.so:\tb.so ',
+      '# one\n# two three four\nz.so\n',
+    ]) {
+      write(root, '/etc/ld.so.preload', text);
+      const tried = [...real('X=1').matchAll(/object '([^']*)' from \/etc\/ld\.so\.preload/g)].map((m) => m[1]);
+      assert.deepEqual(preloadFileNames(Buffer.from(text, 'latin1')), tried, JSON.stringify(text));
     }
   });
 

@@ -415,6 +415,23 @@ the program against the libraries the image has.`,
     fix: (by: string, symbol: string) =>
       `No library in the image defines ${symbol}: copy the library release ${by} was built against (ldd in the build stage shows it) into the image, or rebuild against the one the image has.`,
   },
+  'preload-missing': {
+    story: `LD_PRELOAD (in the image's ENV) or /etc/ld.so.preload names a library the loader cannot load.
+glibc skips it and prints "ERROR: ld.so: object 'libx.so' from LD_PRELOAD cannot be preloaded (cannot
+open shared object file): ignored." at every start of every program; musl skips it without a word.
+The program runs without it, so what it was there for (an allocator, a tracing hook) is not there.
+A library that a preloaded library needs is another matter: that one missing stops the start, as
+for the program's own libraries.`,
+    /** glibc's line on stderr (rtld.c, do_preload). */
+    glibcLine: (name: string, from: string, why: string) =>
+      `ERROR: ld.so: object '${name}' from ${from} cannot be preloaded (${why}): ignored.`,
+    message: (name: string, from: string, line: string | null) =>
+      `${from} names ${name}, which the loader cannot load: the program runs without it${line ? `, and glibc prints "${line}" at every start` : ' (musl skips it without a word)'}`,
+    fix: (name: string, from: string) =>
+      from === 'LD_PRELOAD'
+        ? `COPY ${name} into the image where the loader finds it, or take it out of ENV LD_PRELOAD.`
+        : `COPY ${name} into the image where the loader finds it, or take it out of ${from}.`,
+  },
   'symbol-missing-lazy': {
     story: `A function the program (or a library) calls is defined by no loaded object, but glibc binds
 functions at their first call (lazy binding, without -z now): the program starts, and dies with

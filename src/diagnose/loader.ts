@@ -56,6 +56,21 @@ export function loaderStep(
       evidence: [`searched: ${d.searched.join(', ') || '(nowhere)'}`, ...d.skipped.map((s) => `skipped ${s.path}: ${s.reason}`)],
     });
   }
+  const skipped = CATALOG['preload-missing'];
+  for (const p of load.preloads) {
+    if (p.error === null) continue;
+    const line = musl ? null : skipped.glibcLine(p.name, p.from, p.error);
+    findings.push({
+      severity: 'warning',
+      code: 'preload-missing',
+      message: skipped.message(p.name, p.from, line),
+      path: p.from === 'LD_PRELOAD' ? null : p.from,
+      layer: p.from === 'LD_PRELOAD' ? null : layerOf(p.from),
+      runtimeError: null,
+      fix: skipped.fix(p.name, p.from),
+      evidence: [`${p.from}: ${p.name}: ${p.error}`],
+    });
+  }
   // Versions, then the symbols themselves: glibc stops before binding when a library or a version is missing.
   const facts = loaderFacts(ctx, prog, layerOf);
   findings.push(...versionDiagnostics(load.versionProblems, facts));

@@ -34,6 +34,7 @@ export const WARNING_CODES = [
   'layer-problem',
   'loader-limit',
   'read-only-tmp',
+  'preload-missing',
 ] as const;
 
 export type Code = (typeof ERROR_CODES)[number] | (typeof WARNING_CODES)[number];

@@ -11,9 +11,10 @@ import { openBytes, resolvePath } from '../fs/index.js';
 import { scanFor } from '../elf/scan.js';
 import { GlibcSearch } from './glibc.js';
 import { MuslSearch } from './musl.js';
-import { LIMITS, type Loaded, type LoaderContext, TooMuchWork } from './search.js';
+import { type Found, LIMITS, type Loaded, type LoaderContext, TooMuchWork } from './search.js';
 import type { Dependency, LoadResult, VersionProblem } from './types.js';
 import { envValue } from '../source/config.js';
+import { preloadNames } from './preload.js';
 
 export type * from './types.js';
 export type { LoaderContext } from './search.js';
@@ -112,6 +113,7 @@ function shapeOf(ctx: LoaderContext, program: ElfInfo): string | null {
   if (program.rpath !== null || program.runpath !== null) return null;
   if (program.needed.some((n) => n.includes('$'))) return null;
   if (envValue(ctx.env, 'LD_LIBRARY_PATH')?.includes('$')) return null;
+  if (envValue(ctx.env, 'LD_PRELOAD')?.includes('$')) return null;
   const { interpreter, type, libc, machine, flags } = program;
   // names from C strings hold no NUL: it separates them
   return [interpreter ?? '', type, libc, program.class, machine, flags.nodeflib ? 1 : 0, ...program.needed].join('\0');
@@ -125,6 +127,7 @@ function replay(r: Resolution, programPath: string, program: ElfInfo): LoadResul
     ...was,
     program: programPath,
     interpreter: was.interpreter && { ...was.interpreter },
+    preloads: was.preloads.map((p) => ({ ...p })),
     // the program's own needs name it; the records of deeper ones are shared (nothing changes them once made)
     dependencies: was.dependencies.map((d) => (d.requiredBy === r.path ? { ...d, requiredBy: programPath } : d)),
     versionProblems: was.loader === 'musl' ? [] : withProgramsOwn(main, r.loaded, r.libProblems),
@@ -144,6 +147,7 @@ function resolveFresh(
     program: programPath,
     loader: 'unknown',
     interpreter: null,
+    preloads: [],
     dependencies: [],
     versionProblems: [],
     defaultDirs: [],
@@ -223,10 +227,44 @@ function resolveFresh(
   // Breadth first, as ld.so maps dependencies: each object's needs in order, then theirs.
   let edges = 0;
   try {
+    preload();
     walkNeeds();
   } catch (e) {
     if (!(e instanceof TooMuchWork)) throw e;
     result.limits.push(e.message);
+  }
+  /** The loaded object a name needed by `by` turns out to be: one loaded already, else the file found, mapped. */
+  function map(found: Found, key: string, by: Loaded): void {
+    const same = loaded.sameFile(found.real);
+    if (same) {
+      if (same === main) selfLoaded = true;
+      loaded.alias(same, key);
+      return;
+    }
+    const names = [key];
+    if (!musl && found.info.soname) names.push(found.info.soname);
+    loaded.add({ ...found, loader: by, depth: by.depth + 1 }, names);
+  }
+  /** The name a library answers to: musl knows one by its file name alone. */
+  function keyOf(name: string): string {
+    return musl ? name.slice(name.lastIndexOf('/') + 1) : name;
+  }
+  /** The preloaded libraries, found as the program's own needs are, mapped before them; one not found is skipped. */
+  function preload(): void {
+    for (const { name, from } of preloadNames(ctx, musl)) {
+      search.spend();
+      const already = loaded.named(keyOf(name));
+      if (already) {
+        result.preloads.push({ name, from, resolved: already.path, error: null });
+        continue;
+      }
+      const dep = newDependency(name, main);
+      const found = search.find(name, main, main, dep);
+      // glibc's line gives the reason without its errno: "cannot open shared object file"
+      const error = found ? null : (dep.error ?? 'cannot open shared object file').replace(/^(cannot open shared object file): .*$/, '$1');
+      result.preloads.push({ name, from, resolved: found?.path ?? null, error });
+      if (found) map(found, keyOf(name), main);
+    }
   }
   function walkNeeds(): void {
     // for-of sees the objects added while it runs, as the indexed loop did
@@ -240,38 +278,16 @@ function resolveFresh(
           break walk;
         }
         search.spend();
-        const dep: Dependency = {
-          name,
-          requiredBy: obj.path,
-          resolved: null,
-          realPath: null,
-          via: null,
-          hwcaps: null,
-          searched: [],
-          searchedOmitted: 0,
-          skipped: [],
-          error: null,
-          errorPath: null,
-          depth: obj.depth + 1,
-        };
+        const dep = newDependency(name, obj);
         result.dependencies.push(dep);
-        const key = musl ? name.slice(name.lastIndexOf('/') + 1) : name;
+        const key = keyOf(name);
         const already = loaded.named(key);
         if (already) {
           Object.assign(dep, { resolved: already.path, realPath: already.real, via: 'loaded' });
           continue;
         }
         const found = search.find(name, obj, main, dep);
-        if (!found) continue;
-        const same = loaded.sameFile(found.real);
-        if (same) {
-          if (same === main) selfLoaded = true;
-          loaded.alias(same, key);
-          continue;
-        }
-        const names = [key];
-        if (!musl && found.info.soname) names.push(found.info.soname);
-        loaded.add({ ...found, loader: obj, depth: obj.depth + 1 }, names);
+        if (found) map(found, key, obj);
       }
     }
   }
@@ -281,6 +297,24 @@ function resolveFresh(
   result.limits.push(...search.limits);
   result.notes.push(...search.notes);
   return { result, loaded, libProblems, selfLoaded };
+}
+
+/** A DT_NEEDED entry (or a preload) of `obj`, before it is searched for. */
+function newDependency(name: string, obj: Loaded): Dependency {
+  return {
+    name,
+    requiredBy: obj.path,
+    resolved: null,
+    realPath: null,
+    via: null,
+    hwcaps: null,
+    searched: [],
+    searchedOmitted: 0,
+    skipped: [],
+    error: null,
+    errorPath: null,
+    depth: obj.depth + 1,
+  };
 }
 
 /** glibc's version problems in the loader's order: the program's own needs, then each library's (`libProblems`). */

@@ -53,13 +53,25 @@ export interface VersionProblem {
   weak: boolean;
 }
 
+/** A library named by LD_PRELOAD or /etc/ld.so.preload, loaded before the program's needs. */
+export interface Preload {
+  name: string;
+  from: 'LD_PRELOAD' | '/etc/ld.so.preload';
+  /** Where the loader opens it, or null when it cannot load it (and skips it). */
+  resolved: string | null;
+  /** Why it is skipped, in the loader's words ("cannot open shared object file"). */
+  error: string | null;
+}
+
 export type LoaderKind = 'glibc' | 'musl' | 'static' | 'unknown';
 
 export interface LoadResult {
   program: string;
   loader: LoaderKind;
   interpreter: { path: string; resolved: string | null; error: string | null } | null;
-  /** Every DT_NEEDED entry met, breadth first, as ld.so meets them. */
+  /** LD_PRELOAD's libraries, then /etc/ld.so.preload's (glibc), in the loader's order. */
+  preloads: Preload[];
+  /** Every DT_NEEDED entry met, breadth first, as ld.so meets them (a preloaded library's too). */
   dependencies: Dependency[];
   versionProblems: VersionProblem[];
   /** The loader's default directories, in its order. */

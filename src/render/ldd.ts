@@ -62,6 +62,19 @@ export function renderLdd(path: string, info: ElfInfo, r: LoadResult): string {
       }
     }
   };
+  // preloaded before the program's needs: each with the libraries it needs in turn
+  for (const p of r.preloads) {
+    const from = printable(p.from);
+    if (p.resolved === null) {
+      out.push(`  preload ${printable(p.name)} => not loaded, skipped (${printable(p.error ?? '')}) [${from}]`);
+      continue;
+    }
+    out.push(`  preload ${printable(p.name)} => ${printable(p.resolved)} [${from}]`);
+    if (!shown.has(p.resolved)) {
+      shown.add(p.resolved);
+      walk(p.resolved, 1);
+    }
+  }
   walk(r.program, 0);
   for (const limit of r.limits) out.push(`  ${printable(limit)}`);
   for (const v of r.versionProblems) {
