@@ -3,7 +3,8 @@
  * overrides, exit codes, and the cases the engine suite cannot vary cheaply.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { execForm } from '../src/diagnose/shellwords.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { loadImage } from '../src/load.js';
@@ -144,6 +145,45 @@ describe('launch steps', () => {
       assert.equal(d.runtimeError, `exec: "${path}": stat ${path}: not a directory`);
       assert.match(d.message, /as if it were a folder, but \/app is a file/);
     }
+  });
+
+  it('a shell-form script is offered in exec form only as sh itself splits it, and not when sh does more', async () => {
+    const dir = await image([{ name: 'app', body: HELLO, mode: 0o755 }], { Entrypoint: ['/bin/sh', '-c', `FOO='a b' /app "x y"`] });
+    const d = at((await report(dir)).diagnostics);
+    assert.equal(d.code, 'shell-missing');
+    assert.equal(d.fix, 'Use the exec form, which needs no shell: ENV FOO="a b", then ENTRYPOINT ["/app","x y"]');
+    const plain = [
+      `/app "a b" 'c'`,
+      `FOO=bar /app "x y"`,
+      `/app a\\ b "q\\"uote" 'it''s'`,
+      `"/app" --flag=1 -v`,
+      `/app "a\\b" x=1`,
+      `"X=1" /app`,
+    ];
+    for (const script of plain) {
+      const form = execForm(script);
+      assert.ok(form, script);
+      // sh's own split: the same words, printed one by one after a command of ours
+      const real = spawnSync('sh', ['-c', `printf '%s\\0' ${script}`], { encoding: 'utf8' })
+        .stdout.split('\0')
+        .slice(0, -1);
+      assert.deepEqual([...form.env, ...form.words], real, script);
+    }
+    assert.deepEqual(execForm(`FOO=bar /app "x y"`), { env: ['FOO=bar'], words: ['/app', 'x y'] });
+    assert.deepEqual(execForm(`"X=1" /app`), { env: [], words: ['X=1', '/app'] }); // a quoted name is no assignment
+    for (const script of [
+      '/app "$HOME"',
+      '/app | cat',
+      '/app *.txt',
+      '~/app',
+      '# x',
+      "/app 'open",
+      'FOO=1',
+      '/app; /b',
+      'a\\\n b',
+      '/app `x`',
+    ])
+      assert.equal(execForm(script), null, script);
   });
 
   it("an ELF of another machine is exec format error, and the config's architecture is compared", async () => {

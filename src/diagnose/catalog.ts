@@ -31,6 +31,7 @@
  *
  * Adding a code is one entry here (`runtimes` for an error the runtime reports).
  */
+import { type ExecForm, execFormLines } from './shellwords.js';
 import type { Code } from './types.js';
 import { atLeast } from './versions.js';
 
@@ -144,7 +145,10 @@ file or directory, even though your program is right there. Use the exec form: E
     runtimes: { crun: notFound, createTime: true },
     message: (shell: string, script: string) =>
       `the command is in shell form, so the runtime starts ${shell} -c "${script}", and the image has no ${shell}`,
-    fix: (keyword: string, words: string[]) => `Use the exec form, which needs no shell: ${keyword} ${JSON.stringify(words)}`,
+    fix: (keyword: string, form: ExecForm | null) =>
+      form
+        ? `Use the exec form, which needs no shell: ${execFormLines(keyword, form)}`
+        : `Use the exec form, which needs no shell: ${keyword} ["/app", "arg"]; the script does more than run one program (expansions, operators, globs), so that work moves into the program or into ENV lines.`,
   },
   'exec-not-found': {
     story: `The program the command names is not in the image: a wrong COPY destination, a typo or a case
@@ -495,7 +499,10 @@ sends SIGTERM to PID 1, the shell does not pass it on, and the container is kill
 period: no clean shutdown. Use the exec form, or exec in the command.`,
     message: (shell: string, script: string, simple: boolean) =>
       `the command runs under a shell: ${shell} is PID 1 and starts "${script}" as its child, which does not get the SIGTERM of docker stop${simple ? ' (unless the shell hands PID 1 over, as some do for a single simple command)' : ''}; the container is then killed after the 10 s grace period`,
-    fix: (words: string[]) => `Use the exec form: ENTRYPOINT ${JSON.stringify(words)} (or put exec in front of the command).`,
+    fix: (keyword: string, form: ExecForm | null) =>
+      form
+        ? `Use the exec form: ${execFormLines(keyword, form)} (or put exec in front of the command).`
+        : `Put exec in front of the program the script ends with, so it takes PID 1 from the shell; the script does more than run one program (expansions, operators, globs), which the exec form cannot say.`,
   },
   'elf-damaged': {
     story: `The program's ELF structures point outside the file or are inconsistent: it is truncated or

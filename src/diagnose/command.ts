@@ -5,6 +5,7 @@
  */
 import type { ImageConfig } from '../source/types.js';
 import { CATALOG } from './catalog.js';
+import { execForm } from './shellwords.js';
 import type { Diagnostic, StepResult } from './types.js';
 
 export interface CommandOptions {
@@ -22,10 +23,6 @@ export interface Command extends StepResult {
   shellForm: boolean;
   /** The instruction that holds the command: ENTRYPOINT when one is set (or given), else CMD. */
   keyword: 'ENTRYPOINT' | 'CMD';
-}
-
-export function splitWords(s: string): string[] {
-  return s.trim().split(/\s+/).filter(Boolean);
 }
 
 export function commandStep(config: ImageConfig | null, opts: CommandOptions): Command {
@@ -76,7 +73,7 @@ export function commandStep(config: ImageConfig | null, opts: CommandOptions): C
 }
 
 /** "exec prog" hands PID 1 to the program; anything else keeps the shell in between. */
-export function shellFormWarning(argv: string[]): Diagnostic | null {
+export function shellFormWarning(argv: string[], keyword: Command['keyword']): Diagnostic | null {
   const [prog = '', , script = ''] = argv; // shell form: [shell, '-c', script]
   if (/^\s*exec\s/.test(script)) return null;
   const simple = !/[;&|<>()`$\n]/.test(script);
@@ -88,7 +85,7 @@ export function shellFormWarning(argv: string[]): Diagnostic | null {
     path: prog,
     layer: null,
     runtimeError: null,
-    fix: words.fix(splitWords(script)),
+    fix: words.fix(keyword, execForm(script)),
     evidence: [`argv ${JSON.stringify(argv)}`],
   };
 }

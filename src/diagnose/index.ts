@@ -9,7 +9,7 @@ import type { BinaryCatalog } from '../elf/catalog.js';
 import { resolvePath } from '../fs/index.js';
 import type { ImageModel } from '../load.js';
 import { hostPlatform } from '../source/platform.js';
-import { type CommandOptions, commandStep, shellFormWarning } from './command.js';
+import { type Command, type CommandOptions, commandStep, shellFormWarning } from './command.js';
 import { type ExecContext, execStep } from './exec.js';
 import { loaderStep } from './loader.js';
 import { lookupStep } from './lookup.js';
@@ -65,7 +65,7 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
   };
   const configArch = config?.architecture ?? null;
   const exec = execStep(ctx, lookup.found.path, command.argv[0] ?? '', configArch);
-  if (!take(exec) || !exec.program) return finish(launch, diagnostics, model, command.shellForm);
+  if (!take(exec) || !exec.program) return finish(launch, diagnostics, model, command.shellForm ? command.keyword : null);
   const prog = exec.program;
   const loader = loaderStep(model, ctx, prog, lookup.found.path, layerOf);
   take(loader);
@@ -77,12 +77,12 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
   diagnostics.push(...programWarnings(tree, env, facts));
   const damaged = damageWarning(facts);
   if (damaged) diagnostics.push(damaged);
-  return finish(launch, diagnostics, model, command.shellForm);
+  return finish(launch, diagnostics, model, command.shellForm ? command.keyword : null);
 }
 
-function finish(launch: Launch, diagnostics: Diagnostic[], model: ImageModel, shellForm = false): Diagnosis {
+function finish(launch: Launch, diagnostics: Diagnostic[], model: ImageModel, shellForm: Command['keyword'] | null = null): Diagnosis {
   const verdict: Verdict = diagnostics.some((d) => d.severity === 'error') ? 'fails' : 'starts';
-  const signals = verdict === 'starts' && shellForm ? shellFormWarning(launch.argv) : null;
+  const signals = verdict === 'starts' && shellForm ? shellFormWarning(launch.argv, shellForm) : null;
   if (signals) diagnostics.push(signals);
   diagnostics.push(...layerWarnings(model.layers));
   // Errors first, in the order the runtime meets them (they were added in that order).

@@ -11,7 +11,8 @@ import { type Credentials, mayExecute } from '../loader/access.js';
 import type { ImageModel } from '../load.js';
 import { DEFAULT_PATH, configPath } from '../source/config.js';
 import { CATALOG } from './catalog.js';
-import { type Command, SHELLS, splitWords } from './command.js';
+import { type Command, SHELLS } from './command.js';
+import { execForm } from './shellwords.js';
 import type { Diagnostic, StepResult } from './types.js';
 
 export { DEFAULT_PATH };
@@ -213,7 +214,7 @@ export function lookupStep(model: ImageModel, command: Command, env: string[], c
       path: name,
       layer: null,
       runtimeError: found.runtimeError,
-      fix: words.fix(command.keyword, splitWords(argv[2] ?? '')),
+      fix: words.fix(command.keyword, execForm(argv[2] ?? '')),
       evidence: [`argv ${JSON.stringify(argv)}`, found.detail],
     });
   }
