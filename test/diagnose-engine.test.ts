@@ -74,6 +74,7 @@ const EXPECT: Record<string, { error?: string; warnings?: string[] }> = {
   'ld-library-path-not-dir': { error: 'library-missing' },
   'preload-missing': { warnings: ['preload-missing'] },
   'preload-needs-missing': { error: 'library-missing' },
+  'shell-form-loader-missing': { error: 'shell-command-fails' },
 };
 
 describe('verdicts against docker run', { skip, timeout: 1_500_000 }, () => {

@@ -493,6 +493,19 @@ set up.`,
     fix: (configArch: string, arch: string) =>
       `Build the binary for ${configArch} (GOARCH=${configArch}, or the matching cross compiler), or build the image with --platform linux/${arch}.`,
   },
+  'shell-command-fails': {
+    story: `A shell-form command (CMD /app --flag, without brackets) runs as ["/bin/sh", "-c", "/app --flag"]:
+the runtime starts the shell, and the shell runs the program. When the image has a shell, the
+runtime is content, and the failure comes from the shell instead, in its own words: busybox's
+"/bin/sh: /app: not found" (exit 127) when /app, or the loader its PT_INTERP names, is missing
+(the classic glibc program in an Alpine image), "Permission denied" (exit 126) when it is not
+executable. The cause is the same as for the exec form; so is the fix.`,
+    example: '/bin/sh: /app: not found',
+    // the shell prints it, whatever runtime started the shell
+    runtimes: { crun: 'loader' },
+    message: (sh: string, word: string, cause: string) => `${sh} starts, then cannot run ${word}: ${cause}`,
+    fix: 'Make the program the script names runnable (see the cause), or use the exec form to run it directly.',
+  },
   'shell-form-signals': {
     story: `A shell-form command starts /bin/sh as PID 1, which starts your program as its child. docker stop
 sends SIGTERM to PID 1, the shell does not pass it on, and the container is killed after the grace

@@ -13,6 +13,7 @@ import { type Command, type CommandOptions, commandStep, shellFormWarning } from
 import { type ExecContext, execStep } from './exec.js';
 import { loaderStep } from './loader.js';
 import { lookupStep } from './lookup.js';
+import { scriptRun } from './shell.js';
 import type { Diagnostic, Launch, LaunchStep, StepResult, Verdict } from './types.js';
 import { userStep } from './user.js';
 import { archWarning, damageWarning, layerWarnings, programWarnings } from './warnings.js';
@@ -66,12 +67,18 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
   const configArch = config?.architecture ?? null;
   const exec = execStep(ctx, lookup.found.path, command.argv[0] ?? '', configArch);
   if (!take(exec) || !exec.program) return finish(launch, diagnostics, model, command.shellForm ? command.keyword : null);
-  const prog = exec.program;
+  let prog = exec.program;
   const loader = loaderStep(model, ctx, prog, lookup.found.path, layerOf);
-  take(loader);
+  let load = loader.load;
+  // a shell-form command: the shell started, and runs the script's program in turn
+  const script = take(loader) && command.shellForm ? scriptRun(model, ctx, command, lookup.found.path, configArch, layerOf) : null;
+  if (script) {
+    for (const r of script.results) if (!take(r)) break;
+    if (script.program) [prog, load] = [script.program, script.load];
+  }
 
   // Warnings about the program that runs
-  const facts = { path: prog.path, node: prog.node, info: prog.info, load: loader.load };
+  const facts = { path: prog.path, node: prog.node, info: prog.info, load };
   const aw = archWarning(facts, configArch);
   if (aw) diagnostics.push(aw);
   diagnostics.push(...programWarnings(tree, env, facts));

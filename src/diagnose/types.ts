@@ -13,6 +13,7 @@ export const ERROR_CODES = [
   'interpreter-missing',
   'shebang-interpreter-missing',
   'library-missing',
+  'shell-command-fails',
   'symbol-version-missing',
   'symbol-missing',
   'hidden-by-mount',
