@@ -544,18 +544,7 @@ export function buildProgram(): Command {
                   const name = o.name ?? (m.source.image ? `${m.source.image.replace(/:[^:/]*$/, '')}:repaired` : null);
                   const r = await repairImage(m, donor, { format: o.format, out: o.output, name, donorName: o.from, tempDir });
                   if (o.json) return out(JSON.stringify(r, null, 2) + '\n');
-                  const lines = [
-                    `repaired: wrote ${o.output} (${o.format}${name ? `, ${name}` : ''}); it starts (checked as inspect checks it)`,
-                    `fixed: ${r.fixed.map((f) => `[${f.code}] ${f.message}`).join('\n       ')}`,
-                    `added in a new layer, from ${o.from}:`,
-                    ...r.added
-                      .filter((e) => e.type !== 'dir')
-                      .map((e) => `  ${e.path}${e.type === 'symlink' ? ` -> ${e.linkTarget}` : `  (${e.from})`}: ${e.why}`),
-                    o.format === 'docker-archive'
-                      ? `load it: docker load -i ${o.output}`
-                      : `copy it: skopeo copy ${o.format}:${o.output} docker-daemon:${name ?? 'IMAGE:TAG'}`,
-                  ];
-                  await out(lines.map(printable).join('\n') + '\n');
+                  await out((await import('./render/repair.js')).renderRepair(r, name, o.from));
                 } finally {
                   removeTempDir(tempDir);
                 }

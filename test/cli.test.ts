@@ -257,3 +257,34 @@ describe('exit codes: one case of each class (README, "Exit codes")', () => {
     assert.match(r.stderr, /^scratchscope: internal error: boom \(please report it; SCRATCHSCOPE_DEBUG=1 shows details\)\n$/);
   });
 });
+
+describe('repair: its text', () => {
+  it('says each error it answers on a line of its own', async () => {
+    const { renderRepair } = await import('../src/render/repair.js');
+    const finding = (message: string) => ({
+      code: 'library-missing' as const,
+      severity: 'error' as const,
+      message,
+      path: '/app',
+      layer: 0,
+      runtimeError: null,
+      fix: '',
+      evidence: [],
+    });
+    const text = renderRepair(
+      {
+        fixed: [finding('/app needs liba.so.1'), finding('/app needs libb.so.1')],
+        added: [],
+        rounds: 1,
+        out: '/tmp/x.tar',
+        format: 'docker-archive',
+      },
+      'app:repaired',
+      '/donor',
+    );
+    assert.deepEqual(text.split('\n').slice(1, 3), [
+      'fixed: [library-missing] /app needs liba.so.1',
+      '       [library-missing] /app needs libb.so.1',
+    ]);
+  });
+});

@@ -112,6 +112,8 @@ describe('closure and repair, run by a real engine', { skip, timeout: 1_800_000 
       const r = cli(['repair', tarOf(name), '--from', debian, '-o', out, '--name', `${prefix}/${name}:repaired`]);
       ok(r, `repair ${name}`);
       assert.match(r.stdout, /^repaired: wrote /);
+      assert.match(r.stdout, /^fixed: \[[a-z-]+\] /m);
+      assert.doesNotMatch(r.stdout, /\\x0a/, 'each fixed finding on a line of its own');
       assert.equal(parseReport(ok(cli(['inspect', out, '--json']), 'inspect')).verdict, 'starts');
       ok(docker(['load', '-i', out]), 'docker load');
       const after = run(`${prefix}/${name}:repaired`);
