@@ -275,7 +275,6 @@ describe('repair: its text', () => {
       {
         fixed: [finding('/app needs liba.so.1'), finding('/app needs libb.so.1')],
         added: [],
-        rounds: 1,
         out: '/tmp/x.tar',
         format: 'docker-archive',
       },

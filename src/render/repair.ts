@@ -1,8 +1,15 @@
 /** `repair`'s text: what was written, which errors it answers, what the new layer holds, how to load it. */
-import type { RepairResult } from '../repair/index.js';
 import { printable } from './format.js';
 
-export function renderRepair(r: RepairResult, name: string | null, donor: string): string {
+/** What the text reads of a repair's result (repair/index.ts's RepairResult). */
+export interface RepairText {
+  fixed: { code: string; message: string }[];
+  added: { path: string; type: string; linkTarget: string | null; from: string | null; why: string }[];
+  out: string;
+  format: string;
+}
+
+export function renderRepair(r: RepairText, name: string | null, donor: string): string {
   const lines = [
     `repaired: wrote ${r.out} (${r.format}${name ? `, ${name}` : ''}); it starts (checked as inspect checks it)`,
     // one line each: printable() shows a newline inside a line as \x0a
