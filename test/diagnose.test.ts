@@ -542,6 +542,30 @@ describe('launch steps', () => {
     );
   });
 
+  it('a library the loader met but passed over, or a link to nothing, gets a fix for that, not "a folder the loader does not search"', async () => {
+    const base = [
+      { name: 'app', body: HELLO, mode: 0o755 },
+      { name: 'lib/ld-linux-aarch64.so.1', body: HELLO, mode: 0o755 },
+    ];
+    const fixOf = async (extra: Entry[], config: Record<string, unknown> = {}) => {
+      const d = at((await report(await image([...base, ...extra], { Entrypoint: ['/app'], ...config }))).diagnostics);
+      assert.equal(d.code, 'library-missing');
+      return d.fix;
+    };
+    assert.equal(
+      await fixOf([{ name: 'lib/libc.so.6', type: 'symlink', linkname: 'libc-2.36.so' }]),
+      '/lib/libc.so.6 is a symlink to libc-2.36.so, which is not in the image: COPY the file it points to (or the library itself to /lib/libc.so.6).',
+    );
+    assert.match(
+      await fixOf([{ name: 'lib/libc.so.6', body: tinyElf({}) }]),
+      /^\/lib\/libc\.so\.6 is there, but the loader passes it over \(wrong machine: x86_64\): put the build of it/,
+    );
+    assert.match(
+      await fixOf([{ name: 'lib/libc.so.6', body: HELLO, mode: 0o600 }], { User: '1000' }),
+      /is there, but the container's user may not read it: make it readable/,
+    );
+  });
+
   it('--fail-on sets the exit code for pipelines', async () => {
     const bad = await image([{ name: 'app', body: 'plain text', mode: 0o755 }], { Entrypoint: ['/app'] });
     assert.equal(cli(['inspect', bad]).status, 0);

@@ -342,11 +342,22 @@ shared object file". Copy the library from the build stage or link statically.`,
       `${by} needs ${name}, and the loader cannot find it${skipped.length ? ` (skipped ${skipped.map((s) => `${s.path}: ${s.reason}`).join('; ')})` : ''}`,
     fixUnloadable: (file: string) =>
       `Replace ${file} with the real library file (a linker script, a text stub or a cut copy is not one), or remove it so the loader searches on.`,
-    fix: (name: string, cgo: boolean, musl: boolean, elsewhere: string[]) => {
+    /** A file the loader tried and passed over (its reason from the search). */
+    fixSkipped: (path: string, reason: string) =>
+      /not readable/.test(reason)
+        ? `${path} is there, but the container's user may not read it: make it readable (COPY --chmod=644), or run as a user who may.`
+        : /may not search/.test(reason)
+          ? `${path} is there, but the container's user may not search a folder on the way to it: make those folders searchable (COPY --chmod=755), or run as a user who may.`
+          : `${path} is there, but the loader passes it over (${reason}): put the build of it for the program's machine and class in its place.`,
+    fixDangling: (path: string, target: string) =>
+      `${path} is a symlink to ${target}, which is not in the image: COPY the file it points to (or the library itself to ${path}).`,
+    /** `dirs`: the folders the loader searches by default; `pathFile`: musl's, when it has one. */
+    fix: (name: string, cgo: boolean, musl: boolean, elsewhere: string[], dirs: string[] = [], pathFile: string | null = null) => {
       const found = elsewhere[0];
       if (found) {
         const dir = found.slice(0, found.lastIndexOf('/')) || '/';
-        return `The image has ${found}, in a folder the loader does not search: add ENV LD_LIBRARY_PATH=${dir}, or move it to /usr/lib${musl ? ` (or list ${dir} in /etc/ld-musl-ARCH.path)` : `, or add ${dir} to /etc/ld.so.conf and run ldconfig`}.`;
+        const into = dirs[0] ?? '/usr/lib';
+        return `The image has ${found}, in a folder the loader does not search: add ENV LD_LIBRARY_PATH=${dir}, or move it to ${into}${musl ? ` (or list ${dir} in ${pathFile ?? '/etc/ld-musl-ARCH.path'})` : `, or add ${dir} to /etc/ld.so.conf and run ldconfig`}.`;
       }
       if (cgo)
         return `Build the Go program with CGO_ENABLED=0 so it needs no C library, or copy ${name} and its dependencies from the build stage.`;

@@ -6,7 +6,7 @@
 import type { ElfInfo } from '../elf/types.js';
 import { type Node, resolvePath } from '../fs/index.js';
 import type { ImageModel } from '../load.js';
-import { type LoadResult, type LoaderContext, resolveProgram } from '../loader/index.js';
+import { type Dependency, type LoadResult, type LoaderContext, resolveProgram } from '../loader/index.js';
 import { checkSymbols } from '../loader/symbols.js';
 import { CATALOG } from './catalog.js';
 import { findByName } from './lookup.js';
@@ -52,7 +52,7 @@ export function loaderStep(
       runtimeError: musl
         ? words.runcMusl(d.name, error, d.requiredBy === prog.path ? execPath : d.requiredBy)
         : words.runcGlibc(prog.argv0, d.errorPath ?? d.name, error),
-      fix: d.errorPath ? words.fixUnloadable(d.errorPath) : words.fix(d.name, prog.info.go?.cgo ?? false, musl, findByName(model, d.name)),
+      fix: d.errorPath ? words.fixUnloadable(d.errorPath) : libraryFix(model, d, load, prog.info.go?.cgo ?? false),
       evidence: [`searched: ${d.searched.join(', ') || '(nowhere)'}`, ...d.skipped.map((s) => `skipped ${s.path}: ${s.reason}`)],
     });
   }
@@ -100,6 +100,25 @@ export function loaderStep(
     },
     findings,
   };
+}
+
+/**
+ * The fix for a library the loader cannot find: a file it tried and passed over, then a link
+ * to nothing where it looked, then a copy in a folder it does not search, else the general one.
+ */
+function libraryFix(model: ImageModel, d: Dependency, load: LoadResult, cgo: boolean): string {
+  const words = CATALOG['library-missing'];
+  const skipped = d.skipped[0];
+  if (skipped) return words.fixSkipped(skipped.path, skipped.reason);
+  const named = findByName(model, d.name);
+  for (const p of named) {
+    const link = resolvePath(model.tree, p, { followLast: false });
+    if (link.ok && link.node.type === 'symlink' && !resolvePath(model.tree, p).ok) return words.fixDangling(p, link.node.linkTarget ?? '?');
+  }
+  const elsewhere = named.filter((p) => !d.searched.includes(p) && resolvePath(model.tree, p).ok);
+  const musl = load.loader === 'musl';
+  const pathFile = musl ? (/\/\S*ld-musl-\S+\.path/.exec(load.defaultDirsFrom)?.[0] ?? null) : null;
+  return words.fix(d.name, cgo, musl, elsewhere, load.defaultDirs, pathFile);
 }
 
 /** What the loader diagnostics need to know about the objects the program loads. */
