@@ -566,6 +566,14 @@ describe('launch steps', () => {
     );
   });
 
+  it('a byte order mark before #! is named, with its fix', async () => {
+    const dir = await image([{ name: 'app', body: Buffer.from('\ufeff#!/bin/sh\necho hi\n'), mode: 0o755 }], { Entrypoint: ['/app'] });
+    const d = at((await report(dir)).diagnostics);
+    assert.deepEqual([d.code, d.runtimeError], ['exec-format', 'exec /app: exec format error']);
+    assert.match(d.message, /starts with a UTF-8 byte order mark/);
+    assert.match(d.fix, /without a byte order mark/);
+  });
+
   it('--fail-on sets the exit code for pipelines', async () => {
     const bad = await image([{ name: 'app', body: 'plain text', mode: 0o755 }], { Entrypoint: ['/app'] });
     assert.equal(cli(['inspect', bad]).status, 0);

@@ -249,6 +249,9 @@ Build for the image's architecture, or add the #! line.`,
     fixNoInterpreter: (path: string) => `Write the interpreter's path after #! on the first line of ${path} (#!/bin/sh, say).`,
     fixEmpty: (path: string) => `Copy the real program into the image; ${path} is an empty file.`,
     messageUnknown: (path: string) => `${path} is neither an ELF program nor a script starting with #!`,
+    messageBom: (path: string) =>
+      `${path} starts with a UTF-8 byte order mark (EF BB BF) before its #! line, so the kernel does not see #! as its first two bytes`,
+    fixBom: (path: string) => `Save ${path} as UTF-8 without a byte order mark (a BOM), so the file starts with #!.`,
     fixUnknown: (path: string) =>
       `Add a #! line naming its interpreter (e.g. #!/bin/sh) as the first line, or run it through one: ENTRYPOINT ["/bin/sh", "${path}"].`,
     messageCutShebang: (path: string, bytes: number) =>

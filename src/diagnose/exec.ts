@@ -375,10 +375,10 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
       return fail({
         code: 'exec-format',
         runtimeError: format.runc(execPath),
-        message: node.size === 0 ? format.messageEmpty(r.path) : format.messageUnknown(r.path),
+        message: node.size === 0 ? format.messageEmpty(r.path) : bom(head) ? format.messageBom(r.path) : format.messageUnknown(r.path),
         path: r.path,
         node,
-        fix: node.size === 0 ? format.fixEmpty(r.path) : format.fixUnknown(r.path),
+        fix: node.size === 0 ? format.fixEmpty(r.path) : bom(head) ? format.fixBom(r.path) : format.fixUnknown(r.path),
         evidence: head.length ? [`first bytes: ${shown(head.subarray(0, 16).toString('latin1'))}`] : ['no ELF header and no #! line'],
       });
     }
@@ -511,6 +511,10 @@ export interface ExecStep extends StepResult {
 }
 
 /** execve: its step, the error when the kernel refuses (and, for another machine's ELF, the warning naming both). */
+/** A UTF-8 byte order mark before "#!": editors on Windows write one, and the kernel then sees no #!. */
+const bom = (head: Buffer) =>
+  head.length >= 5 && head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf && head[3] === 0x23 && head[4] === 0x21;
+
 export function execStep(ctx: ExecContext, execPath: string, argv0: string, configArch: string | null): ExecStep {
   const ex = emulateExec(ctx, execPath, argv0);
   if (!ex.failure) return { program: ex.program, step: { step: 'exec', ok: true, detail: ex.trace.join('; ') }, findings: [] };
