@@ -208,7 +208,8 @@ that was not executable in the build context is not executable in the image: COP
     runcExec: (path: string) => `exec ${path}: permission denied`,
     messageDirectory: (path: string) => `${path} is a directory, not a program`,
     messageSearch: (path: string, why: string) => `${path} cannot be reached by the container's user: ${why}`,
-    fixSearch: (dir: string) => `Let the user search ${dir}: RUN chmod 755 ${dir} (or chown it to the user), or set USER to one that may.`,
+    fixSearch: (dir: string) =>
+      `Let the user search ${dir}: COPY it with --chmod=755 (or RUN chmod 755 ${dir} in an image with a shell), or set USER to one that may.`,
     messageUser: (path: string, mode: string, owner: string, uid: number) =>
       `${path} has mode ${mode} (owner ${owner}): uid ${uid}, the container's user, may not execute it`,
     fixUser: (path: string) => `Give everyone the execute bit: COPY --chmod=755 … ${path} (or chown it to the USER).`,
@@ -224,7 +225,7 @@ that was not executable in the build context is not executable in the image: COP
     messageInterpreter: (interp: string, path: string, dir: boolean) =>
       `the interpreter ${interp} of ${path} ${dir ? 'is a directory' : 'has no execute bit'}`,
     fixInterpreter: (path: string, interp: string, dir: boolean) =>
-      dir ? `Fix the #! line of ${path}.` : `RUN chmod +x ${interp} (or COPY --chmod=755).`,
+      dir ? `Fix the #! line of ${path}.` : `COPY ${interp} with --chmod=755 (or RUN chmod +x ${interp} in an image with a shell).`,
   },
   'exec-format': {
     story: `The kernel refused the file: it is an ELF for another CPU (an arm64 binary on amd64, say), or it is
