@@ -37,8 +37,9 @@ export function shellKind(node: Node, real: string): ShellKind | null {
   if (!node.content) return null;
   const b = openBytes(node.content);
   try {
-    const seen = scanFor(b, ['BusyBox v', 'GNU bash, version', 'DASH_'], 16 << 20);
-    return seen.has('BusyBox v') ? 'busybox' : seen.has('GNU bash, version') ? 'bash' : seen.has('DASH_') ? 'dash' : null;
+    // dash names itself nowhere; its error prefix ("sh: 1: …") is its own format string
+    const seen = scanFor(b, ['BusyBox v', 'GNU bash, version', '%s: %d: %s: '], 16 << 20);
+    return seen.has('BusyBox v') ? 'busybox' : seen.has('GNU bash, version') ? 'bash' : seen.has('%s: %d: %s: ') ? 'dash' : null;
   } finally {
     b.release();
   }
@@ -49,7 +50,7 @@ export function shellKind(node: Node, real: string): ShellKind | null {
  * "command not found" when PATH has no such program. ash and dash say "not found" for ENOENT;
  * bash says more, and tells a missing #! or ELF interpreter apart (`missingInterpreter`).
  */
-export function shellLine(kind: ShellKind, sh: string, word: string, why: string, missingInterpreter = false): string {
+export function shellLine(kind: ShellKind | null, sh: string, word: string, why: string, missingInterpreter = false): string | null {
   const cap = why.charAt(0).toUpperCase() + why.slice(1);
   const enoent = why === 'no such file or directory' || why === 'command not found';
   switch (kind) {
@@ -61,6 +62,8 @@ export function shellLine(kind: ShellKind, sh: string, word: string, why: string
       if (why === 'command not found') return `${sh}: line 1: ${word}: command not found`;
       if (missingInterpreter) return `${sh}: line 1: ${word}: cannot execute: required file not found`;
       return `${sh}: line 1: ${word}: ${cap}`;
+    case null:
+      return null; // another shell (mksh, zsh, …): it fails all the same, in words not known here
   }
 }
 
@@ -74,7 +77,8 @@ export interface ScriptRun {
 
 /**
  * The steps of the program a shell-form command's script runs, or null when the script is
- * not one program with its arguments (pipes, expansions, a builtin) or the shell is unknown.
+ * not one program with its arguments (pipes, expansions, a builtin). A shell not known here
+ * is followed too; its failures carry no line (its words are not known).
  */
 export function scriptRun(
   model: ImageModel,
@@ -93,7 +97,6 @@ export function scriptRun(
   if (word === undefined || word.startsWith('-') || BUILTINS.has(word)) return null;
   const shell = resolvePath(ctx.tree, shellPath, { cwd: ctx.cwd });
   const kind = shell.ok ? shellKind(shell.node, shell.path) : null;
-  if (!kind) return null;
   const inner: ExecContext = { ...ctx, env: [...ctx.env, ...form.env] };
   const under = (r: StepResult): StepResult => ({ ...r, step: { ...r.step, detail: `under ${sh}: ${r.step.detail}` } });
   /** A failure the shell prints, in its words, carrying the step's own finding for the cause and the fix. */
