@@ -7,7 +7,7 @@ import { loadImage } from '../src/load.js';
 import { makeDockerArchive, saveWithRenamedConfig, tempDir } from './helpers/build.js';
 import { rawTar } from './helpers/rawtar.js';
 import { cli, oneLineError } from './helpers/cli.js';
-import { comparable } from './helpers/compare.js';
+import { comparable, exportComparable } from './helpers/compare.js';
 import { docker, engineAvailable } from './helpers/engine.js';
 import { parseReport } from './helpers/json.js';
 
@@ -110,6 +110,44 @@ describe('against a real engine', { skip }, () => {
       }
     }
     docker(['rmi', 'scratchscope-test/refused:latest']);
+  });
+
+  it("a whiteout after its layer's own file removes that file, as the engine unpacks the layer in tar order", async () => {
+    const layers = [
+      rawTar([
+        { name: 'f', body: Buffer.from('old') },
+        { name: 'keep', body: Buffer.from('k') },
+      ]),
+      rawTar([
+        { name: 'f', body: Buffer.from('new!') },
+        { name: 'g', body: Buffer.from('gg') },
+        { name: 'd/x', body: Buffer.from('xxx') },
+        { name: '.wh.f', body: Buffer.alloc(0) },
+        { name: '.wh.g', body: Buffer.alloc(0) },
+        { name: '.wh.d', body: Buffer.alloc(0) },
+        { name: '.wh.h', body: Buffer.alloc(0) },
+        { name: 'h', body: Buffer.from('h') }, // after its whiteout: stays
+      ]),
+    ];
+    const file = `${tmp.dir}/erased.tar`;
+    writeFileSync(file, await makeDockerArchive({ layers, config: { Cmd: ['/keep'] } }, 'scratchscope-test/erased:latest'));
+    assert.equal(docker(['load', '-i', file]).status, 0);
+    const cid = docker(['create', 'scratchscope-test/erased:latest']).stdout.trim();
+    assert.equal(docker(['export', cid, '-o', `${tmp.dir}/erased.export.tar`]).status, 0);
+    docker(['rm', cid]);
+    docker(['rmi', 'scratchscope-test/erased:latest']);
+    const img = await loadImage(file);
+    const exp = await loadImage(`${tmp.dir}/erased.export.tar`);
+    try {
+      assert.deepEqual(comparable(listFiles(img.tree)), exportComparable(listFiles(exp.tree), listFiles(img.tree)));
+      assert.deepEqual(
+        listFiles(img.tree).map((f) => f.path),
+        ['/h', '/keep'],
+      );
+    } finally {
+      await img.close();
+      await exp.close();
+    }
   });
 
   it("loads a save whose config file name is not its digest, as the engine does, with the engine's image id", async () => {

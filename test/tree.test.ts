@@ -28,12 +28,38 @@ describe('whiteouts, as the OCI layer spec says', () => {
     await m.close();
   });
 
-  it('a whiteout and a new file of the same name in one layer: the new file stays', async () => {
-    const m = await load([[{ name: 'f', body: 'old' }], [{ name: 'f', body: 'new!' }, { name: '.wh.f' }]]);
+  it('a whiteout and then a new file of the same name in one layer: the new file stays', async () => {
+    const m = await load([[{ name: 'f', body: 'old' }], [{ name: '.wh.f' }, { name: 'f', body: 'new!' }]]);
     const f = listFiles(m.tree).find((x) => x.path === '/f')!;
     assert.equal(f.size, 4);
     assert.equal(f.layer, 1);
     assert.equal(m.tree.wastedBytes, 3);
+    await m.close();
+  });
+
+  it("a whiteout after its layer's own file removes that file too, as the engines unpack in tar order", async () => {
+    // docker load and run: moby's UnpackLayer (and containerd's apply) remove whatever is at the path then
+    const m = await load([
+      [
+        { name: 'f', body: 'old' },
+        { name: 'keep', body: 'k' },
+      ],
+      [
+        { name: 'f', body: 'new!' },
+        { name: 'g', body: 'gg' },
+        { name: 'd/x', body: 'xxx' },
+        { name: '.wh.f' },
+        { name: '.wh.g' },
+        { name: '.wh.d' },
+      ],
+    ]);
+    assert.deepEqual(paths(m), ['/keep']);
+    assert.equal(m.tree.wastedBytes, 3 + 4 + 2 + 3);
+    assert.deepEqual(
+      listChanges(m.tree, 1).map((c) => [c.change, c.path]),
+      [['removed', '/f']],
+    );
+    assert.equal(m.tree.layers[1]?.contentBytes, 4 + 2 + 3);
     await m.close();
   });
 

@@ -201,6 +201,34 @@ export function joinPath(dir: string, name: string): string {
   return dir === '/' ? `/${name}` : `${dir}/${name}`;
 }
 
+/**
+ * The entries of a layer that a whiteout later in the same layer removes: the engines unpack a
+ * layer in tar order, and a whiteout removes whatever is at its path then (moby's UnpackLayer,
+ * containerd's apply), this layer's own entries at or below it too. The OCI spec says a whiteout
+ * hides lower layers only, which is what the engines do when it comes first, as tools write it.
+ */
+function erasedBefore(entries: LayerEntry[]): Set<LayerEntry> {
+  const erased = new Set<LayerEntry>();
+  const later = new Set<string>(); // paths a whiteout further on removes
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const e = entries[i]!;
+    const slash = e.path.lastIndexOf('/');
+    const base = e.path.slice(slash + 1);
+    if (base.startsWith(WH) && base !== OPAQUE) {
+      later.add(joinPath(e.path.slice(0, slash) || '/', base.slice(WH.length)));
+      continue;
+    }
+    if (later.size === 0) continue;
+    for (let p = e.path; p.length > 1; p = p.slice(0, Math.max(1, p.lastIndexOf('/')))) {
+      if (later.has(p)) {
+        erased.add(e);
+        break;
+      }
+    }
+  }
+  return erased;
+}
+
 export class MergedTree {
   readonly root: Node = newDir(-1);
   readonly layers: LayerChanges[] = [];
@@ -267,7 +295,11 @@ export class MergedTree {
       else own.push(e);
     }
     for (const e of whiteouts) this.whiteout(e, result);
-    for (const e of own) this.add(index, e, result);
+    const erased = whiteouts.length ? erasedBefore(entries) : null;
+    for (const e of own) {
+      if (erased?.has(e)) this.erase(e, result);
+      else this.add(index, e, result);
+    }
     this.forgetLayer();
     result.changes.trim();
     this.layers.push(result);
@@ -326,6 +358,19 @@ export class MergedTree {
     const own = s.length < 13 ? s : (s + ' ').slice(0, -1);
     this.names.set(own, own);
     return own;
+  }
+
+  /** An entry its own layer's whiteout removes after it (see erasedBefore): its bytes are carried, and never seen. */
+  private erase(e: LayerEntry, result: LayerChanges): void {
+    if (e.type !== 'file') return;
+    result.contentBytes += e.size;
+    if (e.size === 0) return;
+    const w = this.waste.get(e.path);
+    if (w) {
+      w.size += e.size;
+      w.count++;
+    } else this.waste.set(e.path, { path: e.path, size: e.size, count: 1 });
+    this.wastedBytes += e.size;
   }
 
   private opaque(dir: string, result: LayerChanges): void {
