@@ -566,12 +566,34 @@ describe('launch steps', () => {
     );
   });
 
-  it('a byte order mark before #! is named, with its fix', async () => {
-    const dir = await image([{ name: 'app', body: Buffer.from('\ufeff#!/bin/sh\necho hi\n'), mode: 0o755 }], { Entrypoint: ['/app'] });
-    const d = at((await report(dir)).diagnostics);
-    assert.deepEqual([d.code, d.runtimeError], ['exec-format', 'exec /app: exec format error']);
-    assert.match(d.message, /starts with a UTF-8 byte order mark/);
-    assert.match(d.fix, /without a byte order mark/);
+  it('/etc/ld.so.preload is read from uncompressed and compressed layers alike', async () => {
+    for (let i = 0; i < 2; i++) {
+      // image() writes every other image gzip-compressed
+      const dir = await image(
+        [
+          { name: 'app', body: HELLO, mode: 0o755 },
+          { name: 'lib/ld-linux-aarch64.so.1', body: HELLO, mode: 0o755 },
+          { name: 'lib/libc.so.6', body: HELLO },
+          { name: 'etc/ld.so.preload', body: '/nope.so\n' },
+        ],
+        { Entrypoint: ['/app'] },
+      );
+      const r = await report(dir); // (HELLO stands in for the libraries: their symbols are missing, which is not the point)
+      assert.deepEqual(
+        r.diagnostics.filter((d) => d.code === 'preload-missing').map((d) => d.path),
+        ['/etc/ld.so.preload'],
+      );
+    }
+  });
+
+  it('a byte order mark before #! is named, with its fix (from uncompressed and compressed layers)', async () => {
+    for (let i = 0; i < 2; i++) {
+      const dir = await image([{ name: 'app', body: Buffer.from('\ufeff#!/bin/sh\necho hi\n'), mode: 0o755 }], { Entrypoint: ['/app'] });
+      const d = at((await report(dir)).diagnostics);
+      assert.deepEqual([d.code, d.runtimeError], ['exec-format', 'exec /app: exec format error']);
+      assert.match(d.message, /starts with a UTF-8 byte order mark/);
+      assert.match(d.fix, /without a byte order mark/);
+    }
   });
 
   it('--fail-on sets the exit code for pipelines', async () => {

@@ -101,7 +101,7 @@ export interface ReadOptions {
 
 /** Small files a launch depends on, kept from compressed layers so they can be read later. */
 const SPOOL_PATHS =
-  /^\/etc\/(passwd|group|ld\.so\.cache|ld\.so\.conf|ld-musl-[^/]+\.path|nsswitch\.conf|os-release)$|^\/usr\/lib\/os-release$/;
+  /^\/etc\/(passwd|group|ld\.so\.cache|ld\.so\.conf|ld\.so\.preload|ld-musl-[^/]+\.path|nsswitch\.conf|os-release)$|^\/usr\/lib\/os-release$/;
 
 const EMPTY = Buffer.alloc(0);
 /** A script or config file up to this size is kept whole; of a larger one, its head (the rest is read again on demand). */
@@ -266,7 +266,8 @@ async function walkLayerInner(layer: LayerSource, opts: ReadOptions): Promise<La
         const entry = take(e, head);
         const runs = sparseRuns(e);
         if (runs) await layOut(e, runs, (n) => reader.read(n));
-        const later = head && entry.content && (entry.magic !== 'other' || SPOOL_PATHS.test(e.path));
+        // the command's own file too, whatever it is: the launch reads its first bytes (a BOM before #!)
+        const later = head && entry.content && (entry.magic !== 'other' || SPOOL_PATHS.test(e.path) || keep?.whole.has(e.path) === true);
         if (later && keep && !(entry.magic === 'elf' && e.size > KEEP_ELF_MAX)) {
           entry.content = await keepBody(reader, e, head, entry.content!, entry.magic === 'elf', blob as FileBlob, keep);
         } else if (later && spoolDir) {
