@@ -75,6 +75,20 @@ describe('closure and repair, run by a real engine', { skip, timeout: 1_800_000 
     sh('musl-gcc', ['-O1', '-o', `${tmp.dir}/hello-musl`, `${tmp.dir}/hello.c`]);
     // The tutorial's trap: a dynamic program alone in an empty image.
     image('no-loader', { app: `${tmp.dir}/hello` }, 'FROM scratch\nCOPY app /app\nENTRYPOINT ["/app"]\n');
+    // The Alpine classic: a static shell runs a shell-form CMD, and the program has no loader.
+    sh(
+      'sh',
+      ['-c', 'apt-get download -qq busybox-static:amd64 2>/dev/null || (apt-get update -qq && apt-get download -qq busybox-static:amd64)'],
+      {
+        cwd: tmp.dir,
+      },
+    );
+    sh('sh', ['-c', 'dpkg-deb -x busybox-static_*.deb bb && cp bb/bin/busybox busybox'], { cwd: tmp.dir });
+    image(
+      'shell-no-loader',
+      { app: `${tmp.dir}/hello`, 'bin/sh': `${tmp.dir}/busybox` },
+      'FROM scratch\nCOPY bin /bin\nCOPY app /app\nCMD /app\n',
+    );
     // The loader and libc copied as `cp -L` of the ldd list, but not the program's libz.
     image(
       'no-libz',
@@ -104,6 +118,7 @@ describe('closure and repair, run by a real engine', { skip, timeout: 1_800_000 
     ['no-loader', 'hello from a repaired image'],
     ['no-libz', 'zlib 1.2.13'],
     ['no-passwd', 'hello from a repaired image'],
+    ['shell-no-loader', 'hello from a repaired image'],
   ] as const) {
     it(`${name}: the real engine fails it, and the repaired image runs`, () => {
       const before = run(`${prefix}/${name}`);

@@ -4,7 +4,7 @@
  * instead of a general hint.
  */
 import { CATALOG } from '../diagnose/catalog.js';
-import type { Diagnostic } from '../diagnose/index.js';
+import type { Diagnosis, Diagnostic } from '../diagnose/index.js';
 import type { ImageModel } from '../load.js';
 import type { DiagnoseOptions } from '../diagnose/index.js';
 import { type ClosureAnalysis, analyseClosure, closureCopies } from './index.js';
@@ -17,10 +17,15 @@ const CURED = new Set(['interpreter-missing', 'library-missing', 'symbol-version
 const GLIBC_FAMILY = /^(libc|libm|libmvec|libpthread|libdl|librt|libresolv|libutil|libanl)\.so\.\d/;
 
 /** The closure of the program the launch found (null when it found none): what the report carries. */
-export function launchClosure(model: ImageModel, executable: string | null, opts: DiagnoseOptions = {}): ClosureAnalysis | null {
+export function launchClosure(
+  model: ImageModel,
+  executable: string | null,
+  opts: DiagnoseOptions = {},
+  script: Diagnosis['script'] = null,
+): ClosureAnalysis | null {
   if (!executable) return null;
   try {
-    return analyseClosure(model, { ...opts, path: executable });
+    return analyseClosure(model, { ...opts, path: executable, script });
   } catch (e) {
     if (e instanceof ScopeError) return null;
     throw e;
@@ -29,27 +34,32 @@ export function launchClosure(model: ImageModel, executable: string | null, opts
 
 /** Some failure here is one that files cure: its fix cites COPY lines, made from the closure. */
 export function needsCopyLines(diagnostics: Diagnostic[]): boolean {
-  return diagnostics.some((d) => CURED.has(d.code) && d.severity === 'error');
+  return diagnostics.some(isCured);
 }
 
+/** The code the cure answers: a shell's failure to run the script's program is its cause's. */
+const curedCode = (d: Diagnostic) => (d.code === 'shell-command-fails' ? (d.cause ?? d.code) : d.code);
+const isCured = (d: Diagnostic) => d.severity === 'error' && CURED.has(curedCode(d));
+
 export function attachCopyLines(a: ClosureAnalysis | null, diagnostics: Diagnostic[]): void {
-  const cured = diagnostics.filter((d) => CURED.has(d.code) && d.severity === 'error');
+  const cured = diagnostics.filter(isCured);
   if (!cured.length || !a) return; // no program to speak of: the general fix stands
   const missing = closureCopies(a.closure, false);
   const isUserDb = (i: CopyItem) => i.to === '/etc/passwd' || i.to === '/etc/group';
   for (const d of cured) {
     // an id out of range, or a user database runc cannot read: no copy of one cures it
-    if (d.code === 'user-missing' && !/: no matching entries in (passwd|group) file$/.test(d.runtimeError ?? '')) continue;
+    const code = curedCode(d);
+    if (code === 'user-missing' && !/: no matching entries in (passwd|group) file$/.test(d.runtimeError ?? '')) continue;
     let items: CopyItem[];
     // the user database whole: an /etc/passwd without the user is as good as none
-    if (d.code === 'user-missing')
+    if (code === 'user-missing')
       items = [
         { from: '/etc/passwd', to: '/etc/passwd', dir: false },
         ...(d.path === '/etc/group' || missing.some((i) => i.to === '/etc/group')
           ? [{ from: '/etc/group', to: '/etc/group', dir: false }]
           : []),
       ];
-    else if (d.code === 'symbol-version-missing') {
+    else if (code === 'symbol-version-missing') {
       // A newer glibc is all of it at once: its libraries the program loads and its loader.
       items = a.closure.files
         .filter(
@@ -65,14 +75,14 @@ export function attachCopyLines(a: ClosureAnalysis | null, diagnostics: Diagnost
     } else items = missing.filter((i) => !isUserDb(i));
     if (!items.length) continue;
     d.dockerfile = copyLines(FIX_STAGE, items);
-    d.fix = fixWithLines(d);
+    d.fix = fixWithLines(d, code);
   }
 }
 
 /** The general hint becomes a pointer at the lines; specific advice (a search path, cgo, the other libc) stays. */
-function fixWithLines(d: Diagnostic): string {
+function fixWithLines(d: Diagnostic, code: string): string {
   const lines = 'the Dockerfile lines below (after a build stage named build)';
-  switch (d.code) {
+  switch (code) {
     case 'interpreter-missing':
       return /the other C library|alpine \(musl\) stage|a glibc stage/.test(d.fix)
         ? d.fix

@@ -76,6 +76,8 @@ export interface Closure {
 export interface ClosureOptions extends DiagnoseOptions {
   /** A program inside the image; default: the image's command, as the runtime finds it. */
   path?: string;
+  /** With `path` the shell of a shell-form command: the program its script runs, followed too. */
+  script?: { shell: string; path: string } | null;
 }
 
 /** Collects closure files, once each; a second need only adds to `neededBy`. */
@@ -184,6 +186,7 @@ export function analyseClosure(model: ImageModel, opts: ClosureOptions = {}): Cl
   const c = new Collector(tree);
 
   let start: string;
+  let scriptOf = opts.script ?? null;
   if (opts.path) {
     start = opts.path.startsWith('/') ? opts.path : `/${opts.path}`;
     if (!resolvePath(tree, start).ok) throw new ScopeError('path-not-found', `${opts.path}: not in the image`);
@@ -197,6 +200,7 @@ export function analyseClosure(model: ImageModel, opts: ClosureOptions = {}): Cl
       );
     }
     start = d.launch.executable;
+    scriptOf = d.script;
   }
   const user = model.config?.user ?? '';
   const name = user.split(':')[0];
@@ -214,91 +218,92 @@ export function analyseClosure(model: ImageModel, opts: ClosureOptions = {}): Cl
       );
   }
 
-  // The executable, then each #! interpreter (the kernel's chain), down to an ELF program.
-  let path = start;
-  let role: ClosureRole = 'executable';
-  let by: string | null = null;
-  let program: { path: string; info: ElfInfo; node: Node } | null = null;
-  for (let depth = 0; depth < MAX_SCRIPT_DEPTH; depth++) {
-    const node = c.addPath(
-      path,
-      role,
-      'start',
-      by,
-      role === 'executable' ? 'the command the runtime executes' : `the #! interpreter of ${by}`,
-    );
-    if (!node) break;
-    const real = resolvePath(tree, path);
-    const realPath = real.ok ? real.path : path;
-    const d = catalog.of(node);
-    if (d) {
-      if (d.ok) program = { path: realPath, info: d.info, node };
-      break;
-    }
-    const sb = parseShebang(contentHead(node.content, 256));
-    if (!sb || !sb.interpreter) {
-      if (depth === 0 && opts.path && node.type !== 'dir')
-        throw new ScopeError('usage', `${opts.path}: not a program (neither an ELF file nor a #! script), so it has no closure`);
-      break;
-    }
-    const base = sb.interpreter.slice(sb.interpreter.lastIndexOf('/') + 1);
-    by = realPath;
-    if (base === 'env' && sb.arg) {
-      c.addPath(sb.interpreter, 'script-interpreter', 'start', by, `the #! interpreter of ${by}`);
-      const call = envProgram(sb.arg, env);
-      if (!call) break;
-      const prog = call.prog;
-      const found = lookPath(tree, prog, [...env, ...call.assigns], cwd, undefined, false); // env's execvp: no ErrDot
-      if (!found.ok) {
-        c.add({
-          path: prog,
-          type: 'file',
-          linkTarget: null,
-          size: 0,
-          layer: null,
-          present: false,
-          role: 'script-interpreter',
-          when: 'start',
-          probable: false,
-          neededBy: by,
-          why: `${sb.interpreter} runs ${prog}, found through PATH`,
-        });
+  /** The program at `first` (its #! chain, loader, libraries, runtime needs) into the collector. */
+  const follow = (first: string, firstWhy: string) => {
+    // The executable, then each #! interpreter (the kernel's chain), down to an ELF program.
+    let path = first;
+    let role: ClosureRole = 'executable';
+    let by: string | null = null;
+    let program: { path: string; info: ElfInfo; node: Node } | null = null;
+    for (let depth = 0; depth < MAX_SCRIPT_DEPTH; depth++) {
+      const node = c.addPath(path, role, 'start', by, role === 'executable' ? firstWhy : `the #! interpreter of ${by}`);
+      if (!node) break;
+      const real = resolvePath(tree, path);
+      const realPath = real.ok ? real.path : path;
+      const d = catalog.of(node);
+      if (d) {
+        if (d.ok) program = { path: realPath, info: d.info, node };
         break;
       }
-      path = found.path;
-    } else path = sb.interpreter;
-    role = 'script-interpreter';
-  }
+      const sb = parseShebang(contentHead(node.content, 256));
+      if (!sb || !sb.interpreter) {
+        if (depth === 0 && opts.path && first === start && node.type !== 'dir')
+          throw new ScopeError('usage', `${opts.path}: not a program (neither an ELF file nor a #! script), so it has no closure`);
+        break;
+      }
+      const base = sb.interpreter.slice(sb.interpreter.lastIndexOf('/') + 1);
+      by = realPath;
+      if (base === 'env' && sb.arg) {
+        c.addPath(sb.interpreter, 'script-interpreter', 'start', by, `the #! interpreter of ${by}`);
+        const call = envProgram(sb.arg, env);
+        if (!call) break;
+        const prog = call.prog;
+        const found = lookPath(tree, prog, [...env, ...call.assigns], cwd, undefined, false); // env's execvp: no ErrDot
+        if (!found.ok) {
+          c.add({
+            path: prog,
+            type: 'file',
+            linkTarget: null,
+            size: 0,
+            layer: null,
+            present: false,
+            role: 'script-interpreter',
+            when: 'start',
+            probable: false,
+            neededBy: by,
+            why: `${sb.interpreter} runs ${prog}, found through PATH`,
+          });
+          break;
+        }
+        path = found.path;
+      } else path = sb.interpreter;
+      role = 'script-interpreter';
+    }
 
-  let libc: LoaderKind = 'unknown';
-  const missingLibraries: Closure['missingLibraries'] = [];
-  let load: LoadResult | null = null;
-  if (program) {
-    libc = program.info.static ? 'static' : program.info.libc === 'musl' ? 'musl' : program.info.libc === 'glibc' ? 'glibc' : 'unknown';
-    if (program.info.interpreter) {
-      c.addPath(program.info.interpreter, 'loader', 'start', program.path, `PT_INTERP of ${program.path}: the kernel maps this loader`);
-      load = resolveProgram(loaderContext(model, catalog), program.path, program.info);
-      libc = load.loader;
-      const loaderName = program.info.interpreter.slice(program.info.interpreter.lastIndexOf('/') + 1);
-      for (const dep of load.dependencies) {
-        if (dep.via === 'musl-libc' || dep.via === 'loaded') continue;
-        // libc names the loader in DT_NEEDED: the loader the kernel mapped answers it
-        if (dep.name === loaderName) continue;
-        if (dep.resolved)
-          c.addPath(
-            dep.resolved,
-            'library',
-            'start',
-            dep.requiredBy,
-            `DT_NEEDED ${dep.name} of ${dep.requiredBy}, found through ${dep.via}`,
-          );
-        else missingLibraries.push({ name: dep.name, neededBy: dep.requiredBy, searched: dep.searched });
+    let libc: LoaderKind = 'unknown';
+    let load: LoadResult | null = null;
+    if (program) {
+      libc = program.info.static ? 'static' : program.info.libc === 'musl' ? 'musl' : program.info.libc === 'glibc' ? 'glibc' : 'unknown';
+      if (program.info.interpreter) {
+        c.addPath(program.info.interpreter, 'loader', 'start', program.path, `PT_INTERP of ${program.path}: the kernel maps this loader`);
+        load = resolveProgram(loaderContext(model, catalog), program.path, program.info);
+        libc = load.loader;
+        const loaderName = program.info.interpreter.slice(program.info.interpreter.lastIndexOf('/') + 1);
+        for (const dep of load.dependencies) {
+          if (dep.via === 'musl-libc' || dep.via === 'loaded') continue;
+          // libc names the loader in DT_NEEDED: the loader the kernel mapped answers it
+          if (dep.name === loaderName) continue;
+          if (dep.resolved)
+            c.addPath(
+              dep.resolved,
+              'library',
+              'start',
+              dep.requiredBy,
+              `DT_NEEDED ${dep.name} of ${dep.requiredBy}, found through ${dep.via}`,
+            );
+          else missingLibraries.push({ name: dep.name, neededBy: dep.requiredBy, searched: dep.searched });
+        }
+      }
+      for (const need of runtimeNeeds({ tree, catalog, env, model, program, load, libc })) {
+        c.addPath(need.path, need.role, 'runtime', need.neededBy, need.why, need.probable);
       }
     }
-    for (const need of runtimeNeeds({ tree, catalog, env, model, program, load, libc })) {
-      c.addPath(need.path, need.role, 'runtime', need.neededBy, need.why, need.probable);
-    }
-  }
+    return { program, load, libc };
+  };
+  const missingLibraries: Closure['missingLibraries'] = [];
+  let { program, load, libc } = follow(start, 'the command the runtime executes');
+  // a shell form: the shell runs the script's program in turn, which must start too
+  if (scriptOf && scriptOf.path !== start) ({ program, load, libc } = follow(scriptOf.path, `the program ${scriptOf.shell}'s script runs`));
 
   const files = [...c.files.values()];
   const rank = (f: ClosureFile) => (f.when === 'start' ? 0 : f.probable ? 2 : 1);

@@ -28,6 +28,8 @@ export interface Diagnosis {
   launch: Launch;
   verdict: Verdict;
   diagnostics: Diagnostic[];
+  /** A shell-form command's script program, as the shell finds it (the closure follows it too). */
+  script: { shell: string; path: string } | null;
 }
 
 export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: DiagnoseOptions = {}): Diagnosis {
@@ -84,10 +86,17 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
   diagnostics.push(...programWarnings(tree, env, facts));
   const damaged = damageWarning(facts);
   if (damaged) diagnostics.push(damaged);
-  return finish(launch, diagnostics, model, command.shellForm ? command.keyword : null);
+  const found = script?.path ? { shell: script.shell, path: script.path } : null;
+  return finish(launch, diagnostics, model, command.shellForm ? command.keyword : null, found);
 }
 
-function finish(launch: Launch, diagnostics: Diagnostic[], model: ImageModel, shellForm: Command['keyword'] | null = null): Diagnosis {
+function finish(
+  launch: Launch,
+  diagnostics: Diagnostic[],
+  model: ImageModel,
+  shellForm: Command['keyword'] | null = null,
+  script: Diagnosis['script'] = null,
+): Diagnosis {
   const verdict: Verdict = diagnostics.some((d) => d.severity === 'error') ? 'fails' : 'starts';
   const signals = verdict === 'starts' && shellForm ? shellFormWarning(launch.argv, shellForm) : null;
   if (signals) diagnostics.push(signals);
@@ -95,5 +104,5 @@ function finish(launch: Launch, diagnostics: Diagnostic[], model: ImageModel, sh
   // Errors first, in the order the runtime meets them (they were added in that order).
   const rank = { error: 0, warning: 1 } as const;
   diagnostics.sort((a, b) => rank[a.severity] - rank[b.severity]);
-  return { launch, verdict, diagnostics };
+  return { launch, verdict, diagnostics, script };
 }

@@ -68,6 +68,9 @@ export function shellLine(kind: ShellKind | null, sh: string, word: string, why:
 }
 
 export interface ScriptRun {
+  /** The shell, and the path of the program its script runs (null when the lookup found none). */
+  shell: string;
+  path: string | null;
   /** The steps, as the shell takes them; the launch stops at the first that fails. */
   results: StepResult[];
   /** The program the script runs and what its loader found, when it gets that far (for the program's warnings). */
@@ -112,6 +115,7 @@ export function scriptRun(
       runtimeError: shellLine(kind, sh, word, why, missingInterpreter),
       fix: cause?.fix ?? words.fix,
       evidence: [`${sh} -c ${JSON.stringify(script)}`, ...(cause?.evidence ?? [])],
+      ...(cause ? { cause: cause.code } : {}),
     };
     return { step: under(r).step, findings: [finding, ...r.findings.filter((d) => d.severity !== 'error')] };
   };
@@ -127,7 +131,7 @@ export function scriptRun(
           : found.reason === 'directory' && kind === 'bash'
             ? 'is a directory' // bash looks before it runs: EISDIR; ash and dash get execve's EACCES
             : 'permission denied';
-    return { results: [byShell(r, why)], program: null, load: null };
+    return { shell: sh, path: null, results: [byShell(r, why)], program: null, load: null };
   }
   const lookup: StepResult = { step: { step: 'lookup', ok: true, detail: `under ${sh}: found ${found.path}` }, findings: [] };
   const exec = execStep(inner, found.path, word, configArch);
@@ -142,6 +146,8 @@ export function scriptRun(
         ],
         program: null,
         load: null,
+        shell: sh,
+        path: found.path,
       };
     }
     const why = /: ([a-z ]+)$/.exec(cause?.runtimeError ?? '')?.[1] ?? 'no such file or directory';
@@ -149,14 +155,16 @@ export function scriptRun(
       // the shell then reads a binary as a script: what it prints depends on the bytes
       const r = byShell(exec, why);
       r.findings[0]!.runtimeError = null;
-      return { results: [lookup, r], program: null, load: null };
+      return { results: [lookup, r], program: null, load: null, shell: sh, path: found.path };
     }
     return {
       results: [lookup, byShell(exec, why, cause?.code === 'interpreter-missing' || cause?.code === 'shebang-interpreter-missing')],
       program: null,
       load: null,
+      shell: sh,
+      path: found.path,
     };
   }
   const loader = loaderStep(model, inner, exec.program, found.path, layerOf);
-  return { results: [lookup, under(exec), under(loader)], program: exec.program, load: loader.load };
+  return { shell: sh, path: found.path, results: [lookup, under(exec), under(loader)], program: exec.program, load: loader.load };
 }

@@ -71,6 +71,8 @@ export interface Diagnostic {
   dockerfile?: string[];
   /** What scratchscope saw that led here. */
   evidence: string[];
+  /** For shell-command-fails: the failure the shell met running the script's program (its code as a direct run gets it). */
+  cause?: Code;
 }
 
 export type StepKind = 'user' | 'command' | 'lookup' | 'exec' | 'loader';

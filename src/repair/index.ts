@@ -97,8 +97,12 @@ function plan(model: ImageModel, donor: ImageModel, errors: Diagnostic[], execut
   const lacks = (what: string) =>
     new ScopeError('not-found', `${donorName} cannot supply ${what}, so repair cannot fix the image; nothing was written`);
   // A symbol a missing library would define is no failure of its own yet: look again once it is there.
-  const filesMissing = errors.some((e) => e.code === 'library-missing' || e.code === 'interpreter-missing');
-  for (const e of errors) {
+  const filesMissing = errors.some((e) =>
+    /^(library|interpreter)-missing$/.test(e.code === 'shell-command-fails' ? (e.cause ?? '') : e.code),
+  );
+  for (const found of errors) {
+    // the shell could not run the script's program: the cure is its cause's
+    const e = found.code === 'shell-command-fails' && found.cause ? { ...found, code: found.cause } : found;
     if (filesMissing && (e.code === 'symbol-missing' || e.code === 'symbol-version-missing')) continue;
     if (!FIXABLE.has(e.code))
       throw new ScopeError(
@@ -220,7 +224,10 @@ export async function repairImage(target: ImageModel, donor: ImageModel, opts: R
           'unsupported',
           `repair gave up after ${MAX_ROUNDS} rounds; the image still fails: [${firstError.code}] ${firstError.message}; nothing was written`,
         );
-      const more = plan(current, donor, errors, d.launch.executable, opts.donorName).filter((a) => !additions.some((b) => b.to === a.to));
+      // a shell-form command whose shell starts: what fails is the program its script runs
+      const more = plan(current, donor, errors, d.script?.path ?? d.launch.executable, opts.donorName).filter(
+        (a) => !additions.some((b) => b.to === a.to),
+      );
       if (!more.length)
         throw new ScopeError(
           'unsupported',

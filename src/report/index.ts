@@ -101,7 +101,8 @@ export function buildVerdict(
 ): { report: VerdictReport; closure: Closure | null } {
   const diagnosis = diagnose(model, catalog, opts);
   // without the closure in the output it is worked out only for the COPY lines of a fix
-  const closure = withClosure || needsCopyLines(diagnosis.diagnostics) ? launchClosure(model, diagnosis.launch.executable, opts) : null;
+  const closure =
+    withClosure || needsCopyLines(diagnosis.diagnostics) ? launchClosure(model, diagnosis.launch.executable, opts, diagnosis.script) : null;
   attachCopyLines(closure, diagnosis.diagnostics);
   const report: VerdictReport = {
     schemaVersion: SCHEMA_VERSION,
