@@ -517,6 +517,20 @@ describe('glibc loader rules, checked against ld.so itself', { skip }, () => {
       const tried = [...real('X=1').matchAll(/object '([^']*)' from \/etc\/ld\.so\.preload/g)].map((m) => m[1]);
       assert.deepEqual(preloadFileNames(Buffer.from(text, 'latin1')), tried, JSON.stringify(text));
     }
+
+    // a path is opened as given: a folder's header cannot be read; a library of the other class is
+    // named so, by path or by name; a name longer than 255 bytes is tried like any other
+    write(root, '/etc/ld.so.preload', '');
+    mkdirSync(`${root}/d`);
+    put(root, '/usr/lib/arm.so', new URL('../fixtures/foreign/hello-armhf', import.meta.url).pathname);
+    for (const name of ['/d', '/usr/lib/arm.so', 'arm.so', `${'/'.repeat(300)}gone.so`, `${'/'.repeat(300)}usr/lib/libbar.so.1`]) {
+      r = await resolveIn(root, '/app', [`LD_PRELOAD=${name}`]);
+      const said = r.preloads
+        .filter((p) => p.error)
+        .map((p) => `ERROR: ld.so: object '${p.name}' from ${p.from} cannot be preloaded (${p.error}): ignored.\n`);
+      assert.equal(real(`LD_PRELOAD=${name}`), said.join('') + 'exit 0\n', name.slice(-20));
+      assert.equal(r.preloads.length, 1);
+    }
   });
 
   it('GLIBC_x.y needs are checked against the libc in the image', async () => {

@@ -14,6 +14,7 @@ import { tempDir } from './helpers/build.js';
 import { cli, oneLineError } from './helpers/cli.js';
 import { docker, engineAvailable } from './helpers/engine.js';
 import { parseJson, parseReport } from './helpers/json.js';
+import { debianBusybox } from './helpers/roots.js';
 
 const REPO = new URL('..', import.meta.url).pathname;
 const available = process.getuid?.() === 0 ? engineAvailable() : 'needs root for debootstrap';
@@ -76,19 +77,8 @@ describe('closure and repair, run by a real engine', { skip, timeout: 1_800_000 
     // The tutorial's trap: a dynamic program alone in an empty image.
     image('no-loader', { app: `${tmp.dir}/hello` }, 'FROM scratch\nCOPY app /app\nENTRYPOINT ["/app"]\n');
     // The Alpine classic: a static shell runs a shell-form CMD, and the program has no loader.
-    sh(
-      'sh',
-      ['-c', 'apt-get download -qq busybox-static:amd64 2>/dev/null || (apt-get update -qq && apt-get download -qq busybox-static:amd64)'],
-      {
-        cwd: tmp.dir,
-      },
-    );
-    sh('sh', ['-c', 'dpkg-deb -x busybox-static_*.deb bb && cp bb/bin/busybox busybox'], { cwd: tmp.dir });
-    image(
-      'shell-no-loader',
-      { app: `${tmp.dir}/hello`, 'bin/sh': `${tmp.dir}/busybox` },
-      'FROM scratch\nCOPY bin /bin\nCOPY app /app\nCMD /app\n',
-    );
+    const busybox = debianBusybox(tmp.dir);
+    image('shell-no-loader', { app: `${tmp.dir}/hello`, 'bin/sh': busybox }, 'FROM scratch\nCOPY bin /bin\nCOPY app /app\nCMD /app\n');
     // The loader and libc copied as `cp -L` of the ldd list, but not the program's libz.
     image(
       'no-libz',

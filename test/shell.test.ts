@@ -1,8 +1,9 @@
 /**
  * A shell-form command: the shell starts, then runs the script's program. Each case is run
- * for real, `sh -c SCRIPT` in a chroot of the same root with dash and with bash as /bin/sh,
- * and the verdict and the shell's line must be what they did. (busybox's words are checked
- * against docker run in the diagnosis suite: shell-form-loader-missing.)
+ * for real, `sh -c SCRIPT` (and `sh -c "exec SCRIPT"`) in a chroot of the same root with
+ * Debian's static busybox, dash and bash as /bin/sh, and the verdict and the shell's line must
+ * be what they did. (The chroot has no /proc, so busybox runs only its fork-free applets by
+ * bare name there; the cases use none but `ls`, which is one.)
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -10,11 +11,11 @@ import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { loadImage } from '../src/load.js';
 import { buildReport } from '../src/report/index.js';
-import { available, glibcRoot, link, put, sh, write } from './helpers/roots.js';
+import { available, debianBusybox, glibcRoot, link, put, sh, write } from './helpers/roots.js';
 import { tempDir } from './helpers/build.js';
 
 const isRoot = process.getuid?.() === 0;
-const needs = ['gcc', 'chroot', 'dash', 'bash'].filter((c) => !available(c));
+const needs = ['gcc', 'chroot', 'dash', 'bash', 'apt-get', 'dpkg-deb'].filter((c) => !available(c));
 const skip = needs.length ? `needs ${needs.join(', ')}` : !isRoot ? 'needs root for chroot' : false;
 if (skip && process.env.CI === 'true') throw new Error(`shell tests cannot run under CI: ${skip}`);
 
@@ -22,25 +23,27 @@ describe("shell-form commands: the program the shell runs, in the shell's words"
   const tmp = tempDir();
   after(tmp.cleanup);
 
-  /** A root with `shell` as /bin/sh and what `setup` adds; the real run and scratchscope's report of `sh -c script`. */
-  async function both(shell: 'dash' | 'bash', script: string, setup: (root: string) => void) {
+  type ShellName = 'busybox' | 'dash' | 'bash';
+  /** A root with `shell` as /bin/sh and what `setup` adds; the real run and scratchscope's report of `sh -c script [args]`. */
+  async function both(shell: ShellName, script: string, setup: (root: string) => void, args: string[] = []) {
     const root = `${tmp.dir}/${shell}-${Math.random().toString(36).slice(2)}`;
     glibcRoot(root);
-    // dash copied to /bin/sh (told by its bytes); bash linked (told by its name)
-    if (shell === 'dash') put(root, '/bin/sh', '/bin/dash');
+    // busybox and dash copied to /bin/sh (told by their bytes); bash linked (told by its name)
+    if (shell === 'busybox') put(root, '/bin/sh', busybox);
+    else if (shell === 'dash') put(root, '/bin/sh', '/bin/dash');
     else {
       put(root, `/usr/bin/${shell}`, `/bin/${shell}`);
       link(root, '/bin/sh', `/usr/bin/${shell}`);
+      put(root, '/lib/x86_64-linux-gnu/libtinfo.so.6', '/lib/x86_64-linux-gnu/libtinfo.so.6');
     }
-    if (shell === 'bash') put(root, '/lib/x86_64-linux-gnu/libtinfo.so.6', '/lib/x86_64-linux-gnu/libtinfo.so.6');
     setup(root);
-    const real = spawnSync('chroot', [root, '/bin/sh', '-c', script], {
+    const real = spawnSync('chroot', [root, '/bin/sh', '-c', script, ...args], {
       encoding: 'utf8',
       env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' },
     });
     const m = await loadImage(root, { analysis: true });
     try {
-      const r = buildReport(m, { entrypoint: ['/bin/sh', '-c', script] });
+      const r = buildReport(m, { entrypoint: ['/bin/sh', '-c', script, ...args] });
       rmSync(root, { recursive: true, force: true });
       return { real: { status: real.status, stderr: real.stderr.trim() }, r };
     } finally {
@@ -59,9 +62,16 @@ describe("shell-form commands: the program the shell runs, in the shell's words"
   sh('gcc', ['-O1', '-o', `${b}/ok-needsx`, `${b}/ok.c`, `${b}/libx.so.1`]);
   writeFileSync(`${b}/noshebang`, 'echo started\n');
   chmodSync(`${b}/noshebang`, 0o755);
+  const busybox = skip ? '' : debianBusybox(b);
+  const arm64 = new URL('../fixtures/foreign/hello-arm64', import.meta.url).pathname;
+  const script = (root: string, path: string, text: string) => {
+    write(root, path, text);
+    chmodSync(`${root}${path}`, 0o755);
+  };
 
-  /** `code`: the first error's, when the loader (not the shell) prints it. */
-  const cases: { what: string; script: string; setup: (root: string) => void; code?: string }[] = [
+  /** `code`: the first error's, when the loader (not the shell) prints it; `shells`: where the chroot can tell. */
+  type Case = { what: string; script: string; setup: (root: string) => void; code?: string; args?: string[]; shells?: ShellName[] };
+  const cases: Case[] = [
     {
       what: 'a library it needs is missing: the loader says so, naming it as the shell called it',
       script: 'app',
@@ -71,11 +81,24 @@ describe("shell-form commands: the program the shell runs, in the shell's words"
     { what: 'it runs', script: '/app --flag "a b"', setup: (root) => put(root, '/app', `${b}/ok`) },
     { what: 'the program is missing', script: '/app', setup: () => {} },
     { what: 'a bare name PATH does not have', script: 'app x', setup: () => {} },
-    { what: 'a bare name PATH has', script: 'exec app x', setup: (root) => put(root, '/usr/bin/app', `${b}/ok-static`) },
+    { what: 'a bare name PATH has', script: 'app x', setup: (root) => put(root, '/usr/bin/app', `${b}/ok-static`) },
     {
       what: 'its loader is missing',
       script: '/app',
       setup: (root) => put(root, '/app', `${b}/ok-noloader`),
+    },
+    {
+      what: 'its loader is missing, found in PATH',
+      script: 'app',
+      setup: (root) => put(root, '/usr/bin/app', `${b}/ok-noloader`),
+    },
+    {
+      what: 'PATH has one without its loader, then one that runs (ash and dash go on, bash does not)',
+      script: 'app',
+      setup: (root) => {
+        put(root, '/usr/local/bin/app', `${b}/ok-noloader`);
+        put(root, '/usr/bin/app', `${b}/ok-static`);
+      },
     },
     {
       what: 'it is not executable',
@@ -85,29 +108,86 @@ describe("shell-form commands: the program the shell runs, in the shell's words"
         chmodSync(`${root}/app`, 0o644);
       },
     },
+    {
+      what: 'it is not executable, found in PATH',
+      script: 'app',
+      setup: (root) => {
+        put(root, '/usr/bin/app', `${b}/ok-static`);
+        chmodSync(`${root}/usr/bin/app`, 0o644);
+      },
+    },
+    {
+      what: 'PATH has one not executable, then one that runs',
+      script: 'app',
+      setup: (root) => {
+        put(root, '/usr/local/bin/app', `${b}/ok-static`);
+        chmodSync(`${root}/usr/local/bin/app`, 0o644);
+        put(root, '/usr/bin/app', `${b}/ok-static`);
+      },
+    },
     { what: 'it is a folder', script: '/app', setup: (root) => mkdirSync(`${root}/app`) },
-    { what: 'a script without #!: the shell reads it', script: '/run.sh', setup: (root) => put(root, '/run.sh', `${b}/noshebang`) },
+    { what: 'PATH has a folder of its name', script: 'app', setup: (root) => mkdirSync(`${root}/usr/bin/app`, { recursive: true }) },
+    { what: 'its path goes on from a file', script: '/app/x', setup: (root) => put(root, '/app', `${b}/ok-static`) },
+    { what: "another machine's program", script: '/app', setup: (root) => put(root, '/app', arm64) },
+    {
+      what: 'a script without #!: the shell reads it',
+      script: '/run.sh',
+      setup: (root) => put(root, '/run.sh', `${b}/noshebang`),
+      shells: ['dash', 'bash'], // busybox reads it by running itself again, through /proc/self/exe
+    },
     {
       what: 'a #! interpreter that is missing',
       script: '/run.py',
+      setup: (root) => script(root, '/run.py', '#!/usr/bin/python3\nprint(1)\n'),
+    },
+    {
+      what: 'a #! interpreter that is missing, found in PATH',
+      script: 'run',
+      setup: (root) => script(root, '/usr/bin/run', '#!/usr/bin/python3\nprint(1)\n'),
+    },
+    {
+      what: 'a #! interpreter that is a folder',
+      script: '/run',
       setup: (root) => {
-        write(root, '/run.py', '#!/usr/bin/python3\nprint(1)\n');
-        chmodSync(`${root}/run.py`, 0o755);
+        mkdirSync(`${root}/opt`);
+        script(root, '/run', '#!/opt\necho\n');
       },
+    },
+    {
+      what: '#!/usr/bin/env and a program PATH does not have: env says so, and the shell nothing more',
+      script: '/run.py',
+      setup: (root) => {
+        put(root, '/usr/bin/env', '/usr/bin/env');
+        script(root, '/run.py', '#!/usr/bin/env python3\nprint(1)\n');
+      },
+    },
+    { what: 'the shell is named by the word after the script ($0)', script: '/app', args: ['myname', 'a'], setup: () => {} },
+    { what: 'exec runs no builtin: it looks for echo in PATH', script: 'echo hi', setup: () => {}, shells: ['dash', 'bash'] },
+    { what: 'ls: a busybox applet, a missing program elsewhere', script: 'ls /', setup: () => {} },
+    {
+      what: 'time: a word of bash, a program for dash',
+      script: 'time /app',
+      setup: (root) => put(root, '/app', `${b}/ok-static`),
+      shells: ['dash', 'bash'], // busybox's time applet needs /proc/self/exe, which the chroot has not
     },
   ];
 
-  for (const shell of ['dash', 'bash'] as const) {
+  for (const shell of ['busybox', 'dash', 'bash'] as const) {
     for (const c of cases) {
-      it(`${shell}: ${c.what}`, async () => {
-        const { real, r } = await both(shell, c.script, c.setup);
-        const started = real.status === 0;
-        assert.equal(r.verdict, started ? 'starts' : 'fails', `${c.script}: ${real.stderr}`);
-        if (started) return;
-        const first = r.diagnostics.find((d) => d.severity === 'error')!;
-        assert.equal(first.code, c.code ?? 'shell-command-fails');
-        assert.equal(first.runtimeError, real.stderr);
-      });
+      if (c.shells && !c.shells.includes(shell)) continue;
+      for (const exec of [false, true]) {
+        const run = exec ? `exec ${c.script}` : c.script;
+        it(`${shell}: ${c.what}${exec ? ' (exec)' : ''}`, async () => {
+          const { real, r } = await both(shell, run, c.setup, c.args);
+          const started = real.status === 0;
+          assert.equal(r.verdict, started ? 'starts' : 'fails', `${run}: ${real.stderr}`);
+          if (started) return;
+          const first = r.diagnostics.find((d) => d.severity === 'error')!;
+          assert.equal(first.code, c.code ?? 'shell-command-fails');
+          // busybox reads another machine's program as a script: its words then depend on the bytes
+          assert.equal(first.runtimeError, shell === 'busybox' && c.what.includes('machine') ? null : real.stderr);
+        });
+      }
     }
   }
 });

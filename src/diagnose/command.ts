@@ -21,6 +21,12 @@ export interface Command extends StepResult {
   argv: string[];
   /** ["/bin/sh", "-c", "…"]: the program runs under a shell. */
   shellForm: boolean;
+  /** The shell's script, in a shell form (SHELL may give options: ["/bin/bash", "-o", "pipefail", "-c"]). */
+  script: string | null;
+  /** The name the shell gives itself in its messages ($0): the word after the script, else its own argv[0]. */
+  shellName: string | null;
+  /** $0 was given (sh -c SCRIPT NAME): busybox then puts "line 0:" in its messages. */
+  shellNamed: boolean;
   /** The instruction that holds the command: ENTRYPOINT when one is set (or given), else CMD. */
   keyword: 'ENTRYPOINT' | 'CMD';
 }
@@ -38,6 +44,9 @@ export function commandStep(config: ImageConfig | null, opts: CommandOptions): C
     return {
       argv,
       shellForm: false,
+      script: null,
+      shellName: null,
+      shellNamed: false,
       keyword,
       step: {
         step: 'command',
@@ -62,19 +71,50 @@ export function commandStep(config: ImageConfig | null, opts: CommandOptions): C
       ],
     };
   }
-  const shellForm = argv.length >= 3 && argv[1] === '-c' && SHELLS.test(argv[0] ?? '');
+  const form = shellScript(argv);
+  const shellForm = form !== null;
   return {
     argv,
     shellForm,
+    script: form?.script ?? null,
+    shellName: form?.name ?? null,
+    shellNamed: form?.named ?? false,
     keyword,
     step: { step: 'command', ok: true, detail: `argv ${JSON.stringify(argv)}${shellForm ? ' (shell form: runs under /bin/sh -c)' : ''}` },
     findings: [],
   };
 }
 
+/**
+ * The script of a shell form: a shell (or busybox's sh applet), its options, then -c (alone or
+ * in a cluster such as -ec, -lc) and the script. SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+ * is one; a shell run on a script file is not.
+ */
+export function shellScript(argv: string[]): { script: string; name: string; named: boolean } | null {
+  let i = 1;
+  const prog = argv[0] ?? '';
+  // `busybox sh -c …`: the applet calls itself by the name it was asked for
+  const applet = /(^|\/)busybox$/.test(prog) && /^(ash|sh|bash)$/.test(argv[1] ?? '') ? argv[1]! : null;
+  if (applet) i = 2;
+  else if (!SHELLS.test(prog)) return null;
+  for (; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '-o' || a === '+o') i++;
+    else if (/^--[a-z]/.test(a))
+      continue; // bash's long options (--login, --norc)
+    else if (/^[-+][A-Za-z]+$/.test(a)) {
+      const script = argv[i + 1];
+      // sh -c SCRIPT NAME ARGS…: NAME becomes $0, the name the shell's messages carry
+      if (a.startsWith('-') && a.includes('c'))
+        return script === undefined ? null : { script, name: argv[i + 2] ?? applet ?? prog, named: argv[i + 2] !== undefined };
+    } else return null;
+  }
+  return null;
+}
+
 /** "exec prog" hands PID 1 to the program; anything else keeps the shell in between. */
-export function shellFormWarning(argv: string[], keyword: Command['keyword']): Diagnostic | null {
-  const [prog = '', , script = ''] = argv; // shell form: [shell, '-c', script]
+export function shellFormWarning(argv: string[], keyword: Command['keyword'], script: string): Diagnostic | null {
+  const [prog = ''] = argv;
   if (/^\s*exec\s/.test(script)) return null;
   const simple = !/[;&|<>()`$\n]/.test(script);
   const words = CATALOG['shell-form-signals'];

@@ -24,6 +24,10 @@ export interface ExecFailure {
   node: Node | null;
   fix: string;
   evidence: string[];
+  /** The #! interpreter as the script names it, when the failure is the interpreter's (bash's "bad interpreter" names it). */
+  interpreter?: string;
+  /** env printed this line itself (it looked the program up and found none): a shell adds nothing to it. */
+  byEnv?: boolean;
 }
 
 export interface ExecResult {
@@ -427,6 +431,7 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
       const why = ir.ok ? undefined : errnoOf(ir);
       return fail({
         code: 'shebang-interpreter-missing',
+        interpreter: interp,
         runtimeError: script.runc(execPath, why),
         message: why
           ? script.messageUnreachable(r.path, interp, `${ir.ok ? interp : ir.at}: ${why}`)
@@ -441,10 +446,12 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
     }
     // the kernel walks to the interpreter as the container's user
     const shutInterp = unsearchable(ctx.tree, ir.path, ctx.user ?? undefined);
-    if (shutInterp) return fail(searchFailure(execPath, `${r.path}'s interpreter ${interp}`, shutInterp, ctx.user!.uid));
+    if (shutInterp)
+      return fail({ ...searchFailure(execPath, `${r.path}'s interpreter ${interp}`, shutInterp, ctx.user!.uid), interpreter: interp });
     if (ir.node.type === 'dir' || (ir.node.mode & 0o111) === 0) {
       return fail({
         code: 'not-executable',
+        interpreter: interp,
         runtimeError: CATALOG['not-executable'].runcExec(execPath),
         message: CATALOG['not-executable'].messageInterpreter(interp, r.path, ir.node.type === 'dir'),
         path: ir.path,
@@ -470,6 +477,7 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
           const busybox = /busybox/.test(ir.path) || /busybox/.test(envResult.program?.path ?? '');
           return fail({
             code: 'shebang-interpreter-missing',
+            byEnv: true,
             runtimeError: script.runcEnv(interp, prog, busybox),
             message: /[ \t]/.test(prog)
               ? script.messageEnvOneArg(r.path, prog, interp)
@@ -508,6 +516,8 @@ function otherLoader(tree: MergedTree, wantedMusl: boolean): string | null {
 export interface ExecStep extends StepResult {
   /** The ELF program the loader then runs, when execve gets that far. */
   program: NonNullable<ExecResult['program']> | null;
+  /** Why execve failed, when it did. */
+  failure: ExecFailure | null;
 }
 
 /** execve: its step, the error when the kernel refuses (and, for another machine's ELF, the warning naming both). */
@@ -517,7 +527,8 @@ const bom = (head: Buffer) =>
 
 export function execStep(ctx: ExecContext, execPath: string, argv0: string, configArch: string | null): ExecStep {
   const ex = emulateExec(ctx, execPath, argv0);
-  if (!ex.failure) return { program: ex.program, step: { step: 'exec', ok: true, detail: ex.trace.join('; ') }, findings: [] };
+  if (!ex.failure)
+    return { program: ex.program, failure: null, step: { step: 'exec', ok: true, detail: ex.trace.join('; ') }, findings: [] };
   const f = ex.failure;
   const findings: Diagnostic[] = [
     {
@@ -537,5 +548,5 @@ export function execStep(ctx: ExecContext, execPath: string, argv0: string, conf
     const w = archWarning({ path: f.path, node: f.node, info: d.info, load: null }, configArch);
     if (w) findings.push(w);
   }
-  return { program: null, step: { step: 'exec', ok: false, detail: [...ex.trace, f.message].join('; ') }, findings };
+  return { program: null, failure: f, step: { step: 'exec', ok: false, detail: [...ex.trace, f.message].join('; ') }, findings };
 }

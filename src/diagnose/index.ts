@@ -68,7 +68,7 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
   };
   const configArch = config?.architecture ?? null;
   const exec = execStep(ctx, lookup.found.path, command.argv[0] ?? '', configArch);
-  if (!take(exec) || !exec.program) return finish(launch, diagnostics, model, command.shellForm ? command.keyword : null);
+  if (!take(exec) || !exec.program) return finish(launch, diagnostics, model, command);
   let prog = exec.program;
   const loader = loaderStep(model, ctx, prog, lookup.found.path, layerOf);
   let load = loader.load;
@@ -87,18 +87,18 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
   const damaged = damageWarning(facts);
   if (damaged) diagnostics.push(damaged);
   const found = script?.path ? { shell: script.shell, path: script.path } : null;
-  return finish(launch, diagnostics, model, command.shellForm ? command.keyword : null, found);
+  return finish(launch, diagnostics, model, command, found);
 }
 
 function finish(
   launch: Launch,
   diagnostics: Diagnostic[],
   model: ImageModel,
-  shellForm: Command['keyword'] | null = null,
+  command: Command | null = null,
   script: Diagnosis['script'] = null,
 ): Diagnosis {
   const verdict: Verdict = diagnostics.some((d) => d.severity === 'error') ? 'fails' : 'starts';
-  const signals = verdict === 'starts' && shellForm ? shellFormWarning(launch.argv, shellForm) : null;
+  const signals = verdict === 'starts' && command?.script != null ? shellFormWarning(launch.argv, command.keyword, command.script) : null;
   if (signals) diagnostics.push(signals);
   diagnostics.push(...layerWarnings(model.layers));
   // Errors first, in the order the runtime meets them (they were added in that order).

@@ -11,7 +11,7 @@ import { type Credentials, mayExecute } from '../loader/access.js';
 import type { ImageModel } from '../load.js';
 import { DEFAULT_PATH, configPath } from '../source/config.js';
 import { CATALOG } from './catalog.js';
-import { type Command, SHELLS } from './command.js';
+import type { Command } from './command.js';
 import { execForm } from './shellwords.js';
 import type { Diagnostic, StepResult } from './types.js';
 
@@ -60,7 +60,7 @@ export function unsearchable(
 }
 
 /** Go's findExecutable: stat (following links, as the container's user), not a directory, some x bit. */
-function check(tree: MergedTree, name: string, path: string, cwd: string, who?: Credentials): Lookup {
+export function findExecutable(tree: MergedTree, name: string, path: string, cwd: string, who?: Credentials): Lookup {
   const r = resolvePath(tree, path, { cwd });
   const shut = r.ok ? unsearchable(tree, r.path, who, path.startsWith('/') ? null : workingDir(tree, cwd).path) : null;
   if (shut) {
@@ -117,7 +117,7 @@ function check(tree: MergedTree, name: string, path: string, cwd: string, who?: 
 
 /** `errDot`: Go's rule against a program found through a relative PATH entry (runc's lookup; env's execvp has none). */
 export function lookPath(tree: MergedTree, name: string, env: string[], cwd: string, who?: Credentials, errDot = true): Lookup {
-  if (name.includes('/')) return check(tree, name, name, cwd, who);
+  if (name.includes('/')) return findExecutable(tree, name, name, cwd, who);
   // Go's filepath.SplitList makes no entry of an empty PATH (runc finds nothing then), where
   // env's execvp reads one empty entry: the working folder
   const path = containerPath(env);
@@ -125,7 +125,7 @@ export function lookPath(tree: MergedTree, name: string, env: string[], cwd: str
   let firstProblem: Lookup | null = null;
   for (const dir of dirs) {
     const candidate = `${dir === '' ? '.' : dir}/${name}`;
-    const r = check(tree, name, candidate, cwd, who);
+    const r = findExecutable(tree, name, candidate, cwd, who);
     if (r.ok && errDot && !candidate.startsWith('/')) {
       // exec.ErrDot: found, but through a folder relative to the working directory
       return {
@@ -206,15 +206,15 @@ export function lookupStep(model: ImageModel, command: Command, env: string[], c
   const gone = abs ? removedBy(model, abs) : null;
   const dangling = abs ? resolvePath(tree, abs, { cwd, followLast: false }) : null;
   const link = dangling?.ok && dangling.node.type === 'symlink' ? dangling.node : null;
-  if (found.reason === 'missing' && command.shellForm && SHELLS.test(name)) {
+  if (found.reason === 'missing' && command.script !== null) {
     const words = CATALOG['shell-missing'];
     return error({
       code: 'shell-missing',
-      message: words.message(name, argv.slice(2).join(' ')),
+      message: words.message(name, command.script),
       path: name,
       layer: null,
       runtimeError: found.runtimeError,
-      fix: words.fix(command.keyword, execForm(argv[2] ?? '')),
+      fix: words.fix(command.keyword, execForm(command.script)),
       evidence: [`argv ${JSON.stringify(argv)}`, found.detail],
     });
   }

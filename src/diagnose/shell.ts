@@ -6,6 +6,8 @@
  * meets is printed by the shell, in its own words ("/bin/sh: /app: not found", the Alpine
  * classic of a glibc program without its loader); the loader's failures print as they would
  * for the program run directly. A script that does more than run one program is not followed.
+ * Each shell searches PATH its own way and words its failures its own way; the rules here were
+ * read off real runs of busybox, dash and bash (test/shell.test.ts runs them).
  */
 import { type Node, openBytes, resolvePath } from '../fs/index.js';
 import { scanFor } from '../elf/scan.js';
@@ -14,11 +16,19 @@ import { CATALOG } from './catalog.js';
 import type { Command } from './command.js';
 import { type ExecContext, type ExecStep, execStep } from './exec.js';
 import { type LoaderStep, loaderStep } from './loader.js';
-import { lookPath, lookupStep } from './lookup.js';
+import { type Lookup, containerPath, findExecutable, lookupStep } from './lookup.js';
 import { execForm } from './shellwords.js';
 import type { Diagnostic, StepResult } from './types.js';
 
 export type ShellKind = 'busybox' | 'dash' | 'bash';
+
+export interface Shell {
+  kind: ShellKind | null;
+  /** bash 5.2 and later say "cannot execute: required file not found" for a missing interpreter. */
+  modern: boolean;
+  /** The applets a busybox runs by bare name without looking at PATH (docker mounts /proc, so all of them). */
+  applets: Set<string> | null;
+}
 
 /** Builtins a script may start with: the shell runs no program for them (exec is followed). */
 const BUILTINS = new Set(
@@ -28,40 +38,96 @@ const BUILTINS = new Set(
   ).split(' '),
 );
 
+const ENOENT = 'no such file or directory';
+const ENOTDIR = 'not a directory';
+const EACCES = 'permission denied';
+const ENOEXEC = 'exec format error';
+
 /** Which shell a file is: by its name, else by what its bytes say of it (busybox copied to /bin/sh). */
-export function shellKind(node: Node, real: string): ShellKind | null {
+export function shellOf(node: Node, real: string): Shell {
   const base = real.slice(real.lastIndexOf('/') + 1);
-  if (base.startsWith('busybox')) return 'busybox';
-  if (base === 'dash') return 'dash';
-  if (base === 'bash') return 'bash';
-  if (!node.content) return null;
+  const named: ShellKind | null = base.startsWith('busybox') ? 'busybox' : base === 'dash' ? 'dash' : base === 'bash' ? 'bash' : null;
+  if (!node.content) return { kind: named, modern: true, applets: null };
   const b = openBytes(node.content);
   try {
     // dash names itself nowhere; its error prefix ("sh: 1: …") is its own format string
-    const seen = scanFor(b, ['BusyBox v', 'GNU bash, version', '%s: %d: %s: '], 16 << 20);
-    return seen.has('BusyBox v') ? 'busybox' : seen.has('GNU bash, version') ? 'bash' : seen.has('%s: %d: %s: ') ? 'dash' : null;
+    const seen = scanFor(b, ['BusyBox v', 'GNU bash, version', '%s: %d: %s: ', 'required file not found'], 16 << 20);
+    const kind =
+      named ?? (seen.has('BusyBox v') ? 'busybox' : seen.has('GNU bash, version') ? 'bash' : seen.has('%s: %d: %s: ') ? 'dash' : null);
+    const modern = kind !== 'bash' || seen.has('required file not found');
+    return { kind, modern, applets: kind === 'busybox' ? appletNames(b) : null };
   } finally {
     b.release();
   }
 }
 
 /**
- * The shell's line when it cannot run `word`: `why` is strerror's text in Go's lowercase, or
- * "command not found" when PATH has no such program. ash and dash say "not found" for ENOENT;
- * bash says more, and tells a missing #! or ELF interpreter apart (`missingInterpreter`).
+ * busybox's applet names: one sorted, NUL-separated string in the binary ("[\0[[\0acpid\0…"),
+ * found by its start. Null when that start is not there (test and [[ left out of the build).
  */
-export function shellLine(kind: ShellKind | null, sh: string, word: string, why: string, missingInterpreter = false): string | null {
-  const cap = why.charAt(0).toUpperCase() + why.slice(1);
-  const enoent = why === 'no such file or directory' || why === 'command not found';
-  switch (kind) {
-    case 'busybox':
-      return `${sh}: ${word}: ${enoent ? 'not found' : cap}`;
+function appletNames(b: ReturnType<typeof openBytes>): Set<string> | null {
+  const bytes = b.plain?.() ?? b;
+  const limit = Math.min(bytes.size, 16 << 20);
+  const all = Buffer.from(bytes.read(0, limit));
+  const at = all.indexOf('\0[\0[[\0', 0, 'latin1');
+  if (at < 0) return null;
+  const names = new Set<string>();
+  let i = at + 1;
+  while (i < all.length) {
+    const end = all.indexOf(0, i);
+    if (end <= i) break;
+    const name = all.toString('latin1', i, end);
+    if (!/^[\w.[\]-]+$/.test(name)) break;
+    names.add(name);
+    i = end + 1;
+  }
+  return names.size > 10 ? names : null;
+}
+
+/** What went wrong when the shell ran the script's program, as the shell knows it. */
+export interface ShellFailure {
+  /** The name as the script writes it, and the file the shell tried (bash prints the file). */
+  word: string;
+  path: string;
+  /** execve's errno in Go's words ("no such file or directory"); null: no such program in PATH. */
+  why: string | null;
+  /** The script said `exec prog`: the failure is the exec builtin's. */
+  exec: boolean;
+  /** The ENOENT is the ELF or #! interpreter's, not the file's. */
+  missingInterpreter?: boolean;
+  /** The #! interpreter, when the failure is its (bash: "bad interpreter"). */
+  interpreter?: string;
+}
+
+const cap = (why: string) => why.charAt(0).toUpperCase() + why.slice(1);
+
+/** The shell's line (lines, for bash's exec) when it cannot run the script's program; `name` is its $0 (`named`: given after the script). */
+export function shellLine(sh: Shell, name: string, f: ShellFailure, named = false): string | null {
+  // ash and dash print ENOENT and ENOTDIR as "not found", and every other errno as strerror has it
+  const quiet = f.why === null || f.why === ENOENT || f.why === ENOTDIR;
+  switch (sh.kind) {
+    case 'busybox': {
+      // ENOEXEC: busybox reads the file as a script, and what it says then depends on the bytes
+      if (f.why === ENOEXEC) return null;
+      // ash prefixes the command's name when it is not $0 (exec's), and a line number when it has a name at all
+      const command = f.exec ? 'exec' : named ? name : null;
+      const prefix = command === null ? '' : `${command !== name ? `${command}: ` : ''}line 0: `;
+      return `${name}: ${prefix}${f.word}: ${quiet ? 'not found' : cap(f.why!)}`;
+    }
     case 'dash':
-      return `${sh}: 1: ${word}: ${enoent ? 'not found' : cap}`;
-    case 'bash':
-      if (why === 'command not found') return `${sh}: line 1: ${word}: command not found`;
-      if (missingInterpreter) return `${sh}: line 1: ${word}: cannot execute: required file not found`;
-      return `${sh}: line 1: ${word}: ${cap}`;
+      return `${name}: 1: ${f.exec ? 'exec: ' : ''}${f.word}: ${quiet ? 'not found' : cap(f.why!)}`;
+    case 'bash': {
+      const at = `${name}: line 1: `;
+      if (f.why === null) return f.exec ? `${at}exec: ${f.word}: not found` : `${at}${f.word}: command not found`;
+      // bash's exec builtin adds a line of its own, with errno as it was left (0 after a message of bash's own)
+      const then = (what: string) => (f.exec ? `\n${at}${what}` : '');
+      if (f.interpreter !== undefined && !(f.why === ENOENT && sh.modern))
+        return `${name}: ${f.path}: ${f.interpreter}: bad interpreter: ${cap(f.why)}${then(`${f.path}: Success`)}`;
+      if (f.missingInterpreter && sh.modern) return `${at}${f.path}: cannot execute: required file not found`;
+      if (f.why === ENOEXEC) return `${at}${f.path}: cannot execute binary file: Exec format error${then(`${f.path}: Success`)}`;
+      if (f.why === ENOENT) return `${at}${f.path}: No such file or directory`;
+      return `${at}${f.path}: ${cap(f.why)}${then(`exec: ${f.path}: cannot execute: ${cap(f.why)}`)}`;
+    }
     case null:
       return null; // another shell (mksh, zsh, …): it fails all the same, in words not known here
   }
@@ -73,15 +139,24 @@ export interface ScriptRun {
   path: string | null;
   /** The steps, as the shell takes them; the launch stops at the first that fails. */
   results: StepResult[];
-  /** The program the script runs and what its loader found, when it gets that far (for the program's warnings). */
+  /** The program the script runs and what its loader found, when it gets that far. */
   program: NonNullable<ExecStep['program']> | null;
   load: LoaderStep['load'];
 }
 
+/** A file the shell tried, and how it failed: a lookup that found no program there, or execve's error. */
+type Attempt = { path: string; failure: Omit<ShellFailure, 'word' | 'exec' | 'path'>; result: StepResult; found: boolean };
+
+/** errno of a path the lookup refused: ENOENT and the like from the walk, EACCES for a folder or no x bit (bash: EISDIR). */
+function lookupErrno(l: Extract<Lookup, { ok: false }>, kind: ShellKind | null): string {
+  if (l.reason === 'missing') return /: ([a-z ]+)$/.exec(l.runtimeError)?.[1] ?? ENOENT;
+  return l.reason === 'directory' && kind === 'bash' ? 'is a directory' : EACCES;
+}
+
 /**
  * The steps of the program a shell-form command's script runs, or null when the script is
- * not one program with its arguments (pipes, expansions, a builtin). A shell not known here
- * is followed too; its failures carry no line (its words are not known).
+ * not one program with its arguments (pipes, expansions, a builtin, a busybox applet). A shell
+ * not known here is followed too; its failures carry no line (its words are not known).
  */
 export function scriptRun(
   model: ImageModel,
@@ -91,80 +166,125 @@ export function scriptRun(
   configArch: string | null,
   layerOf: (path: string) => number | null,
 ): ScriptRun | null {
-  const [sh = '/bin/sh', , script = ''] = command.argv;
+  const shell = command.argv[0] ?? '/bin/sh';
+  const name = command.shellName ?? shell;
+  const script = command.script ?? '';
   const form = execForm(script);
   if (!form) return null;
-  let words = form.words;
-  if (words[0] === 'exec') words = words.slice(1);
+  const exec = form.words[0] === 'exec';
+  const words = exec ? form.words.slice(1) : form.words;
   const word = words[0];
-  if (word === undefined || word.startsWith('-') || BUILTINS.has(word)) return null;
-  const shell = resolvePath(ctx.tree, shellPath, { cwd: ctx.cwd });
-  const kind = shell.ok ? shellKind(shell.node, shell.path) : null;
-  const inner: ExecContext = { ...ctx, env: [...ctx.env, ...form.env] };
-  const under = (r: StepResult): StepResult => ({ ...r, step: { ...r.step, detail: `under ${sh}: ${r.step.detail}` } });
-  /** A failure the shell prints, in its words, carrying the step's own finding for the cause and the fix. */
-  const byShell = (r: StepResult, why: string, missingInterpreter = false): StepResult => {
-    const [cause] = r.findings.filter((d) => d.severity === 'error');
-    const words = CATALOG['shell-command-fails'];
-    const finding: Diagnostic = {
-      severity: 'error',
-      code: 'shell-command-fails',
-      message: words.message(sh, word, cause?.message ?? why),
-      path: cause?.path ?? null,
-      layer: cause?.layer ?? null,
-      runtimeError: shellLine(kind, sh, word, why, missingInterpreter),
-      fix: cause?.fix ?? words.fix,
-      evidence: [`${sh} -c ${JSON.stringify(script)}`, ...(cause?.evidence ?? [])],
-      ...(cause ? { cause: cause.code } : {}),
+  if (word === undefined || word.startsWith('-')) return null;
+  const resolved = resolvePath(ctx.tree, shellPath, { cwd: ctx.cwd });
+  const sh: Shell = resolved.ok ? shellOf(resolved.node, resolved.path) : { kind: null, modern: true, applets: null };
+  // `time` is a keyword of bash (and an applet of busybox); dash has none, and runs /usr/bin/time.
+  // exec runs a program, never a builtin: `exec echo` looks for echo in PATH.
+  if (!exec && (BUILTINS.has(word) || (word === 'time' && sh.kind !== 'dash'))) return null;
+  // busybox runs its own applets by bare name, whatever PATH holds (all of them, when /proc is mounted)
+  if (sh.kind === 'busybox' && !word.includes('/') && (sh.applets === null || sh.applets.has(word))) return null;
+  // `exec FOO=1 /app`: exec takes no assignments, and looks for a program named FOO=1
+  const inner: ExecContext = { ...ctx, env: exec ? ctx.env : [...ctx.env, ...form.env] };
+  const under = (r: StepResult): StepResult => ({ ...r, step: { ...r.step, detail: `under ${name}: ${r.step.detail}` } });
+  const asWritten = (argv: string[]): Command => ({ ...command, argv, shellForm: false, script: null, shellName: null });
+
+  /** One file, as the shell tries it: found and executed, or the reason it is not. */
+  const attempt = (path: string): Attempt | { path: string; exec: ExecStep } => {
+    const l = findExecutable(ctx.tree, word, path, ctx.cwd, ctx.user);
+    if (!l.ok) {
+      const result = lookupStep(model, asWritten([path, ...words.slice(1)]), inner.env, ctx.cwd, ctx.user);
+      return { path, failure: { why: lookupErrno(l, sh.kind) }, result, found: false };
+    }
+    const ex = execStep(inner, path, word, configArch);
+    if (ex.program || !ex.failure) return { path, exec: ex };
+    const f = ex.failure;
+    if (f.code === 'exec-format' && ctx.catalog.of(l.node) === null) return { path, exec: ex }; // text: the shell reads it
+    const why = f.runtimeError.startsWith('exec ') ? (/: ([a-z ]+)$/.exec(f.runtimeError)?.[1] ?? ENOENT) : ENOENT;
+    const missingInterpreter = why === ENOENT && (f.code === 'interpreter-missing' || f.code === 'shebang-interpreter-missing');
+    return {
+      path,
+      failure: { why, missingInterpreter, ...(f.interpreter !== undefined && !f.byEnv ? { interpreter: f.interpreter } : {}) },
+      result: ex,
+      found: true,
     };
-    return { step: under(r).step, findings: [finding, ...r.findings.filter((d) => d.severity !== 'error')] };
   };
 
-  const found = lookPath(ctx.tree, word, inner.env, ctx.cwd, ctx.user, false); // a shell's search: no ErrDot
-  if (!found.ok) {
-    const r = lookupStep(model, { ...command, argv: words, shellForm: false }, inner.env, ctx.cwd, ctx.user);
-    const why =
-      found.reason === 'not-in-path'
-        ? 'command not found'
-        : found.reason === 'missing'
-          ? (/: ([a-z ]+)$/.exec(found.runtimeError)?.[1] ?? 'no such file or directory')
-          : found.reason === 'directory' && kind === 'bash'
-            ? 'is a directory' // bash looks before it runs: EISDIR; ash and dash get execve's EACCES
-            : 'permission denied';
-    return { shell: sh, path: null, results: [byShell(r, why)], program: null, load: null };
+  // The files the shell tries: the word itself, or each PATH entry in turn (empty: the working folder)
+  const candidates = word.includes('/')
+    ? [word]
+    : containerPath(inner.env)
+        .split(':')
+        .map((d) => `${d === '' ? '.' : d}/${word}`);
+  let ran: { path: string; exec: ExecStep } | null = null;
+  let printed: Attempt | null = null;
+  if (sh.kind === 'bash') {
+    // bash: the first executable file on PATH, else the first file that is there (it then says why not)
+    const tries = candidates.map((c) => ({ c, l: findExecutable(ctx.tree, word, c, ctx.cwd, ctx.user) }));
+    const pick = word.includes('/')
+      ? candidates[0]
+      : (tries.find((t) => t.l.ok)?.c ?? tries.find((t) => !t.l.ok && t.l.reason === 'not-executable')?.c);
+    const a = pick === undefined ? null : attempt(pick);
+    if (a && 'exec' in a) ran = a;
+    else printed = a;
+  } else {
+    // ash and dash exec each in turn: ENOENT and ENOTDIR go on quietly, any other errno is kept (the last one)
+    let quiet: Attempt | null = null;
+    for (const c of candidates) {
+      const a = attempt(c);
+      if ('exec' in a) {
+        ran = a;
+        break;
+      }
+      if (a.failure.why === ENOENT || a.failure.why === ENOTDIR) {
+        if (!quiet || (a.found && !quiet.found)) quiet = a; // a file that is there says more than one that is not
+      } else printed = a;
+    }
+    if (!ran && !printed && quiet) printed = word.includes('/') || quiet.found ? quiet : null;
   }
-  const lookup: StepResult = { step: { step: 'lookup', ok: true, detail: `under ${sh}: found ${found.path}` }, findings: [] };
-  const exec = execStep(inner, found.path, word, configArch);
-  if (!exec.program) {
-    const cause = exec.findings.find((d) => d.severity === 'error');
-    if (cause?.code === 'exec-format' && ctx.catalog.of(found.node) === null) {
+
+  if (ran) {
+    const lookup: StepResult = { step: { step: 'lookup', ok: true, detail: `under ${name}: found ${ran.path}` }, findings: [] };
+    if (!ran.exec.program) {
       // ENOEXEC on a text file: the shell reads it as a script of its own, which runs
+      const detail = `${word} has no #! line: ${name} runs it as a script`;
       return {
-        results: [
-          lookup,
-          under({ step: { step: 'exec', ok: true, detail: `${word} has no #! line: ${sh} runs it as a script` }, findings: [] }),
-        ],
+        results: [lookup, under({ step: { step: 'exec', ok: true, detail }, findings: [] })],
         program: null,
         load: null,
-        shell: sh,
-        path: found.path,
+        shell,
+        path: ran.path,
       };
     }
-    const why = /: ([a-z ]+)$/.exec(cause?.runtimeError ?? '')?.[1] ?? 'no such file or directory';
-    if (why === 'exec format error') {
-      // the shell then reads a binary as a script: what it prints depends on the bytes
-      const r = byShell(exec, why);
-      r.findings[0]!.runtimeError = null;
-      return { results: [lookup, r], program: null, load: null, shell: sh, path: found.path };
-    }
-    return {
-      results: [lookup, byShell(exec, why, cause?.code === 'interpreter-missing' || cause?.code === 'shebang-interpreter-missing')],
-      program: null,
-      load: null,
-      shell: sh,
-      path: found.path,
-    };
+    const loader = loaderStep(model, inner, ran.exec.program, ran.path, layerOf);
+    return { shell, path: ran.path, results: [lookup, under(ran.exec), under(loader)], program: ran.exec.program, load: loader.load };
   }
-  const loader = loaderStep(model, inner, exec.program, found.path, layerOf);
-  return { shell: sh, path: found.path, results: [lookup, under(exec), under(loader)], program: exec.program, load: loader.load };
+
+  // Nothing ran: the shell prints its line, carrying the step's own finding for the cause and the fix
+  const result = printed?.result ?? lookupStep(model, asWritten(words), inner.env, ctx.cwd, ctx.user);
+  const failure: ShellFailure = printed ? { word, exec, path: printed.path, ...printed.failure } : { word, exec, path: word, why: null };
+  const [cause] = result.findings.filter((d) => d.severity === 'error');
+  const byEnv = printed?.found && 'failure' in printed.result ? (printed.result as ExecStep).failure?.byEnv : false;
+  const text = CATALOG['shell-command-fails'];
+  const finding: Diagnostic = {
+    severity: 'error',
+    code: 'shell-command-fails',
+    message: text.message(name, word, cause?.message ?? failure.why ?? 'command not found'),
+    path: cause?.path ?? null,
+    layer: cause?.layer ?? null,
+    // env looked the program up and printed its own line; the shell adds nothing
+    runtimeError: byEnv ? (cause?.runtimeError ?? null) : shellLine(sh, name, failure, command.shellNamed),
+    fix: cause?.fix ?? text.fix,
+    evidence: [`${name} -c ${JSON.stringify(script)}`, ...(cause?.evidence ?? [])],
+    ...(cause ? { cause: cause.code } : {}),
+  };
+  const step = under(result).step;
+  const results = printed?.found
+    ? [{ step: { step: 'lookup' as const, ok: true, detail: `under ${name}: found ${printed.path}` }, findings: [] }]
+    : [];
+  return {
+    shell,
+    path: printed?.found ? printed.path : null,
+    results: [...results, { step, findings: [finding, ...result.findings.filter((d) => d.severity !== 'error')] }],
+    program: null,
+    load: null,
+  };
 }

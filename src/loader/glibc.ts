@@ -264,7 +264,15 @@ export class GlibcSearch extends Search {
       const r = p ? this.try(p, dep) : 'absent';
       const d = this.settle(r === 'skip' ? 'absent' : r, 'path', dep);
       if (d !== undefined) return d;
-      dep.error = `cannot open shared object file: ${this.lastErrno}`;
+      // a path is opened as given: a folder opens, and reading its ELF header fails (EISDIR);
+      // one of the other class is named as such, one of another machine is ENOENT
+      const skipped = r === 'skip' ? dep.skipped.at(-1)?.reason : undefined;
+      dep.error =
+        p && this.isDir(p)
+          ? 'cannot read file data: Is a directory'
+          : skipped?.startsWith('wrong ELF class')
+            ? skipped
+            : `cannot open shared object file: ${this.lastErrno}`;
       return null;
     }
     const d = this.follow(GlibcSearch.ORDER, { name, requester, main, dep });

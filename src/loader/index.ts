@@ -260,8 +260,10 @@ function resolveFresh(
       }
       const dep = newDependency(name, main);
       const found = search.find(name, main, main, dep);
-      // glibc's line gives the reason without its errno: "cannot open shared object file"
-      const error = found ? null : (dep.error ?? 'cannot open shared object file').replace(/^(cannot open shared object file): .*$/, '$1');
+      // glibc's line gives the reason without its errno: "cannot open shared object file", "cannot read file data"
+      const error = found
+        ? null
+        : (dep.error ?? 'cannot open shared object file').replace(/^(cannot open shared object file|cannot read file data): .*$/, '$1');
       result.preloads.push({ name, from, resolved: found?.path ?? null, error });
       if (found) map(found, keyOf(name), main);
     }

@@ -11,8 +11,6 @@ import { mayRead } from './access.js';
 import type { LoaderContext } from './search.js';
 import type { Preload } from './types.js';
 
-/** glibc copies each LD_PRELOAD name into a buffer of this size; a longer one is dropped. */
-const SECURE_PATH_LIMIT = 255;
 /** /etc/ld.so.preload is read whole; one larger than this is not read (it would be a hostile one). */
 const PRELOAD_FILE_LIMIT = 1 << 20;
 export const PRELOAD_FILE = '/etc/ld.so.preload';
@@ -26,7 +24,7 @@ export function preloadNames(ctx: LoaderContext, musl: boolean): PreloadName[] {
   if (env) {
     // glibc splits at " " and ":"; musl at any white space and ":"
     for (const name of env.split(musl ? /[\s:]/ : /[ :]/)) {
-      if (name !== '' && (musl || name.length < SECURE_PATH_LIMIT)) out.push({ name, from: 'LD_PRELOAD' });
+      if (name !== '') out.push({ name, from: 'LD_PRELOAD' });
     }
   }
   if (!musl) out.push(...preloadFile(ctx));

@@ -43,6 +43,17 @@ export function muslRoot(root: string): void {
   put(root, '/lib/ld-musl-x86_64.so.1', '/lib/x86_64-linux-musl/libc.so');
 }
 
+/** Debian's static busybox (apt-get download, as the diagnosis suite gets it), unpacked to `dir`/busybox. */
+export function debianBusybox(dir: string): string {
+  const get = 'apt-get download -qq busybox-static:amd64';
+  execFileSync('sh', ['-c', `${get} 2>/dev/null || (apt-get update -qq && ${get})`], { cwd: dir, stdio: 'ignore' });
+  execFileSync('sh', ['-c', 'dpkg-deb -x busybox-static_*.deb bb && cp bb/bin/busybox busybox && rm -rf bb busybox-static_*.deb'], {
+    cwd: dir,
+    stdio: 'ignore',
+  });
+  return join(dir, 'busybox');
+}
+
 export function available(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 }
