@@ -470,7 +470,7 @@ export function buildProgram(): Command {
         path: string | undefined,
         o: CommonOpts & { entrypoint?: string; dockerfile?: boolean; from: string; all?: boolean; fromImage?: string },
       ) => {
-        const { analyseClosure, closureCopies, copyLines, checkDonor, renderClosure } = await closureStage();
+        const { analyseClosure, closureCopies, closureUncopyable, copyLines, checkDonor, renderClosure } = await closureStage();
         await withImage(
           image,
           o,
@@ -481,7 +481,7 @@ export function buildProgram(): Command {
               return;
             }
             let items = closureCopies(a.closure, o.all ?? false);
-            const notes: string[] = [];
+            const notes: string[] = closureUncopyable(a.closure);
             if (o.fromImage) {
               const checked = await withImage(o.fromImage, o, (donor) => Promise.resolve(checkDonor(a, items, donor)), true);
               items = checked.items;

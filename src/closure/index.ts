@@ -218,8 +218,12 @@ export function analyseClosure(model: ImageModel, opts: ClosureOptions = {}): Cl
       );
   }
 
-  /** The program at `first` (its #! chain, loader, libraries, runtime needs) into the collector. */
-  const follow = (first: string, firstWhy: string) => {
+  /**
+   * The program at `first` (its #! chain, loader, libraries, and with `runtime` what it opens
+   * once running) into the collector. A shell that only runs a script's program is followed
+   * without the files it would open itself (NSS for ~user, zoneinfo for its date applet).
+   */
+  const follow = (first: string, firstWhy: string, runtime = true) => {
     // The executable, then each #! interpreter (the kernel's chain), down to an ELF program.
     let path = first;
     let role: ClosureRole = 'executable';
@@ -294,16 +298,17 @@ export function analyseClosure(model: ImageModel, opts: ClosureOptions = {}): Cl
           else missingLibraries.push({ name: dep.name, neededBy: dep.requiredBy, searched: dep.searched });
         }
       }
-      for (const need of runtimeNeeds({ tree, catalog, env, model, program, load, libc })) {
+      for (const need of runtime ? runtimeNeeds({ tree, catalog, env, model, program, load, libc }) : []) {
         c.addPath(need.path, need.role, 'runtime', need.neededBy, need.why, need.probable);
       }
     }
     return { program, load, libc };
   };
   const missingLibraries: Closure['missingLibraries'] = [];
-  let { program, load, libc } = follow(start, 'the command the runtime executes');
   // a shell form: the shell runs the script's program in turn, which must start too
-  if (scriptOf && scriptOf.path !== start) ({ program, load, libc } = follow(scriptOf.path, `the program ${scriptOf.shell}'s script runs`));
+  const viaShell = scriptOf !== null && scriptOf.path !== start;
+  let { program, load, libc } = follow(start, 'the command the runtime executes', !viaShell);
+  if (scriptOf && viaShell) ({ program, load, libc } = follow(scriptOf.path, `the program ${scriptOf.shell}'s script runs`));
 
   const files = [...c.files.values()];
   const rank = (f: ClosureFile) => (f.when === 'start' ? 0 : f.probable ? 2 : 1);
@@ -338,7 +343,11 @@ export function closureCopies(c: Closure, all: boolean): CopyItem[] {
     if (f.probable || f.type === 'symlink') continue;
     // a scratch stage takes everything from the build stage, what this image lacks included
     if (!all && f.present) continue;
-    for (const n of f.openedAs.length ? f.openedAs : [f.path]) items.push({ from: n, to: n, dir: f.type === 'dir' });
+    for (const n of f.openedAs.length ? f.openedAs : [f.path]) {
+      // a name env looks up in PATH, or a #! interpreter with a carriage return: no file to copy cures it
+      if (!n.startsWith('/') || /[\r\n]/.test(n)) continue;
+      items.push({ from: n, to: n, dir: f.type === 'dir' });
+    }
   }
   for (const m of c.missingLibraries) {
     const at = c.stageLibDir
@@ -349,6 +358,21 @@ export function closureCopies(c: Closure, all: boolean): CopyItem[] {
     if (!items.some((i) => i.to === at)) items.push({ from: at, to: at, dir: false });
   }
   return items;
+}
+
+/** Missing files no COPY line supplies, each with what to do instead (a comment line for --dockerfile). */
+export function closureUncopyable(c: Closure): string[] {
+  const notes: string[] = [];
+  for (const f of c.files) {
+    if (f.present || f.probable) continue;
+    if (/[\r\n]/.test(f.path))
+      notes.push(
+        `# ${f.neededBy[0] ?? 'the script'} has Windows line ends: its #! line asks for ${JSON.stringify(f.path)}; convert it (dos2unix) rather than copy anything`,
+      );
+    else if (!f.path.startsWith('/'))
+      notes.push(`# ${f.why}, and PATH has none: install ${f.path} in the image (a runtime is more than one file to COPY)`);
+  }
+  return notes;
 }
 
 /** Bytes of the regular files under a node: no paths built, no names sorted (the sum needs neither). */
