@@ -191,3 +191,61 @@ describe("shell-form commands: the program the shell runs, in the shell's words"
     }
   }
 });
+
+describe('a #! script the user may execute but not read: its interpreter starts, then cannot open it', { skip }, () => {
+  const tmp = tempDir();
+  after(tmp.cleanup);
+  const busybox = skip ? '' : debianBusybox(tmp.dir);
+
+  for (const shell of ['busybox', 'dash', 'bash'] as const) {
+    for (const [mode, argv] of [
+      [0o711, ['/app.sh']],
+      [0o711, ['/bin/sh', '-c', '/app.sh']],
+      [0o755, ['/app.sh']],
+    ] as const) {
+      it(`${shell}: mode ${mode.toString(8)}, ${JSON.stringify(argv)} as uid 1000`, async () => {
+        const root = `${tmp.dir}/${shell}-${mode.toString(8)}-${argv.length}`;
+        glibcRoot(root);
+        if (shell === 'busybox') put(root, '/bin/sh', busybox);
+        else if (shell === 'dash') put(root, '/bin/sh', '/bin/dash');
+        else {
+          put(root, '/usr/bin/bash', '/bin/bash');
+          link(root, '/bin/sh', '/usr/bin/bash');
+          put(root, '/lib/x86_64-linux-gnu/libtinfo.so.6', '/lib/x86_64-linux-gnu/libtinfo.so.6');
+        }
+        write(root, '/app.sh', '#!/bin/sh\necho started\n');
+        chmodSync(`${root}/app.sh`, mode);
+        const real = spawnSync('chroot', ['--userspec=1000:1000', root, ...argv], {
+          encoding: 'utf8',
+          env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' },
+        });
+        const m = await loadImage(root, { analysis: true });
+        try {
+          m.config = {
+            ...{
+              os: 'linux',
+              architecture: 'amd64',
+              variant: null,
+              cmd: null,
+              workingDir: '/',
+              exposedPorts: [],
+              labels: {},
+              stopSignal: null,
+            },
+            entrypoint: [...argv],
+            env: ['PATH=/usr/bin:/bin'],
+            user: '1000:1000',
+          };
+          const r = buildReport(m, {});
+          assert.equal(r.verdict, real.status === 0 ? 'starts' : 'fails', real.stderr);
+          if (real.status === 0) return;
+          const first = r.diagnostics.find((d) => d.severity === 'error')!;
+          assert.equal(first.code, 'script-unreadable');
+          assert.equal(first.runtimeError, real.stderr.trim());
+        } finally {
+          await m.close();
+        }
+      });
+    }
+  }
+});

@@ -521,6 +521,20 @@ executable. The cause is the same as for the exec form; so is the fix.`,
     message: (sh: string, word: string, cause: string) => `${sh} starts, then cannot run ${word}: ${cause}`,
     fix: 'Make the program the script names runnable (see the cause), or use the exec form to run it directly.',
   },
+  'script-unreadable': {
+    story: `A script starts as its #! interpreter, given the script's path: the kernel needs only the
+execute bit to get that far, but the interpreter then opens the script to read it, as the
+container's user. A script of mode 0711 (or 0700, owned by another user) starts the interpreter,
+which cannot read it: dash says "/bin/sh: 0: cannot open /app.sh: Permission denied" and busybox
+"/bin/sh: can't open '/app.sh': Permission denied" (exit 2), bash "/bin/sh: /app.sh: Permission
+denied" (exit 126). A program needs no read bit; a script does.`,
+    example: '/bin/sh: 0: cannot open /app.sh: Permission denied',
+    // the interpreter prints it, whatever runtime started it
+    runtimes: { crun: 'loader' },
+    message: (script: string, mode: string, owner: string, uid: number, interp: string) =>
+      `${script} has mode ${mode} (owner ${owner}): uid ${uid}, the container's user, may execute it but not read it, and ${interp} must read it to run it`,
+    fix: (script: string) => `Give the user read as well as execute: COPY --chmod=755 … ${script} (or chown it to the USER).`,
+  },
   'shell-form-signals': {
     story: `A shell-form command starts /bin/sh as PID 1, which starts your program as its child. docker stop
 sends SIGTERM to PID 1, the shell does not pass it on, and the container is killed after the grace

@@ -518,6 +518,8 @@ export interface ExecStep extends StepResult {
   program: NonNullable<ExecResult['program']> | null;
   /** Why execve failed, when it did. */
   failure: ExecFailure | null;
+  /** The #! scripts on the way to the program, the first executed first. */
+  scripts: string[];
 }
 
 /** execve: its step, the error when the kernel refuses (and, for another machine's ELF, the warning naming both). */
@@ -528,7 +530,13 @@ const bom = (head: Buffer) =>
 export function execStep(ctx: ExecContext, execPath: string, argv0: string, configArch: string | null): ExecStep {
   const ex = emulateExec(ctx, execPath, argv0);
   if (!ex.failure)
-    return { program: ex.program, failure: null, step: { step: 'exec', ok: true, detail: ex.trace.join('; ') }, findings: [] };
+    return {
+      program: ex.program,
+      failure: null,
+      scripts: ex.scripts,
+      step: { step: 'exec', ok: true, detail: ex.trace.join('; ') },
+      findings: [],
+    };
   const f = ex.failure;
   const findings: Diagnostic[] = [
     {
@@ -548,5 +556,11 @@ export function execStep(ctx: ExecContext, execPath: string, argv0: string, conf
     const w = archWarning({ path: f.path, node: f.node, info: d.info, load: null }, configArch);
     if (w) findings.push(w);
   }
-  return { program: null, failure: f, step: { step: 'exec', ok: false, detail: [...ex.trace, f.message].join('; ') }, findings };
+  return {
+    program: null,
+    failure: f,
+    scripts: ex.scripts,
+    step: { step: 'exec', ok: false, detail: [...ex.trace, f.message].join('; ') },
+    findings,
+  };
 }

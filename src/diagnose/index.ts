@@ -13,6 +13,7 @@ import { type Command, type CommandOptions, commandStep, shellFormWarning } from
 import { type ExecContext, execStep } from './exec.js';
 import { loaderStep } from './loader.js';
 import { lookupStep } from './lookup.js';
+import { scriptReadStep } from './script.js';
 import { scriptRun } from './shell.js';
 import type { Diagnostic, Launch, LaunchStep, StepResult, Verdict } from './types.js';
 import { userStep } from './user.js';
@@ -72,8 +73,10 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
   let prog = exec.program;
   const loader = loaderStep(model, ctx, prog, lookup.found.path, layerOf);
   let load = loader.load;
-  // a shell-form command: the shell started, and runs the script's program in turn
-  const script = take(loader) && command.shellForm ? scriptRun(model, ctx, command, lookup.found.path, configArch, layerOf) : null;
+  // a #! script's interpreter reads the script; a shell-form command's shell runs the script's program in turn
+  const read = take(loader) ? scriptReadStep(ctx, exec) : null;
+  const started = loader.step.ok && (read === null || take(read));
+  const script = started && command.shellForm ? scriptRun(model, ctx, command, lookup.found.path, configArch, layerOf) : null;
   if (script) {
     for (const r of script.results) if (!take(r)) break;
     if (script.program) [prog, load] = [script.program, script.load];

@@ -9,26 +9,17 @@
  * Each shell searches PATH its own way and words its failures its own way; the rules here were
  * read off real runs of busybox, dash and bash (test/shell.test.ts runs them).
  */
-import { type Node, openBytes, resolvePath } from '../fs/index.js';
-import { scanFor } from '../elf/scan.js';
+import { resolvePath } from '../fs/index.js';
 import type { ImageModel } from '../load.js';
 import { CATALOG } from './catalog.js';
 import type { Command } from './command.js';
 import { type ExecContext, type ExecStep, execStep } from './exec.js';
 import { type LoaderStep, loaderStep } from './loader.js';
 import { type Lookup, containerPath, findExecutable, lookupStep } from './lookup.js';
+import { scriptReadStep } from './script.js';
+import { type Shell, type ShellKind, shellOf } from './shell-kind.js';
 import { execForm } from './shellwords.js';
 import type { Diagnostic, StepResult } from './types.js';
-
-export type ShellKind = 'busybox' | 'dash' | 'bash';
-
-export interface Shell {
-  kind: ShellKind | null;
-  /** bash 5.2 and later say "cannot execute: required file not found" for a missing interpreter. */
-  modern: boolean;
-  /** The applets a busybox runs by bare name without looking at PATH (docker mounts /proc, so all of them). */
-  applets: Set<string> | null;
-}
 
 /** Builtins a script may start with: the shell runs no program for them (exec is followed). */
 const BUILTINS = new Set(
@@ -42,47 +33,6 @@ const ENOENT = 'no such file or directory';
 const ENOTDIR = 'not a directory';
 const EACCES = 'permission denied';
 const ENOEXEC = 'exec format error';
-
-/** Which shell a file is: by its name, else by what its bytes say of it (busybox copied to /bin/sh). */
-export function shellOf(node: Node, real: string): Shell {
-  const base = real.slice(real.lastIndexOf('/') + 1);
-  const named: ShellKind | null = base.startsWith('busybox') ? 'busybox' : base === 'dash' ? 'dash' : base === 'bash' ? 'bash' : null;
-  if (!node.content) return { kind: named, modern: true, applets: null };
-  const b = openBytes(node.content);
-  try {
-    // dash names itself nowhere; its error prefix ("sh: 1: …") is its own format string
-    const seen = scanFor(b, ['BusyBox v', 'GNU bash, version', '%s: %d: %s: ', 'required file not found'], 16 << 20);
-    const kind =
-      named ?? (seen.has('BusyBox v') ? 'busybox' : seen.has('GNU bash, version') ? 'bash' : seen.has('%s: %d: %s: ') ? 'dash' : null);
-    const modern = kind !== 'bash' || seen.has('required file not found');
-    return { kind, modern, applets: kind === 'busybox' ? appletNames(b) : null };
-  } finally {
-    b.release();
-  }
-}
-
-/**
- * busybox's applet names: one sorted, NUL-separated string in the binary ("[\0[[\0acpid\0…"),
- * found by its start. Null when that start is not there (test and [[ left out of the build).
- */
-function appletNames(b: ReturnType<typeof openBytes>): Set<string> | null {
-  const bytes = b.plain?.() ?? b;
-  const limit = Math.min(bytes.size, 16 << 20);
-  const all = Buffer.from(bytes.read(0, limit));
-  const at = all.indexOf('\0[\0[[\0', 0, 'latin1');
-  if (at < 0) return null;
-  const names = new Set<string>();
-  let i = at + 1;
-  while (i < all.length) {
-    const end = all.indexOf(0, i);
-    if (end <= i) break;
-    const name = all.toString('latin1', i, end);
-    if (!/^[\w.[\]-]+$/.test(name)) break;
-    names.add(name);
-    i = end + 1;
-  }
-  return names.size > 10 ? names : null;
-}
 
 /** What went wrong when the shell ran the script's program, as the shell knows it. */
 export interface ShellFailure {
@@ -255,7 +205,9 @@ export function scriptRun(
       };
     }
     const loader = loaderStep(model, inner, ran.exec.program, ran.path, layerOf);
-    return { shell, path: ran.path, results: [lookup, under(ran.exec), under(loader)], program: ran.exec.program, load: loader.load };
+    const read = scriptReadStep(inner, ran.exec);
+    const results = [lookup, under(ran.exec), under(loader), ...(read ? [under(read)] : [])];
+    return { shell, path: ran.path, results, program: ran.exec.program, load: loader.load };
   }
 
   // Nothing ran: the shell prints its line, carrying the step's own finding for the cause and the fix

@@ -14,6 +14,7 @@ export const ERROR_CODES = [
   'shebang-interpreter-missing',
   'library-missing',
   'shell-command-fails',
+  'script-unreadable',
   'symbol-version-missing',
   'symbol-missing',
   'hidden-by-mount',
@@ -75,7 +76,7 @@ export interface Diagnostic {
   cause?: Code;
 }
 
-export type StepKind = 'user' | 'command' | 'lookup' | 'exec' | 'loader';
+export type StepKind = 'user' | 'command' | 'lookup' | 'exec' | 'loader' | 'script';
 
 export interface LaunchStep {
   step: StepKind;
