@@ -519,11 +519,22 @@ describe('glibc loader rules, checked against ld.so itself', { skip }, () => {
     }
 
     // a path is opened as given: a folder's header cannot be read; a library of the other class is
-    // named so, by path or by name; a name longer than 255 bytes is tried like any other
+    // named so, by path or by name; a name longer than 255 bytes is tried like any other; a program is refused
     write(root, '/etc/ld.so.preload', '');
     mkdirSync(`${root}/d`);
     put(root, '/usr/lib/arm.so', new URL('../fixtures/foreign/hello-armhf', import.meta.url).pathname);
-    for (const name of ['/d', '/usr/lib/arm.so', 'arm.so', `${'/'.repeat(300)}gone.so`, `${'/'.repeat(300)}usr/lib/libbar.so.1`]) {
+    // a program is no library: a PIE (the app itself) and one linked -no-pie are refused by name
+    sh('gcc', ['-O1', '-no-pie', '-o', `${b}/app-nopie`, `${b}/plain.c`]);
+    put(root, '/nopie', `${b}/app-nopie`);
+    for (const name of [
+      '/d',
+      '/usr/lib/arm.so',
+      'arm.so',
+      `${'/'.repeat(300)}gone.so`,
+      `${'/'.repeat(300)}usr/lib/libbar.so.1`,
+      '/app',
+      '/nopie',
+    ]) {
       r = await resolveIn(root, '/app', [`LD_PRELOAD=${name}`]);
       const said = r.preloads
         .filter((p) => p.error)

@@ -86,6 +86,13 @@ export class GlibcSearch extends Search {
     this.rawLibraryPath = v;
   }
 
+  /** _dl_map_object_from_fd: a program is not a library (ET_EXEC; ET_DYN with DF_1_PIE since glibc 2.30). */
+  protected override refuse(lib: ElfInfo): string | null {
+    if (lib.type === 'executable') return 'cannot dynamically load executable';
+    if (lib.flags.pie) return 'cannot dynamically load position-independent executable';
+    return null;
+  }
+
   /** open_verify: fewer bytes than an ELF header is "file too short"; more, but not ELF, "invalid ELF header". */
   protected fileError(p: { error: string; notElf: boolean; size: number }): string {
     if (!p.notElf) return p.error;

@@ -230,6 +230,8 @@ export abstract class Search {
       dep.skipped.push({ path, reason: why } satisfies Skipped);
       return 'skip';
     }
+    const refused = this.refuse?.(p.info);
+    if (refused) return { error: refused, path };
     if (hwcaps) dep.hwcaps = hwcaps;
     return { path, real: p.real, info: p.info };
   }
@@ -245,6 +247,9 @@ export abstract class Search {
     Object.assign(dep, { resolved: r.path, realPath: r.real, via });
     return r;
   }
+
+  /** An object of the right machine the loader still will not load as a library (glibc: an executable). */
+  protected refuse?(lib: ElfInfo): string | null;
 
   protected mismatch(lib: ElfInfo): string | null {
     if (lib.class !== this.program.class) return `wrong ELF class: ELFCLASS${lib.class}`;
