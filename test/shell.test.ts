@@ -23,14 +23,18 @@ describe("shell-form commands: the program the shell runs, in the shell's words"
   const tmp = tempDir();
   after(tmp.cleanup);
 
-  type ShellName = 'busybox' | 'dash' | 'bash';
+  type ShellName = 'busybox' | 'busybox-links' | 'dash' | 'bash';
   /** A root with `shell` as /bin/sh and what `setup` adds; the real run and scratchscope's report of `sh -c script [args]`. */
   async function both(shell: ShellName, script: string, setup: (root: string) => void, args: string[] = []) {
     const root = `${tmp.dir}/${shell}-${Math.random().toString(36).slice(2)}`;
     glibcRoot(root);
     // busybox and dash copied to /bin/sh (told by their bytes); bash linked (told by its name)
     if (shell === 'busybox') put(root, '/bin/sh', busybox);
-    else if (shell === 'dash') put(root, '/bin/sh', '/bin/dash');
+    else if (shell === 'busybox-links') {
+      put(root, '/bin/busybox', busyboxLinks);
+      link(root, '/bin/sh', 'busybox');
+      put(root, '/lib/x86_64-linux-gnu/libresolv.so.2', '/lib/x86_64-linux-gnu/libresolv.so.2');
+    } else if (shell === 'dash') put(root, '/bin/sh', '/bin/dash');
     else {
       put(root, `/usr/bin/${shell}`, `/bin/${shell}`);
       link(root, '/bin/sh', `/usr/bin/${shell}`);
@@ -63,6 +67,7 @@ describe("shell-form commands: the program the shell runs, in the shell's words"
   writeFileSync(`${b}/noshebang`, 'echo started\n');
   chmodSync(`${b}/noshebang`, 0o755);
   const busybox = skip ? '' : debianBusybox(b);
+  const busyboxLinks = skip ? '' : debianBusybox(b, 'busybox');
   const arm64 = new URL('../fixtures/foreign/hello-arm64', import.meta.url).pathname;
   const script = (root: string, path: string, text: string) => {
     write(root, path, text);
@@ -162,17 +167,61 @@ describe("shell-form commands: the program the shell runs, in the shell's words"
       },
     },
     { what: 'the shell is named by the word after the script ($0)', script: '/app', args: ['myname', 'a'], setup: () => {} },
-    { what: 'exec runs no builtin: it looks for echo in PATH', script: 'echo hi', setup: () => {}, shells: ['dash', 'bash'] },
-    { what: 'ls: a busybox applet, a missing program elsewhere', script: 'ls /', setup: () => {} },
+    {
+      what: 'exec runs no builtin: it looks for echo in PATH',
+      script: 'echo hi',
+      setup: () => {},
+      shells: ['busybox-links', 'dash', 'bash'],
+    },
+    {
+      what: 'ls: a busybox applet (without links, only a standalone one runs it), a missing program elsewhere',
+      script: 'ls /',
+      setup: () => {},
+    },
+    {
+      what: 'ls through its link to busybox',
+      script: 'ls /',
+      setup: (root) => link(root, '/bin/ls', 'busybox'),
+      shells: ['busybox-links'],
+    },
+    {
+      what: 'PATH has one not executable, then one without its loader (ash tries from the first regular file, dash from the first it may run)',
+      script: 'app',
+      setup: (root) => {
+        put(root, '/usr/local/bin/app', `${b}/ok-static`);
+        chmodSync(`${root}/usr/local/bin/app`, 0o644);
+        put(root, '/usr/bin/app', `${b}/ok-noloader`);
+      },
+    },
+    {
+      what: 'PATH has a folder, then one without its loader',
+      script: 'app',
+      setup: (root) => {
+        mkdirSync(`${root}/usr/local/bin/app`, { recursive: true });
+        put(root, '/usr/bin/app', `${b}/ok-noloader`);
+      },
+    },
+    {
+      what: 'PATH has a folder, then one not executable (bash: the first thing there is no file)',
+      script: 'app',
+      setup: (root) => {
+        mkdirSync(`${root}/usr/local/bin/app`, { recursive: true });
+        put(root, '/usr/bin/app', `${b}/ok-static`);
+        chmodSync(`${root}/usr/bin/app`, 0o644);
+      },
+    },
+    { what: 'command runs the program as is', script: 'command /app', setup: () => {} },
+    { what: 'exec -a NAME (dash has no options)', script: 'exec -a x /app', setup: () => {} },
+    { what: 'exec -- (dash has no options)', script: 'exec -- /app', setup: () => {} },
     {
       what: 'time: a word of bash, a program for dash',
       script: 'time /app',
       setup: (root) => put(root, '/app', `${b}/ok-static`),
-      shells: ['dash', 'bash'], // busybox's time applet needs /proc/self/exe, which the chroot has not
+      shells: ['busybox-links', 'dash', 'bash'], // the standalone busybox's time applet needs /proc/self/exe, which the chroot has not
     },
   ];
 
-  for (const shell of ['busybox', 'dash', 'bash'] as const) {
+  for (const shell of ['busybox', 'busybox-links', 'dash', 'bash'] as const) {
     for (const c of cases) {
       if (c.shells && !c.shells.includes(shell)) continue;
       for (const exec of [false, true]) {
@@ -185,7 +234,7 @@ describe("shell-form commands: the program the shell runs, in the shell's words"
           const first = r.diagnostics.find((d) => d.severity === 'error')!;
           assert.equal(first.code, c.code ?? 'shell-command-fails');
           // busybox reads another machine's program as a script: its words then depend on the bytes
-          assert.equal(first.runtimeError, shell === 'busybox' && c.what.includes('machine') ? null : real.stderr);
+          assert.equal(first.runtimeError, shell.startsWith('busybox') && c.what.includes('machine') ? null : real.stderr);
         });
       }
     }

@@ -13,21 +13,29 @@ export interface Shell {
   modern: boolean;
   /** The applets a busybox runs by bare name without looking at PATH (docker mounts /proc, so all of them). */
   applets: Set<string> | null;
+  /** busybox built to run its applets without links (FEATURE_SH_STANDALONE, as Debian's busybox-static; Alpine's is not). */
+  standalone: boolean;
 }
 
 /** Which shell a file is: by its name, else by what its bytes say of it (busybox copied to /bin/sh). */
 export function shellOf(node: Node, real: string): Shell {
   const base = real.slice(real.lastIndexOf('/') + 1);
   const named: ShellKind | null = base.startsWith('busybox') ? 'busybox' : base === 'dash' ? 'dash' : base === 'bash' ? 'bash' : null;
-  if (!node.content) return { kind: named, modern: true, applets: null };
+  if (!node.content) return { kind: named, modern: true, applets: null, standalone: named === 'busybox' };
   const b = openBytes(node.content);
   try {
     // dash names itself nowhere; its error prefix ("sh: 1: …") is its own format string
-    const seen = scanFor(b, ['BusyBox v', 'GNU bash, version', '%s: %d: %s: ', 'required file not found'], 16 << 20);
+    // a standalone busybox says so in its help: "…to run built-in utilities without $PATH search"
+    const seen = scanFor(
+      b,
+      ['BusyBox v', 'GNU bash, version', '%s: %d: %s: ', 'required file not found', 'without $PATH search'],
+      16 << 20,
+    );
     const kind =
       named ?? (seen.has('BusyBox v') ? 'busybox' : seen.has('GNU bash, version') ? 'bash' : seen.has('%s: %d: %s: ') ? 'dash' : null);
     const modern = kind !== 'bash' || seen.has('required file not found');
-    return { kind, modern, applets: kind === 'busybox' ? appletNames(b) : null };
+    const standalone = kind === 'busybox' && seen.has('without $PATH search');
+    return { kind, modern, applets: standalone ? appletNames(b) : null, standalone };
   } finally {
     b.release();
   }

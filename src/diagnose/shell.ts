@@ -15,7 +15,8 @@ import { CATALOG } from './catalog.js';
 import type { Command } from './command.js';
 import { type ExecContext, type ExecStep, execStep } from './exec.js';
 import { type LoaderStep, loaderStep } from './loader.js';
-import { type Lookup, containerPath, findExecutable, lookupStep } from './lookup.js';
+import { type Lookup, containerPath, findExecutable, lookupStep, unsearchable } from './lookup.js';
+import type { Credentials } from '../loader/access.js';
 import { scriptReadStep } from './script.js';
 import { type Shell, type ShellKind, shellOf } from './shell-kind.js';
 import { execForm } from './shellwords.js';
@@ -104,6 +105,35 @@ function lookupErrno(l: Extract<Lookup, { ok: false }>, kind: ShellKind | null):
 }
 
 /**
+ * The words of the program a script runs: after `exec` (and its options, for the shells that
+ * take any: dash takes none, and looks for a program named "-a") or `command`. Null when an
+ * option is not one known here.
+ */
+function programWords(words: string[], kind: ShellKind | null): string[] | null {
+  const [first, ...rest] = words;
+  if (first === 'command') return rest[0]?.startsWith('-') ? null : rest;
+  if (first !== 'exec') return words;
+  if (kind === 'dash') return rest;
+  let i = 0;
+  for (; i < rest.length && rest[i]!.startsWith('-'); i++) {
+    const o = rest[i]!;
+    if (o === '--') return rest.slice(i + 1);
+    if (o === '-a') i++;
+    else if (!/^-[cl]+$/.test(o)) return null;
+  }
+  return rest.slice(i);
+}
+
+/** dash's test of a file it may run: the owner's x bit if it owns it, else the group's, else the others'. */
+function ownerBitX(node: { uid: number; gid: number; mode: number }, who: Credentials | undefined): boolean {
+  const uid = who?.uid ?? 0;
+  const gid = who?.gids[0] ?? 0;
+  if (node.uid === uid) return (node.mode & 0o100) !== 0;
+  if (node.gid === gid) return (node.mode & 0o010) !== 0;
+  return (node.mode & 0o001) !== 0;
+}
+
+/**
  * The steps of the program a shell-form command's script runs, or null when the script is
  * not one program with its arguments (pipes, expansions, a builtin, a busybox applet). A shell
  * not known here is followed too; its failures carry no line (its words are not known).
@@ -121,17 +151,20 @@ export function scriptRun(
   const script = command.script ?? '';
   const form = execForm(script);
   if (!form) return null;
-  const exec = form.words[0] === 'exec';
-  const words = exec ? form.words.slice(1) : form.words;
-  const word = words[0];
-  if (word === undefined || word.startsWith('-')) return null;
   const resolved = resolvePath(ctx.tree, shellPath, { cwd: ctx.cwd });
-  const sh: Shell = resolved.ok ? shellOf(resolved.node, resolved.path) : { kind: null, modern: true, applets: null };
-  // `time` is a keyword of bash (and an applet of busybox); dash has none, and runs /usr/bin/time.
+  const sh: Shell = resolved.ok ? shellOf(resolved.node, resolved.path) : { kind: null, modern: true, applets: null, standalone: false };
+  const exec = form.words[0] === 'exec';
+  const words = programWords(form.words, sh.kind);
+  const word = words?.[0];
+  // dash's exec takes no options: `exec -a x /app` looks for a program named "-a"
+  if (!words || word === undefined || (word.startsWith('-') && !(exec && sh.kind === 'dash'))) return null;
+  // `time` is a keyword of bash (and of the other shells not known here); busybox's is an
+  // applet (below); dash has none, and runs /usr/bin/time.
   // exec runs a program, never a builtin: `exec echo` looks for echo in PATH.
-  if (!exec && (BUILTINS.has(word) || (word === 'time' && sh.kind !== 'dash'))) return null;
-  // busybox runs its own applets by bare name, whatever PATH holds (all of them, when /proc is mounted)
-  if (sh.kind === 'busybox' && !word.includes('/') && (sh.applets === null || sh.applets.has(word))) return null;
+  if (!exec && (BUILTINS.has(word) || (word === 'time' && (sh.kind === 'bash' || sh.kind === null)))) return null;
+  // a standalone busybox runs its own applets by bare name, whatever PATH holds (all of them,
+  // when /proc is mounted); another finds them through PATH, as the links to it they are
+  if (sh.kind === 'busybox' && sh.standalone && !word.includes('/') && (sh.applets === null || sh.applets.has(word))) return null;
   // `exec FOO=1 /app`: exec takes no assignments, and looks for a program named FOO=1
   const inner: ExecContext = { ...ctx, env: exec ? ctx.env : [...ctx.env, ...form.env] };
   const under = (r: StepResult): StepResult => ({ ...r, step: { ...r.step, detail: `under ${name}: ${r.step.detail}` } });
@@ -158,6 +191,33 @@ export function scriptRun(
     };
   };
 
+  /**
+   * ash's find_command: the index of the first PATH entry holding a regular file (for dash, one
+   * whose owner, group or other x bit, as it picks them, lets it run); none, with the errno it
+   * then reports (EACCES once anything of that name was there) and that first thing.
+   */
+  const findCommand = (paths: string[], wantsX: boolean): { at: number } | { why: string; first: string | null } => {
+    let why = ENOENT;
+    let first: string | null = null;
+    for (const [i, c] of paths.entries()) {
+      const r = resolvePath(ctx.tree, c, { cwd: ctx.cwd });
+      if (!r.ok) {
+        if (r.reason === 'loop') why = 'too many levels of symbolic links';
+        continue;
+      }
+      if (unsearchable(ctx.tree, r.path, ctx.user)) {
+        why = EACCES;
+        continue;
+      }
+      why = EACCES;
+      first ??= c;
+      if (r.node.type !== 'file' && r.node.type !== 'hardlink') continue;
+      if (wantsX && !ownerBitX(r.node, ctx.user)) continue;
+      return { at: i };
+    }
+    return { why, first };
+  };
+
   // The files the shell tries: the word itself, or each PATH entry in turn (empty: the working folder)
   const candidates = word.includes('/')
     ? [word]
@@ -167,28 +227,39 @@ export function scriptRun(
   let ran: { path: string; exec: ExecStep } | null = null;
   let printed: Attempt | null = null;
   if (sh.kind === 'bash') {
-    // bash: the first executable file on PATH, else the first file that is there (it then says why not)
+    // bash: the first executable file on PATH; else the first thing there, when it is a file
+    // (execve then says why not); a folder first, and it is "command not found"
     const tries = candidates.map((c) => ({ c, l: findExecutable(ctx.tree, word, c, ctx.cwd, ctx.user) }));
+    const there = tries.find((t) => t.l.ok || t.l.reason !== 'missing');
     const pick = word.includes('/')
       ? candidates[0]
-      : (tries.find((t) => t.l.ok)?.c ?? tries.find((t) => !t.l.ok && t.l.reason === 'not-executable')?.c);
+      : (tries.find((t) => t.l.ok)?.c ?? (there && !there.l.ok && there.l.reason === 'not-executable' ? there.c : undefined));
     const a = pick === undefined ? null : attempt(pick);
     if (a && 'exec' in a) ran = a;
     else printed = a;
   } else {
-    // ash and dash exec each in turn: ENOENT and ENOTDIR go on quietly, any other errno is kept (the last one)
-    let quiet: Attempt | null = null;
-    for (const c of candidates) {
-      const a = attempt(c);
-      if ('exec' in a) {
-        ran = a;
-        break;
+    // ash and dash: a bare name is first looked for (find_command: the first regular file,
+    // for dash one it may execute), and tried from that PATH entry on; `exec` tries them all.
+    // Each is exec'd in turn: ENOENT and ENOTDIR go on quietly, another errno is kept (the last).
+    const from = word.includes('/') || exec ? { at: 0 } : findCommand(candidates, sh.kind === 'dash');
+    if ('at' in from) {
+      let quiet: Attempt | null = null;
+      for (const c of candidates.slice(from.at)) {
+        const a = attempt(c);
+        if ('exec' in a) {
+          ran = a;
+          break;
+        }
+        if (a.failure.why === ENOENT || a.failure.why === ENOTDIR) {
+          if (!quiet || (a.found && !quiet.found)) quiet = a; // a file that is there says more than one that is not
+        } else printed = a;
       }
-      if (a.failure.why === ENOENT || a.failure.why === ENOTDIR) {
-        if (!quiet || (a.found && !quiet.found)) quiet = a; // a file that is there says more than one that is not
-      } else printed = a;
+      if (!ran && !printed && quiet) printed = word.includes('/') || quiet.found ? quiet : null;
+    } else if (from.first) {
+      // none found: find_command says why, in the words of the first thing there
+      const a = attempt(from.first);
+      printed = 'exec' in a ? null : { ...a, failure: { why: from.why } };
     }
-    if (!ran && !printed && quiet) printed = word.includes('/') || quiet.found ? quiet : null;
   }
 
   if (ran) {

@@ -43,15 +43,16 @@ export function muslRoot(root: string): void {
   put(root, '/lib/ld-musl-x86_64.so.1', '/lib/x86_64-linux-musl/libc.so');
 }
 
-/** Debian's static busybox (apt-get download, as the diagnosis suite gets it), unpacked to `dir`/busybox. */
-export function debianBusybox(dir: string): string {
-  const get = 'apt-get download -qq busybox-static:amd64';
+/**
+ * Debian's busybox, unpacked to `dir`: busybox-static (built to run its applets without links,
+ * as FEATURE_SH_STANDALONE does) or the plain dynamic one (applets only through links, as Alpine's).
+ */
+export function debianBusybox(dir: string, pkg: 'busybox-static' | 'busybox' = 'busybox-static'): string {
+  const out = `${dir}/${pkg}-unpacked`;
+  const get = `apt-get download -qq ${pkg}:amd64`;
   execFileSync('sh', ['-c', `${get} 2>/dev/null || (apt-get update -qq && ${get})`], { cwd: dir, stdio: 'ignore' });
-  execFileSync('sh', ['-c', 'dpkg-deb -x busybox-static_*.deb bb && cp bb/bin/busybox busybox && rm -rf bb busybox-static_*.deb'], {
-    cwd: dir,
-    stdio: 'ignore',
-  });
-  return join(dir, 'busybox');
+  execFileSync('sh', ['-c', `dpkg-deb -x ${pkg}_*.deb ${out} && rm -f ${pkg}_*.deb`], { cwd: dir, stdio: 'ignore' });
+  return `${out}/bin/busybox`;
 }
 
 export function available(cmd: string): boolean {
