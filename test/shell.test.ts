@@ -166,6 +166,14 @@ describe("shell-form commands: the program the shell runs, in the shell's words"
         script(root, '/run.py', '#!/usr/bin/env python3\nprint(1)\n');
       },
     },
+    ...(['sh\r', 'python3 -u', "it's"] as const).map((line) => ({
+      what: `#!/usr/bin/env ${JSON.stringify(line)}: env quotes the name as coreutils does`,
+      script: '/run',
+      setup: (root: string) => {
+        put(root, '/usr/bin/env', '/usr/bin/env');
+        script(root, '/run', `#!/usr/bin/env ${line}\necho\n`);
+      },
+    })),
     { what: 'the shell is named by the word after the script ($0)', script: '/app', args: ['myname', 'a'], setup: () => {} },
     {
       what: 'exec runs no builtin: it looks for echo in PATH',

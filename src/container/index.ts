@@ -203,12 +203,14 @@ export function predict(
   diagnostics = withRuntimeLines(diagnostics, launch.argv, launch.executable, runtime);
   const cause = diagnostics.find((x) => x.severity === 'error') ?? null;
   const predicted = cause?.runtimeError ?? null;
+  // a log is read line by line: a prediction of two lines (bash's exec, GNU env's hint) is met by its first
+  const predictedLine = predicted?.split('\n')[0] ?? null;
   const s = facts.state;
   let recorded: ContainerReport['recorded'] = null;
   if (s.error) recorded = { message: s.error, where: facts.errorSource ?? 'State.Error' };
   else if (predicted && s.started) {
     // runc reports exec and loader failures from inside the started process: they land in the log.
-    const line = facts.logTail.find((l) => l.includes(predicted));
+    const line = facts.logTail.find((l) => l.includes(predictedLine!));
     if (line !== undefined) recorded = { message: line, where: 'logs' };
   }
   const ended = s.started && s.status !== 'running' && s.status !== 'restarting' && s.status !== 'paused';
@@ -216,7 +218,7 @@ export function predict(
 
   let agreement: ContainerReport['agreement'];
   let finding: string;
-  if (recorded && predicted && recorded.message.includes(predicted)) {
+  if (recorded && predictedLine && recorded.message.includes(predictedLine)) {
     agreement = 'same';
     finding = `the runtime recorded the cause scratchscope predicts (${cause!.code})`;
   } else if (recorded) {

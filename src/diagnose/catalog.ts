@@ -35,6 +35,31 @@ import { type ExecForm, execFormLines } from './shellwords.js';
 import type { Code } from './types.js';
 import { atLeast } from './versions.js';
 
+const C_ESCAPES: Record<string, string> = {
+  '\x07': 'a',
+  '\b': 'b',
+  '\f': 'f',
+  '\n': 'n',
+  '\r': 'r',
+  '\t': 't',
+  '\v': 'v',
+  '\\': '\\',
+  "'": "'",
+};
+
+/** A name (bytes as latin1) as coreutils' quote() prints it in the C locale: in '…', C escapes, other bytes in octal. */
+export function cQuote(name: string): string {
+  let out = '';
+  for (const byte of Buffer.from(name, 'latin1')) {
+    const c = String.fromCharCode(byte);
+    const esc = C_ESCAPES[c];
+    if (esc !== undefined) out += `\\${esc}`;
+    else if (byte >= 0x20 && byte < 0x7f) out += c;
+    else out += `\\${byte.toString(8).padStart(3, '0')}`;
+  }
+  return `'${out}'`;
+}
+
 /** The facts a runtime's line is made of. */
 export interface RuntimeFacts {
   code: Code;
@@ -314,8 +339,12 @@ line, so the kernel looks for "/bin/sh\\r". Either way the runtime says no such 
         .split(/[ \t]+/)
         .slice(1)
         .join(' ')}`,
+    // GNU env quotes the name as coreutils' quote() does in the C locale, and adds a hint when the
+    // name holds white space (a #! line's options); busybox's env prints the name as it is
     runcEnv: (env: string, prog: string, busybox: boolean) =>
-      busybox ? `env: can't execute '${prog}': No such file or directory` : `${env}: '${prog}': No such file or directory`,
+      busybox
+        ? `env: can't execute '${prog}': No such file or directory`
+        : `${env}: ${cQuote(prog)}: No such file or directory${/[ \t\n\v\f\r]/.test(prog) ? `\n${env}: use -[v]S to pass options in shebang lines` : ''}`,
     messageCrlf: (path: string, interp: string) =>
       `${path} has Windows line ends: its first line asks for the interpreter "${interp}" (with a carriage return), which cannot exist`,
     fixCrlf: (path: string) => `Convert ${path} to Unix line ends (dos2unix, or git config core.autocrlf input) before COPY.`,
