@@ -75,6 +75,8 @@ const EXPECT: Record<string, { error?: string; warnings?: string[] }> = {
   'preload-missing': { warnings: ['preload-missing'] },
   'preload-needs-missing': { error: 'library-missing' },
   'shell-form-loader-missing': { error: 'shell-command-fails' },
+  'shell-applet-no-link': { error: 'shell-command-fails' },
+  'script-unreadable': { error: 'script-unreadable' },
 };
 
 describe('verdicts against docker run', { skip, timeout: 1_500_000 }, () => {
