@@ -77,6 +77,7 @@ const EXPECT: Record<string, { error?: string; warnings?: string[] }> = {
   'shell-form-loader-missing': { error: 'shell-command-fails' },
   'shell-applet-no-link': { error: 'shell-command-fails' },
   'script-unreadable': { error: 'script-unreadable' },
+  'init-program-missing': { error: 'init-command-fails' },
 };
 
 describe('verdicts against docker run', { skip, timeout: 1_500_000 }, () => {

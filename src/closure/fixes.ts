@@ -37,8 +37,8 @@ export function needsCopyLines(diagnostics: Diagnostic[]): boolean {
   return diagnostics.some(isCured);
 }
 
-/** The code the cure answers: a shell's failure to run the script's program is its cause's. */
-const curedCode = (d: Diagnostic) => (d.code === 'shell-command-fails' ? (d.cause ?? d.code) : d.code);
+/** The code the cure answers: a shell's (or init program's) failure to run its program is its cause's. */
+const curedCode = (d: Diagnostic) => (d.code === 'shell-command-fails' || d.code === 'init-command-fails' ? (d.cause ?? d.code) : d.code);
 const isCured = (d: Diagnostic) => d.severity === 'error' && CURED.has(curedCode(d));
 
 export function attachCopyLines(a: ClosureAnalysis | null, diagnostics: Diagnostic[]): void {

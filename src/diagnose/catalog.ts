@@ -550,6 +550,20 @@ executable. The cause is the same as for the exec form; so is the fix.`,
     message: (sh: string, word: string, cause: string) => `${sh} starts, then cannot run ${word}: ${cause}`,
     fix: 'Make the program the script names runnable (see the cause), or use the exec form to run it directly.',
   },
+  'init-command-fails': {
+    story: `An init program as the command (ENTRYPOINT ["/tini", "--"], ["dumb-init", "/app"]) starts as PID 1
+and runs the rest of the command as its child, through execvp: PATH searched as glibc searches it,
+then execve. The runtime is content, it started the init program; the failure comes from the init
+program instead, in its own words: tini "[FATAL tini (7)] exec /app failed: No such file or
+directory" (exit 127; the number is the child's PID, 6 or 7 in a container), dumb-init
+"[dumb-init] /app: No such file or directory" (exit 2). The cause is the program's, as a direct
+run would meet it; so is the fix.`,
+    example: '[FATAL tini (7)] exec /app failed: No such file or directory',
+    // the init program prints it, whatever runtime started it
+    runtimes: { crun: 'loader' },
+    message: (init: string, word: string, cause: string) => `${init} starts, then cannot run ${word}: ${cause}`,
+    fix: 'Make the program the init program runs runnable (see the cause).',
+  },
   'script-unreadable': {
     story: `A script starts as its #! interpreter, given the script's path: the kernel needs only the
 execute bit to get that far, but the interpreter then opens the script to read it, as the

@@ -13,6 +13,7 @@ import { type Command, type CommandOptions, commandStep, shellFormWarning } from
 import { type ExecContext, execStep } from './exec.js';
 import { loaderStep } from './loader.js';
 import { lookupStep } from './lookup.js';
+import { initRun } from './init-program.js';
 import { scriptReadStep } from './script.js';
 import { scriptRun } from './shell.js';
 import type { Diagnostic, Launch, LaunchStep, StepResult, Verdict } from './types.js';
@@ -29,7 +30,7 @@ export interface Diagnosis {
   launch: Launch;
   verdict: Verdict;
   diagnostics: Diagnostic[];
-  /** A shell-form command's script program, as the shell finds it (the closure follows it too). */
+  /** The program a shell-form command's script (or an init program such as tini) runs, as the shell finds it; `shell` is the one that runs it. The closure follows it too. */
   script: { shell: string; path: string } | null;
 }
 
@@ -76,7 +77,11 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
   // a #! script's interpreter reads the script; a shell-form command's shell runs the script's program in turn
   const read = take(loader) ? scriptReadStep(ctx, exec) : null;
   const started = loader.step.ok && (read === null || take(read));
-  const script = started && command.shellForm ? scriptRun(model, ctx, command, lookup.found.path, configArch, layerOf) : null;
+  const script = !started
+    ? null
+    : command.shellForm
+      ? scriptRun(model, ctx, command, lookup.found.path, configArch, layerOf)
+      : initRun(model, ctx, command, lookup.found.path, configArch, layerOf);
   if (script) {
     for (const r of script.results) if (!take(r)) break;
     if (script.program) [prog, load] = [script.program, script.load];
@@ -89,7 +94,7 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
   diagnostics.push(...programWarnings(tree, env, facts));
   const damaged = damageWarning(facts);
   if (damaged) diagnostics.push(damaged);
-  const found = script?.path ? { shell: script.shell, path: script.path } : null;
+  const found = script?.path ? { shell: 'shell' in script ? script.shell : script.init, path: script.path } : null;
   return finish(launch, diagnostics, model, command, found);
 }
 

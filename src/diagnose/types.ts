@@ -15,6 +15,7 @@ export const ERROR_CODES = [
   'library-missing',
   'shell-command-fails',
   'script-unreadable',
+  'init-command-fails',
   'symbol-version-missing',
   'symbol-missing',
   'hidden-by-mount',
@@ -72,7 +73,7 @@ export interface Diagnostic {
   dockerfile?: string[];
   /** What scratchscope saw that led here. */
   evidence: string[];
-  /** For shell-command-fails: the failure the shell met running the script's program (its code as a direct run gets it). */
+  /** For shell-command-fails and init-command-fails: the failure met running the program the shell or init runs (its code as a direct run gets it). */
   cause?: Code;
 }
 

@@ -98,11 +98,14 @@ function plan(model: ImageModel, donor: ImageModel, errors: Diagnostic[], execut
     new ScopeError('not-found', `${donorName} cannot supply ${what}, so repair cannot fix the image; nothing was written`);
   // A symbol a missing library would define is no failure of its own yet: look again once it is there.
   const filesMissing = errors.some((e) =>
-    /^(library|interpreter)-missing$/.test(e.code === 'shell-command-fails' ? (e.cause ?? '') : e.code),
+    /^(library|interpreter)-missing$/.test(e.code === 'shell-command-fails' || e.code === 'init-command-fails' ? (e.cause ?? '') : e.code),
   );
   for (const found of errors) {
     // the shell could not run the script's program: the cure is its cause's
-    const e = found.code === 'shell-command-fails' && found.cause ? { ...found, code: found.cause } : found;
+    const e =
+      (found.code === 'shell-command-fails' || found.code === 'init-command-fails') && found.cause
+        ? { ...found, code: found.cause }
+        : found;
     if (filesMissing && (e.code === 'symbol-missing' || e.code === 'symbol-version-missing')) continue;
     if (!FIXABLE.has(e.code))
       throw new ScopeError(

@@ -48,11 +48,16 @@ export function muslRoot(root: string): void {
  * as FEATURE_SH_STANDALONE does) or the plain dynamic one (applets only through links, as Alpine's).
  */
 export function debianBusybox(dir: string, pkg: 'busybox-static' | 'busybox' = 'busybox-static'): string {
-  const out = `${dir}/${pkg}-unpacked`;
+  return `${debianPackage(dir, pkg)}/bin/busybox`;
+}
+
+/** A Debian package's files, unpacked to `dir`/`pkg` (apt-get download, as the suites get their programs). */
+export function debianPackage(dir: string, pkg: string): string {
+  const out = `${dir}/${pkg}`;
   const get = `apt-get download -qq ${pkg}:amd64`;
   execFileSync('sh', ['-c', `${get} 2>/dev/null || (apt-get update -qq && ${get})`], { cwd: dir, stdio: 'ignore' });
   execFileSync('sh', ['-c', `dpkg-deb -x ${pkg}_*.deb ${out} && rm -f ${pkg}_*.deb`], { cwd: dir, stdio: 'ignore' });
-  return `${out}/bin/busybox`;
+  return out;
 }
 
 export function available(cmd: string): boolean {

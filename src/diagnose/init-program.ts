@@ -1,0 +1,163 @@
+/**
+ * An init program as the command (ENTRYPOINT ["/tini", "--"], ["dumb-init", …]): the runtime
+ * starts it, and it runs the rest of the command as its child with execvp. When the init
+ * program gets going, the child goes through the same steps as glibc's execvp takes them:
+ * each PATH entry in turn (ENOENT and ENOTDIR go on, EACCES is remembered and the search goes
+ * on, another errno stops it), execve, the loader. A failure execvp meets is printed by the
+ * init program in its own words (checked against the real ones in test/init-program.test.ts).
+ */
+import { resolvePath } from '../fs/index.js';
+import type { ImageModel } from '../load.js';
+import { containerPath, findExecutable, lookupStep } from './lookup.js';
+import { type ExecContext, type ExecStep, execStep } from './exec.js';
+import { type LoaderStep, loaderStep } from './loader.js';
+import { scriptReadStep } from './script.js';
+import { CATALOG } from './catalog.js';
+import type { Command } from './command.js';
+import type { Diagnostic, StepResult } from './types.js';
+
+export type InitKind = 'tini' | 'dumb-init';
+
+/** Which init program a file is, by its name (release downloads keep theirs: tini-static-amd64, dumb-init_1.2.5_x86_64). */
+export function initKind(path: string): InitKind | null {
+  const base = path.slice(path.lastIndexOf('/') + 1);
+  if (/^(tini|docker-init)([-_].*)?$/.test(base)) return 'tini';
+  if (/^dumb-init([-_].*)?$/.test(base)) return 'dumb-init';
+  return null;
+}
+
+/**
+ * The child's argv: what follows the init program's options (getopt stops at the first word
+ * that is not one; "--" ends them). Null when an option is not one known here, or one that
+ * makes it print and exit (-h, -V).
+ */
+export function childArgv(kind: InitKind, args: string[]): string[] | null {
+  // tini: -s -v -w -g -l, -e CODE, -p SIGNAL; dumb-init: -c -v, -r s:r (and their long names)
+  const [flags, withArg] = kind === 'tini' ? ['svwg', 'ep'] : ['cv', 'r'];
+  const long = kind === 'dumb-init' ? new Set(['--single-child', '--verbose']) : new Set<string>();
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') return args.length > i + 1 ? args.slice(i + 1) : null;
+    if (!a.startsWith('-') || a === '-') return args.slice(i);
+    if (long.has(a)) continue;
+    if (kind === 'dumb-init' && a.startsWith('--rewrite')) {
+      if (a === '--rewrite') i++;
+      continue;
+    }
+    if (a.startsWith('--')) return null;
+    for (let j = 1; j < a.length; j++) {
+      const f = a[j]!;
+      if (withArg.includes(f)) {
+        if (j === a.length - 1) i++; // its argument is the next word
+        break;
+      }
+      if (!flags.includes(f)) return null;
+    }
+  }
+  return null; // no program: the init program prints its usage
+}
+
+/** The init program's line when execvp fails; tini's PID (the child's) varies, so only what follows it. */
+export function initLine(kind: InitKind, name: string, why: string): string {
+  const errno = why.charAt(0).toUpperCase() + why.slice(1);
+  return kind === 'tini' ? `exec ${name} failed: ${errno}` : `[dumb-init] ${name}: ${errno}`;
+}
+
+export interface InitRun {
+  init: string;
+  path: string | null;
+  results: StepResult[];
+  program: NonNullable<ExecStep['program']> | null;
+  load: LoaderStep['load'];
+}
+
+const ENOENT = 'no such file or directory';
+const EACCES = 'permission denied';
+
+/** The steps of the program an init program runs, or null when the command is not an init program's. */
+export function initRun(
+  model: ImageModel,
+  ctx: ExecContext,
+  command: Command,
+  initPath: string,
+  configArch: string | null,
+  layerOf: (path: string) => number | null,
+): InitRun | null {
+  const resolved = resolvePath(ctx.tree, initPath, { cwd: ctx.cwd });
+  const kind = initKind(resolved.ok ? resolved.path : initPath) ?? initKind(command.argv[0] ?? '');
+  if (!kind) return null;
+  const argv = childArgv(kind, command.argv.slice(1));
+  const word = argv?.[0];
+  if (!argv || word === undefined || word === '') return null;
+  const init = command.argv[0] ?? initPath;
+  const under = (r: StepResult): StepResult => ({ ...r, step: { ...r.step, detail: `under ${init}: ${r.step.detail}` } });
+  const asWritten = (a: string[]): Command => ({ ...command, argv: a, shellForm: false, script: null, shellName: null });
+
+  // execvp: the name itself, or each entry of PATH (the runtime sets one when the image has none)
+  const candidates = word.includes('/')
+    ? [word]
+    : containerPath(ctx.env)
+        .split(':')
+        .map((d) => `${d === '' ? '.' : d}/${word}`);
+  let eacces: { path: string; result: StepResult } | null = null;
+  let enoent: { path: string; result: StepResult } | null = null;
+  let stop: { path: string; result: StepResult; why: string } | null = null;
+  for (const c of candidates) {
+    const l = findExecutable(ctx.tree, word, c, ctx.cwd, ctx.user);
+    if (!l.ok) {
+      if (l.reason === 'missing') continue;
+      eacces ??= { path: c, result: lookupStep(model, asWritten([c, ...argv.slice(1)]), ctx.env, ctx.cwd, ctx.user) };
+      continue;
+    }
+    const ex = execStep(ctx, c, word, configArch);
+    if (ex.program || (ex.failure?.code === 'exec-format' && ctx.catalog.of(l.node) === null)) {
+      const lookup: StepResult = { step: { step: 'lookup', ok: true, detail: `under ${init}: found ${c}` }, findings: [] };
+      if (!ex.program) return { init, path: c, results: [lookup, under(ex)], program: null, load: null }; // glibc runs it with /bin/sh
+      const loader = loaderStep(model, ctx, ex.program, c, layerOf);
+      const read = scriptReadStep(ctx, ex);
+      return {
+        init,
+        path: c,
+        results: [lookup, under(ex), under(loader), ...(read ? [under(read)] : [])],
+        program: ex.program,
+        load: loader.load,
+      };
+    }
+    const rt = ex.failure?.runtimeError ?? '';
+    const why = ex.failure?.byEnv ? ENOENT : (/: ([a-z ]+)$/.exec(rt)?.[1] ?? ENOENT);
+    if (why === ENOENT || why === 'not a directory') enoent ??= { path: c, result: ex };
+    else if (why === EACCES) eacces ??= { path: c, result: ex };
+    else {
+      stop = { path: c, result: ex, why };
+      break;
+    }
+  }
+  const failed = stop ?? (eacces ? { ...eacces, why: EACCES } : null) ?? (enoent ? { ...enoent, why: ENOENT } : null);
+  const result = failed?.result ?? lookupStep(model, asWritten(argv), ctx.env, ctx.cwd, ctx.user);
+  const why = failed?.why ?? ENOENT;
+  const [cause] = result.findings.filter((d) => d.severity === 'error');
+  const byEnv = failed && 'failure' in failed.result ? (failed.result as ExecStep).failure?.byEnv : false;
+  const text = CATALOG['init-command-fails'];
+  const finding: Diagnostic = {
+    severity: 'error',
+    code: 'init-command-fails',
+    message: text.message(init, word, cause?.message ?? why),
+    path: cause?.path ?? null,
+    layer: cause?.layer ?? null,
+    runtimeError: byEnv ? (cause?.runtimeError ?? null) : initLine(kind, word, why),
+    fix: cause?.fix ?? text.fix,
+    evidence: [`${init} runs ${JSON.stringify(argv)}`, ...(cause?.evidence ?? [])],
+    ...(cause ? { cause: cause.code } : {}),
+  };
+  const found = failed && failed.result.step.step === 'exec';
+  const lookup = found
+    ? [{ step: { step: 'lookup' as const, ok: true, detail: `under ${init}: found ${failed.path}` }, findings: [] }]
+    : [];
+  return {
+    init,
+    path: found ? failed.path : null,
+    results: [...lookup, { step: under(result).step, findings: [finding, ...result.findings.filter((d) => d.severity !== 'error')] }],
+    program: null,
+    load: null,
+  };
+}

@@ -1,0 +1,129 @@
+/**
+ * An init program as the command: tini (static and dynamic) and dumb-init, Debian's builds,
+ * run for real in a chroot of the same root as `INIT … PROGRAM`; the verdict must be what they
+ * did, and a failure's line what they printed (tini's after its "[FATAL tini (PID)] ", whose PID
+ * varies). The option parsing is checked on its own.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { after, describe, it } from 'node:test';
+import { childArgv, initKind } from '../src/diagnose/init-program.js';
+import { loadImage } from '../src/load.js';
+import { buildReport } from '../src/report/index.js';
+import { tempDir } from './helpers/build.js';
+import { available, debianPackage, glibcRoot, put, sh, write } from './helpers/roots.js';
+
+const isRoot = process.getuid?.() === 0;
+const needs = ['gcc', 'chroot', 'apt-get', 'dpkg-deb'].filter((c) => !available(c));
+const skip = needs.length ? `needs ${needs.join(', ')}` : !isRoot ? 'needs root for chroot' : false;
+if (skip && process.env.CI === 'true') throw new Error(`init program tests cannot run under CI: ${skip}`);
+
+describe('init programs: what they name by their options', () => {
+  it('tini and dumb-init take their options, then the program (-- ends them)', () => {
+    assert.equal(initKind('/usr/bin/tini-static-amd64'), 'tini');
+    assert.equal(initKind('/usr/local/bin/dumb-init_1.2.5_x86_64'), 'dumb-init');
+    assert.equal(initKind('/usr/bin/tinier'), null);
+    assert.deepEqual(childArgv('tini', ['--', '/app', '-x']), ['/app', '-x']);
+    assert.deepEqual(childArgv('tini', ['-s', '-g', '-e', '143', '/app']), ['/app']);
+    assert.deepEqual(childArgv('tini', ['-vvv', '-pSIGKILL', '--', 'app']), ['app']);
+    assert.equal(childArgv('tini', ['-h']), null);
+    assert.equal(childArgv('tini', ['--']), null);
+    assert.deepEqual(childArgv('dumb-init', ['--single-child', '-r', '15:2', '/app']), ['/app']);
+    assert.deepEqual(childArgv('dumb-init', ['--rewrite=15:2', '--', '/app']), ['/app']);
+    assert.equal(childArgv('dumb-init', ['--version']), null);
+  });
+});
+
+describe('init programs: the program they run, in their words', { skip }, () => {
+  const tmp = tempDir();
+  after(tmp.cleanup);
+  const b = `${tmp.dir}/build`;
+  mkdirSync(b, { recursive: true });
+  writeFileSync(`${b}/ok.c`, '#include <stdio.h>\nint main(void) { puts("started"); return 0; }\n');
+  sh('gcc', ['-O1', '-static', '-o', `${b}/ok-static`, `${b}/ok.c`]);
+  sh('gcc', ['-O1', '-Wl,--dynamic-linker=/lib/ld-elsewhere.so.2', '-o', `${b}/ok-noloader`, `${b}/ok.c`]);
+  writeFileSync(`${b}/x.c`, 'int x(void) { return 0; }\n');
+  sh('gcc', ['-O1', '-shared', '-fPIC', '-Wl,-soname,libx.so.1', '-o', `${b}/libx.so.1`, `${b}/x.c`]);
+  writeFileSync(`${b}/usex.c`, 'int x(void);\nint main(void) { return x(); }\n');
+  sh('gcc', ['-O1', '-o', `${b}/ok-needsx`, `${b}/usex.c`, `${b}/libx.so.1`]);
+  const tini = skip ? '' : debianPackage(b, 'tini');
+  const dumb = skip ? '' : debianPackage(b, 'dumb-init');
+  const inits: [string, string, string[]][] = [
+    ['tini-static', `${tini}/usr/bin/tini-static`, ['-s', '--']],
+    ['tini', `${tini}/usr/bin/tini`, []],
+    ['dumb-init', `${dumb}/usr/bin/dumb-init`, []],
+  ];
+
+  const cases: { what: string; argv: string[]; setup: (root: string) => void; code?: string }[] = [
+    { what: 'it runs', argv: ['/app'], setup: (root) => put(root, '/app', `${b}/ok-static`) },
+    { what: 'the program is missing', argv: ['/app'], setup: () => {} },
+    { what: 'a bare name PATH does not have', argv: ['app'], setup: () => {} },
+    { what: 'a bare name PATH has', argv: ['app', 'x'], setup: (root) => put(root, '/usr/bin/app', `${b}/ok-static`) },
+    { what: 'its loader is missing', argv: ['/app'], setup: (root) => put(root, '/app', `${b}/ok-noloader`) },
+    {
+      what: 'PATH has one without its loader, then one that runs: execvp goes on',
+      argv: ['app'],
+      setup: (root) => {
+        put(root, '/usr/local/bin/app', `${b}/ok-noloader`);
+        put(root, '/usr/bin/app', `${b}/ok-static`);
+      },
+    },
+    {
+      what: 'PATH has one not executable, then one without its loader: EACCES is remembered',
+      argv: ['app'],
+      setup: (root) => {
+        put(root, '/usr/local/bin/app', `${b}/ok-static`);
+        chmodSync(`${root}/usr/local/bin/app`, 0o644);
+        put(root, '/usr/bin/app', `${b}/ok-noloader`);
+      },
+    },
+    { what: 'it is a folder', argv: ['/app'], setup: (root) => mkdirSync(`${root}/app`) },
+    {
+      what: 'a library it needs is missing: the loader says so',
+      argv: ['/app'],
+      setup: (root) => put(root, '/app', `${b}/ok-needsx`),
+      code: 'library-missing',
+    },
+    {
+      what: 'a #! interpreter that is missing',
+      argv: ['/run'],
+      setup: (root) => {
+        write(root, '/run', '#!/usr/bin/python3\nprint(1)\n');
+        chmodSync(`${root}/run`, 0o755);
+      },
+    },
+  ];
+
+  for (const [name, bin, opts] of inits) {
+    for (const c of cases) {
+      it(`${name}: ${c.what}`, async () => {
+        const root = `${tmp.dir}/${name}-${Math.random().toString(36).slice(2)}`;
+        glibcRoot(root);
+        put(root, `/${name}`, bin);
+        c.setup(root);
+        const argv = [`/${name}`, ...opts, ...c.argv];
+        const real = spawnSync('chroot', [root, ...argv], {
+          encoding: 'utf8',
+          env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' },
+        });
+        const m = await loadImage(root, { analysis: true });
+        let r;
+        try {
+          r = buildReport(m, { entrypoint: argv });
+        } finally {
+          await m.close();
+        }
+        rmSync(root, { recursive: true, force: true });
+        const stderr = real.stderr.trim();
+        assert.equal(r.verdict, real.status === 0 ? 'starts' : 'fails', stderr);
+        if (real.status === 0) return;
+        const first = r.diagnostics.find((d) => d.severity === 'error')!;
+        assert.equal(first.code, c.code ?? 'init-command-fails');
+        const last = stderr.split('\n').at(-1)!;
+        if (name.startsWith('tini') && !c.code) assert.match(last, /^\[FATAL tini \(\d+\)\] /);
+        assert.equal(first.runtimeError, last.replace(/^\[FATAL tini \(\d+\)\] /, ''));
+      });
+    }
+  }
+});
