@@ -12,7 +12,7 @@ import { childArgv, initKind } from '../src/diagnose/init-program.js';
 import { loadImage } from '../src/load.js';
 import { buildReport } from '../src/report/index.js';
 import { tempDir } from './helpers/build.js';
-import { available, debianPackage, glibcRoot, put, sh, write } from './helpers/roots.js';
+import { available, debianPackage, glibcRoot, link, put, sh, write } from './helpers/roots.js';
 
 const isRoot = process.getuid?.() === 0;
 const needs = ['gcc', 'chroot', 'apt-get', 'dpkg-deb'].filter((c) => !available(c));
@@ -28,7 +28,8 @@ describe('init programs: what they name by their options', () => {
     assert.deepEqual(childArgv('tini', ['-s', '-g', '-e', '143', '/app']), ['/app']);
     assert.deepEqual(childArgv('tini', ['-vvv', '-pSIGKILL', '--', 'app']), ['app']);
     assert.equal(childArgv('tini', ['-h']), null);
-    assert.equal(childArgv('tini', ['--']), null);
+    assert.deepEqual(childArgv('tini', ['--']), []);
+    assert.deepEqual(childArgv('tini', ['-s']), []);
     assert.deepEqual(childArgv('dumb-init', ['--single-child', '-r', '15:2', '/app']), ['/app']);
     assert.deepEqual(childArgv('dumb-init', ['--rewrite=15:2', '--', '/app']), ['/app']);
     assert.equal(childArgv('dumb-init', ['--version']), null);
@@ -56,6 +57,43 @@ describe('init programs: the program they run, in their words', { skip }, () => 
   ];
 
   const cases: { what: string; argv: string[]; setup: (root: string) => void; code?: string }[] = [
+    { what: 'no program: it prints its usage', argv: [], setup: () => {} },
+    { what: 'an empty program name', argv: [''], setup: () => {} },
+    {
+      what: '#!/usr/bin/env finding nothing ends the search: env says so',
+      argv: ['app'],
+      setup: (root) => {
+        put(root, '/usr/bin/env', '/usr/bin/env');
+        write(root, '/usr/local/bin/app', '#!/usr/bin/env python3\nprint(1)\n');
+        chmodSync(`${root}/usr/local/bin/app`, 0o755);
+        put(root, '/usr/bin/app', `${b}/ok-static`);
+      },
+    },
+    {
+      what: 'a loop of links in PATH stops the search',
+      argv: ['app'],
+      setup: (root) => {
+        link(root, '/usr/local/bin/app', '/usr/local/bin/app');
+        put(root, '/usr/bin/app', `${b}/ok-static`);
+      },
+    },
+    {
+      what: 'a file without #!: glibc runs it with /bin/sh',
+      argv: ['/run'],
+      setup: (root) => {
+        put(root, '/bin/sh', '/bin/dash');
+        write(root, '/run', 'echo started\n');
+        chmodSync(`${root}/run`, 0o755);
+      },
+    },
+    {
+      what: 'a file without #! and no /bin/sh',
+      argv: ['/run'],
+      setup: (root) => {
+        write(root, '/run', 'echo started\n');
+        chmodSync(`${root}/run`, 0o755);
+      },
+    },
     { what: 'it runs', argv: ['/app'], setup: (root) => put(root, '/app', `${b}/ok-static`) },
     { what: 'the program is missing', argv: ['/app'], setup: () => {} },
     { what: 'a bare name PATH does not have', argv: ['app'], setup: () => {} },
@@ -120,8 +158,12 @@ describe('init programs: the program they run, in their words', { skip }, () => 
         if (real.status === 0) return;
         const first = r.diagnostics.find((d) => d.severity === 'error')!;
         assert.equal(first.code, c.code ?? 'init-command-fails');
+        if (first.runtimeError === null) {
+          assert.deepEqual(c.argv, [], 'only a usage message goes unworded');
+          return;
+        }
         const last = stderr.split('\n').at(-1)!;
-        if (name.startsWith('tini') && !c.code) assert.match(last, /^\[FATAL tini \(\d+\)\] /);
+        if (name.startsWith('tini') && !c.code && !first.runtimeError.includes('env')) assert.match(last, /^\[FATAL tini \(\d+\)\] /);
         assert.equal(first.runtimeError, last.replace(/^\[FATAL tini \(\d+\)\] /, ''));
       });
     }

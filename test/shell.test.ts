@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { loadImage } from '../src/load.js';
 import { buildReport } from '../src/report/index.js';
@@ -219,6 +219,31 @@ describe("shell-form commands: the program the shell runs, in the shell's words"
       },
     },
     { what: 'command runs the program as is', script: 'command /app', setup: () => {} },
+    { what: 'command -- and command exec', script: 'command -- /app', setup: () => {} },
+    { what: 'command exec runs it', script: 'command exec /app', setup: (root) => put(root, '/app', `${b}/ok-static`) },
+    {
+      what: "a file of another owner, mode 0700: root runs it (dash's test is any x bit for root)",
+      script: 'app',
+      setup: (root) => {
+        put(root, '/usr/bin/app', `${b}/ok-static`);
+        chmodSync(`${root}/usr/bin/app`, 0o700);
+        chownSync(`${root}/usr/bin/app`, 1000, 1000);
+      },
+    },
+    {
+      what: '#!/usr/bin/env finding nothing ends the search: a later program of that name is not tried',
+      script: 'app',
+      setup: (root) => {
+        put(root, '/usr/bin/env', '/usr/bin/env');
+        script(root, '/usr/local/bin/app', '#!/usr/bin/env python3\nprint(1)\n');
+        put(root, '/usr/bin/app', `${b}/ok-static`);
+      },
+    },
+    {
+      what: 'a loop of links in PATH',
+      script: 'app',
+      setup: (root) => link(root, '/usr/local/bin/app', '/usr/local/bin/app'),
+    },
     { what: 'exec -a NAME (dash has no options)', script: 'exec -a x /app', setup: () => {} },
     { what: 'exec -- (dash has no options)', script: 'exec -- /app', setup: () => {} },
     {

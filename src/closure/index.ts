@@ -308,7 +308,8 @@ export function analyseClosure(model: ImageModel, opts: ClosureOptions = {}): Cl
   // a shell form: the shell runs the script's program in turn, which must start too
   const viaShell = scriptOf !== null && scriptOf.path !== start;
   let { program, load, libc } = follow(start, 'the command the runtime executes', !viaShell);
-  if (scriptOf && viaShell) ({ program, load, libc } = follow(scriptOf.path, `the program ${scriptOf.shell}'s script runs`));
+  if (scriptOf && viaShell)
+    ({ program, load, libc } = follow(scriptOf.path, `the program ${scriptOf.shell} runs in turn (its script's, or an init program's)`));
 
   const files = [...c.files.values()];
   const rank = (f: ClosureFile) => (f.when === 'start' ? 0 : f.probable ? 2 : 1);

@@ -563,6 +563,8 @@ run would meet it; so is the fix.`,
     runtimes: { crun: 'loader' },
     message: (init: string, word: string, cause: string) => `${init} starts, then cannot run ${word}: ${cause}`,
     fix: 'Make the program the init program runs runnable (see the cause).',
+    messageNoProgram: (init: string) => `${init} is given no program to run: it prints its usage and exits 1`,
+    fixNoProgram: (init: string) => `Name the program after it: ENTRYPOINT ["${init}", "--", "/app"], or give it as CMD ["/app"].`,
   },
   'script-unreadable': {
     story: `A script starts as its #! interpreter, given the script's path: the kernel needs only the

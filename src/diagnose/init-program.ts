@@ -8,7 +8,7 @@
  */
 import { resolvePath } from '../fs/index.js';
 import type { ImageModel } from '../load.js';
-import { containerPath, findExecutable, lookupStep } from './lookup.js';
+import { containerPath, findExecutable, lookupStep, shutOnTheWay } from './lookup.js';
 import { type ExecContext, type ExecStep, execStep } from './exec.js';
 import { type LoaderStep, loaderStep } from './loader.js';
 import { scriptReadStep } from './script.js';
@@ -28,8 +28,8 @@ export function initKind(path: string): InitKind | null {
 
 /**
  * The child's argv: what follows the init program's options (getopt stops at the first word
- * that is not one; "--" ends them). Null when an option is not one known here, or one that
- * makes it print and exit (-h, -V).
+ * that is not one; "--" ends them), empty when none is given. Null when an option is not one
+ * known here, or one that makes it print and exit (-h, -V).
  */
 export function childArgv(kind: InitKind, args: string[]): string[] | null {
   // tini: -s -v -w -g -l, -e CODE, -p SIGNAL; dumb-init: -c -v, -r s:r (and their long names)
@@ -37,7 +37,7 @@ export function childArgv(kind: InitKind, args: string[]): string[] | null {
   const long = kind === 'dumb-init' ? new Set(['--single-child', '--verbose']) : new Set<string>();
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    if (a === '--') return args.length > i + 1 ? args.slice(i + 1) : null;
+    if (a === '--') return args.slice(i + 1);
     if (!a.startsWith('-') || a === '-') return args.slice(i);
     if (long.has(a)) continue;
     if (kind === 'dumb-init' && a.startsWith('--rewrite')) {
@@ -54,7 +54,7 @@ export function childArgv(kind: InitKind, args: string[]): string[] | null {
       if (!flags.includes(f)) return null;
     }
   }
-  return null; // no program: the init program prints its usage
+  return []; // no program: the init program prints its usage, and exits 1
 }
 
 /** The init program's line when execvp fails; tini's PID (the child's) varies, so only what follows it. */
@@ -72,6 +72,7 @@ export interface InitRun {
 }
 
 const ENOENT = 'no such file or directory';
+const ENOTDIR = 'not a directory';
 const EACCES = 'permission denied';
 
 /** The steps of the program an init program runs, or null when the command is not an init program's. */
@@ -87,11 +88,31 @@ export function initRun(
   const kind = initKind(resolved.ok ? resolved.path : initPath) ?? initKind(command.argv[0] ?? '');
   if (!kind) return null;
   const argv = childArgv(kind, command.argv.slice(1));
-  const word = argv?.[0];
-  if (!argv || word === undefined || word === '') return null;
+  if (!argv) return null;
   const init = command.argv[0] ?? initPath;
   const under = (r: StepResult): StepResult => ({ ...r, step: { ...r.step, detail: `under ${init}: ${r.step.detail}` } });
   const asWritten = (a: string[]): Command => ({ ...command, argv: a, shellForm: false, script: null, shellName: null });
+  const text = CATALOG['init-command-fails'];
+  const word = argv[0];
+  if (word === undefined || word === '') {
+    // no program: it prints its usage and exits 1; an empty name: execvp's ENOENT
+    const finding: Diagnostic = {
+      severity: 'error',
+      code: 'init-command-fails',
+      message: word === undefined ? text.messageNoProgram(init) : text.message(init, '""', 'an empty program name'),
+      path: null,
+      layer: null,
+      runtimeError: word === undefined ? null : initLine(kind, '', ENOENT),
+      fix: text.fixNoProgram(init),
+      evidence: [`argv ${JSON.stringify(command.argv)}`],
+    };
+    const step: StepResult = { step: { step: 'lookup', ok: false, detail: `under ${init}: no program` }, findings: [finding] };
+    return { init, path: null, results: [step], program: null, load: null };
+  }
+  // glibc's execvp runs a file the kernel will not (ENOEXEC) with /bin/sh; musl's does not
+  const initElf = resolved.ok ? ctx.catalog.of(resolved.node) : null;
+  const musl = initElf?.ok === true && initElf.info.libc === 'musl';
+  const binSh = resolvePath(ctx.tree, '/bin/sh', { cwd: ctx.cwd });
 
   // execvp: the name itself, or each entry of PATH (the runtime sets one when the image has none)
   const candidates = word.includes('/')
@@ -104,31 +125,47 @@ export function initRun(
   let stop: { path: string; result: StepResult; why: string } | null = null;
   for (const c of candidates) {
     const l = findExecutable(ctx.tree, word, c, ctx.cwd, ctx.user);
+    const lookupOf = () => lookupStep(model, asWritten([c, ...argv.slice(1)]), ctx.env, ctx.cwd, ctx.user);
+    if (!l.ok && shutOnTheWay(ctx.tree, c, ctx.cwd, ctx.user)) {
+      eacces ??= { path: c, result: lookupOf() };
+      continue;
+    }
     if (!l.ok) {
-      if (l.reason === 'missing') continue;
-      eacces ??= { path: c, result: lookupStep(model, asWritten([c, ...argv.slice(1)]), ctx.env, ctx.cwd, ctx.user) };
+      const walk = l.reason === 'missing' ? (/: ([a-z ]+)$/.exec(l.runtimeError)?.[1] ?? ENOENT) : EACCES;
+      if (walk === ENOENT || walk === ENOTDIR) continue;
+      if (walk === EACCES) eacces ??= { path: c, result: lookupOf() };
+      else {
+        stop = { path: c, result: lookupOf(), why: walk }; // a loop of links: execvp stops there
+        break;
+      }
       continue;
     }
     const ex = execStep(ctx, c, word, configArch);
-    if (ex.program || (ex.failure?.code === 'exec-format' && ctx.catalog.of(l.node) === null)) {
-      const lookup: StepResult = { step: { step: 'lookup', ok: true, detail: `under ${init}: found ${c}` }, findings: [] };
-      if (!ex.program) return { init, path: c, results: [lookup, under(ex)], program: null, load: null }; // glibc runs it with /bin/sh
+    const noexec = ex.failure?.code === 'exec-format';
+    const lookup: StepResult = { step: { step: 'lookup', ok: true, detail: `under ${init}: found ${c}` }, findings: [] };
+    if (noexec && !musl && binSh.ok && ctx.catalog.of(l.node) === null) {
+      // glibc's execvp runs it with /bin/sh, which reads it as a script
+      const detail = `${word} is no program the kernel runs: execvp runs it with /bin/sh`;
+      const ran: StepResult = { step: { step: 'exec', ok: true, detail }, findings: [] };
+      return { init, path: c, results: [lookup, under(ran)], program: null, load: null };
+    }
+    if (ex.program) {
       const loader = loaderStep(model, ctx, ex.program, c, layerOf);
       const read = scriptReadStep(ctx, ex);
-      return {
-        init,
-        path: c,
-        results: [lookup, under(ex), under(loader), ...(read ? [under(read)] : [])],
-        program: ex.program,
-        load: loader.load,
-      };
+      const results = [lookup, under(ex), under(loader), ...(read ? [under(read)] : [])];
+      return { init, path: c, results, program: ex.program, load: loader.load };
     }
-    const rt = ex.failure?.runtimeError ?? '';
-    const why = ex.failure?.byEnv ? ENOENT : (/: ([a-z ]+)$/.exec(rt)?.[1] ?? ENOENT);
-    if (why === ENOENT || why === 'not a directory') enoent ??= { path: c, result: ex };
+    if (ex.failure?.byEnv) {
+      stop = { path: c, result: ex, why: ENOENT }; // env ran, found nothing, and said so itself: the search is over
+      break;
+    }
+    if (noexec && !musl && !binSh.ok) continue; // glibc's fallback to /bin/sh meets ENOENT, and the search goes on
+    const why = /: ([a-z ]+)$/.exec(ex.failure?.runtimeError ?? '')?.[1] ?? ENOENT;
+    if (why === ENOENT || why === ENOTDIR) enoent ??= { path: c, result: ex };
     else if (why === EACCES) eacces ??= { path: c, result: ex };
     else {
-      stop = { path: c, result: ex, why };
+      // another machine's program read by /bin/sh fails in words that depend on its bytes ('')
+      stop = { path: c, result: ex, why: noexec && !musl ? '' : why };
       break;
     }
   }
@@ -137,14 +174,13 @@ export function initRun(
   const why = failed?.why ?? ENOENT;
   const [cause] = result.findings.filter((d) => d.severity === 'error');
   const byEnv = failed && 'failure' in failed.result ? (failed.result as ExecStep).failure?.byEnv : false;
-  const text = CATALOG['init-command-fails'];
   const finding: Diagnostic = {
     severity: 'error',
     code: 'init-command-fails',
-    message: text.message(init, word, cause?.message ?? why),
+    message: text.message(init, word, cause?.message ?? (why || 'exec format error')),
     path: cause?.path ?? null,
     layer: cause?.layer ?? null,
-    runtimeError: byEnv ? (cause?.runtimeError ?? null) : initLine(kind, word, why),
+    runtimeError: byEnv ? (cause?.runtimeError ?? null) : why === '' ? null : initLine(kind, word, why),
     fix: cause?.fix ?? text.fix,
     evidence: [`${init} runs ${JSON.stringify(argv)}`, ...(cause?.evidence ?? [])],
     ...(cause ? { cause: cause.code } : {}),

@@ -59,6 +59,17 @@ export function unsearchable(
   return null;
 }
 
+/**
+ * Whether the walk to `path` meets a folder `who` may not search, even when the file itself is
+ * not there: open() and stat() then fail with EACCES, not ENOENT (a shell's and execvp's search).
+ */
+export function shutOnTheWay(tree: MergedTree, path: string, cwd: string, who: Credentials | undefined): boolean {
+  if (!who || who.uid === 0) return false;
+  const cut = path.lastIndexOf('/');
+  const dir = resolvePath(tree, cut <= 0 ? (cut === 0 ? '/' : '.') : path.slice(0, cut), { cwd });
+  return dir.ok && dir.node.type === 'dir' && unsearchable(tree, `${dir.path}/x`.replace('//', '/'), who) !== null;
+}
+
 /** Go's findExecutable: stat (following links, as the container's user), not a directory, some x bit. */
 export function findExecutable(tree: MergedTree, name: string, path: string, cwd: string, who?: Credentials): Lookup {
   const r = resolvePath(tree, path, { cwd });

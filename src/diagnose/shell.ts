@@ -15,8 +15,8 @@ import { CATALOG } from './catalog.js';
 import type { Command } from './command.js';
 import { type ExecContext, type ExecStep, execStep } from './exec.js';
 import { type LoaderStep, loaderStep } from './loader.js';
-import { type Lookup, containerPath, findExecutable, lookupStep, unsearchable } from './lookup.js';
-import type { Credentials } from '../loader/access.js';
+import { type Lookup, containerPath, findExecutable, lookupStep, shutOnTheWay, unsearchable } from './lookup.js';
+import { type Credentials, mayExecute } from '../loader/access.js';
 import { scriptReadStep } from './script.js';
 import { type Shell, type ShellKind, shellOf } from './shell-kind.js';
 import { execForm } from './shellwords.js';
@@ -29,6 +29,23 @@ const BUILTINS = new Set(
     'printf pwd read readonly return set shift source test times trap true type ulimit umask unalias unset wait'
   ).split(' '),
 );
+/** Each shell's own beyond those (bash's from `help`, busybox ash's and dash's from their builtin tables). */
+const OWN_BUILTINS: Record<ShellKind, Set<string>> = {
+  bash: new Set(
+    (
+      'bind builtin caller compgen complete compopt declare dirs disown enable help history let logout mapfile ' +
+      'popd pushd readarray shopt suspend typeset'
+    ).split(' '),
+  ),
+  busybox: new Set(['chdir', 'let']),
+  dash: new Set(['chdir']),
+};
+
+function isBuiltin(word: string, kind: ShellKind | null): boolean {
+  if (BUILTINS.has(word)) return true;
+  // a shell not known here: any shell's builtin may be its own
+  return kind === null ? Object.values(OWN_BUILTINS).some((s) => s.has(word)) : OWN_BUILTINS[kind].has(word);
+}
 
 const ENOENT = 'no such file or directory';
 const ENOTDIR = 'not a directory';
@@ -96,7 +113,14 @@ export interface ScriptRun {
 }
 
 /** A file the shell tried, and how it failed: a lookup that found no program there, or execve's error. */
-type Attempt = { path: string; failure: Omit<ShellFailure, 'word' | 'exec' | 'path'>; result: StepResult; found: boolean };
+type Attempt = {
+  path: string;
+  failure: Omit<ShellFailure, 'word' | 'exec' | 'path'>;
+  result: StepResult;
+  found: boolean;
+  /** execve worked, and the program failed by itself (env found nothing to run): the search ends. */
+  ended?: boolean;
+};
 
 /** errno of a path the lookup refused: ENOENT and the like from the walk, EACCES for a folder or no x bit (bash: EISDIR). */
 function lookupErrno(l: Extract<Lookup, { ok: false }>, kind: ShellKind | null): string {
@@ -105,31 +129,35 @@ function lookupErrno(l: Extract<Lookup, { ok: false }>, kind: ShellKind | null):
 }
 
 /**
- * The words of the program a script runs: after `exec` (and its options, for the shells that
- * take any: dash takes none, and looks for a program named "-a") or `command`. Null when an
- * option is not one known here.
+ * The words of the program a script runs, and whether `exec` runs it: after `exec` (and its
+ * options, for the shells that take any: dash takes none, and looks for a program named "-a";
+ * busybox only -a) or `command` (and its --). Null when an option is not one known here.
  */
-function programWords(words: string[], kind: ShellKind | null): string[] | null {
+function programWords(words: string[], kind: ShellKind | null): { words: string[]; exec: boolean } | null {
   const [first, ...rest] = words;
-  if (first === 'command') return rest[0]?.startsWith('-') ? null : rest;
-  if (first !== 'exec') return words;
-  if (kind === 'dash') return rest;
+  if (first === 'command') {
+    const after = rest[0] === '--' ? rest.slice(1) : rest;
+    if (after[0]?.startsWith('-')) return null;
+    return after[0] === 'exec' ? programWords(after, kind) : { words: after, exec: false };
+  }
+  if (first !== 'exec') return { words, exec: false };
+  if (kind === 'dash') return { words: rest, exec: true };
   let i = 0;
   for (; i < rest.length && rest[i]!.startsWith('-'); i++) {
     const o = rest[i]!;
-    if (o === '--') return rest.slice(i + 1);
-    if (o === '-a') i++;
-    else if (!/^-[cl]+$/.test(o)) return null;
+    if (o === '--') return { words: rest.slice(i + 1), exec: true };
+    if (o === '-a' && i + 1 < rest.length) i++;
+    else if (kind === 'busybox' || !/^-[cl]+$/.test(o)) return null;
   }
-  return rest.slice(i);
+  return { words: rest.slice(i), exec: true };
 }
 
-/** dash's test of a file it may run: the owner's x bit if it owns it, else the group's, else the others'. */
+/** dash's test of a file it may run: root, any x bit; else the owner's x bit if it owns it, the group's if one of its groups does, else the others'. */
 function ownerBitX(node: { uid: number; gid: number; mode: number }, who: Credentials | undefined): boolean {
   const uid = who?.uid ?? 0;
-  const gid = who?.gids[0] ?? 0;
+  if (uid === 0) return (node.mode & 0o111) !== 0;
   if (node.uid === uid) return (node.mode & 0o100) !== 0;
-  if (node.gid === gid) return (node.mode & 0o010) !== 0;
+  if ((who?.gids ?? [0]).includes(node.gid)) return (node.mode & 0o010) !== 0;
   return (node.mode & 0o001) !== 0;
 }
 
@@ -153,15 +181,16 @@ export function scriptRun(
   if (!form) return null;
   const resolved = resolvePath(ctx.tree, shellPath, { cwd: ctx.cwd });
   const sh: Shell = resolved.ok ? shellOf(resolved.node, resolved.path) : { kind: null, modern: true, applets: null, standalone: false };
-  const exec = form.words[0] === 'exec';
-  const words = programWords(form.words, sh.kind);
-  const word = words?.[0];
+  const program = programWords(form.words, sh.kind);
+  if (!program) return null;
+  const { words, exec } = program;
+  const word = words[0];
   // dash's exec takes no options: `exec -a x /app` looks for a program named "-a"
-  if (!words || word === undefined || (word.startsWith('-') && !(exec && sh.kind === 'dash'))) return null;
+  if (word === undefined || (word.startsWith('-') && !(exec && sh.kind === 'dash'))) return null;
   // `time` is a keyword of bash (and of the other shells not known here); busybox's is an
   // applet (below); dash has none, and runs /usr/bin/time.
   // exec runs a program, never a builtin: `exec echo` looks for echo in PATH.
-  if (!exec && (BUILTINS.has(word) || (word === 'time' && (sh.kind === 'bash' || sh.kind === null)))) return null;
+  if (!exec && (isBuiltin(word, sh.kind) || (word === 'time' && (sh.kind === 'bash' || sh.kind === null)))) return null;
   // a standalone busybox runs its own applets by bare name, whatever PATH holds (all of them,
   // when /proc is mounted); another finds them through PATH, as the links to it they are
   if (sh.kind === 'busybox' && sh.standalone && !word.includes('/') && (sh.applets === null || sh.applets.has(word))) return null;
@@ -173,6 +202,10 @@ export function scriptRun(
   /** One file, as the shell tries it: found and executed, or the reason it is not. */
   const attempt = (path: string): Attempt | { path: string; exec: ExecStep } => {
     const l = findExecutable(ctx.tree, word, path, ctx.cwd, ctx.user);
+    if (!l.ok && shutOnTheWay(ctx.tree, path, ctx.cwd, ctx.user)) {
+      const result = lookupStep(model, asWritten([path, ...words.slice(1)]), inner.env, ctx.cwd, ctx.user);
+      return { path, failure: { why: EACCES }, result, found: false };
+    }
     if (!l.ok) {
       const result = lookupStep(model, asWritten([path, ...words.slice(1)]), inner.env, ctx.cwd, ctx.user);
       return { path, failure: { why: lookupErrno(l, sh.kind) }, result, found: false };
@@ -188,6 +221,7 @@ export function scriptRun(
       failure: { why, missingInterpreter, ...(f.interpreter !== undefined && !f.byEnv ? { interpreter: f.interpreter } : {}) },
       result: ex,
       found: true,
+      ...(f.byEnv ? { ended: true } : {}),
     };
   };
 
@@ -200,6 +234,10 @@ export function scriptRun(
     let why = ENOENT;
     let first: string | null = null;
     for (const [i, c] of paths.entries()) {
+      if (shutOnTheWay(ctx.tree, c, ctx.cwd, ctx.user)) {
+        why = EACCES;
+        continue;
+      }
       const r = resolvePath(ctx.tree, c, { cwd: ctx.cwd });
       if (!r.ok) {
         if (r.reason === 'loop') why = 'too many levels of symbolic links';
@@ -229,11 +267,12 @@ export function scriptRun(
   if (sh.kind === 'bash') {
     // bash: the first executable file on PATH; else the first thing there, when it is a file
     // (execve then says why not); a folder first, and it is "command not found"
+    // (its test is the user's own: eaccess)
     const tries = candidates.map((c) => ({ c, l: findExecutable(ctx.tree, word, c, ctx.cwd, ctx.user) }));
-    const there = tries.find((t) => t.l.ok || t.l.reason !== 'missing');
-    const pick = word.includes('/')
-      ? candidates[0]
-      : (tries.find((t) => t.l.ok)?.c ?? (there && !there.l.ok && there.l.reason === 'not-executable' ? there.c : undefined));
+    const there = tries.find((t) => t.l.ok || (t.l.reason !== 'missing' && t.l.reason !== 'unsearchable'));
+    const runnable = tries.find((t) => t.l.ok && mayExecute(t.l.node, ctx.user));
+    const lose = there && (there.l.ok || there.l.reason === 'not-executable') ? there.c : undefined;
+    const pick = word.includes('/') ? candidates[0] : (runnable?.c ?? lose);
     const a = pick === undefined ? null : attempt(pick);
     if (a && 'exec' in a) ran = a;
     else printed = a;
@@ -250,15 +289,21 @@ export function scriptRun(
           ran = a;
           break;
         }
+        if (a.ended) {
+          printed = a;
+          break;
+        }
         if (a.failure.why === ENOENT || a.failure.why === ENOTDIR) {
           if (!quiet || (a.found && !quiet.found)) quiet = a; // a file that is there says more than one that is not
         } else printed = a;
       }
       if (!ran && !printed && quiet) printed = word.includes('/') || quiet.found ? quiet : null;
-    } else if (from.first) {
-      // none found: find_command says why, in the words of the first thing there
-      const a = attempt(from.first);
-      printed = 'exec' in a ? null : { ...a, failure: { why: from.why } };
+    } else {
+      // none found: find_command says why (EACCES once anything of that name was there, a loop,
+      // a folder it may not search), with the first thing there as the cause
+      const a = from.first === null ? null : attempt(from.first);
+      const result = a && !('exec' in a) ? a.result : lookupStep(model, asWritten(words), inner.env, ctx.cwd, ctx.user);
+      printed = { path: word, failure: { why: from.why === ENOENT ? null : from.why }, result, found: false };
     }
   }
 
