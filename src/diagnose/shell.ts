@@ -162,6 +162,35 @@ function ownerBitX(node: { uid: number; gid: number; mode: number }, who: Creden
 }
 
 /**
+ * A script without the redirections it may carry that change nothing the launch needs (to
+ * /dev/null, or to another descriptor: `/app > /dev/null 2>&1`), and whether its errors then
+ * go nowhere (descriptor 2 ends at /dev/null). Null when a redirection goes anywhere else
+ * (a file the shell may fail to create) or quoting makes the words unsure.
+ */
+export function redirections(script: string): { script: string; quiet: boolean } | null {
+  if (!/[<>]/.test(script)) return { script, quiet: false };
+  if (/['"\\]/.test(script)) return null;
+  const fds: Record<string, 'out' | 'err' | 'in' | 'null'> = { 0: 'in', 1: 'out', 2: 'err' };
+  const kept: string[] = [];
+  const tokens = script.trim().split(/[ \t]+/);
+  for (let i = 0; i < tokens.length; i++) {
+    const m = /^(\d?)(>>?|<|>&)(.*)$/.exec(tokens[i]!);
+    if (!m) {
+      if (/[<>]/.test(tokens[i]!)) return null;
+      kept.push(tokens[i]!);
+      continue;
+    }
+    const [, fd = '', op = '', rest = ''] = m;
+    const target = op === '>&' ? `&${rest}` : rest || tokens[++i];
+    const n = fd || (op === '<' ? '0' : '1');
+    if (target === '/dev/null') fds[n] = 'null';
+    else if (target && /^&[012]$/.test(target) && op !== '<') fds[n] = fds[target.slice(1)]!;
+    else return null;
+  }
+  return { script: kept.join(' '), quiet: fds[2] === 'null' };
+}
+
+/**
  * The steps of the program a shell-form command's script runs, or null when the script is
  * not one program with its arguments (pipes, expansions, a builtin, a busybox applet). A shell
  * not known here is followed too; its failures carry no line (its words are not known).
@@ -174,11 +203,28 @@ export function scriptRun(
   configArch: string | null,
   layerOf: (path: string) => number | null,
 ): ScriptRun | null {
+  const run = followScript(model, ctx, command, shellPath, configArch, layerOf);
+  if (run && redirections(command.script ?? '')?.quiet) {
+    // its errors go to /dev/null: the launch fails all the same, and nothing says why
+    for (const r of run.results) for (const f of r.findings) if (f.severity === 'error') f.runtimeError = null;
+  }
+  return run;
+}
+
+function followScript(
+  model: ImageModel,
+  ctx: ExecContext,
+  command: Command,
+  shellPath: string,
+  configArch: string | null,
+  layerOf: (path: string) => number | null,
+): ScriptRun | null {
   const shell = command.argv[0] ?? '/bin/sh';
   const name = command.shellName ?? shell;
   const script = command.script ?? '';
-  const form = execForm(script);
-  if (!form) return null;
+  const redirected = redirections(script);
+  const form = redirected && execForm(redirected.script);
+  if (!redirected || !form) return null;
   const resolved = resolvePath(ctx.tree, shellPath, { cwd: ctx.cwd });
   const sh: Shell = resolved.ok ? shellOf(resolved.node, resolved.path) : { kind: null, modern: true, applets: null, standalone: false };
   const program = programWords(form.words, sh.kind);
