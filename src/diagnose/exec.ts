@@ -30,6 +30,13 @@ export interface ExecFailure {
   byEnv?: boolean;
 }
 
+/** execve's errno, in Go's words, from runc's line ("exec /app: no such file or directory"); ENOENT for a line of env's own. */
+export function execErrno(f: ExecFailure): string {
+  return f.runtimeError.startsWith('exec ')
+    ? (/: ([a-z ]+)$/.exec(f.runtimeError)?.[1] ?? 'no such file or directory')
+    : 'no such file or directory';
+}
+
 export interface ExecResult {
   /** The ELF program the loader then runs, with the argv[0] it sees. */
   program: { path: string; argv0: string; info: ElfInfo; node: Node } | null;

@@ -8,8 +8,8 @@
  */
 import { resolvePath } from '../fs/index.js';
 import type { ImageModel } from '../load.js';
-import { containerPath, findExecutable, lookupStep, shutOnTheWay } from './lookup.js';
-import { type ExecContext, type ExecStep, execStep } from './exec.js';
+import { findExecutable, lookupErrno, lookupStep, pathCandidates, shutOnTheWay } from './lookup.js';
+import { type ExecContext, type ExecStep, execErrno, execStep } from './exec.js';
 import { type LoaderStep, loaderStep } from './loader.js';
 import { scriptReadStep } from './script.js';
 import { CATALOG } from './catalog.js';
@@ -115,11 +115,7 @@ export function initRun(
   const binSh = resolvePath(ctx.tree, '/bin/sh', { cwd: ctx.cwd });
 
   // execvp: the name itself, or each entry of PATH (the runtime sets one when the image has none)
-  const candidates = word.includes('/')
-    ? [word]
-    : containerPath(ctx.env)
-        .split(':')
-        .map((d) => `${d === '' ? '.' : d}/${word}`);
+  const candidates = pathCandidates(word, ctx.env);
   let eacces: { path: string; result: StepResult } | null = null;
   let enoent: { path: string; result: StepResult } | null = null;
   let stop: { path: string; result: StepResult; why: string } | null = null;
@@ -131,7 +127,7 @@ export function initRun(
       continue;
     }
     if (!l.ok) {
-      const walk = l.reason === 'missing' ? (/: ([a-z ]+)$/.exec(l.runtimeError)?.[1] ?? ENOENT) : EACCES;
+      const walk = lookupErrno(l);
       if (walk === ENOENT || walk === ENOTDIR) continue;
       if (walk === EACCES) eacces ??= { path: c, result: lookupOf() };
       else {
@@ -160,7 +156,7 @@ export function initRun(
       break;
     }
     if (noexec && !musl && !binSh.ok) continue; // glibc's fallback to /bin/sh meets ENOENT, and the search goes on
-    const why = /: ([a-z ]+)$/.exec(ex.failure?.runtimeError ?? '')?.[1] ?? ENOENT;
+    const why = ex.failure ? execErrno(ex.failure) : ENOENT;
     if (why === ENOENT || why === ENOTDIR) enoent ??= { path: c, result: ex };
     else if (why === EACCES) eacces ??= { path: c, result: ex };
     else {

@@ -60,6 +60,22 @@ export function unsearchable(
 }
 
 /**
+ * The files a shell or execvp tries for `name`: the name itself when it holds a slash, else
+ * each PATH entry in turn (an empty entry is the working folder).
+ */
+export function pathCandidates(name: string, env: string[]): string[] {
+  if (name.includes('/')) return [name];
+  return containerPath(env)
+    .split(':')
+    .map((d) => `${d === '' ? '.' : d}/${name}`);
+}
+
+/** errno, in Go's words, of a path the lookup refused: the walk's own (ENOENT, ENOTDIR, ELOOP), else EACCES (a folder, no x bit). */
+export function lookupErrno(l: Extract<Lookup, { ok: false }>): string {
+  return l.reason === 'missing' ? (/: ([a-z ]+)$/.exec(l.runtimeError)?.[1] ?? 'no such file or directory') : 'permission denied';
+}
+
+/**
  * Whether the walk to `path` meets a folder `who` may not search, even when the file itself is
  * not there: open() and stat() then fail with EACCES, not ENOENT (a shell's and execvp's search).
  */

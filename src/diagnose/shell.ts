@@ -13,9 +13,9 @@ import { resolvePath } from '../fs/index.js';
 import type { ImageModel } from '../load.js';
 import { CATALOG } from './catalog.js';
 import type { Command } from './command.js';
-import { type ExecContext, type ExecStep, execStep } from './exec.js';
+import { type ExecContext, type ExecStep, execErrno, execStep } from './exec.js';
 import { type LoaderStep, loaderStep } from './loader.js';
-import { type Lookup, containerPath, findExecutable, lookupStep, shutOnTheWay, unsearchable } from './lookup.js';
+import { type Lookup, findExecutable, lookupErrno, lookupStep, pathCandidates, shutOnTheWay, unsearchable } from './lookup.js';
 import { type Credentials, mayExecute } from '../loader/access.js';
 import { scriptReadStep } from './script.js';
 import { type Shell, type ShellKind, shellOf } from './shell-kind.js';
@@ -122,10 +122,9 @@ type Attempt = {
   ended?: boolean;
 };
 
-/** errno of a path the lookup refused: ENOENT and the like from the walk, EACCES for a folder or no x bit (bash: EISDIR). */
-function lookupErrno(l: Extract<Lookup, { ok: false }>, kind: ShellKind | null): string {
-  if (l.reason === 'missing') return /: ([a-z ]+)$/.exec(l.runtimeError)?.[1] ?? ENOENT;
-  return l.reason === 'directory' && kind === 'bash' ? 'is a directory' : EACCES;
+/** errno of a path the lookup refused; bash looks before it runs, so a folder is EISDIR to it (execve's EACCES to ash and dash). */
+function shellLookupErrno(l: Extract<Lookup, { ok: false }>, kind: ShellKind | null): string {
+  return l.reason === 'directory' && kind === 'bash' ? 'is a directory' : lookupErrno(l);
 }
 
 /**
@@ -254,13 +253,13 @@ function followScript(
     }
     if (!l.ok) {
       const result = lookupStep(model, asWritten([path, ...words.slice(1)]), inner.env, ctx.cwd, ctx.user);
-      return { path, failure: { why: lookupErrno(l, sh.kind) }, result, found: false };
+      return { path, failure: { why: shellLookupErrno(l, sh.kind) }, result, found: false };
     }
     const ex = execStep(inner, path, word, configArch);
     if (ex.program || !ex.failure) return { path, exec: ex };
     const f = ex.failure;
     if (f.code === 'exec-format' && ctx.catalog.of(l.node) === null) return { path, exec: ex }; // text: the shell reads it
-    const why = f.runtimeError.startsWith('exec ') ? (/: ([a-z ]+)$/.exec(f.runtimeError)?.[1] ?? ENOENT) : ENOENT;
+    const why = execErrno(f);
     const missingInterpreter = why === ENOENT && (f.code === 'interpreter-missing' || f.code === 'shebang-interpreter-missing');
     return {
       path,
@@ -303,11 +302,7 @@ function followScript(
   };
 
   // The files the shell tries: the word itself, or each PATH entry in turn (empty: the working folder)
-  const candidates = word.includes('/')
-    ? [word]
-    : containerPath(inner.env)
-        .split(':')
-        .map((d) => `${d === '' ? '.' : d}/${word}`);
+  const candidates = pathCandidates(word, inner.env);
   let ran: { path: string; exec: ExecStep } | null = null;
   let printed: Attempt | null = null;
   if (sh.kind === 'bash') {
