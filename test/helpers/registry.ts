@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createSign, randomBytes, X509Certificate } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
@@ -251,7 +251,11 @@ export async function push(from: string, to: string, extra: string[] = []): Prom
   await exec('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', '--digestfile', digestFile, ...extra, from, to], {
     maxBuffer: 16 << 20,
   });
-  return readFileSync(digestFile, 'utf8').trim();
+  try {
+    return readFileSync(digestFile, 'utf8').trim();
+  } finally {
+    rmSync(digestFile, { force: true });
+  }
 }
 
 /** A base64url JSON Web Token signed RS256, the certificate in x5c as distribution's token auth reads it. */
