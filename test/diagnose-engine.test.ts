@@ -78,6 +78,7 @@ const EXPECT: Record<string, { error?: string; warnings?: string[] }> = {
   'shell-applet-no-link': { error: 'shell-command-fails' },
   'script-unreadable': { error: 'script-unreadable' },
   'init-program-missing': { error: 'init-command-fails' },
+  'shell-c-no-script': { error: 'shell-command-fails' },
 };
 
 describe('verdicts against docker run', { skip, timeout: 1_500_000 }, () => {

@@ -26,6 +26,10 @@ describe("shell-form commands: the program the shell runs, in the shell's words"
   type ShellName = 'busybox' | 'busybox-links' | 'dash' | 'bash';
   /** A root with `shell` as /bin/sh and what `setup` adds; the real run and scratchscope's report of `sh -c script [args]`. */
   async function both(shell: ShellName, script: string, setup: (root: string) => void, args: string[] = []) {
+    return run(shell, ['-c', script, ...args], setup);
+  }
+  /** The same for `sh ARGS…`, whatever its options and words. */
+  async function run(shell: ShellName, shArgs: string[], setup: (root: string) => void) {
     const root = `${tmp.dir}/${shell}-${Math.random().toString(36).slice(2)}`;
     glibcRoot(root);
     // busybox and dash copied to /bin/sh (told by their bytes); bash linked (told by its name)
@@ -44,13 +48,13 @@ describe("shell-form commands: the program the shell runs, in the shell's words"
     mkdirSync(`${root}/dev`);
     sh('mknod', ['-m', '666', `${root}/dev/null`, 'c', '1', '3']);
     setup(root);
-    const real = spawnSync('chroot', [root, '/bin/sh', '-c', script, ...args], {
+    const real = spawnSync('chroot', [root, '/bin/sh', ...shArgs], {
       encoding: 'utf8',
       env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' },
     });
     const m = await loadImage(root, { analysis: true });
     try {
-      const r = buildReport(m, { entrypoint: ['/bin/sh', '-c', script, ...args] });
+      const r = buildReport(m, { entrypoint: ['/bin/sh', ...shArgs] });
       rmSync(root, { recursive: true, force: true });
       // a container's log holds both streams (2>&1 sends the shell's line to the other)
       return { real: { status: real.status, stderr: (real.stderr + real.stdout).trim() }, r };
@@ -280,6 +284,34 @@ describe("shell-form commands: the program the shell runs, in the shell's words"
           );
         });
       }
+    }
+  }
+  // the options come first, -c among them, up to "--" or the first other word: that is the
+  // script; none after them, and the shell refuses ("-c requires an argument", exit 2)
+  const optionCases: { args: string[]; app?: boolean }[] = [
+    { args: ['-c'] },
+    { args: ['-ec'] },
+    { args: ['-c', '-e'] },
+    { args: ['-c', '--'] },
+    { args: ['-c', '-e', '/app'] },
+    { args: ['-c', '-e', '/app'], app: true },
+    { args: ['-c', '--', '/app'] },
+    { args: ['-c', '-x', '/app'], app: true },
+    { args: ['-c', '--', '-e', '/app'], app: true },
+    { args: ['-e', '-c', '/app', 'name'] },
+  ];
+  for (const shell of ['busybox', 'busybox-links', 'dash', 'bash'] as const) {
+    for (const c of optionCases) {
+      it(`${shell}: sh ${c.args.join(' ')}${c.app ? ' (with /app)' : ''}`, async () => {
+        const { real, r } = await run(shell, c.args, (root) => (c.app ? put(root, '/app', `${b}/ok-static`) : undefined));
+        const started = real.status === 0;
+        assert.equal(r.verdict, started ? 'starts' : 'fails', `${c.args.join(' ')}: ${real.stderr}`);
+        if (started) return;
+        const first = r.diagnostics.find((d) => d.severity === 'error')!;
+        assert.equal(first.code, 'shell-command-fails');
+        // `sh -x`'s trace goes to stderr before the failure
+        assert.equal(first.runtimeError, real.stderr.split('\n').at(-1));
+      });
     }
   }
 });

@@ -549,6 +549,12 @@ executable. The cause is the same as for the exec form; so is the fix.`,
     runtimes: { crun: 'loader' },
     message: (sh: string, word: string, cause: string) => `${sh} starts, then cannot run ${word}: ${cause}`,
     fix: 'Make the program the script names runnable (see the cause), or use the exec form to run it directly.',
+    messageNoScript: (sh: string, argv: string[]) =>
+      `${sh} is given -c and no script after it (argv ${JSON.stringify(argv)}): it starts, says so, and exits 2, running nothing`,
+    fixNoScript: (keyword: string, argv: string[]) =>
+      keyword === 'ENTRYPOINT'
+        ? `Give the script as the CMD that follows ENTRYPOINT ${JSON.stringify(argv)}: CMD ["/app --flag"]; or run the program in exec form: ENTRYPOINT ["/app", "--flag"].`
+        : `Give the shell its script after -c: CMD ${JSON.stringify([...argv, '/app --flag'])}; or run the program in exec form: CMD ["/app", "--flag"].`,
   },
   'init-command-fails': {
     story: `An init program as the command (ENTRYPOINT ["/tini", "--"], ["dumb-init", "/app"]) starts as PID 1

@@ -23,10 +23,12 @@ export interface Command extends StepResult {
   shellForm: boolean;
   /** The shell's script, in a shell form (SHELL may give options: ["/bin/bash", "-o", "pipefail", "-c"]). */
   script: string | null;
-  /** The name the shell gives itself in its messages ($0): the word after the script, else its own argv[0]. */
+  /** The name the shell gives itself in its messages ($0): the word after the script, else its own argv[0] (busybox's applet: its name). */
   shellName: string | null;
   /** $0 was given (sh -c SCRIPT NAME): busybox then puts "line 0:" in its messages. */
   shellNamed: boolean;
+  /** A shell given -c and no script after its options: it starts, and stops at once (see shellScript). */
+  noScript: boolean;
   /** The instruction that holds the command: ENTRYPOINT when one is set (or given), else CMD. */
   keyword: 'ENTRYPOINT' | 'CMD';
 }
@@ -47,6 +49,7 @@ export function commandStep(config: ImageConfig | null, opts: CommandOptions): C
       script: null,
       shellName: null,
       shellNamed: false,
+      noScript: false,
       keyword,
       step: {
         step: 'command',
@@ -71,7 +74,8 @@ export function commandStep(config: ImageConfig | null, opts: CommandOptions): C
       ],
     };
   }
-  const form = shellScript(argv);
+  const parsed = shellScript(argv);
+  const form = parsed && 'script' in parsed ? parsed : null;
   const shellForm = form !== null;
   return {
     argv,
@@ -79,6 +83,8 @@ export function commandStep(config: ImageConfig | null, opts: CommandOptions): C
     script: form?.script ?? null,
     shellName: form?.name ?? null,
     shellNamed: form?.named ?? false,
+    noScript: parsed !== null && 'missing' in parsed,
+    ...(parsed && 'missing' in parsed ? { shellName: parsed.name } : {}),
     keyword,
     step: { step: 'command', ok: true, detail: `argv ${JSON.stringify(argv)}${shellForm ? ' (shell form: runs under /bin/sh -c)' : ''}` },
     findings: [],
@@ -86,30 +92,38 @@ export function commandStep(config: ImageConfig | null, opts: CommandOptions): C
 }
 
 /**
- * The script of a shell form: a shell (or busybox's sh applet), its options, then -c (alone or
- * in a cluster such as -ec, -lc) and the script. SHELL ["/bin/bash", "-o", "pipefail", "-c"]
- * is one; a shell run on a script file is not.
+ * The script of a shell form: a shell (or busybox's sh applet), its options, then the script.
+ * The options come first, -c among them (alone or in a cluster such as -ec, -lc, or after
+ * others: "-c -e"), up to the first word that is not one or a "--"; that word is the script,
+ * the next $0. SHELL ["/bin/bash", "-o", "pipefail", "-c"] is one; a shell run on a script
+ * file is not. `missing`: -c and no script after the options, which the shell
+ * refuses ("-c requires an argument", busybox, dash and bash alike, exit 2).
  */
-export function shellScript(argv: string[]): { script: string; name: string; named: boolean } | null {
+export function shellScript(argv: string[]): { script: string; name: string; named: boolean } | { missing: true; name: string } | null {
   let i = 1;
   const prog = argv[0] ?? '';
   // `busybox sh -c …`: the applet calls itself by the name it was asked for
   const applet = /(^|\/)busybox$/.test(prog) && /^(ash|sh|bash)$/.test(argv[1] ?? '') ? argv[1]! : null;
   if (applet) i = 2;
   else if (!SHELLS.test(prog)) return null;
+  let c = false;
   for (; i < argv.length; i++) {
     const a = argv[i]!;
+    if (a === '--') {
+      i++;
+      break;
+    }
     if (a === '-o' || a === '+o') i++;
     else if (/^--[a-z]/.test(a))
       continue; // bash's long options (--login, --norc)
-    else if (/^[-+][A-Za-z]+$/.test(a)) {
-      const script = argv[i + 1];
-      // sh -c SCRIPT NAME ARGS…: NAME becomes $0, the name the shell's messages carry
-      if (a.startsWith('-') && a.includes('c'))
-        return script === undefined ? null : { script, name: argv[i + 2] ?? applet ?? prog, named: argv[i + 2] !== undefined };
-    } else return null;
+    else if (/^[-+][A-Za-z]+$/.test(a)) c ||= a.startsWith('-') && a.includes('c');
+    else break;
   }
-  return null;
+  if (!c) return null;
+  const script = argv[i];
+  if (script === undefined) return { missing: true, name: applet ?? prog };
+  // sh -c SCRIPT NAME ARGS…: NAME becomes $0, the name the shell's messages carry
+  return { script, name: argv[i + 1] ?? applet ?? prog, named: argv[i + 1] !== undefined };
 }
 
 /** "exec prog" hands PID 1 to the program; anything else keeps the shell in between. */

@@ -15,7 +15,7 @@ import { loaderStep } from './loader.js';
 import { lookupStep } from './lookup.js';
 import { initRun } from './init-program.js';
 import { scriptReadStep } from './script.js';
-import { scriptRun } from './shell.js';
+import { noScriptStep, scriptRun } from './shell.js';
 import type { Diagnostic, Launch, LaunchStep, StepResult, Verdict } from './types.js';
 import { userStep } from './user.js';
 import { archWarning, damageWarning, layerWarnings, programWarnings } from './warnings.js';
@@ -76,7 +76,8 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
   let load = loader.load;
   // a #! script's interpreter reads the script; a shell-form command's shell runs the script's program in turn
   const read = take(loader) ? scriptReadStep(ctx, exec) : null;
-  const started = loader.step.ok && (read === null || take(read));
+  const started =
+    loader.step.ok && (read === null || take(read)) && (!command.noScript || take(noScriptStep(ctx, command, lookup.found.path)));
   const script = !started
     ? null
     : command.shellForm

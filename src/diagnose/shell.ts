@@ -189,6 +189,43 @@ export function redirections(script: string): { script: string; quiet: boolean }
   return { script: kept.join(' '), quiet: fds[2] === 'null' };
 }
 
+/** What each shell prints when -c has no script after it (read off real runs; test/shell.test.ts). */
+function noScriptLine(kind: ShellKind | null, name: string): string | null {
+  switch (kind) {
+    case 'busybox':
+      return `${name}: -c requires an argument`;
+    case 'dash':
+      return `${name}: 0: -c requires an argument`;
+    case 'bash':
+      return `${name}: -c: option requires an argument`;
+    case null:
+      return null;
+  }
+}
+
+/** The step after the shell starts when it is given -c and no script (Command.noScript): it refuses, and exits 2. */
+export function noScriptStep(ctx: ExecContext, command: Command, shellPath: string): StepResult {
+  const name = command.shellName ?? command.argv[0] ?? '/bin/sh';
+  const r = resolvePath(ctx.tree, shellPath, { cwd: ctx.cwd });
+  const kind = r.ok ? shellOf(r.node, r.path).kind : null;
+  const words = CATALOG['shell-command-fails'];
+  return {
+    step: { step: 'script', ok: false, detail: `${name} is given -c and no script` },
+    findings: [
+      {
+        severity: 'error',
+        code: 'shell-command-fails',
+        message: words.messageNoScript(name, command.argv),
+        path: shellPath,
+        layer: r.ok ? (r.node.layer ?? null) : null,
+        runtimeError: noScriptLine(kind, name),
+        fix: words.fixNoScript(command.keyword, command.argv),
+        evidence: [`argv ${JSON.stringify(command.argv)}`],
+      },
+    ],
+  };
+}
+
 /**
  * The steps of the program a shell-form command's script runs, or null when the script is
  * not one program with its arguments (pipes, expansions, a builtin, a busybox applet). A shell
@@ -230,8 +267,9 @@ function followScript(
   if (!program) return null;
   const { words, exec } = program;
   const word = words[0];
-  // dash's exec takes no options: `exec -a x /app` looks for a program named "-a"
-  if (word === undefined || (word.startsWith('-') && !(exec && sh.kind === 'dash'))) return null;
+  // a word the script starts with is a program's name, "-e" too; after exec it is an option,
+  // one this shell's exec does not take (dash's takes none: `exec -a x /app` looks for "-a")
+  if (word === undefined || (exec && word.startsWith('-') && sh.kind !== 'dash')) return null;
   // `time` is a keyword of bash (and of the other shells not known here); busybox's is an
   // applet (below); dash has none, and runs /usr/bin/time.
   // exec runs a program, never a builtin: `exec echo` looks for echo in PATH.
