@@ -8,11 +8,11 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
-import { childArgv, initKind } from '../src/diagnose/init-program.js';
+import { childArgv, envChild, initKind } from '../src/diagnose/init-program.js';
 import { loadImage } from '../src/load.js';
 import { buildReport } from '../src/report/index.js';
 import { tempDir } from './helpers/build.js';
-import { available, debianPackage, glibcRoot, link, put, sh, write } from './helpers/roots.js';
+import { available, debianBusybox, debianPackage, glibcRoot, link, put, sh, write } from './helpers/roots.js';
 
 const isRoot = process.getuid?.() === 0;
 const needs = ['gcc', 'chroot', 'apt-get', 'dpkg-deb'].filter((c) => !available(c));
@@ -34,6 +34,18 @@ describe('init programs: what they name by their options', () => {
     assert.deepEqual(childArgv('dumb-init', ['--rewrite=15:2', '--', '/app']), ['/app']);
     assert.equal(childArgv('dumb-init', ['--version']), null);
   });
+
+  it('env takes its options, then its assignments, then the program', () => {
+    const env = ['PATH=/bin', 'HOME=/root'];
+    assert.deepEqual(envChild(['python3', 'app.py'], env), { argv: ['python3', 'app.py'], env });
+    assert.deepEqual(envChild(['-i', 'A=1', '=x', 'app'], env), { argv: ['app'], env: ['A=1', '=x'] });
+    assert.deepEqual(envChild(['-uPATH', '-u', 'HOME', '--', 'B=2', 'app'], env), { argv: ['app'], env: ['B=2'] });
+    assert.deepEqual(envChild(['--unset=HOME', '-0i', 'app'], env), { argv: ['app'], env: [] });
+    assert.equal(envChild(['A=1'], env), null, 'no program: it prints the environment');
+    assert.equal(envChild(['-S', 'app -x'], env), null);
+    assert.equal(envChild(['-v', 'app'], env), null);
+    assert.equal(envChild(['-u'], env), null);
+  });
 });
 
 describe('init programs: the program they run, in their words', { skip }, () => {
@@ -50,14 +62,18 @@ describe('init programs: the program they run, in their words', { skip }, () => 
   sh('gcc', ['-O1', '-o', `${b}/ok-needsx`, `${b}/usex.c`, `${b}/libx.so.1`]);
   const tini = skip ? '' : debianPackage(b, 'tini');
   const dumb = skip ? '' : debianPackage(b, 'dumb-init');
-  const inits: [string, string, string[]][] = [
+  const busybox = skip ? '' : debianBusybox(b);
+  /** Name, file, options, where it goes in the root (default /NAME). */
+  const inits: [string, string, string[], string?][] = [
     ['tini-static', `${tini}/usr/bin/tini-static`, ['-s', '--']],
     ['tini', `${tini}/usr/bin/tini`, []],
     ['dumb-init', `${dumb}/usr/bin/dumb-init`, []],
+    ['env', '/usr/bin/env', []],
+    ['busybox env', busybox, [], '/bin/env'],
   ];
 
-  const cases: { what: string; argv: string[]; setup: (root: string) => void; code?: string }[] = [
-    { what: 'no program: it prints its usage', argv: [], setup: () => {} },
+  const cases: { what: string; argv: string[]; setup: (root: string) => void; code?: string; only?: 'env' }[] = [
+    { what: 'no program: it prints its usage (env: the environment)', argv: [], setup: () => {} },
     { what: 'an empty program name', argv: [''], setup: () => {} },
     {
       what: '#!/usr/bin/env finding nothing ends the search: env says so',
@@ -131,16 +147,63 @@ describe('init programs: the program they run, in their words', { skip }, () => 
         chmodSync(`${root}/run`, 0o755);
       },
     },
+    // env's own environment: its PATH finds the program, and its loader's LD_LIBRARY_PATH
+    {
+      what: 'an assignment to PATH',
+      argv: ['PATH=/opt/bin', 'app'],
+      setup: (root) => put(root, '/opt/bin/app', `${b}/ok-static`),
+      only: 'env',
+    },
+    {
+      what: "PATH unset: execvp's own default",
+      argv: ['-u', 'PATH', 'app'],
+      setup: (root) => put(root, '/usr/local/bin/app', `${b}/ok-static`),
+      only: 'env',
+    },
+    { what: 'PATH unset, the program in /bin', argv: ['-i', 'app'], setup: (root) => put(root, '/bin/app', `${b}/ok-static`), only: 'env' },
+    {
+      what: 'an emptied environment, then PATH',
+      argv: ['-', 'PATH=/opt/bin', 'app'],
+      setup: (root) => put(root, '/opt/bin/app', `${b}/ok-static`),
+      only: 'env',
+    },
+    { what: '-- then an assignment', argv: ['--', 'A=1', '/app'], setup: () => {}, only: 'env' },
+    {
+      what: 'a folder in PATH',
+      argv: ['PATH=/opt/bin', 'app'],
+      setup: (root) => mkdirSync(`${root}/opt/bin/app`, { recursive: true }),
+      only: 'env',
+    },
+    {
+      what: 'LD_LIBRARY_PATH for the program',
+      argv: ['LD_LIBRARY_PATH=/opt/lib', '/app'],
+      setup: (root) => {
+        put(root, '/app', `${b}/ok-needsx`);
+        put(root, '/opt/lib/libx.so.1', `${b}/libx.so.1`);
+      },
+      only: 'env',
+    },
+    {
+      what: 'the library the program needs elsewhere',
+      argv: ['LD_LIBRARY_PATH=/usr/lib', '/app'],
+      setup: (root) => {
+        put(root, '/app', `${b}/ok-needsx`);
+        put(root, '/opt/lib/libx.so.1', `${b}/libx.so.1`);
+      },
+      code: 'library-missing',
+      only: 'env',
+    },
   ];
 
-  for (const [name, bin, opts] of inits) {
+  for (const [name, bin, opts, at = `/${name}`] of inits) {
     for (const c of cases) {
+      if (c.only && !name.endsWith(c.only)) continue;
       it(`${name}: ${c.what}`, async () => {
-        const root = `${tmp.dir}/${name}-${Math.random().toString(36).slice(2)}`;
+        const root = `${tmp.dir}/${name.replace(' ', '-')}-${Math.random().toString(36).slice(2)}`;
         glibcRoot(root);
-        put(root, `/${name}`, bin);
+        put(root, at, bin);
         c.setup(root);
-        const argv = [`/${name}`, ...opts, ...c.argv];
+        const argv = [at, ...opts, ...c.argv];
         const real = spawnSync('chroot', [root, ...argv], {
           encoding: 'utf8',
           env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' },

@@ -559,10 +559,12 @@ executable. The cause is the same as for the exec form; so is the fix.`,
   'init-command-fails': {
     story: `An init program as the command (ENTRYPOINT ["/tini", "--"], ["dumb-init", "/app"]) starts as PID 1
 and runs the rest of the command as its child, through execvp: PATH searched as glibc searches it,
-then execve. The runtime is content, it started the init program; the failure comes from the init
+then execve. env as the command (ENTRYPOINT ["/usr/bin/env", "python3"]) does the same after its
+assignments, with the environment it made (its PATH, its LD_LIBRARY_PATH). The runtime is content, it started the init program; the failure comes from the init
 program instead, in its own words: tini "[FATAL tini (7)] exec /app failed: No such file or
 directory" (exit 127; the number is the child's PID, 6 or 7 in a container), dumb-init
-"[dumb-init] /app: No such file or directory" (exit 2). The cause is the program's, as a direct
+"[dumb-init] /app: No such file or directory" (exit 2), env "/usr/bin/env: 'python3': No such
+file or directory" (exit 127). The cause is the program's, as a direct
 run would meet it; so is the fix.`,
     example: '[FATAL tini (7)] exec /app failed: No such file or directory',
     // the init program prints it, whatever runtime started it

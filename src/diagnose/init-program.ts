@@ -1,6 +1,7 @@
 /**
- * An init program as the command (ENTRYPOINT ["/tini", "--"], ["dumb-init", …]): the runtime
- * starts it, and it runs the rest of the command as its child with execvp. When the init
+ * An init program as the command (ENTRYPOINT ["/tini", "--"], ["dumb-init", …]), or env
+ * (["/usr/bin/env", "python3", "app.py"]): the runtime starts it, and it runs the rest of the
+ * command with execvp (env in its own place, after its assignments). When the init
  * program gets going, the child goes through the same steps as glibc's execvp takes them:
  * each PATH entry in turn (ENOENT and ENOTDIR go on, EACCES is remembered and the search goes
  * on, another errno stops it), execve, the loader. A failure execvp meets is printed by the
@@ -8,22 +9,63 @@
  */
 import { resolvePath } from '../fs/index.js';
 import type { ImageModel } from '../load.js';
-import { findExecutable, lookupErrno, lookupStep, pathCandidates, shutOnTheWay } from './lookup.js';
+import { containerPath, findExecutable, lookupErrno, lookupStep, pathCandidates, shutOnTheWay } from './lookup.js';
 import { type ExecContext, type ExecStep, execErrno, execStep } from './exec.js';
 import { type LoaderStep, loaderStep } from './loader.js';
 import { scriptReadStep } from './script.js';
-import { CATALOG } from './catalog.js';
+import { shellOf } from './shell-kind.js';
+import { CATALOG, cQuote } from './catalog.js';
 import type { Command } from './command.js';
 import type { Diagnostic, StepResult } from './types.js';
+import { envValue } from '../source/config.js';
 
-export type InitKind = 'tini' | 'dumb-init';
+export type InitKind = 'tini' | 'dumb-init' | 'env';
 
 /** Which init program a file is, by its name (release downloads keep theirs: tini-static-amd64, dumb-init_1.2.5_x86_64). */
 export function initKind(path: string): InitKind | null {
   const base = path.slice(path.lastIndexOf('/') + 1);
   if (/^(tini|docker-init)([-_].*)?$/.test(base)) return 'tini';
   if (/^dumb-init([-_].*)?$/.test(base)) return 'dumb-init';
+  if (base === 'env') return 'env';
   return null;
+}
+
+/**
+ * What env runs, and the environment it runs it with: its options (-i or a lone "-" empties
+ * the environment, -u NAME unsets one; "--" ends them), then every word with "=" in it is an
+ * assignment, and the next word is the program (GNU's env and busybox's alike). Null when it
+ * runs nothing (it prints the environment and exits 0) or takes an option not known here (-C,
+ * -S, -v and the signal options change what it runs or prints).
+ */
+export function envChild(args: string[], env: string[]): { argv: string[]; env: string[] } | null {
+  let vars = [...env];
+  const unset = (name: string) => (vars = vars.filter((e) => !e.startsWith(`${name}=`)));
+  let i = 0;
+  options: for (; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') {
+      i++;
+      break;
+    }
+    if (a === '-' || a === '--ignore-environment') vars = [];
+    else if (a.startsWith('--unset=')) unset(a.slice('--unset='.length));
+    else if (a === '--null') continue;
+    else if (/^-[^-]/.test(a)) {
+      for (let j = 1; j < a.length; j++) {
+        const f = a[j]!;
+        if (f === 'i') vars = [];
+        else if (f === 'u') {
+          const name = j < a.length - 1 ? a.slice(j + 1) : args[++i];
+          if (name === undefined) return null; // env: option requires an argument
+          unset(name);
+          continue options;
+        } else if (f !== '0') return null;
+      }
+    } else if (a.startsWith('-') && a !== '-') return null;
+    else break;
+  }
+  for (; i < args.length && args[i]!.includes('='); i++) vars.push(args[i]!);
+  return i < args.length ? { argv: args.slice(i), env: vars } : null;
 }
 
 /**
@@ -57,9 +99,14 @@ export function childArgv(kind: InitKind, args: string[]): string[] | null {
   return []; // no program: the init program prints its usage, and exits 1
 }
 
-/** The init program's line when execvp fails; tini's PID (the child's) varies, so only what follows it. */
-export function initLine(kind: InitKind, name: string, why: string): string {
+/**
+ * The init program's line when execvp fails; tini's PID (the child's) varies, so only what
+ * follows it. env: GNU's names itself as it was called and quotes the name as coreutils does
+ * in the C locale; busybox's says "env" and "can't execute".
+ */
+export function initLine(kind: InitKind, name: string, why: string, argv0 = 'env', busybox = false): string {
   const errno = why.charAt(0).toUpperCase() + why.slice(1);
+  if (kind === 'env') return busybox ? `env: can't execute '${name}': ${errno}` : `${argv0}: ${cQuote(name)}: ${errno}`;
   return kind === 'tini' ? `exec ${name} failed: ${errno}` : `[dumb-init] ${name}: ${errno}`;
 }
 
@@ -87,12 +134,18 @@ export function initRun(
   const resolved = resolvePath(ctx.tree, initPath, { cwd: ctx.cwd });
   const kind = initKind(resolved.ok ? resolved.path : initPath) ?? initKind(command.argv[0] ?? '');
   if (!kind) return null;
-  const argv = childArgv(kind, command.argv.slice(1));
+  const args = command.argv.slice(1);
+  // env inherits the container's environment, PATH included (the runtime sets one when the image has none)
+  const inherited = envValue(ctx.env, 'PATH') === null ? [...ctx.env, `PATH=${containerPath(ctx.env)}`] : ctx.env;
+  const forEnv = kind === 'env' ? envChild(args, inherited) : null;
+  const argv = kind === 'env' ? (forEnv?.argv ?? null) : childArgv(kind, args);
   if (!argv) return null;
   const init = command.argv[0] ?? initPath;
   const under = (r: StepResult): StepResult => ({ ...r, step: { ...r.step, detail: `under ${init}: ${r.step.detail}` } });
   const asWritten = (a: string[]): Command => ({ ...command, argv: a, shellForm: false, script: null, shellName: null });
   const text = CATALOG['init-command-fails'];
+  const busybox = kind === 'env' && resolved.ok && shellOf(resolved.node, resolved.path).kind === 'busybox';
+  const line = (name: string, why: string) => initLine(kind, name, why, init, busybox);
   const word = argv[0];
   if (word === undefined || word === '') {
     // no program: it prints its usage and exits 1; an empty name: execvp's ENOENT
@@ -102,7 +155,7 @@ export function initRun(
       message: word === undefined ? text.messageNoProgram(init) : text.message(init, '""', 'an empty program name'),
       path: null,
       layer: null,
-      runtimeError: word === undefined ? null : initLine(kind, '', ENOENT),
+      runtimeError: word === undefined ? null : line('', ENOENT),
       fix: text.fixNoProgram(init),
       evidence: [`argv ${JSON.stringify(command.argv)}`],
     };
@@ -113,9 +166,16 @@ export function initRun(
   const initElf = resolved.ok ? ctx.catalog.of(resolved.node) : null;
   const musl = initElf?.ok === true && initElf.info.libc === 'musl';
   const binSh = resolvePath(ctx.tree, '/bin/sh', { cwd: ctx.cwd });
+  // env runs the program with the environment it made: its PATH for the search (without one,
+  // execvp's own default, not the runtime's), its LD_LIBRARY_PATH for the loader
+  if (forEnv) ctx = { ...ctx, env: forEnv.env };
+  const searchEnv =
+    forEnv && envValue(forEnv.env, 'PATH') === null
+      ? [...forEnv.env, `PATH=${musl ? '/usr/local/bin:/bin:/usr/bin' : '/bin:/usr/bin'}`]
+      : ctx.env;
 
   // execvp: the name itself, or each entry of PATH (the runtime sets one when the image has none)
-  const candidates = pathCandidates(word, ctx.env);
+  const candidates = pathCandidates(word, searchEnv);
   let eacces: { path: string; result: StepResult } | null = null;
   let enoent: { path: string; result: StepResult } | null = null;
   let stop: { path: string; result: StepResult; why: string } | null = null;
@@ -166,7 +226,7 @@ export function initRun(
     }
   }
   const failed = stop ?? (eacces ? { ...eacces, why: EACCES } : null) ?? (enoent ? { ...enoent, why: ENOENT } : null);
-  const result = failed?.result ?? lookupStep(model, asWritten(argv), ctx.env, ctx.cwd, ctx.user);
+  const result = failed?.result ?? lookupStep(model, asWritten(argv), searchEnv, ctx.cwd, ctx.user);
   const why = failed?.why ?? ENOENT;
   const [cause] = result.findings.filter((d) => d.severity === 'error');
   const byEnv = failed && 'failure' in failed.result ? (failed.result as ExecStep).failure?.byEnv : false;
@@ -176,7 +236,7 @@ export function initRun(
     message: text.message(init, word, cause?.message ?? (why || 'exec format error')),
     path: cause?.path ?? null,
     layer: cause?.layer ?? null,
-    runtimeError: byEnv ? (cause?.runtimeError ?? null) : why === '' ? null : initLine(kind, word, why),
+    runtimeError: byEnv ? (cause?.runtimeError ?? null) : why === '' ? null : line(word, why),
     fix: cause?.fix ?? text.fix,
     evidence: [`${init} runs ${JSON.stringify(argv)}`, ...(cause?.evidence ?? [])],
     ...(cause ? { cause: cause.code } : {}),
