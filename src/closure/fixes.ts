@@ -21,11 +21,11 @@ export function launchClosure(
   model: ImageModel,
   executable: string | null,
   opts: DiagnoseOptions = {},
-  script: Diagnosis['script'] = null,
+  hops: Diagnosis['hops'] = [],
 ): ClosureAnalysis | null {
   if (!executable) return null;
   try {
-    return analyseClosure(model, { ...opts, path: executable, script });
+    return analyseClosure(model, { ...opts, path: executable, hops });
   } catch (e) {
     if (e instanceof ScopeError) return null;
     throw e;

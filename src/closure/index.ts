@@ -14,7 +14,7 @@ import { type LoadResult, type LoaderKind, TRIPLETS, resolveProgram } from '../l
 import { loaderContext } from '../diagnose/context.js';
 import { envProgram, parseShebang } from '../diagnose/exec.js';
 import { lookPath } from '../diagnose/lookup.js';
-import { diagnose, type DiagnoseOptions } from '../diagnose/index.js';
+import { diagnose, type DiagnoseOptions, type Hop } from '../diagnose/index.js';
 import { runtimeNeeds } from './runtime.js';
 import type { CopyItem } from './dockerfile.js';
 
@@ -76,8 +76,8 @@ export interface Closure {
 export interface ClosureOptions extends DiagnoseOptions {
   /** A program inside the image; default: the image's command, as the runtime finds it. */
   path?: string;
-  /** With `path` the shell of a shell-form command: the program its script runs, followed too. */
-  script?: { shell: string; path: string } | null;
+  /** With `path` the command's program: the programs it runs in turn (a shell's script's, an init program's, env's), followed too. */
+  hops?: Hop[];
 }
 
 /** Collects closure files, once each; a second need only adds to `neededBy`. */
@@ -186,7 +186,7 @@ export function analyseClosure(model: ImageModel, opts: ClosureOptions = {}): Cl
   const c = new Collector(tree);
 
   let start: string;
-  let scriptOf = opts.script ?? null;
+  let hops = opts.hops ?? [];
   if (opts.path) {
     start = opts.path.startsWith('/') ? opts.path : `/${opts.path}`;
     if (!resolvePath(tree, start).ok) throw new ScopeError('path-not-found', `${opts.path}: not in the image`);
@@ -200,7 +200,7 @@ export function analyseClosure(model: ImageModel, opts: ClosureOptions = {}): Cl
       );
     }
     start = d.launch.executable;
-    scriptOf = d.script;
+    hops = d.hops;
   }
   const user = model.config?.user ?? '';
   const name = user.split(':')[0];
@@ -223,7 +223,7 @@ export function analyseClosure(model: ImageModel, opts: ClosureOptions = {}): Cl
    * once running) into the collector. A shell that only runs a script's program is followed
    * without the files it would open itself (NSS for ~user, zoneinfo for its date applet).
    */
-  const follow = (first: string, firstWhy: string, runtime = true) => {
+  const follow = (first: string, firstWhy: string, runtime = true, runEnv = env) => {
     // The executable, then each #! interpreter (the kernel's chain), down to an ELF program.
     let path = first;
     let role: ClosureRole = 'executable';
@@ -280,7 +280,7 @@ export function analyseClosure(model: ImageModel, opts: ClosureOptions = {}): Cl
       libc = program.info.static ? 'static' : program.info.libc === 'musl' ? 'musl' : program.info.libc === 'glibc' ? 'glibc' : 'unknown';
       if (program.info.interpreter) {
         c.addPath(program.info.interpreter, 'loader', 'start', program.path, `PT_INTERP of ${program.path}: the kernel maps this loader`);
-        load = resolveProgram(loaderContext(model, catalog), program.path, program.info);
+        load = resolveProgram(loaderContext(model, catalog, runEnv), program.path, program.info);
         libc = load.loader;
         const loaderName = program.info.interpreter.slice(program.info.interpreter.lastIndexOf('/') + 1);
         for (const dep of load.dependencies) {
@@ -305,11 +305,17 @@ export function analyseClosure(model: ImageModel, opts: ClosureOptions = {}): Cl
     return { program, load, libc };
   };
   const missingLibraries: Closure['missingLibraries'] = [];
-  // a shell form: the shell runs the script's program in turn, which must start too
-  const viaShell = scriptOf !== null && scriptOf.path !== start;
-  let { program, load, libc } = follow(start, 'the command the runtime executes', !viaShell);
-  if (scriptOf && viaShell)
-    ({ program, load, libc } = follow(scriptOf.path, `the program ${scriptOf.shell} runs in turn (its script's, or an init program's)`));
+  // a shell form, an init program, env: each runs the next program in turn, which must start
+  // too; only the last is followed for what it opens once running
+  const ran = hops.filter((h, i) => h.path !== (i === 0 ? start : hops[i - 1]!.path));
+  let { program, load, libc } = follow(start, 'the command the runtime executes', ran.length === 0);
+  for (const [i, h] of ran.entries())
+    ({ program, load, libc } = follow(
+      h.path,
+      `the program ${h.runner} runs in turn (its script's, an init program's, or env's)`,
+      i === ran.length - 1,
+      h.env,
+    ));
 
   const files = [...c.files.values()];
   const rank = (f: ClosureFile) => (f.when === 'start' ? 0 : f.probable ? 2 : 1);

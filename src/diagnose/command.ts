@@ -74,6 +74,14 @@ export function commandStep(config: ImageConfig | null, opts: CommandOptions): C
       ],
     };
   }
+  return commandOf(argv, keyword);
+}
+
+/**
+ * An argv as a command: a shell form when it is a shell given -c and its script. Also for a
+ * program another one runs in turn (a shell's script, an init program's or env's argv).
+ */
+export function commandOf(argv: string[], keyword: Command['keyword']): Command {
   const parsed = shellScript(argv);
   const form = parsed && 'script' in parsed ? parsed : null;
   const shellForm = form !== null;

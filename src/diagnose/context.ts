@@ -7,12 +7,13 @@ import type { ImageModel } from '../load.js';
 import { LIMITS, type LoaderContext } from '../loader/index.js';
 import { checkUser } from './user.js';
 
-export function loaderContext(model: ImageModel, catalog: BinaryCatalog): LoaderContext {
+/** `env`: the environment the program gets when another program made it (env's assignments), else the image's. */
+export function loaderContext(model: ImageModel, catalog: BinaryCatalog, env?: string[]): LoaderContext {
   const user = checkUser(model.tree, model.config?.user ?? '').credentials ?? undefined;
   return {
     tree: model.tree,
     catalog,
-    env: model.config?.env ?? [],
+    env: env ?? model.config?.env ?? [],
     cwd: model.config?.workingDir || '/',
     user,
     probes: new Map(),

@@ -9,13 +9,13 @@ import type { BinaryCatalog } from '../elf/catalog.js';
 import { resolvePath } from '../fs/index.js';
 import type { ImageModel } from '../load.js';
 import { hostPlatform } from '../source/platform.js';
-import { type Command, type CommandOptions, commandStep, shellFormWarning } from './command.js';
+import { type Command, type CommandOptions, commandOf, commandStep, shellFormWarning } from './command.js';
 import { type ExecContext, execStep } from './exec.js';
 import { loaderStep } from './loader.js';
 import { lookupStep } from './lookup.js';
 import { initRun } from './init-program.js';
 import { scriptReadStep } from './script.js';
-import { noScriptStep, scriptRun } from './shell.js';
+import { noScriptStep, scriptRun, silence } from './shell.js';
 import type { Diagnostic, Launch, LaunchStep, StepResult, Verdict } from './types.js';
 import { userStep } from './user.js';
 import { archWarning, damageWarning, layerWarnings, programWarnings } from './warnings.js';
@@ -30,9 +30,21 @@ export interface Diagnosis {
   launch: Launch;
   verdict: Verdict;
   diagnostics: Diagnostic[];
-  /** The program a shell-form command's script (or an init program such as tini) runs, as the shell finds it; `shell` is the one that runs it. The closure follows it too. */
+  /** The program a shell-form command's script (or an init program such as tini, or env) runs, as the shell finds it; `shell` is the one that runs it. The last of `hops`. */
   script: { shell: string; path: string } | null;
+  /** Each program run in turn by the one before it, from the command's own (a shell's script's, then the init program it names…). The closure follows them too. */
+  hops: Hop[];
 }
+
+/** A program another one runs: `runner` as the command names it, `path` the file it found, `env` the environment it gets. */
+export interface Hop {
+  runner: string;
+  path: string;
+  env: string[];
+}
+
+/** Programs that run programs, followed at most this deep (sh -c "exec tini -- env A=1 /app" is four). */
+const MAX_HOPS = 8;
 
 export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: DiagnoseOptions = {}): Diagnosis {
   const config = model.config;
@@ -74,18 +86,33 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
   let prog = exec.program;
   const loader = loaderStep(model, ctx, prog, lookup.found.path, layerOf);
   let load = loader.load;
-  // a #! script's interpreter reads the script; a shell-form command's shell runs the script's program in turn
+  // a #! script's interpreter reads the script
   const read = take(loader) ? scriptReadStep(ctx, exec) : null;
-  const started =
-    loader.step.ok && (read === null || take(read)) && (!command.noScript || take(noScriptStep(ctx, command, lookup.found.path)));
-  const script = !started
-    ? null
-    : command.shellForm
-      ? scriptRun(model, ctx, command, lookup.found.path, configArch, layerOf)
-      : initRun(model, ctx, command, lookup.found.path, configArch, layerOf);
-  if (script) {
-    for (const r of script.results) if (!take(r)) break;
-    if (script.program) [prog, load] = [script.program, script.load];
+  const started = loader.step.ok && (read === null || take(read));
+  // The program may run another in turn (a shell its script's, an init program or env the
+  // rest of the command), and that one another: each is followed as its runner finds it.
+  const hops: Hop[] = [];
+  let at: { command: Command; path: string; ctx: ExecContext } | null = started ? { command, path: lookup.found.path, ctx } : null;
+  let quiet = false;
+  for (let depth = 0; at && depth < MAX_HOPS; depth++) {
+    const { command: cmd, path, ctx: here } = at;
+    at = null;
+    if (cmd.noScript) {
+      const r = noScriptStep(here, cmd, path);
+      if (quiet) silence([r]);
+      take(r);
+      break;
+    }
+    const run = cmd.shellForm
+      ? scriptRun(model, here, cmd, path, configArch, layerOf)
+      : initRun(model, here, cmd, path, configArch, layerOf);
+    if (!run) break;
+    if (quiet) silence(run.results); // a script's /dev/null holds for what it runs
+    quiet ||= 'quiet' in run && run.quiet === true;
+    const ok = run.results.every(take);
+    if (run.path) hops.push({ runner: 'shell' in run ? run.shell : run.init, path: run.path, env: run.child?.ctx.env ?? here.env });
+    if (run.program) [prog, load] = [run.program, run.load];
+    if (ok && run.child && run.path) at = { command: commandOf(run.child.argv, command.keyword), path: run.path, ctx: run.child.ctx };
   }
 
   // Warnings about the program that runs
@@ -95,17 +122,10 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
   diagnostics.push(...programWarnings(tree, env, facts));
   const damaged = damageWarning(facts);
   if (damaged) diagnostics.push(damaged);
-  const found = script?.path ? { shell: 'shell' in script ? script.shell : script.init, path: script.path } : null;
-  return finish(launch, diagnostics, model, command, found);
+  return finish(launch, diagnostics, model, command, hops);
 }
 
-function finish(
-  launch: Launch,
-  diagnostics: Diagnostic[],
-  model: ImageModel,
-  command: Command | null = null,
-  script: Diagnosis['script'] = null,
-): Diagnosis {
+function finish(launch: Launch, diagnostics: Diagnostic[], model: ImageModel, command: Command | null = null, hops: Hop[] = []): Diagnosis {
   const verdict: Verdict = diagnostics.some((d) => d.severity === 'error') ? 'fails' : 'starts';
   const signals = verdict === 'starts' && command?.script != null ? shellFormWarning(launch.argv, command.keyword, command.script) : null;
   if (signals) diagnostics.push(signals);
@@ -113,5 +133,6 @@ function finish(
   // Errors first, in the order the runtime meets them (they were added in that order).
   const rank = { error: 0, warning: 1 } as const;
   diagnostics.sort((a, b) => rank[a.severity] - rank[b.severity]);
-  return { launch, verdict, diagnostics, script };
+  const last = hops.at(-1);
+  return { launch, verdict, diagnostics, script: last ? { shell: last.runner, path: last.path } : null, hops };
 }

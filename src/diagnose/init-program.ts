@@ -116,6 +116,8 @@ export interface InitRun {
   results: StepResult[];
   program: NonNullable<ExecStep['program']> | null;
   load: LoaderStep['load'];
+  /** The program's argv and context (env's environment), when it starts: it may run another in turn. */
+  child?: { argv: string[]; ctx: ExecContext };
 }
 
 const ENOENT = 'no such file or directory';
@@ -209,7 +211,7 @@ export function initRun(
       const loader = loaderStep(model, ctx, ex.program, c, layerOf);
       const read = scriptReadStep(ctx, ex);
       const results = [lookup, under(ex), under(loader), ...(read ? [under(read)] : [])];
-      return { init, path: c, results, program: ex.program, load: loader.load };
+      return { init, path: c, results, program: ex.program, load: loader.load, child: { argv, ctx } };
     }
     if (ex.failure?.byEnv) {
       stop = { path: c, result: ex, why: ENOENT }; // env ran, found nothing, and said so itself: the search is over

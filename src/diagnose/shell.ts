@@ -110,6 +110,10 @@ export interface ScriptRun {
   /** The program the script runs and what its loader found, when it gets that far. */
   program: NonNullable<ExecStep['program']> | null;
   load: LoaderStep['load'];
+  /** The program's argv as the script writes it, and its context (the script's assignments), when it starts: it may run another in turn. */
+  child?: { argv: string[]; ctx: ExecContext };
+  /** The script sends its errors to /dev/null: so does whatever it runs. */
+  quiet?: boolean;
 }
 
 /** A file the shell tried, and how it failed: a lookup that found no program there, or execve's error. */
@@ -203,6 +207,11 @@ function noScriptLine(kind: ShellKind | null, name: string): string | null {
   }
 }
 
+/** Errors whose words go to /dev/null: the launch fails all the same, and nothing says why. */
+export function silence(results: StepResult[]): void {
+  for (const r of results) for (const f of r.findings) if (f.severity === 'error') f.runtimeError = null;
+}
+
 /** The step after the shell starts when it is given -c and no script (Command.noScript): it refuses, and exits 2. */
 export function noScriptStep(ctx: ExecContext, command: Command, shellPath: string): StepResult {
   const name = command.shellName ?? command.argv[0] ?? '/bin/sh';
@@ -242,7 +251,8 @@ export function scriptRun(
   const run = followScript(model, ctx, command, shellPath, configArch, layerOf);
   if (run && redirections(command.script ?? '')?.quiet) {
     // its errors go to /dev/null: the launch fails all the same, and nothing says why
-    for (const r of run.results) for (const f of r.findings) if (f.severity === 'error') f.runtimeError = null;
+    silence(run.results);
+    run.quiet = true;
   }
   return run;
 }
@@ -402,7 +412,7 @@ function followScript(
     const loader = loaderStep(model, inner, ran.exec.program, ran.path, layerOf);
     const read = scriptReadStep(inner, ran.exec);
     const results = [lookup, under(ran.exec), under(loader), ...(read ? [under(read)] : [])];
-    return { shell, path: ran.path, results, program: ran.exec.program, load: loader.load };
+    return { shell, path: ran.path, results, program: ran.exec.program, load: loader.load, child: { argv: words, ctx: inner } };
   }
 
   // Nothing ran: the shell prints its line, carrying the step's own finding for the cause and the fix

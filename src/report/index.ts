@@ -102,7 +102,7 @@ export function buildVerdict(
   const diagnosis = diagnose(model, catalog, opts);
   // without the closure in the output it is worked out only for the COPY lines of a fix
   const closure =
-    withClosure || needsCopyLines(diagnosis.diagnostics) ? launchClosure(model, diagnosis.launch.executable, opts, diagnosis.script) : null;
+    withClosure || needsCopyLines(diagnosis.diagnostics) ? launchClosure(model, diagnosis.launch.executable, opts, diagnosis.hops) : null;
   attachCopyLines(closure, diagnosis.diagnostics);
   const report: VerdictReport = {
     schemaVersion: SCHEMA_VERSION,

@@ -1,0 +1,104 @@
+/**
+ * Programs that run programs, in turn: a shell's script names env, env names a shell, tini
+ * runs `sh -c`, dumb-init runs env, which runs the program. Each chain runs for real in a
+ * chroot of the same root (Debian's tini and dumb-init, dash as /bin/sh, GNU env), and the
+ * verdict and the last line printed must be what it did; the closure lists every program on
+ * the way, the last one's libraries too.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { after, describe, it } from 'node:test';
+import { analyseClosure } from '../src/closure/index.js';
+import { loadImage } from '../src/load.js';
+import { buildReport } from '../src/report/index.js';
+import { tempDir } from './helpers/build.js';
+import { available, debianPackage, glibcRoot, put, sh } from './helpers/roots.js';
+
+const isRoot = process.getuid?.() === 0;
+const needs = ['gcc', 'chroot', 'dash', 'apt-get', 'dpkg-deb'].filter((c) => !available(c));
+const skip = needs.length ? `needs ${needs.join(', ')}` : !isRoot ? 'needs root for chroot' : false;
+if (skip && process.env.CI === 'true') throw new Error(`hop tests cannot run under CI: ${skip}`);
+
+describe('programs that run programs, followed hop by hop', { skip }, () => {
+  const tmp = tempDir();
+  after(tmp.cleanup);
+  const b = `${tmp.dir}/build`;
+  mkdirSync(b, { recursive: true });
+  writeFileSync(`${b}/ok.c`, '#include <stdio.h>\nint main(void) { puts("started"); return 0; }\n');
+  sh('gcc', ['-O1', '-static', '-o', `${b}/ok-static`, `${b}/ok.c`]);
+  sh('gcc', ['-O1', '-Wl,--dynamic-linker=/lib/ld-elsewhere.so.2', '-o', `${b}/ok-noloader`, `${b}/ok.c`]);
+  writeFileSync(`${b}/x.c`, 'int x(void) { return 0; }\n');
+  sh('gcc', ['-O1', '-shared', '-fPIC', '-Wl,-soname,libx.so.1', '-o', `${b}/libx.so.1`, `${b}/x.c`]);
+  writeFileSync(`${b}/usex.c`, 'int x(void);\nint main(void) { return x(); }\n');
+  sh('gcc', ['-O1', '-o', `${b}/ok-needsx`, `${b}/usex.c`, `${b}/libx.so.1`]);
+  const tini = skip ? '' : `${debianPackage(b, 'tini')}/usr/bin/tini-static`;
+  const dumb = skip ? '' : `${debianPackage(b, 'dumb-init')}/usr/bin/dumb-init`;
+
+  /** A root with dash as /bin/sh, GNU env, tini and dumb-init, and `app` (a file of b/) at /app when given. */
+  function root(app: string | null, extra: (r: string) => void = () => {}): string {
+    const r = `${tmp.dir}/r-${Math.random().toString(36).slice(2)}`;
+    glibcRoot(r);
+    put(r, '/bin/sh', '/bin/dash');
+    put(r, '/usr/bin/env', '/usr/bin/env');
+    put(r, '/tini', tini);
+    put(r, '/usr/bin/dumb-init', dumb);
+    if (app) put(r, '/app', `${b}/${app}`);
+    extra(r);
+    return r;
+  }
+
+  /** `hops`: the programs found on the way after the command's own (a missing one is not among them). */
+  const cases: { argv: string[]; app: string | null; extra?: (r: string) => void; code?: string; hops: number }[] = [
+    { argv: ['/bin/sh', '-c', 'env FOO=1 /app'], app: null, code: 'init-command-fails', hops: 1 },
+    { argv: ['/bin/sh', '-c', 'env FOO=1 /app'], app: 'ok-static', hops: 2 },
+    { argv: ['/tini', '-s', '--', '/bin/sh', '-c', '/app'], app: null, code: 'shell-command-fails', hops: 1 },
+    { argv: ['/tini', '-s', '--', 'sh', '-c', 'exec /app'], app: 'ok-static', hops: 2 },
+    { argv: ['/tini', '-s', '--', '/bin/sh', '-c'], app: null, code: 'shell-command-fails', hops: 1 },
+    { argv: ['/usr/bin/env', 'A=1', '/bin/sh', '-c', 'exec /app'], app: 'ok-noloader', code: 'shell-command-fails', hops: 2 },
+    { argv: ['/bin/sh', '-c', 'exec /tini -s -- env /app'], app: null, code: 'init-command-fails', hops: 2 },
+    {
+      argv: ['dumb-init', 'env', 'LD_LIBRARY_PATH=/opt/lib', '/app'],
+      app: 'ok-needsx',
+      extra: (r) => put(r, '/opt/lib/libx.so.1', `${b}/libx.so.1`),
+      hops: 2,
+    },
+    { argv: ['dumb-init', 'env', '/app'], app: 'ok-needsx', code: 'library-missing', hops: 2 },
+  ];
+
+  for (const c of cases) {
+    it(`${JSON.stringify(c.argv)}${c.app ? ` with ${c.app} at /app` : ''}`, async () => {
+      const r = root(c.app, c.extra);
+      const real = spawnSync('chroot', [r, ...c.argv], {
+        encoding: 'utf8',
+        env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' },
+      });
+      const m = await loadImage(r, { analysis: true });
+      try {
+        const report = buildReport(m, { entrypoint: c.argv });
+        const stderr = real.stderr.trim();
+        assert.equal(report.verdict, real.status === 0 ? 'starts' : 'fails', stderr);
+        const closure = analyseClosure(m, { entrypoint: c.argv }).closure;
+        const programs = closure.files.filter((f) => f.role === 'executable').map((f) => f.path);
+        assert.equal(programs.length, 1 + c.hops, `every program on the way: ${programs.join(', ')}`);
+        if (real.status === 0) {
+          assert.equal(closure.program, '/app');
+          if (c.app === 'ok-needsx') assert.ok(closure.files.some((f) => f.path === '/opt/lib/libx.so.1' && f.present));
+          return;
+        }
+        const first = report.diagnostics.find((d) => d.severity === 'error')!;
+        assert.equal(first.code, c.code);
+        assert.equal(
+          first.runtimeError,
+          stderr
+            .split('\n')
+            .at(-1)!
+            .replace(/^\[FATAL tini \(\d+\)\] /, ''),
+        );
+      } finally {
+        await m.close();
+        rmSync(r, { recursive: true, force: true });
+      }
+    });
+  }
+});
