@@ -309,6 +309,8 @@ export async function* walkTar(reader: ByteReader): AsyncGenerator<TarEntry> {
 }
 
 function checkLength(name: string, what: string): void {
+  // a UTF-16 unit is at most 3 bytes of UTF-8: nearly every name is too short to count
+  if (name.length * 3 < PATH_MAX) return;
   const bytes = Buffer.byteLength(name);
   if (bytes >= PATH_MAX) {
     throw new ScopeError(
