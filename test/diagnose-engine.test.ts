@@ -79,6 +79,8 @@ const EXPECT: Record<string, { error?: string; warnings?: string[] }> = {
   'script-unreadable': { error: 'script-unreadable' },
   'init-program-missing': { error: 'init-command-fails' },
   'shell-c-no-script': { error: 'shell-command-fails' },
+  'env-program-missing': { error: 'init-command-fails' },
+  'env-applet': {},
 };
 
 describe('verdicts against docker run', { skip, timeout: 1_500_000 }, () => {

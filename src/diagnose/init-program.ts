@@ -146,9 +146,12 @@ export function initRun(
   const under = (r: StepResult): StepResult => ({ ...r, step: { ...r.step, detail: `under ${init}: ${r.step.detail}` } });
   const asWritten = (a: string[]): Command => ({ ...command, argv: a, shellForm: false, script: null, shellName: null });
   const text = CATALOG['init-command-fails'];
-  const busybox = kind === 'env' && resolved.ok && shellOf(resolved.node, resolved.path).kind === 'busybox';
+  const sh = kind === 'env' && resolved.ok ? shellOf(resolved.node, resolved.path) : null;
+  const busybox = sh?.kind === 'busybox';
   const line = (name: string, why: string) => initLine(kind, name, why, init, busybox);
   const word = argv[0];
+  // a standalone busybox's env runs its own applets by bare name, whatever PATH holds
+  if (sh?.standalone && word && !word.includes('/') && (sh.applets === null || sh.applets.has(word))) return null;
   if (word === undefined || word === '') {
     // no program: it prints its usage and exits 1; an empty name: execvp's ENOENT
     const finding: Diagnostic = {
