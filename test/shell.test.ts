@@ -258,6 +258,19 @@ describe("shell-form commands: the program the shell runs, in the shell's words"
     { what: 'exec -a NAME (dash has no options)', script: 'exec -a x /app', setup: () => {} },
     { what: 'exec -- (dash has no options)', script: 'exec -- /app', setup: () => {} },
     {
+      what: "busybox's own env applet runs the program in turn",
+      script: 'env FOO=1 /app',
+      setup: () => {},
+      shells: ['busybox'],
+      code: 'init-command-fails',
+    },
+    {
+      what: "busybox's env applet, the program there",
+      script: 'env /app',
+      setup: (root) => put(root, '/app', `${b}/ok-static`),
+      shells: ['busybox'],
+    },
+    {
       what: 'time: a word of bash, a program for dash',
       script: 'time /app',
       setup: (root) => put(root, '/app', `${b}/ok-static`),

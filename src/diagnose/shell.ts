@@ -286,7 +286,19 @@ function followScript(
   if (!exec && (isBuiltin(word, sh.kind) || (word === 'time' && (sh.kind === 'bash' || sh.kind === null)))) return null;
   // a standalone busybox runs its own applets by bare name, whatever PATH holds (all of them,
   // when /proc is mounted); another finds them through PATH, as the links to it they are
-  if (sh.kind === 'busybox' && sh.standalone && !word.includes('/') && (sh.applets === null || sh.applets.has(word))) return null;
+  if (sh.kind === 'busybox' && sh.standalone && !word.includes('/') && (sh.applets === null || sh.applets.has(word))) {
+    if (word !== 'env') return null;
+    // its env applet runs a program in turn: the next hop (init-program.ts reads env's words)
+    const detail = `under ${name}: env is ${name}'s own applet`;
+    return {
+      shell,
+      path: shellPath,
+      results: [{ step: { step: 'lookup', ok: true, detail }, findings: [] }],
+      program: null,
+      load: null,
+      child: { argv: words, ctx: { ...ctx, env: exec ? ctx.env : [...ctx.env, ...form.env] } },
+    };
+  }
   // `exec FOO=1 /app`: exec takes no assignments, and looks for a program named FOO=1
   const inner: ExecContext = { ...ctx, env: exec ? ctx.env : [...ctx.env, ...form.env] };
   const under = (r: StepResult): StepResult => ({ ...r, step: { ...r.step, detail: `under ${name}: ${r.step.detail}` } });
