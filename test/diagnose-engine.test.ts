@@ -81,6 +81,8 @@ const EXPECT: Record<string, { error?: string; warnings?: string[] }> = {
   'shell-c-no-script': { error: 'shell-command-fails' },
   'env-program-missing': { error: 'init-command-fails' },
   'env-applet': {},
+  'gosu-program-missing': { error: 'init-command-fails' },
+  'gosu-user-missing': { error: 'init-command-fails' },
 };
 
 describe('verdicts against docker run', { skip, timeout: 1_500_000 }, () => {

@@ -3,17 +3,18 @@
  * runs `sh -c`, dumb-init runs env, which runs the program. Each chain runs for real in a
  * chroot of the same root (Debian's tini and dumb-init, dash as /bin/sh, GNU env), and the
  * verdict and the last line printed must be what it did; the closure lists every program on
- * the way, the last one's libraries too.
+ * the way, the last one's libraries too. gosu runs the same way, with /proc mounted (it reads
+ * /proc/self/exe before it switches users).
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { analyseClosure } from '../src/closure/index.js';
 import { loadImage } from '../src/load.js';
 import { buildReport } from '../src/report/index.js';
 import { tempDir } from './helpers/build.js';
-import { available, debianPackage, glibcRoot, put, sh } from './helpers/roots.js';
+import { available, debianPackage, glibcRoot, put, sh, write } from './helpers/roots.js';
 
 const isRoot = process.getuid?.() === 0;
 const needs = ['gcc', 'chroot', 'dash', 'apt-get', 'dpkg-deb'].filter((c) => !available(c));
@@ -102,3 +103,85 @@ describe('programs that run programs, followed hop by hop', { skip }, () => {
     });
   }
 });
+
+describe('gosu: switches to its user, then finds and runs the program as Go does', { skip }, () => {
+  const tmp = tempDir();
+  after(tmp.cleanup);
+  const b = `${tmp.dir}/build`;
+  mkdirSync(b, { recursive: true });
+  writeFileSync(`${b}/ok.c`, '#include <stdio.h>\nint main(void) { puts("started"); return 0; }\n');
+  sh('gcc', ['-O1', '-static', '-o', `${b}/ok-static`, `${b}/ok.c`]);
+  const gosu = skip ? '' : `${debianPackage(b, 'gosu')}/usr/sbin/gosu`;
+
+  const cases: { argv: string[]; user?: string; code?: string }[] = [
+    { argv: ['gosu', 'app', '/app'] },
+    { argv: ['gosu', 'app', 'hello'] },
+    { argv: ['gosu', '1000:1000', 'hello'] },
+    { argv: ['gosu', 'nobody', 'hello'] },
+    { argv: ['gosu', 'app:nogroup', 'hello'] },
+    { argv: ['gosu', 'app', '/usr/bin'] },
+    { argv: ['gosu', 'app', 'nosuch'] },
+    { argv: ['gosu', 'app', '/secret'] },
+    { argv: ['gosu', 'app'] },
+    { argv: ['gosu', 'app', 'hello'], user: '1000:1000' },
+    { argv: ['gosu', 'app', '/bin/sh', '-c', 'exec /app'], code: 'shell-command-fails' },
+    { argv: ['gosu', 'app', '/bin/sh', '-c', 'exec hello'] },
+  ];
+  for (const c of cases) {
+    it(`${JSON.stringify(c.argv)}${c.user ? ` as ${c.user}` : ''}`, async () => {
+      const r = `${tmp.dir}/g-${Math.random().toString(36).slice(2)}`;
+      glibcRoot(r);
+      put(r, '/bin/sh', '/bin/dash');
+      put(r, '/usr/local/bin/gosu', gosu);
+      put(r, '/usr/bin/hello', `${b}/ok-static`);
+      put(r, '/secret', `${b}/ok-static`);
+      chmodSync(`${r}/secret`, 0o700);
+      write(r, '/etc/passwd', 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n');
+      write(r, '/etc/group', 'root:x:0:\napp:x:1000:\n');
+      // gosu checks /proc/self/exe before it switches: the container has /proc
+      mkdirSync(`${r}/proc`);
+      sh('mount', ['-t', 'proc', 'proc', `${r}/proc`]);
+      let real;
+      try {
+        real = spawnSync('chroot', [...(c.user ? [`--userspec=${c.user}`] : []), r, ...c.argv], {
+          encoding: 'utf8',
+          env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' },
+        });
+      } finally {
+        sh('umount', [`${r}/proc`]);
+      }
+      const m = await loadImage(r, { analysis: true });
+      try {
+        if (c.user) m.config = { ...imageConfig(c.argv), user: c.user };
+        const report = buildReport(m, c.user ? {} : { entrypoint: c.argv });
+        const stderr = real.stderr.trim();
+        assert.equal(report.verdict, real.status === 0 ? 'starts' : 'fails', stderr);
+        if (real.status === 0) return;
+        const first = report.diagnostics.find((d) => d.severity === 'error')!;
+        assert.equal(first.code, c.code ?? 'init-command-fails');
+        // gosu's usage goes unworded (its first line is not the whole of it)
+        assert.equal(first.runtimeError, c.argv.length < 3 ? null : stderr.split('\n').at(-1));
+      } finally {
+        await m.close();
+        rmSync(r, { recursive: true, force: true });
+      }
+    });
+  }
+});
+
+/** An image config running `argv` as its entrypoint (for a USER, which --entrypoint cannot give). */
+function imageConfig(argv: string[]) {
+  return {
+    os: 'linux',
+    architecture: 'amd64',
+    variant: null,
+    cmd: null,
+    workingDir: '/',
+    exposedPorts: [],
+    labels: {},
+    stopSignal: null,
+    entrypoint: [...argv],
+    env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+    user: '',
+  };
+}

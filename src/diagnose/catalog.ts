@@ -560,12 +560,15 @@ executable. The cause is the same as for the exec form; so is the fix.`,
     story: `An init program as the command (ENTRYPOINT ["/tini", "--"], ["dumb-init", "/app"]) starts as PID 1
 and runs the rest of the command as its child, through execvp: PATH searched as glibc searches it,
 then execve. env as the command (ENTRYPOINT ["/usr/bin/env", "python3"]) does the same after its
-assignments, with the environment it made (its PATH, its LD_LIBRARY_PATH). The runtime is content, it started the init program; the failure comes from the init
-program instead, in its own words: tini "[FATAL tini (7)] exec /app failed: No such file or
-directory" (exit 127; the number is the child's PID, 6 or 7 in a container), dumb-init
-"[dumb-init] /app: No such file or directory" (exit 2), env "/usr/bin/env: 'python3': No such
-file or directory" (exit 127). The cause is the program's, as a direct
-run would meet it; so is the fix.`,
+assignments, with the environment they make (its PATH, its LD_LIBRARY_PATH); gosu switches to its
+user first (looked up as runc looks USER up), then finds the program as Go does. The runtime is
+content, it started the runner; the failure comes from the runner instead, in its own words: tini
+"[FATAL tini (7)] exec /app failed: No such file or directory" (exit 127; the number is the
+child's PID, 6 or 7 in a container), dumb-init "[dumb-init] /app: No such file or directory"
+(exit 2), env "/usr/bin/env: 'python3': No such file or directory" (exit 127), gosu 'error: exec:
+"/app": stat /app: no such file or directory' or 'error: failed switching to "app": unable to
+find user app: no matching entries in passwd file' (exit 1). The cause is the program's, as a
+direct run would meet it; so is the fix.`,
     example: '[FATAL tini (7)] exec /app failed: No such file or directory',
     // the init program prints it, whatever runtime started it
     runtimes: { crun: 'loader' },
@@ -573,6 +576,13 @@ run would meet it; so is the fix.`,
     fix: 'Make the program the init program runs runnable (see the cause).',
     messageNoProgram: (init: string) => `${init} is given no program to run: it prints its usage and exits 1`,
     fixNoProgram: (init: string) => `Name the program after it: ENTRYPOINT ["${init}", "--", "/app"], or give it as CMD ["/app"].`,
+    fixGosu: (init: string) => `Give it a user and a program: ENTRYPOINT ["${init}", "app", "/app"].`,
+    messageGosuNotRoot: (init: string, spec: string, uid: number) =>
+      `${init} must start as root to switch to ${spec}, and the container runs as uid ${uid}`,
+    fixGosuNotRoot: (init: string) => `Drop USER (${init} switches users itself), or drop ${init} and keep USER.`,
+    messageGosuUser: (init: string, spec: string, detail: string) => `${init} cannot switch to ${spec}: ${detail}`,
+    fixGosuUser: (init: string, file: string) =>
+      `Give ${init} numeric ids, which need no user database: ["${init}", "65532:65532", "/app"]; or COPY an ${file} that defines the name from the build stage.`,
   },
   'script-unreadable': {
     story: `A script starts as its #! interpreter, given the script's path: the kernel needs only the

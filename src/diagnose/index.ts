@@ -14,6 +14,7 @@ import { type ExecContext, execStep } from './exec.js';
 import { loaderStep } from './loader.js';
 import { lookupStep } from './lookup.js';
 import { initRun } from './init-program.js';
+import { gosuRun, isGosu } from './gosu.js';
 import { scriptReadStep } from './script.js';
 import { noScriptStep, scriptRun, silence } from './shell.js';
 import type { Diagnostic, Launch, LaunchStep, StepResult, Verdict } from './types.js';
@@ -105,7 +106,9 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
     }
     const run = cmd.shellForm
       ? scriptRun(model, here, cmd, path, configArch, layerOf)
-      : initRun(model, here, cmd, path, configArch, layerOf);
+      : isGosu(resolvedPath(here, path)) || isGosu(cmd.argv[0] ?? '')
+        ? gosuRun(model, here, cmd, configArch, layerOf)
+        : initRun(model, here, cmd, path, configArch, layerOf);
     if (!run) break;
     if (quiet) silence(run.results); // a script's /dev/null holds for what it runs
     quiet ||= 'quiet' in run && run.quiet === true;
@@ -123,6 +126,12 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
   const damaged = damageWarning(facts);
   if (damaged) diagnostics.push(damaged);
   return finish(launch, diagnostics, model, command, hops);
+}
+
+/** The file a path names, its links followed (the path itself when it names none). */
+function resolvedPath(ctx: ExecContext, path: string): string {
+  const r = resolvePath(ctx.tree, path, { cwd: ctx.cwd });
+  return r.ok ? r.path : path;
 }
 
 function finish(launch: Launch, diagnostics: Diagnostic[], model: ImageModel, command: Command | null = null, hops: Hop[] = []): Diagnosis {

@@ -247,13 +247,20 @@ export function initRun(
     ...(cause ? { cause: cause.code } : {}),
   };
   const found = failed && failed.result.step.step === 'exec';
-  const lookup = found
-    ? [{ step: { step: 'lookup' as const, ok: true, detail: `under ${init}: found ${failed.path}` }, findings: [] }]
-    : [];
+  return stoppedRun(init, found ? failed.path : null, result, finding);
+}
+
+/**
+ * A runner's run that stops at `result` (a lookup that found nothing, or an exec that failed
+ * on the file `found`): its own finding first, then the step's warnings.
+ */
+export function stoppedRun(init: string, found: string | null, result: StepResult, finding: Diagnostic): InitRun {
+  const lookup = found ? [{ step: { step: 'lookup' as const, ok: true, detail: `under ${init}: found ${found}` }, findings: [] }] : [];
+  const step = { ...result.step, detail: `under ${init}: ${result.step.detail}` };
   return {
     init,
-    path: found ? failed.path : null,
-    results: [...lookup, { step: under(result).step, findings: [finding, ...result.findings.filter((d) => d.severity !== 'error')] }],
+    path: found,
+    results: [...lookup, { step, findings: [finding, ...result.findings.filter((d) => d.severity !== 'error')] }],
     program: null,
     load: null,
   };
