@@ -309,6 +309,9 @@ export function analyseClosure(model: ImageModel, opts: ClosureOptions = {}): Cl
   // too; only the last is followed for what it opens once running
   const ran = hops.filter((h, i) => h.path !== (i === 0 ? start : hops[i - 1]!.path));
   let { program, load, libc } = follow(start, 'the command the runtime executes', ran.length === 0);
+  for (const h of hops)
+    for (const file of h.reads)
+      c.addPath(file, 'user-database', 'start', h.runner, `${h.runner} looks the user it switches to up in ${file}`);
   for (const [i, h] of ran.entries())
     ({ program, load, libc } = follow(
       h.path,

@@ -22,6 +22,13 @@ export function isGosu(path: string): boolean {
   return /^gosu([-_].*)?$/.test(path.slice(path.lastIndexOf('/') + 1));
 }
 
+/** The files a user spec is looked up in, as the runtime's USER is: a name in passwd, then its groups (or a named group) in group. */
+function userFiles(spec: string): string[] {
+  const [name = '', group] = spec.split(':', 2);
+  if (/^\d+$/.test(name)) return [];
+  return group === undefined || !/^\d+$/.test(group) ? ['/etc/passwd', '/etc/group'] : ['/etc/passwd'];
+}
+
 /** The steps of the program gosu runs. */
 export function gosuRun(
   model: ImageModel,
@@ -120,5 +127,6 @@ export function gosuRun(
     program: ex.program,
     load: loader.load,
     child: { argv, ctx: child },
+    reads: userFiles(spec),
   };
 }

@@ -42,6 +42,8 @@ export interface Hop {
   runner: string;
   path: string;
   env: string[];
+  /** The user database the runner reads to switch users (gosu with a name). */
+  reads: string[];
 }
 
 /** Programs that run programs, followed at most this deep (sh -c "exec tini -- env A=1 /app" is four). */
@@ -113,7 +115,10 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
     if (quiet) silence(run.results); // a script's /dev/null holds for what it runs
     quiet ||= 'quiet' in run && run.quiet === true;
     const ok = run.results.every(take);
-    if (run.path) hops.push({ runner: 'shell' in run ? run.shell : run.init, path: run.path, env: run.child?.ctx.env ?? here.env });
+    if (run.path) {
+      const reads = 'reads' in run ? (run.reads ?? []) : [];
+      hops.push({ runner: 'shell' in run ? run.shell : run.init, path: run.path, env: run.child?.ctx.env ?? here.env, reads });
+    }
     if (run.program) [prog, load] = [run.program, run.load];
     if (ok && run.child && run.path) at = { command: commandOf(run.child.argv, command.keyword), path: run.path, ctx: run.child.ctx };
   }

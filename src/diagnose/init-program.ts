@@ -118,6 +118,8 @@ export interface InitRun {
   load: LoaderStep['load'];
   /** The program's argv and context (env's environment), when it starts: it may run another in turn. */
   child?: { argv: string[]; ctx: ExecContext };
+  /** The user database it reads (gosu switching to a name). */
+  reads?: string[];
 }
 
 const ENOENT = 'no such file or directory';
