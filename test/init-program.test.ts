@@ -232,3 +232,71 @@ describe('init programs: the program they run, in their words', { skip }, () => 
     }
   }
 });
+
+/**
+ * su-exec is Alpine's (no Debian package to run here): these lines were read off upstream
+ * su-exec (github.com/ncopa/su-exec 89c016e) built with Debian's musl-gcc and run in a chroot
+ * of the same root. Its file here is any static musl program (only its C library matters:
+ * musl's execvp has no /bin/sh fallback).
+ */
+describe('su-exec: its user switch, then execvp as that user', { skip: available('musl-gcc') ? false : 'needs musl-gcc' }, () => {
+  const tmp = tempDir();
+  after(tmp.cleanup);
+  const b = `${tmp.dir}/build`;
+  mkdirSync(b, { recursive: true });
+  writeFileSync(`${b}/ok.c`, '#include <stdio.h>\nint main(void) { puts("started"); return 0; }\n');
+  sh('musl-gcc', ['-O1', '-static', '-o', `${b}/su-exec`, `${b}/ok.c`]);
+  sh('gcc', ['-O1', '-static', '-o', `${b}/ok-static`, `${b}/ok.c`]);
+  const cases: [string[], string | null, string?][] = [
+    [['app', '/app'], 'su-exec: /app: No such file or directory'],
+    [['app', 'hello'], null],
+    [['1234', 'hello'], null],
+    [['nobody', 'hello'], 'su-exec: getpwnam(nobody): Invalid argument'],
+    [['app:nogroup', 'hello'], 'su-exec: getgrnam(nogroup): Invalid argument'],
+    [['app', '/usr/bin'], 'su-exec: /usr/bin: Permission denied'],
+    [['app', 'nosuch'], 'su-exec: nosuch: No such file or directory'],
+    [['app', '/secret'], 'su-exec: /secret: Permission denied'],
+    [['app', 'hello'], 'su-exec: setgroups: Operation not permitted', '1000:1000'],
+  ];
+  for (const [args, line, user] of cases) {
+    it(`su-exec ${args.join(' ')}${user ? ` as ${user}` : ''}`, async () => {
+      const root = `${tmp.dir}/r-${Math.random().toString(36).slice(2)}`;
+      put(root, '/sbin/su-exec', `${b}/su-exec`);
+      put(root, '/usr/bin/hello', `${b}/ok-static`);
+      put(root, '/secret', `${b}/ok-static`);
+      chmodSync(`${root}/secret`, 0o700);
+      write(root, '/etc/passwd', 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n');
+      write(root, '/etc/group', 'root:x:0:\napp:x:1000:\n');
+      const m = await loadImage(root, { analysis: true });
+      try {
+        const argv = ['/sbin/su-exec', ...args];
+        if (user) m.config = { ...(m.config ?? {}), ...imageConfig(argv), user };
+        const r = buildReport(m, user ? {} : { entrypoint: argv });
+        assert.equal(r.verdict, line === null ? 'starts' : 'fails');
+        if (line === null) return;
+        const first = r.diagnostics.find((d) => d.severity === 'error')!;
+        assert.equal(first.code, 'init-command-fails');
+        assert.equal(first.runtimeError, line);
+      } finally {
+        await m.close();
+      }
+    });
+  }
+});
+
+/** An image config with this entrypoint (a USER needs one: --entrypoint gives none). */
+function imageConfig(argv: string[]) {
+  return {
+    os: 'linux',
+    architecture: 'amd64',
+    variant: null,
+    cmd: null,
+    workingDir: '/',
+    exposedPorts: [],
+    labels: {},
+    stopSignal: null,
+    entrypoint: argv,
+    env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+    user: '',
+  };
+}

@@ -14,12 +14,13 @@ import { type ExecContext, type ExecStep, execErrno, execStep } from './exec.js'
 import { type LoaderStep, loaderStep } from './loader.js';
 import { scriptReadStep } from './script.js';
 import { shellOf } from './shell-kind.js';
+import { suExecSwitch } from './su-exec.js';
 import { CATALOG, cQuote } from './catalog.js';
 import type { Command } from './command.js';
 import type { Diagnostic, StepResult } from './types.js';
 import { envValue } from '../source/config.js';
 
-export type InitKind = 'tini' | 'dumb-init' | 'env';
+export type InitKind = 'tini' | 'dumb-init' | 'env' | 'su-exec';
 
 /** Which init program a file is, by its name (release downloads keep theirs: tini-static-amd64, dumb-init_1.2.5_x86_64). */
 export function initKind(path: string): InitKind | null {
@@ -27,6 +28,7 @@ export function initKind(path: string): InitKind | null {
   if (/^(tini|docker-init)([-_].*)?$/.test(base)) return 'tini';
   if (/^dumb-init([-_].*)?$/.test(base)) return 'dumb-init';
   if (base === 'env') return 'env';
+  if (/^su-exec([-_].*)?$/.test(base)) return 'su-exec';
   return null;
 }
 
@@ -74,6 +76,8 @@ export function envChild(args: string[], env: string[]): { argv: string[]; env: 
  * known here, or one that makes it print and exit (-h, -V).
  */
 export function childArgv(kind: InitKind, args: string[]): string[] | null {
+  // su-exec USER-SPEC PROGRAM…: no options; fewer words, and it prints its usage
+  if (kind === 'su-exec') return args.length < 2 ? [] : args.slice(1);
   // tini: -s -v -w -g -l, -e CODE, -p SIGNAL; dumb-init: -c -v, -r s:r (and their long names)
   const [flags, withArg] = kind === 'tini' ? ['svwg', 'ep'] : ['cv', 'r'];
   const long = kind === 'dumb-init' ? new Set(['--single-child', '--verbose']) : new Set<string>();
@@ -107,6 +111,7 @@ export function childArgv(kind: InitKind, args: string[]): string[] | null {
 export function initLine(kind: InitKind, name: string, why: string, argv0 = 'env', busybox = false): string {
   const errno = why.charAt(0).toUpperCase() + why.slice(1);
   if (kind === 'env') return busybox ? `env: can't execute '${name}': ${errno}` : `${argv0}: ${cQuote(name)}: ${errno}`;
+  if (kind === 'su-exec') return `${argv0.slice(argv0.lastIndexOf('/') + 1)}: ${name}: ${errno}`; // err(3): its own name, then execvp's
   return kind === 'tini' ? `exec ${name} failed: ${errno}` : `[dumb-init] ${name}: ${errno}`;
 }
 
@@ -163,11 +168,37 @@ export function initRun(
       path: null,
       layer: null,
       runtimeError: word === undefined ? null : line('', ENOENT),
-      fix: text.fixNoProgram(init),
+      fix: kind === 'su-exec' ? text.fixGosu(init) : text.fixNoProgram(init),
       evidence: [`argv ${JSON.stringify(command.argv)}`],
     };
     const step: StepResult = { step: { step: 'lookup', ok: false, detail: `under ${init}: no program` }, findings: [finding] };
     return { init, path: null, results: [step], program: null, load: null };
+  }
+  let reads: string[] = [];
+  if (kind === 'su-exec') {
+    // it switches users first: the program is then found and run as that user
+    const sw = suExecSwitch(ctx.tree, args[0]!, ctx.user, init.slice(init.lastIndexOf('/') + 1));
+    if (!sw.ok) {
+      const finding: Diagnostic = {
+        severity: 'error',
+        code: 'init-command-fails',
+        message: text.messageGosuUser(init, args[0]!, sw.detail),
+        path: sw.file,
+        layer: null,
+        runtimeError: sw.line,
+        fix: sw.file ? text.fixGosuUser(init, sw.file) : text.fixGosuNotRoot(init),
+        evidence: [`argv ${JSON.stringify(command.argv)}`],
+      };
+      return {
+        init,
+        path: null,
+        results: [{ step: { step: 'user', ok: false, detail: `under ${init}: ${sw.detail}` }, findings: [finding] }],
+        program: null,
+        load: null,
+      };
+    }
+    ctx = { ...ctx, user: sw.credentials };
+    reads = sw.reads;
   }
   // glibc's execvp runs a file the kernel will not (ENOEXEC) with /bin/sh; musl's does not
   const initElf = resolved.ok ? ctx.catalog.of(resolved.node) : null;
@@ -216,7 +247,7 @@ export function initRun(
       const loader = loaderStep(model, ctx, ex.program, c, layerOf);
       const read = scriptReadStep(ctx, ex);
       const results = [lookup, under(ex), under(loader), ...(read ? [under(read)] : [])];
-      return { init, path: c, results, program: ex.program, load: loader.load, child: { argv, ctx } };
+      return { init, path: c, results, program: ex.program, load: loader.load, child: { argv, ctx }, reads };
     }
     if (ex.failure?.byEnv) {
       stop = { path: c, result: ex, why: ENOENT }; // env ran, found nothing, and said so itself: the search is over

@@ -33,7 +33,7 @@ type Scan = 'absent' | 'read' | 'too-long';
  * bufio.Scanner, which stops at a line of 64 KiB or more ("too-long", a lookup that fails);
  * its group reader takes a line of any length.
  */
-function eachEntry(tree: MergedTree, path: string, visit: (fields: string[]) => boolean | void, lineLimit: boolean): Scan {
+export function eachEntry(tree: MergedTree, path: string, visit: (fields: string[]) => boolean | void, lineLimit: boolean): Scan {
   const r = resolvePath(tree, path);
   if (!r.ok || (r.node.type !== 'file' && r.node.type !== 'hardlink') || !readable(r.node.content)) return 'absent';
   const b = openBytes(r.node.content);
