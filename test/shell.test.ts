@@ -29,7 +29,7 @@ describe("shell-form commands: the program the shell runs, in the shell's words"
     return run(shell, ['-c', script, ...args], setup);
   }
   /** The same for `sh ARGS…`, whatever its options and words. */
-  async function run(shell: ShellName, shArgs: string[], setup: (root: string) => void) {
+  async function run(shell: ShellName, shArgs: string[], setup: (root: string) => void, user?: string) {
     const root = `${tmp.dir}/${shell}-${Math.random().toString(36).slice(2)}`;
     glibcRoot(root);
     // busybox and dash copied to /bin/sh (told by their bytes); bash linked (told by its name)
@@ -48,13 +48,14 @@ describe("shell-form commands: the program the shell runs, in the shell's words"
     mkdirSync(`${root}/dev`);
     sh('mknod', ['-m', '666', `${root}/dev/null`, 'c', '1', '3']);
     setup(root);
-    const real = spawnSync('chroot', [root, '/bin/sh', ...shArgs], {
+    const real = spawnSync('chroot', [...(user ? [`--userspec=${user}`] : []), root, '/bin/sh', ...shArgs], {
       encoding: 'utf8',
       env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' },
     });
     const m = await loadImage(root, { analysis: true });
     try {
-      const r = buildReport(m, { entrypoint: ['/bin/sh', ...shArgs] });
+      if (user) m.config = { ...userConfig(['/bin/sh', ...shArgs]), user };
+      const r = buildReport(m, user ? {} : { entrypoint: ['/bin/sh', ...shArgs] });
       rmSync(root, { recursive: true, force: true });
       // a container's log holds both streams (2>&1 sends the shell's line to the other)
       return { real: { status: real.status, stderr: (real.stderr + real.stdout).trim() }, r };
@@ -327,6 +328,38 @@ describe("shell-form commands: the program the shell runs, in the shell's words"
       });
     }
   }
+  // a script file the shell is given: it opens it as the container's user (bash: PATH too, for a bare name)
+  const fileCases: { args: string[]; user?: string }[] = [
+    { args: ['/missing.sh'] },
+    { args: ['missing.sh'] },
+    { args: ['-e', '/missing.sh'] },
+    { args: ['/adir'] },
+    { args: ['here.sh'] },
+    { args: ['-x', '/here.sh'] },
+    { args: ['inpath.sh'] },
+    { args: ['/unread.sh'], user: '1000:1000' },
+    { args: ['/here.sh'], user: '1000:1000' },
+  ];
+  const scripts = (root: string) => {
+    mkdirSync(`${root}/adir`);
+    write(root, '/here.sh', 'echo started\n');
+    write(root, '/usr/local/bin/inpath.sh', 'echo started\n');
+    write(root, '/unread.sh', 'echo started\n');
+    chmodSync(`${root}/unread.sh`, 0o600);
+  };
+  for (const shell of ['busybox', 'dash', 'bash'] as const) {
+    for (const c of fileCases) {
+      it(`${shell}: sh ${c.args.join(' ')}${c.user ? ` as ${c.user}` : ''}`, async () => {
+        const { real, r } = await run(shell, c.args, scripts, c.user);
+        const started = real.status === 0;
+        assert.equal(r.verdict, started ? 'starts' : 'fails', `${c.args.join(' ')}: ${real.stderr}`);
+        if (started) return;
+        const first = r.diagnostics.find((d) => d.severity === 'error')!;
+        assert.equal(first.code, 'shell-command-fails');
+        assert.equal(first.runtimeError, real.stderr.split('\n').at(-1));
+      });
+    }
+  }
 });
 
 describe('a #! script the user may execute but not read: its interpreter starts, then cannot open it', { skip }, () => {
@@ -386,3 +419,20 @@ describe('a #! script the user may execute but not read: its interpreter starts,
     }
   }
 });
+
+/** An image config with this entrypoint, for a USER (which --entrypoint cannot give). */
+function userConfig(argv: string[]) {
+  return {
+    os: 'linux',
+    architecture: 'amd64',
+    variant: null,
+    cmd: null,
+    workingDir: '/',
+    exposedPorts: [],
+    labels: {},
+    stopSignal: null,
+    entrypoint: argv,
+    env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+    user: '',
+  };
+}

@@ -24,6 +24,7 @@ export type ClosureRole =
   | 'loader'
   | 'library'
   | 'user-database'
+  | 'script'
   | 'nss'
   | 'ca-certificates'
   | 'zoneinfo'
@@ -310,8 +311,14 @@ export function analyseClosure(model: ImageModel, opts: ClosureOptions = {}): Cl
   const ran = hops.filter((h, i) => h.path !== (i === 0 ? start : hops[i - 1]!.path));
   let { program, load, libc } = follow(start, 'the command the runtime executes', ran.length === 0);
   for (const h of hops)
-    for (const file of h.reads)
-      c.addPath(file, 'user-database', 'start', h.runner, `${h.runner} looks the user it switches to up in ${file}`);
+    for (const r of h.reads)
+      c.addPath(
+        r.path,
+        r.role,
+        'start',
+        h.runner,
+        r.role === 'script' ? `${h.runner} reads it: the script it runs` : `${h.runner} looks the user it switches to up in ${r.path}`,
+      );
   for (const [i, h] of ran.entries())
     ({ program, load, libc } = follow(
       h.path,

@@ -549,6 +549,13 @@ executable. The cause is the same as for the exec form; so is the fix.`,
     runtimes: { crun: 'loader' },
     message: (sh: string, word: string, cause: string) => `${sh} starts, then cannot run ${word}: ${cause}`,
     fix: 'Make the program the script names runnable (see the cause), or use the exec form to run it directly.',
+    messageScriptFile: (sh: string, file: string, detail: string) => `${sh} starts, then cannot open its script ${file}: ${detail}`,
+    fixScriptFile: (file: string, why: 'ENOENT' | 'EACCES' | 'EISDIR') =>
+      why === 'ENOENT'
+        ? `COPY the script to ${file} (a name without a slash is opened from WORKDIR), or name it by its absolute path.`
+        : why === 'EACCES'
+          ? `Let the container's user read it: COPY --chmod=644 … ${file} (or chown it to the USER).`
+          : `Name the script inside the folder, not the folder: ${file}/….`,
     messageNoScript: (sh: string, argv: string[]) =>
       `${sh} is given -c and no script after it (argv ${JSON.stringify(argv)}): it starts, says so, and exits 2, running nothing`,
     fixNoScript: (keyword: string, argv: string[]) =>

@@ -29,6 +29,8 @@ export interface Command extends StepResult {
   shellNamed: boolean;
   /** A shell given -c and no script after its options: it starts, and stops at once (see shellScript). */
   noScript: boolean;
+  /** A shell given a script file to read (["sh", "/entrypoint.sh"]): it opens it as the container's user. */
+  scriptFile: string | null;
   /** The instruction that holds the command: ENTRYPOINT when one is set (or given), else CMD. */
   keyword: 'ENTRYPOINT' | 'CMD';
 }
@@ -50,6 +52,7 @@ export function commandStep(config: ImageConfig | null, opts: CommandOptions): C
       shellName: null,
       shellNamed: false,
       noScript: false,
+      scriptFile: null,
       keyword,
       step: {
         step: 'command',
@@ -92,7 +95,8 @@ export function commandOf(argv: string[], keyword: Command['keyword']): Command 
     shellName: form?.name ?? null,
     shellNamed: form?.named ?? false,
     noScript: parsed !== null && 'missing' in parsed,
-    ...(parsed && 'missing' in parsed ? { shellName: parsed.name } : {}),
+    scriptFile: parsed && 'file' in parsed ? parsed.file : null,
+    ...(parsed && ('missing' in parsed || 'file' in parsed) ? { shellName: parsed.name } : {}),
     keyword,
     step: { step: 'command', ok: true, detail: `argv ${JSON.stringify(argv)}${shellForm ? ' (shell form: runs under /bin/sh -c)' : ''}` },
     findings: [],
@@ -107,7 +111,9 @@ export function commandOf(argv: string[], keyword: Command['keyword']): Command 
  * file is not. `missing`: -c and no script after the options, which the shell
  * refuses ("-c requires an argument", busybox, dash and bash alike, exit 2).
  */
-export function shellScript(argv: string[]): { script: string; name: string; named: boolean } | { missing: true; name: string } | null {
+export function shellScript(
+  argv: string[],
+): { script: string; name: string; named: boolean } | { missing: true; name: string } | { file: string; name: string } | null {
   let i = 1;
   const prog = argv[0] ?? '';
   // `busybox sh -c …`: the applet calls itself by the name it was asked for
@@ -127,8 +133,9 @@ export function shellScript(argv: string[]): { script: string; name: string; nam
     else if (/^[-+][A-Za-z]+$/.test(a)) c ||= a.startsWith('-') && a.includes('c');
     else break;
   }
-  if (!c) return null;
   const script = argv[i];
+  // no -c: the first word after the options is a script file the shell reads (none: it reads stdin, and ends)
+  if (!c) return script === undefined ? null : { file: script, name: applet ?? prog };
   if (script === undefined) return { missing: true, name: applet ?? prog };
   // sh -c SCRIPT NAME ARGS…: NAME becomes $0, the name the shell's messages carry
   return { script, name: argv[i + 1] ?? applet ?? prog, named: argv[i + 1] !== undefined };

@@ -127,6 +127,6 @@ export function gosuRun(
     program: ex.program,
     load: loader.load,
     child: { argv, ctx: child },
-    reads: userFiles(spec),
+    reads: userFiles(spec).map((path) => ({ path, role: 'user-database' as const })),
   };
 }

@@ -16,8 +16,8 @@ import { lookupStep } from './lookup.js';
 import { initRun } from './init-program.js';
 import { gosuRun, isGosu } from './gosu.js';
 import { scriptReadStep } from './script.js';
-import { noScriptStep, scriptRun, silence } from './shell.js';
-import type { Diagnostic, Launch, LaunchStep, StepResult, Verdict } from './types.js';
+import { noScriptStep, scriptFileStep, scriptRun, silence } from './shell.js';
+import type { Diagnostic, Launch, LaunchStep, Read, StepResult, Verdict } from './types.js';
 import { userStep } from './user.js';
 import { archWarning, damageWarning, layerWarnings, programWarnings } from './warnings.js';
 
@@ -42,8 +42,8 @@ export interface Hop {
   runner: string;
   path: string;
   env: string[];
-  /** The user database the runner reads to switch users (gosu with a name). */
-  reads: string[];
+  /** Files the runner reads to get going: the user database it switches users with (gosu), the script file a shell is given. */
+  reads: Read[];
 }
 
 /** Programs that run programs, followed at most this deep (sh -c "exec tini -- env A=1 /app" is four). */
@@ -104,6 +104,13 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
       const r = noScriptStep(here, cmd, path);
       if (quiet) silence([r]);
       take(r);
+      break;
+    }
+    if (cmd.scriptFile !== null) {
+      // the shell reads a script file: what the script then runs is not followed
+      const { result, file } = scriptFileStep(here, cmd, path);
+      if (quiet) silence([result]);
+      if (take(result) && file) hops.push({ runner: cmd.argv[0] ?? path, path, env: here.env, reads: [{ path: file, role: 'script' }] });
       break;
     }
     const run = cmd.shellForm

@@ -17,7 +17,7 @@ import { shellOf } from './shell-kind.js';
 import { suExecSwitch } from './su-exec.js';
 import { CATALOG, cQuote } from './catalog.js';
 import type { Command } from './command.js';
-import type { Diagnostic, StepResult } from './types.js';
+import type { Diagnostic, Read, StepResult } from './types.js';
 import { envValue } from '../source/config.js';
 
 export type InitKind = 'tini' | 'dumb-init' | 'env' | 'su-exec';
@@ -124,7 +124,7 @@ export interface InitRun {
   /** The program's argv and context (env's environment), when it starts: it may run another in turn. */
   child?: { argv: string[]; ctx: ExecContext };
   /** The user database it reads (gosu switching to a name). */
-  reads?: string[];
+  reads?: Read[];
 }
 
 const ENOENT = 'no such file or directory';
@@ -174,7 +174,7 @@ export function initRun(
     const step: StepResult = { step: { step: 'lookup', ok: false, detail: `under ${init}: no program` }, findings: [finding] };
     return { init, path: null, results: [step], program: null, load: null };
   }
-  let reads: string[] = [];
+  let reads: Read[] = [];
   if (kind === 'su-exec') {
     // it switches users first: the program is then found and run as that user
     const sw = suExecSwitch(ctx.tree, args[0]!, ctx.user, init.slice(init.lastIndexOf('/') + 1));
@@ -198,7 +198,7 @@ export function initRun(
       };
     }
     ctx = { ...ctx, user: sw.credentials };
-    reads = sw.reads;
+    reads = sw.reads.map((path) => ({ path, role: 'user-database' as const }));
   }
   // glibc's execvp runs a file the kernel will not (ENOEXEC) with /bin/sh; musl's does not
   const initElf = resolved.ok ? ctx.catalog.of(resolved.node) : null;

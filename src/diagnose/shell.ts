@@ -16,7 +16,7 @@ import type { Command } from './command.js';
 import { type ExecContext, type ExecStep, execErrno, execStep } from './exec.js';
 import { type LoaderStep, loaderStep } from './loader.js';
 import { type Lookup, findExecutable, lookupErrno, lookupStep, pathCandidates, shutOnTheWay, unsearchable } from './lookup.js';
-import { type Credentials, mayExecute } from '../loader/access.js';
+import { type Credentials, mayExecute, mayRead } from '../loader/access.js';
 import { scriptReadStep } from './script.js';
 import { type Shell, type ShellKind, shellOf } from './shell-kind.js';
 import { execForm } from './shellwords.js';
@@ -205,6 +205,80 @@ function noScriptLine(kind: ShellKind | null, name: string): string | null {
     case null:
       return null;
   }
+}
+
+/** What a shell prints when it cannot open the script file it was given (read off real runs; test/shell.test.ts). */
+function cannotOpenLine(kind: ShellKind | null, name: string, file: string, why: 'ENOENT' | 'EACCES' | 'EISDIR'): string | null {
+  const errno = why === 'ENOENT' ? 'No such file or directory' : why === 'EACCES' ? 'Permission denied' : 'Is a directory';
+  switch (kind) {
+    case 'busybox':
+      return `${name}: can't open '${file}': ${errno}`;
+    case 'dash':
+      return `${name}: 0: cannot open ${file}: ${why === 'ENOENT' ? 'No such file' : errno}`;
+    case 'bash':
+      // a folder is read as the script, and the error then carries the script's name as $0
+      return why === 'EISDIR' ? `${file}: ${file}: ${errno}` : `${name}: ${file}: ${errno}`;
+    case null:
+      return null;
+  }
+}
+
+/**
+ * A shell given a script file (["sh", "/entrypoint.sh"]) opens it as the container's user: a
+ * name without a slash from the working folder (bash then looks in PATH too). Missing or
+ * unreadable, it says so and stops; a folder reads as an empty script for busybox and dash
+ * (they end at once, exit 0), and bash refuses it. `file`: where it found the script.
+ */
+export function scriptFileStep(ctx: ExecContext, command: Command, shellPath: string): { result: StepResult; file: string | null } {
+  const name = command.shellName ?? command.argv[0] ?? '/bin/sh';
+  const want = command.scriptFile ?? '';
+  const shellNode = resolvePath(ctx.tree, shellPath, { cwd: ctx.cwd });
+  const kind = shellNode.ok ? shellOf(shellNode.node, shellNode.path).kind : null;
+  let r = resolvePath(ctx.tree, want, { cwd: ctx.cwd });
+  if (!r.ok && !want.includes('/') && kind === 'bash') {
+    for (const c of pathCandidates(want, ctx.env)) {
+      const at = resolvePath(ctx.tree, c, { cwd: ctx.cwd });
+      if (at.ok && at.node.type !== 'dir') {
+        r = at;
+        break;
+      }
+    }
+  }
+  const why: 'ENOENT' | 'EACCES' | 'EISDIR' | null = !r.ok
+    ? 'ENOENT'
+    : unsearchable(ctx.tree, r.path, ctx.user) || !mayRead(r.node, ctx.user)
+      ? 'EACCES'
+      : r.node.type === 'dir' && kind === 'bash'
+        ? 'EISDIR'
+        : null;
+  const found = r.ok ? r.path : null;
+  if (why === null)
+    return { result: { step: { step: 'script', ok: true, detail: `${name} reads ${found ?? want}` }, findings: [] }, file: found };
+  const text = CATALOG['shell-command-fails'];
+  const detail =
+    why === 'ENOENT'
+      ? `${want} does not exist in the image`
+      : why === 'EACCES'
+        ? `the container's user may not read ${want}`
+        : `${want} is a folder`;
+  return {
+    result: {
+      step: { step: 'script', ok: false, detail: `${name} cannot open ${want}: ${detail}` },
+      findings: [
+        {
+          severity: 'error',
+          code: 'shell-command-fails',
+          message: text.messageScriptFile(name, want, detail),
+          path: found ?? want,
+          layer: r.ok ? (r.node.layer ?? null) : null,
+          runtimeError: cannotOpenLine(kind, name, want, why),
+          fix: text.fixScriptFile(want, why),
+          evidence: [`argv ${JSON.stringify(command.argv)}`],
+        },
+      ],
+    },
+    file: null,
+  };
 }
 
 /** Errors whose words go to /dev/null: the launch fails all the same, and nothing says why. */

@@ -102,3 +102,9 @@ export interface StepResult {
   step: LaunchStep;
   findings: Diagnostic[];
 }
+
+/** A file a program that runs programs reads to get going (see Hop): gosu's user database, a shell's script file. */
+export interface Read {
+  path: string;
+  role: 'user-database' | 'script';
+}
