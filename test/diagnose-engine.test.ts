@@ -83,7 +83,7 @@ const EXPECT: Record<string, { error?: string; warnings?: string[] }> = {
   'env-applet': {},
   'gosu-program-missing': { error: 'init-command-fails' },
   'gosu-user-missing': { error: 'init-command-fails' },
-  'shell-script-missing': { error: 'shell-command-fails' },
+  'shell-script-missing': { error: 'script-missing' },
 };
 
 describe('verdicts against docker run', { skip, timeout: 1_500_000 }, () => {

@@ -355,7 +355,7 @@ describe("shell-form commands: the program the shell runs, in the shell's words"
         assert.equal(r.verdict, started ? 'starts' : 'fails', `${c.args.join(' ')}: ${real.stderr}`);
         if (started) return;
         const first = r.diagnostics.find((d) => d.severity === 'error')!;
-        assert.equal(first.code, 'shell-command-fails');
+        assert.equal(first.code, 'script-missing');
         assert.equal(first.runtimeError, real.stderr.split('\n').at(-1));
       });
     }

@@ -549,13 +549,6 @@ executable. The cause is the same as for the exec form; so is the fix.`,
     runtimes: { crun: 'loader' },
     message: (sh: string, word: string, cause: string) => `${sh} starts, then cannot run ${word}: ${cause}`,
     fix: 'Make the program the script names runnable (see the cause), or use the exec form to run it directly.',
-    messageScriptFile: (sh: string, file: string, detail: string) => `${sh} starts, then cannot open its script ${file}: ${detail}`,
-    fixScriptFile: (file: string, why: 'ENOENT' | 'EACCES' | 'EISDIR') =>
-      why === 'ENOENT'
-        ? `COPY the script to ${file} (a name without a slash is opened from WORKDIR), or name it by its absolute path.`
-        : why === 'EACCES'
-          ? `Let the container's user read it: COPY --chmod=644 … ${file} (or chown it to the USER).`
-          : `Name the script inside the folder, not the folder: ${file}/….`,
     messageNoScript: (sh: string, argv: string[]) =>
       `${sh} is given -c and no script after it (argv ${JSON.stringify(argv)}): it starts, says so, and exits 2, running nothing`,
     fixNoScript: (keyword: string, argv: string[]) =>
@@ -604,6 +597,27 @@ denied" (exit 126). A program needs no read bit; a script does.`,
     message: (script: string, mode: string, owner: string, uid: number, interp: string) =>
       `${script} has mode ${mode} (owner ${owner}): uid ${uid}, the container's user, may execute it but not read it, and ${interp} must read it to run it`,
     fix: (script: string) => `Give the user read as well as execute: COPY --chmod=755 … ${script} (or chown it to the USER).`,
+  },
+  'script-missing': {
+    story: `A program that runs a script file starts, then opens the script: a shell given one
+(CMD ["sh", "/entrypoint.sh"]), python or node given theirs (CMD ["python3", "app.py"], ["node",
+"server.js"]). A name without a slash is opened from WORKDIR. A script that is not there (COPY
+put it elsewhere, WORKDIR differs), that the container's user may not read, or a folder, ends the
+program at once in its own words: busybox "sh: can't open '/entrypoint.sh': No such file or
+directory" and dash "sh: 0: cannot open /entrypoint.sh: No such file" (exit 2), bash "sh:
+/entrypoint.sh: No such file or directory" (exit 127), python "python3: can't open file
+'/app/app.py': [Errno 2] No such file or directory" (exit 2), node "Error: Cannot find module
+'/app/server.js'" (exit 1). The runtime started the program; it is the script that is missing.`,
+    example: "python3: can't open file '/app/app.py': [Errno 2] No such file or directory",
+    // the program prints it, whatever runtime started it
+    runtimes: { crun: 'loader' },
+    message: (prog: string, file: string, detail: string) => `${prog} starts, then cannot open its script ${file}: ${detail}`,
+    fix: (file: string, why: 'ENOENT' | 'EACCES' | 'EISDIR') =>
+      why === 'ENOENT'
+        ? `COPY the script to ${file} (a name without a slash is opened from WORKDIR), or name it by its absolute path.`
+        : why === 'EACCES'
+          ? `Let the container's user read it: COPY --chmod=644 … ${file} (or chown it to the USER).`
+          : `Name the script inside the folder, not the folder: ${file}/….`,
   },
   'shell-form-signals': {
     story: `A shell-form command starts /bin/sh as PID 1, which starts your program as its child. docker stop

@@ -14,6 +14,7 @@ import { type ExecContext, execStep } from './exec.js';
 import { loaderStep } from './loader.js';
 import { lookupStep } from './lookup.js';
 import { initRun } from './init-program.js';
+import { interpreterScriptStep } from './interpreter.js';
 import { gosuRun, isGosu } from './gosu.js';
 import { scriptReadStep } from './script.js';
 import { noScriptStep, scriptFileStep, scriptRun, silence } from './shell.js';
@@ -111,6 +112,13 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
       const { result, file } = scriptFileStep(here, cmd, path);
       if (quiet) silence([result]);
       if (take(result) && file) hops.push({ runner: cmd.argv[0] ?? path, path, env: here.env, reads: [{ path: file, role: 'script' }] });
+      break;
+    }
+    // python or node given a script: it opens it (and what the script does is not followed)
+    const opened = cmd.shellForm ? null : interpreterScriptStep(here, cmd, path);
+    if (opened) {
+      if (quiet) silence([opened]);
+      take(opened);
       break;
     }
     const run = cmd.shellForm

@@ -254,7 +254,7 @@ export function scriptFileStep(ctx: ExecContext, command: Command, shellPath: st
   const found = r.ok ? r.path : null;
   if (why === null)
     return { result: { step: { step: 'script', ok: true, detail: `${name} reads ${found ?? want}` }, findings: [] }, file: found };
-  const text = CATALOG['shell-command-fails'];
+  const text = CATALOG['script-missing'];
   const detail =
     why === 'ENOENT'
       ? `${want} does not exist in the image`
@@ -267,12 +267,12 @@ export function scriptFileStep(ctx: ExecContext, command: Command, shellPath: st
       findings: [
         {
           severity: 'error',
-          code: 'shell-command-fails',
-          message: text.messageScriptFile(name, want, detail),
+          code: 'script-missing',
+          message: text.message(name, want, detail),
           path: found ?? want,
           layer: r.ok ? (r.node.layer ?? null) : null,
           runtimeError: cannotOpenLine(kind, name, want, why),
-          fix: text.fixScriptFile(want, why),
+          fix: text.fix(want, why),
           evidence: [`argv ${JSON.stringify(command.argv)}`],
         },
       ],

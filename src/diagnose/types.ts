@@ -15,6 +15,7 @@ export const ERROR_CODES = [
   'library-missing',
   'shell-command-fails',
   'script-unreadable',
+  'script-missing',
   'init-command-fails',
   'symbol-version-missing',
   'symbol-missing',
