@@ -38,6 +38,12 @@ case "$cmd" in
       kill "$pid" 2>/dev/null || true
       for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
     fi
+    # dockerd leaves its network namespace mounted (exec/netns/default): unmount what it left
+    # under DIR, so the folder can be removed
+    if [ -d "$dir" ]; then
+      dir=$(cd "$dir" && pwd)
+      awk -v d="$dir/" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r | while read -r m; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; done
+    fi
     ;;
   *) echo "usage: $0 start|stop DIR" >&2; exit 2 ;;
 esac
