@@ -14,7 +14,7 @@ import { analyseClosure } from '../src/closure/index.js';
 import { loadImage } from '../src/load.js';
 import { buildReport } from '../src/report/index.js';
 import { tempDir } from './helpers/build.js';
-import { available, debianPackage, glibcRoot, put, sh, write } from './helpers/roots.js';
+import { available, debianBusybox, debianPackage, glibcRoot, link, put, sh, write } from './helpers/roots.js';
 
 const isRoot = process.getuid?.() === 0;
 const needs = ['gcc', 'chroot', 'dash', 'apt-get', 'dpkg-deb'].filter((c) => !available(c));
@@ -190,3 +190,54 @@ function imageConfig(argv: string[]) {
     user: '',
   };
 }
+
+describe("busybox's own applets that run programs (env, sh), run by busybox itself", { skip }, () => {
+  const tmp = tempDir();
+  after(tmp.cleanup);
+  const b = `${tmp.dir}/build`;
+  mkdirSync(b, { recursive: true });
+  writeFileSync(`${b}/ok.c`, '#include <stdio.h>\nint main(void) { puts("started"); return 0; }\n');
+  sh('gcc', ['-O1', '-static', '-o', `${b}/ok-static`, `${b}/ok.c`]);
+  const busybox = skip ? '' : debianBusybox(b);
+  const cases: { argv: string[]; app?: boolean }[] = [
+    { argv: ['/usr/bin/env', 'sh', '-c', '/app'] },
+    { argv: ['/usr/bin/env', 'sh', '-c', '/app'], app: true },
+    { argv: ['/bin/sh', '-c', 'env sh -c /app'] },
+    { argv: ['/bin/sh', '-c', 'exec env A=1 sh -c "/app"'] },
+    { argv: ['/bin/busybox', 'env', '/app'] },
+    { argv: ['/bin/busybox', 'env', 'A=1', '/app'], app: true },
+  ];
+  for (const c of cases) {
+    it(`${JSON.stringify(c.argv)}${c.app ? ' with /app' : ''}`, async () => {
+      const r = `${tmp.dir}/bb-${Math.random().toString(36).slice(2)}`;
+      put(r, '/bin/busybox', busybox);
+      link(r, '/bin/sh', 'busybox');
+      link(r, '/usr/bin/env', '/bin/busybox');
+      if (c.app) put(r, '/app', `${b}/ok-static`);
+      // busybox runs its applets again through /proc/self/exe: the container has /proc
+      mkdirSync(`${r}/proc`);
+      sh('mount', ['-t', 'proc', 'proc', `${r}/proc`]);
+      let real;
+      try {
+        real = spawnSync('chroot', [r, ...c.argv], {
+          encoding: 'utf8',
+          env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' },
+        });
+      } finally {
+        sh('umount', [`${r}/proc`]);
+      }
+      const m = await loadImage(r, { analysis: true });
+      try {
+        const report = buildReport(m, { entrypoint: c.argv });
+        const stderr = real.stderr.trim();
+        assert.equal(report.verdict, real.status === 0 ? 'starts' : 'fails', stderr);
+        if (real.status === 0) return;
+        const first = report.diagnostics.find((d) => d.severity === 'error')!;
+        assert.equal(first.runtimeError, stderr.split('\n').at(-1));
+      } finally {
+        await m.close();
+        rmSync(r, { recursive: true, force: true });
+      }
+    });
+  }
+});

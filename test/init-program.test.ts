@@ -40,7 +40,11 @@ describe('init programs: what they name by their options', () => {
     assert.deepEqual(envChild(['python3', 'app.py'], env), { argv: ['python3', 'app.py'], env });
     assert.deepEqual(envChild(['-i', 'A=1', '=x', 'app'], env), { argv: ['app'], env: ['A=1', '=x'] });
     assert.deepEqual(envChild(['-uPATH', '-u', 'HOME', '--', 'B=2', 'app'], env), { argv: ['app'], env: ['B=2'] });
-    assert.deepEqual(envChild(['--unset=HOME', '-0i', 'app'], env), { argv: ['app'], env: [] });
+    assert.deepEqual(envChild(['--unset=HOME', '-i', 'app'], env), { argv: ['app'], env: [] });
+    assert.equal(envChild(['-0', 'app'], env), null, 'GNU env refuses -0 with a program');
+    // a lone "-" is the first operand (as -i), whatever follows it
+    assert.deepEqual(envChild(['-', '-i', 'app'], env), { argv: ['-i', 'app'], env: [] });
+    assert.deepEqual(envChild(['--', '-', 'app'], env), { argv: ['app'], env: [] });
     assert.equal(envChild(['A=1'], env), null, 'no program: it prints the environment');
     assert.equal(envChild(['-S', 'app -x'], env), null);
     assert.equal(envChild(['-v', 'app'], env), null);
@@ -168,6 +172,13 @@ describe('init programs: the program they run, in their words', { skip }, () => 
       only: 'env',
     },
     { what: '-- then an assignment', argv: ['--', 'A=1', '/app'], setup: () => {}, only: 'env' },
+    {
+      what: 'a lone - then -i: -i is the program',
+      argv: ['-', '-i', '/app'],
+      setup: (root) => put(root, '/app', `${b}/ok-static`),
+      only: 'env',
+    },
+    { what: '-- then a lone -', argv: ['--', '-', '/app'], setup: () => {}, only: 'env' },
     {
       what: 'a folder in PATH',
       argv: ['PATH=/opt/bin', 'app'],

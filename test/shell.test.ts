@@ -302,7 +302,12 @@ describe("shell-form commands: the program the shell runs, in the shell's words"
   }
   // the options come first, -c among them, up to "--" or the first other word: that is the
   // script; none after them, and the shell refuses ("-c requires an argument", exit 2)
-  const optionCases: { args: string[]; app?: boolean }[] = [
+  const optionCases: { args: string[]; app?: boolean; shells?: ShellName[] }[] = [
+    { args: ['-eo', 'errexit', '-c', '/app'] },
+    { args: ['-co', 'errexit', '/app'] },
+    { args: ['+c', '/app'] },
+    { args: ['-c', '-', '/app'] },
+    { args: ['-O', 'extglob', '-c', '/app'], shells: ['bash'] },
     { args: ['-c'] },
     { args: ['-ec'] },
     { args: ['-c', '-e'] },
@@ -316,6 +321,7 @@ describe("shell-form commands: the program the shell runs, in the shell's words"
   ];
   for (const shell of ['busybox', 'busybox-links', 'dash', 'bash'] as const) {
     for (const c of optionCases) {
+      if (c.shells && !c.shells.includes(shell)) continue;
       it(`${shell}: sh ${c.args.join(' ')}${c.app ? ' (with /app)' : ''}`, async () => {
         const { real, r } = await run(shell, c.args, (root) => (c.app ? put(root, '/app', `${b}/ok-static`) : undefined));
         const started = real.status === 0;

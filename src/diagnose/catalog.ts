@@ -550,7 +550,7 @@ executable. The cause is the same as for the exec form; so is the fix.`,
     message: (sh: string, word: string, cause: string) => `${sh} starts, then cannot run ${word}: ${cause}`,
     fix: 'Make the program the script names runnable (see the cause), or use the exec form to run it directly.',
     messageNoScript: (sh: string, argv: string[]) =>
-      `${sh} is given -c and no script after it (argv ${JSON.stringify(argv)}): it starts, says so, and exits 2, running nothing`,
+      `${sh} is given -c and no script after it (argv ${JSON.stringify(argv)}): it starts, says so, and exits, running nothing`,
     fixNoScript: (keyword: string, argv: string[]) =>
       keyword === 'ENTRYPOINT'
         ? `Give the script as the CMD that follows ENTRYPOINT ${JSON.stringify(argv)}: CMD ["/app --flag"]; or run the program in exec form: ENTRYPOINT ["/app", "--flag"].`

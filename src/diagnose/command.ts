@@ -123,15 +123,19 @@ export function shellScript(
   let c = false;
   for (; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '--') {
+    // "--" and a lone "-" end the options
+    if (a === '--' || a === '-') {
       i++;
       break;
     }
-    if (a === '-o' || a === '+o') i++;
+    if (a === '--rcfile' || a === '--init-file') i++;
     else if (/^--[a-z]/.test(a))
       continue; // bash's long options (--login, --norc)
-    else if (/^[-+][A-Za-z]+$/.test(a)) c ||= a.startsWith('-') && a.includes('c');
-    else break;
+    else if (/^[-+][A-Za-z]+$/.test(a)) {
+      // +c as -c; each o (or bash's O) in a cluster takes the next word: -eo pipefail
+      c ||= a.includes('c');
+      for (const f of a.slice(1)) if (f === 'o' || f === 'O') i++;
+    } else break;
   }
   const script = argv[i];
   // no -c: the first word after the options is a script file the shell reads (none: it reads stdin, and ends)

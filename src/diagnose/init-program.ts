@@ -49,9 +49,9 @@ export function envChild(args: string[], env: string[]): { argv: string[]; env: 
       i++;
       break;
     }
-    if (a === '-' || a === '--ignore-environment') vars = [];
+    if (a === '-') break; // an operand: below
+    if (a === '--ignore-environment') vars = [];
     else if (a.startsWith('--unset=')) unset(a.slice('--unset='.length));
-    else if (a === '--null') continue;
     else if (/^-[^-]/.test(a)) {
       for (let j = 1; j < a.length; j++) {
         const f = a[j]!;
@@ -61,10 +61,15 @@ export function envChild(args: string[], env: string[]): { argv: string[]; env: 
           if (name === undefined) return null; // env: option requires an argument
           unset(name);
           continue options;
-        } else if (f !== '0') return null;
+        } else return null; // -0 (GNU's refuses it with a program), -v, -S, -C…
       }
-    } else if (a.startsWith('-') && a !== '-') return null;
+    } else if (a.startsWith('--')) return null;
     else break;
+  }
+  // a lone "-" as the first word after the options empties the environment, as -i
+  if (args[i] === '-') {
+    vars = [];
+    i++;
   }
   for (; i < args.length && args[i]!.includes('='); i++) vars.push(args[i]!);
   return i < args.length ? { argv: args.slice(i), env: vars } : null;
@@ -127,6 +132,9 @@ export interface InitRun {
   reads?: Read[];
 }
 
+/** busybox applets that run a program in turn: followed as the next hop when busybox runs them itself. */
+export const RUNNER_APPLETS = new Set(['env', 'sh', 'ash']);
+
 const ENOENT = 'no such file or directory';
 const ENOTDIR = 'not a directory';
 const EACCES = 'permission denied';
@@ -141,15 +149,17 @@ export function initRun(
   layerOf: (path: string) => number | null,
 ): InitRun | null {
   const resolved = resolvePath(ctx.tree, initPath, { cwd: ctx.cwd });
-  const kind = initKind(resolved.ok ? resolved.path : initPath) ?? initKind(command.argv[0] ?? '');
+  // `busybox env …`: the applet by its name as the first word
+  const applet = /^busybox/.test((resolved.ok ? resolved.path : initPath).replace(/^.*\//, '')) && command.argv[1] === 'env';
+  const kind = applet ? 'env' : (initKind(resolved.ok ? resolved.path : initPath) ?? initKind(command.argv[0] ?? ''));
   if (!kind) return null;
-  const args = command.argv.slice(1);
+  const args = command.argv.slice(applet ? 2 : 1);
   // env inherits the container's environment, PATH included (the runtime sets one when the image has none)
   const inherited = envValue(ctx.env, 'PATH') === null ? [...ctx.env, `PATH=${containerPath(ctx.env)}`] : ctx.env;
   const forEnv = kind === 'env' ? envChild(args, inherited) : null;
   const argv = kind === 'env' ? (forEnv?.argv ?? null) : childArgv(kind, args);
   if (!argv) return null;
-  const init = command.argv[0] ?? initPath;
+  const init = applet ? 'env' : (command.argv[0] ?? initPath);
   const under = (r: StepResult): StepResult => ({ ...r, step: { ...r.step, detail: `under ${init}: ${r.step.detail}` } });
   const asWritten = (a: string[]): Command => ({ ...command, argv: a, shellForm: false, script: null, shellName: null });
   const text = CATALOG['init-command-fails'];
@@ -157,8 +167,20 @@ export function initRun(
   const busybox = sh?.kind === 'busybox';
   const line = (name: string, why: string) => initLine(kind, name, why, init, busybox);
   const word = argv[0];
-  // a standalone busybox's env runs its own applets by bare name, whatever PATH holds
-  if (sh?.standalone && word && !word.includes('/') && (sh.applets === null || sh.applets.has(word))) return null;
+  // a standalone busybox's env runs its own applets by bare name, whatever PATH holds: a shell
+  // or env among them runs a program in turn (the next hop), any other is not followed
+  if (sh?.standalone && word && !word.includes('/') && (sh.applets === null || sh.applets.has(word))) {
+    if (!RUNNER_APPLETS.has(word) || !resolved.ok) return null;
+    const detail = `under ${init}: ${word} is busybox's own applet`;
+    return {
+      init,
+      path: resolved.path,
+      results: [{ step: { step: 'lookup', ok: true, detail }, findings: [] }],
+      program: null,
+      load: null,
+      child: { argv, ctx: forEnv ? { ...ctx, env: forEnv.env } : ctx },
+    };
+  }
   if (word === undefined || word === '') {
     // no program: it prints its usage and exits 1; an empty name: execvp's ENOENT
     const finding: Diagnostic = {

@@ -18,6 +18,7 @@ import { type LoaderStep, loaderStep } from './loader.js';
 import { type Lookup, findExecutable, lookupErrno, lookupStep, pathCandidates, shutOnTheWay, unsearchable } from './lookup.js';
 import { type Credentials, mayExecute, mayRead } from '../loader/access.js';
 import { scriptReadStep } from './script.js';
+import { RUNNER_APPLETS } from './init-program.js';
 import { type Shell, type ShellKind, shellOf } from './shell-kind.js';
 import { execForm } from './shellwords.js';
 import type { Diagnostic, StepResult } from './types.js';
@@ -361,9 +362,9 @@ function followScript(
   // a standalone busybox runs its own applets by bare name, whatever PATH holds (all of them,
   // when /proc is mounted); another finds them through PATH, as the links to it they are
   if (sh.kind === 'busybox' && sh.standalone && !word.includes('/') && (sh.applets === null || sh.applets.has(word))) {
-    if (word !== 'env') return null;
-    // its env applet runs a program in turn: the next hop (init-program.ts reads env's words)
-    const detail = `under ${name}: env is ${name}'s own applet`;
+    if (!RUNNER_APPLETS.has(word)) return null;
+    // its env or shell applet runs a program in turn: the next hop
+    const detail = `under ${name}: ${word} is ${name}'s own applet`;
     return {
       shell,
       path: shellPath,
