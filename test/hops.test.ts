@@ -124,6 +124,7 @@ describe('gosu: switches to its user, then finds and runs the program as Go does
     { argv: ['gosu', 'app', '/secret'] },
     { argv: ['gosu', 'app'] },
     { argv: ['gosu', 'app', 'hello'], user: '1000:1000' },
+    { argv: ['gosu', 'nobody', 'hello'], user: '1000:1000' },
     { argv: ['gosu', 'app', '/bin/sh', '-c', 'exec /app'], code: 'shell-command-fails' },
     { argv: ['gosu', 'app', '/bin/sh', '-c', 'exec hello'] },
   ];

@@ -41,14 +41,14 @@ describe('init programs: what they name by their options', () => {
     assert.deepEqual(envChild(['-i', 'A=1', '=x', 'app'], env), { argv: ['app'], env: ['A=1', '=x'] });
     assert.deepEqual(envChild(['-uPATH', '-u', 'HOME', '--', 'B=2', 'app'], env), { argv: ['app'], env: ['B=2'] });
     assert.deepEqual(envChild(['--unset=HOME', '-i', 'app'], env), { argv: ['app'], env: [] });
-    assert.equal(envChild(['-0', 'app'], env), null, 'GNU env refuses -0 with a program');
+    assert.deepEqual(envChild(['-0', 'app'], env), { error: 'cannot specify --null (-0) with command' });
     // a lone "-" is the first operand (as -i), whatever follows it
     assert.deepEqual(envChild(['-', '-i', 'app'], env), { argv: ['-i', 'app'], env: [] });
     assert.deepEqual(envChild(['--', '-', 'app'], env), { argv: ['app'], env: [] });
     assert.equal(envChild(['A=1'], env), null, 'no program: it prints the environment');
     assert.equal(envChild(['-S', 'app -x'], env), null);
     assert.equal(envChild(['-v', 'app'], env), null);
-    assert.equal(envChild(['-u'], env), null);
+    assert.deepEqual(envChild(['-u'], env), { error: "option requires an argument -- 'u'" });
   });
 });
 
@@ -179,6 +179,10 @@ describe('init programs: the program they run, in their words', { skip }, () => 
       only: 'env',
     },
     { what: '-- then a lone -', argv: ['--', '-', '/app'], setup: () => {}, only: 'env' },
+    { what: '--unset NAME, then the program', argv: ['--unset', 'HOME', '/app'], setup: () => {}, only: 'env' },
+    { what: 'an option env does not take', argv: ['-q', '/app'], setup: () => {}, only: 'env' },
+    { what: '-u with no name', argv: ['-u'], setup: () => {}, only: 'env' },
+    { what: 'an empty name to unset', argv: ['-u', '', '/app'], setup: () => {}, only: 'env' },
     {
       what: 'a folder in PATH',
       argv: ['PATH=/opt/bin', 'app'],
@@ -233,10 +237,11 @@ describe('init programs: the program they run, in their words', { skip }, () => 
         const first = r.diagnostics.find((d) => d.severity === 'error')!;
         assert.equal(first.code, c.code ?? 'init-command-fails');
         if (first.runtimeError === null) {
-          assert.deepEqual(c.argv, [], 'only a usage message goes unworded');
+          assert.ok(c.argv.length === 0 || name === 'busybox env', 'only a usage message goes unworded');
           return;
         }
-        const last = stderr.split('\n').at(-1)!;
+        // as many lines as the prediction has (GNU env's complaints about its options end with a pointer to --help)
+        const last = stderr.split('\n').slice(-first.runtimeError.split('\n').length).join('\n');
         if (name.startsWith('tini') && !c.code && !first.runtimeError.includes('env')) assert.match(last, /^\[FATAL tini \(\d+\)\] /);
         assert.equal(first.runtimeError, last.replace(/^\[FATAL tini \(\d+\)\] /, ''));
       });

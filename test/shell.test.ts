@@ -345,6 +345,9 @@ describe("shell-form commands: the program the shell runs, in the shell's words"
     { args: ['inpath.sh'] },
     { args: ['/unread.sh'], user: '1000:1000' },
     { args: ['/here.sh'], user: '1000:1000' },
+    { args: ['-s', 'missing.sh'] },
+    { args: [''] },
+    { args: ['/loop'] },
   ];
   const scripts = (root: string) => {
     mkdirSync(`${root}/adir`);
@@ -352,6 +355,7 @@ describe("shell-form commands: the program the shell runs, in the shell's words"
     write(root, '/usr/local/bin/inpath.sh', 'echo started\n');
     write(root, '/unread.sh', 'echo started\n');
     chmodSync(`${root}/unread.sh`, 0o600);
+    link(root, '/loop', '/loop');
   };
   for (const shell of ['busybox', 'dash', 'bash'] as const) {
     for (const c of fileCases) {

@@ -576,6 +576,8 @@ direct run would meet it; so is the fix.`,
     fix: 'Make the program the init program runs runnable (see the cause).',
     messageNoProgram: (init: string) => `${init} is given no program to run: it prints its usage and exits 1`,
     fixNoProgram: (init: string) => `Name the program after it: ENTRYPOINT ["${init}", "--", "/app"], or give it as CMD ["/app"].`,
+    messageEnvOptions: (init: string, error: string) => `${init} refuses its options (${error}) and exits 125, running nothing`,
+    fixEnvOptions: (init: string) => `Give ${init} only the options it takes (-i, -u NAME, --) before NAME=value words and the program.`,
     fixGosu: (init: string) => `Give it a user and a program: ENTRYPOINT ["${init}", "app", "/app"].`,
     messageGosuNotRoot: (init: string, spec: string, uid: number) =>
       `${init} must start as root to switch to ${spec}, and the container runs as uid ${uid}`,
@@ -612,12 +614,14 @@ directory" and dash "sh: 0: cannot open /entrypoint.sh: No such file" (exit 2), 
     // the program prints it, whatever runtime started it
     runtimes: { crun: 'loader' },
     message: (prog: string, file: string, detail: string) => `${prog} starts, then cannot open its script ${file}: ${detail}`,
-    fix: (file: string, why: 'ENOENT' | 'EACCES' | 'EISDIR') =>
-      why === 'ENOENT'
-        ? `COPY the script to ${file} (a name without a slash is opened from WORKDIR), or name it by its absolute path.`
-        : why === 'EACCES'
-          ? `Let the container's user read it: COPY --chmod=644 … ${file} (or chown it to the USER).`
-          : `Name the script inside the folder, not the folder: ${file}/….`,
+    fix: (file: string, why: 'ENOENT' | 'EACCES' | 'EISDIR' | 'ELOOP') =>
+      why === 'ELOOP'
+        ? `${file} is a loop of symbolic links: point it at the script.`
+        : why === 'ENOENT'
+          ? `COPY the script to ${file} (a name without a slash is opened from WORKDIR), or name it by its absolute path.`
+          : why === 'EACCES'
+            ? `Let the container's user read it: COPY --chmod=644 … ${file} (or chown it to the USER).`
+            : `Name the script inside the folder, not the folder: ${file}/….`,
   },
   'shell-form-signals': {
     story: `A shell-form command starts /bin/sh as PID 1, which starts your program as its child. docker stop

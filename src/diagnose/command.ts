@@ -121,6 +121,7 @@ export function shellScript(
   if (applet) i = 2;
   else if (!SHELLS.test(prog)) return null;
   let c = false;
+  let stdin = false;
   for (; i < argv.length; i++) {
     const a = argv[i]!;
     // "--" and a lone "-" end the options
@@ -134,12 +135,14 @@ export function shellScript(
     else if (/^[-+][A-Za-z]+$/.test(a)) {
       // +c as -c; each o (or bash's O) in a cluster takes the next word: -eo pipefail
       c ||= a.includes('c');
+      stdin ||= a.startsWith('-') && a.includes('s');
       for (const f of a.slice(1)) if (f === 'o' || f === 'O') i++;
     } else break;
   }
   const script = argv[i];
   // no -c: the first word after the options is a script file the shell reads (none: it reads stdin, and ends)
-  if (!c) return script === undefined ? null : { file: script, name: applet ?? prog };
+  // (-s: the words are its arguments, and it reads its commands from stdin)
+  if (!c) return script === undefined || stdin ? null : { file: script, name: applet ?? prog };
   if (script === undefined) return { missing: true, name: applet ?? prog };
   // sh -c SCRIPT NAME ARGS…: NAME becomes $0, the name the shell's messages carry
   return { script, name: argv[i + 1] ?? applet ?? prog, named: argv[i + 1] !== undefined };

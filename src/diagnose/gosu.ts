@@ -56,21 +56,7 @@ export function gosuRun(
       { ...base, message: text.messageNoProgram(init), path: null, layer: null, runtimeError: null, fix: text.fixGosu(init) },
     );
   }
-  // setgroups and setuid need root: a USER that is not root cannot switch
   const switching = (why: string) => `error: failed switching to ${JSON.stringify(spec)}: ${why}`;
-  if (ctx.user && ctx.user.uid !== 0) {
-    return stop(
-      { step: 'user', ok: false, detail: `under ${init}: uid ${ctx.user.uid} may not switch users` },
-      {
-        ...base,
-        message: text.messageGosuNotRoot(init, spec, ctx.user.uid),
-        path: null,
-        layer: null,
-        runtimeError: switching('operation not permitted'),
-        fix: text.fixGosuNotRoot(init),
-      },
-    );
-  }
   const user = checkUser(ctx.tree, spec);
   if (!user.ok || !user.credentials) {
     return stop(
@@ -82,6 +68,20 @@ export function gosuRun(
         layer: null,
         runtimeError: user.runtimeError === null ? null : switching(user.runtimeError),
         fix: text.fixGosuUser(init, user.file),
+      },
+    );
+  }
+  // it looks the user up first; then setgroups and setuid, which need root
+  if (ctx.user && ctx.user.uid !== 0) {
+    return stop(
+      { step: 'user', ok: false, detail: `under ${init}: uid ${ctx.user.uid} may not switch users` },
+      {
+        ...base,
+        message: text.messageGosuNotRoot(init, spec, ctx.user.uid),
+        path: null,
+        layer: null,
+        runtimeError: switching('operation not permitted'),
+        fix: text.fixGosuNotRoot(init),
       },
     );
   }

@@ -39,9 +39,14 @@ export function initKind(path: string): InitKind | null {
  * runs nothing (it prints the environment and exits 0) or takes an option not known here (-C,
  * -S, -v and the signal options change what it runs or prints).
  */
-export function envChild(args: string[], env: string[]): { argv: string[]; env: string[] } | null {
+export function envChild(args: string[], env: string[], gnu = true): { argv: string[]; env: string[] } | { error: string } | null {
   let vars = [...env];
-  const unset = (name: string) => (vars = vars.filter((e) => !e.startsWith(`${name}=`)));
+  // GNU env refuses to unset a name with "=" or none (exit 125); busybox's goes on
+  const unset = (name: string) => {
+    if (gnu && (name === '' || name.includes('='))) return `cannot unset ${cQuote(name)}: Invalid argument`;
+    vars = vars.filter((e) => !e.startsWith(`${name}=`));
+    return null;
+  };
   let i = 0;
   options: for (; i < args.length; i++) {
     const a = args[i]!;
@@ -51,17 +56,26 @@ export function envChild(args: string[], env: string[]): { argv: string[]; env: 
     }
     if (a === '-') break; // an operand: below
     if (a === '--ignore-environment') vars = [];
-    else if (a.startsWith('--unset=')) unset(a.slice('--unset='.length));
-    else if (/^-[^-]/.test(a)) {
+    else if (a.startsWith('--unset=') || a === '--unset') {
+      const name = a === '--unset' ? args[++i] : a.slice('--unset='.length);
+      if (name === undefined) return { error: "option '--unset' requires an argument" };
+      const refused = unset(name);
+      if (refused) return { error: refused };
+    } else if (/^-[^-]/.test(a)) {
       for (let j = 1; j < a.length; j++) {
         const f = a[j]!;
         if (f === 'i') vars = [];
         else if (f === 'u') {
           const name = j < a.length - 1 ? a.slice(j + 1) : args[++i];
-          if (name === undefined) return null; // env: option requires an argument
-          unset(name);
+          if (name === undefined) return { error: "option requires an argument -- 'u'" };
+          const refused = unset(name);
+          if (refused) return { error: refused };
           continue options;
-        } else return null; // -0 (GNU's refuses it with a program), -v, -S, -C…
+        } else if (f === '0') {
+          if (gnu && args.slice(i + 1).some((w) => !w.includes('='))) return { error: 'cannot specify --null (-0) with command' };
+        } else if ('vSC'.includes(f))
+          return null; // they change what it runs: not followed
+        else return { error: `invalid option -- ${cQuote(f)}` };
       }
     } else if (a.startsWith('--')) return null;
     else break;
@@ -139,6 +153,33 @@ const ENOENT = 'no such file or directory';
 const ENOTDIR = 'not a directory';
 const EACCES = 'permission denied';
 
+/** GNU env refusing its options (exit 125, before it runs anything); busybox's reads them its own way: not followed. */
+function envRefuses(resolved: ReturnType<typeof resolvePath>, command: Command, init: string, error: string): InitRun | null {
+  // getopt's own complaints come with a pointer to --help; busybox's env prints its usage instead
+  const getopt = /^(invalid option|option .*requires an argument)/.test(error);
+  const busybox = resolved.ok && shellOf(resolved.node, resolved.path).kind === 'busybox';
+  const text = CATALOG['init-command-fails'];
+  const finding: Diagnostic = {
+    severity: 'error',
+    code: 'init-command-fails',
+    message: text.messageEnvOptions(init, error),
+    path: null,
+    layer: null,
+    runtimeError: busybox
+      ? null
+      : `${init}: ${error}${getopt || error.startsWith('cannot specify') ? `\nTry '${init} --help' for more information.` : ''}`,
+    fix: text.fixEnvOptions(init),
+    evidence: [`argv ${JSON.stringify(command.argv)}`],
+  };
+  return {
+    init,
+    path: null,
+    results: [{ step: { step: 'lookup', ok: false, detail: `under ${init}: ${error}` }, findings: [finding] }],
+    program: null,
+    load: null,
+  };
+}
+
 /** The steps of the program an init program runs, or null when the command is not an init program's. */
 export function initRun(
   model: ImageModel,
@@ -156,20 +197,23 @@ export function initRun(
   const args = command.argv.slice(applet ? 2 : 1);
   // env inherits the container's environment, PATH included (the runtime sets one when the image has none)
   const inherited = envValue(ctx.env, 'PATH') === null ? [...ctx.env, `PATH=${containerPath(ctx.env)}`] : ctx.env;
-  const forEnv = kind === 'env' ? envChild(args, inherited) : null;
+  const envSh = kind === 'env' && resolved.ok ? shellOf(resolved.node, resolved.path) : null;
+  const parsed = kind === 'env' ? envChild(args, inherited, envSh?.kind !== 'busybox') : null;
+  const forEnv = parsed && 'argv' in parsed ? parsed : null;
   const argv = kind === 'env' ? (forEnv?.argv ?? null) : childArgv(kind, args);
+  if (parsed && 'error' in parsed) return envRefuses(resolved, command, applet ? 'env' : (command.argv[0] ?? initPath), parsed.error);
   if (!argv) return null;
   const init = applet ? 'env' : (command.argv[0] ?? initPath);
   const under = (r: StepResult): StepResult => ({ ...r, step: { ...r.step, detail: `under ${init}: ${r.step.detail}` } });
   const asWritten = (a: string[]): Command => ({ ...command, argv: a, shellForm: false, script: null, shellName: null });
   const text = CATALOG['init-command-fails'];
-  const sh = kind === 'env' && resolved.ok ? shellOf(resolved.node, resolved.path) : null;
+  const sh = envSh;
   const busybox = sh?.kind === 'busybox';
   const line = (name: string, why: string) => initLine(kind, name, why, init, busybox);
   const word = argv[0];
   // a standalone busybox's env runs its own applets by bare name, whatever PATH holds: a shell
   // or env among them runs a program in turn (the next hop), any other is not followed
-  if (sh?.standalone && word && !word.includes('/') && (sh.applets === null || sh.applets.has(word))) {
+  if (sh?.standalone && word && !word.includes('/') && sh.applets?.has(word)) {
     if (!RUNNER_APPLETS.has(word) || !resolved.ok) return null;
     const detail = `under ${init}: ${word} is busybox's own applet`;
     return {
@@ -181,24 +225,9 @@ export function initRun(
       child: { argv, ctx: forEnv ? { ...ctx, env: forEnv.env } : ctx },
     };
   }
-  if (word === undefined || word === '') {
-    // no program: it prints its usage and exits 1; an empty name: execvp's ENOENT
-    const finding: Diagnostic = {
-      severity: 'error',
-      code: 'init-command-fails',
-      message: word === undefined ? text.messageNoProgram(init) : text.message(init, '""', 'an empty program name'),
-      path: null,
-      layer: null,
-      runtimeError: word === undefined ? null : line('', ENOENT),
-      fix: kind === 'su-exec' ? text.fixGosu(init) : text.fixNoProgram(init),
-      evidence: [`argv ${JSON.stringify(command.argv)}`],
-    };
-    const step: StepResult = { step: { step: 'lookup', ok: false, detail: `under ${init}: no program` }, findings: [finding] };
-    return { init, path: null, results: [step], program: null, load: null };
-  }
   let reads: Read[] = [];
-  if (kind === 'su-exec') {
-    // it switches users first: the program is then found and run as that user
+  if (kind === 'su-exec' && word !== undefined) {
+    // it switches users first (given a program): the program is then found and run as that user
     const sw = suExecSwitch(ctx.tree, args[0]!, ctx.user, init.slice(init.lastIndexOf('/') + 1));
     if (!sw.ok) {
       const finding: Diagnostic = {
@@ -221,6 +250,21 @@ export function initRun(
     }
     ctx = { ...ctx, user: sw.credentials };
     reads = sw.reads.map((path) => ({ path, role: 'user-database' as const }));
+  }
+  if (word === undefined || word === '') {
+    // no program: it prints its usage and exits 1; an empty name: execvp's ENOENT
+    const finding: Diagnostic = {
+      severity: 'error',
+      code: 'init-command-fails',
+      message: word === undefined ? text.messageNoProgram(init) : text.message(init, '""', 'an empty program name'),
+      path: null,
+      layer: null,
+      runtimeError: word === undefined ? null : line('', ENOENT),
+      fix: kind === 'su-exec' ? text.fixGosu(init) : text.fixNoProgram(init),
+      evidence: [`argv ${JSON.stringify(command.argv)}`],
+    };
+    const step: StepResult = { step: { step: 'lookup', ok: false, detail: `under ${init}: no program` }, findings: [finding] };
+    return { init, path: null, results: [step], program: null, load: null };
   }
   // glibc's execvp runs a file the kernel will not (ENOEXEC) with /bin/sh; musl's does not
   const initElf = resolved.ok ? ctx.catalog.of(resolved.node) : null;

@@ -58,9 +58,10 @@ function scriptOf(kind: Kind, args: string[]): string | null {
     if (a === '--') return args[i + 1] ?? null;
     if (a === '-' || !a.startsWith('-')) return a === '-' ? null : a;
     if (kind === 'python') {
-      if (/^-[^-]*[cm]/.test(a) || a === '--help' || a === '--version' || /^-[^-]*[hV?]/.test(a)) return null;
       if (PY_ARG.has(a)) i++;
-      else if (/^-[WX]/.test(a)) continue; // -Wdefault, -Xdev: the value in the same word
+      else if (/^-[WX]/.test(a))
+        continue; // -Wdefault, -Xdev: the value in the same word
+      else if (/^-[^-]*[cmhV?]/.test(a) || a === '--help' || a === '--version') return null;
     } else {
       if (NODE_EVAL.has(a) || /^--(eval|print)=/.test(a)) return null;
       if (NODE_ARG.has(a)) i++;
@@ -71,10 +72,7 @@ function scriptOf(kind: Kind, args: string[]): string | null {
 
 /** A path joined to the working folder as the interpreter makes it absolute. */
 function absolute(kind: Kind, cwd: string, name: string, minor: number | null): string {
-  if (kind === 'node') {
-    const r = resolvePathText(name.startsWith('/') ? name : `${cwd}/${name}`);
-    return r;
-  }
+  if (kind === 'node') return resolvePathText(name.startsWith('/') ? name : `${cwd}/${name}`);
   // CPython 3.9+ joins it to the working folder as given ("//app.py" from "/"); before, as written
   if (minor !== null && minor < 9) return name;
   return name.startsWith('/') ? name : `${cwd}/${name}`;

@@ -208,9 +208,17 @@ function noScriptLine(kind: ShellKind | null, name: string): string | null {
   }
 }
 
+type OpenErrno = 'ENOENT' | 'EACCES' | 'EISDIR' | 'ELOOP';
+const OPEN_ERRNO: Record<OpenErrno, string> = {
+  ENOENT: 'No such file or directory',
+  EACCES: 'Permission denied',
+  EISDIR: 'Is a directory',
+  ELOOP: 'Too many levels of symbolic links',
+};
+
 /** What a shell prints when it cannot open the script file it was given (read off real runs; test/shell.test.ts). */
-function cannotOpenLine(kind: ShellKind | null, name: string, file: string, why: 'ENOENT' | 'EACCES' | 'EISDIR'): string | null {
-  const errno = why === 'ENOENT' ? 'No such file or directory' : why === 'EACCES' ? 'Permission denied' : 'Is a directory';
+function cannotOpenLine(kind: ShellKind | null, name: string, file: string, why: OpenErrno): string | null {
+  const errno = OPEN_ERRNO[why];
   switch (kind) {
     case 'busybox':
       return `${name}: can't open '${file}': ${errno}`;
@@ -235,8 +243,9 @@ export function scriptFileStep(ctx: ExecContext, command: Command, shellPath: st
   const want = command.scriptFile ?? '';
   const shellNode = resolvePath(ctx.tree, shellPath, { cwd: ctx.cwd });
   const kind = shellNode.ok ? shellOf(shellNode.node, shellNode.path).kind : null;
-  let r = resolvePath(ctx.tree, want, { cwd: ctx.cwd });
-  if (!r.ok && !want.includes('/') && kind === 'bash') {
+  // an empty name opens nothing (ENOENT), where a path of nothing would be the working folder
+  let r = want === '' ? ({ ok: false, reason: 'missing' } as const) : resolvePath(ctx.tree, want, { cwd: ctx.cwd });
+  if (!r.ok && want !== '' && !want.includes('/') && kind === 'bash') {
     for (const c of pathCandidates(want, ctx.env)) {
       const at = resolvePath(ctx.tree, c, { cwd: ctx.cwd });
       if (at.ok && at.node.type !== 'dir') {
@@ -245,23 +254,28 @@ export function scriptFileStep(ctx: ExecContext, command: Command, shellPath: st
       }
     }
   }
-  const why: 'ENOENT' | 'EACCES' | 'EISDIR' | null = !r.ok
-    ? 'ENOENT'
+  const why: OpenErrno | null = !r.ok
+    ? r.reason === 'loop'
+      ? 'ELOOP'
+      : 'ENOENT'
     : unsearchable(ctx.tree, r.path, ctx.user) || !mayRead(r.node, ctx.user)
       ? 'EACCES'
       : r.node.type === 'dir' && kind === 'bash'
         ? 'EISDIR'
         : null;
   const found = r.ok ? r.path : null;
-  if (why === null)
-    return { result: { step: { step: 'script', ok: true, detail: `${name} reads ${found ?? want}` }, findings: [] }, file: found };
+  // a folder reads as an empty script (busybox, dash): nothing for the closure to hold
+  const file = r.ok && r.node.type !== 'dir' ? r.path : null;
+  if (why === null) return { result: { step: { step: 'script', ok: true, detail: `${name} reads ${found ?? want}` }, findings: [] }, file };
   const text = CATALOG['script-missing'];
   const detail =
     why === 'ENOENT'
       ? `${want} does not exist in the image`
       : why === 'EACCES'
         ? `the container's user may not read ${want}`
-        : `${want} is a folder`;
+        : why === 'ELOOP'
+          ? `${want} is a loop of symbolic links`
+          : `${want} is a folder`;
   return {
     result: {
       step: { step: 'script', ok: false, detail: `${name} cannot open ${want}: ${detail}` },
