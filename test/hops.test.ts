@@ -14,7 +14,7 @@ import { analyseClosure } from '../src/closure/index.js';
 import { loadImage } from '../src/load.js';
 import { buildReport } from '../src/report/index.js';
 import { tempDir } from './helpers/build.js';
-import { available, debianBusybox, debianPackage, glibcRoot, link, put, sh, write } from './helpers/roots.js';
+import { available, configAs, debianBusybox, debianPackage, glibcRoot, link, put, sh, write } from './helpers/roots.js';
 
 const isRoot = process.getuid?.() === 0;
 const needs = ['gcc', 'chroot', 'dash', 'apt-get', 'dpkg-deb'].filter((c) => !available(c));
@@ -153,7 +153,7 @@ describe('gosu: switches to its user, then finds and runs the program as Go does
       }
       const m = await loadImage(r, { analysis: true });
       try {
-        if (c.user) m.config = { ...imageConfig(c.argv), user: c.user };
+        if (c.user) m.config = configAs(c.argv, c.user);
         const report = buildReport(m, c.user ? {} : { entrypoint: c.argv });
         const stderr = real.stderr.trim();
         assert.equal(report.verdict, real.status === 0 ? 'starts' : 'fails', stderr);
@@ -174,23 +174,6 @@ describe('gosu: switches to its user, then finds and runs the program as Go does
     });
   }
 });
-
-/** An image config running `argv` as its entrypoint (for a USER, which --entrypoint cannot give). */
-function imageConfig(argv: string[]) {
-  return {
-    os: 'linux',
-    architecture: 'amd64',
-    variant: null,
-    cmd: null,
-    workingDir: '/',
-    exposedPorts: [],
-    labels: {},
-    stopSignal: null,
-    entrypoint: [...argv],
-    env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
-    user: '',
-  };
-}
 
 describe("busybox's own applets that run programs (env, sh), run by busybox itself", { skip }, () => {
   const tmp = tempDir();

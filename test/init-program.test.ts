@@ -12,7 +12,7 @@ import { childArgv, envChild, initKind } from '../src/diagnose/init-program.js';
 import { loadImage } from '../src/load.js';
 import { buildReport } from '../src/report/index.js';
 import { tempDir } from './helpers/build.js';
-import { available, debianBusybox, debianPackage, glibcRoot, link, put, sh, write } from './helpers/roots.js';
+import { available, configAs, debianBusybox, debianPackage, glibcRoot, link, put, sh, write } from './helpers/roots.js';
 
 const isRoot = process.getuid?.() === 0;
 const needs = ['gcc', 'chroot', 'apt-get', 'dpkg-deb'].filter((c) => !available(c));
@@ -286,7 +286,7 @@ describe('su-exec: its user switch, then execvp as that user', { skip: available
       const m = await loadImage(root, { analysis: true });
       try {
         const argv = ['/sbin/su-exec', ...args];
-        if (user) m.config = { ...(m.config ?? {}), ...imageConfig(argv), user };
+        if (user) m.config = configAs(argv, user);
         const r = buildReport(m, user ? {} : { entrypoint: argv });
         assert.equal(r.verdict, line === null ? 'starts' : 'fails');
         if (line === null) return;
@@ -299,20 +299,3 @@ describe('su-exec: its user switch, then execvp as that user', { skip: available
     });
   }
 });
-
-/** An image config with this entrypoint (a USER needs one: --entrypoint gives none). */
-function imageConfig(argv: string[]) {
-  return {
-    os: 'linux',
-    architecture: 'amd64',
-    variant: null,
-    cmd: null,
-    workingDir: '/',
-    exposedPorts: [],
-    labels: {},
-    stopSignal: null,
-    entrypoint: argv,
-    env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
-    user: '',
-  };
-}

@@ -11,7 +11,7 @@ import { chmodSync, chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { after, describe, it } from 'node:test';
 import { loadImage } from '../src/load.js';
 import { buildReport } from '../src/report/index.js';
-import { available, debianBusybox, glibcRoot, link, put, sh, write } from './helpers/roots.js';
+import { available, configAs, debianBusybox, glibcRoot, link, put, sh, write } from './helpers/roots.js';
 import { tempDir } from './helpers/build.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -54,7 +54,7 @@ describe("shell-form commands: the program the shell runs, in the shell's words"
     });
     const m = await loadImage(root, { analysis: true });
     try {
-      if (user) m.config = { ...userConfig(['/bin/sh', ...shArgs]), user };
+      if (user) m.config = configAs(['/bin/sh', ...shArgs], user);
       const r = buildReport(m, user ? {} : { entrypoint: ['/bin/sh', ...shArgs] });
       rmSync(root, { recursive: true, force: true });
       // a container's log holds both streams (2>&1 sends the shell's line to the other)
@@ -429,20 +429,3 @@ describe('a #! script the user may execute but not read: its interpreter starts,
     }
   }
 });
-
-/** An image config with this entrypoint, for a USER (which --entrypoint cannot give). */
-function userConfig(argv: string[]) {
-  return {
-    os: 'linux',
-    architecture: 'amd64',
-    variant: null,
-    cmd: null,
-    workingDir: '/',
-    exposedPorts: [],
-    labels: {},
-    stopSignal: null,
-    entrypoint: argv,
-    env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
-    user: '',
-  };
-}

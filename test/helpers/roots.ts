@@ -130,3 +130,20 @@ export async function resolveIn(root: string, prog: string, env: string[] = []):
     await m.close();
   }
 }
+
+/** An image config that runs `argv` as its entrypoint as `user`: for a USER, which --entrypoint cannot give. */
+export function configAs(argv: string[], user: string) {
+  return {
+    os: 'linux',
+    architecture: 'amd64',
+    variant: null,
+    cmd: null,
+    workingDir: '/',
+    exposedPorts: [],
+    labels: {},
+    stopSignal: null,
+    entrypoint: [...argv],
+    env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+    user,
+  };
+}
