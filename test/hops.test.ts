@@ -8,13 +8,24 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, rmSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { analyseClosure } from '../src/closure/index.js';
 import { loadImage } from '../src/load.js';
 import { buildReport } from '../src/report/index.js';
 import { tempDir } from './helpers/build.js';
-import { available, configAs, debianBusybox, debianPackage, glibcRoot, link, put, sh, write } from './helpers/roots.js';
+import {
+  available,
+  configAs,
+  debianBusybox,
+  debianPackage,
+  glibcRoot,
+  link,
+  okPrograms,
+  put,
+  runWithProc,
+  write,
+} from './helpers/roots.js';
 
 const isRoot = process.getuid?.() === 0;
 const needs = ['gcc', 'chroot', 'dash', 'apt-get', 'dpkg-deb'].filter((c) => !available(c));
@@ -25,14 +36,7 @@ describe('programs that run programs, followed hop by hop', { skip }, () => {
   const tmp = tempDir();
   after(tmp.cleanup);
   const b = `${tmp.dir}/build`;
-  mkdirSync(b, { recursive: true });
-  writeFileSync(`${b}/ok.c`, '#include <stdio.h>\nint main(void) { puts("started"); return 0; }\n');
-  sh('gcc', ['-O1', '-static', '-o', `${b}/ok-static`, `${b}/ok.c`]);
-  sh('gcc', ['-O1', '-Wl,--dynamic-linker=/lib/ld-elsewhere.so.2', '-o', `${b}/ok-noloader`, `${b}/ok.c`]);
-  writeFileSync(`${b}/x.c`, 'int x(void) { return 0; }\n');
-  sh('gcc', ['-O1', '-shared', '-fPIC', '-Wl,-soname,libx.so.1', '-o', `${b}/libx.so.1`, `${b}/x.c`]);
-  writeFileSync(`${b}/usex.c`, 'int x(void);\nint main(void) { return x(); }\n');
-  sh('gcc', ['-O1', '-o', `${b}/ok-needsx`, `${b}/usex.c`, `${b}/libx.so.1`]);
+  if (!skip) okPrograms(b);
   const tini = skip ? '' : `${debianPackage(b, 'tini')}/usr/bin/tini-static`;
   const dumb = skip ? '' : `${debianPackage(b, 'dumb-init')}/usr/bin/dumb-init`;
 
@@ -108,9 +112,7 @@ describe('gosu: switches to its user, then finds and runs the program as Go does
   const tmp = tempDir();
   after(tmp.cleanup);
   const b = `${tmp.dir}/build`;
-  mkdirSync(b, { recursive: true });
-  writeFileSync(`${b}/ok.c`, '#include <stdio.h>\nint main(void) { puts("started"); return 0; }\n');
-  sh('gcc', ['-O1', '-static', '-o', `${b}/ok-static`, `${b}/ok.c`]);
+  if (!skip) okPrograms(b);
   const gosu = skip ? '' : `${debianPackage(b, 'gosu')}/usr/sbin/gosu`;
 
   const cases: { argv: string[]; user?: string; code?: string }[] = [
@@ -140,17 +142,7 @@ describe('gosu: switches to its user, then finds and runs the program as Go does
       write(r, '/etc/passwd', 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n');
       write(r, '/etc/group', 'root:x:0:\napp:x:1000:\n');
       // gosu checks /proc/self/exe before it switches: the container has /proc
-      mkdirSync(`${r}/proc`);
-      sh('mount', ['-t', 'proc', 'proc', `${r}/proc`]);
-      let real;
-      try {
-        real = spawnSync('chroot', [...(c.user ? [`--userspec=${c.user}`] : []), r, ...c.argv], {
-          encoding: 'utf8',
-          env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' },
-        });
-      } finally {
-        sh('umount', [`${r}/proc`]);
-      }
+      const real = runWithProc(r, c.argv, c.user);
       const m = await loadImage(r, { analysis: true });
       try {
         if (c.user) m.config = configAs(c.argv, c.user);
@@ -179,9 +171,7 @@ describe("busybox's own applets that run programs (env, sh), run by busybox itse
   const tmp = tempDir();
   after(tmp.cleanup);
   const b = `${tmp.dir}/build`;
-  mkdirSync(b, { recursive: true });
-  writeFileSync(`${b}/ok.c`, '#include <stdio.h>\nint main(void) { puts("started"); return 0; }\n');
-  sh('gcc', ['-O1', '-static', '-o', `${b}/ok-static`, `${b}/ok.c`]);
+  if (!skip) okPrograms(b);
   const busybox = skip ? '' : debianBusybox(b);
   const cases: { argv: string[]; app?: boolean }[] = [
     { argv: ['/usr/bin/env', 'sh', '-c', '/app'] },
@@ -199,17 +189,7 @@ describe("busybox's own applets that run programs (env, sh), run by busybox itse
       link(r, '/usr/bin/env', '/bin/busybox');
       if (c.app) put(r, '/app', `${b}/ok-static`);
       // busybox runs its applets again through /proc/self/exe: the container has /proc
-      mkdirSync(`${r}/proc`);
-      sh('mount', ['-t', 'proc', 'proc', `${r}/proc`]);
-      let real;
-      try {
-        real = spawnSync('chroot', [r, ...c.argv], {
-          encoding: 'utf8',
-          env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' },
-        });
-      } finally {
-        sh('umount', [`${r}/proc`]);
-      }
+      const real = runWithProc(r, c.argv);
       const m = await loadImage(r, { analysis: true });
       try {
         const report = buildReport(m, { entrypoint: c.argv });

@@ -12,7 +12,7 @@ import { childArgv, envChild, initKind } from '../src/diagnose/init-program.js';
 import { loadImage } from '../src/load.js';
 import { buildReport } from '../src/report/index.js';
 import { tempDir } from './helpers/build.js';
-import { available, configAs, debianBusybox, debianPackage, glibcRoot, link, put, sh, write } from './helpers/roots.js';
+import { available, configAs, debianBusybox, debianPackage, glibcRoot, link, okPrograms, put, sh, write } from './helpers/roots.js';
 
 const isRoot = process.getuid?.() === 0;
 const needs = ['gcc', 'chroot', 'apt-get', 'dpkg-deb'].filter((c) => !available(c));
@@ -56,14 +56,7 @@ describe('init programs: the program they run, in their words', { skip }, () => 
   const tmp = tempDir();
   after(tmp.cleanup);
   const b = `${tmp.dir}/build`;
-  mkdirSync(b, { recursive: true });
-  writeFileSync(`${b}/ok.c`, '#include <stdio.h>\nint main(void) { puts("started"); return 0; }\n');
-  sh('gcc', ['-O1', '-static', '-o', `${b}/ok-static`, `${b}/ok.c`]);
-  sh('gcc', ['-O1', '-Wl,--dynamic-linker=/lib/ld-elsewhere.so.2', '-o', `${b}/ok-noloader`, `${b}/ok.c`]);
-  writeFileSync(`${b}/x.c`, 'int x(void) { return 0; }\n');
-  sh('gcc', ['-O1', '-shared', '-fPIC', '-Wl,-soname,libx.so.1', '-o', `${b}/libx.so.1`, `${b}/x.c`]);
-  writeFileSync(`${b}/usex.c`, 'int x(void);\nint main(void) { return x(); }\n');
-  sh('gcc', ['-O1', '-o', `${b}/ok-needsx`, `${b}/usex.c`, `${b}/libx.so.1`]);
+  if (!skip) okPrograms(b);
   const tini = skip ? '' : debianPackage(b, 'tini');
   const dumb = skip ? '' : debianPackage(b, 'dumb-init');
   const busybox = skip ? '' : debianBusybox(b);

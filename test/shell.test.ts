@@ -401,21 +401,7 @@ describe('a #! script the user may execute but not read: its interpreter starts,
         });
         const m = await loadImage(root, { analysis: true });
         try {
-          m.config = {
-            ...{
-              os: 'linux',
-              architecture: 'amd64',
-              variant: null,
-              cmd: null,
-              workingDir: '/',
-              exposedPorts: [],
-              labels: {},
-              stopSignal: null,
-            },
-            entrypoint: [...argv],
-            env: ['PATH=/usr/bin:/bin'],
-            user: '1000:1000',
-          };
+          m.config = configAs([...argv], '1000:1000');
           const r = buildReport(m, {});
           assert.equal(r.verdict, real.status === 0 ? 'starts' : 'fails', real.stderr);
           if (real.status === 0) return;

@@ -3,7 +3,7 @@
  * programs and libraries, the host's own glibc and musl loaders. The real loader,
  * run in a chroot of the same root, is the expected answer.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { type SpawnSyncReturns, execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { BinaryCatalog } from '../../src/elf/catalog.js';
@@ -146,4 +146,33 @@ export function configAs(argv: string[], user: string) {
     env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
     user,
   };
+}
+
+/**
+ * The small gcc programs the runner suites start, built into `dir`: ok.c ("started"), ok-static,
+ * ok-noloader (a PT_INTERP that no image has), libx.so.1 and ok-needsx (which calls into it).
+ */
+export function okPrograms(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(`${dir}/ok.c`, '#include <stdio.h>\nint main(void) { puts("started"); return 0; }\n');
+  sh('gcc', ['-O1', '-static', '-o', `${dir}/ok-static`, `${dir}/ok.c`]);
+  sh('gcc', ['-O1', '-Wl,--dynamic-linker=/lib/ld-elsewhere.so.2', '-o', `${dir}/ok-noloader`, `${dir}/ok.c`]);
+  writeFileSync(`${dir}/x.c`, 'int x(void) { return 0; }\n');
+  sh('gcc', ['-O1', '-shared', '-fPIC', '-Wl,-soname,libx.so.1', '-o', `${dir}/libx.so.1`, `${dir}/x.c`]);
+  writeFileSync(`${dir}/usex.c`, 'int x(void);\nint main(void) { return x(); }\n');
+  sh('gcc', ['-O1', '-o', `${dir}/ok-needsx`, `${dir}/usex.c`, `${dir}/libx.so.1`]);
+}
+
+/** `argv` run in a chroot of `root` (as `user` when given) with /proc mounted, as a container has it. */
+export function runWithProc(root: string, argv: string[], user?: string): SpawnSyncReturns<string> {
+  mkdirSync(`${root}/proc`, { recursive: true });
+  sh('mount', ['-t', 'proc', 'proc', `${root}/proc`]);
+  try {
+    return spawnSync('chroot', [...(user ? [`--userspec=${user}`] : []), root, ...argv], {
+      encoding: 'utf8',
+      env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' },
+    });
+  } finally {
+    sh('umount', [`${root}/proc`]);
+  }
 }
