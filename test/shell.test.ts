@@ -256,6 +256,31 @@ describe("shell-form commands: the program the shell runs, in the shell's words"
       script: 'app',
       setup: (root) => link(root, '/usr/local/bin/app', '/usr/local/bin/app'),
     },
+    // an assignment before exec is in the program's environment, PATH for its search too
+    {
+      what: 'PATH assigned before exec finds the program',
+      script: 'PATH=/opt/bin exec app',
+      setup: (root) => put(root, '/opt/bin/app', `${b}/ok-static`),
+    },
+    { what: 'PATH assigned before exec, the program not there', script: 'PATH=/opt/bin exec app', setup: () => {} },
+    {
+      what: 'LD_LIBRARY_PATH assigned before exec finds the library',
+      script: 'LD_LIBRARY_PATH=/opt/lib exec /app',
+      setup: (root) => {
+        put(root, '/app', `${b}/ok-needsx`);
+        put(root, '/opt/lib/libx.so.1', `${b}/libx.so.1`);
+      },
+    },
+    // bash's exec names a relative path by its whole path ("/./app" less its "./")
+    { what: 'a relative path, not there', script: './app', setup: () => {} },
+    {
+      what: 'a relative path, not executable',
+      script: 'opt/app',
+      setup: (root) => {
+        put(root, '/opt/app', `${b}/ok-static`);
+        chmodSync(`${root}/opt/app`, 0o644);
+      },
+    },
     { what: 'exec -a NAME (dash has no options)', script: 'exec -a x /app', setup: () => {} },
     { what: 'exec -- (dash has no options)', script: 'exec -- /app', setup: () => {} },
     {

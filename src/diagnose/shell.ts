@@ -9,7 +9,7 @@
  * Each shell searches PATH its own way and words its failures its own way; the rules here were
  * read off real runs of busybox, dash and bash (test/shell.test.ts runs them).
  */
-import { resolvePath } from '../fs/index.js';
+import { resolvePath, workingDir } from '../fs/index.js';
 import type { ImageModel } from '../load.js';
 import { CATALOG } from './catalog.js';
 import type { Command } from './command.js';
@@ -154,6 +154,18 @@ function programWords(words: string[], kind: ShellKind | null): { words: string[
     else if (kind === 'busybox' || !/^-[cl]+$/.test(o)) return null;
   }
   return { words: rest.slice(i), exec: true };
+}
+
+/**
+ * How bash's exec builtin names a relative path with a slash in its lines: made whole against
+ * the working folder (as getcwd has it: its links followed), less one leading "./"
+ * (full_pathname): `exec ./app` from /srv says "/srv/app: No such file or directory".
+ */
+function bashExecName(ctx: ExecContext, path: string): string {
+  if (path.startsWith('/') || !path.includes('/')) return path;
+  const rest = path.startsWith('./') ? path.slice(2) : path;
+  const cwd = workingDir(ctx.tree, ctx.cwd).path;
+  return cwd === '/' ? `/${rest}` : `${cwd}/${rest}`;
 }
 
 /** dash's test of a file it may run: root, any x bit; else the owner's x bit if it owns it, the group's if one of its groups does, else the others'. */
@@ -385,11 +397,12 @@ function followScript(
       results: [{ step: { step: 'lookup', ok: true, detail }, findings: [] }],
       program: null,
       load: null,
-      child: { argv: words, ctx: { ...ctx, env: exec ? ctx.env : [...ctx.env, ...form.env] } },
+      child: { argv: words, ctx: { ...ctx, env: [...ctx.env, ...form.env] } },
     };
   }
-  // `exec FOO=1 /app`: exec takes no assignments, and looks for a program named FOO=1
-  const inner: ExecContext = { ...ctx, env: exec ? ctx.env : [...ctx.env, ...form.env] };
+  // `FOO=1 exec /app`: the assignment is in the program's environment (and PATH finds it), in
+  // each shell; `exec FOO=1 /app` is another thing: exec looks for a program named FOO=1
+  const inner: ExecContext = { ...ctx, env: [...ctx.env, ...form.env] };
   const under = (r: StepResult): StepResult => ({ ...r, step: { ...r.step, detail: `under ${name}: ${r.step.detail}` } });
   const asWritten = (argv: string[]): Command => ({ ...command, argv, shellForm: false, script: null, shellName: null });
 
@@ -518,7 +531,9 @@ function followScript(
 
   // Nothing ran: the shell prints its line, carrying the step's own finding for the cause and the fix
   const result = printed?.result ?? lookupStep(model, asWritten(words), inner.env, ctx.cwd, ctx.user);
-  const failure: ShellFailure = printed ? { word, exec, path: printed.path, ...printed.failure } : { word, exec, path: word, why: null };
+  const failure: ShellFailure = printed
+    ? { word, exec, path: sh.kind === 'bash' && exec ? bashExecName(ctx, printed.path) : printed.path, ...printed.failure }
+    : { word, exec, path: word, why: null };
   const [cause] = result.findings.filter((d) => d.severity === 'error');
   const byEnv = printed?.found && 'failure' in printed.result ? (printed.result as ExecStep).failure?.byEnv : false;
   const text = CATALOG['shell-command-fails'];
