@@ -29,7 +29,8 @@ describe("shell-form commands: the program the shell runs, in the shell's words"
     return run(shell, ['-c', script, ...args], setup);
   }
   /** The same for `sh ARGS…`, whatever its options and words. */
-  async function run(shell: ShellName, shArgs: string[], setup: (root: string) => void, user?: string) {
+  async function run(shell: ShellName, shArgs: string[], setup: (root: string) => void, user?: string, direct = false) {
+    const argv = direct ? shArgs : ['/bin/sh', ...shArgs];
     const root = `${tmp.dir}/${shell}-${Math.random().toString(36).slice(2)}`;
     glibcRoot(root);
     // busybox and dash copied to /bin/sh (told by their bytes); bash linked (told by its name)
@@ -48,14 +49,14 @@ describe("shell-form commands: the program the shell runs, in the shell's words"
     mkdirSync(`${root}/dev`);
     sh('mknod', ['-m', '666', `${root}/dev/null`, 'c', '1', '3']);
     setup(root);
-    const real = spawnSync('chroot', [...(user ? [`--userspec=${user}`] : []), root, '/bin/sh', ...shArgs], {
+    const real = spawnSync('chroot', [...(user ? [`--userspec=${user}`] : []), root, ...argv], {
       encoding: 'utf8',
       env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' },
     });
     const m = await loadImage(root, { analysis: true });
     try {
-      if (user) m.config = configAs(['/bin/sh', ...shArgs], user);
-      const r = buildReport(m, user ? {} : { entrypoint: ['/bin/sh', ...shArgs] });
+      if (user) m.config = configAs(argv, user);
+      const r = buildReport(m, user ? {} : { entrypoint: argv });
       rmSync(root, { recursive: true, force: true });
       // a container's log holds both streams (2>&1 sends the shell's line to the other)
       return { real: { status: real.status, stderr: (real.stderr + real.stdout).trim() }, r };
@@ -393,6 +394,76 @@ describe("shell-form commands: the program the shell runs, in the shell's words"
         assert.equal(first.code, 'script-missing');
         assert.equal(first.runtimeError, real.stderr.split('\n').at(-1));
       });
+    }
+  }
+});
+
+describe("an entrypoint script's last command: its arguments run as the shell runs them", { skip }, () => {
+  const tmp = tempDir();
+  after(tmp.cleanup);
+  const b = `${tmp.dir}/build`;
+  mkdirSync(b, { recursive: true });
+  writeFileSync(`${b}/ok.c`, '#include <stdio.h>\nint main(void) { puts("started"); return 0; }\n');
+  sh('gcc', ['-O1', '-static', '-o', `${b}/ok-static`, `${b}/ok.c`]);
+  writeFileSync(`${b}/x.c`, 'int x(void) { return 0; }\n');
+  sh('gcc', ['-O1', '-shared', '-fPIC', '-Wl,-soname,libx.so.1', '-o', `${b}/libx.so.1`, `${b}/x.c`]);
+  sh('gcc', ['-O1', '-o', `${b}/ok-needsx`, `${b}/ok.c`, `${b}/libx.so.1`]);
+  const busybox = skip ? '' : debianBusybox(b);
+  const entry = {
+    plain: '#!/bin/sh\nset -e\n\n# hand over to the command\nexec "$@"\n',
+    prefixed: '#!/bin/sh\nset -eu\nexec /app --flag "$@"\n',
+    path: '#!/bin/sh\nexport PATH=/opt/bin:/usr/bin\nexec app "$@"\n',
+    assigned: '#!/bin/sh\nPATH=/opt/bin\nexec app "$@"\n',
+    forked: '#!/bin/sh\n"$@"\n',
+  };
+  const cases: { script: keyof typeof entry; args: string[]; setup?: (root: string) => void; code?: string }[] = [
+    { script: 'plain', args: ['app', 'x'] },
+    { script: 'plain', args: ['/app'], setup: (root) => put(root, '/app', `${b}/ok-static`) },
+    { script: 'plain', args: ['/app'] },
+    { script: 'plain', args: ['app'], setup: (root) => put(root, '/usr/bin/app', `${b}/ok-needsx`), code: 'library-missing' },
+    { script: 'prefixed', args: ['x'] },
+    { script: 'prefixed', args: ['x'], setup: (root) => put(root, '/app', `${b}/ok-static`) },
+    { script: 'path', args: [], setup: (root) => put(root, '/opt/bin/app', `${b}/ok-static`) },
+    { script: 'path', args: [] },
+    { script: 'assigned', args: [], setup: (root) => put(root, '/opt/bin/app', `${b}/ok-static`) },
+    { script: 'forked', args: ['/app'] },
+    { script: 'forked', args: ['app'], setup: (root) => put(root, '/bin/app', `${b}/ok-static`) },
+  ];
+  for (const shell of ['busybox', 'dash', 'bash'] as const) {
+    for (const c of cases) {
+      for (const direct of [true, false]) {
+        const argv = direct ? ['/entrypoint.sh', ...c.args] : ['/bin/sh', '/entrypoint.sh', ...c.args];
+        it(`${shell}: ${c.script} script, ${JSON.stringify(argv)}${c.setup ? '' : ', nothing else'}`, async () => {
+          const root = `${tmp.dir}/${shell}-${Math.random().toString(36).slice(2)}`;
+          glibcRoot(root);
+          if (shell === 'busybox') put(root, '/bin/sh', busybox);
+          else if (shell === 'dash') put(root, '/bin/sh', '/bin/dash');
+          else {
+            put(root, '/usr/bin/bash', '/bin/bash');
+            link(root, '/bin/sh', '/usr/bin/bash');
+            put(root, '/lib/x86_64-linux-gnu/libtinfo.so.6', '/lib/x86_64-linux-gnu/libtinfo.so.6');
+          }
+          write(root, '/entrypoint.sh', entry[c.script]);
+          chmodSync(`${root}/entrypoint.sh`, 0o755);
+          c.setup?.(root);
+          const real = spawnSync('chroot', [root, ...argv], {
+            encoding: 'utf8',
+            env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' },
+          });
+          const m = await loadImage(root, { analysis: true });
+          try {
+            const r = buildReport(m, { entrypoint: argv });
+            const stderr = (real.stderr + real.stdout).trim();
+            assert.equal(r.verdict, real.status === 0 ? 'starts' : 'fails', stderr);
+            if (real.status === 0) return;
+            const first = r.diagnostics.find((d) => d.severity === 'error')!;
+            assert.equal(first.code, c.code ?? 'shell-command-fails');
+            assert.equal(first.runtimeError, stderr);
+          } finally {
+            await m.close();
+          }
+        });
+      }
     }
   }
 });

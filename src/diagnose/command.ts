@@ -31,6 +31,8 @@ export interface Command extends StepResult {
   noScript: boolean;
   /** A shell given a script file to read (["sh", "/entrypoint.sh"]): it opens it as the container's user. */
   scriptFile: string | null;
+  /** The words after that script file: its arguments ("$@"). */
+  scriptArgs: string[];
   /** The instruction that holds the command: ENTRYPOINT when one is set (or given), else CMD. */
   keyword: 'ENTRYPOINT' | 'CMD';
 }
@@ -53,6 +55,7 @@ export function commandStep(config: ImageConfig | null, opts: CommandOptions): C
       shellNamed: false,
       noScript: false,
       scriptFile: null,
+      scriptArgs: [],
       keyword,
       step: {
         step: 'command',
@@ -96,6 +99,7 @@ export function commandOf(argv: string[], keyword: Command['keyword']): Command 
     shellNamed: form?.named ?? false,
     noScript: parsed !== null && 'missing' in parsed,
     scriptFile: parsed && 'file' in parsed ? parsed.file : null,
+    scriptArgs: parsed && 'file' in parsed ? parsed.args : [],
     ...(parsed && ('missing' in parsed || 'file' in parsed) ? { shellName: parsed.name } : {}),
     keyword,
     step: { step: 'command', ok: true, detail: `argv ${JSON.stringify(argv)}${shellForm ? ' (shell form: runs under /bin/sh -c)' : ''}` },
@@ -113,7 +117,11 @@ export function commandOf(argv: string[], keyword: Command['keyword']): Command 
  */
 export function shellScript(
   argv: string[],
-): { script: string; name: string; named: boolean } | { missing: true; name: string } | { file: string; name: string } | null {
+):
+  | { script: string; name: string; named: boolean }
+  | { missing: true; name: string }
+  | { file: string; name: string; args: string[] }
+  | null {
   let i = 1;
   const prog = argv[0] ?? '';
   // `busybox sh -c …`: the applet calls itself by the name it was asked for
@@ -142,7 +150,7 @@ export function shellScript(
   const script = argv[i];
   // no -c: the first word after the options is a script file the shell reads (none: it reads stdin, and ends)
   // (-s: the words are its arguments, and it reads its commands from stdin)
-  if (!c) return script === undefined || stdin ? null : { file: script, name: applet ?? prog };
+  if (!c) return script === undefined || stdin ? null : { file: script, name: applet ?? prog, args: argv.slice(i + 1) };
   if (script === undefined) return { missing: true, name: applet ?? prog };
   // sh -c SCRIPT NAME ARGS…: NAME becomes $0, the name the shell's messages carry
   return { script, name: argv[i + 1] ?? applet ?? prog, named: argv[i + 1] !== undefined };

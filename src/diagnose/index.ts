@@ -17,7 +17,8 @@ import { initRun } from './init-program.js';
 import { interpreterScriptStep } from './interpreter.js';
 import { gosuRun, isGosu } from './gosu.js';
 import { scriptReadStep } from './script.js';
-import { noScriptStep, scriptFileStep, scriptRun, silence } from './shell.js';
+import { noScriptStep, scriptFileRun, scriptFileStep, scriptRun, silence } from './shell.js';
+import { shellOf } from './shell-kind.js';
 import type { Diagnostic, Launch, LaunchStep, Read, StepResult, Verdict } from './types.js';
 import { userStep } from './user.js';
 import { archWarning, damageWarning, layerWarnings, programWarnings } from './warnings.js';
@@ -107,25 +108,33 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
       take(r);
       break;
     }
+    let run: ReturnType<typeof scriptRun> | ReturnType<typeof initRun> | ReturnType<typeof gosuRun>;
     if (cmd.scriptFile !== null) {
-      // the shell reads a script file: what the script then runs is not followed
+      // the shell reads a script file, and runs the command it ends with (when it is a plain one)
       const { result, file } = scriptFileStep(here, cmd, path);
       if (quiet) silence([result]);
-      if (take(result) && file) hops.push({ runner: cmd.argv[0] ?? path, path, env: here.env, reads: [{ path: file, role: 'script' }] });
-      break;
+      if (!take(result) || !file) break;
+      hops.push({ runner: cmd.argv[0] ?? path, path, env: here.env, reads: [{ path: file, role: 'script' }] });
+      run = scriptFileRun(model, here, cmd, path, file, cmd.scriptFile, cmd.scriptArgs, configArch, layerOf);
+    } else if (depth === 0 && exec.scripts.length === 1 && shebangShell(here, prog)) {
+      // a #! script of a shell (docker-entrypoint.sh): the kernel ran the shell on it, named as runc found it
+      const script = exec.scripts[0]!;
+      const shellCmd = commandOf([prog.path, script, ...cmd.argv.slice(1)], command.keyword);
+      run = scriptFileRun(model, here, shellCmd, prog.path, script, path, cmd.argv.slice(1), configArch, layerOf);
+    } else {
+      // python or node given a script: it opens it (and what the script does is not followed)
+      const opened = cmd.shellForm ? null : interpreterScriptStep(here, cmd, path);
+      if (opened) {
+        if (quiet) silence([opened]);
+        take(opened);
+        break;
+      }
+      run = cmd.shellForm
+        ? scriptRun(model, here, cmd, path, configArch, layerOf)
+        : isGosu(resolvedPath(here, path)) || isGosu(cmd.argv[0] ?? '')
+          ? gosuRun(model, here, cmd, configArch, layerOf)
+          : initRun(model, here, cmd, path, configArch, layerOf);
     }
-    // python or node given a script: it opens it (and what the script does is not followed)
-    const opened = cmd.shellForm ? null : interpreterScriptStep(here, cmd, path);
-    if (opened) {
-      if (quiet) silence([opened]);
-      take(opened);
-      break;
-    }
-    const run = cmd.shellForm
-      ? scriptRun(model, here, cmd, path, configArch, layerOf)
-      : isGosu(resolvedPath(here, path)) || isGosu(cmd.argv[0] ?? '')
-        ? gosuRun(model, here, cmd, configArch, layerOf)
-        : initRun(model, here, cmd, path, configArch, layerOf);
     if (!run) break;
     if (quiet) silence(run.results); // a script's /dev/null holds for what it runs
     quiet ||= 'quiet' in run && run.quiet === true;
@@ -146,6 +155,12 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
   const damaged = damageWarning(facts);
   if (damaged) diagnostics.push(damaged);
   return finish(launch, diagnostics, model, command, hops);
+}
+
+/** Whether the program a #! line started is a shell known here (busybox, dash, bash). */
+function shebangShell(ctx: ExecContext, prog: { path: string }): boolean {
+  const r = resolvePath(ctx.tree, prog.path, { cwd: ctx.cwd });
+  return r.ok && shellOf(r.node, r.path).kind !== null;
 }
 
 /** The file a path names, its links followed (the path itself when it names none). */

@@ -9,7 +9,7 @@
  * Each shell searches PATH its own way and words its failures its own way; the rules here were
  * read off real runs of busybox, dash and bash (test/shell.test.ts runs them).
  */
-import { resolvePath, workingDir } from '../fs/index.js';
+import { readSmallFile, resolvePath, workingDir } from '../fs/index.js';
 import type { ImageModel } from '../load.js';
 import { CATALOG } from './catalog.js';
 import type { Command } from './command.js';
@@ -71,7 +71,7 @@ export interface ShellFailure {
 const cap = (why: string) => why.charAt(0).toUpperCase() + why.slice(1);
 
 /** The shell's line (lines, for bash's exec) when it cannot run the script's program; `name` is its $0 (`named`: given after the script). */
-export function shellLine(sh: Shell, name: string, f: ShellFailure, named = false): string | null {
+export function shellLine(sh: Shell, name: string, f: ShellFailure, named = false, line: number | null = null): string | null {
   // ash and dash print ENOENT and ENOTDIR as "not found", and every other errno as strerror has it
   const quiet = f.why === null || f.why === ENOENT || f.why === ENOTDIR;
   switch (sh.kind) {
@@ -79,14 +79,15 @@ export function shellLine(sh: Shell, name: string, f: ShellFailure, named = fals
       // ENOEXEC: busybox reads the file as a script, and what it says then depends on the bytes
       if (f.why === ENOEXEC) return null;
       // ash prefixes the command's name when it is not $0 (exec's), and a line number when it has a name at all
-      const command = f.exec ? 'exec' : named ? name : null;
-      const prefix = command === null ? '' : `${command !== name ? `${command}: ` : ''}line 0: `;
+      // (a script file: its line; the words of `sh -c` are line 0)
+      const command = f.exec ? 'exec' : named || line !== null ? name : null;
+      const prefix = command === null ? '' : `${command !== name ? `${command}: ` : ''}line ${line ?? 0}: `;
       return `${name}: ${prefix}${f.word}: ${quiet ? 'not found' : cap(f.why!)}`;
     }
     case 'dash':
-      return `${name}: 1: ${f.exec ? 'exec: ' : ''}${f.word}: ${quiet ? 'not found' : cap(f.why!)}`;
+      return `${name}: ${line ?? 1}: ${f.exec ? 'exec: ' : ''}${f.word}: ${quiet ? 'not found' : cap(f.why!)}`;
     case 'bash': {
-      const at = `${name}: line 1: `;
+      const at = `${name}: line ${line ?? 1}: `;
       if (f.why === null) return f.exec ? `${at}exec: ${f.word}: not found` : `${at}${f.word}: command not found`;
       // bash's exec builtin adds a line of its own, with errno as it was left (0 after a message of bash's own)
       const then = (what: string) => (f.exec ? `\n${at}${what}` : '');
@@ -367,11 +368,133 @@ function followScript(
   layerOf: (path: string) => number | null,
 ): ScriptRun | null {
   const shell = command.argv[0] ?? '/bin/sh';
-  const name = command.shellName ?? shell;
   const script = command.script ?? '';
   const redirected = redirections(script);
   const form = redirected && execForm(redirected.script);
   if (!redirected || !form) return null;
+  const name = command.shellName ?? shell;
+  const line: ScriptLine = { name, words: form.words, env: form.env, line: null, evidence: `${name} -c ${JSON.stringify(script)}` };
+  return runLine(model, ctx, command, shellPath, configArch, layerOf, line);
+}
+
+/** An environment with a shell's assignments made: one entry per name, as the shell exports it. */
+function withVars(env: string[], assigned: string[]): string[] {
+  if (assigned.length === 0) return env;
+  const out = [...env];
+  for (const a of assigned) {
+    const key = a.slice(0, a.indexOf('=') + 1);
+    const at = out.findIndex((e) => e.startsWith(key));
+    if (at === -1) out.push(a);
+    else out[at] = a;
+  }
+  return out;
+}
+
+/** `"$@"` as a word of its own: the script's arguments, each one word. */
+const ALL_ARGS_WORD = /(^|[ \t])"\$@"(?=[ \t]|$)/g;
+const ARGS_MARK = '\0ARGS\0';
+
+/**
+ * The command a script file ends with, when nothing before it can stop the shell or change
+ * what that command is: blank lines, comments, `set` of -e, -u, -x, and assignments of plain
+ * words (`export` or not). The command is plain words, `"$@"` among them (the script's
+ * arguments), `exec` or not: docker-entrypoint.sh's `exec "$@"`. Null for any other script:
+ * one that tests, loops, runs other programs first or expands other variables is not followed.
+ */
+export function lastCommand(text: string, env: string[], args: string[]): { line: number; words: string[]; env: string[] } | null {
+  if (text.includes('\r') || text.includes('\0')) return null;
+  const lines = text.split('\n');
+  const exported = new Set(env.map((e) => e.slice(0, e.indexOf('='))));
+  let vars = env;
+  let last: { line: number; words: string[]; env: string[] } | null = null;
+  for (let i = lines[0]?.startsWith('#!') ? 1 : 0; i < lines.length; i++) {
+    const raw = lines[i]!.trim();
+    if (raw === '' || raw.startsWith('#')) continue;
+    if (last) return null; // a line after the command: not the script's last
+    if (raw.endsWith('\\')) return null;
+    const marked = raw.replace(ALL_ARGS_WORD, `$1${ARGS_MARK}`);
+    const form = execForm(marked);
+    if (!form) return null;
+    const [first, ...rest] = form.words;
+    if (first === undefined) {
+      // NAME=value: a variable the environment had stays exported with its new value
+      vars = withVars(
+        vars,
+        form.env.filter((a) => exported.has(a.slice(0, a.indexOf('=')))),
+      );
+      continue;
+    }
+    if (form.env.length === 0 && first === 'set' && rest.length > 0 && rest.every((w) => /^[-+][eux]+$/.test(w))) continue;
+    if (form.env.length === 0 && first === 'export' && rest.length > 0 && rest.every((w) => /^[A-Za-z_][A-Za-z0-9_]*=/.test(w))) {
+      for (const a of rest) exported.add(a.slice(0, a.indexOf('=')));
+      vars = withVars(vars, rest);
+      continue;
+    }
+    if (['set', 'export', 'exit', 'return', 'shift', '.', 'source', 'eval', 'trap', 'cd', 'umask', 'unset', 'readonly'].includes(first))
+      return null;
+    const words = form.words.flatMap((w) => (w === ARGS_MARK ? args : [w]));
+    if (words.some((w) => w.includes(ARGS_MARK))) return null; // "$@" inside a word
+    last = { line: i + 1, words, env: form.env };
+  }
+  if (!last) return null;
+  return { ...last, env: [...vars.filter((v) => !env.includes(v)), ...last.env] };
+}
+
+/**
+ * The command a shell's script file ends with, followed as the shell runs it (see lastCommand);
+ * `name` is $0 (the script as it was named), `args` what follows it. Null when the script is
+ * not one followed here, or cannot be read.
+ */
+export function scriptFileRun(
+  model: ImageModel,
+  ctx: ExecContext,
+  command: Command,
+  shellPath: string,
+  file: string,
+  name: string,
+  args: string[],
+  configArch: string | null,
+  layerOf: (path: string) => number | null,
+): ScriptRun | null {
+  const r = resolvePath(ctx.tree, file, { cwd: ctx.cwd });
+  if (!r.ok || (r.node.type !== 'file' && r.node.type !== 'hardlink')) return null;
+  const body = readSmallFile(r.node.content, 64 << 10);
+  if (!body) return null;
+  const text = body.toString('utf8');
+  const cmd = lastCommand(text, ctx.env, args);
+  if (!cmd) return null;
+  const line: ScriptLine = {
+    name,
+    words: cmd.words,
+    env: cmd.env,
+    line: cmd.line,
+    evidence: `${name} line ${cmd.line}: ${JSON.stringify(cmd.words)}`,
+  };
+  return runLine(model, ctx, command, shellPath, configArch, layerOf, line);
+}
+
+/** The command a script runs: its words, its assignments, the name ($0) and line its shell's messages carry. */
+interface ScriptLine {
+  name: string;
+  words: string[];
+  env: string[];
+  /** Its line in a script file; null for `sh -c` words. */
+  line: number | null;
+  evidence: string;
+}
+
+/** The shell runs one command of its script: found as the shell finds it, then executed, or the shell's line saying why not. */
+function runLine(
+  model: ImageModel,
+  ctx: ExecContext,
+  command: Command,
+  shellPath: string,
+  configArch: string | null,
+  layerOf: (path: string) => number | null,
+  form: ScriptLine,
+): ScriptRun | null {
+  const shell = command.argv[0] ?? '/bin/sh';
+  const name = form.name;
   const resolved = resolvePath(ctx.tree, shellPath, { cwd: ctx.cwd });
   const sh: Shell = resolved.ok ? shellOf(resolved.node, resolved.path) : { kind: null, modern: true, applets: null, standalone: false };
   const program = programWords(form.words, sh.kind);
@@ -397,12 +520,12 @@ function followScript(
       results: [{ step: { step: 'lookup', ok: true, detail }, findings: [] }],
       program: null,
       load: null,
-      child: { argv: words, ctx: { ...ctx, env: [...ctx.env, ...form.env] } },
+      child: { argv: words, ctx: { ...ctx, env: withVars(ctx.env, form.env) } },
     };
   }
   // `FOO=1 exec /app`: the assignment is in the program's environment (and PATH finds it), in
   // each shell; `exec FOO=1 /app` is another thing: exec looks for a program named FOO=1
-  const inner: ExecContext = { ...ctx, env: [...ctx.env, ...form.env] };
+  const inner: ExecContext = { ...ctx, env: withVars(ctx.env, form.env) };
   const under = (r: StepResult): StepResult => ({ ...r, step: { ...r.step, detail: `under ${name}: ${r.step.detail}` } });
   const asWritten = (argv: string[]): Command => ({ ...command, argv, shellForm: false, script: null, shellName: null });
 
@@ -544,9 +667,9 @@ function followScript(
     path: cause?.path ?? null,
     layer: cause?.layer ?? null,
     // env looked the program up and printed its own line; the shell adds nothing
-    runtimeError: byEnv ? (cause?.runtimeError ?? null) : shellLine(sh, name, failure, command.shellNamed),
+    runtimeError: byEnv ? (cause?.runtimeError ?? null) : shellLine(sh, name, failure, command.shellNamed, form.line),
     fix: cause?.fix ?? text.fix,
-    evidence: [`${name} -c ${JSON.stringify(script)}`, ...(cause?.evidence ?? [])],
+    evidence: [form.evidence, ...(cause?.evidence ?? [])],
     ...(cause ? { cause: cause.code } : {}),
   };
   const step = under(result).step;
