@@ -415,6 +415,14 @@ describe("an entrypoint script's last command: its arguments run as the shell ru
     path: '#!/bin/sh\nexport PATH=/opt/bin:/usr/bin\nexec app "$@"\n',
     assigned: '#!/bin/sh\nPATH=/opt/bin\nexec app "$@"\n',
     forked: '#!/bin/sh\n"$@"\n',
+    assignOnly: '#!/bin/sh\nset -e\nFOO=bar\nexec "$@"\n',
+    comment: '#!/bin/sh\nexec "$@" # hand over\n',
+    braced: '#!/bin/sh\nexec "${@}"\n',
+    nested: '#!/bin/sh\nexec /start.sh "$@"\n',
+  };
+  const start = (root: string) => {
+    write(root, '/start.sh', '#!/bin/sh\nset -e\nexec "$@"\n');
+    chmodSync(`${root}/start.sh`, 0o755);
   };
   const cases: { script: keyof typeof entry; args: string[]; setup?: (root: string) => void; code?: string }[] = [
     { script: 'plain', args: ['app', 'x'] },
@@ -426,6 +434,13 @@ describe("an entrypoint script's last command: its arguments run as the shell ru
     { script: 'path', args: [], setup: (root) => put(root, '/opt/bin/app', `${b}/ok-static`) },
     { script: 'path', args: [] },
     { script: 'assigned', args: [], setup: (root) => put(root, '/opt/bin/app', `${b}/ok-static`) },
+    { script: 'assigned', args: [], setup: (root) => put(root, '/usr/bin/app', `${b}/ok-static`) },
+    { script: 'assignOnly', args: ['app'] },
+    { script: 'comment', args: ['app'] },
+    { script: 'braced', args: ['app'] },
+    { script: 'braced', args: ['/app'], setup: (root) => put(root, '/app', `${b}/ok-static`) },
+    { script: 'nested', args: ['app'], setup: start },
+    { script: 'nested', args: ['/app'], setup: (root) => (start(root), put(root, '/app', `${b}/ok-static`)) },
     { script: 'forked', args: ['/app'] },
     { script: 'forked', args: ['app'], setup: (root) => put(root, '/bin/app', `${b}/ok-static`) },
   ];

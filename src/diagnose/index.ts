@@ -97,10 +97,12 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
   // The program may run another in turn (a shell its script's, an init program or env the
   // rest of the command), and that one another: each is followed as its runner finds it.
   const hops: Hop[] = [];
-  let at: { command: Command; path: string; ctx: ExecContext } | null = started ? { command, path: lookup.found.path, ctx } : null;
+  let at: { command: Command; path: string; ctx: ExecContext; scripts: string[] } | null = started
+    ? { command, path: lookup.found.path, ctx, scripts: exec.scripts }
+    : null;
   let quiet = false;
   for (let depth = 0; at && depth < MAX_HOPS; depth++) {
-    const { command: cmd, path, ctx: here } = at;
+    const { command: cmd, path, ctx: here, scripts } = at;
     at = null;
     if (cmd.noScript) {
       const r = noScriptStep(here, cmd, path);
@@ -116,9 +118,9 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
       if (!take(result) || !file) break;
       hops.push({ runner: cmd.argv[0] ?? path, path, env: here.env, reads: [{ path: file, role: 'script' }] });
       run = scriptFileRun(model, here, cmd, path, file, cmd.scriptFile, cmd.scriptArgs, configArch, layerOf);
-    } else if (depth === 0 && exec.scripts.length === 1 && shebangShell(here, prog)) {
-      // a #! script of a shell (docker-entrypoint.sh): the kernel ran the shell on it, named as runc found it
-      const script = exec.scripts[0]!;
+    } else if (scripts.length === 1 && !cmd.shellForm && shebangShell(here, prog)) {
+      // a #! script of a shell (docker-entrypoint.sh): the kernel ran the shell on it, named as it was found
+      const script = scripts[0]!;
       const shellCmd = commandOf([prog.path, script, ...cmd.argv.slice(1)], command.keyword);
       run = scriptFileRun(model, here, shellCmd, prog.path, script, path, cmd.argv.slice(1), configArch, layerOf);
     } else {
@@ -144,7 +146,10 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
       hops.push({ runner: 'shell' in run ? run.shell : run.init, path: run.path, env: run.child?.ctx.env ?? here.env, reads });
     }
     if (run.program) [prog, load] = [run.program, run.load];
-    if (ok && run.child && run.path) at = { command: commandOf(run.child.argv, command.keyword), path: run.path, ctx: run.child.ctx };
+    if (ok && run.child && run.path) {
+      const next = commandOf(run.child.argv, command.keyword);
+      at = { command: next, path: run.path, ctx: run.child.ctx, scripts: 'scripts' in run ? (run.scripts ?? []) : [] };
+    }
   }
 
   // Warnings about the program that runs

@@ -104,6 +104,8 @@ export function shellLine(sh: Shell, name: string, f: ShellFailure, named = fals
 }
 
 export interface ScriptRun {
+  /** The #! scripts on the way to the program it runs (a script the script runs is followed in turn). */
+  scripts?: string[];
   /** The shell, and the path of the program its script runs (null when the lookup found none). */
   shell: string;
   path: string | null;
@@ -391,7 +393,9 @@ function withVars(env: string[], assigned: string[]): string[] {
 }
 
 /** `"$@"` as a word of its own: the script's arguments, each one word. */
-const ALL_ARGS_WORD = /(^|[ \t])"\$@"(?=[ \t]|$)/g;
+const ALL_ARGS_WORD = /(^|[ \t])"\$(@|\{@\})"(?=[ \t]|$)/g;
+/** A comment after the words: `exec "$@" # hand over` (no quote after the #, so it is not inside one). */
+const TRAILING_COMMENT = /[ \t]+#[^'"`]*$/;
 const ARGS_MARK = '\0ARGS\0';
 
 /**
@@ -404,7 +408,8 @@ const ARGS_MARK = '\0ARGS\0';
 export function lastCommand(text: string, env: string[], args: string[]): { line: number; words: string[]; env: string[] } | null {
   if (text.includes('\r') || text.includes('\0')) return null;
   const lines = text.split('\n');
-  const exported = new Set(env.map((e) => e.slice(0, e.indexOf('='))));
+  // what the shell was given is exported; the runtime gives PATH, HOSTNAME and HOME when the image sets none
+  const exported = new Set(['PATH', 'HOSTNAME', 'HOME', ...env.map((e) => e.slice(0, e.indexOf('=')))]);
   let vars = env;
   let last: { line: number; words: string[]; env: string[] } | null = null;
   for (let i = lines[0]?.startsWith('#!') ? 1 : 0; i < lines.length; i++) {
@@ -412,8 +417,9 @@ export function lastCommand(text: string, env: string[], args: string[]): { line
     if (raw === '' || raw.startsWith('#')) continue;
     if (last) return null; // a line after the command: not the script's last
     if (raw.endsWith('\\')) return null;
-    const marked = raw.replace(ALL_ARGS_WORD, `$1${ARGS_MARK}`);
-    const form = execForm(marked);
+    const marked = raw.replace(TRAILING_COMMENT, '').replace(ALL_ARGS_WORD, `$1${ARGS_MARK}`);
+    // a line of assignments only is read as the assignments of a command after them
+    const form = execForm(marked) ?? assignmentsOnly(marked);
     if (!form) return null;
     const [first, ...rest] = form.words;
     if (first === undefined) {
@@ -438,6 +444,12 @@ export function lastCommand(text: string, env: string[], args: string[]): { line
   }
   if (!last) return null;
   return { ...last, env: [...vars.filter((v) => !env.includes(v)), ...last.env] };
+}
+
+/** `NAME=value …` and nothing else, as execForm reads assignments (it takes a line of them for no command). */
+function assignmentsOnly(line: string): { words: string[]; env: string[] } | null {
+  const form = execForm(`${line} :`);
+  return form && form.words.length === 1 && form.words[0] === ':' && form.env.length > 0 ? { words: [], env: form.env } : null;
 }
 
 /**
@@ -649,7 +661,15 @@ function runLine(
     const loader = loaderStep(model, inner, ran.exec.program, ran.path, layerOf);
     const read = scriptReadStep(inner, ran.exec);
     const results = [lookup, under(ran.exec), under(loader), ...(read ? [under(read)] : [])];
-    return { shell, path: ran.path, results, program: ran.exec.program, load: loader.load, child: { argv: words, ctx: inner } };
+    return {
+      shell,
+      path: ran.path,
+      results,
+      program: ran.exec.program,
+      load: loader.load,
+      child: { argv: words, ctx: inner },
+      scripts: ran.exec.scripts,
+    };
   }
 
   // Nothing ran: the shell prints its line, carrying the step's own finding for the cause and the fix
