@@ -60,6 +60,18 @@ describe('closure: COPY lines only where a copy cures', { skip }, () => {
     assert.match(notes[0]!, /install python3 in the image/);
   });
 
+  it('#!/usr/bin/env sh where env has no loader: env is a program too, its loader and libc are copied', async () => {
+    const root = `${tmp.dir}/env-noloader`;
+    put(root, '/usr/bin/env', '/usr/bin/env');
+    put(root, '/bin/sh', debianBusybox(tmp.dir));
+    write(root, '/run.sh', '#!/usr/bin/env sh\necho hi\n');
+    chmodSync(`${root}/run.sh`, 0o755);
+    const { closure, copies } = await closureOf(root, ['/run.sh']);
+    assert.ok(closure.files.some((f) => f.role === 'loader' && !f.present && f.neededBy.includes('/usr/bin/env')));
+    assert.ok(closure.missingLibraries.some((l) => l.name === 'libc.so.6' && l.neededBy === '/usr/bin/env'));
+    assert.ok(copies.some((c) => c.to === '/lib64/ld-linux-x86-64.so.2'));
+  });
+
   it('a #! line with a carriage return: convert the file, copy nothing', async () => {
     const root = `${tmp.dir}/crlf`;
     glibcRoot(root);

@@ -84,6 +84,8 @@ const EXPECT: Record<string, { error?: string; warnings?: string[] }> = {
   'gosu-program-missing': { error: 'init-command-fails' },
   'gosu-user-missing': { error: 'init-command-fails' },
   'shell-script-missing': { error: 'script-missing' },
+  'entrypoint-exec-args': { error: 'shell-command-fails' },
+  'shebang-env-noloader': { error: 'interpreter-missing' },
 };
 
 describe('verdicts against docker run', { skip, timeout: 1_500_000 }, () => {

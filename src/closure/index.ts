@@ -250,6 +250,8 @@ export function analyseClosure(model: ImageModel, opts: ClosureOptions = {}): Cl
       by = realPath;
       if (base === 'env' && sb.arg) {
         c.addPath(sb.interpreter, 'script-interpreter', 'start', by, `the #! interpreter of ${by}`);
+        // env is a program of its own before it runs the next: its loader and libraries too
+        follow(sb.interpreter, `the #! interpreter of ${by}`, false, runEnv);
         const call = envProgram(sb.arg, env);
         if (!call) break;
         const prog = call.prog;

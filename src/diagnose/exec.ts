@@ -229,7 +229,7 @@ function searchFailure(execPath: string, what: string, shut: { path: string; nod
   };
 }
 
-export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, startDepth = 0): ExecResult {
+export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, startDepth = 0, runcPath = execPath): ExecResult {
   const result: ExecResult = { program: null, failure: null, trace: [], scripts: [] };
   const fail = (f: ExecFailure) => {
     result.failure = f;
@@ -248,7 +248,7 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
       const what = node.type === 'fifo' ? 'a FIFO (named pipe)' : `a ${node.type === 'char' ? 'character' : 'block'} device`;
       return fail({
         code: 'not-executable',
-        runtimeError: CATALOG['not-executable'].runcExec(execPath),
+        runtimeError: CATALOG['not-executable'].runcExec(runcPath),
         message: CATALOG['not-executable'].messageSpecial(r.path, what),
         path: r.path,
         node,
@@ -261,7 +261,7 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
       const mode = node.mode.toString(8).padStart(4, '0');
       return fail({
         code: 'not-executable',
-        runtimeError: CATALOG['not-executable'].runcExec(execPath),
+        runtimeError: CATALOG['not-executable'].runcExec(runcPath),
         message: CATALOG['not-executable'].messageUser(r.path, mode, `${node.uid}:${node.gid}`, ctx.user.uid),
         path: r.path,
         node,
@@ -277,7 +277,7 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
     if (decoded) {
       /** The kernel refuses the file (ENOEXEC): runc's one line, with what we saw and the fix. */
       const enoexec = (message: string, fix: string, evidence: string[]) =>
-        fail({ code: 'exec-format', runtimeError: format.runc(execPath), message, path: r.path, node, fix, evidence });
+        fail({ code: 'exec-format', runtimeError: format.runc(runcPath), message, path: r.path, node, fix, evidence });
       if (!decoded.ok) return enoexec(format.messageUndecodable(r.path, decoded.error), format.fixDamaged(r.path), [decoded.error]);
       const info = decoded.info;
       const lang = info.go
@@ -312,7 +312,7 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
           const what = ir.node.type === 'dir' ? 'a directory' : `a ${ir.node.type}`;
           return fail({
             code: 'not-executable',
-            runtimeError: CATALOG['not-executable'].runcExec(execPath),
+            runtimeError: CATALOG['not-executable'].runcExec(runcPath),
             message: CATALOG['not-executable'].message(`${r.path}'s loader ${info.interpreter}`, `${ir.path} is ${what}, not a file`),
             path: ir.path,
             node: ir.node,
@@ -321,7 +321,7 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
           });
         }
         const shut = ir.ok ? unsearchable(ctx.tree, ir.path, ctx.user ?? undefined) : null;
-        if (shut) return fail(searchFailure(execPath, `${r.path}'s loader ${info.interpreter}`, shut, ctx.user!.uid));
+        if (shut) return fail(searchFailure(runcPath, `${r.path}'s loader ${info.interpreter}`, shut, ctx.user!.uid));
         if (!ir.ok) {
           const musl = /ld-musl-/.test(info.interpreter);
           // The other C library's loader in the image: built on Debian, run on Alpine (or back).
@@ -330,7 +330,7 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
           const why = errnoOf(ir);
           return fail({
             code: 'interpreter-missing',
-            runtimeError: CATALOG['interpreter-missing'].runc(execPath, why),
+            runtimeError: CATALOG['interpreter-missing'].runc(runcPath, why),
             message: CATALOG['interpreter-missing'].message(
               r.path,
               info.interpreter,
@@ -348,7 +348,7 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
         if (!mayExecute(ir.node, ctx.user)) {
           return fail({
             code: 'not-executable',
-            runtimeError: CATALOG['not-executable'].runcExec(execPath),
+            runtimeError: CATALOG['not-executable'].runcExec(runcPath),
             message: CATALOG['not-executable'].messageLoader(
               r.path,
               info.interpreter,
@@ -368,7 +368,7 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
         if (bad) {
           return fail({
             code: 'interpreter-missing',
-            runtimeError: CATALOG['interpreter-missing'].runc(execPath, bad.errno),
+            runtimeError: CATALOG['interpreter-missing'].runc(runcPath, bad.errno),
             message: CATALOG['interpreter-missing'].messageBad(r.path, info.interpreter, ir.path, bad.what),
             path: ir.path,
             node: ir.node,
@@ -385,7 +385,7 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
       result.trace.push(`${path}: neither ELF nor a #! script`);
       return fail({
         code: 'exec-format',
-        runtimeError: format.runc(execPath),
+        runtimeError: format.runc(runcPath),
         message: node.size === 0 ? format.messageEmpty(r.path) : bom(head) ? format.messageBom(r.path) : format.messageUnknown(r.path),
         path: r.path,
         node,
@@ -400,7 +400,7 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
     if (sb.cutInterpreter) {
       return fail({
         code: 'exec-format',
-        runtimeError: format.runc(execPath),
+        runtimeError: format.runc(runcPath),
         message: format.messageCutShebang(r.path, BINPRM_BUF_SIZE),
         path: r.path,
         node,
@@ -411,7 +411,7 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
     if (depth >= 5) {
       return fail({
         code: 'exec-format',
-        runtimeError: format.runcTooDeep(execPath),
+        runtimeError: format.runcTooDeep(runcPath),
         message: format.messageTooDeep,
         path: r.path,
         node,
@@ -425,7 +425,7 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
       // binfmt_script: a #! line of nothing but spaces is no script (ENOEXEC)
       return fail({
         code: 'exec-format',
-        runtimeError: format.runc(execPath),
+        runtimeError: format.runc(runcPath),
         message: format.messageNoInterpreter(r.path),
         path: r.path,
         node,
@@ -439,7 +439,7 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
       return fail({
         code: 'shebang-interpreter-missing',
         interpreter: interp,
-        runtimeError: script.runc(execPath, why),
+        runtimeError: script.runc(runcPath, why),
         message: why
           ? script.messageUnreachable(r.path, interp, `${ir.ok ? interp : ir.at}: ${why}`)
           : crlf
@@ -454,12 +454,12 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
     // the kernel walks to the interpreter as the container's user
     const shutInterp = unsearchable(ctx.tree, ir.path, ctx.user ?? undefined);
     if (shutInterp)
-      return fail({ ...searchFailure(execPath, `${r.path}'s interpreter ${interp}`, shutInterp, ctx.user!.uid), interpreter: interp });
+      return fail({ ...searchFailure(runcPath, `${r.path}'s interpreter ${interp}`, shutInterp, ctx.user!.uid), interpreter: interp });
     if (ir.node.type === 'dir' || (ir.node.mode & 0o111) === 0) {
       return fail({
         code: 'not-executable',
         interpreter: interp,
-        runtimeError: CATALOG['not-executable'].runcExec(execPath),
+        runtimeError: CATALOG['not-executable'].runcExec(runcPath),
         message: CATALOG['not-executable'].messageInterpreter(interp, r.path, ir.node.type === 'dir'),
         path: ir.path,
         node: ir.node,
@@ -476,7 +476,7 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
         // what env sets (-S "PATH=… prog") holds for its own lookup
         const envAfter = [...ctx.env, ...call.assigns];
         // Follow env first, so a broken env itself is reported before what it would run.
-        const envResult = emulateExec(ctx, ir.path, interp, depth + 1);
+        const envResult = emulateExec(ctx, ir.path, interp, depth + 1, runcPath);
         if (envResult.failure)
           return { ...envResult, trace: [...result.trace, ...envResult.trace], scripts: [...result.scripts, ...envResult.scripts] };
         const found = lookPath(ctx.tree, prog, envAfter, ctx.cwd, ctx.user, false); // env's execvp: no ErrDot
