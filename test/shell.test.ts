@@ -419,6 +419,9 @@ describe("an entrypoint script's last command: its arguments run as the shell ru
     comment: '#!/bin/sh\nexec "$@" # hand over\n',
     braced: '#!/bin/sh\nexec "${@}"\n',
     nested: '#!/bin/sh\nexec /start.sh "$@"\n',
+    cd: '#!/bin/sh\nset -e\ncd /srv\nexec ./app "$@"\n',
+    optionFirst: '#!/bin/sh\nset -eu\nif [ "${1#-}" != "$1" ]; then\n\tset -- app "$@"\nfi\n\nexec "$@"\n',
+    optionFirstOneLine: '#!/bin/sh\nif [ "${1#-}" != "$1" ]; then set -- app --verbose "$@"; fi\nexec "$@"\n',
   };
   const start = (root: string) => {
     write(root, '/start.sh', '#!/bin/sh\nset -e\nexec "$@"\n');
@@ -441,6 +444,13 @@ describe("an entrypoint script's last command: its arguments run as the shell ru
     { script: 'braced', args: ['/app'], setup: (root) => put(root, '/app', `${b}/ok-static`) },
     { script: 'nested', args: ['app'], setup: start },
     { script: 'nested', args: ['/app'], setup: (root) => (start(root), put(root, '/app', `${b}/ok-static`)) },
+    { script: 'cd', args: [], setup: (root) => put(root, '/srv/app', `${b}/ok-static`) },
+    { script: 'cd', args: ['x'], setup: (root) => mkdirSync(`${root}/srv`) },
+    { script: 'optionFirst', args: ['--port', '1'] },
+    { script: 'optionFirst', args: ['--port', '1'], setup: (root) => put(root, '/usr/bin/app', `${b}/ok-static`) },
+    { script: 'optionFirst', args: ['/app', '--port'] },
+    { script: 'optionFirstOneLine', args: ['-x'] },
+    { script: 'optionFirstOneLine', args: ['app'], setup: (root) => put(root, '/bin/app', `${b}/ok-static`) },
     { script: 'forked', args: ['/app'] },
     { script: 'forked', args: ['app'], setup: (root) => put(root, '/bin/app', `${b}/ok-static`) },
   ];

@@ -10,6 +10,7 @@
  * read off real runs of busybox, dash and bash (test/shell.test.ts runs them).
  */
 import { readSmallFile, resolvePath, workingDir } from '../fs/index.js';
+import { cleanPath } from '../archive/walk.js';
 import type { ImageModel } from '../load.js';
 import { CATALOG } from './catalog.js';
 import type { Command } from './command.js';
@@ -400,23 +401,39 @@ const ARGS_MARK = '\0ARGS\0';
 
 /**
  * The command a script file ends with, when nothing before it can stop the shell or change
- * what that command is: blank lines, comments, `set` of -e, -u, -x, and assignments of plain
- * words (`export` or not). The command is plain words, `"$@"` among them (the script's
- * arguments), `exec` or not: docker-entrypoint.sh's `exec "$@"`. Null for any other script:
- * one that tests, loops, runs other programs first or expands other variables is not followed.
+ * what that command is: blank lines, comments, `set` of -e, -u, -x, assignments of plain
+ * words (`export` or not), `cd` to a folder that is there (`cd(dir, from)` says where it
+ * lands, or null) and the official images' "an option first: the program before it" test.
+ * The command is plain words, `"$@"` among them (the script's arguments), `exec` or not:
+ * docker-entrypoint.sh's `exec "$@"`. Null for any other script: one that tests, loops, runs
+ * other programs first or expands other variables is not followed.
  */
-export function lastCommand(text: string, env: string[], args: string[]): { line: number; words: string[]; env: string[] } | null {
+export function lastCommand(
+  text: string,
+  env: string[],
+  args: string[],
+  cd: (dir: string, from: string) => string | null = () => null,
+  cwd = '/',
+): { line: number; words: string[]; env: string[]; cwd: string } | null {
   if (text.includes('\r') || text.includes('\0')) return null;
   const lines = text.split('\n');
   // what the shell was given is exported; the runtime gives PATH, HOSTNAME and HOME when the image sets none
   const exported = new Set(['PATH', 'HOSTNAME', 'HOME', ...env.map((e) => e.slice(0, e.indexOf('=')))]);
   let vars = env;
+  let nounset = false;
   let last: { line: number; words: string[]; env: string[] } | null = null;
   for (let i = lines[0]?.startsWith('#!') ? 1 : 0; i < lines.length; i++) {
     const raw = lines[i]!.trim();
     if (raw === '' || raw.startsWith('#')) continue;
     if (last) return null; // a line after the command: not the script's last
     if (raw.endsWith('\\')) return null;
+    const prepend = optionFirst(lines, i);
+    if (prepend) {
+      if (nounset && args.length === 0) return null; // $1 unset under set -u: the shell stops there
+      if (args[0]?.startsWith('-')) args = [...prepend.words, ...args];
+      i = prepend.end;
+      continue;
+    }
     const marked = raw.replace(TRAILING_COMMENT, '').replace(ALL_ARGS_WORD, `$1${ARGS_MARK}`);
     // a line of assignments only is read as the assignments of a command after them
     const form = execForm(marked) ?? assignmentsOnly(marked);
@@ -430,10 +447,19 @@ export function lastCommand(text: string, env: string[], args: string[]): { line
       );
       continue;
     }
-    if (form.env.length === 0 && first === 'set' && rest.length > 0 && rest.every((w) => /^[-+][eux]+$/.test(w))) continue;
+    if (form.env.length === 0 && first === 'set' && rest.length > 0 && rest.every((w) => /^[-+][eux]+$/.test(w))) {
+      for (const w of rest) if (w.includes('u')) nounset = w.startsWith('-');
+      continue;
+    }
     if (form.env.length === 0 && first === 'export' && rest.length > 0 && rest.every((w) => /^[A-Za-z_][A-Za-z0-9_]*=/.test(w))) {
       for (const a of rest) exported.add(a.slice(0, a.indexOf('=')));
       vars = withVars(vars, rest);
+      continue;
+    }
+    if (form.env.length === 0 && first === 'cd' && rest.length === 1 && !rest[0]!.startsWith('-') && rest[0] !== ARGS_MARK) {
+      const to = cd(rest[0]!, cwd);
+      if (to === null) return null;
+      cwd = to;
       continue;
     }
     if (['set', 'export', 'exit', 'return', 'shift', '.', 'source', 'eval', 'trap', 'cd', 'umask', 'unset', 'readonly'].includes(first))
@@ -443,7 +469,26 @@ export function lastCommand(text: string, env: string[], args: string[]): { line
     last = { line: i + 1, words, env: form.env };
   }
   if (!last) return null;
-  return { ...last, env: [...vars.filter((v) => !env.includes(v)), ...last.env] };
+  return { ...last, env: [...vars.filter((v) => !env.includes(v)), ...last.env], cwd };
+}
+
+const OPTION_FIRST = /^if \[ "\$\{1#-\}" != "\$1" \]; then$/;
+const PREPEND = /^set -- (.+) "\$@"$/;
+
+/**
+ * The official images' test at lines[at]: when the first argument is an option, the program
+ * goes before it (`if [ "${1#-}" != "$1" ]; then` / `set -- redis-server "$@"` / `fi`, or on one
+ * line). The words it puts first, and the line it ends on; null when the line is not it.
+ */
+function optionFirst(lines: string[], at: number): { words: string[]; end: number } | null {
+  const line = lines[at]!.trim();
+  const one = /^(if \[ "\$\{1#-\}" != "\$1" \]; then) (set -- .+ "\$@"); fi$/.exec(line);
+  const [test, set, end] = one ? [one[1]!, one[2]!, at] : [line, lines[at + 1]?.trim() ?? '', at + 2];
+  if (!OPTION_FIRST.test(test) || (!one && lines[at + 2]?.trim() !== 'fi')) return null;
+  const m = PREPEND.exec(set);
+  const form = m && execForm(m[1]!);
+  if (!form || form.env.length > 0 || form.words.length === 0) return null;
+  return { words: form.words, end };
 }
 
 /** `NAME=value …` and nothing else, as execForm reads assignments (it takes a line of them for no command). */
@@ -473,8 +518,16 @@ export function scriptFileRun(
   const body = readSmallFile(r.node.content, 64 << 10);
   if (!body) return null;
   const text = body.toString('utf8');
-  const cmd = lastCommand(text, ctx.env, args);
+  // cd to a folder the user may enter, whose path has no link in it (the shell's PWD is then the path the kernel has)
+  const cd = (dir: string, from: string): string | null => {
+    const to = resolvePath(ctx.tree, dir, { cwd: from });
+    const plain = cleanPath(dir.startsWith('/') ? dir : `${from}/${dir}`);
+    return to.ok && to.node.type === 'dir' && to.path === plain && !unsearchable(ctx.tree, to.path, ctx.user) ? to.path : null;
+  };
+  const start = workingDir(ctx.tree, ctx.cwd);
+  const cmd = lastCommand(text, ctx.env, args, cd, start.path);
   if (!cmd) return null;
+  if (cmd.cwd !== start.path) ctx = { ...ctx, cwd: cmd.cwd };
   const line: ScriptLine = {
     name,
     words: cmd.words,
