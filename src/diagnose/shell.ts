@@ -16,7 +16,17 @@ import { CATALOG } from './catalog.js';
 import type { Command } from './command.js';
 import { type ExecContext, type ExecStep, execErrno, execStep } from './exec.js';
 import { type LoaderStep, loaderStep } from './loader.js';
-import { type Lookup, findExecutable, lookupErrno, lookupStep, pathCandidates, shutOnTheWay, unsearchable } from './lookup.js';
+import {
+  type Lookup,
+  containerPath,
+  findExecutable,
+  lookupErrno,
+  lookupStep,
+  pathCandidates,
+  shutOnTheWay,
+  unsearchable,
+} from './lookup.js';
+import { envValue } from '../source/config.js';
 import { type Credentials, mayExecute, mayRead } from '../loader/access.js';
 import { scriptReadStep } from './script.js';
 import { RUNNER_APPLETS } from './init-program.js';
@@ -434,7 +444,10 @@ export function lastCommand(
       i = prepend.end;
       continue;
     }
-    const marked = raw.replace(TRAILING_COMMENT, '').replace(ALL_ARGS_WORD, `$1${ARGS_MARK}`);
+    const marked = expandVars(raw.replace(TRAILING_COMMENT, '').replace(ALL_ARGS_WORD, `$1${ARGS_MARK}`), (name) =>
+      name === 'PATH' ? containerPath(vars) : envValue(vars, name),
+    );
+    if (marked === null) return null;
     // a line of assignments only is read as the assignments of a command after them
     const form = execForm(marked) ?? assignmentsOnly(marked);
     if (!form) return null;
@@ -470,6 +483,42 @@ export function lastCommand(
   }
   if (!last) return null;
   return { ...last, env: [...vars.filter((v) => !env.includes(v)), ...last.env], cwd };
+}
+
+/** A value an expansion may put in a word as it is: no quoting, splitting or globbing could change it. */
+const PLAIN_VALUE = /^[\w./:@%+,=-]+$/;
+
+/**
+ * `$NAME` and `${NAME}` outside single quotes (and not after a backslash) made their values,
+ * where NAME has a plain value here (PATH's folders): `export PATH="/opt/bin:$PATH"`. Another
+ * `$` is left for execForm, which refuses it; null when a variable has no value known here.
+ */
+function expandVars(line: string, value: (name: string) => string | null): string | null {
+  let out = '';
+  let single = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (single || c === "'") {
+      if (c === "'") single = !single;
+      out += c;
+      continue;
+    }
+    if (c === '\\') {
+      out += c + (line[i + 1] ?? '');
+      i++;
+      continue;
+    }
+    const m = c === '$' ? /^\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})/.exec(line.slice(i)) : null;
+    if (!m) {
+      out += c;
+      continue;
+    }
+    const v = value(m[1] ?? m[2]!);
+    if (v === null || !PLAIN_VALUE.test(v)) return null;
+    out += v;
+    i += m[0].length - 1;
+  }
+  return out;
 }
 
 const OPTION_FIRST = /^if \[ "\$\{1#-\}" != "\$1" \]; then$/;
