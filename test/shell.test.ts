@@ -11,6 +11,7 @@ import { chmodSync, chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { after, describe, it } from 'node:test';
 import { loadImage } from '../src/load.js';
 import { buildReport } from '../src/report/index.js';
+import { lastCommand } from '../src/diagnose/shell.js';
 import { available, configAs, debianBusybox, glibcRoot, link, put, sh, write } from './helpers/roots.js';
 import { tempDir } from './helpers/build.js';
 
@@ -423,6 +424,8 @@ describe("an entrypoint script's last command: its arguments run as the shell ru
     pathAdded: '#!/bin/sh\nexport PATH="/opt/bin:$PATH"\nexec app "$@"\n',
     pathAppended: '#!/bin/sh\nPATH=${PATH}:/opt/bin\nexec app\n',
     pathQuoted: "#!/bin/sh\nexport PATH='/opt/bin:$PATH'\nexec app\n",
+    login: '#!/bin/sh -l\nexec app "$@"\n',
+    quoteInComment: '#!/bin/sh\nexec "$@" # don\'t worry\n',
     optionFirst: '#!/bin/sh\nset -eu\nif [ "${1#-}" != "$1" ]; then\n\tset -- app "$@"\nfi\n\nexec "$@"\n',
     optionFirstOneLine: '#!/bin/sh\nif [ "${1#-}" != "$1" ]; then set -- app --verbose "$@"; fi\nexec "$@"\n',
   };
@@ -430,7 +433,18 @@ describe("an entrypoint script's last command: its arguments run as the shell ru
     write(root, '/start.sh', '#!/bin/sh\nset -e\nexec "$@"\n');
     chmodSync(`${root}/start.sh`, 0o755);
   };
-  const cases: { script: keyof typeof entry; args: string[]; setup?: (root: string) => void; code?: string }[] = [
+  const profile = (root: string) => {
+    write(root, '/etc/profile', 'export PATH=/opt/bin:$PATH\n');
+    put(root, '/opt/bin/app', `${b}/ok-static`);
+  };
+  const cases: {
+    script: keyof typeof entry;
+    args: string[];
+    setup?: (root: string) => void;
+    code?: string;
+    shells?: string[];
+    options?: string[];
+  }[] = [
     { script: 'plain', args: ['app', 'x'] },
     { script: 'plain', args: ['/app'], setup: (root) => put(root, '/app', `${b}/ok-static`) },
     { script: 'plain', args: ['/app'] },
@@ -460,13 +474,20 @@ describe("an entrypoint script's last command: its arguments run as the shell ru
     { script: 'optionFirst', args: ['/app', '--port'] },
     { script: 'optionFirstOneLine', args: ['-x'] },
     { script: 'optionFirstOneLine', args: ['app'], setup: (root) => put(root, '/bin/app', `${b}/ok-static`) },
+    // a login shell reads /etc/profile first: the script is not followed (its PATH may change)
+    { script: 'login', args: [], setup: profile },
+    { script: 'plain', args: ['app'], setup: profile, options: ['-l'] },
+    { script: 'quoteInComment', args: ['app'] },
+    // a first word from "$@" is a name, never bash's time keyword
+    { script: 'forked', args: ['time', '/app'], setup: (root) => put(root, '/app', `${b}/ok-static`), shells: ['dash', 'bash'] },
     { script: 'forked', args: ['/app'] },
     { script: 'forked', args: ['app'], setup: (root) => put(root, '/bin/app', `${b}/ok-static`) },
   ];
   for (const shell of ['busybox', 'dash', 'bash'] as const) {
     for (const c of cases) {
-      for (const direct of [true, false]) {
-        const argv = direct ? ['/entrypoint.sh', ...c.args] : ['/bin/sh', '/entrypoint.sh', ...c.args];
+      if (c.shells && !c.shells.includes(shell)) continue;
+      for (const direct of c.options ? [false] : [true, false]) {
+        const argv = direct ? ['/entrypoint.sh', ...c.args] : ['/bin/sh', ...(c.options ?? []), '/entrypoint.sh', ...c.args];
         it(`${shell}: ${c.script} script, ${JSON.stringify(argv)}${c.setup ? '' : ', nothing else'}`, async () => {
           const root = `${tmp.dir}/${shell}-${Math.random().toString(36).slice(2)}`;
           glibcRoot(root);
@@ -544,4 +565,29 @@ describe('a #! script the user may execute but not read: its interpreter starts,
       });
     }
   }
+});
+
+describe('an entrypoint script the shells may read differently is not followed', () => {
+  const follows = (text: string, env: string[] = []) => lastCommand(text, env, ['app'], () => '/srv') !== null;
+  it('follows the plain shape', () => assert.equal(follows('#!/bin/sh\nset -e\nexec "$@"\n'), true));
+  it('~ after = or : is the home folder to the shells', () => {
+    assert.equal(follows('#!/bin/sh\nexport PATH=~/bin:/usr/bin\nexec app\n'), false);
+    assert.equal(follows('#!/bin/sh\nPATH=/usr/bin:~/.local/bin\nexec app\n'), false);
+  });
+  it('a relative cd looks in CDPATH first', () => {
+    assert.equal(follows('#!/bin/sh\ncd srv\nexec ./app\n'), true);
+    assert.equal(follows('#!/bin/sh\ncd srv\nexec ./app\n', ['CDPATH=/opt']), false);
+    assert.equal(follows('#!/bin/sh\ncd /srv\nexec ./app\n', ['CDPATH=/opt']), true);
+  });
+  it('under set -u, the option test of an unset $1 stops the shell', () => {
+    const idiom = '#!/bin/sh\nset -u\nif [ "${1#-}" != "$1" ]; then set -- app "$@"; fi\nexec app "$@"\n';
+    assert.equal(
+      lastCommand(idiom, [], [], () => null),
+      null,
+    );
+    assert.notEqual(
+      lastCommand(idiom, [], ['-x'], () => null),
+      null,
+    );
+  });
 });

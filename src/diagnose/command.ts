@@ -33,6 +33,8 @@ export interface Command extends StepResult {
   scriptFile: string | null;
   /** The words after that script file: its arguments ("$@"). */
   scriptArgs: string[];
+  /** The shell's options before that script file (-e, -l, -o pipefail…). */
+  scriptOptions: string[];
   /** The instruction that holds the command: ENTRYPOINT when one is set (or given), else CMD. */
   keyword: 'ENTRYPOINT' | 'CMD';
 }
@@ -56,6 +58,7 @@ export function commandStep(config: ImageConfig | null, opts: CommandOptions): C
       noScript: false,
       scriptFile: null,
       scriptArgs: [],
+      scriptOptions: [],
       keyword,
       step: {
         step: 'command',
@@ -100,6 +103,7 @@ export function commandOf(argv: string[], keyword: Command['keyword']): Command 
     noScript: parsed !== null && 'missing' in parsed,
     scriptFile: parsed && 'file' in parsed ? parsed.file : null,
     scriptArgs: parsed && 'file' in parsed ? parsed.args : [],
+    scriptOptions: parsed && 'file' in parsed ? parsed.options : [],
     ...(parsed && ('missing' in parsed || 'file' in parsed) ? { shellName: parsed.name } : {}),
     keyword,
     step: { step: 'command', ok: true, detail: `argv ${JSON.stringify(argv)}${shellForm ? ' (shell form: runs under /bin/sh -c)' : ''}` },
@@ -120,7 +124,7 @@ export function shellScript(
 ):
   | { script: string; name: string; named: boolean }
   | { missing: true; name: string }
-  | { file: string; name: string; args: string[] }
+  | { file: string; name: string; args: string[]; options: string[] }
   | null {
   let i = 1;
   const prog = argv[0] ?? '';
@@ -128,6 +132,7 @@ export function shellScript(
   const applet = /(^|\/)busybox$/.test(prog) && /^(ash|sh|bash)$/.test(argv[1] ?? '') ? argv[1]! : null;
   if (applet) i = 2;
   else if (!SHELLS.test(prog)) return null;
+  const first = i;
   let c = false;
   let stdin = false;
   for (; i < argv.length; i++) {
@@ -150,7 +155,10 @@ export function shellScript(
   const script = argv[i];
   // no -c: the first word after the options is a script file the shell reads (none: it reads stdin, and ends)
   // (-s: the words are its arguments, and it reads its commands from stdin)
-  if (!c) return script === undefined || stdin ? null : { file: script, name: applet ?? prog, args: argv.slice(i + 1) };
+  if (!c)
+    return script === undefined || stdin
+      ? null
+      : { file: script, name: applet ?? prog, args: argv.slice(i + 1), options: argv.slice(first, i) };
   if (script === undefined) return { missing: true, name: applet ?? prog };
   // sh -c SCRIPT NAME ARGS…: NAME becomes $0, the name the shell's messages carry
   return { script, name: argv[i + 1] ?? applet ?? prog, named: argv[i + 1] !== undefined };

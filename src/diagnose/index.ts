@@ -117,12 +117,12 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
       if (quiet) silence([result]);
       if (!take(result) || !file) break;
       hops.push({ runner: cmd.argv[0] ?? path, path, env: here.env, reads: [{ path: file, role: 'script' }] });
-      run = scriptFileRun(model, here, cmd, path, file, cmd.scriptFile, cmd.scriptArgs, configArch, layerOf);
+      run = scriptFileRun(model, here, cmd, path, file, cmd.scriptFile, cmd.scriptArgs, cmd.scriptOptions, configArch, layerOf);
     } else if (scripts.length === 1 && !cmd.shellForm && shebangShell(here, prog)) {
       // a #! script of a shell (docker-entrypoint.sh): the kernel ran the shell on it, named as it was found
       const script = scripts[0]!;
       const shellCmd = commandOf([prog.path, script, ...cmd.argv.slice(1)], command.keyword);
-      run = scriptFileRun(model, here, shellCmd, prog.path, script, path, cmd.argv.slice(1), configArch, layerOf);
+      run = scriptFileRun(model, here, shellCmd, prog.path, script, path, cmd.argv.slice(1), 'shebang', configArch, layerOf);
     } else {
       // python or node given a script: it opens it (and what the script does is not followed)
       const opened = cmd.shellForm ? null : interpreterScriptStep(here, cmd, path);

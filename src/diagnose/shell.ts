@@ -405,8 +405,20 @@ function withVars(env: string[], assigned: string[]): string[] {
 
 /** `"$@"` as a word of its own: the script's arguments, each one word. */
 const ALL_ARGS_WORD = /(^|[ \t])"\$(@|\{@\})"(?=[ \t]|$)/g;
-/** A comment after the words: `exec "$@" # hand over` (no quote after the #, so it is not inside one). */
-const TRAILING_COMMENT = /[ \t]+#[^'"`]*$/;
+/** A line less the comment after its words (`exec "$@" # don't worry`): a # that starts a word, outside quotes. */
+function stripComment(line: string): string {
+  let quote: string | null = null;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (quote) {
+      if (c === quote) quote = null;
+      else if (c === '\\' && quote === '"') i++;
+    } else if (c === "'" || c === '"') quote = c;
+    else if (c === '\\') i++;
+    else if (c === '#' && (line[i - 1] === ' ' || line[i - 1] === '\t')) return line.slice(0, i).trimEnd();
+  }
+  return line;
+}
 const ARGS_MARK = '\0ARGS\0';
 
 /**
@@ -424,14 +436,15 @@ export function lastCommand(
   args: string[],
   cd: (dir: string, from: string) => string | null = () => null,
   cwd = '/',
-): { line: number; words: string[]; env: string[]; cwd: string } | null {
+  nounsetFirst = false,
+): { line: number; words: string[]; env: string[]; cwd: string; fromArgs: boolean } | null {
   if (text.includes('\r') || text.includes('\0')) return null;
   const lines = text.split('\n');
   // what the shell was given is exported; the runtime gives PATH, HOSTNAME and HOME when the image sets none
   const exported = new Set(['PATH', 'HOSTNAME', 'HOME', ...env.map((e) => e.slice(0, e.indexOf('=')))]);
   let vars = env;
-  let nounset = false;
-  let last: { line: number; words: string[]; env: string[] } | null = null;
+  let nounset = nounsetFirst;
+  let last: { line: number; words: string[]; env: string[]; fromArgs: boolean } | null = null;
   for (let i = lines[0]?.startsWith('#!') ? 1 : 0; i < lines.length; i++) {
     const raw = lines[i]!.trim();
     if (raw === '' || raw.startsWith('#')) continue;
@@ -444,7 +457,9 @@ export function lastCommand(
       i = prepend.end;
       continue;
     }
-    const marked = expandVars(raw.replace(TRAILING_COMMENT, '').replace(ALL_ARGS_WORD, `$1${ARGS_MARK}`), (name) =>
+    // ~ after = or : is the home folder to the shells (execForm reads it only at a word's start)
+    if (raw.includes('~')) return null;
+    const marked = expandVars(stripComment(raw).replace(ALL_ARGS_WORD, `$1${ARGS_MARK}`), (name) =>
       name === 'PATH' ? containerPath(vars) : envValue(vars, name),
     );
     if (marked === null) return null;
@@ -470,7 +485,8 @@ export function lastCommand(
       continue;
     }
     if (form.env.length === 0 && first === 'cd' && rest.length === 1 && !rest[0]!.startsWith('-') && rest[0] !== ARGS_MARK) {
-      const to = cd(rest[0]!, cwd);
+      // a relative folder is looked for in CDPATH first
+      const to = !rest[0]!.startsWith('/') && envValue(vars, 'CDPATH') ? null : cd(rest[0]!, cwd);
       if (to === null) return null;
       cwd = to;
       continue;
@@ -479,7 +495,8 @@ export function lastCommand(
       return null;
     const words = form.words.flatMap((w) => (w === ARGS_MARK ? args : [w]));
     if (words.some((w) => w.includes(ARGS_MARK))) return null; // "$@" inside a word
-    last = { line: i + 1, words, env: form.env };
+    // a first word the arguments gave is never a keyword (bash's time): it is looked for as a program
+    last = { line: i + 1, words, env: form.env, fromArgs: form.words[0] === ARGS_MARK };
   }
   if (!last) return null;
   return { ...last, env: [...vars.filter((v) => !env.includes(v)), ...last.env], cwd };
@@ -540,6 +557,19 @@ function optionFirst(lines: string[], at: number): { words: string[]; end: numbe
   return { words: form.words, end };
 }
 
+/**
+ * The options a #! line gives its shell: the one word after the interpreter (the kernel passes
+ * the rest of the line as one), none after env and a name; null when env is given more.
+ */
+function shebangOptions(text: string): string[] | null {
+  const m = /^#![ \t]*(\S+)[ \t]*(.*)$/m.exec(text.slice(0, text.indexOf('\n') === -1 ? undefined : text.indexOf('\n')));
+  if (!m) return [];
+  const arg = m[2]!.trimEnd();
+  if (arg === '') return [];
+  if (m[1]!.endsWith('/env')) return /^[\w.+-]+$/.test(arg) && !arg.startsWith('-') ? [] : null;
+  return [arg];
+}
+
 /** `NAME=value …` and nothing else, as execForm reads assignments (it takes a line of them for no command). */
 function assignmentsOnly(line: string): { words: string[]; env: string[] } | null {
   const form = execForm(`${line} :`);
@@ -559,6 +589,7 @@ export function scriptFileRun(
   file: string,
   name: string,
   args: string[],
+  options: string[] | 'shebang',
   configArch: string | null,
   layerOf: (path: string) => number | null,
 ): ScriptRun | null {
@@ -567,6 +598,15 @@ export function scriptFileRun(
   const body = readSmallFile(r.node.content, 64 << 10);
   if (!body) return null;
   const text = body.toString('utf8');
+  // the shell's options, from its command line or the #! line: -e, -u and -x only (-l reads
+  // /etc/profile first, and "-e -u" on a #! line is one word the shells refuse)
+  const opts = options === 'shebang' ? shebangOptions(text) : options;
+  if (!opts || !opts.every((o) => /^[-+][eux]+$/.test(o))) return null;
+  const shellAt = resolvePath(ctx.tree, shellPath, { cwd: ctx.cwd });
+  const kind = shellAt.ok ? shellOf(shellAt.node, shellAt.path).kind : null;
+  const bashLike = kind !== 'dash' && kind !== 'busybox';
+  // bash reads $BASH_ENV before its script, which may change anything
+  if (bashLike && envValue(ctx.env, 'BASH_ENV')) return null;
   // cd to a folder the user may enter, whose path has no link in it (the shell's PWD is then the path the kernel has)
   const cd = (dir: string, from: string): string | null => {
     const to = resolvePath(ctx.tree, dir, { cwd: from });
@@ -574,8 +614,11 @@ export function scriptFileRun(
     return to.ok && to.node.type === 'dir' && to.path === plain && !unsearchable(ctx.tree, to.path, ctx.user) ? to.path : null;
   };
   const start = workingDir(ctx.tree, ctx.cwd);
-  const cmd = lastCommand(text, ctx.env, args, cd, start.path);
+  const nounset = opts.some((o) => o.startsWith('-') && o.includes('u'));
+  const cmd = lastCommand(text, ctx.env, args, cd, start.path, nounset);
   if (!cmd) return null;
+  // bash makes a ~ in a PATH folder the home folder as it searches
+  if (bashLike && containerPath(withVars(ctx.env, cmd.env)).includes('~')) return null;
   if (cmd.cwd !== start.path) ctx = { ...ctx, cwd: cmd.cwd };
   const line: ScriptLine = {
     name,
@@ -583,6 +626,7 @@ export function scriptFileRun(
     env: cmd.env,
     line: cmd.line,
     evidence: `${name} line ${cmd.line}: ${JSON.stringify(cmd.words)}`,
+    fromArgs: cmd.fromArgs,
   };
   return runLine(model, ctx, command, shellPath, configArch, layerOf, line);
 }
@@ -594,6 +638,8 @@ interface ScriptLine {
   env: string[];
   /** Its line in a script file; null for `sh -c` words. */
   line: number | null;
+  /** Its first word came from the script's arguments ("$@"): a name, never a keyword. */
+  fromArgs?: boolean;
   evidence: string;
 }
 
@@ -621,7 +667,7 @@ function runLine(
   // `time` is a keyword of bash (and of the other shells not known here); busybox's is an
   // applet (below); dash has none, and runs /usr/bin/time.
   // exec runs a program, never a builtin: `exec echo` looks for echo in PATH.
-  if (!exec && (isBuiltin(word, sh.kind) || (word === 'time' && (sh.kind === 'bash' || sh.kind === null)))) return null;
+  if (!exec && (isBuiltin(word, sh.kind) || (word === 'time' && !form.fromArgs && (sh.kind === 'bash' || sh.kind === null)))) return null;
   // a standalone busybox runs its own applets by bare name, whatever PATH holds (all of them,
   // when /proc is mounted); another finds them through PATH, as the links to it they are
   if (sh.kind === 'busybox' && sh.standalone && !word.includes('/') && (sh.applets === null || sh.applets.has(word))) {
