@@ -284,6 +284,7 @@ describe("shell-form commands: the program the shell runs, in the shell's words"
       },
     },
     { what: 'exec -a NAME (dash has no options)', script: 'exec -a x /app', setup: () => {} },
+    { what: 'exec -x (an option bash and busybox refuse)', script: 'exec -x /app', setup: (root) => put(root, '/app', `${b}/ok-static`) },
     { what: 'exec -- (dash has no options)', script: 'exec -- /app', setup: () => {} },
     {
       what: "busybox's own env applet runs the program in turn",
@@ -478,6 +479,11 @@ describe("an entrypoint script's last command: its arguments run as the shell ru
     { script: 'login', args: [], setup: profile },
     { script: 'plain', args: ['app'], setup: profile, options: ['-l'] },
     { script: 'quoteInComment', args: ['app'] },
+    // a first argument that is an option: bash's and busybox's exec refuse it, dash's looks for a program of that name
+    { script: 'plain', args: ['-x', 'y'] },
+    { script: 'plain', args: ['--verbose'] },
+    { script: 'plain', args: ['-a'] },
+    { script: 'plain', args: ['-l', '/app'], setup: (root) => put(root, '/app', `${b}/ok-static`) },
     // a first word from "$@" is a name, never bash's time keyword
     { script: 'forked', args: ['time', '/app'], setup: (root) => put(root, '/app', `${b}/ok-static`), shells: ['dash', 'bash'] },
     { script: 'forked', args: ['/app'] },

@@ -549,6 +549,10 @@ executable. The cause is the same as for the exec form; so is the fix.`,
     runtimes: { crun: 'loader' },
     message: (sh: string, word: string, cause: string) => `${sh} starts, then cannot run ${word}: ${cause}`,
     fix: 'Make the program the script names runnable (see the cause), or use the exec form to run it directly.',
+    messageExecOption: (sh: string, option: string) =>
+      `${sh} starts, then its exec builtin refuses ${option} as an option: the command's first word starts with "-", so exec reads it as one of its own options and runs nothing`,
+    fixExecOption: (keyword: string) =>
+      `Name the program before its options (${keyword === 'ENTRYPOINT' ? 'CMD ["app", "--flag"]' : 'CMD ["/app", "--flag"]'}), or have the script put it first when the first argument is an option: if [ "\${1#-}" != "$1" ]; then set -- app "$@"; fi`,
     messageNoScript: (sh: string, argv: string[]) =>
       `${sh} is given -c and no script after it (argv ${JSON.stringify(argv)}): it starts, says so, and exits, running nothing`,
     fixNoScript: (keyword: string, argv: string[]) =>

@@ -182,6 +182,36 @@ function bashExecName(ctx: ExecContext, path: string): string {
   return cwd === '/' ? `/${rest}` : `${cwd}/${rest}`;
 }
 
+const BASH_EXEC_USAGE = 'exec: usage: exec [-cl] [-a name] [command [argument ...]] [redirection ...]';
+
+/**
+ * What bash's or busybox's exec says of an option it does not take, the words after `exec`
+ * read as each reads its options (bash: -c, -l, -a NAME; busybox: -a NAME); null when it takes
+ * them all (or the shell is another: dash's exec takes none, and looks for a program "-x").
+ */
+function execRefusal(words: string[], kind: ShellKind | null): { option: string; line: string } | null {
+  if (words[0] !== 'exec' || (kind !== 'bash' && kind !== 'busybox')) return null;
+  const ok = kind === 'bash' ? 'cl' : '';
+  const refuse = (option: string, why: 'invalid' | 'no-arg') =>
+    kind === 'bash'
+      ? { option, line: `exec: ${option}: ${why === 'invalid' ? 'invalid option' : 'option requires an argument'}\n${BASH_EXEC_USAGE}` }
+      : { option, line: why === 'invalid' ? `illegal option ${option}` : `no arg for ${option} option` };
+  for (let i = 1; i < words.length; i++) {
+    const w = words[i]!;
+    if (w === '--' || w === '-' || !w.startsWith('-')) return null;
+    if (w.startsWith('--')) return refuse('--', 'invalid');
+    for (let j = 1; j < w.length; j++) {
+      const c = w[j]!;
+      if (ok.includes(c)) continue;
+      if (c !== 'a') return refuse(`-${c}`, 'invalid');
+      if (j + 1 === w.length && i + 1 >= words.length) return refuse('-a', 'no-arg');
+      if (j + 1 === w.length) i++; // the next word is its name
+      break;
+    }
+  }
+  return null;
+}
+
 /** dash's test of a file it may run: root, any x bit; else the owner's x bit if it owns it, the group's if one of its groups does, else the others'. */
 function ownerBitX(node: { uid: number; gid: number; mode: number }, who: Credentials | undefined): boolean {
   const uid = who?.uid ?? 0;
@@ -658,7 +688,30 @@ function runLine(
   const resolved = resolvePath(ctx.tree, shellPath, { cwd: ctx.cwd });
   const sh: Shell = resolved.ok ? shellOf(resolved.node, resolved.path) : { kind: null, modern: true, applets: null, standalone: false };
   const program = programWords(form.words, sh.kind);
-  if (!program) return null;
+  if (!program) {
+    const refused = execRefusal(form.words, sh.kind);
+    if (!refused) return null;
+    const text = CATALOG['shell-command-fails'];
+    const at = sh.kind === 'bash' ? `${name}: line ${form.line ?? 1}: ` : `${name}: exec: line ${form.line ?? 0}: `;
+    const finding: Diagnostic = {
+      severity: 'error',
+      code: 'shell-command-fails',
+      message: text.messageExecOption(name, refused.option),
+      path: null,
+      layer: null,
+      runtimeError: `${at}${refused.line}`,
+      fix: text.fixExecOption(command.keyword),
+      evidence: [form.evidence],
+    };
+    const detail = `under ${name}: exec refuses ${refused.option}`;
+    return {
+      shell,
+      path: null,
+      results: [{ step: { step: 'lookup', ok: false, detail }, findings: [finding] }],
+      program: null,
+      load: null,
+    };
+  }
   const { words, exec } = program;
   const word = words[0];
   // a word the script starts with is a program's name, "-e" too; after exec it is an option,
