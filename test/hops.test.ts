@@ -53,6 +53,10 @@ describe('programs that run programs, followed hop by hop', { skip }, () => {
     return r;
   }
 
+  const entry = (r: string) => {
+    write(r, '/entrypoint.sh', '#!/bin/sh\nset -e\nexec "$@"\n');
+    chmodSync(`${r}/entrypoint.sh`, 0o755);
+  };
   /** `hops`: the programs found on the way after the command's own (a missing one is not among them). */
   const cases: { argv: string[]; app: string | null; extra?: (r: string) => void; code?: string; hops: number }[] = [
     { argv: ['/bin/sh', '-c', 'env FOO=1 /app'], app: null, code: 'init-command-fails', hops: 1 },
@@ -69,6 +73,9 @@ describe('programs that run programs, followed hop by hop', { skip }, () => {
       hops: 2,
     },
     { argv: ['dumb-init', 'env', '/app'], app: 'ok-needsx', code: 'library-missing', hops: 2 },
+    // tini runs an entrypoint script, which runs its arguments
+    { argv: ['/tini', '-s', '--', '/entrypoint.sh', '/app'], app: null, extra: entry, code: 'shell-command-fails', hops: 1 },
+    { argv: ['/tini', '-s', '--', '/entrypoint.sh', '/app'], app: 'ok-static', extra: entry, hops: 2 },
   ];
 
   for (const c of cases) {

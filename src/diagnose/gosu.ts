@@ -128,5 +128,6 @@ export function gosuRun(
     load: loader.load,
     child: { argv, ctx: child },
     reads: userFiles(spec).map((path) => ({ path, role: 'user-database' as const })),
+    scripts: ex.scripts,
   };
 }

@@ -144,6 +144,8 @@ export interface InitRun {
   child?: { argv: string[]; ctx: ExecContext };
   /** The user database it reads (gosu switching to a name). */
   reads?: Read[];
+  /** The #! scripts on the way to the program it runs (a shell's script is followed in turn). */
+  scripts?: string[];
 }
 
 /** busybox applets that run a program in turn: followed as the next hop when busybox runs them itself. */
@@ -313,7 +315,7 @@ export function initRun(
       const loader = loaderStep(model, ctx, ex.program, c, layerOf);
       const read = scriptReadStep(ctx, ex);
       const results = [lookup, under(ex), under(loader), ...(read ? [under(read)] : [])];
-      return { init, path: c, results, program: ex.program, load: loader.load, child: { argv, ctx }, reads };
+      return { init, path: c, results, program: ex.program, load: loader.load, child: { argv, ctx }, reads, scripts: ex.scripts };
     }
     if (ex.failure?.byEnv) {
       stop = { path: c, result: ex, why: ENOENT }; // env ran, found nothing, and said so itself: the search is over
