@@ -189,7 +189,7 @@ const BASH_EXEC_USAGE = 'exec: usage: exec [-cl] [-a name] [command [argument ..
  * read as each reads its options (bash: -c, -l, -a NAME; busybox: -a NAME); null when it takes
  * them all (or the shell is another: dash's exec takes none, and looks for a program "-x").
  */
-function execRefusal(words: string[], kind: ShellKind | null): { option: string; line: string } | null {
+function execRefusal(words: string[], kind: ShellKind | null): { option: string; line: string | null } | null {
   if (words[0] !== 'exec' || (kind !== 'bash' && kind !== 'busybox')) return null;
   const ok = kind === 'bash' ? 'cl' : '';
   const refuse = (option: string, why: 'invalid' | 'no-arg') =>
@@ -199,6 +199,8 @@ function execRefusal(words: string[], kind: ShellKind | null): { option: string;
   for (let i = 1; i < words.length; i++) {
     const w = words[i]!;
     if (w === '--' || w === '-' || !w.startsWith('-')) return null;
+    // bash's --help prints exec's help (on stdout, its words bash's own) and fails all the same
+    if (w === '--help' && kind === 'bash') return { option: w, line: null };
     if (w.startsWith('--')) return refuse('--', 'invalid');
     for (let j = 1; j < w.length; j++) {
       const c = w[j]!;
@@ -699,7 +701,7 @@ function runLine(
       message: text.messageExecOption(name, refused.option),
       path: null,
       layer: null,
-      runtimeError: `${at}${refused.line}`,
+      runtimeError: refused.line === null ? null : `${at}${refused.line}`,
       fix: text.fixExecOption(command.keyword),
       evidence: [form.evidence],
     };
