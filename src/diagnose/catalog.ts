@@ -553,6 +553,9 @@ executable. The cause is the same as for the exec form; so is the fix.`,
       `${sh} starts, then its exec builtin refuses ${option} as an option: the command's first word starts with "-", so exec reads it as one of its own options and runs nothing`,
     fixExecOption: (keyword: string) =>
       `Name the program before its options (${keyword === 'ENTRYPOINT' ? 'CMD ["app", "--flag"]' : 'CMD ["/app", "--flag"]'}), or have the script put it first when the first argument is an option: if [ "\${1#-}" != "$1" ]; then set -- app "$@"; fi`,
+    messageUnsetArg: (sh: string, script: string) =>
+      `${sh} starts, then stops in ${script}: under set -u, its test of the first argument ("\${1#-}") reads $1, and the container was given none`,
+    fixUnsetArg: 'Give the image a CMD (the arguments the script hands on), or write the test as "${1:-}" so an empty command passes.',
     messageNoScript: (sh: string, argv: string[]) =>
       `${sh} is given -c and no script after it (argv ${JSON.stringify(argv)}): it starts, says so, and exits, running nothing`,
     fixNoScript: (keyword: string, argv: string[]) =>

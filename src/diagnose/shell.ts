@@ -469,7 +469,7 @@ export function lastCommand(
   cd: (dir: string, from: string) => string | null = () => null,
   cwd = '/',
   nounsetFirst = false,
-): { line: number; words: string[]; env: string[]; cwd: string; fromArgs: boolean } | null {
+): { line: number; words: string[]; env: string[]; cwd: string; fromArgs: boolean } | { unsetArg: number } | null {
   if (text.includes('\r') || text.includes('\0')) return null;
   const lines = text.split('\n');
   // what the shell was given is exported; the runtime gives PATH, HOSTNAME and HOME when the image sets none
@@ -484,7 +484,7 @@ export function lastCommand(
     if (raw.endsWith('\\')) return null;
     const prepend = optionFirst(lines, i);
     if (prepend) {
-      if (nounset && args.length === 0) return null; // $1 unset under set -u: the shell stops there
+      if (nounset && args.length === 0) return { unsetArg: i + 1 }; // $1 unset under set -u: the shell stops there
       if (args[0]?.startsWith('-')) args = [...prepend.words, ...args];
       i = prepend.end;
       continue;
@@ -602,6 +602,37 @@ function shebangOptions(text: string): string[] | null {
   return [arg];
 }
 
+/** The shell stopping at the option test, $1 unset under set -u: each shell's line and status. */
+function unsetArgRun(command: Command, kind: ShellKind | null, name: string, line: number): ScriptRun {
+  const text = CATALOG['shell-command-fails'];
+  const said =
+    kind === 'dash'
+      ? `${name}: ${line}: 1: parameter not set`
+      : kind === 'bash'
+        ? `${name}: line ${line}: 1: unbound variable`
+        : kind === 'busybox'
+          ? `${name}: line ${line}: 1: parameter not set`
+          : null;
+  const finding: Diagnostic = {
+    severity: 'error',
+    code: 'shell-command-fails',
+    message: text.messageUnsetArg(command.argv[0] ?? '/bin/sh', name),
+    path: null,
+    layer: null,
+    runtimeError: said,
+    fix: text.fixUnsetArg,
+    evidence: [`${name} line ${line}: if [ "\${1#-}" != "$1" ] under set -u, argv ${JSON.stringify(command.argv)}`],
+  };
+  const detail = `${name} stops at line ${line}: $1 is unset under set -u`;
+  return {
+    shell: command.argv[0] ?? '/bin/sh',
+    path: null,
+    results: [{ step: { step: 'script', ok: false, detail }, findings: [finding] }],
+    program: null,
+    load: null,
+  };
+}
+
 /** `NAME=value …` and nothing else, as execForm reads assignments (it takes a line of them for no command). */
 function assignmentsOnly(line: string): { words: string[]; env: string[] } | null {
   const form = execForm(`${line} :`);
@@ -649,6 +680,7 @@ export function scriptFileRun(
   const nounset = opts.some((o) => o.startsWith('-') && o.includes('u'));
   const cmd = lastCommand(text, ctx.env, args, cd, start.path, nounset);
   if (!cmd) return null;
+  if ('unsetArg' in cmd) return unsetArgRun(command, kind, name, cmd.unsetArg);
   // bash makes a ~ in a PATH folder the home folder as it searches
   if (bashLike && containerPath(withVars(ctx.env, cmd.env)).includes('~')) return null;
   if (cmd.cwd !== start.path) ctx = { ...ctx, cwd: cmd.cwd };
