@@ -20,6 +20,18 @@ const needs = ['gcc', 'chroot', 'dash', 'bash', 'apt-get', 'dpkg-deb'].filter((c
 const skip = needs.length ? `needs ${needs.join(', ')}` : !isRoot ? 'needs root for chroot' : false;
 if (skip && process.env.CI === 'true') throw new Error(`shell tests cannot run under CI: ${skip}`);
 
+/** A glibc root with `shell` as /bin/sh: busybox (the file given) or dash copied there, bash linked there with its library. */
+function shellRoot(root: string, shell: 'busybox' | 'dash' | 'bash', busybox: string): void {
+  glibcRoot(root);
+  if (shell === 'busybox') put(root, '/bin/sh', busybox);
+  else if (shell === 'dash') put(root, '/bin/sh', '/bin/dash');
+  else {
+    put(root, '/usr/bin/bash', '/bin/bash');
+    link(root, '/bin/sh', '/usr/bin/bash');
+    put(root, '/lib/x86_64-linux-gnu/libtinfo.so.6', '/lib/x86_64-linux-gnu/libtinfo.so.6');
+  }
+}
+
 describe("shell-form commands: the program the shell runs, in the shell's words", { skip }, () => {
   const tmp = tempDir();
   after(tmp.cleanup);
@@ -504,14 +516,7 @@ describe("an entrypoint script's last command: its arguments run as the shell ru
         const argv = direct ? ['/entrypoint.sh', ...c.args] : ['/bin/sh', ...(c.options ?? []), '/entrypoint.sh', ...c.args];
         it(`${shell}: ${c.script} script, ${JSON.stringify(argv)}${c.setup ? '' : ', nothing else'}`, async () => {
           const root = `${tmp.dir}/${shell}-${Math.random().toString(36).slice(2)}`;
-          glibcRoot(root);
-          if (shell === 'busybox') put(root, '/bin/sh', busybox);
-          else if (shell === 'dash') put(root, '/bin/sh', '/bin/dash');
-          else {
-            put(root, '/usr/bin/bash', '/bin/bash');
-            link(root, '/bin/sh', '/usr/bin/bash');
-            put(root, '/lib/x86_64-linux-gnu/libtinfo.so.6', '/lib/x86_64-linux-gnu/libtinfo.so.6');
-          }
+          shellRoot(root, shell, busybox);
           write(root, '/entrypoint.sh', entry[c.script]);
           chmodSync(`${root}/entrypoint.sh`, 0o755);
           c.setup?.(root);
@@ -550,14 +555,7 @@ describe('a #! script the user may execute but not read: its interpreter starts,
     ] as const) {
       it(`${shell}: mode ${mode.toString(8)}, ${JSON.stringify(argv)} as uid 1000`, async () => {
         const root = `${tmp.dir}/${shell}-${mode.toString(8)}-${argv.length}`;
-        glibcRoot(root);
-        if (shell === 'busybox') put(root, '/bin/sh', busybox);
-        else if (shell === 'dash') put(root, '/bin/sh', '/bin/dash');
-        else {
-          put(root, '/usr/bin/bash', '/bin/bash');
-          link(root, '/bin/sh', '/usr/bin/bash');
-          put(root, '/lib/x86_64-linux-gnu/libtinfo.so.6', '/lib/x86_64-linux-gnu/libtinfo.so.6');
-        }
+        shellRoot(root, shell, busybox);
         write(root, '/app.sh', '#!/bin/sh\necho started\n');
         chmodSync(`${root}/app.sh`, mode);
         const real = spawnSync('chroot', ['--userspec=1000:1000', root, ...argv], {

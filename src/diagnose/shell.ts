@@ -437,6 +437,9 @@ function withVars(env: string[], assigned: string[]): string[] {
 
 /** `"$@"` as a word of its own: the script's arguments, each one word. */
 const ALL_ARGS_WORD = /(^|[ \t])"\$(@|\{@\})"(?=[ \t]|$)/g;
+/** Where "$@" stood, while execForm reads the line (a NUL: no word of a script has one). */
+const ARGS_MARK = '\0ARGS\0';
+
 /** A line less the comment after its words (`exec "$@" # don't worry`): a # that starts a word, outside quotes. */
 function stripComment(line: string): string {
   let quote: string | null = null;
@@ -451,7 +454,6 @@ function stripComment(line: string): string {
   }
   return line;
 }
-const ARGS_MARK = '\0ARGS\0';
 
 /**
  * The command a script file ends with, when nothing before it can stop the shell or change
