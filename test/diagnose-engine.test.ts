@@ -85,6 +85,7 @@ const EXPECT: Record<string, { error?: string; warnings?: string[] }> = {
   'gosu-user-missing': { error: 'init-command-fails' },
   'shell-script-missing': { error: 'script-missing' },
   'entrypoint-exec-args': { error: 'shell-command-fails' },
+  'entrypoint-crlf': { error: 'shell-command-fails' },
   'shebang-env-noloader': { error: 'interpreter-missing' },
 };
 

@@ -556,6 +556,14 @@ executable. The cause is the same as for the exec form; so is the fix.`,
     messageUnsetArg: (sh: string, script: string) =>
       `${sh} starts, then stops in ${script}: under set -u, its test of the first argument ("\${1#-}") reads $1, and the container was given none`,
     fixUnsetArg: 'Give the image a CMD (the arguments the script hands on), or write the test as "${1:-}" so an empty command passes.',
+    messageCrlf: (sh: string, script: string) =>
+      `${sh} starts, then trips on ${script}'s Windows line ends (CRLF): a shell reads the carriage return (\\r) that ends each line as part of the line's last word, so an option or a program's name ends in an invisible \\r that nothing matches`,
+    fixCrlf: (file: string) =>
+      `Convert ${file} to Unix line ends (dos2unix, or git config core.autocrlf input) before COPY; or, where the image has sed, strip them as it is built: RUN sed -i 's/\\r$//' ${file}`,
+    messageShebangOption: (interpreter: string, option: string) =>
+      `${interpreter} is given ${JSON.stringify(option)} by the script's #! line as one word (the kernel passes everything after the interpreter as a single argument), refuses it as an option, and runs nothing`,
+    fixShebangOption: (interpreter: string) =>
+      `Give the #! line one word of options (#!${interpreter} -eu), or set them on the script's first line instead (set -eu).`,
     messageNoScript: (sh: string, argv: string[]) =>
       `${sh} is given -c and no script after it (argv ${JSON.stringify(argv)}): it starts, says so, and exits, running nothing`,
     fixNoScript: (keyword: string, argv: string[]) =>

@@ -99,7 +99,7 @@ export function shellLine(sh: Shell, name: string, f: ShellFailure, named = fals
       return `${name}: ${line ?? 1}: ${f.exec ? 'exec: ' : ''}${f.word}: ${quiet ? 'not found' : cap(f.why!)}`;
     case 'bash': {
       const at = `${name}: line ${line ?? 1}: `;
-      if (f.why === null) return f.exec ? `${at}exec: ${f.word}: not found` : `${at}${f.word}: command not found`;
+      if (f.why === null) return f.exec ? `${at}exec: ${f.word}: not found` : `${at}${bashPrintable(f.word)}: command not found`;
       // bash's exec builtin adds a line of its own, with errno as it was left (0 after a message of bash's own)
       const then = (what: string) => (f.exec ? `\n${at}${what}` : '');
       if (f.interpreter !== undefined && !(f.why === ENOENT && sh.modern))
@@ -112,6 +112,23 @@ export function shellLine(sh: Shell, name: string, f: ShellFailure, named = fals
     case null:
       return null; // another shell (mksh, zsh, …): it fails all the same, in words not known here
   }
+}
+
+const ANSI_C: Record<string, string> = { '\x07': 'a', '\b': 'b', '\t': 't', '\n': 'n', '\v': 'v', '\f': 'f', '\r': 'r', '\x1b': 'E' };
+
+/** A name as bash prints it in "command not found": in $'…' when it holds a control character (a CR from a Windows line end). */
+function bashPrintable(name: string): string {
+  const control = (c: string) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f;
+  if (![...name].some(control)) return name;
+  let out = '';
+  for (const c of name) {
+    const code = c.charCodeAt(0);
+    if (c === "'" || c === '\\') out += `\\${c}`;
+    else if (ANSI_C[c] !== undefined) out += `\\${ANSI_C[c]}`;
+    else if (control(c)) out += `\\${code.toString(8).padStart(3, '0')}`;
+    else out += c;
+  }
+  return `$'${out}'`;
 }
 
 export interface ScriptRun {
@@ -436,7 +453,7 @@ function withVars(env: string[], assigned: string[]): string[] {
 }
 
 /** `"$@"` as a word of its own: the script's arguments, each one word. */
-const ALL_ARGS_WORD = /(^|[ \t])"\$(@|\{@\})"(?=[ \t]|$)/g;
+const ALL_ARGS_WORD = /(^|[ \t])"\$(@|\{@\})"(?=[ \t]|\r?$)/g;
 /** Where "$@" stood, while execForm reads the line (a NUL: no word of a script has one). */
 const ARGS_MARK = '\0ARGS\0';
 
@@ -470,21 +487,41 @@ export function lastCommand(
   args: string[],
   cd: (dir: string, from: string) => string | null = () => null,
   cwd = '/',
-  nounsetFirst = false,
-): { line: number; words: string[]; env: string[]; cwd: string; fromArgs: boolean } | { unsetArg: number } | null {
-  if (text.includes('\r') || text.includes('\0')) return null;
+  start: ScriptStart = {},
+):
+  | { line: number; words: string[]; env: string[]; cwd: string; fromArgs: boolean; said: CrLine[] }
+  | { unsetArg: number }
+  | { stop: number; said: CrLine[] }
+  | null {
+  if (text.includes('\0')) return null;
+  const kind = start.kind ?? null;
   const lines = text.split('\n');
+  const said: CrLine[] = [];
   // what the shell was given is exported; the runtime gives PATH, HOSTNAME and HOME when the image sets none
   const exported = new Set(['PATH', 'HOSTNAME', 'HOME', ...env.map((e) => e.slice(0, e.indexOf('=')))]);
   let vars = env;
-  let nounset = nounsetFirst;
+  let nounset = start.nounset ?? false;
+  let errexit = start.errexit ?? false;
   let last: { line: number; words: string[]; env: string[]; fromArgs: boolean } | null = null;
   for (let i = lines[0]?.startsWith('#!') ? 1 : 0; i < lines.length; i++) {
-    const raw = lines[i]!.trim();
-    if (raw === '' || raw.startsWith('#')) continue;
+    // a line saved on Windows ends in a CR, which is no blank to the shells: it is the end of the line's last word
+    const whole = lines[i]!;
+    const cr = whole.endsWith('\r');
+    const body = cr ? whole.slice(0, -1) : whole;
+    if (body.includes('\r')) return null;
+    const raw = body.trim();
+    if (raw.startsWith('#')) continue;
+    if (raw === '') {
+      if (!cr) continue;
+      // a CR alone is a command named "\r": not found, and the script goes on (unless set -e)
+      if (last || kind === null) return null;
+      said.push({ line: i + 1, what: 'cr' });
+      if (errexit) return { stop: i + 1, said };
+      continue;
+    }
     if (last) return null; // a line after the command: not the script's last
-    if (raw.endsWith('\\')) return null;
-    const prepend = optionFirst(lines, i);
+    if (raw.endsWith('\\') || (cr && kind === null)) return null;
+    const prepend = cr ? null : optionFirst(lines, i);
     if (prepend) {
       if (nounset && args.length === 0) return { unsetArg: i + 1 }; // $1 unset under set -u: the shell stops there
       if (args[0]?.startsWith('-')) args = [...prepend.words, ...args];
@@ -493,7 +530,9 @@ export function lastCommand(
     }
     // ~ after = or : is the home folder to the shells (execForm reads it only at a word's start)
     if (raw.includes('~')) return null;
-    const marked = expandVars(stripComment(raw).replace(ALL_ARGS_WORD, `$1${ARGS_MARK}`), (name) =>
+    // the CR ends the last word, or is a word of its own after a blank
+    const line = cr ? `${raw}${/[ \t]$/.test(body) ? ' ' : ''}\r` : raw;
+    const marked = expandVars(stripComment(line).replace(ALL_ARGS_WORD, `$1${ARGS_MARK}`), (name) =>
       name === 'PATH' ? containerPath(vars) : envValue(vars, name),
     );
     if (marked === null) return null;
@@ -510,7 +549,24 @@ export function lastCommand(
       continue;
     }
     if (form.env.length === 0 && first === 'set' && rest.length > 0 && rest.every((w) => /^[-+][eux]+$/.test(w))) {
-      for (const w of rest) if (w.includes('u')) nounset = w.startsWith('-');
+      for (const w of rest) {
+        if (w.includes('u')) nounset = w.startsWith('-');
+        if (w.includes('e')) errexit = w.startsWith('-');
+      }
+      continue;
+    }
+    if (
+      form.env.length === 0 &&
+      first === 'set' &&
+      rest.length > 0 &&
+      /^-[eux]*\r$/.test(rest.at(-1)!) &&
+      rest.slice(0, -1).every((w) => /^[-+][eux]+$/.test(w))
+    ) {
+      // `set -e\r`: an option "\r", which no shell has. dash and busybox stop at the special
+      // builtin's error (so does bash in POSIX mode); bash's set changes nothing and fails, and
+      // bash goes on (set -e stops it)
+      said.push({ line: i + 1, what: 'set' });
+      if (kind !== 'bash' || errexit || start.posix) return { stop: i + 1, said };
       continue;
     }
     if (form.env.length === 0 && first === 'export' && rest.length > 0 && rest.every((w) => /^[A-Za-z_][A-Za-z0-9_]*=/.test(w))) {
@@ -527,14 +583,49 @@ export function lastCommand(
     }
     if (['set', 'export', 'exit', 'return', 'shift', '.', 'source', 'eval', 'trap', 'cd', 'umask', 'unset', 'readonly'].includes(first))
       return null;
-    const words = form.words.flatMap((w) => (w === ARGS_MARK ? args : [w]));
+    // "$@" then the CR: the CR ends the last argument (or is the one word, when there are none)
+    const crArgs = () => (args.length ? [...args.slice(0, -1), `${args.at(-1)!}\r`] : ['\r']);
+    const words = form.words.flatMap((w) => (w === ARGS_MARK ? args : w === `${ARGS_MARK}\r` ? crArgs() : [w]));
     if (words.some((w) => w.includes(ARGS_MARK))) return null; // "$@" inside a word
     // a first word the arguments gave is never a keyword (bash's time): it is looked for as a program
-    last = { line: i + 1, words, env: form.env, fromArgs: form.words[0] === ARGS_MARK };
+    last = { line: i + 1, words, env: form.env, fromArgs: form.words[0]?.startsWith(ARGS_MARK) === true };
   }
   if (!last) return null;
-  return { ...last, env: [...vars.filter((v) => !env.includes(v)), ...last.env], cwd };
+  return { ...last, env: [...vars.filter((v) => !env.includes(v)), ...last.env], cwd, said };
 }
+
+/** How a shell starts reading a script: its kind (the words of what it prints), and the options it was given. */
+export interface ScriptStart {
+  kind?: ShellKind | null;
+  nounset?: boolean;
+  errexit?: boolean;
+  /** bash in POSIX mode (named sh, or POSIXLY_CORRECT set). */
+  posix?: boolean;
+}
+
+/** A line of a script with Windows line endings that the shell complains about and, unless it stops there, reads on from. */
+export interface CrLine {
+  line: number;
+  /** cr: a line of only a CR (a command named "\r"); set: `set -e\r` (an option named "\r"). */
+  what: 'cr' | 'set';
+}
+
+/** What each shell prints for such a line; `name` is $0. */
+function crLineSaid(kind: ShellKind, name: string, l: CrLine): string {
+  if (l.what === 'cr')
+    return kind === 'dash'
+      ? `${name}: ${l.line}: \r: not found`
+      : kind === 'busybox'
+        ? `${name}: line ${l.line}: \r: not found`
+        : `${name}: line ${l.line}: $'\\r': command not found`;
+  return kind === 'dash'
+    ? `${name}: ${l.line}: set: Illegal option -\r`
+    : kind === 'busybox'
+      ? `${name}: set: line ${l.line}: illegal option -\r`
+      : `${name}: line ${l.line}: set: -\r: invalid option\n${BASH_SET_USAGE}`;
+}
+
+const BASH_SET_USAGE = 'set: usage: set [-abefhkmnptuvxBCEHPT] [-o option-name] [--] [-] [arg ...]';
 
 /** A value an expansion may put in a word as it is: no quoting, splitting or globbing could change it. */
 const PLAIN_VALUE = /^[\w./:@%+,=-]+$/;
@@ -581,6 +672,8 @@ const PREPEND = /^set -- (.+) "\$@"$/;
  * line). The words it puts first, and the line it ends on; null when the line is not it.
  */
 function optionFirst(lines: string[], at: number): { words: string[]; end: number } | null {
+  // a CR on any of its lines is a syntax error to the shells (`then\r` is no keyword)
+  if (lines.slice(at, at + 3).some((l) => l.includes('\r'))) return null;
   const line = lines[at]!.trim();
   const one = /^(if \[ "\$\{1#-\}" != "\$1" \]; then) (set -- .+ "\$@"); fi$/.exec(line);
   const [test, set, end] = one ? [one[1]!, one[2]!, at] : [line, lines[at + 1]?.trim() ?? '', at + 2];
@@ -596,12 +689,57 @@ function optionFirst(lines: string[], at: number): { words: string[]; end: numbe
  * the rest of the line as one), none after env and a name; null when env is given more.
  */
 function shebangOptions(text: string): string[] | null {
-  const m = /^#![ \t]*(\S+)[ \t]*(.*)$/m.exec(text.slice(0, text.indexOf('\n') === -1 ? undefined : text.indexOf('\n')));
-  if (!m) return [];
-  const arg = m[2]!.trimEnd();
-  if (arg === '') return [];
-  if (m[1]!.endsWith('/env')) return /^[\w.+-]+$/.test(arg) && !arg.startsWith('-') ? [] : null;
-  return [arg];
+  const line = shebangLine(text);
+  if (!line) return [];
+  if (line.arg === null) return [];
+  if (line.interpreter.endsWith('/env')) return /^[\w.+-]+$/.test(line.arg) && !line.arg.startsWith('-') ? [] : null;
+  return [line.arg];
+}
+
+/**
+ * The #! line as the kernel reads it: spaces and tabs at its end dropped (a CR stays), the
+ * interpreter up to the first blank, and the rest after the blanks as one argument.
+ */
+function shebangLine(text: string): { interpreter: string; arg: string | null } | null {
+  if (!text.startsWith('#!')) return null;
+  const nl = text.indexOf('\n');
+  const line = text
+    .slice(2, nl === -1 ? undefined : nl)
+    .replace(/[ \t]+$/, '')
+    .replace(/^[ \t]+/, '');
+  const blank = line.search(/[ \t]/);
+  if (blank === -1) return { interpreter: line, arg: null };
+  return { interpreter: line.slice(0, blank), arg: line.slice(blank).replace(/^[ \t]+/, '') };
+}
+
+/**
+ * The shell refusing its #! line's argument: `#!/bin/sh -e` saved on Windows gives it "-e\r",
+ * and `#!/bin/sh -e -u` gives it "-e -u" (one word). A blank or CR is no option of any shell;
+ * each says so in its words, named as the #! line names it, and runs nothing.
+ */
+function shebangRefusal(command: Command, kind: ShellKind | null, text: string, option: string): ScriptRun | null {
+  const bad = /^-[eux]*([ \t\r])/.exec(option)?.[1];
+  const interpreter = shebangLine(text)?.interpreter;
+  if (bad === undefined || interpreter === undefined || kind === null) return null;
+  const said =
+    kind === 'dash'
+      ? `${interpreter}: 0: Illegal option -${bad}`
+      : kind === 'busybox'
+        ? `${interpreter}: illegal option -${bad}`
+        : `${interpreter}: -${bad}: invalid option`;
+  const catalog = CATALOG['shell-command-fails'];
+  const crlf = bad === '\r';
+  const finding: Diagnostic = {
+    severity: 'error',
+    code: 'shell-command-fails',
+    message: crlf ? catalog.messageCrlf(interpreter, command.argv[1] ?? 'the script') : catalog.messageShebangOption(interpreter, option),
+    path: null,
+    layer: null,
+    runtimeError: said,
+    fix: crlf ? catalog.fixCrlf(command.argv[1] ?? '/entrypoint.sh') : catalog.fixShebangOption(interpreter),
+    evidence: [`#!${interpreter} ${JSON.stringify(option)}`],
+  };
+  return stoppedRun(command, `${interpreter} refuses its #! option ${JSON.stringify(option)}`, finding);
 }
 
 /** The shell stopping at the option test, $1 unset under set -u: each shell's line and status. */
@@ -625,7 +763,11 @@ function unsetArgRun(command: Command, kind: ShellKind | null, name: string, lin
     fix: text.fixUnsetArg,
     evidence: [`${name} line ${line}: if [ "\${1#-}" != "$1" ] under set -u, argv ${JSON.stringify(command.argv)}`],
   };
-  const detail = `${name} stops at line ${line}: $1 is unset under set -u`;
+  return stoppedRun(command, `${name} stops at line ${line}: $1 is unset under set -u`, finding);
+}
+
+/** The shell stops before its script runs a program: one failed step, the shell's finding. */
+function stoppedRun(command: Command, detail: string, finding: Diagnostic): ScriptRun {
   return {
     shell: command.argv[0] ?? '/bin/sh',
     path: null,
@@ -665,10 +807,12 @@ export function scriptFileRun(
   const text = body.toString('utf8');
   // the shell's options, from its command line or the #! line: -e, -u and -x only (-l reads
   // /etc/profile first, and "-e -u" on a #! line is one word the shells refuse)
-  const opts = options === 'shebang' ? shebangOptions(text) : options;
-  if (!opts || !opts.every((o) => /^[-+][eux]+$/.test(o))) return null;
   const shellAt = resolvePath(ctx.tree, shellPath, { cwd: ctx.cwd });
   const kind = shellAt.ok ? shellOf(shellAt.node, shellAt.path).kind : null;
+  const opts = options === 'shebang' ? shebangOptions(text) : options;
+  if (!opts) return null;
+  if (!opts.every((o) => /^[-+][eux]+$/.test(o)))
+    return options === 'shebang' && opts.length === 1 ? shebangRefusal(command, kind, text, opts[0]!) : null;
   const bashLike = kind !== 'dash' && kind !== 'busybox';
   // bash reads $BASH_ENV before its script, which may change anything
   if (bashLike && envValue(ctx.env, 'BASH_ENV')) return null;
@@ -679,10 +823,14 @@ export function scriptFileRun(
     return to.ok && to.node.type === 'dir' && to.path === plain && !unsearchable(ctx.tree, to.path, ctx.user) ? to.path : null;
   };
   const start = workingDir(ctx.tree, ctx.cwd);
-  const nounset = opts.some((o) => o.startsWith('-') && o.includes('u'));
-  const cmd = lastCommand(text, ctx.env, args, cd, start.path, nounset);
+  const set = (c: string) => opts.some((o) => o.startsWith('-') && o.includes(c));
+  // bash named sh (or told so by POSIXLY_CORRECT) is in POSIX mode: a special builtin's error ends it, as in dash
+  const argv0 = (options === 'shebang' ? shebangLine(text)?.interpreter : command.argv[0]) ?? '';
+  const posix = kind === 'bash' && (argv0.slice(argv0.lastIndexOf('/') + 1) === 'sh' || envValue(ctx.env, 'POSIXLY_CORRECT') !== null);
+  const cmd = lastCommand(text, ctx.env, args, cd, start.path, { kind, nounset: set('u'), errexit: set('e'), posix });
   if (!cmd) return null;
   if ('unsetArg' in cmd) return unsetArgRun(command, kind, name, cmd.unsetArg);
+  if ('stop' in cmd) return crStopRun(command, kind!, name, r.path, cmd.said);
   // bash makes a ~ in a PATH folder the home folder as it searches
   if (bashLike && containerPath(withVars(ctx.env, cmd.env)).includes('~')) return null;
   if (cmd.cwd !== start.path) ctx = { ...ctx, cwd: cmd.cwd };
@@ -694,7 +842,42 @@ export function scriptFileRun(
     evidence: `${name} line ${cmd.line}: ${JSON.stringify(cmd.words)}`,
     fromArgs: cmd.fromArgs,
   };
-  return runLine(model, ctx, command, shellPath, configArch, layerOf, line);
+  const run = runLine(model, ctx, command, shellPath, configArch, layerOf, line);
+  // lines of a script saved on Windows: what the shell said on the way comes first, and a name
+  // ending in its CR is the Windows line end's doing
+  const crName = programWords(cmd.words, kind)?.words[0]?.includes('\r') === true;
+  if (run && kind !== null && (cmd.said.length > 0 || crName)) {
+    const before = cmd.said.map((l) => crLineSaid(kind, name, l));
+    const text = CATALOG['shell-command-fails'];
+    for (const result of run.results)
+      for (const f of result.findings) {
+        if (f.severity !== 'error') continue;
+        if (f.runtimeError !== null) f.runtimeError = [...before, f.runtimeError].join('\n');
+        if (crName) {
+          f.message = text.messageCrlf(command.argv[0] ?? '/bin/sh', name);
+          f.fix = text.fixCrlf(r.path);
+        }
+      }
+  }
+  return run;
+}
+
+/** The shell stopping in a script saved on Windows (see lastCommand): what it said, line by line. */
+function crStopRun(command: Command, kind: ShellKind, name: string, file: string, said: CrLine[]): ScriptRun {
+  const text = CATALOG['shell-command-fails'];
+  const stop = said.at(-1)!;
+  const finding: Diagnostic = {
+    severity: 'error',
+    code: 'shell-command-fails',
+    message: text.messageCrlf(command.argv[0] ?? '/bin/sh', name),
+    path: null,
+    layer: null,
+    runtimeError: said.map((l) => crLineSaid(kind, name, l)).join('\n'),
+    fix: text.fixCrlf(file),
+    evidence: [`${name} line ${stop.line} ends in a CR (Windows line endings)`],
+  };
+  const detail = `${name} stops at line ${stop.line}: ${stop.what === 'set' ? 'set is given an option "\\r"' : 'a command "\\r" is not found, under set -e'}`;
+  return stoppedRun(command, detail, finding);
 }
 
 /** The command a script runs: its words, its assignments, the name ($0) and line its shell's messages carry. */
