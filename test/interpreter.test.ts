@@ -90,3 +90,72 @@ describe('interpreters given their script: the script opened, in their words', {
     rmSync(nd, { recursive: true, force: true });
   });
 });
+
+describe('python without its standard library: it starts, then cannot import encodings', { skip }, () => {
+  const tmp = tempDir();
+  after(tmp.cleanup);
+  let bin = '';
+  let lib = '';
+
+  before(() => {
+    bin = debianPackage(tmp.dir, 'python3.11-minimal');
+    lib = debianPackage(tmp.dir, 'libpython3.11-minimal');
+  });
+
+  /** python3.11 and its libraries at `at` (a symlink python3 beside it), and what `setup` adds. */
+  function root(at: string, setup: (root: string) => void = () => {}): string {
+    const r = `${tmp.dir}/root-${Math.random().toString(36).slice(2)}`;
+    put(r, `${at}/python3.11`, `${bin}/usr/bin/python3.11`);
+    link(r, `${at}/python3`, 'python3.11');
+    withLibraries(r, `${bin}/usr/bin/python3.11`);
+    write(r, '/ok.py', 'print("started")\n');
+    setup(r);
+    return r;
+  }
+  const stdlibAt = (dir: string) => (r: string) => execFileSync('cp', ['-a', `${lib}/usr/lib/python3.11`, `${r}${dir}`]);
+  const zipped = (r: string) => {
+    mkdirSync(`${r}/usr/lib`, { recursive: true });
+    execFileSync('sh', ['-c', `cd ${lib}/usr/lib/python3.11 && python3 -m zipfile -c ${r}/usr/lib/python311.zip encodings codecs.py`]);
+  };
+
+  const cases: { name: string; at: string; setup?: (r: string) => void; argv: string[] }[] = [
+    { name: 'the binary and its libraries only', at: '/usr/bin', argv: ['python3', '/ok.py'] },
+    { name: 'the binary and its libraries only, -c', at: '/usr/bin', argv: ['/usr/bin/python3.11', '-c', 'print(1)'] },
+    { name: 'in /usr/local/bin, no standard library', at: '/usr/local/bin', argv: ['python3', '/ok.py'] },
+    { name: 'its standard library beside it', at: '/usr/bin', setup: stdlibAt('/usr/lib/python3.11'), argv: ['python3', '/ok.py'] },
+    // from /usr/local/bin it searches up: /usr/local/lib, then /usr/lib
+    {
+      name: 'in /usr/local/bin, the library in /usr/lib',
+      at: '/usr/local/bin',
+      setup: stdlibAt('/usr/lib/python3.11'),
+      argv: ['python3', '/ok.py'],
+    },
+    { name: 'the library as a zip', at: '/usr/bin', setup: zipped, argv: ['python3', '-c', 'print(1)'] },
+  ];
+  for (const c of cases) {
+    it(c.name, async () => {
+      const r = root(c.at, (x) => {
+        if (c.setup) {
+          mkdirSync(`${x}/usr/lib`, { recursive: true });
+          c.setup(x);
+        }
+      });
+      const real = spawnSync('chroot', [r, ...c.argv], {
+        encoding: 'utf8',
+        env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' },
+      });
+      const m = await loadImage(r, { analysis: true });
+      try {
+        const rep = buildReport(m, { entrypoint: c.argv });
+        assert.equal(rep.verdict, real.status === 0 ? 'starts' : 'fails', real.stderr);
+        if (real.status === 0) return;
+        const first = rep.diagnostics.find((d) => d.severity === 'error')!;
+        assert.equal(first.code, 'stdlib-missing');
+        assert.ok(first.runtimeError && real.stderr.includes(first.runtimeError), `${real.stderr} lacks ${first.runtimeError}`);
+      } finally {
+        await m.close();
+        rmSync(r, { recursive: true, force: true });
+      }
+    });
+  }
+});

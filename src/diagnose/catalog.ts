@@ -638,6 +638,24 @@ directory" and dash "sh: 0: cannot open /entrypoint.sh: No such file" (exit 2), 
             ? `Let the container's user read it: COPY --chmod=644 … ${file} (or chown it to the USER).`
             : `Name the script inside the folder, not the folder: ${file}/….`,
   },
+  'stdlib-missing': {
+    story: `python3.N is one program and a folder: before it runs anything it imports the encodings
+package of its standard library (lib/python3.N beside its prefix: /usr/lib/python3.11 for
+/usr/bin/python3.11), to decode the file system's names. The binary copied into scratch or
+distroless/cc with the libraries ldd lists starts (the loader is content), finds no encodings,
+and exits 1: "Fatal Python error: init_fs_encoding: failed to get the Python codec of the
+filesystem encoding" then "ModuleNotFoundError: No module named 'encodings'" (after "Could not
+find platform independent libraries <prefix>" and the paths it searched). Only an image with no
+python3.N/encodings and no python3N.zip anywhere is said to fail: where one is, which folders
+this python searches (its prefix, a venv, PYTHONHOME) decides, and is not followed.`,
+    example: "ModuleNotFoundError: No module named 'encodings'",
+    // python prints it, whatever runtime started it
+    runtimes: { crun: 'loader' },
+    message: (prog: string, version: string, stdlib: string) =>
+      `${prog} starts, then stops: ${version} imports its standard library's encodings package first (from ${stdlib}), and the image has no standard library for ${version}`,
+    fix: (stdlib: string, minor: number) =>
+      `COPY the standard library with the interpreter: COPY --from=build ${stdlib} ${stdlib}; or start FROM an image that has Python (python:3.${minor}-slim, gcr.io/distroless/python3).`,
+  },
   'shell-form-signals': {
     story: `A shell-form command starts /bin/sh as PID 1, which starts your program as its child. docker stop
 sends SIGTERM to PID 1, the shell does not pass it on, and the container is killed after the grace

@@ -17,6 +17,7 @@ import { initRun } from './init-program.js';
 import { interpreterScriptStep } from './interpreter.js';
 import { gosuRun, isGosu } from './gosu.js';
 import { scriptReadStep } from './script.js';
+import { stdlibStep } from './stdlib.js';
 import { noScriptStep, scriptFileRun, scriptFileStep, scriptRun, silence } from './shell.js';
 import { shellOf } from './shell-kind.js';
 import type { Diagnostic, Launch, LaunchStep, Read, StepResult, Verdict } from './types.js';
@@ -124,8 +125,11 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
       const shellCmd = commandOf([prog.path, script, ...cmd.argv.slice(1)], command.keyword);
       run = scriptFileRun(model, here, shellCmd, prog.path, script, path, cmd.argv.slice(1), 'shebang', configArch, layerOf);
     } else {
-      // python or node given a script: it opens it (and what the script does is not followed)
-      const opened = cmd.shellForm ? null : interpreterScriptStep(here, cmd, path);
+      // python finds its standard library first; then python or node given a script opens it
+      // (and what the script does is not followed)
+      const opened = cmd.shellForm
+        ? null
+        : (stdlibStep(here, prog.path, cmd.argv[0] ?? prog.path) ?? interpreterScriptStep(here, cmd, path));
       if (opened) {
         if (quiet) silence([opened]);
         take(opened);

@@ -16,6 +16,7 @@ export const ERROR_CODES = [
   'shell-command-fails',
   'script-unreadable',
   'script-missing',
+  'stdlib-missing',
   'init-command-fails',
   'symbol-version-missing',
   'symbol-missing',

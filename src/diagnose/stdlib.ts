@@ -1,0 +1,84 @@
+/**
+ * CPython's standard library. Before it runs anything, python imports the encodings package
+ * (the codec of the file system's names) from the folders it computes from where it sits
+ * (lib/python3.N beside its prefix, or the zip lib/python3N.zip). python3.N copied into an
+ * image with only the libraries ldd lists (scratch, distroless/cc) starts, finds no such
+ * package, and exits 1: "Fatal Python error: init_fs_encoding: … No module named
+ * 'encodings'". Which folders it searches (getpath: its prefix found by landmarks, a venv's
+ * home, PYTHONHOME, the prefix it was built with) is not followed here: only an image with
+ * no python3.N/encodings and no python3N.zip anywhere is said to fail, which no search can
+ * find. Read off Debian's python3.11 run in a chroot (test/interpreter.test.ts).
+ */
+import type { MergedTree, Node } from '../fs/tree.js';
+import { resolvePath } from '../fs/index.js';
+import { CATALOG } from './catalog.js';
+import type { ExecContext } from './exec.js';
+import type { StepResult } from './types.js';
+
+/** The minor version of a CPython 3 interpreter, told by its file's name (python3 links to python3.N); null for another program. */
+function pythonMinor(path: string): number | null {
+  const m = /^python3\.(\d+)$/.exec(path.slice(path.lastIndexOf('/') + 1));
+  return m ? Number(m[1]) : null;
+}
+
+/** Whether the image holds an encodings package for python3.`minor`, or its stdlib zip, anywhere. */
+function hasStdlib(tree: MergedTree, minor: number, likely: string[]): boolean {
+  const dir = `python3.${minor}`;
+  const zip = `python3${minor}.zip`;
+  const isPackage = (lib: Node | null | undefined) => {
+    const enc = lib?.children?.get('encodings');
+    return enc?.children !== null && enc?.children !== undefined && (enc.children.has('__init__.py') || enc.children.has('__init__.pyc'));
+  };
+  // where it nearly always is: beside the interpreter's prefix, /usr, /usr/local
+  for (const prefix of likely) {
+    const lib = resolvePath(tree, `${prefix}/lib`, { cwd: '/' });
+    if (lib.ok && (isPackage(lib.node.children?.get(dir)) || lib.node.children?.has(zip))) return true;
+  }
+  // anywhere else, folder by folder (links are not followed: their targets are in the tree too)
+  const stack: Node[] = [tree.root];
+  for (let n = stack.pop(); n; n = stack.pop()) {
+    for (const [name, child] of n.children!) {
+      if (name === zip && child.type !== 'dir') return true;
+      if (!child.children) continue;
+      if (name === dir && isPackage(child)) return true;
+      stack.push(child);
+    }
+  }
+  return false;
+}
+
+/**
+ * The step after python starts: it imports its standard library's encodings. A failing step
+ * when the image has none for its version; null otherwise (and for any other program).
+ */
+export function stdlibStep(ctx: ExecContext, programPath: string, argv0: string): StepResult | null {
+  const real = resolvePath(ctx.tree, programPath, { cwd: ctx.cwd });
+  const path = real.ok ? real.path : programPath;
+  const minor = pythonMinor(path);
+  if (minor === null) return null;
+  const bin = path.slice(0, path.lastIndexOf('/')) || '/';
+  const prefix = bin.slice(0, bin.lastIndexOf('/')) || '';
+  if (hasStdlib(ctx.tree, minor, [prefix, '/usr', '/usr/local'])) return null;
+  const stdlib = `${prefix}/lib/python3.${minor}`;
+  const text = CATALOG['stdlib-missing'];
+  // the fatal lines, as 3.9 and later print them (before them, the search's warnings and its paths)
+  const line =
+    minor >= 9
+      ? "Fatal Python error: init_fs_encoding: failed to get the Python codec of the filesystem encoding\nPython runtime state: core initialized\nModuleNotFoundError: No module named 'encodings'"
+      : null;
+  return {
+    step: { step: 'script', ok: false, detail: `${argv0} finds no standard library (python3.${minor}/encodings) anywhere in the image` },
+    findings: [
+      {
+        severity: 'error',
+        code: 'stdlib-missing',
+        message: text.message(argv0, `python3.${minor}`, stdlib),
+        path,
+        layer: real.ok ? real.node.layer : null,
+        runtimeError: line,
+        fix: text.fix(stdlib, minor),
+        evidence: [`${path}: CPython 3.${minor}`, `no python3.${minor}/encodings/__init__.py nor python3${minor}.zip in the image`],
+      },
+    ],
+  };
+}
