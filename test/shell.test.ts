@@ -38,11 +38,11 @@ describe("shell-form commands: the program the shell runs, in the shell's words"
 
   type ShellName = 'busybox' | 'busybox-links' | 'dash' | 'bash';
   /** A root with `shell` as /bin/sh and what `setup` adds; the real run and scratchscope's report of `sh -c script [args]`. */
-  async function both(shell: ShellName, script: string, setup: (root: string) => void, args: string[] = []) {
-    return run(shell, ['-c', script, ...args], setup);
+  async function both(shell: ShellName, script: string, setup: (root: string) => void, args: string[] = [], env: string[] = []) {
+    return run(shell, ['-c', script, ...args], setup, undefined, false, env);
   }
-  /** The same for `sh ARGS…`, whatever its options and words. */
-  async function run(shell: ShellName, shArgs: string[], setup: (root: string) => void, user?: string, direct = false) {
+  /** The same for `sh ARGS…`, whatever its options and words; `env`: the image's ENV beside PATH. */
+  async function run(shell: ShellName, shArgs: string[], setup: (root: string) => void, user?: string, direct = false, env: string[] = []) {
     const argv = direct ? shArgs : ['/bin/sh', ...shArgs];
     const root = `${tmp.dir}/${shell}-${Math.random().toString(36).slice(2)}`;
     glibcRoot(root);
@@ -64,11 +64,15 @@ describe("shell-form commands: the program the shell runs, in the shell's words"
     setup(root);
     const real = spawnSync('chroot', [...(user ? [`--userspec=${user}`] : []), root, ...argv], {
       encoding: 'utf8',
-      env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' },
+      env: {
+        PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+        ...Object.fromEntries(env.map((e): [string, string] => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])),
+      },
     });
     const m = await loadImage(root, { analysis: true });
     try {
-      if (user) m.config = configAs(argv, user);
+      if (user || env.length) m.config = configAs(argv, user ?? '');
+      if (env.length) m.config!.env.push(...env);
       const r = buildReport(m, user ? {} : { entrypoint: argv });
       rmSync(root, { recursive: true, force: true });
       // a container's log holds both streams (2>&1 sends the shell's line to the other)
@@ -98,7 +102,16 @@ describe("shell-form commands: the program the shell runs, in the shell's words"
   };
 
   /** `code`: the first error's, when the loader (not the shell) prints it; `shells`: where the chroot can tell. */
-  type Case = { what: string; script: string; setup: (root: string) => void; code?: string; args?: string[]; shells?: ShellName[] };
+  type Case = {
+    what: string;
+    script: string;
+    setup: (root: string) => void;
+    code?: string;
+    args?: string[];
+    shells?: ShellName[];
+    /** The image's ENV (beside PATH). */
+    env?: string[];
+  };
   const cases: Case[] = [
     {
       what: 'a library it needs is missing: the loader says so, naming it as the shell called it',
@@ -311,6 +324,40 @@ describe("shell-form commands: the program the shell runs, in the shell's words"
       setup: (root) => put(root, '/app', `${b}/ok-static`),
       shells: ['busybox'],
     },
+    // the container's environment is whole: a variable ENV sets has its value, any other is unset
+    { what: 'a program named by a variable ENV sets', script: '$APP --version', setup: () => {}, env: ['APP=/usr/bin/nope'] },
+    {
+      what: 'a variable that names one that runs',
+      script: '$APP --version',
+      setup: (root) => put(root, '/app', `${b}/ok-static`),
+      env: ['APP=/app'],
+    },
+    { what: 'a bare name from a variable, PATH does not have it', script: '${APP} x', setup: () => {}, env: ['APP=jq'] },
+    { what: 'an unset variable is no word: its argument is the command', script: '$APP --version', setup: () => {} },
+    { what: 'an unset variable with a default', script: '${APP:-/app} -v', setup: () => {} },
+    { what: 'an empty variable with a default', script: '${APP:-/app} -v', setup: () => {}, env: ['APP='] },
+    { what: 'an empty variable without the colon keeps its emptiness', script: '${APP-/nope} /app', setup: () => {}, env: ['APP='] },
+    {
+      what: 'a variable of several words splits',
+      script: '$CMD',
+      setup: (root) => put(root, '/app', `${b}/ok-static`),
+      env: ['CMD=/app --port 80'],
+    },
+    { what: 'a variable of several words in quotes is one word', script: '"$CMD"', setup: () => {}, env: ['CMD=/app --port 80'] },
+    { what: 'the arguments from variables, the program missing', script: '/app $OPTS "$MORE"', setup: () => {}, env: ['OPTS=-a -b'] },
+    {
+      what: 'a folder from a variable',
+      script: '$BIN/app $X',
+      setup: (root) => put(root, '/opt/bin/app', `${b}/ok-static`),
+      env: ['BIN=/opt/bin'],
+    },
+    // a JSON array written with single quotes is shell form: its brackets match nothing and stay
+    {
+      what: "CMD ['/app','--version'] with single quotes",
+      script: "['/app','--version']",
+      setup: (root) => put(root, '/app', `${b}/ok-static`),
+    },
+    { what: "CMD ['./app', 'x'] with single quotes and a blank", script: "['./app', 'x']", setup: () => {} },
     {
       what: 'time: a word of bash, a program for dash',
       script: 'time /app',
@@ -325,7 +372,7 @@ describe("shell-form commands: the program the shell runs, in the shell's words"
       for (const exec of [false, true]) {
         const run = exec ? `exec ${c.script}` : c.script;
         it(`${shell}: ${c.what}${exec ? ' (exec)' : ''}`, async () => {
-          const { real, r } = await both(shell, run, c.setup, c.args);
+          const { real, r } = await both(shell, run, c.setup, c.args, c.env);
           const started = real.status === 0;
           assert.equal(r.verdict, started ? 'starts' : 'fails', `${run}: ${real.stderr}`);
           if (started) return;

@@ -432,8 +432,13 @@ function followScript(
   const shell = command.argv[0] ?? '/bin/sh';
   const script = command.script ?? '';
   const redirected = redirections(script);
-  const form = redirected && execForm(redirected.script);
-  if (!redirected || !form) return null;
+  // the container's whole environment is known: a variable it lacks is unset (empty)
+  const env = ctx.env;
+  const expanded =
+    redirected &&
+    expandVars(redirected.script, (n) => envValue(env, n) ?? (n === 'PATH' ? containerPath(env) : SHELL_SET.has(n) ? null : undefined));
+  const form = expanded !== null && expanded !== undefined ? execForm(expanded) : null;
+  if (!redirected || !form || form.words[0] === '') return null;
   const name = command.shellName ?? shell;
   const line: ScriptLine = { name, words: form.words, env: form.env, line: null, evidence: `${name} -c ${JSON.stringify(script)}` };
   return runLine(model, ctx, command, shellPath, configArch, layerOf, line);
@@ -451,6 +456,24 @@ function withVars(env: string[], assigned: string[]): string[] {
   }
   return out;
 }
+
+/** Variables the runtime or the shell sets when the image does not (HOME from /etc/passwd, HOSTNAME the container's): not known here. */
+const SHELL_SET = new Set([
+  'HOME',
+  'HOSTNAME',
+  'PWD',
+  'OLDPWD',
+  'IFS',
+  'PPID',
+  'LINENO',
+  'OPTIND',
+  'SHLVL',
+  'RANDOM',
+  'SECONDS',
+  'UID',
+  'EUID',
+  'TERM',
+]);
 
 /** `"$@"` as a word of its own: the script's arguments, each one word. */
 const ALL_ARGS_WORD = /(^|[ \t])"\$(@|\{@\})"(?=[ \t]|\r?$)/g;
@@ -532,9 +555,10 @@ export function lastCommand(
     if (raw.includes('~')) return null;
     // the CR ends the last word, or is a word of its own after a blank
     const line = cr ? `${raw}${/[ \t]$/.test(body) ? ' ' : ''}\r` : raw;
-    const marked = expandVars(stripComment(line).replace(ALL_ARGS_WORD, `$1${ARGS_MARK}`), (name) =>
-      name === 'PATH' ? containerPath(vars) : envValue(vars, name),
-    );
+    const marked = expandVars(stripComment(line).replace(ALL_ARGS_WORD, `$1${ARGS_MARK}`), (name) => {
+      const v = name === 'PATH' ? containerPath(vars) : envValue(vars, name);
+      return v !== null && PLAIN_VALUE.test(v) ? v : null;
+    });
     if (marked === null) return null;
     // a line of assignments only is read as the assignments of a command after them
     const form = execForm(marked) ?? assignmentsOnly(marked);
@@ -629,34 +653,47 @@ const BASH_SET_USAGE = 'set: usage: set [-abefhkmnptuvxBCEHPT] [-o option-name] 
 
 /** A value an expansion may put in a word as it is: no quoting, splitting or globbing could change it. */
 const PLAIN_VALUE = /^[\w./:@%+,=-]+$/;
+/** A value that reads the same put back in the line: inside double quotes, or bare (then split at blanks, as IFS splits it). */
+const QUOTED_SAFE = /^[^"\\$`]*$/;
+const BARE_SAFE = /^[^'"\\$`*?[\n]*$/;
 
 /**
- * `$NAME` and `${NAME}` outside single quotes (and not after a backslash) made their values,
- * where NAME has a plain value here (PATH's folders): `export PATH="/opt/bin:$PATH"`. Another
- * `$` is left for execForm, which refuses it; null when a variable has no value known here.
+ * `$NAME`, `${NAME}`, `${NAME-word}` and `${NAME:-word}` outside single quotes (and not after a
+ * backslash) made their values, put back in the line where they read the same: inside double
+ * quotes one word, bare split at blanks (as IFS splits them), unset nothing.
+ * `value` gives a variable's value, undefined when it is unset, null when it is not known here.
+ * Another `$` is left for execForm, which refuses it; null when a value is not known, or would
+ * read differently put back.
  */
-function expandVars(line: string, value: (name: string) => string | null): string | null {
+function expandVars(line: string, value: (name: string) => string | null | undefined): string | null {
   let out = '';
   let single = false;
+  let double = false;
   for (let i = 0; i < line.length; i++) {
     const c = line[i]!;
-    if (single || c === "'") {
+    if (single || (c === "'" && !double)) {
       if (c === "'") single = !single;
       out += c;
       continue;
     }
+    if (c === '"') double = !double;
     if (c === '\\') {
       out += c + (line[i + 1] ?? '');
       i++;
       continue;
     }
-    const m = c === '$' ? /^\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})/.exec(line.slice(i)) : null;
+    const m =
+      c === '$' ? /^\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([\w./:@%+,=-]*))?\})/.exec(line.slice(i)) : null;
     if (!m) {
       out += c;
       continue;
     }
-    const v = value(m[1] ?? m[2]!);
-    if (v === null || !PLAIN_VALUE.test(v)) return null;
+    let v = value(m[1] ?? m[2]!);
+    if (v === null) return null;
+    // ${NAME-word}: word when NAME is unset; ${NAME:-word}: when it is unset or empty
+    if (m[3] !== undefined && (v === undefined || (m[3] === ':-' && v === ''))) v = m[4]!;
+    v ??= '';
+    if (!(double ? QUOTED_SAFE : BARE_SAFE).test(v)) return null;
     out += v;
     i += m[0].length - 1;
   }

@@ -8,8 +8,8 @@ export interface ExecForm {
   words: string[];
 }
 
-/** Characters that make sh do more than split words: operators, expansions, globs, a new line. */
-const SHELL_WORK = new Set([...';&|<>()`$*?[\n']);
+/** Characters that make sh do more than split words: operators, expansions, a new line (globs: see globs()). */
+const SHELL_WORK = new Set([...';&|<>()`$\n']);
 /** Special only where a word starts: a comment, a home folder, reserved words. */
 const WORD_START = new Set([...'#~!{}']);
 const ESCAPED_IN_DOUBLE = new Set([...'$`"\\']);
@@ -22,12 +22,17 @@ export function execForm(script: string): ExecForm | null {
   const words: string[] = [];
   const raw: string[] = [];
   let cur: string | null = null;
+  /** Where the current word has a * ? [ or ] outside quotes (a pattern, when they make one). */
+  let bare: number[] = [];
   let start = 0;
+  let active = false;
   const end = (at: number) => {
     if (cur === null) return;
+    active ||= isPattern(cur, bare);
     words.push(cur);
     raw.push(script.slice(start, at));
     cur = null;
+    bare = [];
   };
   for (let i = 0; i < script.length; i++) {
     const c = script[i]!;
@@ -59,9 +64,14 @@ export function execForm(script: string): ExecForm | null {
     } else if (c === '\\') {
       if (i + 1 >= script.length || script[i + 1] === '\n') return null;
       cur += script[++i];
-    } else cur += c;
+    } else {
+      if (c === '*' || c === '?' || c === '[' || c === ']') bare.push(cur.length);
+      cur += c;
+    }
   }
   end(script.length);
+  // a word that is a pattern becomes the names it matches (or stays, matching none): not split only
+  if (active) return null;
   // NAME=value words before the command set its environment (only when NAME is written plain)
   let k = 0;
   while (k < words.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(raw[k]!)) k++;
@@ -77,4 +87,22 @@ export function execFormLines(keyword: string, form: ExecForm): string {
     return `ENV ${a.slice(0, eq)}=${/^[\w./:,@%+-]*$/.test(value) ? value : JSON.stringify(value)}`;
   });
   return [...env, `${keyword} ${JSON.stringify(form.words)}`].join(', then ');
+}
+
+/**
+ * Whether a word is a pattern to the shell: a * or ? outside quotes, or a [ outside quotes closed
+ * by a ] outside quotes in the same part of the path (a slash ends a part, and a [ it leaves
+ * open is a plain [). `['/app','-v']`, a JSON array written with single quotes, is the word
+ * "[/app,-v]": its [ closes in no part, so sh looks it up as it is and finds nothing.
+ * `bare`: where the word's unquoted * ? [ ] are.
+ */
+function isPattern(word: string, bare: number[]): boolean {
+  let open = -1;
+  for (const at of bare) {
+    const c = word[at]!;
+    if (c === '*' || c === '?') return true;
+    if (c === '[' && open === -1) open = at;
+    else if (c === ']' && open !== -1 && !word.slice(open, at).includes('/')) return true;
+  }
+  return false;
 }
