@@ -538,6 +538,17 @@ describe("an entrypoint script's last command: its arguments run as the shell ru
     { script: 'shebangTwoOptions', args: ['/app'], setup: (root) => put(root, '/app', `${b}/ok-static`) },
     // bash named bash reads on after set's error; named sh (POSIX mode), it stops there
     { script: 'crlfSetBash', args: ['/app'], setup: (root) => put(root, '/app', `${b}/ok-static`), shells: ['bash'] },
+    // under set -e, bash's exec of a file it may not run ends the shell at its first line
+    {
+      script: 'plain',
+      args: ['/app'],
+      setup: (root) => {
+        put(root, '/app', `${b}/ok-static`);
+        chmodSync(`${root}/app`, 0o644);
+      },
+    },
+    { script: 'forked', args: ['/app'], setup: (root) => mkdirSync(`${root}/app`) },
+    { script: 'plain', args: ['/app'], setup: (root) => mkdirSync(`${root}/app`) },
     { script: 'plain', args: ['app', 'x'] },
     { script: 'plain', args: ['/app'], setup: (root) => put(root, '/app', `${b}/ok-static`) },
     { script: 'plain', args: ['/app'] },

@@ -82,7 +82,14 @@ export interface ShellFailure {
 const cap = (why: string) => why.charAt(0).toUpperCase() + why.slice(1);
 
 /** The shell's line (lines, for bash's exec) when it cannot run the script's program; `name` is its $0 (`named`: given after the script). */
-export function shellLine(sh: Shell, name: string, f: ShellFailure, named = false, line: number | null = null): string | null {
+export function shellLine(
+  sh: Shell,
+  name: string,
+  f: ShellFailure,
+  named = false,
+  line: number | null = null,
+  errexit = false,
+): string | null {
   // ash and dash print ENOENT and ENOTDIR as "not found", and every other errno as strerror has it
   const quiet = f.why === null || f.why === ENOENT || f.why === ENOTDIR;
   switch (sh.kind) {
@@ -100,8 +107,9 @@ export function shellLine(sh: Shell, name: string, f: ShellFailure, named = fals
     case 'bash': {
       const at = `${name}: line ${line ?? 1}: `;
       if (f.why === null) return f.exec ? `${at}exec: ${f.word}: not found` : `${at}${bashPrintable(f.word)}: command not found`;
-      // bash's exec builtin adds a line of its own, with errno as it was left (0 after a message of bash's own)
-      const then = (what: string) => (f.exec ? `\n${at}${what}` : '');
+      // bash's exec builtin adds a line of its own, with errno as it was left (0 after a message of bash's own);
+      // under set -e a file it may not run ends the shell at the first line (its file_error exits)
+      const then = (what: string) => (f.exec && !(errexit && f.why === EACCES) ? `\n${at}${what}` : '');
       if (f.interpreter !== undefined && !(f.why === ENOENT && sh.modern))
         return `${name}: ${f.path}: ${f.interpreter}: bad interpreter: ${cap(f.why)}${then(`${f.path}: Success`)}`;
       if (f.missingInterpreter && sh.modern) return `${at}${f.path}: cannot execute: required file not found`;
@@ -512,7 +520,7 @@ export function lastCommand(
   cwd = '/',
   start: ScriptStart = {},
 ):
-  | { line: number; words: string[]; env: string[]; cwd: string; fromArgs: boolean; said: CrLine[] }
+  | { line: number; words: string[]; env: string[]; cwd: string; fromArgs: boolean; said: CrLine[]; errexit: boolean }
   | { unsetArg: number }
   | { stop: number; said: CrLine[] }
   | null {
@@ -615,7 +623,7 @@ export function lastCommand(
     last = { line: i + 1, words, env: form.env, fromArgs: form.words[0]?.startsWith(ARGS_MARK) === true };
   }
   if (!last) return null;
-  return { ...last, env: [...vars.filter((v) => !env.includes(v)), ...last.env], cwd, said };
+  return { ...last, env: [...vars.filter((v) => !env.includes(v)), ...last.env], cwd, said, errexit };
 }
 
 /** How a shell starts reading a script: its kind (the words of what it prints), and the options it was given. */
@@ -878,6 +886,7 @@ export function scriptFileRun(
     line: cmd.line,
     evidence: `${name} line ${cmd.line}: ${JSON.stringify(cmd.words)}`,
     fromArgs: cmd.fromArgs,
+    errexit: cmd.errexit,
   };
   const run = runLine(model, ctx, command, shellPath, configArch, layerOf, line);
   // lines of a script saved on Windows: what the shell said on the way comes first, and a name
@@ -926,6 +935,8 @@ interface ScriptLine {
   line: number | null;
   /** Its first word came from the script's arguments ("$@"): a name, never a keyword. */
   fromArgs?: boolean;
+  /** The shell runs it under set -e. */
+  errexit?: boolean;
   evidence: string;
 }
 
@@ -1144,7 +1155,7 @@ function runLine(
     path: cause?.path ?? null,
     layer: cause?.layer ?? null,
     // env looked the program up and printed its own line; the shell adds nothing
-    runtimeError: byEnv ? (cause?.runtimeError ?? null) : shellLine(sh, name, failure, command.shellNamed, form.line),
+    runtimeError: byEnv ? (cause?.runtimeError ?? null) : shellLine(sh, name, failure, command.shellNamed, form.line, form.errexit),
     fix: cause?.fix ?? text.fix,
     evidence: [form.evidence, ...(cause?.evidence ?? [])],
     ...(cause ? { cause: cause.code } : {}),
