@@ -129,6 +129,53 @@ describe('glibc loader rules, checked against ld.so itself', { skip }, () => {
     ]);
   });
 
+  // a folder opens, and its read fails (EISDIR): ld.so stops there, naming it ("Error 21": its
+  // own short list of errno words). A loop of links (ELOOP) ends the list it is in; the next
+  // list is still searched.
+  it('a folder at a candidate stops the search, naming it', async () => {
+    const r = await both((root) => {
+      put(root, '/app', `${b}/app-plain`);
+      mkdirSync(`${root}/lib/x86_64-linux-gnu/libfoo.so.1`, { recursive: true });
+      put(root, '/usr/lib/libfoo.so.1', `${b}/libfoo.so.1`);
+    }, '/app');
+    assert.deepEqual(
+      [via(r, 'libfoo.so.1').error, via(r, 'libfoo.so.1').errorPath],
+      ['cannot read file data: Error 21', '/lib/x86_64-linux-gnu/libfoo.so.1'],
+    );
+  });
+
+  it('a loop of links ends the list it is in', async () => {
+    const r = await both((root) => {
+      put(root, '/app', `${b}/app-plain`);
+      link(root, '/lib/x86_64-linux-gnu/libfoo.so.1', '/lib/x86_64-linux-gnu/libfoo.so.1');
+      put(root, '/usr/lib/libfoo.so.1', `${b}/libfoo.so.1`);
+    }, '/app');
+    assert.equal(via(r, 'libfoo.so.1').error, 'cannot open shared object file: Error 40');
+    const next = await both(
+      (root) => {
+        put(root, '/app', `${b}/app-plain`);
+        link(root, '/opt/l/libfoo.so.1', '/opt/l/libfoo.so.1');
+        put(root, '/opt/m/libfoo.so.1', `${b}/libfoo.so.1`);
+        put(root, '/usr/lib/libfoo.so.1', `${b}/libfoo.so.1`);
+      },
+      '/app',
+      '/opt/l:/opt/m',
+    );
+    assert.equal(via(next, 'libfoo.so.1').via, 'default');
+  });
+
+  it('a path through a file (ENOTDIR) does not end the list', async () => {
+    const r = await both(
+      (root) => {
+        put(root, '/app', `${b}/app-plain`);
+        put(root, '/opt/m/libfoo.so.1', `${b}/libfoo.so.1`);
+      },
+      '/app',
+      '/app:/opt/m',
+    );
+    assert.equal(via(r, 'libfoo.so.1').via, 'LD_LIBRARY_PATH');
+  });
+
   it('DT_RPATH', async () => {
     const r = await both((root) => {
       put(root, '/app', `${b}/app-rpath`);
@@ -644,6 +691,22 @@ describe('musl loader rules, checked against ld-musl itself', { skip }, () => {
     assert.equal(real.error, null);
     const ours = ourList(r);
     for (const [n, p] of real.list) assert.equal(ours.list.get(n), p, n);
+  });
+
+  // a folder opens, and its read fails (EISDIR); a loop of links fails to open (ELOOP): musl goes
+  // on only after ENOENT, ENOTDIR, EACCES, so each stops the search in its words
+  it('a folder or a loop of links at a candidate stops the search', async () => {
+    for (const [what, make] of [
+      ['folder', (root: string) => mkdirSync(`${root}/lib/libfoo.so.1`, { recursive: true })],
+      ['loop', (root: string) => link(root, '/lib/libfoo.so.1', '/lib/libfoo.so.1')],
+    ] as const) {
+      const r = await both((root) => {
+        put(root, '/app', `${b}/app-plain`);
+        make(root);
+        put(root, '/usr/lib/libfoo.so.1', `${b}/libfoo.so.1`);
+      }, '/app');
+      assert.ok(via(r, 'libfoo.so.1').error, what);
+    }
   });
 
   it('a file that is not a library stops the search with "Exec format error", naming the needed name', async () => {

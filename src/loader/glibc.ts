@@ -94,6 +94,10 @@ export class GlibcSearch extends Search {
   }
 
   /** open_verify: fewer bytes than an ELF header is "file too short"; more, but not ELF, "invalid ELF header". */
+  // ld.so words errno itself, and knows only a few by name (elf/dl-minimal.c): the rest are "Error N"
+  protected readonly loopErrno = 'Error 40';
+  protected readonly dirError = 'cannot read file data: Error 21';
+
   protected fileError(p: { error: string; notElf: boolean; size: number }): string {
     if (!p.notElf) return p.error;
     return p.size < (this.program.class === 64 ? 64 : 52) ? 'file too short' : 'invalid ELF header';
@@ -230,10 +234,13 @@ export class GlibcSearch extends Search {
         if (this.missingDirs.has(sub)) continue;
         // subfolder probes are listed only when they find something
         const r = this.try(join(sub, name), dep, level, false);
+        // an errno but ENOENT and EACCES ends the list (open_path), and the next one is searched
+        if (r === 'loop') return 'absent';
         if (r !== 'absent' && r !== 'skip') return r;
         if (r === 'absent') this.exists(sub);
       }
       const r = this.try(join(dir, name), dep);
+      if (r === 'loop') return 'absent';
       if (r !== 'absent' && r !== 'skip') return r;
       if (r === 'absent') this.exists(dir);
     }
@@ -271,15 +278,10 @@ export class GlibcSearch extends Search {
       const r = p ? this.try(p, dep) : 'absent';
       const d = this.settle(r === 'skip' ? 'absent' : r, 'path', dep);
       if (d !== undefined) return d;
-      // a path is opened as given: a folder opens, and reading its ELF header fails (EISDIR);
-      // one of the other class is named as such, one of another machine is ENOENT
+      // a path is opened as given (a folder stopped loading above): one of the other class is
+      // named as such, one of another machine is ENOENT
       const skipped = r === 'skip' ? dep.skipped.at(-1)?.reason : undefined;
-      dep.error =
-        p && this.isDir(p)
-          ? 'cannot read file data: Is a directory'
-          : skipped?.startsWith('wrong ELF class')
-            ? skipped
-            : `cannot open shared object file: ${this.lastErrno}`;
+      dep.error = skipped?.startsWith('wrong ELF class') ? skipped : `cannot open shared object file: ${this.lastErrno}`;
       return null;
     }
     const d = this.follow(GlibcSearch.ORDER, { name, requester, main, dep });
@@ -311,7 +313,7 @@ export class GlibcSearch extends Search {
   private fromCache(q: Query): Found | null | undefined {
     for (const e of this.cacheChoice(this.ldCache()?.lookup(q.name) ?? [])) {
       const r = this.try(e.path, q.dep, e.hwcaps ? 'glibc-hwcaps' : null);
-      if (r === 'skip' || r === 'absent') continue;
+      if (r === 'skip' || r === 'absent' || r === 'loop') continue;
       return this.settle(r, 'ld.so.cache', q.dep);
     }
     return undefined;

@@ -73,6 +73,10 @@ export class MuslSearch extends Search {
   }
 
   /** musl maps what it opened and fails with ENOEXEC, whatever is wrong with the file. */
+  // musl goes on only after ENOENT, ENOTDIR, EACCES (and ENAMETOOLONG): a loop, or a folder, stops it
+  protected readonly loopErrno = 'Symbolic link loop';
+  protected readonly dirError = 'Is a directory';
+
   protected fileError(): string {
     return 'Exec format error';
   }
@@ -88,6 +92,7 @@ export class MuslSearch extends Search {
     for (const dir of dirs) {
       const r = this.try(join(dir, name), dep);
       if (r === 'skip') return { error: 'Exec format error' };
+      if (r === 'loop') return { error: this.loopErrno };
       if (r !== 'absent') return r;
     }
     return 'absent';
@@ -118,7 +123,7 @@ export class MuslSearch extends Search {
     }
     if (name.includes('/')) {
       const r = this.try(name, dep);
-      const d = this.settle(r === 'skip' ? { error: 'Exec format error' } : r, 'path', dep);
+      const d = this.settle(r === 'skip' ? { error: 'Exec format error' } : r === 'loop' ? { error: this.loopErrno } : r, 'path', dep);
       if (d !== undefined) return d;
       dep.error = this.lastErrno;
       return null;

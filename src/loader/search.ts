@@ -48,6 +48,10 @@ interface Owner {
 }
 export type Probe =
   | { kind: 'absent' }
+  /** A loop of links on the way: open() fails with ELOOP. */
+  | { kind: 'loop' }
+  /** A folder: open() works, and reading its ELF header fails with EISDIR. */
+  | { kind: 'dir'; real: string; owner: Owner }
   | { kind: 'error'; real: string; error: string; notElf: boolean; size: number; owner: Owner }
   | { kind: 'elf'; real: string; info: ElfInfo; owner: Owner };
 
@@ -168,7 +172,8 @@ export abstract class Search {
     if (hit) return hit;
     let p: Probe;
     const r = resolvePath(this.ctx.tree, path, { cwd: this.ctx.cwd });
-    if (!r.ok || r.node.type === 'dir') p = { kind: 'absent' };
+    if (!r.ok) p = r.reason === 'loop' ? { kind: 'loop' } : { kind: 'absent' };
+    else if (r.node.type === 'dir') p = { kind: 'dir', real: r.path, owner: { mode: r.node.mode, uid: r.node.uid, gid: r.node.gid } };
     else {
       const d = this.ctx.catalog.of(r.node);
       const owner = { mode: r.node.mode, uid: r.node.uid, gid: r.node.gid };
@@ -199,18 +204,27 @@ export abstract class Search {
   /** What the loader says when a candidate it opened is not a library it can load. */
   protected abstract fileError(p: { error: string; notElf: boolean; size: number }): string;
 
+  /** What the loader says when open() fails with ELOOP, and when reading a folder fails with EISDIR. */
+  protected abstract readonly loopErrno: string;
+  protected abstract readonly dirError: string;
+
   protected try(
     path: string,
     dep: Dependency,
     hwcaps: string | null = null,
     listed = true,
-  ): Found | 'absent' | 'skip' | { error: string; path: string } {
+  ): Found | 'absent' | 'skip' | 'loop' | { error: string; path: string } {
     this.spend();
     const p = this.probe(path);
     if (listed || p.kind !== 'absent') this.note(dep, path);
     if (p.kind === 'absent') {
       this.lastErrno = 'No such file or directory';
       return 'absent';
+    }
+    if (p.kind === 'loop') {
+      this.lastErrno = this.loopErrno;
+      dep.skipped.push({ path, reason: 'a loop of symbolic links (ELOOP)' });
+      return 'loop';
     }
     // open() fails with EACCES (a folder on the way the user may not search, or a file it may
     // not read): both loaders search on, as for a missing file.
@@ -224,6 +238,7 @@ export abstract class Search {
       dep.skipped.push({ path, reason: "not readable by the container's user" });
       return 'absent';
     }
+    if (p.kind === 'dir') return { error: this.dirError, path };
     if (p.kind === 'error') return { error: this.fileError(p), path };
     const why = this.mismatch(p.info);
     if (why) {
@@ -237,8 +252,8 @@ export abstract class Search {
   }
 
   /** A search step's outcome: undefined to go on searching, null when loading stops here, else the object. */
-  protected settle(r: Attempt, via: Via, dep: Dependency): Found | null | undefined {
-    if (r === 'absent') return undefined;
+  protected settle(r: Attempt | 'loop', via: Via, dep: Dependency): Found | null | undefined {
+    if (r === 'absent' || r === 'loop') return undefined;
     if ('error' in r) {
       dep.error = r.error;
       dep.errorPath = r.path ?? null;
