@@ -86,6 +86,8 @@ const EXPECT: Record<string, { error?: string; warnings?: string[] }> = {
   'shell-script-missing': { error: 'script-missing' },
   'entrypoint-exec-args': { error: 'shell-command-fails' },
   'entrypoint-crlf': { error: 'shell-command-fails' },
+  'interp-relative': { error: 'interpreter-missing' },
+  'interp-relative-workdir': {},
   'shebang-env-noloader': { error: 'interpreter-missing' },
 };
 

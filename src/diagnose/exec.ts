@@ -306,7 +306,8 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
       const refused = info.problems.find((p) => p.startsWith(INTERP_REFUSED));
       if (refused) return enoexec(format.messageDamaged(r.path, refused), format.fixDamaged(r.path), [refused]);
       if (info.interpreter) {
-        const ir = resolvePath(ctx.tree, info.interpreter);
+        // the kernel opens PT_INTERP as given: a relative one from the working folder
+        const ir = resolvePath(ctx.tree, info.interpreter, { cwd: ctx.cwd });
         if (ir.ok && ir.node.type !== 'file' && ir.node.type !== 'hardlink') {
           // open_exec takes regular files only: a folder (or a device) there is EACCES
           const what = ir.node.type === 'dir' ? 'a directory' : `a ${ir.node.type}`;

@@ -175,7 +175,7 @@ function resolveFresh(
   let interpError: string | null = null;
   let interpResolved: string | null = null;
   if (program.interpreter) {
-    const r = resolvePath(ctx.tree, program.interpreter);
+    const r = resolvePath(ctx.tree, program.interpreter, { cwd: ctx.cwd }); // relative: from the working folder, as the kernel opens it
     if (!r.ok) interpError = 'No such file or directory';
     else {
       interpResolved = r.path;
