@@ -10,6 +10,8 @@ import { FileBytes } from '../src/fs/index.js';
 import { renderLdd } from '../src/render/ldd.js';
 import { dirname, join } from 'node:path';
 import { loadImage } from '../src/load.js';
+import { buildReport } from '../src/report/index.js';
+import { readFileSync } from 'node:fs';
 import { LIMITS } from '../src/loader/index.js';
 import { preloadFileNames } from '../src/loader/preload.js';
 import { tinyElf } from './helpers/tinyelf.js';
@@ -174,6 +176,42 @@ describe('glibc loader rules, checked against ld.so itself', { skip }, () => {
       '/app:/opt/m',
     );
     assert.equal(via(r, 'libfoo.so.1').via, 'LD_LIBRARY_PATH');
+  });
+
+  // a file cut short: its segments are mapped all the same, and the first touch of a page past
+  // the end kills the process (SIGBUS, SIGSEGV) with no message. Cut section headers alone are harmless.
+  it('a program, loader or library cut short crashes at start; cut section headers do not', async () => {
+    const cut = (from: string, to: string, bytes: number) => {
+      mkdirSync(dirname(to), { recursive: true });
+      writeFileSync(to, readFileSync(from).subarray(0, bytes));
+    };
+    const size = (f: string) => statSync(f).size;
+    const lib = `${b}/libfoo.so.1`;
+    const ld = '/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2';
+    const cases: [string, (root: string) => void][] = [
+      ['the library', (root) => cut(lib, `${root}/lib/x86_64-linux-gnu/libfoo.so.1`, 4096)],
+      ['the program', (root) => (put(root, '/lib/x86_64-linux-gnu/libfoo.so.1', lib), cut(`${b}/app-plain`, `${root}/app`, 4096))],
+      ['the loader', (root) => (put(root, '/lib/x86_64-linux-gnu/libfoo.so.1', lib), cut(ld, `${root}${ld}`, size(ld) >> 1))],
+      ['the section headers only', (root) => cut(lib, `${root}/lib/x86_64-linux-gnu/libfoo.so.1`, size(lib) - 64)],
+    ];
+    for (const [what, make] of cases) {
+      const root = `${tmp.dir}/cut-${what.replace(/ /g, '-')}`;
+      glibcRoot(root);
+      put(root, '/app', `${b}/app-plain`);
+      make(root);
+      const real = realRun(root, '/app');
+      const m = await loadImage(root, { analysis: true });
+      try {
+        const r = buildReport(m, { entrypoint: ['/app'] });
+        assert.equal(r.verdict, real.status === 0 ? 'starts' : 'fails', `${what}: ${real.status} ${real.stderr}`);
+        if (real.status !== 0) {
+          assert.equal(real.stderr, '', what);
+          assert.equal(r.diagnostics.find((d) => d.severity === 'error')?.code, 'elf-truncated', what);
+        }
+      } finally {
+        await m.close();
+      }
+    }
   });
 
   it('DT_RPATH', async () => {

@@ -667,6 +667,20 @@ period: no clean shutdown. Use the exec form, or exec in the command.`,
         ? `Use the exec form: ${execFormLines(keyword, form)} (or put exec in front of the command).`
         : `Put exec in front of the program the script ends with, so it takes PID 1 from the shell; the script does more than run one program (expansions, operators, globs), which the exec form cannot say.`,
   },
+  'elf-truncated': {
+    story: `A program, its loader or a library cut short: its program headers ask for a loadable segment
+that runs past the end of the file by a page or more (an interrupted download, a git-lfs file
+never fetched whole, a COPY of a file still being written). The kernel or the loader maps it all
+the same; the first touch of a page past the end kills the process with SIGBUS (exit 135) or
+SIGSEGV (exit 139) before it prints anything. Nothing says why: the container is just gone.
+Cut section headers alone (at the end of the file) are harmless, and not counted.`,
+    example: '(no message: exit 135, SIGBUS, or 139, SIGSEGV)',
+    runtimes: { crun: 'loader' },
+    message: (file: string, role: string, problem: string) =>
+      `${file}${role} is cut short (${problem.replace(/^truncated: /, '')}): it is mapped all the same, and the first touch of the missing part kills the process at start (SIGBUS or SIGSEGV, exit 135 or 139), with no message`,
+    fix: (file: string) =>
+      `COPY an intact ${file}: compare its size with the original's (a cut download, or a git-lfs pointer fetched in part).`,
+  },
   'elf-damaged': {
     story: `The program's ELF structures point outside the file or are inconsistent: it is truncated or
 corrupt, and may fail in ways that depend on what is missing.`,

@@ -32,9 +32,18 @@ export function loaderStep(
   execPath: string,
   layerOf: (path: string) => number | null,
 ): LoaderStep {
-  if (!prog.info.interpreter)
+  if (!prog.info.interpreter) {
+    const cut = truncation(prog.info, prog.path, '', layerOf);
+    if (cut)
+      return { load: null, step: { step: 'loader', ok: false, detail: `${prog.path} is cut short: it crashes at start` }, findings: [cut] };
     return { load: null, step: { step: 'loader', ok: true, detail: 'statically linked: no loader, no libraries' }, findings: [] };
+  }
   const load = resolveProgram(ctx, prog.path, prog.info);
+  // a cut loader dies before it looks for anything
+  const interp = load.interpreter?.resolved ? infoAt(ctx, load.interpreter.resolved) : null;
+  const cutLoader = interp ? truncation(interp, load.interpreter!.resolved!, ` (the loader of ${prog.path})`, layerOf) : null;
+  if (cutLoader)
+    return { load, step: { step: 'loader', ok: false, detail: `its loader is cut short: it crashes at start` }, findings: [cutLoader] };
   const musl = load.loader === 'musl';
   const findings: Diagnostic[] = [];
   const missing = load.dependencies.filter((d) => d.error);
@@ -91,11 +100,22 @@ export function loaderStep(
     });
   }
   const found = load.dependencies.filter((d) => !d.error).length;
+  // everything found: the program and its libraries are mapped, and one cut short kills it at the first touch
+  let cut: Diagnostic | null = null;
+  if (missing.length === 0 && !load.versionProblems.some((v) => !v.weak) && unbound.length === 0) {
+    cut = truncation(prog.info, prog.path, '', layerOf);
+    for (const d of load.dependencies) {
+      if (cut) break;
+      const info = d.realPath ? infoAt(ctx, d.realPath) : null;
+      if (info) cut = truncation(info, d.realPath!, ` (${d.name}, needed by ${d.requiredBy})`, layerOf);
+    }
+    if (cut) findings.unshift(cut);
+  }
   return {
     load,
     step: {
       step: 'loader',
-      ok: missing.length === 0 && !load.versionProblems.some((v) => !v.weak) && unbound.length === 0,
+      ok: missing.length === 0 && !load.versionProblems.some((v) => !v.weak) && unbound.length === 0 && !cut,
       detail: `${load.loader} loader ${prog.info.interpreter}: ${found} of ${load.dependencies.length} needed libraries found${missing.length ? `, missing ${[...new Set(missing.map((m) => m.name))].join(', ')}` : ''}${unbound.length ? `, unbound ${[...new Set(unbound.map((p) => p.symbol))].join(', ')}` : ''}`,
     },
     findings,
@@ -130,4 +150,36 @@ function loaderFacts(ctx: LoaderContext, prog: Program, layerOf: (p: string) => 
     return d?.ok ? d.info.libc : null;
   };
   return { programPath: prog.path, argv0: prog.argv0, libcOf, layerOf };
+}
+
+const PAGE = 4096;
+
+/**
+ * A file whose loadable segment runs a page or more past its end: mapped all the same, it dies
+ * at the first touch of the missing page (SIGBUS). Within the last page the rest reads as zeros.
+ */
+function truncation(info: ElfInfo, file: string, role: string, layerOf: (p: string) => number | null): Diagnostic | null {
+  for (const problem of info.problems) {
+    const m = /^truncated: a loadable segment ends at (\d+), past the end of the file \((\d+) bytes\)/.exec(problem);
+    if (!m || Number(m[1]) <= Math.ceil(Number(m[2]) / PAGE) * PAGE) continue;
+    const text = CATALOG['elf-truncated'];
+    return {
+      severity: 'error',
+      code: 'elf-truncated',
+      message: text.message(file, role, problem),
+      path: file,
+      layer: layerOf(file),
+      runtimeError: null,
+      fix: text.fix(file),
+      evidence: [problem],
+    };
+  }
+  return null;
+}
+
+/** The decoded ELF at a path, when it is one. */
+function infoAt(ctx: LoaderContext, path: string): ElfInfo | null {
+  const r = resolvePath(ctx.tree, path);
+  const d = r.ok ? ctx.catalog.of(r.node) : null;
+  return d?.ok ? d.info : null;
 }

@@ -17,6 +17,7 @@ export const ERROR_CODES = [
   'script-unreadable',
   'script-missing',
   'stdlib-missing',
+  'elf-truncated',
   'init-command-fails',
   'symbol-version-missing',
   'symbol-missing',

@@ -181,7 +181,10 @@ export function decodeElf(bytes: Bytes): ElfInfo {
   // A cut file shows in the header fields alone: what they place past the end is missing.
   if (h.shoff > 0 && h.shoff + h.shnum * h.shentsize > bytes.size)
     problems.push('truncated: the section header table lies outside the file');
-  const cutSeg = segments.find((s) => s.type === PT_LOAD && s.offset + s.filesz > bytes.size);
+  // the segment that ends farthest past the end (the data segment, usually)
+  const cutSeg = segments
+    .filter((s) => s.type === PT_LOAD && s.offset + s.filesz > bytes.size)
+    .reduce<Segment | undefined>((a, s) => (a && a.offset + a.filesz >= s.offset + s.filesz ? a : s), undefined);
   if (cutSeg)
     problems.push(`truncated: a loadable segment ends at ${cutSeg.offset + cutSeg.filesz}, past the end of the file (${bytes.size} bytes)`);
   // Section headers sit at the end of the file: read them only when the program headers
