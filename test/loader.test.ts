@@ -146,6 +146,15 @@ describe('glibc loader rules, checked against ld.so itself', { skip }, () => {
     );
   });
 
+  it('a library shorter than an ELF header is "file too short", its magic or not', async () => {
+    const r = await both((root) => {
+      put(root, '/app', `${b}/app-plain`);
+      mkdirSync(`${root}/lib/x86_64-linux-gnu`, { recursive: true });
+      writeFileSync(`${root}/lib/x86_64-linux-gnu/libfoo.so.1`, readFileSync(`${b}/libfoo.so.1`).subarray(0, 40));
+    }, '/app');
+    assert.equal(via(r, 'libfoo.so.1').error, 'file too short');
+  });
+
   it('a loop of links ends the list it is in', async () => {
     const r = await both((root) => {
       put(root, '/app', `${b}/app-plain`);

@@ -99,8 +99,9 @@ export class GlibcSearch extends Search {
   protected readonly dirError = 'cannot read file data: Error 21';
 
   protected fileError(p: { error: string; notElf: boolean; size: number }): string {
-    if (!p.notElf) return p.error;
-    return p.size < (this.program.class === 64 ? 64 : 52) ? 'file too short' : 'invalid ELF header';
+    // it reads a whole header first, ELF magic or not
+    if (p.size < (this.program.class === 64 ? 64 : 52)) return 'file too short';
+    return p.notElf ? 'invalid ELF header' : p.error;
   }
 
   /** Without a readable loader: the documented defaults of the layout the image has. */
