@@ -765,6 +765,15 @@ describe('musl loader rules, checked against ld-musl itself', { skip }, () => {
     assert.equal(via(r, 'libfoo.so.1').error, 'Exec format error');
   });
 
+  it('a path file that is a folder empties the path, and the search of nowhere says why', async () => {
+    const r = await both((root) => {
+      put(root, '/app', `${b}/app-plain`);
+      put(root, '/lib/libfoo.so.1', `${b}/libfoo.so.1`);
+      mkdirSync(`${root}/etc/ld-musl-x86_64.path`, { recursive: true });
+    }, '/app');
+    assert.equal(via(r, 'libfoo.so.1').error, 'Is a directory');
+  });
+
   it('a path file replaces the default path, and an empty one empties it', async () => {
     const r = await both((root) => {
       put(root, '/app', `${b}/app-plain`);

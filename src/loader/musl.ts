@@ -6,6 +6,7 @@
 import type { ElfInfo } from '../elf/types.js';
 import { readSmallFile, resolvePath } from '../fs/index.js';
 import { envValue } from '../source/config.js';
+import { mayRead } from './access.js';
 import { ARG_STRLEN_MAX, tooLongEnv } from './glibc.js';
 import { type Attempt, type Found, type Loaded, type LoaderContext, type Query, Search, type SearchStep, dirname } from './search.js';
 import type { Dependency } from './types.js';
@@ -30,6 +31,8 @@ function elements(list: string): string[] {
 export class MuslSearch extends Search {
   private readonly arch: string;
   private sysPath: string[] | null = null;
+  /** errno the path file left when reading it failed (a folder, a file the user may not read): what a search of nowhere reports. */
+  private pathFileErrno: string | null = null;
   private readonly libraryPath: string[];
 
   constructor(
@@ -61,8 +64,12 @@ export class MuslSearch extends Search {
     const file = `${prefix}/etc/ld-musl-${this.arch}.path`;
     const r = resolvePath(this.ctx.tree, file);
     if (r.ok) {
-      const buf = r.node.type === 'file' || r.node.type === 'hardlink' ? readSmallFile(r.node.content) : null;
+      const regular = r.node.type === 'file' || r.node.type === 'hardlink';
+      const readable = mayRead(r.node, this.ctx.user);
+      const buf = regular && readable ? readSmallFile(r.node.content) : null;
       this.sysPath = buf ? elements(buf.toString('latin1')) : [];
+      // fopen of a folder works and its read fails (EISDIR); one the user may not read fails (EACCES)
+      this.pathFileErrno = r.node.type === 'dir' ? 'Is a directory' : !readable ? 'Permission denied' : null;
       this.defaultDirsFrom = `read from ${file}`;
       this.notes.push(`${file} sets the library path: ${this.sysPath.join(':') || '(empty)'}`);
     } else {
@@ -131,7 +138,7 @@ export class MuslSearch extends Search {
     const d = this.follow(MuslSearch.ORDER, { name, requester, main, dep });
     if (d !== undefined) return d;
     // musl reports errno: with nowhere to look, nothing set it.
-    dep.error = dep.searched.length ? this.lastErrno : 'No error information';
+    dep.error = dep.searched.length ? this.lastErrno : (this.pathFileErrno ?? 'No error information');
     return null;
   }
 
