@@ -155,6 +155,19 @@ describe('glibc loader rules, checked against ld.so itself', { skip }, () => {
     assert.equal(via(r, 'libfoo.so.1').error, 'file too short');
   });
 
+  it('-z nodefaultlib: the cache is used, less its entries in the system directories', async () => {
+    sh('gcc', ['-O1', '-o', `${b}/app-nodeflib`, SRC + 'app.c', '-L.', '-l:libfoo.so.1', '-Wl,-z,nodefaultlib'], { cwd: b });
+    for (const dir of ['/usr/local/lib', '/usr/lib/x86_64-linux-gnu']) {
+      const r = await both((root) => {
+        put(root, '/app', `${b}/app-nodeflib`);
+        put(root, `${dir}/libfoo.so.1`, `${b}/libfoo.so.1`);
+        write(root, '/etc/ld.so.conf', `${dir}\n`);
+        sh('ldconfig', ['-r', root]);
+      }, '/app');
+      assert.equal(!via(r, 'libfoo.so.1').error, dir === '/usr/local/lib', dir);
+    }
+  });
+
   it('a loop of links ends the list it is in', async () => {
     const r = await both((root) => {
       put(root, '/app', `${b}/app-plain`);

@@ -373,6 +373,8 @@ shared object file". Copy the library from the build stage or link statically.`,
       `${by} needs ${name}, and the first file of that name the loader meets, ${file}, is not a library it can load (${error}): the search stops there`,
     message: (by: string, name: string, skipped: { path: string; reason: string }[]) =>
       `${by} needs ${name}, and the loader cannot find it${skipped.length ? ` (skipped ${skipped.map((s) => `${s.path}: ${s.reason}`).join('; ')})` : ''}`,
+    fixNodeflib: (by: string, name: string, systemDirs: string[]) =>
+      `${by} is linked with -z nodefaultlib: ld.so searches no system folder for it (${systemDirs.join(', ')}), nor takes an ld.so.cache entry in one. Put ${name} in a folder its RUNPATH or LD_LIBRARY_PATH names, or in another folder listed in /etc/ld.so.conf (then run ldconfig); or link it without -z nodefaultlib.`,
     fixUnloadable: (file: string) =>
       `Replace ${file} with the real library file (a linker script, a text stub or a cut copy is not one), or remove it so the loader searches on.`,
     /** A file the loader tried and passed over (its reason from the search). */

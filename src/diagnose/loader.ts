@@ -61,7 +61,11 @@ export function loaderStep(
       runtimeError: musl
         ? words.runcMusl(d.name, error, d.requiredBy === prog.path ? execPath : d.requiredBy)
         : words.runcGlibc(prog.argv0, d.errorPath ?? d.name, error),
-      fix: d.errorPath ? words.fixUnloadable(d.errorPath) : libraryFix(model, d, load, prog.info.go?.cgo ?? false),
+      fix: d.errorPath
+        ? words.fixUnloadable(d.errorPath)
+        : (d.requiredBy === prog.path ? prog.info : infoAt(ctx, d.requiredBy))?.flags.nodeflib
+          ? words.fixNodeflib(d.requiredBy, d.name, load.defaultDirs)
+          : libraryFix(model, d, load, prog.info.go?.cgo ?? false),
       evidence: [`searched: ${d.searched.join(', ') || '(nowhere)'}`, ...d.skipped.map((s) => `skipped ${s.path}: ${s.reason}`)],
     });
   }

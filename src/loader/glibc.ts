@@ -263,8 +263,8 @@ export class GlibcSearch extends Search {
       run: (s, q) => (q.requester.info.runpath ? s.dirs(s.expand(q.requester.info.runpath, q.requester), q, 'runpath') : undefined),
     },
     {
-      rule: '/etc/ld.so.cache, unless the requester is linked -z nodeflib',
-      run: (s, q) => (q.requester.info.flags.nodeflib ? undefined : s.fromCache(q)),
+      rule: '/etc/ld.so.cache (for a requester linked -z nodeflib, not an entry in the system directories)',
+      run: (s, q) => s.fromCache(q),
     },
     {
       rule: 'the system directories compiled into ld.so, unless the requester is linked -z nodeflib',
@@ -288,9 +288,12 @@ export class GlibcSearch extends Search {
     const d = this.follow(GlibcSearch.ORDER, { name, requester, main, dep });
     if (d !== undefined) return d;
     const other = dep.skipped.find((s) => s.reason.startsWith('wrong ELF class'));
+    // nothing opened (-z nodeflib, its cache entry dropped): no errno to tell
     dep.error = other
       ? `wrong ELF class: ELFCLASS${this.program.class === 64 ? 32 : 64}`
-      : `cannot open shared object file: ${this.lastErrno}`;
+      : dep.searched.length === 0
+        ? 'cannot open shared object file'
+        : `cannot open shared object file: ${this.lastErrno}`;
     return null;
   }
 
@@ -313,6 +316,9 @@ export class GlibcSearch extends Search {
   /** The one path the cache gives for the name (after any glibc-hwcaps entries); one that is absent or skipped is passed over. */
   private fromCache(q: Query): Found | null | undefined {
     for (const e of this.cacheChoice(this.ldCache()?.lookup(q.name) ?? [])) {
+      // -z nodeflib: ld.so drops the entry the cache gives when it lies in a system directory
+      if (q.requester.info.flags.nodeflib && this.defaultDirs.some((d) => e.path.startsWith(d.endsWith('/') ? d : `${d}/`)))
+        return undefined;
       const r = this.try(e.path, q.dep, e.hwcaps ? 'glibc-hwcaps' : null);
       if (r === 'skip' || r === 'absent' || r === 'loop') continue;
       return this.settle(r, 'ld.so.cache', q.dep);
