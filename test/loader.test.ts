@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { decodeElf } from '../src/elf/decode.js';
 import { FileBytes } from '../src/fs/index.js';
 import { renderLdd } from '../src/render/ldd.js';
@@ -22,6 +22,7 @@ import { analyzeBinaries, closure } from '../src/report/binaries.js';
 import {
   type Listing,
   available,
+  configAs,
   glibcRoot,
   link,
   muslRoot,
@@ -165,6 +166,36 @@ describe('glibc loader rules, checked against ld.so itself', { skip }, () => {
         sh('ldconfig', ['-r', root]);
       }, '/app');
       assert.equal(!via(r, 'libfoo.so.1').error, dir === '/usr/local/lib', dir);
+    }
+  });
+
+  // set-user-ID to root, run as another user: secure mode, where ld.so drops LD_LIBRARY_PATH and $ORIGIN
+  it('a set-user-ID program run as another user ignores LD_LIBRARY_PATH and $ORIGIN', async () => {
+    for (const [what, prog, env, lib] of [
+      ['LD_LIBRARY_PATH', 'app-plain', ['LD_LIBRARY_PATH=/opt/l'], '/opt/l'],
+      ['$ORIGIN', 'app-origin', [], '/lib'],
+    ] as const) {
+      for (const mode of [0o4755, 0o755]) {
+        const root = `${tmp.dir}/suid-${what.replace(/\W/g, '')}-${mode.toString(8)}`;
+        glibcRoot(root);
+        put(root, '/bin/app', `${b}/${prog}`);
+        chmodSync(`${root}/bin/app`, mode);
+        put(root, `${lib}/libfoo.so.1`, `${b}/libfoo.so.1`);
+        const real = spawnSync('chroot', ['--userspec=1000:1000', root, '/bin/app'], {
+          encoding: 'utf8',
+          env: { PATH: process.env.PATH, ...Object.fromEntries(env.map((e) => e.split('=') as [string, string])) },
+        });
+        const m = await loadImage(root, { analysis: true });
+        try {
+          m.config = configAs(['/bin/app'], '1000:1000');
+          m.config.env.push(...env);
+          const r = buildReport(m);
+          assert.equal(r.verdict, real.status === 0 ? 'starts' : 'fails', `${what} ${mode.toString(8)}: ${real.stderr}`);
+          if (real.status !== 0) assert.equal(r.diagnostics.find((d) => d.severity === 'error')?.runtimeError, real.stderr.trim());
+        } finally {
+          await m.close();
+        }
+      }
     }
   });
 

@@ -185,6 +185,8 @@ export class GlibcSearch extends Search {
         out.push('');
         continue;
       }
+      // in secure mode an element with $ORIGIN (the caller of execve chose that path) is dropped
+      if (this.ctx.secure && /\$(\{ORIGIN\}|ORIGIN(?![A-Za-z0-9_]))/.test(raw)) continue;
       const p = raw.replace(
         /\$(?:\{(ORIGIN|LIB|PLATFORM)\}|(ORIGIN|LIB|PLATFORM)(?![A-Za-z0-9_]))/g,
         (_m, braced: string | undefined, bare: string | undefined) => {

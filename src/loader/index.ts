@@ -15,6 +15,7 @@ import { type Found, LIMITS, type Loaded, type LoaderContext, TooMuchWork } from
 import type { Dependency, LoadResult, VersionProblem } from './types.js';
 import { envValue } from '../source/config.js';
 import { preloadNames } from './preload.js';
+import { ROOT } from './access.js';
 
 export type * from './types.js';
 export type { LoaderContext } from './search.js';
@@ -64,6 +65,10 @@ function loaderKindOf(info: ElfInfo): 'musl' | 'glibc' | null {
  * context (see Resolution) and its answer copied with the program's path.
  */
 export function resolveProgram(ctx: LoaderContext, programPath: string, program: ElfInfo): LoadResult {
+  if (secureExec(ctx, programPath)) {
+    // AT_SECURE: both loaders drop LD_LIBRARY_PATH and LD_PRELOAD, and $ORIGIN (search.ts)
+    ctx = { ...ctx, env: ctx.env.filter((e) => !/^LD_(LIBRARY_PATH|PRELOAD)=/.test(e)), secure: true };
+  }
   const key = ctx.resolutions ? shapeOf(ctx, program) : null;
   const hit = key === null ? undefined : ctx.resolutions!.get(key);
   // the same steps against the image's budget: a replay where a fresh run would hit it is not
@@ -116,7 +121,19 @@ function shapeOf(ctx: LoaderContext, program: ElfInfo): string | null {
   if (envValue(ctx.env, 'LD_PRELOAD')?.includes('$')) return null;
   const { interpreter, type, libc, machine, flags } = program;
   // names from C strings hold no NUL: it separates them
-  return [interpreter ?? '', type, libc, program.class, machine, flags.nodeflib ? 1 : 0, ...program.needed].join('\0');
+  return [interpreter ?? '', type, libc, program.class, machine, flags.nodeflib ? 1 : 0, ctx.secure ? 1 : 0, ...program.needed].join('\0');
+}
+
+/**
+ * Whether the kernel runs the program in secure mode (AT_SECURE): set-user-ID to another user
+ * than the container's, or set-group-ID to another group than its primary one. (Capabilities
+ * a file gains do it too; the layers' extended attributes are not read.)
+ */
+function secureExec(ctx: LoaderContext, programPath: string): boolean {
+  const r = resolvePath(ctx.tree, programPath, { cwd: ctx.cwd });
+  if (!r.ok) return false;
+  const who = ctx.user ?? ROOT;
+  return ((r.node.mode & 0o4000) !== 0 && r.node.uid !== who.uid) || ((r.node.mode & 0o2000) !== 0 && r.node.gid !== who.gids[0]);
 }
 
 /** A kept resolution as the program at `programPath` gets it: its path where the program's was, its own version needs checked. */

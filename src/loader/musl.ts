@@ -89,8 +89,10 @@ export class MuslSearch extends Search {
   }
 
   private expand(paths: string, obj: Loaded): string[] {
-    // musl expands $ORIGIN only; a path with any other $ is not used at all.
+    // musl expands $ORIGIN only; a path with any other $ is not used at all, nor the program's
+    // own with $ORIGIN in secure mode (the caller of execve chose its path)
     if (/\$(?!ORIGIN|\{ORIGIN\})/.test(paths)) return [];
+    if (this.ctx.secure && obj.depth === 0 && paths.includes('$')) return [];
     const origin = dirname(obj.depth === 0 ? obj.real : obj.path);
     return elements(paths.replace(/\$(\{ORIGIN\}|ORIGIN)/g, origin));
   }

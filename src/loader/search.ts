@@ -21,6 +21,8 @@ export interface LoaderContext {
   budget?: { steps: number };
   /** Resolutions by the shape of the program (see resolveProgram): where programs alike are answered once. */
   resolutions?: Map<string, Resolution>;
+  /** The program runs in secure mode (AT_SECURE: set-user-ID or set-group-ID to another): see resolveProgram. */
+  secure?: boolean;
 }
 
 /**
