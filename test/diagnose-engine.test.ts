@@ -88,6 +88,8 @@ const EXPECT: Record<string, { error?: string; warnings?: string[] }> = {
   'entrypoint-crlf': { error: 'shell-command-fails' },
   'interp-relative': { error: 'interpreter-missing' },
   'interp-relative-workdir': {},
+  'capability-denied': { error: 'capability-denied' },
+  'capability-granted': {},
   'shebang-env-noloader': { error: 'interpreter-missing' },
 };
 

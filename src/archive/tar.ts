@@ -263,6 +263,9 @@ export function decodeHeader(block: Buffer): RawHeader {
  * The pax keys scratchscope reads; all others are skipped as they are parsed, so a header
  * of a hundred thousand keys costs one pass and no memory.
  */
+/** The file capabilities `setcap` gives, as Go's archive/tar carries extended attributes. */
+export const CAPS_KEY = 'SCHILY.xattr.security.capability';
+
 const PAX_KEYS = new Set([
   'path',
   'linkpath',
@@ -278,6 +281,7 @@ const PAX_KEYS = new Set([
   'GNU.sparse.realsize',
   'GNU.sparse.size',
   'GNU.sparse.map',
+  CAPS_KEY,
 ]);
 
 /** pax extended header records: "LEN key=value\n". Values are UTF-8 except where binary. */
@@ -311,7 +315,8 @@ export function parsePax(buf: Buffer, into: Map<string, string> = new Map(), glo
       runs.push(v);
     }
     // only known keys are kept; an empty value ('') unsets the key (POSIX), see paxValue
-    else if (PAX_KEYS.has(key)) into.set(key, decodeName(value));
+    // an attribute's value is bytes: kept one character per byte
+    else if (PAX_KEYS.has(key)) into.set(key, key === CAPS_KEY ? value.toString('latin1') : decodeName(value));
     pos += len;
   }
   // a global header's runs are no file's map (Go does not carry them to the entries after it)
@@ -335,4 +340,21 @@ export function paxValue(pax: Map<string, string> | null, global: ReadonlyMap<st
 export function padding(size: number): number {
   const rem = size % BLOCK;
   return rem === 0 ? 0 : BLOCK - rem;
+}
+
+/**
+ * The capabilities a file forces on its process (vfs_cap_data: a revision and flags word, then
+ * permitted and inheritable words, one pair for revision 1, two for 2 and 3): the permitted
+ * set, as [low 32 bits, high 32 bits], when the effective flag is set; null otherwise (then
+ * execve never refuses the file for them).
+ */
+export function forcedCaps(raw: string): [number, number] | null {
+  const b = Buffer.from(raw, 'latin1');
+  if (b.length < 12) return null;
+  const magic = b.readUInt32LE(0);
+  if ((magic & 1) === 0) return null; // VFS_CAP_FLAGS_EFFECTIVE
+  const revision = magic & 0xff000000;
+  const lo = b.readUInt32LE(4);
+  const hi = revision !== 0x01000000 && b.length >= 20 ? b.readUInt32LE(12) : 0;
+  return lo || hi ? [lo, hi] : null;
 }

@@ -16,6 +16,8 @@ import {
   isZeroBlock,
   padding,
   parsePax,
+  CAPS_KEY,
+  forcedCaps,
   paxValue,
 } from './tar.js';
 
@@ -39,6 +41,8 @@ export interface TarEntry {
    * runs of it, one after another; the rest is holes, read as zeros.
    */
   sparse?: SparseChunk[];
+  /** Capabilities the file forces (setcap …+ep): its permitted set, [low, high] 32 bits (see forcedCaps). */
+  fileCaps?: [number, number];
   /**
    * Null here, for the layer reader to fill in (layers/index.ts LayerEntry): made with the
    * entry, they live inside its record, and the reader keeps it as it is instead of copying
@@ -217,6 +221,8 @@ function* steps(position: () => number): Steps {
     const size = numberOr(ext('size'), h.size, 'size');
     const uid = numberOr(ext('uid'), h.uid, 'uid');
     const gid = numberOr(ext('gid'), h.gid, 'gid');
+    const capsRecord = ext(CAPS_KEY);
+    const caps = capsRecord === undefined ? null : forcedCaps(capsRecord);
     pax = null;
     longName = null;
     longLink = null;
@@ -245,6 +251,7 @@ function* steps(position: () => number): Steps {
       magic: null,
     };
     if (sparse) entry.sparse = sparse.map;
+    if (caps) entry.fileCaps = caps;
     yield step.entry(entry);
     const consumed = position() - dataPos + (sparse?.mapBytes ?? 0);
     step.skip(bodySize - consumed + padding(bodySize));

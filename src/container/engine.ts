@@ -20,6 +20,8 @@ export interface MountFacts {
   label?: string;
 }
 
+import type { Capabilities } from '../diagnose/capabilities.js';
+
 export interface ContainerFacts {
   id: string;
   name: string;
@@ -34,6 +36,8 @@ export interface ContainerFacts {
   env: string[];
   readOnly: boolean;
   init: boolean;
+  /** --cap-add and --cap-drop (--privileged: every capability), as docker run recorded them. */
+  capabilities: Capabilities;
   platform: string | null;
   mounts: MountFacts[];
   state: {
@@ -78,6 +82,9 @@ interface RawContainer {
   HostConfig?: {
     ReadonlyRootfs?: boolean;
     Init?: boolean | null;
+    CapAdd?: string[] | null;
+    CapDrop?: string[] | null;
+    Privileged?: boolean;
     Tmpfs?: Record<string, string> | null;
     Mounts?: { Target?: string; Type?: string; VolumeOptions?: { NoCopy?: boolean } }[] | null;
   };
@@ -147,6 +154,7 @@ export async function readContainer(client: EngineClient, ref: string): Promise<
     env: cfg.Env ?? [],
     readOnly: !!c.HostConfig?.ReadonlyRootfs,
     init: !!c.HostConfig?.Init,
+    capabilities: { add: c.HostConfig?.Privileged ? ['ALL'] : (c.HostConfig?.CapAdd ?? []), drop: c.HostConfig?.CapDrop ?? [] },
     platform: c.Platform ?? null,
     mounts: mountsOf(c),
     state: {

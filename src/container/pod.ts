@@ -22,6 +22,9 @@ interface SecurityContext {
   runAsGroup?: number;
   runAsNonRoot?: boolean;
   readOnlyRootFilesystem?: boolean;
+  /** A container's only (the pod's has none). */
+  capabilities?: { add?: string[]; drop?: string[] };
+  privileged?: boolean;
 }
 
 interface K8sContainer {
@@ -274,6 +277,10 @@ export async function analysePod(
         env,
         readOnly: !!sc.readOnlyRootFilesystem,
         init: false,
+        capabilities: {
+          add: c.securityContext?.privileged ? ['ALL'] : (c.securityContext?.capabilities?.add ?? []),
+          drop: c.securityContext?.capabilities?.drop ?? [],
+        },
         platform: null,
         mounts: mountsOf(c, pod.spec),
         state,

@@ -669,6 +669,22 @@ period: no clean shutdown. Use the exec form, or exec in the command.`,
         ? `Use the exec form: ${execFormLines(keyword, form)} (or put exec in front of the command).`
         : `Put exec in front of the program the script ends with, so it takes PID 1 from the shell; the script does more than run one program (expansions, operators, globs), which the exec form cannot say.`,
   },
+  'capability-denied': {
+    story: `A program given file capabilities (setcap cap_ipc_lock+ep /usr/bin/app, as some images do so a
+non-root user may lock memory or bind a low port) forces them on its process: the kernel must
+grant every one of them, or it refuses to execute the file at all, root included ("exec
+/usr/bin/app: operation not permitted"). A container may hold only its bounding set: the
+runtime's default (chown, dac_override, fowner, fsetid, kill, setgid, setuid, setpcap,
+net_bind_service, net_raw, sys_chroot, mknod, audit_write, setfcap) unless docker run
+--cap-add (or a pod's securityContext) adds more, which an image cannot say.`,
+    example: 'exec /usr/bin/app: operation not permitted',
+    runtimes: { crun: (f) => execFailed(f, 'Operation not permitted') },
+    runc: (path: string) => `exec ${path}: operation not permitted`,
+    message: (path: string, caps: string[]) =>
+      `${path} forces the file capabilities ${caps.join(', ')} (setcap …+ep), which the runtime's default bounding set lacks: the kernel refuses to execute it (EPERM)`,
+    fix: (caps: string[]) =>
+      `Grant them: docker run ${caps.map((c) => `--cap-add ${c.slice(4).toUpperCase()}`).join(' ')} (Kubernetes: securityContext.capabilities.add), or drop them from the file if it does without (setcap -r).`,
+  },
   'elf-truncated': {
     story: `A program, its loader or a library cut short: its program headers ask for a loadable segment
 that runs past the end of the file by a page or more (an interrupted download, a git-lfs file

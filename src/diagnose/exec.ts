@@ -11,6 +11,7 @@ import { type MergedTree, type Node, contentHead, resolvePath } from '../fs/inde
 import { isElf, isScript } from '../archive/magic.js';
 import { type LoaderContext, hostRuns } from '../loader/index.js';
 import { CATALOG } from './catalog.js';
+import { deniedCaps } from './capabilities.js';
 import type { Code, Diagnostic, StepResult } from './types.js';
 import { containerPath, lookPath, unsearchable } from './lookup.js';
 import { archWarning } from './warnings.js';
@@ -377,6 +378,20 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
             evidence: [`PT_INTERP ${info.interpreter}`, `${ir.path}: ${bad.what}`],
           });
         }
+      }
+      // the file's forced capabilities are taken last (begin_new_exec): one the container is not granted refuses it
+      const denied = deniedCaps(node.fileCaps);
+      if (denied.length) {
+        const caps = CATALOG['capability-denied'];
+        return fail({
+          code: 'capability-denied',
+          runtimeError: caps.runc(runcPath),
+          message: caps.message(r.path, denied),
+          path: r.path,
+          node,
+          fix: caps.fix(denied),
+          evidence: [`security.capability: ${denied.join(',')}+ep`, "the runtime's default bounding set"],
+        });
       }
       result.program = { path: r.path, argv0: curArgv0, info, node };
       return result;

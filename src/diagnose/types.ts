@@ -18,6 +18,7 @@ export const ERROR_CODES = [
   'script-missing',
   'stdlib-missing',
   'elf-truncated',
+  'capability-denied',
   'init-command-fails',
   'symbol-version-missing',
   'symbol-missing',

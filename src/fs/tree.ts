@@ -28,6 +28,8 @@ export interface Node {
   /** ELF, script or other, for regular files of layers read with sniffing. */
   magic: Magic | null;
   children: Map<string, Node> | null;
+  /** Capabilities the file forces on its process (setcap …+ep), when it has any: see TarEntry. */
+  fileCaps?: [number, number];
 }
 
 export type ChangeKind = 'added' | 'modified' | 'removed';
@@ -473,8 +475,10 @@ export class MergedTree {
     if (e.type === 'file') result.contentBytes += e.size;
     let type = e.type;
     let linkTarget = e.type === 'symlink' || e.type === 'hardlink' ? e.linkname : null;
+    let caps = e.fileCaps;
     if (e.type === 'hardlink') {
       const target = this.get(e.linkname);
+      caps = target?.fileCaps; // the same inode: its attributes too
       if (target && (target.type === 'file' || target.type === 'hardlink')) {
         size = target.size;
         content = target.content;
@@ -520,6 +524,7 @@ export class MergedTree {
       magic,
       children: e.type === 'dir' ? new Map() : null,
     };
+    if (caps) node.fileCaps = caps;
     parent.children!.set(name, node);
     this.record(result, dir, name, e.path, change(e.path, old ? 'modified' : 'added', node), again);
   }
