@@ -159,6 +159,9 @@ describe('launch steps', () => {
       `"/app" --flag=1 -v`,
       `/app "a\\b" x=1`,
       `"X=1" /app`,
+      // brackets that close in no part of the path are plain: sh's split (here, with no file to match) says the same
+      `['/app','--version']`,
+      `[/app x]`,
     ];
     for (const script of plain) {
       const form = execForm(script);
@@ -175,6 +178,8 @@ describe('launch steps', () => {
       '/app "$HOME"',
       '/app | cat',
       '/app *.txt',
+      '/app [ab]',
+      '/[a/[b]',
       '~/app',
       '# x',
       "/app 'open",

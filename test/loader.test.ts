@@ -170,17 +170,42 @@ describe('glibc loader rules, checked against ld.so itself', { skip }, () => {
   });
 
   // set-user-ID to root, run as another user: secure mode, where ld.so drops LD_LIBRARY_PATH and $ORIGIN
-  it('a set-user-ID program run as another user ignores LD_LIBRARY_PATH and $ORIGIN', async () => {
-    for (const [what, prog, env, lib] of [
-      ['LD_LIBRARY_PATH', 'app-plain', ['LD_LIBRARY_PATH=/opt/l'], '/opt/l'],
-      ['$ORIGIN', 'app-origin', [], '/lib'],
+  it("a set-user-ID program run as another user ignores LD_LIBRARY_PATH and its own $ORIGIN; a library's $ORIGIN stands", async () => {
+    sh(
+      'gcc',
+      [
+        '-O1',
+        '-shared',
+        '-fPIC',
+        '-Wl,-soname,libbar.so.1',
+        '-o',
+        'libbar-origin.so.1',
+        SRC + 'bar.c',
+        '-L.',
+        '-l:libfoo.so.1',
+        '-Wl,--enable-new-dtags,-rpath,$ORIGIN',
+      ],
+      { cwd: b },
+    );
+    for (const [what, prog, env, libs] of [
+      ['LD_LIBRARY_PATH', 'app-plain', ['LD_LIBRARY_PATH=/opt/l'], [['/opt/l/libfoo.so.1', 'libfoo.so.1']]],
+      ['$ORIGIN', 'app-origin', [], [['/lib/libfoo.so.1', 'libfoo.so.1']]],
+      [
+        "a library's $ORIGIN",
+        'app-bar-runpath',
+        [],
+        [
+          ['/opt/chain/libbar.so.1', 'libbar-origin.so.1'],
+          ['/opt/chain/libfoo.so.1', 'libfoo.so.1'],
+        ],
+      ],
     ] as const) {
       for (const mode of [0o4755, 0o755]) {
         const root = `${tmp.dir}/suid-${what.replace(/\W/g, '')}-${mode.toString(8)}`;
         glibcRoot(root);
         put(root, '/bin/app', `${b}/${prog}`);
         chmodSync(`${root}/bin/app`, mode);
-        put(root, `${lib}/libfoo.so.1`, `${b}/libfoo.so.1`);
+        for (const [to, from] of libs) put(root, to, `${b}/${from}`);
         const real = spawnSync('chroot', ['--userspec=1000:1000', root, '/bin/app'], {
           encoding: 'utf8',
           env: { PATH: process.env.PATH, ...Object.fromEntries(env.map((e) => e.split('=') as [string, string])) },

@@ -73,7 +73,8 @@ describe("shell-form commands: the program the shell runs, in the shell's words"
     try {
       if (user || env.length) m.config = configAs(argv, user ?? '');
       if (env.length) m.config!.env.push(...env);
-      const r = buildReport(m, user ? {} : { entrypoint: argv });
+      // the chroot's environment is the whole one (PATH and `env`), as a container's recorded one is
+      const r = buildReport(m, { ...(user ? {} : { entrypoint: argv }), envComplete: true });
       rmSync(root, { recursive: true, force: true });
       // a container's log holds both streams (2>&1 sends the shell's line to the other)
       return { real: { status: real.status, stderr: (real.stderr + real.stdout).trim() }, r };
@@ -672,6 +673,23 @@ describe('a #! script the user may execute but not read: its interpreter starts,
 describe('an entrypoint script the shells may read differently is not followed', () => {
   const follows = (text: string, env: string[] = []) => lastCommand(text, env, ['app'], () => '/srv') !== null;
   it('follows the plain shape', () => assert.equal(follows('#!/bin/sh\nset -e\nexec "$@"\n'), true));
+  it("a shell-form command's variable the image does not set may be given at run time: not followed, unless the environment is whole", async () => {
+    const tmp = tempDir();
+    try {
+      glibcRoot(tmp.dir);
+      put(tmp.dir, '/bin/sh', '/bin/dash');
+      const m = await loadImage(tmp.dir, { analysis: true });
+      try {
+        const argv = ['/bin/sh', '-c', 'exec $APP_HOME/bin/server'];
+        assert.equal(buildReport(m, { entrypoint: argv }).verdict, 'starts');
+        assert.equal(buildReport(m, { entrypoint: argv, envComplete: true }).verdict, 'fails');
+      } finally {
+        await m.close();
+      }
+    } finally {
+      tmp.cleanup();
+    }
+  });
   it('~ after = or : is the home folder to the shells', () => {
     assert.equal(follows('#!/bin/sh\nexport PATH=~/bin:/usr/bin\nexec app\n'), false);
     assert.equal(follows('#!/bin/sh\nPATH=/usr/bin:~/.local/bin\nexec app\n'), false);

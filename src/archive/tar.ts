@@ -354,6 +354,8 @@ export function forcedCaps(raw: string): [number, number] | null {
   const magic = b.readUInt32LE(0);
   if ((magic & 1) === 0) return null; // VFS_CAP_FLAGS_EFFECTIVE
   const revision = magic & 0xff000000;
+  // revision 3 names the user namespace's root it is for: one but 0 is no root of a container without its own
+  if (revision === 0x03000000 && b.length >= 24 && b.readUInt32LE(20) !== 0) return null;
   const lo = b.readUInt32LE(4);
   const hi = revision !== 0x01000000 && b.length >= 20 ? b.readUInt32LE(12) : 0;
   return lo || hi ? [lo, hi] : null;

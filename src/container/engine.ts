@@ -38,6 +38,10 @@ export interface ContainerFacts {
   init: boolean;
   /** --cap-add and --cap-drop (--privileged: every capability), as docker run recorded them. */
   capabilities: Capabilities;
+  /** --security-opt no-new-privileges (a pod's allowPrivilegeEscalation: false). */
+  noNewPrivs: boolean;
+  /** The environment is the container's whole one (docker's record; a pod's may come from elsewhere). */
+  envComplete: boolean;
   platform: string | null;
   mounts: MountFacts[];
   state: {
@@ -85,6 +89,7 @@ interface RawContainer {
     CapAdd?: string[] | null;
     CapDrop?: string[] | null;
     Privileged?: boolean;
+    SecurityOpt?: string[] | null;
     Tmpfs?: Record<string, string> | null;
     Mounts?: { Target?: string; Type?: string; VolumeOptions?: { NoCopy?: boolean } }[] | null;
   };
@@ -155,6 +160,8 @@ export async function readContainer(client: EngineClient, ref: string): Promise<
     readOnly: !!c.HostConfig?.ReadonlyRootfs,
     init: !!c.HostConfig?.Init,
     capabilities: { add: c.HostConfig?.Privileged ? ['ALL'] : (c.HostConfig?.CapAdd ?? []), drop: c.HostConfig?.CapDrop ?? [] },
+    noNewPrivs: (c.HostConfig?.SecurityOpt ?? []).some((o) => /^no-new-privileges(?:[:=]true)?$/.test(o)),
+    envComplete: true,
     platform: c.Platform ?? null,
     mounts: mountsOf(c),
     state: {

@@ -167,7 +167,12 @@ export function predict(
   const config = effectiveConfig(model.config, facts);
   const asRun: ImageModel = { ...model, config };
   const catalog = new BinaryCatalog(model.tree, model.decoded);
-  const d = diagnose(asRun, catalog);
+  const d = diagnose(asRun, catalog, {
+    capabilities: facts.capabilities,
+    noNewPrivs: facts.noNewPrivs,
+    // docker records a container's whole environment; a pod's may come from elsewhere (envFrom, secrets)
+    envComplete: facts.envComplete,
+  });
   let diagnostics = d.diagnostics;
   const launch = d.launch;
   const mountFindings: MountFinding[] = [];

@@ -25,6 +25,7 @@ interface SecurityContext {
   /** A container's only (the pod's has none). */
   capabilities?: { add?: string[]; drop?: string[] };
   privileged?: boolean;
+  allowPrivilegeEscalation?: boolean;
 }
 
 interface K8sContainer {
@@ -281,6 +282,8 @@ export async function analysePod(
           add: c.securityContext?.privileged ? ['ALL'] : (c.securityContext?.capabilities?.add ?? []),
           drop: c.securityContext?.capabilities?.drop ?? [],
         },
+        noNewPrivs: c.securityContext?.allowPrivilegeEscalation === false,
+        envComplete: false,
         platform: null,
         mounts: mountsOf(c, pod.spec),
         state,

@@ -77,18 +77,21 @@ export interface Capabilities {
 
 const canonical = (c: string) => (c.toLowerCase().startsWith('cap_') ? c.toLowerCase() : `cap_${c.toLowerCase()}`);
 
-/** The capabilities a file forces that the container's bounding set lacks (bit N as cap_N when unnamed). */
+/** The capabilities a file forces that the container's bounding set lacks. */
 export function deniedCaps(caps: readonly [number, number] | undefined, given?: Capabilities): string[] {
   if (!caps) return [];
   const add = new Set(given?.add.map(canonical));
   const drop = new Set(given?.drop.map(canonical));
-  // the drops apply to the default set, then the adds (moby's TweakCapabilities, the CRI's too)
-  const granted = (name: string) => add.has('cap_all') || add.has(name) || (DEFAULT.has(name) && !drop.has('cap_all') && !drop.has(name));
+  // as moby's TweakCapabilities (the CRI's alike): add ALL is every one but the drops; drop
+  // ALL is the adds only; else the default set less the drops, plus the adds
+  const granted = (name: string) =>
+    add.has('cap_all') ? !drop.has(name) : drop.has('cap_all') ? add.has(name) : add.has(name) || (DEFAULT.has(name) && !drop.has(name));
   const out: string[] = [];
-  for (let bit = 0; bit < 64; bit++) {
+  // the kernel knows capabilities up to the last it names: higher bits of the record are masked off
+  for (let bit = 0; bit < NAMES.length; bit++) {
     const word = bit < 32 ? caps[0] : caps[1];
     if (((word >>> (bit % 32)) & 1) === 0) continue;
-    const name = NAMES[bit] ?? `cap_${bit}`;
+    const name = NAMES[bit]!;
     if (!granted(name)) out.push(name);
   }
   return out;

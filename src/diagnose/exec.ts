@@ -11,7 +11,7 @@ import { type MergedTree, type Node, contentHead, resolvePath } from '../fs/inde
 import { isElf, isScript } from '../archive/magic.js';
 import { type LoaderContext, hostRuns } from '../loader/index.js';
 import { CATALOG } from './catalog.js';
-import { deniedCaps } from './capabilities.js';
+import { type Capabilities, deniedCaps } from './capabilities.js';
 import type { Code, Diagnostic, StepResult } from './types.js';
 import { containerPath, lookPath, unsearchable } from './lookup.js';
 import { archWarning } from './warnings.js';
@@ -52,6 +52,10 @@ export interface ExecResult {
 export interface ExecContext extends LoaderContext {
   /** The architecture of the machine the container runs on (the image's, normally). */
   hostArch: string;
+  /** What docker run (or a pod) changed of the runtime's default capabilities. */
+  capabilities?: Capabilities;
+  /** The environment is the container's whole one (a container's, as the engine recorded it): a name it lacks is unset. */
+  envComplete?: boolean;
 }
 
 interface Shebang {
@@ -380,7 +384,7 @@ export function emulateExec(ctx: ExecContext, execPath: string, argv0: string, s
         }
       }
       // the file's forced capabilities are taken last (begin_new_exec): one the container is not granted refuses it
-      const denied = deniedCaps(node.fileCaps);
+      const denied = deniedCaps(node.fileCaps, ctx.capabilities);
       if (denied.length) {
         const caps = CATALOG['capability-denied'];
         return fail({

@@ -20,6 +20,7 @@ import { scriptReadStep } from './script.js';
 import { stdlibStep } from './stdlib.js';
 import { noScriptStep, scriptFileRun, scriptFileStep, scriptRun, silence } from './shell.js';
 import { shellOf } from './shell-kind.js';
+import type { Capabilities } from './capabilities.js';
 import type { Diagnostic, Launch, LaunchStep, Read, StepResult, Verdict } from './types.js';
 import { userStep } from './user.js';
 import { archWarning, damageWarning, layerWarnings, programWarnings } from './warnings.js';
@@ -27,8 +28,11 @@ import { archWarning, damageWarning, layerWarnings, programWarnings } from './wa
 export type * from './types.js';
 export { ERROR_CODES, WARNING_CODES, runtimeLines } from './types.js';
 
-/** What may override the image's command, as `docker run` can. */
-export type DiagnoseOptions = CommandOptions;
+/**
+ * What may override the image's command, as `docker run` can; and, for a container that was
+ * run, what else it was given: capabilities, no_new_privs, and an environment known whole.
+ */
+export type DiagnoseOptions = CommandOptions & { capabilities?: Capabilities; noNewPrivs?: boolean; envComplete?: boolean };
 
 export interface Diagnosis {
   launch: Launch;
@@ -85,6 +89,9 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
     cwd,
     hostArch: config?.architecture ?? hostPlatform().architecture,
     user: user.user.credentials ?? undefined,
+    ...(opts.capabilities ? { capabilities: opts.capabilities } : {}),
+    ...(opts.noNewPrivs ? { noNewPrivs: true } : {}),
+    ...(opts.envComplete ? { envComplete: true } : {}),
   };
   const configArch = config?.architecture ?? null;
   const exec = execStep(ctx, lookup.found.path, command.argv[0] ?? '', configArch);

@@ -62,6 +62,7 @@ function isBuiltin(word: string, kind: ShellKind | null): boolean {
 const ENOENT = 'no such file or directory';
 const ENOTDIR = 'not a directory';
 const EACCES = 'permission denied';
+const EPERM = 'operation not permitted';
 const ENOEXEC = 'exec format error';
 
 /** What went wrong when the shell ran the script's program, as the shell knows it. */
@@ -107,15 +108,17 @@ export function shellLine(
     case 'bash': {
       const at = `${name}: line ${line ?? 1}: `;
       if (f.why === null) return f.exec ? `${at}exec: ${f.word}: not found` : `${at}${bashPrintable(f.word)}: command not found`;
-      // bash's exec builtin adds a line of its own, with errno as it was left (0 after a message of bash's own);
-      // under set -e a file it may not run ends the shell at the first line (its file_error exits)
-      const then = (what: string) => (f.exec && !(errexit && f.why === EACCES) ? `\n${at}${what}` : '');
+      // bash's exec builtin adds a line of its own, with errno as it was left (0 after a message of bash's own)
+      const then = (what: string) => (f.exec ? `\n${at}${what}` : '');
       if (f.interpreter !== undefined && !(f.why === ENOENT && sh.modern))
         return `${name}: ${f.path}: ${f.interpreter}: bad interpreter: ${cap(f.why)}${then(`${f.path}: Success`)}`;
       if (f.missingInterpreter && sh.modern) return `${at}${f.path}: cannot execute: required file not found`;
       if (f.why === ENOEXEC) return `${at}${f.path}: cannot execute binary file: Exec format error${then(`${f.path}: Success`)}`;
       if (f.why === ENOENT) return `${at}${f.path}: No such file or directory`;
-      return `${at}${f.path}: ${cap(f.why)}${then(`exec: ${f.path}: cannot execute: ${cap(f.why)}`)}`;
+      // a file it may run that execve refuses (EPERM: capabilities) is worded by bash's own error, as ENOEXEC is
+      if (f.why === EPERM) return `${at}${f.path}: ${cap(f.why)}${errexit ? '' : then(`${f.path}: Success`)}`;
+      // under set -e a file it may not run ends the shell at the first line (its file_error exits)
+      return `${at}${f.path}: ${cap(f.why)}${errexit && f.why === EACCES ? '' : then(`exec: ${f.path}: cannot execute: ${cap(f.why)}`)}`;
     }
     case null:
       return null; // another shell (mksh, zsh, …): it fails all the same, in words not known here
@@ -440,11 +443,13 @@ function followScript(
   const shell = command.argv[0] ?? '/bin/sh';
   const script = command.script ?? '';
   const redirected = redirections(script);
-  // the container's whole environment is known: a variable it lacks is unset (empty)
+  // a variable the image's ENV sets has its value; any other may be given at run time (docker
+  // run -e, a pod's env): not known, unless the environment is the container's whole one
   const env = ctx.env;
+  const unset = ctx.envComplete ? undefined : null;
   const expanded =
     redirected &&
-    expandVars(redirected.script, (n) => envValue(env, n) ?? (n === 'PATH' ? containerPath(env) : SHELL_SET.has(n) ? null : undefined));
+    expandVars(redirected.script, (n) => envValue(env, n) ?? (n === 'PATH' ? containerPath(env) : SHELL_SET.has(n) ? null : unset));
   const form = expanded !== null && expanded !== undefined ? execForm(expanded) : null;
   if (!redirected || !form || form.words[0] === '') return null;
   const name = command.shellName ?? shell;

@@ -101,7 +101,8 @@ function isPattern(word: string, bare: number[]): boolean {
   for (const at of bare) {
     const c = word[at]!;
     if (c === '*' || c === '?') return true;
-    if (c === '[' && open === -1) open = at;
+    // a [ opens a bracket in its own part of the path: one left open before a slash is plain
+    if (c === '[' && (open === -1 || word.slice(open, at).includes('/'))) open = at;
     else if (c === ']' && open !== -1 && !word.slice(open, at).includes('/')) return true;
   }
   return false;

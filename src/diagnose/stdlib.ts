@@ -11,6 +11,7 @@
  */
 import type { MergedTree, Node } from '../fs/tree.js';
 import { resolvePath } from '../fs/index.js';
+import { envValue } from '../source/config.js';
 import { CATALOG } from './catalog.js';
 import type { ExecContext } from './exec.js';
 import type { StepResult } from './types.js';
@@ -27,6 +28,8 @@ function hasStdlib(tree: MergedTree, minor: number, likely: string[]): boolean {
   const zip = `python3${minor}.zip`;
   const isPackage = (lib: Node | null | undefined) => {
     const enc = lib?.children?.get('encodings');
+    // a link is not followed here: counted as one (the answer must never be a false "fails")
+    if (enc?.type === 'symlink') return true;
     return enc?.children !== null && enc?.children !== undefined && (enc.children.has('__init__.py') || enc.children.has('__init__.pyc'));
   };
   // where it nearly always is: beside the interpreter's prefix, /usr, /usr/local
@@ -39,6 +42,7 @@ function hasStdlib(tree: MergedTree, minor: number, likely: string[]): boolean {
   for (let n = stack.pop(); n; n = stack.pop()) {
     for (const [name, child] of n.children!) {
       if (name === zip && child.type !== 'dir') return true;
+      if (name === dir && child.type === 'symlink') return true; // a link to the library, maybe
       if (!child.children) continue;
       if (name === dir && isPackage(child)) return true;
       stack.push(child);
@@ -56,6 +60,13 @@ export function stdlibStep(ctx: ExecContext, programPath: string, argv0: string)
   const path = real.ok ? real.path : programPath;
   const minor = pythonMinor(path);
   if (minor === null) return null;
+  // PYTHONPATH, PYTHONHOME, or a ._pth file beside it, may put the library anywhere, under any name
+  if (envValue(ctx.env, 'PYTHONPATH') || envValue(ctx.env, 'PYTHONHOME')) return null;
+  if (
+    resolvePath(ctx.tree, `${path}._pth`).ok ||
+    resolvePath(ctx.tree, `${path.slice(0, path.lastIndexOf('/') + 1)}python3${minor}._pth`).ok
+  )
+    return null;
   const bin = path.slice(0, path.lastIndexOf('/')) || '/';
   const prefix = bin.slice(0, bin.lastIndexOf('/')) || '';
   if (hasStdlib(ctx.tree, minor, [prefix, '/usr', '/usr/local'])) return null;

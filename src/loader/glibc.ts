@@ -185,8 +185,9 @@ export class GlibcSearch extends Search {
         out.push('');
         continue;
       }
-      // in secure mode an element with $ORIGIN (the caller of execve chose that path) is dropped
-      if (this.ctx.secure && /\$(\{ORIGIN\}|ORIGIN(?![A-Za-z0-9_]))/.test(raw)) continue;
+      // in secure mode the program's own elements with $ORIGIN are dropped (the caller of execve
+      // chose its path); a library's came from a trusted search, and stand
+      if (this.ctx.secure && obj.depth === 0 && /\$(\{ORIGIN\}|ORIGIN(?![A-Za-z0-9_]))/.test(raw)) continue;
       const p = raw.replace(
         /\$(?:\{(ORIGIN|LIB|PLATFORM)\}|(ORIGIN|LIB|PLATFORM)(?![A-Za-z0-9_]))/g,
         (_m, braced: string | undefined, bare: string | undefined) => {

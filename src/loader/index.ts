@@ -116,6 +116,7 @@ export interface Resolution {
  */
 function shapeOf(ctx: LoaderContext, program: ElfInfo): string | null {
   if (program.rpath !== null || program.runpath !== null) return null;
+  if (program.interpreter !== null && !program.interpreter.startsWith('/')) return null; // found from the working folder
   if (program.needed.some((n) => n.includes('$'))) return null;
   if (envValue(ctx.env, 'LD_LIBRARY_PATH')?.includes('$')) return null;
   if (envValue(ctx.env, 'LD_PRELOAD')?.includes('$')) return null;
@@ -130,6 +131,7 @@ function shapeOf(ctx: LoaderContext, program: ElfInfo): string | null {
  * a file gains do it too; the layers' extended attributes are not read.)
  */
 function secureExec(ctx: LoaderContext, programPath: string): boolean {
+  if (ctx.noNewPrivs) return false;
   const r = resolvePath(ctx.tree, programPath, { cwd: ctx.cwd });
   if (!r.ok) return false;
   const who = ctx.user ?? ROOT;

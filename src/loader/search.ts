@@ -23,6 +23,8 @@ export interface LoaderContext {
   resolutions?: Map<string, Resolution>;
   /** The program runs in secure mode (AT_SECURE: set-user-ID or set-group-ID to another): see resolveProgram. */
   secure?: boolean;
+  /** no_new_privs is set (docker's no-new-privileges, a pod's allowPrivilegeEscalation: false): set-user-ID bits do nothing. */
+  noNewPrivs?: boolean;
 }
 
 /**
