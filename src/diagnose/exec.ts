@@ -58,7 +58,8 @@ export interface ExecContext extends LoaderContext {
   envComplete?: boolean;
 }
 
-interface Shebang {
+/** A #! line as the kernel reads it. */
+export interface Shebang {
   interpreter: string;
   arg: string | null;
   raw: string;

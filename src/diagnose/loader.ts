@@ -147,12 +147,7 @@ function libraryFix(model: ImageModel, d: Dependency, load: LoadResult, cgo: boo
 
 /** What the loader diagnostics need to know about the objects the program loads. */
 function loaderFacts(ctx: LoaderContext, prog: Program, layerOf: (p: string) => number | null): LoaderFacts {
-  const libcOf = (p: string) => {
-    if (p === prog.path) return prog.info.libc;
-    const r = resolvePath(ctx.tree, p);
-    const d = r.ok ? ctx.catalog.of(r.node) : null;
-    return d?.ok ? d.info.libc : null;
-  };
+  const libcOf = (p: string) => (p === prog.path ? prog.info.libc : (infoAt(ctx, p)?.libc ?? null));
   return { programPath: prog.path, argv0: prog.argv0, libcOf, layerOf };
 }
 

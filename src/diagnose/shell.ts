@@ -14,7 +14,7 @@ import { cleanPath } from '../archive/walk.js';
 import type { ImageModel } from '../load.js';
 import { CATALOG } from './catalog.js';
 import type { Command } from './command.js';
-import { type ExecContext, type ExecStep, execErrno, execStep } from './exec.js';
+import { type ExecContext, type ExecStep, type Shebang, execErrno, execStep, parseShebang } from './exec.js';
 import { type LoaderStep, loaderStep } from './loader.js';
 import {
   type Lookup,
@@ -735,31 +735,13 @@ function optionFirst(lines: string[], at: number): { words: string[]; end: numbe
 }
 
 /**
- * The options a #! line gives its shell: the one word after the interpreter (the kernel passes
- * the rest of the line as one), none after env and a name; null when env is given more.
+ * The options a #! line gives its shell (as the kernel reads it: the rest of the line one
+ * word, a Windows CR in it), none after env and a name; null when env is given more.
  */
-function shebangOptions(text: string): string[] | null {
-  const line = shebangLine(text);
-  if (!line) return [];
-  if (line.arg === null) return [];
-  if (line.interpreter.endsWith('/env')) return /^[\w.+-]+$/.test(line.arg) && !line.arg.startsWith('-') ? [] : null;
-  return [line.arg];
-}
-
-/**
- * The #! line as the kernel reads it: spaces and tabs at its end dropped (a CR stays), the
- * interpreter up to the first blank, and the rest after the blanks as one argument.
- */
-function shebangLine(text: string): { interpreter: string; arg: string | null } | null {
-  if (!text.startsWith('#!')) return null;
-  const nl = text.indexOf('\n');
-  const line = text
-    .slice(2, nl === -1 ? undefined : nl)
-    .replace(/[ \t]+$/, '')
-    .replace(/^[ \t]+/, '');
-  const blank = line.search(/[ \t]/);
-  if (blank === -1) return { interpreter: line, arg: null };
-  return { interpreter: line.slice(0, blank), arg: line.slice(blank).replace(/^[ \t]+/, '') };
+function shebangOptions(sb: Shebang | null): string[] | null {
+  if (!sb || sb.arg === null) return [];
+  if (sb.interpreter.endsWith('/env')) return /^[\w.+-]+$/.test(sb.arg) && !sb.arg.startsWith('-') ? [] : null;
+  return [sb.arg];
 }
 
 /**
@@ -767,10 +749,9 @@ function shebangLine(text: string): { interpreter: string; arg: string | null } 
  * and `#!/bin/sh -e -u` gives it "-e -u" (one word). A blank or CR is no option of any shell;
  * each says so in its words, named as the #! line names it, and runs nothing.
  */
-function shebangRefusal(command: Command, kind: ShellKind | null, text: string, option: string): ScriptRun | null {
+function shebangRefusal(command: Command, kind: ShellKind | null, interpreter: string, option: string): ScriptRun | null {
   const bad = /^-[eux]*([ \t\r])/.exec(option)?.[1];
-  const interpreter = shebangLine(text)?.interpreter;
-  if (bad === undefined || interpreter === undefined || kind === null) return null;
+  if (bad === undefined || kind === null) return null;
   const said =
     kind === 'dash'
       ? `${interpreter}: 0: Illegal option -${bad}`
@@ -859,10 +840,11 @@ export function scriptFileRun(
   // /etc/profile first, and "-e -u" on a #! line is one word the shells refuse)
   const shellAt = resolvePath(ctx.tree, shellPath, { cwd: ctx.cwd });
   const kind = shellAt.ok ? shellOf(shellAt.node, shellAt.path).kind : null;
-  const opts = options === 'shebang' ? shebangOptions(text) : options;
+  const sb = options === 'shebang' ? parseShebang(body) : null;
+  const opts = options === 'shebang' ? shebangOptions(sb) : options;
   if (!opts) return null;
   if (!opts.every((o) => /^[-+][eux]+$/.test(o)))
-    return options === 'shebang' && opts.length === 1 ? shebangRefusal(command, kind, text, opts[0]!) : null;
+    return sb && opts.length === 1 ? shebangRefusal(command, kind, sb.interpreter, opts[0]!) : null;
   const bashLike = kind !== 'dash' && kind !== 'busybox';
   // bash reads $BASH_ENV before its script, which may change anything
   if (bashLike && envValue(ctx.env, 'BASH_ENV')) return null;
@@ -875,7 +857,7 @@ export function scriptFileRun(
   const start = workingDir(ctx.tree, ctx.cwd);
   const set = (c: string) => opts.some((o) => o.startsWith('-') && o.includes(c));
   // bash named sh (or told so by POSIXLY_CORRECT) is in POSIX mode: a special builtin's error ends it, as in dash
-  const argv0 = (options === 'shebang' ? shebangLine(text)?.interpreter : command.argv[0]) ?? '';
+  const argv0 = (sb ? sb.interpreter : command.argv[0]) ?? '';
   const posix = kind === 'bash' && (argv0.slice(argv0.lastIndexOf('/') + 1) === 'sh' || envValue(ctx.env, 'POSIXLY_CORRECT') !== null);
   const cmd = lastCommand(text, ctx.env, args, cd, start.path, { kind, nounset: set('u'), errexit: set('e'), posix });
   if (!cmd) return null;
