@@ -97,13 +97,16 @@ export function execFormLines(keyword: string, form: ExecForm): string {
  * `bare`: where the word's unquoted * ? [ ] are.
  */
 function isPattern(word: string, bare: number[]): boolean {
-  let open = -1;
-  for (const at of bare) {
-    const c = word[at]!;
-    if (c === '*' || c === '?') return true;
-    // a [ opens a bracket in its own part of the path: one left open before a slash is plain
-    if (c === '[' && (open === -1 || word.slice(open, at).includes('/'))) open = at;
-    else if (c === ']' && open !== -1 && !word.slice(open, at).includes('/')) return true;
+  if (bare.length === 0) return false;
+  const special = new Set(bare);
+  let open = false; // a [ outside quotes in this part of the path
+  for (let i = 0; i < word.length; i++) {
+    const c = word[i]!;
+    if (c === '/') open = false;
+    else if (!special.has(i)) continue;
+    else if (c === '*' || c === '?') return true;
+    else if (c === '[') open = true;
+    else if (c === ']' && open) return true;
   }
   return false;
 }
