@@ -29,9 +29,11 @@ const dir = mkdtempSync(join(tmpdir(), 'scratchscope-startup-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 // A loader hook that lists every module the ESM loader loads (CommonJS ones are required inside their package).
+// It writes to fd 2 at once: the hooks run on a thread of their own, whose process.stderr is
+// flushed through the main thread, and a run that exits at once (--version) could lose it.
 writeFileSync(
   join(dir, 'hooks.mjs'),
-  `export async function load(url, ctx, next) { process.stderr.write('LOADED ' + url + '\\n'); return next(url, ctx); }\n`,
+  `import { writeSync } from 'node:fs';\nexport async function load(url, ctx, next) { writeSync(2, 'LOADED ' + url + '\\n'); return next(url, ctx); }\n`,
 );
 writeFileSync(
   join(dir, 'register.mjs'),
