@@ -90,6 +90,7 @@ const EXPECT: Record<string, { error?: string; warnings?: string[] }> = {
   'interp-relative-workdir': {},
   'capability-denied': { error: 'capability-denied' },
   'capability-granted': {},
+  'capability-secure-library-path': { error: 'library-missing' },
   'shebang-env-noloader': { error: 'interpreter-missing' },
 };
 

@@ -224,6 +224,38 @@ describe('glibc loader rules, checked against ld.so itself', { skip }, () => {
     }
   });
 
+  // file capabilities a user other than root gains put the program in secure mode too (commoncap.c);
+  // root gains none it lacks. The layer carries them as GNU tar --xattrs writes them.
+  it('a program with file capabilities run by a user other than root ignores LD_LIBRARY_PATH; run by root it does not', async () => {
+    const root = `${tmp.dir}/fcaps`;
+    glibcRoot(root);
+    put(root, '/bin/app', `${b}/app-plain`);
+    put(root, '/opt/l/libfoo.so.1', `${b}/libfoo.so.1`);
+    sh('setcap', ['cap_net_bind_service+ep', `${root}/bin/app`]);
+    const tar = `${tmp.dir}/fcaps.tar`;
+    sh('tar', ['--xattrs', '--xattrs-include=security.capability', '-cf', tar, '-C', root, '.']);
+    for (const user of ['1000:1000', '0:0']) {
+      const real = spawnSync('chroot', [`--userspec=${user}`, root, '/bin/app'], {
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH, LD_LIBRARY_PATH: '/opt/l' },
+      });
+      const m = await loadImage(tar, { analysis: true });
+      try {
+        m.config = configAs(['/bin/app'], user);
+        m.config.env.push('LD_LIBRARY_PATH=/opt/l');
+        const r = buildReport(m);
+        assert.equal(r.verdict, real.status === 0 ? 'starts' : 'fails', `${user}: ${real.stderr}`);
+        if (real.status !== 0) {
+          const e = r.diagnostics.find((d) => d.severity === 'error');
+          assert.equal(e?.runtimeError, real.stderr.trim());
+          assert.match(e?.fix ?? '', /secure mode \(file capabilities, run by uid 1000\).*\/opt\/l\/libfoo\.so\.1/);
+        }
+      } finally {
+        await m.close();
+      }
+    }
+  });
+
   it('a loop of links ends the list it is in', async () => {
     const r = await both((root) => {
       put(root, '/app', `${b}/app-plain`);

@@ -386,6 +386,14 @@ shared object file". Copy the library from the build stage or link statically.`,
           : `${path} is there, but the loader passes it over (${reason}): put the build of it for the program's machine and class in its place.`,
     fixDangling: (path: string, target: string) =>
       `${path} is a symlink to ${target}, which is not in the image: COPY the file it points to (or the library itself to ${path}).`,
+    /** The program runs in secure mode (`why`): LD_LIBRARY_PATH and its own $ORIGIN do not count. */
+    fixSecure: (program: string, why: string, found: string, into: string, musl: boolean) => {
+      const dir = found.slice(0, found.lastIndexOf('/')) || '/';
+      const undo = why.startsWith('file capabilities')
+        ? 'run it as root, or drop its capabilities (setcap -r)'
+        : 'remove its set-user-ID and set-group-ID bits (chmod u-s,g-s)';
+      return `${program} runs in secure mode (${why}), where the loader ignores LD_LIBRARY_PATH and the program's own $ORIGIN: move ${found} to ${into}${musl ? '' : `, or add ${dir} to /etc/ld.so.conf and run ldconfig`}; or ${undo}.`;
+    },
     /** `dirs`: the folders the loader searches by default; `pathFile`: musl's, when it has one. */
     fix: (name: string, cgo: boolean, musl: boolean, elsewhere: string[], dirs: string[] = [], pathFile: string | null = null) => {
       const found = elsewhere[0];

@@ -141,6 +141,7 @@ function libraryFix(model: ImageModel, d: Dependency, load: LoadResult, cgo: boo
   }
   const elsewhere = named.filter((p) => !d.searched.includes(p) && resolvePath(model.tree, p).ok);
   const musl = load.loader === 'musl';
+  if (load.secure && elsewhere[0]) return words.fixSecure(load.program, load.secure, elsewhere[0], load.defaultDirs[0] ?? '/usr/lib', musl);
   const pathFile = musl ? (/\/\S*ld-musl-\S+\.path/.exec(load.defaultDirsFrom)?.[0] ?? null) : null;
   return words.fix(d.name, cgo, musl, elsewhere, load.defaultDirs, pathFile);
 }

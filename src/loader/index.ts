@@ -65,10 +65,23 @@ function loaderKindOf(info: ElfInfo): 'musl' | 'glibc' | null {
  * context (see Resolution) and its answer copied with the program's path.
  */
 export function resolveProgram(ctx: LoaderContext, programPath: string, program: ElfInfo): LoadResult {
-  if (secureExec(ctx, programPath)) {
+  const secure = secureExec(ctx, programPath);
+  let dropped: string[] = [];
+  if (secure) {
     // AT_SECURE: both loaders drop LD_LIBRARY_PATH and LD_PRELOAD, and $ORIGIN (search.ts)
+    dropped = ctx.env.filter((e) => /^LD_(LIBRARY_PATH|PRELOAD)=/.test(e));
     ctx = { ...ctx, env: ctx.env.filter((e) => !/^LD_(LIBRARY_PATH|PRELOAD)=/.test(e)), secure: true };
   }
+  const result = resolveShaped(ctx, programPath, program);
+  if (!secure) return result;
+  // a copy: the result may be the one kept for the programs of its shape
+  const names = [...new Set(dropped.map((e) => e.slice(0, e.indexOf('='))))];
+  const note = names.length > 0 ? [`${programPath} runs in secure mode (${secure}): the loader ignores ${names.join(' and ')}`] : [];
+  return { ...result, secure, notes: [...result.notes, ...note] };
+}
+
+/** resolveProgram in the context the program runs in (secure mode applied). */
+function resolveShaped(ctx: LoaderContext, programPath: string, program: ElfInfo): LoadResult {
   const key = ctx.resolutions ? shapeOf(ctx, program) : null;
   const hit = key === null ? undefined : ctx.resolutions!.get(key);
   // the same steps against the image's budget: a replay where a fresh run would hit it is not
@@ -126,16 +139,21 @@ function shapeOf(ctx: LoaderContext, program: ElfInfo): string | null {
 }
 
 /**
- * Whether the kernel runs the program in secure mode (AT_SECURE): set-user-ID to another user
- * than the container's, or set-group-ID to another group than its primary one. (Capabilities
- * a file gains do it too; the layers' extended attributes are not read.)
+ * Why the kernel runs the program in secure mode (AT_SECURE), or null: set-user-ID to another
+ * user than the container's, set-group-ID to another group than its primary one, or file
+ * capabilities (setcap …+ep) that a user other than root gains (commoncap.c: a non-root
+ * caller whose permitted set grows). With no_new_privs nothing is gained, and no mode is set.
  */
-function secureExec(ctx: LoaderContext, programPath: string): boolean {
-  if (ctx.noNewPrivs) return false;
+function secureExec(ctx: LoaderContext, programPath: string): string | null {
+  if (ctx.noNewPrivs) return null;
   const r = resolvePath(ctx.tree, programPath, { cwd: ctx.cwd });
-  if (!r.ok) return false;
+  if (!r.ok) return null;
   const who = ctx.user ?? ROOT;
-  return ((r.node.mode & 0o4000) !== 0 && r.node.uid !== who.uid) || ((r.node.mode & 0o2000) !== 0 && r.node.gid !== who.gids[0]);
+  const { mode, uid, gid, fileCaps } = r.node;
+  if ((mode & 0o4000) !== 0 && uid !== who.uid) return `set-user-ID to uid ${uid}`;
+  if ((mode & 0o2000) !== 0 && gid !== who.gids[0]) return `set-group-ID to gid ${gid}`;
+  if (fileCaps && who.uid !== 0) return `file capabilities, run by uid ${who.uid}`;
+  return null;
 }
 
 /** A kept resolution as the program at `programPath` gets it: its path where the program's was, its own version needs checked. */
@@ -153,6 +171,7 @@ function replay(r: Resolution, programPath: string, program: ElfInfo): LoadResul
     defaultDirs: [...was.defaultDirs],
     limits: [],
     notes: [...was.notes],
+    secure: null,
   };
 }
 
@@ -173,6 +192,7 @@ function resolveFresh(
     defaultDirsFrom: '',
     limits: [],
     notes: [],
+    secure: null,
   };
   const loaded = new LoadedSet();
   if (!program.interpreter && program.type !== 'shared-object') {

@@ -21,7 +21,7 @@ export interface LoaderContext {
   budget?: { steps: number };
   /** Resolutions by the shape of the program (see resolveProgram): where programs alike are answered once. */
   resolutions?: Map<string, Resolution>;
-  /** The program runs in secure mode (AT_SECURE: set-user-ID or set-group-ID to another): see resolveProgram. */
+  /** The program runs in secure mode (AT_SECURE: set-user-ID or set-group-ID to another, file capabilities gained): see resolveProgram. */
   secure?: boolean;
   /** no_new_privs is set (docker's no-new-privileges, a pod's allowPrivilegeEscalation: false): set-user-ID bits do nothing. */
   noNewPrivs?: boolean;

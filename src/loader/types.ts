@@ -84,4 +84,10 @@ export interface LoadResult {
   /** Work cut short at a limit ("too many …"): what follows it was not examined. */
   limits: string[];
   notes: string[];
+  /**
+   * Why the program runs in secure mode (AT_SECURE: "set-user-ID to uid 0", "file
+   * capabilities, run by uid 1000"), where both loaders ignore LD_LIBRARY_PATH, LD_PRELOAD
+   * and the program's own $ORIGIN; null when it does not.
+   */
+  secure: string | null;
 }
