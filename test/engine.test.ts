@@ -150,6 +150,43 @@ describe('against a real engine', { skip }, () => {
     }
   });
 
+  it('a path through a link its own layer made is written through it; a hard link gives the inode its mode and owner', async () => {
+    const body = Buffer.from('#!/nonexistent\n');
+    const layers = [
+      rawTar([
+        // folders given: the engine makes an implied one 0600 before moby 23 (0755 since), this 0755
+        { name: 'usr/', type: '5', mode: 0o755 },
+        { name: 'etc/', type: '5', mode: 0o755 },
+        { name: 'usr/bin/', type: '5', mode: 0o755 },
+        { name: 'bin', type: '2', linkname: 'usr/bin' },
+        { name: 'bin/tool', body, mode: 0o755 },
+        { name: 'up', type: '2', linkname: '..' },
+        { name: 'up/etc/myfile', body: Buffer.from('x') },
+        { name: 'usr/run', body, mode: 0o755 },
+        { name: 'app', type: '1', linkname: 'usr/run', mode: 0o644 },
+      ]),
+    ];
+    const file = `${tmp.dir}/through.tar`;
+    writeFileSync(file, await makeDockerArchive({ layers, config: { Cmd: ['/usr/bin/tool'] } }, 'scratchscope-test/through:latest'));
+    const loaded = docker(['load', '-i', file]);
+    assert.equal(loaded.status, 0, loaded.stderr);
+    const cid = docker(['create', 'scratchscope-test/through:latest']).stdout.trim();
+    assert.equal(docker(['export', cid, '-o', `${tmp.dir}/through.export.tar`]).status, 0);
+    docker(['rm', cid]);
+    docker(['rmi', 'scratchscope-test/through:latest']);
+    const img = await loadImage(file);
+    const exp = await loadImage(`${tmp.dir}/through.export.tar`);
+    try {
+      assert.deepEqual(comparable(listFiles(img.tree)), exportComparable(listFiles(exp.tree), listFiles(img.tree)));
+      const paths = listFiles(img.tree).map((f) => f.path);
+      assert.ok(paths.includes('/usr/bin/tool') && paths.includes('/etc/myfile'), paths.join(' '));
+      assert.equal(img.tree.get('/usr/run')?.mode, 0o644);
+    } finally {
+      await img.close();
+      await exp.close();
+    }
+  });
+
   it("loads a save whose config file name is not its digest, as the engine does, with the engine's image id", async () => {
     const { archive } = await saveWithRenamedConfig(rawTar([{ name: 'a', body: Buffer.from('a') }]), 'scratchscope-test/renamed:latest');
     const file = `${tmp.dir}/renamed-config.tar`;

@@ -5,7 +5,8 @@
  */
 import { ScopeError } from '../errors.js';
 import { cleanPath } from '../archive/walk.js';
-import { type MergedTree, type Node, joinPath } from './tree.js';
+import type { MergedTree, Node } from './tree.js';
+import { joinPath } from './paths.js';
 
 const MAX_LINKS = 40; // Linux MAXSYMLINKS
 

@@ -11,6 +11,8 @@
  */
 import type { ContentRef, EntryType, LayerEntry, Magic } from '../layers/index.js';
 import { collectIfGrown } from './heap.js';
+import { joinPath } from './paths.js';
+import { resolvePath } from './resolve.js';
 
 export interface Node {
   type: EntryType;
@@ -199,9 +201,7 @@ function split(path: string): string[] {
   return path === '/' ? [] : path.slice(1).split('/');
 }
 
-export function joinPath(dir: string, name: string): string {
-  return dir === '/' ? `/${name}` : `${dir}/${name}`;
-}
+export { joinPath } from './paths.js';
 
 /**
  * The entries of a layer that a whiteout later in the same layer removes: the engines unpack a
@@ -266,6 +266,17 @@ export class MergedTree {
     this.names = new Map();
     this.forgetLayer();
     collectIfGrown(0);
+  }
+
+  /**
+   * The file a hard link names: link(2) follows the links on the way to it (a folder this layer
+   * linked elsewhere, say), not the last one.
+   */
+  private linkTargetOf(path: string): Node | null {
+    const literal = this.get(path);
+    if (literal) return literal;
+    const r = resolvePath(this, path, { followLast: false });
+    return r.ok ? r.node : null;
   }
 
   /** Looks a path up literally: no symlink is followed. */
@@ -429,7 +440,7 @@ export class MergedTree {
    * non-directory parents as a layer apply does. Tar entries come folder by folder, so the
    * last folder found is kept: most entries find their parent without a walk from the root.
    */
-  private parentFor(index: number, path: string, result: LayerChanges): Node {
+  private parentFor(index: number, path: string, result: LayerChanges): Node | string {
     const slash = path.lastIndexOf('/');
     // the folder of the entry before, compared in place: no string cut for most entries
     const last = this.lastDir;
@@ -442,6 +453,15 @@ export class MergedTree {
       if (next === -1 || next > slash) next = slash;
       const part = path.slice(at, next);
       let child = node.children!.get(part);
+      if (child?.type === 'symlink' && child.layer === index) {
+        // a link this layer made is a link on disk when its later entries are unpacked: the
+        // engines write through it (moby's and containerd's apply, in a root of the layer's own)
+        const through = resolvePath(this, path.slice(0, next));
+        if (through.ok && through.node.children) return (through.path === '/' ? '' : through.path) + path.slice(next);
+        result.problems.push(
+          `entry ${path} goes through ${path.slice(0, next)}, a symlink this layer made (to ${child.linkTarget}) that ${through.ok ? 'is not a folder' : through.reason === 'loop' ? 'loops' : 'leads nowhere'}: the engine refuses this layer`,
+        );
+      }
       if (!child || !child.children) {
         const here = path.slice(0, next);
         const replaced = child !== undefined;
@@ -466,6 +486,11 @@ export class MergedTree {
       return;
     }
     const parent = this.parentFor(index, e.path, result);
+    if (typeof parent === 'string') {
+      // the path through this layer's link: as the entry's own (a loop of links cannot get here: resolved above)
+      this.forgetParent();
+      return this.add(index, { ...e, path: parent }, result);
+    }
     const dir = this.lastDir!; // parentFor's folder, interned
     const name = this.intern(e.path.slice(e.path.lastIndexOf('/') + 1));
     const old = parent.children!.get(name);
@@ -477,12 +502,16 @@ export class MergedTree {
     let linkTarget = e.type === 'symlink' || e.type === 'hardlink' ? e.linkname : null;
     let caps = e.fileCaps;
     if (e.type === 'hardlink') {
-      const target = this.get(e.linkname);
+      const target = this.linkTargetOf(e.linkname);
       caps = target?.fileCaps; // the same inode: its attributes too
       if (target && (target.type === 'file' || target.type === 'hardlink')) {
         size = target.size;
         content = target.content;
         magic = target.magic;
+        // the engines chown and chmod the new name after link(2): the inode's owner and mode
+        // become the link header's, under every name it has (moby's and containerd's createTarFile)
+        for (const same of [target, target.type === 'hardlink' && target.linkTarget ? this.get(target.linkTarget) : null])
+          if (same) Object.assign(same, { mode: e.mode, uid: e.uid, gid: e.gid });
       } else if (target && target.type !== 'dir') {
         // link(2) does not follow a symlink (nor does the engine's extraction): the new name is
         // the same symlink, device or fifo
