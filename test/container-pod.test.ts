@@ -12,7 +12,7 @@ import { tempDir } from './helpers/build.js';
 import { at } from './helpers/assert.js';
 import { cli, oneLineError } from './helpers/cli.js';
 import { parseJson, readJson } from './helpers/json.js';
-import type { PodReport } from '../src/container/pod.js';
+import { type PodReport, kubeExpand } from '../src/container/pod.js';
 import { docker, engineAvailable } from './helpers/engine.js';
 import { assertSchema } from './helpers/schema.js';
 
@@ -160,6 +160,52 @@ describe('pod: kubelet-shaped pod JSON against images the engine built', { skip,
       oneLineError({ status: r.status, stdout: r.stdout, stderr: r.stderr }),
       /container app, image registry\.example\/absent:1: .* \(map it to a file with --image-source registry\.example\/absent:1=PATH\)$/,
     );
+  });
+});
+
+describe("pod: kubelet's $(NAME) expansion", () => {
+  it('expands the names the container defines, keeps the rest as written, $$ is a $', () => {
+    const vars = new Map<string, string | undefined>([
+      ['PROG', '/hello'],
+      ['SECRET', undefined],
+    ]);
+    assert.equal(kubeExpand('$(PROG)', vars), '/hello');
+    assert.equal(kubeExpand('--at=$(PROG)/x', vars), '--at=/hello/x');
+    assert.equal(kubeExpand('$(NOPE) $(SECRET)', vars), '$(NOPE) $(SECRET)');
+    assert.equal(kubeExpand('$$(PROG) $$ $x $', vars), '$(PROG) $ $x $');
+    assert.equal(kubeExpand('$(PROG', vars), '$(PROG');
+    assert.equal(kubeExpand('$($(PROG))', vars), '$($(PROG))'); // the name is "$(PROG": not defined
+    const many = '$('.repeat(200_000);
+    assert.equal(kubeExpand(many, vars), many);
+  });
+
+  it('a command of $(PROG) runs what the env says, as kubelet runs it', () => {
+    const pod = (env: { name: string; value: string }[]) => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p' },
+      spec: { containers: [{ name: 'app', image: 'hello:1', command: ['$(PROG)'], env }] },
+    });
+    const run = (env: { name: string; value: string }[]) => {
+      const r = spawnSync(
+        process.execPath,
+        [`${REPO}bin/scratchscope.js`, 'pod', '-', '--json', '--image-source', `hello:1=${REPO}fixtures/images/hello.docker.tar`],
+        { input: JSON.stringify(pod(env)), encoding: 'utf8', maxBuffer: 1 << 30 },
+      );
+      assert.equal(r.status, 0, r.stderr);
+      return at(parseJson<PodReport>(r.stdout).containers);
+    };
+    const ok = run([
+      { name: 'DIR', value: '/' },
+      { name: 'PROG', value: '$(DIR)hello' },
+    ]);
+    assert.equal(ok.verdict, 'starts', JSON.stringify(ok.diagnostics));
+    const missing = run([]);
+    assert.equal(missing.verdict, 'fails');
+    assert.match(JSON.stringify(missing.diagnostics), /\$\(PROG\)/);
+    // 100k variables, each redefined: linear, not a scan of the list per entry
+    const many = Array.from({ length: 100_000 }, (_, i) => ({ name: `V${i}`, value: 'x' }));
+    assert.equal(run([...many, ...many, { name: 'PROG', value: '/hello' }]).verdict, 'starts');
   });
 });
 

@@ -50,6 +50,20 @@ describe('init programs: what they name by their options', () => {
     assert.equal(envChild(['-v', 'app'], env), null);
     assert.deepEqual(envChild(['-u'], env), { error: "option requires an argument -- 'u'" });
   });
+
+  it('env with a config of a million words: each option once, not a pass over the Env or the words per option', () => {
+    const n = 300_000;
+    const big = Array.from({ length: n }, (_, i) => `V${i}=x`);
+    const unsets = Array.from({ length: n }, (_, i) => `-uV${i * 2}`);
+    const r = envChild([...unsets, '/app'], big);
+    assert.ok(r && 'argv' in r);
+    assert.deepEqual(r.argv, ['/app']);
+    assert.equal(r.env.length, n / 2);
+    assert.equal(r.env[0], 'V1=x');
+    const zeros = envChild(['-' + '0'.repeat(n), ...Array.from({ length: n }, () => 'A=b'), '/app'], big);
+    assert.deepEqual(zeros, { error: 'cannot specify --null (-0) with command' });
+    assert.equal(envChild(['-0', 'A=b'], big), null, '-0 and no command: it prints the environment');
+  });
 });
 
 describe('init programs: the program they run, in their words', { skip }, () => {

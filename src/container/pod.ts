@@ -230,6 +230,53 @@ export function readPodJson(file: string): Record<string, unknown> {
   throw new ScopeError('usage', `${file === '-' ? 'stdin' : file}: not JSON (kubectl get pod NAME -o json)`);
 }
 
+/**
+ * A container's env as kubelet makes it: in order, each value with $(NAME) of the names
+ * defined before it expanded; a value from a secret, a config map or a field is not known
+ * here (undefined). The image's ENV takes no part (kubelet expands over its own list).
+ */
+function containerEnv(list: { name: string; value?: string; valueFrom?: unknown }[]): Map<string, string | undefined> {
+  const out = new Map<string, string | undefined>();
+  for (const e of list) out.set(e.name, e.valueFrom !== undefined && e.value === undefined ? undefined : kubeExpand(e.value ?? '', out));
+  return out;
+}
+
+/**
+ * Kubernetes' $(NAME) expansion (command, args and env values): $(NAME) of a defined name is
+ * its value, of any other (or one whose value is not known) stays as written; $$ is a $; a
+ * $ before anything else stays.
+ */
+export function kubeExpand(input: string, vars: ReadonlyMap<string, string | undefined>): string {
+  let out = '';
+  let from = 0;
+  const lastClose = input.lastIndexOf(')'); // past it no reference closes: no search (linear on "$($($(…")
+  for (let i = 0; i < input.length - 1; i++) {
+    if (input[i] !== '$') continue;
+    out += input.slice(from, i);
+    const next = input[i + 1];
+    if (next === '$') {
+      out += '$';
+      i += 1;
+    } else if (next === '(') {
+      const close = i + 2 > lastClose ? -1 : input.indexOf(')', i + 2);
+      if (close === -1) {
+        out += '$(';
+        i += 1;
+      } else {
+        const name = input.slice(i + 2, close);
+        const v = vars.get(name);
+        out += v === undefined ? `$(${name})` : v;
+        i = close;
+      }
+    } else {
+      out += '$' + next;
+      i += 1;
+    }
+    from = i + 1;
+  }
+  return out + input.slice(from);
+}
+
 export async function analysePod(
   doc: Record<string, unknown>,
   opts: { imageSources: Map<string, string>; runtime?: RuntimeChoice; verify?: boolean },
@@ -258,21 +305,29 @@ export async function analysePod(
       const sc = { ...pod.spec.securityContext, ...c.securityContext };
       const imageUser = image?.user ?? '';
       const user = sc.runAsUser !== undefined ? `${sc.runAsUser}${sc.runAsGroup !== undefined ? `:${sc.runAsGroup}` : ''}` : imageUser;
+      // the container's env, each value expanded as kubelet does, over the image's ENV
+      const defined = containerEnv(c.env ?? []);
       const env = [...(image?.env ?? [])];
-      for (const e of c.env ?? []) {
-        const i = env.findIndex((x) => x.startsWith(e.name + '='));
-        const entry = `${e.name}=${e.value ?? ''}`;
-        if (i >= 0) env[i] = entry;
-        else env.push(entry);
+      const at = new Map<string, number>();
+      env.forEach((x, i) => {
+        const name = x.slice(0, x.indexOf('=') + 1);
+        if (name && !at.has(name)) at.set(name, i);
+      });
+      for (const [name, value] of defined) {
+        const i = at.get(name + '=');
+        const entry = `${name}=${value ?? ''}`;
+        if (i !== undefined) env[i] = entry;
+        else at.set(name + '=', env.push(entry) - 1);
       }
+      const expand = (words: string[]) => words.map((w) => kubeExpand(w, defined));
       const state = stateOf(status);
       const facts: ContainerFacts = {
         id: status?.containerID ?? '',
         name: c.name,
         imageRef: c.image,
         imageId: model.source.configDigest ?? '',
-        entrypoint: c.command ?? image?.entrypoint ?? [],
-        cmd: c.args ?? (c.command ? [] : (image?.cmd ?? [])),
+        entrypoint: c.command ? expand(c.command) : (image?.entrypoint ?? []),
+        cmd: c.args ? expand(c.args) : c.command ? [] : (image?.cmd ?? []),
         user,
         workingDir: c.workingDir ?? image?.workingDir ?? '',
         env,

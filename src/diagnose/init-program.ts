@@ -40,13 +40,22 @@ export function initKind(path: string): InitKind | null {
  * -S, -v and the signal options change what it runs or prints).
  */
 export function envChild(args: string[], env: string[], gnu = true): { argv: string[]; env: string[] } | { error: string } | null {
-  let vars = [...env];
+  // the names unset, applied once the options end: a filter per -u is quadratic in a config's words
+  let cleared = false;
+  const unsetNames = new Set<string>();
   // GNU env refuses to unset a name with "=" or none (exit 125); busybox's goes on
   const unset = (name: string) => {
     if (gnu && (name === '' || name.includes('='))) return `cannot unset ${cQuote(name)}: Invalid argument`;
-    vars = vars.filter((e) => !e.startsWith(`${name}=`));
+    unsetNames.add(name);
     return null;
   };
+  // -0 refuses a command: a word after it that is no assignment (the last such word, found once)
+  let lastBare = -1;
+  for (let k = args.length - 1; k >= 0; k--)
+    if (!args[k]!.includes('=')) {
+      lastBare = k;
+      break;
+    }
   let i = 0;
   options: for (; i < args.length; i++) {
     const a = args[i]!;
@@ -55,7 +64,7 @@ export function envChild(args: string[], env: string[], gnu = true): { argv: str
       break;
     }
     if (a === '-') break; // an operand: below
-    if (a === '--ignore-environment') vars = [];
+    if (a === '--ignore-environment') cleared = true;
     else if (a.startsWith('--unset=') || a === '--unset') {
       const name = a === '--unset' ? args[++i] : a.slice('--unset='.length);
       if (name === undefined) return { error: "option '--unset' requires an argument" };
@@ -64,7 +73,7 @@ export function envChild(args: string[], env: string[], gnu = true): { argv: str
     } else if (/^-[^-]/.test(a)) {
       for (let j = 1; j < a.length; j++) {
         const f = a[j]!;
-        if (f === 'i') vars = [];
+        if (f === 'i') cleared = true;
         else if (f === 'u') {
           const name = j < a.length - 1 ? a.slice(j + 1) : args[++i];
           if (name === undefined) return { error: "option requires an argument -- 'u'" };
@@ -72,7 +81,7 @@ export function envChild(args: string[], env: string[], gnu = true): { argv: str
           if (refused) return { error: refused };
           continue options;
         } else if (f === '0') {
-          if (gnu && args.slice(i + 1).some((w) => !w.includes('='))) return { error: 'cannot specify --null (-0) with command' };
+          if (gnu && lastBare > i) return { error: 'cannot specify --null (-0) with command' };
         } else if ('vSC'.includes(f))
           return null; // they change what it runs: not followed
         else return { error: `invalid option -- ${cQuote(f)}` };
@@ -82,9 +91,14 @@ export function envChild(args: string[], env: string[], gnu = true): { argv: str
   }
   // a lone "-" as the first word after the options empties the environment, as -i
   if (args[i] === '-') {
-    vars = [];
+    cleared = true;
     i++;
   }
+  const kept = (e: string) => {
+    const eq = e.indexOf('=');
+    return eq === -1 || !unsetNames.has(e.slice(0, eq));
+  };
+  const vars = cleared ? [] : unsetNames.size === 0 ? [...env] : env.filter(kept);
   for (; i < args.length && args[i]!.includes('='); i++) vars.push(args[i]!);
   return i < args.length ? { argv: args.slice(i), env: vars } : null;
 }

@@ -26,7 +26,7 @@ import {
   shutOnTheWay,
   unsearchable,
 } from './lookup.js';
-import { envValue } from '../source/config.js';
+import { DEFAULT_PATH, envValue } from '../source/config.js';
 import { type Credentials, mayExecute, mayRead } from '../loader/access.js';
 import { scriptReadStep } from './script.js';
 import { RUNNER_APPLETS } from './init-program.js';
@@ -445,11 +445,10 @@ function followScript(
   const redirected = redirections(script);
   // a variable the image's ENV sets has its value; any other may be given at run time (docker
   // run -e, a pod's env): not known, unless the environment is the container's whole one
-  const env = ctx.env;
+  const env = new ShellVars(ctx.env);
   const unset = ctx.envComplete ? undefined : null;
   const expanded =
-    redirected &&
-    expandVars(redirected.script, (n) => envValue(env, n) ?? (n === 'PATH' ? containerPath(env) : SHELL_SET.has(n) ? null : unset));
+    redirected && expandVars(redirected.script, (n) => env.value(n) ?? (n === 'PATH' ? env.path() : SHELL_SET.has(n) ? null : unset));
   const form = expanded !== null && expanded !== undefined ? execForm(expanded) : null;
   if (!redirected || !form || form.words[0] === '') return null;
   const name = command.shellName ?? shell;
@@ -460,14 +459,51 @@ function followScript(
 /** An environment with a shell's assignments made: one entry per name, as the shell exports it. */
 function withVars(env: string[], assigned: string[]): string[] {
   if (assigned.length === 0) return env;
-  const out = [...env];
-  for (const a of assigned) {
-    const key = a.slice(0, a.indexOf('=') + 1);
-    const at = out.findIndex((e) => e.startsWith(key));
-    if (at === -1) out.push(a);
-    else out[at] = a;
+  return new ShellVars(env).assign(assigned).list;
+}
+
+/**
+ * A shell's variables as a script assigns them: the list (an assignment replaces the first
+ * entry of its name, else is added) and each name's value (the last definition wins, as the
+ * shells import an environment), kept in step so that a lookup or an assignment costs the
+ * same whatever the size of the image's Env.
+ */
+class ShellVars {
+  readonly list: string[];
+  private readonly at = new Map<string, number>(); // "NAME=" → its first entry in list
+  private readonly values = new Map<string, string>();
+
+  constructor(env: readonly string[]) {
+    this.list = [...env];
+    this.list.forEach((e, i) => {
+      const eq = e.indexOf('=');
+      if (eq === -1) return;
+      const key = e.slice(0, eq + 1);
+      if (!this.at.has(key)) this.at.set(key, i);
+      this.values.set(e.slice(0, eq), e.slice(eq + 1));
+    });
   }
-  return out;
+
+  assign(assigned: readonly string[]): this {
+    for (const a of assigned) {
+      const eq = a.indexOf('=');
+      const key = a.slice(0, eq + 1);
+      const i = this.at.get(key);
+      if (i === undefined) this.at.set(key, this.list.push(a) - 1);
+      else this.list[i] = a;
+      this.values.set(a.slice(0, eq), a.slice(eq + 1));
+    }
+    return this;
+  }
+
+  value(name: string): string | null {
+    return this.values.get(name) ?? null;
+  }
+
+  /** The PATH the shell searches: its own, else the runtime's default. */
+  path(): string {
+    return this.values.get('PATH') ?? DEFAULT_PATH;
+  }
 }
 
 /** Variables the runtime or the shell sets when the image does not (HOME from /etc/passwd, HOSTNAME the container's): not known here. */
@@ -535,7 +571,7 @@ export function lastCommand(
   const said: CrLine[] = [];
   // what the shell was given is exported; the runtime gives PATH, HOSTNAME and HOME when the image sets none
   const exported = new Set(['PATH', 'HOSTNAME', 'HOME', ...env.map((e) => e.slice(0, e.indexOf('=')))]);
-  let vars = env;
+  const vars = new ShellVars(env);
   let nounset = start.nounset ?? false;
   let errexit = start.errexit ?? false;
   let last: { line: number; words: string[]; env: string[]; fromArgs: boolean } | null = null;
@@ -569,7 +605,7 @@ export function lastCommand(
     // the CR ends the last word, or is a word of its own after a blank
     const line = cr ? `${raw}${/[ \t]$/.test(body) ? ' ' : ''}\r` : raw;
     const marked = expandVars(stripComment(line).replace(ALL_ARGS_WORD, `$1${ARGS_MARK}`), (name) => {
-      const v = name === 'PATH' ? containerPath(vars) : envValue(vars, name);
+      const v = name === 'PATH' ? vars.path() : vars.value(name);
       return v !== null && PLAIN_VALUE.test(v) ? v : null;
     });
     if (marked === null) return null;
@@ -579,10 +615,7 @@ export function lastCommand(
     const [first, ...rest] = form.words;
     if (first === undefined) {
       // NAME=value: a variable the environment had stays exported with its new value
-      vars = withVars(
-        vars,
-        form.env.filter((a) => exported.has(a.slice(0, a.indexOf('=')))),
-      );
+      vars.assign(form.env.filter((a) => exported.has(a.slice(0, a.indexOf('=')))));
       continue;
     }
     if (form.env.length === 0 && first === 'set' && rest.length > 0 && rest.every((w) => /^[-+][eux]+$/.test(w))) {
@@ -608,12 +641,12 @@ export function lastCommand(
     }
     if (form.env.length === 0 && first === 'export' && rest.length > 0 && rest.every((w) => /^[A-Za-z_][A-Za-z0-9_]*=/.test(w))) {
       for (const a of rest) exported.add(a.slice(0, a.indexOf('=')));
-      vars = withVars(vars, rest);
+      vars.assign(rest);
       continue;
     }
     if (form.env.length === 0 && first === 'cd' && rest.length === 1 && !rest[0]!.startsWith('-') && rest[0] !== ARGS_MARK) {
       // a relative folder is looked for in CDPATH first
-      const to = !rest[0]!.startsWith('/') && envValue(vars, 'CDPATH') ? null : cd(rest[0]!, cwd);
+      const to = !rest[0]!.startsWith('/') && vars.value('CDPATH') ? null : cd(rest[0]!, cwd);
       if (to === null) return null;
       cwd = to;
       continue;
@@ -628,7 +661,8 @@ export function lastCommand(
     last = { line: i + 1, words, env: form.env, fromArgs: form.words[0]?.startsWith(ARGS_MARK) === true };
   }
   if (!last) return null;
-  return { ...last, env: [...vars.filter((v) => !env.includes(v)), ...last.env], cwd, said, errexit };
+  const given = new Set(env);
+  return { ...last, env: [...vars.list.filter((v) => !given.has(v)), ...last.env], cwd, said, errexit };
 }
 
 /** How a shell starts reading a script: its kind (the words of what it prints), and the options it was given. */
@@ -678,6 +712,9 @@ const BARE_SAFE = /^[^'"\\$`*?[\n]*$/;
  * Another `$` is left for execForm, which refuses it; null when a value is not known, or would
  * read differently put back.
  */
+/** $NAME, ${NAME}, ${NAME-word}, ${NAME:-word} at lastIndex (sticky: no copy of the rest of the line per $). */
+const VAR_REF = /\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([\w./:@%+,=-]*))?\})/y;
+
 function expandVars(line: string, value: (name: string) => string | null | undefined): string | null {
   let out = '';
   let single = false;
@@ -695,8 +732,8 @@ function expandVars(line: string, value: (name: string) => string | null | undef
       i++;
       continue;
     }
-    const m =
-      c === '$' ? /^\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([\w./:@%+,=-]*))?\})/.exec(line.slice(i)) : null;
+    VAR_REF.lastIndex = i;
+    const m = c === '$' ? VAR_REF.exec(line) : null;
     if (!m) {
       out += c;
       continue;
