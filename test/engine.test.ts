@@ -187,6 +187,29 @@ describe('against a real engine', { skip }, () => {
     }
   });
 
+  it("a name twice in one layer, or a file inside a file: the engine's refusal is a layer-problem in its words", async () => {
+    const f = (name: string) => ({ name, body: Buffer.from('f') });
+    const cases: [string, Buffer, RegExp][] = [
+      ['a file twice', rawTar([f('app'), f('app')]), /duplicates of file paths not supported/],
+      [
+        'a folder twice, spelled two ways',
+        rawTar([{ name: './etc', type: '5' }, { name: 'etc/', type: '5' }, f('app')]),
+        /duplicates of file paths not supported/,
+      ],
+      ['a file inside a file', rawTar([f('app'), f('app/x')]), /open \/app\/x: not a directory/],
+    ];
+    for (const [what, layer, words] of cases) {
+      const file = `${tmp.dir}/twice.tar`;
+      writeFileSync(file, await makeDockerArchive({ layers: [layer], config: { Cmd: ['/app'] } }, 'scratchscope-test/twice:latest'));
+      const loaded = docker(['load', '-i', file]);
+      assert.notEqual(loaded.status, 0, `${what}: the engine refuses it`);
+      assert.match(loaded.stderr, words, what);
+      const r = parseReport(cli(['inspect', '--json', file]).stdout);
+      const problem = r.diagnostics.find((d) => d.code === 'layer-problem');
+      assert.match(problem?.message ?? '', words, what);
+    }
+  });
+
   it("loads a save whose config file name is not its digest, as the engine does, with the engine's image id", async () => {
     const { archive } = await saveWithRenamedConfig(rawTar([{ name: 'a', body: Buffer.from('a') }]), 'scratchscope-test/renamed:latest');
     const file = `${tmp.dir}/renamed-config.tar`;

@@ -300,13 +300,23 @@ export class MergedTree {
     this.forgetLayer();
     const own: LayerEntry[] = [];
     const whiteouts: LayerEntry[] = [];
+    const names = new Set<string>();
+    let duplicate: string | null = null;
     for (const e of entries) {
+      // dockerd's store keeps each layer's tar headers (tar-split), which takes no name twice
+      // once cleaned as Go cleans it ("./etc" is "etc/", "/etc" is not)
+      const key = e.rawName.startsWith('/') ? '/' + e.path : e.path;
+      if (duplicate === null && names.size === names.add(key).size) duplicate = e.rawName;
       const base = e.path.slice(e.path.lastIndexOf('/') + 1);
       if (base === OPAQUE) this.opaque(e.path.slice(0, e.path.length - OPAQUE.length - 1) || '/', result);
       else if (e.path.includes(AUFS_META)) continue;
       else if (base.startsWith(WH)) whiteouts.push(e);
       else own.push(e);
     }
+    if (duplicate !== null)
+      result.problems.push(
+        `${duplicate} is in the layer twice: dockerd's image store refuses it ("duplicates of file paths not supported"); containerd's applies both, the last one staying`,
+      );
     for (const e of whiteouts) this.whiteout(e, result);
     const erased = whiteouts.length ? erasedBefore(entries) : null;
     for (const e of own) {
@@ -462,6 +472,10 @@ export class MergedTree {
           `entry ${path} goes through ${path.slice(0, next)}, a symlink this layer made (to ${child.linkTarget}) that ${through.ok ? 'is not a folder' : through.reason === 'loop' ? 'loops' : 'leads nowhere'}: the engine refuses this layer`,
         );
       }
+      if (child && !child.children && child.type !== 'symlink' && child.layer === index)
+        result.problems.push(
+          `entry ${path} is inside ${path.slice(0, next)}, a ${child.type === 'hardlink' ? 'file' : child.type} this layer made: the engines cannot unpack it ("open ${path}: not a directory"), and the image does not load`,
+        );
       if (!child || !child.children) {
         const here = path.slice(0, next);
         const replaced = child !== undefined;
