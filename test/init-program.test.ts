@@ -46,8 +46,16 @@ describe('init programs: what they name by their options', () => {
     assert.deepEqual(envChild(['-', '-i', 'app'], env), { argv: ['-i', 'app'], env: [] });
     assert.deepEqual(envChild(['--', '-', 'app'], env), { argv: ['app'], env: [] });
     assert.equal(envChild(['A=1'], env), null, 'no program: it prints the environment');
-    assert.equal(envChild(['-S', 'app -x'], env), null);
-    assert.equal(envChild(['-v', 'app'], env), null);
+    // GNU's -S: its words where it stood, options again; -C, -v and the signal options change nothing run
+    assert.deepEqual(envChild(['-S', 'app -x'], env), { argv: ['app', '-x'], env });
+    assert.deepEqual(envChild(['-iS-uA B=1  app', 'y'], env), { argv: ['app', 'y'], env: ['B=1'] });
+    assert.deepEqual(envChild(['--split-string=nosuch'], env), { argv: ['nosuch'], env });
+    assert.equal(envChild(['-S', 'app "a b"'], env), null, 'quotes: not followed');
+    assert.deepEqual(envChild(['-C', '/', '-v', '--ignore-signal', '--block-signal=INT', 'app'], env), { argv: ['app'], env });
+    assert.equal(envChild(['-C', '/tmp', './app'], env), null, 'a path from the folder it enters: not followed');
+    // busybox's env knows none of them
+    assert.deepEqual(envChild(['-S', 'app'], env, false), { error: "invalid option -- 'S'" });
+    assert.deepEqual(envChild(['-v', 'app'], env, false), { error: "invalid option -- 'v'" });
     assert.deepEqual(envChild(['-u'], env), { error: "option requires an argument -- 'u'" });
   });
 
@@ -179,6 +187,16 @@ describe('init programs: the program they run, in their words', { skip }, () => 
       only: 'env',
     },
     { what: '-- then an assignment', argv: ['--', 'A=1', '/app'], setup: () => {}, only: 'env' },
+    // GNU's -S, -C, -v and signal options run the program all the same (busybox's refuses them)
+    { what: '-S with the program missing', argv: ['-S', 'nosuch x'], setup: () => {}, only: 'env' },
+    {
+      what: '-S splits the program and its arguments',
+      argv: ['-S/app  x', 'y'],
+      setup: (root) => put(root, '/app', `${b}/ok-static`),
+      only: 'env',
+    },
+    { what: '-C and --ignore-signal, the program missing', argv: ['-C', '/', '--ignore-signal', 'nosuch'], setup: () => {}, only: 'env' },
+    { what: '-v, the program runs', argv: ['-v', '/app'], setup: (root) => put(root, '/app', `${b}/ok-static`), only: 'env' },
     {
       what: 'a lone - then -i: -i is the program',
       argv: ['-', '-i', '/app'],

@@ -35,11 +35,15 @@ export function initKind(path: string): InitKind | null {
 /**
  * What env runs, and the environment it runs it with: its options (-i or a lone "-" empties
  * the environment, -u NAME unsets one; "--" ends them), then every word with "=" in it is an
- * assignment, and the next word is the program (GNU's env and busybox's alike). Null when it
- * runs nothing (it prints the environment and exits 0) or takes an option not known here (-C,
- * -S, -v and the signal options change what it runs or prints).
+ * assignment, and the next word is the program (GNU's env and busybox's alike). GNU's also
+ * takes -S STRING (its words go where it stood, read as options again), -C DIR, -v and the
+ * signal options, which change nothing of what it runs; busybox's knows none of them. Null
+ * when it runs nothing (it prints the environment and exits 0), or when an option's effect
+ * is not followed here (-S with quotes, escapes or $, -C with a relative program path).
  */
-export function envChild(args: string[], env: string[], gnu = true): { argv: string[]; env: string[] } | { error: string } | null {
+export function envChild(given: string[], env: string[], gnu = true): { argv: string[]; env: string[] } | { error: string } | null {
+  let args = given;
+  let chdir = false;
   // the names unset, applied once the options end: a filter per -u is quadratic in a config's words
   let cleared = false;
   const unsetNames = new Set<string>();
@@ -49,13 +53,13 @@ export function envChild(args: string[], env: string[], gnu = true): { argv: str
     unsetNames.add(name);
     return null;
   };
-  // -0 refuses a command: a word after it that is no assignment (the last such word, found once)
-  let lastBare = -1;
-  for (let k = args.length - 1; k >= 0; k--)
-    if (!args[k]!.includes('=')) {
-      lastBare = k;
-      break;
-    }
+  // -0 refuses a command: a word after it that is no assignment (the last such word, found once
+  // per list of words)
+  const lastBareOf = (words: string[]) => {
+    for (let k = words.length - 1; k >= 0; k--) if (!words[k]!.includes('=')) return k;
+    return -1;
+  };
+  let lastBare = lastBareOf(args);
   let i = 0;
   options: for (; i < args.length; i++) {
     const a = args[i]!;
@@ -64,7 +68,19 @@ export function envChild(args: string[], env: string[], gnu = true): { argv: str
       break;
     }
     if (a === '-') break; // an operand: below
+    const long = /^--(split-string|chdir)(?:=(.*))?$/s.exec(a);
     if (a === '--ignore-environment') cleared = true;
+    else if (gnu && long) {
+      const value = long[2] ?? args[++i];
+      if (value === undefined) return { error: `option '--${long[1]}' requires an argument` };
+      if (long[1] === 'chdir') chdir = true;
+      else {
+        const words = splitString(value);
+        if (words === null) return null;
+        args = [...args.slice(0, i + 1), ...words, ...args.slice(i + 1)];
+        lastBare = lastBareOf(args);
+      }
+    } else if (gnu && /^--(debug|list-signal-handling|(ignore|default|block)-signal(=.*)?)$/s.test(a)) continue;
     else if (a.startsWith('--unset=') || a === '--unset') {
       const name = a === '--unset' ? args[++i] : a.slice('--unset='.length);
       if (name === undefined) return { error: "option '--unset' requires an argument" };
@@ -82,8 +98,18 @@ export function envChild(args: string[], env: string[], gnu = true): { argv: str
           continue options;
         } else if (f === '0') {
           if (gnu && lastBare > i) return { error: 'cannot specify --null (-0) with command' };
-        } else if ('vSC'.includes(f))
-          return null; // they change what it runs: not followed
+        } else if (gnu && (f === 'S' || f === 'C')) {
+          const value = j < a.length - 1 ? a.slice(j + 1) : args[++i];
+          if (value === undefined) return { error: `option requires an argument -- '${f}'` };
+          if (f === 'C') chdir = true;
+          else {
+            const words = splitString(value);
+            if (words === null) return null;
+            args = [...args.slice(0, i + 1), ...words, ...args.slice(i + 1)];
+            lastBare = lastBareOf(args);
+          }
+          continue options;
+        } else if (gnu && f === 'v') continue;
         else return { error: `invalid option -- ${cQuote(f)}` };
       }
     } else if (a.startsWith('--')) return null;
@@ -100,7 +126,15 @@ export function envChild(args: string[], env: string[], gnu = true): { argv: str
   };
   const vars = cleared ? [] : unsetNames.size === 0 ? [...env] : env.filter(kept);
   for (; i < args.length && args[i]!.includes('='); i++) vars.push(args[i]!);
+  // -C: a program named relative to the folder it enters is not followed
+  if (chdir && args[i]?.includes('/') && !args[i]!.startsWith('/')) return null;
   return i < args.length ? { argv: args.slice(i), env: vars } : null;
+}
+
+/** GNU env's -S string as words, when it is plain words apart (no quotes, escapes, $ or #): else null, not followed. */
+function splitString(value: string): string[] | null {
+  if (/[\\'"$#]/.test(value)) return null;
+  return value.split(/[ \t\n\v\f\r]+/).filter((w) => w !== '');
 }
 
 /**
