@@ -19,7 +19,7 @@ unit=false
 needs=(
   "dockerd:docker.io" "skopeo:skopeo" "musl-gcc:musl-tools" "tmux:tmux" "debootstrap:debootstrap"
   "go:golang-go" "/usr/lib/gcc/x86_64-linux-gnu/12/32/crtbegin.o:gcc-multilib"
-  "docker-registry:docker-registry" "podman:podman" "crun:crun" "openssl:openssl" "setcap:libcap2-bin"
+  "docker-registry:docker-registry" "podman:podman" "crun:crun" "openssl:openssl" "setcap:libcap2-bin" "xz:xz-utils" "bzip2:bzip2"
 )
 
 # The gates first (lint, format, types, schema, duplicates, layers): scripts/gates.sh.

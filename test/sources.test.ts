@@ -8,6 +8,7 @@ import { comparable } from './helpers/compare.js';
 import { makeDockerArchive, makeTar, saveWithRenamedConfig, sha256, tempDir, writeOciLayout } from './helpers/build.js';
 import { at, rejects } from './helpers/assert.js';
 import { parseJson } from './helpers/json.js';
+import { cli, oneLineError } from './helpers/cli.js';
 
 const FX = new URL('../fixtures/images/', import.meta.url).pathname;
 const tmp = tempDir();
@@ -211,5 +212,37 @@ describe('archives made by hand', () => {
       t.files.map((f) => f.path),
       ['/hello'],
     );
+  });
+
+  // the other compressions docker load takes: inflated by their programs, as moby inflates xz
+  it('docker save | xz or bzip2, and layers stored so, are read too; cut short, one line that says so', async () => {
+    const layer = await makeTar([{ name: 'app', body: 'x', mode: 0o755 }]);
+    for (const [program, ext] of [
+      ['xz', 'xz'],
+      ['bzip2', 'bz2'],
+    ] as const) {
+      execFileSync('sh', ['-c', `${program} -c '${FX}hello.docker.tar' > '${tmp.dir}/hello.tar.${ext}'`]);
+      const t = await tree(`${tmp.dir}/hello.tar.${ext}`);
+      assert.deepEqual(
+        t.files.map((f) => f.path),
+        ['/hello'],
+        program,
+      );
+      const packed = execFileSync(program, ['-c'], { input: layer });
+      const file = `${tmp.dir}/layer-${ext}.tar`;
+      writeFileSync(file, await makeDockerArchive({ layers: [packed], config: { Cmd: ['/app'] } }, `x/${ext}:1`, [sha256(layer)]));
+      const l = await tree(file);
+      assert.deepEqual(
+        l.files.map((f) => f.path),
+        ['/app'],
+        `${program} layer`,
+      );
+      writeFileSync(`${tmp.dir}/cut.tar.${ext}`, execFileSync(program, ['-c', `${FX}hello.docker.tar`]).subarray(0, 2000));
+      const cut = cli(['files', `${tmp.dir}/cut.tar.${ext}`]);
+      assert.match(oneLineError(cut, 3), new RegExp(`${program} stream ends early|corrupt ${program} data`), program);
+    }
+    // without the program: one line that names it
+    const noXz = cli(['files', `${tmp.dir}/hello.tar.xz`], { PATH: '/nonexistent' });
+    assert.match(oneLineError(noXz, 3), /xz-compressed data: it is inflated with the xz program, which is not installed/);
   });
 });

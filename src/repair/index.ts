@@ -266,6 +266,11 @@ export async function repairImage(target: ImageModel, donor: ImageModel, opts: R
   const layers: LayerBytes[] = target.layers.map((l) => {
     const blob = l.blob;
     if (!blob) throw new ScopeError('unsupported', `layer ${l.index} has no stored blob to copy`);
+    if (l.compression === 'xz' || l.compression === 'bzip2')
+      throw new ScopeError(
+        'unsupported',
+        `layer ${l.index} is ${l.compression}-compressed, which no image format stores: decompress it first`,
+      );
     return {
       file: blob.file!,
       offset: blob.offset,

@@ -36,15 +36,18 @@ interface Member {
 
 /** The members of an uncompressed outer tar, indexed by seeking over their bodies. */
 export class TarBundle implements Bundle {
+  /** The archive as the user named it (a compressed one is read from its inflated copy, `file`). */
   readonly location: string;
+  private readonly file: string;
   private readonly members = new Map<string, Member>();
 
-  private constructor(file: string) {
-    this.location = file;
+  private constructor(file: string, shownAs: string) {
+    this.file = file;
+    this.location = shownAs;
   }
 
-  static async open(file: string): Promise<TarBundle> {
-    const b = new TarBundle(file);
+  static async open(file: string, shownAs = file): Promise<TarBundle> {
+    const b = new TarBundle(file, shownAs);
     const size = statSize(file);
     const reader = new FileRangeReader(file, 0, size);
     try {
@@ -53,10 +56,10 @@ export class TarBundle implements Bundle {
         const type =
           !e.sparse && (e.type === 'file' || e.type === 'dir' || e.type === 'symlink' || e.type === 'hardlink') ? e.type : 'other';
         b.members.set(e.path, { type, offset: e.dataPos, size: e.size, linkname: e.linkname });
-        if (!e.sparse && e.dataPos + e.size > size) throw new ScopeError('truncated', `${file}: truncated inside ${e.rawName}`);
+        if (!e.sparse && e.dataPos + e.size > size) throw new ScopeError('truncated', `${shownAs}: truncated inside ${e.rawName}`);
       }
     } catch (e) {
-      if (e instanceof ScopeError && !e.message.startsWith(file)) throw new ScopeError(e.code, `${file}: ${e.message}`);
+      if (e instanceof ScopeError && !e.message.startsWith(shownAs)) throw new ScopeError(e.code, `${shownAs}: ${e.message}`);
       throw e;
     } finally {
       reader.close();
@@ -83,7 +86,7 @@ export class TarBundle implements Bundle {
   blob(path: string): FileBlob {
     const m = this.resolve(path);
     if (!m || m.type !== 'file') throw new ScopeError('missing-blob', `${this.location}: ${path} is missing from the archive`);
-    return { file: this.location, offset: m.offset, size: m.size };
+    return { file: this.file, offset: m.offset, size: m.size };
   }
 
   children(dir: string): string[] {

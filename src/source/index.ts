@@ -173,7 +173,7 @@ async function openWith(
   if (!looksLikeTar(file)) {
     throw new ScopeError('not-an-image', `${path}: not an image (neither a tar archive, an OCI layout nor a root filesystem folder)`);
   }
-  const bundle = await TarBundle.open(file);
+  const bundle = await TarBundle.open(file, path);
   const format = formatOf(bundle);
   if (format) {
     const kind: SourceKind = format === 'oci' && !bundle.has('manifest.json') ? 'oci-archive' : 'docker-archive';

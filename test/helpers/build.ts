@@ -111,15 +111,15 @@ export function writeOciLayout(dir: string, spec: ImageSpec): string {
   return dir;
 }
 
-/** A pre-25 `docker save` tar around the given layer tars. */
-export async function makeDockerArchive(spec: ImageSpec, tag = 'test:latest'): Promise<Buffer> {
+/** A pre-25 `docker save` tar around the given layer tars (`diffIds`: of compressed ones, their tars' digests). */
+export async function makeDockerArchive(spec: ImageSpec, tag = 'test:latest', diffIds?: string[]): Promise<Buffer> {
   const config = Buffer.from(
     JSON.stringify({
       architecture: spec.architecture ?? 'amd64',
       ...(spec.variant ? { variant: spec.variant } : {}),
       os: 'linux',
       config: spec.config ?? {},
-      rootfs: { type: 'layers', diff_ids: spec.layers.map((l) => sha256(l)) },
+      rootfs: { type: 'layers', diff_ids: diffIds ?? spec.layers.map((l) => sha256(l)) },
       history: [],
     }),
   );
