@@ -61,6 +61,18 @@ export function envChild(given: string[], env: string[], gnu = true): { argv: st
   };
   let lastBare = lastBareOf(args);
   let i = 0;
+  // -C DIR; -S STRING: its words go after the word at i (false: not followed)
+  const takes = (option: 'C' | 'S', value: string): boolean => {
+    if (option === 'C') {
+      chdir = true;
+      return true;
+    }
+    const words = splitString(value);
+    if (words === null) return false;
+    args = [...args.slice(0, i + 1), ...words, ...args.slice(i + 1)];
+    lastBare = lastBareOf(args);
+    return true;
+  };
   options: for (; i < args.length; i++) {
     const a = args[i]!;
     if (a === '--') {
@@ -73,13 +85,7 @@ export function envChild(given: string[], env: string[], gnu = true): { argv: st
     else if (gnu && long) {
       const value = long[2] ?? args[++i];
       if (value === undefined) return { error: `option '--${long[1]}' requires an argument` };
-      if (long[1] === 'chdir') chdir = true;
-      else {
-        const words = splitString(value);
-        if (words === null) return null;
-        args = [...args.slice(0, i + 1), ...words, ...args.slice(i + 1)];
-        lastBare = lastBareOf(args);
-      }
+      if (!takes(long[1] === 'chdir' ? 'C' : 'S', value)) return null;
     } else if (gnu && /^--(debug|list-signal-handling|(ignore|default|block)-signal(=.*)?)$/s.test(a)) continue;
     else if (a.startsWith('--unset=') || a === '--unset') {
       const name = a === '--unset' ? args[++i] : a.slice('--unset='.length);
@@ -101,13 +107,7 @@ export function envChild(given: string[], env: string[], gnu = true): { argv: st
         } else if (gnu && (f === 'S' || f === 'C')) {
           const value = j < a.length - 1 ? a.slice(j + 1) : args[++i];
           if (value === undefined) return { error: `option requires an argument -- '${f}'` };
-          if (f === 'C') chdir = true;
-          else {
-            const words = splitString(value);
-            if (words === null) return null;
-            args = [...args.slice(0, i + 1), ...words, ...args.slice(i + 1)];
-            lastBare = lastBareOf(args);
-          }
+          if (!takes(f, value)) return null;
           continue options;
         } else if (gnu && f === 'v') continue;
         else return { error: `invalid option -- ${cQuote(f)}` };

@@ -141,9 +141,10 @@ async function openWith(
     const dir = new DirBundle(path);
     const format = formatOf(dir);
     if (transport === 'oci' && format !== 'oci') {
+      if (dir.has('index.json')) readJson(dir, 'index.json'); // an index.json that is no JSON says so
       throw new ScopeError(
         'not-an-image',
-        `${path}: not an OCI image layout (no index.json${format ? `; it is a ${format === 'legacy' ? 'pre-1.10 docker save' : 'docker save'} folder` : ''})`,
+        `${path}: not an OCI image layout (${dir.has('index.json') ? 'its index.json has no manifests list' : 'no index.json'}${format ? `; it is a ${format === 'legacy' ? 'pre-1.10 docker save' : 'docker save'} folder` : ''})`,
       );
     }
     if (format) return build(reference, format === 'oci' ? 'oci-layout' : 'docker-archive', path, pickImage(dir, opts, format), close);

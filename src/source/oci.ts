@@ -236,6 +236,9 @@ export function pickFromIndex(
   // Signatures and SBOMs kept beside an image are not candidates; an index of nothing else is an artifact.
   const images = all.filter((c) => !c.artifactType);
   if (images.length === 0) throw artifactError(bundle, all[0]?.artifactType ?? ''); // all is not empty, and all are artifacts
+  // a tag that names one of them says what it is
+  const taggedArtifact = opts.tag ? all.find((c) => c.artifactType && matchesTag(c, opts.tag!)) : undefined;
+  if (taggedArtifact && !images.some((c) => matchesTag(c, opts.tag!))) throw artifactError(bundle, taggedArtifact.artifactType!);
   all = images;
 
   let pool = all;
