@@ -214,6 +214,25 @@ describe('archives made by hand', () => {
     );
   });
 
+  it("skopeo's dir: folders (Docker's manifest and OCI's) read like the archive they were copied from", async () => {
+    const want = (await tree(`${FX}hello.docker.tar`)).files.map((f) => f.path);
+    for (const format of ['v2s2', 'oci']) {
+      const dir = `${tmp.dir}/skopeo-dir-${format}`;
+      execFileSync('skopeo', ['copy', '-q', '--format', format, `docker-archive:${FX}hello.docker.tar`, `dir:${dir}`]);
+      for (const ref of [dir, `dir:${dir}`]) {
+        const t = await tree(ref);
+        assert.deepEqual(
+          t.files.map((f) => f.path),
+          want,
+          ref,
+        );
+        assert.equal(t.source.kind, 'skopeo-dir');
+      }
+    }
+    mkdirSync(`${tmp.dir}/not-skopeo`, { recursive: true });
+    assert.match(oneLineError(cli(['files', `dir:${tmp.dir}/not-skopeo`]), 3), /not a skopeo dir: folder/);
+  });
+
   // the other compressions docker load takes: inflated by their programs, as moby inflates xz
   it('docker save | xz or bzip2, and layers stored so, are read too; cut short, one line that says so', async () => {
     const layer = await makeTar([{ name: 'app', body: 'x', mode: 0o755 }]);

@@ -17,15 +17,16 @@ import { pickFromManifestJson, readManifestJson, tagsByConfig } from './docker-a
 import { isLegacySave, pickLegacy } from './legacy.js';
 import { configPlatform, formatPlatform } from './platform.js';
 import { type Picked, indexIsEmpty, pickFromIndex } from './oci.js';
+import { SkopeoDirBundle } from './skopeo-dir.js';
 import { allowTempFor, budgeted, makeTempDir, removeTempDir, tempError } from './tempdir.js';
 import type { LayerSource, OpenOptions, OpenedImage, SourceInfo, SourceKind } from './types.js';
 
 export type * from './types.js';
 
-type Transport = 'docker-archive' | 'oci-archive' | 'oci' | 'docker-daemon' | 'registry' | 'auto';
+type Transport = 'docker-archive' | 'oci-archive' | 'oci' | 'dir' | 'docker-daemon' | 'registry' | 'auto';
 
 function splitTransport(ref: string): { transport: Transport; rest: string } {
-  const m = /^(docker-archive|oci-archive|oci|docker-daemon|registry):(.*)$/.exec(ref);
+  const m = /^(docker-archive|oci-archive|oci|dir|docker-daemon|registry):(.*)$/.exec(ref);
   if (m) return { transport: m[1] as Transport, rest: m[2] ?? '' };
   if (ref.startsWith('docker://')) return { transport: 'registry', rest: ref.slice('docker://'.length) };
   return { transport: 'auto', rest: ref };
@@ -139,6 +140,9 @@ async function openWith(
   }
   if (st.isDirectory()) {
     const dir = new DirBundle(path);
+    const skopeo = transport === 'auto' || transport === 'dir' ? SkopeoDirBundle.open(dir) : null;
+    if (skopeo) return build(reference, 'skopeo-dir', path, pickFromIndex(skopeo, opts, new Map(), skopeo.index()), close);
+    if (transport === 'dir') throw new ScopeError('not-an-image', `${path}: not a skopeo dir: folder (no manifest.json of one image)`);
     const format = formatOf(dir);
     if (transport === 'oci' && format !== 'oci') {
       if (dir.has('index.json')) readJson(dir, 'index.json'); // an index.json that is no JSON says so

@@ -36,7 +36,8 @@ export interface HistoryEntry {
   emptyLayer: boolean;
 }
 
-export type SourceKind = 'docker-archive' | 'oci-archive' | 'oci-layout' | 'rootfs-dir' | 'rootfs-tar' | 'docker-daemon' | 'registry';
+export type SourceKind =
+  'docker-archive' | 'oci-archive' | 'oci-layout' | 'skopeo-dir' | 'rootfs-dir' | 'rootfs-tar' | 'docker-daemon' | 'registry';
 
 export interface SourceInfo {
   kind: SourceKind;
