@@ -211,6 +211,21 @@ describe('links', () => {
     await m.close();
   });
 
+  // dockerd's overlay2 store unpacks a layer into an empty folder: a link to a lower layer's file finds nothing there
+  it("a hard link to an earlier layer's file is read (containerd, vfs) and named a layer problem (dockerd's overlay2 refuses it)", async () => {
+    const m = await load([
+      [{ name: 'bin/' }, { name: 'bin/real', body: 'program' }],
+      [{ name: 'app', type: 'link', linkname: 'bin/real' }],
+    ]);
+    assert.deepEqual(paths(m), ['/app', '/bin', '/bin/real']);
+    assert.deepEqual(m.layers[0]?.changes.problems, []);
+    assert.match(
+      m.layers[1]?.changes.problems[0] ?? '',
+      /hard link \/app points at \/bin\/real, which an earlier layer holds: dockerd's overlay2/,
+    );
+    await m.close();
+  });
+
   it('symlinks resolve inside the image root only', async () => {
     const m = await load([
       [

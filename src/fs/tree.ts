@@ -518,6 +518,10 @@ export class MergedTree {
     if (e.type === 'hardlink') {
       const target = this.linkTargetOf(e.linkname);
       caps = target?.fileCaps; // the same inode: its attributes too
+      if (target && target.type !== 'dir' && target.layer !== index)
+        result.problems.push(
+          `hard link ${e.path} points at ${e.linkname}, which an earlier layer holds: dockerd's overlay2 store unpacks each layer into a folder of its own, where link(2) finds nothing, and refuses the layer (containerd and vfs apply it)`,
+        );
       if (target && (target.type === 'file' || target.type === 'hardlink')) {
         size = target.size;
         content = target.content;
