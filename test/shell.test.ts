@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { loadImage } from '../src/load.js';
 import { buildReport } from '../src/report/index.js';
@@ -631,6 +631,41 @@ describe("an entrypoint script's last command: its arguments run as the shell ru
       }
     }
   }
+});
+
+// busybox 1.32.1 and before (Alpine 3.13 and before) number the words of `sh -c` line 1, 1.33 on line 0:
+// Debian's 1.35 says so here, and the same binary under an older banner is read as the older release
+describe('busybox numbers the words of sh -c by its release', { skip }, () => {
+  const tmp = tempDir();
+  after(tmp.cleanup);
+  it('line 0 from 1.33 on, line 1 before', async () => {
+    const busybox = debianBusybox(tmp.dir);
+    const real = spawnSync(busybox, ['sh', '-c', 'exec nosuch'], { encoding: 'utf8' });
+    for (const [banner, line] of [
+      [null, 0],
+      ['BusyBox v1.31.1', 1],
+    ] as const) {
+      const root = `${tmp.dir}/root-${line}`;
+      mkdirSync(`${root}/bin`, { recursive: true });
+      const bytes = readFileSync(busybox);
+      if (banner) {
+        const at = bytes.indexOf('BusyBox v1.35.0');
+        assert.ok(at > 0, 'the banner of the release Debian ships');
+        bytes.write(banner, at, 'latin1');
+      }
+      writeFileSync(`${root}/bin/busybox`, bytes, { mode: 0o755 });
+      link(root, '/bin/sh', 'busybox');
+      const m = await loadImage(root, { analysis: true });
+      try {
+        const r = buildReport(m, { entrypoint: ['/bin/sh', '-c', 'exec nosuch'] });
+        const said = r.diagnostics.find((d) => d.severity === 'error')?.runtimeError;
+        assert.equal(said, `/bin/sh: exec: line ${line}: nosuch: not found`);
+        if (!banner) assert.equal(real.stderr.trim(), 'sh: exec: line 0: nosuch: not found');
+      } finally {
+        await m.close();
+      }
+    }
+  });
 });
 
 describe('a #! script the user may execute but not read: its interpreter starts, then cannot open it', { skip }, () => {

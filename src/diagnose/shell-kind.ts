@@ -9,13 +9,19 @@ export type ShellKind = 'busybox' | 'dash' | 'bash';
 
 export interface Shell {
   kind: ShellKind | null;
-  /** bash 5.2 and later say "cannot execute: required file not found" for a missing interpreter. */
+  /**
+   * bash 5.2 and later say "cannot execute: required file not found" for a missing interpreter;
+   * busybox 1.33 and later number the words of `sh -c` line 0 (1.32 and before: line 1).
+   */
   modern: boolean;
   /** The applets a busybox runs by bare name without looking at PATH (docker mounts /proc, so all of them). */
   applets: Set<string> | null;
   /** busybox built to run its applets without links (FEATURE_SH_STANDALONE, as Debian's busybox-static; Alpine's is not). */
   standalone: boolean;
 }
+
+/** busybox's banner of the releases before 1.33 ("BusyBox v1.32.1 (…)"; Alpine 3.13 and before). */
+const OLD_BUSYBOX = ['BusyBox v1.1', 'BusyBox v1.2', 'BusyBox v1.30', 'BusyBox v1.31', 'BusyBox v1.32'];
 
 /** Which shell a file is: by its name, else by what its bytes say of it (busybox copied to /bin/sh). */
 export function shellOf(node: Node, real: string): Shell {
@@ -28,12 +34,12 @@ export function shellOf(node: Node, real: string): Shell {
     // a standalone busybox says so in its help: "…to run built-in utilities without $PATH search"
     const seen = scanFor(
       b,
-      ['BusyBox v', 'GNU bash, version', '%s: %d: %s: ', 'required file not found', 'without $PATH search'],
+      ['BusyBox v', 'GNU bash, version', '%s: %d: %s: ', 'required file not found', 'without $PATH search', ...OLD_BUSYBOX],
       16 << 20,
     );
     const kind =
       named ?? (seen.has('BusyBox v') ? 'busybox' : seen.has('GNU bash, version') ? 'bash' : seen.has('%s: %d: %s: ') ? 'dash' : null);
-    const modern = kind !== 'bash' || seen.has('required file not found');
+    const modern = kind === 'bash' ? seen.has('required file not found') : kind !== 'busybox' || !OLD_BUSYBOX.some((v) => seen.has(v));
     const standalone = kind === 'busybox' && seen.has('without $PATH search');
     return { kind, modern, applets: standalone ? appletNames(b) : null, standalone };
   } finally {

@@ -98,9 +98,9 @@ export function shellLine(
       // ENOEXEC: busybox reads the file as a script, and what it says then depends on the bytes
       if (f.why === ENOEXEC) return null;
       // ash prefixes the command's name when it is not $0 (exec's), and a line number when it has a name at all
-      // (a script file: its line; the words of `sh -c` are line 0)
+      // (a script file: its line; the words of `sh -c` are line 0, line 1 before busybox 1.33)
       const command = f.exec ? 'exec' : named || line !== null ? name : null;
-      const prefix = command === null ? '' : `${command !== name ? `${command}: ` : ''}line ${line ?? 0}: `;
+      const prefix = command === null ? '' : `${command !== name ? `${command}: ` : ''}line ${line ?? (sh.modern ? 0 : 1)}: `;
       return `${name}: ${prefix}${f.word}: ${quiet ? 'not found' : cap(f.why!)}`;
     }
     case 'dash':
