@@ -265,12 +265,12 @@ export function buildProgram(): Command {
         if (await (await import('./wasm.js')).relaunchForWasm()) return;
         setFlagsFromString('--incremental-marking'); // a frame must not wait for a whole collection
         const { runTui } = await import('./tui/index.js');
-        const error = await runTui(image, loadOptions(o));
+        const error = await runTui(image, { ...loadOptions(o), onThisMachine: !o.platform });
         if (error) throw error; // the real error and its exit code, as the other commands give it
         return;
       }
       if (!o.json) {
-        await inspectText(image, o, {});
+        await inspectText(image, o, { onThisMachine: !o.platform });
         return;
       }
       await withImage(
@@ -278,7 +278,7 @@ export function buildProgram(): Command {
         o,
         async (m) => {
           const { buildReport } = await analysis();
-          await outJson(buildReport(m));
+          await outJson(buildReport(m, { onThisMachine: !o.platform }));
         },
         true,
       );
@@ -305,6 +305,7 @@ export function buildProgram(): Command {
         entrypoint: o.entrypoint !== undefined ? words(o.entrypoint) : undefined,
         cmd: o.cmd !== undefined ? words(o.cmd) : undefined,
         runtime: o.runtime,
+        onThisMachine: !o.platform,
       };
       let report: Pick<Report, 'diagnostics'>;
       if (o.verdictOnly) {
@@ -380,8 +381,9 @@ export function buildProgram(): Command {
         const { runCheck } = await import('./render/check.js');
         const { buildReport } = await import('./report/index.js');
         const { verdictOnly } = await import('./verdict/index.js');
-        const report = (ref: string) => withImage(ref, o, (m) => Promise.resolve(buildReport(m, { runtime: o.runtime })), true);
-        const verdict = async (ref: string) => (await verdictOnly(ref, loadOptions(o), { runtime: o.runtime })).report;
+        const here = { runtime: o.runtime, onThisMachine: !o.platform };
+        const report = (ref: string) => withImage(ref, o, (m) => Promise.resolve(buildReport(m, here)), true);
+        const verdict = async (ref: string) => (await verdictOnly(ref, loadOptions(o), here)).report;
         const failed = await runCheck(images, { ...o, report, verdict, out });
         if (failed && !o.exitZero) process.exitCode = 1;
       },

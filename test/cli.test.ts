@@ -7,7 +7,7 @@ import { at } from './helpers/assert.js';
 import { cli, oneLineError } from './helpers/cli.js';
 import { jsonOutputOf, validateAs } from './helpers/schema.js';
 import { parseJson, parseReport, readJson as readJsonFile } from './helpers/json.js';
-import { tempDir } from './helpers/build.js';
+import { makeTar, tempDir, writeOciLayout } from './helpers/build.js';
 import { TarBundle, readJson } from '../src/source/bundle.js';
 import { blobPath } from '../src/source/oci.js';
 
@@ -87,6 +87,22 @@ describe('inspect', () => {
     assert.equal(j.schemaVersion, 1);
     assert.equal(j.layers.length, 8);
     assert.equal(j.wasted.bytes, 100000 + 17808 + 14 + 5 + 4 + 4);
+  });
+});
+
+describe('an image of another architecture than this machine', () => {
+  it("is named a foreign-platform warning, unless --platform asked for it; the verdict stays its own platform's", async () => {
+    const other = process.arch === 'arm64' ? 'amd64' : 'arm64';
+    const dir = writeOciLayout(`${tmp.dir}/foreign`, {
+      architecture: other,
+      layers: [await makeTar([{ name: 'app', body: '#!/app\n', mode: 0o755 }])],
+      config: { Entrypoint: ['/app'] },
+    });
+    const codes = (args: string[]) => parseReport(cli(['inspect', '--json', ...args, dir]).stdout).diagnostics.map((d) => d.code);
+    assert.ok(codes([]).includes('foreign-platform'));
+    assert.ok(!codes(['--platform', `linux/${other}`]).includes('foreign-platform'));
+    const quick = cli(['inspect', '--verdict-only', dir]);
+    assert.match(quick.stdout, new RegExp(`the image is for linux/${other}, and this machine is linux/`));
   });
 });
 

@@ -547,6 +547,19 @@ set up.`,
     fix: (configArch: string, arch: string) =>
       `Build the binary for ${configArch} (GOARCH=${configArch}, or the matching cross compiler), or build the image with --platform linux/${arch}.`,
   },
+  'foreign-platform': {
+    story: `The image is built for another architecture than the machine checking it (an image built on an
+Apple silicon Mac is linux/arm64; most servers are linux/amd64). The verdict is the image's on its
+own platform. On this machine the runtime runs it only through binfmt emulation (qemu-user-static);
+without that, the first program fails at once: exec /app: exec format error. Build the image for
+the platform it runs on (docker build --platform linux/amd64), or for several (docker buildx build
+--platform linux/amd64,linux/arm64). Asked for with --platform, the image's platform is taken as meant.`,
+    example: 'exec /app: exec format error',
+    message: (image: string, host: string) =>
+      `the image is for ${image}, and this machine is ${host}: here it starts only under binfmt emulation (qemu-user-static), else its first program fails with exec format error`,
+    fix: (image: string, host: string) =>
+      `Build it for this platform (docker build --platform linux/${host}) or for both (docker buildx build --platform linux/${host},linux/${image}); or set up emulation here (docker run --privileged --rm tonistiigi/binfmt --install all).`,
+  },
   'shell-command-fails': {
     story: `A shell-form command (CMD /app --flag, without brackets) runs as ["/bin/sh", "-c", "/app --flag"]:
 the runtime starts the shell, and the shell runs the program. When the image has a shell, the

@@ -9,6 +9,8 @@ import type { BinaryCatalog } from '../elf/catalog.js';
 import { resolvePath } from '../fs/index.js';
 import type { ImageModel } from '../load.js';
 import { hostPlatform } from '../source/platform.js';
+import { hostRuns } from '../loader/index.js';
+import { CATALOG } from './catalog.js';
 import { type Command, type CommandOptions, commandOf, commandStep, shellFormWarning } from './command.js';
 import { type ExecContext, execStep } from './exec.js';
 import { loaderStep } from './loader.js';
@@ -32,7 +34,13 @@ export { ERROR_CODES, WARNING_CODES, runtimeLines } from './types.js';
  * What may override the image's command, as `docker run` can; and, for a container that was
  * run, what else it was given: capabilities, no_new_privs, and an environment known whole.
  */
-export type DiagnoseOptions = CommandOptions & { capabilities?: Capabilities; noNewPrivs?: boolean; envComplete?: boolean };
+export type DiagnoseOptions = CommandOptions & {
+  capabilities?: Capabilities;
+  noNewPrivs?: boolean;
+  envComplete?: boolean;
+  /** The image is to run on this machine (inspect, check, the explorer; not with --platform): another architecture is named. */
+  onThisMachine?: boolean;
+};
 
 export interface Diagnosis {
   launch: Launch;
@@ -74,6 +82,8 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
     return r.ok ? r.node.layer : null;
   };
 
+  const foreign = opts.onThisMachine ? foreignPlatform(config?.architecture ?? null) : null;
+  if (foreign) diagnostics.push(foreign);
   const user = userStep(tree, config?.user ?? '', layerOf);
   take(user);
   const command = commandStep(config, opts);
@@ -171,6 +181,23 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
   const damaged = damageWarning(facts);
   if (damaged) diagnostics.push(damaged);
   return finish(launch, diagnostics, model, command, hops);
+}
+
+/** The warning for an image of an architecture this machine does not run (amd64 runs 386 itself), else null. */
+function foreignPlatform(configArch: string | null): Diagnostic | null {
+  const host = hostPlatform().architecture;
+  if (!configArch || hostRuns(host, configArch)) return null;
+  const text = CATALOG['foreign-platform'];
+  return {
+    code: 'foreign-platform',
+    severity: 'warning',
+    message: text.message(`linux/${configArch}`, `linux/${host}`),
+    path: null,
+    layer: null,
+    runtimeError: null,
+    fix: text.fix(configArch, host),
+    evidence: [`config architecture ${configArch}`, `this machine ${host}`],
+  };
 }
 
 /** Whether the program a #! line started is a shell known here (busybox, dash, bash). */

@@ -34,6 +34,7 @@ export const WARNING_CODES = [
   'zoneinfo-missing',
   'go-cgo-enabled',
   'arch-mismatch',
+  'foreign-platform',
   'shell-form-signals',
   'symbol-version-weak',
   'symbol-missing-lazy',
