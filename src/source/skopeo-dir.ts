@@ -12,6 +12,12 @@ import { ScopeError, fsError } from '../errors.js';
 import { type Bundle, DirBundle, JSON_LIMIT } from './bundle.js';
 import type { FileBlob } from './types.js';
 
+/** The hex of a descriptor's digest ("" when it has none). */
+function hexOf(d: unknown): string {
+  const digest = d && typeof d === 'object' ? (d as { digest?: unknown }).digest : undefined;
+  return typeof digest === 'string' ? (digest.split(':')[1] ?? '') : '';
+}
+
 export class SkopeoDirBundle implements Bundle {
   readonly location: string;
   private readonly dir: DirBundle;
@@ -44,7 +50,13 @@ export class SkopeoDirBundle implements Bundle {
       return null;
     }
     if (!json || typeof json !== 'object' || Array.isArray(json) || !('schemaVersion' in json)) return null;
-    return new SkopeoDirBundle(dir, digestOfBytes(bytes, 'sha256').slice('sha256:'.length), json);
+    // and the blobs beside it, named by their digests' hex (a root filesystem may hold a manifest.json of its own)
+    const m = json as Record<string, unknown>;
+    const beside = Array.isArray(m.manifests)
+      ? m.manifests.some((d) => dir.has(`${hexOf(d)}.manifest.json`))
+      : m.schemaVersion === 1 || dir.has(hexOf(m.config));
+    if (!beside) return null;
+    return new SkopeoDirBundle(dir, digestOfBytes(bytes, 'sha256').slice('sha256:'.length), m);
   }
 
   /** The index an OCI layout of this image would have: its one manifest (or list). */
