@@ -210,6 +210,40 @@ describe('against a real engine', { skip }, () => {
     }
   });
 
+  it('a WORKDIR that is a file, or under one: the engine cannot make it, and says so before anything runs', async () => {
+    const layer = rawTar([
+      { name: 'app', body: Buffer.from('not a folder') },
+      { name: 'run', mode: 0o755, body: Buffer.from('#!/nonexistent\n') },
+    ]);
+    for (const [workdir, words] of [
+      ['/app', /Cannot mkdir: \/app is not a directory/],
+      ['/app/sub', /app\/sub: not a directory/],
+      ['/srv', null],
+    ] as const) {
+      const file = `${tmp.dir}/workdir.tar`;
+      writeFileSync(
+        file,
+        await makeDockerArchive(
+          { layers: [layer], config: { Entrypoint: ['/run'], WorkingDir: workdir } },
+          'scratchscope-test/workdir:latest',
+        ),
+      );
+      assert.equal(docker(['load', '-i', file]).status, 0);
+      const run = docker(['run', '--rm', '--network', 'none', 'scratchscope-test/workdir:latest']);
+      const first = parseReport(cli(['inspect', '--json', file]).stdout).diagnostics.find((d) => d.severity === 'error');
+      if (words === null) {
+        assert.notEqual(first?.code, 'workdir-not-dir', 'a missing WORKDIR is made');
+        assert.doesNotMatch(run.stderr, /not a directory/);
+      } else {
+        assert.equal(run.status, 125, run.stderr);
+        assert.match(run.stderr, words, workdir);
+        assert.equal(first?.code, 'workdir-not-dir', workdir);
+        if (first?.runtimeError) assert.ok(run.stderr.includes(first.runtimeError), run.stderr);
+      }
+    }
+    docker(['rmi', 'scratchscope-test/workdir:latest']);
+  });
+
   it("loads a save whose config file name is not its digest, as the engine does, with the engine's image id", async () => {
     const { archive } = await saveWithRenamedConfig(rawTar([{ name: 'a', body: Buffer.from('a') }]), 'scratchscope-test/renamed:latest');
     const file = `${tmp.dir}/renamed-config.tar`;

@@ -144,6 +144,25 @@ no matching entries in passwd file". Numeric ids need no lookup: USER 65532:6553
     /** With the Dockerfile lines that copy the build stage's user database (closure --dockerfile). */
     fixWithLines: (fix: string, lines: string) => `${fix} Or copy the build stage's user database: ${lines}.`,
   },
+  'workdir-not-dir': {
+    story: `WORKDIR names a path that is a file in the image (or lies under one). The engine makes the
+working folder when it creates the container, and cannot make it there: docker run answers "Cannot
+mkdir: /app is not a directory" before anything runs. docker build never leaves an image so (its
+WORKDIR makes the folder), but a layer written by another tool, or a later COPY of a file over the
+folder, does. Point WORKDIR at a folder, or move the file.`,
+    example: 'Cannot mkdir: /app is not a directory',
+    runtimes: {
+      engine: {
+        podman: () => null,
+        containerd: () => null,
+        'cri-o': () => null,
+      },
+    },
+    runc: (workdir: string) => `Cannot mkdir: ${workdir} is not a directory`,
+    message: (workdir: string, what: string) => `WORKDIR ${workdir} cannot be made: ${what}`,
+    fix: (workdir: string) =>
+      `Make ${workdir} a folder in the image (COPY the file elsewhere), or set WORKDIR to a folder the image has or none is in the way of.`,
+  },
   'no-command': {
     story: `The image has neither ENTRYPOINT nor CMD. A FROM scratch image inherits nothing, so unless the
 Dockerfile says what to run, docker run answers "No command specified". Add ENTRYPOINT ["/app"].`,

@@ -89,6 +89,9 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
   const command = commandStep(config, opts);
   const launch: Launch = { argv: command.argv, executable: null, steps };
   if (!take(command)) return finish(launch, diagnostics, model);
+  // the engine makes the working folder when it creates the container, before the user is looked up
+  const workdir = workdirProblem(tree, config?.workingDir ?? '', layerOf);
+  if (workdir) diagnostics.unshift(workdir);
   const lookup = lookupStep(model, command, env, cwd, user.user.credentials ?? undefined);
   if (!take(lookup) || !lookup.found) return finish(launch, diagnostics, model);
   launch.executable = lookup.found.path;
@@ -181,6 +184,30 @@ export function diagnose(model: ImageModel, catalog: BinaryCatalog, opts: Diagno
   const damaged = damageWarning(facts);
   if (damaged) diagnostics.push(damaged);
   return finish(launch, diagnostics, model, command, hops);
+}
+
+/**
+ * WORKDIR where a file is in the way: the engine makes the folder (moby's SetupWorkingDirectory,
+ * MkdirAll through the image's links) and fails. A folder that is missing is made, and fine.
+ */
+function workdirProblem(tree: ImageModel['tree'], workdir: string, layerOf: (p: string) => number | null): Diagnostic | null {
+  if (!workdir) return null;
+  const r = resolvePath(tree, workdir);
+  const whole = r.ok && !r.node.children;
+  if (!whole && (r.ok || r.reason !== 'not-a-directory')) return null;
+  const text = CATALOG['workdir-not-dir'];
+  const at = r.ok ? r.path : r.at;
+  return {
+    code: 'workdir-not-dir',
+    severity: 'error',
+    message: text.message(workdir, `${at} is a ${r.ok ? r.node.type : 'file'}, not a folder`),
+    path: at,
+    layer: layerOf(at),
+    // under a file, the engine names the path on the host ("lstat /var/lib/docker/…/app/sub: not a directory")
+    runtimeError: whole ? text.runc(workdir) : null,
+    fix: text.fix(workdir),
+    evidence: [`WORKDIR ${workdir}`, ...(r.links.length ? [`links: ${r.links.join(', ')}`] : [])],
+  };
 }
 
 /** The warning for an image of an architecture this machine does not run (amd64 runs 386 itself), else null. */

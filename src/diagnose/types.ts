@@ -5,6 +5,7 @@ export type Severity = 'error' | 'warning';
 export const ERROR_CODES = [
   'user-missing',
   'no-command',
+  'workdir-not-dir',
   'shell-missing',
   'exec-not-found',
   'exec-not-in-path',
