@@ -102,11 +102,14 @@ describe('python without its standard library: it starts, then cannot import enc
     lib = debianPackage(tmp.dir, 'libpython3.11-minimal');
   });
 
-  /** python3.11 and its libraries at `at` (a symlink python3 beside it), and what `setup` adds. */
-  function root(at: string, setup: (root: string) => void = () => {}): string {
+  /** python3.11 and its libraries at `at` (a symlink python3 beside it, or `copied`: the binary itself under that name, as COPY leaves it), and what `setup` adds. */
+  function root(at: string, setup: (root: string) => void = () => {}, copied = false): string {
     const r = `${tmp.dir}/root-${Math.random().toString(36).slice(2)}`;
-    put(r, `${at}/python3.11`, `${bin}/usr/bin/python3.11`);
-    link(r, `${at}/python3`, 'python3.11');
+    if (copied) put(r, `${at}/python3`, `${bin}/usr/bin/python3.11`);
+    else {
+      put(r, `${at}/python3.11`, `${bin}/usr/bin/python3.11`);
+      link(r, `${at}/python3`, 'python3.11');
+    }
     withLibraries(r, `${bin}/usr/bin/python3.11`);
     write(r, '/ok.py', 'print("started")\n');
     setup(r);
@@ -118,8 +121,17 @@ describe('python without its standard library: it starts, then cannot import enc
     execFileSync('sh', ['-c', `cd ${lib}/usr/lib/python3.11 && python3 -m zipfile -c ${r}/usr/lib/python311.zip encodings codecs.py`]);
   };
 
-  const cases: { name: string; at: string; setup?: (r: string) => void; argv: string[] }[] = [
+  const cases: { name: string; at: string; setup?: (r: string) => void; argv: string[]; copied?: boolean }[] = [
     { name: 'the binary and its libraries only', at: '/usr/bin', argv: ['python3', '/ok.py'] },
+    // COPY --from=build /usr/bin/python3 follows the link: python3.11's bytes named python3
+    { name: 'the binary copied as python3, its libraries only', at: '/usr/bin', argv: ['python3', '/ok.py'], copied: true },
+    {
+      name: 'the binary copied as python3, its library beside it',
+      at: '/usr/bin',
+      setup: stdlibAt('/usr/lib/python3.11'),
+      argv: ['python3', '/ok.py'],
+      copied: true,
+    },
     { name: 'the binary and its libraries only, -c', at: '/usr/bin', argv: ['/usr/bin/python3.11', '-c', 'print(1)'] },
     { name: 'in /usr/local/bin, no standard library', at: '/usr/local/bin', argv: ['python3', '/ok.py'] },
     { name: 'its standard library beside it', at: '/usr/bin', setup: stdlibAt('/usr/lib/python3.11'), argv: ['python3', '/ok.py'] },
@@ -134,12 +146,16 @@ describe('python without its standard library: it starts, then cannot import enc
   ];
   for (const c of cases) {
     it(c.name, async () => {
-      const r = root(c.at, (x) => {
-        if (c.setup) {
-          mkdirSync(`${x}/usr/lib`, { recursive: true });
-          c.setup(x);
-        }
-      });
+      const r = root(
+        c.at,
+        (x) => {
+          if (c.setup) {
+            mkdirSync(`${x}/usr/lib`, { recursive: true });
+            c.setup(x);
+          }
+        },
+        c.copied,
+      );
       const real = spawnSync('chroot', [r, ...c.argv], {
         encoding: 'utf8',
         env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' },

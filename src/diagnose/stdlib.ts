@@ -10,17 +10,42 @@
  * find. Read off Debian's python3.11 run in a chroot (test/interpreter.test.ts).
  */
 import type { MergedTree, Node } from '../fs/tree.js';
-import { resolvePath } from '../fs/index.js';
+import { openBytes, resolvePath } from '../fs/index.js';
 import { envValue } from '../source/config.js';
 import { CATALOG } from './catalog.js';
 import type { ExecContext } from './exec.js';
 import type { StepResult } from './types.js';
 
-/** The minor version of a CPython 3 interpreter, told by its file's name (python3 links to python3.N); null for another program. */
-function pythonMinor(path: string): number | null {
-  const m = /^python3\.(\d+)$/.exec(path.slice(path.lastIndexOf('/') + 1));
-  return m ? Number(m[1]) : null;
+/**
+ * The minor version of a CPython 3 interpreter; null for another program. Told by its file's
+ * name (python3 links to python3.N); a file named python3 or python itself (COPY follows the
+ * link, so an image gets python3.N's bytes under that name) by the libpython it needs, else by
+ * its own version string ("3.11.2", beside CPython's fatal-error words, in Debian's static build).
+ */
+function pythonMinor(ctx: ExecContext, path: string, node: Node | null): number | null {
+  const base = path.slice(path.lastIndexOf('/') + 1);
+  const m = /^python3\.(\d+)$/.exec(base);
+  if (m) return Number(m[1]);
+  if ((base !== 'python3' && base !== 'python') || !node?.content || node.content.size > PYTHON_MAX) return null;
+  const elf = ctx.catalog.of(node);
+  if (!elf?.ok) return null;
+  for (const lib of elf.info.needed) {
+    const v = /^libpython3\.(\d+)/.exec(lib);
+    if (v) return Number(v[1]);
+  }
+  const b = openBytes(node.content);
+  try {
+    const text = b.read(0, node.content.size).toString('latin1');
+    if (!text.includes('Fatal Python error')) return null;
+    const version = /\x003\.(\d+)\.\d+(?:(?:a|b|rc)\d+)?\+?\x00/.exec(text);
+    return version ? Number(version[1]) : null;
+  } finally {
+    b.release();
+  }
 }
+
+/** Larger than any python binary (Debian's is 7 MB): not read whole to be told. */
+const PYTHON_MAX = 64 << 20;
 
 /** Whether the image holds an encodings package for python3.`minor`, or its stdlib zip, anywhere. */
 function hasStdlib(tree: MergedTree, minor: number, likely: string[]): boolean {
@@ -58,7 +83,7 @@ function hasStdlib(tree: MergedTree, minor: number, likely: string[]): boolean {
 export function stdlibStep(ctx: ExecContext, programPath: string, argv0: string): StepResult | null {
   const real = resolvePath(ctx.tree, programPath, { cwd: ctx.cwd });
   const path = real.ok ? real.path : programPath;
-  const minor = pythonMinor(path);
+  const minor = pythonMinor(ctx, path, real.ok ? real.node : null);
   if (minor === null) return null;
   // PYTHONPATH, PYTHONHOME, or a ._pth file beside it, may put the library anywhere, under any name
   if (envValue(ctx.env, 'PYTHONPATH') || envValue(ctx.env, 'PYTHONHOME')) return null;
