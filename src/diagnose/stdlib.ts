@@ -37,6 +37,8 @@ function pythonMinor(ctx: ExecContext, path: string, node: Node | null): number 
   try {
     const text = b.read(0, node.content.size).toString('latin1');
     if (!text.includes('Fatal Python error')) return null;
+    // a C string of its own: NULs around it
+    // eslint-disable-next-line no-control-regex
     const version = /\x003\.(\d+)\.\d+(?:(?:a|b|rc)\d+)?\+?\x00/.exec(text);
     return version ? Number(version[1]) : null;
   } finally {
