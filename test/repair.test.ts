@@ -188,6 +188,41 @@ describe('closure and repair, run by a real engine', { skip, timeout: 1_800_000 
     }
   });
 
+  it("closure --dockerfile with a donor copies what the missing libraries need in turn (libbar's libfoo)", () => {
+    const src = `${REPO}fixtures/src/loader/`;
+    const lib = `${tmp.dir}/chain/lib/x86_64-linux-gnu`;
+    mkdirSync(lib, { recursive: true });
+    sh('gcc', ['-O1', '-shared', '-fPIC', '-Wl,-soname,libfoo.so.1', '-o', `${lib}/libfoo.so.1`, `${src}foo.c`]);
+    sh('gcc', ['-O1', '-shared', '-fPIC', '-Wl,-soname,libbar.so.1', '-o', `${lib}/libbar.so.1`, `${src}bar.c`, `${lib}/libfoo.so.1`]);
+    sh('gcc', ['-O1', '-DUSE_BAR', '-o', `${tmp.dir}/chain/app`, `${src}app.c`, `${lib}/libbar.so.1`, `-Wl,-rpath-link,${lib}`]);
+    // the donor: the build stage, with both libraries beside its C library
+    const donor = `${tmp.dir}/chain-donor`;
+    mkdirSync(`${donor}/lib/x86_64-linux-gnu`, { recursive: true });
+    mkdirSync(`${donor}/lib64`, { recursive: true });
+    for (const f of ['libfoo.so.1', 'libbar.so.1']) copyFileSync(`${lib}/${f}`, `${donor}/lib/x86_64-linux-gnu/${f}`);
+    copyFileSync('/lib/x86_64-linux-gnu/libc.so.6', `${donor}/lib/x86_64-linux-gnu/libc.so.6`);
+    copyFileSync('/lib64/ld-linux-x86-64.so.2', `${donor}/lib64/ld-linux-x86-64.so.2`);
+    sh('sh', ['-c', `tar -C '${donor}' -c . | docker import - ${prefix}/chain-donor:latest`]);
+    image(
+      'no-bar',
+      {
+        app: `${tmp.dir}/chain/app`,
+        'lib64/ld-linux-x86-64.so.2': '/lib64/ld-linux-x86-64.so.2',
+        'lib/x86_64-linux-gnu/libc.so.6': '/lib/x86_64-linux-gnu/libc.so.6',
+      },
+      'FROM scratch\nCOPY lib64 /lib64\nCOPY lib /lib\nCOPY app /app\nENTRYPOINT ["/app"]\n',
+    );
+    const lines = ok(cli(['closure', tarOf('no-bar'), '--dockerfile', '--from', 'donor', '--from-image', donor]), 'closure no-bar');
+    assert.match(lines, /libbar\.so\.1/);
+    assert.match(lines, /libfoo\.so\.1/, 'what libbar needs in turn');
+    const ctx = `${tmp.dir}/no-bar-dockerfile`;
+    mkdirSync(ctx, { recursive: true });
+    writeFileSync(`${ctx}/Dockerfile`, `FROM ${prefix}/chain-donor:latest AS donor\nFROM ${prefix}/no-bar\n${lines}`);
+    ok(docker(['build', '-q', '-t', `${prefix}/no-bar:copied`, ctx]), `build with the COPY lines:\n${lines}`);
+    const after = run(`${prefix}/no-bar:copied`);
+    assert.equal(after.status, 0, `no-bar with the COPY lines failed: ${after.stderr}\n${lines}`);
+  });
+
   it('slim keeps only the closure of native programs, and they run with the same output', () => {
     // Programs on a full Debian base, as users ship them: C with zlib, Go with cgo, Rust.
     writeFileSync(

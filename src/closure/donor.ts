@@ -58,6 +58,44 @@ export function checkDonor(a: ClosureAnalysis, items: CopyItem[], donor: ImageMo
     if (at) out.items.push({ ...it, from: at });
     else out.lacking.push(it.from);
   }
+  out.items.push(...neededInTurn(a, out.items, there));
+  return finishDonor(out, a, there, catalog, donor);
+}
+
+const base = (p: string) => p.slice(p.lastIndexOf('/') + 1);
+
+/**
+ * What the missing libraries need in turn (libcurl's libnghttp2, libjemalloc's libstdc++):
+ * the image cannot say, as it lacks them, but the program resolved in the donor names every
+ * library it loads. Each the image's loader does not find yet goes where the other missing
+ * ones go.
+ */
+function neededInTurn(a: ClosureAnalysis, items: CopyItem[], there: ReturnType<typeof resolveProgram> | null): CopyItem[] {
+  if (!there || a.closure.missingLibraries.length === 0) return [];
+  const have = new Set<string>();
+  for (const f of a.closure.files) if (f.present && f.role === 'library') for (const n of [f.path, ...f.openedAs]) have.add(base(n));
+  for (const it of items) have.add(base(it.to));
+  const loaderName = a.program?.info.interpreter ? base(a.program.info.interpreter) : null;
+  const first = a.closure.missingLibraries[0]!;
+  const into = items.find((it) => base(it.to) === first.name)?.to;
+  const dir = into ? into.slice(0, into.lastIndexOf('/')) || '/' : (a.closure.stageLibDir ?? a.closure.searchDirs[0] ?? '/usr/lib');
+  const out: CopyItem[] = [];
+  for (const d of there.dependencies) {
+    if (!d.resolved || d.via === 'musl-libc' || d.via === 'loaded' || d.name === loaderName || have.has(d.name)) continue;
+    have.add(d.name);
+    out.push({ from: d.resolved, to: `${dir.replace(/\/$/, '')}/${d.name}`, dir: false });
+  }
+  return out;
+}
+
+function finishDonor(
+  out: DonorCheck,
+  a: ClosureAnalysis,
+  there: ReturnType<typeof resolveProgram> | null,
+  catalog: BinaryCatalog,
+  donor: ImageModel,
+): DonorCheck {
+  const prog = a.program;
   if (prog) out.warnings.push(...libcWarnings(prog.info, there, catalog));
   if (prog?.info.interpreter && there?.interpreter?.error) {
     // the program's loader is not in the donor: say which C library the donor has instead
