@@ -4,6 +4,7 @@
  * is followed for what it needs to start but not for the files it would open itself.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { chmodSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { analyseClosure, closureCopies, closureUncopyable } from '../src/closure/index.js';
@@ -70,6 +71,39 @@ describe('closure: COPY lines only where a copy cures', { skip }, () => {
     assert.ok(closure.files.some((f) => f.role === 'loader' && !f.present && f.neededBy.includes('/usr/bin/env')));
     assert.ok(closure.missingLibraries.some((l) => l.name === 'libc.so.6' && l.neededBy === '/usr/bin/env'));
     assert.ok(copies.some((c) => c.to === '/lib64/ld-linux-x86-64.so.2'));
+  });
+
+  // the user database a program asks for, where the image has none: nginx's getpwnam("nobody")
+  // fails without it, and it exits; glibc 2.34 on has files and dns inside libc (no libnss_*
+  // to copy, with libc in the image or not); gconv where this libc looks for it
+  it('getpwnam without /etc/passwd, and iconv_open: the user database, no NSS modules, gconv where libc reads it', async () => {
+    write(
+      tmp.dir,
+      '/pw.c',
+      '#include <pwd.h>\n#include <iconv.h>\n#include <stdio.h>\nint main(void) { struct passwd *p = getpwnam("nobody"); iconv_t c = iconv_open("UTF-16", "UTF-8"); printf("%d %d\\n", p != 0, c != (iconv_t)-1); return p == 0; }\n',
+    );
+    sh('gcc', ['-O1', '-o', `${tmp.dir}/pw`, `${tmp.dir}/pw.c`]);
+    for (const withLibc of [true, false]) {
+      const root = `${tmp.dir}/pw-${withLibc}`;
+      if (withLibc) glibcRoot(root);
+      put(root, '/app', `${tmp.dir}/pw`);
+      const { closure, copies } = await closureOf(root, ['/app']);
+      const to = copies.map((c) => c.to);
+      assert.ok(to.includes('/etc/passwd') && to.includes('/etc/group'), `${withLibc}: ${to.join(' ')}`);
+      assert.ok(!to.some((t) => /libnss_/.test(t)), `${withLibc}: no NSS module: ${to.join(' ')}`);
+      assert.ok(
+        closure.files.some((f) => f.role === 'gconv' && f.path === '/usr/lib/x86_64-linux-gnu/gconv'),
+        closure.files.map((f) => f.path).join(' '),
+      );
+    }
+    // and what it says is so: with libc and loader only, getpwnam finds no user; with the build
+    // stage's passwd and group (this machine's), it does
+    if (process.getuid?.() !== 0) return; // chroot needs root (CI has it)
+    const root = `${tmp.dir}/pw-true`;
+    assert.equal(spawnSync('chroot', [root, '/app']).status, 1, 'no /etc/passwd: getpwnam finds nobody');
+    put(root, '/etc/passwd', '/etc/passwd');
+    put(root, '/etc/group', '/etc/group');
+    assert.equal(spawnSync('chroot', [root, '/app']).status, 0, 'the copied user database answers it');
   });
 
   it('a #! line with a carriage return: convert the file, copy nothing', async () => {

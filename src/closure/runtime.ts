@@ -7,7 +7,7 @@ import type { BinaryCatalog } from '../elf/catalog.js';
 import type { ElfInfo } from '../elf/types.js';
 import { type Bytes, type MergedTree, type Node, openBytes, readSmallFile, resolvePath } from '../fs/index.js';
 import type { ImageModel } from '../load.js';
-import { GLIBC_INTERP, type LoadResult, type LoaderKind, resolveProgram } from '../loader/index.js';
+import { GLIBC_INTERP, type LoadResult, type LoaderKind, TRIPLETS, resolveProgram } from '../loader/index.js';
 import { loaderContext } from '../diagnose/context.js';
 import { CA_FILES, TLS_LIBS, TLS_MARKERS, ZONE_MARKERS, scanNode } from '../diagnose/warnings.js';
 import { envValue } from '../source/config.js';
@@ -45,6 +45,36 @@ const NSS_CALLS = [
   'getgrouplist',
   'getspnam',
 ];
+/**
+ * Where glibc loads gconv modules from: the folder built into its libc (GCONV_PATH's default,
+ * /usr/lib/x86_64-linux-gnu/gconv on Debian, whatever folder the libc itself sits in), read
+ * from the image's libc; without one, Debian's for the machine. Null when neither says.
+ */
+function gconvDir(tree: MergedTree, load: LoadResult | null, machine: string): string | null {
+  const libc = load?.dependencies.find((d) => /^libc\.so/.test(d.name) && d.realPath);
+  const r = libc?.realPath ? resolvePath(tree, libc.realPath) : null;
+  if (r?.ok && r.node.content && r.node.content.size <= 64 << 20) {
+    const b = openBytes(r.node.content);
+    try {
+      const m = /\0(\/[\w.+/-]*\/gconv)\0/.exec(b.read(0, r.node.content.size).toString('latin1'));
+      if (m?.[1]) return m[1];
+    } finally {
+      b.release();
+    }
+  }
+  const triplet = TRIPLETS[machine];
+  return triplet ? `/usr/lib/${triplet}/gconv` : null;
+}
+
+/** The NSS calls that read the user and group databases. */
+const USER_CALLS = ['getpwnam', 'getpwuid', 'getgrnam', 'getgrgid', 'initgroups', 'getgrouplist'];
+
+/** GLIBC_2.34 or a later version name. */
+function newer234(v: string): boolean {
+  const m = /^GLIBC_2\.(\d+)/.exec(v);
+  return m !== null && Number(m[1]) >= 34;
+}
+
 /** glibc dlopens libgcc_s.so.1 to unwind a thread on pthread_cancel and pthread_exit. */
 const UNWIND_CALLS = ['pthread_cancel', 'pthread_exit'];
 const ICONV_CALLS = ['iconv_open'];
@@ -133,7 +163,11 @@ export function runtimeNeeds(f: RuntimeFacts): RuntimeNeed[] {
       });
     const libc = load?.dependencies.find((d) => /^libc\.so/.test(d.name) && d.realPath);
     const libcInfo = libc?.realPath ? f.catalog.at(libc.realPath) : null;
-    const builtin = libcInfo?.ok === true && libcInfo.info.versionDefs.includes('GLIBC_2.34');
+    // the image's libc says; without one, the program does: built against 2.34 or later, it
+    // needs a libc that new (whatever supplies it will have files and dns inside)
+    const builtin = libcInfo?.ok
+      ? libcInfo.info.versionDefs.includes('GLIBC_2.34')
+      : info.versionNeeds.some((v) => v.versions.some(newer234));
     for (const s of services) {
       if (builtin && BUILTIN_NSS.has(s)) continue;
       const name = `libnss_${s}.so.2`;
@@ -146,8 +180,20 @@ export function runtimeNeeds(f: RuntimeFacts): RuntimeNeed[] {
       });
     }
     for (const db of ['/etc/passwd', '/etc/group', '/etc/hosts']) {
-      if (resolvePath(tree, db).ok && services.has('files'))
+      if (!services.has('files')) continue;
+      // a user database the program asks for by name or id is needed even where the image has
+      // none (nginx's getpwnam("nobody") fails, and it exits); the hosts file only where it is
+      const asks = db === '/etc/hosts' ? null : first(USER_CALLS);
+      if (resolvePath(tree, db).ok)
         out.push({ path: db, role: 'nss', neededBy: by!, why: `the "files" service reads ${db}`, probable: false });
+      else if (asks)
+        out.push({
+          path: db,
+          role: 'nss',
+          neededBy: asks[1]!,
+          why: `${asks[1]} calls ${asks[0]}, which the "files" service answers from ${db}`,
+          probable: false,
+        });
     }
   }
 
@@ -183,7 +229,7 @@ export function runtimeNeeds(f: RuntimeFacts): RuntimeNeed[] {
     const iconv = first(ICONV_CALLS);
     if (iconv)
       out.push({
-        path: `${libDir()}/gconv`,
+        path: gconvDir(f.tree, load, info.machine) ?? `${libDir()}/gconv`,
         role: 'gconv',
         neededBy: iconv[1]!,
         why: `${iconv[1]} calls iconv_open, which loads gconv modules for other character sets`,
