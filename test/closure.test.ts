@@ -10,7 +10,7 @@ import { after, describe, it } from 'node:test';
 import { analyseClosure, closureCopies, closureUncopyable } from '../src/closure/index.js';
 import { loadImage } from '../src/load.js';
 import { tempDir } from './helpers/build.js';
-import { available, debianBusybox, glibcRoot, put, sh, write } from './helpers/roots.js';
+import { available, configAs, debianBusybox, glibcRoot, put, sh, write } from './helpers/roots.js';
 
 const needs = ['gcc', 'apt-get', 'dpkg-deb'].filter((c) => !available(c));
 const skip = needs.length ? `needs ${needs.join(', ')}` : false;
@@ -104,6 +104,36 @@ describe('closure: COPY lines only where a copy cures', { skip }, () => {
     put(root, '/etc/passwd', '/etc/passwd');
     put(root, '/etc/group', '/etc/group');
     assert.equal(spawnSync('chroot', [root, '/app']).status, 0, 'the copied user database answers it');
+  });
+
+  // date with TZ=Europe/Paris prints CET from the zone file, UTC without it: the file is kept
+  it("TZ naming a zone: a program that asks for local time needs that zone's file", async () => {
+    const root = `${tmp.dir}/tz`;
+    glibcRoot(root);
+    put(root, '/usr/bin/date', '/usr/bin/date');
+    const argv = ['/usr/bin/date', '-d', '@0', '+%Z'];
+    const paths = async (tz: string) => {
+      const m = await loadImage(root, { analysis: true });
+      try {
+        m.config = { ...configAs(argv, ''), env: [`TZ=${tz}`] };
+        return analyseClosure(m)
+          .closure.files.filter((f) => f.role === 'zoneinfo')
+          .map((f) => f.path);
+      } finally {
+        await m.close();
+      }
+    };
+    assert.deepEqual(await paths('Europe/Paris'), ['/usr/share/zoneinfo/Europe/Paris']);
+    assert.deepEqual(await paths('CET-1CEST,M3.5.0,M10.5.0/3'), [], 'a POSIX rule names no file');
+    if (process.getuid?.() !== 0) return;
+    const zone = (env: string[]) =>
+      spawnSync('chroot', [root, ...argv], {
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH, ...Object.fromEntries(env.map((e) => e.split('='))) },
+      }).stdout.trim();
+    assert.equal(zone(['TZ=Europe/Paris']), 'Europe', 'without the file: no zone');
+    put(root, '/usr/share/zoneinfo/Europe/Paris', '/usr/share/zoneinfo/Europe/Paris');
+    assert.equal(zone(['TZ=Europe/Paris']), 'CET');
   });
 
   it('a #! line with a carriage return: convert the file, copy nothing', async () => {

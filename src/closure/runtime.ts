@@ -66,6 +66,21 @@ function gconvDir(tree: MergedTree, load: LoadResult | null, machine: string): s
   return triplet ? `/usr/lib/${triplet}/gconv` : null;
 }
 
+/** C library calls that turn time into local time (and so read TZ's zone file). */
+const LOCALTIME_CALLS = ['localtime', 'mktime', 'strftime', 'tzset', 'ctime'];
+
+/**
+ * The zone file TZ names (glibc's and musl's reading): a name under /usr/share/zoneinfo, or an
+ * absolute path, a leading ':' dropped. Null for a POSIX rule ("CET-1CEST,M3.5.0…", "UTC0"),
+ * which names no file, and for no TZ.
+ */
+function zoneFileOf(tz: string | null): string | null {
+  if (!tz) return null;
+  const name = tz.startsWith(':') ? tz.slice(1) : tz;
+  if (!name || name.includes('..') || /^[A-Za-z]{3,}[+-]?\d|,/.test(name)) return null;
+  return name.startsWith('/') ? name : `/usr/share/zoneinfo/${name}`;
+}
+
 /** The NSS calls that read the user and group databases. */
 const USER_CALLS = ['getpwnam', 'getpwuid', 'getgrnam', 'getgrgid', 'initgroups', 'getgrouplist'];
 
@@ -131,7 +146,7 @@ export function runtimeNeeds(f: RuntimeFacts): RuntimeNeed[] {
     if (r.ok) objects.push({ path: d.resolved, node: r.node, info: null });
   }
   const calls = new Map<string, string>(); // needle -> first object that names it
-  const wanted = [...NSS_CALLS, ...UNWIND_CALLS, ...ICONV_CALLS, ...DLOPEN_CALLS, ...TLS_MARKERS, ...ZONE_MARKERS];
+  const wanted = [...NSS_CALLS, ...UNWIND_CALLS, ...ICONV_CALLS, ...DLOPEN_CALLS, ...TLS_MARKERS, ...ZONE_MARKERS, ...LOCALTIME_CALLS];
   for (const o of objects) for (const s of scanNode(o.node, wanted)) if (!calls.has(s)) calls.set(s, o.path);
   const first = (list: string[]) => list.map((s) => [s, calls.get(s)] as const).find(([, by]) => by);
 
@@ -215,12 +230,23 @@ export function runtimeNeeds(f: RuntimeFacts): RuntimeNeed[] {
   }
 
   const zone = first(ZONE_MARKERS);
+  const tzFile = zoneFileOf(envValue(f.env, 'TZ'));
+  const local = first(LOCALTIME_CALLS);
   if (zone && !envValue(f.env, 'ZONEINFO')) {
     out.push({
       path: '/usr/share/zoneinfo',
       role: 'zoneinfo',
       neededBy: zone[1]!,
       why: `${zone[1]} loads time zones (${zone[0]})`,
+      probable: false,
+    });
+  } else if (tzFile && local && f.libc !== 'static') {
+    // TZ names a zone: the C library reads its file the first time local time is asked for
+    out.push({
+      path: tzFile,
+      role: 'zoneinfo',
+      neededBy: local[1]!,
+      why: `${local[1]} calls ${local[0]}, and TZ names the zone whose file it reads`,
       probable: false,
     });
   }
