@@ -10,7 +10,7 @@ import { after, describe, it } from 'node:test';
 import { analyseClosure, closureCopies, closureUncopyable } from '../src/closure/index.js';
 import { loadImage } from '../src/load.js';
 import { tempDir } from './helpers/build.js';
-import { available, configAs, debianBusybox, glibcRoot, put, sh, write } from './helpers/roots.js';
+import { available, configAs, debianBusybox, glibcRoot, link, put, sh, write } from './helpers/roots.js';
 
 const needs = ['gcc', 'apt-get', 'dpkg-deb'].filter((c) => !available(c));
 const skip = needs.length ? `needs ${needs.join(', ')}` : false;
@@ -131,6 +131,26 @@ describe('closure: COPY lines only where a copy cures', { skip }, () => {
     assert.equal(zone('Europe/Paris'), 'Europe', 'without the file: no zone');
     put(root, '/usr/share/zoneinfo/Europe/Paris', '/usr/share/zoneinfo/Europe/Paris');
     assert.equal(zone('Europe/Paris'), 'CET');
+  });
+
+  it('the loader a link to nothing: the COPY line supplies where the link leads', async () => {
+    const root = `${tmp.dir}/dangling-loader`;
+    write(tmp.dir, '/hi.c', '#include <stdio.h>\nint main(void) { puts("hi"); return 0; }\n');
+    sh('gcc', ['-O1', '-o', `${tmp.dir}/hi`, `${tmp.dir}/hi.c`]);
+    put(root, '/app', `${tmp.dir}/hi`);
+    put(root, '/lib/x86_64-linux-gnu/libc.so.6', '/lib/x86_64-linux-gnu/libc.so.6');
+    link(root, '/lib64/ld-linux-x86-64.so.2', '/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2');
+    const { closure, copies } = await closureOf(root, ['/app']);
+    const target = '/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2';
+    assert.ok(closure.files.some((f) => f.path === target && !f.present && f.role === 'loader'));
+    assert.ok(
+      copies.some((c) => c.to === target),
+      copies.map((c) => c.to).join(' '),
+    );
+    if (process.getuid?.() !== 0) return;
+    assert.notEqual(spawnSync('chroot', [root, '/app']).status, 0);
+    put(root, target, target);
+    assert.equal(spawnSync('chroot', [root, '/app'], { encoding: 'utf8' }).stdout, 'hi\n');
   });
 
   it('a #! line with a carriage return: convert the file, copy nothing', async () => {

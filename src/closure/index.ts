@@ -130,7 +130,9 @@ class Collector {
     if (!r.ok) {
       // time zones and gconv modules are folders, there or not
       const type = role === 'zoneinfo' || role === 'gconv' ? 'dir' : 'file';
-      this.add({ path, type, linkTarget: null, size: 0, layer: null, present: false, role, when, probable, neededBy, why });
+      // through a link to nothing, what is missing is where the link leads (the link is listed above)
+      const missing = links.length > 0 && r.reason === 'missing' ? r.at : path;
+      this.add({ path: missing, type, linkTarget: null, size: 0, layer: null, present: false, role, when, probable, neededBy, why });
       return null;
     }
     const n = r.node;
