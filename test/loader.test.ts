@@ -481,6 +481,15 @@ describe('glibc loader rules, checked against ld.so itself', { skip }, () => {
     assert.deepEqual(r.versionProblems, [{ library: '/usr/lib/libver.so.1', version: 'VER_2', requiredBy: '/app', weak: false }]);
     const real = sh('sh', ['-c', `chroot ${root} /app 2>&1; true`]);
     assert.match(real, /\/app: \/usr\/lib\/libver\.so\.1: version `VER_2' not found \(required by \/app\)/);
+    // the cure is the build stage's libver, not a newer glibc
+    const m = await loadImage(root, { analysis: true });
+    try {
+      const d = buildReport(m, { entrypoint: ['/app'] }).diagnostics.find((x) => x.code === 'symbol-version-missing');
+      assert.deepEqual(d?.dockerfile, ['COPY --from=build /usr/lib/libver.so.1 /usr/lib/']);
+      assert.match(d?.fix ?? '', /The build stage's \/usr\/lib\/libver\.so\.1/);
+    } finally {
+      await m.close();
+    }
     put(root, '/usr/lib/libver.so.1', `${b}/libver-v2.so`);
     assert.deepEqual((await resolveIn(root, '/app')).versionProblems, []);
   });

@@ -59,7 +59,11 @@ export function attachCopyLines(a: ClosureAnalysis | null, diagnostics: Diagnost
           ? [{ from: '/etc/group', to: '/etc/group', dir: false }]
           : []),
       ];
-    else if (code === 'symbol-version-missing') {
+    else if (code === 'symbol-version-missing' && !glibcVersions(d)) {
+      // another library too old (libv.so.1 without VERS_2): the build stage's copy of it
+      const lib = a.closure.files.find((f) => f.present && f.type === 'file' && (f.path === d.path || f.openedAs.includes(d.path ?? '')));
+      items = lib ? (lib.openedAs.length ? lib.openedAs : [lib.path]).map((n) => ({ from: n, to: n, dir: false })) : [];
+    } else if (code === 'symbol-version-missing') {
       // A newer glibc is all of it at once: its libraries the program loads and its loader.
       items = a.closure.files
         .filter(
@@ -79,6 +83,11 @@ export function attachCopyLines(a: ClosureAnalysis | null, diagnostics: Diagnost
   }
 }
 
+/** A symbol version problem of glibc's (GLIBC_2.34), not another library's (VERS_2). */
+function glibcVersions(d: Diagnostic): boolean {
+  return /version `GLIBC_/.test(d.runtimeError ?? '') || d.evidence.some((e) => / needs GLIBC_/.test(e));
+}
+
 /** The general hint becomes a pointer at the lines; specific advice (a search path, cgo, the other libc) stays. */
 function fixWithLines(d: Diagnostic, code: string): string {
   const lines = 'the Dockerfile lines below (after a build stage named build)';
@@ -90,7 +99,9 @@ function fixWithLines(d: Diagnostic, code: string): string {
     case 'library-missing':
       return /ldd in the build stage/.test(d.fix) ? CATALOG['library-missing'].fixWithLines(lines) : d.fix;
     case 'symbol-version-missing':
-      return CATALOG['symbol-version-missing'].fixWithLines(d.fix, lines);
+      return glibcVersions(d)
+        ? CATALOG['symbol-version-missing'].fixWithLines(d.fix, lines)
+        : CATALOG['symbol-version-missing'].fixLibraryLines(d.fix, d.path ?? 'the library', lines);
     default:
       return CATALOG['user-missing'].fixWithLines(d.fix, lines);
   }

@@ -452,6 +452,8 @@ the one you run on, or link statically.`,
     /** With the Dockerfile lines that bring the build stage's glibc (closure --dockerfile). */
     fixWithLines: (fix: string, lines: string) =>
       `${fix} Or replace the image's glibc, all of it with its loader, by the build stage's: ${lines}.`,
+    /** Another library than glibc: the build stage's copy of it. */
+    fixLibraryLines: (fix: string, library: string, lines: string) => `${fix} The build stage's ${library}: ${lines}.`,
   },
   'symbol-version-weak': {
     story: `A symbol version the program asks for weakly is missing; the loader only warns.`,
