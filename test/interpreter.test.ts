@@ -9,6 +9,7 @@ import { mkdirSync, realpathSync, rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { loadImage } from '../src/load.js';
 import { buildReport } from '../src/report/index.js';
+import { analyseClosure, closureCopies } from '../src/closure/index.js';
 import { tempDir } from './helpers/build.js';
 import { available, debianPackage, link, put, write } from './helpers/roots.js';
 
@@ -168,6 +169,11 @@ describe('python without its standard library: it starts, then cannot import enc
         const first = rep.diagnostics.find((d) => d.severity === 'error')!;
         assert.equal(first.code, 'stdlib-missing');
         assert.ok(first.runtimeError && real.stderr.includes(first.runtimeError), `${real.stderr} lacks ${first.runtimeError}`);
+        // the cure copies the standard library where this python looks for it (the case that has it there starts)
+        const want = `${c.at.slice(0, c.at.lastIndexOf('/'))}/lib/python3.11`;
+        const copies = closureCopies(analyseClosure(m, { entrypoint: c.argv }).closure, false);
+        assert.ok(copies.some((x) => x.to === want && x.dir), `${want} in ${copies.map((x) => x.to).join(' ')}`);
+        assert.ok(first.dockerfile?.some((l) => l.includes(want)), JSON.stringify(first.dockerfile));
       } finally {
         await m.close();
         rmSync(r, { recursive: true, force: true });

@@ -13,7 +13,7 @@ import { type CopyItem, copyLines } from './dockerfile.js';
 
 /** The build stage the lines copy from: the name most multi-stage Dockerfiles use. */
 export const FIX_STAGE = 'build';
-const CURED = new Set(['interpreter-missing', 'library-missing', 'symbol-version-missing', 'user-missing']);
+const CURED = new Set(['interpreter-missing', 'library-missing', 'symbol-version-missing', 'user-missing', 'stdlib-missing']);
 const GLIBC_FAMILY = /^(libc|libm|libmvec|libpthread|libdl|librt|libresolv|libutil|libanl)\.so\.\d/;
 
 /** The closure of the program the launch found (null when it found none): what the report carries. */
@@ -98,6 +98,8 @@ function fixWithLines(d: Diagnostic, code: string): string {
         : CATALOG['interpreter-missing'].fixWithLines(lines);
     case 'library-missing':
       return /ldd in the build stage/.test(d.fix) ? CATALOG['library-missing'].fixWithLines(lines) : d.fix;
+    case 'stdlib-missing':
+      return `${d.fix} Everything the program needs to start: ${lines}.`;
     case 'symbol-version-missing':
       return glibcVersions(d)
         ? CATALOG['symbol-version-missing'].fixWithLines(d.fix, lines)

@@ -14,6 +14,7 @@ import { type LoadResult, type LoaderKind, TRIPLETS, resolveProgram } from '../l
 import { loaderContext } from '../diagnose/context.js';
 import { envProgram, parseShebang } from '../diagnose/exec.js';
 import { lookPath } from '../diagnose/lookup.js';
+import { pythonStdlib } from '../diagnose/stdlib.js';
 import { diagnose, type DiagnoseOptions, type Hop } from '../diagnose/index.js';
 import { runtimeNeeds } from './runtime.js';
 import type { CopyItem } from './dockerfile.js';
@@ -28,6 +29,7 @@ export type ClosureRole =
   | 'nss'
   | 'ca-certificates'
   | 'zoneinfo'
+  | 'stdlib'
   | 'gconv'
   | 'unwinder'
   | 'dlopen';
@@ -128,8 +130,8 @@ class Collector {
       });
     }
     if (!r.ok) {
-      // time zones and gconv modules are folders, there or not
-      const type = role === 'zoneinfo' || role === 'gconv' ? 'dir' : 'file';
+      // time zones, gconv modules and a standard library are folders, there or not
+      const type = role === 'zoneinfo' || role === 'gconv' || role === 'stdlib' ? 'dir' : 'file';
       // through a link to nothing, what is missing is where the link leads (the link is listed above)
       const missing = links.length > 0 && r.reason === 'missing' ? r.at : path;
       this.add({ path: missing, type, linkTarget: null, size: 0, layer: null, present: false, role, when, probable, neededBy, why });
@@ -303,6 +305,10 @@ export function analyseClosure(model: ImageModel, opts: ClosureOptions = {}): Cl
           else missingLibraries.push({ name: dep.name, neededBy: dep.requiredBy, searched: dep.searched });
         }
       }
+      // CPython imports its standard library's encodings before anything else: the folder, when the image has none
+      const stdlib = pythonStdlib({ catalog, tree }, program.path, program.node);
+      if (stdlib && !stdlib.present)
+        c.addPath(stdlib.dir, 'stdlib', 'start', program.path, `${program.path} is CPython 3.${stdlib.minor}: it imports its standard library first`);
       for (const need of runtime ? runtimeNeeds({ tree, catalog, env, model, program, load, libc }) : []) {
         c.addPath(need.path, need.role, 'runtime', need.neededBy, need.why, need.probable);
       }

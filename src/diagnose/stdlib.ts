@@ -22,7 +22,7 @@ import type { StepResult } from './types.js';
  * link, so an image gets python3.N's bytes under that name) by the libpython it needs, else by
  * its own version string ("3.11.2", beside CPython's fatal-error words, in Debian's static build).
  */
-function pythonMinor(ctx: ExecContext, path: string, node: Node | null): number | null {
+function pythonMinor(ctx: Pick<ExecContext, 'catalog'>, path: string, node: Node | null): number | null {
   const base = path.slice(path.lastIndexOf('/') + 1);
   const m = /^python3\.(\d+)$/.exec(base);
   if (m) return Number(m[1]);
@@ -76,6 +76,23 @@ function hasStdlib(tree: MergedTree, minor: number, likely: string[]): boolean {
     }
   }
   return false;
+}
+
+/**
+ * The standard library a CPython program needs to start, for the closure: its folder beside
+ * the program's prefix (/usr/bin/python3.11: /usr/lib/python3.11), and whether the image has
+ * one for its version anywhere. Null for any other program.
+ */
+export function pythonStdlib(
+  ctx: Pick<ExecContext, 'catalog' | 'tree'>,
+  path: string,
+  node: Node,
+): { dir: string; minor: number; present: boolean } | null {
+  const minor = pythonMinor(ctx, path, node);
+  if (minor === null) return null;
+  const bin = path.slice(0, path.lastIndexOf('/')) || '/';
+  const prefix = bin.slice(0, bin.lastIndexOf('/')) || '';
+  return { dir: `${prefix}/lib/python3.${minor}`, minor, present: hasStdlib(ctx.tree, minor, [prefix, '/usr', '/usr/local']) };
 }
 
 /**
