@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { analyseClosure, closureCopies, closureUncopyable } from '../src/closure/index.js';
+import { checkDonor } from '../src/closure/donor.js';
 import { loadImage } from '../src/load.js';
 import { tempDir } from './helpers/build.js';
 import { available, configAs, debianBusybox, glibcRoot, link, put, sh, write } from './helpers/roots.js';
@@ -151,6 +152,38 @@ describe('closure: COPY lines only where a copy cures', { skip }, () => {
     assert.notEqual(spawnSync('chroot', [root, '/app']).status, 0);
     put(root, target, target);
     assert.equal(spawnSync('chroot', [root, '/app'], { encoding: 'utf8' }).stdout, 'hi\n');
+  });
+
+  // runc looks USER up in the image's passwd: one without the name is as good as none
+  it("USER's name missing from the image's /etc/passwd: the build stage's user database replaces it, if it has the name", async () => {
+    const root = `${tmp.dir}/pw-root-only`;
+    put(root, '/app', '/bin/true');
+    glibcRoot(root);
+    write(root, '/etc/passwd', 'root:x:0:0:root:/root:/bin/sh\n');
+    write(root, '/etc/group', 'root:x:0:\n');
+    const m = await loadImage(root, { analysis: true });
+    try {
+      m.config = configAs(['/app'], 'nobody');
+      const a = analyseClosure(m);
+      const to = closureCopies(a.closure, false).map((c) => c.to);
+      assert.ok(to.includes('/etc/passwd') && to.includes('/etc/group'), to.join(' '));
+      // a donor whose passwd lacks the name cannot cure it: said, not copied
+      const donorRoot = `${tmp.dir}/donor-without-nobody`;
+      write(donorRoot, '/etc/passwd', 'root:x:0:0:root:/root:/bin/sh\n');
+      const donor = await loadImage(donorRoot, { analysis: true });
+      try {
+        const checked = checkDonor(a, closureCopies(a.closure, false), donor);
+        assert.ok(!checked.items.some((i) => i.to === '/etc/passwd'));
+        assert.ok(
+          checked.lacking.some((l) => /defines the user of USER nobody/.test(l)),
+          checked.lacking.join('; '),
+        );
+      } finally {
+        await donor.close();
+      }
+    } finally {
+      await m.close();
+    }
   });
 
   it('a #! line with a carriage return: convert the file, copy nothing', async () => {

@@ -9,6 +9,7 @@ import { resolvePath } from '../fs/index.js';
 import type { ImageModel } from '../load.js';
 import { resolveProgram } from '../loader/index.js';
 import { loaderContext } from '../diagnose/context.js';
+import { checkUser } from '../diagnose/user.js';
 import type { ClosureAnalysis } from './index.js';
 import type { CopyItem } from './dockerfile.js';
 
@@ -59,6 +60,12 @@ export function checkDonor(a: ClosureAnalysis, items: CopyItem[], donor: ImageMo
     else out.lacking.push(it.from);
   }
   out.items.push(...neededInTurn(a, out.items, there));
+  // the donor's user database must define USER's name, or copying it cures nothing
+  const user = a.user;
+  if (user && out.items.some((it) => it.to === '/etc/passwd') && !checkUser(donor.tree, user).ok) {
+    out.items = out.items.filter((it) => it.to !== '/etc/passwd' && it.to !== '/etc/group');
+    out.lacking.push(`/etc/passwd that defines the user of USER ${user}`);
+  }
   return finishDonor(out, a, there, catalog, donor);
 }
 

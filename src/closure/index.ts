@@ -15,6 +15,7 @@ import { loaderContext } from '../diagnose/context.js';
 import { envProgram, parseShebang } from '../diagnose/exec.js';
 import { lookPath } from '../diagnose/lookup.js';
 import { pythonStdlib } from '../diagnose/stdlib.js';
+import { checkUser } from '../diagnose/user.js';
 import { diagnose, type DiagnoseOptions, type Hop } from '../diagnose/index.js';
 import { runtimeNeeds } from './runtime.js';
 import type { CopyItem } from './dockerfile.js';
@@ -46,6 +47,8 @@ export interface ClosureFile {
   /** The layer that last wrote it, or null when it is missing. */
   layer: number | null;
   present: boolean;
+  /** There, but without what is needed (an /etc/passwd that does not define USER's name): the build stage's copy replaces it. */
+  stale?: boolean;
   role: ClosureRole;
   /** 'start': needed for the program to start at all; 'runtime': likely needed once it runs. */
   when: 'start' | 'runtime';
@@ -181,6 +184,8 @@ export function computeClosure(model: ImageModel, opts: ClosureOptions = {}): Cl
 export interface ClosureAnalysis {
   closure: Closure;
   program: { path: string; info: ElfInfo } | null;
+  /** USER when it names a user (a name the runtime looks up), else null. */
+  user: string | null;
 }
 
 export function analyseClosure(model: ImageModel, opts: ClosureOptions = {}): ClosureAnalysis {
@@ -221,6 +226,9 @@ export function analyseClosure(model: ImageModel, opts: ClosureOptions = {}): Cl
         `USER ${user}`,
         'the runtime reads the supplementary groups of the user from /etc/group',
       );
+    // a user database without the name is as good as none: the build stage's, whole
+    if (/: no matching entries in (passwd|group) file$/.test(checkUser(tree, user).runtimeError ?? ''))
+      for (const f of c.files.values()) if (f.role === 'user-database' && f.present) f.stale = true;
   }
 
   /**
@@ -308,7 +316,13 @@ export function analyseClosure(model: ImageModel, opts: ClosureOptions = {}): Cl
       // CPython imports its standard library's encodings before anything else: the folder, when the image has none
       const stdlib = pythonStdlib({ catalog, tree }, program.path, program.node);
       if (stdlib && !stdlib.present)
-        c.addPath(stdlib.dir, 'stdlib', 'start', program.path, `${program.path} is CPython 3.${stdlib.minor}: it imports its standard library first`);
+        c.addPath(
+          stdlib.dir,
+          'stdlib',
+          'start',
+          program.path,
+          `${program.path} is CPython 3.${stdlib.minor}: it imports its standard library first`,
+        );
       for (const need of runtime ? runtimeNeeds({ tree, catalog, env, model, program, load, libc }) : []) {
         c.addPath(need.path, need.role, 'runtime', need.neededBy, need.why, need.probable);
       }
@@ -356,7 +370,7 @@ export function analyseClosure(model: ImageModel, opts: ClosureOptions = {}): Cl
     searchDirs: load?.defaultDirs ?? [],
     stageLibDir,
   };
-  return { closure, program: program ? { path: program.path, info: program.info } : null };
+  return { closure, program: program ? { path: program.path, info: program.info } : null, user: name && !/^\d+$/.test(name) ? user : null };
 }
 
 /**
@@ -369,7 +383,7 @@ export function closureCopies(c: Closure, all: boolean): CopyItem[] {
   for (const f of c.files) {
     if (f.probable || f.type === 'symlink') continue;
     // a scratch stage takes everything from the build stage, what this image lacks included
-    if (!all && f.present) continue;
+    if (!all && f.present && !f.stale) continue;
     for (const n of f.openedAs.length ? f.openedAs : [f.path]) {
       // a name env looks up in PATH, or a #! interpreter with a carriage return: no file to copy cures it
       if (!n.startsWith('/') || /[\r\n]/.test(n)) continue;
