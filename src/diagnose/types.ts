@@ -55,7 +55,8 @@ export type Code = (typeof ERROR_CODES)[number] | (typeof WARNING_CODES)[number]
  */
 export function runtimeLines(d: Pick<Diagnostic, 'code' | 'runtimeError'>): string[] {
   if (d.runtimeError === null) return [];
-  return d.code === 'symbol-version-missing' ? d.runtimeError.split('\n') : [d.runtimeError];
+  // python's fatal error is three lines of its own words (no name out of the image in them)
+  return d.code === 'symbol-version-missing' || d.code === 'stdlib-missing' ? d.runtimeError.split('\n') : [d.runtimeError];
 }
 
 export interface Diagnostic {
