@@ -205,6 +205,28 @@ describe('archives made by hand', () => {
     assert.equal(t.source.configDigest, sha256(config));
   });
 
+  // a running system's root given as one (repair --from /, closure --from-image /): the kernel's
+  // own file systems mounted in it are left empty, as docker export leaves /proc
+  it(
+    'a root folder with proc mounted in it: /proc is there, empty',
+    { skip: process.getuid?.() !== 0 ? 'needs root to mount' : false },
+    async () => {
+      const root = `${tmp.dir}/live-root`;
+      mkdirSync(`${root}/proc`, { recursive: true });
+      writeFileSync(`${root}/app`, 'x');
+      execFileSync('mount', ['-t', 'proc', 'proc', `${root}/proc`]);
+      try {
+        const t = await tree(root);
+        assert.deepEqual(
+          t.files.map((f) => f.path),
+          ['/app', '/proc'],
+        );
+      } finally {
+        execFileSync('umount', [`${root}/proc`]);
+      }
+    },
+  );
+
   it('docker save | gzip is read too', async () => {
     execFileSync('sh', ['-c', `gzip -c '${FX}hello.docker.tar' > '${tmp.dir}/hello.tar.gz'`]);
     const t = await tree(`${tmp.dir}/hello.tar.gz`);

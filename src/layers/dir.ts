@@ -1,5 +1,5 @@
 /** Walks a plain root filesystem folder as if it were one layer tar. Links are never followed. */
-import { closeSync, lstatSync, openSync, readSync, readdirSync, readlinkSync } from 'node:fs';
+import { closeSync, lstatSync, openSync, readSync, readdirSync, readlinkSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fsError } from '../errors.js';
 import type { EntryType } from '../archive/tar.js';
@@ -16,37 +16,71 @@ function typeOf(st: import('node:fs').Stats): EntryType | null {
   return null; // sockets are not part of an image
 }
 
+/**
+ * The kernel's own file systems (proc, sysfs, cgroup, devpts, …), mounted in a root that is a
+ * running system's (`--from /`): no image holds them, and their files are no files (a
+ * /proc/PID/exe link that cannot be read, sizes that lie). Their mount points stay, empty, as
+ * `docker export` leaves /proc and /sys.
+ */
+const KERNEL_FS = new Set([
+  0x9fa0, // proc
+  0x62656572, // sysfs
+  0x27e0eb, // cgroup
+  0x63677270, // cgroup2
+  0x1cd1, // devpts
+  0x73636673, // securityfs
+  0x64626720, // debugfs
+  0x74726163, // tracefs
+  0xcafe4a11, // bpf
+  0x6165676c, // pstore
+  0x62656570, // configfs
+  0x65735543, // fusectl
+  0x19800202, // mqueue
+  0x42494e4d, // binfmt_misc
+  0x6e736673, // nsfs
+]);
+
+function kernelMount(dir: string): boolean {
+  try {
+    return KERNEL_FS.has(statfsSync(dir).type);
+  } catch {
+    return false;
+  }
+}
+
 export function walkDir(root: string, layer = 0): LayerEntry[] {
   const out: LayerEntry[] = [];
   const inodes = new Map<string, string>(); // dev:ino -> first path, to spot hard links
   // folders to read, depth first (an explicit stack: a hostile folder can nest deeper than the call stack)
-  const pending: [string, string][] = [[root, '/']];
+  const pending: [string, string, number][] = [[root, '/', lstatSync(root).dev]];
   while (pending.length) {
-    const [real, path] = pending.pop()!;
-    visit(real, path, (full, p) => pending.push([full, p]));
+    const [real, path, dev] = pending.pop()!;
+    visit(real, path, dev, (full, p, d) => pending.push([full, p, d]));
   }
   return out;
 
-  function visit(real: string, path: string, later: (full: string, p: string) => void): void {
+  function visit(real: string, path: string, dev: number, later: (full: string, p: string, dev: number) => void): void {
     let names: string[];
     try {
       names = readdirSync(real).sort();
     } catch (e) {
+      if (gone(e)) return; // a live root's folder removed while it was walked
       throw fsError(e, real);
     }
     for (const name of names) {
       const full = join(real, name);
       const p = path === '/' ? `/${name}` : `${path}/${name}`;
       let st;
+      let linkname = '';
       try {
         st = lstatSync(full);
+        if (st.isSymbolicLink()) linkname = readlinkSync(full);
       } catch (e) {
+        if (gone(e)) continue; // removed between the listing and now: it is not there
         throw fsError(e, full);
       }
       let type = typeOf(st);
       if (!type) continue;
-      let linkname = '';
-      if (type === 'symlink') linkname = readlinkSync(full);
       if (type === 'file' && st.nlink > 1) {
         const key = `${st.dev}:${st.ino}`;
         const first = inodes.get(key);
@@ -69,10 +103,13 @@ export function walkDir(root: string, layer = 0): LayerEntry[] {
         content: type === 'file' ? { file: full, offset: 0, size: st.size, layer, ordinal: out.length } : null,
         magic: type === 'file' ? sniffFile(full) : null,
       });
-      if (type === 'dir') later(full, p);
+      // another file system mounted here: the kernel's own are left empty
+      if (type === 'dir' && (st.dev === dev || !kernelMount(full))) later(full, p, st.dev);
     }
   }
 }
+
+const gone = (e: unknown) => (e as NodeJS.ErrnoException)?.code === 'ENOENT';
 
 function sniffFile(path: string): Magic {
   let fd: number;
