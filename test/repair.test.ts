@@ -151,6 +151,21 @@ describe('closure and repair, run by a real engine', { skip, timeout: 1_800_000 
     assert.equal(r.stdout.trim(), 'hello from a repaired image');
   });
 
+  it("a loader at a path of its own (--dynamic-linker=/app/lib/…): the donor's loader is copied there", () => {
+    sh('gcc', ['-O1', '-Wl,--dynamic-linker=/app/lib/ld-linux-x86-64.so.2', '-o', `${tmp.dir}/hello-customld`, `${tmp.dir}/hello.c`]);
+    image(
+      'custom-loader',
+      { app: `${tmp.dir}/hello-customld`, 'lib/x86_64-linux-gnu/libc.so.6': '/lib/x86_64-linux-gnu/libc.so.6' },
+      'FROM scratch\nCOPY lib /lib\nCOPY app /app/hello\nENTRYPOINT ["/app/hello"]\n',
+    );
+    const out = `${tmp.dir}/custom-loader-repaired.tar`;
+    ok(cli(['repair', tarOf('custom-loader'), '--from', debian, '-o', out, '--name', `${prefix}/custom-loader:repaired`]), 'repair');
+    ok(docker(['load', '-i', out]), 'docker load');
+    const r = run(`${prefix}/custom-loader:repaired`);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), 'hello from a repaired image');
+  });
+
   it('refuses what files cannot fix, and writes nothing', () => {
     const out = `${tmp.dir}/arm64-repaired.tar`;
     const line = oneLineError(cli(['repair', tarOf('arm64'), '--from', debian, '-o', out]));

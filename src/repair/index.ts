@@ -11,7 +11,7 @@ import type { ElfInfo } from '../elf/types.js';
 import { ScopeError } from '../errors.js';
 import { resolvePath } from '../fs/index.js';
 import { type ImageModel, loadOpened } from '../load.js';
-import { resolveProgram, type LoadResult } from '../loader/index.js';
+import { GLIBC_INTERP, MUSL_ARCH, resolveProgram, type LoadResult } from '../loader/index.js';
 import { loaderContext } from '../diagnose/context.js';
 import { diagnose, type Diagnostic } from '../diagnose/index.js';
 import { checkUser } from '../diagnose/user.js';
@@ -132,10 +132,20 @@ function plan(model: ImageModel, donor: ImageModel, errors: Diagnostic[], execut
       );
     const interp = prog.info.interpreter;
     if (e.code === 'interpreter-missing' && interp) {
-      const r = resolvePath(donor.tree, interp);
-      const d = r.ok ? dcat.of(r.node) : null;
-      if (!d?.ok || d.info.machine !== prog.info.machine) throw lacks(`the loader ${interp} for ${prog.info.machine}`);
-      adds.push({ to: interp, from: interp, why: `the loader ${prog.path} names in PT_INTERP` });
+      // at the path PT_INTERP names, else (a custom one: --dynamic-linker=/app/lib/ld.so) the
+      // donor's loader of the program's C library and machine, copied to that path
+      const usual =
+        prog.info.libc === 'musl'
+          ? `/lib/ld-musl-${MUSL_ARCH[prog.info.machine] ?? prog.info.machine}.so.1`
+          : GLIBC_INTERP[prog.info.machine];
+      const from = [interp, usual].find((p): p is string => {
+        if (!p) return false;
+        const r = resolvePath(donor.tree, p);
+        const d = r.ok ? dcat.of(r.node) : null;
+        return d?.ok === true && d.info.machine === prog.info.machine;
+      });
+      if (!from) throw lacks(`the loader ${interp} for ${prog.info.machine}`);
+      adds.push({ to: interp, from, why: `the loader ${prog.path} names in PT_INTERP` });
     }
     if (e.code === 'library-missing') {
       for (const dep of prog.load?.dependencies ?? []) {
