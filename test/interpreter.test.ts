@@ -172,8 +172,14 @@ describe('python without its standard library: it starts, then cannot import enc
         // the cure copies the standard library where this python looks for it (the case that has it there starts)
         const want = `${c.at.slice(0, c.at.lastIndexOf('/'))}/lib/python3.11`;
         const copies = closureCopies(analyseClosure(m, { entrypoint: c.argv }).closure, false);
-        assert.ok(copies.some((x) => x.to === want && x.dir), `${want} in ${copies.map((x) => x.to).join(' ')}`);
-        assert.ok(first.dockerfile?.some((l) => l.includes(want)), JSON.stringify(first.dockerfile));
+        assert.ok(
+          copies.some((x) => x.to === want && x.dir),
+          `${want} in ${copies.map((x) => x.to).join(' ')}`,
+        );
+        assert.ok(
+          first.dockerfile?.some((l) => l.includes(want)),
+          JSON.stringify(first.dockerfile),
+        );
       } finally {
         await m.close();
         rmSync(r, { recursive: true, force: true });
