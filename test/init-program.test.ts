@@ -71,6 +71,7 @@ describe('init programs: what they name by their options', () => {
     const zeros = envChild(['-' + '0'.repeat(n), ...Array.from({ length: n }, () => 'A=b'), '/app'], big);
     assert.deepEqual(zeros, { error: 'cannot specify --null (-0) with command' });
     assert.equal(envChild(['-0', 'A=b'], big), null, '-0 and no command: it prints the environment');
+    assert.equal(envChild([...Array.from({ length: n }, () => '-S-i'), '/app'], big), null, 'thousands of -S: not followed');
   });
 });
 

@@ -44,6 +44,7 @@ export function initKind(path: string): InitKind | null {
 export function envChild(given: string[], env: string[], gnu = true): { argv: string[]; env: string[] } | { error: string } | null {
   let args = given;
   let chdir = false;
+  let splits = 0;
   // the names unset, applied once the options end: a filter per -u is quadratic in a config's words
   let cleared = false;
   const unsetNames = new Set<string>();
@@ -68,7 +69,8 @@ export function envChild(given: string[], env: string[], gnu = true): { argv: st
       return true;
     }
     const words = splitString(value);
-    if (words === null) return false;
+    // each -S copies the words: a config of thousands of them is not followed (real ones have one)
+    if (words === null || ++splits > MAX_SPLITS) return false;
     args = [...args.slice(0, i + 1), ...words, ...args.slice(i + 1)];
     lastBare = lastBareOf(args);
     return true;
@@ -130,6 +132,9 @@ export function envChild(given: string[], env: string[], gnu = true): { argv: st
   if (chdir && args[i]?.includes('/') && !args[i]!.startsWith('/')) return null;
   return i < args.length ? { argv: args.slice(i), env: vars } : null;
 }
+
+/** -S options followed in one command. */
+const MAX_SPLITS = 16;
 
 /** GNU env's -S string as words, when it is plain words apart (no quotes, escapes, $ or #): else null, not followed. */
 function splitString(value: string): string[] | null {
