@@ -315,7 +315,7 @@ export function analyseClosure(model: ImageModel, opts: ClosureOptions = {}): Cl
       }
       // CPython imports its standard library's encodings before anything else: the folder, when the image has none
       const stdlib = pythonStdlib({ catalog, tree }, program.path, program.node);
-      if (stdlib && !stdlib.present)
+      if (stdlib && !stdlib.present())
         c.addPath(
           stdlib.dir,
           'stdlib',

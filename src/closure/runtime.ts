@@ -50,9 +50,8 @@ const NSS_CALLS = [
  * /usr/lib/x86_64-linux-gnu/gconv on Debian, whatever folder the libc itself sits in), read
  * from the image's libc; without one, Debian's for the machine. Null when neither says.
  */
-function gconvDir(tree: MergedTree, load: LoadResult | null, machine: string): string | null {
-  const libc = load?.dependencies.find((d) => /^libc\.so/.test(d.name) && d.realPath);
-  const r = libc?.realPath ? resolvePath(tree, libc.realPath) : null;
+function gconvDir(tree: MergedTree, libcPath: string | null, machine: string): string | null {
+  const r = libcPath ? resolvePath(tree, libcPath) : null;
   if (r?.ok && r.node.content && r.node.content.size <= 64 << 20) {
     const b = openBytes(r.node.content);
     try {
@@ -138,6 +137,8 @@ export function runtimeNeeds(f: RuntimeFacts): RuntimeNeed[] {
   const { tree, program, load } = f;
   const info = program.info;
   const glibc = f.libc === 'glibc' || (info.static && info.libc === 'glibc');
+  // the image's libc, where the loader found it (its version and its gconv folder are read from it)
+  const libcPath = load?.dependencies.find((d) => /^libc\.so/.test(d.name) && d.realPath)?.realPath ?? null;
   // The program and the libraries it loads (not libc itself, which names every function).
   const objects: { path: string; node: Node; info: ElfInfo | null }[] = [{ path: program.path, node: program.node, info }];
   for (const d of load?.dependencies ?? []) {
@@ -176,8 +177,7 @@ export function runtimeNeeds(f: RuntimeFacts): RuntimeNeed[] {
         why: `${by} calls ${call}, which reads /etc/nsswitch.conf for its sources`,
         probable: false,
       });
-    const libc = load?.dependencies.find((d) => /^libc\.so/.test(d.name) && d.realPath);
-    const libcInfo = libc?.realPath ? f.catalog.at(libc.realPath) : null;
+    const libcInfo = libcPath ? f.catalog.at(libcPath) : null;
     // the image's libc says; without one, the program does: built against 2.34 or later, it
     // needs a libc that new (whatever supplies it will have files and dns inside)
     const builtin = libcInfo?.ok
@@ -255,7 +255,7 @@ export function runtimeNeeds(f: RuntimeFacts): RuntimeNeed[] {
     const iconv = first(ICONV_CALLS);
     if (iconv)
       out.push({
-        path: gconvDir(f.tree, load, info.machine) ?? `${libDir()}/gconv`,
+        path: gconvDir(f.tree, libcPath, info.machine) ?? `${libDir()}/gconv`,
         role: 'gconv',
         neededBy: iconv[1]!,
         why: `${iconv[1]} calls iconv_open, which loads gconv modules for other character sets`,

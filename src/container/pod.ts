@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { CATALOG } from '../diagnose/catalog.js';
 import type { Diagnostic } from '../diagnose/index.js';
 import { type RuntimeChoice, parseRuntime } from '../diagnose/runtimes.js';
+import { withVars } from '../diagnose/shell.js';
 import { ScopeError, fsError } from '../errors.js';
 import { loadImage } from '../load.js';
 import type { ImageConfig } from '../source/types.js';
@@ -307,18 +308,10 @@ export async function analysePod(
       const user = sc.runAsUser !== undefined ? `${sc.runAsUser}${sc.runAsGroup !== undefined ? `:${sc.runAsGroup}` : ''}` : imageUser;
       // the container's env, each value expanded as kubelet does, over the image's ENV
       const defined = containerEnv(c.env ?? []);
-      const env = [...(image?.env ?? [])];
-      const at = new Map<string, number>();
-      env.forEach((x, i) => {
-        const name = x.slice(0, x.indexOf('=') + 1);
-        if (name && !at.has(name)) at.set(name, i);
-      });
-      for (const [name, value] of defined) {
-        const i = at.get(name + '=');
-        const entry = `${name}=${value ?? ''}`;
-        if (i !== undefined) env[i] = entry;
-        else at.set(name + '=', env.push(entry) - 1);
-      }
+      const env = withVars(
+        [...(image?.env ?? [])],
+        [...defined].map(([name, value]) => `${name}=${value ?? ''}`),
+      );
       const expand = (words: string[]) => words.map((w) => kubeExpand(w, defined));
       const state = stateOf(status);
       const facts: ContainerFacts = {

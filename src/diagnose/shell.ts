@@ -456,8 +456,11 @@ function followScript(
   return runLine(model, ctx, command, shellPath, configArch, layerOf, line);
 }
 
-/** An environment with a shell's assignments made: one entry per name, as the shell exports it. */
-function withVars(env: string[], assigned: string[]): string[] {
+/**
+ * An environment with assignments made (a shell's, a pod's env over the image's): each name's
+ * first entry replaced, a new one added; linear in both.
+ */
+export function withVars(env: string[], assigned: string[]): string[] {
   if (assigned.length === 0) return env;
   return new ShellVars(env).assign(assigned).list;
 }

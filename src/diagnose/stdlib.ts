@@ -27,6 +27,18 @@ function pythonMinor(ctx: Pick<ExecContext, 'catalog'>, path: string, node: Node
   const m = /^python3\.(\d+)$/.exec(base);
   if (m) return Number(m[1]);
   if ((base !== 'python3' && base !== 'python') || !node?.content || node.content.size > PYTHON_MAX) return null;
+  // the diagnosis and the closure both ask of the same file: its bytes are read once
+  const known = minorOfFile.get(node);
+  if (known !== undefined) return known;
+  const minor = minorOfBytes(ctx, node);
+  minorOfFile.set(node, minor);
+  return minor;
+}
+
+const minorOfFile = new WeakMap<Node, number | null>();
+
+function minorOfBytes(ctx: Pick<ExecContext, 'catalog'>, node: Node): number | null {
+  if (!node.content) return null;
   const elf = ctx.catalog.of(node);
   if (!elf?.ok) return null;
   for (const lib of elf.info.needed) {
@@ -86,13 +98,13 @@ function hasStdlib(tree: MergedTree, minor: number, likely: string[]): boolean {
 export function pythonStdlib(
   ctx: Pick<ExecContext, 'catalog' | 'tree'>,
   path: string,
-  node: Node,
-): { dir: string; minor: number; present: boolean } | null {
+  node: Node | null,
+): { dir: string; minor: number; present: () => boolean } | null {
   const minor = pythonMinor(ctx, path, node);
   if (minor === null) return null;
   const bin = path.slice(0, path.lastIndexOf('/')) || '/';
   const prefix = bin.slice(0, bin.lastIndexOf('/')) || '';
-  return { dir: `${prefix}/lib/python3.${minor}`, minor, present: hasStdlib(ctx.tree, minor, [prefix, '/usr', '/usr/local']) };
+  return { dir: `${prefix}/lib/python3.${minor}`, minor, present: () => hasStdlib(ctx.tree, minor, [prefix, '/usr', '/usr/local']) };
 }
 
 /**
@@ -102,8 +114,9 @@ export function pythonStdlib(
 export function stdlibStep(ctx: ExecContext, programPath: string, argv0: string): StepResult | null {
   const real = resolvePath(ctx.tree, programPath, { cwd: ctx.cwd });
   const path = real.ok ? real.path : programPath;
-  const minor = pythonMinor(ctx, path, real.ok ? real.node : null);
-  if (minor === null) return null;
+  const python = pythonStdlib(ctx, path, real.ok ? real.node : null);
+  if (python === null) return null;
+  const { minor, dir: stdlib } = python;
   // PYTHONPATH, PYTHONHOME, or a ._pth file beside it, may put the library anywhere, under any name
   if (envValue(ctx.env, 'PYTHONPATH') || envValue(ctx.env, 'PYTHONHOME')) return null;
   if (
@@ -111,10 +124,7 @@ export function stdlibStep(ctx: ExecContext, programPath: string, argv0: string)
     resolvePath(ctx.tree, `${path.slice(0, path.lastIndexOf('/') + 1)}python3${minor}._pth`).ok
   )
     return null;
-  const bin = path.slice(0, path.lastIndexOf('/')) || '/';
-  const prefix = bin.slice(0, bin.lastIndexOf('/')) || '';
-  if (hasStdlib(ctx.tree, minor, [prefix, '/usr', '/usr/local'])) return null;
-  const stdlib = `${prefix}/lib/python3.${minor}`;
+  if (python.present()) return null;
   const text = CATALOG['stdlib-missing'];
   // the fatal lines, as 3.9 and later print them (before them, the search's warnings and its paths)
   const line =
